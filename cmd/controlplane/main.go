@@ -1,0 +1,100 @@
+// Command controlplane runs berth's control plane: the ECS API over gRPC and
+// HTTP, backed by one bbolt file in the data dir.
+//
+//	controlplane -dev                      # temporary data dir, tokens printed
+//	controlplane --data-dir /var/lib/berth # a lasting one
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/berth/berth/controlplane"
+	"github.com/berth/berth/controlplane/arn"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "controlplane:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		dataDir  = flag.String("data-dir", "", "directory for state.db and the tokens (required unless -dev)")
+		grpcAddr = flag.String("grpc-addr", controlplane.DefaultGRPCAddr, "gRPC listen address")
+		httpAddr = flag.String("http-addr", controlplane.DefaultHTTPAddr, "HTTP listen address (/healthz, /metrics)")
+		region   = flag.String("region", arn.Default.Region, "region written in ARNs")
+		account  = flag.String("account", arn.Default.Account, "account id written in ARNs")
+		dev      = flag.Bool("dev", false, "development mode: a temporary data dir (unless --data-dir), debug logs, tokens printed")
+		logLevel = flag.String("log-level", "info", "debug, info, warn or error")
+	)
+	flag.Parse()
+
+	level := new(slog.LevelVar)
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	if *dev {
+		level.Set(slog.LevelDebug)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	if *dataDir == "" {
+		if !*dev {
+			return fmt.Errorf("--data-dir is required (or -dev for a temporary one)")
+		}
+		tmp, err := os.MkdirTemp("", "berth-dev-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		*dataDir = tmp
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cp, err := controlplane.Start(ctx, controlplane.Config{
+		DataDir:  *dataDir,
+		GRPCAddr: *grpcAddr,
+		HTTPAddr: *httpAddr,
+		ARNs:     arn.Namer{Region: *region, Account: *account},
+		Logger:   log,
+	})
+	if err != nil {
+		return err
+	}
+	if *dev {
+		printDev(cp, *dataDir)
+	}
+	<-ctx.Done()
+	log.Info("shutting down: letting in-flight calls finish")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return cp.Shutdown(shutdownCtx)
+}
+
+func printDev(cp *controlplane.ControlPlane, dataDir string) {
+	fmt.Printf(`
+berth control plane (dev mode)
+  gRPC       %[1]s   (reflection on)
+  HTTP       http://%[2]s   (/healthz, /metrics)
+  data dir   %[3]s
+  admin token  %[4]s
+  join token   %[5]s
+
+Try:
+  grpcurl -plaintext -H 'authorization: Bearer %[4]s' %[1]s berth.v1.ECS/ListClusters
+  grpcurl -plaintext -H 'authorization: Bearer %[4]s' -d @ %[1]s berth.v1.ECS/RegisterTaskDefinition < taskdef.json
+
+Agents, tasks and services are not in this build yet: task definitions and clusters are.
+Ctrl-C stops it and removes the temporary data dir.
+`, cp.GRPCAddr(), cp.HTTPAddr(), dataDir, cp.AdminToken(), cp.JoinToken())
+}

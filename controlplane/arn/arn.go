@@ -1,0 +1,105 @@
+// Package arn writes and reads the Amazon Resource Names of berth's objects,
+// as ECS writes them: arn:aws:ecs:us-east-1:000000000000:task-definition/web:3.
+package arn
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Resource types, as they appear after the account in an ECS ARN.
+const (
+	TypeCluster           = "cluster"
+	TypeTaskDefinition    = "task-definition"
+	TypeContainerInstance = "container-instance"
+	TypeTask              = "task"
+	TypeService           = "service"
+	TypeCapacityProvider  = "capacity-provider"
+)
+
+// Namer renders ARNs for one region and account.
+type Namer struct {
+	Region  string
+	Account string
+}
+
+// Default is us-east-1 and account 000000000000.
+var Default = Namer{Region: "us-east-1", Account: "000000000000"}
+
+func (n Namer) arn(resource string) string {
+	return "arn:aws:ecs:" + n.Region + ":" + n.Account + ":" + resource
+}
+
+// Cluster is the ARN of cluster name.
+func (n Namer) Cluster(name string) string { return n.arn(TypeCluster + "/" + name) }
+
+// TaskDefinition is the ARN of family:revision.
+func (n Namer) TaskDefinition(family string, revision int32) string {
+	return n.arn(TypeTaskDefinition + "/" + family + ":" + strconv.Itoa(int(revision)))
+}
+
+// ARN is a parsed ECS ARN.
+type ARN struct {
+	Region, Account string
+	Type            string // cluster, task-definition, ...
+	Resource        string // what follows "type/"
+}
+
+// Parse reads an ECS ARN.
+func Parse(s string) (ARN, error) {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "ecs" {
+		return ARN{}, fmt.Errorf("%q is not an ECS ARN (arn:aws:ecs:REGION:ACCOUNT:TYPE/NAME)", s)
+	}
+	typ, resource, ok := strings.Cut(parts[5], "/")
+	if !ok || resource == "" {
+		return ARN{}, fmt.Errorf("%q is not an ECS ARN: no resource after the type", s)
+	}
+	return ARN{Region: parts[3], Account: parts[4], Type: typ, Resource: resource}, nil
+}
+
+// IsARN reports whether s looks like an ARN rather than a name.
+func IsARN(s string) bool { return strings.HasPrefix(s, "arn:") }
+
+// ClusterName returns the name from a cluster name or ARN.
+func ClusterName(s string) (string, error) {
+	if !IsARN(s) {
+		return s, nil
+	}
+	a, err := Parse(s)
+	if err != nil {
+		return "", err
+	}
+	if a.Type != TypeCluster {
+		return "", fmt.Errorf("%q is a %s ARN, not a cluster ARN", s, a.Type)
+	}
+	return a.Resource, nil
+}
+
+// TaskDefinition reads "family", "family:revision" or a task definition ARN.
+// revision is 0 when none is given.
+func TaskDefinition(s string) (family string, revision int32, err error) {
+	if IsARN(s) {
+		a, err := Parse(s)
+		if err != nil {
+			return "", 0, err
+		}
+		if a.Type != TypeTaskDefinition {
+			return "", 0, fmt.Errorf("%q is a %s ARN, not a task definition ARN", s, a.Type)
+		}
+		if !strings.Contains(a.Resource, ":") {
+			return "", 0, fmt.Errorf("%q has no revision: a task definition ARN ends in family:revision", s)
+		}
+		s = a.Resource
+	}
+	family, rev, hasRev := strings.Cut(s, ":")
+	if !hasRev {
+		return family, 0, nil
+	}
+	n, err := strconv.ParseInt(rev, 10, 32)
+	if err != nil || n < 1 {
+		return "", 0, fmt.Errorf("%q: revision %q is not a positive whole number", s, rev)
+	}
+	return family, int32(n), nil
+}

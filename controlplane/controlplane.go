@@ -1,0 +1,184 @@
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/controlplane/arn"
+	"github.com/berth/berth/controlplane/ecsapi"
+	"github.com/berth/berth/store"
+)
+
+// Default addresses.
+const (
+	DefaultGRPCAddr = "127.0.0.1:7400"
+	DefaultHTTPAddr = "127.0.0.1:7480"
+)
+
+// MaxRequestBytes bounds one gRPC request (and, later, one HTTP body).
+const MaxRequestBytes = 4 << 20
+
+// StateFile is the bbolt file's name in the data dir.
+const StateFile = "state.db"
+
+// Config is what a control plane needs to start.
+type Config struct {
+	DataDir  string
+	GRPCAddr string // DefaultGRPCAddr when empty; ":0" picks a free port
+	HTTPAddr string // DefaultHTTPAddr when empty
+	ARNs     arn.Namer
+	Logger   *slog.Logger
+}
+
+// ControlPlane is a running control plane.
+type ControlPlane struct {
+	log        *slog.Logger
+	store      *store.Store
+	metrics    *metrics
+	grpc       *grpc.Server
+	health     *health.Server
+	http       *http.Server
+	grpcLis    net.Listener
+	httpLis    net.Listener
+	adminToken string
+	joinToken  string
+	served     chan error
+}
+
+// Start opens the data dir's state, makes the tokens at first start and
+// serves gRPC and HTTP until Shutdown.
+func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
+	cfg = withDefaults(cfg)
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	c := &ControlPlane{log: cfg.Logger, served: make(chan error, 2)}
+	var err error
+	if c.adminToken, err = loadOrCreateToken(cfg.DataDir, AdminTokenFile); err != nil {
+		return nil, fmt.Errorf("admin token: %w", err)
+	}
+	if c.joinToken, err = loadOrCreateToken(cfg.DataDir, JoinTokenFile); err != nil {
+		return nil, fmt.Errorf("join token: %w", err)
+	}
+	c.metrics = newMetrics(func() uint64 { return c.store.Revision() })
+	c.store, err = store.Open(filepath.Join(cfg.DataDir, StateFile), store.Options{OnCommit: c.metrics.observeCommit})
+	if err != nil {
+		return nil, err
+	}
+	api := ecsapi.New(c.store, cfg.ARNs, nil)
+	if err := api.EnsureDefaultCluster(ctx); err != nil {
+		c.store.Close()
+		return nil, fmt.Errorf("default cluster: %w", err)
+	}
+	if err := c.listen(cfg); err != nil {
+		c.store.Close()
+		return nil, err
+	}
+	c.serveGRPC(api)
+	c.serveHTTP()
+	c.log.Info("control plane serving", "grpc", c.GRPCAddr(), "http", c.HTTPAddr(), "data_dir", cfg.DataDir)
+	return c, nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.GRPCAddr == "" {
+		cfg.GRPCAddr = DefaultGRPCAddr
+	}
+	if cfg.HTTPAddr == "" {
+		cfg.HTTPAddr = DefaultHTTPAddr
+	}
+	if cfg.ARNs == (arn.Namer{}) {
+		cfg.ARNs = arn.Default
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return cfg
+}
+
+func (c *ControlPlane) listen(cfg Config) error {
+	var err error
+	if c.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+		return fmt.Errorf("grpc address: %w", err)
+	}
+	if c.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		c.grpcLis.Close()
+		return fmt.Errorf("http address: %w", err)
+	}
+	return nil
+}
+
+func (c *ControlPlane) serveGRPC(api berthv1.ECSServer) {
+	c.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBytes), c.unaryChain())
+	berthv1.RegisterECSServer(c.grpc, api)
+	c.health = health.NewServer()
+	healthpb.RegisterHealthServer(c.grpc, c.health)
+	reflection.Register(c.grpc)
+	go func() { c.served <- c.grpc.Serve(c.grpcLis) }()
+}
+
+func (c *ControlPlane) serveHTTP() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(c.metrics.registry, promhttp.HandlerOpts{}))
+	c.http = &http.Server{
+		Handler:           http.MaxBytesHandler(mux, MaxRequestBytes),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() {
+		err := c.http.Serve(c.httpLis)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		c.served <- err
+	}()
+}
+
+// GRPCAddr is the address gRPC listens on.
+func (c *ControlPlane) GRPCAddr() string { return c.grpcLis.Addr().String() }
+
+// HTTPAddr is the address HTTP listens on.
+func (c *ControlPlane) HTTPAddr() string { return c.httpLis.Addr().String() }
+
+// AdminToken is the token ECS API callers present.
+func (c *ControlPlane) AdminToken() string { return c.adminToken }
+
+// JoinToken is the token agents present.
+func (c *ControlPlane) JoinToken() string { return c.joinToken }
+
+// Shutdown stops taking calls, lets in-flight calls finish (until ctx ends,
+// then cuts them off), and closes the store.
+func (c *ControlPlane) Shutdown(ctx context.Context) error {
+	c.health.Shutdown()
+	stopped := make(chan struct{})
+	go func() { c.grpc.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		c.grpc.Stop()
+		<-stopped
+	}
+	herr := c.http.Shutdown(ctx)
+	if herr != nil {
+		c.http.Close()
+	}
+	serveErrs := errors.Join(<-c.served, <-c.served)
+	return errors.Join(herr, serveErrs, c.store.Close())
+}

@@ -1,0 +1,58 @@
+package controlplane
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc/codes"
+)
+
+// metrics are the control plane's Prometheus collectors, on a registry of
+// its own (no global state).
+type metrics struct {
+	registry    *prometheus.Registry
+	calls       *prometheus.CounterVec
+	callSeconds *prometheus.HistogramVec
+	batchSize   prometheus.Histogram
+	commitSecs  prometheus.Histogram
+}
+
+func newMetrics(revision func() uint64) *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "berth_grpc_requests_total", Help: "gRPC calls by method and code.",
+		}, []string{"method", "code"}),
+		callSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "berth_grpc_request_duration_seconds", Help: "gRPC call latency by method.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}, []string{"method"}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "berth_store_commit_commands", Help: "Commands grouped into one durable store transaction.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
+		}),
+		commitSecs: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "berth_store_commit_duration_seconds", Help: "Time to apply and fsync one store transaction.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}),
+	}
+	m.registry.MustRegister(m.calls, m.callSeconds, m.batchSize, m.commitSecs,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "berth_store_revision", Help: "Revision of the last applied change.",
+		}, func() float64 { return float64(revision()) }),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+func (m *metrics) observeCall(method string, code codes.Code, took time.Duration) {
+	m.calls.WithLabelValues(method, code.String()).Inc()
+	m.callSeconds.WithLabelValues(method).Observe(took.Seconds())
+}
+
+func (m *metrics) observeCommit(commands int, took time.Duration) {
+	m.batchSize.Observe(float64(commands))
+	m.commitSecs.Observe(took.Seconds())
+}

@@ -1,0 +1,47 @@
+package store
+
+import (
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+
+	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+)
+
+// change is the context of one command being applied: its transaction, the
+// revision it will have if it changes anything, its time, and the events it
+// produced.
+type change struct {
+	tx       *bolt.Tx
+	revision uint64
+	at       float64
+	events   []Event
+}
+
+// put stores m under bucket/key and records the event for watchers.
+func (c *change) put(kind Kind, bucket, key []byte, m proto.Message) error {
+	if err := put(c.tx, bucket, key, m); err != nil {
+		return err
+	}
+	c.events = append(c.events, Event{Revision: c.revision, Kind: kind, Key: string(key), Value: m})
+	return nil
+}
+
+// apply is the one function that changes state. Each case checks every
+// precondition before its first write, so a rejected command (an
+// *ecserr.Error) has written nothing; any other error aborts the transaction.
+func apply(c *change, cmd *berthv1.Command) (proto.Message, error) {
+	switch ch := cmd.GetChange().(type) {
+	case *berthv1.Command_RegisterTaskDefinition:
+		return registerTaskDefinition(c, ch.RegisterTaskDefinition)
+	case *berthv1.Command_DeregisterTaskDefinition:
+		return deregisterTaskDefinition(c, ch.DeregisterTaskDefinition)
+	case *berthv1.Command_CreateCluster:
+		return createCluster(c, ch.CreateCluster)
+	case *berthv1.Command_DeleteCluster:
+		return deleteCluster(c, ch.DeleteCluster)
+	default:
+		return nil, fmt.Errorf("store: unknown command %T", ch)
+	}
+}

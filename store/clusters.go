@@ -1,0 +1,134 @@
+package store
+
+import (
+	"bytes"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+
+	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/controlplane/ecserr"
+)
+
+func clusterNotFound(name string) error {
+	return ecserr.New(ecserr.NotFound, ecserr.ClusterNotFoundException, "cluster %q not found", name)
+}
+
+// createCluster stores a new ACTIVE cluster, or returns the ACTIVE one of
+// that name unchanged; an INACTIVE (deleted) one is created anew.
+func createCluster(c *change, cmd *berthv1.CreateClusterCommand) (proto.Message, error) {
+	name := cmd.GetCluster().GetClusterName()
+	existing := &berthv1.Cluster{}
+	found, err := get(c.tx, bucketClusters, []byte(name), existing)
+	if err != nil {
+		return nil, err
+	}
+	if found && existing.Status == StatusActive {
+		return existing, nil
+	}
+	cl := proto.Clone(cmd.GetCluster()).(*berthv1.Cluster)
+	cl.Status = StatusActive
+	if err := c.put(KindCluster, bucketClusters, []byte(name), cl); err != nil {
+		return nil, err
+	}
+	return cl, nil
+}
+
+// deleteCluster marks a cluster INACTIVE, refused (with ECS's messages) while
+// it holds services or container instances.
+func deleteCluster(c *change, cmd *berthv1.DeleteClusterCommand) (proto.Message, error) {
+	name := cmd.GetClusterName()
+	cl := &berthv1.Cluster{}
+	found, err := get(c.tx, bucketClusters, []byte(name), cl)
+	if err != nil {
+		return nil, err
+	}
+	if !found || cl.Status != StatusActive {
+		return nil, clusterNotFound(name)
+	}
+	if hasKeys(c.tx, bucketServices, clusterPrefix(name)) {
+		return nil, ecserr.New(ecserr.FailedPrecondition, ecserr.ClusterContainsServices,
+			"The Cluster cannot be deleted while Services are active.")
+	}
+	if hasKeys(c.tx, bucketInstances, clusterPrefix(name)) {
+		return nil, ecserr.New(ecserr.FailedPrecondition, ecserr.ClusterContainsInstances,
+			"The Cluster cannot be deleted while Container Instances are active or draining.")
+	}
+	cl.Status = StatusInactive
+	if err := c.put(KindCluster, bucketClusters, []byte(name), cl); err != nil {
+		return nil, err
+	}
+	return cl, nil
+}
+
+func hasKeys(tx *bolt.Tx, bucket, prefix []byte) bool {
+	k, _ := tx.Bucket(bucket).Cursor().Seek(prefix)
+	return k != nil && bytes.HasPrefix(k, prefix)
+}
+
+// Cluster returns the named cluster, ACTIVE or INACTIVE.
+func (s *Store) Cluster(name string) (*berthv1.Cluster, error) {
+	cl := &berthv1.Cluster{}
+	err := s.view(func(tx *bolt.Tx) error {
+		found, err := get(tx, bucketClusters, []byte(name), cl)
+		if err == nil && !found {
+			err = clusterNotFound(name)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cl, nil
+}
+
+// Clusters lists the ACTIVE clusters' names after the key after, at most
+// limit, and the key to continue from ("" at the end).
+func (s *Store) Clusters(after string, limit int) ([]string, string, error) {
+	var out []string
+	var next string
+	err := s.view(func(tx *bolt.Tx) error {
+		cl := &berthv1.Cluster{}
+		return scan(tx.Bucket(bucketClusters), nil, []byte(after), false, func(k, v []byte) (bool, error) {
+			if err := proto.Unmarshal(v, cl); err != nil {
+				return false, err
+			}
+			if cl.Status != StatusActive {
+				return true, nil
+			}
+			if len(out) == limit {
+				next = out[len(out)-1]
+				return false, nil
+			}
+			out = append(out, string(k))
+			return true, nil
+		})
+	})
+	return out, next, err
+}
+
+// ClusterCounts are what DescribeClusters reports of a cluster's contents.
+type ClusterCounts struct {
+	Instances, Services, RunningTasks, PendingTasks int
+}
+
+// ClusterCounts counts the cluster's container instances and services. Task
+// counts stay 0 until tasks are stored (they arrive with the agents).
+func (s *Store) ClusterCounts(name string) (ClusterCounts, error) {
+	var c ClusterCounts
+	err := s.view(func(tx *bolt.Tx) error {
+		c.Instances = countKeys(tx.Bucket(bucketInstances), clusterPrefix(name))
+		c.Services = countKeys(tx.Bucket(bucketServices), clusterPrefix(name))
+		return nil
+	})
+	return c, err
+}
+
+func countKeys(b *bolt.Bucket, prefix []byte) int {
+	n := 0
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		n++
+	}
+	return n
+}

@@ -1,0 +1,137 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+
+	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+)
+
+// ErrClosed is returned by Apply once Close has begun.
+var ErrClosed = errors.New("store: closed")
+
+// Options tune a Store; the zero value is the production setting.
+type Options struct {
+	// MaxBatch caps how many queued commands one transaction applies
+	// (default 512).
+	MaxBatch int
+	// OnCommit, if set, is called after each durable transaction with the
+	// number of commands it held and how long the commit took (for metrics).
+	OnCommit func(commands int, took time.Duration)
+}
+
+// Store is berth's state in one bbolt file. Its methods are safe for
+// concurrent use.
+type Store struct {
+	db       *bolt.DB
+	opts     Options
+	queue    chan *proposal
+	closing  chan struct{}
+	done     chan struct{}
+	close    sync.Once
+	revision atomic.Uint64
+	watchers watchers
+}
+
+// Open opens (creating if needed) the state file at path, runs pending
+// migrations and starts the writer. The caller must Close it.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 512
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := migrate(db, migrations); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s := &Store{
+		db:      db,
+		opts:    opts,
+		queue:   make(chan *proposal, opts.MaxBatch),
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	err = db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(keyRevision); len(v) == 8 {
+			s.revision.Store(binary.BigEndian.Uint64(v))
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	go s.write()
+	return s, nil
+}
+
+// Close stops the writer after the commands already queued are applied,
+// closes every watch and closes the file.
+func (s *Store) Close() error {
+	s.close.Do(func() { close(s.closing) })
+	<-s.done
+	s.watchers.closeAll()
+	return s.db.Close()
+}
+
+// Revision is the revision of the last applied change.
+func (s *Store) Revision() uint64 { return s.revision.Load() }
+
+// Apply applies cmd durably and returns what it produced (the stored object).
+// A rejected command returns its *ecserr.Error and changes nothing. If ctx
+// ends after the command was queued, Apply returns ctx.Err() but the command
+// may still be applied.
+func (s *Store) Apply(ctx context.Context, cmd *berthv1.Command) (proto.Message, error) {
+	p := &proposal{cmd: cmd, done: make(chan struct{})}
+	select {
+	case <-s.closing:
+		return nil, ErrClosed
+	default:
+	}
+	select {
+	case s.queue <- p:
+	case <-s.closing:
+		return nil, ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case <-p.done:
+		return p.result, p.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// view runs fn in a read transaction.
+func (s *Store) view(fn func(tx *bolt.Tx) error) error { return s.db.View(fn) }
+
+func get(tx *bolt.Tx, bucket, key []byte, m proto.Message) (bool, error) {
+	v := tx.Bucket(bucket).Get(key)
+	if v == nil {
+		return false, nil
+	}
+	if err := proto.Unmarshal(v, m); err != nil {
+		return false, fmt.Errorf("decode %s/%q: %w", bucket, key, err)
+	}
+	return true, nil
+}
+
+func put(tx *bolt.Tx, bucket, key []byte, m proto.Message) error {
+	v, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode %s/%q: %w", bucket, key, err)
+	}
+	return tx.Bucket(bucket).Put(key, v)
+}
