@@ -39,6 +39,7 @@ type Store struct {
 	close    sync.Once
 	revision atomic.Uint64
 	watchers watchers
+	taskDefs taskDefIndex
 }
 
 // Open opens (creating if needed) the state file at path, runs pending
@@ -66,7 +67,7 @@ func Open(path string, opts Options) (*Store, error) {
 		if v := tx.Bucket(bucketMeta).Get(keyRevision); len(v) == 8 {
 			s.revision.Store(binary.BigEndian.Uint64(v))
 		}
-		return nil
+		return s.taskDefs.load(tx)
 	})
 	if err != nil {
 		db.Close()

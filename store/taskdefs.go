@@ -79,45 +79,13 @@ func deregisterTaskDefinition(c *change, cmd *berthv1.DeregisterTaskDefinitionCo
 }
 
 // TaskDefinition returns revision of family; revision 0 means the latest
-// ACTIVE revision.
+// ACTIVE revision. It reads memory, not the file. The record is shared: the
+// caller must not modify it.
 func (s *Store) TaskDefinition(family string, revision int32) (*berthv1.TaskDefinitionRecord, error) {
-	rec := &berthv1.TaskDefinitionRecord{}
-	err := s.view(func(tx *bolt.Tx) error {
-		if revision != 0 {
-			found, err := get(tx, bucketTaskDefs, taskDefKey(family, revision), rec)
-			if err == nil && !found {
-				err = taskDefNotFound(family, revision)
-			}
-			return err
-		}
-		return latestActive(tx, family, rec)
-	})
-	if err != nil {
-		return nil, err
+	if rec := s.taskDefs.get(family, revision); rec != nil {
+		return rec, nil
 	}
-	return rec, nil
-}
-
-// latestActive walks a family's revisions from the newest down to the first
-// ACTIVE one.
-func latestActive(tx *bolt.Tx, family string, rec *berthv1.TaskDefinitionRecord) error {
-	prefix := familyPrefix(family)
-	c := tx.Bucket(bucketTaskDefs).Cursor()
-	var k, v []byte
-	if k, _ = c.Seek(taskDefKey(family, -1)); k == nil { // revision 0xffffffff: past the family's last key
-		k, v = c.Last()
-	} else {
-		k, v = c.Prev()
-	}
-	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
-		if err := proto.Unmarshal(v, rec); err != nil {
-			return err
-		}
-		if rec.TaskDefinition.GetStatus() == StatusActive {
-			return nil
-		}
-	}
-	return taskDefNotFound(family, 0)
+	return nil, taskDefNotFound(family, revision)
 }
 
 // TaskDefinitionQuery selects task definitions for ListTaskDefinitions.

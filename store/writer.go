@@ -77,6 +77,7 @@ func (s *Store) commit(batch []*proposal) {
 		s.opts.OnCommit(len(batch), time.Since(start))
 	}
 	for _, p := range batch {
+		s.taskDefs.update(p.events)
 		s.watchers.publish(p.events)
 		close(p.done)
 	}

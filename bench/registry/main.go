@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"time"
@@ -43,9 +44,22 @@ type result struct {
 func main() {
 	clients := flag.Int("clients", 32, "concurrent gRPC clients (each its own connection)")
 	duration := flag.Duration("duration", 10*time.Second, "how long each operation is driven")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench/registry:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*clients, *duration); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/registry:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

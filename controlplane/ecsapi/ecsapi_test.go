@@ -20,7 +20,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var ctx = context.Background()
 
-func newServer(t *testing.T) *Server {
+func newServer(t testing.TB) *Server {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"), store.Options{})
 	if err != nil {
@@ -44,7 +44,7 @@ func webTaskDef(family string) *berthv1.RegisterTaskDefinitionRequest {
 	}
 }
 
-func mustRegister(t *testing.T, s *Server, family string) *berthv1.TaskDefinition {
+func mustRegister(t testing.TB, s *Server, family string) *berthv1.TaskDefinition {
 	t.Helper()
 	res, err := s.RegisterTaskDefinition(ctx, webTaskDef(family))
 	if err != nil {
