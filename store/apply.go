@@ -28,6 +28,16 @@ func (c *change) put(kind Kind, bucket, key []byte, m proto.Message) error {
 	return nil
 }
 
+// delete removes bucket/key and records the event; last is the object as it
+// was, for watchers.
+func (c *change) delete(kind Kind, bucket, key []byte, last proto.Message) error {
+	if err := c.tx.Bucket(bucket).Delete(key); err != nil {
+		return err
+	}
+	c.events = append(c.events, Event{Revision: c.revision, Kind: kind, Key: string(key), Value: last, Deleted: true})
+	return nil
+}
+
 // apply is the one function that changes state. Each case checks every
 // precondition before its first write, so a rejected command (an
 // *ecserr.Error) has written nothing; any other error aborts the transaction.
@@ -41,6 +51,22 @@ func apply(c *change, cmd *berthv1.Command) (proto.Message, error) {
 		return createCluster(c, ch.CreateCluster)
 	case *berthv1.Command_DeleteCluster:
 		return deleteCluster(c, ch.DeleteCluster)
+	case *berthv1.Command_RegisterContainerInstance:
+		return registerContainerInstance(c, ch.RegisterContainerInstance)
+	case *berthv1.Command_SetAgentConnected:
+		return setAgentConnected(c, ch.SetAgentConnected)
+	case *berthv1.Command_UpdateContainerInstancesState:
+		return updateContainerInstancesState(c, ch.UpdateContainerInstancesState)
+	case *berthv1.Command_DeregisterContainerInstance:
+		return deregisterContainerInstance(c, ch.DeregisterContainerInstance)
+	case *berthv1.Command_PutAttributes:
+		return putAttributes(c, ch.PutAttributes)
+	case *berthv1.Command_PlaceTasks:
+		return placeTasks(c, ch.PlaceTasks)
+	case *berthv1.Command_StopTasks:
+		return stopTasks(c, ch.StopTasks)
+	case *berthv1.Command_UpdateTaskStates:
+		return updateTaskStates(c, ch.UpdateTaskStates)
 	default:
 		return nil, fmt.Errorf("store: unknown command %T", ch)
 	}

@@ -54,6 +54,10 @@ func deleteCluster(c *change, cmd *berthv1.DeleteClusterCommand) (proto.Message,
 		return nil, ecserr.New(ecserr.FailedPrecondition, ecserr.ClusterContainsInstances,
 			"The Cluster cannot be deleted while Container Instances are active or draining.")
 	}
+	if hasLiveTasks(c, name) {
+		return nil, ecserr.New(ecserr.FailedPrecondition, ecserr.ClusterContainsTasks,
+			"The Cluster cannot be deleted while Tasks are active.")
+	}
 	cl.Status = StatusInactive
 	if err := c.put(KindCluster, bucketClusters, []byte(name), cl); err != nil {
 		return nil, err
@@ -112,12 +116,16 @@ type ClusterCounts struct {
 	Instances, Services, RunningTasks, PendingTasks int
 }
 
-// ClusterCounts counts the cluster's container instances and services. Task
-// counts stay 0 until tasks are stored (they arrive with the agents).
+// ClusterCounts counts the cluster's registered container instances, its
+// services, and its tasks by state.
 func (s *Store) ClusterCounts(name string) (ClusterCounts, error) {
 	var c ClusterCounts
+	for _, in := range s.ContainerInstances(name, nil) {
+		c.Instances++
+		c.RunningTasks += int(in.RunningTasks)
+		c.PendingTasks += int(in.PendingTasks)
+	}
 	err := s.view(func(tx *bolt.Tx) error {
-		c.Instances = countKeys(tx.Bucket(bucketInstances), clusterPrefix(name))
 		c.Services = countKeys(tx.Bucket(bucketServices), clusterPrefix(name))
 		return nil
 	})
@@ -131,4 +139,18 @@ func countKeys(b *bolt.Bucket, prefix []byte) int {
 		n++
 	}
 	return n
+}
+
+// hasLiveTasks reports whether the cluster has a task that is not STOPPED.
+func hasLiveTasks(c *change, cluster string) bool {
+	live := false
+	scan(c.tx.Bucket(bucketTasks), clusterPrefix(cluster), nil, false, func(k, v []byte) (bool, error) {
+		rec, err := decodeTask(v)
+		if err != nil {
+			return false, err
+		}
+		live = rec.Task.GetLastStatus() != TaskStopped
+		return !live, nil
+	})
+	return live
 }

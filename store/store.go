@@ -31,15 +31,17 @@ type Options struct {
 // Store is berth's state in one bbolt file. Its methods are safe for
 // concurrent use.
 type Store struct {
-	db       *bolt.DB
-	opts     Options
-	queue    chan *proposal
-	closing  chan struct{}
-	done     chan struct{}
-	close    sync.Once
-	revision atomic.Uint64
-	watchers watchers
-	taskDefs taskDefIndex
+	db        *bolt.DB
+	opts      Options
+	queue     chan *proposal
+	closing   chan struct{}
+	done      chan struct{}
+	close     sync.Once
+	revision  atomic.Uint64
+	watchers  watchers
+	taskDefs  taskDefIndex
+	instances objectIndex[*berthv1.ContainerInstanceRecord]
+	tasks     objectIndex[*berthv1.TaskRecord]
 }
 
 // Open opens (creating if needed) the state file at path, runs pending
@@ -66,6 +68,12 @@ func Open(path string, opts Options) (*Store, error) {
 	err = db.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketMeta).Get(keyRevision); len(v) == 8 {
 			s.revision.Store(binary.BigEndian.Uint64(v))
+		}
+		if err := s.instances.load(tx.Bucket(bucketInstances), decodeInstance); err != nil {
+			return err
+		}
+		if err := s.tasks.load(tx.Bucket(bucketTasks), decodeTask); err != nil {
+			return err
 		}
 		return s.taskDefs.load(tx)
 	})

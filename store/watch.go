@@ -12,17 +12,21 @@ type Kind string
 
 // The kinds of stored objects.
 const (
-	KindCluster        Kind = "cluster"
-	KindTaskDefinition Kind = "taskdefinition"
+	KindCluster           Kind = "cluster"
+	KindTaskDefinition    Kind = "taskdefinition"
+	KindContainerInstance Kind = "containerinstance"
+	KindTask              Kind = "task"
 )
 
 // Event is one object written by a committed command. Value is the stored
-// object; it is shared between watchers and must not be modified.
+// object (for a deletion, the object as it was last); it is shared between
+// watchers and must not be modified.
 type Event struct {
 	Revision uint64
 	Kind     Kind
 	Key      string
 	Value    proto.Message
+	Deleted  bool
 }
 
 // watchBuffer is how many events a watcher may fall behind before it is cut

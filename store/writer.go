@@ -78,6 +78,8 @@ func (s *Store) commit(batch []*proposal) {
 	}
 	for _, p := range batch {
 		s.taskDefs.update(p.events)
+		s.instances.update(KindContainerInstance, p.events)
+		s.tasks.update(KindTask, p.events)
 		s.watchers.publish(p.events)
 		close(p.done)
 	}

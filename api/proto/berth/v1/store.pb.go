@@ -39,6 +39,14 @@ type Command struct {
 	//	*Command_DeregisterTaskDefinition
 	//	*Command_CreateCluster
 	//	*Command_DeleteCluster
+	//	*Command_RegisterContainerInstance
+	//	*Command_SetAgentConnected
+	//	*Command_UpdateContainerInstancesState
+	//	*Command_DeregisterContainerInstance
+	//	*Command_PutAttributes
+	//	*Command_PlaceTasks
+	//	*Command_StopTasks
+	//	*Command_UpdateTaskStates
 	Change        isCommand_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -124,6 +132,78 @@ func (x *Command) GetDeleteCluster() *DeleteClusterCommand {
 	return nil
 }
 
+func (x *Command) GetRegisterContainerInstance() *RegisterContainerInstanceCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_RegisterContainerInstance); ok {
+			return x.RegisterContainerInstance
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSetAgentConnected() *SetAgentConnectedCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_SetAgentConnected); ok {
+			return x.SetAgentConnected
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetUpdateContainerInstancesState() *UpdateContainerInstancesStateCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_UpdateContainerInstancesState); ok {
+			return x.UpdateContainerInstancesState
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeregisterContainerInstance() *DeregisterContainerInstanceCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_DeregisterContainerInstance); ok {
+			return x.DeregisterContainerInstance
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetPutAttributes() *PutAttributesCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_PutAttributes); ok {
+			return x.PutAttributes
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetPlaceTasks() *PlaceTasksCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_PlaceTasks); ok {
+			return x.PlaceTasks
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetStopTasks() *StopTasksCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_StopTasks); ok {
+			return x.StopTasks
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetUpdateTaskStates() *UpdateTaskStatesCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_UpdateTaskStates); ok {
+			return x.UpdateTaskStates
+		}
+	}
+	return nil
+}
+
 type isCommand_Change interface {
 	isCommand_Change()
 }
@@ -144,6 +224,38 @@ type Command_DeleteCluster struct {
 	DeleteCluster *DeleteClusterCommand `protobuf:"bytes,5,opt,name=delete_cluster,json=deleteCluster,proto3,oneof"`
 }
 
+type Command_RegisterContainerInstance struct {
+	RegisterContainerInstance *RegisterContainerInstanceCommand `protobuf:"bytes,6,opt,name=register_container_instance,json=registerContainerInstance,proto3,oneof"`
+}
+
+type Command_SetAgentConnected struct {
+	SetAgentConnected *SetAgentConnectedCommand `protobuf:"bytes,7,opt,name=set_agent_connected,json=setAgentConnected,proto3,oneof"`
+}
+
+type Command_UpdateContainerInstancesState struct {
+	UpdateContainerInstancesState *UpdateContainerInstancesStateCommand `protobuf:"bytes,8,opt,name=update_container_instances_state,json=updateContainerInstancesState,proto3,oneof"`
+}
+
+type Command_DeregisterContainerInstance struct {
+	DeregisterContainerInstance *DeregisterContainerInstanceCommand `protobuf:"bytes,9,opt,name=deregister_container_instance,json=deregisterContainerInstance,proto3,oneof"`
+}
+
+type Command_PutAttributes struct {
+	PutAttributes *PutAttributesCommand `protobuf:"bytes,10,opt,name=put_attributes,json=putAttributes,proto3,oneof"`
+}
+
+type Command_PlaceTasks struct {
+	PlaceTasks *PlaceTasksCommand `protobuf:"bytes,11,opt,name=place_tasks,json=placeTasks,proto3,oneof"`
+}
+
+type Command_StopTasks struct {
+	StopTasks *StopTasksCommand `protobuf:"bytes,12,opt,name=stop_tasks,json=stopTasks,proto3,oneof"`
+}
+
+type Command_UpdateTaskStates struct {
+	UpdateTaskStates *UpdateTaskStatesCommand `protobuf:"bytes,13,opt,name=update_task_states,json=updateTaskStates,proto3,oneof"`
+}
+
 func (*Command_RegisterTaskDefinition) isCommand_Change() {}
 
 func (*Command_DeregisterTaskDefinition) isCommand_Change() {}
@@ -151,6 +263,22 @@ func (*Command_DeregisterTaskDefinition) isCommand_Change() {}
 func (*Command_CreateCluster) isCommand_Change() {}
 
 func (*Command_DeleteCluster) isCommand_Change() {}
+
+func (*Command_RegisterContainerInstance) isCommand_Change() {}
+
+func (*Command_SetAgentConnected) isCommand_Change() {}
+
+func (*Command_UpdateContainerInstancesState) isCommand_Change() {}
+
+func (*Command_DeregisterContainerInstance) isCommand_Change() {}
+
+func (*Command_PutAttributes) isCommand_Change() {}
+
+func (*Command_PlaceTasks) isCommand_Change() {}
+
+func (*Command_StopTasks) isCommand_Change() {}
+
+func (*Command_UpdateTaskStates) isCommand_Change() {}
 
 // RegisterTaskDefinitionCommand stores a validated, normalized task definition
 // as the family's next revision. Revision and status are assigned when applied.
@@ -465,17 +593,929 @@ func (x *TaskDefinitionRecord) GetTags() []*Tag {
 	return nil
 }
 
+// Resources is an amount of the resources ECS schedules: CPU units, MiB of
+// memory, GPUs and static host ports.
+type Resources struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cpu           int32                  `protobuf:"varint,1,opt,name=cpu,proto3" json:"cpu,omitempty"`
+	Memory        int32                  `protobuf:"varint,2,opt,name=memory,proto3" json:"memory,omitempty"`
+	Gpu           int32                  `protobuf:"varint,3,opt,name=gpu,proto3" json:"gpu,omitempty"`
+	PortsTcp      []int32                `protobuf:"varint,4,rep,packed,name=ports_tcp,json=portsTcp,proto3" json:"ports_tcp,omitempty"`
+	PortsUdp      []int32                `protobuf:"varint,5,rep,packed,name=ports_udp,json=portsUdp,proto3" json:"ports_udp,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Resources) Reset() {
+	*x = Resources{}
+	mi := &file_berth_v1_store_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Resources) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Resources) ProtoMessage() {}
+
+func (x *Resources) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Resources.ProtoReflect.Descriptor instead.
+func (*Resources) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Resources) GetCpu() int32 {
+	if x != nil {
+		return x.Cpu
+	}
+	return 0
+}
+
+func (x *Resources) GetMemory() int32 {
+	if x != nil {
+		return x.Memory
+	}
+	return 0
+}
+
+func (x *Resources) GetGpu() int32 {
+	if x != nil {
+		return x.Gpu
+	}
+	return 0
+}
+
+func (x *Resources) GetPortsTcp() []int32 {
+	if x != nil {
+		return x.PortsTcp
+	}
+	return nil
+}
+
+func (x *Resources) GetPortsUdp() []int32 {
+	if x != nil {
+		return x.PortsUdp
+	}
+	return nil
+}
+
+// ContainerInstanceRecord is a stored container instance. The ECS shape's
+// ARN, resources and task counts are rendered from the record's own fields.
+type ContainerInstanceRecord struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Cluster    string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Id         string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	Instance   *ContainerInstance     `protobuf:"bytes,3,opt,name=instance,proto3" json:"instance,omitempty"`
+	Registered *Resources             `protobuf:"bytes,4,opt,name=registered,proto3" json:"registered,omitempty"`
+	// What the instance's tasks that are not STOPPED hold.
+	Allocated     *Resources `protobuf:"bytes,5,opt,name=allocated,proto3" json:"allocated,omitempty"`
+	RunningTasks  int32      `protobuf:"varint,6,opt,name=running_tasks,json=runningTasks,proto3" json:"running_tasks,omitempty"`
+	PendingTasks  int32      `protobuf:"varint,7,opt,name=pending_tasks,json=pendingTasks,proto3" json:"pending_tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContainerInstanceRecord) Reset() {
+	*x = ContainerInstanceRecord{}
+	mi := &file_berth_v1_store_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContainerInstanceRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContainerInstanceRecord) ProtoMessage() {}
+
+func (x *ContainerInstanceRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContainerInstanceRecord.ProtoReflect.Descriptor instead.
+func (*ContainerInstanceRecord) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ContainerInstanceRecord) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *ContainerInstanceRecord) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ContainerInstanceRecord) GetInstance() *ContainerInstance {
+	if x != nil {
+		return x.Instance
+	}
+	return nil
+}
+
+func (x *ContainerInstanceRecord) GetRegistered() *Resources {
+	if x != nil {
+		return x.Registered
+	}
+	return nil
+}
+
+func (x *ContainerInstanceRecord) GetAllocated() *Resources {
+	if x != nil {
+		return x.Allocated
+	}
+	return nil
+}
+
+func (x *ContainerInstanceRecord) GetRunningTasks() int32 {
+	if x != nil {
+		return x.RunningTasks
+	}
+	return 0
+}
+
+func (x *ContainerInstanceRecord) GetPendingTasks() int32 {
+	if x != nil {
+		return x.PendingTasks
+	}
+	return 0
+}
+
+// TaskRecord is a stored task and what it holds on its instance.
+type TaskRecord struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Cluster string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Id      string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// Empty for a task not placed on an instance.
+	InstanceId    string     `protobuf:"bytes,3,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	Task          *Task      `protobuf:"bytes,4,opt,name=task,proto3" json:"task,omitempty"`
+	Reservation   *Resources `protobuf:"bytes,5,opt,name=reservation,proto3" json:"reservation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskRecord) Reset() {
+	*x = TaskRecord{}
+	mi := &file_berth_v1_store_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskRecord) ProtoMessage() {}
+
+func (x *TaskRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskRecord.ProtoReflect.Descriptor instead.
+func (*TaskRecord) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *TaskRecord) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *TaskRecord) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *TaskRecord) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *TaskRecord) GetTask() *Task {
+	if x != nil {
+		return x.Task
+	}
+	return nil
+}
+
+func (x *TaskRecord) GetReservation() *Resources {
+	if x != nil {
+		return x.Reservation
+	}
+	return nil
+}
+
+// RegisterContainerInstanceCommand registers an agent's instance, or
+// re-registers it: an instance of the cluster with the same ec2InstanceId
+// that is not INACTIVE keeps its id, status and tasks and takes the new
+// resources and attributes.
+type RegisterContainerInstanceCommand struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Cluster string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	// The id for a new instance (decided by the proposer).
+	Id            string             `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	Instance      *ContainerInstance `protobuf:"bytes,3,opt,name=instance,proto3" json:"instance,omitempty"`
+	Registered    *Resources         `protobuf:"bytes,4,opt,name=registered,proto3" json:"registered,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterContainerInstanceCommand) Reset() {
+	*x = RegisterContainerInstanceCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterContainerInstanceCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterContainerInstanceCommand) ProtoMessage() {}
+
+func (x *RegisterContainerInstanceCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterContainerInstanceCommand.ProtoReflect.Descriptor instead.
+func (*RegisterContainerInstanceCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RegisterContainerInstanceCommand) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *RegisterContainerInstanceCommand) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RegisterContainerInstanceCommand) GetInstance() *ContainerInstance {
+	if x != nil {
+		return x.Instance
+	}
+	return nil
+}
+
+func (x *RegisterContainerInstanceCommand) GetRegistered() *Resources {
+	if x != nil {
+		return x.Registered
+	}
+	return nil
+}
+
+// SetAgentConnectedCommand records an agent's session opening or ending.
+type SetAgentConnectedCommand struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Cluster   string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Id        string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	Connected bool                   `protobuf:"varint,3,opt,name=connected,proto3" json:"connected,omitempty"`
+	// With connected false: the reason the instance's tasks are stopped
+	// (empty leaves them alone).
+	LostTasksReason string `protobuf:"bytes,4,opt,name=lost_tasks_reason,json=lostTasksReason,proto3" json:"lost_tasks_reason,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SetAgentConnectedCommand) Reset() {
+	*x = SetAgentConnectedCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetAgentConnectedCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetAgentConnectedCommand) ProtoMessage() {}
+
+func (x *SetAgentConnectedCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetAgentConnectedCommand.ProtoReflect.Descriptor instead.
+func (*SetAgentConnectedCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *SetAgentConnectedCommand) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *SetAgentConnectedCommand) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SetAgentConnectedCommand) GetConnected() bool {
+	if x != nil {
+		return x.Connected
+	}
+	return false
+}
+
+func (x *SetAgentConnectedCommand) GetLostTasksReason() string {
+	if x != nil {
+		return x.LostTasksReason
+	}
+	return ""
+}
+
+// UpdateContainerInstancesStateCommand sets ACTIVE or DRAINING.
+type UpdateContainerInstancesStateCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cluster       string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Ids           []string               `protobuf:"bytes,2,rep,name=ids,proto3" json:"ids,omitempty"`
+	Status        string                 `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateContainerInstancesStateCommand) Reset() {
+	*x = UpdateContainerInstancesStateCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateContainerInstancesStateCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateContainerInstancesStateCommand) ProtoMessage() {}
+
+func (x *UpdateContainerInstancesStateCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateContainerInstancesStateCommand.ProtoReflect.Descriptor instead.
+func (*UpdateContainerInstancesStateCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *UpdateContainerInstancesStateCommand) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *UpdateContainerInstancesStateCommand) GetIds() []string {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+func (x *UpdateContainerInstancesStateCommand) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+// DeregisterContainerInstanceCommand marks an instance INACTIVE; refused
+// while it runs tasks unless force, which stops them.
+type DeregisterContainerInstanceCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cluster       string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	Force         bool                   `protobuf:"varint,3,opt,name=force,proto3" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeregisterContainerInstanceCommand) Reset() {
+	*x = DeregisterContainerInstanceCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeregisterContainerInstanceCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeregisterContainerInstanceCommand) ProtoMessage() {}
+
+func (x *DeregisterContainerInstanceCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeregisterContainerInstanceCommand.ProtoReflect.Descriptor instead.
+func (*DeregisterContainerInstanceCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *DeregisterContainerInstanceCommand) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *DeregisterContainerInstanceCommand) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DeregisterContainerInstanceCommand) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
+}
+
+// PutAttributesCommand sets custom attributes on instances.
+type PutAttributesCommand struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Cluster string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	// target id (an instance id) -> attributes
+	Attributes    []*Attribute `protobuf:"bytes,2,rep,name=attributes,proto3" json:"attributes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutAttributesCommand) Reset() {
+	*x = PutAttributesCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutAttributesCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutAttributesCommand) ProtoMessage() {}
+
+func (x *PutAttributesCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutAttributesCommand.ProtoReflect.Descriptor instead.
+func (*PutAttributesCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *PutAttributesCommand) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *PutAttributesCommand) GetAttributes() []*Attribute {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+// PlaceTasksCommand stores new tasks, each on its instance, after checking
+// again that each still fits: placements that no longer fit (another call
+// took the room) are returned as failures and not stored.
+type PlaceTasksCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cluster       string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Tasks         []*TaskRecord          `protobuf:"bytes,2,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlaceTasksCommand) Reset() {
+	*x = PlaceTasksCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlaceTasksCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlaceTasksCommand) ProtoMessage() {}
+
+func (x *PlaceTasksCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlaceTasksCommand.ProtoReflect.Descriptor instead.
+func (*PlaceTasksCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *PlaceTasksCommand) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *PlaceTasksCommand) GetTasks() []*TaskRecord {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
+// PlaceTasksResult is what PlaceTasksCommand stored and what it refused.
+type PlaceTasksResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Placed        []*TaskRecord          `protobuf:"bytes,1,rep,name=placed,proto3" json:"placed,omitempty"`
+	Failures      []*Failure             `protobuf:"bytes,2,rep,name=failures,proto3" json:"failures,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlaceTasksResult) Reset() {
+	*x = PlaceTasksResult{}
+	mi := &file_berth_v1_store_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlaceTasksResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlaceTasksResult) ProtoMessage() {}
+
+func (x *PlaceTasksResult) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlaceTasksResult.ProtoReflect.Descriptor instead.
+func (*PlaceTasksResult) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *PlaceTasksResult) GetPlaced() []*TaskRecord {
+	if x != nil {
+		return x.Placed
+	}
+	return nil
+}
+
+func (x *PlaceTasksResult) GetFailures() []*Failure {
+	if x != nil {
+		return x.Failures
+	}
+	return nil
+}
+
+// StopTasksCommand sets tasks' desiredStatus to STOPPED.
+type StopTasksCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cluster       string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Ids           []string               `protobuf:"bytes,2,rep,name=ids,proto3" json:"ids,omitempty"`
+	StopCode      string                 `protobuf:"bytes,3,opt,name=stop_code,json=stopCode,proto3" json:"stop_code,omitempty"`
+	Reason        string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StopTasksCommand) Reset() {
+	*x = StopTasksCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StopTasksCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StopTasksCommand) ProtoMessage() {}
+
+func (x *StopTasksCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StopTasksCommand.ProtoReflect.Descriptor instead.
+func (*StopTasksCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *StopTasksCommand) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *StopTasksCommand) GetIds() []string {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+func (x *StopTasksCommand) GetStopCode() string {
+	if x != nil {
+		return x.StopCode
+	}
+	return ""
+}
+
+func (x *StopTasksCommand) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// UpdateTaskStatesCommand applies the state changes an agent reported.
+type UpdateTaskStatesCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cluster       string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	InstanceId    string                 `protobuf:"bytes,2,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	Changes       []*TaskStateChange     `protobuf:"bytes,3,rep,name=changes,proto3" json:"changes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTaskStatesCommand) Reset() {
+	*x = UpdateTaskStatesCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTaskStatesCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTaskStatesCommand) ProtoMessage() {}
+
+func (x *UpdateTaskStatesCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTaskStatesCommand.ProtoReflect.Descriptor instead.
+func (*UpdateTaskStatesCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *UpdateTaskStatesCommand) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *UpdateTaskStatesCommand) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *UpdateTaskStatesCommand) GetChanges() []*TaskStateChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+// TaskRecords is a list of tasks, the result of commands that change many.
+type TaskRecords struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tasks         []*TaskRecord          `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskRecords) Reset() {
+	*x = TaskRecords{}
+	mi := &file_berth_v1_store_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskRecords) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskRecords) ProtoMessage() {}
+
+func (x *TaskRecords) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskRecords.ProtoReflect.Descriptor instead.
+func (*TaskRecords) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *TaskRecords) GetTasks() []*TaskRecord {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
+// ContainerInstanceRecords is a list of instances, the result of commands
+// that change many.
+type ContainerInstanceRecords struct {
+	state         protoimpl.MessageState     `protogen:"open.v1"`
+	Instances     []*ContainerInstanceRecord `protobuf:"bytes,1,rep,name=instances,proto3" json:"instances,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContainerInstanceRecords) Reset() {
+	*x = ContainerInstanceRecords{}
+	mi := &file_berth_v1_store_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContainerInstanceRecords) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContainerInstanceRecords) ProtoMessage() {}
+
+func (x *ContainerInstanceRecords) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContainerInstanceRecords.ProtoReflect.Descriptor instead.
+func (*ContainerInstanceRecords) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ContainerInstanceRecords) GetInstances() []*ContainerInstanceRecord {
+	if x != nil {
+		return x.Instances
+	}
+	return nil
+}
+
 var File_berth_v1_store_proto protoreflect.FileDescriptor
 
 const file_berth_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x12berth/v1/ecs.proto\"\x85\x03\n" +
+	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\xd1\b\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\x01R\x02at\x12c\n" +
 	"\x18register_task_definition\x18\x02 \x01(\v2'.berth.v1.RegisterTaskDefinitionCommandH\x00R\x16registerTaskDefinition\x12i\n" +
 	"\x1aderegister_task_definition\x18\x03 \x01(\v2).berth.v1.DeregisterTaskDefinitionCommandH\x00R\x18deregisterTaskDefinition\x12G\n" +
 	"\x0ecreate_cluster\x18\x04 \x01(\v2\x1e.berth.v1.CreateClusterCommandH\x00R\rcreateCluster\x12G\n" +
-	"\x0edelete_cluster\x18\x05 \x01(\v2\x1e.berth.v1.DeleteClusterCommandH\x00R\rdeleteClusterB\b\n" +
+	"\x0edelete_cluster\x18\x05 \x01(\v2\x1e.berth.v1.DeleteClusterCommandH\x00R\rdeleteCluster\x12l\n" +
+	"\x1bregister_container_instance\x18\x06 \x01(\v2*.berth.v1.RegisterContainerInstanceCommandH\x00R\x19registerContainerInstance\x12T\n" +
+	"\x13set_agent_connected\x18\a \x01(\v2\".berth.v1.SetAgentConnectedCommandH\x00R\x11setAgentConnected\x12y\n" +
+	" update_container_instances_state\x18\b \x01(\v2..berth.v1.UpdateContainerInstancesStateCommandH\x00R\x1dupdateContainerInstancesState\x12r\n" +
+	"\x1dderegister_container_instance\x18\t \x01(\v2,.berth.v1.DeregisterContainerInstanceCommandH\x00R\x1bderegisterContainerInstance\x12G\n" +
+	"\x0eput_attributes\x18\n" +
+	" \x01(\v2\x1e.berth.v1.PutAttributesCommandH\x00R\rputAttributes\x12>\n" +
+	"\vplace_tasks\x18\v \x01(\v2\x1b.berth.v1.PlaceTasksCommandH\x00R\n" +
+	"placeTasks\x12;\n" +
+	"\n" +
+	"stop_tasks\x18\f \x01(\v2\x1a.berth.v1.StopTasksCommandH\x00R\tstopTasks\x12Q\n" +
+	"\x12update_task_states\x18\r \x01(\v2!.berth.v1.UpdateTaskStatesCommandH\x00R\x10updateTaskStatesB\b\n" +
 	"\x06change\"\x85\x01\n" +
 	"\x1dRegisterTaskDefinitionCommand\x12A\n" +
 	"\x0ftask_definition\x18\x01 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12!\n" +
@@ -493,7 +1533,76 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x10active_revisions\x18\x03 \x01(\x05R\x0factiveRevisions\"|\n" +
 	"\x14TaskDefinitionRecord\x12A\n" +
 	"\x0ftask_definition\x18\x01 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12!\n" +
-	"\x04tags\x18\x02 \x03(\v2\r.berth.v1.TagR\x04tagsB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x04tags\x18\x02 \x03(\v2\r.berth.v1.TagR\x04tags\"\x81\x01\n" +
+	"\tResources\x12\x10\n" +
+	"\x03cpu\x18\x01 \x01(\x05R\x03cpu\x12\x16\n" +
+	"\x06memory\x18\x02 \x01(\x05R\x06memory\x12\x10\n" +
+	"\x03gpu\x18\x03 \x01(\x05R\x03gpu\x12\x1b\n" +
+	"\tports_tcp\x18\x04 \x03(\x05R\bportsTcp\x12\x1b\n" +
+	"\tports_udp\x18\x05 \x03(\x05R\bportsUdp\"\xae\x02\n" +
+	"\x17ContainerInstanceRecord\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x127\n" +
+	"\binstance\x18\x03 \x01(\v2\x1b.berth.v1.ContainerInstanceR\binstance\x123\n" +
+	"\n" +
+	"registered\x18\x04 \x01(\v2\x13.berth.v1.ResourcesR\n" +
+	"registered\x121\n" +
+	"\tallocated\x18\x05 \x01(\v2\x13.berth.v1.ResourcesR\tallocated\x12#\n" +
+	"\rrunning_tasks\x18\x06 \x01(\x05R\frunningTasks\x12#\n" +
+	"\rpending_tasks\x18\a \x01(\x05R\fpendingTasks\"\xb2\x01\n" +
+	"\n" +
+	"TaskRecord\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1f\n" +
+	"\vinstance_id\x18\x03 \x01(\tR\n" +
+	"instanceId\x12\"\n" +
+	"\x04task\x18\x04 \x01(\v2\x0e.berth.v1.TaskR\x04task\x125\n" +
+	"\vreservation\x18\x05 \x01(\v2\x13.berth.v1.ResourcesR\vreservation\"\xba\x01\n" +
+	" RegisterContainerInstanceCommand\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x127\n" +
+	"\binstance\x18\x03 \x01(\v2\x1b.berth.v1.ContainerInstanceR\binstance\x123\n" +
+	"\n" +
+	"registered\x18\x04 \x01(\v2\x13.berth.v1.ResourcesR\n" +
+	"registered\"\x8e\x01\n" +
+	"\x18SetAgentConnectedCommand\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1c\n" +
+	"\tconnected\x18\x03 \x01(\bR\tconnected\x12*\n" +
+	"\x11lost_tasks_reason\x18\x04 \x01(\tR\x0flostTasksReason\"j\n" +
+	"$UpdateContainerInstancesStateCommand\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x10\n" +
+	"\x03ids\x18\x02 \x03(\tR\x03ids\x12\x16\n" +
+	"\x06status\x18\x03 \x01(\tR\x06status\"d\n" +
+	"\"DeregisterContainerInstanceCommand\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x14\n" +
+	"\x05force\x18\x03 \x01(\bR\x05force\"e\n" +
+	"\x14PutAttributesCommand\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x123\n" +
+	"\n" +
+	"attributes\x18\x02 \x03(\v2\x13.berth.v1.AttributeR\n" +
+	"attributes\"Y\n" +
+	"\x11PlaceTasksCommand\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12*\n" +
+	"\x05tasks\x18\x02 \x03(\v2\x14.berth.v1.TaskRecordR\x05tasks\"o\n" +
+	"\x10PlaceTasksResult\x12,\n" +
+	"\x06placed\x18\x01 \x03(\v2\x14.berth.v1.TaskRecordR\x06placed\x12-\n" +
+	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\"s\n" +
+	"\x10StopTasksCommand\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x10\n" +
+	"\x03ids\x18\x02 \x03(\tR\x03ids\x12\x1b\n" +
+	"\tstop_code\x18\x03 \x01(\tR\bstopCode\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\x89\x01\n" +
+	"\x17UpdateTaskStatesCommand\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x1f\n" +
+	"\vinstance_id\x18\x02 \x01(\tR\n" +
+	"instanceId\x123\n" +
+	"\achanges\x18\x03 \x03(\v2\x19.berth.v1.TaskStateChangeR\achanges\"9\n" +
+	"\vTaskRecords\x12*\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x14.berth.v1.TaskRecordR\x05tasks\"[\n" +
+	"\x18ContainerInstanceRecords\x12?\n" +
+	"\tinstances\x18\x01 \x03(\v2!.berth.v1.ContainerInstanceRecordR\tinstancesB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_store_proto_rawDescOnce sync.Once
@@ -507,34 +1616,75 @@ func file_berth_v1_store_proto_rawDescGZIP() []byte {
 	return file_berth_v1_store_proto_rawDescData
 }
 
-var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_berth_v1_store_proto_goTypes = []any{
-	(*Command)(nil),                         // 0: berth.v1.Command
-	(*RegisterTaskDefinitionCommand)(nil),   // 1: berth.v1.RegisterTaskDefinitionCommand
-	(*DeregisterTaskDefinitionCommand)(nil), // 2: berth.v1.DeregisterTaskDefinitionCommand
-	(*CreateClusterCommand)(nil),            // 3: berth.v1.CreateClusterCommand
-	(*DeleteClusterCommand)(nil),            // 4: berth.v1.DeleteClusterCommand
-	(*TaskDefinitionFamily)(nil),            // 5: berth.v1.TaskDefinitionFamily
-	(*TaskDefinitionRecord)(nil),            // 6: berth.v1.TaskDefinitionRecord
-	(*TaskDefinition)(nil),                  // 7: berth.v1.TaskDefinition
-	(*Tag)(nil),                             // 8: berth.v1.Tag
-	(*Cluster)(nil),                         // 9: berth.v1.Cluster
+	(*Command)(nil),                              // 0: berth.v1.Command
+	(*RegisterTaskDefinitionCommand)(nil),        // 1: berth.v1.RegisterTaskDefinitionCommand
+	(*DeregisterTaskDefinitionCommand)(nil),      // 2: berth.v1.DeregisterTaskDefinitionCommand
+	(*CreateClusterCommand)(nil),                 // 3: berth.v1.CreateClusterCommand
+	(*DeleteClusterCommand)(nil),                 // 4: berth.v1.DeleteClusterCommand
+	(*TaskDefinitionFamily)(nil),                 // 5: berth.v1.TaskDefinitionFamily
+	(*TaskDefinitionRecord)(nil),                 // 6: berth.v1.TaskDefinitionRecord
+	(*Resources)(nil),                            // 7: berth.v1.Resources
+	(*ContainerInstanceRecord)(nil),              // 8: berth.v1.ContainerInstanceRecord
+	(*TaskRecord)(nil),                           // 9: berth.v1.TaskRecord
+	(*RegisterContainerInstanceCommand)(nil),     // 10: berth.v1.RegisterContainerInstanceCommand
+	(*SetAgentConnectedCommand)(nil),             // 11: berth.v1.SetAgentConnectedCommand
+	(*UpdateContainerInstancesStateCommand)(nil), // 12: berth.v1.UpdateContainerInstancesStateCommand
+	(*DeregisterContainerInstanceCommand)(nil),   // 13: berth.v1.DeregisterContainerInstanceCommand
+	(*PutAttributesCommand)(nil),                 // 14: berth.v1.PutAttributesCommand
+	(*PlaceTasksCommand)(nil),                    // 15: berth.v1.PlaceTasksCommand
+	(*PlaceTasksResult)(nil),                     // 16: berth.v1.PlaceTasksResult
+	(*StopTasksCommand)(nil),                     // 17: berth.v1.StopTasksCommand
+	(*UpdateTaskStatesCommand)(nil),              // 18: berth.v1.UpdateTaskStatesCommand
+	(*TaskRecords)(nil),                          // 19: berth.v1.TaskRecords
+	(*ContainerInstanceRecords)(nil),             // 20: berth.v1.ContainerInstanceRecords
+	(*TaskDefinition)(nil),                       // 21: berth.v1.TaskDefinition
+	(*Tag)(nil),                                  // 22: berth.v1.Tag
+	(*Cluster)(nil),                              // 23: berth.v1.Cluster
+	(*ContainerInstance)(nil),                    // 24: berth.v1.ContainerInstance
+	(*Task)(nil),                                 // 25: berth.v1.Task
+	(*Attribute)(nil),                            // 26: berth.v1.Attribute
+	(*Failure)(nil),                              // 27: berth.v1.Failure
+	(*TaskStateChange)(nil),                      // 28: berth.v1.TaskStateChange
 }
 var file_berth_v1_store_proto_depIdxs = []int32{
-	1, // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
-	2, // 1: berth.v1.Command.deregister_task_definition:type_name -> berth.v1.DeregisterTaskDefinitionCommand
-	3, // 2: berth.v1.Command.create_cluster:type_name -> berth.v1.CreateClusterCommand
-	4, // 3: berth.v1.Command.delete_cluster:type_name -> berth.v1.DeleteClusterCommand
-	7, // 4: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
-	8, // 5: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
-	9, // 6: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
-	7, // 7: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
-	8, // 8: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	1,  // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
+	2,  // 1: berth.v1.Command.deregister_task_definition:type_name -> berth.v1.DeregisterTaskDefinitionCommand
+	3,  // 2: berth.v1.Command.create_cluster:type_name -> berth.v1.CreateClusterCommand
+	4,  // 3: berth.v1.Command.delete_cluster:type_name -> berth.v1.DeleteClusterCommand
+	10, // 4: berth.v1.Command.register_container_instance:type_name -> berth.v1.RegisterContainerInstanceCommand
+	11, // 5: berth.v1.Command.set_agent_connected:type_name -> berth.v1.SetAgentConnectedCommand
+	12, // 6: berth.v1.Command.update_container_instances_state:type_name -> berth.v1.UpdateContainerInstancesStateCommand
+	13, // 7: berth.v1.Command.deregister_container_instance:type_name -> berth.v1.DeregisterContainerInstanceCommand
+	14, // 8: berth.v1.Command.put_attributes:type_name -> berth.v1.PutAttributesCommand
+	15, // 9: berth.v1.Command.place_tasks:type_name -> berth.v1.PlaceTasksCommand
+	17, // 10: berth.v1.Command.stop_tasks:type_name -> berth.v1.StopTasksCommand
+	18, // 11: berth.v1.Command.update_task_states:type_name -> berth.v1.UpdateTaskStatesCommand
+	21, // 12: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
+	22, // 13: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
+	23, // 14: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
+	21, // 15: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
+	22, // 16: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
+	24, // 17: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 18: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
+	7,  // 19: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
+	25, // 20: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
+	7,  // 21: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
+	24, // 22: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 23: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
+	26, // 24: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	9,  // 25: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	9,  // 26: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
+	27, // 27: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
+	28, // 28: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
+	9,  // 29: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
+	8,  // 30: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
+	31, // [31:31] is the sub-list for method output_type
+	31, // [31:31] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_store_proto_init() }
@@ -542,12 +1692,21 @@ func file_berth_v1_store_proto_init() {
 	if File_berth_v1_store_proto != nil {
 		return
 	}
+	file_berth_v1_agent_proto_init()
 	file_berth_v1_ecs_proto_init()
 	file_berth_v1_store_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_RegisterTaskDefinition)(nil),
 		(*Command_DeregisterTaskDefinition)(nil),
 		(*Command_CreateCluster)(nil),
 		(*Command_DeleteCluster)(nil),
+		(*Command_RegisterContainerInstance)(nil),
+		(*Command_SetAgentConnected)(nil),
+		(*Command_UpdateContainerInstancesState)(nil),
+		(*Command_DeregisterContainerInstance)(nil),
+		(*Command_PutAttributes)(nil),
+		(*Command_PlaceTasks)(nil),
+		(*Command_StopTasks)(nil),
+		(*Command_UpdateTaskStates)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -555,7 +1714,7 @@ func file_berth_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_store_proto_rawDesc), len(file_berth_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
