@@ -39,6 +39,19 @@ func (n Namer) TaskDefinition(family string, revision int32) string {
 	return n.arn(TypeTaskDefinition + "/" + family + ":" + strconv.Itoa(int(revision)))
 }
 
+// ContainerInstance is the ARN of a container instance of cluster.
+func (n Namer) ContainerInstance(cluster, id string) string {
+	return n.arn(TypeContainerInstance + "/" + cluster + "/" + id)
+}
+
+// Task is the ARN of a task of cluster.
+func (n Namer) Task(cluster, id string) string { return n.arn(TypeTask + "/" + cluster + "/" + id) }
+
+// Container is the ARN of one container of a task.
+func (n Namer) Container(cluster, taskID, id string) string {
+	return n.arn("container/" + cluster + "/" + taskID + "/" + id)
+}
+
 // ARN is a parsed ECS ARN.
 type ARN struct {
 	Region, Account string
@@ -102,4 +115,31 @@ func TaskDefinition(s string) (family string, revision int32, err error) {
 		return "", 0, fmt.Errorf("%q: revision %q is not a positive whole number", s, rev)
 	}
 	return family, int32(n), nil
+}
+
+// ID reads the id of a cluster's object of type typ (container-instance or
+// task) from an id or an ARN, new format (TYPE/CLUSTER/ID) or old (TYPE/ID).
+// The cluster in a new-format ARN must be cluster.
+func ID(typ, cluster, s string) (string, error) {
+	if !IsARN(s) {
+		if s == "" || strings.Contains(s, "/") {
+			return "", fmt.Errorf("%q is not a %s id or ARN", s, typ)
+		}
+		return s, nil
+	}
+	a, err := Parse(s)
+	if err != nil {
+		return "", err
+	}
+	if a.Type != typ {
+		return "", fmt.Errorf("%q is a %s ARN, not a %s ARN", s, a.Type, typ)
+	}
+	c, id, newFormat := strings.Cut(a.Resource, "/")
+	if !newFormat {
+		return a.Resource, nil
+	}
+	if c != cluster {
+		return "", fmt.Errorf("%q belongs to cluster %q, not %q", s, c, cluster)
+	}
+	return id, nil
 }

@@ -46,3 +46,25 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal("a task definition ARN was taken for a cluster")
 	}
 }
+
+func TestID(t *testing.T) {
+	n := Default
+	tests := []struct {
+		in, want string
+		wantErr  bool
+	}{
+		{"abc123", "abc123", false},
+		{n.Task("default", "abc123"), "abc123", false},
+		{"arn:aws:ecs:us-east-1:000000000000:task/abc123", "abc123", false},
+		{n.Task("other", "abc123"), "", true},
+		{n.ContainerInstance("default", "abc123"), "", true},
+		{"", "", true},
+		{"a/b", "", true},
+	}
+	for _, tt := range tests {
+		got, err := ID(TypeTask, "default", tt.in)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("ID(task, default, %q) = %q, %v", tt.in, got, err)
+		}
+	}
+}

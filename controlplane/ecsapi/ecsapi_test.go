@@ -291,9 +291,9 @@ func TestBadInput(t *testing.T) {
 			return err
 		}, ecserr.NotFound, `"nope"`},
 		{"operation of a later release", func() error {
-			_, err := s.RunTask(ctx, &berthv1.RunTaskRequest{})
+			_, err := s.CreateService(ctx, &berthv1.CreateServiceRequest{})
 			return err
-		}, ecserr.Unimplemented, "RunTask is not available in this berth yet"},
+		}, ecserr.Unimplemented, "CreateService is not available in this berth yet"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane/arn"
 	"github.com/berth/berth/controlplane/ecserr"
+	"github.com/berth/berth/store"
 )
 
 // validName reports whether s is 1-255 letters, digits, hyphens and
@@ -59,4 +60,49 @@ func validateTags(field string, tags []*berthv1.Tag) error {
 		seen[t.GetKey()] = true
 	}
 	return nil
+}
+
+// clusterName reads the request's cluster (name or ARN; "" is the default
+// cluster) and checks it exists and is ACTIVE.
+func (s *Server) clusterName(field, value string) (string, error) {
+	name, err := s.parseClusterName(field, value)
+	if err != nil {
+		return "", err
+	}
+	cl, err := s.store.Cluster(name)
+	if err != nil {
+		return "", err
+	}
+	if cl.Status != store.StatusActive {
+		return "", ecserr.New(ecserr.NotFound, ecserr.ClusterNotFoundException, "cluster %q not found", name)
+	}
+	return name, nil
+}
+
+// objectID reads an id or ARN of a cluster's container instance or task.
+func objectID(field, typ, cluster, value string) (string, error) {
+	if value == "" {
+		return "", ecserr.Param(field, "is required")
+	}
+	id, err := arn.ID(typ, cluster, value)
+	if err != nil {
+		return "", ecserr.Param(field, "%v", err)
+	}
+	return id, nil
+}
+
+// objectIDs reads a list of ids or ARNs, between 1 and max of them.
+func objectIDs(field, typ, cluster string, values []string, max int) ([]string, error) {
+	if len(values) == 0 || len(values) > max {
+		return nil, ecserr.Param(field, "give between 1 and %d, got %d", max, len(values))
+	}
+	ids := make([]string, len(values))
+	for i, v := range values {
+		id, err := objectID(fmt.Sprintf("%s[%d]", field, i), typ, cluster, v)
+		if err != nil {
+			return nil, err
+		}
+		ids[i] = id
+	}
+	return ids, nil
 }
