@@ -19,6 +19,7 @@ import (
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane/arn"
+	"github.com/berth/berth/controlplane/dispatcher"
 	"github.com/berth/berth/controlplane/ecsapi"
 	"github.com/berth/berth/store"
 )
@@ -42,6 +43,10 @@ type Config struct {
 	HTTPAddr string // DefaultHTTPAddr when empty
 	ARNs     arn.Namer
 	Logger   *slog.Logger
+	// HeartbeatPeriod and AgentTTL tune agent sessions (dispatcher defaults
+	// when 0).
+	HeartbeatPeriod time.Duration
+	AgentTTL        time.Duration
 }
 
 // ControlPlane is a running control plane.
@@ -57,6 +62,10 @@ type ControlPlane struct {
 	adminToken string
 	joinToken  string
 	served     chan error
+
+	dispatcher     *dispatcher.Dispatcher
+	stopDispatcher context.CancelFunc
+	dispatcherDone chan struct{}
 }
 
 // Start opens the data dir's state, makes the tokens at first start and
@@ -88,6 +97,13 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		c.store.Close()
 		return nil, err
 	}
+	c.dispatcher = dispatcher.New(dispatcher.Config{
+		Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger,
+		HeartbeatPeriod: cfg.HeartbeatPeriod, TTL: cfg.AgentTTL,
+	})
+	runCtx, cancel := context.WithCancel(context.Background())
+	c.stopDispatcher, c.dispatcherDone = cancel, make(chan struct{})
+	go func() { defer close(c.dispatcherDone); c.dispatcher.Run(runCtx) }()
 	c.serveGRPC(api)
 	c.serveHTTP()
 	c.log.Info("control plane serving", "grpc", c.GRPCAddr(), "http", c.HTTPAddr(), "data_dir", cfg.DataDir)
@@ -123,8 +139,9 @@ func (c *ControlPlane) listen(cfg Config) error {
 }
 
 func (c *ControlPlane) serveGRPC(api berthv1.ECSServer) {
-	c.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBytes), c.unaryChain())
+	c.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBytes), c.unaryChain(), c.streamChain())
 	berthv1.RegisterECSServer(c.grpc, api)
+	berthv1.RegisterAgentSessionsServer(c.grpc, c.dispatcher)
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	reflection.Register(c.grpc)
@@ -164,17 +181,21 @@ func (c *ControlPlane) AdminToken() string { return c.adminToken }
 func (c *ControlPlane) JoinToken() string { return c.joinToken }
 
 // Shutdown stops taking calls, lets in-flight calls finish (until ctx ends,
-// then cuts them off), and closes the store.
+// then cuts them off), ends the agent sessions (agents reconnect to the next
+// control plane) and closes the store.
 func (c *ControlPlane) Shutdown(ctx context.Context) error {
 	c.health.Shutdown()
 	stopped := make(chan struct{})
 	go func() { c.grpc.GracefulStop(); close(stopped) }()
+	c.dispatcher.CutAll()
 	select {
 	case <-stopped:
 	case <-ctx.Done():
 		c.grpc.Stop()
 		<-stopped
 	}
+	c.stopDispatcher()
+	<-c.dispatcherDone
 	herr := c.http.Shutdown(ctx)
 	if herr != nil {
 		c.http.Close()

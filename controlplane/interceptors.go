@@ -16,9 +16,12 @@ import (
 	"github.com/berth/berth/controlplane/ecserr"
 )
 
-// ecsMethodPrefix is the prefix of every ECS API method; health and
-// reflection are outside it and need no token.
-const ecsMethodPrefix = "/berth.v1.ECS/"
+// Method prefixes: ECS API callers present the admin token, agents the join
+// token; health and reflection need none.
+const (
+	ecsMethodPrefix   = "/berth.v1.ECS/"
+	agentMethodPrefix = "/berth.v1.AgentSessions/"
+)
 
 // unaryChain is every unary interceptor, outermost first: metrics and logging
 // see the final code, auth runs before handlers, errors are mapped once.
@@ -53,14 +56,48 @@ func recoverPanics(ctx context.Context, req any, info *grpc.UnaryServerInfo, han
 	return handler(ctx, req)
 }
 
+// streamChain is every stream interceptor, outermost first.
+func (c *ControlPlane) streamChain() grpc.ServerOption {
+	return grpc.ChainStreamInterceptor(c.authenticateStream, mapStreamErrors)
+}
+
 // authenticate demands the admin token on every ECS method.
 func (c *ControlPlane) authenticate(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if strings.HasPrefix(info.FullMethod, ecsMethodPrefix) {
-		if err := checkBearer(ctx, c.adminToken); err != nil {
-			return nil, err
-		}
+	if err := c.checkToken(ctx, info.FullMethod); err != nil {
+		return nil, err
 	}
 	return handler(ctx, req)
+}
+
+// authenticateStream demands the join token on agent sessions.
+func (c *ControlPlane) authenticateStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if err := c.checkToken(ss.Context(), info.FullMethod); err != nil {
+		return err
+	}
+	return handler(srv, ss)
+}
+
+// checkToken checks the token a method needs.
+func (c *ControlPlane) checkToken(ctx context.Context, method string) error {
+	switch {
+	case strings.HasPrefix(method, ecsMethodPrefix):
+		return checkBearer(ctx, c.adminToken)
+	case strings.HasPrefix(method, agentMethodPrefix):
+		return checkBearer(ctx, c.joinToken)
+	}
+	return nil
+}
+
+// mapStreamErrors maps a stream handler's domain error once.
+func mapStreamErrors(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	err := handler(srv, ss)
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	return GRPCStatus(err).Err()
 }
 
 // checkBearer compares the call's bearer token with want in constant time.
@@ -68,7 +105,7 @@ func checkBearer(ctx context.Context, want string) error {
 	md, _ := metadata.FromIncomingContext(ctx)
 	vals := md.Get("authorization")
 	if len(vals) == 0 {
-		return status.Error(codes.Unauthenticated, "missing authorization: send the metadata 'authorization: Bearer <admin token>'")
+		return status.Error(codes.Unauthenticated, "missing authorization: send the metadata 'authorization: Bearer <token>' (the admin token for the ECS API, the join token for agents)")
 	}
 	got, ok := strings.CutPrefix(vals[0], "Bearer ")
 	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {

@@ -1,0 +1,183 @@
+package dispatcher
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/controlplane/arn"
+	"github.com/berth/berth/store"
+)
+
+// Defaults for Config.
+const (
+	DefaultHeartbeatPeriod = 5 * time.Second
+	DefaultTTL             = 15 * time.Second
+)
+
+// Config is what a Dispatcher needs.
+type Config struct {
+	Store *store.Store
+	ARNs  arn.Namer
+	// HeartbeatPeriod is how often agents heartbeat; TTL how long one may be
+	// silent before it is cut off (and, after as long again, its tasks lost).
+	HeartbeatPeriod time.Duration
+	TTL             time.Duration
+	Now             func() time.Time
+	Logger          *slog.Logger
+}
+
+// Dispatcher serves berthv1.AgentSessions.
+type Dispatcher struct {
+	berthv1.UnimplementedAgentSessionsServer
+	cfg Config
+
+	mu       sync.Mutex
+	sessions map[string]*session  // by instance key cluster\x00id
+	offline  map[string]time.Time // instances whose agent left, since when
+
+	instanceLocks [64]sync.Mutex
+}
+
+// New returns a Dispatcher; call Run to start its background work.
+func New(cfg Config) *Dispatcher {
+	if cfg.HeartbeatPeriod <= 0 {
+		cfg.HeartbeatPeriod = DefaultHeartbeatPeriod
+	}
+	if cfg.TTL <= 0 {
+		cfg.TTL = DefaultTTL
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Dispatcher{cfg: cfg, sessions: map[string]*session{}, offline: map[string]time.Time{}}
+}
+
+func instanceKey(cluster, id string) string { return cluster + "\x00" + id }
+
+// Run fans committed task changes out to sessions and reaps silent agents
+// until ctx ends. Every instance starts without a session: its agent has a
+// TTL to come back (after a restart of the control plane) before its tasks
+// are lost.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	d.markAllOffline()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); d.fanOut(ctx) }()
+	go func() { defer wg.Done(); d.reap(ctx) }()
+	wg.Wait()
+	return nil
+}
+
+// markAllOffline starts the TTL of every registered instance that has no
+// session.
+func (d *Dispatcher) markAllOffline() {
+	clusters, _, _ := d.cfg.Store.Clusters("", 1<<30)
+	now := d.cfg.Now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range clusters {
+		for _, in := range d.cfg.Store.ContainerInstances(c, nil) {
+			if key := instanceKey(c, in.Id); d.sessions[key] == nil {
+				d.offline[key] = now
+			}
+		}
+	}
+}
+
+// CutAll ends every session, for a shutdown of the control plane.
+func (d *Dispatcher) CutAll() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, s := range d.sessions {
+		s.cutOff()
+	}
+}
+
+// fanOut delivers each committed task change to its instance's session.
+func (d *Dispatcher) fanOut(ctx context.Context) {
+	for ctx.Err() == nil {
+		events := d.cfg.Store.Watch(ctx)
+		d.resyncAll() // anything before this watch may have been missed
+		for e := range events {
+			if e.Kind != store.KindTask {
+				continue
+			}
+			rec := e.Value.(*berthv1.TaskRecord)
+			d.mu.Lock()
+			s := d.sessions[instanceKey(rec.Cluster, rec.InstanceId)]
+			d.mu.Unlock()
+			if s != nil {
+				s.notify(rec)
+			}
+		}
+	}
+}
+
+func (d *Dispatcher) resyncAll() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, s := range d.sessions {
+		s.requestResync()
+	}
+}
+
+// reap cuts off sessions silent past the TTL and declares lost the tasks of
+// instances offline for longer than the TTL.
+func (d *Dispatcher) reap(ctx context.Context) {
+	tick := time.NewTicker(d.cfg.TTL / 4)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		now := d.cfg.Now()
+		var lost []string
+		d.mu.Lock()
+		for _, s := range d.sessions {
+			if now.Sub(s.lastSeen()) > d.cfg.TTL {
+				s.cutOff()
+			}
+		}
+		for key, since := range d.offline {
+			if now.Sub(since) > d.cfg.TTL {
+				lost = append(lost, key)
+				delete(d.offline, key)
+			}
+		}
+		d.mu.Unlock()
+		for _, key := range lost {
+			d.loseTasks(ctx, key)
+		}
+	}
+}
+
+// loseTasks marks an offline instance's tasks STOPPED.
+func (d *Dispatcher) loseTasks(ctx context.Context, key string) {
+	cluster, id := splitKey(key)
+	reason := "Task lost: the container instance's agent was disconnected for more than " + (2 * d.cfg.TTL).String()
+	_, err := d.cfg.Store.Apply(ctx, &berthv1.Command{At: epoch(d.cfg.Now()), Change: &berthv1.Command_SetAgentConnected{
+		SetAgentConnected: &berthv1.SetAgentConnectedCommand{Cluster: cluster, Id: id, Connected: false, LostTasksReason: reason},
+	}})
+	if err != nil && ctx.Err() == nil {
+		d.cfg.Logger.Warn("could not mark tasks lost", "cluster", cluster, "instance", id, "err", err)
+	}
+}
+
+func splitKey(key string) (cluster, id string) {
+	for i := 0; i < len(key); i++ {
+		if key[i] == 0 {
+			return key[:i], key[i+1:]
+		}
+	}
+	return key, ""
+}
+
+func epoch(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

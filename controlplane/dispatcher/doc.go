@@ -1,0 +1,21 @@
+// Package dispatcher keeps the control plane's side of the agent sessions:
+// one gRPC stream per container instance's agent.
+//
+// An agent registers (the store gives its instance an id, or takes back the
+// one its ec2InstanceId had), is sent the full set of its instance's tasks,
+// then each change to their desired state as it is committed, with sequence
+// numbers; it heartbeats, and reports task state changes in batches that are
+// acknowledged once durable. Heartbeats touch memory only.
+//
+// An agent silent past the TTL is cut off and its instance marked
+// agentConnected=false; if no new session opens within another TTL, its tasks
+// are lost: STOPPED with a reason, so that services replace them. When the
+// agent returns, the full set it is sent no longer holds them, so it stops
+// them. The store is the source of truth; the dispatcher keeps no state that a
+// restart of the control plane would need.
+//
+// The dispatcher owns two goroutines, both started by Run and ended with its
+// context: the fan-out of committed task changes to sessions, and the reaper
+// of silent agents. Each session is served on the gRPC handler's goroutine,
+// plus one that reads the stream.
+package dispatcher
