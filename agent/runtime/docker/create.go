@@ -1,0 +1,152 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/go-connections/nat"
+
+	"github.com/berth/berth/agent/runtime"
+)
+
+const mib = 1 << 20
+
+// Create implements runtime.Runtime.
+func (r *Runtime) Create(ctx context.Context, spec runtime.ContainerSpec) (string, error) {
+	cfg, err := containerConfig(spec)
+	if err != nil {
+		return "", err
+	}
+	hostCfg, err := hostConfig(spec)
+	if err != nil {
+		return "", err
+	}
+	resp, err := r.cli.ContainerCreate(ctx, cfg, hostCfg, nil, nil, spec.Name)
+	if err != nil {
+		return "", fmt.Errorf("docker create container %q from %q: %w", spec.Name, spec.Image, err)
+	}
+	return resp.ID, nil
+}
+
+// containerConfig is the part of spec that describes the container itself.
+func containerConfig(spec runtime.ContainerSpec) (*container.Config, error) {
+	exposed, _, err := ports(spec.PortMappings)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &container.Config{
+		Image:        spec.Image,
+		Entrypoint:   spec.EntryPoint,
+		Cmd:          spec.Command,
+		Env:          environment(spec.Environment),
+		WorkingDir:   spec.WorkingDirectory,
+		User:         spec.User,
+		Labels:       spec.Labels(),
+		ExposedPorts: exposed,
+		Healthcheck:  healthConfig(spec.HealthCheck),
+	}
+	if spec.StopTimeout > 0 {
+		secs := seconds(spec.StopTimeout)
+		cfg.StopTimeout = &secs
+	}
+	return cfg, nil
+}
+
+// hostConfig is the part of spec that ties the container to the host: resources,
+// networking, init.
+func hostConfig(spec runtime.ContainerSpec) (*container.HostConfig, error) {
+	_, bindings, err := ports(spec.PortMappings)
+	if err != nil {
+		return nil, err
+	}
+	mode := spec.NetworkMode
+	if mode == "" {
+		mode = runtime.NetworkBridge
+	}
+	hc := &container.HostConfig{
+		NetworkMode:  container.NetworkMode(mode),
+		PortBindings: bindings,
+		Links:        spec.Links,
+		Resources: container.Resources{
+			CPUShares:         spec.CPU,
+			Memory:            spec.Memory * mib,
+			MemoryReservation: spec.MemoryReservation * mib,
+			Ulimits:           ulimits(spec.Ulimits),
+		},
+	}
+	if spec.Memory > 0 {
+		hc.MemorySwap = hc.Memory // no swap: past Memory the container is OOM-killed
+	}
+	if spec.InitProcessEnabled {
+		hc.Init = &spec.InitProcessEnabled
+	}
+	return hc, nil
+}
+
+// ports turns port mappings into Docker's exposed ports and bindings; a host port of 0
+// becomes "", which Docker reads as "pick one from the ephemeral range".
+func ports(mappings []runtime.PortMapping) (nat.PortSet, nat.PortMap, error) {
+	if len(mappings) == 0 {
+		return nil, nil, nil
+	}
+	exposed, bindings := nat.PortSet{}, nat.PortMap{}
+	for _, m := range mappings {
+		proto := m.Protocol
+		if proto == "" {
+			proto = "tcp"
+		}
+		port, err := nat.NewPort(proto, strconv.Itoa(m.ContainerPort))
+		if err != nil {
+			return nil, nil, fmt.Errorf("port mapping %d/%s: %w", m.ContainerPort, proto, err)
+		}
+		host := ""
+		if m.HostPort != 0 {
+			host = strconv.Itoa(m.HostPort)
+		}
+		exposed[port] = struct{}{}
+		bindings[port] = append(bindings[port], nat.PortBinding{HostPort: host})
+	}
+	return exposed, bindings, nil
+}
+
+// environment renders env as sorted KEY=VALUE pairs, so a spec always gives the same
+// config.
+func environment(env map[string]string) []string {
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func healthConfig(hc *runtime.HealthCheck) *container.HealthConfig {
+	if hc == nil {
+		return nil
+	}
+	return &container.HealthConfig{
+		Test:        hc.Command,
+		Interval:    hc.Interval,
+		Timeout:     hc.Timeout,
+		StartPeriod: hc.StartPeriod,
+		Retries:     hc.Retries,
+	}
+}
+
+func ulimits(in []runtime.Ulimit) []*container.Ulimit {
+	out := make([]*container.Ulimit, 0, len(in))
+	for _, u := range in {
+		out = append(out, &container.Ulimit{Name: u.Name, Soft: u.SoftLimit, Hard: u.HardLimit})
+	}
+	return out
+}
+
+// seconds rounds d up to whole seconds, Docker's unit for stop timeouts.
+func seconds(d time.Duration) int {
+	return int(math.Ceil(d.Seconds()))
+}

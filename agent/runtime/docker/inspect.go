@@ -1,0 +1,144 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/go-connections/nat"
+
+	"github.com/berth/berth/agent/runtime"
+)
+
+// Inspect implements runtime.Runtime.
+func (r *Runtime) Inspect(ctx context.Context, id string) (runtime.ContainerState, error) {
+	resp, err := r.cli.ContainerInspect(ctx, id)
+	if err != nil {
+		return runtime.ContainerState{}, wrapErr("inspect", id, err)
+	}
+	st := runtime.ContainerState{
+		ID:     resp.ID,
+		Name:   strings.TrimPrefix(resp.Name, "/"),
+		Health: runtime.HealthNone,
+	}
+	if resp.Config != nil {
+		st.Image, st.Labels = resp.Config.Image, resp.Config.Labels
+	}
+	if s := resp.State; s != nil {
+		st.Status = status(s.Status)
+		st.ExitCode, st.OOMKilled, st.Error = s.ExitCode, s.OOMKilled, s.Error
+		st.StartedAt, st.FinishedAt = parseTime(s.StartedAt), parseTime(s.FinishedAt)
+		if s.Health != nil {
+			st.Health = health(s.Health.Status)
+		}
+	}
+	if resp.NetworkSettings != nil && st.Status == runtime.StatusRunning {
+		st.NetworkBindings = bindings(resp.NetworkSettings.Ports)
+	}
+	return st, nil
+}
+
+// List implements runtime.Runtime.
+func (r *Runtime) List(ctx context.Context, labels map[string]string) ([]runtime.ContainerSummary, error) {
+	list, err := r.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: labelFilter(labels)})
+	if err != nil {
+		return nil, fmt.Errorf("docker list containers: %w", err)
+	}
+	out := make([]runtime.ContainerSummary, 0, len(list))
+	for _, c := range list {
+		out = append(out, runtime.ContainerSummary{
+			ID:     c.ID,
+			Name:   firstName(c.Names),
+			Image:  c.Image,
+			Status: status(c.State),
+			Labels: c.Labels,
+		})
+	}
+	return out, nil
+}
+
+// labelFilter asks the daemon for containers with every label; "" matches any value.
+func labelFilter(labels map[string]string) filters.Args {
+	args := filters.NewArgs()
+	for k, v := range labels {
+		if v == "" {
+			args.Add("label", k)
+		} else {
+			args.Add("label", k+"="+v)
+		}
+	}
+	return args
+}
+
+// status folds Docker's seven states into the runtime's three: a paused or restarting
+// container still holds its process; a dead or removing one is gone.
+func status(s container.ContainerState) runtime.Status {
+	switch s {
+	case container.StateCreated:
+		return runtime.StatusCreated
+	case container.StateRunning, container.StatePaused, container.StateRestarting:
+		return runtime.StatusRunning
+	}
+	return runtime.StatusExited
+}
+
+func health(s container.HealthStatus) runtime.HealthStatus {
+	switch s {
+	case container.Starting:
+		return runtime.HealthStarting
+	case container.Healthy:
+		return runtime.HealthHealthy
+	case container.Unhealthy:
+		return runtime.HealthUnhealthy
+	}
+	return runtime.HealthNone
+}
+
+// bindings lists the host ports Docker bound, in a stable order.
+func bindings(ports nat.PortMap) []runtime.NetworkBinding {
+	var out []runtime.NetworkBinding
+	for port, binds := range ports {
+		for _, b := range binds {
+			host, err := strconv.Atoi(b.HostPort)
+			if err != nil {
+				continue
+			}
+			out = append(out, runtime.NetworkBinding{
+				BindIP: b.HostIP, ContainerPort: port.Int(), HostPort: host, Protocol: port.Proto(),
+			})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.ContainerPort != b.ContainerPort {
+			return a.ContainerPort < b.ContainerPort
+		}
+		if a.Protocol != b.Protocol {
+			return a.Protocol < b.Protocol
+		}
+		return a.BindIP < b.BindIP
+	})
+	return out
+}
+
+// parseTime reads Docker's RFC 3339 times; Docker's zero time ("0001-01-01T...") and
+// garbage both give the zero time.
+func parseTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || t.Year() <= 1 {
+		return time.Time{}
+	}
+	return t
+}
+
+func firstName(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	return strings.TrimPrefix(names[0], "/")
+}

@@ -1,0 +1,35 @@
+package runtime
+
+import "fmt"
+
+// PullPolicy says when Pull contacts a registry. The values are those of the ECS
+// agent's ECS_IMAGE_PULL_BEHAVIOR.
+type PullPolicy string
+
+const (
+	// PullDefault pulls the image; if the pull fails, a locally cached image is used.
+	PullDefault PullPolicy = "default"
+	// PullAlways pulls the image and fails if the pull fails, cached or not.
+	PullAlways PullPolicy = "always"
+	// PullOnce pulls an image the first time it is needed and never again; an image
+	// already present locally counts as pulled.
+	PullOnce PullPolicy = "once"
+	// PullPreferCached uses a locally present image and pulls only a missing one.
+	PullPreferCached PullPolicy = "prefer-cached"
+)
+
+// ParsePullPolicy reads an ECS_IMAGE_PULL_BEHAVIOR value; "" means PullDefault.
+func ParsePullPolicy(s string) (PullPolicy, error) {
+	switch p := PullPolicy(s); p {
+	case "":
+		return PullDefault, nil
+	case PullDefault, PullAlways, PullOnce, PullPreferCached:
+		return p, nil
+	}
+	return "", fmt.Errorf("pull policy %q: want default, always, once or prefer-cached", s)
+}
+
+// UsesCache reports whether policy accepts a locally present image without pulling.
+func (p PullPolicy) UsesCache() bool {
+	return p == PullOnce || p == PullPreferCached
+}

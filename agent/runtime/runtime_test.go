@@ -1,0 +1,63 @@
+package runtime
+
+import (
+	"errors"
+	"maps"
+	"testing"
+)
+
+func TestParsePullPolicy(t *testing.T) {
+	for in, want := range map[string]PullPolicy{
+		"": PullDefault, "default": PullDefault, "always": PullAlways,
+		"once": PullOnce, "prefer-cached": PullPreferCached,
+	} {
+		if got, err := ParsePullPolicy(in); got != want || err != nil {
+			t.Errorf("ParsePullPolicy(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := ParsePullPolicy("sometimes"); err == nil {
+		t.Error("ParsePullPolicy(sometimes) succeeded")
+	}
+}
+
+// TestLabelsOwnerWins proves a dockerLabel cannot forge the berth labels the agent
+// re-adopts containers by.
+func TestLabelsOwnerWins(t *testing.T) {
+	spec := ContainerSpec{
+		Owner:        Owner{TaskARN: "task/1", ContainerName: "web"},
+		DockerLabels: map[string]string{LabelTaskARN: "forged", "team": "a"},
+	}
+	want := map[string]string{LabelTaskARN: "task/1", LabelContainerName: "web", "team": "a"}
+	if got := spec.Labels(); !maps.Equal(got, want) {
+		t.Errorf("Labels() = %v, want %v", got, want)
+	}
+}
+
+func TestMatchLabels(t *testing.T) {
+	have := map[string]string{"a": "1", "b": "2"}
+	tests := []struct {
+		want  map[string]string
+		match bool
+	}{
+		{nil, true},
+		{map[string]string{"a": "1"}, true},
+		{map[string]string{"a": ""}, true},
+		{map[string]string{"a": "2"}, false},
+		{map[string]string{"c": ""}, false},
+	}
+	for _, tt := range tests {
+		if got := MatchLabels(have, tt.want); got != tt.match {
+			t.Errorf("MatchLabels(%v, %v) = %v", have, tt.want, got)
+		}
+	}
+}
+
+// TestCannotPullReadsAsECSReason proves the error text is ECS's stoppedReason.
+func TestCannotPullReadsAsECSReason(t *testing.T) {
+	cause := errors.New("manifest unknown")
+	err := CannotPull("web:1", cause)
+	const want = `CannotPullContainerError: image "web:1": manifest unknown`
+	if err.Error() != want || !errors.Is(err, ErrCannotPull) || !errors.Is(err, cause) {
+		t.Errorf("CannotPull = %q, want %q wrapping both", err, want)
+	}
+}

@@ -1,0 +1,61 @@
+package runtime
+
+import "time"
+
+// Status is where a container is in its lifecycle.
+type Status string
+
+// Container statuses.
+const (
+	StatusCreated Status = "created"
+	StatusRunning Status = "running"
+	StatusExited  Status = "exited"
+)
+
+// HealthStatus is a container's health as its health check last found it.
+type HealthStatus string
+
+// Health statuses. HealthNone is a container without a health check.
+const (
+	HealthNone      HealthStatus = "none"
+	HealthStarting  HealthStatus = "starting"
+	HealthHealthy   HealthStatus = "healthy"
+	HealthUnhealthy HealthStatus = "unhealthy"
+)
+
+// ContainerState is what Inspect reports of a container.
+type ContainerState struct {
+	ID     string
+	Name   string
+	Image  string
+	Status Status
+	// ExitCode and OOMKilled are meaningful once Status is StatusExited.
+	ExitCode  int
+	OOMKilled bool
+	// Error is the runtime's message when the container could not run, if any.
+	Error  string
+	Health HealthStatus
+	// NetworkBindings are the host ports really bound, dynamic ones included; empty
+	// unless the container is running.
+	NetworkBindings []NetworkBinding
+	StartedAt       time.Time
+	FinishedAt      time.Time
+	Labels          map[string]string
+}
+
+// NetworkBinding is a bound host port, as ECS reports it in networkBindings.
+type NetworkBinding struct {
+	BindIP        string
+	ContainerPort int
+	HostPort      int
+	Protocol      string
+}
+
+// ContainerSummary is one container as List reports it.
+type ContainerSummary struct {
+	ID     string
+	Name   string
+	Image  string
+	Status Status
+	Labels map[string]string
+}

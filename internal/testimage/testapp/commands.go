@@ -1,0 +1,136 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func sleep(args []string) error {
+	if len(args) == 0 {
+		sleepForever()
+	}
+	d, err := time.ParseDuration(args[0])
+	if err != nil {
+		return err
+	}
+	time.Sleep(d)
+	return nil
+}
+
+func exit(args []string) error {
+	if len(args) == 0 {
+		return errors.New("exit: want CODE [DURATION]")
+	}
+	code, err := strconv.Atoi(args[0])
+	if err != nil {
+		return err
+	}
+	if len(args) > 1 {
+		if err := sleep(args[1:]); err != nil {
+			return err
+		}
+	}
+	os.Exit(code)
+	return nil
+}
+
+func serve(args []string) error {
+	if len(args) != 1 {
+		return errors.New("serve: want ADDR")
+	}
+	http.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	srv := &http.Server{Addr: args[0], ReadHeaderTimeout: 5 * time.Second}
+	return srv.ListenAndServe()
+}
+
+func alloc(args []string) error {
+	if len(args) != 1 {
+		return errors.New("alloc: want SIZE")
+	}
+	n, err := parseSize(args[0])
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, n)
+	for i := 0; i < len(buf); i += 4096 {
+		buf[i] = 1
+	}
+	fmt.Printf("allocated %d bytes\n", len(buf))
+	sleepForever()
+	return nil
+}
+
+// sleepForever blocks until a signal ends the process. (An empty select would be
+// reported as a deadlock by the runtime.)
+func sleepForever() {
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+func parseSize(s string) (int, error) {
+	mult := 1
+	switch {
+	case strings.HasSuffix(s, "K"):
+		mult = 1 << 10
+	case strings.HasSuffix(s, "M"):
+		mult = 1 << 20
+	case strings.HasSuffix(s, "G"):
+		mult = 1 << 30
+	}
+	n, err := strconv.Atoi(strings.TrimRight(s, "KMG"))
+	return n * mult, err
+}
+
+func trapSIGTERM(args []string) error {
+	if len(args) != 1 {
+		return errors.New("trap-sigterm: want DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	if err != nil {
+		return err
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM)
+	if err := os.WriteFile(TrappedFile, nil, 0o644); err != nil {
+		return err
+	}
+	fmt.Println("waiting for SIGTERM")
+	<-sig
+	fmt.Println("SIGTERM received")
+	time.Sleep(d)
+	return nil
+}
+
+func health(args []string) error {
+	if len(args) != 1 {
+		return errors.New("health: want URL")
+	}
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(args[0])
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("health: %s", resp.Status)
+	}
+	return nil
+}
+
+func exists(args []string) error {
+	if len(args) != 1 {
+		return errors.New("exists: want PATH")
+	}
+	_, err := os.Stat(args[0])
+	return err
+}
