@@ -1,0 +1,76 @@
+package engine
+
+import (
+	"strings"
+
+	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+
+	"github.com/berth/berth/agent/runtime"
+)
+
+// NetworkAWSVPC is the task network mode that gives a task its own network namespace,
+// held by a pause container.
+const NetworkAWSVPC = "awsvpc"
+
+// newContainer is a task container as its definition, the task's overrides and the
+// agent's options make it.
+func newContainer(a *berthv1.TaskAssignment, def *berthv1.ContainerDefinition, opts Options) *container {
+	spec := containerSpec(a, def, opts)
+	c := &container{
+		name:      def.GetName(),
+		essential: def.Essential == nil || def.GetEssential(),
+		deps:      dependencies(def, spec.NetworkMode),
+		spec:      spec,
+		health:    runtime.HealthNone,
+	}
+	if spec.NetworkMode == runtime.NetworkHost {
+		for _, pm := range spec.PortMappings {
+			c.hostBindings = append(c.hostBindings, runtime.NetworkBinding{
+				BindIP: "0.0.0.0", ContainerPort: pm.ContainerPort, HostPort: pm.HostPort, Protocol: pm.Protocol})
+		}
+	}
+	return c
+}
+
+// dependencies are a container's dependsOn entries and, in bridge mode, its links,
+// which Docker needs running before the container starts.
+func dependencies(def *berthv1.ContainerDefinition, mode string) []dependency {
+	var deps []dependency
+	for _, d := range def.GetDependsOn() {
+		deps = append(deps, dependency{container: d.GetContainerName(), condition: d.GetCondition()})
+	}
+	if mode == runtime.NetworkBridge {
+		for _, l := range def.GetLinks() {
+			name, _, _ := strings.Cut(l, ":")
+			deps = append(deps, dependency{container: name, condition: condStart})
+		}
+	}
+	return deps
+}
+
+// newPause is an awsvpc task's pause container, which holds the task's network
+// namespace. Its init process ends it promptly on SIGTERM.
+func newPause(a *berthv1.TaskAssignment, opts Options) *container {
+	return &container{
+		name:      pauseName,
+		essential: true,
+		health:    runtime.HealthNone,
+		spec: runtime.ContainerSpec{
+			Name:               runtimeName(a.GetTaskDefinition(), a.GetTask().GetTaskArn(), pauseName),
+			Image:              opts.PauseImage,
+			Owner:              owner(a, pauseName, opts),
+			Command:            opts.PauseCommand,
+			NetworkMode:        runtime.NetworkBridge,
+			StopTimeout:        opts.StopTimeout,
+			InitProcessEnabled: true,
+		},
+	}
+}
+
+// networkMode is the task's network mode; "" is bridge, ECS's default on Linux.
+func networkMode(a *berthv1.TaskAssignment) string {
+	if m := a.GetTaskDefinition().GetNetworkMode(); m != "" {
+		return m
+	}
+	return runtime.NetworkBridge
+}

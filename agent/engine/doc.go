@@ -1,0 +1,32 @@
+// Package engine is the agent's task engine: it runs the tasks the control plane assigns
+// to this container instance with Amazon ECS's semantics, over the container runtime in
+// agent/runtime, and reports every task and container state change back.
+//
+// The core is a task state machine (task.go and its siblings) in the manner of etcd's
+// raft: it does no I/O and reads no clock. Its inputs are the task's assignment, the
+// outcomes of the runtime calls it asked for, and the container states the runtime
+// reports; its outputs are the runtime calls to make next (actions) and the task's
+// state as ECS reports it (a TaskStateChange). It decides pull order, dependsOn
+// (START, COMPLETE, SUCCESS, HEALTHY, and links, which imply START), essential exits,
+// stop order (dependencies reversed, the awsvpc pause container last), stopCode and
+// stoppedReason, and health.
+//
+// Engine.Run is the edge: one event loop that owns the task machines, feeds them
+// assignments, runtime events and action outcomes, runs their actions in goroutines it
+// owns, and calls Options.Report with each change. When Run's context ends, everything
+// stops and the containers are left as they are: a restarted agent re-adopts them by
+// their labels (runtime.LabelInstanceARN and the rest) instead of creating duplicates.
+//
+// The engine must not talk to the control plane (the session client does, and batches
+// the reports), must not know how a runtime works (it speaks only runtime.Runtime), and
+// must not restart a task: an ECS task that stops stays stopped; its service starts a
+// new one.
+//
+// Where berth differs from ECS: the task reports STOPPING (not DEACTIVATING or
+// DEPROVISIONING) while its containers stop; ACTIVATING only in awsvpc mode, once the
+// pause container runs; awsvpc tasks report no networkBindings (ECS reports network
+// interfaces instead, which berth does not model); a container without a hard memory
+// limit in a task with task-level memory is given the task's memory as its limit, as
+// berth has no task-level cgroup; a task is RUNNING once every essential container
+// runs, whatever its non-essential ones are still waiting for.
+package engine

@@ -1,0 +1,73 @@
+package engine
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+
+	"github.com/berth/berth/agent/runtime"
+)
+
+// TestContainerSpec checks the translation of a container definition, with RunTask's
+// container overrides, into what the runtime creates.
+func TestContainerSpec(t *testing.T) {
+	a := testTask("0123abcd", "bridge", &berthv1.ContainerDefinition{
+		Name: "app", Image: "img", Cpu: 256, MemoryReservation: new(int32(64)),
+		EntryPoint: []string{"/bin/app"}, Command: []string{"serve"},
+		Environment:      []*berthv1.KeyValuePair{{Name: "A", Value: "1"}, {Name: "B", Value: "2"}},
+		WorkingDirectory: "/srv", User: "nobody",
+		DockerLabels:    map[string]string{"team": "web"},
+		Ulimits:         []*berthv1.Ulimit{{Name: "nofile", SoftLimit: 1024, HardLimit: 2048}},
+		PortMappings:    []*berthv1.PortMapping{{ContainerPort: 80, Protocol: "tcp"}, {ContainerPort: 53, HostPort: new(int32(5353)), Protocol: "udp"}},
+		Links:           []string{"db:database", "cache"},
+		HealthCheck:     &berthv1.HealthCheck{Command: []string{"CMD", "true"}, Interval: new(int32(5)), Timeout: new(int32(2)), Retries: new(int32(3)), StartPeriod: new(int32(10))},
+		StopTimeout:     new(int32(7)),
+		LinuxParameters: &berthv1.LinuxParameters{InitProcessEnabled: new(true)},
+	})
+	a.TaskDefinition.Memory = "512"
+	a.Task.Overrides = &berthv1.TaskOverride{ContainerOverrides: []*berthv1.ContainerOverride{{
+		Name: "app", Command: []string{"migrate"}, Environment: []*berthv1.KeyValuePair{{Name: "B", Value: "override"}},
+	}}}
+	got := containerSpec(a, a.TaskDefinition.ContainerDefinitions[0], Options{ContainerInstanceARN: testInstanceARN, StopTimeout: DefaultStopTimeout})
+	want := runtime.ContainerSpec{
+		Name:  "ecs-test-1-app-0123abcd",
+		Image: "img",
+		Owner: runtime.Owner{TaskARN: a.Task.TaskArn, ContainerName: "app", Cluster: a.Task.ClusterArn,
+			ContainerInstanceARN: testInstanceARN},
+		DockerLabels:     map[string]string{"team": "web"},
+		EntryPoint:       []string{"/bin/app"},
+		Command:          []string{"migrate"},
+		Environment:      map[string]string{"A": "1", "B": "override"},
+		WorkingDirectory: "/srv", User: "nobody",
+		CPU: 256, Memory: 512, MemoryReservation: 64,
+		Ulimits:      []runtime.Ulimit{{Name: "nofile", SoftLimit: 1024, HardLimit: 2048}},
+		NetworkMode:  runtime.NetworkBridge,
+		PortMappings: []runtime.PortMapping{{ContainerPort: 80, Protocol: "tcp"}, {ContainerPort: 53, HostPort: 5353, Protocol: "udp"}},
+		Links:        []string{"ecs-test-1-db-0123abcd:database", "ecs-test-1-cache-0123abcd:cache"},
+		HealthCheck: &runtime.HealthCheck{Command: []string{"CMD", "true"},
+			Interval: 5 * time.Second, Timeout: 2 * time.Second, StartPeriod: 10 * time.Second, Retries: 3},
+		StopTimeout:        7 * time.Second,
+		InitProcessEnabled: true,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("containerSpec:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestPortMappingsByNetworkMode: bridge publishes as asked (0 is dynamic), host binds
+// the container port itself, awsvpc and none publish nothing.
+func TestPortMappingsByNetworkMode(t *testing.T) {
+	pms := []*berthv1.PortMapping{{ContainerPort: 8080, Protocol: "tcp"}}
+	for mode, want := range map[string][]runtime.PortMapping{
+		runtime.NetworkBridge: {{ContainerPort: 8080, HostPort: 0, Protocol: "tcp"}},
+		runtime.NetworkHost:   {{ContainerPort: 8080, HostPort: 8080, Protocol: "tcp"}},
+		NetworkAWSVPC:         nil,
+		runtime.NetworkNone:   nil,
+	} {
+		if got := portMappings(mode, pms); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: portMappings = %+v, want %+v", mode, got, want)
+		}
+	}
+}

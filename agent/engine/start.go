@@ -1,0 +1,66 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/berth/berth/agent/runtime"
+)
+
+// startActions moves a task toward RUNNING: first every image is pulled, then each
+// container is created and started as soon as its dependencies allow.
+func (t *task) startActions(now time.Time) []action {
+	var acts []action
+	if t.any(phasePending) {
+		if t.pullStartedAt.IsZero() {
+			t.pullStartedAt = now
+		}
+		for _, c := range t.all() {
+			if c.phase == phasePending {
+				c.phase = phasePulling
+				acts = append(acts, action{kind: actPull, container: c.name, image: c.spec.Image})
+			}
+		}
+		return acts
+	}
+	if t.any(phasePulling) {
+		return nil
+	}
+	for _, c := range t.all() {
+		if !t.ready(c) {
+			continue
+		}
+		switch c.phase {
+		case phasePulled:
+			c.phase = phaseCreating
+			acts = append(acts, action{kind: actCreate, container: c.name, spec: t.createSpec(c)})
+		case phaseCreated:
+			c.phase = phaseStarting
+			acts = append(acts, action{kind: actStart, container: c.name, id: c.id})
+		}
+	}
+	return acts
+}
+
+// ready reports whether c may be created and started: the pause container runs, if
+// there is one, and every dependsOn condition holds.
+func (t *task) ready(c *container) bool {
+	if t.pause != nil && c != t.pause && t.pause.phase != phaseRunning {
+		return false
+	}
+	for _, d := range c.deps {
+		if dc := t.container(d.container); dc != nil && !d.met(dc) {
+			return false
+		}
+	}
+	return true
+}
+
+// createSpec is c's spec as created now: an awsvpc container joins the namespace of
+// its task's pause container.
+func (t *task) createSpec(c *container) runtime.ContainerSpec {
+	s := c.spec
+	if t.pause != nil && c != t.pause {
+		s.NetworkMode = runtime.JoinNetwork(t.pause.id)
+	}
+	return s
+}

@@ -1,0 +1,174 @@
+package engine
+
+import (
+	"time"
+
+	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+)
+
+// task is the state machine of one task: pure, driven by handle. It never blocks and
+// never calls the runtime; it asks for runtime calls by returning actions.
+type task struct {
+	arn        string
+	assignment *berthv1.TaskAssignment
+	// pause is the awsvpc pause container, nil in other network modes.
+	pause      *container
+	containers []*container // in definition order
+
+	desired    string // the desiredStatus last assigned
+	unassigned bool   // a full assignment set left the task out
+	// report is false for an orphan: a task found in the runtime that the control plane
+	// does not know, which is stopped and removed without a word.
+	report bool
+
+	status        string // lastStatus
+	stopping      bool
+	stopCode      string
+	stoppedReason string
+
+	pullStartedAt, pullStoppedAt, startedAt, stoppingAt, executionStoppedAt time.Time
+}
+
+// newTask is the machine of an assigned task, every container PENDING.
+func newTask(a *berthv1.TaskAssignment, opts Options) *task {
+	t := &task{
+		arn:        a.GetTask().GetTaskArn(),
+		assignment: a,
+		desired:    a.GetTask().GetDesiredStatus(),
+		report:     true,
+		status:     StatusPending,
+	}
+	if networkMode(a) == NetworkAWSVPC {
+		t.pause = newPause(a, opts)
+		if opts.PauseImage == "" {
+			t.stop(StopCodeTaskFailedToStart, "awsvpc needs a pause container image, and the agent has none configured")
+		}
+	}
+	for _, def := range a.GetTaskDefinition().GetContainerDefinitions() {
+		t.containers = append(t.containers, newContainer(a, def, opts))
+	}
+	return t
+}
+
+// handle applies one input (nil for none) and returns the runtime calls to make next.
+// now is when the input arrived; it dates the task's timestamps.
+func (t *task) handle(now time.Time, in input) []action {
+	if in != nil {
+		in.apply(t)
+	}
+	t.checkStop()
+	var acts []action
+	if t.stopping {
+		acts = t.stopActions()
+	} else {
+		acts = t.startActions(now)
+	}
+	t.advance(now)
+	return acts
+}
+
+// stop starts stopping the task; the first reason to stop is the one reported.
+func (t *task) stop(code, reason string) {
+	if t.stopping {
+		return
+	}
+	t.stopping, t.stopCode, t.stoppedReason = true, code, reason
+}
+
+// checkStop stops the task when the control plane wants it stopped or a container can
+// never start because a dependency's condition can no longer hold.
+func (t *task) checkStop() {
+	if t.desired == StatusStopped {
+		t.stop(t.assignment.GetTask().GetStopCode(), t.assignment.GetTask().GetStoppedReason())
+	}
+	for _, c := range t.containers {
+		if c.phase >= phaseStarting {
+			continue
+		}
+		for _, d := range c.deps {
+			if dc := t.container(d.container); dc != nil {
+				if why := d.never(dc); why != "" {
+					t.stop(StopCodeTaskFailedToStart, dependencyReason(c.name, d, why))
+				}
+			}
+		}
+	}
+}
+
+// advance moves lastStatus forward and dates each step.
+func (t *task) advance(now time.Time) {
+	if !t.pullStartedAt.IsZero() && t.pullStoppedAt.IsZero() && !t.any(phasePulling) {
+		t.pullStoppedAt = now
+	}
+	if t.stopping && t.stoppingAt.IsZero() {
+		t.stoppingAt = now
+	}
+	switch {
+	case t.status == StatusStopped:
+	case t.stopping && t.allExited():
+		t.status, t.executionStoppedAt = StatusStopped, now
+	case t.stopping:
+		t.status = StatusStopping
+	case t.status == StatusRunning:
+	case t.essentialsRunning():
+		t.status, t.startedAt = StatusRunning, now
+	case t.pause != nil && t.pause.phase == phaseRunning:
+		t.status = StatusActivating
+	}
+}
+
+// essentialsRunning reports whether every essential container runs.
+func (t *task) essentialsRunning() bool {
+	for _, c := range t.containers {
+		if c.essential && c.phase != phaseRunning {
+			return false
+		}
+	}
+	return true
+}
+
+// done reports whether the task is stopped and nothing of it is left in the runtime.
+func (t *task) done() bool {
+	for _, c := range t.all() {
+		if c.phase != phaseRemoved {
+			return false
+		}
+	}
+	return t.status == StatusStopped
+}
+
+// all is the task's containers with the pause container, if any, first.
+func (t *task) all() []*container {
+	if t.pause == nil {
+		return t.containers
+	}
+	return append([]*container{t.pause}, t.containers...)
+}
+
+// container is the container named name (a definition's name or pauseName), or nil.
+func (t *task) container(name string) *container {
+	for _, c := range t.all() {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func (t *task) any(p phase) bool {
+	for _, c := range t.all() {
+		if c.phase == p {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *task) allExited() bool {
+	for _, c := range t.all() {
+		if c.phase < phaseExited {
+			return false
+		}
+	}
+	return true
+}
