@@ -1,0 +1,212 @@
+// Package agent is berth's container instance agent: it registers the
+// instance with the control plane, keeps its session (agent/session), and runs
+// the tasks it is assigned with the task engine (agent/engine) over a
+// container runtime (agent/runtime: docker or hollow). It keeps its identity
+// in a bbolt file in its data dir, so that a restarted agent is the same
+// instance and re-adopts its containers.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strconv"
+	"sync"
+
+	"google.golang.org/protobuf/proto"
+
+	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+
+	"github.com/berth/berth/agent/engine"
+	rt "github.com/berth/berth/agent/runtime"
+	"github.com/berth/berth/agent/session"
+)
+
+// Version is reported as the agent's version.
+const Version = "berth-0.1.0"
+
+// DefaultReservedPorts are the TCP ports an instance registers as taken, as
+// the ECS agent does.
+var DefaultReservedPorts = []int{22, 2375, 2376, 51678, 51679}
+
+// Config is what an agent needs.
+type Config struct {
+	ControlPlane string
+	JoinToken    string
+	Cluster      string
+	// AvailabilityZone and InstanceType become the built-in attributes;
+	// Attributes are custom ones.
+	AvailabilityZone string
+	InstanceType     string
+	Attributes       map[string]string
+	// CPU (units) and Memory (MiB) registered.
+	CPU, Memory int
+	Runtime     rt.Runtime
+	DataDir     string
+	Engine      engine.Options // Report and ContainerInstanceARN are set by the agent
+	Logger      *slog.Logger
+}
+
+// Run runs the agent until ctx ends. It returns session.ErrJoinRefused
+// (wrapped) when the control plane refuses the join token.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	st, err := openState(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a := &agentRun{cfg: cfg, state: st, ctx: ctx, stop: cancel}
+	a.session = session.New(session.Config{
+		ControlPlane: cfg.ControlPlane, JoinToken: cfg.JoinToken, Logger: cfg.Logger,
+		Register: a.register, Registered: a.registered, Assign: a.assign,
+	})
+	defer a.engines.Wait()
+	err = a.session.Run(ctx)
+	cancel()
+	if eerr := a.engineErr(); eerr != nil && !errors.Is(eerr, context.Canceled) {
+		return eerr
+	}
+	return err
+}
+
+// agentRun is one run of the agent.
+type agentRun struct {
+	cfg     Config
+	ctx     context.Context // the run's: the engine lives as long as the agent
+	stop    context.CancelFunc
+	state   *state
+	session *session.Session
+
+	mu        sync.Mutex
+	engine    *engine.Engine
+	engineARN string
+	runErr    error
+	engines   sync.WaitGroup
+}
+
+// register is the registration sent at each (re)connect.
+func (a *agentRun) register(ctx context.Context) (*berthv1.RegisterInstance, error) {
+	running, err := a.runningTasks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	attrs := []*berthv1.Attribute{
+		{Name: "ecs.availability-zone", Value: a.cfg.AvailabilityZone},
+		{Name: "ecs.instance-type", Value: a.cfg.InstanceType},
+		{Name: "ecs.os-type", Value: "linux"},
+		{Name: "ecs.cpu-architecture", Value: cpuArchitecture()},
+	}
+	for k, v := range a.cfg.Attributes {
+		attrs = append(attrs, &berthv1.Attribute{Name: k, Value: v})
+	}
+	ports := make([]string, len(DefaultReservedPorts))
+	for i, p := range DefaultReservedPorts {
+		ports[i] = strconv.Itoa(p)
+	}
+	return &berthv1.RegisterInstance{
+		Cluster:    a.cfg.Cluster,
+		InstanceId: a.state.instanceID(),
+		RegisteredResources: []*berthv1.Resource{
+			{Name: "CPU", Type: "INTEGER", IntegerValue: proto.Int32(int32(a.cfg.CPU))},
+			{Name: "MEMORY", Type: "INTEGER", IntegerValue: proto.Int32(int32(a.cfg.Memory))},
+			{Name: "PORTS", Type: "STRINGSET", StringSetValue: ports},
+			{Name: "PORTS_UDP", Type: "STRINGSET"},
+		},
+		Attributes:      attrs,
+		VersionInfo:     &berthv1.VersionInfo{AgentVersion: Version},
+		RunningTaskArns: running,
+	}, nil
+}
+
+// runningTasks lists the tasks whose containers this instance has, found by
+// label: those of the engine once it runs, else those of the ARN the agent
+// last had.
+func (a *agentRun) runningTasks(ctx context.Context) ([]string, error) {
+	a.mu.Lock()
+	e := a.engine
+	a.mu.Unlock()
+	if e != nil {
+		return e.RunningTasks(ctx)
+	}
+	arn := a.state.instanceARN()
+	if arn == "" {
+		return nil, nil
+	}
+	cs, err := a.cfg.Runtime.List(ctx, map[string]string{rt.LabelInstanceARN: arn})
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range cs {
+		if t := c.Labels[rt.LabelTaskARN]; t != "" && !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// registered starts the engine at the first registration. The instance keeps
+// its ARN across reconnects; a different one means it was deregistered and is
+// a new instance now, which needs a fresh agent.
+func (a *agentRun) registered(_ context.Context, r *berthv1.Registered) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.engine != nil {
+		if r.ContainerInstanceArn != a.engineARN {
+			return fmt.Errorf("the control plane registered this agent as %s, but it runs tasks as %s: restart the agent", r.ContainerInstanceArn, a.engineARN)
+		}
+		return nil
+	}
+	if err := a.state.setInstanceARN(r.ContainerInstanceArn); err != nil {
+		return err
+	}
+	opts := a.cfg.Engine
+	opts.ContainerInstanceARN = r.ContainerInstanceArn
+	opts.Report = a.session.Report
+	opts.Logger = a.cfg.Logger
+	e, err := engine.New(a.cfg.Runtime, opts)
+	if err != nil {
+		return err
+	}
+	a.engine, a.engineARN = e, r.ContainerInstanceArn
+	a.engines.Add(1)
+	go func() {
+		defer a.engines.Done()
+		err := e.Run(a.ctx)
+		a.mu.Lock()
+		a.runErr = err
+		a.mu.Unlock()
+		a.stop() // without its engine the agent cannot go on
+	}()
+	return nil
+}
+
+func (a *agentRun) assign(ctx context.Context, as *berthv1.Assignments) error {
+	a.mu.Lock()
+	e := a.engine
+	a.mu.Unlock()
+	return e.Assign(ctx, as)
+}
+
+func (a *agentRun) engineErr() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.runErr
+}
+
+// cpuArchitecture is ecs.cpu-architecture's value for this machine.
+func cpuArchitecture() string {
+	if runtime.GOARCH == "amd64" {
+		return "x86_64"
+	}
+	return runtime.GOARCH
+}

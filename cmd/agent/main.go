@@ -1,0 +1,189 @@
+// Command agent runs berth's container instance agent: it registers with the
+// control plane and runs the tasks it is assigned, in Docker or, with
+// --runtime hollow, as simulated containers.
+//
+//	agent --control-plane 127.0.0.1:7400 --join-token-file /var/lib/berth/join.token \
+//	      --availability-zone us-east-1a --instance-type m5.large --data-dir /var/lib/berth-agent
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/berth/berth/agent"
+	"github.com/berth/berth/agent/engine"
+	"github.com/berth/berth/agent/runtime"
+	"github.com/berth/berth/agent/runtime/docker"
+	"github.com/berth/berth/agent/runtime/hollow"
+	"github.com/berth/berth/agent/session"
+)
+
+// memoryReserveMiB is the memory an instance keeps for its OS and the agent.
+const memoryReserveMiB = 256
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "agent:", err)
+		if errors.Is(err, session.ErrJoinRefused) {
+			os.Exit(3)
+		}
+		os.Exit(1)
+	}
+}
+
+// attributes collects repeated --attribute k=v flags.
+type attributes map[string]string
+
+func (a attributes) String() string { return fmt.Sprint(map[string]string(a)) }
+func (a attributes) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("%q: want name=value", v)
+	}
+	a[k] = val
+	return nil
+}
+
+func run() error {
+	attrs := attributes{}
+	var (
+		controlPlane = flag.String("control-plane", "127.0.0.1:7400", "the control plane's gRPC address")
+		joinToken    = flag.String("join-token", "", "the join token (or --join-token-file)")
+		tokenFile    = flag.String("join-token-file", "", "file holding the join token (the control plane's join.token)")
+		cluster      = flag.String("cluster", "default", "cluster to join")
+		az           = flag.String("availability-zone", "local-1a", "ecs.availability-zone attribute")
+		instanceType = flag.String("instance-type", "berth.local", "ecs.instance-type attribute")
+		cpu          = flag.Int("cpu", goruntime.NumCPU()*1024, "CPU units to register")
+		memory       = flag.Int("memory", 0, "MiB of memory to register (default: total memory minus a reserve)")
+		rtName       = flag.String("runtime", "docker", "docker or hollow (simulated containers)")
+		dataDir      = flag.String("data-dir", "", "directory for the agent's state (required)")
+		pull         = flag.String("image-pull-behavior", "default", "default, always, once or prefer-cached")
+		offline      = flag.Bool("offline", false, "docker: never contact a registry; use local images only")
+		instances    = flag.Int("instances", 1, "hollow: run this many instances in one process")
+	)
+	flag.Var(attrs, "attribute", "custom attribute name=value (repeatable)")
+	flag.Parse()
+
+	token, err := readToken(*joinToken, *tokenFile)
+	if err != nil {
+		return err
+	}
+	if *dataDir == "" {
+		return errors.New("--data-dir is required")
+	}
+	policy, err := runtime.ParsePullPolicy(*pull)
+	if err != nil {
+		return fmt.Errorf("--image-pull-behavior: %w", err)
+	}
+	if *memory == 0 {
+		if *memory, err = totalMemoryMiB(); err != nil {
+			return err
+		}
+		*memory -= memoryReserveMiB
+	}
+	if *instances < 1 || (*instances > 1 && *rtName != "hollow") {
+		return errors.New("--instances above 1 needs --runtime hollow")
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	base := agent.Config{
+		ControlPlane: *controlPlane, JoinToken: token, Cluster: *cluster,
+		AvailabilityZone: *az, InstanceType: *instanceType, Attributes: attrs,
+		CPU: *cpu, Memory: *memory, Logger: log,
+		Engine: engine.Options{PullPolicy: policy},
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	switch *rtName {
+	case "docker":
+		rt, err := docker.New(ctx, docker.Options{Offline: *offline})
+		if err != nil {
+			return fmt.Errorf("docker: %w", err)
+		}
+		defer rt.Close()
+		base.Runtime, base.DataDir = rt, *dataDir
+		return agent.Run(ctx, base)
+	case "hollow":
+		log.Warn("hollow runtime: containers are simulated, nothing runs")
+		return runHollow(ctx, base, *dataDir, *instances)
+	default:
+		return fmt.Errorf("--runtime %q: want docker or hollow", *rtName)
+	}
+}
+
+// runHollow runs n hollow instances, each with its own data dir.
+func runHollow(ctx context.Context, base agent.Config, dataDir string, n int) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		cfg := base
+		cfg.Runtime = hollow.New(hollow.Config{})
+		cfg.DataDir = dataDir
+		if n > 1 {
+			cfg.DataDir = fmt.Sprintf("%s/instance-%d", dataDir, i)
+		}
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[i] = agent.Run(ctx, cfg); errs[i] != nil && ctx.Err() == nil {
+				cancel() // one instance failing (a refused token) stops them all
+			}
+		}()
+	}
+	wg.Wait()
+	err := errors.Join(errs...)
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) && !errors.Is(err, session.ErrJoinRefused) {
+		return nil
+	}
+	return err
+}
+
+func readToken(token, file string) (string, error) {
+	if token != "" {
+		return token, nil
+	}
+	if file == "" {
+		return "", errors.New("give --join-token or --join-token-file")
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("--join-token-file: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// totalMemoryMiB reads MemTotal from /proc/meminfo.
+func totalMemoryMiB() (int, error) {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0, fmt.Errorf("read total memory (give --memory): %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			if err != nil {
+				return 0, err
+			}
+			return kb / 1024, nil
+		}
+	}
+	return 0, errors.New("no MemTotal in /proc/meminfo (give --memory)")
+}
