@@ -21,6 +21,7 @@ import (
 	"github.com/berth/berth/controlplane/arn"
 	"github.com/berth/berth/controlplane/dispatcher"
 	"github.com/berth/berth/controlplane/ecsapi"
+	"github.com/berth/berth/controlplane/gateway"
 	"github.com/berth/berth/store"
 )
 
@@ -61,6 +62,8 @@ type ControlPlane struct {
 	httpLis    net.Listener
 	adminToken string
 	joinToken  string
+	accessKey  gateway.Key
+	keys       gateway.Keys
 	served     chan error
 
 	dispatcher     *dispatcher.Dispatcher
@@ -82,6 +85,9 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	}
 	if c.joinToken, err = loadOrCreateToken(cfg.DataDir, JoinTokenFile); err != nil {
 		return nil, fmt.Errorf("join token: %w", err)
+	}
+	if c.keys, c.accessKey, err = gateway.LoadOrCreateKeys(cfg.DataDir); err != nil {
+		return nil, fmt.Errorf("access keys: %w", err)
 	}
 	c.metrics = newMetrics(func() uint64 { return c.store.Revision() })
 	c.store, err = store.Open(filepath.Join(cfg.DataDir, StateFile), store.Options{OnCommit: c.metrics.observeCommit})
@@ -105,7 +111,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	c.stopDispatcher, c.dispatcherDone = cancel, make(chan struct{})
 	go func() { defer close(c.dispatcherDone); c.dispatcher.Run(runCtx) }()
 	c.serveGRPC(api)
-	c.serveHTTP()
+	c.serveHTTP(gateway.New(api, c.keys, gateway.Options{Logger: cfg.Logger, Observe: c.metrics.observeWire}))
 	c.log.Info("control plane serving", "grpc", c.GRPCAddr(), "http", c.HTTPAddr(), "data_dir", cfg.DataDir)
 	return c, nil
 }
@@ -145,11 +151,18 @@ func (c *ControlPlane) serveGRPC(api berthv1.ECSServer) {
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	reflection.Register(c.grpc)
-	go func() { c.served <- c.grpc.Serve(c.grpcLis) }()
+	go func() {
+		err := c.grpc.Serve(c.grpcLis)
+		if errors.Is(err, grpc.ErrServerStopped) {
+			err = nil // stopped before Serve began: a quick shutdown
+		}
+		c.served <- err
+	}()
 }
 
-func (c *ControlPlane) serveHTTP() {
+func (c *ControlPlane) serveHTTP(ecsJSON http.Handler) {
 	mux := http.NewServeMux()
+	mux.Handle("POST /{$}", ecsJSON)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
@@ -179,6 +192,10 @@ func (c *ControlPlane) AdminToken() string { return c.adminToken }
 
 // JoinToken is the token agents present.
 func (c *ControlPlane) JoinToken() string { return c.joinToken }
+
+// AccessKey is the access key of the berth profile in the data dir's
+// aws-credentials file, for the ECS JSON API.
+func (c *ControlPlane) AccessKey() gateway.Key { return c.accessKey }
 
 // Shutdown stops taking calls, lets in-flight calls finish (until ctx ends,
 // then cuts them off), ends the agent sessions (agents reconnect to the next

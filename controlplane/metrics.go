@@ -14,6 +14,7 @@ type metrics struct {
 	registry    *prometheus.Registry
 	calls       *prometheus.CounterVec
 	callSeconds *prometheus.HistogramVec
+	wireCalls   *prometheus.CounterVec
 	batchSize   prometheus.Histogram
 	commitSecs  prometheus.Histogram
 }
@@ -28,6 +29,9 @@ func newMetrics(revision func() uint64) *metrics {
 			Name: "berth_grpc_request_duration_seconds", Help: "gRPC call latency by method.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}, []string{"method"}),
+		wireCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "berth_ecs_json_requests_total", Help: "ECS JSON API calls by operation and exception (empty: success).",
+		}, []string{"operation", "exception"}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "berth_store_commit_commands", Help: "Commands grouped into one durable store transaction.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
@@ -37,7 +41,7 @@ func newMetrics(revision func() uint64) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}),
 	}
-	m.registry.MustRegister(m.calls, m.callSeconds, m.batchSize, m.commitSecs,
+	m.registry.MustRegister(m.calls, m.callSeconds, m.wireCalls, m.batchSize, m.commitSecs,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "berth_store_revision", Help: "Revision of the last applied change.",
 		}, func() float64 { return float64(revision()) }),
@@ -55,4 +59,9 @@ func (m *metrics) observeCall(method string, code codes.Code, took time.Duration
 func (m *metrics) observeCommit(commands int, took time.Duration) {
 	m.batchSize.Observe(float64(commands))
 	m.commitSecs.Observe(took.Seconds())
+}
+
+func (m *metrics) observeWire(op, exception string, took time.Duration) {
+	m.wireCalls.WithLabelValues(op, exception).Inc()
+	m.callSeconds.WithLabelValues("ecs-json/" + op).Observe(took.Seconds())
 }

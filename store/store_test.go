@@ -337,12 +337,20 @@ func TestWatchDeliversCommittedChangesInOrder(t *testing.T) {
 func TestWatchCutsOffASlowWatcher(t *testing.T) {
 	s, _ := openTemp(t)
 	events := s.Watch(context.Background())
-	for range watchBuffer + 1 {
-		_, err := s.Apply(context.Background(), registerCmd("web"))
-		if err != nil {
-			t.Fatal(err)
-		}
+	var wg sync.WaitGroup
+	for w := range 16 { // concurrent writers: group commit keeps this quick
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < watchBuffer+1; i += 16 {
+				if _, err := s.Apply(context.Background(), registerCmd("web")); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
 	}
+	wg.Wait()
 	n := 0
 	for range events {
 		n++

@@ -90,11 +90,16 @@ berth control plane (dev mode)
   admin token  %[4]s
   join token   %[5]s
 
-Try:
-  grpcurl -plaintext -H 'authorization: Bearer %[4]s' %[1]s berth.v1.ECS/ListClusters
-  grpcurl -plaintext -H 'authorization: Bearer %[4]s' -d @ %[1]s berth.v1.ECS/RegisterTaskDefinition < taskdef.json
+The aws CLI (ECS JSON API, SigV4 with the key in %[3]s/aws-credentials):
+  export AWS_SHARED_CREDENTIALS_FILE=%[3]s/aws-credentials AWS_PROFILE=berth AWS_DEFAULT_REGION=us-east-1
+  aws ecs --endpoint-url http://%[2]s list-clusters
 
-Agents, tasks and services are not in this build yet: task definitions and clusters are.
+gRPC:
+  grpcurl -plaintext -H 'authorization: Bearer %[4]s' %[1]s berth.v1.ECS/ListClusters
+
+An agent:
+  go run ./cmd/agent --control-plane %[1]s --join-token %[5]s --data-dir /tmp/berth-agent
+
 Ctrl-C stops it and removes the temporary data dir.
 `, cp.GRPCAddr(), cp.HTTPAddr(), dataDir, cp.AdminToken(), cp.JoinToken())
 }

@@ -101,8 +101,8 @@ func (e *env) connect(t *testing.T, token, instanceID string) *agent {
 	a.send(&berthv1.AgentMessage{Message: &berthv1.AgentMessage_Register{Register: &berthv1.RegisterInstance{
 		InstanceId: instanceID,
 		RegisteredResources: []*berthv1.Resource{
-			{Name: "CPU", Type: "INTEGER", IntegerValue: 2048},
-			{Name: "MEMORY", Type: "INTEGER", IntegerValue: 4096},
+			{Name: "CPU", Type: "INTEGER", IntegerValue: proto.Int32(2048)},
+			{Name: "MEMORY", Type: "INTEGER", IntegerValue: proto.Int32(4096)},
 			{Name: "PORTS", Type: "STRINGSET", StringSetValue: []string{"22"}},
 		},
 		Attributes: []*berthv1.Attribute{{Name: "ecs.availability-zone", Value: "us-east-1a"}},
@@ -304,12 +304,12 @@ func TestBadSessions(t *testing.T) {
 		{"wrong join token", "nope", &berthv1.RegisterInstance{InstanceId: "i-x"}, codes.Unauthenticated, "invalid token"},
 		{"admin token is not a join token", e.cp.AdminToken(), &berthv1.RegisterInstance{InstanceId: "i-x"}, codes.Unauthenticated, "invalid token"},
 		{"unknown cluster", e.cp.JoinToken(), &berthv1.RegisterInstance{Cluster: "nope", InstanceId: "i-x", RegisteredResources: []*berthv1.Resource{
-			{Name: "CPU", IntegerValue: 1}, {Name: "MEMORY", IntegerValue: 1}}}, codes.NotFound, `cluster "nope" not found`},
+			{Name: "CPU", IntegerValue: proto.Int32(1)}, {Name: "MEMORY", IntegerValue: proto.Int32(1)}}}, codes.NotFound, `cluster "nope" not found`},
 		{"no resources", e.cp.JoinToken(), &berthv1.RegisterInstance{InstanceId: "i-x"}, codes.InvalidArgument, "CPU and MEMORY must be registered"},
 		{"bad port", e.cp.JoinToken(), &berthv1.RegisterInstance{InstanceId: "i-x", RegisteredResources: []*berthv1.Resource{
 			{Name: "PORTS", StringSetValue: []string{"99999"}}}}, codes.InvalidArgument, "registeredResources[0].stringSetValue[0]"},
 		{"no instance id", e.cp.JoinToken(), &berthv1.RegisterInstance{RegisteredResources: []*berthv1.Resource{
-			{Name: "CPU", IntegerValue: 1}, {Name: "MEMORY", IntegerValue: 1}}}, codes.InvalidArgument, "instanceId"},
+			{Name: "CPU", IntegerValue: proto.Int32(1)}, {Name: "MEMORY", IntegerValue: proto.Int32(1)}}}, codes.InvalidArgument, "instanceId"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -135,10 +135,10 @@ func (s *Server) count(cl *berthv1.Cluster) error {
 	if err != nil {
 		return err
 	}
-	cl.RegisteredContainerInstancesCount = int32(c.Instances)
-	cl.ActiveServicesCount = int32(c.Services)
-	cl.RunningTasksCount = int32(c.RunningTasks)
-	cl.PendingTasksCount = int32(c.PendingTasks)
+	cl.RegisteredContainerInstancesCount = proto.Int32(int32(c.Instances))
+	cl.ActiveServicesCount = proto.Int32(int32(c.Services))
+	cl.RunningTasksCount = proto.Int32(int32(c.RunningTasks))
+	cl.PendingTasksCount = proto.Int32(int32(c.PendingTasks))
 	return nil
 }
 

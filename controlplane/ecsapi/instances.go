@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 
+	"google.golang.org/protobuf/proto"
+
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane/arn"
 	"github.com/berth/berth/controlplane/ecserr"
@@ -202,8 +204,8 @@ func (s *Server) renderInstance(rec *berthv1.ContainerInstanceRecord) *berthv1.C
 	in.ContainerInstanceArn = s.arns.ContainerInstance(rec.Cluster, rec.Id)
 	in.RegisteredResources = resourceList(rec.Registered, nil)
 	in.RemainingResources = resourceList(rec.Registered, rec.Allocated)
-	in.RunningTasksCount = rec.RunningTasks
-	in.PendingTasksCount = rec.PendingTasks
+	in.RunningTasksCount = proto.Int32(rec.RunningTasks)
+	in.PendingTasksCount = proto.Int32(rec.PendingTasks)
 	return in
 }
 
@@ -221,13 +223,13 @@ func resourceList(registered, allocated *berthv1.Resources) []*berthv1.Resource 
 		return out
 	}
 	list := []*berthv1.Resource{
-		{Name: "CPU", Type: "INTEGER", IntegerValue: registered.GetCpu() - allocated.GetCpu()},
-		{Name: "MEMORY", Type: "INTEGER", IntegerValue: registered.GetMemory() - allocated.GetMemory()},
+		{Name: "CPU", Type: "INTEGER", IntegerValue: proto.Int32(registered.GetCpu() - allocated.GetCpu())},
+		{Name: "MEMORY", Type: "INTEGER", IntegerValue: proto.Int32(registered.GetMemory() - allocated.GetMemory())},
 		{Name: "PORTS", Type: "STRINGSET", StringSetValue: ports(registered.GetPortsTcp(), allocated.GetPortsTcp())},
 		{Name: "PORTS_UDP", Type: "STRINGSET", StringSetValue: ports(registered.GetPortsUdp(), allocated.GetPortsUdp())},
 	}
 	if registered.GetGpu() > 0 {
-		list = append(list, &berthv1.Resource{Name: "GPU", Type: "INTEGER", IntegerValue: registered.GetGpu() - allocated.GetGpu()})
+		list = append(list, &berthv1.Resource{Name: "GPU", Type: "INTEGER", IntegerValue: proto.Int32(registered.GetGpu() - allocated.GetGpu())})
 	}
 	return list
 }

@@ -213,8 +213,8 @@ func TestContainerInstanceOperations(t *testing.T) {
 		t.Fatalf("describe: %v, %v", desc, err)
 	}
 	b1 := desc.ContainerInstances[0]
-	if b1.PendingTasksCount != 1 || !b1.AgentConnected || b1.Status != "ACTIVE" ||
-		b1.RemainingResources[1].IntegerValue != 4096-512 || b1.RegisteredResources[0].IntegerValue != 2048 {
+	if b1.GetPendingTasksCount() != 1 || !b1.AgentConnected || b1.Status != "ACTIVE" ||
+		b1.RemainingResources[1].GetIntegerValue() != 4096-512 || b1.RegisteredResources[0].GetIntegerValue() != 2048 {
 		t.Fatalf("b1: %v", b1)
 	}
 	list := func(filter, status string) string {
