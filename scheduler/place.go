@@ -13,6 +13,8 @@ type placer struct {
 	rng     rand.PCG
 	// salt is this task's random draw; rankRandom hashes it with the instance index.
 	salt uint64
+	// fit is this task's binpack(resources) weights.
+	fit fitWeights
 	// explain, when the request asks for it, records the current task's ranking.
 	explain *Explanation
 
@@ -41,6 +43,7 @@ func (s *Snapshot) Place(r Request) (Result, error) {
 	res := Result{Placements: make([]Placement, 0, r.Count)}
 	for t := range r.Count {
 		p.salt = p.rng.Uint64()
+		p.fit = s.fitWeightsFor(r.Resources)
 		p.explain = nil
 		if r.Explain {
 			p.explain = &Explanation{}

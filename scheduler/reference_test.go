@@ -80,9 +80,7 @@ func referenceScore(instances []Instance, i int, r Request, s Strategy, maxReg R
 	case s.Type == StrategyBinpack && s.Field == FieldMemory:
 		return in.Remaining.Memory
 	case s.Type == StrategyBinpack:
-		c := float64(in.Remaining.CPU-r.Resources.CPU) / float64(maxReg.CPU)
-		m := float64(in.Remaining.Memory-r.Resources.Memory) / float64(maxReg.Memory)
-		return int64(math.Round(m*m*fitScale)) + int64(math.Round(c*c*fitScale))
+		return referenceFit(instances, i, r.Resources, maxReg)
 	case s.Field == FieldInstanceID:
 		return int64(in.TasksByGroup[r.Group])
 	}
@@ -97,6 +95,24 @@ func referenceScore(instances []Instance, i int, r Request, s Strategy, maxReg R
 	return int64(n)
 }
 
+// referenceFit is binpack(resources)'s score, from the cluster's totals recounted.
+func referenceFit(instances []Instance, i int, need, maxReg Resources) int64 {
+	var reg, used Resources
+	for _, in := range instances {
+		reg, used = reg.Add(in.Registered), used.Add(in.Registered.Sub(in.Remaining))
+	}
+	gc := float64(used.CPU+need.CPU) / float64(max(reg.CPU, 1))
+	gm := float64(used.Memory+need.Memory) / float64(max(reg.Memory, 1))
+	top, n := max(gc, gm), math.Hypot(gc, gm)
+	in := &instances[i]
+	c := float64(in.Remaining.CPU-need.CPU) / float64(maxReg.CPU)
+	m := float64(in.Remaining.Memory-need.Memory) / float64(maxReg.Memory)
+	uc := 1 - float64(in.Remaining.CPU-need.CPU)/float64(in.Registered.CPU)
+	um := 1 - float64(in.Remaining.Memory-need.Memory)/float64(in.Registered.Memory)
+	off := uc*gm/n - um*gc/n
+	return int64(math.Round(gm/top*m*m*fitScale)) + int64(math.Round((gc/top*c*c+balanceWeight*off*off)*fitScale))
+}
+
 // randomCluster makes a small, varied cluster: mixed sizes and fill, some instances
 // draining or disconnected, some without an AZ, some ports taken, tasks of two groups.
 func randomCluster(rng *rand.Rand, n int) []Instance {
@@ -105,9 +121,9 @@ func randomCluster(rng *rand.Rand, n int) []Instance {
 		reg := Resources{CPU: 1024 << rng.IntN(3), Memory: 2048 << rng.IntN(3)}
 		in := Instance{
 			ARN: fmt.Sprintf("i-%d", i+1), Status: StatusActive, AgentConnected: rng.IntN(10) > 0,
-			Registered: reg,
-			Remaining:  Resources{CPU: reg.CPU - 256*rng.Int64N(reg.CPU/256), Memory: reg.Memory - 512*rng.Int64N(reg.Memory/512)},
-			Attributes: map[string]string{AttributeInstanceType: []string{"t3.large", "m5.xlarge"}[rng.IntN(2)]},
+			Registered:   reg,
+			Remaining:    Resources{CPU: reg.CPU - 256*rng.Int64N(reg.CPU/256), Memory: reg.Memory - 512*rng.Int64N(reg.Memory/512)},
+			Attributes:   map[string]string{AttributeInstanceType: []string{"t3.large", "m5.xlarge"}[rng.IntN(2)]},
 			TasksByGroup: map[string]int{"service:web": rng.IntN(3), "service:db": rng.IntN(2)},
 		}
 		if rng.IntN(8) > 0 {
@@ -159,6 +175,8 @@ func randomRequest(rng *rand.Rand, seq int) Request {
 	return r
 }
 
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 7)) }
+
 func cloneAll(instances []Instance) []Instance {
 	out := make([]Instance, len(instances))
 	for i := range instances {
@@ -171,7 +189,7 @@ func cloneAll(instances []Instance) []Instance {
 // without explanations (the indexed and the scanning paths), and through referencePlace.
 func TestIndexedMatchesReference(t *testing.T) {
 	for seed := range uint64(300) {
-		rng := rand.New(rand.NewPCG(seed, 7))
+		rng := newRand(seed)
 		cluster := randomCluster(rng, 1+rng.IntN(40))
 		ref := cloneAll(cluster)
 		fast, scan := NewSnapshot(cluster), NewSnapshot(cluster)

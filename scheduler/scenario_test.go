@@ -19,9 +19,11 @@ import (
 //	set-instance i-2 [status=DRAINING] [connected=false]
 //	place group=service:web count=4 cpu=512 mem=1024 [gpu=1] [ports=80/tcp]
 //	      [strategy=spread(attribute:ecs.availability-zone),binpack(memory)] [seed=1] [explain]
+//	      [dry-run] (the cluster is left as it was)
 //	      (input lines: constraints, "distinctInstance" or "memberOf <expression>")
 //	scale-in group=service:web count=2 [strategy=...] [seed=1]
 //	instances
+//	reset
 func TestScenarios(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
 		sc := &scenario{snap: NewSnapshot(nil)}
@@ -59,6 +61,9 @@ func (sc *scenario) run(d *datadriven.TestData) (string, error) {
 		return sc.scaleIn(d)
 	case "instances":
 		return sc.describe(), nil
+	case "reset":
+		*sc = scenario{snap: NewSnapshot(nil)}
+		return "", nil
 	}
 	return "", fmt.Errorf("unknown command %q", d.Cmd)
 }
@@ -115,6 +120,10 @@ func (sc *scenario) place(d *datadriven.TestData) (string, error) {
 		if typ, expr, _ := strings.Cut(line, " "); typ != "" {
 			r.Constraints = append(r.Constraints, Constraint{Type: typ, Expression: expr})
 		}
+	}
+	if d.HasArg("dry-run") {
+		saved, tasks := cloneAll(sc.snap.Instances()), len(sc.tasks)
+		defer func() { sc.snap, sc.tasks = NewSnapshot(saved), sc.tasks[:tasks] }()
 	}
 	res, err := sc.snap.Place(r)
 	if err != nil {
@@ -214,11 +223,18 @@ func (sc *scenario) label(i int) string {
 // parseStrategyList reads "spread(attribute:x),binpack(memory),random".
 func parseStrategyList(s string) []Strategy {
 	var out []Strategy
-	for _, item := range strings.Split(s, "),") {
-		if item = strings.TrimSuffix(item, ")"); item != "" {
-			typ, field, _ := strings.Cut(item, "(")
-			out = append(out, Strategy{Type: typ, Field: field})
+	for s != "" {
+		item := s
+		if end := strings.IndexAny(s, "(,"); end >= 0 && s[end] == ',' {
+			item, s = s[:end], s[end+1:]
+		} else if end >= 0 {
+			close := strings.IndexByte(s, ')')
+			item, s = s[:close+1], strings.TrimPrefix(s[close+1:], ",")
+		} else {
+			s = ""
 		}
+		typ, field, _ := strings.Cut(strings.TrimSuffix(item, ")"), "(")
+		out = append(out, Strategy{Type: typ, Field: field})
 	}
 	return out
 }
@@ -235,12 +251,11 @@ func parsePorts(list []string) []Port {
 }
 
 func argString(d *datadriven.TestData, key, def string) string {
-	if !d.HasArg(key) {
+	arg, ok := d.Arg(key)
+	if !ok || len(arg.Vals) == 0 {
 		return def
 	}
-	var v string
-	d.ScanArgs(nil, key, &v)
-	return v
+	return arg.Vals[0]
 }
 
 func argInt(d *datadriven.TestData, key string, def int64) int64 {

@@ -13,7 +13,7 @@ import (
 // rankWithin always does, so the answer is the reference scan's.
 
 // sortedResource says which index orders candidates for a binpack step, if any.
-// Multi-resource binpack scans by memory, whose term bounds its score (memoryBound).
+// Multi-resource binpack scans by memory, whose term bounds its score (memoryTerm).
 func (st *rankStep) sortedResource() (resourceKind, bool) {
 	switch st.kind {
 	case rankBinpackCPU:
@@ -79,7 +79,7 @@ func (p *placer) scan(x *sortedIndex, st *rankStep, kind resourceKind) {
 // bound is the least score st can give an instance with rem of the index's resource.
 func (p *placer) bound(st *rankStep, rem int64) int64 {
 	if st.kind == rankBinpackResources {
-		return p.memoryBound(rem)
+		return p.memoryTerm(rem)
 	}
 	return rem
 }

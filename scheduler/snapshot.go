@@ -10,8 +10,10 @@ package scheduler
 type Snapshot struct {
 	instances []Instance
 	byARN     map[string]int32
-	// maxRegistered normalizes the multi-resource fit (rank.go).
-	maxRegistered Resources
+	// maxRegistered normalizes the multi-resource fit (rank.go), which also steers by
+	// the cluster's registered and used totals.
+	maxRegistered    Resources
+	registered, used Resources
 
 	sorted [numSortedResources]*sortedIndex
 	attrs  map[string]*attrIndex
@@ -59,6 +61,8 @@ func NewSnapshot(instances []Instance) *Snapshot {
 		s.instances[i] = instances[i].clone()
 		s.byARN[instances[i].ARN] = int32(i)
 		r := instances[i].Registered
+		s.registered = s.registered.Add(r)
+		s.used = s.used.Add(r.Sub(instances[i].Remaining))
 		s.maxRegistered = Resources{
 			CPU:    max(s.maxRegistered.CPU, r.CPU, 1),
 			Memory: max(s.maxRegistered.Memory, r.Memory, 1),
@@ -83,6 +87,7 @@ func (s *Snapshot) take(i int32, r *Request) {
 	in := &s.instances[i]
 	old := in.Remaining
 	in.Remaining = old.Sub(r.Resources)
+	s.used = s.used.Add(r.Resources)
 	in.UsedPorts = append(in.UsedPorts, r.Ports...)
 	in.RunningTasksCount++
 	in.TasksByGroup[r.Group]++
