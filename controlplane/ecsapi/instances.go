@@ -65,12 +65,12 @@ func (s *Server) ListContainerInstances(ctx context.Context, req *berthv1.ListCo
 	recs := s.store.ContainerInstances(cluster, func(r *berthv1.ContainerInstanceRecord) bool {
 		return r.Id > after && (status == "" || r.Instance.Status == status)
 	})
-	groups := s.groupsByInstance(cluster)
+	groups := s.placer.GroupsByInstance(cluster)
 	out := &berthv1.ListContainerInstancesResponse{}
 	last := ""
 	for _, r := range recs {
 		if filter != nil {
-			in := s.schedulerInstance(r, groups[r.Id])
+			in := s.placer.Instance(r, groups[r.Id])
 			if !filter.Match(&in) {
 				continue
 			}

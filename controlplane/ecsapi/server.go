@@ -17,6 +17,7 @@ import (
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane/arn"
 	"github.com/berth/berth/controlplane/ecserr"
+	"github.com/berth/berth/controlplane/placement"
 	"github.com/berth/berth/store"
 )
 
@@ -27,9 +28,10 @@ const DefaultCluster = "default"
 type Server struct {
 	berthv1.UnimplementedECSServer
 
-	store *store.Store
-	arns  arn.Namer
-	now   func() time.Time
+	store  *store.Store
+	arns   arn.Namer
+	now    func() time.Time
+	placer *placement.Placer
 }
 
 // New returns a Server over st that writes ARNs with arns. now is the clock
@@ -38,7 +40,11 @@ func New(st *store.Store, arns arn.Namer, now func() time.Time) *Server {
 	if now == nil {
 		now = time.Now
 	}
-	return &Server{store: st, arns: arns, now: now}
+	s := &Server{store: st, arns: arns, now: now}
+	s.placer = &placement.Placer{Store: st, ARNs: arns, Apply: func(ctx context.Context, cmd *berthv1.Command) (any, error) {
+		return s.apply(ctx, cmd)
+	}}
+	return s
 }
 
 // apply stamps cmd with the current time and applies it.

@@ -8,13 +8,10 @@ import (
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane/arn"
 	"github.com/berth/berth/controlplane/ecserr"
+	"github.com/berth/berth/controlplane/placement"
 	"github.com/berth/berth/scheduler"
 	"github.com/berth/berth/store"
 )
-
-// placeAttempts bounds how often RunTask re-places tasks that the store
-// refused because another placement took the room first.
-const placeAttempts = 3
 
 // RunTask places count tasks with the scheduler and stores them PENDING on
 // their instances; what cannot be placed comes back in failures.
@@ -23,7 +20,7 @@ func (s *Server) RunTask(ctx context.Context, req *berthv1.RunTaskRequest) (*ber
 	if err != nil {
 		return nil, err
 	}
-	strategies, constraints, err := placementRules(p.taskDef.TaskDefinition, req.GetPlacementStrategy(), req.GetPlacementConstraints())
+	strategies, constraints, err := placement.Rules(p.TaskDef.TaskDefinition, req.GetPlacementStrategy(), req.GetPlacementConstraints())
 	if err != nil {
 		return nil, err
 	}
@@ -34,37 +31,26 @@ func (s *Server) RunTask(ctx context.Context, req *berthv1.RunTaskRequest) (*ber
 	if count == 0 {
 		count = 1
 	}
-	out := &berthv1.RunTaskResponse{}
-	for attempt := 0; attempt < placeAttempts && count > 0; attempt++ {
-		snap, ids := s.snapshot(p.cluster)
-		result, err := snap.Place(p.schedulerRequest(count, strategies, constraints))
-		if err != nil {
-			return nil, ecserr.Param("placementStrategy", "%v", err)
-		}
-		for _, f := range result.Failures {
-			out.Failures = append(out.Failures, placementFailure(f))
-		}
-		var tasks []*berthv1.TaskRecord
-		for _, pl := range result.Placements {
-			in := snap.Instances()[pl.Instance]
-			tasks = append(tasks, s.newTask(p, ids[pl.InstanceARN], in.Attributes[scheduler.AttributeAvailabilityZone]))
-		}
-		placed, refused, err := s.storeTasks(ctx, p.cluster, tasks)
-		if err != nil {
-			return nil, err
-		}
-		out.Tasks = append(out.Tasks, placed...)
-		count = refused
+	res, err := s.placer.Place(ctx, p, count, strategies, constraints)
+	if err != nil {
+		return nil, ecserr.Param("placementStrategy", "%v", err)
 	}
-	if count > 0 {
+	out := &berthv1.RunTaskResponse{}
+	for _, t := range res.Tasks {
+		out.Tasks = append(out.Tasks, t.Task)
+	}
+	for _, f := range res.Failures {
+		out.Failures = append(out.Failures, placement.Failure(f))
+	}
+	if res.Lost > 0 {
 		out.Failures = append(out.Failures, &berthv1.Failure{Reason: "RESOURCE:CONFLICT",
-			Detail: fmt.Sprintf("%d tasks lost their places to concurrent placements %d times", count, placeAttempts)})
+			Detail: fmt.Sprintf("%d tasks lost their places to concurrent placements every time they were placed", res.Lost)})
 	}
 	return out, nil
 }
 
 // planRunTask checks a RunTask request.
-func (s *Server) planRunTask(req *berthv1.RunTaskRequest) (*taskPlan, error) {
+func (s *Server) planRunTask(req *berthv1.RunTaskRequest) (*placement.Plan, error) {
 	if req.GetLaunchType() != "" && len(req.GetCapacityProviderStrategy()) > 0 {
 		return nil, ecserr.Param("launchType", "launchType and capacityProviderStrategy cannot both be given")
 	}
@@ -87,7 +73,7 @@ func (s *Server) planRunTask(req *berthv1.RunTaskRequest) (*taskPlan, error) {
 }
 
 // plan checks what RunTask and StartTask share.
-func (s *Server) plan(clusterParam, taskDef string, overrides *berthv1.TaskOverride, group, startedBy string, tags []*berthv1.Tag) (*taskPlan, error) {
+func (s *Server) plan(clusterParam, taskDef string, overrides *berthv1.TaskOverride, group, startedBy string, tags []*berthv1.Tag) (*placement.Plan, error) {
 	cluster, err := s.clusterName("cluster", clusterParam)
 	if err != nil {
 		return nil, err
@@ -116,83 +102,7 @@ func (s *Server) plan(clusterParam, taskDef string, overrides *berthv1.TaskOverr
 	if err := validateTags("tags", tags); err != nil {
 		return nil, err
 	}
-	return &taskPlan{cluster: cluster, taskDef: rec, overrides: overrides, group: group,
-		startedBy: startedBy, tags: tags, need: reservation(td, overrides)}, nil
-}
-
-// placementRules converts the request's strategies and constraints, plus the
-// task definition's memberOf constraints, for the scheduler.
-func placementRules(td *berthv1.TaskDefinition, ps []*berthv1.PlacementStrategy, pc []*berthv1.PlacementConstraint) ([]scheduler.Strategy, []scheduler.Constraint, error) {
-	var strategies []scheduler.Strategy
-	for i, st := range ps {
-		s := scheduler.Strategy{Type: st.GetType(), Field: st.GetField()}
-		if err := s.Validate(); err != nil {
-			return nil, nil, ecserr.Param(fmt.Sprintf("placementStrategy[%d]", i), "%v", err)
-		}
-		strategies = append(strategies, s)
-	}
-	if err := scheduler.ValidateStrategies(strategies); err != nil {
-		return nil, nil, ecserr.Param("placementStrategy", "%v", err)
-	}
-	var constraints []scheduler.Constraint
-	add := func(path, typ, expr string) error {
-		c := scheduler.Constraint{Type: typ, Expression: expr}
-		var err error
-		if typ == scheduler.ConstraintMemberOf {
-			c, err = scheduler.MemberOf(expr)
-		}
-		if err == nil {
-			err = c.Validate()
-		}
-		if err != nil {
-			return ecserr.Param(path, "%v", err)
-		}
-		constraints = append(constraints, c)
-		return nil
-	}
-	for i, c := range pc {
-		if err := add(fmt.Sprintf("placementConstraints[%d]", i), c.GetType(), c.GetExpression()); err != nil {
-			return nil, nil, err
-		}
-	}
-	for i, c := range td.PlacementConstraints {
-		if err := add(fmt.Sprintf("taskDefinition.placementConstraints[%d]", i), c.GetType(), c.GetExpression()); err != nil {
-			return nil, nil, err
-		}
-	}
-	if err := scheduler.ValidateConstraints(constraints); err != nil {
-		return nil, nil, ecserr.Param("placementConstraints", "%v (the task definition's count too)", err)
-	}
-	return strategies, constraints, nil
-}
-
-// placementFailure is a scheduler failure as ECS reports it.
-func placementFailure(f scheduler.Failure) *berthv1.Failure {
-	out := &berthv1.Failure{Reason: f.Reason, Detail: f.Detail}
-	if f.Closest != nil {
-		out.Arn = f.Closest.ARN
-	}
-	return out
-}
-
-// storeTasks stores placed tasks; it returns them rendered and how many the
-// store refused because their instance no longer had room.
-func (s *Server) storeTasks(ctx context.Context, cluster string, tasks []*berthv1.TaskRecord) ([]*berthv1.Task, int, error) {
-	if len(tasks) == 0 {
-		return nil, 0, nil
-	}
-	res, err := s.apply(ctx, &berthv1.Command{Change: &berthv1.Command_PlaceTasks{
-		PlaceTasks: &berthv1.PlaceTasksCommand{Cluster: cluster, Tasks: tasks},
-	}})
-	if err != nil {
-		return nil, 0, err
-	}
-	result := res.(*berthv1.PlaceTasksResult)
-	out := make([]*berthv1.Task, len(result.Placed))
-	for i, t := range result.Placed {
-		out[i] = t.Task
-	}
-	return out, len(result.Failures), nil
+	return placement.NewPlan(cluster, rec, overrides, group, startedBy, tags), nil
 }
 
 // StartTask starts one task on each named container instance (manual
@@ -202,49 +112,19 @@ func (s *Server) StartTask(ctx context.Context, req *berthv1.StartTaskRequest) (
 	if err != nil {
 		return nil, err
 	}
-	ids, err := objectIDs("containerInstances", arn.TypeContainerInstance, p.cluster, req.GetContainerInstances(), 10)
+	ids, err := objectIDs("containerInstances", arn.TypeContainerInstance, p.Cluster, req.GetContainerInstances(), 10)
 	if err != nil {
 		return nil, err
 	}
-	var tasks []*berthv1.TaskRecord
-	out := &berthv1.StartTaskResponse{}
-	for _, id := range ids {
-		in, err := s.store.ContainerInstance(p.cluster, id)
-		if err != nil {
-			out.Failures = append(out.Failures, &berthv1.Failure{Arn: s.arns.ContainerInstance(p.cluster, id), Reason: "MISSING"})
-			continue
-		}
-		tasks = append(tasks, s.newTask(p, id, attribute(in, scheduler.AttributeAvailabilityZone)))
-	}
-	res, err := s.apply(ctx, &berthv1.Command{Change: &berthv1.Command_PlaceTasks{
-		PlaceTasks: &berthv1.PlaceTasksCommand{Cluster: p.cluster, Tasks: tasks},
-	}})
+	placed, failures, err := s.placer.PlaceOn(ctx, p, ids)
 	if err != nil {
 		return nil, err
 	}
-	result := res.(*berthv1.PlaceTasksResult)
-	for _, t := range result.Placed {
+	out := &berthv1.StartTaskResponse{Failures: failures}
+	for _, t := range placed {
 		out.Tasks = append(out.Tasks, t.Task)
 	}
-	for _, f := range result.Failures {
-		// Say which instance refused, not the task that was never made.
-		for _, t := range tasks {
-			if t.Task.TaskArn == f.Arn {
-				f.Arn = t.Task.ContainerInstanceArn
-			}
-		}
-		out.Failures = append(out.Failures, f)
-	}
 	return out, nil
-}
-
-func attribute(in *berthv1.ContainerInstanceRecord, name string) string {
-	for _, a := range in.Instance.GetAttributes() {
-		if a.GetName() == name {
-			return a.GetValue()
-		}
-	}
-	return ""
 }
 
 // StopTask asks a task's agent to stop it (desiredStatus STOPPED, stopCode
