@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -22,6 +23,8 @@ import (
 	"github.com/berth/berth/controlplane/dispatcher"
 	"github.com/berth/berth/controlplane/ecsapi"
 	"github.com/berth/berth/controlplane/gateway"
+	"github.com/berth/berth/controlplane/placement"
+	"github.com/berth/berth/controlplane/servicecontroller"
 	"github.com/berth/berth/store"
 )
 
@@ -48,6 +51,10 @@ type Config struct {
 	// when 0).
 	HeartbeatPeriod time.Duration
 	AgentTTL        time.Duration
+	// ServiceResync and HealthGrace tune the service scheduler
+	// (servicecontroller defaults when 0).
+	ServiceResync time.Duration
+	HealthGrace   time.Duration
 }
 
 // ControlPlane is a running control plane.
@@ -66,9 +73,9 @@ type ControlPlane struct {
 	keys       gateway.Keys
 	served     chan error
 
-	dispatcher     *dispatcher.Dispatcher
-	stopDispatcher context.CancelFunc
-	dispatcherDone chan struct{}
+	dispatcher *dispatcher.Dispatcher
+	stopLoops  context.CancelFunc
+	loops      sync.WaitGroup // the dispatcher's and the service controller's Run
 }
 
 // Start opens the data dir's state, makes the tokens at first start and
@@ -107,9 +114,19 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger,
 		HeartbeatPeriod: cfg.HeartbeatPeriod, TTL: cfg.AgentTTL,
 	})
+	services := servicecontroller.New(servicecontroller.Config{
+		Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger, Resync: cfg.ServiceResync, HealthGrace: cfg.HealthGrace,
+		Placer: &placement.Placer{Store: c.store, ARNs: cfg.ARNs, Apply: func(ctx context.Context, cmd *berthv1.Command) (any, error) {
+			cmd.At = float64(time.Now().UnixNano()) / 1e9
+			return c.store.Apply(ctx, cmd)
+		}},
+	})
 	runCtx, cancel := context.WithCancel(context.Background())
-	c.stopDispatcher, c.dispatcherDone = cancel, make(chan struct{})
-	go func() { defer close(c.dispatcherDone); c.dispatcher.Run(runCtx) }()
+	c.stopLoops = cancel
+	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run} {
+		c.loops.Add(1)
+		go func() { defer c.loops.Done(); run(runCtx) }()
+	}
 	c.serveGRPC(api)
 	c.serveHTTP(gateway.New(api, c.keys, gateway.Options{Logger: cfg.Logger, Observe: c.metrics.observeWire}))
 	c.log.Info("control plane serving", "grpc", c.GRPCAddr(), "http", c.HTTPAddr(), "data_dir", cfg.DataDir)
@@ -211,8 +228,8 @@ func (c *ControlPlane) Shutdown(ctx context.Context) error {
 		c.grpc.Stop()
 		<-stopped
 	}
-	c.stopDispatcher()
-	<-c.dispatcherDone
+	c.stopLoops()
+	c.loops.Wait()
 	herr := c.http.Shutdown(ctx)
 	if herr != nil {
 		c.http.Close()

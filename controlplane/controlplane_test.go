@@ -144,8 +144,8 @@ func TestErrorsMapToGRPCCodes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("describe unknown cluster is a failure entry, not an error: %v", err)
 	}
-	_, err = ecs.CreateService(ctx, &berthv1.CreateServiceRequest{})
-	if status.Code(err) != codes.Unimplemented || !strings.Contains(err.Error(), "CreateService is not available") {
+	_, err = ecs.CreateCapacityProvider(ctx, &berthv1.CreateCapacityProviderRequest{})
+	if status.Code(err) != codes.Unimplemented || !strings.Contains(err.Error(), "CreateCapacityProvider is not available") {
 		t.Fatalf("later operation: %v", err)
 	}
 	big := taskDef("big")

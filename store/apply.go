@@ -67,6 +67,8 @@ func apply(c *change, cmd *berthv1.Command) (proto.Message, error) {
 		return stopTasks(c, ch.StopTasks)
 	case *berthv1.Command_UpdateTaskStates:
 		return updateTaskStates(c, ch.UpdateTaskStates)
+	case *berthv1.Command_PutService:
+		return putService(c, ch.PutService)
 	default:
 		return nil, fmt.Errorf("store: unknown command %T", ch)
 	}

@@ -46,7 +46,7 @@ func deleteCluster(c *change, cmd *berthv1.DeleteClusterCommand) (proto.Message,
 	if !found || cl.Status != StatusActive {
 		return nil, clusterNotFound(name)
 	}
-	if hasKeys(c.tx, bucketServices, clusterPrefix(name)) {
+	if hasLiveServices(c, name) {
 		return nil, ecserr.New(ecserr.FailedPrecondition, ecserr.ClusterContainsServices,
 			"The Cluster cannot be deleted while Services are active.")
 	}
@@ -125,20 +125,23 @@ func (s *Store) ClusterCounts(name string) (ClusterCounts, error) {
 		c.RunningTasks += int(in.RunningTasks)
 		c.PendingTasks += int(in.PendingTasks)
 	}
-	err := s.view(func(tx *bolt.Tx) error {
-		c.Services = countKeys(tx.Bucket(bucketServices), clusterPrefix(name))
-		return nil
-	})
-	return c, err
+	c.Services = len(s.Services(name, func(r *berthv1.ServiceRecord) bool { return r.Service.GetStatus() == StatusActive }))
+	return c, nil
 }
 
-func countKeys(b *bolt.Bucket, prefix []byte) int {
-	n := 0
-	c := b.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		n++
-	}
-	return n
+// hasLiveServices reports whether the cluster has a service that is not
+// INACTIVE.
+func hasLiveServices(c *change, cluster string) bool {
+	live := false
+	scan(c.tx.Bucket(bucketServices), clusterPrefix(cluster), nil, false, func(k, v []byte) (bool, error) {
+		rec, err := decodeService(v)
+		if err != nil {
+			return false, err
+		}
+		live = rec.Service.GetStatus() != StatusInactive
+		return !live, nil
+	})
+	return live
 }
 
 // hasLiveTasks reports whether the cluster has a task that is not STOPPED.

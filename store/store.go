@@ -42,6 +42,7 @@ type Store struct {
 	taskDefs  taskDefIndex
 	instances objectIndex[*berthv1.ContainerInstanceRecord]
 	tasks     objectIndex[*berthv1.TaskRecord]
+	services  objectIndex[*berthv1.ServiceRecord]
 }
 
 // Open opens (creating if needed) the state file at path, runs pending
@@ -73,6 +74,9 @@ func Open(path string, opts Options) (*Store, error) {
 			return err
 		}
 		if err := s.tasks.load(tx.Bucket(bucketTasks), decodeTask); err != nil {
+			return err
+		}
+		if err := s.services.load(tx.Bucket(bucketServices), decodeService); err != nil {
 			return err
 		}
 		return s.taskDefs.load(tx)

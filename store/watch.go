@@ -16,6 +16,7 @@ const (
 	KindTaskDefinition    Kind = "taskdefinition"
 	KindContainerInstance Kind = "containerinstance"
 	KindTask              Kind = "task"
+	KindService           Kind = "service"
 )
 
 // Event is one object written by a committed command. Value is the stored

@@ -80,6 +80,7 @@ func (s *Store) commit(batch []*proposal) {
 		s.taskDefs.update(p.events)
 		s.instances.update(KindContainerInstance, p.events)
 		s.tasks.update(KindTask, p.events)
+		s.services.update(KindService, p.events)
 		s.watchers.publish(p.events)
 		close(p.done)
 	}

@@ -47,6 +47,11 @@ func (n Namer) ContainerInstance(cluster, id string) string {
 // Task is the ARN of a task of cluster.
 func (n Namer) Task(cluster, id string) string { return n.arn(TypeTask + "/" + cluster + "/" + id) }
 
+// Service is the ARN of a service of cluster.
+func (n Namer) Service(cluster, name string) string {
+	return n.arn(TypeService + "/" + cluster + "/" + name)
+}
+
 // Container is the ARN of one container of a task.
 func (n Namer) Container(cluster, taskID, id string) string {
 	return n.arn("container/" + cluster + "/" + taskID + "/" + id)
@@ -143,3 +148,7 @@ func ID(typ, cluster, s string) (string, error) {
 	}
 	return id, nil
 }
+
+// ServiceName reads a service name or ARN (new format service/CLUSTER/NAME,
+// or old service/NAME) of cluster.
+func ServiceName(cluster, s string) (string, error) { return ID(TypeService, cluster, s) }

@@ -291,9 +291,9 @@ func TestBadInput(t *testing.T) {
 			return err
 		}, ecserr.NotFound, `"nope"`},
 		{"operation of a later release", func() error {
-			_, err := s.CreateService(ctx, &berthv1.CreateServiceRequest{})
+			_, err := s.CreateCapacityProvider(ctx, &berthv1.CreateCapacityProviderRequest{})
 			return err
-		}, ecserr.Unimplemented, "CreateService is not available in this berth yet"},
+		}, ecserr.Unimplemented, "CreateCapacityProvider is not available in this berth yet"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

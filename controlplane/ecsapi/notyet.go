@@ -20,26 +20,6 @@ const (
 	withCapacity = "Fargate mode and capacity providers"
 )
 
-func (s *Server) CreateService(context.Context, *berthv1.CreateServiceRequest) (*berthv1.CreateServiceResponse, error) {
-	return nil, notYet("CreateService", withServices)
-}
-
-func (s *Server) UpdateService(context.Context, *berthv1.UpdateServiceRequest) (*berthv1.UpdateServiceResponse, error) {
-	return nil, notYet("UpdateService", withServices)
-}
-
-func (s *Server) DeleteService(context.Context, *berthv1.DeleteServiceRequest) (*berthv1.DeleteServiceResponse, error) {
-	return nil, notYet("DeleteService", withServices)
-}
-
-func (s *Server) DescribeServices(context.Context, *berthv1.DescribeServicesRequest) (*berthv1.DescribeServicesResponse, error) {
-	return nil, notYet("DescribeServices", withServices)
-}
-
-func (s *Server) ListServices(context.Context, *berthv1.ListServicesRequest) (*berthv1.ListServicesResponse, error) {
-	return nil, notYet("ListServices", withServices)
-}
-
 func (s *Server) CreateCapacityProvider(context.Context, *berthv1.CreateCapacityProviderRequest) (*berthv1.CreateCapacityProviderResponse, error) {
 	return nil, notYet("CreateCapacityProvider", withCapacity)
 }

@@ -47,6 +47,7 @@ type Command struct {
 	//	*Command_PlaceTasks
 	//	*Command_StopTasks
 	//	*Command_UpdateTaskStates
+	//	*Command_PutService
 	Change        isCommand_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -204,6 +205,15 @@ func (x *Command) GetUpdateTaskStates() *UpdateTaskStatesCommand {
 	return nil
 }
 
+func (x *Command) GetPutService() *PutServiceCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_PutService); ok {
+			return x.PutService
+		}
+	}
+	return nil
+}
+
 type isCommand_Change interface {
 	isCommand_Change()
 }
@@ -256,6 +266,10 @@ type Command_UpdateTaskStates struct {
 	UpdateTaskStates *UpdateTaskStatesCommand `protobuf:"bytes,13,opt,name=update_task_states,json=updateTaskStates,proto3,oneof"`
 }
 
+type Command_PutService struct {
+	PutService *PutServiceCommand `protobuf:"bytes,14,opt,name=put_service,json=putService,proto3,oneof"`
+}
+
 func (*Command_RegisterTaskDefinition) isCommand_Change() {}
 
 func (*Command_DeregisterTaskDefinition) isCommand_Change() {}
@@ -279,6 +293,8 @@ func (*Command_PlaceTasks) isCommand_Change() {}
 func (*Command_StopTasks) isCommand_Change() {}
 
 func (*Command_UpdateTaskStates) isCommand_Change() {}
+
+func (*Command_PutService) isCommand_Change() {}
 
 // RegisterTaskDefinitionCommand stores a validated, normalized task definition
 // as the family's next revision. Revision and status are assigned when applied.
@@ -1494,11 +1510,217 @@ func (x *ContainerInstanceRecords) GetInstances() []*ContainerInstanceRecord {
 	return nil
 }
 
+// ServiceRecord is a stored service: its ECS shape (deployments, events and
+// counts included; the ARN is rendered) and the service scheduler's own
+// state.
+type ServiceRecord struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Cluster string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Service *Service               `protobuf:"bytes,2,opt,name=service,proto3" json:"service,omitempty"`
+	Backoff *ServiceBackoff        `protobuf:"bytes,3,opt,name=backoff,proto3" json:"backoff,omitempty"`
+	// Whether the scheduler last found the service steady.
+	Steady bool `protobuf:"varint,4,opt,name=steady,proto3" json:"steady,omitempty"`
+	// Bumped by every PutServiceCommand: writers compare it.
+	Version int32 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	// The number of the next service event.
+	NextEvent     int32 `protobuf:"varint,6,opt,name=next_event,json=nextEvent,proto3" json:"next_event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceRecord) Reset() {
+	*x = ServiceRecord{}
+	mi := &file_berth_v1_store_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceRecord) ProtoMessage() {}
+
+func (x *ServiceRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceRecord.ProtoReflect.Descriptor instead.
+func (*ServiceRecord) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ServiceRecord) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *ServiceRecord) GetService() *Service {
+	if x != nil {
+		return x.Service
+	}
+	return nil
+}
+
+func (x *ServiceRecord) GetBackoff() *ServiceBackoff {
+	if x != nil {
+		return x.Backoff
+	}
+	return nil
+}
+
+func (x *ServiceRecord) GetSteady() bool {
+	if x != nil {
+		return x.Steady
+	}
+	return false
+}
+
+func (x *ServiceRecord) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ServiceRecord) GetNextEvent() int32 {
+	if x != nil {
+		return x.NextEvent
+	}
+	return 0
+}
+
+// ServiceBackoff is the start-failure back-off of a service.
+type ServiceBackoff struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Failures      int32                  `protobuf:"varint,1,opt,name=failures,proto3" json:"failures,omitempty"`
+	NextStart     float64                `protobuf:"fixed64,2,opt,name=next_start,json=nextStart,proto3" json:"next_start,omitempty"`
+	Seen          int32                  `protobuf:"varint,3,opt,name=seen,proto3" json:"seen,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceBackoff) Reset() {
+	*x = ServiceBackoff{}
+	mi := &file_berth_v1_store_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceBackoff) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceBackoff) ProtoMessage() {}
+
+func (x *ServiceBackoff) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceBackoff.ProtoReflect.Descriptor instead.
+func (*ServiceBackoff) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ServiceBackoff) GetFailures() int32 {
+	if x != nil {
+		return x.Failures
+	}
+	return 0
+}
+
+func (x *ServiceBackoff) GetNextStart() float64 {
+	if x != nil {
+		return x.NextStart
+	}
+	return 0
+}
+
+func (x *ServiceBackoff) GetSeen() int32 {
+	if x != nil {
+		return x.Seen
+	}
+	return 0
+}
+
+// PutServiceCommand writes a service if it is still at expected_version (0:
+// it must not exist, or be INACTIVE): the API and the service controller
+// both read, decide and write, and whoever writes second retries.
+type PutServiceCommand struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Service         *ServiceRecord         `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
+	ExpectedVersion int32                  `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *PutServiceCommand) Reset() {
+	*x = PutServiceCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutServiceCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutServiceCommand) ProtoMessage() {}
+
+func (x *PutServiceCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutServiceCommand.ProtoReflect.Descriptor instead.
+func (*PutServiceCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *PutServiceCommand) GetService() *ServiceRecord {
+	if x != nil {
+		return x.Service
+	}
+	return nil
+}
+
+func (x *PutServiceCommand) GetExpectedVersion() int32 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
 var File_berth_v1_store_proto protoreflect.FileDescriptor
 
 const file_berth_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\xd1\b\n" +
+	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\x91\t\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\x01R\x02at\x12c\n" +
 	"\x18register_task_definition\x18\x02 \x01(\v2'.berth.v1.RegisterTaskDefinitionCommandH\x00R\x16registerTaskDefinition\x12i\n" +
@@ -1515,7 +1737,9 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"placeTasks\x12;\n" +
 	"\n" +
 	"stop_tasks\x18\f \x01(\v2\x1a.berth.v1.StopTasksCommandH\x00R\tstopTasks\x12Q\n" +
-	"\x12update_task_states\x18\r \x01(\v2!.berth.v1.UpdateTaskStatesCommandH\x00R\x10updateTaskStatesB\b\n" +
+	"\x12update_task_states\x18\r \x01(\v2!.berth.v1.UpdateTaskStatesCommandH\x00R\x10updateTaskStates\x12>\n" +
+	"\vput_service\x18\x0e \x01(\v2\x1b.berth.v1.PutServiceCommandH\x00R\n" +
+	"putServiceB\b\n" +
 	"\x06change\"\x85\x01\n" +
 	"\x1dRegisterTaskDefinitionCommand\x12A\n" +
 	"\x0ftask_definition\x18\x01 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12!\n" +
@@ -1602,7 +1826,23 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\vTaskRecords\x12*\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x14.berth.v1.TaskRecordR\x05tasks\"[\n" +
 	"\x18ContainerInstanceRecords\x12?\n" +
-	"\tinstances\x18\x01 \x03(\v2!.berth.v1.ContainerInstanceRecordR\tinstancesB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\tinstances\x18\x01 \x03(\v2!.berth.v1.ContainerInstanceRecordR\tinstances\"\xdb\x01\n" +
+	"\rServiceRecord\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12+\n" +
+	"\aservice\x18\x02 \x01(\v2\x11.berth.v1.ServiceR\aservice\x122\n" +
+	"\abackoff\x18\x03 \x01(\v2\x18.berth.v1.ServiceBackoffR\abackoff\x12\x16\n" +
+	"\x06steady\x18\x04 \x01(\bR\x06steady\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x05R\aversion\x12\x1d\n" +
+	"\n" +
+	"next_event\x18\x06 \x01(\x05R\tnextEvent\"_\n" +
+	"\x0eServiceBackoff\x12\x1a\n" +
+	"\bfailures\x18\x01 \x01(\x05R\bfailures\x12\x1d\n" +
+	"\n" +
+	"next_start\x18\x02 \x01(\x01R\tnextStart\x12\x12\n" +
+	"\x04seen\x18\x03 \x01(\x05R\x04seen\"q\n" +
+	"\x11PutServiceCommand\x121\n" +
+	"\aservice\x18\x01 \x01(\v2\x17.berth.v1.ServiceRecordR\aservice\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x05R\x0fexpectedVersionB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_store_proto_rawDescOnce sync.Once
@@ -1616,7 +1856,7 @@ func file_berth_v1_store_proto_rawDescGZIP() []byte {
 	return file_berth_v1_store_proto_rawDescData
 }
 
-var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_berth_v1_store_proto_goTypes = []any{
 	(*Command)(nil),                              // 0: berth.v1.Command
 	(*RegisterTaskDefinitionCommand)(nil),        // 1: berth.v1.RegisterTaskDefinitionCommand
@@ -1639,14 +1879,18 @@ var file_berth_v1_store_proto_goTypes = []any{
 	(*UpdateTaskStatesCommand)(nil),              // 18: berth.v1.UpdateTaskStatesCommand
 	(*TaskRecords)(nil),                          // 19: berth.v1.TaskRecords
 	(*ContainerInstanceRecords)(nil),             // 20: berth.v1.ContainerInstanceRecords
-	(*TaskDefinition)(nil),                       // 21: berth.v1.TaskDefinition
-	(*Tag)(nil),                                  // 22: berth.v1.Tag
-	(*Cluster)(nil),                              // 23: berth.v1.Cluster
-	(*ContainerInstance)(nil),                    // 24: berth.v1.ContainerInstance
-	(*Task)(nil),                                 // 25: berth.v1.Task
-	(*Attribute)(nil),                            // 26: berth.v1.Attribute
-	(*Failure)(nil),                              // 27: berth.v1.Failure
-	(*TaskStateChange)(nil),                      // 28: berth.v1.TaskStateChange
+	(*ServiceRecord)(nil),                        // 21: berth.v1.ServiceRecord
+	(*ServiceBackoff)(nil),                       // 22: berth.v1.ServiceBackoff
+	(*PutServiceCommand)(nil),                    // 23: berth.v1.PutServiceCommand
+	(*TaskDefinition)(nil),                       // 24: berth.v1.TaskDefinition
+	(*Tag)(nil),                                  // 25: berth.v1.Tag
+	(*Cluster)(nil),                              // 26: berth.v1.Cluster
+	(*ContainerInstance)(nil),                    // 27: berth.v1.ContainerInstance
+	(*Task)(nil),                                 // 28: berth.v1.Task
+	(*Attribute)(nil),                            // 29: berth.v1.Attribute
+	(*Failure)(nil),                              // 30: berth.v1.Failure
+	(*TaskStateChange)(nil),                      // 31: berth.v1.TaskStateChange
+	(*Service)(nil),                              // 32: berth.v1.Service
 }
 var file_berth_v1_store_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
@@ -1661,30 +1905,34 @@ var file_berth_v1_store_proto_depIdxs = []int32{
 	15, // 9: berth.v1.Command.place_tasks:type_name -> berth.v1.PlaceTasksCommand
 	17, // 10: berth.v1.Command.stop_tasks:type_name -> berth.v1.StopTasksCommand
 	18, // 11: berth.v1.Command.update_task_states:type_name -> berth.v1.UpdateTaskStatesCommand
-	21, // 12: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
-	22, // 13: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
-	23, // 14: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
-	21, // 15: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
-	22, // 16: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
-	24, // 17: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 18: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
-	7,  // 19: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
-	25, // 20: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
-	7,  // 21: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
-	24, // 22: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 23: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
-	26, // 24: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	9,  // 25: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	9,  // 26: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
-	27, // 27: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
-	28, // 28: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
-	9,  // 29: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
-	8,  // 30: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
-	31, // [31:31] is the sub-list for method output_type
-	31, // [31:31] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	23, // 12: berth.v1.Command.put_service:type_name -> berth.v1.PutServiceCommand
+	24, // 13: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
+	25, // 14: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
+	26, // 15: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
+	24, // 16: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
+	25, // 17: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
+	27, // 18: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 19: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
+	7,  // 20: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
+	28, // 21: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
+	7,  // 22: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
+	27, // 23: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 24: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
+	29, // 25: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	9,  // 26: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	9,  // 27: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
+	30, // 28: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
+	31, // 29: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
+	9,  // 30: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
+	8,  // 31: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
+	32, // 32: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
+	22, // 33: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
+	21, // 34: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
+	35, // [35:35] is the sub-list for method output_type
+	35, // [35:35] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_store_proto_init() }
@@ -1707,6 +1955,7 @@ func file_berth_v1_store_proto_init() {
 		(*Command_PlaceTasks)(nil),
 		(*Command_StopTasks)(nil),
 		(*Command_UpdateTaskStates)(nil),
+		(*Command_PutService)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1714,7 +1963,7 @@ func file_berth_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_store_proto_rawDesc), len(file_berth_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,145 @@
+// Package servicecontroller runs ECS's service scheduler: it watches the
+// store, and for each service that may need it (a change to the service, its
+// tasks or its cluster's instances, or a periodic resync for what time
+// changes) it reads the service's state, asks the pure service.Decide what to
+// do, carries that out (places tasks through placement, stops tasks) and
+// writes the service's deployments, counts and events back.
+//
+// One goroutine, started by Run and ended with its context, owns all of it,
+// so no two decisions about one service ever overlap. The store is the only
+// state: a restarted control plane picks up where it left off.
+package servicecontroller
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"time"
+
+	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/controlplane/arn"
+	"github.com/berth/berth/controlplane/placement"
+	"github.com/berth/berth/store"
+)
+
+// Config is what a Controller needs.
+type Config struct {
+	Store  *store.Store
+	Placer *placement.Placer
+	ARNs   arn.Namer
+	// Resync is how often every service is looked at even without a change
+	// (default 5 s): health grace periods and back-offs end with time.
+	Resync time.Duration
+	// HealthGrace is how long a task without a health check must run to
+	// count as healthy (default 40 s, as ECS).
+	HealthGrace time.Duration
+	Now         func() time.Time
+	Logger      *slog.Logger
+}
+
+// Controller is the service scheduler's I/O.
+type Controller struct {
+	cfg Config
+}
+
+// New returns a Controller; call Run.
+func New(cfg Config) *Controller {
+	if cfg.Resync <= 0 {
+		cfg.Resync = 5 * time.Second
+	}
+	if cfg.HealthGrace <= 0 {
+		cfg.HealthGrace = 40 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Controller{cfg: cfg}
+}
+
+// serviceKey names a service: cluster and name.
+type serviceKey struct{ cluster, name string }
+
+// Run reconciles services until ctx ends.
+func (c *Controller) Run(ctx context.Context) error {
+	tick := time.NewTicker(c.cfg.Resync)
+	defer tick.Stop()
+	for ctx.Err() == nil {
+		events := c.cfg.Store.Watch(ctx)
+		dirty := c.allServices() // anything before this watch may have been missed
+		for open := true; open; {
+			c.reconcileAll(ctx, dirty)
+			dirty = map[serviceKey]bool{}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-tick.C:
+				dirty = c.allServices()
+			case e, ok := <-events:
+				if !ok {
+					open = false
+					break
+				}
+				c.markDirty(dirty, e)
+				for more := true; more; { // take what else is there before deciding
+					select {
+					case e, ok := <-events:
+						if !ok {
+							open, more = false, false
+							break
+						}
+						c.markDirty(dirty, e)
+					default:
+						more = false
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// allServices is every service that is not INACTIVE.
+func (c *Controller) allServices() map[serviceKey]bool {
+	out := map[serviceKey]bool{}
+	clusters, _, _ := c.cfg.Store.Clusters("", 1<<30)
+	for _, cl := range clusters {
+		for _, s := range c.cfg.Store.Services(cl, live) {
+			out[serviceKey{cl, s.Service.ServiceName}] = true
+		}
+	}
+	return out
+}
+
+func live(r *berthv1.ServiceRecord) bool { return r.Service.GetStatus() != store.StatusInactive }
+
+// markDirty marks the services an event may concern.
+func (c *Controller) markDirty(dirty map[serviceKey]bool, e store.Event) {
+	switch v := e.Value.(type) {
+	case *berthv1.ServiceRecord:
+		if live(v) {
+			dirty[serviceKey{v.Cluster, v.Service.ServiceName}] = true
+		}
+	case *berthv1.TaskRecord:
+		if name, ok := strings.CutPrefix(v.Task.GetGroup(), "service:"); ok {
+			dirty[serviceKey{v.Cluster, name}] = true
+		}
+	case *berthv1.ContainerInstanceRecord:
+		for _, s := range c.cfg.Store.Services(v.Cluster, live) {
+			dirty[serviceKey{v.Cluster, s.Service.ServiceName}] = true
+		}
+	}
+}
+
+func (c *Controller) reconcileAll(ctx context.Context, dirty map[serviceKey]bool) {
+	for k := range dirty {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := c.reconcile(ctx, k); err != nil && ctx.Err() == nil {
+			c.cfg.Logger.Warn("service reconcile failed", "cluster", k.cluster, "service", k.name, "err", err)
+		}
+	}
+}
