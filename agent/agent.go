@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -47,6 +48,10 @@ type Config struct {
 	DataDir     string
 	Engine      engine.Options // Report and ContainerInstanceARN are set by the agent
 	Logger      *slog.Logger
+	// RemoveContainersOnExit removes the instance's containers when Run ends
+	// (the -dev mode's Ctrl-C). Normally they are left running, to be
+	// re-adopted.
+	RemoveContainersOnExit bool
 }
 
 // Run runs the agent until ctx ends. It returns session.ErrJoinRefused
@@ -70,6 +75,10 @@ func Run(ctx context.Context, cfg Config) error {
 	defer a.engines.Wait()
 	err = a.session.Run(ctx)
 	cancel()
+	a.engines.Wait()
+	if cfg.RemoveContainersOnExit {
+		a.removeContainers()
+	}
 	if eerr := a.engineErr(); eerr != nil && !errors.Is(eerr, context.Canceled) {
 		return eerr
 	}
@@ -209,4 +218,25 @@ func cpuArchitecture() string {
 		return "x86_64"
 	}
 	return runtime.GOARCH
+}
+
+// removeContainers removes every container of the instance.
+func (a *agentRun) removeContainers() {
+	arn := a.state.instanceARN()
+	if arn == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cs, err := a.cfg.Runtime.List(ctx, map[string]string{rt.LabelInstanceARN: arn})
+	if err != nil {
+		a.cfg.Logger.Warn("could not list the instance's containers to remove them", "err", err)
+		return
+	}
+	for _, c := range cs {
+		if err := a.cfg.Runtime.Remove(ctx, c.ID); err != nil {
+			a.cfg.Logger.Warn("could not remove a container", "id", c.ID, "err", err)
+		}
+	}
+	a.cfg.Logger.Info("removed the instance's containers", "count", len(cs))
 }

@@ -7,7 +7,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -16,7 +15,6 @@ import (
 	"os"
 	"os/signal"
 	goruntime "runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,9 +26,6 @@ import (
 	"github.com/berth/berth/agent/runtime/hollow"
 	"github.com/berth/berth/agent/session"
 )
-
-// memoryReserveMiB is the memory an instance keeps for its OS and the agent.
-const memoryReserveMiB = 256
 
 func main() {
 	if err := run(); err != nil {
@@ -87,10 +82,9 @@ func run() error {
 		return fmt.Errorf("--image-pull-behavior: %w", err)
 	}
 	if *memory == 0 {
-		if *memory, err = totalMemoryMiB(); err != nil {
-			return err
+		if *memory, err = agent.RegisterableMemoryMiB(); err != nil {
+			return fmt.Errorf("%w (give --memory)", err)
 		}
-		*memory -= memoryReserveMiB
 	}
 	if *instances < 1 || (*instances > 1 && *rtName != "hollow") {
 		return errors.New("--instances above 1 needs --runtime hollow")
@@ -166,24 +160,4 @@ func readToken(token, file string) (string, error) {
 		return "", fmt.Errorf("--join-token-file: %w", err)
 	}
 	return strings.TrimSpace(string(b)), nil
-}
-
-// totalMemoryMiB reads MemTotal from /proc/meminfo.
-func totalMemoryMiB() (int, error) {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return 0, fmt.Errorf("read total memory (give --memory): %w", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
-			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			if err != nil {
-				return 0, err
-			}
-			return kb / 1024, nil
-		}
-	}
-	return 0, errors.New("no MemTotal in /proc/meminfo (give --memory)")
 }

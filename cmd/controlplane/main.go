@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -71,10 +72,17 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	agentDone := make(chan error, 1)
 	if *dev {
 		printDev(cp, *dataDir)
+		go func() { agentDone <- runDevAgent(ctx, cp, *dataDir, log) }()
+	} else {
+		agentDone <- nil
 	}
 	<-ctx.Done()
+	if err := <-agentDone; err != nil && !errors.Is(err, context.Canceled) {
+		log.Warn("dev agent", "err", err)
+	}
 	log.Info("shutting down: letting in-flight calls finish")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -97,9 +105,9 @@ The aws CLI (ECS JSON API, SigV4 with the key in %[3]s/aws-credentials):
 gRPC:
   grpcurl -plaintext -H 'authorization: Bearer %[4]s' %[1]s berth.v1.ECS/ListClusters
 
-An agent:
-  go run ./cmd/agent --control-plane %[1]s --join-token %[5]s --data-dir /tmp/berth-agent
+An agent runs in this process (instance type berth.dev); more can join:
+  go run ./cmd/agent --control-plane %[1]s --join-token %[5]s --data-dir /tmp/berth-agent-2
 
-Ctrl-C stops it and removes the temporary data dir.
+Ctrl-C stops it, removes the dev agent's containers and the temporary data dir.
 `, cp.GRPCAddr(), cp.HTTPAddr(), dataDir, cp.AdminToken(), cp.JoinToken())
 }
