@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Drives a berth control plane with the real aws CLI (Debian's awscli) over
+# ECS's JSON wire protocol: register a task definition from a real ECS file,
+# describe and list it, create a cluster and a service, scale it, and check
+# ECS's error shapes. Prints "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+AWS=/usr/bin/aws # Debian's package, not a pip-installed one earlier on PATH
+data=$(mktemp -d)
+go build -o "$data/controlplane" ./cmd/controlplane
+"$data/controlplane" --data-dir "$data/cp" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 2>"$data/log" &
+cp_pid=$!
+trap 'kill $cp_pid 2>/dev/null; wait $cp_pid 2>/dev/null; rm -rf "$data"' EXIT
+for _ in $(seq 100); do
+  addr=$(grep -o 'http=[0-9.:]*' "$data/log" | head -1 | cut -d= -f2)
+  [ -n "$addr" ] && break
+  sleep 0.1
+done
+[ -n "$addr" ] || { cat "$data/log"; echo "control plane did not start"; exit 1; }
+export AWS_SHARED_CREDENTIALS_FILE=$data/cp/aws-credentials AWS_PROFILE=berth AWS_DEFAULT_REGION=us-east-1
+ecs() { "$AWS" ecs --endpoint-url "http://$addr" --output json "$@"; }
+
+passed=0 failed=0
+check() { # check NAME EXPECTED_SUBSTRING COMMAND...
+  local name=$1 want=$2; shift 2
+  local out
+  out=$("$@" 2>&1)
+  if [[ "$out" == *"$want"* ]]; then
+    passed=$((passed + 1)); echo "ok   $name"
+  else
+    failed=$((failed + 1)); echo "FAIL $name: wanted '$want' in:"; echo "$out" | head -20
+  fi
+}
+
+taskdefs=../shared/testdata/ecs-taskdefs
+check "register a real task definition" '"taskDefinitionArn": "arn:aws:ecs:us-east-1:000000000000:task-definition/nginx:1"' \
+  ecs register-task-definition --cli-input-json "file://$taskdefs/aws-samples__aws-containers-task-definitions__nginx_ec2.json"
+check "normalized Fargate sizes" '"memory": "2048"' \
+  ecs register-task-definition --cli-input-json "file://$taskdefs/aws-samples__amazon-ecs-firelens-examples__example-task-definition.json"
+check "describe by family" '"revision": 1' ecs describe-task-definition --task-definition nginx
+check "list task definitions" 'task-definition/nginx:1' ecs list-task-definitions
+check "list families" '"nginx"' ecs list-task-definition-families
+check "create a cluster" '"clusterName": "prod"' ecs create-cluster --cluster-name prod
+check "describe clusters with counts" '"registeredContainerInstancesCount": 0' ecs describe-clusters --clusters prod
+check "create a service" '"desiredCount": 2' \
+  ecs create-service --cluster prod --service-name web --task-definition nginx --desired-count 2
+check "scale the service" '"desiredCount": 5' ecs update-service --cluster prod --service web --desired-count 5
+check "describe the service" '"serviceName": "web"' ecs describe-services --cluster prod --services web
+check "unable to place without instances" 'was unable to place a task' \
+  bash -c "sleep 2; $AWS ecs --endpoint-url http://$addr describe-services --cluster prod --services web"
+check "RunTask failures, not an error" '"reason": "NO_CONTAINER_INSTANCES"' ecs run-task --cluster prod --task-definition nginx
+check "ClientException for an unknown task definition" 'ClientException' ecs describe-task-definition --task-definition nope
+check "ClusterNotFoundException" 'ClusterNotFoundException' ecs list-tasks --cluster nope
+check "InvalidParameterException" 'InvalidParameterException' ecs run-task --task-definition nginx --count 11
+check "a bad signature is refused" 'InvalidSignatureException' \
+  env AWS_ACCESS_KEY_ID="$(grep aws_access_key_id "$AWS_SHARED_CREDENTIALS_FILE" | cut -d' ' -f3)" AWS_SECRET_ACCESS_KEY=wrong \
+  "$AWS" ecs --endpoint-url "http://$addr" list-clusters
+check "deregister" '"status": "INACTIVE"' ecs deregister-task-definition --task-definition nginx:1
+
+echo "awscli: $passed passed, $failed failed"
+[ "$failed" = 0 ]
