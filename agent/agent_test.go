@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
@@ -21,63 +18,27 @@ import (
 	"github.com/berth/berth/agent/runtime/hollow"
 	"github.com/berth/berth/agent/session"
 	"github.com/berth/berth/controlplane"
+	"github.com/berth/berth/internal/cptest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// cluster is a control plane with an ECS client.
-type cluster struct {
-	cp  *controlplane.ControlPlane
-	ecs berthv1.ECSClient
-	ctx context.Context
-}
+// cluster is a control plane with short heartbeats and TTL.
+type cluster struct{ *cptest.Cluster }
 
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
-	cp, err := controlplane.Start(context.Background(), controlplane.Config{
-		DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
-		HeartbeatPeriod: 100 * time.Millisecond, AgentTTL: 500 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		cp.Shutdown(ctx)
-	})
-	conn, err := grpc.NewClient(cp.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return &cluster{cp: cp, ecs: berthv1.NewECSClient(conn),
-		ctx: metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+cp.AdminToken())}
+	return &cluster{cptest.Start(t, controlplane.Config{HeartbeatPeriod: 100 * time.Millisecond, AgentTTL: 500 * time.Millisecond})}
 }
 
-// runningAgent is an agent running in the test.
-type runningAgent struct {
-	stop context.CancelFunc
-	done chan error
-}
-
-func (c *cluster) startAgent(t *testing.T, rt *hollow.Runtime, dataDir, az, instanceType, token string) *runningAgent {
+func (c *cluster) startAgent(t *testing.T, rt *hollow.Runtime, dataDir, az, instanceType string) *cptest.Agent {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	a := &runningAgent{stop: cancel, done: make(chan error, 1)}
-	go func() {
-		a.done <- agent.Run(ctx, agent.Config{
-			ControlPlane: c.cp.GRPCAddr(), JoinToken: token, AvailabilityZone: az, InstanceType: instanceType,
-			CPU: 2048, Memory: 4096, Runtime: rt, DataDir: dataDir,
-		})
-	}()
-	t.Cleanup(func() { cancel(); <-a.done })
-	return a
+	return c.StartAgent(t, agent.Config{AvailabilityZone: az, InstanceType: instanceType, CPU: 2048, Memory: 4096, Runtime: rt, DataDir: dataDir})
 }
 
 func (c *cluster) register(t *testing.T, family string, memory int32) {
 	t.Helper()
-	_, err := c.ecs.RegisterTaskDefinition(c.ctx, &berthv1.RegisterTaskDefinitionRequest{
+	_, err := c.ECS.RegisterTaskDefinition(c.Ctx, &berthv1.RegisterTaskDefinitionRequest{
 		Family: family,
 		ContainerDefinitions: []*berthv1.ContainerDefinition{{Name: "app", Image: "berth-test/app", Memory: proto.Int32(memory),
 			Command: []string{"sleep"}, PortMappings: []*berthv1.PortMapping{{ContainerPort: 8080}}}},
@@ -90,12 +51,12 @@ func (c *cluster) register(t *testing.T, family string, memory int32) {
 func (c *cluster) instances(t *testing.T, want int) []*berthv1.ContainerInstance {
 	t.Helper()
 	var out []*berthv1.ContainerInstance
-	eventually(t, fmt.Sprintf("%d connected instances", want), func() bool {
-		list, err := c.ecs.ListContainerInstances(c.ctx, &berthv1.ListContainerInstancesRequest{Filter: "agentConnected == true"})
+	cptest.Eventually(t, fmt.Sprintf("%d connected instances", want), func() bool {
+		list, err := c.ECS.ListContainerInstances(c.Ctx, &berthv1.ListContainerInstancesRequest{Filter: "agentConnected == true"})
 		if err != nil || len(list.ContainerInstanceArns) != want {
 			return false
 		}
-		desc, err := c.ecs.DescribeContainerInstances(c.ctx, &berthv1.DescribeContainerInstancesRequest{ContainerInstances: list.ContainerInstanceArns})
+		desc, err := c.ECS.DescribeContainerInstances(c.Ctx, &berthv1.DescribeContainerInstancesRequest{ContainerInstances: list.ContainerInstanceArns})
 		out = desc.GetContainerInstances()
 		return err == nil
 	})
@@ -104,7 +65,7 @@ func (c *cluster) instances(t *testing.T, want int) []*berthv1.ContainerInstance
 
 func (c *cluster) tasks(t *testing.T, arns []string) []*berthv1.Task {
 	t.Helper()
-	res, err := c.ecs.DescribeTasks(c.ctx, &berthv1.DescribeTasksRequest{Tasks: arns})
+	res, err := c.ECS.DescribeTasks(c.Ctx, &berthv1.DescribeTasksRequest{Tasks: arns})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +75,7 @@ func (c *cluster) tasks(t *testing.T, arns []string) []*berthv1.Task {
 func (c *cluster) waitStatus(t *testing.T, arns []string, status string) []*berthv1.Task {
 	t.Helper()
 	var tasks []*berthv1.Task
-	eventually(t, "tasks "+status, func() bool {
+	cptest.Eventually(t, "tasks "+status, func() bool {
 		tasks = c.tasks(t, arns)
 		for _, task := range tasks {
 			if task.LastStatus != status {
@@ -124,17 +85,6 @@ func (c *cluster) waitStatus(t *testing.T, arns []string, status string) []*bert
 		return true
 	})
 	return tasks
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 15s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func arnsOf(tasks []*berthv1.Task) []string {
@@ -155,7 +105,7 @@ func TestThreeAgentsPlaceRunAndStop(t *testing.T) {
 	zones := []string{"us-east-1a", "us-east-1b", "us-east-1c"}
 	types := []string{"t3.large", "m5.large", "t3.large"}
 	for i, az := range zones {
-		c.startAgent(t, hollow.New(hollow.Config{}), t.TempDir(), az, types[i], c.cp.JoinToken())
+		c.startAgent(t, hollow.New(hollow.Config{}), t.TempDir(), az, types[i])
 	}
 	instances := c.instances(t, 3)
 	zoneOf := map[string]string{}
@@ -171,7 +121,7 @@ func TestThreeAgentsPlaceRunAndStop(t *testing.T) {
 		}
 	}
 
-	run, err := c.ecs.RunTask(c.ctx, &berthv1.RunTaskRequest{TaskDefinition: "web", Count: 3,
+	run, err := c.ECS.RunTask(c.Ctx, &berthv1.RunTaskRequest{TaskDefinition: "web", Count: 3,
 		PlacementStrategy: []*berthv1.PlacementStrategy{{Type: "spread", Field: "attribute:ecs.availability-zone"}}})
 	if err != nil || len(run.Tasks) != 3 {
 		t.Fatalf("RunTask: %v, %v", run, err)
@@ -192,7 +142,7 @@ func TestThreeAgentsPlaceRunAndStop(t *testing.T) {
 		}
 	}
 
-	mem, err := c.ecs.RunTask(c.ctx, &berthv1.RunTaskRequest{TaskDefinition: "web", Count: 4,
+	mem, err := c.ECS.RunTask(c.Ctx, &berthv1.RunTaskRequest{TaskDefinition: "web", Count: 4,
 		PlacementConstraints: []*berthv1.PlacementConstraint{{Type: "memberOf", Expression: "attribute:ecs.instance-type == m5.large"}}})
 	if err != nil || len(mem.Tasks) != 4 {
 		t.Fatalf("RunTask memberOf: %v, %v", mem, err)
@@ -203,18 +153,18 @@ func TestThreeAgentsPlaceRunAndStop(t *testing.T) {
 		}
 	}
 
-	if _, err := c.ecs.UpdateContainerInstancesState(c.ctx, &berthv1.UpdateContainerInstancesStateRequest{
+	if _, err := c.ECS.UpdateContainerInstancesState(c.Ctx, &berthv1.UpdateContainerInstancesStateRequest{
 		ContainerInstances: []string{mem.Tasks[0].ContainerInstanceArn}, Status: "DRAINING"}); err != nil {
 		t.Fatal(err)
 	}
-	drained, _ := c.ecs.RunTask(c.ctx, &berthv1.RunTaskRequest{TaskDefinition: "web", Count: 1,
+	drained, _ := c.ECS.RunTask(c.Ctx, &berthv1.RunTaskRequest{TaskDefinition: "web", Count: 1,
 		PlacementConstraints: []*berthv1.PlacementConstraint{{Type: "memberOf", Expression: "attribute:ecs.instance-type == m5.large"}}})
 	if len(drained.Tasks) != 0 || len(drained.Failures) != 1 {
 		t.Fatalf("RunTask onto the DRAINING instance only: %v", drained)
 	}
 
 	for _, task := range run.Tasks {
-		if _, err := c.ecs.StopTask(c.ctx, &berthv1.StopTaskRequest{Task: task.TaskArn, Reason: "test over"}); err != nil {
+		if _, err := c.ECS.StopTask(c.Ctx, &berthv1.StopTaskRequest{Task: task.TaskArn, Reason: "test over"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -223,7 +173,7 @@ func TestThreeAgentsPlaceRunAndStop(t *testing.T) {
 			t.Fatalf("stopped task: %v", task)
 		}
 	}
-	counts, _ := c.ecs.DescribeClusters(c.ctx, &berthv1.DescribeClustersRequest{})
+	counts, _ := c.ECS.DescribeClusters(c.Ctx, &berthv1.DescribeClustersRequest{})
 	if cl := counts.Clusters[0]; cl.GetRunningTasksCount() != 4 || cl.GetRegisteredContainerInstancesCount() != 3 {
 		t.Fatalf("cluster counts: %v", cl)
 	}
@@ -232,16 +182,16 @@ func TestThreeAgentsPlaceRunAndStop(t *testing.T) {
 // An essential container that exits stops its task with ECS's stop code.
 func TestEssentialExitStopsTheTask(t *testing.T) {
 	c := newCluster(t)
-	_, err := c.ecs.RegisterTaskDefinition(c.ctx, &berthv1.RegisterTaskDefinitionRequest{
+	_, err := c.ECS.RegisterTaskDefinition(c.Ctx, &berthv1.RegisterTaskDefinitionRequest{
 		Family:               "exit",
 		ContainerDefinitions: []*berthv1.ContainerDefinition{{Name: "app", Image: "berth-test/app", Memory: proto.Int32(64), Command: []string{"exit", "42"}}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.startAgent(t, hollow.New(hollow.Config{}), t.TempDir(), "us-east-1a", "t3.large", c.cp.JoinToken())
+	c.startAgent(t, hollow.New(hollow.Config{}), t.TempDir(), "us-east-1a", "t3.large")
 	c.instances(t, 1)
-	run, err := c.ecs.RunTask(c.ctx, &berthv1.RunTaskRequest{TaskDefinition: "exit"})
+	run, err := c.ECS.RunTask(c.Ctx, &berthv1.RunTaskRequest{TaskDefinition: "exit"})
 	if err != nil || len(run.Tasks) != 1 {
 		t.Fatalf("RunTask: %v, %v", run, err)
 	}
@@ -258,9 +208,9 @@ func TestRestartedAgentReadoptsItsTasks(t *testing.T) {
 	c.register(t, "web", 256)
 	rt := hollow.New(hollow.Config{})
 	dir := t.TempDir()
-	first := c.startAgent(t, rt, dir, "us-east-1a", "t3.large", c.cp.JoinToken())
+	first := c.startAgent(t, rt, dir, "us-east-1a", "t3.large")
 	before := c.instances(t, 1)[0]
-	run, err := c.ecs.RunTask(c.ctx, &berthv1.RunTaskRequest{TaskDefinition: "web", Count: 2})
+	run, err := c.ECS.RunTask(c.Ctx, &berthv1.RunTaskRequest{TaskDefinition: "web", Count: 2})
 	if err != nil || len(run.Tasks) != 2 {
 		t.Fatalf("RunTask: %v, %v", run, err)
 	}
@@ -274,10 +224,8 @@ func TestRestartedAgentReadoptsItsTasks(t *testing.T) {
 	}
 	containersBefore := list()
 
-	first.stop()
-	<-first.done
-	first.done <- nil // for the cleanup
-	c.startAgent(t, rt, dir, "us-east-1a", "t3.large", c.cp.JoinToken())
+	first.Stop()
+	c.startAgent(t, rt, dir, "us-east-1a", "t3.large")
 	after := c.instances(t, 1)[0]
 	if after.ContainerInstanceArn != before.ContainerInstanceArn {
 		t.Fatalf("restarted agent became %s, was %s", after.ContainerInstanceArn, before.ContainerInstanceArn)
@@ -296,7 +244,7 @@ func TestRestartedAgentReadoptsItsTasks(t *testing.T) {
 func TestWrongJoinTokenIsRefused(t *testing.T) {
 	c := newCluster(t)
 	err := agent.Run(context.Background(), agent.Config{
-		ControlPlane: c.cp.GRPCAddr(), JoinToken: "wrong", CPU: 1024, Memory: 1024,
+		ControlPlane: c.CP.GRPCAddr(), JoinToken: "wrong", CPU: 1024, Memory: 1024,
 		Runtime: hollow.New(hollow.Config{}), DataDir: t.TempDir(),
 	})
 	if err == nil || !strings.Contains(err.Error(), "refused the join token") {
@@ -305,7 +253,7 @@ func TestWrongJoinTokenIsRefused(t *testing.T) {
 	if !errors.Is(err, session.ErrJoinRefused) {
 		t.Fatalf("error does not wrap ErrJoinRefused: %v", err)
 	}
-	list, _ := c.ecs.ListContainerInstances(c.ctx, &berthv1.ListContainerInstancesRequest{})
+	list, _ := c.ECS.ListContainerInstances(c.Ctx, &berthv1.ListContainerInstancesRequest{})
 	if len(list.ContainerInstanceArns) != 0 {
 		t.Fatal("a refused agent registered an instance")
 	}

@@ -7,48 +7,28 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane"
+	"github.com/berth/berth/internal/cptest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const ttl = 400 * time.Millisecond
 
-// env is a control plane with short heartbeats and TTL, and an ECS client.
-type env struct {
-	cp  *controlplane.ControlPlane
-	ecs berthv1.ECSClient
-	ctx context.Context
-}
+// env is a control plane with short heartbeats and TTL, a task definition
+// web, and an ECS client.
+type env struct{ *cptest.Cluster }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	cp, err := controlplane.Start(context.Background(), controlplane.Config{
-		DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
-		HeartbeatPeriod: ttl / 4, AgentTTL: ttl,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := cp.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-	})
-	conn := dial(t, cp.GRPCAddr())
-	e := &env{cp: cp, ecs: berthv1.NewECSClient(conn),
-		ctx: metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+cp.AdminToken())}
-	_, err = e.ecs.RegisterTaskDefinition(e.ctx, &berthv1.RegisterTaskDefinitionRequest{
+	e := &env{cptest.Start(t, controlplane.Config{HeartbeatPeriod: ttl / 4, AgentTTL: ttl})}
+	_, err := e.ECS.RegisterTaskDefinition(e.Ctx, &berthv1.RegisterTaskDefinitionRequest{
 		Family:               "web",
 		ContainerDefinitions: []*berthv1.ContainerDefinition{{Name: "app", Image: "busybox", Memory: proto.Int32(256)}},
 	})
@@ -56,16 +36,6 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	return e
-}
-
-func dial(t *testing.T, addr string) *grpc.ClientConn {
-	t.Helper()
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
 }
 
 // agent speaks the agent protocol by hand.
@@ -80,7 +50,7 @@ type agent struct {
 func (e *env) connect(t *testing.T, token, instanceID string) *agent {
 	t.Helper()
 	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+token))
-	stream, err := berthv1.NewAgentSessionsClient(dial(t, e.cp.GRPCAddr())).Session(ctx)
+	stream, err := berthv1.NewAgentSessionsClient(e.Dial(t)).Session(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,28 +131,16 @@ func (a *agent) heartbeat(stop <-chan struct{}) {
 
 func (e *env) describeTask(t *testing.T, arn string) *berthv1.Task {
 	t.Helper()
-	res, err := e.ecs.DescribeTasks(e.ctx, &berthv1.DescribeTasksRequest{Tasks: []string{arn}})
+	res, err := e.ECS.DescribeTasks(e.Ctx, &berthv1.DescribeTasksRequest{Tasks: []string{arn}})
 	if err != nil || len(res.Tasks) != 1 {
 		t.Fatalf("describe %s: %v, %v", arn, res, err)
 	}
 	return res.Tasks[0]
 }
 
-// eventually polls cond until it holds or 10 seconds pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 10s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestSessionCarriesAssignmentsAndReports(t *testing.T) {
 	e := newEnv(t)
-	a := e.connect(t, e.cp.JoinToken(), "i-one")
+	a := e.connect(t, e.CP.JoinToken(), "i-one")
 	reg := a.recv().GetRegistered()
 	if reg == nil || !strings.Contains(reg.ContainerInstanceArn, ":container-instance/default/") || reg.HeartbeatPeriodMs != 100 {
 		t.Fatalf("registered: %v", reg)
@@ -192,7 +150,7 @@ func TestSessionCarriesAssignmentsAndReports(t *testing.T) {
 		t.Fatalf("first assignments: %v", full)
 	}
 
-	run, err := e.ecs.RunTask(e.ctx, &berthv1.RunTaskRequest{TaskDefinition: "web"})
+	run, err := e.ECS.RunTask(e.Ctx, &berthv1.RunTaskRequest{TaskDefinition: "web"})
 	if err != nil || len(run.Tasks) != 1 {
 		t.Fatalf("RunTask: %v, %v", run, err)
 	}
@@ -214,7 +172,7 @@ func TestSessionCarriesAssignmentsAndReports(t *testing.T) {
 		t.Fatalf("task after the report: %v", task)
 	}
 
-	if _, err := e.ecs.StopTask(e.ctx, &berthv1.StopTaskRequest{Task: taskArn}); err != nil {
+	if _, err := e.ECS.StopTask(e.Ctx, &berthv1.StopTaskRequest{Task: taskArn}); err != nil {
 		t.Fatal(err)
 	}
 	stop := a.recv().GetAssignments()
@@ -230,10 +188,10 @@ func TestSessionCarriesAssignmentsAndReports(t *testing.T) {
 
 func TestSilentAgentLosesItsTasksAndIsToldOnReturn(t *testing.T) {
 	e := newEnv(t)
-	a := e.connect(t, e.cp.JoinToken(), "i-quiet")
+	a := e.connect(t, e.CP.JoinToken(), "i-quiet")
 	a.recv() // registered
 	a.recv() // full set
-	run, err := e.ecs.RunTask(e.ctx, &berthv1.RunTaskRequest{TaskDefinition: "web"})
+	run, err := e.ECS.RunTask(e.Ctx, &berthv1.RunTaskRequest{TaskDefinition: "web"})
 	if err != nil || len(run.Tasks) != 1 {
 		t.Fatalf("RunTask: %v, %v", run, err)
 	}
@@ -241,16 +199,16 @@ func TestSilentAgentLosesItsTasksAndIsToldOnReturn(t *testing.T) {
 	if err := a.closedWith(); status.Code(err) != codes.Aborted {
 		t.Fatalf("silent session ended with %v, want Aborted", err)
 	}
-	eventually(t, "task STOPPED as lost", func() bool {
+	cptest.Eventually(t, "task STOPPED as lost", func() bool {
 		task := e.describeTask(t, run.Tasks[0].TaskArn)
 		return task.LastStatus == "STOPPED" && strings.Contains(task.StoppedReason, "agent was disconnected")
 	})
-	inst, _ := e.ecs.DescribeContainerInstances(e.ctx, &berthv1.DescribeContainerInstancesRequest{ContainerInstances: []string{run.Tasks[0].ContainerInstanceArn}})
+	inst, _ := e.ECS.DescribeContainerInstances(e.Ctx, &berthv1.DescribeContainerInstancesRequest{ContainerInstances: []string{run.Tasks[0].ContainerInstanceArn}})
 	if inst.ContainerInstances[0].AgentConnected {
 		t.Fatal("instance still agentConnected")
 	}
 
-	back := e.connect(t, e.cp.JoinToken(), "i-quiet")
+	back := e.connect(t, e.CP.JoinToken(), "i-quiet")
 	reg := back.recv().GetRegistered()
 	if reg.ContainerInstanceArn != run.Tasks[0].ContainerInstanceArn {
 		t.Fatalf("returning agent got a new instance %s", reg.ContainerInstanceArn)
@@ -262,14 +220,14 @@ func TestSilentAgentLosesItsTasksAndIsToldOnReturn(t *testing.T) {
 
 func TestHeartbeatingAgentStaysAndNewerSessionWins(t *testing.T) {
 	e := newEnv(t)
-	a := e.connect(t, e.cp.JoinToken(), "i-live")
+	a := e.connect(t, e.CP.JoinToken(), "i-live")
 	a.recv()
 	a.recv()
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() { defer close(done); a.heartbeat(stop) }()
 	defer func() { close(stop); <-done }()
-	run, err := e.ecs.RunTask(e.ctx, &berthv1.RunTaskRequest{TaskDefinition: "web"})
+	run, err := e.ECS.RunTask(e.Ctx, &berthv1.RunTaskRequest{TaskDefinition: "web"})
 	if err != nil || len(run.Tasks) != 1 {
 		t.Fatalf("RunTask: %v, %v", run, err)
 	}
@@ -278,7 +236,7 @@ func TestHeartbeatingAgentStaysAndNewerSessionWins(t *testing.T) {
 		t.Fatalf("task of a heartbeating agent lost: %v", task)
 	}
 
-	b := e.connect(t, e.cp.JoinToken(), "i-live")
+	b := e.connect(t, e.CP.JoinToken(), "i-live")
 	b.recv()
 	if full := b.recv().GetAssignments(); len(full.Tasks) != 1 {
 		t.Fatalf("newer session's full set: %v", full)
@@ -286,7 +244,7 @@ func TestHeartbeatingAgentStaysAndNewerSessionWins(t *testing.T) {
 	if err := a.closedWith(); status.Code(err) != codes.Aborted {
 		t.Fatalf("older session ended with %v, want Aborted", err)
 	}
-	inst, _ := e.ecs.DescribeContainerInstances(e.ctx, &berthv1.DescribeContainerInstancesRequest{ContainerInstances: []string{run.Tasks[0].ContainerInstanceArn}})
+	inst, _ := e.ECS.DescribeContainerInstances(e.Ctx, &berthv1.DescribeContainerInstancesRequest{ContainerInstances: []string{run.Tasks[0].ContainerInstanceArn}})
 	if !inst.ContainerInstances[0].AgentConnected {
 		t.Fatal("the older session's end marked the instance disconnected under the newer one")
 	}
@@ -302,20 +260,20 @@ func TestBadSessions(t *testing.T) {
 		want     string
 	}{
 		{"wrong join token", "nope", &berthv1.RegisterInstance{InstanceId: "i-x"}, codes.Unauthenticated, "invalid token"},
-		{"admin token is not a join token", e.cp.AdminToken(), &berthv1.RegisterInstance{InstanceId: "i-x"}, codes.Unauthenticated, "invalid token"},
-		{"unknown cluster", e.cp.JoinToken(), &berthv1.RegisterInstance{Cluster: "nope", InstanceId: "i-x", RegisteredResources: []*berthv1.Resource{
+		{"admin token is not a join token", e.CP.AdminToken(), &berthv1.RegisterInstance{InstanceId: "i-x"}, codes.Unauthenticated, "invalid token"},
+		{"unknown cluster", e.CP.JoinToken(), &berthv1.RegisterInstance{Cluster: "nope", InstanceId: "i-x", RegisteredResources: []*berthv1.Resource{
 			{Name: "CPU", IntegerValue: proto.Int32(1)}, {Name: "MEMORY", IntegerValue: proto.Int32(1)}}}, codes.NotFound, `cluster "nope" not found`},
-		{"no resources", e.cp.JoinToken(), &berthv1.RegisterInstance{InstanceId: "i-x"}, codes.InvalidArgument, "CPU and MEMORY must be registered"},
-		{"bad port", e.cp.JoinToken(), &berthv1.RegisterInstance{InstanceId: "i-x", RegisteredResources: []*berthv1.Resource{
+		{"no resources", e.CP.JoinToken(), &berthv1.RegisterInstance{InstanceId: "i-x"}, codes.InvalidArgument, "CPU and MEMORY must be registered"},
+		{"bad port", e.CP.JoinToken(), &berthv1.RegisterInstance{InstanceId: "i-x", RegisteredResources: []*berthv1.Resource{
 			{Name: "PORTS", StringSetValue: []string{"99999"}}}}, codes.InvalidArgument, "registeredResources[0].stringSetValue[0]"},
-		{"no instance id", e.cp.JoinToken(), &berthv1.RegisterInstance{RegisteredResources: []*berthv1.Resource{
+		{"no instance id", e.CP.JoinToken(), &berthv1.RegisterInstance{RegisteredResources: []*berthv1.Resource{
 			{Name: "CPU", IntegerValue: proto.Int32(1)}, {Name: "MEMORY", IntegerValue: proto.Int32(1)}}}, codes.InvalidArgument, "instanceId"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tt.token))
 			defer cancel()
-			stream, err := berthv1.NewAgentSessionsClient(dial(t, e.cp.GRPCAddr())).Session(ctx)
+			stream, err := berthv1.NewAgentSessionsClient(e.Dial(t)).Session(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -326,7 +284,7 @@ func TestBadSessions(t *testing.T) {
 			}
 		})
 	}
-	list, err := e.ecs.ListContainerInstances(e.ctx, &berthv1.ListContainerInstancesRequest{})
+	list, err := e.ECS.ListContainerInstances(e.Ctx, &berthv1.ListContainerInstancesRequest{})
 	if err != nil || len(list.ContainerInstanceArns) != 0 {
 		t.Fatalf("a rejected session registered something: %v, %v", list, err)
 	}

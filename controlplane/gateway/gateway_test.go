@@ -24,25 +24,15 @@ import (
 
 	"github.com/berth/berth/controlplane"
 	"github.com/berth/berth/controlplane/gateway"
+	"github.com/berth/berth/internal/cptest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func start(t *testing.T) *controlplane.ControlPlane {
 	t.Helper()
-	cp, err := controlplane.Start(context.Background(), controlplane.Config{
-		DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		http.DefaultClient.CloseIdleConnections()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		cp.Shutdown(ctx)
-	})
-	return cp
+	t.Cleanup(http.DefaultClient.CloseIdleConnections)
+	return cptest.Start(t, controlplane.Config{}).CP
 }
 
 // sdk is aws-sdk-go-v2's ECS client pointed at berth.

@@ -1,16 +1,11 @@
 package servicecontroller_test
 
 import (
-	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
@@ -18,6 +13,7 @@ import (
 	"github.com/berth/berth/agent"
 	"github.com/berth/berth/agent/runtime/hollow"
 	"github.com/berth/berth/controlplane"
+	"github.com/berth/berth/internal/cptest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -25,59 +21,26 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // env is a control plane with quick service resyncs and a short health
 // grace, three hollow agents in three zones, and an ECS client.
 type env struct {
-	cp       *controlplane.ControlPlane
-	ecs      berthv1.ECSClient
-	ctx      context.Context
+	*cptest.Cluster
 	runtimes []*hollow.Runtime
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	cp, err := controlplane.Start(context.Background(), controlplane.Config{
-		DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+	e := &env{Cluster: cptest.Start(t, controlplane.Config{
 		HeartbeatPeriod: 200 * time.Millisecond, ServiceResync: 100 * time.Millisecond, HealthGrace: 300 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{cp: cp}
-	conn, err := grpc.NewClient(cp.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.ecs = berthv1.NewECSClient(conn)
-	e.ctx = metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+cp.AdminToken())
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
+	})}
 	for _, az := range []string{"us-east-1a", "us-east-1b", "us-east-1c"} {
-		rt := hollow.New(hollow.Config{})
-		e.runtimes = append(e.runtimes, rt)
-		dir := t.TempDir()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			agent.Run(ctx, agent.Config{ControlPlane: cp.GRPCAddr(), JoinToken: cp.JoinToken(), AvailabilityZone: az,
-				InstanceType: "t3.large", CPU: 4096, Memory: 8192, Runtime: rt, DataDir: dir})
-		}()
+		a := e.StartAgent(t, agent.Config{AvailabilityZone: az, InstanceType: "t3.large"})
+		e.runtimes = append(e.runtimes, a.Runtime)
 	}
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		conn.Close()
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		cp.Shutdown(sctx)
-	})
-	e.eventually(t, "three agents connected", func() bool {
-		l, err := e.ecs.ListContainerInstances(e.ctx, &berthv1.ListContainerInstancesRequest{Filter: "agentConnected == true"})
-		return err == nil && len(l.ContainerInstanceArns) == 3
-	})
+	e.WaitInstances(t, 3)
 	return e
 }
 
 func (e *env) register(t *testing.T, family string, command ...string) string {
 	t.Helper()
-	res, err := e.ecs.RegisterTaskDefinition(e.ctx, &berthv1.RegisterTaskDefinitionRequest{
+	res, err := e.ECS.RegisterTaskDefinition(e.Ctx, &berthv1.RegisterTaskDefinitionRequest{
 		Family: family,
 		ContainerDefinitions: []*berthv1.ContainerDefinition{{Name: "app", Image: "berth-test/app", Memory: proto.Int32(128),
 			Command: command}},
@@ -90,29 +53,18 @@ func (e *env) register(t *testing.T, family string, command ...string) string {
 
 func (e *env) service(t *testing.T, name string) *berthv1.Service {
 	t.Helper()
-	res, err := e.ecs.DescribeServices(e.ctx, &berthv1.DescribeServicesRequest{Services: []string{name}})
+	res, err := e.ECS.DescribeServices(e.Ctx, &berthv1.DescribeServicesRequest{Services: []string{name}})
 	if err != nil || len(res.Services) != 1 {
 		t.Fatalf("describe %s: %v, %v", name, res, err)
 	}
 	return res.Services[0]
 }
 
-func (e *env) eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 20s", what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
 // steady waits for running = desired and a single COMPLETED deployment.
 func (e *env) steady(t *testing.T, name string, desired int32) *berthv1.Service {
 	t.Helper()
 	var svc *berthv1.Service
-	e.eventually(t, "service "+name+" steady at "+string(rune('0'+desired)), func() bool {
+	cptest.Eventually(t, "service "+name+" steady at "+string(rune('0'+desired)), func() bool {
 		svc = e.service(t, name)
 		return svc.GetRunningCount() == desired && svc.GetPendingCount() == 0 && len(svc.Deployments) == 1 &&
 			svc.Deployments[0].RolloutState == "COMPLETED"
@@ -122,7 +74,7 @@ func (e *env) steady(t *testing.T, name string, desired int32) *berthv1.Service 
 
 func (e *env) update(t *testing.T, req *berthv1.UpdateServiceRequest) {
 	t.Helper()
-	if _, err := e.ecs.UpdateService(e.ctx, req); err != nil {
+	if _, err := e.ECS.UpdateService(e.Ctx, req); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -139,7 +91,7 @@ func (e *env) hasEvent(svc *berthv1.Service, substr string) bool {
 func TestServiceScalesAndReplacesTasks(t *testing.T) {
 	e := newEnv(t)
 	e.register(t, "web", "sleep")
-	_, err := e.ecs.CreateService(e.ctx, &berthv1.CreateServiceRequest{ServiceName: "web", TaskDefinition: "web", DesiredCount: proto.Int32(3)})
+	_, err := e.ECS.CreateService(e.Ctx, &berthv1.CreateServiceRequest{ServiceName: "web", TaskDefinition: "web", DesiredCount: proto.Int32(3)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,8 +99,8 @@ func TestServiceScalesAndReplacesTasks(t *testing.T) {
 	if !e.hasEvent(svc, "has reached a steady state") || !e.hasEvent(svc, "has started") {
 		t.Fatalf("events: %v", svc.Events)
 	}
-	list, _ := e.ecs.ListTasks(e.ctx, &berthv1.ListTasksRequest{ServiceName: "web"})
-	tasks, _ := e.ecs.DescribeTasks(e.ctx, &berthv1.DescribeTasksRequest{Tasks: list.TaskArns})
+	list, _ := e.ECS.ListTasks(e.Ctx, &berthv1.ListTasksRequest{ServiceName: "web"})
+	tasks, _ := e.ECS.DescribeTasks(e.Ctx, &berthv1.DescribeTasksRequest{Tasks: list.TaskArns})
 	zones := map[string]bool{}
 	for _, task := range tasks.Tasks {
 		zones[task.AvailabilityZone] = true
@@ -165,18 +117,18 @@ func TestServiceScalesAndReplacesTasks(t *testing.T) {
 	for _, rt := range e.runtimes {
 		rt.Exit(victim.Containers[0].RuntimeId, 137)
 	}
-	e.eventually(t, "the dead task STOPPED and replaced", func() bool {
-		d, _ := e.ecs.DescribeTasks(e.ctx, &berthv1.DescribeTasksRequest{Tasks: []string{victim.TaskArn}})
+	cptest.Eventually(t, "the dead task STOPPED and replaced", func() bool {
+		d, _ := e.ECS.DescribeTasks(e.Ctx, &berthv1.DescribeTasksRequest{Tasks: []string{victim.TaskArn}})
 		svc := e.service(t, "web")
 		return d.Tasks[0].LastStatus == "STOPPED" && svc.GetRunningCount() == 10 && svc.GetPendingCount() == 0
 	})
 
 	e.update(t, &berthv1.UpdateServiceRequest{Service: "web", DesiredCount: proto.Int32(0)})
 	e.steady(t, "web", 0)
-	if _, err := e.ecs.DeleteService(e.ctx, &berthv1.DeleteServiceRequest{Service: "web"}); err != nil {
+	if _, err := e.ECS.DeleteService(e.Ctx, &berthv1.DeleteServiceRequest{Service: "web"}); err != nil {
 		t.Fatal(err)
 	}
-	e.eventually(t, "service INACTIVE", func() bool { return e.service(t, "web").Status == "INACTIVE" })
+	cptest.Eventually(t, "service INACTIVE", func() bool { return e.service(t, "web").Status == "INACTIVE" })
 }
 
 // A new revision rolls out without ever dropping below the minimum healthy
@@ -184,7 +136,7 @@ func TestServiceScalesAndReplacesTasks(t *testing.T) {
 func TestRollingDeploymentKeepsMinimumHealthy(t *testing.T) {
 	e := newEnv(t)
 	e.register(t, "web", "sleep")
-	_, err := e.ecs.CreateService(e.ctx, &berthv1.CreateServiceRequest{ServiceName: "web", TaskDefinition: "web", DesiredCount: proto.Int32(6),
+	_, err := e.ECS.CreateService(e.Ctx, &berthv1.CreateServiceRequest{ServiceName: "web", TaskDefinition: "web", DesiredCount: proto.Int32(6),
 		DeploymentConfiguration: &berthv1.DeploymentConfiguration{MinimumHealthyPercent: proto.Int32(50), MaximumPercent: proto.Int32(150)}})
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +145,7 @@ func TestRollingDeploymentKeepsMinimumHealthy(t *testing.T) {
 	v2 := e.register(t, "web", "sleep", "1h")
 	e.update(t, &berthv1.UpdateServiceRequest{Service: "web", TaskDefinition: v2})
 	low, high := int32(1<<30), int32(0)
-	e.eventually(t, "rolled out to web:2", func() bool {
+	cptest.Eventually(t, "rolled out to web:2", func() bool {
 		svc := e.service(t, "web")
 		total := svc.GetRunningCount() + svc.GetPendingCount()
 		low, high = min(low, svc.GetRunningCount()), max(high, total)
@@ -210,7 +162,7 @@ func TestRollingDeploymentKeepsMinimumHealthy(t *testing.T) {
 func TestCircuitBreakerRollsBack(t *testing.T) {
 	e := newEnv(t)
 	v1 := e.register(t, "web", "sleep")
-	_, err := e.ecs.CreateService(e.ctx, &berthv1.CreateServiceRequest{ServiceName: "web", TaskDefinition: "web", DesiredCount: proto.Int32(2),
+	_, err := e.ECS.CreateService(e.Ctx, &berthv1.CreateServiceRequest{ServiceName: "web", TaskDefinition: "web", DesiredCount: proto.Int32(2),
 		DeploymentConfiguration: &berthv1.DeploymentConfiguration{
 			DeploymentCircuitBreaker: &berthv1.DeploymentCircuitBreaker{Enable: true, Rollback: true}}})
 	if err != nil {
@@ -219,7 +171,7 @@ func TestCircuitBreakerRollsBack(t *testing.T) {
 	e.steady(t, "web", 2)
 	bad := e.register(t, "web", "exit", "1")
 	e.update(t, &berthv1.UpdateServiceRequest{Service: "web", TaskDefinition: bad})
-	e.eventually(t, "rolled back to web:1", func() bool {
+	cptest.Eventually(t, "rolled back to web:1", func() bool {
 		svc := e.service(t, "web")
 		return e.hasEvent(svc, "deployment failed") && e.hasEvent(svc, "rolling back") &&
 			len(svc.Deployments) == 1 && svc.Deployments[0].TaskDefinition == v1 && svc.Deployments[0].RolloutState == "COMPLETED" &&
@@ -230,13 +182,13 @@ func TestCircuitBreakerRollsBack(t *testing.T) {
 func TestDaemonServiceFollowsInstances(t *testing.T) {
 	e := newEnv(t)
 	e.register(t, "log", "sleep")
-	_, err := e.ecs.CreateService(e.ctx, &berthv1.CreateServiceRequest{ServiceName: "log", TaskDefinition: "log", SchedulingStrategy: "DAEMON"})
+	_, err := e.ECS.CreateService(e.Ctx, &berthv1.CreateServiceRequest{ServiceName: "log", TaskDefinition: "log", SchedulingStrategy: "DAEMON"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.steady(t, "log", 3)
-	list, _ := e.ecs.ListContainerInstances(e.ctx, &berthv1.ListContainerInstancesRequest{})
-	e.ecs.UpdateContainerInstancesState(e.ctx, &berthv1.UpdateContainerInstancesStateRequest{
+	list, _ := e.ECS.ListContainerInstances(e.Ctx, &berthv1.ListContainerInstancesRequest{})
+	e.ECS.UpdateContainerInstancesState(e.Ctx, &berthv1.UpdateContainerInstancesStateRequest{
 		ContainerInstances: list.ContainerInstanceArns[:1], Status: "DRAINING"})
 	e.steady(t, "log", 2)
 }
@@ -244,10 +196,10 @@ func TestDaemonServiceFollowsInstances(t *testing.T) {
 func TestServiceBadInput(t *testing.T) {
 	e := newEnv(t)
 	e.register(t, "web", "sleep")
-	if _, err := e.ecs.CreateService(e.ctx, &berthv1.CreateServiceRequest{ServiceName: "web", TaskDefinition: "web", DesiredCount: proto.Int32(0)}); err != nil {
+	if _, err := e.ECS.CreateService(e.Ctx, &berthv1.CreateServiceRequest{ServiceName: "web", TaskDefinition: "web", DesiredCount: proto.Int32(0)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.ecs.DeregisterTaskDefinition(e.ctx, &berthv1.DeregisterTaskDefinitionRequest{TaskDefinition: "web:1"}); err != nil {
+	if _, err := e.ECS.DeregisterTaskDefinition(e.Ctx, &berthv1.DeregisterTaskDefinitionRequest{TaskDefinition: "web:1"}); err != nil {
 		t.Fatal(err)
 	}
 	e.register(t, "api", "sleep")
@@ -257,52 +209,52 @@ func TestServiceBadInput(t *testing.T) {
 		want string
 	}{
 		{"negative desired count", func() error {
-			_, err := e.ecs.CreateService(e.ctx, &berthv1.CreateServiceRequest{ServiceName: "a", TaskDefinition: "api", DesiredCount: proto.Int32(-1)})
+			_, err := e.ECS.CreateService(e.Ctx, &berthv1.CreateServiceRequest{ServiceName: "a", TaskDefinition: "api", DesiredCount: proto.Int32(-1)})
 			return err
 		}, "desiredCount: must not be negative"},
 		{"no desired count", func() error {
-			_, err := e.ecs.CreateService(e.ctx, &berthv1.CreateServiceRequest{ServiceName: "a", TaskDefinition: "api"})
+			_, err := e.ECS.CreateService(e.Ctx, &berthv1.CreateServiceRequest{ServiceName: "a", TaskDefinition: "api"})
 			return err
 		}, "desiredCount: is required"},
 		{"duplicate name", func() error {
-			_, err := e.ecs.CreateService(e.ctx, &berthv1.CreateServiceRequest{ServiceName: "web", TaskDefinition: "api", DesiredCount: proto.Int32(1)})
+			_, err := e.ECS.CreateService(e.Ctx, &berthv1.CreateServiceRequest{ServiceName: "web", TaskDefinition: "api", DesiredCount: proto.Int32(1)})
 			return err
 		}, "Creation of service was not idempotent"},
 		{"INACTIVE task definition", func() error {
-			_, err := e.ecs.CreateService(e.ctx, &berthv1.CreateServiceRequest{ServiceName: "b", TaskDefinition: "web:1", DesiredCount: proto.Int32(1)})
+			_, err := e.ECS.CreateService(e.Ctx, &berthv1.CreateServiceRequest{ServiceName: "b", TaskDefinition: "web:1", DesiredCount: proto.Int32(1)})
 			return err
 		}, "is INACTIVE"},
 		{"unknown task definition", func() error {
-			_, err := e.ecs.CreateService(e.ctx, &berthv1.CreateServiceRequest{ServiceName: "b", TaskDefinition: "nope", DesiredCount: proto.Int32(1)})
+			_, err := e.ECS.CreateService(e.Ctx, &berthv1.CreateServiceRequest{ServiceName: "b", TaskDefinition: "nope", DesiredCount: proto.Int32(1)})
 			return err
 		}, `"nope"`},
 		{"DAEMON with desired count", func() error {
-			_, err := e.ecs.CreateService(e.ctx, &berthv1.CreateServiceRequest{ServiceName: "d", TaskDefinition: "api", SchedulingStrategy: "DAEMON", DesiredCount: proto.Int32(1)})
+			_, err := e.ECS.CreateService(e.Ctx, &berthv1.CreateServiceRequest{ServiceName: "d", TaskDefinition: "api", SchedulingStrategy: "DAEMON", DesiredCount: proto.Int32(1)})
 			return err
 		}, "does not support a desired count"},
 		{"DAEMON on Fargate", func() error {
-			_, err := e.ecs.CreateService(e.ctx, &berthv1.CreateServiceRequest{ServiceName: "d", TaskDefinition: "api", SchedulingStrategy: "DAEMON", LaunchType: "FARGATE"})
+			_, err := e.ECS.CreateService(e.Ctx, &berthv1.CreateServiceRequest{ServiceName: "d", TaskDefinition: "api", SchedulingStrategy: "DAEMON", LaunchType: "FARGATE"})
 			return err
 		}, "Fargate does not support the DAEMON scheduling strategy"},
 		{"no progress possible", func() error {
-			_, err := e.ecs.CreateService(e.ctx, &berthv1.CreateServiceRequest{ServiceName: "p", TaskDefinition: "api", DesiredCount: proto.Int32(1),
+			_, err := e.ECS.CreateService(e.Ctx, &berthv1.CreateServiceRequest{ServiceName: "p", TaskDefinition: "api", DesiredCount: proto.Int32(1),
 				DeploymentConfiguration: &berthv1.DeploymentConfiguration{MinimumHealthyPercent: proto.Int32(100), MaximumPercent: proto.Int32(100)}})
 			return err
 		}, "or no task could ever be replaced"},
 		{"maximum below 100", func() error {
-			_, err := e.ecs.CreateService(e.ctx, &berthv1.CreateServiceRequest{ServiceName: "p", TaskDefinition: "api", DesiredCount: proto.Int32(1),
+			_, err := e.ECS.CreateService(e.Ctx, &berthv1.CreateServiceRequest{ServiceName: "p", TaskDefinition: "api", DesiredCount: proto.Int32(1),
 				DeploymentConfiguration: &berthv1.DeploymentConfiguration{MinimumHealthyPercent: proto.Int32(0), MaximumPercent: proto.Int32(50)}})
 			return err
 		}, "maximumPercent: must be at least 100"},
 		{"update unknown service", func() error {
-			_, err := e.ecs.UpdateService(e.ctx, &berthv1.UpdateServiceRequest{Service: "nope", DesiredCount: proto.Int32(1)})
+			_, err := e.ECS.UpdateService(e.Ctx, &berthv1.UpdateServiceRequest{Service: "nope", DesiredCount: proto.Int32(1)})
 			return err
 		}, `service "nope" not found`},
 		{"delete scaled service without force", func() error {
-			if _, err := e.ecs.UpdateService(e.ctx, &berthv1.UpdateServiceRequest{Service: "web", DesiredCount: proto.Int32(1)}); err != nil {
+			if _, err := e.ECS.UpdateService(e.Ctx, &berthv1.UpdateServiceRequest{Service: "web", DesiredCount: proto.Int32(1)}); err != nil {
 				return err
 			}
-			_, err := e.ecs.DeleteService(e.ctx, &berthv1.DeleteServiceRequest{Service: "web"})
+			_, err := e.ECS.DeleteService(e.Ctx, &berthv1.DeleteServiceRequest{Service: "web"})
 			return err
 		}, "cannot be stopped while it is scaled above 0"},
 	}
@@ -314,7 +266,7 @@ func TestServiceBadInput(t *testing.T) {
 			}
 		})
 	}
-	list, _ := e.ecs.ListServices(e.ctx, &berthv1.ListServicesRequest{})
+	list, _ := e.ECS.ListServices(e.Ctx, &berthv1.ListServicesRequest{})
 	if len(list.ServiceArns) != 1 {
 		t.Fatalf("rejected requests created services: %v", list.ServiceArns)
 	}
