@@ -4,12 +4,18 @@
 //
 // Placement follows ECS's pipeline, one small step per file:
 //
-//	filter.go    filter steps: instance status, agent, CPU, MEMORY, GPU, PORTS, constraints
-//	rank.go      rank steps: binpack, spread, random and berth's multi-resource binpack
-//	select.go    the reference selection (a linear scan) and the index-backed fast paths
-//	explain.go   why a task failed (per filter counts, the closest instance) or went where it went
-//	scalein.go   which tasks of a group to stop when a service scales in
-//	query*.go    the cluster query language of memberOf constraints and ListContainerInstances
+//	strategy.go, constraint.go  ECS's placement strategies and constraints, parsed and validated
+//	snapshot.go, index.go       the cluster's instances and the indexes kept over them
+//	place.go                    Place: each task through filters, rank steps, selection
+//	filter.go                   filter steps: status, agent, CPU, MEMORY, GPU, PORTS, constraints
+//	rank.go                     rank steps: binpack, spread, random
+//	binpack_resources.go        berth's multi-resource binpack: its fit score and why
+//	select.go                   selection by definition: a scan of every instance
+//	select_indexed.go           the same selection through the sorted indexes, without a scan
+//	explain.go                  why a task failed, or why it went where it went
+//	scalein.go                  which tasks of a group to stop when a service scales in
+//	query_*.go                  the cluster query language (lexer, parser, subjects, evaluation),
+//	                            for memberOf and ListContainerInstances' filter
 //
 // Each rank step orders the candidates that the step before it left tied. After the last
 // strategy, ties go to the instance that comes first in the snapshot, so a placement is a

@@ -16,7 +16,7 @@ func (p *placer) record(st *rankStep, candidates, best int, score int64) {
 // request with that explanation.
 func (p *placer) failures(t int) []Failure {
 	f := p.diagnose()
-	out := make([]Failure, 0, p.req.Count-t)
+	var out []Failure
 	for ; t < p.req.Count; t++ {
 		f.Task = t
 		out = append(out, f)
@@ -35,19 +35,7 @@ func (p *placer) diagnose() Failure {
 	ruledOut := make([]int, len(p.filters))
 	closest, closestMissed, closestShort := int32(-1), 0, 0.0
 	for i := range n {
-		missed, first := 0, -1
-		for k := range p.filters {
-			if p.passes(&p.filters[k], i) {
-				continue
-			}
-			if first < 0 {
-				first = k
-			}
-			missed++
-			if k := p.filters[k].kind; k == filterStatus || k == filterAgent {
-				missed += len(p.filters) // an unavailable instance is never close
-			}
-		}
+		missed, first := p.misses(i)
 		if first >= 0 {
 			ruledOut[first]++
 		}
@@ -66,6 +54,26 @@ func (p *placer) diagnose() Failure {
 	f.Detail = fmt.Sprintf("no container instance met all of its requirements. The closest matching (container-instance %s) %s.",
 		f.Closest.ARN, p.lackPhrase(closest, f.Reason))
 	return f
+}
+
+// misses counts the filters instance i fails, an unavailable instance (not ACTIVE, or
+// its agent disconnected) counting as failing them all, and returns the first it fails
+// (-1 for none).
+func (p *placer) misses(i int32) (missed, first int) {
+	first = -1
+	for k := range p.filters {
+		if p.passes(&p.filters[k], i) {
+			continue
+		}
+		if first < 0 {
+			first = k
+		}
+		missed++
+		if kind := p.filters[k].kind; kind == filterStatus || kind == filterAgent {
+			missed += len(p.filters)
+		}
+	}
+	return missed, first
 }
 
 // closest describes instance i: the requirements it misses and its shortfall.

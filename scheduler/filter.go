@@ -112,9 +112,18 @@ func (p *placer) passes(f *filterStep, i int32) bool {
 	return f.expr.Match(in)
 }
 
-// feasible reports whether instance i passes every filter.
+// baseFilters is how many filters every pipeline starts with: status, agent, CPU and
+// memory, which feasible checks inline.
+const baseFilters = 4
+
+// feasible reports whether instance i passes every filter. It is the hot loop of
+// placement, so the four base filters are checked inline, cheapest first.
 func (p *placer) feasible(i int32) bool {
-	for k := range p.filters {
+	in, need := &p.snap.instances[i], &p.req.Resources
+	if in.Remaining.CPU < need.CPU || in.Remaining.Memory < need.Memory || !in.AgentConnected || in.Status != StatusActive {
+		return false
+	}
+	for k := baseFilters; k < len(p.filters); k++ {
 		if !p.passes(&p.filters[k], i) {
 			return false
 		}

@@ -23,7 +23,9 @@ type placer struct {
 	cands     []int32 // chooseLinear's candidates
 	ties      []int32 // the index scans' best set so far, scoring best
 	best      int64
-	values    []int32 // attribute value ids in spread order
+	values    []int32  // attribute value ids in spread order
+	seen      []uint32 // scanBoth's marks: seen[i] == epoch once instance i was offered
+	epoch     uint32
 }
 
 // Place decides where each of the request's tasks runs and takes their resources from
@@ -40,7 +42,7 @@ func (s *Snapshot) Place(r Request) (Result, error) {
 	if err := p.start(s, r); err != nil {
 		return Result{}, err
 	}
-	res := Result{Placements: make([]Placement, 0, r.Count)}
+	res := Result{Placements: make([]Placement, 0, min(r.Count, len(s.instances)))}
 	for t := range r.Count {
 		p.salt = p.rng.Uint64()
 		p.fit = s.fitWeightsFor(r.Resources)

@@ -51,6 +51,7 @@ type SyntaxError struct {
 	Msg    string
 }
 
+// Error reports the column and what is wrong there.
 func (e *SyntaxError) Error() string { return fmt.Sprintf("column %d: %s", e.Offset+1, e.Msg) }
 
 // Is makes a SyntaxError match ErrInvalidPlacement, since it is always bad user input.

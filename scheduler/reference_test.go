@@ -109,8 +109,8 @@ func referenceFit(instances []Instance, i int, need, maxReg Resources) int64 {
 	m := float64(in.Remaining.Memory-need.Memory) / float64(maxReg.Memory)
 	uc := 1 - float64(in.Remaining.CPU-need.CPU)/float64(in.Registered.CPU)
 	um := 1 - float64(in.Remaining.Memory-need.Memory)/float64(in.Registered.Memory)
-	off := uc*gm/n - um*gc/n
-	return int64(math.Round(gm/top*m*m*fitScale)) + int64(math.Round((gc/top*c*c+balanceWeight*off*off)*fitScale))
+	off, full := uc*gm/n-um*gc/n, max(uc, um)
+	return int64(math.Round(gm/top*m*m*fitScale)) + int64(math.Round((gc/top*c*c+balanceWeight*off*off*full*full)*fitScale))
 }
 
 // randomCluster makes a small, varied cluster: mixed sizes and fill, some instances
@@ -186,40 +186,47 @@ func cloneAll(instances []Instance) []Instance {
 }
 
 // TestIndexedMatchesReference runs random request sequences through Place, with and
-// without explanations (the indexed and the scanning paths), and through referencePlace.
+// without explanations (the indexed and the scanning paths), and through referencePlace:
+// many small clusters, and a few large ones where the index scans go deep.
 func TestIndexedMatchesReference(t *testing.T) {
-	for seed := range uint64(300) {
-		rng := newRand(seed)
-		cluster := randomCluster(rng, 1+rng.IntN(40))
-		ref := cloneAll(cluster)
-		fast, scan := NewSnapshot(cluster), NewSnapshot(cluster)
-		for seq := range 12 {
-			r := randomRequest(rng, seq)
-			want := referencePlace(ref, r)
-			for _, path := range []struct {
-				name string
-				snap *Snapshot
-				expl bool
-			}{{"indexed", fast, false}, {"scan", scan, true}} {
-				r.Explain = path.expl
-				res, err := path.snap.Place(r)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got := make([]int, len(res.Placements))
-				for k, p := range res.Placements {
-					got[k] = p.Instance
-				}
-				if !slices.Equal(got, want) || len(res.Failures) != r.Count-len(want) {
-					t.Fatalf("seed %d request %d (%+v) %s: placed on %v, %d failures; reference %v",
-						seed, seq, r, path.name, got, len(res.Failures), want)
-				}
+	for _, size := range []struct{ clusters, instances, requests int }{{300, 40, 12}, {6, 400, 60}} {
+		for seed := range uint64(size.clusters) {
+			rng := newRand(seed)
+			checkAgainstReference(t, rng, randomCluster(rng, 1+rng.IntN(size.instances)), size.requests)
+		}
+	}
+}
+
+func checkAgainstReference(t *testing.T, rng *rand.Rand, cluster []Instance, requests int) {
+	t.Helper()
+	ref := cloneAll(cluster)
+	fast, scan := NewSnapshot(cluster), NewSnapshot(cluster)
+	for seq := range requests {
+		r := randomRequest(rng, seq)
+		want := referencePlace(ref, r)
+		for _, path := range []struct {
+			name string
+			snap *Snapshot
+			expl bool
+		}{{"indexed", fast, false}, {"scan", scan, true}} {
+			r.Explain = path.expl
+			res, err := path.snap.Place(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]int, len(res.Placements))
+			for k, p := range res.Placements {
+				got[k] = p.Instance
+			}
+			if !slices.Equal(got, want) || len(res.Failures) != r.Count-len(want) {
+				t.Fatalf("%d instances, request %d (%+v) %s: placed on %v, %d failures; reference %v",
+					len(cluster), seq, r, path.name, got, len(res.Failures), want)
 			}
 		}
-		for i := range ref {
-			if a, b := fast.instances[i], ref[i]; a.Remaining != b.Remaining || a.RunningTasksCount != b.RunningTasksCount {
-				t.Fatalf("seed %d: instance %d ends %+v, reference %+v", seed, i, a, b)
-			}
+	}
+	for i := range ref {
+		if a, b := fast.instances[i], ref[i]; a.Remaining != b.Remaining || a.RunningTasksCount != b.RunningTasksCount {
+			t.Fatalf("instance %d ends %+v, reference %+v", i, a, b)
 		}
 	}
 }

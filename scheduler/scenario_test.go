@@ -97,7 +97,7 @@ func (sc *scenario) addInstances(d *datadriven.TestData) (string, error) {
 
 func (sc *scenario) setInstance(d *datadriven.TestData) (string, error) {
 	instances := slices.Clone(sc.snap.Instances())
-	i, ok := sc.snap.Instance(d.CmdArgs[0].Key)
+	i, ok := sc.snap.IndexOf(d.CmdArgs[0].Key)
 	if !ok {
 		return "", fmt.Errorf("no instance %s", d.CmdArgs[0].Key)
 	}
@@ -190,7 +190,7 @@ func (sc *scenario) scaleIn(d *datadriven.TestData) (string, error) {
 	}
 	var b strings.Builder
 	for _, k := range chosen {
-		i, _ := sc.snap.Instance(tasks[k].InstanceARN)
+		i, _ := sc.snap.IndexOf(tasks[k].InstanceARN)
 		fmt.Fprintf(&b, "stop %s on %s\n", names[k], sc.label(i))
 	}
 	return b.String(), nil

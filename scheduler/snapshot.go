@@ -76,8 +76,9 @@ func NewSnapshot(instances []Instance) *Snapshot {
 // the snapshot's own: read it, do not change it.
 func (s *Snapshot) Instances() []Instance { return s.instances }
 
-// Instance returns the index of the instance with the ARN, and whether there is one.
-func (s *Snapshot) Instance(arn string) (int, bool) {
+// IndexOf returns the index in Instances of the instance with the ARN, and whether
+// there is one.
+func (s *Snapshot) IndexOf(arn string) (int, bool) {
 	i, ok := s.byARN[arn]
 	return int(i), ok
 }

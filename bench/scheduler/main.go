@@ -9,6 +9,10 @@
 // With -seeds K it runs seeds S..S+K-1 and prints the mean of every number. Unless
 // -baseline is empty, it also places the same tasks with the baseline strategy (ECS's
 // binpack(memory)) and prints its packing numbers beside.
+//
+// Instances default to 64 vCPU and 256 GiB, the smallest common host that runs every
+// Fargate size (up to 16 vCPU and 120 GiB): on a 16 vCPU host the largest Fargate tasks
+// each take a whole host, and no strategy can come near the lower bound.
 package main
 
 import (
@@ -29,8 +33,8 @@ func main() {
 	flag.StringVar(&cfg.workload, "workload", "uniform", "task sizes: uniform, correlated, anticorrelated or ecs")
 	flag.Uint64Var(&cfg.seed, "seed", 1, "seed of the workload and of random placement")
 	seeds := flag.Int("seeds", 1, "run this many seeds from -seed and print means")
-	flag.Int64Var(&cfg.instanceCPU, "instance-cpu", 16384, "each instance's CPU units (m5.4xlarge: 16384)")
-	flag.Int64Var(&cfg.instanceMemory, "instance-mem", 65536, "each instance's memory in MiB (m5.4xlarge: 65536)")
+	flag.Int64Var(&cfg.instanceCPU, "instance-cpu", 65536, "each instance's CPU units (m5.16xlarge: 64 vCPU)")
+	flag.Int64Var(&cfg.instanceMemory, "instance-mem", 262144, "each instance's memory in MiB (m5.16xlarge: 256 GiB)")
 	flag.IntVar(&cfg.zones, "zones", 3, "availability zones the instances are spread over")
 	flag.Parse()
 

@@ -16,8 +16,8 @@ type config struct {
 }
 
 // workloads draw one task's size. uniform, correlated and anticorrelated are written
-// for a 16 vCPU / 64 GiB instance and scaled to the instance size (scale), so that they
-// are as hard on any instance; ecs is Fargate's absolute sizes.
+// for a 16 vCPU / 64 GiB instance and scaled to the instance size (generate), so that
+// they are as hard on any instance; ecs is Fargate's absolute sizes.
 var workloads = map[string]func(rng *rand.Rand, c config) scheduler.Resources{
 	// uniform: CPU and memory drawn independently, 0.125-2 vCPU and 0.25-8 GiB.
 	"uniform": func(rng *rand.Rand, _ config) scheduler.Resources {
@@ -36,7 +36,8 @@ var workloads = map[string]func(rng *rand.Rand, c config) scheduler.Resources{
 		}
 		return scheduler.Resources{CPU: 128 * (1 + rng.Int64N(4)), Memory: 4096 + 512*rng.Int64N(25)}
 	},
-	// ecs: the Fargate task sizes, each pair that fits an instance equally likely.
+	// ecs: the Fargate task sizes, each of the 74 pairs (those that fit an instance)
+	// equally likely.
 	"ecs": func(rng *rand.Rand, c config) scheduler.Resources {
 		pairs := fargatePairs(c)
 		return pairs[rng.IntN(len(pairs))]
