@@ -31,6 +31,7 @@ import (
 type result struct {
 	Operation string  `json:"operation"`
 	Clients   int     `json:"clients"`
+	Conns     int     `json:"connections"`
 	Calls     int     `json:"calls"`
 	Errors    int     `json:"errors"`
 	PerSec    float64 `json:"per_sec"`
@@ -42,7 +43,8 @@ type result struct {
 }
 
 func main() {
-	clients := flag.Int("clients", 32, "concurrent gRPC clients (each its own connection)")
+	clients := flag.Int("clients", 32, "concurrent gRPC clients")
+	conns := flag.Int("conns", 0, "gRPC connections the clients share, round robin (default: one per client)")
 	duration := flag.Duration("duration", 10*time.Second, "how long each operation is driven")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
@@ -57,14 +59,17 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*clients, *duration); err != nil {
+	if *conns <= 0 || *conns > *clients {
+		*conns = *clients
+	}
+	if err := run(*clients, *conns, *duration); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/registry:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(clients int, duration time.Duration) error {
+func run(clients, conns int, duration time.Duration) error {
 	dir, err := os.MkdirTemp("", "berth-bench-registry-")
 	if err != nil {
 		return err
@@ -80,14 +85,18 @@ func run(clients int, duration time.Duration) error {
 	defer cp.Shutdown(context.Background())
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+cp.AdminToken())
 
-	conns := make([]berthv1.ECSClient, clients)
-	for i := range conns {
+	shared := make([]berthv1.ECSClient, conns)
+	for i := range shared {
 		conn, err := grpc.NewClient(cp.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
 			return err
 		}
 		defer conn.Close()
-		conns[i] = berthv1.NewECSClient(conn)
+		shared[i] = berthv1.NewECSClient(conn)
+	}
+	callers := make([]berthv1.ECSClient, clients)
+	for i := range callers {
+		callers[i] = shared[i%conns]
 	}
 	req := &berthv1.RegisterTaskDefinitionRequest{
 		Family:      "web",
@@ -98,22 +107,23 @@ func run(clients int, duration time.Duration) error {
 			Environment:  []*berthv1.KeyValuePair{{Name: "MODE", Value: "bench"}},
 		}},
 	}
-	register := drive("RegisterTaskDefinition", conns, duration, func(c berthv1.ECSClient) error {
+	register := drive("RegisterTaskDefinition", callers, duration, func(c berthv1.ECSClient) error {
 		_, err := c.RegisterTaskDefinition(ctx, req)
 		return err
 	})
-	last, err := conns[0].DescribeTaskDefinition(ctx, &berthv1.DescribeTaskDefinitionRequest{TaskDefinition: "web"})
+	last, err := callers[0].DescribeTaskDefinition(ctx, &berthv1.DescribeTaskDefinitionRequest{TaskDefinition: "web"})
 	if err != nil {
 		return err
 	}
 	register.Revisions = last.TaskDefinition.Revision
 	register.Durable = true
-	describe := drive("DescribeTaskDefinition", conns, duration, func(c berthv1.ECSClient) error {
+	describe := drive("DescribeTaskDefinition", callers, duration, func(c berthv1.ECSClient) error {
 		_, err := c.DescribeTaskDefinition(ctx, &berthv1.DescribeTaskDefinitionRequest{TaskDefinition: "web:1"})
 		return err
 	})
 	out := json.NewEncoder(os.Stdout)
 	out.SetIndent("", "  ")
+	register.Conns, describe.Conns = conns, conns
 	return out.Encode(map[string]any{"register": register, "describe": describe})
 }
 
