@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
@@ -27,6 +28,10 @@ import (
 
 // Version is reported as the agent's version.
 const Version = "berth-0.1.0"
+
+// VolumesDir is the directory in the data dir where the engine keeps task-scoped
+// volumes (engine.Options.VolumesDir), unless Config.Engine names another.
+const VolumesDir = "volumes"
 
 // DefaultReservedPorts are the TCP ports an instance registers as taken, as
 // the ECS agent does.
@@ -46,7 +51,7 @@ type Config struct {
 	CPU, Memory int
 	Runtime     rt.Runtime
 	DataDir     string
-	Engine      engine.Options // Report and ContainerInstanceARN are set by the agent
+	Engine      engine.Options // Report and ContainerInstanceARN are set by the agent, VolumesDir if empty
 	Logger      *slog.Logger
 	// RemoveContainersOnExit removes the instance's containers when Run ends
 	// (the -dev mode's Ctrl-C). Normally they are left running, to be
@@ -182,6 +187,9 @@ func (a *agentRun) registered(_ context.Context, r *berthv1.Registered) error {
 	opts.ContainerInstanceARN = r.ContainerInstanceArn
 	opts.Report = a.session.Report
 	opts.Logger = a.cfg.Logger
+	if opts.VolumesDir == "" {
+		opts.VolumesDir = filepath.Join(a.cfg.DataDir, VolumesDir)
+	}
 	e, err := engine.New(a.cfg.Runtime, opts)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/berth/berth/agent/runtime"
@@ -16,24 +17,32 @@ const (
 	actStart  actionKind = "start"
 	actStop   actionKind = "stop"
 	actRemove actionKind = "remove"
+	// actRemoveVolumes removes a task's volumes directory, which is not a runtime
+	// call: the engine owns that directory.
+	actRemoveVolumes actionKind = "remove-volumes"
 )
 
-// An action is one runtime call the task machine asks for. Its outcome comes back to
-// the machine as an input (pulled, created, started, stopped or removed).
+// An action is one runtime call the task machine asks for, or the making or removal of
+// the task's volume directories around them. Its outcome comes back to the machine as
+// an input (pulled, created, started, stopped, removed or volumesRemoved).
 type action struct {
 	kind actionKind
 	// container is the container definition's name, or pauseName.
 	container string
 	image     string                // pull
 	spec      runtime.ContainerSpec // create
+	dirs      []string              // create: volume directories to make first; remove-volumes
 	id        string                // start, stop, remove
 	timeout   time.Duration         // stop: SIGTERM, then SIGKILL after this
 }
 
 // String is the action as scenario tests read it: "pull web", "stop web 30s".
 func (a action) String() string {
-	if a.kind == actStop {
+	switch a.kind {
+	case actStop:
 		return fmt.Sprintf("%s %s %s", a.kind, a.container, a.timeout)
+	case actRemoveVolumes:
+		return fmt.Sprintf("%s %s", a.kind, strings.Join(a.dirs, " "))
 	}
 	return fmt.Sprintf("%s %s", a.kind, a.container)
 }

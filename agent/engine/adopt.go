@@ -11,12 +11,14 @@ import (
 )
 
 // adopt finds this instance's containers in the runtime and holds their states until
-// the first full assignment set says which tasks they belong to.
+// the first full assignment set says which tasks they belong to. The volumes of tasks
+// with no container left are removed.
 func (l *loop) adopt(ctx context.Context) error {
 	byTask, err := l.e.list(ctx)
 	if err != nil {
 		return err
 	}
+	l.e.sweepVolumes(byTask)
 	for arn, cs := range byTask {
 		for _, c := range cs {
 			s, err := l.e.rt.Inspect(ctx, c.ID)

@@ -62,6 +62,10 @@ func (l *loop) assignTask(ctx context.Context, a *berthv1.TaskAssignment) {
 func (l *loop) start(ctx context.Context, a *berthv1.TaskAssignment, states []runtime.ContainerState, report bool) {
 	t := newTask(a, l.e.opts)
 	t.report = report
+	if !report {
+		// An orphan's definition is unknown; its volumes directory, if any, goes too.
+		t.volumesDir = taskVolumesDir(l.e.opts.VolumesDir, t.arn)
+	}
 	l.tasks[t.arn] = t
 	l.step(ctx, t, adopted{states})
 	l.removeStrays(ctx, t, states)

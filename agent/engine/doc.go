@@ -9,13 +9,16 @@
 // state as ECS reports it (a TaskStateChange). It decides pull order, dependsOn
 // (START, COMPLETE, SUCCESS, HEALTHY, and links, which imply START), essential exits,
 // stop order (dependencies reversed, the awsvpc pause container last), stopCode and
-// stoppedReason, and health.
+// stoppedReason, health, and what each container mounts (task volumes, host paths,
+// volumesFrom: volumes.go).
 //
 // Engine.Run is the edge: one event loop that owns the task machines, feeds them
 // assignments, runtime events and action outcomes, runs their actions in goroutines it
-// owns, and calls Options.Report with each change. When Run's context ends, everything
-// stops and the containers are left as they are: a restarted agent re-adopts them by
-// their labels (runtime.LabelInstanceARN and the rest) instead of creating duplicates.
+// owns (which also make a task's volume directories before its containers need them
+// and remove them after its containers), and calls Options.Report with each change.
+// When Run's context ends, everything stops and the containers are left as they are: a
+// restarted agent re-adopts them by their labels (runtime.LabelInstanceARN and the
+// rest) instead of creating duplicates.
 //
 // The engine must not talk to the control plane (the session client does, and batches
 // the reports), must not know how a runtime works (it speaks only runtime.Runtime), and

@@ -31,7 +31,7 @@ func startDockerEngine(t *testing.T) (*harness, string) {
 }
 
 // startDockerEngineOf runs an engine of instance on a Docker runtime of its own, the
-// test image as its pause container.
+// test image as its pause container, task volumes in a directory of the test's.
 func startDockerEngineOf(t *testing.T, instance, image string) *harness {
 	t.Helper()
 	ctx, cancel := dockertest.Context()
@@ -45,7 +45,7 @@ func startDockerEngineOf(t *testing.T, instance, image string) *harness {
 		rt.Close()
 	})
 	return startEngine(t, rt, Options{ContainerInstanceARN: instance, StopTimeout: 5 * time.Second,
-		PauseImage: image, PauseCommand: []string{"sleep"}})
+		PauseImage: image, PauseCommand: []string{"sleep"}, VolumesDir: t.TempDir()})
 }
 
 // removeInstanceContainers removes what an engine of instance left, once the engine

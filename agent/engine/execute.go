@@ -15,6 +15,9 @@ func (e *Engine) execute(ctx context.Context, a action) input {
 	case actPull:
 		return pulled{container: a.container, err: e.rt.Pull(ctx, a.image, e.opts.PullPolicy)}
 	case actCreate:
+		if err := makeVolumeDirs(a.dirs); err != nil {
+			return created{container: a.container, err: err}
+		}
 		id, err := e.rt.Create(ctx, a.spec)
 		return created{container: a.container, id: id, err: err}
 	case actStart:
@@ -33,6 +36,9 @@ func (e *Engine) execute(ctx context.Context, a action) input {
 	case actRemove:
 		e.remove(ctx, a)
 		return removed{container: a.container}
+	case actRemoveVolumes:
+		e.removeVolumes(a.dirs)
+		return volumesRemoved{}
 	}
 	panic("engine: unknown action " + string(a.kind))
 }

@@ -43,6 +43,13 @@ type Options struct {
 	// ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION. 0 removes them at once.
 	RemoveDelay time.Duration
 
+	// VolumesDir is where task-scoped volumes live: a directory per task and volume
+	// under it, made when the first container that mounts the volume is created and
+	// removed once the task's containers are removed. The agent sets it to
+	// <data-dir>/volumes. Without it, a task that declares a task-scoped volume fails
+	// to start.
+	VolumesDir string
+
 	// Now is the clock that dates state changes; nil is time.Now.
 	Now func() time.Time
 

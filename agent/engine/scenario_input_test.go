@@ -30,11 +30,13 @@ func (sc *scenario) newTask(d *datadriven.TestData) (string, error) {
 			states = append(states, *state)
 		}
 	}
+	td.Volumes = volumes(arg(d, "volumes", ""))
 	a := &berthv1.TaskAssignment{
 		Task:           &berthv1.Task{TaskArn: scenarioTaskARN, DesiredStatus: arg(d, "desired", StatusRunning)},
 		TaskDefinition: td,
 	}
-	sc.task = newTask(a, Options{ContainerInstanceARN: "ci", PauseImage: "pause", StopTimeout: DefaultStopTimeout})
+	sc.task = newTask(a, Options{ContainerInstanceARN: "ci", PauseImage: "pause", StopTimeout: DefaultStopTimeout,
+		VolumesDir: "/vols"})
 	return sc.step(adopted{states: states}), nil
 }
 
@@ -71,6 +73,15 @@ func parseContainer(line string) (*berthv1.ContainerDefinition, *runtime.Contain
 				hp, _ := strconv.Atoi(h)
 				def.PortMappings = append(def.PortMappings, &berthv1.PortMapping{ContainerPort: int32(cp), HostPort: new(int32(hp)), Protocol: "tcp"})
 			}
+		case "mounts":
+			for _, m := range strings.Split(v, ",") {
+				parts := strings.Split(m, ":")
+				def.MountPoints = append(def.MountPoints, &berthv1.MountPoint{SourceVolume: parts[0],
+					ContainerPath: parts[1], ReadOnly: len(parts) > 2 && parts[2] == "ro"})
+			}
+		case "from":
+			name, mode, _ := strings.Cut(v, ":")
+			def.VolumesFrom = append(def.VolumesFrom, &berthv1.VolumeFrom{SourceContainer: name, ReadOnly: mode == "ro"})
 		case "adopt":
 			state = adoptedState(fields[0], v)
 		default:
@@ -78,6 +89,24 @@ func parseContainer(line string) (*berthv1.ContainerDefinition, *runtime.Contain
 		}
 	}
 	return def, state, nil
+}
+
+// volumes reads "name[:SOURCE_PATH|:docker],..." into task volumes.
+func volumes(s string) []*berthv1.Volume {
+	var out []*berthv1.Volume
+	for _, v := range strings.Split(s, ",") {
+		name, src, _ := strings.Cut(v, ":")
+		switch {
+		case name == "":
+		case src == "docker":
+			out = append(out, &berthv1.Volume{Name: name, DockerVolumeConfiguration: &berthv1.DockerVolumeConfiguration{Scope: "task"}})
+		case src != "":
+			out = append(out, &berthv1.Volume{Name: name, Host: &berthv1.HostVolumeProperties{SourcePath: src}})
+		default:
+			out = append(out, &berthv1.Volume{Name: name})
+		}
+	}
+	return out
 }
 
 func adoptedState(name, v string) *runtime.ContainerState {
@@ -103,6 +132,8 @@ func (sc *scenario) inputs(d *datadriven.TestData) ([]input, error) {
 		return []input{assigned{a: a}}, nil
 	case "unassign":
 		return []input{unassigned{}}, nil
+	case "volumes-removed":
+		return []input{volumesRemoved{}}, nil
 	}
 	var ins []input
 	for _, name := range names(d) {

@@ -18,13 +18,15 @@ import (
 // Regenerate the expected output with: go test ./agent/engine -run TestScenarios -rewrite
 //
 //	task [mode=bridge|host|awsvpc|none] [desired=STOPPED] [memory=64]
+//	     [volumes=(NAME[:SOURCE_PATH|:docker],...)]   (VolumesDir is /vols)
 //	  (input lines, one per container: NAME [essential=false] [depends=a:START,b:HEALTHY]
 //	   [links=a:alias] [health] [stop=SECONDS] [ports=80:0,443:443]
+//	   [mounts=VOLUME:PATH[:ro],...] [from=CONTAINER[:ro]]
 //	   [adopt=created|running|exited:CODE])
 //	pulled NAME... [err=TEXT]        created NAME... [err=TEXT]
 //	started NAME... [err=TEXT] [ports=80:32768]
 //	healthy NAME...   unhealthy NAME...   exit NAME [code=N] [oom]   gone NAME
-//	stopped NAME... [code=N]         removed NAME...
+//	stopped NAME... [code=N]         removed NAME...   volumes-removed
 //	desire STOPPED [code=UserInitiated] [reason=TEXT]   unassign   times
 func TestScenarios(t *testing.T) {
 	datadriven.Walk(t, "testdata/scenarios", func(t *testing.T, path string) {
@@ -87,6 +89,15 @@ func describeAction(a action) string {
 		}
 		if s.Memory > 0 {
 			out += fmt.Sprintf(" memory=%d", s.Memory)
+		}
+		for _, m := range s.Mounts {
+			out += fmt.Sprintf(" mount=%s:%s", m.Source, m.Target)
+			if m.ReadOnly {
+				out += ":ro"
+			}
+		}
+		if len(a.dirs) > 0 {
+			out += " mkdir=" + strings.Join(a.dirs, ",")
 		}
 		return out
 	case actStart, actRemove:

@@ -52,6 +52,7 @@ func containerSpec(a *berthv1.TaskAssignment, def *berthv1.ContainerDefinition, 
 	for _, u := range def.GetUlimits() {
 		s.Ulimits = append(s.Ulimits, runtime.Ulimit{Name: u.GetName(), SoftLimit: int64(u.GetSoftLimit()), HardLimit: int64(u.GetHardLimit())})
 	}
+	s.Mounts = mounts(a, def, volumeSources(a, opts))
 	s.PortMappings = portMappings(s.NetworkMode, def.GetPortMappings())
 	if s.NetworkMode == runtime.NetworkBridge {
 		s.Links = links(a, def.GetLinks())

@@ -71,3 +71,43 @@ func TestPortMappingsByNetworkMode(t *testing.T) {
 		}
 	}
 }
+
+// TestMountsFromVolumes checks how mountPoints and volumesFrom become mounts: task
+// volumes under the task's own directory, host volumes at their sourcePath, volumesFrom
+// followed through chains (once, even in a cycle), read-only when asked, and a
+// container's own mount of a path winning over one it would take from another.
+func TestMountsFromVolumes(t *testing.T) {
+	mp := func(vol, path string, ro bool) *berthv1.MountPoint {
+		return &berthv1.MountPoint{SourceVolume: vol, ContainerPath: path, ReadOnly: ro}
+	}
+	a := testTask("0123abcd", "bridge",
+		&berthv1.ContainerDefinition{Name: "a", MountPoints: []*berthv1.MountPoint{mp("data", "/data", false), mp("host", "/h", true)},
+			VolumesFrom: []*berthv1.VolumeFrom{{SourceContainer: "c"}}},
+		&berthv1.ContainerDefinition{Name: "b", VolumesFrom: []*berthv1.VolumeFrom{{SourceContainer: "a", ReadOnly: true}}},
+		&berthv1.ContainerDefinition{Name: "c", MountPoints: []*berthv1.MountPoint{mp("cache", "/data", false)},
+			VolumesFrom: []*berthv1.VolumeFrom{{SourceContainer: "b"}}},
+	)
+	a.TaskDefinition.Volumes = []*berthv1.Volume{{Name: "data"}, {Name: "cache", Host: &berthv1.HostVolumeProperties{}},
+		{Name: "host", Host: &berthv1.HostVolumeProperties{SourcePath: "/srv/host"}}}
+	opts := Options{ContainerInstanceARN: testInstanceARN, VolumesDir: "/vols"}
+	want := map[string][]runtime.Mount{
+		"a": {{Source: "/vols/0123abcd/data", Target: "/data"}, {Source: "/srv/host", Target: "/h", ReadOnly: true}},
+		"b": {{Source: "/vols/0123abcd/data", Target: "/data", ReadOnly: true}, {Source: "/srv/host", Target: "/h", ReadOnly: true}},
+		"c": {{Source: "/vols/0123abcd/cache", Target: "/data"}, {Source: "/srv/host", Target: "/h", ReadOnly: true}},
+	}
+	for _, def := range a.TaskDefinition.ContainerDefinitions {
+		if got := containerSpec(a, def, opts).Mounts; !reflect.DeepEqual(got, want[def.Name]) {
+			t.Errorf("%s mounts:\n got %+v\nwant %+v", def.Name, got, want[def.Name])
+		}
+	}
+	task := newTask(a, opts)
+	if got := task.volumeDirs(task.containers[2]); !reflect.DeepEqual(got, []string{"/vols/0123abcd/cache"}) {
+		t.Errorf("c's volume dirs = %v, want only the task volume it mounts", got)
+	}
+	if task.volumesDir != "/vols/0123abcd" || task.stopping {
+		t.Errorf("task volumes dir %q, stopping %v; want /vols/0123abcd and a task that starts", task.volumesDir, task.stopping)
+	}
+	if why := volumeProblem(a, Options{}); why == "" {
+		t.Error("a task volume without a VolumesDir is not reported as a problem")
+	}
+}

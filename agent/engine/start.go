@@ -32,7 +32,7 @@ func (t *task) startActions(now time.Time) []action {
 		switch c.phase {
 		case phasePulled:
 			c.phase = phaseCreating
-			acts = append(acts, action{kind: actCreate, container: c.name, spec: t.createSpec(c)})
+			acts = append(acts, action{kind: actCreate, container: c.name, spec: t.createSpec(c), dirs: t.volumeDirs(c)})
 		case phaseCreated:
 			c.phase = phaseStarting
 			acts = append(acts, action{kind: actStart, container: c.name, id: c.id})

@@ -3,7 +3,8 @@ package engine
 // stopActions moves a stopping task toward STOPPED and then out of the runtime.
 // Containers stop in reverse dependency order: one stops only when nothing that
 // depends on it still runs, and the pause container only after every task container.
-// Once all have exited they are removed, the pause container last.
+// Once all have exited they are removed, the pause container last, and then the task's
+// volumes.
 func (t *task) stopActions() []action {
 	var acts []action
 	for _, c := range t.all() {
@@ -24,7 +25,7 @@ func (t *task) stopActions() []action {
 	if t.pause != nil && t.allRemoved() {
 		acts = append(acts, t.pause.removal()...)
 	}
-	return acts
+	return append(acts, t.volumesRemoval()...)
 }
 
 // dependedOn reports whether a live container depends on c.

@@ -15,6 +15,13 @@ type task struct {
 	pause      *container
 	containers []*container // in definition order
 
+	// scopedVolumes are the host directories of the task's task-scoped volumes;
+	// volumesDir is the directory that holds them, "" once removed (or if there are
+	// none).
+	scopedVolumes   []string
+	volumesDir      string
+	removingVolumes bool
+
 	desired    string // the desiredStatus last assigned
 	unassigned bool   // a full assignment set left the task out
 	// report is false for an orphan: a task found in the runtime that the control plane
@@ -46,6 +53,12 @@ func newTask(a *berthv1.TaskAssignment, opts Options) *task {
 	}
 	for _, def := range a.GetTaskDefinition().GetContainerDefinitions() {
 		t.containers = append(t.containers, newContainer(a, def, opts))
+	}
+	if t.scopedVolumes = scopedVolumeDirs(a, opts); len(t.scopedVolumes) > 0 {
+		t.volumesDir = taskVolumesDir(opts.VolumesDir, t.arn)
+	}
+	if why := volumeProblem(a, opts); why != "" {
+		t.stop(StopCodeTaskFailedToStart, why)
 	}
 	return t
 }
@@ -127,8 +140,12 @@ func (t *task) essentialsRunning() bool {
 	return true
 }
 
-// done reports whether the task is stopped and nothing of it is left in the runtime.
+// done reports whether the task is stopped and nothing of it is left in the runtime
+// or in its volumes directory.
 func (t *task) done() bool {
+	if t.volumesDir != "" {
+		return false
+	}
 	for _, c := range t.all() {
 		if c.phase != phaseRemoved {
 			return false

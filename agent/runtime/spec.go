@@ -35,6 +35,9 @@ type ContainerSpec struct {
 	PortMappings []PortMapping
 	// Links are "name:alias" pairs naming other containers, for bridge mode.
 	Links []string
+	// Mounts are host paths mounted into the container: ECS's mountPoints and
+	// volumesFrom, resolved by the task engine to where each volume lives on the host.
+	Mounts []Mount
 
 	HealthCheck *HealthCheck
 	// StopTimeout (ECS's stopTimeout) is recorded with the container as its own grace
@@ -64,6 +67,17 @@ type PortMapping struct {
 	HostPort int
 	// Protocol is "tcp" or "udp"; "" is "tcp".
 	Protocol string
+}
+
+// Mount binds a host path into a container. Paths are absolute and may not contain
+// ':'. The docker runtime creates a Source that does not exist, as ECS does for host
+// volumes.
+type Mount struct {
+	// Source is the absolute host path.
+	Source string
+	// Target is the absolute path in the container.
+	Target   string
+	ReadOnly bool
 }
 
 // Ulimit is a resource limit, as in ECS's ulimits (name like "nofile").

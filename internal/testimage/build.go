@@ -21,7 +21,16 @@ import (
 	"github.com/berth/berth/internal/dockertest"
 )
 
-const dockerfile = `FROM scratch
+// file is one entry of a build context: a regular file, a directory (name ending in
+// "/") or, with link set, a symbolic link to link.
+type file struct {
+	name string
+	mode int64
+	data []byte
+	link string
+}
+
+const appDockerfile = `FROM scratch
 COPY testapp /testapp
 COPY testapp /bin/sh
 COPY tmp /tmp
@@ -29,18 +38,34 @@ ENTRYPOINT ["/testapp"]
 CMD ["sleep"]
 `
 
-// buildImage compiles testapp, builds the image from a tar context and returns its tag.
-func buildImage() (string, error) {
+// buildApp compiles testapp and builds the test-program image.
+func buildApp() (string, error) {
 	bin, err := compile()
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(bin)
-	tag := fmt.Sprintf("%s:%s-%d", Repository, hex.EncodeToString(sum[:6]), os.Getpid())
-	buildCtx, err := tarContext(bin)
+	return buildImage(Repository, []file{
+		{name: "Dockerfile", mode: 0o644, data: []byte(appDockerfile)},
+		{name: "testapp", mode: 0o755, data: bin},
+		{name: "tmp/", mode: 0o1777},
+	})
+}
+
+// buildStress builds the stress image over the test-program image, which must be
+// built already; FROM a local image takes it without contacting a registry.
+func buildStress() (string, error) {
+	dockerfile := fmt.Sprintf("FROM %s\nENTRYPOINT [%q, \"stress\"]\nCMD []\n", appImage.tag, Entrypoint)
+	return buildImage("berth-test/stress", []file{{name: "Dockerfile", mode: 0o644, data: []byte(dockerfile)}})
+}
+
+// buildImage builds files as a context into an image tagged
+// <repo>:<content hash>-<pid>, labelled as a test's, and returns the tag.
+func buildImage(repo string, files []file) (string, error) {
+	buildCtx, sum, err := tarContext(files)
 	if err != nil {
 		return "", err
 	}
+	tag := fmt.Sprintf("%s:%s-%d", repo, sum, os.Getpid())
 	cli, err := dockertest.NewClient()
 	if err != nil {
 		return "", err
@@ -56,7 +81,7 @@ func buildImage() (string, error) {
 		Version:     build.BuilderV1, // no BuildKit session needed
 	})
 	if err != nil {
-		return "", fmt.Errorf("image build: %w", err)
+		return "", fmt.Errorf("image build %s: %w", repo, err)
 	}
 	defer resp.Body.Close()
 	return tag, docker.ReadProgress(resp.Body)
@@ -79,27 +104,28 @@ func compile() ([]byte, error) {
 	return os.ReadFile(out)
 }
 
-// tarContext returns a build context holding the Dockerfile, the binary and an empty
-// /tmp (scratch has none).
-func tarContext(bin []byte) (io.Reader, error) {
+// tarContext returns files as a build context and a short hash of their content.
+func tarContext(files []file) (io.Reader, string, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	files := []struct {
-		name string
-		mode int64
-		data []byte
-	}{{"Dockerfile", 0o644, []byte(dockerfile)}, {"testapp", 0o755, bin}, {"tmp/", 0o1777, nil}}
 	for _, f := range files {
 		hdr := &tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data)), Typeflag: tar.TypeReg}
-		if strings.HasSuffix(f.name, "/") {
+		switch {
+		case f.link != "":
+			hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeSymlink, f.link, 0
+		case strings.HasSuffix(f.name, "/"):
 			hdr.Typeflag = tar.TypeDir
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if _, err := tw.Write(f.data); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
-	return &buf, tw.Close()
+	if err := tw.Close(); err != nil {
+		return nil, "", err
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	return &buf, hex.EncodeToString(sum[:6]), nil
 }

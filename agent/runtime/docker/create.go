@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -58,9 +60,13 @@ func containerConfig(spec runtime.ContainerSpec) (*container.Config, error) {
 }
 
 // hostConfig is the part of spec that ties the container to the host: resources,
-// networking, init.
+// networking, mounts, init.
 func hostConfig(spec runtime.ContainerSpec) (*container.HostConfig, error) {
 	_, bindings, err := ports(spec.PortMappings)
+	if err != nil {
+		return nil, err
+	}
+	mountBinds, err := binds(spec.Mounts)
 	if err != nil {
 		return nil, err
 	}
@@ -72,8 +78,9 @@ func hostConfig(spec runtime.ContainerSpec) (*container.HostConfig, error) {
 		NetworkMode:  container.NetworkMode(mode),
 		PortBindings: bindings,
 		Links:        spec.Links,
+		Binds:        mountBinds,
 		Resources: container.Resources{
-			CPUShares:         spec.CPU,
+			CPUShares:         cpuShares(spec.CPU),
 			Memory:            spec.Memory * mib,
 			MemoryReservation: spec.MemoryReservation * mib,
 			Ulimits:           ulimits(spec.Ulimits),
@@ -112,6 +119,37 @@ func ports(mappings []runtime.PortMapping) (nat.PortSet, nat.PortMap, error) {
 		bindings[port] = append(bindings[port], nat.PortBinding{HostPort: host})
 	}
 	return exposed, bindings, nil
+}
+
+// minCPUShares is the least CPU shares runc accepts: it refuses to start a container
+// with fewer, and ECS's own task definitions give cpu 1. The ECS agent never sets
+// fewer either.
+const minCPUShares = 2
+
+// cpuShares are the CPU shares of a container given cpu units; 0 leaves Docker's
+// default.
+func cpuShares(cpu int64) int64 {
+	if cpu == 0 {
+		return 0
+	}
+	return max(cpu, minCPUShares)
+}
+
+// binds renders mounts as Docker's "source:target[:ro]" binds. Binds, unlike the
+// newer mount API, create a missing host path, as ECS's host volumes expect.
+func binds(mounts []runtime.Mount) ([]string, error) {
+	var out []string
+	for _, m := range mounts {
+		if !filepath.IsAbs(m.Source) || !filepath.IsAbs(m.Target) || strings.Contains(m.Source+m.Target, ":") {
+			return nil, fmt.Errorf("mount %q on %q: want absolute paths without ':'", m.Source, m.Target)
+		}
+		b := m.Source + ":" + m.Target
+		if m.ReadOnly {
+			b += ":ro"
+		}
+		out = append(out, b)
+	}
+	return out, nil
 }
 
 // environment renders env as sorted KEY=VALUE pairs, so a spec always gives the same

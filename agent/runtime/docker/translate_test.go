@@ -82,3 +82,27 @@ func bindings2(m nat.PortMap) string {
 	}
 	return s
 }
+
+// TestCPUSharesMinimum: ECS's test task definitions give cpu 1, which the kernel
+// refuses as CPU shares; it becomes the least it takes, and 0 stays Docker's default.
+func TestCPUSharesMinimum(t *testing.T) {
+	for cpu, want := range map[int64]int64{0: 0, 1: 2, 2: 2, 256: 256} {
+		if got := cpuShares(cpu); got != want {
+			t.Errorf("cpuShares(%d) = %d, want %d", cpu, got, want)
+		}
+	}
+}
+
+// TestMountsAsBinds proves mounts become Docker binds, read-only ones with ":ro", and
+// that a path Docker's bind syntax cannot carry is refused rather than mangled.
+func TestMountsAsBinds(t *testing.T) {
+	got, err := binds([]runtime.Mount{{Source: "/var/lib/v", Target: "/data"}, {Source: "/etc/x", Target: "/x", ReadOnly: true}})
+	if err != nil || fmt.Sprint(got) != "[/var/lib/v:/data /etc/x:/x:ro]" {
+		t.Errorf("binds = %q, %v", got, err)
+	}
+	for _, bad := range []runtime.Mount{{Source: "rel", Target: "/data"}, {Source: "/a:b", Target: "/data"}, {Source: "/a", Target: "data"}} {
+		if _, err := binds([]runtime.Mount{bad}); err == nil {
+			t.Errorf("binds(%+v) gave no error", bad)
+		}
+	}
+}

@@ -29,6 +29,9 @@
 // allocated"). Ports are released when the container exits. Host network mode binds
 // the container ports themselves; container:<id> and none bind nothing.
 //
+// Mounts are recorded with the container's spec and otherwise ignored: nothing runs
+// that could read them, and no host path is touched.
+//
 // Images: Pull "fetches" any image from a simulated registry after Config.PullLatency,
 // except an image named in FailPull. Create needs the image present: pulled, or given
 // in Config.Images.

@@ -11,6 +11,10 @@
 //	                                print "SIGTERM received" and exit 0 after DURATION
 //	testapp health URL              exit 0 if GET URL answers 200, else 1 (for health checks)
 //	testapp exists PATH             exit 0 if PATH exists, else 1 (for health checks)
+//	testapp stress [-memory MB] [-concurrency N]
+//	                                the flags of amazon/amazon-ecs-stress, which ECS's own
+//	                                test task definitions pass: allocate and touch MB MiB,
+//	                                then sleep; -concurrency is accepted and ignored
 //
 // runtime/hollow simulates these same commands without running anything.
 package main
@@ -48,6 +52,7 @@ var commands = map[string]func(args []string) error{
 	"trap-sigterm": trapSIGTERM,
 	"health":       health,
 	"exists":       exists,
+	"stress":       stress,
 }
 
 // TrappedFile is created by trap-sigterm once SIGTERM is trapped: a container stopped
