@@ -258,3 +258,14 @@ func TestWrongJoinTokenIsRefused(t *testing.T) {
 		t.Fatal("a refused agent registered an instance")
 	}
 }
+
+func TestUnknownClusterIsRefused(t *testing.T) {
+	c := newCluster(t)
+	err := agent.Run(context.Background(), agent.Config{
+		ControlPlane: c.CP.GRPCAddr(), JoinToken: c.CP.JoinToken(), Cluster: "nope", CPU: 1024, Memory: 1024,
+		Runtime: hollow.New(hollow.Config{}), DataDir: t.TempDir(),
+	})
+	if !errors.Is(err, session.ErrRegistrationRefused) || !strings.Contains(err.Error(), `cluster "nope" not found`) {
+		t.Fatalf("agent joining an unknown cluster: %v", err)
+	}
+}

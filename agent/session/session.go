@@ -28,6 +28,11 @@ import (
 // token: retrying cannot help.
 var ErrJoinRefused = errors.New("the control plane refused the join token")
 
+// ErrRegistrationRefused is returned by Run when the control plane refuses
+// the registration itself (an unknown cluster, bad resources): retrying
+// cannot help either.
+var ErrRegistrationRefused = errors.New("the control plane refused the registration")
+
 // Config is what a session needs.
 type Config struct {
 	// ControlPlane is the control plane's gRPC address.
@@ -81,7 +86,7 @@ func (s *Session) Report(c *berthv1.TaskStateChange) {
 
 // Run keeps a session open until ctx ends, reconnecting with back-off (100 ms
 // doubling to 5 s) after a break. It returns ErrJoinRefused at once if the
-// token is refused.
+// token is refused, and ErrRegistrationRefused if the registration is.
 func (s *Session) Run(ctx context.Context) error {
 	conn, err := grpc.NewClient(s.cfg.ControlPlane, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -92,12 +97,15 @@ func (s *Session) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
 	for {
 		start := time.Now()
-		err := s.once(ctx, client)
+		registered, err := s.once(ctx, client)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if status.Code(err) == codes.Unauthenticated {
+		switch code := status.Code(err); {
+		case code == codes.Unauthenticated:
 			return fmt.Errorf("%w: %v", ErrJoinRefused, status.Convert(err).Message())
+		case !registered && (code == codes.NotFound || code == codes.InvalidArgument):
+			return fmt.Errorf("%w: %v", ErrRegistrationRefused, status.Convert(err).Message())
 		}
 		if time.Since(start) > 10*time.Second {
 			backoff = 100 * time.Millisecond // it had been up a while
@@ -112,34 +120,35 @@ func (s *Session) Run(ctx context.Context) error {
 	}
 }
 
-// once runs one session from connect to break.
-func (s *Session) once(ctx context.Context, client berthv1.AgentSessionsClient) error {
+// once runs one session from connect to break, and says whether it got as
+// far as being registered.
+func (s *Session) once(ctx context.Context, client berthv1.AgentSessionsClient) (bool, error) {
 	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+s.cfg.JoinToken))
 	defer cancel()
 	stream, err := client.Session(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	reg, err := s.cfg.Register(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := stream.Send(&berthv1.AgentMessage{Message: &berthv1.AgentMessage_Register{Register: reg}}); err != nil {
-		return err
+		return false, err
 	}
 	first, err := stream.Recv()
 	if err != nil {
-		return err
+		return false, err
 	}
 	registered := first.GetRegistered()
 	if registered == nil {
-		return fmt.Errorf("the control plane answered register with %T", first.GetMessage())
+		return false, fmt.Errorf("the control plane answered register with %T", first.GetMessage())
 	}
 	if err := s.cfg.Registered(ctx, registered); err != nil {
-		return err
+		return true, err
 	}
 	s.cfg.Logger.Info("registered", "container_instance", registered.ContainerInstanceArn)
-	return s.serve(ctx, stream, time.Duration(registered.HeartbeatPeriodMs)*time.Millisecond)
+	return true, s.serve(ctx, stream, time.Duration(registered.HeartbeatPeriodMs)*time.Millisecond)
 }
 
 // serve runs an open session: the receiving goroutine hands messages over;

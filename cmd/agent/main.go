@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/berth/berth/agent"
 	"github.com/berth/berth/agent/engine"
@@ -30,7 +31,7 @@ import (
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "agent:", err)
-		if errors.Is(err, session.ErrJoinRefused) {
+		if errors.Is(err, session.ErrJoinRefused) || errors.Is(err, session.ErrRegistrationRefused) {
 			os.Exit(3)
 		}
 		os.Exit(1)
@@ -101,9 +102,9 @@ func run() error {
 
 	switch *rtName {
 	case "docker":
-		rt, err := docker.New(ctx, docker.Options{Offline: *offline})
+		rt, err := connectDocker(ctx, docker.Options{Offline: *offline}, log)
 		if err != nil {
-			return fmt.Errorf("docker: %w", err)
+			return err
 		}
 		defer rt.Close()
 		base.Runtime, base.DataDir = rt, *dataDir
@@ -160,4 +161,23 @@ func readToken(token, file string) (string, error) {
 		return "", fmt.Errorf("--join-token-file: %w", err)
 	}
 	return strings.TrimSpace(string(b)), nil
+}
+
+// connectDocker connects to the Docker daemon, saying so and retrying with
+// back-off (1 s doubling to 30 s) while it is unreachable, until ctx ends.
+func connectDocker(ctx context.Context, opts docker.Options, log *slog.Logger) (*docker.Runtime, error) {
+	backoff := time.Second
+	for {
+		rt, err := docker.New(ctx, opts)
+		if err == nil {
+			return rt, nil
+		}
+		log.Warn("Docker is unreachable; retrying", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("docker: %w", err)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
 }

@@ -61,6 +61,15 @@ var (
 func (l *lazyImage) get(t testing.TB) string {
 	t.Helper()
 	dockertest.Client(t)
+	tag, err := l.image()
+	if err != nil {
+		t.Fatalf("build test image: %v", err)
+	}
+	return tag
+}
+
+// image builds the image on first use and returns its tag.
+func (l *lazyImage) image() (string, error) {
 	l.once.Do(func() {
 		l.tag, l.err = l.build()
 		if l.err == nil {
@@ -69,11 +78,12 @@ func (l *lazyImage) get(t testing.TB) string {
 			builtMu.Unlock()
 		}
 	})
-	if l.err != nil {
-		t.Fatalf("build test image: %v", l.err)
-	}
-	return l.tag
+	return l.tag, l.err
 }
+
+// BuildApp builds the test-program image outside a test (for benchmarks),
+// once per process; Cleanup removes it.
+func BuildApp() (string, error) { return appImage.image() }
 
 // Image returns the tag of the test-program image, building it on first use in this
 // process.
