@@ -13,12 +13,14 @@ package servicecontroller
 import (
 	"context"
 	"log/slog"
+	"sort"
 	"strings"
 	"time"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane/arn"
 	"github.com/berth/berth/controlplane/placement"
+	"github.com/berth/berth/controlplane/service"
 	"github.com/berth/berth/store"
 )
 
@@ -133,8 +135,19 @@ func (c *Controller) markDirty(dirty map[serviceKey]bool, e store.Event) {
 	}
 }
 
+// reconcileAll decides for each dirty service, DAEMON services first: on a
+// new instance their tasks start before any other service's.
 func (c *Controller) reconcileAll(ctx context.Context, dirty map[serviceKey]bool) {
+	keys := make([]serviceKey, 0, len(dirty))
 	for k := range dirty {
+		keys = append(keys, k)
+	}
+	daemon := func(k serviceKey) bool {
+		rec, err := c.cfg.Store.Service(k.cluster, k.name)
+		return err == nil && rec.Service.SchedulingStrategy == service.Daemon
+	}
+	sort.SliceStable(keys, func(i, j int) bool { return daemon(keys[i]) && !daemon(keys[j]) })
+	for _, k := range keys {
 		if ctx.Err() != nil {
 			return
 		}
