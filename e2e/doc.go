@@ -7,9 +7,12 @@
 // port runs, answers on the port it reports and stops in reverse dependency order;
 // that ECS's own test task definitions (shared/testdata/ecs-taskdefs, registered as
 // they are) end as ECS ends them; that an agent killed with SIGKILL and restarted on
-// its data dir is the same container instance with the same containers; and that the
+// its data dir is the same container instance with the same containers; that the
 // tasks of an agent gone past its TTL are stopped, and their containers removed when
-// it returns.
+// it returns; and, on three agents in three zones, that a service scales with as many
+// containers running as it counts, replaces a task whose container is killed, rolls a
+// new revision out within minimumHealthyPercent and maximumPercent, and rolls back when
+// the deployment circuit breaker trips.
 //
 // The package holds tests only. They skip without a Docker daemon unless
 // BERTH_REQUIRE_DOCKER=1, build their images locally (internal/testimage) and remove

@@ -9,11 +9,11 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 
 	"github.com/berth/berth/agent"
-	"github.com/berth/berth/agent/engine"
 	"github.com/berth/berth/agent/runtime"
 	"github.com/berth/berth/agent/runtime/docker"
 	"github.com/berth/berth/controlplane"
@@ -30,6 +30,7 @@ const stopTimeout = 2 * time.Second
 type stack struct {
 	*cptest.Cluster
 	t         *testing.T
+	docker    *client.Client
 	instances []string
 	// volumesDir is where the last agent started in the process keeps task volumes.
 	volumesDir string
@@ -39,8 +40,7 @@ type stack struct {
 // it runs last: after the agents and the control plane have stopped.
 func newStack(t *testing.T, cfg controlplane.Config) *stack {
 	t.Helper()
-	dockertest.Client(t) // skip (or fail) without a daemon before starting anything
-	s := &stack{t: t}
+	s := &stack{t: t, docker: dockertest.Client(t)} // skip (or fail) without a daemon before starting anything
 	t.Cleanup(s.sweep)
 	if cfg.Logger == nil {
 		cfg.Logger = testLogger(t)
@@ -49,9 +49,10 @@ func newStack(t *testing.T, cfg controlplane.Config) *stack {
 	return s
 }
 
-// startDockerAgent runs an agent in the test process on an offline Docker runtime of
-// its own, with dataDir, until Stop or the test's end.
-func (s *stack) startDockerAgent(t *testing.T, dataDir string, opts engine.Options) *cptest.Agent {
+// startDockerAgent runs an agent with cfg (its data dir, engine options and zone) in
+// the test process on an offline Docker runtime of its own, until Stop or the test's
+// end.
+func (s *stack) startDockerAgent(t *testing.T, cfg agent.Config) *cptest.Agent {
 	t.Helper()
 	ctx, cancel := dockertest.Context()
 	defer cancel()
@@ -60,12 +61,12 @@ func (s *stack) startDockerAgent(t *testing.T, dataDir string, opts engine.Optio
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rt.Close() }) // registered before the agent's: runs after it stops
-	if opts.StopTimeout == 0 {
-		opts.StopTimeout = stopTimeout
+	if cfg.Engine.StopTimeout == 0 {
+		cfg.Engine.StopTimeout = stopTimeout
 	}
-	s.volumesDir = filepath.Join(dataDir, agent.VolumesDir)
-	return s.StartAgent(t, agent.Config{Runtime: rt, DataDir: dataDir, Engine: opts, CPU: 2048, Memory: 4096,
-		Logger: testLogger(t)})
+	cfg.Runtime, cfg.CPU, cfg.Memory, cfg.Logger = rt, 2048, 4096, testLogger(t)
+	s.volumesDir = filepath.Join(cfg.DataDir, agent.VolumesDir)
+	return s.StartAgent(t, cfg)
 }
 
 // testLogger logs to the test's output, shown when it fails or with -v.
@@ -77,9 +78,16 @@ func testLogger(t *testing.T) *slog.Logger {
 // sweep and returns its ARN.
 func (s *stack) connected(t *testing.T) string {
 	t.Helper()
-	arn := s.WaitInstances(t, 1)[0]
-	s.instances = append(s.instances, arn)
-	return arn
+	return s.connectedInstances(t, 1)[0]
+}
+
+// connectedInstances waits until n instances have their agent connected, remembers
+// them for the sweep and returns their ARNs.
+func (s *stack) connectedInstances(t *testing.T, n int) []string {
+	t.Helper()
+	arns := s.WaitInstances(t, n)
+	s.instances = append(s.instances, arns...)
+	return arns
 }
 
 // sweep force-removes every container of the test's instances: what a failed test
@@ -160,14 +168,21 @@ func (s *stack) waitTask(t *testing.T, arn, what string, cond func(*berthv1.Task
 // waitTaskWithin is waitTask for what takes longer than cptest.Eventually waits.
 func (s *stack) waitTaskWithin(t *testing.T, within time.Duration, arn, what string, cond func(*berthv1.Task) bool) *berthv1.Task {
 	t.Helper()
+	return pollWithin(t, within, what, func() *berthv1.Task { return s.describe(t, arn) }, cond)
+}
+
+// pollWithin gets a state every 50 ms until cond holds of it and returns it; it fails
+// t, showing the last state, after within.
+func pollWithin[S any](t *testing.T, within time.Duration, what string, get func() S, cond func(S) bool) S {
+	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		task := s.describe(t, arn)
-		if cond(task) {
-			return task
+		state := get()
+		if cond(state) {
+			return state
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s; the task is %v", what, within, task)
+			t.Fatalf("%s: not within %s; last seen: %v", what, within, state)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -14,6 +14,7 @@ import (
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 
+	"github.com/berth/berth/agent"
 	"github.com/berth/berth/agent/engine"
 	"github.com/berth/berth/controlplane"
 	"github.com/berth/berth/controlplane/ecsjson"
@@ -35,7 +36,7 @@ func TestECSTaskDefinitions(t *testing.T) {
 	testimage.Tag(t, testimage.Busybox(t), busyboxName)
 	testimage.Tag(t, testimage.Stress(t), stressName)
 	s := newStack(t, controlplane.Config{})
-	s.startDockerAgent(t, t.TempDir(), engine.Options{})
+	s.startDockerAgent(t, agent.Config{DataDir: t.TempDir()})
 	s.connected(t)
 	dir := taskdefsDir(t)
 	for _, tc := range taskdefOutcomes {

@@ -9,6 +9,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 
+	"github.com/berth/berth/agent"
 	"github.com/berth/berth/agent/engine"
 	"github.com/berth/berth/agent/runtime"
 	"github.com/berth/berth/controlplane"
@@ -25,7 +26,7 @@ func TestAgentGonePastTTL(t *testing.T) {
 	img := testimage.Image(t)
 	s := newStack(t, controlplane.Config{HeartbeatPeriod: 200 * time.Millisecond, AgentTTL: time.Second})
 	dir := t.TempDir()
-	first := s.startDockerAgent(t, dir, engine.Options{})
+	first := s.startDockerAgent(t, agent.Config{DataDir: dir})
 	instance := s.connected(t)
 	arn := s.runTask(t, s.register(t, sleepTaskDefinition(img)))
 	id := containerOf(t, s.waitStatus(t, arn, engine.StatusRunning), "app").GetRuntimeId()
@@ -41,7 +42,7 @@ func TestAgentGonePastTTL(t *testing.T) {
 		t.Errorf("with its agent gone the container is %s, want still running", state.Status)
 	}
 
-	s.startDockerAgent(t, dir, engine.Options{})
+	s.startDockerAgent(t, agent.Config{DataDir: dir})
 	if again := s.connected(t); again != instance {
 		t.Fatalf("the returning agent is %s, was %s", again, instance)
 	}

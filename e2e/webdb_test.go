@@ -10,6 +10,7 @@ import (
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 
+	"github.com/berth/berth/agent"
 	"github.com/berth/berth/agent/engine"
 	"github.com/berth/berth/controlplane"
 	"github.com/berth/berth/internal/cptest"
@@ -26,7 +27,7 @@ func TestWebDependsOnHealthyDB(t *testing.T) {
 	img := testimage.Image(t)
 	s := newStack(t, controlplane.Config{})
 	// Stopped containers are kept a while, so that Docker still has their finish times.
-	s.startDockerAgent(t, t.TempDir(), engine.Options{RemoveDelay: time.Minute})
+	s.startDockerAgent(t, agent.Config{DataDir: t.TempDir(), Engine: engine.Options{RemoveDelay: time.Minute}})
 	s.connected(t)
 	taskDef := s.register(t, webDBTaskDefinition(img))
 

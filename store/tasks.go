@@ -179,8 +179,11 @@ func moveTask(in *berthv1.ContainerInstanceRecord, rec *berthv1.TaskRecord, stat
 	}
 	t.LastStatus = status
 	t.Version++
-	if status == TaskStopped && t.StoppedAt == 0 {
-		t.StoppedAt = at
+	if status == TaskStopped {
+		t.DesiredStatus = TaskStopped // a stopped task is never wanted again, as in ECS
+		if t.StoppedAt == 0 {
+			t.StoppedAt = at
+		}
 	}
 }
 
