@@ -27,6 +27,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
 	"google.golang.org/grpc"
@@ -231,10 +232,16 @@ func berth(ctx context.Context, image string, n int) (float64, error) {
 // swarmRun puts the daemon in swarm mode, creates a service of n replicas and
 // times it to n running tasks, then leaves swarm mode.
 func swarmRun(ctx context.Context, cli *client.Client, image string, n int) (float64, error) {
+	_, gwErr := cli.NetworkInspect(ctx, "docker_gwbridge", network.InspectOptions{})
 	if _, err := cli.SwarmInit(ctx, swarm.InitRequest{ListenAddr: "127.0.0.1:2377", AdvertiseAddr: "127.0.0.1:2377"}); err != nil {
 		return 0, fmt.Errorf("swarm init: %w", err)
 	}
-	defer cli.SwarmLeave(context.Background(), true)
+	defer func() {
+		cli.SwarmLeave(context.Background(), true)
+		if gwErr != nil { // swarm made the gateway bridge: take it away again
+			cli.NetworkRemove(context.Background(), "docker_gwbridge")
+		}
+	}()
 	replicas := uint64(n)
 	spec := swarm.ServiceSpec{
 		Annotations: swarm.Annotations{Name: "berth-bench", Labels: map[string]string{label: "swarm"}},
