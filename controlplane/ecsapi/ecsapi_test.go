@@ -53,6 +53,30 @@ func mustRegister(t testing.TB, s *Server, family string) *berthv1.TaskDefinitio
 	return res.TaskDefinition
 }
 
+// rejection is a bad request, the class of error it must get and a part of
+// the message (the field and the rule).
+type rejection struct {
+	name  string
+	call  func() error
+	class ecserr.Class
+	want  string
+}
+
+// rejections runs each bad request and checks its error and that the store
+// did not change.
+func rejections(t *testing.T, s *Server, tests []rejection) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := s.store.Revision()
+			wantErr(t, tt.call(), tt.class, tt.want)
+			if s.store.Revision() != before {
+				t.Fatal("a rejected request changed the store")
+			}
+		})
+	}
+}
+
 func wantErr(t *testing.T, err error, class ecserr.Class, substr string) {
 	t.Helper()
 	if err == nil {
@@ -175,12 +199,7 @@ func TestBadInput(t *testing.T) {
 	for i := range tooManyTags {
 		tooManyTags[i] = &berthv1.Tag{Key: string(rune('a' + i%26)), Value: "x"}
 	}
-	tests := []struct {
-		name  string
-		call  func() error
-		class ecserr.Class
-		want  string
-	}{
+	rejections(t, s, []rejection{
 		{"register without family", func() error {
 			_, err := s.RegisterTaskDefinition(ctx, webTaskDef(""))
 			return err
@@ -294,14 +313,5 @@ func TestBadInput(t *testing.T) {
 			_, err := s.CreateCapacityProvider(ctx, &berthv1.CreateCapacityProviderRequest{})
 			return err
 		}, ecserr.Unimplemented, "CreateCapacityProvider is not available in this berth yet"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			before := s.store.Revision()
-			wantErr(t, tt.call(), tt.class, tt.want)
-			if s.store.Revision() != before {
-				t.Fatal("a rejected request changed the store")
-			}
-		})
-	}
+	})
 }

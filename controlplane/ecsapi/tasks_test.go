@@ -272,12 +272,7 @@ func TestTaskAndInstanceBadInput(t *testing.T) {
 	if _, err := s.RegisterTaskDefinition(ctx, fargateOnly); err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name  string
-		call  func() error
-		class ecserr.Class
-		want  string
-	}{
+	rejections(t, s, []rejection{
 		{"run in unknown cluster", func() error {
 			_, err := s.RunTask(ctx, &berthv1.RunTaskRequest{Cluster: "nope", TaskDefinition: "web"})
 			return err
@@ -381,14 +376,5 @@ func TestTaskAndInstanceBadInput(t *testing.T) {
 			_, err := s.PutAttributes(ctx, &berthv1.PutAttributesRequest{Attributes: []*berthv1.Attribute{{Name: "a", TargetId: "zz"}}})
 			return err
 		}, ecserr.NotFound, "zz"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			before := s.store.Revision()
-			wantErr(t, tt.call(), tt.class, tt.want)
-			if s.store.Revision() != before {
-				t.Fatal("a rejected request changed the store")
-			}
-		})
-	}
+	})
 }
