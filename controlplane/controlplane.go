@@ -161,9 +161,10 @@ func (c *ControlPlane) listen(cfg Config) error {
 	return nil
 }
 
-func (c *ControlPlane) serveGRPC(api berthv1.ECSServer) {
+func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
 	c.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBytes), c.unaryChain(), c.streamChain())
 	berthv1.RegisterECSServer(c.grpc, api)
+	berthv1.RegisterBerthServer(c.grpc, api.Berth())
 	berthv1.RegisterAgentSessionsServer(c.grpc, c.dispatcher)
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)

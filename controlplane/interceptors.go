@@ -16,10 +16,11 @@ import (
 	"github.com/berth/berth/controlplane/ecserr"
 )
 
-// Method prefixes: ECS API callers present the admin token, agents the join
-// token; health and reflection need none.
+// Method prefixes: ECS API and berth API callers present the admin token,
+// agents the join token; health and reflection need none.
 const (
 	ecsMethodPrefix   = "/berth.v1.ECS/"
+	berthMethodPrefix = "/berth.v1.Berth/"
 	agentMethodPrefix = "/berth.v1.AgentSessions/"
 )
 
@@ -61,7 +62,7 @@ func (c *ControlPlane) streamChain() grpc.ServerOption {
 	return grpc.ChainStreamInterceptor(c.authenticateStream, mapStreamErrors)
 }
 
-// authenticate demands the admin token on every ECS method.
+// authenticate demands the admin token on every ECS and berth method.
 func (c *ControlPlane) authenticate(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	if err := c.checkToken(ctx, info.FullMethod); err != nil {
 		return nil, err
@@ -69,7 +70,8 @@ func (c *ControlPlane) authenticate(ctx context.Context, req any, info *grpc.Una
 	return handler(ctx, req)
 }
 
-// authenticateStream demands the join token on agent sessions.
+// authenticateStream demands the join token on agent sessions and the admin
+// token on berth's streams.
 func (c *ControlPlane) authenticateStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	if err := c.checkToken(ss.Context(), info.FullMethod); err != nil {
 		return err
@@ -80,7 +82,7 @@ func (c *ControlPlane) authenticateStream(srv any, ss grpc.ServerStream, info *g
 // checkToken checks the token a method needs.
 func (c *ControlPlane) checkToken(ctx context.Context, method string) error {
 	switch {
-	case strings.HasPrefix(method, ecsMethodPrefix):
+	case strings.HasPrefix(method, ecsMethodPrefix), strings.HasPrefix(method, berthMethodPrefix):
 		return checkBearer(ctx, c.adminToken)
 	case strings.HasPrefix(method, agentMethodPrefix):
 		return checkBearer(ctx, c.joinToken)

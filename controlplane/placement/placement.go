@@ -32,6 +32,22 @@ type Placer struct {
 	ARNs  arn.Namer
 	// Stamp sets the command's time (the caller's clock) and applies it.
 	Apply func(ctx context.Context, cmd *berthv1.Command) (any, error)
+	// ExplainUpTo is the largest cluster (in instances) whose placements
+	// are explained and the explanation stored with the task: explaining
+	// ranks every instance for every task instead of using the scheduler's
+	// indexes. 0 means DefaultExplainUpTo.
+	ExplainUpTo int
+}
+
+// DefaultExplainUpTo is ExplainUpTo's default: a classroom's clusters and
+// more, well below the sizes where explaining would slow placement.
+const DefaultExplainUpTo = 1000
+
+func (p *Placer) explainUpTo() int {
+	if p.ExplainUpTo == 0 {
+		return DefaultExplainUpTo
+	}
+	return p.ExplainUpTo
 }
 
 // Plan is what is placed: count tasks of one task definition, alike.
@@ -66,7 +82,9 @@ func (p *Placer) Place(ctx context.Context, plan *Plan, count int, strategies []
 	var out Result
 	for attempt := 0; attempt < attempts && count > 0; attempt++ {
 		snap, ids := p.Snapshot(plan.Cluster)
-		result, err := snap.Place(plan.request(count, strategies, constraints))
+		req := plan.request(count, strategies, constraints)
+		req.Explain = len(snap.Instances()) <= p.explainUpTo()
+		result, err := snap.Place(req)
 		if err != nil {
 			return out, err
 		}
@@ -74,7 +92,9 @@ func (p *Placer) Place(ctx context.Context, plan *Plan, count int, strategies []
 		var tasks []*berthv1.TaskRecord
 		for _, pl := range result.Placements {
 			in := snap.Instances()[pl.Instance]
-			tasks = append(tasks, p.NewTask(plan, ids[pl.InstanceARN], in.Attributes[scheduler.AttributeAvailabilityZone]))
+			t := p.NewTask(plan, ids[pl.InstanceARN], in.Attributes[scheduler.AttributeAvailabilityZone])
+			t.Placement = Explanation(pl.Explanation)
+			tasks = append(tasks, t)
 		}
 		placed, refused, err := p.store(ctx, plan.Cluster, tasks)
 		if err != nil {
@@ -99,7 +119,9 @@ func (p *Placer) PlaceOn(ctx context.Context, plan *Plan, instanceIDs []string) 
 			failures = append(failures, &berthv1.Failure{Arn: p.ARNs.ContainerInstance(plan.Cluster, id), Reason: "MISSING"})
 			continue
 		}
-		tasks = append(tasks, p.NewTask(plan, id, attribute(in, scheduler.AttributeAvailabilityZone)))
+		t := p.NewTask(plan, id, attribute(in, scheduler.AttributeAvailabilityZone))
+		t.Placement = &berthv1.PlacementExplanation{Candidates: 1, NamedInstance: true}
+		tasks = append(tasks, t)
 	}
 	placed, refused, err := p.store(ctx, plan.Cluster, tasks)
 	if err != nil {
@@ -137,6 +159,32 @@ func Failure(f scheduler.Failure) *berthv1.Failure {
 	out := &berthv1.Failure{Reason: f.Reason, Detail: f.Detail}
 	if f.Closest != nil {
 		out.Arn = f.Closest.ARN
+	}
+	return out
+}
+
+// Explanation is the scheduler's explanation as stored (nil for nil).
+func Explanation(e *scheduler.Explanation) *berthv1.PlacementExplanation {
+	if e == nil {
+		return nil
+	}
+	out := &berthv1.PlacementExplanation{Candidates: int32(e.Candidates), TieBreak: e.TieBreak}
+	for _, st := range e.Steps {
+		out.Steps = append(out.Steps, &berthv1.RankStep{Strategy: st.Strategy, Candidates: int32(st.Candidates), Best: int32(st.Best), Score: st.Score})
+	}
+	return out
+}
+
+// PlacementFailure is a scheduler failure as stored for ExplainService, at
+// time at (seconds since the epoch).
+func PlacementFailure(f scheduler.Failure, at float64) *berthv1.PlacementFailure {
+	out := &berthv1.PlacementFailure{Reason: f.Reason, Detail: f.Detail, At: at}
+	for _, fc := range f.Filtered {
+		out.Filtered = append(out.Filtered, &berthv1.FilterCount{Filter: fc.Filter, RuledOut: int32(fc.RuledOut)})
+	}
+	if c := f.Closest; c != nil {
+		out.Closest = &berthv1.ClosestInstance{ContainerInstanceArn: c.ARN, Lacks: c.Lacks,
+			Cpu: int32(c.Shortfall.CPU), Memory: int32(c.Shortfall.Memory), Gpu: int32(c.Shortfall.GPU)}
 	}
 	return out
 }

@@ -21,6 +21,10 @@ type action struct {
 	rec    *berthv1.ServiceRecord
 	tasks  []*berthv1.TaskRecord
 	events []string
+	// failure is the latest placement failure, kept for ExplainService;
+	// placed says tasks were placed since (which clears it).
+	failure *berthv1.PlacementFailure
+	placed  bool
 }
 
 func (a *action) say(format string, args ...any) {
@@ -156,10 +160,12 @@ func (a *action) startOne(ctx context.Context, st service.Start, tdArn string) e
 		}
 		placed = res.Tasks
 		if len(res.Failures) > 0 {
+			a.failure = placement.PlacementFailure(res.Failures[0], toEpoch(a.c.cfg.Now()))
 			a.say("(service %s) was unable to place a task because %s", svc.ServiceName, strings.TrimSuffix(res.Failures[0].Detail, ".")+".")
 		}
 	}
 	if len(placed) > 0 {
+		a.placed = true
 		ids := make([]string, len(placed))
 		for i, t := range placed {
 			ids[i] = t.Id

@@ -37,7 +37,7 @@ func (c *Controller) reconcile(ctx context.Context, k serviceKey) error {
 	if err := a.start(ctx, d); err != nil {
 		return err
 	}
-	return c.save(ctx, rec, d, a.events)
+	return c.save(ctx, rec, d, a)
 }
 
 // input is the service's moment as service.Decide reads it.
@@ -146,8 +146,15 @@ func (c *Controller) instances(rec *berthv1.ServiceRecord) ([]service.Instance, 
 // save writes the decision's deployments, counts, back-off and events; a
 // DRAINING service with no task left becomes INACTIVE. A concurrent update
 // (an UpdateService) wins: the next pass decides again.
-func (c *Controller) save(ctx context.Context, rec *berthv1.ServiceRecord, d service.Decision, events []string) error {
+func (c *Controller) save(ctx context.Context, rec *berthv1.ServiceRecord, d service.Decision, a *action) error {
+	events := a.events
 	next := proto.Clone(rec).(*berthv1.ServiceRecord)
+	switch {
+	case a.failure != nil:
+		next.PlacementFailure = a.failure
+	case a.placed:
+		next.PlacementFailure = nil
+	}
 	svc := next.Service
 	svc.Deployments = c.deployments(rec.Service, d)
 	running, pending := 0, 0

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
@@ -269,5 +271,58 @@ func TestServiceBadInput(t *testing.T) {
 	list, _ := e.ECS.ListServices(e.Ctx, &berthv1.ListServicesRequest{})
 	if len(list.ServiceArns) != 1 {
 		t.Fatalf("rejected requests created services: %v", list.ServiceArns)
+	}
+}
+
+// Every placed task says why it is where it is, and a service that cannot
+// place says why not.
+func TestExplainTaskAndService(t *testing.T) {
+	e := newEnv(t)
+	e.register(t, "web", "sleep")
+	if _, err := e.ECS.CreateService(e.Ctx, &berthv1.CreateServiceRequest{ServiceName: "web", TaskDefinition: "web", DesiredCount: proto.Int32(2)}); err != nil {
+		t.Fatal(err)
+	}
+	e.steady(t, "web", 2)
+	list, _ := e.ECS.ListTasks(e.Ctx, &berthv1.ListTasksRequest{ServiceName: "web"})
+	ex, err := e.Berth.ExplainTask(e.Ctx, &berthv1.ExplainTaskRequest{Task: list.TaskArns[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ex.GetPlacement()
+	if p.GetCandidates() != 3 || len(p.GetSteps()) != 2 || p.Steps[0].Strategy != "spread(attribute:ecs.availability-zone)" ||
+		p.Steps[1].Strategy != "spread(instanceId)" || ex.ContainerInstanceArn == "" {
+		t.Fatalf("explanation: %v", ex)
+	}
+
+	res, err := e.ECS.RegisterTaskDefinition(e.Ctx, &berthv1.RegisterTaskDefinitionRequest{
+		Family:               "huge",
+		ContainerDefinitions: []*berthv1.ContainerDefinition{{Name: "app", Image: "berth-test/app", Memory: proto.Int32(100000)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ECS.CreateService(e.Ctx, &berthv1.CreateServiceRequest{ServiceName: "huge", TaskDefinition: res.TaskDefinition.TaskDefinitionArn, DesiredCount: proto.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	var f *berthv1.PlacementFailure
+	cptest.Eventually(t, "a placement failure for service huge", func() bool {
+		ex, err := e.Berth.ExplainService(e.Ctx, &berthv1.ExplainServiceRequest{Service: "huge"})
+		f = ex.GetFailure()
+		return err == nil && f != nil
+	})
+	if f.Reason != "RESOURCE:MEMORY" || f.Closest.GetMemory() <= 0 || len(f.Filtered) == 0 {
+		t.Fatalf("failure: %v", f)
+	}
+
+	for _, bad := range []*berthv1.ExplainTaskRequest{{}, {Task: "arn:aws:ecs:us-east-1:000000000000:service/default/x"}, {Cluster: "nope", Task: "abc"}} {
+		if _, err := e.Berth.ExplainTask(e.Ctx, bad); status.Code(err) != codes.InvalidArgument && status.Code(err) != codes.NotFound {
+			t.Errorf("ExplainTask(%v): %v, want InvalidArgument or NotFound", bad, err)
+		}
+	}
+	if _, err := e.Berth.ExplainTask(e.Ctx, &berthv1.ExplainTaskRequest{Task: "0123456789abcdef0123456789abcdef"}); status.Code(err) != codes.NotFound {
+		t.Errorf("ExplainTask of an unknown task: %v, want NotFound", err)
+	}
+	if _, err := e.Berth.ExplainService(e.Ctx, &berthv1.ExplainServiceRequest{}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("ExplainService without a service: %v, want InvalidArgument", err)
 	}
 }

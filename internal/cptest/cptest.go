@@ -19,10 +19,12 @@ import (
 	"github.com/berth/berth/controlplane"
 )
 
-// Cluster is a running control plane and an ECS client with the admin token.
+// Cluster is a running control plane and clients of its ECS and berth APIs;
+// calls made with Ctx carry the admin token.
 type Cluster struct {
-	CP  *controlplane.ControlPlane
-	ECS berthv1.ECSClient
+	CP    *controlplane.ControlPlane
+	ECS   berthv1.ECSClient
+	Berth berthv1.BerthClient
 	// Ctx carries the admin token.
 	Ctx context.Context
 }
@@ -52,7 +54,8 @@ func Start(t testing.TB, cfg controlplane.Config) *Cluster {
 		}
 	})
 	c := &Cluster{CP: cp}
-	c.ECS = berthv1.NewECSClient(c.Dial(t))
+	conn := c.Dial(t)
+	c.ECS, c.Berth = berthv1.NewECSClient(conn), berthv1.NewBerthClient(conn)
 	c.Ctx = metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+cp.AdminToken())
 	return c
 }

@@ -788,9 +788,11 @@ type TaskRecord struct {
 	Cluster string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
 	Id      string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
 	// Empty for a task not placed on an instance.
-	InstanceId    string     `protobuf:"bytes,3,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
-	Task          *Task      `protobuf:"bytes,4,opt,name=task,proto3" json:"task,omitempty"`
-	Reservation   *Resources `protobuf:"bytes,5,opt,name=reservation,proto3" json:"reservation,omitempty"`
+	InstanceId  string     `protobuf:"bytes,3,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	Task        *Task      `protobuf:"bytes,4,opt,name=task,proto3" json:"task,omitempty"`
+	Reservation *Resources `protobuf:"bytes,5,opt,name=reservation,proto3" json:"reservation,omitempty"`
+	// Why the task went to its instance, when recorded at placement.
+	Placement     *PlacementExplanation `protobuf:"bytes,6,opt,name=placement,proto3" json:"placement,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -856,6 +858,13 @@ func (x *TaskRecord) GetTask() *Task {
 func (x *TaskRecord) GetReservation() *Resources {
 	if x != nil {
 		return x.Reservation
+	}
+	return nil
+}
+
+func (x *TaskRecord) GetPlacement() *PlacementExplanation {
+	if x != nil {
+		return x.Placement
 	}
 	return nil
 }
@@ -1523,9 +1532,11 @@ type ServiceRecord struct {
 	// Bumped by every PutServiceCommand: writers compare it.
 	Version int32 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
 	// The number of the next service event.
-	NextEvent     int32 `protobuf:"varint,6,opt,name=next_event,json=nextEvent,proto3" json:"next_event,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	NextEvent int32 `protobuf:"varint,6,opt,name=next_event,json=nextEvent,proto3" json:"next_event,omitempty"`
+	// The latest placement failure, cleared when tasks are placed again.
+	PlacementFailure *PlacementFailure `protobuf:"bytes,7,opt,name=placement_failure,json=placementFailure,proto3" json:"placement_failure,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ServiceRecord) Reset() {
@@ -1598,6 +1609,13 @@ func (x *ServiceRecord) GetNextEvent() int32 {
 		return x.NextEvent
 	}
 	return 0
+}
+
+func (x *ServiceRecord) GetPlacementFailure() *PlacementFailure {
+	if x != nil {
+		return x.PlacementFailure
+	}
+	return nil
 }
 
 // ServiceBackoff is the start-failure back-off of a service.
@@ -1720,7 +1738,7 @@ var File_berth_v1_store_proto protoreflect.FileDescriptor
 
 const file_berth_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\x91\t\n" +
+	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\x91\t\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\x01R\x02at\x12c\n" +
 	"\x18register_task_definition\x18\x02 \x01(\v2'.berth.v1.RegisterTaskDefinitionCommandH\x00R\x16registerTaskDefinition\x12i\n" +
@@ -1773,7 +1791,7 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"registered\x121\n" +
 	"\tallocated\x18\x05 \x01(\v2\x13.berth.v1.ResourcesR\tallocated\x12#\n" +
 	"\rrunning_tasks\x18\x06 \x01(\x05R\frunningTasks\x12#\n" +
-	"\rpending_tasks\x18\a \x01(\x05R\fpendingTasks\"\xb2\x01\n" +
+	"\rpending_tasks\x18\a \x01(\x05R\fpendingTasks\"\xf0\x01\n" +
 	"\n" +
 	"TaskRecord\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x0e\n" +
@@ -1781,7 +1799,8 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\vinstance_id\x18\x03 \x01(\tR\n" +
 	"instanceId\x12\"\n" +
 	"\x04task\x18\x04 \x01(\v2\x0e.berth.v1.TaskR\x04task\x125\n" +
-	"\vreservation\x18\x05 \x01(\v2\x13.berth.v1.ResourcesR\vreservation\"\xba\x01\n" +
+	"\vreservation\x18\x05 \x01(\v2\x13.berth.v1.ResourcesR\vreservation\x12<\n" +
+	"\tplacement\x18\x06 \x01(\v2\x1e.berth.v1.PlacementExplanationR\tplacement\"\xba\x01\n" +
 	" RegisterContainerInstanceCommand\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x127\n" +
@@ -1826,7 +1845,7 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\vTaskRecords\x12*\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x14.berth.v1.TaskRecordR\x05tasks\"[\n" +
 	"\x18ContainerInstanceRecords\x12?\n" +
-	"\tinstances\x18\x01 \x03(\v2!.berth.v1.ContainerInstanceRecordR\tinstances\"\xdb\x01\n" +
+	"\tinstances\x18\x01 \x03(\v2!.berth.v1.ContainerInstanceRecordR\tinstances\"\xa4\x02\n" +
 	"\rServiceRecord\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12+\n" +
 	"\aservice\x18\x02 \x01(\v2\x11.berth.v1.ServiceR\aservice\x122\n" +
@@ -1834,7 +1853,8 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x06steady\x18\x04 \x01(\bR\x06steady\x12\x18\n" +
 	"\aversion\x18\x05 \x01(\x05R\aversion\x12\x1d\n" +
 	"\n" +
-	"next_event\x18\x06 \x01(\x05R\tnextEvent\"_\n" +
+	"next_event\x18\x06 \x01(\x05R\tnextEvent\x12G\n" +
+	"\x11placement_failure\x18\a \x01(\v2\x1a.berth.v1.PlacementFailureR\x10placementFailure\"_\n" +
 	"\x0eServiceBackoff\x12\x1a\n" +
 	"\bfailures\x18\x01 \x01(\x05R\bfailures\x12\x1d\n" +
 	"\n" +
@@ -1887,10 +1907,12 @@ var file_berth_v1_store_proto_goTypes = []any{
 	(*Cluster)(nil),                              // 26: berth.v1.Cluster
 	(*ContainerInstance)(nil),                    // 27: berth.v1.ContainerInstance
 	(*Task)(nil),                                 // 28: berth.v1.Task
-	(*Attribute)(nil),                            // 29: berth.v1.Attribute
-	(*Failure)(nil),                              // 30: berth.v1.Failure
-	(*TaskStateChange)(nil),                      // 31: berth.v1.TaskStateChange
-	(*Service)(nil),                              // 32: berth.v1.Service
+	(*PlacementExplanation)(nil),                 // 29: berth.v1.PlacementExplanation
+	(*Attribute)(nil),                            // 30: berth.v1.Attribute
+	(*Failure)(nil),                              // 31: berth.v1.Failure
+	(*TaskStateChange)(nil),                      // 32: berth.v1.TaskStateChange
+	(*Service)(nil),                              // 33: berth.v1.Service
+	(*PlacementFailure)(nil),                     // 34: berth.v1.PlacementFailure
 }
 var file_berth_v1_store_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
@@ -1916,23 +1938,25 @@ var file_berth_v1_store_proto_depIdxs = []int32{
 	7,  // 20: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
 	28, // 21: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
 	7,  // 22: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
-	27, // 23: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 24: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
-	29, // 25: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	9,  // 26: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	9,  // 27: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
-	30, // 28: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
-	31, // 29: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
-	9,  // 30: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
-	8,  // 31: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
-	32, // 32: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
-	22, // 33: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
-	21, // 34: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
-	35, // [35:35] is the sub-list for method output_type
-	35, // [35:35] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	29, // 23: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
+	27, // 24: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 25: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
+	30, // 26: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	9,  // 27: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	9,  // 28: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
+	31, // 29: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
+	32, // 30: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
+	9,  // 31: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
+	8,  // 32: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
+	33, // 33: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
+	22, // 34: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
+	34, // 35: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
+	21, // 36: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
+	37, // [37:37] is the sub-list for method output_type
+	37, // [37:37] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_store_proto_init() }
@@ -1940,6 +1964,7 @@ func file_berth_v1_store_proto_init() {
 	if File_berth_v1_store_proto != nil {
 		return
 	}
+	file_berth_v1_berth_proto_init()
 	file_berth_v1_agent_proto_init()
 	file_berth_v1_ecs_proto_init()
 	file_berth_v1_store_proto_msgTypes[0].OneofWrappers = []any{
