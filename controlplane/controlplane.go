@@ -2,13 +2,17 @@ package controlplane
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,8 +24,10 @@ import (
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane/arn"
+	"github.com/berth/berth/controlplane/dashboard"
 	"github.com/berth/berth/controlplane/dispatcher"
 	"github.com/berth/berth/controlplane/ecsapi"
+	"github.com/berth/berth/controlplane/fargate"
 	"github.com/berth/berth/controlplane/gateway"
 	"github.com/berth/berth/controlplane/placement"
 	"github.com/berth/berth/controlplane/servicecontroller"
@@ -55,6 +61,18 @@ type Config struct {
 	// (servicecontroller defaults when 0).
 	ServiceResync time.Duration
 	HealthGrace   time.Duration
+	// Pprof serves Go's profiles at /debug/pprof/ on the HTTP address, to
+	// callers with the admin token.
+	Pprof bool
+	// AddInstance starts a hollow container instance for the dashboard's
+	// "add instance" control (ctx is the request's: the instance must
+	// outlive it); nil disables that control.
+	AddInstance func(ctx context.Context, cluster, zone, instanceType string) error
+	// Fargate configures the Fargate pool manager (controlplane/fargate):
+	// provisioner, host size, cooldown. Start fills in its store, placer
+	// and join address; the control plane closes the provisioner at
+	// Shutdown if it is an io.Closer. No provisioner: a static pool.
+	Fargate fargate.Config
 }
 
 // ControlPlane is a running control plane.
@@ -72,10 +90,13 @@ type ControlPlane struct {
 	accessKey  gateway.Key
 	keys       gateway.Keys
 	served     chan error
+	pprof      bool
 
 	dispatcher *dispatcher.Dispatcher
 	stopLoops  context.CancelFunc
 	loops      sync.WaitGroup // the dispatcher's and the service controller's Run
+	pool       *fargate.Manager
+	poolCloser io.Closer // the pool's provisioner, if it must be closed
 }
 
 // Start opens the data dir's state, makes the tokens at first start and
@@ -85,7 +106,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	c := &ControlPlane{log: cfg.Logger, served: make(chan error, 2)}
+	c := &ControlPlane{log: cfg.Logger, served: make(chan error, 2), pprof: cfg.Pprof}
 	var err error
 	if c.adminToken, err = loadOrCreateToken(cfg.DataDir, AdminTokenFile); err != nil {
 		return nil, fmt.Errorf("admin token: %w", err)
@@ -114,6 +135,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger,
 		HeartbeatPeriod: cfg.HeartbeatPeriod, TTL: cfg.AgentTTL,
 	})
+	c.metrics.observeAgents(c.dispatcher.Heartbeats, c.dispatcher.Sessions)
 	services := servicecontroller.New(servicecontroller.Config{
 		Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger, Resync: cfg.ServiceResync, HealthGrace: cfg.HealthGrace,
 		Placer: &placement.Placer{Store: c.store, ARNs: cfg.ARNs, Apply: func(ctx context.Context, cmd *berthv1.Command) (any, error) {
@@ -121,14 +143,16 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 			return c.store.Apply(ctx, cmd)
 		}},
 	})
+	c.startPool(cfg)
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.stopLoops = cancel
-	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run} {
+	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run} {
 		c.loops.Add(1)
 		go func() { defer c.loops.Done(); run(runCtx) }()
 	}
 	c.serveGRPC(api)
-	c.serveHTTP(gateway.New(api, c.keys, gateway.Options{Logger: cfg.Logger, Observe: c.metrics.observeWire}))
+	c.serveHTTP(gateway.New(api, c.keys, gateway.Options{Logger: cfg.Logger, Observe: c.metrics.observeWire}),
+		dashboard.New(dashboard.Config{Store: c.store, API: api, AdminToken: c.adminToken, AddInstance: cfg.AddInstance, Logger: cfg.Logger}))
 	c.log.Info("control plane serving", "grpc", c.GRPCAddr(), "http", c.HTTPAddr(), "data_dir", cfg.DataDir)
 	return c, nil
 }
@@ -162,9 +186,14 @@ func (c *ControlPlane) listen(cfg Config) error {
 }
 
 func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
-	c.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBytes), c.unaryChain(), c.streamChain())
+	c.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBytes), c.unaryChain(), c.streamChain(),
+		// Thousands of agents hold a connection each, mostly idle: a
+		// smaller read buffer each (write buffers are shared by default).
+		grpc.ReadBufferSize(8<<10))
 	berthv1.RegisterECSServer(c.grpc, api)
-	berthv1.RegisterBerthServer(c.grpc, api.Berth())
+	berth := api.Berth()
+	berth.Logs = c.dispatcher
+	berthv1.RegisterBerthServer(c.grpc, berth)
 	berthv1.RegisterAgentSessionsServer(c.grpc, c.dispatcher)
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
@@ -178,18 +207,24 @@ func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
 	}()
 }
 
-func (c *ControlPlane) serveHTTP(ecsJSON http.Handler) {
+func (c *ControlPlane) serveHTTP(ecsJSON http.Handler, dash *dashboard.Dashboard) {
 	mux := http.NewServeMux()
+	dash.Register(mux) // GET / and /dashboard/
 	mux.Handle("POST /{$}", ecsJSON)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(c.metrics.registry, promhttp.HandlerOpts{}))
+	if c.pprof {
+		mux.Handle("/debug/pprof/", c.requireAdmin(http.HandlerFunc(pprof.Index)))
+		mux.Handle("/debug/pprof/profile", c.requireAdmin(http.HandlerFunc(pprof.Profile)))
+	}
 	c.http = &http.Server{
 		Handler:           http.MaxBytesHandler(mux, MaxRequestBytes),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
+	c.http.RegisterOnShutdown(dash.Close) // end the dashboard's event streams
 	go func() {
 		err := c.http.Serve(c.httpLis)
 		if errors.Is(err, http.ErrServerClosed) {
@@ -197,6 +232,19 @@ func (c *ControlPlane) serveHTTP(ecsJSON http.Handler) {
 		}
 		c.served <- err
 	}()
+}
+
+// requireAdmin lets through HTTP requests that carry the admin token
+// ("Authorization: Bearer <token>").
+func (c *ControlPlane) requireAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(c.adminToken)) != 1 {
+			http.Error(w, "send the admin token: Authorization: Bearer <token>", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // GRPCAddr is the address gRPC listens on.
@@ -231,6 +279,7 @@ func (c *ControlPlane) Shutdown(ctx context.Context) error {
 	}
 	c.stopLoops()
 	c.loops.Wait()
+	c.closePool()
 	herr := c.http.Shutdown(ctx)
 	if herr != nil {
 		c.http.Close()

@@ -65,3 +65,15 @@ func (m *metrics) observeWire(op, exception string, took time.Duration) {
 	m.wireCalls.WithLabelValues(op, exception).Inc()
 	m.callSeconds.WithLabelValues("ecs-json/" + op).Observe(took.Seconds())
 }
+
+// observeAgents exports the agent sessions' counts.
+func (m *metrics) observeAgents(heartbeats func() uint64, sessions func() int) {
+	m.registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "berth_agent_heartbeats_total", Help: "Heartbeats received from agents.",
+		}, func() float64 { return float64(heartbeats()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "berth_agent_sessions", Help: "Open agent sessions.",
+		}, func() float64 { return float64(sessions()) }),
+	)
+}

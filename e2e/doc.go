@@ -9,7 +9,8 @@
 // they are) end as ECS ends them; that an agent killed with SIGKILL and restarted on
 // its data dir is the same container instance with the same containers; that the
 // tasks of an agent gone past its TTL are stopped, and their containers removed when
-// it returns; and, on three agents in three zones, that a service scales with as many
+// it returns; that a container's output reads back through GetTaskLogs, whole, its
+// last line, and followed until the caller hangs up; and, on three agents in three zones, that a service scales with as many
 // containers running as it counts, replaces a task whose container is killed, rolls a
 // new revision out within minimumHealthyPercent and maximumPercent, and rolls back when
 // the deployment circuit breaker trips.

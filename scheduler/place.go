@@ -26,6 +26,8 @@ type placer struct {
 	values    []int32  // attribute value ids in spread order
 	seen      []uint32 // scanBoth's marks: seen[i] == epoch once instance i was offered
 	epoch     uint32
+	heaps     [][]uint64 // chooseSpread's per-value heaps, nil until the request's first task
+	heapBuf   [][]uint64
 }
 
 // Place decides where each of the request's tasks runs and takes their resources from
@@ -59,6 +61,7 @@ func (s *Snapshot) Place(r Request) (Result, error) {
 			Task: t, InstanceARN: s.instances[i].ARN, Instance: int(i), Explanation: p.explain,
 		})
 		s.take(i, &p.req)
+		p.spreadTook(i)
 	}
 	return res, nil
 }
@@ -73,6 +76,7 @@ func (p *placer) start(s *Snapshot, r Request) error {
 	}
 	p.snap, p.req = s, r
 	p.group = s.group(r.Group)
+	p.heaps = nil
 	p.rng.Seed(r.Seed, 0)
 	var err error
 	if p.filters, err = compileFilters(&p.filterBuf, &p.req); err != nil {

@@ -29,6 +29,10 @@ func (p *placer) chooseIndexed() (i int32, ok, handled bool) {
 	if len(p.steps) == 0 {
 		return -1, false, false
 	}
+	if p.spreadSpreadFits() {
+		i, ok := p.chooseSpread()
+		return i, ok, true
+	}
 	lead := &p.steps[0]
 	p.ties, p.best = p.ties[:0], math.MaxInt64
 	if _, ok := lead.sortedResource(); ok {

@@ -69,6 +69,10 @@ func apply(c *change, cmd *berthv1.Command) (proto.Message, error) {
 		return updateTaskStates(c, ch.UpdateTaskStates)
 	case *berthv1.Command_PutService:
 		return putService(c, ch.PutService)
+	case *berthv1.Command_ProvisionTasks:
+		return provisionTasks(c, ch.ProvisionTasks)
+	case *berthv1.Command_AssignTasks:
+		return assignTasks(c, ch.AssignTasks)
 	default:
 		return nil, fmt.Errorf("store: unknown command %T", ch)
 	}

@@ -121,9 +121,16 @@ type ClusterCounts struct {
 func (s *Store) ClusterCounts(name string) (ClusterCounts, error) {
 	var c ClusterCounts
 	for _, in := range s.ContainerInstances(name, nil) {
-		c.Instances++
+		if !IsPoolHost(in) { // Fargate pool hosts are not the user's; their tasks count
+			c.Instances++
+		}
 		c.RunningTasks += int(in.RunningTasks)
 		c.PendingTasks += int(in.PendingTasks)
+	}
+	for _, t := range s.LiveTasksOn(name, "") { // Fargate tasks waiting for capacity
+		if t.Task.GetLastStatus() == TaskProvisioning {
+			c.PendingTasks++
+		}
 	}
 	c.Services = len(s.Services(name, func(r *berthv1.ServiceRecord) bool { return r.Service.GetStatus() == StatusActive }))
 	return c, nil

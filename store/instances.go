@@ -70,24 +70,10 @@ func registerContainerInstance(c *change, cmd *berthv1.RegisterContainerInstance
 	if err := c.putInstance(rec); err != nil {
 		return nil, err
 	}
+	if err := indexInstance(c.tx, rec, false); err != nil {
+		return nil, err
+	}
 	return rec, nil
-}
-
-// instanceByEC2ID finds the cluster's instance of that identity, or nil.
-func instanceByEC2ID(c *change, cluster, ec2ID string) (*berthv1.ContainerInstanceRecord, error) {
-	var found *berthv1.ContainerInstanceRecord
-	err := scan(c.tx.Bucket(bucketInstances), clusterPrefix(cluster), nil, false, func(k, v []byte) (bool, error) {
-		rec := &berthv1.ContainerInstanceRecord{}
-		if err := proto.Unmarshal(v, rec); err != nil {
-			return false, err
-		}
-		if rec.Instance.GetEc2InstanceId() == ec2ID {
-			found = rec
-			return false, nil
-		}
-		return true, nil
-	})
-	return found, err
 }
 
 // mergeAttributes sets each of set over have (same name replaces) and keeps
@@ -166,6 +152,9 @@ func deregisterContainerInstance(c *change, cmd *berthv1.DeregisterContainerInst
 	rec.Instance.Status = StatusInactive
 	rec.Instance.AgentConnected = false
 	if err := c.delete(KindContainerInstance, bucketInstances, instanceKey(rec.Cluster, rec.Id), rec); err != nil {
+		return nil, err
+	}
+	if err := indexInstance(c.tx, rec, true); err != nil {
 		return nil, err
 	}
 	return rec, nil

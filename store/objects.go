@@ -1,10 +1,10 @@
 package store
 
 import (
-	"slices"
 	"strings"
 	"sync"
 
+	"github.com/google/btree"
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 
@@ -12,34 +12,58 @@ import (
 )
 
 // objectIndex holds one bucket's records in memory, by cluster then id, for
-// hot reads. Like taskDefIndex it is loaded at Open and changed only by the
-// writer after a commit; records are shared and never modified.
+// hot reads, with the ids of each cluster in order (a B-tree) so that a page
+// of a list costs its own length, not the cluster's size. Like taskDefIndex
+// it is loaded at Open and changed only by the writer after a commit; records
+// are shared and never modified.
 type objectIndex[T proto.Message] struct {
 	mu        sync.RWMutex
-	byCluster map[string]map[string]T
+	byCluster map[string]*clusterObjects[T]
+	// observe, if set, sees every change under mu (for secondary indexes):
+	// the record before (had false: none) and after (has false: deleted).
+	observe func(cluster string, old T, had bool, rec T, has bool)
+}
+
+type clusterObjects[T proto.Message] struct {
+	byID  map[string]T
+	order *btree.BTreeG[string]
 }
 
 func (x *objectIndex[T]) load(b *bolt.Bucket, decode func([]byte) (T, error)) error {
-	x.byCluster = make(map[string]map[string]T)
+	x.byCluster = make(map[string]*clusterObjects[T])
 	return b.ForEach(func(k, v []byte) error {
 		rec, err := decode(v)
 		if err != nil {
 			return err
 		}
-		x.set(string(k), rec)
+		cluster, id, _ := strings.Cut(string(k), "\x00")
+		x.change(cluster, id, rec, true)
 		return nil
 	})
 }
 
-// set stores rec under its key "cluster\x00id"; the caller holds mu or owns x.
-func (x *objectIndex[T]) set(key string, rec T) {
-	cluster, id, _ := strings.Cut(key, "\x00")
-	m := x.byCluster[cluster]
-	if m == nil {
-		m = make(map[string]T)
-		x.byCluster[cluster] = m
+// change sets (has) or deletes the record of cluster and id; the caller
+// holds mu or owns x.
+func (x *objectIndex[T]) change(cluster, id string, rec T, has bool) {
+	c := x.byCluster[cluster]
+	if c == nil {
+		c = &clusterObjects[T]{byID: make(map[string]T), order: btree.NewOrderedG[string](32)}
+		x.byCluster[cluster] = c
 	}
-	m[id] = rec
+	old, had := c.byID[id]
+	switch {
+	case has:
+		c.byID[id] = rec
+		if !had {
+			c.order.ReplaceOrInsert(id)
+		}
+	case had:
+		delete(c.byID, id)
+		c.order.Delete(id)
+	}
+	if x.observe != nil && (had || has) {
+		x.observe(cluster, old, had, rec, has)
+	}
 }
 
 func (x *objectIndex[T]) update(kind Kind, events []Event) {
@@ -49,37 +73,51 @@ func (x *objectIndex[T]) update(kind Kind, events []Event) {
 		if e.Kind != kind {
 			continue
 		}
-		if e.Deleted {
-			cluster, id, _ := strings.Cut(e.Key, "\x00")
-			delete(x.byCluster[cluster], id)
-			continue
+		cluster, id, _ := strings.Cut(e.Key, "\x00")
+		var rec T
+		if !e.Deleted {
+			rec = e.Value.(T)
 		}
-		x.set(e.Key, e.Value.(T))
+		x.change(cluster, id, rec, !e.Deleted)
 	}
 }
 
 func (x *objectIndex[T]) get(cluster, id string) (T, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	rec, ok := x.byCluster[cluster][id]
+	var rec T
+	c := x.byCluster[cluster]
+	if c == nil {
+		return rec, false
+	}
+	rec, ok := c.byID[id]
 	return rec, ok
 }
 
 // list returns the cluster's records that keep accepts, ordered by id.
 func (x *objectIndex[T]) list(cluster string, keep func(T) bool) []T {
+	return x.page(cluster, "", -1, keep)
+}
+
+// page returns up to limit (-1: all) of the cluster's records that keep
+// accepts and whose id is after after, ordered by id.
+func (x *objectIndex[T]) page(cluster, after string, limit int, keep func(T) bool) []T {
 	x.mu.RLock()
-	ids := make([]string, 0, len(x.byCluster[cluster]))
-	for id, rec := range x.byCluster[cluster] {
-		if keep == nil || keep(rec) {
-			ids = append(ids, id)
+	defer x.mu.RUnlock()
+	c := x.byCluster[cluster]
+	if c == nil || limit == 0 {
+		return nil
+	}
+	var out []T
+	c.order.AscendGreaterOrEqual(after, func(id string) bool {
+		if id == after {
+			return true
 		}
-	}
-	slices.Sort(ids)
-	out := make([]T, len(ids))
-	for i, id := range ids {
-		out[i] = x.byCluster[cluster][id]
-	}
-	x.mu.RUnlock()
+		if rec := c.byID[id]; keep == nil || keep(rec) {
+			out = append(out, rec)
+		}
+		return limit < 0 || len(out) < limit
+	})
 	return out
 }
 

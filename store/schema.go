@@ -22,6 +22,7 @@ var migrations = []migration{
 	{1, "create the buckets of the first schema", createBuckets(
 		bucketMeta, bucketClusters, bucketFamilies, bucketTaskDefs,
 		bucketInstances, bucketServices, bucketTasks)},
+	{2, "add the lookup buckets instance-ec2 and instance-tasks", fillLookups},
 }
 
 // SchemaVersion is the schema version this build writes.

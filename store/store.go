@@ -41,7 +41,7 @@ type Store struct {
 	watchers  watchers
 	taskDefs  taskDefIndex
 	instances objectIndex[*berthv1.ContainerInstanceRecord]
-	tasks     objectIndex[*berthv1.TaskRecord]
+	tasks     taskIndex
 	services  objectIndex[*berthv1.ServiceRecord]
 }
 
@@ -51,7 +51,14 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 512
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: 2 * time.Second,
+		// As etcd runs bbolt: the freelist is not written on every commit
+		// (that cost grows with the file) but rebuilt at open, and kept as
+		// a map, which frees and allocates pages in constant time.
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -73,6 +80,7 @@ func Open(path string, opts Options) (*Store, error) {
 		if err := s.instances.load(tx.Bucket(bucketInstances), decodeInstance); err != nil {
 			return err
 		}
+		s.tasks.init()
 		if err := s.tasks.load(tx.Bucket(bucketTasks), decodeTask); err != nil {
 			return err
 		}

@@ -30,6 +30,9 @@ func loadTask(c *change, cluster, id string) (*berthv1.TaskRecord, error) {
 }
 
 func (c *change) putTask(rec *berthv1.TaskRecord) error {
+	if err := indexTask(c.tx, rec); err != nil {
+		return err
+	}
 	return c.put(KindTask, bucketTasks, taskKey(rec.Cluster, rec.Id), rec)
 }
 
@@ -106,6 +109,9 @@ func stopTasks(c *change, cmd *berthv1.StopTasksCommand) (proto.Message, error) 
 			t.StoppedReason = cmd.GetReason()
 			t.StoppingAt = c.at
 			t.Version++
+			if rec.InstanceId == "" { // waiting for capacity (Fargate): nothing runs yet
+				moveTask(nil, rec, TaskStopped, c.at)
+			}
 			if err := c.putTask(rec); err != nil {
 				return nil, err
 			}
@@ -118,17 +124,7 @@ func stopTasks(c *change, cmd *berthv1.StopTasksCommand) (proto.Message, error) 
 // STOPPED now, with reason, and frees what they held (the instance record is
 // changed in memory; the caller stores it).
 func stopInstanceTasks(c *change, in *berthv1.ContainerInstanceRecord, reason string) error {
-	var recs []*berthv1.TaskRecord
-	err := scan(c.tx.Bucket(bucketTasks), clusterPrefix(in.Cluster), nil, false, func(k, v []byte) (bool, error) {
-		rec := &berthv1.TaskRecord{}
-		if err := proto.Unmarshal(v, rec); err != nil {
-			return false, err
-		}
-		if rec.InstanceId == in.Id && rec.Task.GetLastStatus() != TaskStopped {
-			recs = append(recs, rec)
-		}
-		return true, nil
-	})
+	recs, err := liveTasksOn(c, in.Cluster, in.Id)
 	if err != nil {
 		return err
 	}

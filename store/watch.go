@@ -32,11 +32,11 @@ type Event struct {
 
 // watchBuffer is how many events a watcher may fall behind before it is cut
 // off.
-const watchBuffer = 4096
+const watchBuffer = 16384
 
 // Watch returns a channel of the events of every change committed from now
 // on, in revision order. The channel is closed when ctx ends, when the store
-// closes, or when the watcher falls more than a few thousand events behind;
+// closes, or when the watcher falls more than 16,384 events behind;
 // a watcher that sees it closed while ctx is live re-reads what it needs and
 // watches again (level-triggered consumers lose nothing).
 func (s *Store) Watch(ctx context.Context) <-chan Event {

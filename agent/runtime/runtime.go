@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"io"
 	"time"
 )
 
@@ -42,4 +43,10 @@ type Runtime interface {
 	// when ctx ended) and both channels are closed. The caller must drain the event
 	// channel or cancel ctx; an unread stream holds its goroutine.
 	Events(ctx context.Context, labels map[string]string) (<-chan Event, <-chan error)
+
+	// Logs writes a container's output, stdout to stdout and stderr to stderr, on the
+	// caller's goroutine. It returns once the output so far is written or, with
+	// opts.Follow, once the container has exited and all of its output is written;
+	// ctx.Err() when ctx ends first, and a writer's error as soon as one fails.
+	Logs(ctx context.Context, id string, opts LogOptions, stdout, stderr io.Writer) error
 }

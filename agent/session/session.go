@@ -3,7 +3,8 @@
 // (asking for a resync when one is missed), and sends task state changes in
 // batches until each is acknowledged, reconnecting with back-off when the
 // stream breaks. It knows nothing of containers: the caller's Assign runs the
-// tasks and the caller's engine calls Report.
+// tasks and the caller's engine calls Report. A LogsRequest is answered by the
+// caller's Logs on a TaskLogs call of its own, beside the session stream.
 package session
 
 import (
@@ -45,6 +46,11 @@ type Config struct {
 	Registered func(ctx context.Context, r *berthv1.Registered) error
 	// Assign takes the instance's assignments, in sequence.
 	Assign func(ctx context.Context, a *berthv1.Assignments) error
+	// Logs answers a LogsRequest: it sends the output the request asks for
+	// and returns when it is all sent, or when ctx ends (the caller hung up,
+	// the session ended). It runs on a goroutine of its own; send is for that
+	// goroutine only. Nil refuses every request.
+	Logs func(ctx context.Context, req *berthv1.LogsRequest, send func(*berthv1.TaskLogsChunk) error) error
 	// BatchWindow is how long state changes gather before they are sent
 	// (default 100 ms).
 	BatchWindow time.Duration
@@ -60,6 +66,9 @@ type Session struct {
 	unacked []*berthv1.TaskStateChanges
 	batch   uint64
 	wake    chan struct{}
+
+	client berthv1.AgentSessionsClient // set by Run
+	logs   sync.WaitGroup              // the goroutines answering LogsRequests
 }
 
 // New returns a session; Run it.
@@ -94,6 +103,7 @@ func (s *Session) Run(ctx context.Context) error {
 	}
 	defer conn.Close()
 	client := berthv1.NewAgentSessionsClient(conn)
+	s.client = client
 	backoff := 100 * time.Millisecond
 	for {
 		start := time.Now()
@@ -154,6 +164,7 @@ func (s *Session) once(ctx context.Context, client berthv1.AgentSessionsClient) 
 // serve runs an open session: the receiving goroutine hands messages over;
 // this one sends heartbeats and batches.
 func (s *Session) serve(ctx context.Context, stream berthv1.AgentSessions_SessionClient, period time.Duration) error {
+	defer s.logs.Wait() // after cancel, which ends them
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	recvErr := make(chan error, 1)
@@ -230,6 +241,8 @@ func (s *Session) receive(ctx context.Context, stream berthv1.AgentSessions_Sess
 			}
 		case *berthv1.ControlPlaneMessage_Ack:
 			s.acked(msg.Ack.Batch)
+		case *berthv1.ControlPlaneMessage_LogsRequest:
+			s.startLogs(ctx, msg.LogsRequest)
 		}
 	}
 }

@@ -13,6 +13,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -36,8 +39,18 @@ func run() error {
 		account  = flag.String("account", arn.Default.Account, "account id written in ARNs")
 		dev      = flag.Bool("dev", false, "development mode: a temporary data dir (unless --data-dir), debug logs, tokens printed")
 		logLevel = flag.String("log-level", "info", "debug, info, warn or error")
+		hbPeriod = flag.Duration("heartbeat-period", 0, "how often agents heartbeat (default 5s); they are cut off after three silent periods")
+		pprof    = flag.Bool("pprof", false, "serve Go's profiles at /debug/pprof/ on the HTTP address (admin token required)")
+		memLimit = flag.String("memory-limit", "", "soft limit of the Go runtime's memory, e.g. 768MiB: the garbage collector works harder near it (as GOMEMLIMIT)")
 	)
 	flag.Parse()
+	if *memLimit != "" {
+		n, err := parseBytes(*memLimit)
+		if err != nil {
+			return fmt.Errorf("--memory-limit: %w", err)
+		}
+		debug.SetMemoryLimit(n)
+	}
 
 	level := new(slog.LevelVar)
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -62,16 +75,28 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	hollows := &devInstances{ctx: ctx, dataDir: *dataDir, log: log} // the dashboard's "add instance" in -dev
+	var addInstance func(ctx context.Context, cluster, zone, instanceType string) error
+	if *dev {
+		addInstance = hollows.add
+	}
 	cp, err := controlplane.Start(ctx, controlplane.Config{
 		DataDir:  *dataDir,
 		GRPCAddr: *grpcAddr,
 		HTTPAddr: *httpAddr,
 		ARNs:     arn.Namer{Region: *region, Account: *account},
 		Logger:   log,
+
+		HeartbeatPeriod: *hbPeriod,
+		AgentTTL:        3 * *hbPeriod,
+		Pprof:           *pprof,
+		AddInstance:     addInstance,
+		Fargate:         fargatePool(ctx, *dev, *dataDir, log),
 	})
 	if err != nil {
 		return err
 	}
+	hollows.cp.Store(cp)
 	agentDone := make(chan error, 1)
 	if *dev {
 		printDev(cp, *dataDir)
@@ -83,6 +108,7 @@ func run() error {
 	if err := <-agentDone; err != nil && !errors.Is(err, context.Canceled) {
 		log.Warn("dev agent", "err", err)
 	}
+	hollows.wait()
 	log.Info("shutting down: letting in-flight calls finish")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -93,6 +119,7 @@ func printDev(cp *controlplane.ControlPlane, dataDir string) {
 	fmt.Printf(`
 berth control plane (dev mode)
   gRPC       %[1]s   (reflection on)
+  dashboard  http://%[2]s/   (teacher controls: the admin token)
   HTTP       http://%[2]s   (/healthz, /metrics)
   data dir   %[3]s
   admin token  %[4]s
@@ -110,4 +137,25 @@ An agent runs in this process (instance type berth.dev); more can join:
 
 Ctrl-C stops it, removes the dev agent's containers and the temporary data dir.
 `, cp.GRPCAddr(), cp.HTTPAddr(), dataDir, cp.AdminToken(), cp.JoinToken())
+}
+
+// parseBytes reads a size as GOMEMLIMIT writes it: a number with an optional
+// B, KiB, MiB, GiB or TiB suffix.
+func parseBytes(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		scale  int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+	scale := int64(1)
+	for _, u := range units {
+		if num, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, scale = num, u.scale
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a size such as 768MiB", s)
+	}
+	return n * scale, nil
 }

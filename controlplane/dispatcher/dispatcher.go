@@ -4,10 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane/arn"
+	"github.com/berth/berth/controlplane/ecserr"
 	"github.com/berth/berth/store"
 )
 
@@ -34,11 +36,16 @@ type Dispatcher struct {
 	berthv1.UnimplementedAgentSessionsServer
 	cfg Config
 
+	heartbeats atomic.Uint64
+
 	mu       sync.Mutex
 	sessions map[string]*session  // by instance key cluster\x00id
 	offline  map[string]time.Time // instances whose agent left, since when
 
 	instanceLocks [64]sync.Mutex
+
+	logsMu sync.Mutex
+	logs   map[string]*logRequest // LogsRequests waiting for their TaskLogs call, by request id
 }
 
 // New returns a Dispatcher; call Run to start its background work.
@@ -55,7 +62,17 @@ func New(cfg Config) *Dispatcher {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Dispatcher{cfg: cfg, sessions: map[string]*session{}, offline: map[string]time.Time{}}
+	return &Dispatcher{cfg: cfg, sessions: map[string]*session{}, offline: map[string]time.Time{}, logs: map[string]*logRequest{}}
+}
+
+// Heartbeats is how many heartbeats agents have sent.
+func (d *Dispatcher) Heartbeats() uint64 { return d.heartbeats.Load() }
+
+// Sessions is how many agent sessions are open.
+func (d *Dispatcher) Sessions() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.sessions)
 }
 
 func instanceKey(cluster, id string) string { return cluster + "\x00" + id }
@@ -166,7 +183,7 @@ func (d *Dispatcher) loseTasks(ctx context.Context, key string) {
 	_, err := d.cfg.Store.Apply(ctx, &berthv1.Command{At: epoch(d.cfg.Now()), Change: &berthv1.Command_SetAgentConnected{
 		SetAgentConnected: &berthv1.SetAgentConnectedCommand{Cluster: cluster, Id: id, Connected: false, LostTasksReason: reason},
 	}})
-	if err != nil && ctx.Err() == nil {
+	if err != nil && ctx.Err() == nil && !ecserr.Is(err, ecserr.NotFound) { // NotFound: deregistered meanwhile
 		d.cfg.Logger.Warn("could not mark tasks lost", "cluster", cluster, "instance", id, "err", err)
 	}
 }

@@ -14,8 +14,15 @@
 // them. The store is the source of truth; the dispatcher keeps no state that a
 // restart of the control plane would need.
 //
+// Container output (berth's GetTaskLogs) does not travel on the session, so
+// that heartbeats and state changes never wait behind it: StreamTaskLogs sends
+// the agent a LogsRequest over its session, and the agent answers on a
+// TaskLogs call of its own, whose first message names the request. The call's
+// handler hands the chunks to the waiting StreamTaskLogs; when that caller
+// hangs up, the handler ends the call, which tells the agent to stop reading.
+//
 // The dispatcher owns two goroutines, both started by Run and ended with its
 // context: the fan-out of committed task changes to sessions, and the reaper
 // of silent agents. Each session is served on the gRPC handler's goroutine,
-// plus one that reads the stream.
+// plus one that reads the stream; so is each TaskLogs call.
 package dispatcher

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
@@ -26,7 +27,7 @@ func (d *Dispatcher) lockInstance(cluster, ec2ID string) func() {
 
 // open registers the instance and makes its session the live one, cutting
 // off any older session of the same instance.
-func (d *Dispatcher) open(ctx context.Context, stream berthv1.AgentSessions_SessionServer, reg *berthv1.RegisterInstance) (*session, *berthv1.ContainerInstanceRecord, error) {
+func (d *Dispatcher) open(ctx context.Context, stream berthv1.AgentSessions_SessionServer, reg *berthv1.RegisterInstance, seen *atomic.Int64) (*session, *berthv1.ContainerInstanceRecord, error) {
 	registered, err := registeredResources(reg.GetRegisteredResources())
 	if err != nil {
 		return nil, nil, err
@@ -56,7 +57,9 @@ func (d *Dispatcher) open(ctx context.Context, stream berthv1.AgentSessions_Sess
 		cluster: rec.Cluster, id: rec.Id, ec2ID: reg.GetInstanceId(), key: instanceKey(rec.Cluster, rec.Id), stream: stream,
 		changes: make(chan *berthv1.TaskRecord, changeBuffer),
 		resync:  make(chan struct{}, 1),
+		control: make(chan *berthv1.ControlPlaneMessage, controlBuffer),
 		cut:     make(chan struct{}),
+		seen:    seen,
 	}
 	s.seen.Store(d.cfg.Now().UnixNano())
 	d.mu.Lock()

@@ -19,9 +19,12 @@ import (
 // registerWithin is how long a new stream may take to send RegisterInstance.
 const registerWithin = 10 * time.Second
 
+// inboxBuffer is how many agent messages may wait for the session's loop.
+const inboxBuffer = 16
+
 // changeBuffer is how many task changes may wait for a session before it is
 // sent the full set instead.
-const changeBuffer = 1024
+const changeBuffer = 64
 
 // session is one agent's open stream.
 type session struct {
@@ -30,9 +33,10 @@ type session struct {
 	key         string
 	stream      berthv1.AgentSessions_SessionServer
 
-	seen    atomic.Int64 // unix nanoseconds of the last message
+	seen    *atomic.Int64 // unix nanoseconds of the last message received, kept by the receiving goroutine
 	changes chan *berthv1.TaskRecord
 	resync  chan struct{}
+	control chan *berthv1.ControlPlaneMessage // other messages to send, such as LogsRequests
 	cut     chan struct{}
 	cutOnce sync.Once
 
@@ -66,14 +70,24 @@ func (s *session) cutOff() { s.cutOnce.Do(func() { close(s.cut) }) }
 // Session serves one agent's stream.
 func (d *Dispatcher) Session(stream berthv1.AgentSessions_SessionServer) error {
 	ctx := stream.Context()
-	inbox := make(chan *berthv1.AgentMessage)
+	// The inbox holds a few messages so that receiving (and so heartbeats)
+	// goes on while the session's loop waits for a store commit.
+	inbox := make(chan *berthv1.AgentMessage, inboxBuffer)
 	recvErr := make(chan error, 1)
+	seen := new(atomic.Int64)
 	go func() { // ends when the stream does, which returning from Session ensures
 		for {
 			m, err := stream.Recv()
 			if err != nil {
 				recvErr <- err
 				return
+			}
+			// Liveness is the agent sending, whatever the session's loop is
+			// busy with (a slow store commit must not cut agents off).
+			seen.Store(d.cfg.Now().UnixNano())
+			if m.GetHeartbeat() != nil {
+				d.heartbeats.Add(1)
+				continue
 			}
 			select {
 			case inbox <- m:
@@ -86,7 +100,7 @@ func (d *Dispatcher) Session(stream berthv1.AgentSessions_SessionServer) error {
 	if err != nil {
 		return err
 	}
-	s, rec, err := d.open(ctx, stream, reg)
+	s, rec, err := d.open(ctx, stream, reg, seen)
 	if err != nil {
 		return err
 	}
@@ -112,7 +126,6 @@ func (d *Dispatcher) serve(ctx context.Context, s *session, inbox <-chan *berthv
 		var err error
 		select {
 		case m := <-inbox:
-			s.seen.Store(d.cfg.Now().UnixNano())
 			err = d.handle(ctx, s, m)
 		case err = <-recvErr:
 			if errors.Is(err, io.EOF) {
@@ -122,6 +135,8 @@ func (d *Dispatcher) serve(ctx context.Context, s *session, inbox <-chan *berthv
 			err = d.sendChange(s, rec)
 		case <-s.resync:
 			err = d.sendFull(s)
+		case m := <-s.control:
+			err = s.stream.Send(m)
 		case <-s.cut:
 			return status.Error(codes.Aborted, "session ended: no heartbeat within the TTL, or a newer session of the same instance")
 		case <-ctx.Done():
@@ -154,7 +169,7 @@ func awaitRegister(ctx context.Context, inbox <-chan *berthv1.AgentMessage, recv
 // handle acts on one agent message.
 func (d *Dispatcher) handle(ctx context.Context, s *session, m *berthv1.AgentMessage) error {
 	switch msg := m.GetMessage().(type) {
-	case *berthv1.AgentMessage_Heartbeat:
+	case *berthv1.AgentMessage_Heartbeat: // counted on receipt
 		return nil
 	case *berthv1.AgentMessage_Resync:
 		return d.sendFull(s)
@@ -182,9 +197,7 @@ func (d *Dispatcher) applyStateChanges(ctx context.Context, s *session, batch *b
 
 // sendFull sends every task of the instance that is not STOPPED.
 func (d *Dispatcher) sendFull(s *session) error {
-	tasks := d.cfg.Store.Tasks(s.cluster, func(t *berthv1.TaskRecord) bool {
-		return t.InstanceId == s.id && t.Task.GetLastStatus() != store.TaskStopped
-	})
+	tasks := d.cfg.Store.LiveTasksOn(s.cluster, s.id)
 	s.sent = make(map[string]string, len(tasks))
 	msg := &berthv1.Assignments{Full: true}
 	for _, t := range tasks {

@@ -14,6 +14,9 @@ import (
 type Berth struct {
 	berthv1.UnimplementedBerthServer
 	s *Server
+	// Logs reaches the agents for GetTaskLogs; without it GetTaskLogs is
+	// Unimplemented.
+	Logs TaskLogSource
 }
 
 // Berth returns berth's own API over the server's store.

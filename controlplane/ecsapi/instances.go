@@ -32,7 +32,7 @@ func (s *Server) DescribeContainerInstances(ctx context.Context, req *berthv1.De
 	out := &berthv1.DescribeContainerInstancesResponse{}
 	for _, id := range ids {
 		rec, err := s.store.ContainerInstance(cluster, id)
-		if err != nil {
+		if err != nil || store.IsPoolHost(rec) { // Fargate pool hosts are not the user's
 			out.Failures = append(out.Failures, &berthv1.Failure{Arn: s.arns.ContainerInstance(cluster, id), Reason: "MISSING"})
 			continue
 		}
@@ -63,9 +63,9 @@ func (s *Server) ListContainerInstances(ctx context.Context, req *berthv1.ListCo
 		return nil, err
 	}
 	recs := s.store.ContainerInstances(cluster, func(r *berthv1.ContainerInstanceRecord) bool {
-		return r.Id > after && (status == "" || r.Instance.Status == status)
+		return r.Id > after && (status == "" || r.Instance.Status == status) && !store.IsPoolHost(r)
 	})
-	groups := s.placer.GroupsByInstance(cluster)
+	groups := s.store.GroupsByInstance(cluster)
 	out := &berthv1.ListContainerInstancesResponse{}
 	last := ""
 	for _, r := range recs {
@@ -100,7 +100,7 @@ func (s *Server) UpdateContainerInstancesState(ctx context.Context, req *berthv1
 		return nil, err
 	}
 	res, err := s.apply(ctx, &berthv1.Command{Change: &berthv1.Command_UpdateContainerInstancesState{
-		UpdateContainerInstancesState: &berthv1.UpdateContainerInstancesStateCommand{Cluster: cluster, Ids: ids, Status: req.GetStatus()},
+		UpdateContainerInstancesState: &berthv1.UpdateContainerInstancesStateCommand{Cluster: cluster, Ids: s.withoutPoolHosts(cluster, ids), Status: req.GetStatus()}, // pool hosts: MISSING below
 	}})
 	if err != nil {
 		return nil, err
@@ -130,6 +130,9 @@ func (s *Server) DeregisterContainerInstance(ctx context.Context, req *berthv1.D
 	if err != nil {
 		return nil, err
 	}
+	if err := s.notPoolHost(cluster, id); err != nil {
+		return nil, err
+	}
 	res, err := s.apply(ctx, &berthv1.Command{Change: &berthv1.Command_DeregisterContainerInstance{
 		DeregisterContainerInstance: &berthv1.DeregisterContainerInstanceCommand{Cluster: cluster, Id: id, Force: req.GetForce()},
 	}})
@@ -157,6 +160,9 @@ func (s *Server) PutAttributes(ctx context.Context, req *berthv1.PutAttributesRe
 		}
 		id, err := objectID(path+".targetId", arn.TypeContainerInstance, cluster, a.GetTargetId())
 		if err != nil {
+			return nil, err
+		}
+		if err := s.notPoolHost(cluster, id); err != nil {
 			return nil, err
 		}
 		cmd.Attributes = append(cmd.Attributes, &berthv1.Attribute{Name: a.GetName(), Value: a.GetValue(), TargetType: "container-instance", TargetId: id})

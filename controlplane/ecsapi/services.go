@@ -13,6 +13,7 @@ import (
 	"github.com/berth/berth/controlplane/ecserr"
 	"github.com/berth/berth/controlplane/placement"
 	"github.com/berth/berth/controlplane/service"
+	"github.com/berth/berth/controlplane/taskdef"
 	"github.com/berth/berth/store"
 )
 
@@ -33,6 +34,12 @@ func (s *Server) CreateService(ctx context.Context, req *berthv1.CreateServiceRe
 	cluster, err := s.clusterName("cluster", req.GetCluster())
 	if err != nil {
 		return nil, err
+	}
+	if req.GetSchedulingStrategy() != daemon {
+		if d := s.clusterDefaultStrategy(cluster, req.GetLaunchType(), req.GetCapacityProviderStrategy()); len(d) > len(req.GetCapacityProviderStrategy()) {
+			req = proto.Clone(req).(*berthv1.CreateServiceRequest)
+			req.CapacityProviderStrategy = d // the cluster's default
+		}
 	}
 	svc, err := s.newService(cluster, req)
 	if err != nil {
@@ -66,7 +73,8 @@ func (s *Server) newService(cluster string, req *berthv1.CreateServiceRequest) (
 	if err := checkDesiredCount(strategy, req.DesiredCount, true); err != nil {
 		return nil, err
 	}
-	td, err := s.serviceTaskDefinition(req.GetTaskDefinition())
+	launchType := serviceLaunchType(req.GetLaunchType(), req.GetCapacityProviderStrategy())
+	td, err := s.serviceTaskDefinition(req.GetTaskDefinition(), launchType)
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +84,11 @@ func (s *Server) newService(cluster string, req *berthv1.CreateServiceRequest) (
 	}
 	if err := checkPlacement(strategy, td, req.GetPlacementStrategy(), req.GetPlacementConstraints()); err != nil {
 		return nil, err
+	}
+	if launchType == fargateLaunchType {
+		if err := checkFargatePlacement(td, req.GetPlacementStrategy(), req.GetPlacementConstraints()); err != nil {
+			return nil, err
+		}
 	}
 	if t := req.GetDeploymentController().GetType(); t != "" && t != "ECS" {
 		return nil, ecserr.Param("deploymentController.type", "only ECS (rolling update) is supported, not %q", t)
@@ -87,12 +100,15 @@ func (s *Server) newService(cluster string, req *berthv1.CreateServiceRequest) (
 	svc := &berthv1.Service{
 		ServiceName: req.GetServiceName(), ClusterArn: s.arns.Cluster(cluster), Status: store.StatusActive,
 		DesiredCount: proto.Int32(req.GetDesiredCount()), RunningCount: proto.Int32(0), PendingCount: proto.Int32(0),
-		LaunchType: "EC2", TaskDefinition: s.arns.TaskDefinition(td.Family, td.Revision),
+		LaunchType: req.GetLaunchType(), CapacityProviderStrategy: req.GetCapacityProviderStrategy(), TaskDefinition: s.arns.TaskDefinition(td.Family, td.Revision),
 		DeploymentConfiguration: config, CreatedAt: now,
 		PlacementConstraints: req.GetPlacementConstraints(), PlacementStrategy: req.GetPlacementStrategy(),
 		NetworkConfiguration: req.GetNetworkConfiguration(), HealthCheckGracePeriodSeconds: req.GetHealthCheckGracePeriodSeconds(),
 		SchedulingStrategy: strategy, DeploymentController: &berthv1.DeploymentController{Type: "ECS"},
 		Tags: req.GetTags(), EnableEcsManagedTags: req.GetEnableEcsManagedTags(), PropagateTags: req.GetPropagateTags(),
+	}
+	if svc.LaunchType == "" && len(svc.CapacityProviderStrategy) == 0 {
+		svc.LaunchType = "EC2"
 	}
 	svc.Deployments = []*berthv1.Deployment{s.newDeployment(svc)}
 	return svc, nil
@@ -109,14 +125,13 @@ func checkLaunch(strategy, launchType string, cps []*berthv1.CapacityProviderStr
 		if strategy == daemon {
 			return ecserr.Param("schedulingStrategy", "Fargate does not support the DAEMON scheduling strategy")
 		}
-		return notYet("CreateService with launchType FARGATE", withCapacity)
 	case "EXTERNAL":
 		return ecserr.Param("launchType", "EXTERNAL is not supported: berth's instances are EC2-like")
 	default:
 		return ecserr.Param("launchType", "must be EC2, FARGATE or EXTERNAL, not %q", launchType)
 	}
 	if len(cps) > 0 {
-		return notYet("services with a capacityProviderStrategy", withCapacity)
+		return checkCapacityProviderStrategy(strategy, cps)
 	}
 	return nil
 }
@@ -136,12 +151,15 @@ func checkDesiredCount(strategy string, count *int32, create bool) error {
 }
 
 // serviceTaskDefinition resolves a service's task definition (ACTIVE).
-func (s *Server) serviceTaskDefinition(v string) (*berthv1.TaskDefinition, error) {
+func (s *Server) serviceTaskDefinition(v, launchType string) (*berthv1.TaskDefinition, error) {
 	rec, err := s.activeTaskDefinition(v)
 	if err != nil {
 		return nil, err
 	}
 	td := rec.TaskDefinition
+	if launchType == fargateLaunchType {
+		return td, taskdef.CheckFargateLaunch(td)
+	}
 	if len(td.RequiresCompatibilities) > 0 && !includes(td.RequiresCompatibilities, "EC2") {
 		return nil, ecserr.New(ecserr.InvalidArgument, ecserr.InvalidParameterException, "Task definition does not support launch_type EC2.")
 	}
@@ -207,7 +225,7 @@ func (s *Server) newDeployment(svc *berthv1.Service) *berthv1.Deployment {
 		Id: id, Status: "PRIMARY", TaskDefinition: svc.TaskDefinition, DesiredCount: svc.DesiredCount,
 		PendingCount: proto.Int32(0), RunningCount: proto.Int32(0), FailedTasks: proto.Int32(0),
 		CreatedAt: now, UpdatedAt: now, LaunchType: svc.LaunchType, NetworkConfiguration: svc.NetworkConfiguration,
-		RolloutState: "IN_PROGRESS", RolloutStateReason: "ECS deployment " + id + " in progress.",
+		CapacityProviderStrategy: svc.CapacityProviderStrategy, RolloutState: "IN_PROGRESS", RolloutStateReason: "ECS deployment " + id + " in progress.",
 	}
 }
 
@@ -229,6 +247,13 @@ func (s *Server) updateService(svc *berthv1.Service, req *berthv1.UpdateServiceR
 	if err := checkLaunch(strategy, "", req.GetCapacityProviderStrategy()); err != nil {
 		return err
 	}
+	if len(req.GetCapacityProviderStrategy()) > 0 {
+		if len(svc.CapacityProviderStrategy) == 0 {
+			return ecserr.Param("capacityProviderStrategy", "the service was created with launchType %s: berth cannot switch it to a capacity provider strategy; create a new service", svc.LaunchType)
+		}
+		svc.CapacityProviderStrategy = req.GetCapacityProviderStrategy()
+	}
+	launchType := serviceLaunchType(svc.LaunchType, svc.CapacityProviderStrategy)
 	if err := checkDesiredCount(strategy, req.DesiredCount, false); err != nil {
 		return err
 	}
@@ -245,7 +270,7 @@ func (s *Server) updateService(svc *berthv1.Service, req *berthv1.UpdateServiceR
 	}
 	newDeployment := req.GetForceNewDeployment()
 	if req.GetTaskDefinition() != "" {
-		td, err := s.serviceTaskDefinition(req.GetTaskDefinition())
+		td, err := s.serviceTaskDefinition(req.GetTaskDefinition(), launchType)
 		if err != nil {
 			return err
 		}
@@ -261,6 +286,11 @@ func (s *Server) updateService(svc *berthv1.Service, req *berthv1.UpdateServiceR
 		}
 		if err := checkPlacement(strategy, td.TaskDefinition, req.GetPlacementStrategy(), req.GetPlacementConstraints()); err != nil {
 			return err
+		}
+		if launchType == fargateLaunchType {
+			if err := checkFargatePlacement(td.TaskDefinition, req.GetPlacementStrategy(), req.GetPlacementConstraints()); err != nil {
+				return err
+			}
 		}
 		svc.PlacementStrategy, svc.PlacementConstraints = req.GetPlacementStrategy(), req.GetPlacementConstraints()
 	}

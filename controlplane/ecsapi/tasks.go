@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
+
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane/arn"
 	"github.com/berth/berth/controlplane/ecserr"
@@ -16,6 +18,13 @@ import (
 // RunTask places count tasks with the scheduler and stores them PENDING on
 // their instances; what cannot be placed comes back in failures.
 func (s *Server) RunTask(ctx context.Context, req *berthv1.RunTaskRequest) (*berthv1.RunTaskResponse, error) {
+	if d := s.clusterDefaultStrategy(req.GetCluster(), req.GetLaunchType(), req.GetCapacityProviderStrategy()); len(d) > len(req.GetCapacityProviderStrategy()) {
+		req = proto.Clone(req).(*berthv1.RunTaskRequest)
+		req.CapacityProviderStrategy = d // the cluster's default
+	}
+	if isFargate(req.GetLaunchType(), req.GetCapacityProviderStrategy()) {
+		return s.runFargateTask(ctx, req)
+	}
 	p, err := s.planRunTask(req)
 	if err != nil {
 		return nil, err
@@ -56,24 +65,19 @@ func (s *Server) planRunTask(req *berthv1.RunTaskRequest) (*placement.Plan, erro
 	}
 	switch req.GetLaunchType() {
 	case "", "EC2":
-	case "FARGATE":
-		return nil, notYet("RunTask with launchType FARGATE", withCapacity)
 	case "EXTERNAL":
 		return nil, ecserr.Param("launchType", "EXTERNAL is not supported: berth's instances are EC2-like")
 	default:
 		return nil, ecserr.Param("launchType", "must be EC2, FARGATE or EXTERNAL, not %q", req.GetLaunchType())
 	}
-	if len(req.GetCapacityProviderStrategy()) > 0 {
-		return nil, notYet("RunTask with a capacityProviderStrategy", withCapacity)
-	}
 	if c := req.GetCount(); c < 0 || c > 10 {
 		return nil, ecserr.Param("count", "must be between 1 and 10, got %d", c)
 	}
-	return s.plan(req.GetCluster(), req.GetTaskDefinition(), req.GetOverrides(), req.GetGroup(), req.GetStartedBy(), req.GetTags())
+	return s.plan(req.GetCluster(), req.GetTaskDefinition(), req.GetOverrides(), req.GetGroup(), req.GetStartedBy(), req.GetTags(), "EC2")
 }
 
 // plan checks what RunTask and StartTask share.
-func (s *Server) plan(clusterParam, taskDef string, overrides *berthv1.TaskOverride, group, startedBy string, tags []*berthv1.Tag) (*placement.Plan, error) {
+func (s *Server) plan(clusterParam, taskDef string, overrides *berthv1.TaskOverride, group, startedBy string, tags []*berthv1.Tag, launchType string) (*placement.Plan, error) {
 	cluster, err := s.clusterName("cluster", clusterParam)
 	if err != nil {
 		return nil, err
@@ -83,9 +87,9 @@ func (s *Server) plan(clusterParam, taskDef string, overrides *berthv1.TaskOverr
 		return nil, err
 	}
 	td := rec.TaskDefinition
-	if len(td.RequiresCompatibilities) > 0 && !includes(td.RequiresCompatibilities, "EC2") {
+	if len(td.RequiresCompatibilities) > 0 && !includes(td.RequiresCompatibilities, launchType) {
 		return nil, ecserr.New(ecserr.InvalidArgument, ecserr.InvalidParameterException,
-			"Task definition does not support launch_type EC2.")
+			"Task definition does not support launch_type %s.", launchType)
 	}
 	if err := checkOverrides(td, overrides); err != nil {
 		return nil, err
@@ -108,7 +112,7 @@ func (s *Server) plan(clusterParam, taskDef string, overrides *berthv1.TaskOverr
 // StartTask starts one task on each named container instance (manual
 // placement: no strategies; the instance must have room).
 func (s *Server) StartTask(ctx context.Context, req *berthv1.StartTaskRequest) (*berthv1.StartTaskResponse, error) {
-	p, err := s.plan(req.GetCluster(), req.GetTaskDefinition(), req.GetOverrides(), req.GetGroup(), req.GetStartedBy(), req.GetTags())
+	p, err := s.plan(req.GetCluster(), req.GetTaskDefinition(), req.GetOverrides(), req.GetGroup(), req.GetStartedBy(), req.GetTags(), "EC2")
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +205,16 @@ func (s *Server) ListTasks(ctx context.Context, req *berthv1.ListTasksRequest) (
 	if err != nil {
 		return nil, err
 	}
-	recs := s.store.Tasks(cluster, func(t *berthv1.TaskRecord) bool { return t.Id > after && keep(t) })
+	var recs []*berthv1.TaskRecord
+	if svc := req.GetServiceName(); svc != "" { // the service's tasks, from the group index
+		for _, t := range s.store.TasksOfGroup(cluster, "service:"+svc) {
+			if t.Id > after && keep(t) && len(recs) <= limit {
+				recs = append(recs, t)
+			}
+		}
+	} else {
+		recs = s.store.TasksPage(cluster, after, limit+1, keep)
+	}
 	out := &berthv1.ListTasksResponse{}
 	for i, t := range recs {
 		if i == limit {

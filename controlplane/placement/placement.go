@@ -14,6 +14,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"time"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane/arn"
@@ -37,6 +38,8 @@ type Placer struct {
 	// ranks every instance for every task instead of using the scheduler's
 	// indexes. 0 means DefaultExplainUpTo.
 	ExplainUpTo int
+
+	converted converted // see Snapshot
 }
 
 // DefaultExplainUpTo is ExplainUpTo's default: a classroom's clusters and
@@ -81,7 +84,7 @@ type Result struct {
 func (p *Placer) Place(ctx context.Context, plan *Plan, count int, strategies []scheduler.Strategy, constraints []scheduler.Constraint) (Result, error) {
 	var out Result
 	for attempt := 0; attempt < attempts && count > 0; attempt++ {
-		snap, ids := p.Snapshot(plan.Cluster)
+		snap, ids := p.Snapshot(plan.Cluster, snapshotGroups(plan, constraints)...)
 		req := plan.request(count, strategies, constraints)
 		req.Explain = len(snap.Instances()) <= p.explainUpTo()
 		result, err := snap.Place(req)
@@ -107,6 +110,17 @@ func (p *Placer) Place(ctx context.Context, plan *Plan, count int, strategies []
 	return out, nil
 }
 
+// snapshotGroups are the task groups a placement reads counts of: the
+// plan's, unless a memberOf constraint may read any group's.
+func snapshotGroups(plan *Plan, constraints []scheduler.Constraint) []string {
+	for _, c := range constraints {
+		if c.Type == scheduler.ConstraintMemberOf {
+			return nil
+		}
+	}
+	return []string{plan.Group}
+}
+
 // PlaceOn places one task of the plan on each named instance (StartTask,
 // DAEMON services): no strategies, but the instance must have room. The
 // failures are ECS's, with the refusing instance's ARN.
@@ -115,7 +129,7 @@ func (p *Placer) PlaceOn(ctx context.Context, plan *Plan, instanceIDs []string) 
 	var failures []*berthv1.Failure
 	for _, id := range instanceIDs {
 		in, err := p.Store.ContainerInstance(plan.Cluster, id)
-		if err != nil {
+		if err != nil || store.IsPoolHost(in) { // Fargate pool hosts are hidden
 			failures = append(failures, &berthv1.Failure{Arn: p.ARNs.ContainerInstance(plan.Cluster, id), Reason: "MISSING"})
 			continue
 		}
@@ -239,6 +253,21 @@ func Rules(td *berthv1.TaskDefinition, ps []*berthv1.PlacementStrategy, pc []*be
 func NewID() string {
 	b := make([]byte, 16)
 	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// NewTaskID is a task id of ECS's shape (32 hex digits) that starts with the
+// time in milliseconds, the rest random: tasks placed together sit together
+// in the store's key order, so the state reports that follow them rewrite
+// few pages of the file, not one page per task.
+func NewTaskID(now time.Time) string {
+	b := make([]byte, 16)
+	rand.Read(b[6:])
+	ms := uint64(now.UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
 	return hex.EncodeToString(b)
 }
 

@@ -1,29 +1,13 @@
 package placement
 
 import (
+	"sync"
 	"time"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/scheduler"
 	"github.com/berth/berth/store"
 )
-
-// GroupsByInstance counts, per instance id, the cluster's tasks that are not
-// STOPPED by task group.
-func (p *Placer) GroupsByInstance(cluster string) map[string]map[string]int {
-	out := map[string]map[string]int{}
-	for _, t := range p.Store.Tasks(cluster, func(t *berthv1.TaskRecord) bool {
-		return t.InstanceId != "" && t.Task.GetLastStatus() != store.TaskStopped
-	}) {
-		m := out[t.InstanceId]
-		if m == nil {
-			m = map[string]int{}
-			out[t.InstanceId] = m
-		}
-		m[t.Task.GetGroup()]++
-	}
-	return out
-}
 
 // Instance adapts a stored instance to the scheduler's view.
 func (p *Placer) Instance(rec *berthv1.ContainerInstanceRecord, groups map[string]int) scheduler.Instance {
@@ -62,15 +46,77 @@ func Resources(r *berthv1.Resources) scheduler.Resources {
 }
 
 // Snapshot is the cluster's instances as the scheduler sees them, in id
-// order, with the map from instance ARN back to id.
-func (p *Placer) Snapshot(cluster string) (*scheduler.Snapshot, map[string]string) {
-	groups := p.GroupsByInstance(cluster)
+// order, with the map from instance ARN back to id. Given task groups, each
+// instance's task counts are of those groups only (what spread and
+// distinctInstance read); without, of every group (what memberOf's
+// task:group may read).
+func (p *Placer) Snapshot(cluster string, groups ...string) (*scheduler.Snapshot, map[string]string) {
+	var counts map[string]map[string]int
+	if len(groups) > 0 {
+		counts = p.Store.GroupCountsByInstance(cluster, groups...)
+	} else {
+		counts = p.Store.GroupsByInstance(cluster)
+	}
 	recs := p.Store.ContainerInstances(cluster, nil)
 	ids := make(map[string]string, len(recs))
-	list := make([]scheduler.Instance, len(recs))
-	for i, r := range recs {
-		list[i] = p.Instance(r, groups[r.Id])
-		ids[list[i].ARN] = r.Id
+	list := make([]scheduler.Instance, 0, len(recs))
+	p.converted.mu.Lock()
+	for _, r := range recs {
+		c := p.converted.get(p, r)
+		if c.poolHost {
+			continue // Fargate pool hosts take Fargate tasks only
+		}
+		in := c.instance
+		in.TasksByGroup = counts[r.Id]
+		list = append(list, in)
+		ids[in.ARN] = r.Id
 	}
+	p.converted.prune(recs)
+	p.converted.mu.Unlock()
 	return scheduler.NewSnapshot(list), ids
+}
+
+// converted keeps each stored instance as the scheduler sees it (without
+// task counts), so that a snapshot of a large cluster converts only the
+// instances that changed since the last one. Stored records are never
+// modified, so a record's pointer tells whether its conversion is current.
+type converted struct {
+	mu   sync.Mutex
+	byID map[string]conversion // cluster 0x00 id
+}
+
+type conversion struct {
+	rec      *berthv1.ContainerInstanceRecord
+	instance scheduler.Instance
+	poolHost bool
+}
+
+// get returns rec's conversion, converting it if it is new or changed; the
+// caller holds mu.
+func (c *converted) get(p *Placer, rec *berthv1.ContainerInstanceRecord) conversion {
+	if c.byID == nil {
+		c.byID = map[string]conversion{}
+	}
+	key := rec.Cluster + "\x00" + rec.Id
+	if have, ok := c.byID[key]; ok && have.rec == rec {
+		return have
+	}
+	conv := conversion{rec: rec, instance: p.Instance(rec, nil), poolHost: store.IsPoolHost(rec)}
+	c.byID[key] = conv
+	return conv
+}
+
+// prune forgets the conversions of instances gone from the store once the
+// cache holds many more than the snapshot's recs (other clusters' are
+// dropped too, and converted again when next needed); the caller holds mu.
+func (c *converted) prune(recs []*berthv1.ContainerInstanceRecord) {
+	if len(c.byID) <= 2*len(recs)+64 {
+		return
+	}
+	kept := make(map[string]conversion, len(recs))
+	for _, r := range recs {
+		key := r.Cluster + "\x00" + r.Id
+		kept[key] = c.byID[key]
+	}
+	c.byID = kept
 }

@@ -2,6 +2,7 @@ package placement
 
 import (
 	"strconv"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -93,7 +94,7 @@ func (p *Plan) request(count int, strategies []scheduler.Strategy, constraints [
 
 // NewTask is the record of one task of the plan on an instance, PENDING.
 func (p *Placer) NewTask(plan *Plan, instanceID, az string) *berthv1.TaskRecord {
-	id := NewID()
+	id := NewTaskID(time.Now())
 	td := plan.TaskDef.TaskDefinition
 	task := &berthv1.Task{
 		TaskArn:              p.ARNs.Task(plan.Cluster, id),

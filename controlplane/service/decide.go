@@ -76,7 +76,8 @@ func (d *decider) classify() {
 				c.Healthy++
 			}
 			in, ok := instances[t.Instance]
-			if t.Deployment != d.primary || !ok || in.Status != instanceActive {
+			waiting := t.Instance == "" // a Fargate task waiting for capacity: no instance yet
+			if t.Deployment != d.primary || !waiting && (!ok || in.Status != instanceActive) {
 				d.doomed[t.ID] = true
 			}
 		}

@@ -102,8 +102,10 @@ type Instance struct {
 
 // Input is one moment of a service.
 type Input struct {
-	Service   Service
-	Tasks     []Task
+	Service Service
+	Tasks   []Task
+	// Instances are the cluster's instances (DAEMON), or at least those
+	// the service's live tasks are on (REPLICA).
 	Instances []Instance
 	Now       time.Time
 	// HealthGrace is how long a task without a health check must be RUNNING

@@ -94,8 +94,11 @@ func (a *action) scaleIn(si service.ScaleIn) ([]string, error) {
 	if left <= 0 || len(running) == 0 {
 		return out, nil
 	}
+	if fargateService(a.rec.Service) {
+		return append(out, fargateScaleIn(running, left)...), nil
+	}
 	sort.Slice(running, func(i, j int) bool { return running[i].Task.CreatedAt < running[j].Task.CreatedAt }) // oldest first
-	snap, _ := a.c.cfg.Placer.Snapshot(a.rec.Cluster)
+	snap, _ := a.c.cfg.Placer.Snapshot(a.rec.Cluster, "service:"+a.rec.Service.ServiceName)
 	list := make([]scheduler.RunningTask, len(running))
 	for i, t := range running {
 		list[i] = scheduler.RunningTask{ARN: t.Task.TaskArn, InstanceARN: t.Task.ContainerInstanceArn, Resources: placement.Resources(t.Reservation)}
@@ -144,6 +147,10 @@ func (a *action) startOne(ctx context.Context, st service.Start, tdArn string) e
 		placed = tasks
 		for _, f := range failures {
 			a.say("(service %s) was unable to place a task on (container-instance %s): %s.", svc.ServiceName, lastPart(f.Arn), f.Reason)
+		}
+	} else if fargateService(svc) {
+		if placed, err = a.provision(ctx, plan, st.Count); err != nil {
+			return err
 		}
 	} else {
 		strategies, err := a.strategies()

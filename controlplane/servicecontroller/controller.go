@@ -5,16 +5,18 @@
 // do, carries that out (places tasks through placement, stops tasks) and
 // writes the service's deployments, counts and events back.
 //
-// One goroutine, started by Run and ended with its context, owns all of it,
-// so no two decisions about one service ever overlap. The store is the only
-// state: a restarted control plane picks up where it left off.
+// One goroutine, started by Run and ended with its context, owns all of it:
+// it decides the services a change concerns with a few short-lived workers
+// and waits for them, so no two decisions about one service ever overlap.
+// The store is the only state: a restarted control plane picks up where it
+// left off.
 package servicecontroller
 
 import (
 	"context"
 	"log/slog"
-	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
@@ -35,13 +37,19 @@ type Config struct {
 	// HealthGrace is how long a task without a health check must run to
 	// count as healthy (default 40 s, as ECS).
 	HealthGrace time.Duration
-	Now         func() time.Time
-	Logger      *slog.Logger
+	// Workers is how many services are decided at once (default 8).
+	Workers int
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // Controller is the service scheduler's I/O.
 type Controller struct {
 	cfg Config
+	// seen is what services read of each instance (see instanceView),
+	// to tell the changes that concern them from the many that do not (a
+	// task's reservation moving). Owned by Run's goroutine.
+	seen map[string]string
 }
 
 // New returns a Controller; call Run.
@@ -52,13 +60,16 @@ func New(cfg Config) *Controller {
 	if cfg.HealthGrace <= 0 {
 		cfg.HealthGrace = 40 * time.Second
 	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 8
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Controller{cfg: cfg}
+	return &Controller{cfg: cfg, seen: map[string]string{}}
 }
 
 // serviceKey names a service: cluster and name.
@@ -129,30 +140,68 @@ func (c *Controller) markDirty(dirty map[serviceKey]bool, e store.Event) {
 			dirty[serviceKey{v.Cluster, name}] = true
 		}
 	case *berthv1.ContainerInstanceRecord:
-		for _, s := range c.cfg.Store.Services(v.Cluster, live) {
-			dirty[serviceKey{v.Cluster, s.Service.ServiceName}] = true
+		if view := instanceView(v); c.seen[e.Key] != view || e.Deleted {
+			c.seen[e.Key] = view
+			if e.Deleted {
+				delete(c.seen, e.Key)
+			}
+			for _, s := range c.cfg.Store.Services(v.Cluster, live) {
+				dirty[serviceKey{v.Cluster, s.Service.ServiceName}] = true
+			}
 		}
 	}
 }
 
+// instanceView is what a service's decision reads of an instance: status,
+// agent, attributes (memberOf). What its tasks hold changes with every task
+// and is left to the periodic resync.
+func instanceView(r *berthv1.ContainerInstanceRecord) string {
+	var b strings.Builder
+	b.WriteString(r.Instance.GetStatus())
+	if r.Instance.GetAgentConnected() {
+		b.WriteString(" connected")
+	}
+	for _, a := range r.Instance.GetAttributes() {
+		b.WriteString(" " + a.GetName() + "=" + a.GetValue())
+	}
+	return b.String()
+}
+
 // reconcileAll decides for each dirty service, DAEMON services first: on a
-// new instance their tasks start before any other service's.
+// new instance their tasks start before any other service's. The others are
+// decided by up to Workers goroutines at once (each service by one only), so
+// that one service waiting for its placement to be stored does not hold up
+// the rest; reconcileAll returns when every one is done.
 func (c *Controller) reconcileAll(ctx context.Context, dirty map[serviceKey]bool) {
-	keys := make([]serviceKey, 0, len(dirty))
+	var daemons, replicas []serviceKey
 	for k := range dirty {
-		keys = append(keys, k)
-	}
-	daemon := func(k serviceKey) bool {
-		rec, err := c.cfg.Store.Service(k.cluster, k.name)
-		return err == nil && rec.Service.SchedulingStrategy == service.Daemon
-	}
-	sort.SliceStable(keys, func(i, j int) bool { return daemon(keys[i]) && !daemon(keys[j]) })
-	for _, k := range keys {
-		if ctx.Err() != nil {
-			return
+		if rec, err := c.cfg.Store.Service(k.cluster, k.name); err == nil && rec.Service.SchedulingStrategy == service.Daemon {
+			daemons = append(daemons, k)
+		} else {
+			replicas = append(replicas, k)
 		}
-		if err := c.reconcile(ctx, k); err != nil && ctx.Err() == nil {
-			c.cfg.Logger.Warn("service reconcile failed", "cluster", k.cluster, "service", k.name, "err", err)
-		}
+	}
+	for _, k := range daemons {
+		c.reconcileOne(ctx, k)
+	}
+	sem := make(chan struct{}, c.cfg.Workers)
+	var wg sync.WaitGroup
+	for _, k := range replicas {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			c.reconcileOne(ctx, k)
+		}()
+	}
+	wg.Wait()
+}
+
+func (c *Controller) reconcileOne(ctx context.Context, k serviceKey) {
+	if ctx.Err() != nil {
+		return
+	}
+	if err := c.reconcile(ctx, k); err != nil && ctx.Err() == nil {
+		c.cfg.Logger.Warn("service reconcile failed", "cluster", k.cluster, "service", k.name, "err", err)
 	}
 }

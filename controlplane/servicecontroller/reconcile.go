@@ -24,7 +24,7 @@ func (c *Controller) reconcile(ctx context.Context, k serviceKey) error {
 	if err != nil || !live(rec) {
 		return nil // gone meanwhile
 	}
-	tasks := c.cfg.Store.Tasks(k.cluster, func(t *berthv1.TaskRecord) bool { return t.Task.GetGroup() == "service:"+k.name })
+	tasks := c.cfg.Store.TasksOfGroup(k.cluster, "service:"+k.name)
 	in, err := c.input(rec, tasks)
 	if err != nil {
 		return err
@@ -74,7 +74,7 @@ func (c *Controller) input(rec *berthv1.ServiceRecord, tasks []*berthv1.TaskReco
 			HasHealthCheck: checks[td], StartedAt: fromEpoch(t.Task.StartedAt), StopCode: t.Task.StopCode,
 			EverRan: t.Task.StartedAt != 0})
 	}
-	instances, err := c.instances(rec)
+	instances, err := c.instances(rec, tasks)
 	if err != nil {
 		return in, err
 	}
@@ -112,8 +112,29 @@ func (c *Controller) taskDefinition(tdArn string) (*berthv1.TaskDefinitionRecord
 }
 
 // instances is the cluster's instances as Decide reads them: whether the
-// service's constraints admit each, and how many other tasks each runs.
-func (c *Controller) instances(rec *berthv1.ServiceRecord) ([]service.Instance, error) {
+// service's constraints admit each, and how many other tasks each runs (its
+// live tasks less the service's own). A REPLICA service reads only the
+// instances its tasks are on (is one draining, or its agent gone); a DAEMON
+// service reads them all.
+func (c *Controller) instances(rec *berthv1.ServiceRecord, tasks []*berthv1.TaskRecord) ([]service.Instance, error) {
+	own := map[string]int{}
+	for _, t := range tasks {
+		if t.InstanceId != "" && t.Task.GetLastStatus() != store.TaskStopped {
+			own[t.InstanceId]++
+		}
+	}
+	var recs []*berthv1.ContainerInstanceRecord
+	if rec.Service.SchedulingStrategy == service.Daemon {
+		recs = c.cfg.Store.ContainerInstances(rec.Cluster, func(r *berthv1.ContainerInstanceRecord) bool {
+			return !store.IsPoolHost(r) // Fargate pool hosts run Fargate tasks only
+		})
+	} else {
+		for id := range own {
+			if r, err := c.cfg.Store.ContainerInstance(rec.Cluster, id); err == nil {
+				recs = append(recs, r)
+			}
+		}
+	}
 	td, err := c.taskDefinition(rec.Service.TaskDefinition)
 	if err != nil {
 		return nil, err
@@ -122,23 +143,21 @@ func (c *Controller) instances(rec *berthv1.ServiceRecord) ([]service.Instance, 
 	if err != nil {
 		return nil, err
 	}
-	groups := c.cfg.Placer.GroupsByInstance(rec.Cluster)
-	group := "service:" + rec.Service.ServiceName
-	var out []service.Instance
-	for _, r := range c.cfg.Store.ContainerInstances(rec.Cluster, nil) {
-		si := c.cfg.Placer.Instance(r, groups[r.Id])
+	var groups map[string]map[string]int // what memberOf's task:group reads; only when there is one
+	if len(memberOf) > 0 {
+		groups = c.cfg.Store.GroupsByInstance(rec.Cluster)
+	}
+	out := make([]service.Instance, 0, len(recs))
+	for _, r := range recs {
 		eligible := true
-		for _, e := range memberOf {
-			eligible = eligible && e.Match(&si)
-		}
-		others := 0
-		for g, n := range groups[r.Id] {
-			if g != group {
-				others += n
+		if len(memberOf) > 0 {
+			si := c.cfg.Placer.Instance(r, groups[r.Id])
+			for _, e := range memberOf {
+				eligible = eligible && e.Match(&si)
 			}
 		}
 		out = append(out, service.Instance{ID: r.Id, Status: r.Instance.GetStatus(), Connected: r.Instance.GetAgentConnected(),
-			Eligible: eligible, OtherTasks: others})
+			Eligible: eligible, OtherTasks: int(r.RunningTasks+r.PendingTasks) - own[r.Id]})
 	}
 	return out, nil
 }

@@ -20,6 +20,7 @@ type container struct {
 	timers   []*time.Timer
 	exited   chan struct{} // closed when the container exits
 	failing  int           // health probes failed in a row
+	output   output        // what it printed, for Logs
 }
 
 func (c *container) running() bool { return c.state.Status == runtime.StatusRunning }
@@ -49,6 +50,7 @@ func (r *Runtime) run(c *container) {
 		r.exit(c, exitSIGKILL, true)
 		return
 	}
+	r.printAtStart(c)
 	if b.exits {
 		r.after(c, b.exitAfter, func() { r.exit(c, b.exitCode, false) })
 	}
@@ -106,6 +108,7 @@ func (r *Runtime) exit(c *container, code int, oom bool) {
 	c.state.Status, c.state.ExitCode, c.state.OOMKilled = runtime.StatusExited, code, oom
 	c.state.NetworkBindings, c.state.FinishedAt = nil, time.Now()
 	close(c.exited)
+	c.output.wakeReaders()
 	if oom {
 		r.publish(c, runtime.Event{Type: runtime.EventOOM})
 	}

@@ -19,6 +19,13 @@
 //
 // Without trap-sigterm a container dies of SIGTERM at once (exit 143).
 //
+// Output (Logs): a container prints on stdout what testapp prints for its command
+// ("allocated N bytes", "waiting for SIGTERM" and "SIGTERM received", and for
+// "lines N [INTERVAL]" the lines "line 1" to "line N", one every INTERVAL); a command
+// testapp does not know, or none (a real image's own), prints "hollow container NAME
+// started". The last 1,000 lines are kept. A followed container's output ends when it
+// exits or is removed.
+//
 // A health check reports starting until its first probe, one Interval (Docker's default,
 // 30s, if 0) after start. A probe whose command is "exit CODE" fails when CODE is not 0;
 // any other probe passes. Retries failing probes in a row (default 3) make the container

@@ -29,6 +29,7 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.ContainerSpec) (strin
 		spec:     spec,
 		behavior: parseBehavior(argv(spec)),
 		exited:   make(chan struct{}),
+		output:   newOutput(),
 		state: runtime.ContainerState{
 			ID: id, Name: spec.Name, Image: spec.Image, Status: runtime.StatusCreated,
 			Health: runtime.HealthNone, Labels: spec.Labels(),

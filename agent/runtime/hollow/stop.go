@@ -27,6 +27,7 @@ func (r *Runtime) Stop(ctx context.Context, id string, timeout time.Duration) er
 		r.mu.Unlock()
 		return nil
 	}
+	c.print(false, "SIGTERM received")
 	if b.termGrace < timeout {
 		r.after(c, b.termGrace, func() { r.exit(c, 0, false) })
 	} else {
@@ -58,6 +59,7 @@ func (r *Runtime) Remove(ctx context.Context, id string) error {
 	c.stopTimers()
 	delete(r.containers, id)
 	delete(r.names, c.spec.Name)
+	c.output.wakeReaders() // a follower of a container that never ran ends too
 	r.publish(c, runtime.Event{Type: runtime.EventDestroy})
 	return nil
 }

@@ -28,6 +28,8 @@ func Run(t *testing.T, h Harness) {
 		{"ListByLabel", testList},
 		{"PullPolicies", testPull},
 		{"NotFound", testNotFound},
+		{"Logs", testLogs},
+		{"LogsFollow", testLogsFollow},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

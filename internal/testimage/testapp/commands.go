@@ -127,6 +127,30 @@ func health(args []string) error {
 	return nil
 }
 
+func lines(args []string) error {
+	if len(args) < 1 || len(args) > 2 {
+		return errors.New("lines: want N [INTERVAL]")
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil {
+		return err
+	}
+	var every time.Duration
+	if len(args) == 2 {
+		if every, err = time.ParseDuration(args[1]); err != nil {
+			return err
+		}
+	}
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			time.Sleep(every)
+		}
+		fmt.Printf("line %d\n", i)
+	}
+	sleepForever()
+	return nil
+}
+
 func exists(args []string) error {
 	if len(args) != 1 {
 		return errors.New("exists: want PATH")

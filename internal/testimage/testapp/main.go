@@ -11,6 +11,8 @@
 //	                                print "SIGTERM received" and exit 0 after DURATION
 //	testapp health URL              exit 0 if GET URL answers 200, else 1 (for health checks)
 //	testapp exists PATH             exit 0 if PATH exists, else 1 (for health checks)
+//	testapp lines N [INTERVAL]      print "line 1" to "line N" on stdout, one every INTERVAL
+//	                                (all at once without one), then run until stopped
 //	testapp stress [-memory MB] [-concurrency N]
 //	                                the flags of amazon/amazon-ecs-stress, which ECS's own
 //	                                test task definitions pass: allocate and touch MB MiB,
@@ -53,6 +55,7 @@ var commands = map[string]func(args []string) error{
 	"health":       health,
 	"exists":       exists,
 	"stress":       stress,
+	"lines":        lines,
 }
 
 // TrappedFile is created by trap-sigterm once SIGTERM is trapped: a container stopped

@@ -147,6 +147,7 @@ type ControlPlaneMessage struct {
 	//	*ControlPlaneMessage_Registered
 	//	*ControlPlaneMessage_Assignments
 	//	*ControlPlaneMessage_Ack
+	//	*ControlPlaneMessage_LogsRequest
 	Message       isControlPlaneMessage_Message `protobuf_oneof:"message"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -216,6 +217,15 @@ func (x *ControlPlaneMessage) GetAck() *StateChangesAck {
 	return nil
 }
 
+func (x *ControlPlaneMessage) GetLogsRequest() *LogsRequest {
+	if x != nil {
+		if x, ok := x.Message.(*ControlPlaneMessage_LogsRequest); ok {
+			return x.LogsRequest
+		}
+	}
+	return nil
+}
+
 type isControlPlaneMessage_Message interface {
 	isControlPlaneMessage_Message()
 }
@@ -232,11 +242,17 @@ type ControlPlaneMessage_Ack struct {
 	Ack *StateChangesAck `protobuf:"bytes,3,opt,name=ack,proto3,oneof"`
 }
 
+type ControlPlaneMessage_LogsRequest struct {
+	LogsRequest *LogsRequest `protobuf:"bytes,4,opt,name=logs_request,json=logsRequest,proto3,oneof"`
+}
+
 func (*ControlPlaneMessage_Registered) isControlPlaneMessage_Message() {}
 
 func (*ControlPlaneMessage_Assignments) isControlPlaneMessage_Message() {}
 
 func (*ControlPlaneMessage_Ack) isControlPlaneMessage_Message() {}
+
+func (*ControlPlaneMessage_LogsRequest) isControlPlaneMessage_Message() {}
 
 // RegisterInstance opens a session. An agent that was registered before
 // sends the same instance id (kept in its data dir) and keeps its container
@@ -925,6 +941,208 @@ func (x *StateChangesAck) GetBatch() uint64 {
 	return 0
 }
 
+// LogsRequest asks the agent for a task's container output, to be sent on a
+// TaskLogs call that names request_id.
+type LogsRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	TaskArn   string                 `protobuf:"bytes,2,opt,name=task_arn,json=taskArn,proto3" json:"task_arn,omitempty"`
+	// A container definition's name; empty for all of the task's containers.
+	Container string `protobuf:"bytes,3,opt,name=container,proto3" json:"container,omitempty"`
+	// Keep sending new output until the containers exit or the call ends.
+	Follow bool `protobuf:"varint,4,opt,name=follow,proto3" json:"follow,omitempty"`
+	// Only the last tail lines of each container (0: all).
+	Tail          int32 `protobuf:"varint,5,opt,name=tail,proto3" json:"tail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogsRequest) Reset() {
+	*x = LogsRequest{}
+	mi := &file_berth_v1_agent_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogsRequest) ProtoMessage() {}
+
+func (x *LogsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_agent_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogsRequest.ProtoReflect.Descriptor instead.
+func (*LogsRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *LogsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *LogsRequest) GetTaskArn() string {
+	if x != nil {
+		return x.TaskArn
+	}
+	return ""
+}
+
+func (x *LogsRequest) GetContainer() string {
+	if x != nil {
+		return x.Container
+	}
+	return ""
+}
+
+func (x *LogsRequest) GetFollow() bool {
+	if x != nil {
+		return x.Follow
+	}
+	return false
+}
+
+func (x *LogsRequest) GetTail() int32 {
+	if x != nil {
+		return x.Tail
+	}
+	return 0
+}
+
+// TaskLogsChunk is a piece of one container's output, or why the agent
+// cannot send it.
+type TaskLogsChunk struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The LogsRequest the call answers; set in the first message, which may
+	// carry no output.
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The container definition's name.
+	Container string `protobuf:"bytes,2,opt,name=container,proto3" json:"container,omitempty"`
+	// "stdout" or "stderr".
+	Stream string `protobuf:"bytes,3,opt,name=stream,proto3" json:"stream,omitempty"`
+	Data   []byte `protobuf:"bytes,4,opt,name=data,proto3" json:"data,omitempty"`
+	// Why the agent cannot send the output (the task or container is not on
+	// the instance, the runtime failed); the last message of the call.
+	Error         string `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskLogsChunk) Reset() {
+	*x = TaskLogsChunk{}
+	mi := &file_berth_v1_agent_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskLogsChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskLogsChunk) ProtoMessage() {}
+
+func (x *TaskLogsChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_agent_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskLogsChunk.ProtoReflect.Descriptor instead.
+func (*TaskLogsChunk) Descriptor() ([]byte, []int) {
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *TaskLogsChunk) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *TaskLogsChunk) GetContainer() string {
+	if x != nil {
+		return x.Container
+	}
+	return ""
+}
+
+func (x *TaskLogsChunk) GetStream() string {
+	if x != nil {
+		return x.Stream
+	}
+	return ""
+}
+
+func (x *TaskLogsChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *TaskLogsChunk) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+// TaskLogsDone ends a TaskLogs call that the agent closed.
+type TaskLogsDone struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskLogsDone) Reset() {
+	*x = TaskLogsDone{}
+	mi := &file_berth_v1_agent_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskLogsDone) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskLogsDone) ProtoMessage() {}
+
+func (x *TaskLogsDone) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_agent_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskLogsDone.ProtoReflect.Descriptor instead.
+func (*TaskLogsDone) Descriptor() ([]byte, []int) {
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{14}
+}
+
 var File_berth_v1_agent_proto protoreflect.FileDescriptor
 
 const file_berth_v1_agent_proto_rawDesc = "" +
@@ -935,13 +1153,14 @@ const file_berth_v1_agent_proto_rawDesc = "" +
 	"\theartbeat\x18\x02 \x01(\v2\x13.berth.v1.HeartbeatH\x00R\theartbeat\x12A\n" +
 	"\rstate_changes\x18\x03 \x01(\v2\x1a.berth.v1.TaskStateChangesH\x00R\fstateChanges\x12*\n" +
 	"\x06resync\x18\x04 \x01(\v2\x10.berth.v1.ResyncH\x00R\x06resyncB\t\n" +
-	"\amessage\"\xc2\x01\n" +
+	"\amessage\"\xfe\x01\n" +
 	"\x13ControlPlaneMessage\x126\n" +
 	"\n" +
 	"registered\x18\x01 \x01(\v2\x14.berth.v1.RegisteredH\x00R\n" +
 	"registered\x129\n" +
 	"\vassignments\x18\x02 \x01(\v2\x15.berth.v1.AssignmentsH\x00R\vassignments\x12-\n" +
-	"\x03ack\x18\x03 \x01(\v2\x19.berth.v1.StateChangesAckH\x00R\x03ackB\t\n" +
+	"\x03ack\x18\x03 \x01(\v2\x19.berth.v1.StateChangesAckH\x00R\x03ack\x12:\n" +
+	"\flogs_request\x18\x04 \x01(\v2\x15.berth.v1.LogsRequestH\x00R\vlogsRequestB\t\n" +
 	"\amessage\"\xaf\x02\n" +
 	"\x10RegisterInstance\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x1f\n" +
@@ -1005,9 +1224,25 @@ const file_berth_v1_agent_proto_rawDesc = "" +
 	"\n" +
 	"_exit_code\"'\n" +
 	"\x0fStateChangesAck\x12\x14\n" +
-	"\x05batch\x18\x01 \x01(\x04R\x05batch2U\n" +
+	"\x05batch\x18\x01 \x01(\x04R\x05batch\"\x91\x01\n" +
+	"\vLogsRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x19\n" +
+	"\btask_arn\x18\x02 \x01(\tR\ataskArn\x12\x1c\n" +
+	"\tcontainer\x18\x03 \x01(\tR\tcontainer\x12\x16\n" +
+	"\x06follow\x18\x04 \x01(\bR\x06follow\x12\x12\n" +
+	"\x04tail\x18\x05 \x01(\x05R\x04tail\"\x8e\x01\n" +
+	"\rTaskLogsChunk\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1c\n" +
+	"\tcontainer\x18\x02 \x01(\tR\tcontainer\x12\x16\n" +
+	"\x06stream\x18\x03 \x01(\tR\x06stream\x12\x12\n" +
+	"\x04data\x18\x04 \x01(\fR\x04data\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error\"\x0e\n" +
+	"\fTaskLogsDone2\x94\x01\n" +
 	"\rAgentSessions\x12D\n" +
-	"\aSession\x12\x16.berth.v1.AgentMessage\x1a\x1d.berth.v1.ControlPlaneMessage(\x010\x01B3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\aSession\x12\x16.berth.v1.AgentMessage\x1a\x1d.berth.v1.ControlPlaneMessage(\x010\x01\x12=\n" +
+	"\bTaskLogs\x12\x17.berth.v1.TaskLogsChunk\x1a\x16.berth.v1.TaskLogsDone(\x01B3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_agent_proto_rawDescOnce sync.Once
@@ -1021,7 +1256,7 @@ func file_berth_v1_agent_proto_rawDescGZIP() []byte {
 	return file_berth_v1_agent_proto_rawDescData
 }
 
-var file_berth_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_berth_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_berth_v1_agent_proto_goTypes = []any{
 	(*AgentMessage)(nil),         // 0: berth.v1.AgentMessage
 	(*ControlPlaneMessage)(nil),  // 1: berth.v1.ControlPlaneMessage
@@ -1035,12 +1270,15 @@ var file_berth_v1_agent_proto_goTypes = []any{
 	(*TaskStateChange)(nil),      // 9: berth.v1.TaskStateChange
 	(*ContainerStateChange)(nil), // 10: berth.v1.ContainerStateChange
 	(*StateChangesAck)(nil),      // 11: berth.v1.StateChangesAck
-	(*Resource)(nil),             // 12: berth.v1.Resource
-	(*Attribute)(nil),            // 13: berth.v1.Attribute
-	(*VersionInfo)(nil),          // 14: berth.v1.VersionInfo
-	(*Task)(nil),                 // 15: berth.v1.Task
-	(*TaskDefinition)(nil),       // 16: berth.v1.TaskDefinition
-	(*NetworkBinding)(nil),       // 17: berth.v1.NetworkBinding
+	(*LogsRequest)(nil),          // 12: berth.v1.LogsRequest
+	(*TaskLogsChunk)(nil),        // 13: berth.v1.TaskLogsChunk
+	(*TaskLogsDone)(nil),         // 14: berth.v1.TaskLogsDone
+	(*Resource)(nil),             // 15: berth.v1.Resource
+	(*Attribute)(nil),            // 16: berth.v1.Attribute
+	(*VersionInfo)(nil),          // 17: berth.v1.VersionInfo
+	(*Task)(nil),                 // 18: berth.v1.Task
+	(*TaskDefinition)(nil),       // 19: berth.v1.TaskDefinition
+	(*NetworkBinding)(nil),       // 20: berth.v1.NetworkBinding
 }
 var file_berth_v1_agent_proto_depIdxs = []int32{
 	2,  // 0: berth.v1.AgentMessage.register:type_name -> berth.v1.RegisterInstance
@@ -1050,22 +1288,25 @@ var file_berth_v1_agent_proto_depIdxs = []int32{
 	3,  // 4: berth.v1.ControlPlaneMessage.registered:type_name -> berth.v1.Registered
 	6,  // 5: berth.v1.ControlPlaneMessage.assignments:type_name -> berth.v1.Assignments
 	11, // 6: berth.v1.ControlPlaneMessage.ack:type_name -> berth.v1.StateChangesAck
-	12, // 7: berth.v1.RegisterInstance.registered_resources:type_name -> berth.v1.Resource
-	13, // 8: berth.v1.RegisterInstance.attributes:type_name -> berth.v1.Attribute
-	14, // 9: berth.v1.RegisterInstance.version_info:type_name -> berth.v1.VersionInfo
-	7,  // 10: berth.v1.Assignments.tasks:type_name -> berth.v1.TaskAssignment
-	15, // 11: berth.v1.TaskAssignment.task:type_name -> berth.v1.Task
-	16, // 12: berth.v1.TaskAssignment.task_definition:type_name -> berth.v1.TaskDefinition
-	9,  // 13: berth.v1.TaskStateChanges.tasks:type_name -> berth.v1.TaskStateChange
-	10, // 14: berth.v1.TaskStateChange.containers:type_name -> berth.v1.ContainerStateChange
-	17, // 15: berth.v1.ContainerStateChange.network_bindings:type_name -> berth.v1.NetworkBinding
-	0,  // 16: berth.v1.AgentSessions.Session:input_type -> berth.v1.AgentMessage
-	1,  // 17: berth.v1.AgentSessions.Session:output_type -> berth.v1.ControlPlaneMessage
-	17, // [17:18] is the sub-list for method output_type
-	16, // [16:17] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	12, // 7: berth.v1.ControlPlaneMessage.logs_request:type_name -> berth.v1.LogsRequest
+	15, // 8: berth.v1.RegisterInstance.registered_resources:type_name -> berth.v1.Resource
+	16, // 9: berth.v1.RegisterInstance.attributes:type_name -> berth.v1.Attribute
+	17, // 10: berth.v1.RegisterInstance.version_info:type_name -> berth.v1.VersionInfo
+	7,  // 11: berth.v1.Assignments.tasks:type_name -> berth.v1.TaskAssignment
+	18, // 12: berth.v1.TaskAssignment.task:type_name -> berth.v1.Task
+	19, // 13: berth.v1.TaskAssignment.task_definition:type_name -> berth.v1.TaskDefinition
+	9,  // 14: berth.v1.TaskStateChanges.tasks:type_name -> berth.v1.TaskStateChange
+	10, // 15: berth.v1.TaskStateChange.containers:type_name -> berth.v1.ContainerStateChange
+	20, // 16: berth.v1.ContainerStateChange.network_bindings:type_name -> berth.v1.NetworkBinding
+	0,  // 17: berth.v1.AgentSessions.Session:input_type -> berth.v1.AgentMessage
+	13, // 18: berth.v1.AgentSessions.TaskLogs:input_type -> berth.v1.TaskLogsChunk
+	1,  // 19: berth.v1.AgentSessions.Session:output_type -> berth.v1.ControlPlaneMessage
+	14, // 20: berth.v1.AgentSessions.TaskLogs:output_type -> berth.v1.TaskLogsDone
+	19, // [19:21] is the sub-list for method output_type
+	17, // [17:19] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_agent_proto_init() }
@@ -1084,6 +1325,7 @@ func file_berth_v1_agent_proto_init() {
 		(*ControlPlaneMessage_Registered)(nil),
 		(*ControlPlaneMessage_Assignments)(nil),
 		(*ControlPlaneMessage_Ack)(nil),
+		(*ControlPlaneMessage_LogsRequest)(nil),
 	}
 	file_berth_v1_agent_proto_msgTypes[10].OneofWrappers = []any{}
 	type x struct{}
@@ -1092,7 +1334,7 @@ func file_berth_v1_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_agent_proto_rawDesc), len(file_berth_v1_agent_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,7 +22,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AgentSessions_Session_FullMethodName = "/berth.v1.AgentSessions/Session"
+	AgentSessions_Session_FullMethodName  = "/berth.v1.AgentSessions/Session"
+	AgentSessions_TaskLogs_FullMethodName = "/berth.v1.AgentSessions/TaskLogs"
 )
 
 // AgentSessionsClient is the client API for AgentSessions service.
@@ -38,6 +39,14 @@ type AgentSessionsClient interface {
 	// the period Registered sets and reports task state changes in batches,
 	// which the control plane acknowledges once they are durable.
 	Session(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[AgentMessage, ControlPlaneMessage], error)
+	// TaskLogs carries the answer to one LogsRequest: the agent opens it when
+	// the request arrives over its session, names the request in the first
+	// message, sends the containers' output and closes it when the output ends
+	// (with follow, when the containers exit). The control plane ends the call
+	// when the caller of GetTaskLogs hangs up, and the agent then stops
+	// reading. Output never travels on the session stream, so heartbeats and
+	// state changes never wait behind it.
+	TaskLogs(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[TaskLogsChunk, TaskLogsDone], error)
 }
 
 type agentSessionsClient struct {
@@ -61,6 +70,19 @@ func (c *agentSessionsClient) Session(ctx context.Context, opts ...grpc.CallOpti
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type AgentSessions_SessionClient = grpc.BidiStreamingClient[AgentMessage, ControlPlaneMessage]
 
+func (c *agentSessionsClient) TaskLogs(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[TaskLogsChunk, TaskLogsDone], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AgentSessions_ServiceDesc.Streams[1], AgentSessions_TaskLogs_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[TaskLogsChunk, TaskLogsDone]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AgentSessions_TaskLogsClient = grpc.ClientStreamingClient[TaskLogsChunk, TaskLogsDone]
+
 // AgentSessionsServer is the server API for AgentSessions service.
 // All implementations must embed UnimplementedAgentSessionsServer
 // for forward compatibility.
@@ -74,6 +96,14 @@ type AgentSessionsServer interface {
 	// the period Registered sets and reports task state changes in batches,
 	// which the control plane acknowledges once they are durable.
 	Session(grpc.BidiStreamingServer[AgentMessage, ControlPlaneMessage]) error
+	// TaskLogs carries the answer to one LogsRequest: the agent opens it when
+	// the request arrives over its session, names the request in the first
+	// message, sends the containers' output and closes it when the output ends
+	// (with follow, when the containers exit). The control plane ends the call
+	// when the caller of GetTaskLogs hangs up, and the agent then stops
+	// reading. Output never travels on the session stream, so heartbeats and
+	// state changes never wait behind it.
+	TaskLogs(grpc.ClientStreamingServer[TaskLogsChunk, TaskLogsDone]) error
 	mustEmbedUnimplementedAgentSessionsServer()
 }
 
@@ -86,6 +116,9 @@ type UnimplementedAgentSessionsServer struct{}
 
 func (UnimplementedAgentSessionsServer) Session(grpc.BidiStreamingServer[AgentMessage, ControlPlaneMessage]) error {
 	return status.Error(codes.Unimplemented, "method Session not implemented")
+}
+func (UnimplementedAgentSessionsServer) TaskLogs(grpc.ClientStreamingServer[TaskLogsChunk, TaskLogsDone]) error {
+	return status.Error(codes.Unimplemented, "method TaskLogs not implemented")
 }
 func (UnimplementedAgentSessionsServer) mustEmbedUnimplementedAgentSessionsServer() {}
 func (UnimplementedAgentSessionsServer) testEmbeddedByValue()                       {}
@@ -115,6 +148,13 @@ func _AgentSessions_Session_Handler(srv interface{}, stream grpc.ServerStream) e
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type AgentSessions_SessionServer = grpc.BidiStreamingServer[AgentMessage, ControlPlaneMessage]
 
+func _AgentSessions_TaskLogs_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(AgentSessionsServer).TaskLogs(&grpc.GenericServerStream[TaskLogsChunk, TaskLogsDone]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AgentSessions_TaskLogsServer = grpc.ClientStreamingServer[TaskLogsChunk, TaskLogsDone]
+
 // AgentSessions_ServiceDesc is the grpc.ServiceDesc for AgentSessions service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -127,6 +167,11 @@ var AgentSessions_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "Session",
 			Handler:       _AgentSessions_Session_Handler,
 			ServerStreams: true,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "TaskLogs",
+			Handler:       _AgentSessions_TaskLogs_Handler,
 			ClientStreams: true,
 		},
 	},

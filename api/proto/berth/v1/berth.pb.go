@@ -772,11 +772,417 @@ func (x *GetTaskLogsResponse) GetData() []byte {
 	return nil
 }
 
+type InterruptSpotTasksRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name or ARN; "default" when empty.
+	Cluster string `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	// How many running FARGATE_SPOT tasks to interrupt; 0 interrupts all.
+	Count         int32 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InterruptSpotTasksRequest) Reset() {
+	*x = InterruptSpotTasksRequest{}
+	mi := &file_berth_v1_berth_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InterruptSpotTasksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InterruptSpotTasksRequest) ProtoMessage() {}
+
+func (x *InterruptSpotTasksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_berth_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InterruptSpotTasksRequest.ProtoReflect.Descriptor instead.
+func (*InterruptSpotTasksRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_berth_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *InterruptSpotTasksRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *InterruptSpotTasksRequest) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+type InterruptSpotTasksResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The interrupted tasks, as StopTask returns them.
+	Tasks         []*Task `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InterruptSpotTasksResponse) Reset() {
+	*x = InterruptSpotTasksResponse{}
+	mi := &file_berth_v1_berth_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InterruptSpotTasksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InterruptSpotTasksResponse) ProtoMessage() {}
+
+func (x *InterruptSpotTasksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_berth_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InterruptSpotTasksResponse.ProtoReflect.Descriptor instead.
+func (*InterruptSpotTasksResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_berth_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *InterruptSpotTasksResponse) GetTasks() []*Task {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
+type DescribeFargateCostRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name or ARN; "default" when empty.
+	Cluster       string `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DescribeFargateCostRequest) Reset() {
+	*x = DescribeFargateCostRequest{}
+	mi := &file_berth_v1_berth_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeFargateCostRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeFargateCostRequest) ProtoMessage() {}
+
+func (x *DescribeFargateCostRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_berth_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeFargateCostRequest.ProtoReflect.Descriptor instead.
+func (*DescribeFargateCostRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_berth_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *DescribeFargateCostRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+// FargateTaskCost is one Fargate task's price: per hour while it runs, and
+// what it has cost so far (billed per second from the start of its image
+// pull until it stopped, one minute at least, as AWS bills Fargate).
+type FargateTaskCost struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	TaskArn              string                 `protobuf:"bytes,1,opt,name=task_arn,json=taskArn,proto3" json:"task_arn,omitempty"`
+	Group                string                 `protobuf:"bytes,2,opt,name=group,proto3" json:"group,omitempty"`
+	CapacityProviderName string                 `protobuf:"bytes,3,opt,name=capacity_provider_name,json=capacityProviderName,proto3" json:"capacity_provider_name,omitempty"`
+	DollarsPerHour       float64                `protobuf:"fixed64,4,opt,name=dollars_per_hour,json=dollarsPerHour,proto3" json:"dollars_per_hour,omitempty"`
+	DollarsSoFar         float64                `protobuf:"fixed64,5,opt,name=dollars_so_far,json=dollarsSoFar,proto3" json:"dollars_so_far,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *FargateTaskCost) Reset() {
+	*x = FargateTaskCost{}
+	mi := &file_berth_v1_berth_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FargateTaskCost) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FargateTaskCost) ProtoMessage() {}
+
+func (x *FargateTaskCost) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_berth_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FargateTaskCost.ProtoReflect.Descriptor instead.
+func (*FargateTaskCost) Descriptor() ([]byte, []int) {
+	return file_berth_v1_berth_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *FargateTaskCost) GetTaskArn() string {
+	if x != nil {
+		return x.TaskArn
+	}
+	return ""
+}
+
+func (x *FargateTaskCost) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *FargateTaskCost) GetCapacityProviderName() string {
+	if x != nil {
+		return x.CapacityProviderName
+	}
+	return ""
+}
+
+func (x *FargateTaskCost) GetDollarsPerHour() float64 {
+	if x != nil {
+		return x.DollarsPerHour
+	}
+	return 0
+}
+
+func (x *FargateTaskCost) GetDollarsSoFar() float64 {
+	if x != nil {
+		return x.DollarsSoFar
+	}
+	return 0
+}
+
+// FargateServiceCost is what a service's tasks cost: per hour now, and so
+// far (its stopped tasks included).
+type FargateServiceCost struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	ServiceName    string                 `protobuf:"bytes,1,opt,name=service_name,json=serviceName,proto3" json:"service_name,omitempty"`
+	RunningTasks   int32                  `protobuf:"varint,2,opt,name=running_tasks,json=runningTasks,proto3" json:"running_tasks,omitempty"`
+	DollarsPerHour float64                `protobuf:"fixed64,3,opt,name=dollars_per_hour,json=dollarsPerHour,proto3" json:"dollars_per_hour,omitempty"`
+	DollarsSoFar   float64                `protobuf:"fixed64,4,opt,name=dollars_so_far,json=dollarsSoFar,proto3" json:"dollars_so_far,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *FargateServiceCost) Reset() {
+	*x = FargateServiceCost{}
+	mi := &file_berth_v1_berth_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FargateServiceCost) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FargateServiceCost) ProtoMessage() {}
+
+func (x *FargateServiceCost) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_berth_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FargateServiceCost.ProtoReflect.Descriptor instead.
+func (*FargateServiceCost) Descriptor() ([]byte, []int) {
+	return file_berth_v1_berth_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *FargateServiceCost) GetServiceName() string {
+	if x != nil {
+		return x.ServiceName
+	}
+	return ""
+}
+
+func (x *FargateServiceCost) GetRunningTasks() int32 {
+	if x != nil {
+		return x.RunningTasks
+	}
+	return 0
+}
+
+func (x *FargateServiceCost) GetDollarsPerHour() float64 {
+	if x != nil {
+		return x.DollarsPerHour
+	}
+	return 0
+}
+
+func (x *FargateServiceCost) GetDollarsSoFar() float64 {
+	if x != nil {
+		return x.DollarsSoFar
+	}
+	return 0
+}
+
+type DescribeFargateCostResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The Fargate tasks that are not STOPPED.
+	Tasks    []*FargateTaskCost    `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	Services []*FargateServiceCost `protobuf:"bytes,2,rep,name=services,proto3" json:"services,omitempty"`
+	// What the tasks that are not STOPPED cost per hour.
+	TasksDollarsPerHour float64 `protobuf:"fixed64,3,opt,name=tasks_dollars_per_hour,json=tasksDollarsPerHour,proto3" json:"tasks_dollars_per_hour,omitempty"`
+	// The pool's hosts and what they would cost per hour at Fargate's
+	// on-demand rates for their whole size.
+	PoolHosts          int32   `protobuf:"varint,4,opt,name=pool_hosts,json=poolHosts,proto3" json:"pool_hosts,omitempty"`
+	PoolDollarsPerHour float64 `protobuf:"fixed64,5,opt,name=pool_dollars_per_hour,json=poolDollarsPerHour,proto3" json:"pool_dollars_per_hour,omitempty"`
+	// The rates used, dollars per vCPU-hour and per GB-hour.
+	VcpuHour      float64 `protobuf:"fixed64,6,opt,name=vcpu_hour,json=vcpuHour,proto3" json:"vcpu_hour,omitempty"`
+	GbHour        float64 `protobuf:"fixed64,7,opt,name=gb_hour,json=gbHour,proto3" json:"gb_hour,omitempty"`
+	SpotVcpuHour  float64 `protobuf:"fixed64,8,opt,name=spot_vcpu_hour,json=spotVcpuHour,proto3" json:"spot_vcpu_hour,omitempty"`
+	SpotGbHour    float64 `protobuf:"fixed64,9,opt,name=spot_gb_hour,json=spotGbHour,proto3" json:"spot_gb_hour,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DescribeFargateCostResponse) Reset() {
+	*x = DescribeFargateCostResponse{}
+	mi := &file_berth_v1_berth_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeFargateCostResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeFargateCostResponse) ProtoMessage() {}
+
+func (x *DescribeFargateCostResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_berth_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeFargateCostResponse.ProtoReflect.Descriptor instead.
+func (*DescribeFargateCostResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_berth_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *DescribeFargateCostResponse) GetTasks() []*FargateTaskCost {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
+func (x *DescribeFargateCostResponse) GetServices() []*FargateServiceCost {
+	if x != nil {
+		return x.Services
+	}
+	return nil
+}
+
+func (x *DescribeFargateCostResponse) GetTasksDollarsPerHour() float64 {
+	if x != nil {
+		return x.TasksDollarsPerHour
+	}
+	return 0
+}
+
+func (x *DescribeFargateCostResponse) GetPoolHosts() int32 {
+	if x != nil {
+		return x.PoolHosts
+	}
+	return 0
+}
+
+func (x *DescribeFargateCostResponse) GetPoolDollarsPerHour() float64 {
+	if x != nil {
+		return x.PoolDollarsPerHour
+	}
+	return 0
+}
+
+func (x *DescribeFargateCostResponse) GetVcpuHour() float64 {
+	if x != nil {
+		return x.VcpuHour
+	}
+	return 0
+}
+
+func (x *DescribeFargateCostResponse) GetGbHour() float64 {
+	if x != nil {
+		return x.GbHour
+	}
+	return 0
+}
+
+func (x *DescribeFargateCostResponse) GetSpotVcpuHour() float64 {
+	if x != nil {
+		return x.SpotVcpuHour
+	}
+	return 0
+}
+
+func (x *DescribeFargateCostResponse) GetSpotGbHour() float64 {
+	if x != nil {
+		return x.SpotGbHour
+	}
+	return 0
+}
+
 var File_berth_v1_berth_proto protoreflect.FileDescriptor
 
 const file_berth_v1_berth_proto_rawDesc = "" +
 	"\n" +
-	"\x14berth/v1/berth.proto\x12\bberth.v1\"B\n" +
+	"\x14berth/v1/berth.proto\x12\bberth.v1\x1a\x12berth/v1/ecs.proto\"B\n" +
 	"\x12ExplainTaskRequest\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x12\n" +
 	"\x04task\x18\x02 \x01(\tR\x04task\"\xef\x01\n" +
@@ -833,11 +1239,43 @@ const file_berth_v1_berth_proto_rawDesc = "" +
 	"\x13GetTaskLogsResponse\x12\x1c\n" +
 	"\tcontainer\x18\x01 \x01(\tR\tcontainer\x12\x16\n" +
 	"\x06stream\x18\x02 \x01(\tR\x06stream\x12\x12\n" +
-	"\x04data\x18\x03 \x01(\fR\x04data2\xf6\x01\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\"K\n" +
+	"\x19InterruptSpotTasksRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\"B\n" +
+	"\x1aInterruptSpotTasksResponse\x12$\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x0e.berth.v1.TaskR\x05tasks\"6\n" +
+	"\x1aDescribeFargateCostRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\"\xc8\x01\n" +
+	"\x0fFargateTaskCost\x12\x19\n" +
+	"\btask_arn\x18\x01 \x01(\tR\ataskArn\x12\x14\n" +
+	"\x05group\x18\x02 \x01(\tR\x05group\x124\n" +
+	"\x16capacity_provider_name\x18\x03 \x01(\tR\x14capacityProviderName\x12(\n" +
+	"\x10dollars_per_hour\x18\x04 \x01(\x01R\x0edollarsPerHour\x12$\n" +
+	"\x0edollars_so_far\x18\x05 \x01(\x01R\fdollarsSoFar\"\xac\x01\n" +
+	"\x12FargateServiceCost\x12!\n" +
+	"\fservice_name\x18\x01 \x01(\tR\vserviceName\x12#\n" +
+	"\rrunning_tasks\x18\x02 \x01(\x05R\frunningTasks\x12(\n" +
+	"\x10dollars_per_hour\x18\x03 \x01(\x01R\x0edollarsPerHour\x12$\n" +
+	"\x0edollars_so_far\x18\x04 \x01(\x01R\fdollarsSoFar\"\x8d\x03\n" +
+	"\x1bDescribeFargateCostResponse\x12/\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x19.berth.v1.FargateTaskCostR\x05tasks\x128\n" +
+	"\bservices\x18\x02 \x03(\v2\x1c.berth.v1.FargateServiceCostR\bservices\x123\n" +
+	"\x16tasks_dollars_per_hour\x18\x03 \x01(\x01R\x13tasksDollarsPerHour\x12\x1d\n" +
+	"\n" +
+	"pool_hosts\x18\x04 \x01(\x05R\tpoolHosts\x121\n" +
+	"\x15pool_dollars_per_hour\x18\x05 \x01(\x01R\x12poolDollarsPerHour\x12\x1b\n" +
+	"\tvcpu_hour\x18\x06 \x01(\x01R\bvcpuHour\x12\x17\n" +
+	"\agb_hour\x18\a \x01(\x01R\x06gbHour\x12$\n" +
+	"\x0espot_vcpu_hour\x18\b \x01(\x01R\fspotVcpuHour\x12 \n" +
+	"\fspot_gb_hour\x18\t \x01(\x01R\n" +
+	"spotGbHour2\xbb\x03\n" +
 	"\x05Berth\x12J\n" +
 	"\vExplainTask\x12\x1c.berth.v1.ExplainTaskRequest\x1a\x1d.berth.v1.ExplainTaskResponse\x12S\n" +
 	"\x0eExplainService\x12\x1f.berth.v1.ExplainServiceRequest\x1a .berth.v1.ExplainServiceResponse\x12L\n" +
-	"\vGetTaskLogs\x12\x1c.berth.v1.GetTaskLogsRequest\x1a\x1d.berth.v1.GetTaskLogsResponse0\x01B3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\vGetTaskLogs\x12\x1c.berth.v1.GetTaskLogsRequest\x1a\x1d.berth.v1.GetTaskLogsResponse0\x01\x12_\n" +
+	"\x12InterruptSpotTasks\x12#.berth.v1.InterruptSpotTasksRequest\x1a$.berth.v1.InterruptSpotTasksResponse\x12b\n" +
+	"\x13DescribeFargateCost\x12$.berth.v1.DescribeFargateCostRequest\x1a%.berth.v1.DescribeFargateCostResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_berth_proto_rawDescOnce sync.Once
@@ -851,19 +1289,26 @@ func file_berth_v1_berth_proto_rawDescGZIP() []byte {
 	return file_berth_v1_berth_proto_rawDescData
 }
 
-var file_berth_v1_berth_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_berth_v1_berth_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_berth_v1_berth_proto_goTypes = []any{
-	(*ExplainTaskRequest)(nil),     // 0: berth.v1.ExplainTaskRequest
-	(*ExplainTaskResponse)(nil),    // 1: berth.v1.ExplainTaskResponse
-	(*PlacementExplanation)(nil),   // 2: berth.v1.PlacementExplanation
-	(*RankStep)(nil),               // 3: berth.v1.RankStep
-	(*ExplainServiceRequest)(nil),  // 4: berth.v1.ExplainServiceRequest
-	(*ExplainServiceResponse)(nil), // 5: berth.v1.ExplainServiceResponse
-	(*PlacementFailure)(nil),       // 6: berth.v1.PlacementFailure
-	(*FilterCount)(nil),            // 7: berth.v1.FilterCount
-	(*ClosestInstance)(nil),        // 8: berth.v1.ClosestInstance
-	(*GetTaskLogsRequest)(nil),     // 9: berth.v1.GetTaskLogsRequest
-	(*GetTaskLogsResponse)(nil),    // 10: berth.v1.GetTaskLogsResponse
+	(*ExplainTaskRequest)(nil),          // 0: berth.v1.ExplainTaskRequest
+	(*ExplainTaskResponse)(nil),         // 1: berth.v1.ExplainTaskResponse
+	(*PlacementExplanation)(nil),        // 2: berth.v1.PlacementExplanation
+	(*RankStep)(nil),                    // 3: berth.v1.RankStep
+	(*ExplainServiceRequest)(nil),       // 4: berth.v1.ExplainServiceRequest
+	(*ExplainServiceResponse)(nil),      // 5: berth.v1.ExplainServiceResponse
+	(*PlacementFailure)(nil),            // 6: berth.v1.PlacementFailure
+	(*FilterCount)(nil),                 // 7: berth.v1.FilterCount
+	(*ClosestInstance)(nil),             // 8: berth.v1.ClosestInstance
+	(*GetTaskLogsRequest)(nil),          // 9: berth.v1.GetTaskLogsRequest
+	(*GetTaskLogsResponse)(nil),         // 10: berth.v1.GetTaskLogsResponse
+	(*InterruptSpotTasksRequest)(nil),   // 11: berth.v1.InterruptSpotTasksRequest
+	(*InterruptSpotTasksResponse)(nil),  // 12: berth.v1.InterruptSpotTasksResponse
+	(*DescribeFargateCostRequest)(nil),  // 13: berth.v1.DescribeFargateCostRequest
+	(*FargateTaskCost)(nil),             // 14: berth.v1.FargateTaskCost
+	(*FargateServiceCost)(nil),          // 15: berth.v1.FargateServiceCost
+	(*DescribeFargateCostResponse)(nil), // 16: berth.v1.DescribeFargateCostResponse
+	(*Task)(nil),                        // 17: berth.v1.Task
 }
 var file_berth_v1_berth_proto_depIdxs = []int32{
 	2,  // 0: berth.v1.ExplainTaskResponse.placement:type_name -> berth.v1.PlacementExplanation
@@ -871,17 +1316,24 @@ var file_berth_v1_berth_proto_depIdxs = []int32{
 	6,  // 2: berth.v1.ExplainServiceResponse.failure:type_name -> berth.v1.PlacementFailure
 	7,  // 3: berth.v1.PlacementFailure.filtered:type_name -> berth.v1.FilterCount
 	8,  // 4: berth.v1.PlacementFailure.closest:type_name -> berth.v1.ClosestInstance
-	0,  // 5: berth.v1.Berth.ExplainTask:input_type -> berth.v1.ExplainTaskRequest
-	4,  // 6: berth.v1.Berth.ExplainService:input_type -> berth.v1.ExplainServiceRequest
-	9,  // 7: berth.v1.Berth.GetTaskLogs:input_type -> berth.v1.GetTaskLogsRequest
-	1,  // 8: berth.v1.Berth.ExplainTask:output_type -> berth.v1.ExplainTaskResponse
-	5,  // 9: berth.v1.Berth.ExplainService:output_type -> berth.v1.ExplainServiceResponse
-	10, // 10: berth.v1.Berth.GetTaskLogs:output_type -> berth.v1.GetTaskLogsResponse
-	8,  // [8:11] is the sub-list for method output_type
-	5,  // [5:8] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	17, // 5: berth.v1.InterruptSpotTasksResponse.tasks:type_name -> berth.v1.Task
+	14, // 6: berth.v1.DescribeFargateCostResponse.tasks:type_name -> berth.v1.FargateTaskCost
+	15, // 7: berth.v1.DescribeFargateCostResponse.services:type_name -> berth.v1.FargateServiceCost
+	0,  // 8: berth.v1.Berth.ExplainTask:input_type -> berth.v1.ExplainTaskRequest
+	4,  // 9: berth.v1.Berth.ExplainService:input_type -> berth.v1.ExplainServiceRequest
+	9,  // 10: berth.v1.Berth.GetTaskLogs:input_type -> berth.v1.GetTaskLogsRequest
+	11, // 11: berth.v1.Berth.InterruptSpotTasks:input_type -> berth.v1.InterruptSpotTasksRequest
+	13, // 12: berth.v1.Berth.DescribeFargateCost:input_type -> berth.v1.DescribeFargateCostRequest
+	1,  // 13: berth.v1.Berth.ExplainTask:output_type -> berth.v1.ExplainTaskResponse
+	5,  // 14: berth.v1.Berth.ExplainService:output_type -> berth.v1.ExplainServiceResponse
+	10, // 15: berth.v1.Berth.GetTaskLogs:output_type -> berth.v1.GetTaskLogsResponse
+	12, // 16: berth.v1.Berth.InterruptSpotTasks:output_type -> berth.v1.InterruptSpotTasksResponse
+	16, // 17: berth.v1.Berth.DescribeFargateCost:output_type -> berth.v1.DescribeFargateCostResponse
+	13, // [13:18] is the sub-list for method output_type
+	8,  // [8:13] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_berth_proto_init() }
@@ -889,13 +1341,14 @@ func file_berth_v1_berth_proto_init() {
 	if File_berth_v1_berth_proto != nil {
 		return
 	}
+	file_berth_v1_ecs_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_berth_proto_rawDesc), len(file_berth_v1_berth_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

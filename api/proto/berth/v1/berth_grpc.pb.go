@@ -23,9 +23,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Berth_ExplainTask_FullMethodName    = "/berth.v1.Berth/ExplainTask"
-	Berth_ExplainService_FullMethodName = "/berth.v1.Berth/ExplainService"
-	Berth_GetTaskLogs_FullMethodName    = "/berth.v1.Berth/GetTaskLogs"
+	Berth_ExplainTask_FullMethodName         = "/berth.v1.Berth/ExplainTask"
+	Berth_ExplainService_FullMethodName      = "/berth.v1.Berth/ExplainService"
+	Berth_GetTaskLogs_FullMethodName         = "/berth.v1.Berth/GetTaskLogs"
+	Berth_InterruptSpotTasks_FullMethodName  = "/berth.v1.Berth/InterruptSpotTasks"
+	Berth_DescribeFargateCost_FullMethodName = "/berth.v1.Berth/DescribeFargateCost"
 )
 
 // BerthClient is the client API for Berth service.
@@ -44,6 +46,15 @@ type BerthClient interface {
 	// GetTaskLogs streams a task's container output through the agent that
 	// runs it.
 	GetTaskLogs(ctx context.Context, in *GetTaskLogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetTaskLogsResponse], error)
+	// InterruptSpotTasks reclaims Fargate Spot capacity, as AWS does when it
+	// needs it back: the chosen FARGATE_SPOT tasks get the interruption
+	// notice (SIGTERM, then SIGKILL after their stopTimeout; stopCode
+	// SpotInterruption) and their services replace them.
+	InterruptSpotTasks(ctx context.Context, in *InterruptSpotTasksRequest, opts ...grpc.CallOption) (*InterruptSpotTasksResponse, error)
+	// DescribeFargateCost says what a cluster's Fargate tasks and services
+	// cost at Fargate's prices, and what its Fargate pool's hosts would cost
+	// at the same rates (the difference is capacity the pool holds unused).
+	DescribeFargateCost(ctx context.Context, in *DescribeFargateCostRequest, opts ...grpc.CallOption) (*DescribeFargateCostResponse, error)
 }
 
 type berthClient struct {
@@ -93,6 +104,26 @@ func (c *berthClient) GetTaskLogs(ctx context.Context, in *GetTaskLogsRequest, o
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Berth_GetTaskLogsClient = grpc.ServerStreamingClient[GetTaskLogsResponse]
 
+func (c *berthClient) InterruptSpotTasks(ctx context.Context, in *InterruptSpotTasksRequest, opts ...grpc.CallOption) (*InterruptSpotTasksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(InterruptSpotTasksResponse)
+	err := c.cc.Invoke(ctx, Berth_InterruptSpotTasks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *berthClient) DescribeFargateCost(ctx context.Context, in *DescribeFargateCostRequest, opts ...grpc.CallOption) (*DescribeFargateCostResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DescribeFargateCostResponse)
+	err := c.cc.Invoke(ctx, Berth_DescribeFargateCost_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // BerthServer is the server API for Berth service.
 // All implementations must embed UnimplementedBerthServer
 // for forward compatibility.
@@ -109,6 +140,15 @@ type BerthServer interface {
 	// GetTaskLogs streams a task's container output through the agent that
 	// runs it.
 	GetTaskLogs(*GetTaskLogsRequest, grpc.ServerStreamingServer[GetTaskLogsResponse]) error
+	// InterruptSpotTasks reclaims Fargate Spot capacity, as AWS does when it
+	// needs it back: the chosen FARGATE_SPOT tasks get the interruption
+	// notice (SIGTERM, then SIGKILL after their stopTimeout; stopCode
+	// SpotInterruption) and their services replace them.
+	InterruptSpotTasks(context.Context, *InterruptSpotTasksRequest) (*InterruptSpotTasksResponse, error)
+	// DescribeFargateCost says what a cluster's Fargate tasks and services
+	// cost at Fargate's prices, and what its Fargate pool's hosts would cost
+	// at the same rates (the difference is capacity the pool holds unused).
+	DescribeFargateCost(context.Context, *DescribeFargateCostRequest) (*DescribeFargateCostResponse, error)
 	mustEmbedUnimplementedBerthServer()
 }
 
@@ -127,6 +167,12 @@ func (UnimplementedBerthServer) ExplainService(context.Context, *ExplainServiceR
 }
 func (UnimplementedBerthServer) GetTaskLogs(*GetTaskLogsRequest, grpc.ServerStreamingServer[GetTaskLogsResponse]) error {
 	return status.Error(codes.Unimplemented, "method GetTaskLogs not implemented")
+}
+func (UnimplementedBerthServer) InterruptSpotTasks(context.Context, *InterruptSpotTasksRequest) (*InterruptSpotTasksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method InterruptSpotTasks not implemented")
+}
+func (UnimplementedBerthServer) DescribeFargateCost(context.Context, *DescribeFargateCostRequest) (*DescribeFargateCostResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DescribeFargateCost not implemented")
 }
 func (UnimplementedBerthServer) mustEmbedUnimplementedBerthServer() {}
 func (UnimplementedBerthServer) testEmbeddedByValue()               {}
@@ -196,6 +242,42 @@ func _Berth_GetTaskLogs_Handler(srv interface{}, stream grpc.ServerStream) error
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Berth_GetTaskLogsServer = grpc.ServerStreamingServer[GetTaskLogsResponse]
 
+func _Berth_InterruptSpotTasks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(InterruptSpotTasksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BerthServer).InterruptSpotTasks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Berth_InterruptSpotTasks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BerthServer).InterruptSpotTasks(ctx, req.(*InterruptSpotTasksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Berth_DescribeFargateCost_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DescribeFargateCostRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BerthServer).DescribeFargateCost(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Berth_DescribeFargateCost_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BerthServer).DescribeFargateCost(ctx, req.(*DescribeFargateCostRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Berth_ServiceDesc is the grpc.ServiceDesc for Berth service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -210,6 +292,14 @@ var Berth_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ExplainService",
 			Handler:    _Berth_ExplainService_Handler,
+		},
+		{
+			MethodName: "InterruptSpotTasks",
+			Handler:    _Berth_InterruptSpotTasks_Handler,
+		},
+		{
+			MethodName: "DescribeFargateCost",
+			Handler:    _Berth_DescribeFargateCost_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -48,6 +48,8 @@ type Command struct {
 	//	*Command_StopTasks
 	//	*Command_UpdateTaskStates
 	//	*Command_PutService
+	//	*Command_ProvisionTasks
+	//	*Command_AssignTasks
 	Change        isCommand_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -214,6 +216,24 @@ func (x *Command) GetPutService() *PutServiceCommand {
 	return nil
 }
 
+func (x *Command) GetProvisionTasks() *ProvisionTasksCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_ProvisionTasks); ok {
+			return x.ProvisionTasks
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetAssignTasks() *AssignTasksCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_AssignTasks); ok {
+			return x.AssignTasks
+		}
+	}
+	return nil
+}
+
 type isCommand_Change interface {
 	isCommand_Change()
 }
@@ -270,6 +290,15 @@ type Command_PutService struct {
 	PutService *PutServiceCommand `protobuf:"bytes,14,opt,name=put_service,json=putService,proto3,oneof"`
 }
 
+type Command_ProvisionTasks struct {
+	// Fargate (controlplane/fargate); numbered apart from the rest.
+	ProvisionTasks *ProvisionTasksCommand `protobuf:"bytes,30,opt,name=provision_tasks,json=provisionTasks,proto3,oneof"`
+}
+
+type Command_AssignTasks struct {
+	AssignTasks *AssignTasksCommand `protobuf:"bytes,31,opt,name=assign_tasks,json=assignTasks,proto3,oneof"`
+}
+
 func (*Command_RegisterTaskDefinition) isCommand_Change() {}
 
 func (*Command_DeregisterTaskDefinition) isCommand_Change() {}
@@ -295,6 +324,10 @@ func (*Command_StopTasks) isCommand_Change() {}
 func (*Command_UpdateTaskStates) isCommand_Change() {}
 
 func (*Command_PutService) isCommand_Change() {}
+
+func (*Command_ProvisionTasks) isCommand_Change() {}
+
+func (*Command_AssignTasks) isCommand_Change() {}
 
 // RegisterTaskDefinitionCommand stores a validated, normalized task definition
 // as the family's next revision. Revision and status are assigned when applied.
@@ -1734,11 +1767,227 @@ func (x *PutServiceCommand) GetExpectedVersion() int32 {
 	return 0
 }
 
+// ProvisionTasksCommand stores new Fargate tasks on no instance, PROVISIONING:
+// the Fargate pool manager assigns them to pool hosts.
+type ProvisionTasksCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cluster       string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Tasks         []*TaskRecord          `protobuf:"bytes,2,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProvisionTasksCommand) Reset() {
+	*x = ProvisionTasksCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProvisionTasksCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProvisionTasksCommand) ProtoMessage() {}
+
+func (x *ProvisionTasksCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProvisionTasksCommand.ProtoReflect.Descriptor instead.
+func (*ProvisionTasksCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ProvisionTasksCommand) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *ProvisionTasksCommand) GetTasks() []*TaskRecord {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
+// TaskToHost is one assignment of AssignTasksCommand.
+type TaskToHost struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskId        string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	InstanceId    string                 `protobuf:"bytes,2,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskToHost) Reset() {
+	*x = TaskToHost{}
+	mi := &file_berth_v1_store_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskToHost) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskToHost) ProtoMessage() {}
+
+func (x *TaskToHost) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskToHost.ProtoReflect.Descriptor instead.
+func (*TaskToHost) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *TaskToHost) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *TaskToHost) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+// AssignTasksCommand puts PROVISIONING tasks on pool hosts and moves them to
+// PENDING, after checking again that each is still PROVISIONING and wanted,
+// and still fits on its host; the others are returned as failures.
+type AssignTasksCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cluster       string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Assignments   []*TaskToHost          `protobuf:"bytes,2,rep,name=assignments,proto3" json:"assignments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignTasksCommand) Reset() {
+	*x = AssignTasksCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignTasksCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignTasksCommand) ProtoMessage() {}
+
+func (x *AssignTasksCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignTasksCommand.ProtoReflect.Descriptor instead.
+func (*AssignTasksCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *AssignTasksCommand) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *AssignTasksCommand) GetAssignments() []*TaskToHost {
+	if x != nil {
+		return x.Assignments
+	}
+	return nil
+}
+
+// AssignTasksResult is what AssignTasksCommand assigned and what it refused.
+type AssignTasksResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Assigned      []*TaskRecord          `protobuf:"bytes,1,rep,name=assigned,proto3" json:"assigned,omitempty"`
+	Failures      []*Failure             `protobuf:"bytes,2,rep,name=failures,proto3" json:"failures,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignTasksResult) Reset() {
+	*x = AssignTasksResult{}
+	mi := &file_berth_v1_store_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignTasksResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignTasksResult) ProtoMessage() {}
+
+func (x *AssignTasksResult) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignTasksResult.ProtoReflect.Descriptor instead.
+func (*AssignTasksResult) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *AssignTasksResult) GetAssigned() []*TaskRecord {
+	if x != nil {
+		return x.Assigned
+	}
+	return nil
+}
+
+func (x *AssignTasksResult) GetFailures() []*Failure {
+	if x != nil {
+		return x.Failures
+	}
+	return nil
+}
+
 var File_berth_v1_store_proto protoreflect.FileDescriptor
 
 const file_berth_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\x91\t\n" +
+	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\xa0\n" +
+	"\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\x01R\x02at\x12c\n" +
 	"\x18register_task_definition\x18\x02 \x01(\v2'.berth.v1.RegisterTaskDefinitionCommandH\x00R\x16registerTaskDefinition\x12i\n" +
@@ -1757,7 +2006,9 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"stop_tasks\x18\f \x01(\v2\x1a.berth.v1.StopTasksCommandH\x00R\tstopTasks\x12Q\n" +
 	"\x12update_task_states\x18\r \x01(\v2!.berth.v1.UpdateTaskStatesCommandH\x00R\x10updateTaskStates\x12>\n" +
 	"\vput_service\x18\x0e \x01(\v2\x1b.berth.v1.PutServiceCommandH\x00R\n" +
-	"putServiceB\b\n" +
+	"putService\x12J\n" +
+	"\x0fprovision_tasks\x18\x1e \x01(\v2\x1f.berth.v1.ProvisionTasksCommandH\x00R\x0eprovisionTasks\x12A\n" +
+	"\fassign_tasks\x18\x1f \x01(\v2\x1c.berth.v1.AssignTasksCommandH\x00R\vassignTasksB\b\n" +
 	"\x06change\"\x85\x01\n" +
 	"\x1dRegisterTaskDefinitionCommand\x12A\n" +
 	"\x0ftask_definition\x18\x01 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12!\n" +
@@ -1862,7 +2113,21 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x04seen\x18\x03 \x01(\x05R\x04seen\"q\n" +
 	"\x11PutServiceCommand\x121\n" +
 	"\aservice\x18\x01 \x01(\v2\x17.berth.v1.ServiceRecordR\aservice\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x05R\x0fexpectedVersionB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x10expected_version\x18\x02 \x01(\x05R\x0fexpectedVersion\"]\n" +
+	"\x15ProvisionTasksCommand\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12*\n" +
+	"\x05tasks\x18\x02 \x03(\v2\x14.berth.v1.TaskRecordR\x05tasks\"F\n" +
+	"\n" +
+	"TaskToHost\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x1f\n" +
+	"\vinstance_id\x18\x02 \x01(\tR\n" +
+	"instanceId\"f\n" +
+	"\x12AssignTasksCommand\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x126\n" +
+	"\vassignments\x18\x02 \x03(\v2\x14.berth.v1.TaskToHostR\vassignments\"t\n" +
+	"\x11AssignTasksResult\x120\n" +
+	"\bassigned\x18\x01 \x03(\v2\x14.berth.v1.TaskRecordR\bassigned\x12-\n" +
+	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailuresB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_store_proto_rawDescOnce sync.Once
@@ -1876,7 +2141,7 @@ func file_berth_v1_store_proto_rawDescGZIP() []byte {
 	return file_berth_v1_store_proto_rawDescData
 }
 
-var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_berth_v1_store_proto_goTypes = []any{
 	(*Command)(nil),                              // 0: berth.v1.Command
 	(*RegisterTaskDefinitionCommand)(nil),        // 1: berth.v1.RegisterTaskDefinitionCommand
@@ -1902,17 +2167,21 @@ var file_berth_v1_store_proto_goTypes = []any{
 	(*ServiceRecord)(nil),                        // 21: berth.v1.ServiceRecord
 	(*ServiceBackoff)(nil),                       // 22: berth.v1.ServiceBackoff
 	(*PutServiceCommand)(nil),                    // 23: berth.v1.PutServiceCommand
-	(*TaskDefinition)(nil),                       // 24: berth.v1.TaskDefinition
-	(*Tag)(nil),                                  // 25: berth.v1.Tag
-	(*Cluster)(nil),                              // 26: berth.v1.Cluster
-	(*ContainerInstance)(nil),                    // 27: berth.v1.ContainerInstance
-	(*Task)(nil),                                 // 28: berth.v1.Task
-	(*PlacementExplanation)(nil),                 // 29: berth.v1.PlacementExplanation
-	(*Attribute)(nil),                            // 30: berth.v1.Attribute
-	(*Failure)(nil),                              // 31: berth.v1.Failure
-	(*TaskStateChange)(nil),                      // 32: berth.v1.TaskStateChange
-	(*Service)(nil),                              // 33: berth.v1.Service
-	(*PlacementFailure)(nil),                     // 34: berth.v1.PlacementFailure
+	(*ProvisionTasksCommand)(nil),                // 24: berth.v1.ProvisionTasksCommand
+	(*TaskToHost)(nil),                           // 25: berth.v1.TaskToHost
+	(*AssignTasksCommand)(nil),                   // 26: berth.v1.AssignTasksCommand
+	(*AssignTasksResult)(nil),                    // 27: berth.v1.AssignTasksResult
+	(*TaskDefinition)(nil),                       // 28: berth.v1.TaskDefinition
+	(*Tag)(nil),                                  // 29: berth.v1.Tag
+	(*Cluster)(nil),                              // 30: berth.v1.Cluster
+	(*ContainerInstance)(nil),                    // 31: berth.v1.ContainerInstance
+	(*Task)(nil),                                 // 32: berth.v1.Task
+	(*PlacementExplanation)(nil),                 // 33: berth.v1.PlacementExplanation
+	(*Attribute)(nil),                            // 34: berth.v1.Attribute
+	(*Failure)(nil),                              // 35: berth.v1.Failure
+	(*TaskStateChange)(nil),                      // 36: berth.v1.TaskStateChange
+	(*Service)(nil),                              // 37: berth.v1.Service
+	(*PlacementFailure)(nil),                     // 38: berth.v1.PlacementFailure
 }
 var file_berth_v1_store_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
@@ -1928,35 +2197,41 @@ var file_berth_v1_store_proto_depIdxs = []int32{
 	17, // 10: berth.v1.Command.stop_tasks:type_name -> berth.v1.StopTasksCommand
 	18, // 11: berth.v1.Command.update_task_states:type_name -> berth.v1.UpdateTaskStatesCommand
 	23, // 12: berth.v1.Command.put_service:type_name -> berth.v1.PutServiceCommand
-	24, // 13: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
-	25, // 14: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
-	26, // 15: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
-	24, // 16: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
-	25, // 17: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
-	27, // 18: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 19: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
-	7,  // 20: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
-	28, // 21: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
-	7,  // 22: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
-	29, // 23: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
-	27, // 24: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 25: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
-	30, // 26: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	9,  // 27: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	9,  // 28: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
-	31, // 29: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
-	32, // 30: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
-	9,  // 31: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
-	8,  // 32: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
-	33, // 33: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
-	22, // 34: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
-	34, // 35: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
-	21, // 36: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
-	37, // [37:37] is the sub-list for method output_type
-	37, // [37:37] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	24, // 13: berth.v1.Command.provision_tasks:type_name -> berth.v1.ProvisionTasksCommand
+	26, // 14: berth.v1.Command.assign_tasks:type_name -> berth.v1.AssignTasksCommand
+	28, // 15: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
+	29, // 16: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
+	30, // 17: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
+	28, // 18: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
+	29, // 19: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
+	31, // 20: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 21: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
+	7,  // 22: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
+	32, // 23: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
+	7,  // 24: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
+	33, // 25: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
+	31, // 26: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 27: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
+	34, // 28: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	9,  // 29: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	9,  // 30: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
+	35, // 31: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
+	36, // 32: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
+	9,  // 33: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
+	8,  // 34: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
+	37, // 35: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
+	22, // 36: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
+	38, // 37: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
+	21, // 38: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
+	9,  // 39: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	25, // 40: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
+	9,  // 41: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
+	35, // 42: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
+	43, // [43:43] is the sub-list for method output_type
+	43, // [43:43] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_store_proto_init() }
@@ -1981,6 +2256,8 @@ func file_berth_v1_store_proto_init() {
 		(*Command_StopTasks)(nil),
 		(*Command_UpdateTaskStates)(nil),
 		(*Command_PutService)(nil),
+		(*Command_ProvisionTasks)(nil),
+		(*Command_AssignTasks)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1988,7 +2265,7 @@ func file_berth_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_store_proto_rawDesc), len(file_berth_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

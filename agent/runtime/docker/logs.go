@@ -1,0 +1,36 @@
+package docker
+
+import (
+	"context"
+	"io"
+	"strconv"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/berth/berth/agent/runtime"
+)
+
+// Logs implements runtime.Runtime. Containers are created without a TTY, so the
+// daemon multiplexes stdout and stderr in one stream, which stdcopy splits.
+func (r *Runtime) Logs(ctx context.Context, id string, opts runtime.LogOptions, stdout, stderr io.Writer) error {
+	tail := "all"
+	if opts.Tail > 0 {
+		tail = strconv.Itoa(opts.Tail)
+	}
+	rc, err := r.cli.ContainerLogs(ctx, id, container.LogsOptions{
+		ShowStdout: true, ShowStderr: true, Follow: opts.Follow, Tail: tail,
+	})
+	if err != nil {
+		return wrapErr("logs", id, err)
+	}
+	defer rc.Close()
+	_, err = stdcopy.StdCopy(stdout, stderr, rc)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		return wrapErr("logs", id, err)
+	}
+	return nil
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/berth/berth/agent/engine"
+	rt "github.com/berth/berth/agent/runtime"
+	"github.com/berth/berth/agent/runtime/docker"
+	"github.com/berth/berth/agent/runtime/hollow"
+	"github.com/berth/berth/controlplane/fargate"
+)
+
+// The Fargate pool's flags (registered here so that main only asks for the
+// pool's configuration).
+var (
+	fargateStart    = flag.String("fargate-start-command", "", "Fargate pool: command (run with sh -c) that starts a pool host; the host is in BERTH_* environment variables (see controlplane/fargate.Command)")
+	fargateStop     = flag.String("fargate-stop-command", "", "Fargate pool: command (run with sh -c) that stops the pool host BERTH_HOST_ID")
+	fargateCPU      = flag.Int("fargate-host-cpu", fargate.DefaultHostCPU, "Fargate pool: CPU units of a pool host")
+	fargateMemory   = flag.Int("fargate-host-memory", fargate.DefaultHostMemory, "Fargate pool: MiB of memory of a pool host")
+	fargateCooldown = flag.Duration("fargate-cooldown", fargate.DefaultCooldown, "Fargate pool: how long a host runs no task before it is removed")
+	fargateDelay    = flag.Duration("fargate-provision-delay", 0, "Fargate pool, -dev: how long starting an in-process host takes (to show cold starts)")
+	fargatePause    = flag.String("fargate-pause-image", devPauseImage, "Fargate pool, -dev: the image of the pause container that holds a task's network namespace (its default command must wait for a signal)")
+)
+
+// devPauseImage holds the network namespace of -dev's Fargate tasks (awsvpc)
+// on Docker; Docker pulls it at the first Fargate task.
+const devPauseImage = "registry.k8s.io/pause:3.10"
+
+// fargatePool is the Fargate pool's configuration: hosts started and stopped
+// by the user's commands when given; else, in -dev, in-process agents on the
+// local Docker (hollow when there is none); else a static pool (agents
+// started with --attribute berth.pool=fargate).
+func fargatePool(ctx context.Context, dev bool, dataDir string, log *slog.Logger) fargate.Config {
+	cfg := fargate.Config{HostCPU: *fargateCPU, HostMemory: *fargateMemory, Cooldown: *fargateCooldown, Logger: log}
+	switch {
+	case *fargateStart != "":
+		stop := *fargateStop
+		if stop == "" {
+			stop = *fargateStart // BERTH_POOL_ACTION tells start from stop
+		}
+		cfg.Provisioner = &fargate.Command{StartCommand: []string{"sh", "-c", *fargateStart}, StopCommand: []string{"sh", "-c", stop}}
+	case dev:
+		p := &devPool{InProcess: &fargate.InProcess{DataDir: filepath.Join(dataDir, "fargate-pool"), Logger: log, Delay: *fargateDelay,
+			RemoveContainersOnExit: true, Engine: engine.Options{PauseImage: *fargatePause}}}
+		d, err := docker.New(ctx, docker.Options{})
+		if err != nil {
+			log.Warn("no Docker daemon: the Fargate pool runs hollow (simulated) containers", "err", err)
+			p.Runtime = func(fargate.HostSpec) (rt.Runtime, error) { return hollow.New(hollow.Config{}), nil }
+		} else {
+			p.docker = d
+			p.Runtime = func(fargate.HostSpec) (rt.Runtime, error) { return d, nil }
+		}
+		cfg.Provisioner = p
+		if !isSet("fargate-cooldown") {
+			cfg.Cooldown = time.Minute
+		}
+	}
+	return cfg
+}
+
+func isSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// devPool is the in-process provisioner with the Docker client its hosts
+// share; the control plane closes it at shutdown.
+type devPool struct {
+	*fargate.InProcess
+	docker *docker.Runtime
+}
+
+// Close stops the hosts, then closes the Docker client.
+func (p *devPool) Close() error {
+	err := p.InProcess.Close()
+	if p.docker != nil {
+		p.docker.Close()
+	}
+	return err
+}

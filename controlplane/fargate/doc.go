@@ -1,0 +1,36 @@
+// Package fargate is berth's Fargate mode: tasks that need no instances.
+//
+// RunTask and CreateService with launchType FARGATE (or a capacity provider
+// strategy over the built-in FARGATE and FARGATE_SPOT providers) store their
+// tasks PROVISIONING on no instance (NewTask, Provision). The pool Manager, a
+// loop the control plane owns like the service controller, watches those
+// tasks (the store's watch plus a periodic resync) and, per cluster:
+//
+//  1. assigns waiting tasks to the pool hosts that are up, bin-packed with
+//     the scheduler's binpack(resources) over their free room, largest tasks
+//     first, through the store's AssignTasks command (which re-checks fit and
+//     moves them PROVISIONING -> PENDING);
+//  2. works out how many more hosts the rest needs by placing it, the same
+//     way, over the hosts already starting plus hypothetical empty hosts of
+//     the configured size, and asks the Provisioner for that many (a task
+//     larger than the host size gets a host of its own size);
+//  3. removes hosts that ran no task for the cooldown: deregisters the
+//     instance, then Provisioner.Stop.
+//
+// Pool hosts are container instances whose agent registers the attribute
+// berth.pool=fargate (store.IsPoolHost) and berth.pool-host=<host id>. The
+// ECS API hides them (ListContainerInstances, DescribeContainerInstances,
+// the cluster's registeredContainerInstancesCount), EC2 placement never uses
+// them and Fargate tasks run on nothing else. A pool is per cluster, since an
+// instance belongs to one cluster.
+//
+// Provisioners: InProcess runs agents in the control plane's process (hollow
+// in tests, Docker in -dev), with an optional delay to show cold starts;
+// Command runs a user-given command to start or stop a host (for pools of
+// machines that run the agent binary). Without a provisioner the manager
+// still assigns tasks to pool hosts that register by themselves (a static
+// pool) but never starts or stops one.
+//
+// Every goroutine belongs to the Manager's Run (its host starts and stops)
+// or to the provisioner (in-process agents, ended by Close).
+package fargate

@@ -1,0 +1,98 @@
+package controlplane
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/controlplane/fargate"
+	"github.com/berth/berth/controlplane/placement"
+	"github.com/berth/berth/store"
+)
+
+// startPool makes the Fargate pool manager (its Run starts with the other
+// loops).
+func (c *ControlPlane) startPool(cfg Config) {
+	fc := cfg.Fargate
+	fc.Store = c.store
+	fc.Placer = &placement.Placer{Store: c.store, ARNs: cfg.ARNs, Apply: func(ctx context.Context, cmd *berthv1.Command) (any, error) {
+		cmd.At = float64(time.Now().UnixNano()) / 1e9
+		return c.store.Apply(ctx, cmd)
+	}}
+	if fc.Logger == nil {
+		fc.Logger = cfg.Logger
+	}
+	c.pool = fargate.New(fc)
+	c.pool.SetJoin(c.GRPCAddr(), c.joinToken)
+	c.metrics.registry.MustRegister(newPoolCollector(c))
+	if closer, ok := fc.Provisioner.(io.Closer); ok {
+		c.poolCloser = closer
+	}
+}
+
+// closePool closes the pool's provisioner (in-process hosts end with the
+// control plane); the pool manager's Run has returned.
+func (c *ControlPlane) closePool() {
+	if c.poolCloser != nil {
+		if err := c.poolCloser.Close(); err != nil {
+			c.log.Warn("closing the Fargate provisioner", "err", err)
+		}
+	}
+}
+
+// FargatePool is the Fargate pool manager (for its Stats).
+func (c *ControlPlane) FargatePool() *fargate.Manager { return c.pool }
+
+// poolCollector exports the Fargate pool and what it costs, per cluster,
+// worked out at each scrape.
+type poolCollector struct {
+	c                        *ControlPlane
+	hosts, waiting           *prometheus.Desc
+	tasksCost, poolCost      *prometheus.Desc
+	reservedCPU, capacityCPU *prometheus.Desc
+}
+
+func newPoolCollector(c *ControlPlane) *poolCollector {
+	d := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, []string{"cluster"}, nil)
+	}
+	return &poolCollector{c: c,
+		hosts:       d("berth_fargate_pool_hosts", "Fargate pool hosts registered."),
+		waiting:     d("berth_fargate_tasks_waiting", "Fargate tasks waiting in PROVISIONING for capacity."),
+		tasksCost:   d("berth_fargate_tasks_cost_dollars_per_hour", "What the running Fargate tasks cost per hour at Fargate's prices."),
+		poolCost:    d("berth_fargate_pool_cost_dollars_per_hour", "What the Fargate pool's hosts would cost per hour at Fargate's on-demand prices."),
+		reservedCPU: d("berth_fargate_pool_reserved_cpu_units", "CPU units the pool's tasks hold."),
+		capacityCPU: d("berth_fargate_pool_cpu_units", "CPU units the pool's hosts registered."),
+	}
+}
+
+func (p *poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{p.hosts, p.waiting, p.tasksCost, p.poolCost, p.reservedCPU, p.capacityCPU} {
+		ch <- d
+	}
+}
+
+func (p *poolCollector) Collect(ch chan<- prometheus.Metric) {
+	clusters, _, _ := p.c.store.Clusters("", 1<<30)
+	now := time.Now()
+	for _, cl := range clusters {
+		s := p.c.pool.Stats(cl)
+		var tasks float64
+		for _, t := range p.c.store.Tasks(cl, func(t *berthv1.TaskRecord) bool { return t.Task.GetLaunchType() == store.LaunchTypeFargate }) {
+			perHour, _ := fargate.TaskCost(t.Task, now)
+			tasks += perHour
+		}
+		gauge := func(d *prometheus.Desc, v float64) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, cl)
+		}
+		gauge(p.hosts, float64(s.Hosts))
+		gauge(p.waiting, float64(s.Waiting))
+		gauge(p.tasksCost, tasks)
+		gauge(p.poolCost, fargate.OnDemandPrice.PerHour(s.RegisteredCPU, s.RegisteredMemory))
+		gauge(p.reservedCPU, float64(s.ReservedCPU))
+		gauge(p.capacityCPU, float64(s.RegisteredCPU))
+	}
+}
