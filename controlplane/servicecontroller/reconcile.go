@@ -162,6 +162,18 @@ func (c *Controller) instances(rec *berthv1.ServiceRecord, tasks []*berthv1.Task
 	return out, nil
 }
 
+// sameFailure reports whether a placement failure is the one already stored
+// but for its time: the service keeps the time it began, and a pass that
+// fails alike writes nothing (its own write would start another pass).
+func sameFailure(f, stored *berthv1.PlacementFailure) bool {
+	if stored == nil {
+		return false
+	}
+	g := proto.Clone(f).(*berthv1.PlacementFailure)
+	g.At = stored.At
+	return proto.Equal(g, stored)
+}
+
 // save writes the decision's deployments, counts, back-off and events; a
 // DRAINING service with no task left becomes INACTIVE. A concurrent update
 // (an UpdateService) wins: the next pass decides again.
@@ -169,9 +181,9 @@ func (c *Controller) save(ctx context.Context, rec *berthv1.ServiceRecord, d ser
 	events := a.events
 	next := proto.Clone(rec).(*berthv1.ServiceRecord)
 	switch {
-	case a.failure != nil:
+	case a.failure != nil && !sameFailure(a.failure, rec.PlacementFailure):
 		next.PlacementFailure = a.failure
-	case a.placed:
+	case a.failure == nil && a.placed:
 		next.PlacementFailure = nil
 	}
 	svc := next.Service

@@ -313,6 +313,15 @@ func TestExplainTaskAndService(t *testing.T) {
 	if f.Reason != "RESOURCE:MEMORY" || f.Closest.GetMemory() <= 0 || len(f.Filtered) == 0 {
 		t.Fatalf("failure: %v", f)
 	}
+	// Failing alike again keeps the failure as it was (writing a new time
+	// would wake the controller again, and again), so UpdateService's
+	// compare-and-set is not starved.
+	time.Sleep(10 * 100 * time.Millisecond) // ten resync periods
+	again, err := e.Berth.ExplainService(e.Ctx, &berthv1.ExplainServiceRequest{Service: "huge"})
+	if err != nil || again.GetFailure().GetAt() != f.At {
+		t.Fatalf("the failure was rewritten: %v then %v (%v)", f, again.GetFailure(), err)
+	}
+	e.update(t, &berthv1.UpdateServiceRequest{Service: "huge", DesiredCount: proto.Int32(0)})
 
 	for _, bad := range []*berthv1.ExplainTaskRequest{{}, {Task: "arn:aws:ecs:us-east-1:000000000000:service/default/x"}, {Cluster: "nope", Task: "abc"}} {
 		if _, err := e.Berth.ExplainTask(e.Ctx, bad); status.Code(err) != codes.InvalidArgument && status.Code(err) != codes.NotFound {
