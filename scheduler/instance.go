@@ -85,6 +85,10 @@ type Instance struct {
 	// TasksByGroup counts the instance's tasks per task group ("service:web",
 	// "family:batch"), for spread, distinctInstance and task:group.
 	TasksByGroup map[string]int
+
+	// owned says the snapshot has its own UsedPorts and TasksByGroup (they
+	// are copied on the first task placed, not when the snapshot is made).
+	owned bool
 }
 
 // usesPort reports whether p is taken on the instance.
@@ -97,13 +101,17 @@ func (in *Instance) usesPort(p Port) bool {
 	return false
 }
 
-// clone returns a copy of in that shares nothing mutable with it.
-func (in *Instance) clone() Instance {
-	c := *in
-	c.UsedPorts = append([]Port(nil), in.UsedPorts...)
-	c.TasksByGroup = make(map[string]int, len(in.TasksByGroup)+1)
-	for g, n := range in.TasksByGroup {
-		c.TasksByGroup[g] = n
+// own gives in copies of the caller's UsedPorts and TasksByGroup before the
+// snapshot changes them: most instances of a large snapshot take no task, so
+// most are never copied.
+func (in *Instance) own() {
+	if in.owned {
+		return
 	}
-	return c
+	in.UsedPorts = append([]Port(nil), in.UsedPorts...)
+	groups := make(map[string]int, len(in.TasksByGroup)+1)
+	for g, n := range in.TasksByGroup {
+		groups[g] = n
+	}
+	in.TasksByGroup, in.owned = groups, true
 }

@@ -180,7 +180,9 @@ func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 7)) }
 func cloneAll(instances []Instance) []Instance {
 	out := make([]Instance, len(instances))
 	for i := range instances {
-		out[i] = instances[i].clone()
+		out[i] = instances[i]
+		out[i].owned = false
+		out[i].own()
 	}
 	return out
 }

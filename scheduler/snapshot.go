@@ -58,7 +58,8 @@ func NewSnapshot(instances []Instance) *Snapshot {
 		groups:    map[string]*groupIndex{},
 	}
 	for i := range instances {
-		s.instances[i] = instances[i].clone()
+		s.instances[i] = instances[i]
+		s.instances[i].owned = false
 		s.byARN[instances[i].ARN] = int32(i)
 		r := instances[i].Registered
 		s.registered = s.registered.Add(r)
@@ -86,6 +87,7 @@ func (s *Snapshot) IndexOf(arn string) (int, bool) {
 // take gives instance i one task of the request and keeps every built index current.
 func (s *Snapshot) take(i int32, r *Request) {
 	in := &s.instances[i]
+	in.own()
 	old := in.Remaining
 	in.Remaining = old.Sub(r.Resources)
 	s.used = s.used.Add(r.Resources)

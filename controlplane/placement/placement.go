@@ -95,7 +95,7 @@ func (p *Placer) Place(ctx context.Context, plan *Plan, count int, strategies []
 		var tasks []*berthv1.TaskRecord
 		for _, pl := range result.Placements {
 			in := snap.Instances()[pl.Instance]
-			t := p.NewTask(plan, ids[pl.InstanceARN], in.Attributes[scheduler.AttributeAvailabilityZone])
+			t := p.NewTask(plan, ids[pl.Instance], in.Attributes[scheduler.AttributeAvailabilityZone])
 			t.Placement = Explanation(pl.Explanation)
 			tasks = append(tasks, t)
 		}

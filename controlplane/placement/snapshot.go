@@ -46,11 +46,11 @@ func Resources(r *berthv1.Resources) scheduler.Resources {
 }
 
 // Snapshot is the cluster's instances as the scheduler sees them, in id
-// order, with the map from instance ARN back to id. Given task groups, each
+// order, with each one's instance id (by snapshot index). Given task groups, each
 // instance's task counts are of those groups only (what spread and
 // distinctInstance read); without, of every group (what memberOf's
 // task:group may read).
-func (p *Placer) Snapshot(cluster string, groups ...string) (*scheduler.Snapshot, map[string]string) {
+func (p *Placer) Snapshot(cluster string, groups ...string) (*scheduler.Snapshot, []string) {
 	var counts map[string]map[string]int
 	if len(groups) > 0 {
 		counts = p.Store.GroupCountsByInstance(cluster, groups...)
@@ -58,7 +58,7 @@ func (p *Placer) Snapshot(cluster string, groups ...string) (*scheduler.Snapshot
 		counts = p.Store.GroupsByInstance(cluster)
 	}
 	recs := p.Store.ContainerInstances(cluster, nil)
-	ids := make(map[string]string, len(recs))
+	ids := make([]string, 0, len(recs))
 	list := make([]scheduler.Instance, 0, len(recs))
 	p.converted.mu.Lock()
 	for _, r := range recs {
@@ -69,24 +69,23 @@ func (p *Placer) Snapshot(cluster string, groups ...string) (*scheduler.Snapshot
 		in := c.instance
 		in.TasksByGroup = counts[r.Id]
 		list = append(list, in)
-		ids[in.ARN] = r.Id
+		ids = append(ids, r.Id)
 	}
 	p.converted.prune(recs)
 	p.converted.mu.Unlock()
 	return scheduler.NewSnapshot(list), ids
 }
 
-// converted keeps each stored instance as the scheduler sees it (without
-// task counts), so that a snapshot of a large cluster converts only the
-// instances that changed since the last one. Stored records are never
-// modified, so a record's pointer tells whether its conversion is current.
+// converted keeps each stored instance record as the scheduler sees it
+// (without task counts), so that a snapshot of a large cluster converts
+// only the instances that changed since the last one. Stored records are
+// never modified: a changed instance is a new record.
 type converted struct {
-	mu   sync.Mutex
-	byID map[string]conversion // cluster 0x00 id
+	mu    sync.Mutex
+	byRec map[*berthv1.ContainerInstanceRecord]conversion
 }
 
 type conversion struct {
-	rec      *berthv1.ContainerInstanceRecord
 	instance scheduler.Instance
 	poolHost bool
 }
@@ -94,29 +93,29 @@ type conversion struct {
 // get returns rec's conversion, converting it if it is new or changed; the
 // caller holds mu.
 func (c *converted) get(p *Placer, rec *berthv1.ContainerInstanceRecord) conversion {
-	if c.byID == nil {
-		c.byID = map[string]conversion{}
+	if c.byRec == nil {
+		c.byRec = map[*berthv1.ContainerInstanceRecord]conversion{}
 	}
-	key := rec.Cluster + "\x00" + rec.Id
-	if have, ok := c.byID[key]; ok && have.rec == rec {
+	if have, ok := c.byRec[rec]; ok {
 		return have
 	}
-	conv := conversion{rec: rec, instance: p.Instance(rec, nil), poolHost: store.IsPoolHost(rec)}
-	c.byID[key] = conv
+	conv := conversion{instance: p.Instance(rec, nil), poolHost: store.IsPoolHost(rec)}
+	c.byRec[rec] = conv
 	return conv
 }
 
-// prune forgets the conversions of instances gone from the store once the
+// prune forgets the conversions of records the store has replaced once the
 // cache holds many more than the snapshot's recs (other clusters' are
 // dropped too, and converted again when next needed); the caller holds mu.
 func (c *converted) prune(recs []*berthv1.ContainerInstanceRecord) {
-	if len(c.byID) <= 2*len(recs)+64 {
+	if len(c.byRec) <= 2*len(recs)+64 {
 		return
 	}
-	kept := make(map[string]conversion, len(recs))
+	kept := make(map[*berthv1.ContainerInstanceRecord]conversion, len(recs))
 	for _, r := range recs {
-		key := r.Cluster + "\x00" + r.Id
-		kept[key] = c.byID[key]
+		if conv, ok := c.byRec[r]; ok {
+			kept[r] = conv
+		}
 	}
-	c.byID = kept
+	c.byRec = kept
 }
