@@ -62,7 +62,7 @@ func newScaleIn(s *Snapshot, tasks []RunningTask) *scaleIn {
 	sc := &scaleIn{snap: s, tasks: tasks, instance: make([]int32, len(tasks)),
 		running: make([]bool, len(tasks)), perInst: map[int32]int{}, freed: map[int32]Resources{}}
 	for t, task := range tasks {
-		i, ok := s.byARN[task.InstanceARN]
+		i, ok := s.arnIndex()[task.InstanceARN]
 		if !ok {
 			i = -1
 		}

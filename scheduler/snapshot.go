@@ -9,7 +9,7 @@ package scheduler
 // A Snapshot is not safe for concurrent use; Place reuses its scratch buffers.
 type Snapshot struct {
 	instances []Instance
-	byARN     map[string]int32
+	byARN     map[string]int32 // see arnIndex
 	// maxRegistered normalizes the multi-resource fit (rank.go), which also steers by
 	// the cluster's registered and used totals.
 	maxRegistered    Resources
@@ -53,14 +53,12 @@ type valueCounts struct {
 func NewSnapshot(instances []Instance) *Snapshot {
 	s := &Snapshot{
 		instances: make([]Instance, len(instances)),
-		byARN:     make(map[string]int32, len(instances)),
 		attrs:     map[string]*attrIndex{},
 		groups:    map[string]*groupIndex{},
 	}
 	for i := range instances {
 		s.instances[i] = instances[i]
 		s.instances[i].owned = false
-		s.byARN[instances[i].ARN] = int32(i)
 		r := instances[i].Registered
 		s.registered = s.registered.Add(r)
 		s.used = s.used.Add(r.Sub(instances[i].Remaining))
@@ -80,8 +78,19 @@ func (s *Snapshot) Instances() []Instance { return s.instances }
 // IndexOf returns the index in Instances of the instance with the ARN, and whether
 // there is one.
 func (s *Snapshot) IndexOf(arn string) (int, bool) {
-	i, ok := s.byARN[arn]
+	i, ok := s.arnIndex()[arn]
 	return int(i), ok
+}
+
+// arnIndex maps ARNs to indexes, built on first use: placement does not need it.
+func (s *Snapshot) arnIndex() map[string]int32 {
+	if s.byARN == nil {
+		s.byARN = make(map[string]int32, len(s.instances))
+		for i := range s.instances {
+			s.byARN[s.instances[i].ARN] = int32(i)
+		}
+	}
+	return s.byARN
 }
 
 // take gives instance i one task of the request and keeps every built index current.

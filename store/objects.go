@@ -26,8 +26,17 @@ type objectIndex[T proto.Message] struct {
 
 type clusterObjects[T proto.Message] struct {
 	byID  map[string]T
-	order *btree.BTreeG[string]
+	order *btree.BTreeG[ordered[T]]
 }
+
+// ordered is a B-tree item: the id it is ordered by, and the record, so that
+// a page is read from the tree alone.
+type ordered[T any] struct {
+	id  string
+	rec T
+}
+
+func lessByID[T any](a, b ordered[T]) bool { return a.id < b.id }
 
 func (x *objectIndex[T]) load(b *bolt.Bucket, decode func([]byte) (T, error)) error {
 	x.byCluster = make(map[string]*clusterObjects[T])
@@ -47,19 +56,17 @@ func (x *objectIndex[T]) load(b *bolt.Bucket, decode func([]byte) (T, error)) er
 func (x *objectIndex[T]) change(cluster, id string, rec T, has bool) {
 	c := x.byCluster[cluster]
 	if c == nil {
-		c = &clusterObjects[T]{byID: make(map[string]T), order: btree.NewOrderedG[string](32)}
+		c = &clusterObjects[T]{byID: make(map[string]T), order: btree.NewG(32, lessByID[T])}
 		x.byCluster[cluster] = c
 	}
 	old, had := c.byID[id]
 	switch {
 	case has:
 		c.byID[id] = rec
-		if !had {
-			c.order.ReplaceOrInsert(id)
-		}
+		c.order.ReplaceOrInsert(ordered[T]{id, rec})
 	case had:
 		delete(c.byID, id)
-		c.order.Delete(id)
+		c.order.Delete(ordered[T]{id: id})
 	}
 	if x.observe != nil && (had || has) {
 		x.observe(cluster, old, had, rec, has)
@@ -109,12 +116,15 @@ func (x *objectIndex[T]) page(cluster, after string, limit int, keep func(T) boo
 		return nil
 	}
 	var out []T
-	c.order.AscendGreaterOrEqual(after, func(id string) bool {
-		if id == after {
+	if limit < 0 {
+		out = make([]T, 0, len(c.byID))
+	}
+	c.order.AscendGreaterOrEqual(ordered[T]{id: after}, func(item ordered[T]) bool {
+		if item.id == after {
 			return true
 		}
-		if rec := c.byID[id]; keep == nil || keep(rec) {
-			out = append(out, rec)
+		if keep == nil || keep(item.rec) {
+			out = append(out, item.rec)
 		}
 		return limit < 0 || len(out) < limit
 	})

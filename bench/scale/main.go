@@ -62,6 +62,7 @@ type result struct {
 	ListTasksRate     float64 `json:"list_tasks_per_sec"`
 	LoadRSSMiB        float64 `json:"rss_mib_after_load"`
 	DBMiB             float64 `json:"db_mib"`
+	RestartHealthyS   float64 `json:"restart_healthz_s"`
 	RestartReadyS     float64 `json:"restart_ready_s"`
 	ReconnectedS      float64 `json:"agents_reconnected_s"`
 	RestartRSSMiB     float64 `json:"rss_mib_after_restart"`
@@ -219,6 +220,7 @@ func run(o options) error {
 	if err := cp.start(); err != nil {
 		return err
 	}
+	res.RestartHealthyS = since(t0)
 	if err := cp.waitServing(live); err != nil {
 		return err
 	}
@@ -230,7 +232,7 @@ func run(o options) error {
 	if m, err := cp.metrics(); err == nil {
 		res.RestartRSSMiB = m["process_resident_memory_bytes"] / (1 << 20)
 	}
-	logf("restart: serving in %.2fs, all agents back in %.1fs", res.RestartReadyS, res.ReconnectedS)
+	logf("restart: /healthz in %.2fs, serving its tasks in %.2fs, all agents back in %.1fs", res.RestartHealthyS, res.RestartReadyS, res.ReconnectedS)
 
 	out, _ := json.Marshal(res)
 	fmt.Println(string(out))
