@@ -129,7 +129,9 @@ The aws CLI (ECS JSON API, SigV4 with the key in %[3]s/aws-credentials):
   export AWS_SHARED_CREDENTIALS_FILE=%[3]s/aws-credentials AWS_PROFILE=berth AWS_DEFAULT_REGION=us-east-1
   aws ecs --endpoint-url http://%[2]s list-clusters
 
-gRPC:
+The berth CLI (gRPC):
+  export BERTH_TOKEN=%[4]s
+  go run ./cmd/berth list-services
   grpcurl -plaintext -H 'authorization: Bearer %[4]s' %[1]s berth.v1.ECS/ListClusters
 
 An agent runs in this process (instance type berth.dev); more can join:
