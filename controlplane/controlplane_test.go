@@ -145,8 +145,8 @@ func TestErrorsMapToGRPCCodes(t *testing.T) {
 		t.Fatalf("describe unknown cluster is a failure entry, not an error: %v", err)
 	}
 	_, err = ecs.CreateCapacityProvider(ctx, &berthv1.CreateCapacityProviderRequest{})
-	if status.Code(err) != codes.Unimplemented || !strings.Contains(err.Error(), "CreateCapacityProvider is not available") {
-		t.Fatalf("later operation: %v", err)
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "name") {
+		t.Fatalf("capacity provider without name: %v", err)
 	}
 	big := taskDef("big")
 	big.ContainerDefinitions[0].Command = []string{strings.Repeat("x", controlplane.MaxRequestBytes)}
@@ -250,6 +250,19 @@ func TestHTTPEndpoints(t *testing.T) {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+	// An EC2 capacity provider attached to a cluster, with no instance and
+	// nothing to run: ECS's reservation is 100.
+	ctx := withToken(cp.AdminToken())
+	if _, err := ecs.CreateCapacityProvider(ctx, &berthv1.CreateCapacityProviderRequest{Name: "blue",
+		AutoScalingGroupProvider: &berthv1.AutoScalingGroupProvider{AutoScalingGroupArn: "blue-group"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ecs.PutClusterCapacityProviders(ctx, &berthv1.PutClusterCapacityProvidersRequest{Cluster: "default", CapacityProviders: []string{"blue"}}); err != nil {
+		t.Fatal(err)
+	}
+	if m := get("/metrics"); !strings.Contains(m, `berth_capacity_provider_reservation{cluster="default",provider="blue"} 100`) {
+		t.Errorf("/metrics lacks blue's reservation")
 	}
 	http.DefaultClient.CloseIdleConnections()
 }

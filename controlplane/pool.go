@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/controlplane/capacity"
 	"github.com/berth/berth/controlplane/fargate"
 	"github.com/berth/berth/controlplane/placement"
 	"github.com/berth/berth/store"
@@ -53,6 +54,7 @@ type poolCollector struct {
 	hosts, waiting           *prometheus.Desc
 	tasksCost, poolCost      *prometheus.Desc
 	reservedCPU, capacityCPU *prometheus.Desc
+	reservation              *prometheus.Desc
 }
 
 func newPoolCollector(c *ControlPlane) *poolCollector {
@@ -66,11 +68,14 @@ func newPoolCollector(c *ControlPlane) *poolCollector {
 		poolCost:    d("berth_fargate_pool_cost_dollars_per_hour", "What the Fargate pool's hosts would cost per hour at Fargate's on-demand prices."),
 		reservedCPU: d("berth_fargate_pool_reserved_cpu_units", "CPU units the pool's tasks hold."),
 		capacityCPU: d("berth_fargate_pool_cpu_units", "CPU units the pool's hosts registered."),
+		reservation: prometheus.NewDesc("berth_capacity_provider_reservation",
+			"ECS's CapacityProviderReservation of an EC2 capacity provider in a cluster: instances needed / instances running x 100.",
+			[]string{"cluster", "provider"}, nil),
 	}
 }
 
 func (p *poolCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{p.hosts, p.waiting, p.tasksCost, p.poolCost, p.reservedCPU, p.capacityCPU} {
+	for _, d := range []*prometheus.Desc{p.hosts, p.waiting, p.tasksCost, p.poolCost, p.reservedCPU, p.capacityCPU, p.reservation} {
 		ch <- d
 	}
 }
@@ -94,5 +99,16 @@ func (p *poolCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(p.poolCost, fargate.OnDemandPrice.PerHour(s.RegisteredCPU, s.RegisteredMemory))
 		gauge(p.reservedCPU, float64(s.ReservedCPU))
 		gauge(p.capacityCPU, float64(s.RegisteredCPU))
+		usage := capacity.ProviderUsage(p.c.store, cl)
+		if rec, err := p.c.store.Cluster(cl); err == nil {
+			for _, name := range rec.GetCapacityProviders() {
+				if _, ok := usage[name]; !ok && !store.IsBuiltinProvider(name) {
+					usage[name] = capacity.ProviderUse{}
+				}
+			}
+		}
+		for name, u := range usage {
+			ch <- prometheus.MustNewConstMetric(p.reservation, prometheus.GaugeValue, capacity.Reservation(u.Running, u.Needed), cl, name)
+		}
 	}
 }

@@ -73,6 +73,10 @@ func apply(c *change, cmd *berthv1.Command) (proto.Message, error) {
 		return provisionTasks(c, ch.ProvisionTasks)
 	case *berthv1.Command_AssignTasks:
 		return assignTasks(c, ch.AssignTasks)
+	case *berthv1.Command_CreateCapacityProvider:
+		return createCapacityProvider(c, ch.CreateCapacityProvider)
+	case *berthv1.Command_PutClusterCapacityProviders:
+		return putClusterCapacityProviders(c, ch.PutClusterCapacityProviders)
 	default:
 		return nil, fmt.Errorf("store: unknown command %T", ch)
 	}

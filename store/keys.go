@@ -15,6 +15,8 @@ var (
 	bucketServices  = []byte("services")
 	bucketTasks     = []byte("tasks")
 
+	bucketCapacityProviders = []byte("capacity-providers")
+
 	keySchema   = []byte("schema")
 	keyRevision = []byte("revision")
 )

@@ -23,6 +23,7 @@ var migrations = []migration{
 		bucketMeta, bucketClusters, bucketFamilies, bucketTaskDefs,
 		bucketInstances, bucketServices, bucketTasks)},
 	{2, "add the lookup buckets instance-ec2 and instance-tasks", fillLookups},
+	{3, "add the bucket capacity-providers", createBuckets(bucketCapacityProviders)},
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -17,6 +17,7 @@ const (
 	KindContainerInstance Kind = "containerinstance"
 	KindTask              Kind = "task"
 	KindService           Kind = "service"
+	KindCapacityProvider  Kind = "capacityprovider"
 )
 
 // Event is one object written by a committed command. Value is the stored

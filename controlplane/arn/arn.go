@@ -34,6 +34,9 @@ func (n Namer) arn(resource string) string {
 // Cluster is the ARN of cluster name.
 func (n Namer) Cluster(name string) string { return n.arn(TypeCluster + "/" + name) }
 
+// CapacityProvider is the ARN of capacity provider name.
+func (n Namer) CapacityProvider(name string) string { return n.arn("capacity-provider/" + name) }
+
 // TaskDefinition is the ARN of family:revision.
 func (n Namer) TaskDefinition(family string, revision int32) string {
 	return n.arn(TypeTaskDefinition + "/" + family + ":" + strconv.Itoa(int(revision)))

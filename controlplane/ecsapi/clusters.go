@@ -22,7 +22,7 @@ func (s *Server) CreateCluster(ctx context.Context, req *berthv1.CreateClusterRe
 	if !validName(name) {
 		return nil, ecserr.Param("clusterName", "%q: up to 255 letters, digits, hyphens and underscores", name)
 	}
-	if err := validateClusterSpec(req); err != nil {
+	if err := s.validateClusterSpec(req); err != nil {
 		return nil, err
 	}
 	cl := &berthv1.Cluster{
@@ -41,7 +41,7 @@ func (s *Server) CreateCluster(ctx context.Context, req *berthv1.CreateClusterRe
 	return &berthv1.CreateClusterResponse{Cluster: s.renderCluster(res.(*berthv1.Cluster), true)}, nil
 }
 
-func validateClusterSpec(req *berthv1.CreateClusterRequest) error {
+func (s *Server) validateClusterSpec(req *berthv1.CreateClusterRequest) error {
 	if err := validateTags("tags", req.GetTags()); err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func validateClusterSpec(req *berthv1.CreateClusterRequest) error {
 		}
 	}
 	for i, cp := range req.GetCapacityProviders() {
-		if !includes(builtinCapacityProviders, cp) {
+		if !includes(builtinCapacityProviders, cp) && !s.ec2Provider(cp) {
 			return ecserr.Param(fmt.Sprintf("capacityProviders[%d]", i), "capacity provider %q does not exist", cp)
 		}
 	}
@@ -66,7 +66,7 @@ func validateClusterSpec(req *berthv1.CreateClusterRequest) error {
 // unique and listed.
 func validateStrategy(field string, items []*berthv1.CapacityProviderStrategyItem, providers []string) error {
 	seen := map[string]bool{}
-	bases := 0
+	bases, ec2, builtin := 0, false, false
 	for i, it := range items {
 		path := fmt.Sprintf("%s[%d]", field, i)
 		switch {
@@ -83,9 +83,17 @@ func validateStrategy(field string, items []*berthv1.CapacityProviderStrategyIte
 		if it.GetBase() > 0 {
 			bases++
 		}
+		if includes(builtinCapacityProviders, it.GetCapacityProvider()) {
+			builtin = true
+		} else {
+			ec2 = true
+		}
 	}
 	if bases > 1 {
 		return ecserr.Param(field, "only one capacity provider may have a base")
+	}
+	if ec2 && builtin {
+		return ecserr.Param(field, "a capacity provider strategy cannot mix FARGATE or FARGATE_SPOT with EC2 (Auto Scaling group) capacity providers")
 	}
 	return nil
 }

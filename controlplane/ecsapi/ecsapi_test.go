@@ -309,9 +309,9 @@ func TestBadInput(t *testing.T) {
 			_, err := s.DeleteCluster(ctx, &berthv1.DeleteClusterRequest{Cluster: "nope"})
 			return err
 		}, ecserr.NotFound, `"nope"`},
-		{"operation of a later release", func() error {
+		{"capacity provider without name", func() error {
 			_, err := s.CreateCapacityProvider(ctx, &berthv1.CreateCapacityProviderRequest{})
 			return err
-		}, ecserr.Unimplemented, "CreateCapacityProvider is not available in this berth yet"},
+		}, ecserr.InvalidArgument, "name"},
 	})
 }

@@ -63,7 +63,7 @@ func checkCapacityProviderStrategy(strategy string, cps []*berthv1.CapacityProvi
 		case "":
 			return ecserr.Param(path+".capacityProvider", "is required")
 		default:
-			return ecserr.Param(path+".capacityProvider", "capacity provider %q was not found: berth has the built-in FARGATE and FARGATE_SPOT (EC2 capacity providers are not available yet)", p)
+			return ecserr.Param(path+".capacityProvider", "capacity provider %q: berth runs tasks only on the built-in FARGATE and FARGATE_SPOT (running tasks on EC2 capacity providers is not available yet)", p)
 		}
 		if w := it.GetWeight(); w < 0 || w > maxProviderWeight {
 			return ecserr.Param(path+".weight", "must be between 0 and %d, got %d", maxProviderWeight, w)

@@ -50,6 +50,8 @@ type Command struct {
 	//	*Command_PutService
 	//	*Command_ProvisionTasks
 	//	*Command_AssignTasks
+	//	*Command_CreateCapacityProvider
+	//	*Command_PutClusterCapacityProviders
 	Change        isCommand_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -234,6 +236,24 @@ func (x *Command) GetAssignTasks() *AssignTasksCommand {
 	return nil
 }
 
+func (x *Command) GetCreateCapacityProvider() *CreateCapacityProviderCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_CreateCapacityProvider); ok {
+			return x.CreateCapacityProvider
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetPutClusterCapacityProviders() *PutClusterCapacityProvidersCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_PutClusterCapacityProviders); ok {
+			return x.PutClusterCapacityProviders
+		}
+	}
+	return nil
+}
+
 type isCommand_Change interface {
 	isCommand_Change()
 }
@@ -299,6 +319,15 @@ type Command_AssignTasks struct {
 	AssignTasks *AssignTasksCommand `protobuf:"bytes,31,opt,name=assign_tasks,json=assignTasks,proto3,oneof"`
 }
 
+type Command_CreateCapacityProvider struct {
+	// EC2 capacity providers.
+	CreateCapacityProvider *CreateCapacityProviderCommand `protobuf:"bytes,32,opt,name=create_capacity_provider,json=createCapacityProvider,proto3,oneof"`
+}
+
+type Command_PutClusterCapacityProviders struct {
+	PutClusterCapacityProviders *PutClusterCapacityProvidersCommand `protobuf:"bytes,33,opt,name=put_cluster_capacity_providers,json=putClusterCapacityProviders,proto3,oneof"`
+}
+
 func (*Command_RegisterTaskDefinition) isCommand_Change() {}
 
 func (*Command_DeregisterTaskDefinition) isCommand_Change() {}
@@ -328,6 +357,10 @@ func (*Command_PutService) isCommand_Change() {}
 func (*Command_ProvisionTasks) isCommand_Change() {}
 
 func (*Command_AssignTasks) isCommand_Change() {}
+
+func (*Command_CreateCapacityProvider) isCommand_Change() {}
+
+func (*Command_PutClusterCapacityProviders) isCommand_Change() {}
 
 // RegisterTaskDefinitionCommand stores a validated, normalized task definition
 // as the family's next revision. Revision and status are assigned when applied.
@@ -1982,12 +2015,120 @@ func (x *AssignTasksResult) GetFailures() []*Failure {
 	return nil
 }
 
+// CreateCapacityProviderCommand stores a new EC2 capacity provider, refused
+// when the name is taken.
+type CreateCapacityProviderCommand struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	CapacityProvider *CapacityProvider      `protobuf:"bytes,1,opt,name=capacity_provider,json=capacityProvider,proto3" json:"capacity_provider,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CreateCapacityProviderCommand) Reset() {
+	*x = CreateCapacityProviderCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateCapacityProviderCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateCapacityProviderCommand) ProtoMessage() {}
+
+func (x *CreateCapacityProviderCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateCapacityProviderCommand.ProtoReflect.Descriptor instead.
+func (*CreateCapacityProviderCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *CreateCapacityProviderCommand) GetCapacityProvider() *CapacityProvider {
+	if x != nil {
+		return x.CapacityProvider
+	}
+	return nil
+}
+
+// PutClusterCapacityProvidersCommand replaces a cluster's capacity providers
+// and default strategy, after checking that every EC2 provider named exists
+// and that no provider being removed is still used by a service or task.
+type PutClusterCapacityProvidersCommand struct {
+	state                           protoimpl.MessageState          `protogen:"open.v1"`
+	Cluster                         string                          `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	CapacityProviders               []string                        `protobuf:"bytes,2,rep,name=capacity_providers,json=capacityProviders,proto3" json:"capacity_providers,omitempty"`
+	DefaultCapacityProviderStrategy []*CapacityProviderStrategyItem `protobuf:"bytes,3,rep,name=default_capacity_provider_strategy,json=defaultCapacityProviderStrategy,proto3" json:"default_capacity_provider_strategy,omitempty"`
+	unknownFields                   protoimpl.UnknownFields
+	sizeCache                       protoimpl.SizeCache
+}
+
+func (x *PutClusterCapacityProvidersCommand) Reset() {
+	*x = PutClusterCapacityProvidersCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutClusterCapacityProvidersCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutClusterCapacityProvidersCommand) ProtoMessage() {}
+
+func (x *PutClusterCapacityProvidersCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutClusterCapacityProvidersCommand.ProtoReflect.Descriptor instead.
+func (*PutClusterCapacityProvidersCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *PutClusterCapacityProvidersCommand) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *PutClusterCapacityProvidersCommand) GetCapacityProviders() []string {
+	if x != nil {
+		return x.CapacityProviders
+	}
+	return nil
+}
+
+func (x *PutClusterCapacityProvidersCommand) GetDefaultCapacityProviderStrategy() []*CapacityProviderStrategyItem {
+	if x != nil {
+		return x.DefaultCapacityProviderStrategy
+	}
+	return nil
+}
+
 var File_berth_v1_store_proto protoreflect.FileDescriptor
 
 const file_berth_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\xa0\n" +
-	"\n" +
+	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\xfa\v\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\x01R\x02at\x12c\n" +
 	"\x18register_task_definition\x18\x02 \x01(\v2'.berth.v1.RegisterTaskDefinitionCommandH\x00R\x16registerTaskDefinition\x12i\n" +
@@ -2008,7 +2149,9 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\vput_service\x18\x0e \x01(\v2\x1b.berth.v1.PutServiceCommandH\x00R\n" +
 	"putService\x12J\n" +
 	"\x0fprovision_tasks\x18\x1e \x01(\v2\x1f.berth.v1.ProvisionTasksCommandH\x00R\x0eprovisionTasks\x12A\n" +
-	"\fassign_tasks\x18\x1f \x01(\v2\x1c.berth.v1.AssignTasksCommandH\x00R\vassignTasksB\b\n" +
+	"\fassign_tasks\x18\x1f \x01(\v2\x1c.berth.v1.AssignTasksCommandH\x00R\vassignTasks\x12c\n" +
+	"\x18create_capacity_provider\x18  \x01(\v2'.berth.v1.CreateCapacityProviderCommandH\x00R\x16createCapacityProvider\x12s\n" +
+	"\x1eput_cluster_capacity_providers\x18! \x01(\v2,.berth.v1.PutClusterCapacityProvidersCommandH\x00R\x1bputClusterCapacityProvidersB\b\n" +
 	"\x06change\"\x85\x01\n" +
 	"\x1dRegisterTaskDefinitionCommand\x12A\n" +
 	"\x0ftask_definition\x18\x01 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12!\n" +
@@ -2127,7 +2270,13 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\vassignments\x18\x02 \x03(\v2\x14.berth.v1.TaskToHostR\vassignments\"t\n" +
 	"\x11AssignTasksResult\x120\n" +
 	"\bassigned\x18\x01 \x03(\v2\x14.berth.v1.TaskRecordR\bassigned\x12-\n" +
-	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailuresB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\"h\n" +
+	"\x1dCreateCapacityProviderCommand\x12G\n" +
+	"\x11capacity_provider\x18\x01 \x01(\v2\x1a.berth.v1.CapacityProviderR\x10capacityProvider\"\xe2\x01\n" +
+	"\"PutClusterCapacityProvidersCommand\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12-\n" +
+	"\x12capacity_providers\x18\x02 \x03(\tR\x11capacityProviders\x12s\n" +
+	"\"default_capacity_provider_strategy\x18\x03 \x03(\v2&.berth.v1.CapacityProviderStrategyItemR\x1fdefaultCapacityProviderStrategyB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_store_proto_rawDescOnce sync.Once
@@ -2141,7 +2290,7 @@ func file_berth_v1_store_proto_rawDescGZIP() []byte {
 	return file_berth_v1_store_proto_rawDescData
 }
 
-var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_berth_v1_store_proto_goTypes = []any{
 	(*Command)(nil),                              // 0: berth.v1.Command
 	(*RegisterTaskDefinitionCommand)(nil),        // 1: berth.v1.RegisterTaskDefinitionCommand
@@ -2171,17 +2320,21 @@ var file_berth_v1_store_proto_goTypes = []any{
 	(*TaskToHost)(nil),                           // 25: berth.v1.TaskToHost
 	(*AssignTasksCommand)(nil),                   // 26: berth.v1.AssignTasksCommand
 	(*AssignTasksResult)(nil),                    // 27: berth.v1.AssignTasksResult
-	(*TaskDefinition)(nil),                       // 28: berth.v1.TaskDefinition
-	(*Tag)(nil),                                  // 29: berth.v1.Tag
-	(*Cluster)(nil),                              // 30: berth.v1.Cluster
-	(*ContainerInstance)(nil),                    // 31: berth.v1.ContainerInstance
-	(*Task)(nil),                                 // 32: berth.v1.Task
-	(*PlacementExplanation)(nil),                 // 33: berth.v1.PlacementExplanation
-	(*Attribute)(nil),                            // 34: berth.v1.Attribute
-	(*Failure)(nil),                              // 35: berth.v1.Failure
-	(*TaskStateChange)(nil),                      // 36: berth.v1.TaskStateChange
-	(*Service)(nil),                              // 37: berth.v1.Service
-	(*PlacementFailure)(nil),                     // 38: berth.v1.PlacementFailure
+	(*CreateCapacityProviderCommand)(nil),        // 28: berth.v1.CreateCapacityProviderCommand
+	(*PutClusterCapacityProvidersCommand)(nil),   // 29: berth.v1.PutClusterCapacityProvidersCommand
+	(*TaskDefinition)(nil),                       // 30: berth.v1.TaskDefinition
+	(*Tag)(nil),                                  // 31: berth.v1.Tag
+	(*Cluster)(nil),                              // 32: berth.v1.Cluster
+	(*ContainerInstance)(nil),                    // 33: berth.v1.ContainerInstance
+	(*Task)(nil),                                 // 34: berth.v1.Task
+	(*PlacementExplanation)(nil),                 // 35: berth.v1.PlacementExplanation
+	(*Attribute)(nil),                            // 36: berth.v1.Attribute
+	(*Failure)(nil),                              // 37: berth.v1.Failure
+	(*TaskStateChange)(nil),                      // 38: berth.v1.TaskStateChange
+	(*Service)(nil),                              // 39: berth.v1.Service
+	(*PlacementFailure)(nil),                     // 40: berth.v1.PlacementFailure
+	(*CapacityProvider)(nil),                     // 41: berth.v1.CapacityProvider
+	(*CapacityProviderStrategyItem)(nil),         // 42: berth.v1.CapacityProviderStrategyItem
 }
 var file_berth_v1_store_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
@@ -2199,39 +2352,43 @@ var file_berth_v1_store_proto_depIdxs = []int32{
 	23, // 12: berth.v1.Command.put_service:type_name -> berth.v1.PutServiceCommand
 	24, // 13: berth.v1.Command.provision_tasks:type_name -> berth.v1.ProvisionTasksCommand
 	26, // 14: berth.v1.Command.assign_tasks:type_name -> berth.v1.AssignTasksCommand
-	28, // 15: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
-	29, // 16: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
-	30, // 17: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
-	28, // 18: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
-	29, // 19: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
-	31, // 20: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 21: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
-	7,  // 22: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
-	32, // 23: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
-	7,  // 24: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
-	33, // 25: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
-	31, // 26: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 27: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
-	34, // 28: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	9,  // 29: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	9,  // 30: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
-	35, // 31: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
-	36, // 32: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
-	9,  // 33: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
-	8,  // 34: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
-	37, // 35: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
-	22, // 36: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
-	38, // 37: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
-	21, // 38: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
-	9,  // 39: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	25, // 40: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
-	9,  // 41: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
-	35, // 42: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
-	43, // [43:43] is the sub-list for method output_type
-	43, // [43:43] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	28, // 15: berth.v1.Command.create_capacity_provider:type_name -> berth.v1.CreateCapacityProviderCommand
+	29, // 16: berth.v1.Command.put_cluster_capacity_providers:type_name -> berth.v1.PutClusterCapacityProvidersCommand
+	30, // 17: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
+	31, // 18: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
+	32, // 19: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
+	30, // 20: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
+	31, // 21: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
+	33, // 22: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 23: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
+	7,  // 24: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
+	34, // 25: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
+	7,  // 26: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
+	35, // 27: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
+	33, // 28: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 29: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
+	36, // 30: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	9,  // 31: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	9,  // 32: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
+	37, // 33: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
+	38, // 34: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
+	9,  // 35: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
+	8,  // 36: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
+	39, // 37: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
+	22, // 38: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
+	40, // 39: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
+	21, // 40: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
+	9,  // 41: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	25, // 42: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
+	9,  // 43: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
+	37, // 44: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
+	41, // 45: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
+	42, // 46: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	47, // [47:47] is the sub-list for method output_type
+	47, // [47:47] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_store_proto_init() }
@@ -2258,6 +2415,8 @@ func file_berth_v1_store_proto_init() {
 		(*Command_PutService)(nil),
 		(*Command_ProvisionTasks)(nil),
 		(*Command_AssignTasks)(nil),
+		(*Command_CreateCapacityProvider)(nil),
+		(*Command_PutClusterCapacityProviders)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2265,7 +2424,7 @@ func file_berth_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_store_proto_rawDesc), len(file_berth_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

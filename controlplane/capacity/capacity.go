@@ -1,0 +1,78 @@
+// Package capacity is EC2 capacity providers' managed scaling as ECS
+// computes it: the CapacityProviderReservation metric and the scaling step
+// toward the target capacity, over the instances that carry a provider's
+// attribute.
+package capacity
+
+import (
+	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/store"
+)
+
+// Reservation is ECS's CapacityProviderReservation metric: needed / running
+// x 100, where running (N) is the provider's running instances and needed
+// (M) the instances it takes to run all of its tasks, including those
+// waiting for capacity. With no instance it is 100 when nothing is needed
+// and 200 when something is, as ECS has it.
+func Reservation(running, needed int) float64 {
+	switch {
+	case running == 0 && needed == 0:
+		return 100
+	case running == 0:
+		return 200
+	}
+	return float64(needed) / float64(running) * 100
+}
+
+// ScalingStep is how many instances managed scaling adds (above 0) or
+// removes (below 0) to bring the reservation to the target capacity: the
+// instances it takes for needed to be targetCapacity percent of them,
+// stepped within minimumScalingStepSize and maximumScalingStepSize (scale-in
+// within the maximum only). Zero when managed scaling is disabled, or at the
+// target.
+func ScalingStep(running, needed int, ms *berthv1.ManagedScaling) int {
+	if ms.GetStatus() != "ENABLED" || ms.GetTargetCapacity() <= 0 {
+		return 0
+	}
+	target := int(ms.GetTargetCapacity())
+	want := (needed*100 + target - 1) / target // ceil(needed / (target/100))
+	lo, hi := max(int(ms.GetMinimumScalingStepSize()), 1), int(ms.GetMaximumScalingStepSize())
+	if hi <= 0 {
+		hi = 10000
+	}
+	switch {
+	case want > running:
+		return min(max(want-running, lo), hi)
+	case want < running:
+		return -min(running-want, hi)
+	}
+	return 0
+}
+
+// ProviderUse is what Reservation needs of one provider's instances in a
+// cluster.
+type ProviderUse struct {
+	Running, Needed int
+}
+
+// ProviderUsage counts, per EC2 capacity provider, the cluster's ACTIVE
+// instances that carry the provider's attribute (running) and those of them
+// that run or are starting a task (needed; berth has no EC2 tasks waiting
+// for capacity yet).
+func ProviderUsage(st *store.Store, cluster string) map[string]ProviderUse {
+	out := map[string]ProviderUse{}
+	for _, in := range st.ContainerInstances(cluster, func(r *berthv1.ContainerInstanceRecord) bool {
+		return store.InstanceAttribute(r, store.ProviderAttribute) != ""
+	}) {
+		name := store.InstanceAttribute(in, store.ProviderAttribute)
+		u := out[name]
+		if in.GetInstance().GetStatus() == store.StatusActive {
+			u.Running++
+			if len(st.LiveTasksOn(cluster, in.Id)) > 0 {
+				u.Needed++
+			}
+		}
+		out[name] = u
+	}
+	return out
+}
