@@ -74,13 +74,9 @@ func createCapacityProvider(c *change, cmd *berthv1.CreateCapacityProviderComman
 // STOPPED, as ECS refuses.
 func putClusterCapacityProviders(c *change, cmd *berthv1.PutClusterCapacityProvidersCommand) (proto.Message, error) {
 	name := cmd.GetCluster()
-	cl := &berthv1.Cluster{}
-	found, err := get(c.tx, bucketClusters, []byte(name), cl)
+	cl, err := loadActiveCluster(c, name)
 	if err != nil {
 		return nil, err
-	}
-	if !found || cl.Status != StatusActive {
-		return nil, clusterNotFound(name)
 	}
 	keep := map[string]bool{}
 	for _, p := range cmd.GetCapacityProviders() {

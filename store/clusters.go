@@ -38,13 +38,9 @@ func createCluster(c *change, cmd *berthv1.CreateClusterCommand) (proto.Message,
 // it holds services or container instances.
 func deleteCluster(c *change, cmd *berthv1.DeleteClusterCommand) (proto.Message, error) {
 	name := cmd.GetClusterName()
-	cl := &berthv1.Cluster{}
-	found, err := get(c.tx, bucketClusters, []byte(name), cl)
+	cl, err := loadActiveCluster(c, name)
 	if err != nil {
 		return nil, err
-	}
-	if !found || cl.Status != StatusActive {
-		return nil, clusterNotFound(name)
 	}
 	if hasLiveServices(c, name) {
 		return nil, ecserr.New(ecserr.FailedPrecondition, ecserr.ClusterContainsServices,

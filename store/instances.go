@@ -16,15 +16,21 @@ func instanceKey(cluster, id string) []byte { return append(clusterPrefix(cluste
 
 // activeCluster checks the cluster exists and is ACTIVE.
 func activeCluster(c *change, name string) error {
+	_, err := loadActiveCluster(c, name)
+	return err
+}
+
+// loadActiveCluster reads a cluster that must exist and be ACTIVE.
+func loadActiveCluster(c *change, name string) (*berthv1.Cluster, error) {
 	cl := &berthv1.Cluster{}
 	found, err := get(c.tx, bucketClusters, []byte(name), cl)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !found || cl.Status != StatusActive {
-		return clusterNotFound(name)
+		return nil, clusterNotFound(name)
 	}
-	return nil
+	return cl, nil
 }
 
 // loadInstance reads an instance in the change's transaction.
