@@ -230,15 +230,14 @@ func TestRestartedAgentReadoptsItsTasks(t *testing.T) {
 	if after.ContainerInstanceArn != before.ContainerInstanceArn {
 		t.Fatalf("restarted agent became %s, was %s", after.ContainerInstanceArn, before.ContainerInstanceArn)
 	}
-	time.Sleep(500 * time.Millisecond) // let the new engine act on its full set
-	for _, task := range c.tasks(t, arnsOf(run.Tasks)) {
-		if task.LastStatus != "RUNNING" {
-			t.Fatalf("task after the agent restart: %v", task)
+	cptest.Consistently(t, "the tasks RUNNING and their containers neither doubled nor lost while the new engine acts on its full set", 500*time.Millisecond, func() bool {
+		for _, task := range c.tasks(t, arnsOf(run.Tasks)) {
+			if task.LastStatus != "RUNNING" {
+				return false
+			}
 		}
-	}
-	if n := list(); n != containersBefore {
-		t.Fatalf("%d containers after the restart, %d before: duplicates or losses", n, containersBefore)
-	}
+		return list() == containersBefore
+	})
 }
 
 func TestWrongJoinTokenIsRefused(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,6 +87,7 @@ func TestLogsTravelBesideTheSession(t *testing.T) {
 	call := a.answer(t, req)
 	const chunks, size = 320, 64 << 10 // 20 MiB: more than flow control lets through unread (16 MiB at most)
 	sent := make(chan error, 1)
+	var sentChunks atomic.Int32
 	go func() {
 		for i := range chunks {
 			data := bytes.Repeat([]byte{byte('a' + i%26)}, size)
@@ -93,12 +95,13 @@ func TestLogsTravelBesideTheSession(t *testing.T) {
 				sent <- err
 				return
 			}
+			sentChunks.Add(1)
 		}
 		_, err := call.CloseAndRecv()
 		sent <- err
 	}()
 
-	time.Sleep(200 * time.Millisecond) // the sender fills the windows
+	cptest.Eventually(t, "output on its way", func() bool { return sentChunks.Load() >= 1 })
 	a.send(&berthv1.AgentMessage{Message: &berthv1.AgentMessage_StateChanges{StateChanges: &berthv1.TaskStateChanges{
 		Batch: 1, Tasks: []*berthv1.TaskStateChange{{TaskArn: a.taskArn, LastStatus: "RUNNING", StartedAt: 1}},
 	}}})

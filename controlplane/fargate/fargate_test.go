@@ -429,11 +429,11 @@ func TestFargateAndEC2KeepApart(t *testing.T) {
 		svc := e.service(t, "daemon")
 		return svc.GetRunningCount() == 1 && svc.GetPendingCount() == 0
 	})
-	time.Sleep(300 * time.Millisecond) // a few service passes: nothing more may start
-	svc := e.service(t, "daemon")
-	if svc.GetRunningCount() != 1 || svc.GetPendingCount() != 0 {
-		t.Fatalf("DAEMON service: running %d pending %d, want 1 task (pool hosts are not the user's)", svc.GetRunningCount(), svc.GetPendingCount())
-	}
+	var svc *berthv1.Service
+	cptest.Consistently(t, "the DAEMON service at 1 task over a few service passes (pool hosts are not the user's)", 300*time.Millisecond, func() bool {
+		svc = e.service(t, "daemon")
+		return svc.GetRunningCount() == 1 && svc.GetPendingCount() == 0
+	})
 	for _, ev := range svc.Events {
 		if strings.Contains(ev.Message, "unable to place") {
 			t.Fatalf("DAEMON service event: %s", ev.Message)
@@ -462,10 +462,10 @@ func TestFargateStaticPool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
-	if d, err := e.ECS.DescribeTasks(e.Ctx, &berthv1.DescribeTasksRequest{Tasks: []string{res.Tasks[0].TaskArn}}); err != nil || d.Tasks[0].LastStatus != "PROVISIONING" {
-		t.Fatalf("with no pool host the task waits: %v %v", d, err)
-	}
+	cptest.Consistently(t, "with no pool host the task waits in PROVISIONING", 300*time.Millisecond, func() bool {
+		d, err := e.ECS.DescribeTasks(e.Ctx, &berthv1.DescribeTasksRequest{Tasks: []string{res.Tasks[0].TaskArn}})
+		return err == nil && d.Tasks[0].LastStatus == "PROVISIONING"
+	})
 	e.StartAgent(t, agent.Config{AvailabilityZone: "us-east-1b", InstanceType: "pool", CPU: 1024, Memory: 2048,
 		Attributes: map[string]string{"berth.pool": "fargate"}, Engine: engine.Options{PauseImage: "pause"}})
 	cptest.Eventually(t, "the task RUNNING on the static pool host", func() bool {
@@ -475,10 +475,9 @@ func TestFargateStaticPool(t *testing.T) {
 	if _, err := e.ECS.StopTask(e.Ctx, &berthv1.StopTaskRequest{Task: res.Tasks[0].TaskArn}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond) // past the cooldown: a static host stays
-	if s := e.CP.FargatePool().Stats("default"); s.Hosts != 1 {
-		t.Fatalf("static pool after its task stopped: %+v, want its host kept", s)
-	}
+	cptest.Consistently(t, "the static pool keeps its host past the cooldown", 500*time.Millisecond, func() bool {
+		return e.CP.FargatePool().Stats("default").Hosts == 1
+	})
 	if l, err := e.ECS.ListContainerInstances(e.Ctx, &berthv1.ListContainerInstancesRequest{}); err != nil || len(l.ContainerInstanceArns) != 0 {
 		t.Fatalf("ListContainerInstances: %v %v", l, err)
 	}
@@ -517,10 +516,10 @@ func TestFargatePoolMaxHosts(t *testing.T) {
 		return out
 	}
 	cptest.Eventually(t, "2 RUNNING, 2 waiting", func() bool { s := statuses(); return s["RUNNING"] == 2 && s["PROVISIONING"] == 2 })
-	time.Sleep(300 * time.Millisecond)
-	if s := e.CP.FargatePool().Stats("default"); s.Hosts != 1 || s.Starting != 0 || s.Waiting != 2 {
-		t.Fatalf("pool at MaxHosts 1: %+v", s)
-	}
+	cptest.Consistently(t, "the pool stays at MaxHosts 1 with 2 tasks waiting", 300*time.Millisecond, func() bool {
+		s := e.CP.FargatePool().Stats("default")
+		return s.Hosts == 1 && s.Starting == 0 && s.Waiting == 2
+	})
 	d, err := e.ECS.DescribeTasks(e.Ctx, &berthv1.DescribeTasksRequest{Tasks: arns})
 	if err != nil {
 		t.Fatal(err)

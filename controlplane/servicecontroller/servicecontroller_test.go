@@ -316,11 +316,10 @@ func TestExplainTaskAndService(t *testing.T) {
 	// Failing alike again keeps the failure as it was (writing a new time
 	// would wake the controller again, and again), so UpdateService's
 	// compare-and-set is not starved.
-	time.Sleep(10 * 100 * time.Millisecond) // ten resync periods
-	again, err := e.Berth.ExplainService(e.Ctx, &berthv1.ExplainServiceRequest{Service: "huge"})
-	if err != nil || again.GetFailure().GetAt() != f.At {
-		t.Fatalf("the failure was rewritten: %v then %v (%v)", f, again.GetFailure(), err)
-	}
+	cptest.Consistently(t, "the stored failure kept over ten resync periods", 10*100*time.Millisecond, func() bool {
+		again, err := e.Berth.ExplainService(e.Ctx, &berthv1.ExplainServiceRequest{Service: "huge"})
+		return err == nil && again.GetFailure().GetAt() == f.At
+	})
 	e.update(t, &berthv1.UpdateServiceRequest{Service: "huge", DesiredCount: proto.Int32(0)})
 
 	for _, bad := range []*berthv1.ExplainTaskRequest{{}, {Task: "arn:aws:ecs:us-east-1:000000000000:service/default/x"}, {Cluster: "nope", Task: "abc"}} {

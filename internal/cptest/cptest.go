@@ -144,3 +144,18 @@ func Eventually(t testing.TB, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Consistently checks cond every 20 ms for d and fails t the first time it
+// does not hold: for what must not happen (a task lost, a host started),
+// which no event announces.
+func Consistently(t testing.TB, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
+		if !cond() {
+			t.Fatalf("%s: stopped holding", what)
+		}
+		if time.Now().After(deadline) {
+			return
+		}
+	}
+}
