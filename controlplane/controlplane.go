@@ -2,7 +2,6 @@ package controlplane
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +22,7 @@ import (
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane/arn"
+	"github.com/berth/berth/controlplane/bearer"
 	"github.com/berth/berth/controlplane/dashboard"
 	"github.com/berth/berth/controlplane/dispatcher"
 	"github.com/berth/berth/controlplane/ecsapi"
@@ -238,8 +237,7 @@ func (c *ControlPlane) serveHTTP(ecsJSON http.Handler, dash *dashboard.Dashboard
 // ("Authorization: Bearer <token>").
 func (c *ControlPlane) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(c.adminToken)) != 1 {
+		if !bearer.Matches(r.Header.Get("Authorization"), c.adminToken) {
 			http.Error(w, "send the admin token: Authorization: Bearer <token>", http.StatusUnauthorized)
 			return
 		}

@@ -2,7 +2,6 @@ package controlplane
 
 import (
 	"context"
-	"crypto/subtle"
 	"log/slog"
 	"runtime/debug"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/berth/berth/controlplane/bearer"
 	"github.com/berth/berth/controlplane/ecserr"
 )
 
@@ -109,8 +109,7 @@ func checkBearer(ctx context.Context, want string) error {
 	if len(vals) == 0 {
 		return status.Error(codes.Unauthenticated, "missing authorization: send the metadata 'authorization: Bearer <token>' (the admin token for the ECS API, the join token for agents)")
 	}
-	got, ok := strings.CutPrefix(vals[0], "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+	if !bearer.Matches(vals[0], want) {
 		return status.Error(codes.Unauthenticated, "invalid token")
 	}
 	return nil

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 )
 
 // ghzVersion is the ghz release the harness installs (go install).
@@ -35,12 +34,8 @@ func installGhz(dir string) (string, error) {
 // runGhz drives one method of the ECS service with ghz (server reflection
 // finds the schema) and reads its JSON report.
 func runGhz(bin string, cp *controlPlane, method string, body any, concurrency int, duration string) (ghzResult, error) {
-	token, err := os.ReadFile(filepath.Join(cp.dataDir, "admin.token"))
-	if err != nil {
-		return ghzResult{}, err
-	}
 	data, _ := json.Marshal(body)
-	md, _ := json.Marshal(map[string]string{"authorization": "Bearer " + strings.TrimSpace(string(token))})
+	md, _ := json.Marshal(map[string]string{"authorization": cp.bearer})
 	cmd := exec.Command(bin, "--insecure", "--call", "berth.v1.ECS."+method,
 		"-c", fmt.Sprint(concurrency), "-z", duration, "-d", string(data), "-m", string(md), "-O", "json", cp.grpcAddr)
 	out, err := cmd.Output()

@@ -292,7 +292,8 @@ type controlPlane struct {
 	done                 chan error
 	conn                 *grpc.ClientConn
 	ecs                  berthv1.ECSClient
-	ctx                  context.Context
+	ctx                  context.Context // carries bearer
+	bearer               string          // "Bearer <admin token>"
 	starts               int
 }
 
@@ -332,7 +333,8 @@ func (c *controlPlane) start() error {
 	if err != nil {
 		return err
 	}
-	c.ctx = metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+strings.TrimSpace(string(token)))
+	c.bearer = "Bearer " + strings.TrimSpace(string(token))
+	c.ctx = metadata.AppendToOutgoingContext(context.Background(), "authorization", c.bearer)
 	if c.conn, err = grpc.NewClient(c.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
 		return err
 	}
@@ -454,44 +456,33 @@ func (c *controlPlane) profile(file, what string, d time.Duration) func() {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		token, _ := os.ReadFile(filepath.Join(c.dataDir, "admin.token"))
-		req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", c.httpAddr, int(d.Seconds())), nil)
-		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			logf("profile: %v", err)
-			return
-		}
-		defer resp.Body.Close()
-		f, err := os.Create(file + "." + what)
-		if err == nil {
-			_, err = io.Copy(f, resp.Body)
-			f.Close()
-		}
-		if err != nil {
-			logf("profile: %v", err)
-		}
+		c.save(fmt.Sprintf("/debug/pprof/profile?seconds=%d", int(d.Seconds())), file+"."+what)
 	}()
 	return func() { <-done }
 }
 
 // heapProfile saves the control plane's heap profile as file.heap.
 func (c *controlPlane) heapProfile(file string) {
-	if file == "" {
-		return
+	if file != "" {
+		c.save("/debug/pprof/heap", file+".heap")
 	}
-	token, _ := os.ReadFile(filepath.Join(c.dataDir, "admin.token"))
-	req, _ := http.NewRequest("GET", "http://"+c.httpAddr+"/debug/pprof/heap", nil)
-	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+}
+
+// save writes what the admin-token-guarded HTTP path answers to file.
+func (c *controlPlane) save(path, file string) {
+	req, _ := http.NewRequest("GET", "http://"+c.httpAddr+path, nil)
+	req.Header.Set("Authorization", c.bearer)
 	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		logf("heap profile: %v", err)
-		return
+	if err == nil {
+		defer resp.Body.Close()
+		var f *os.File
+		if f, err = os.Create(file); err == nil {
+			_, err = io.Copy(f, resp.Body)
+			f.Close()
+		}
 	}
-	defer resp.Body.Close()
-	if f, err := os.Create(file + ".heap"); err == nil {
-		io.Copy(f, resp.Body)
-		f.Close()
+	if err != nil {
+		logf("%s: %v", path, err)
 	}
 }
 

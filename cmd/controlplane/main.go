@@ -14,10 +14,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	units "github.com/docker/go-units"
 
 	"github.com/berth/berth/controlplane"
 	"github.com/berth/berth/controlplane/arn"
@@ -45,9 +45,9 @@ func run() error {
 	)
 	flag.Parse()
 	if *memLimit != "" {
-		n, err := parseBytes(*memLimit)
-		if err != nil {
-			return fmt.Errorf("--memory-limit: %w", err)
+		n, err := units.RAMInBytes(*memLimit)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("--memory-limit: %q is not a size such as 768MiB", *memLimit)
 		}
 		debug.SetMemoryLimit(n)
 	}
@@ -139,25 +139,4 @@ An agent runs in this process (instance type berth.dev); more can join:
 
 Ctrl-C stops it, removes the dev agent's containers and the temporary data dir.
 `, cp.GRPCAddr(), cp.HTTPAddr(), dataDir, cp.AdminToken(), cp.JoinToken())
-}
-
-// parseBytes reads a size as GOMEMLIMIT writes it: a number with an optional
-// B, KiB, MiB, GiB or TiB suffix.
-func parseBytes(s string) (int64, error) {
-	units := []struct {
-		suffix string
-		scale  int64
-	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
-	scale := int64(1)
-	for _, u := range units {
-		if num, ok := strings.CutSuffix(s, u.suffix); ok {
-			s, scale = num, u.scale
-			break
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%q is not a size such as 768MiB", s)
-	}
-	return n * scale, nil
 }

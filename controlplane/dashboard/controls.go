@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/controlplane/bearer"
 	"github.com/berth/berth/controlplane/ecsapi"
 	"github.com/berth/berth/controlplane/ecserr"
 )
@@ -89,12 +89,12 @@ func writeError(w http.ResponseWriter, err error, notFoundField string) {
 // constant time as the gRPC API does.
 func (d *Dashboard) admin(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || got == "" {
+		credentials := r.Header.Get("Authorization")
+		if got, ok := strings.CutPrefix(credentials, "Bearer "); !ok || got == "" {
 			writeJSON(w, http.StatusUnauthorized, apiError{Error: "missing token: send the admin token as 'Authorization: Bearer <token>'", Field: "authorization"})
 			return
 		}
-		if d.cfg.AdminToken == "" || subtle.ConstantTimeCompare([]byte(got), []byte(d.cfg.AdminToken)) != 1 {
+		if !bearer.Matches(credentials, d.cfg.AdminToken) {
 			writeJSON(w, http.StatusUnauthorized, apiError{Error: "wrong token: the admin token is in the control plane's data dir (admin.token)", Field: "authorization"})
 			return
 		}

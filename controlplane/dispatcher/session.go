@@ -166,11 +166,10 @@ func awaitRegister(ctx context.Context, inbox <-chan *berthv1.AgentMessage, recv
 	}
 }
 
-// handle acts on one agent message.
+// handle acts on one agent message (heartbeats stop at the receiving
+// goroutine).
 func (d *Dispatcher) handle(ctx context.Context, s *session, m *berthv1.AgentMessage) error {
 	switch msg := m.GetMessage().(type) {
-	case *berthv1.AgentMessage_Heartbeat: // counted on receipt
-		return nil
 	case *berthv1.AgentMessage_Resync:
 		return d.sendFull(s)
 	case *berthv1.AgentMessage_StateChanges:

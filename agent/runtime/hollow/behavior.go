@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	units "github.com/docker/go-units"
+
 	"github.com/berth/berth/agent/runtime"
 )
 
@@ -76,20 +78,11 @@ func duration(s string) (time.Duration, bool) {
 
 // sizeMiB reads "100M", "1G", "512K" or bytes, rounded up to MiB; garbage is 0.
 func sizeMiB(s string) int64 {
-	mult := int64(1)
-	switch {
-	case strings.HasSuffix(s, "K"):
-		mult = 1 << 10
-	case strings.HasSuffix(s, "M"):
-		mult = 1 << 20
-	case strings.HasSuffix(s, "G"):
-		mult = 1 << 30
-	}
-	n, err := strconv.ParseInt(strings.TrimRight(s, "KMG"), 10, 64)
-	if err != nil {
+	n, err := units.RAMInBytes(s)
+	if err != nil || n < 0 {
 		return 0
 	}
-	return (n*mult + 1<<20 - 1) >> 20
+	return (n + 1<<20 - 1) >> 20
 }
 
 // argv is the command a spec runs: entryPoint then command.

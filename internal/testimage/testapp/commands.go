@@ -7,9 +7,10 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	units "github.com/docker/go-units"
 )
 
 func sleep(args []string) error {
@@ -56,7 +57,7 @@ func alloc(args []string) error {
 	if len(args) != 1 {
 		return errors.New("alloc: want SIZE")
 	}
-	n, err := parseSize(args[0])
+	n, err := units.RAMInBytes(args[0])
 	if err != nil {
 		return err
 	}
@@ -75,20 +76,6 @@ func sleepForever() {
 	for {
 		time.Sleep(time.Hour)
 	}
-}
-
-func parseSize(s string) (int, error) {
-	mult := 1
-	switch {
-	case strings.HasSuffix(s, "K"):
-		mult = 1 << 10
-	case strings.HasSuffix(s, "M"):
-		mult = 1 << 20
-	case strings.HasSuffix(s, "G"):
-		mult = 1 << 30
-	}
-	n, err := strconv.Atoi(strings.TrimRight(s, "KMG"))
-	return n * mult, err
 }
 
 func trapSIGTERM(args []string) error {
