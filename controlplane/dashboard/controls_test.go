@@ -132,17 +132,19 @@ func TestControls(t *testing.T) {
 	runningTasks(t, e, 3)
 
 	// A strategy alone does not redeploy (UpdateService does not); with
-	// redeploy the service gets a new deployment.
+	// redeploy the service gets a new PRIMARY deployment. (The old one may
+	// finish and go before the describe, so the check is the PRIMARY's id.)
+	primary := describe().GetDeployments()[0].GetId()
 	ok("services/strategy", `{"service":"web","strategy":"binpack(resources)"}`, http.StatusOK)
-	if d := describe(); len(d.GetPlacementStrategy()) != 1 || d.GetPlacementStrategy()[0].GetField() != "resources" || len(d.GetDeployments()) != 1 {
-		t.Errorf("after switching: strategy %v, %d deployments", d.GetPlacementStrategy(), len(d.GetDeployments()))
+	if d := describe(); len(d.GetPlacementStrategy()) != 1 || d.GetPlacementStrategy()[0].GetField() != "resources" || d.GetDeployments()[0].GetId() != primary {
+		t.Errorf("after switching: strategy %v, deployments %v (primary before: %s)", d.GetPlacementStrategy(), d.GetDeployments(), primary)
 	}
 	res := ok("services/strategy", `{"service":"web","strategy":"spread(instanceId)","redeploy":true}`, http.StatusOK)
 	if res["placementStrategy"] != "spread(instanceId)" {
 		t.Errorf("answer %v", res)
 	}
-	if d := describe(); d.GetPlacementStrategy()[0].GetType() != "spread" || len(d.GetDeployments()) < 2 {
-		t.Errorf("after redeploying: strategy %v, %d deployments", d.GetPlacementStrategy(), len(d.GetDeployments()))
+	if d := describe(); d.GetPlacementStrategy()[0].GetType() != "spread" || d.GetDeployments()[0].GetId() == primary {
+		t.Errorf("after redeploying: strategy %v, deployments %v (primary before: %s)", d.GetPlacementStrategy(), d.GetDeployments(), primary)
 	}
 
 	st := e.state(t, "default")
