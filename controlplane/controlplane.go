@@ -23,6 +23,7 @@ import (
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane/arn"
 	"github.com/berth/berth/controlplane/bearer"
+	"github.com/berth/berth/controlplane/capacity"
 	"github.com/berth/berth/controlplane/dashboard"
 	"github.com/berth/berth/controlplane/dispatcher"
 	"github.com/berth/berth/controlplane/ecsapi"
@@ -72,6 +73,11 @@ type Config struct {
 	// and join address; the control plane closes the provisioner at
 	// Shutdown if it is an io.Closer. No provisioner: a static pool.
 	Fargate fargate.Config
+	// Capacity configures the EC2 capacity providers' manager
+	// (controlplane/capacity): instance size, scale-in delay. Start fills
+	// in its store, placer and join address; without a provisioner of its
+	// own it uses the Fargate pool's.
+	Capacity capacity.Config
 }
 
 // ControlPlane is a running control plane.
@@ -91,11 +97,12 @@ type ControlPlane struct {
 	served     chan error
 	pprof      bool
 
-	dispatcher *dispatcher.Dispatcher
-	stopLoops  context.CancelFunc
-	loops      sync.WaitGroup // the dispatcher's and the service controller's Run
-	pool       *fargate.Manager
-	poolCloser io.Closer // the pool's provisioner, if it must be closed
+	dispatcher  *dispatcher.Dispatcher
+	stopLoops   context.CancelFunc
+	loops       sync.WaitGroup // the dispatcher's and the service controller's Run
+	pool        *fargate.Manager
+	capacity    *capacity.Manager
+	poolClosers []io.Closer // the provisioners that must be closed
 }
 
 // Start opens the data dir's state, makes the tokens at first start and
@@ -145,7 +152,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	c.startPool(cfg)
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.stopLoops = cancel
-	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run} {
+	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run, c.capacity.Run} {
 		c.loops.Add(1)
 		go func() { defer c.loops.Done(); run(runCtx) }()
 	}

@@ -14,32 +14,44 @@ import (
 	"github.com/berth/berth/store"
 )
 
-// startPool makes the Fargate pool manager (its Run starts with the other
-// loops).
+// startPool makes the Fargate pool manager and the EC2 capacity providers'
+// manager (their Run starts with the other loops).
 func (c *ControlPlane) startPool(cfg Config) {
-	fc := cfg.Fargate
-	fc.Store = c.store
-	fc.Placer = &placement.Placer{Store: c.store, ARNs: cfg.ARNs, Apply: func(ctx context.Context, cmd *berthv1.Command) (any, error) {
+	placer := &placement.Placer{Store: c.store, ARNs: cfg.ARNs, Apply: func(ctx context.Context, cmd *berthv1.Command) (any, error) {
 		cmd.At = float64(time.Now().UnixNano()) / 1e9
 		return c.store.Apply(ctx, cmd)
 	}}
+	fc := cfg.Fargate
+	fc.Store, fc.Placer = c.store, placer
 	if fc.Logger == nil {
 		fc.Logger = cfg.Logger
 	}
 	c.pool = fargate.New(fc)
 	c.pool.SetJoin(c.GRPCAddr(), c.joinToken)
+	cc := cfg.Capacity
+	cc.Store, cc.Placer = c.store, placer
+	if cc.Provisioner == nil {
+		cc.Provisioner = fc.Provisioner
+	}
+	if cc.Logger == nil {
+		cc.Logger = cfg.Logger
+	}
+	c.capacity = capacity.New(cc)
+	c.capacity.SetJoin(c.GRPCAddr(), c.joinToken)
 	c.metrics.registry.MustRegister(newPoolCollector(c))
-	if closer, ok := fc.Provisioner.(io.Closer); ok {
-		c.poolCloser = closer
+	for _, p := range []fargate.Provisioner{fc.Provisioner, cc.Provisioner} {
+		if closer, ok := p.(io.Closer); ok && (len(c.poolClosers) == 0 || c.poolClosers[0] != closer) {
+			c.poolClosers = append(c.poolClosers, closer)
+		}
 	}
 }
 
-// closePool closes the pool's provisioner (in-process hosts end with the
-// control plane); the pool manager's Run has returned.
+// closePool closes the provisioners (in-process hosts end with the control
+// plane); the managers' Run have returned.
 func (c *ControlPlane) closePool() {
-	if c.poolCloser != nil {
-		if err := c.poolCloser.Close(); err != nil {
-			c.log.Warn("closing the Fargate provisioner", "err", err)
+	for _, closer := range c.poolClosers {
+		if err := closer.Close(); err != nil {
+			c.log.Warn("closing a provisioner", "err", err)
 		}
 	}
 }
@@ -99,7 +111,7 @@ func (p *poolCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(p.poolCost, fargate.OnDemandPrice.PerHour(s.RegisteredCPU, s.RegisteredMemory))
 		gauge(p.reservedCPU, float64(s.ReservedCPU))
 		gauge(p.capacityCPU, float64(s.RegisteredCPU))
-		usage := capacity.ProviderUsage(p.c.store, cl)
+		usage := p.c.capacity.Usage(cl)
 		if rec, err := p.c.store.Cluster(cl); err == nil {
 			for _, name := range rec.GetCapacityProviders() {
 				if _, ok := usage[name]; !ok && !store.IsBuiltinProvider(name) {

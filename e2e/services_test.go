@@ -105,10 +105,15 @@ func TestServiceCircuitBreakerRollsBack(t *testing.T) {
 	img := testimage.Image(t)
 	s := newServiceStack(t)
 	revision1 := s.register(t, sleepTaskDefinition(img))
-	s.createService(t, &berthv1.CreateServiceRequest{ServiceName: "web", TaskDefinition: "sleep", DesiredCount: new(int32(2)),
+	// The breaker's threshold is at least 10 failed tasks. With 10 desired
+	// (and maximumPercent 200), the new revision's 10 tasks start at once and
+	// fail together, before the start-failure back-off spaces out further
+	// starts (with 2 desired, reaching 10 failures takes minutes of back-off,
+	// as in ECS).
+	s.createService(t, &berthv1.CreateServiceRequest{ServiceName: "web", TaskDefinition: "sleep", DesiredCount: new(int32(10)),
 		DeploymentConfiguration: &berthv1.DeploymentConfiguration{
 			DeploymentCircuitBreaker: &berthv1.DeploymentCircuitBreaker{Enable: true, Rollback: true}}})
-	s.steady(t, "web", 2)
+	s.steady(t, "web", 10)
 
 	failing := sleepTaskDefinition(img)
 	failing.ContainerDefinitions[0].Command = []string{"exit", "1"}
@@ -117,7 +122,7 @@ func TestServiceCircuitBreakerRollsBack(t *testing.T) {
 		return hasEvent(svc.Service, "deployment failed") && hasEvent(svc.Service, "rolling back") &&
 			onlyDeployment(svc.Service, revision1)
 	})
-	s.steady(t, "web", 2)
+	s.steady(t, "web", 10)
 }
 
 // newServiceStack starts a control plane with a short health grace and quick service

@@ -59,7 +59,23 @@ func provisionTasks(c *change, cmd *berthv1.ProvisionTasksCommand) (proto.Messag
 	return out, nil
 }
 
-// assignTasks puts PROVISIONING tasks on pool hosts (PENDING), re-checking
+// capacityFor says why the instance is not capacity for the waiting task,
+// or "": a Fargate task runs on pool hosts only, a task of an EC2 capacity
+// provider on that provider's instances only.
+func capacityFor(in *berthv1.ContainerInstanceRecord, t *berthv1.Task) string {
+	if t.GetLaunchType() == LaunchTypeFargate {
+		if !IsPoolHost(in) {
+			return "not a Fargate pool host"
+		}
+		return ""
+	}
+	if p := InstanceAttribute(in, ProviderAttribute); p != t.GetCapacityProviderName() {
+		return "not an instance of capacity provider " + t.GetCapacityProviderName()
+	}
+	return ""
+}
+
+// assignTasks puts PROVISIONING tasks on instances (PENDING), re-checking
 // that each task still waits and that it still fits on its host; the others
 // come back as failures, unchanged.
 func assignTasks(c *change, cmd *berthv1.AssignTasksCommand) (proto.Message, error) {
@@ -88,8 +104,8 @@ func assignTasks(c *change, cmd *berthv1.AssignTasksCommand) (proto.Message, err
 			}
 			instances[a.GetInstanceId()] = in
 		}
-		if !IsPoolHost(in) {
-			out.Failures = append(out.Failures, &berthv1.Failure{Arn: t.TaskArn, Reason: "ATTRIBUTE", Detail: "not a Fargate pool host"})
+		if detail := capacityFor(in, t); detail != "" {
+			out.Failures = append(out.Failures, &berthv1.Failure{Arn: t.TaskArn, Reason: "ATTRIBUTE", Detail: detail})
 			continue
 		}
 		if reason := placeable(in, rec.GetReservation()); reason != "" {
@@ -97,6 +113,9 @@ func assignTasks(c *change, cmd *berthv1.AssignTasksCommand) (proto.Message, err
 			continue
 		}
 		rec.InstanceId = in.Id
+		rec.WaitingStrategy, rec.WaitingConstraints = nil, nil
+		t.ContainerInstanceArn = a.GetContainerInstanceArn()
+		rec.Placement = a.GetPlacement()
 		t.LastStatus = TaskPending
 		t.AvailabilityZone = InstanceAttribute(in, "ecs.availability-zone")
 		t.Version++

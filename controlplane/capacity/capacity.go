@@ -1,12 +1,7 @@
-// Package capacity is EC2 capacity providers' managed scaling as ECS
-// computes it: the CapacityProviderReservation metric and the scaling step
-// toward the target capacity, over the instances that carry a provider's
-// attribute.
 package capacity
 
 import (
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/store"
 )
 
 // Reservation is ECS's CapacityProviderReservation metric: needed / running
@@ -50,29 +45,9 @@ func ScalingStep(running, needed int, ms *berthv1.ManagedScaling) int {
 }
 
 // ProviderUse is what Reservation needs of one provider's instances in a
-// cluster.
+// cluster: running counts its ACTIVE instances and those starting; needed
+// the instances that run tasks other than DAEMON services', plus those the
+// tasks waiting for it would fill (packed onto empty instances).
 type ProviderUse struct {
 	Running, Needed int
-}
-
-// ProviderUsage counts, per EC2 capacity provider, the cluster's ACTIVE
-// instances that carry the provider's attribute (running) and those of them
-// that run or are starting a task (needed; berth has no EC2 tasks waiting
-// for capacity yet).
-func ProviderUsage(st *store.Store, cluster string) map[string]ProviderUse {
-	out := map[string]ProviderUse{}
-	for _, in := range st.ContainerInstances(cluster, func(r *berthv1.ContainerInstanceRecord) bool {
-		return store.InstanceAttribute(r, store.ProviderAttribute) != ""
-	}) {
-		name := store.InstanceAttribute(in, store.ProviderAttribute)
-		u := out[name]
-		if in.GetInstance().GetStatus() == store.StatusActive {
-			u.Running++
-			if len(st.LiveTasksOn(cluster, in.Id)) > 0 {
-				u.Needed++
-			}
-		}
-		out[name] = u
-	}
-	return out
 }

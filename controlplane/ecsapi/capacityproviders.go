@@ -9,7 +9,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/controlplane/capacity"
 	"github.com/berth/berth/controlplane/ecserr"
+	"github.com/berth/berth/controlplane/placement"
 	"github.com/berth/berth/store"
 )
 
@@ -237,4 +239,60 @@ func (s *Server) PutClusterCapacityProviders(ctx context.Context, req *berthv1.P
 func (s *Server) ec2Provider(name string) bool {
 	_, err := s.store.CapacityProvider(name)
 	return err == nil
+}
+
+// checkEC2Providers checks that a strategy's EC2 capacity providers exist
+// and are the cluster's (FARGATE and FARGATE_SPOT every cluster may use).
+func (s *Server) checkEC2Providers(cluster string, cps []*berthv1.CapacityProviderStrategyItem) error {
+	cl, err := s.store.Cluster(cluster)
+	if err != nil {
+		return err
+	}
+	for i, it := range cps {
+		name := it.GetCapacityProvider()
+		if store.IsBuiltinProvider(name) {
+			continue
+		}
+		path := fmt.Sprintf("capacityProviderStrategy[%d].capacityProvider", i)
+		if !s.ec2Provider(name) {
+			return ecserr.Param(path, "capacity provider %q does not exist", name)
+		}
+		if !includes(cl.GetCapacityProviders(), name) {
+			return ecserr.Param(path, "%q: The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.", name)
+		}
+	}
+	return nil
+}
+
+// runProviderTask is RunTask on EC2 capacity providers: the tasks are
+// stored PROVISIONING, split over the providers, and the capacity manager
+// places them on the providers' instances (scaling those out if it must).
+func (s *Server) runProviderTask(ctx context.Context, req *berthv1.RunTaskRequest) (*berthv1.RunTaskResponse, error) {
+	cps := req.GetCapacityProviderStrategy()
+	if err := checkCapacityProviderStrategy(replica, cps); err != nil {
+		return nil, err
+	}
+	cluster, err := s.clusterName("cluster", req.GetCluster())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkEC2Providers(cluster, cps); err != nil {
+		return nil, err
+	}
+	p, err := s.planRunTask(req)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := placement.Rules(p.TaskDef.TaskDefinition, req.GetPlacementStrategy(), req.GetPlacementConstraints()); err != nil {
+		return nil, err
+	}
+	stored, err := capacity.Launch(ctx, s.placer, p, cps, nil, int(max(req.GetCount(), 1)), req.GetPlacementStrategy(), req.GetPlacementConstraints())
+	if err != nil {
+		return nil, err
+	}
+	out := &berthv1.RunTaskResponse{}
+	for _, t := range stored {
+		out.Tasks = append(out.Tasks, t.Task)
+	}
+	return out, nil
 }

@@ -6,9 +6,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/controlplane/capacity"
 	"github.com/berth/berth/controlplane/ecserr"
-	"github.com/berth/berth/store"
 )
 
 func providerReq(name, group string, ms *berthv1.ManagedScaling) *berthv1.CreateCapacityProviderRequest {
@@ -89,10 +87,24 @@ func TestCapacityProviderBadInput(t *testing.T) {
 			_, err := s.CreateCluster(ctx, &berthv1.CreateClusterRequest{ClusterName: "c", CapacityProviders: []string{"nope"}})
 			return err
 		}, ecserr.InvalidArgument, "capacityProviders[0]"},
-		{"run task on an EC2 provider", func() error {
+		{"run task on a provider not the cluster's", func() error {
 			_, err := s.RunTask(ctx, &berthv1.RunTaskRequest{TaskDefinition: "web", CapacityProviderStrategy: []*berthv1.CapacityProviderStrategyItem{item("taken", 1, 0)}})
 			return err
-		}, ecserr.InvalidArgument, `capacityProviderStrategy[0].capacityProvider: capacity provider "taken"`},
+		}, ecserr.InvalidArgument, `capacityProviderStrategy[0].capacityProvider: "taken": The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster`},
+		{"run task on a provider that does not exist", func() error {
+			_, err := s.RunTask(ctx, &berthv1.RunTaskRequest{TaskDefinition: "web", CapacityProviderStrategy: []*berthv1.CapacityProviderStrategyItem{item("nope", 1, 0)}})
+			return err
+		}, ecserr.InvalidArgument, `capacityProviderStrategy[0].capacityProvider: capacity provider "nope" does not exist`},
+		{"service mixing Fargate and EC2 providers", func() error {
+			_, err := s.CreateService(ctx, &berthv1.CreateServiceRequest{ServiceName: "mix", TaskDefinition: "web", DesiredCount: proto.Int32(1),
+				CapacityProviderStrategy: []*berthv1.CapacityProviderStrategyItem{item("taken", 1, 0), item("FARGATE", 1, 0)}})
+			return err
+		}, ecserr.InvalidArgument, "capacityProviderStrategy: A capacity provider strategy cannot contain a mix of capacity providers using Auto Scaling groups and Fargate providers"},
+		{"DAEMON service on a provider", func() error {
+			_, err := s.CreateService(ctx, &berthv1.CreateServiceRequest{ServiceName: "d", TaskDefinition: "web", SchedulingStrategy: "DAEMON",
+				CapacityProviderStrategy: []*berthv1.CapacityProviderStrategyItem{item("taken", 1, 0)}})
+			return err
+		}, ecserr.InvalidArgument, "The DAEMON scheduling strategy does not support a capacity provider strategy"},
 	})
 }
 
@@ -205,43 +217,5 @@ func TestPutClusterCapacityProviders(t *testing.T) {
 	res, err = s.PutClusterCapacityProviders(ctx, &berthv1.PutClusterCapacityProvidersRequest{Cluster: "default", CapacityProviders: []string{"FARGATE"}})
 	if err != nil || join(res.Cluster.CapacityProviders) != "FARGATE" || len(res.Cluster.DefaultCapacityProviderStrategy) != 0 {
 		t.Fatalf("remove unused: %v %v", res, err)
-	}
-}
-
-// addGroupInstance registers an instance of a provider's instance group, as
-// its agent would (with the provider's attribute).
-func addGroupInstance(t *testing.T, s *Server, id, provider string) {
-	t.Helper()
-	_, err := s.apply(ctx, &berthv1.Command{Change: &berthv1.Command_RegisterContainerInstance{
-		RegisterContainerInstance: &berthv1.RegisterContainerInstanceCommand{
-			Cluster: DefaultCluster, Id: id,
-			Instance: &berthv1.ContainerInstance{Ec2InstanceId: "i-" + id, Attributes: []*berthv1.Attribute{
-				{Name: "ecs.availability-zone", Value: "us-east-1a"}, {Name: store.ProviderAttribute, Value: provider}}},
-			Registered: &berthv1.Resources{Cpu: 2048, Memory: 4096},
-		}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestProviderUsage(t *testing.T) {
-	s := newServer(t)
-	addGroupInstance(t, s, "b1", "blue")
-	addGroupInstance(t, s, "b2", "blue")
-	addGroupInstance(t, s, "g1", "green")
-	addInstance(t, s, "plain", "us-east-1a", "t3.large", 2048, 4096)
-	registerSized(t, s, "web", 256, 512, 0)
-	if _, err := s.RunTask(ctx, &berthv1.RunTaskRequest{TaskDefinition: "web", Count: 2, PlacementConstraints: []*berthv1.PlacementConstraint{
-		{Type: "memberOf", Expression: "attribute:" + store.ProviderAttribute + " == blue"}},
-		PlacementStrategy: []*berthv1.PlacementStrategy{{Type: "binpack", Field: "memory"}}}); err != nil {
-		t.Fatal(err)
-	}
-	got := capacity.ProviderUsage(s.store, DefaultCluster)
-	want := map[string]capacity.ProviderUse{"blue": {Running: 2, Needed: 1}, "green": {Running: 1, Needed: 0}}
-	if len(got) != len(want) || got["blue"] != want["blue"] || got["green"] != want["green"] {
-		t.Fatalf("usage %v, want %v", got, want)
-	}
-	if r := capacity.Reservation(got["blue"].Running, got["blue"].Needed); r != 50 {
-		t.Fatalf("blue reservation %v, want 50", r)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/controlplane/capacity"
 	"github.com/berth/berth/controlplane/ecserr"
 	"github.com/berth/berth/controlplane/fargate"
 	"github.com/berth/berth/controlplane/taskdef"
@@ -27,10 +28,11 @@ const (
 )
 
 // isFargate reports whether a request's tasks run on Fargate: launchType
-// FARGATE, or a capacity provider strategy (berth's only capacity providers
-// are FARGATE and FARGATE_SPOT; the strategy is checked separately).
+// FARGATE, or a capacity provider strategy over FARGATE and FARGATE_SPOT
+// (the strategy is checked separately; it cannot mix them with EC2
+// providers).
 func isFargate(launchType string, cps []*berthv1.CapacityProviderStrategyItem) bool {
-	return launchType == fargateLaunchType || len(cps) > 0
+	return launchType == fargateLaunchType || len(cps) > 0 && !capacity.IsEC2Strategy(cps)
 }
 
 // serviceLaunchType is FARGATE for a service whose tasks run on Fargate,
@@ -42,29 +44,31 @@ func serviceLaunchType(launchType string, cps []*berthv1.CapacityProviderStrateg
 	return launchType
 }
 
-// checkCapacityProviderStrategy applies ECS's rules to a strategy: known
-// providers (FARGATE, FARGATE_SPOT), each once, weight 0-1000 and base
-// 0-100000, at most one base, at least one weight above 0, and no DAEMON
-// services.
+// checkCapacityProviderStrategy applies ECS's rules to a strategy: each
+// provider once, weight 0-1000 and base 0-100000, at most one base, at
+// least one weight above 0, FARGATE and FARGATE_SPOT not mixed with EC2
+// providers, and no DAEMON services. That EC2 providers exist and belong
+// to the cluster is checkEC2Providers'.
 func checkCapacityProviderStrategy(strategy string, cps []*berthv1.CapacityProviderStrategyItem) error {
 	if strategy == daemon {
-		return ecserr.Param("capacityProviderStrategy", "The DAEMON scheduling strategy does not support a capacity provider strategy: Fargate does not run DAEMON services")
+		return ecserr.Param("capacityProviderStrategy", "The DAEMON scheduling strategy does not support a capacity provider strategy")
 	}
 	seen := map[string]bool{}
-	bases, weighted := 0, false
+	bases, weighted, builtin, ec2 := 0, false, false, false
 	for i, it := range cps {
 		path := fmt.Sprintf("capacityProviderStrategy[%d]", i)
-		switch p := it.GetCapacityProvider(); p {
-		case fargate.ProviderFargate, fargate.ProviderFargateSpot:
-			if seen[p] {
-				return ecserr.Param(path+".capacityProvider", "%s is listed twice", p)
-			}
-			seen[p] = true
-		case "":
+		p := it.GetCapacityProvider()
+		switch {
+		case p == "":
 			return ecserr.Param(path+".capacityProvider", "is required")
+		case seen[p]:
+			return ecserr.Param(path+".capacityProvider", "%s is listed twice", p)
+		case store.IsBuiltinProvider(p):
+			builtin = true
 		default:
-			return ecserr.Param(path+".capacityProvider", "capacity provider %q: berth runs tasks only on the built-in FARGATE and FARGATE_SPOT (running tasks on EC2 capacity providers is not available yet)", p)
+			ec2 = true
 		}
+		seen[p] = true
 		if w := it.GetWeight(); w < 0 || w > maxProviderWeight {
 			return ecserr.Param(path+".weight", "must be between 0 and %d, got %d", maxProviderWeight, w)
 		}
@@ -78,6 +82,9 @@ func checkCapacityProviderStrategy(strategy string, cps []*berthv1.CapacityProvi
 	}
 	if bases > 1 {
 		return ecserr.Param("capacityProviderStrategy", "Only one capacity provider in a capacity provider strategy can have a base defined, got %d", bases)
+	}
+	if builtin && ec2 {
+		return ecserr.Param("capacityProviderStrategy", "A capacity provider strategy cannot contain a mix of capacity providers using Auto Scaling groups and Fargate providers. Specify one or the other and try again.")
 	}
 	if !weighted {
 		return ecserr.Param("capacityProviderStrategy", "The specified capacity provider strategy must contain at least one capacity provider with a weight value greater than 0")

@@ -104,7 +104,7 @@ func TestFargateBadInput(t *testing.T) {
 			ecserr.InvalidArgument, "capacityProviderStrategy: Only one capacity provider in a capacity provider strategy can have a base defined"},
 		{"run unknown capacity provider", run(&berthv1.RunTaskRequest{TaskDefinition: "fg", CapacityProviderStrategy: cps(
 			&berthv1.CapacityProviderStrategyItem{CapacityProvider: "my-asg", Weight: 1})}),
-			ecserr.InvalidArgument, `capacityProviderStrategy[0].capacityProvider: capacity provider "my-asg": berth runs tasks only on the built-in FARGATE`},
+			ecserr.InvalidArgument, `capacityProviderStrategy[0].capacityProvider: capacity provider "my-asg" does not exist`},
 		{"run provider twice", run(&berthv1.RunTaskRequest{TaskDefinition: "fg", CapacityProviderStrategy: cps(fargateItem, fargateItem)}),
 			ecserr.InvalidArgument, "capacityProviderStrategy[1].capacityProvider: FARGATE is listed twice"},
 		{"run weight too big", run(&berthv1.RunTaskRequest{TaskDefinition: "fg", CapacityProviderStrategy: cps(

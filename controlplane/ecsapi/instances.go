@@ -212,6 +212,7 @@ func (s *Server) renderInstance(rec *berthv1.ContainerInstanceRecord) *berthv1.C
 	in.RemainingResources = resourceList(rec.Registered, rec.Allocated)
 	in.RunningTasksCount = proto.Int32(rec.RunningTasks)
 	in.PendingTasksCount = proto.Int32(rec.PendingTasks)
+	in.CapacityProviderName = store.InstanceAttribute(rec, store.ProviderAttribute)
 	return in
 }
 

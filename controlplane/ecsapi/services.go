@@ -10,6 +10,7 @@ import (
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane/arn"
+	"github.com/berth/berth/controlplane/capacity"
 	"github.com/berth/berth/controlplane/ecserr"
 	"github.com/berth/berth/controlplane/placement"
 	"github.com/berth/berth/controlplane/service"
@@ -68,6 +69,9 @@ func (s *Server) newService(cluster string, req *berthv1.CreateServiceRequest) (
 		return nil, ecserr.Param("schedulingStrategy", "must be REPLICA or DAEMON, not %q", strategy)
 	}
 	if err := checkLaunch(strategy, req.GetLaunchType(), req.GetCapacityProviderStrategy()); err != nil {
+		return nil, err
+	}
+	if err := s.checkEC2Providers(cluster, req.GetCapacityProviderStrategy()); err != nil {
 		return nil, err
 	}
 	if err := checkDesiredCount(strategy, req.DesiredCount, true); err != nil {
@@ -250,6 +254,16 @@ func (s *Server) updateService(svc *berthv1.Service, req *berthv1.UpdateServiceR
 	if len(req.GetCapacityProviderStrategy()) > 0 {
 		if len(svc.CapacityProviderStrategy) == 0 {
 			return ecserr.Param("capacityProviderStrategy", "the service was created with launchType %s: berth cannot switch it to a capacity provider strategy; create a new service", svc.LaunchType)
+		}
+		if capacity.IsEC2Strategy(svc.CapacityProviderStrategy) != capacity.IsEC2Strategy(req.GetCapacityProviderStrategy()) {
+			return ecserr.Param("capacityProviderStrategy", "berth cannot move a service between Fargate and EC2 capacity providers; create a new service")
+		}
+		cluster, err := arn.ClusterName(svc.ClusterArn)
+		if err != nil {
+			return err
+		}
+		if err := s.checkEC2Providers(cluster, req.GetCapacityProviderStrategy()); err != nil {
+			return err
 		}
 		svc.CapacityProviderStrategy = req.GetCapacityProviderStrategy()
 	}

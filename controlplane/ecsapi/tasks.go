@@ -25,6 +25,9 @@ func (s *Server) RunTask(ctx context.Context, req *berthv1.RunTaskRequest) (*ber
 	if isFargate(req.GetLaunchType(), req.GetCapacityProviderStrategy()) {
 		return s.runFargateTask(ctx, req)
 	}
+	if len(req.GetCapacityProviderStrategy()) > 0 {
+		return s.runProviderTask(ctx, req)
+	}
 	p, err := s.planRunTask(req)
 	if err != nil {
 		return nil, err

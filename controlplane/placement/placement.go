@@ -63,6 +63,9 @@ type Plan struct {
 	Tags      []*berthv1.Tag
 	// Need is what each task holds on its instance (see Reservation).
 	Need *berthv1.Resources
+	// CapacityProvider, when set, is the EC2 capacity provider the tasks
+	// run on: only its instances are candidates, and the tasks name it.
+	CapacityProvider string
 }
 
 // NewPlan is a plan with its reservation worked out.
@@ -84,8 +87,8 @@ type Result struct {
 func (p *Placer) Place(ctx context.Context, plan *Plan, count int, strategies []scheduler.Strategy, constraints []scheduler.Constraint) (Result, error) {
 	var out Result
 	for attempt := 0; attempt < attempts && count > 0; attempt++ {
-		snap, ids := p.Snapshot(plan.Cluster, snapshotGroups(plan, constraints)...)
-		req := plan.request(count, strategies, constraints)
+		snap, ids := p.ProviderSnapshot(plan.Cluster, plan.CapacityProvider, snapshotGroups(plan, constraints)...)
+		req := plan.Request(count, strategies, constraints)
 		req.Explain = len(snap.Instances()) <= p.explainUpTo()
 		result, err := snap.Place(req)
 		if err != nil {

@@ -51,6 +51,12 @@ func Resources(r *berthv1.Resources) scheduler.Resources {
 // distinctInstance read); without, of every group (what memberOf's
 // task:group may read).
 func (p *Placer) Snapshot(cluster string, groups ...string) (*scheduler.Snapshot, []string) {
+	return p.ProviderSnapshot(cluster, "", groups...)
+}
+
+// ProviderSnapshot is Snapshot of the instances of one EC2 capacity
+// provider (those that carry its attribute), or of all when provider is "".
+func (p *Placer) ProviderSnapshot(cluster, provider string, groups ...string) (*scheduler.Snapshot, []string) {
 	var counts map[string]map[string]int
 	if len(groups) > 0 {
 		counts = p.Store.GroupCountsByInstance(cluster, groups...)
@@ -63,7 +69,7 @@ func (p *Placer) Snapshot(cluster string, groups ...string) (*scheduler.Snapshot
 	p.converted.mu.Lock()
 	for _, r := range recs {
 		c := p.converted.get(p, r)
-		if c.poolHost {
+		if c.poolHost || provider != "" && c.provider != provider {
 			continue // Fargate pool hosts take Fargate tasks only
 		}
 		in := c.instance
@@ -88,6 +94,7 @@ type converted struct {
 type conversion struct {
 	instance scheduler.Instance
 	poolHost bool
+	provider string // the EC2 capacity provider the instance belongs to
 }
 
 // get returns rec's conversion, converting it if it is new or changed; the
@@ -99,7 +106,7 @@ func (c *converted) get(p *Placer, rec *berthv1.ContainerInstanceRecord) convers
 	if have, ok := c.byRec[rec]; ok {
 		return have
 	}
-	conv := conversion{instance: p.Instance(rec, nil), poolHost: store.IsPoolHost(rec)}
+	conv := conversion{instance: p.Instance(rec, nil), poolHost: store.IsPoolHost(rec), provider: store.InstanceAttribute(rec, store.ProviderAttribute)}
 	c.byRec[rec] = conv
 	return conv
 }

@@ -73,8 +73,8 @@ func ContainerOverride(o *berthv1.TaskOverride, name string) *berthv1.ContainerO
 	return nil
 }
 
-// request is the plan as the scheduler's request for count tasks.
-func (p *Plan) request(count int, strategies []scheduler.Strategy, constraints []scheduler.Constraint) scheduler.Request {
+// Request is the plan as the scheduler's request for count tasks.
+func (p *Plan) Request(count int, strategies []scheduler.Strategy, constraints []scheduler.Constraint) scheduler.Request {
 	req := scheduler.Request{
 		Group:       p.Group,
 		Count:       count,
@@ -109,6 +109,7 @@ func (p *Placer) NewTask(plan *Plan, instanceID, az string) *berthv1.TaskRecord 
 		Group:                plan.Group,
 		StartedBy:            plan.StartedBy,
 		LaunchType:           "EC2",
+		CapacityProviderName: plan.CapacityProvider,
 		AvailabilityZone:     az,
 		HealthStatus:         "UNKNOWN",
 		Version:              1,

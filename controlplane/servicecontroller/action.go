@@ -152,6 +152,10 @@ func (a *action) startOne(ctx context.Context, st service.Start, tdArn string) e
 		if placed, err = a.provision(ctx, plan, st.Count); err != nil {
 			return err
 		}
+	} else if len(svc.CapacityProviderStrategy) > 0 {
+		if placed, err = a.launchOnProviders(ctx, plan, st.Count); err != nil {
+			return err
+		}
 	} else {
 		strategies, err := a.strategies()
 		if err != nil {

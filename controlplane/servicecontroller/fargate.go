@@ -5,16 +5,36 @@ import (
 	"sort"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/controlplane/capacity"
 	"github.com/berth/berth/controlplane/fargate"
 	"github.com/berth/berth/controlplane/placement"
 	"github.com/berth/berth/store"
 )
 
 // fargateService reports whether a service's tasks run on Fargate: launchType
-// FARGATE or a capacity provider strategy (berth's providers are FARGATE and
-// FARGATE_SPOT).
+// FARGATE or a capacity provider strategy over FARGATE and FARGATE_SPOT.
 func fargateService(svc *berthv1.Service) bool {
-	return svc.GetLaunchType() == store.LaunchTypeFargate || len(svc.GetCapacityProviderStrategy()) > 0
+	cps := svc.GetCapacityProviderStrategy()
+	return svc.GetLaunchType() == store.LaunchTypeFargate || len(cps) > 0 && !capacity.IsEC2Strategy(cps)
+}
+
+// liveByProvider counts the service's live tasks per capacity provider.
+func (a *action) liveByProvider() map[string]int {
+	existing := map[string]int{}
+	for _, t := range a.tasks {
+		if t.Task.DesiredStatus == store.TaskRunning && t.Task.LastStatus != store.TaskStopped {
+			existing[t.Task.CapacityProviderName]++
+		}
+	}
+	return existing
+}
+
+// launchOnProviders stores count new tasks of the plan PROVISIONING on the
+// service's EC2 capacity providers, split as ECS splits them; the capacity
+// manager places them with the service's strategy and constraints.
+func (a *action) launchOnProviders(ctx context.Context, plan *placement.Plan, count int) ([]*berthv1.TaskRecord, error) {
+	svc := a.rec.Service
+	return capacity.Launch(ctx, a.c.cfg.Placer, plan, svc.CapacityProviderStrategy, a.liveByProvider(), count, svc.PlacementStrategy, svc.PlacementConstraints)
 }
 
 // provision stores count new Fargate tasks of the plan PROVISIONING, split
@@ -23,13 +43,7 @@ func fargateService(svc *berthv1.Service) bool {
 func (a *action) provision(ctx context.Context, plan *placement.Plan, count int) ([]*berthv1.TaskRecord, error) {
 	providers := make([]string, count)
 	if cps := a.rec.Service.GetCapacityProviderStrategy(); len(cps) > 0 {
-		existing := map[string]int{}
-		for _, t := range a.tasks {
-			if t.Task.DesiredStatus == store.TaskRunning && t.Task.LastStatus != store.TaskStopped {
-				existing[t.Task.CapacityProviderName]++
-			}
-		}
-		providers = fargate.Split(fargate.Shares(cps), existing, count)
+		providers = fargate.Split(fargate.Shares(cps), a.liveByProvider(), count)
 	}
 	tasks := make([]*berthv1.TaskRecord, count)
 	for i := range tasks {

@@ -858,9 +858,15 @@ type TaskRecord struct {
 	Task        *Task      `protobuf:"bytes,4,opt,name=task,proto3" json:"task,omitempty"`
 	Reservation *Resources `protobuf:"bytes,5,opt,name=reservation,proto3" json:"reservation,omitempty"`
 	// Why the task went to its instance, when recorded at placement.
-	Placement     *PlacementExplanation `protobuf:"bytes,6,opt,name=placement,proto3" json:"placement,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Placement *PlacementExplanation `protobuf:"bytes,6,opt,name=placement,proto3" json:"placement,omitempty"`
+	// While the task waits in PROVISIONING for an EC2 capacity provider's
+	// instances: the placement strategy and constraints it was run with (the
+	// task definition's constraints apply too), so that it is placed as it
+	// would have been. Cleared when it is assigned.
+	WaitingStrategy    []*PlacementStrategy   `protobuf:"bytes,7,rep,name=waiting_strategy,json=waitingStrategy,proto3" json:"waiting_strategy,omitempty"`
+	WaitingConstraints []*PlacementConstraint `protobuf:"bytes,8,rep,name=waiting_constraints,json=waitingConstraints,proto3" json:"waiting_constraints,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *TaskRecord) Reset() {
@@ -931,6 +937,20 @@ func (x *TaskRecord) GetReservation() *Resources {
 func (x *TaskRecord) GetPlacement() *PlacementExplanation {
 	if x != nil {
 		return x.Placement
+	}
+	return nil
+}
+
+func (x *TaskRecord) GetWaitingStrategy() []*PlacementStrategy {
+	if x != nil {
+		return x.WaitingStrategy
+	}
+	return nil
+}
+
+func (x *TaskRecord) GetWaitingConstraints() []*PlacementConstraint {
+	if x != nil {
+		return x.WaitingConstraints
 	}
 	return nil
 }
@@ -1856,9 +1876,14 @@ func (x *ProvisionTasksCommand) GetTasks() []*TaskRecord {
 
 // TaskToHost is one assignment of AssignTasksCommand.
 type TaskToHost struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TaskId        string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
-	InstanceId    string                 `protobuf:"bytes,2,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	TaskId     string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	InstanceId string                 `protobuf:"bytes,2,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	// The instance's ARN, which the task shows (empty for Fargate tasks,
+	// which show none, as in ECS).
+	ContainerInstanceArn string `protobuf:"bytes,3,opt,name=container_instance_arn,json=containerInstanceArn,proto3" json:"container_instance_arn,omitempty"`
+	// Why the task goes there, when the placement was explained.
+	Placement     *PlacementExplanation `protobuf:"bytes,4,opt,name=placement,proto3" json:"placement,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1907,7 +1932,22 @@ func (x *TaskToHost) GetInstanceId() string {
 	return ""
 }
 
-// AssignTasksCommand puts PROVISIONING tasks on pool hosts and moves them to
+func (x *TaskToHost) GetContainerInstanceArn() string {
+	if x != nil {
+		return x.ContainerInstanceArn
+	}
+	return ""
+}
+
+func (x *TaskToHost) GetPlacement() *PlacementExplanation {
+	if x != nil {
+		return x.Placement
+	}
+	return nil
+}
+
+// AssignTasksCommand puts PROVISIONING tasks on instances (Fargate pool
+// hosts, or an EC2 capacity provider's instances) and moves them to
 // PENDING, after checking again that each is still PROVISIONING and wanted,
 // and still fits on its host; the others are returned as failures.
 type AssignTasksCommand struct {
@@ -2185,7 +2225,7 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"registered\x121\n" +
 	"\tallocated\x18\x05 \x01(\v2\x13.berth.v1.ResourcesR\tallocated\x12#\n" +
 	"\rrunning_tasks\x18\x06 \x01(\x05R\frunningTasks\x12#\n" +
-	"\rpending_tasks\x18\a \x01(\x05R\fpendingTasks\"\xf0\x01\n" +
+	"\rpending_tasks\x18\a \x01(\x05R\fpendingTasks\"\x88\x03\n" +
 	"\n" +
 	"TaskRecord\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x0e\n" +
@@ -2194,7 +2234,9 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"instanceId\x12\"\n" +
 	"\x04task\x18\x04 \x01(\v2\x0e.berth.v1.TaskR\x04task\x125\n" +
 	"\vreservation\x18\x05 \x01(\v2\x13.berth.v1.ResourcesR\vreservation\x12<\n" +
-	"\tplacement\x18\x06 \x01(\v2\x1e.berth.v1.PlacementExplanationR\tplacement\"\xba\x01\n" +
+	"\tplacement\x18\x06 \x01(\v2\x1e.berth.v1.PlacementExplanationR\tplacement\x12F\n" +
+	"\x10waiting_strategy\x18\a \x03(\v2\x1b.berth.v1.PlacementStrategyR\x0fwaitingStrategy\x12N\n" +
+	"\x13waiting_constraints\x18\b \x03(\v2\x1d.berth.v1.PlacementConstraintR\x12waitingConstraints\"\xba\x01\n" +
 	" RegisterContainerInstanceCommand\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x127\n" +
@@ -2259,12 +2301,14 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x10expected_version\x18\x02 \x01(\x05R\x0fexpectedVersion\"]\n" +
 	"\x15ProvisionTasksCommand\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12*\n" +
-	"\x05tasks\x18\x02 \x03(\v2\x14.berth.v1.TaskRecordR\x05tasks\"F\n" +
+	"\x05tasks\x18\x02 \x03(\v2\x14.berth.v1.TaskRecordR\x05tasks\"\xba\x01\n" +
 	"\n" +
 	"TaskToHost\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x1f\n" +
 	"\vinstance_id\x18\x02 \x01(\tR\n" +
-	"instanceId\"f\n" +
+	"instanceId\x124\n" +
+	"\x16container_instance_arn\x18\x03 \x01(\tR\x14containerInstanceArn\x12<\n" +
+	"\tplacement\x18\x04 \x01(\v2\x1e.berth.v1.PlacementExplanationR\tplacement\"f\n" +
 	"\x12AssignTasksCommand\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x126\n" +
 	"\vassignments\x18\x02 \x03(\v2\x14.berth.v1.TaskToHostR\vassignments\"t\n" +
@@ -2328,13 +2372,15 @@ var file_berth_v1_store_proto_goTypes = []any{
 	(*ContainerInstance)(nil),                    // 33: berth.v1.ContainerInstance
 	(*Task)(nil),                                 // 34: berth.v1.Task
 	(*PlacementExplanation)(nil),                 // 35: berth.v1.PlacementExplanation
-	(*Attribute)(nil),                            // 36: berth.v1.Attribute
-	(*Failure)(nil),                              // 37: berth.v1.Failure
-	(*TaskStateChange)(nil),                      // 38: berth.v1.TaskStateChange
-	(*Service)(nil),                              // 39: berth.v1.Service
-	(*PlacementFailure)(nil),                     // 40: berth.v1.PlacementFailure
-	(*CapacityProvider)(nil),                     // 41: berth.v1.CapacityProvider
-	(*CapacityProviderStrategyItem)(nil),         // 42: berth.v1.CapacityProviderStrategyItem
+	(*PlacementStrategy)(nil),                    // 36: berth.v1.PlacementStrategy
+	(*PlacementConstraint)(nil),                  // 37: berth.v1.PlacementConstraint
+	(*Attribute)(nil),                            // 38: berth.v1.Attribute
+	(*Failure)(nil),                              // 39: berth.v1.Failure
+	(*TaskStateChange)(nil),                      // 40: berth.v1.TaskStateChange
+	(*Service)(nil),                              // 41: berth.v1.Service
+	(*PlacementFailure)(nil),                     // 42: berth.v1.PlacementFailure
+	(*CapacityProvider)(nil),                     // 43: berth.v1.CapacityProvider
+	(*CapacityProviderStrategyItem)(nil),         // 44: berth.v1.CapacityProviderStrategyItem
 }
 var file_berth_v1_store_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
@@ -2365,30 +2411,33 @@ var file_berth_v1_store_proto_depIdxs = []int32{
 	34, // 25: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
 	7,  // 26: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
 	35, // 27: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
-	33, // 28: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 29: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
-	36, // 30: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	9,  // 31: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	9,  // 32: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
-	37, // 33: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
-	38, // 34: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
-	9,  // 35: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
-	8,  // 36: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
-	39, // 37: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
-	22, // 38: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
-	40, // 39: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
-	21, // 40: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
-	9,  // 41: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	25, // 42: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
-	9,  // 43: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
-	37, // 44: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
-	41, // 45: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
-	42, // 46: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	47, // [47:47] is the sub-list for method output_type
-	47, // [47:47] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	36, // 28: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
+	37, // 29: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
+	33, // 30: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 31: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
+	38, // 32: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	9,  // 33: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	9,  // 34: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
+	39, // 35: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
+	40, // 36: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
+	9,  // 37: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
+	8,  // 38: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
+	41, // 39: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
+	22, // 40: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
+	42, // 41: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
+	21, // 42: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
+	9,  // 43: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	35, // 44: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
+	25, // 45: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
+	9,  // 46: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
+	39, // 47: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
+	43, // 48: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
+	44, // 49: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	50, // [50:50] is the sub-list for method output_type
+	50, // [50:50] is the sub-list for method input_type
+	50, // [50:50] is the sub-list for extension type_name
+	50, // [50:50] is the sub-list for extension extendee
+	0,  // [0:50] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_store_proto_init() }
