@@ -150,6 +150,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		}},
 	})
 	c.startPool(cfg)
+	api.ProviderUsage = c.capacity.Usage
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.stopLoops = cancel
 	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run, c.capacity.Run} {
@@ -195,7 +196,11 @@ func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
 	c.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBytes), c.unaryChain(), c.streamChain(),
 		// Thousands of agents hold a connection each, mostly idle: a
 		// smaller read buffer each (write buffers are shared by default).
-		grpc.ReadBufferSize(8<<10))
+		grpc.ReadBufferSize(8<<10),
+		// And no HPACK table of the headers clients send (about 1 KiB a
+		// connection, for the one stream an agent opens): clients send
+		// headers literally.
+		grpc.HeaderTableSize(0))
 	berthv1.RegisterECSServer(c.grpc, api)
 	berth := api.Berth()
 	berth.Logs = c.dispatcher

@@ -260,6 +260,14 @@ func TestManagedScaling(t *testing.T) {
 	cptest.Eventually(t, "reservation 100 in /metrics", func() bool {
 		return metric(t, e, `berth_capacity_provider_reservation{cluster="default",provider="asg"}`) == "100"
 	})
+	d, err := e.ECS.DescribeCapacityProviders(e.Ctx, &berthv1.DescribeCapacityProvidersRequest{CapacityProviders: []string{"asg"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &berthv1.CapacityProviderReservation{ClusterName: "default", Reservation: 100, InstancesRunning: 3, InstancesNeeded: 3}
+	if r := d.CapacityProviders[0].Reservations; len(r) != 1 || !proto.Equal(r[0], want) {
+		t.Fatalf("DescribeCapacityProviders reservations %v, want %v", r, want)
+	}
 
 	if _, err := e.ECS.UpdateService(e.Ctx, &berthv1.UpdateServiceRequest{Service: "web", DesiredCount: proto.Int32(0)}); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package ecsapi
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -192,13 +193,61 @@ func (s *Server) DescribeCapacityProviders(ctx context.Context, req *berthv1.Des
 		start = len(list)
 	}
 	end := min(start+limit, len(list))
+	var usage map[string]map[string]capacity.ProviderUse // by cluster, then provider
 	for _, cp := range list[start:end] {
-		out.CapacityProviders = append(out.CapacityProviders, s.renderCapacityProvider(cp, withTags))
+		r := s.renderCapacityProvider(cp, withTags)
+		if !store.IsBuiltinProvider(cp.Name) {
+			if usage == nil {
+				usage = s.providerUsage()
+			}
+			r.Reservations = reservations(usage, cp.Name)
+		}
+		out.CapacityProviders = append(out.CapacityProviders, r)
 	}
 	if end < len(list) {
 		out.NextToken = strconv.Itoa(end)
 	}
 	return out, nil
+}
+
+// providerUsage is the usage of every EC2 provider associated with a
+// cluster, by cluster (a provider with no usage reported yet counts 0 of 0).
+func (s *Server) providerUsage() map[string]map[string]capacity.ProviderUse {
+	out := map[string]map[string]capacity.ProviderUse{}
+	clusters, _, _ := s.store.Clusters("", 1<<30)
+	for _, name := range clusters {
+		cl, err := s.store.Cluster(name)
+		if err != nil {
+			continue
+		}
+		var reported map[string]capacity.ProviderUse
+		if s.ProviderUsage != nil {
+			reported = s.ProviderUsage(name)
+		}
+		for _, p := range cl.GetCapacityProviders() {
+			if !store.IsBuiltinProvider(p) {
+				if out[name] == nil {
+					out[name] = map[string]capacity.ProviderUse{}
+				}
+				out[name][p] = reported[p]
+			}
+		}
+	}
+	return out
+}
+
+// reservations are a provider's reservations, one per cluster that uses it,
+// by cluster name.
+func reservations(usage map[string]map[string]capacity.ProviderUse, provider string) []*berthv1.CapacityProviderReservation {
+	var out []*berthv1.CapacityProviderReservation
+	for cluster, byProvider := range usage {
+		if u, ok := byProvider[provider]; ok {
+			out = append(out, &berthv1.CapacityProviderReservation{ClusterName: cluster, Reservation: capacity.Reservation(u.Running, u.Needed),
+				InstancesRunning: int32(u.Running), InstancesNeeded: int32(u.Needed)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ClusterName < out[j].ClusterName })
+	return out
 }
 
 // PutClusterCapacityProviders replaces the cluster's capacity providers and

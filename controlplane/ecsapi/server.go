@@ -16,6 +16,7 @@ import (
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane/arn"
+	"github.com/berth/berth/controlplane/capacity"
 	"github.com/berth/berth/controlplane/ecserr"
 	"github.com/berth/berth/controlplane/placement"
 	"github.com/berth/berth/store"
@@ -32,6 +33,11 @@ type Server struct {
 	arns   arn.Namer
 	now    func() time.Time
 	placer *placement.Placer
+
+	// ProviderUsage, when set, reports each EC2 capacity provider's
+	// instances running and needed in a cluster (the capacity manager's
+	// Usage), which DescribeCapacityProviders shows as reservations.
+	ProviderUsage func(cluster string) map[string]capacity.ProviderUse
 }
 
 // New returns a Server over st that writes ARNs with arns. now is the clock

@@ -8016,8 +8016,12 @@ type CapacityProvider struct {
 	UpdateStatus             string                    `protobuf:"bytes,5,opt,name=update_status,json=updateStatus,proto3" json:"update_status,omitempty"`
 	UpdateStatusReason       string                    `protobuf:"bytes,6,opt,name=update_status_reason,json=updateStatusReason,proto3" json:"update_status_reason,omitempty"`
 	Tags                     []*Tag                    `protobuf:"bytes,7,rep,name=tags,proto3" json:"tags,omitempty"`
-	unknownFields            protoimpl.UnknownFields
-	sizeCache                protoimpl.SizeCache
+	// berth's addition (ECS publishes it as the CloudWatch metric
+	// CapacityProviderReservation): the reservation in each cluster that
+	// uses the EC2 provider, as managed scaling last computed it.
+	Reservations  []*CapacityProviderReservation `protobuf:"bytes,8,rep,name=reservations,proto3" json:"reservations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CapacityProvider) Reset() {
@@ -8099,6 +8103,83 @@ func (x *CapacityProvider) GetTags() []*Tag {
 	return nil
 }
 
+func (x *CapacityProvider) GetReservations() []*CapacityProviderReservation {
+	if x != nil {
+		return x.Reservations
+	}
+	return nil
+}
+
+// CapacityProviderReservation is ECS's CapacityProviderReservation of a
+// provider in one cluster: instances_needed / instances_running x 100.
+type CapacityProviderReservation struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ClusterName      string                 `protobuf:"bytes,1,opt,name=cluster_name,json=clusterName,proto3" json:"cluster_name,omitempty"`
+	Reservation      float64                `protobuf:"fixed64,2,opt,name=reservation,proto3" json:"reservation,omitempty"`
+	InstancesRunning int32                  `protobuf:"varint,3,opt,name=instances_running,json=instancesRunning,proto3" json:"instances_running,omitempty"`
+	InstancesNeeded  int32                  `protobuf:"varint,4,opt,name=instances_needed,json=instancesNeeded,proto3" json:"instances_needed,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CapacityProviderReservation) Reset() {
+	*x = CapacityProviderReservation{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[107]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CapacityProviderReservation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CapacityProviderReservation) ProtoMessage() {}
+
+func (x *CapacityProviderReservation) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[107]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CapacityProviderReservation.ProtoReflect.Descriptor instead.
+func (*CapacityProviderReservation) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{107}
+}
+
+func (x *CapacityProviderReservation) GetClusterName() string {
+	if x != nil {
+		return x.ClusterName
+	}
+	return ""
+}
+
+func (x *CapacityProviderReservation) GetReservation() float64 {
+	if x != nil {
+		return x.Reservation
+	}
+	return 0
+}
+
+func (x *CapacityProviderReservation) GetInstancesRunning() int32 {
+	if x != nil {
+		return x.InstancesRunning
+	}
+	return 0
+}
+
+func (x *CapacityProviderReservation) GetInstancesNeeded() int32 {
+	if x != nil {
+		return x.InstancesNeeded
+	}
+	return 0
+}
+
 type CreateCapacityProviderRequest struct {
 	state                    protoimpl.MessageState    `protogen:"open.v1"`
 	Name                     string                    `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -8110,7 +8191,7 @@ type CreateCapacityProviderRequest struct {
 
 func (x *CreateCapacityProviderRequest) Reset() {
 	*x = CreateCapacityProviderRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[107]
+	mi := &file_berth_v1_ecs_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8122,7 +8203,7 @@ func (x *CreateCapacityProviderRequest) String() string {
 func (*CreateCapacityProviderRequest) ProtoMessage() {}
 
 func (x *CreateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[107]
+	mi := &file_berth_v1_ecs_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8135,7 +8216,7 @@ func (x *CreateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCapacityProviderRequest.ProtoReflect.Descriptor instead.
 func (*CreateCapacityProviderRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{107}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *CreateCapacityProviderRequest) GetName() string {
@@ -8168,7 +8249,7 @@ type CreateCapacityProviderResponse struct {
 
 func (x *CreateCapacityProviderResponse) Reset() {
 	*x = CreateCapacityProviderResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[108]
+	mi := &file_berth_v1_ecs_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8180,7 +8261,7 @@ func (x *CreateCapacityProviderResponse) String() string {
 func (*CreateCapacityProviderResponse) ProtoMessage() {}
 
 func (x *CreateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[108]
+	mi := &file_berth_v1_ecs_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8193,7 +8274,7 @@ func (x *CreateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCapacityProviderResponse.ProtoReflect.Descriptor instead.
 func (*CreateCapacityProviderResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{108}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *CreateCapacityProviderResponse) GetCapacityProvider() *CapacityProvider {
@@ -8215,7 +8296,7 @@ type DescribeCapacityProvidersRequest struct {
 
 func (x *DescribeCapacityProvidersRequest) Reset() {
 	*x = DescribeCapacityProvidersRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[109]
+	mi := &file_berth_v1_ecs_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8227,7 +8308,7 @@ func (x *DescribeCapacityProvidersRequest) String() string {
 func (*DescribeCapacityProvidersRequest) ProtoMessage() {}
 
 func (x *DescribeCapacityProvidersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[109]
+	mi := &file_berth_v1_ecs_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8240,7 +8321,7 @@ func (x *DescribeCapacityProvidersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeCapacityProvidersRequest.ProtoReflect.Descriptor instead.
 func (*DescribeCapacityProvidersRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{109}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *DescribeCapacityProvidersRequest) GetCapacityProviders() []string {
@@ -8282,7 +8363,7 @@ type DescribeCapacityProvidersResponse struct {
 
 func (x *DescribeCapacityProvidersResponse) Reset() {
 	*x = DescribeCapacityProvidersResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[110]
+	mi := &file_berth_v1_ecs_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8294,7 +8375,7 @@ func (x *DescribeCapacityProvidersResponse) String() string {
 func (*DescribeCapacityProvidersResponse) ProtoMessage() {}
 
 func (x *DescribeCapacityProvidersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[110]
+	mi := &file_berth_v1_ecs_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8307,7 +8388,7 @@ func (x *DescribeCapacityProvidersResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use DescribeCapacityProvidersResponse.ProtoReflect.Descriptor instead.
 func (*DescribeCapacityProvidersResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{110}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *DescribeCapacityProvidersResponse) GetCapacityProviders() []*CapacityProvider {
@@ -8342,7 +8423,7 @@ type PutClusterCapacityProvidersRequest struct {
 
 func (x *PutClusterCapacityProvidersRequest) Reset() {
 	*x = PutClusterCapacityProvidersRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[111]
+	mi := &file_berth_v1_ecs_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8354,7 +8435,7 @@ func (x *PutClusterCapacityProvidersRequest) String() string {
 func (*PutClusterCapacityProvidersRequest) ProtoMessage() {}
 
 func (x *PutClusterCapacityProvidersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[111]
+	mi := &file_berth_v1_ecs_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8367,7 +8448,7 @@ func (x *PutClusterCapacityProvidersRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use PutClusterCapacityProvidersRequest.ProtoReflect.Descriptor instead.
 func (*PutClusterCapacityProvidersRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{111}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *PutClusterCapacityProvidersRequest) GetCluster() string {
@@ -8400,7 +8481,7 @@ type PutClusterCapacityProvidersResponse struct {
 
 func (x *PutClusterCapacityProvidersResponse) Reset() {
 	*x = PutClusterCapacityProvidersResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[112]
+	mi := &file_berth_v1_ecs_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8412,7 +8493,7 @@ func (x *PutClusterCapacityProvidersResponse) String() string {
 func (*PutClusterCapacityProvidersResponse) ProtoMessage() {}
 
 func (x *PutClusterCapacityProvidersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[112]
+	mi := &file_berth_v1_ecs_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8425,7 +8506,7 @@ func (x *PutClusterCapacityProvidersResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use PutClusterCapacityProvidersResponse.ProtoReflect.Descriptor instead.
 func (*PutClusterCapacityProvidersResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{112}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *PutClusterCapacityProvidersResponse) GetCluster() *Cluster {
@@ -9228,7 +9309,7 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x16auto_scaling_group_arn\x18\x01 \x01(\tR\x13autoScalingGroupArn\x12A\n" +
 	"\x0fmanaged_scaling\x18\x02 \x01(\v2\x18.berth.v1.ManagedScalingR\x0emanagedScaling\x12D\n" +
 	"\x1emanaged_termination_protection\x18\x03 \x01(\tR\x1cmanagedTerminationProtection\x12)\n" +
-	"\x10managed_draining\x18\x04 \x01(\tR\x0fmanagedDraining\"\xcf\x02\n" +
+	"\x10managed_draining\x18\x04 \x01(\tR\x0fmanagedDraining\"\x9a\x03\n" +
 	"\x10CapacityProvider\x122\n" +
 	"\x15capacity_provider_arn\x18\x01 \x01(\tR\x13capacityProviderArn\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
@@ -9236,7 +9317,13 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x1bauto_scaling_group_provider\x18\x04 \x01(\v2\".berth.v1.AutoScalingGroupProviderR\x18autoScalingGroupProvider\x12#\n" +
 	"\rupdate_status\x18\x05 \x01(\tR\fupdateStatus\x120\n" +
 	"\x14update_status_reason\x18\x06 \x01(\tR\x12updateStatusReason\x12!\n" +
-	"\x04tags\x18\a \x03(\v2\r.berth.v1.TagR\x04tags\"\xb9\x01\n" +
+	"\x04tags\x18\a \x03(\v2\r.berth.v1.TagR\x04tags\x12I\n" +
+	"\freservations\x18\b \x03(\v2%.berth.v1.CapacityProviderReservationR\freservations\"\xba\x01\n" +
+	"\x1bCapacityProviderReservation\x12!\n" +
+	"\fcluster_name\x18\x01 \x01(\tR\vclusterName\x12 \n" +
+	"\vreservation\x18\x02 \x01(\x01R\vreservation\x12+\n" +
+	"\x11instances_running\x18\x03 \x01(\x05R\x10instancesRunning\x12)\n" +
+	"\x10instances_needed\x18\x04 \x01(\x05R\x0finstancesNeeded\"\xb9\x01\n" +
 	"\x1dCreateCapacityProviderRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12a\n" +
 	"\x1bauto_scaling_group_provider\x18\x02 \x01(\v2\".berth.v1.AutoScalingGroupProviderR\x18autoScalingGroupProvider\x12!\n" +
@@ -9302,7 +9389,7 @@ func file_berth_v1_ecs_proto_rawDescGZIP() []byte {
 	return file_berth_v1_ecs_proto_rawDescData
 }
 
-var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 119)
+var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 120)
 var file_berth_v1_ecs_proto_goTypes = []any{
 	(*KeyValuePair)(nil),                          // 0: berth.v1.KeyValuePair
 	(*Tag)(nil),                                   // 1: berth.v1.Tag
@@ -9411,27 +9498,28 @@ var file_berth_v1_ecs_proto_goTypes = []any{
 	(*ManagedScaling)(nil),                        // 104: berth.v1.ManagedScaling
 	(*AutoScalingGroupProvider)(nil),              // 105: berth.v1.AutoScalingGroupProvider
 	(*CapacityProvider)(nil),                      // 106: berth.v1.CapacityProvider
-	(*CreateCapacityProviderRequest)(nil),         // 107: berth.v1.CreateCapacityProviderRequest
-	(*CreateCapacityProviderResponse)(nil),        // 108: berth.v1.CreateCapacityProviderResponse
-	(*DescribeCapacityProvidersRequest)(nil),      // 109: berth.v1.DescribeCapacityProvidersRequest
-	(*DescribeCapacityProvidersResponse)(nil),     // 110: berth.v1.DescribeCapacityProvidersResponse
-	(*PutClusterCapacityProvidersRequest)(nil),    // 111: berth.v1.PutClusterCapacityProvidersRequest
-	(*PutClusterCapacityProvidersResponse)(nil),   // 112: berth.v1.PutClusterCapacityProvidersResponse
-	nil, // 113: berth.v1.LogConfiguration.OptionsEntry
-	nil, // 114: berth.v1.FirelensConfiguration.OptionsEntry
-	nil, // 115: berth.v1.ContainerDefinition.DockerLabelsEntry
-	nil, // 116: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	nil, // 117: berth.v1.DockerVolumeConfiguration.LabelsEntry
-	nil, // 118: berth.v1.ClusterConfiguration.ExecuteCommandConfigurationEntry
+	(*CapacityProviderReservation)(nil),           // 107: berth.v1.CapacityProviderReservation
+	(*CreateCapacityProviderRequest)(nil),         // 108: berth.v1.CreateCapacityProviderRequest
+	(*CreateCapacityProviderResponse)(nil),        // 109: berth.v1.CreateCapacityProviderResponse
+	(*DescribeCapacityProvidersRequest)(nil),      // 110: berth.v1.DescribeCapacityProvidersRequest
+	(*DescribeCapacityProvidersResponse)(nil),     // 111: berth.v1.DescribeCapacityProvidersResponse
+	(*PutClusterCapacityProvidersRequest)(nil),    // 112: berth.v1.PutClusterCapacityProvidersRequest
+	(*PutClusterCapacityProvidersResponse)(nil),   // 113: berth.v1.PutClusterCapacityProvidersResponse
+	nil, // 114: berth.v1.LogConfiguration.OptionsEntry
+	nil, // 115: berth.v1.FirelensConfiguration.OptionsEntry
+	nil, // 116: berth.v1.ContainerDefinition.DockerLabelsEntry
+	nil, // 117: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	nil, // 118: berth.v1.DockerVolumeConfiguration.LabelsEntry
+	nil, // 119: berth.v1.ClusterConfiguration.ExecuteCommandConfigurationEntry
 }
 var file_berth_v1_ecs_proto_depIdxs = []int32{
 	7,   // 0: berth.v1.NetworkConfiguration.awsvpc_configuration:type_name -> berth.v1.AwsVpcConfiguration
 	12,  // 1: berth.v1.LinuxParameters.capabilities:type_name -> berth.v1.KernelCapabilities
 	13,  // 2: berth.v1.LinuxParameters.devices:type_name -> berth.v1.Device
 	14,  // 3: berth.v1.LinuxParameters.tmpfs:type_name -> berth.v1.Tmpfs
-	113, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
+	114, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
 	16,  // 5: berth.v1.LogConfiguration.secret_options:type_name -> berth.v1.Secret
-	114, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
+	115, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
 	26,  // 7: berth.v1.ContainerDefinition.repository_credentials:type_name -> berth.v1.RepositoryCredentials
 	9,   // 8: berth.v1.ContainerDefinition.port_mappings:type_name -> berth.v1.PortMapping
 	0,   // 9: berth.v1.ContainerDefinition.environment:type_name -> berth.v1.KeyValuePair
@@ -9442,15 +9530,15 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	16,  // 14: berth.v1.ContainerDefinition.secrets:type_name -> berth.v1.Secret
 	17,  // 15: berth.v1.ContainerDefinition.depends_on:type_name -> berth.v1.ContainerDependency
 	18,  // 16: berth.v1.ContainerDefinition.extra_hosts:type_name -> berth.v1.HostEntry
-	115, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
+	116, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
 	19,  // 18: berth.v1.ContainerDefinition.ulimits:type_name -> berth.v1.Ulimit
 	20,  // 19: berth.v1.ContainerDefinition.log_configuration:type_name -> berth.v1.LogConfiguration
 	21,  // 20: berth.v1.ContainerDefinition.health_check:type_name -> berth.v1.HealthCheck
 	22,  // 21: berth.v1.ContainerDefinition.system_controls:type_name -> berth.v1.SystemControl
 	23,  // 22: berth.v1.ContainerDefinition.resource_requirements:type_name -> berth.v1.ResourceRequirement
 	24,  // 23: berth.v1.ContainerDefinition.firelens_configuration:type_name -> berth.v1.FirelensConfiguration
-	116, // 24: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	117, // 25: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
+	117, // 24: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	118, // 25: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
 	28,  // 26: berth.v1.Volume.host:type_name -> berth.v1.HostVolumeProperties
 	29,  // 27: berth.v1.Volume.docker_volume_configuration:type_name -> berth.v1.DockerVolumeConfiguration
 	30,  // 28: berth.v1.Volume.efs_volume_configuration:type_name -> berth.v1.EFSVolumeConfiguration
@@ -9476,7 +9564,7 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	37,  // 48: berth.v1.DescribeTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
 	1,   // 49: berth.v1.DescribeTaskDefinitionResponse.tags:type_name -> berth.v1.Tag
 	37,  // 50: berth.v1.DeregisterTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
-	118, // 51: berth.v1.ClusterConfiguration.execute_command_configuration:type_name -> berth.v1.ClusterConfiguration.ExecuteCommandConfigurationEntry
+	119, // 51: berth.v1.ClusterConfiguration.execute_command_configuration:type_name -> berth.v1.ClusterConfiguration.ExecuteCommandConfigurationEntry
 	0,   // 52: berth.v1.Cluster.statistics:type_name -> berth.v1.KeyValuePair
 	1,   // 53: berth.v1.Cluster.tags:type_name -> berth.v1.Tag
 	48,  // 54: berth.v1.Cluster.settings:type_name -> berth.v1.ClusterSetting
@@ -9560,72 +9648,73 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	104, // 132: berth.v1.AutoScalingGroupProvider.managed_scaling:type_name -> berth.v1.ManagedScaling
 	105, // 133: berth.v1.CapacityProvider.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
 	1,   // 134: berth.v1.CapacityProvider.tags:type_name -> berth.v1.Tag
-	105, // 135: berth.v1.CreateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
-	1,   // 136: berth.v1.CreateCapacityProviderRequest.tags:type_name -> berth.v1.Tag
-	106, // 137: berth.v1.CreateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
-	106, // 138: berth.v1.DescribeCapacityProvidersResponse.capacity_providers:type_name -> berth.v1.CapacityProvider
-	2,   // 139: berth.v1.DescribeCapacityProvidersResponse.failures:type_name -> berth.v1.Failure
-	6,   // 140: berth.v1.PutClusterCapacityProvidersRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	50,  // 141: berth.v1.PutClusterCapacityProvidersResponse.cluster:type_name -> berth.v1.Cluster
-	38,  // 142: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
-	40,  // 143: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
-	42,  // 144: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
-	44,  // 145: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
-	46,  // 146: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
-	51,  // 147: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
-	53,  // 148: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
-	55,  // 149: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
-	57,  // 150: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
-	62,  // 151: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
-	64,  // 152: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
-	66,  // 153: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
-	68,  // 154: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
-	70,  // 155: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
-	78,  // 156: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
-	80,  // 157: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
-	82,  // 158: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
-	84,  // 159: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
-	86,  // 160: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
-	94,  // 161: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
-	96,  // 162: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
-	98,  // 163: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
-	100, // 164: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
-	102, // 165: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
-	107, // 166: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
-	109, // 167: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
-	111, // 168: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
-	39,  // 169: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
-	41,  // 170: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
-	43,  // 171: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
-	45,  // 172: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
-	47,  // 173: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
-	52,  // 174: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
-	54,  // 175: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
-	56,  // 176: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
-	58,  // 177: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
-	63,  // 178: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
-	65,  // 179: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
-	67,  // 180: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
-	69,  // 181: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
-	71,  // 182: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
-	79,  // 183: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
-	81,  // 184: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
-	83,  // 185: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
-	85,  // 186: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
-	87,  // 187: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
-	95,  // 188: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
-	97,  // 189: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
-	99,  // 190: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
-	101, // 191: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
-	103, // 192: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
-	108, // 193: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
-	110, // 194: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
-	112, // 195: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
-	169, // [169:196] is the sub-list for method output_type
-	142, // [142:169] is the sub-list for method input_type
-	142, // [142:142] is the sub-list for extension type_name
-	142, // [142:142] is the sub-list for extension extendee
-	0,   // [0:142] is the sub-list for field type_name
+	107, // 135: berth.v1.CapacityProvider.reservations:type_name -> berth.v1.CapacityProviderReservation
+	105, // 136: berth.v1.CreateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
+	1,   // 137: berth.v1.CreateCapacityProviderRequest.tags:type_name -> berth.v1.Tag
+	106, // 138: berth.v1.CreateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
+	106, // 139: berth.v1.DescribeCapacityProvidersResponse.capacity_providers:type_name -> berth.v1.CapacityProvider
+	2,   // 140: berth.v1.DescribeCapacityProvidersResponse.failures:type_name -> berth.v1.Failure
+	6,   // 141: berth.v1.PutClusterCapacityProvidersRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	50,  // 142: berth.v1.PutClusterCapacityProvidersResponse.cluster:type_name -> berth.v1.Cluster
+	38,  // 143: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
+	40,  // 144: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
+	42,  // 145: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
+	44,  // 146: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
+	46,  // 147: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
+	51,  // 148: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
+	53,  // 149: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
+	55,  // 150: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
+	57,  // 151: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
+	62,  // 152: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
+	64,  // 153: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
+	66,  // 154: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
+	68,  // 155: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
+	70,  // 156: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
+	78,  // 157: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
+	80,  // 158: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
+	82,  // 159: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
+	84,  // 160: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
+	86,  // 161: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
+	94,  // 162: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
+	96,  // 163: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
+	98,  // 164: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
+	100, // 165: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
+	102, // 166: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
+	108, // 167: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
+	110, // 168: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
+	112, // 169: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
+	39,  // 170: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
+	41,  // 171: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
+	43,  // 172: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
+	45,  // 173: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
+	47,  // 174: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
+	52,  // 175: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
+	54,  // 176: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
+	56,  // 177: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
+	58,  // 178: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
+	63,  // 179: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
+	65,  // 180: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
+	67,  // 181: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
+	69,  // 182: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
+	71,  // 183: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
+	79,  // 184: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
+	81,  // 185: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
+	83,  // 186: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
+	85,  // 187: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
+	87,  // 188: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
+	95,  // 189: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
+	97,  // 190: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
+	99,  // 191: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
+	101, // 192: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
+	103, // 193: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
+	109, // 194: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
+	111, // 195: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
+	113, // 196: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
+	170, // [170:197] is the sub-list for method output_type
+	143, // [143:170] is the sub-list for method input_type
+	143, // [143:143] is the sub-list for extension type_name
+	143, // [143:143] is the sub-list for extension extendee
+	0,   // [0:143] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_ecs_proto_init() }
@@ -9656,7 +9745,7 @@ func file_berth_v1_ecs_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_ecs_proto_rawDesc), len(file_berth_v1_ecs_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   119,
+			NumMessages:   120,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
