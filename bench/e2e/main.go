@@ -19,10 +19,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -71,7 +73,9 @@ func main() {
 }
 
 func run(ns string, runs int, skipSwarm bool) error {
-	ctx := context.Background()
+	// Interrupted, the run stops waiting and still removes what it made.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		return err
@@ -129,7 +133,7 @@ func median(xs []float64) float64 {
 
 // floor starts n plain containers, 8 at a time, and removes them.
 func floor(ctx context.Context, cli *client.Client, image string, n int) (float64, error) {
-	defer removeLabelled(ctx, cli)
+	defer removeLabelled(context.WithoutCancel(ctx), cli)
 	start := time.Now()
 	sem := make(chan struct{}, 8)
 	errs := make(chan error, n)
@@ -203,7 +207,7 @@ func berth(ctx context.Context, image string, n int) (float64, error) {
 	defer conn.Close()
 	ecs := berthv1.NewECSClient(conn)
 	actx := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+cp.AdminToken())
-	if err := waitFor(30*time.Second, func() (bool, error) {
+	if err := waitFor(ctx, 30*time.Second, func() (bool, error) {
 		l, err := ecs.ListContainerInstances(actx, &berthv1.ListContainerInstancesRequest{Filter: "agentConnected == true"})
 		return len(l.GetContainerInstanceArns()) == 1, err
 	}); err != nil {
@@ -218,7 +222,7 @@ func berth(ctx context.Context, image string, n int) (float64, error) {
 	if _, err := ecs.CreateService(actx, &berthv1.CreateServiceRequest{ServiceName: "bench", TaskDefinition: "bench", DesiredCount: proto.Int32(int32(n))}); err != nil {
 		return 0, err
 	}
-	err = waitFor(5*time.Minute, func() (bool, error) {
+	err = waitFor(ctx, 5*time.Minute, func() (bool, error) {
 		d, err := ecs.DescribeServices(actx, &berthv1.DescribeServicesRequest{Services: []string{"bench"}})
 		return err == nil && len(d.Services) == 1 && d.Services[0].GetRunningCount() == int32(n), err
 	})
@@ -256,13 +260,13 @@ func swarmRun(ctx context.Context, cli *client.Client, image string, n int) (flo
 	}
 	defer func() {
 		cli.ServiceRemove(context.Background(), created.ID)
-		waitFor(2*time.Minute, func() (bool, error) {
+		waitFor(context.Background(), 2*time.Minute, func() (bool, error) {
 			cs, err := cli.ContainerList(context.Background(), container.ListOptions{All: true,
 				Filters: filters.NewArgs(filters.Arg("label", "com.docker.swarm.service.id="+created.ID))})
 			return len(cs) == 0, err
 		})
 	}()
-	err = waitFor(5*time.Minute, func() (bool, error) {
+	err = waitFor(ctx, 5*time.Minute, func() (bool, error) {
 		tasks, err := cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", created.ID))})
 		running := 0
 		for _, t := range tasks {
@@ -275,7 +279,8 @@ func swarmRun(ctx context.Context, cli *client.Client, image string, n int) (flo
 	return time.Since(start).Seconds(), err
 }
 
-func waitFor(limit time.Duration, cond func() (bool, error)) error {
+// waitFor polls cond until it holds, limit passes or ctx ends.
+func waitFor(ctx context.Context, limit time.Duration, cond func() (bool, error)) error {
 	deadline := time.Now().Add(limit)
 	for {
 		ok, err := cond()
@@ -285,6 +290,10 @@ func waitFor(limit time.Duration, cond func() (bool, error)) error {
 		if time.Now().After(deadline) {
 			return errors.Join(fmt.Errorf("not within %s", limit), err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	rt "github.com/berth/berth/agent/runtime"
 	"github.com/berth/berth/agent/runtime/docker"
 	"github.com/berth/berth/agent/runtime/hollow"
+	"github.com/berth/berth/controlplane/capacity"
 	"github.com/berth/berth/controlplane/fargate"
 )
 
@@ -82,4 +83,21 @@ func (p *devPool) Close() error {
 		p.docker.Close()
 	}
 	return err
+}
+
+// The EC2 capacity providers' flags: managed scaling starts instances
+// through the Fargate pool's provisioner.
+var (
+	instanceCPU    = flag.Int("capacity-instance-cpu", capacity.DefaultInstanceCPU, "EC2 capacity providers: CPU units of an instance managed scaling starts")
+	instanceMemory = flag.Int("capacity-instance-memory", capacity.DefaultInstanceMemory, "EC2 capacity providers: MiB of memory of an instance managed scaling starts")
+	scaleInAfter   = flag.Duration("capacity-scale-in-after", capacity.DefaultScaleInAfter, "EC2 capacity providers: how long the reservation stays below the target capacity before managed scaling removes instances (-dev: 1m)")
+)
+
+// capacityConfig is the EC2 capacity providers' configuration.
+func capacityConfig(dev bool, log *slog.Logger) capacity.Config {
+	cfg := capacity.Config{InstanceCPU: *instanceCPU, InstanceMemory: *instanceMemory, ScaleInAfter: *scaleInAfter, Logger: log}
+	if dev && !isSet("capacity-scale-in-after") {
+		cfg.ScaleInAfter = time.Minute
+	}
+	return cfg
 }

@@ -92,6 +92,7 @@ func run() error {
 		Pprof:           *pprof,
 		AddInstance:     addInstance,
 		Fargate:         fargatePool(ctx, *dev, *dataDir, log),
+		Capacity:        capacityConfig(*dev, log),
 	})
 	if err != nil {
 		return err
