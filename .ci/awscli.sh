@@ -56,6 +56,14 @@ check "InvalidParameterException" 'InvalidParameterException' ecs run-task --tas
 check "a bad signature is refused" 'InvalidSignatureException' \
   env AWS_ACCESS_KEY_ID="$(grep aws_access_key_id "$AWS_SHARED_CREDENTIALS_FILE" | cut -d' ' -f3)" AWS_SECRET_ACCESS_KEY=wrong \
   "$AWS" ecs --endpoint-url "http://$addr" list-clusters
+check "create an EC2 capacity provider" '"targetCapacity": 100' \
+  ecs create-capacity-provider --name asg --auto-scaling-group-provider 'autoScalingGroupArn=group-1,managedScaling={status=ENABLED}'
+check "give the cluster the provider" '"asg"' \
+  ecs put-cluster-capacity-providers --cluster prod --capacity-providers asg --default-capacity-provider-strategy capacityProvider=asg,weight=1
+check "RunTask on the provider waits for capacity" '"lastStatus": "PROVISIONING"' \
+  ecs run-task --cluster prod --task-definition nginx --capacity-provider-strategy capacityProvider=asg,weight=1
+check "a strategy mixing Fargate and EC2 providers" 'cannot contain a mix of capacity providers' \
+  ecs run-task --cluster prod --task-definition nginx --capacity-provider-strategy capacityProvider=asg,weight=1 capacityProvider=FARGATE,weight=1
 check "deregister" '"status": "INACTIVE"' ecs deregister-task-definition --task-definition nginx:1
 
 echo "awscli: $passed passed, $failed failed"
