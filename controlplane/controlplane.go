@@ -200,7 +200,13 @@ func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
 		// And no HPACK table of the headers clients send (about 1 KiB a
 		// connection, for the one stream an agent opens): clients send
 		// headers literally.
-		grpc.HeaderTableSize(0))
+		grpc.HeaderTableSize(0),
+		// Fixed flow-control windows: with gRPC's default (windows sized by
+		// bandwidth-delay estimation) every heartbeat on an idle connection
+		// made the server send a window update and a BDP ping and read the
+		// ping's ack: three frames for one, thousands a second. What clients
+		// send is small (requests up to MaxRequestBytes, state reports, logs).
+		grpc.StaticStreamWindowSize(64<<10), grpc.StaticConnWindowSize(1<<20))
 	berthv1.RegisterECSServer(c.grpc, api)
 	berth := api.Berth()
 	berth.Logs = c.dispatcher

@@ -17,6 +17,7 @@ type change struct {
 	revision uint64
 	at       float64
 	events   []Event
+	strs     *interner // the store's, for the records this change stores (nil: none)
 }
 
 // put stores m under bucket/key and records the event for watchers.

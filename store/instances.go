@@ -43,6 +43,9 @@ func loadInstance(c *change, cluster, id string) (*berthv1.ContainerInstanceReco
 	if !found {
 		return nil, instanceNotFound(cluster, id)
 	}
+	// Interned here, not in putInstance: a registration's record holds the
+	// command's attributes, which are not the change's to modify.
+	c.strs.instance(rec)
 	return rec, nil
 }
 

@@ -60,6 +60,13 @@ func (x *objectIndex[T]) change(cluster, id string, rec T, has bool) {
 		x.byCluster[cluster] = c
 	}
 	old, had := c.byID[id]
+	if r, ok := any(rec).(interface{ GetId() string }); has && ok && r.GetId() == id {
+		// The key is the record's own id, not one cut from the event's key
+		// (which it would keep whole); a map keeps the key it was first
+		// given, so the old entry goes first.
+		id = r.GetId()
+		delete(c.byID, id)
+	}
 	switch {
 	case has:
 		c.byID[id] = rec

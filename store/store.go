@@ -43,6 +43,7 @@ type Store struct {
 	instances objectIndex[*berthv1.ContainerInstanceRecord]
 	tasks     taskIndex
 	services  objectIndex[*berthv1.ServiceRecord]
+	strs      interner // for the records kept in memory; see interner
 }
 
 // Open opens (creating if needed) the state file at path, runs pending
@@ -77,11 +78,21 @@ func Open(path string, opts Options) (*Store, error) {
 		if v := tx.Bucket(bucketMeta).Get(keyRevision); len(v) == 8 {
 			s.revision.Store(binary.BigEndian.Uint64(v))
 		}
-		if err := s.instances.load(tx.Bucket(bucketInstances), decodeInstance); err != nil {
+		err := s.instances.load(tx.Bucket(bucketInstances), func(v []byte) (*berthv1.ContainerInstanceRecord, error) {
+			rec, err := decodeInstance(v)
+			s.strs.instance(rec)
+			return rec, err
+		})
+		if err != nil {
 			return err
 		}
 		s.tasks.init()
-		if err := s.tasks.load(tx.Bucket(bucketTasks), decodeTask); err != nil {
+		err = s.tasks.load(tx.Bucket(bucketTasks), func(v []byte) (*berthv1.TaskRecord, error) {
+			rec, err := decodeTask(v)
+			s.strs.task(rec)
+			return rec, err
+		})
+		if err != nil {
 			return err
 		}
 		if err := s.services.load(tx.Bucket(bucketServices), decodeService); err != nil {
@@ -93,6 +104,7 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	releaseMapped(db) // the load read every page; an error only leaves them mapped
 	go s.write()
 	return s, nil
 }

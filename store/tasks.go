@@ -29,7 +29,10 @@ func loadTask(c *change, cluster, id string) (*berthv1.TaskRecord, error) {
 	return rec, nil
 }
 
+// putTask stores rec, which the change owns (loaded or made by it), and
+// interns it: it is the record the index will keep.
 func (c *change) putTask(rec *berthv1.TaskRecord) error {
+	c.strs.task(rec)
 	if err := indexTask(c.tx, rec); err != nil {
 		return err
 	}

@@ -21,15 +21,24 @@ type proposal struct {
 	done   chan struct{}
 }
 
+// releaseEvery is how often the writer lets go of the state file's pages
+// that transactions have read (see releaseMapped).
+const releaseEvery = 10 * time.Second
+
 // write is the writer goroutine: it takes whatever is queued (up to
 // MaxBatch), applies it in one transaction and answers every caller. While
 // one transaction syncs, new commands queue up for the next: group commit.
 func (s *Store) write() {
 	defer close(s.done)
 	batch := make([]*proposal, 0, s.opts.MaxBatch)
+	release := time.NewTicker(releaseEvery)
+	defer release.Stop()
 	for {
 		var first *proposal
 		select {
+		case <-release.C:
+			releaseMapped(s.db) // an error only leaves the pages mapped
+			continue
 		case first = <-s.queue:
 		case <-s.closing:
 			// Apply what was queued before Close, then stop.
@@ -93,7 +102,7 @@ func (s *Store) applyBatch(batch []*proposal) (uint64, error) {
 	rev := s.revision.Load()
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		for _, p := range batch {
-			c := &change{tx: tx, revision: rev + 1, at: p.cmd.GetAt()}
+			c := &change{tx: tx, revision: rev + 1, at: p.cmd.GetAt(), strs: &s.strs}
 			result, err := apply(c, p.cmd)
 			if err != nil {
 				var rejected *ecserr.Error

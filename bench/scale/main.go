@@ -60,12 +60,25 @@ type result struct {
 	DescribeTasksRate float64 `json:"describe_tasks_per_sec"`
 	ListTasksP99      float64 `json:"list_tasks_p99_ms"`
 	ListTasksRate     float64 `json:"list_tasks_per_sec"`
-	LoadRSSMiB        float64 `json:"rss_mib_after_load"`
-	DBMiB             float64 `json:"db_mib"`
-	RestartHealthyS   float64 `json:"restart_healthz_s"`
-	RestartReadyS     float64 `json:"restart_ready_s"`
-	ReconnectedS      float64 `json:"agents_reconnected_s"`
-	RestartRSSMiB     float64 `json:"rss_mib_after_restart"`
+	// RSSAnonMiB and RSSFileMiB split RSSMiB (Linux): the Go heap, stacks
+	// and runtime against the mapped pages of the state file.
+	RSSAnonMiB    float64 `json:"rss_anon_mib,omitempty"`
+	RSSFileMiB    float64 `json:"rss_file_mib,omitempty"`
+	HeapInuseMiB  float64 `json:"heap_inuse_mib"`
+	HeapAllocMiB  float64 `json:"heap_alloc_mib"`
+	StackInuseMiB float64 `json:"stack_inuse_mib"`
+	Goroutines    float64 `json:"goroutines"`
+	// AllocMiBPerSec and GCCycles are the steady window's allocation rate
+	// and garbage collections.
+	AllocMiBPerSec  float64 `json:"alloc_mib_per_sec_steady"`
+	GCCycles        float64 `json:"gc_cycles_steady"`
+	LoadRSSMiB      float64 `json:"rss_mib_after_load"`
+	DBMiB           float64 `json:"db_mib"`
+	StopS           float64 `json:"stop_s"` // SIGTERM until the process exited
+	RestartHealthyS float64 `json:"restart_healthz_s"`
+	RestartReadyS   float64 `json:"restart_ready_s"`
+	ReconnectedS    float64 `json:"agents_reconnected_s"`
+	RestartRSSMiB   float64 `json:"rss_mib_after_restart"`
 	// Ghz is the API load test at 50 concurrent clients, with -ghz.
 	Ghz []ghzResult `json:"ghz,omitempty"`
 }
@@ -87,7 +100,7 @@ func main() {
 	flag.DurationVar(&o.heartbeat, "heartbeat", 5*time.Second, "agents' heartbeat period")
 	flag.DurationVar(&o.steady, "steady", 30*time.Second, "steady-state window for CPU and heartbeats")
 	flag.DurationVar(&o.load, "load", 10*time.Second, "how long each of DescribeTasks and ListTasks is driven")
-	flag.StringVar(&o.memLimit, "memory-limit", "", "the control plane's --memory-limit (e.g. 768MiB)")
+	flag.StringVar(&o.memLimit, "memory-limit", "", "the control plane's --memory-limit (e.g. 768MiB, or off; default: the control plane's default)")
 	flag.BoolVar(&o.ghz, "ghz", false, "also load DescribeTasks, ListTasks and RunTask with ghz (go install'ed) at 50 concurrent clients")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work dir (data dir, logs) and print its path")
 	flag.StringVar(&o.profile, "cpuprofile", "", "write the control plane's CPU profile of the placement (FILE.placement) and the steady window (FILE.steady)")
@@ -160,6 +173,9 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
+	if o.profile != "" { // the steady window's allocations: pprof -diff_base FILE.heap0 FILE.heap
+		cp.save("/debug/pprof/heap", o.profile+".heap0")
+	}
 	w0 := time.Now()
 	stopProfile = cp.profile(o.profile, "steady", o.steady)
 	time.Sleep(o.steady)
@@ -174,7 +190,16 @@ func run(o options) error {
 	res.HeartbeatsPerSec = (m1["berth_agent_heartbeats_total"] - m0["berth_agent_heartbeats_total"]) / window
 	res.WritesPerSec = (m1["berth_store_revision"] - m0["berth_store_revision"]) / window
 	res.RSSMiB = m1["process_resident_memory_bytes"] / (1 << 20)
-	logf("steady: %.3f cores, %.0f MiB, %.0f heartbeats/s, %.1f store writes/s", res.CPUCoresSteady, res.RSSMiB, res.HeartbeatsPerSec, res.WritesPerSec)
+	res.RSSAnonMiB, res.RSSFileMiB = cp.rssSplit()
+	res.HeapInuseMiB = m1["go_memstats_heap_inuse_bytes"] / (1 << 20)
+	res.HeapAllocMiB = m1["go_memstats_heap_alloc_bytes"] / (1 << 20)
+	res.StackInuseMiB = m1["go_memstats_stack_inuse_bytes"] / (1 << 20)
+	res.Goroutines = m1["go_goroutines"]
+	res.AllocMiBPerSec = (m1["go_memstats_alloc_bytes_total"] - m0["go_memstats_alloc_bytes_total"]) / window / (1 << 20)
+	res.GCCycles = m1["go_gc_duration_seconds_count"] - m0["go_gc_duration_seconds_count"]
+	logf("steady: %.3f cores, %.0f MiB (anon %.0f, file %.0f; heap in use %.0f, stacks %.0f, %.0f goroutines; %.1f MiB/s allocated, %.0f GCs), %.0f heartbeats/s, %.1f store writes/s",
+		res.CPUCoresSteady, res.RSSMiB, res.RSSAnonMiB, res.RSSFileMiB, res.HeapInuseMiB, res.StackInuseMiB, res.Goroutines, res.AllocMiBPerSec, res.GCCycles, res.HeartbeatsPerSec, res.WritesPerSec)
+	logf("memstats: %s", memstats(m1))
 
 	arns, err := cp.someTasks(10000)
 	if err != nil {
@@ -210,9 +235,11 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
+	t0 = time.Now()
 	if err := cp.stop(); err != nil {
 		return err
 	}
+	res.StopS = since(t0)
 	if fi, err := os.Stat(filepath.Join(cp.dataDir, "state.db")); err == nil {
 		res.DBMiB = float64(fi.Size()) / (1 << 20)
 	}
@@ -285,6 +312,7 @@ func build(dir string) (map[string]string, error) {
 // controlPlane is the control plane process and clients of it.
 type controlPlane struct {
 	bin, dataDir, logDir string
+	logFile              string // the current process's
 	memLimit             string
 	heartbeat            time.Duration
 	grpcAddr, httpAddr   string
@@ -302,7 +330,8 @@ func (c *controlPlane) start() error {
 		c.grpcAddr, c.httpAddr = freeAddr(), freeAddr()
 	}
 	c.starts++
-	logFile, err := os.Create(filepath.Join(c.logDir, fmt.Sprintf("controlplane-%d.log", c.starts)))
+	c.logFile = filepath.Join(c.logDir, fmt.Sprintf("controlplane-%d.log", c.starts))
+	logFile, err := os.Create(c.logFile)
 	if err != nil {
 		return err
 	}
@@ -342,6 +371,11 @@ func (c *controlPlane) start() error {
 	return nil
 }
 
+// stopWithin is how long the control plane may take to exit after SIGTERM:
+// it stores the departure of every agent session first, which for 10,000
+// sessions on a busy machine has taken more than 30 seconds.
+const stopWithin = 2 * time.Minute
+
 // stop ends the control plane with SIGTERM, as an operator would.
 func (c *controlPlane) stop() error {
 	if c.cmd == nil {
@@ -352,12 +386,50 @@ func (c *controlPlane) stop() error {
 	var err error
 	select {
 	case err = <-c.done:
-	case <-time.After(30 * time.Second):
-		c.cmd.Process.Kill()
-		err = fmt.Errorf("the control plane did not stop within 30s of SIGTERM: %w", <-c.done)
+	case <-time.After(stopWithin):
+		// SIGQUIT: the Go runtime writes every goroutine to the log, to
+		// show what held the shutdown up.
+		c.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-c.done:
+		case <-time.After(10 * time.Second):
+			c.cmd.Process.Kill()
+			<-c.done
+		}
+		err = fmt.Errorf("the control plane did not stop within %s of SIGTERM (its goroutines are in %s with -keep)", stopWithin, c.logFile)
 	}
 	c.cmd = nil
 	return err
+}
+
+// memstats is the Go runtime's memory gauges, in MiB, for the log.
+func memstats(m map[string]float64) string {
+	var b strings.Builder
+	for _, name := range []string{"sys", "heap_sys", "heap_idle", "heap_released", "heap_inuse", "stack_sys", "mspan_sys", "gc_sys", "other_sys", "next_gc"} {
+		fmt.Fprintf(&b, "%s %.0f ", name, m["go_memstats_"+name+"_bytes"]/(1<<20))
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// rssSplit reads the control plane's RssAnon and RssFile in MiB from
+// /proc/<pid>/status; zeros where there is no /proc.
+func (c *controlPlane) rssSplit() (anon, file float64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		name, value, _ := strings.Cut(line, ":")
+		kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 64)
+		switch {
+		case err != nil:
+		case name == "RssAnon":
+			anon = kb / 1024
+		case name == "RssFile":
+			file = kb / 1024
+		}
+	}
+	return anon, file
 }
 
 // liveTasks is the default cluster's running and pending tasks.
@@ -461,10 +533,12 @@ func (c *controlPlane) profile(file, what string, d time.Duration) func() {
 	return func() { <-done }
 }
 
-// heapProfile saves the control plane's heap profile as file.heap.
+// heapProfile saves the control plane's heap and goroutine profiles as
+// file.heap and file.goroutine.
 func (c *controlPlane) heapProfile(file string) {
 	if file != "" {
 		c.save("/debug/pprof/heap", file+".heap")
+		c.save("/debug/pprof/goroutine", file+".goroutine")
 	}
 }
 

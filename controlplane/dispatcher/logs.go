@@ -63,9 +63,7 @@ func (d *Dispatcher) StreamTaskLogs(ctx context.Context, cluster, instanceID str
 	msg := &berthv1.ControlPlaneMessage{Message: &berthv1.ControlPlaneMessage_LogsRequest{LogsRequest: &berthv1.LogsRequest{
 		RequestId: id, TaskArn: req.GetTaskArn(), Container: req.GetContainer(), Follow: req.GetFollow(), Tail: req.GetTail(),
 	}}}
-	select {
-	case s.control <- msg:
-	default:
+	if !s.sendControl(msg) {
 		return ecserr.New(ecserr.ResourceExhausted, ecserr.LimitExceededException,
 			"Too many logs requests are waiting for the agent of container instance %s; try again.", instanceARN)
 	}

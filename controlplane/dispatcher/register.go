@@ -55,11 +55,8 @@ func (d *Dispatcher) open(ctx context.Context, stream berthv1.AgentSessions_Sess
 	rec := res.(*berthv1.ContainerInstanceRecord)
 	s := &session{
 		cluster: rec.Cluster, id: rec.Id, ec2ID: reg.GetInstanceId(), key: instanceKey(rec.Cluster, rec.Id), stream: stream,
-		changes: make(chan *berthv1.TaskRecord, changeBuffer),
-		resync:  make(chan struct{}, 1),
-		control: make(chan *berthv1.ControlPlaneMessage, controlBuffer),
-		cut:     make(chan struct{}),
-		seen:    seen,
+		wake: make(chan struct{}, 1),
+		seen: seen,
 	}
 	s.seen.Store(d.cfg.Now().UnixNano())
 	d.mu.Lock()

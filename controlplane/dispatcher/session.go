@@ -33,39 +33,90 @@ type session struct {
 	key         string
 	stream      berthv1.AgentSessions_SessionServer
 
-	seen    *atomic.Int64 // unix nanoseconds of the last message received, kept by the receiving goroutine
-	changes chan *berthv1.TaskRecord
-	resync  chan struct{}
-	control chan *berthv1.ControlPlaneMessage // other messages to send, such as LogsRequests
-	cut     chan struct{}
-	cutOnce sync.Once
+	seen *atomic.Int64 // unix nanoseconds of the last message received, kept by the receiving goroutine
+
+	// What waits for the session's loop, which wake (1 buffered) tells to
+	// look. One channel and a few fields under mu, rather than a channel
+	// each: 10,000 sessions wait at once, and each channel (its buffer, and
+	// what a goroutine blocked on it holds) costs every one of them.
+	wake    chan struct{}
+	mu      sync.Mutex
+	pending pending
 
 	// Owned by the session's goroutine.
 	seq  uint64
 	sent map[string]string // task id -> desiredStatus the agent was sent
 }
 
+// pending is what waits for a session's loop.
+type pending struct {
+	changes []*berthv1.TaskRecord          // committed task changes, at most changeBuffer
+	resync  bool                           // send the full set (instead of changes)
+	control []*berthv1.ControlPlaneMessage // other messages to send, such as LogsRequests; at most controlBuffer
+	cut     bool                           // end the session
+}
+
 func (s *session) lastSeen() time.Time { return time.Unix(0, s.seen.Load()) }
+
+// signal tells the session's loop that something is pending.
+func (s *session) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
 
 // notify hands a committed task change to the session; if it has fallen too
 // far behind, it is sent the full set instead.
 func (s *session) notify(rec *berthv1.TaskRecord) {
-	select {
-	case s.changes <- rec:
-	default:
-		s.requestResync()
+	s.mu.Lock()
+	if p := &s.pending; !p.resync && len(p.changes) < changeBuffer {
+		p.changes = append(p.changes, rec)
+	} else {
+		p.changes, p.resync = nil, true
 	}
+	s.mu.Unlock()
+	s.signal()
 }
 
 func (s *session) requestResync() {
-	select {
-	case s.resync <- struct{}{}:
-	default:
+	s.mu.Lock()
+	s.pending.changes, s.pending.resync = nil, true
+	s.mu.Unlock()
+	s.signal()
+}
+
+// sendControl queues a message for the agent; false if controlBuffer are
+// already waiting.
+func (s *session) sendControl(m *berthv1.ControlPlaneMessage) bool {
+	s.mu.Lock()
+	ok := len(s.pending.control) < controlBuffer
+	if ok {
+		s.pending.control = append(s.pending.control, m)
 	}
+	s.mu.Unlock()
+	if ok {
+		s.signal()
+	}
+	return ok
 }
 
 // cutOff ends the session (silent past the TTL, or superseded).
-func (s *session) cutOff() { s.cutOnce.Do(func() { close(s.cut) }) }
+func (s *session) cutOff() {
+	s.mu.Lock()
+	s.pending.cut = true
+	s.mu.Unlock()
+	s.signal()
+}
+
+// take empties what is pending and returns it.
+func (s *session) take() pending {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pending
+	s.pending = pending{cut: p.cut}
+	return p
+}
 
 // Session serves one agent's stream.
 func (d *Dispatcher) Session(stream berthv1.AgentSessions_SessionServer) error {
@@ -131,14 +182,8 @@ func (d *Dispatcher) serve(ctx context.Context, s *session, inbox <-chan *berthv
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
-		case rec := <-s.changes:
-			err = d.sendChange(s, rec)
-		case <-s.resync:
-			err = d.sendFull(s)
-		case m := <-s.control:
-			err = s.stream.Send(m)
-		case <-s.cut:
-			return status.Error(codes.Aborted, "session ended: no heartbeat within the TTL, or a newer session of the same instance")
+		case <-s.wake:
+			err = d.sendPending(s)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -146,6 +191,31 @@ func (d *Dispatcher) serve(ctx context.Context, s *session, inbox <-chan *berthv
 			return err
 		}
 	}
+}
+
+// sendPending sends what is pending: the full set, or the changes, then the
+// other messages; or ends the session if it is cut off.
+func (d *Dispatcher) sendPending(s *session) error {
+	p := s.take()
+	if p.cut {
+		return status.Error(codes.Aborted, "session ended: no heartbeat within the TTL, or a newer session of the same instance")
+	}
+	if p.resync {
+		if err := d.sendFull(s); err != nil {
+			return err
+		}
+	}
+	for _, rec := range p.changes {
+		if err := d.sendChange(s, rec); err != nil {
+			return err
+		}
+	}
+	for _, m := range p.control {
+		if err := s.stream.Send(m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func awaitRegister(ctx context.Context, inbox <-chan *berthv1.AgentMessage, recvErr <-chan error) (*berthv1.RegisterInstance, error) {
