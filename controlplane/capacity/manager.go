@@ -156,50 +156,8 @@ func (m *Manager) SetJoin(controlPlane, joinToken string) {
 // then waits for the starts and stops it began.
 func (m *Manager) Run(ctx context.Context) error {
 	defer m.work.Wait()
-	tick := time.NewTicker(m.cfg.Resync)
-	defer tick.Stop()
-	for ctx.Err() == nil {
-		events := m.cfg.Store.Watch(ctx)
-		m.reconcileAll(ctx, nil) // anything before this watch may have been missed
-		for open := true; open; {
-			dirty := map[string]bool{}
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-tick.C:
-				dirty = nil // all
-			case r := <-m.results:
-				m.handle(r)
-				dirty[r.key.cluster] = true
-			case e, ok := <-events:
-				if !ok {
-					open = false
-					break
-				}
-				if !markDirty(dirty, e) {
-					continue
-				}
-				settle := time.NewTimer(m.cfg.Settle)
-				for more := true; more; {
-					select {
-					case e, ok := <-events:
-						if !ok {
-							open, more = false, false
-							break
-						}
-						markDirty(dirty, e)
-					case <-settle.C:
-						more = false
-					case <-ctx.Done():
-						settle.Stop()
-						return nil
-					}
-				}
-				settle.Stop()
-			}
-			m.reconcileAll(ctx, dirty)
-		}
-	}
+	fargate.ClusterLoop[result]{Store: m.cfg.Store, Resync: m.cfg.Resync, Settle: m.cfg.Settle, Results: m.results,
+		Handle: m.handle, Mark: markDirty, Pass: m.reconcileAll}.Run(ctx)
 	return nil
 }
 
@@ -224,7 +182,8 @@ func markDirty(dirty map[string]bool, e store.Event) bool {
 	return false
 }
 
-func (m *Manager) handle(r result) {
+// handle records a finished start or stop; it returns the cluster.
+func (m *Manager) handle(r result) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	g := m.group(r.key)
@@ -244,6 +203,7 @@ func (m *Manager) handle(r result) {
 			g.starting[r.host] = m.cfg.Now()
 		}
 	}
+	return r.key.cluster
 }
 
 func (m *Manager) group(k groupKey) *group {

@@ -335,13 +335,5 @@ func (s *Server) runProviderTask(ctx context.Context, req *berthv1.RunTaskReques
 	if _, _, err := placement.Rules(p.TaskDef.TaskDefinition, req.GetPlacementStrategy(), req.GetPlacementConstraints()); err != nil {
 		return nil, err
 	}
-	stored, err := capacity.Launch(ctx, s.placer, p, cps, nil, int(max(req.GetCount(), 1)), req.GetPlacementStrategy(), req.GetPlacementConstraints())
-	if err != nil {
-		return nil, err
-	}
-	out := &berthv1.RunTaskResponse{}
-	for _, t := range stored {
-		out.Tasks = append(out.Tasks, t.Task)
-	}
-	return out, nil
+	return runTaskResponse(capacity.Launch(ctx, s.placer, p, cps, nil, int(max(req.GetCount(), 1)), req.GetPlacementStrategy(), req.GetPlacementConstraints()))
 }

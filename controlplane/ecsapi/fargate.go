@@ -136,7 +136,11 @@ func (s *Server) runFargateTask(ctx context.Context, req *berthv1.RunTaskRequest
 	for i := range tasks {
 		tasks[i] = fargate.NewTask(s.placer, p, providers[i])
 	}
-	stored, err := fargate.Provision(ctx, s.placer.Apply, p.Cluster, tasks)
+	return runTaskResponse(fargate.Provision(ctx, s.placer.Apply, p.Cluster, tasks))
+}
+
+// runTaskResponse is RunTask's answer for tasks stored PROVISIONING.
+func runTaskResponse(stored []*berthv1.TaskRecord, err error) (*berthv1.RunTaskResponse, error) {
 	if err != nil {
 		return nil, err
 	}

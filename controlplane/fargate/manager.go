@@ -163,75 +163,31 @@ func (m *Manager) Run(ctx context.Context) error {
 	if m.cfg.Provisioner == nil {
 		m.cfg.Logger.Info("no Fargate provisioner: Fargate tasks wait for pool hosts that register by themselves (attribute " + store.PoolAttribute + "=" + store.PoolFargate + ")")
 	}
-	tick := time.NewTicker(m.cfg.Resync)
-	defer tick.Stop()
-	for ctx.Err() == nil {
-		events := m.cfg.Store.Watch(ctx)
-		m.reconcileAll(ctx, nil) // anything before this watch may have been missed
-		for open := true; open; {
-			dirty := map[string]bool{}
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-tick.C:
-				dirty = nil // all
-			case r := <-m.results:
-				m.handle(r)
-				dirty[r.cluster] = true
-			case e, ok := <-events:
-				if !ok {
-					open = false
-					break
-				}
-				markDirty(dirty, e)
-				if len(dirty) == 0 {
-					continue
-				}
-				// Take what else comes within Settle before deciding: a
-				// burst of demand (services created one after another) is
-				// packed as a whole, and a stream of events costs a pass
-				// per Settle at most.
-				settle := time.NewTimer(m.cfg.Settle)
-				for more := true; more; {
-					select {
-					case e, ok := <-events:
-						if !ok {
-							open, more = false, false
-							break
-						}
-						markDirty(dirty, e)
-					case <-settle.C:
-						more = false
-					case <-ctx.Done():
-						settle.Stop()
-						return nil
-					}
-				}
-				settle.Stop()
-			}
-			m.reconcileAll(ctx, dirty)
-		}
-	}
+	ClusterLoop[result]{Store: m.cfg.Store, Resync: m.cfg.Resync, Settle: m.cfg.Settle, Results: m.results,
+		Handle: m.handle, Mark: markDirty, Pass: m.reconcileAll}.Run(ctx)
 	return nil
 }
 
 // markDirty marks the cluster of an event that may change its pool: a
 // Fargate task, or a pool host.
-func markDirty(dirty map[string]bool, e store.Event) {
+func markDirty(dirty map[string]bool, e store.Event) bool {
 	switch v := e.Value.(type) {
 	case *berthv1.TaskRecord:
 		if v.GetTask().GetLaunchType() == store.LaunchTypeFargate {
 			dirty[v.Cluster] = true
+			return true
 		}
 	case *berthv1.ContainerInstanceRecord:
 		if store.IsPoolHost(v) {
 			dirty[v.Cluster] = true
+			return true
 		}
 	}
+	return false
 }
 
-// handle records a finished start or stop.
-func (m *Manager) handle(r result) {
+// handle records a finished start or stop; it returns the cluster.
+func (m *Manager) handle(r result) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	p := m.pool(r.cluster)
@@ -251,6 +207,7 @@ func (m *Manager) handle(r result) {
 			h.started = m.cfg.Now()
 		}
 	}
+	return r.cluster
 }
 
 func (m *Manager) pool(cluster string) *pool {
