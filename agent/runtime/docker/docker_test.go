@@ -13,6 +13,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 
 	"github.com/berth/berth/agent/runtime"
+	"github.com/berth/berth/agent/runtime/docker"
 	"github.com/berth/berth/agent/runtime/runtimetest"
 	"github.com/berth/berth/internal/dockertest"
 	"github.com/berth/berth/internal/testimage"
@@ -94,10 +95,39 @@ func TestStopSendsSIGTERMFirst(t *testing.T) {
 	if err := h.Runtime.Stop(t.Context(), id, time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if st := h.WaitExited(t, id); st.ExitCode != 137 {
-		t.Errorf("exit code = %d, want 137", st.ExitCode)
+	if st := h.WaitExited(t, id); st.ExitCode != 137 || st.OOMKilled {
+		t.Errorf("exit code = %d, OOMKilled %t; want 137 and no OOM", st.ExitCode, st.OOMKilled)
 	}
 	waitLog(t, id, "SIGTERM received")
+}
+
+// TestOOMEventFromTheDaemonsLog proves the fallback Inspect takes when Docker's exit
+// status says nothing of an OOM kill (its notification came after the exit): the
+// daemon's event log has the OOM of a container past its memory limit and none for a
+// container killed by a signal.
+func TestOOMEventFromTheDaemonsLog(t *testing.T) {
+	h := newHarness(t)
+	rt := h.Runtime.(*docker.Runtime)
+
+	spec := testSpec(t, "alloc", "100M")
+	spec.Memory = 16
+	oom := h.WaitExited(t, start(t, h, spec))
+	if !rt.OOMEvent(t.Context(), oom.ID, oom.StartedAt, oom.FinishedAt) {
+		t.Errorf("no oom event logged for %s (%+v)", oom.ID, oom)
+	}
+
+	id := start(t, h, testSpec(t, "trap-sigterm", "1h"))
+	waitLog(t, id, "waiting for SIGTERM")
+	if err := h.Runtime.Stop(t.Context(), id, 0); err != nil {
+		t.Fatal(err)
+	}
+	killed := h.WaitExited(t, id)
+	if killed.ExitCode != 137 {
+		t.Fatalf("exit code = %d, want 137", killed.ExitCode)
+	}
+	if rt.OOMEvent(t.Context(), killed.ID, killed.StartedAt, killed.FinishedAt) {
+		t.Errorf("oom event found for %s, which was killed by a signal", killed.ID)
+	}
 }
 
 // waitLog waits for the container's output to contain want.

@@ -2,7 +2,6 @@ package docker
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -32,9 +31,7 @@ func (r *Runtime) Events(ctx context.Context, labels map[string]string) (<-chan 
 	for action := range eventTypes {
 		filter.Add("event", string(action))
 	}
-	now := time.Now()
-	since := fmt.Sprintf("%d.%09d", now.Unix(), now.Nanosecond())
-	msgs, errs := r.cli.Events(ctx, events.ListOptions{Since: since, Filters: filter})
+	msgs, errs := r.cli.Events(ctx, events.ListOptions{Since: unixNano(time.Now()), Filters: filter})
 	out, outErr := make(chan runtime.Event), make(chan error, 1)
 	go func() {
 		defer close(out)

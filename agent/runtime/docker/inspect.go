@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/go-connections/nat"
 
@@ -36,11 +37,55 @@ func (r *Runtime) Inspect(ctx context.Context, id string) (runtime.ContainerStat
 		if s.Health != nil {
 			st.Health = health(s.Health.Status)
 		}
+		if st.Status == runtime.StatusExited && st.ExitCode == 137 && !st.OOMKilled {
+			st.OOMKilled = r.oomEvent(ctx, resp.ID, st.StartedAt, st.FinishedAt)
+		}
 	}
 	if resp.NetworkSettings != nil && st.Status == runtime.StatusRunning {
 		st.NetworkBindings = bindings(resp.NetworkSettings.Ports)
 	}
 	return st, nil
+}
+
+// oomGrace is how long after a container's exit its OOM event may still come.
+const oomGrace = 500 * time.Millisecond
+
+// oomEvent reports whether the daemon logged an "oom" event for a container killed
+// between started and finished. Docker 20.10 sets State.OOMKilled only when the OOM
+// notification is handled before the exit, and on a loaded host it can come after;
+// the event is logged either way. Asked within oomGrace of the exit, the call waits
+// out the grace. The daemon keeps its last 256 events, so a container inspected long
+// after a busy spell may no longer show its OOM.
+func (r *Runtime) oomEvent(ctx context.Context, id string, started, finished time.Time) bool {
+	if finished.IsZero() {
+		return false
+	}
+	if started.IsZero() || started.After(finished) {
+		started = finished
+	}
+	filter := filters.NewArgs(
+		filters.Arg("type", string(events.ContainerEventType)),
+		filters.Arg("container", id),
+		filters.Arg("event", string(events.ActionOOM)),
+	)
+	ctx, cancel := context.WithTimeout(ctx, oomGrace+5*time.Second)
+	defer cancel()
+	msgs, errs := r.cli.Events(ctx, events.ListOptions{
+		Since:   unixNano(started.Add(-time.Second)),
+		Until:   unixNano(finished.Add(oomGrace)),
+		Filters: filter,
+	})
+	select {
+	case <-msgs:
+		return true
+	case <-errs: // io.EOF once the window is read
+		return false
+	}
+}
+
+// unixNano formats t as the daemon's since and until parameters take it.
+func unixNano(t time.Time) string {
+	return fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond())
 }
 
 // List implements runtime.Runtime.
