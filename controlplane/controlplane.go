@@ -53,10 +53,11 @@ type Config struct {
 	HTTPAddr string // DefaultHTTPAddr when empty
 	ARNs     arn.Namer
 	Logger   *slog.Logger
-	// HeartbeatPeriod and AgentTTL tune agent sessions (dispatcher defaults
-	// when 0).
-	HeartbeatPeriod time.Duration
-	AgentTTL        time.Duration
+	// HeartbeatPeriod, AgentTTL and AgentRestartGrace tune agent sessions
+	// (dispatcher defaults when 0).
+	HeartbeatPeriod   time.Duration
+	AgentTTL          time.Duration
+	AgentRestartGrace time.Duration
 	// ServiceResync and HealthGrace tune the service scheduler
 	// (servicecontroller defaults when 0).
 	ServiceResync time.Duration
@@ -139,7 +140,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	}
 	c.dispatcher = dispatcher.New(dispatcher.Config{
 		Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger,
-		HeartbeatPeriod: cfg.HeartbeatPeriod, TTL: cfg.AgentTTL,
+		HeartbeatPeriod: cfg.HeartbeatPeriod, TTL: cfg.AgentTTL, RestartGrace: cfg.AgentRestartGrace,
 	})
 	c.metrics.observeAgents(c.dispatcher.Heartbeats, c.dispatcher.Sessions)
 	services := servicecontroller.New(servicecontroller.Config{

@@ -41,11 +41,17 @@ func run() error {
 		dev      = flag.Bool("dev", false, "development mode: a temporary data dir (unless --data-dir), debug logs, tokens printed")
 		logLevel = flag.String("log-level", "info", "debug, info, warn or error")
 		hbPeriod = flag.Duration("heartbeat-period", 0, "how often agents heartbeat (default 5s); they are cut off after three silent periods")
+		grace    = flag.Duration("agent-restart-grace", 0, "how long the agents have to come back after the control plane starts before their tasks are lost (default 2m)")
 		pprof    = flag.Bool("pprof", false, "serve Go's profiles at /debug/pprof/ on the HTTP address (admin token required)")
 		memLimit = flag.String("memory-limit", defaultMemoryLimit, "soft limit of the Go runtime's memory (as GOMEMLIMIT, which wins over the default), e.g. 768MiB, or off: "+
 			"the garbage collector works harder near it; raise it for more than 10,000 instances and 100,000 tasks")
 	)
 	flag.Parse()
+	for name, d := range map[string]time.Duration{"heartbeat-period": *hbPeriod, "agent-restart-grace": *grace} {
+		if d < 0 {
+			return fmt.Errorf("--%s: %s is negative; give a positive duration, or 0 for the default", name, d)
+		}
+	}
 	limitSet := false
 	flag.Visit(func(f *flag.Flag) { limitSet = limitSet || f.Name == "memory-limit" })
 	if limit, ok, err := memoryLimit(*memLimit, limitSet, os.Getenv("GOMEMLIMIT")); err != nil {
@@ -89,12 +95,13 @@ func run() error {
 		ARNs:     arn.Namer{Region: *region, Account: *account},
 		Logger:   log,
 
-		HeartbeatPeriod: *hbPeriod,
-		AgentTTL:        3 * *hbPeriod,
-		Pprof:           *pprof,
-		AddInstance:     addInstance,
-		Fargate:         fargatePool(ctx, *dev, *dataDir, log),
-		Capacity:        capacityConfig(*dev, log),
+		HeartbeatPeriod:   *hbPeriod,
+		AgentTTL:          3 * *hbPeriod,
+		AgentRestartGrace: *grace,
+		Pprof:             *pprof,
+		AddInstance:       addInstance,
+		Fargate:           fargatePool(ctx, *dev, *dataDir, log),
+		Capacity:          capacityConfig(*dev, log),
 	})
 	if err != nil {
 		return err

@@ -123,6 +123,18 @@ func startBinary(t *testing.T, bin, dataDir string) *process {
 	return p
 }
 
+// TestBadDurationFlags: a negative duration is refused in one line that names
+// the flag, before anything starts.
+func TestBadDurationFlags(t *testing.T) {
+	bin := buildBinary(t)
+	for _, flag := range []string{"--heartbeat-period", "--agent-restart-grace"} {
+		out, err := exec.Command(bin, "--data-dir", t.TempDir(), flag, "-1s").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), flag+": -1s is negative") || strings.Count(strings.TrimSpace(string(out)), "\n") > 0 {
+			t.Errorf("%s -1s: %v, %q; want a one-line refusal naming the flag", flag, err, out)
+		}
+	}
+}
+
 func client(t *testing.T, addr, dataDir string) (berthv1.ECSClient, context.Context) {
 	t.Helper()
 	tok, err := os.ReadFile(filepath.Join(dataDir, "admin.token"))

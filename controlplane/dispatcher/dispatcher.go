@@ -17,6 +17,7 @@ import (
 const (
 	DefaultHeartbeatPeriod = 5 * time.Second
 	DefaultTTL             = 15 * time.Second
+	DefaultRestartGrace    = 2 * time.Minute
 )
 
 // Config is what a Dispatcher needs.
@@ -27,8 +28,12 @@ type Config struct {
 	// silent before it is cut off (and, after as long again, its tasks lost).
 	HeartbeatPeriod time.Duration
 	TTL             time.Duration
-	Now             func() time.Time
-	Logger          *slog.Logger
+	// RestartGrace is how long the agents of a control plane that starts
+	// have to come back before their tasks are lost (never less than the
+	// TTL). Reconnecting is not instant: 10,000 agents took 40 s to.
+	RestartGrace time.Duration
+	Now          func() time.Time
+	Logger       *slog.Logger
 }
 
 // Dispatcher serves berthv1.AgentSessions.
@@ -43,7 +48,7 @@ type Dispatcher struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session  // by instance key cluster\x00id
-	offline  map[string]time.Time // instances whose agent left, since when
+	offline  map[string]departure // instances whose agent left, by instance key
 
 	// instanceLocks order each instance's registrations and departures
 	// (lockInstance). Many, so that the departures of all sessions at a
@@ -56,6 +61,13 @@ type Dispatcher struct {
 	logs   map[string]*logRequest // LogsRequests waiting for their TaskLogs call, by request id
 }
 
+// departure is when an offline instance's tasks are lost, and how long its
+// agent will have been away then.
+type departure struct {
+	lostAt time.Time
+	away   time.Duration
+}
+
 // New returns a Dispatcher; call Run to start its background work.
 func New(cfg Config) *Dispatcher {
 	if cfg.HeartbeatPeriod <= 0 {
@@ -64,13 +76,17 @@ func New(cfg Config) *Dispatcher {
 	if cfg.TTL <= 0 {
 		cfg.TTL = DefaultTTL
 	}
+	if cfg.RestartGrace <= 0 {
+		cfg.RestartGrace = DefaultRestartGrace
+	}
+	cfg.RestartGrace = max(cfg.RestartGrace, cfg.TTL)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Dispatcher{cfg: cfg, sessions: map[string]*session{}, offline: map[string]time.Time{}, logs: map[string]*logRequest{}}
+	return &Dispatcher{cfg: cfg, sessions: map[string]*session{}, offline: map[string]departure{}, logs: map[string]*logRequest{}}
 }
 
 // Heartbeats is how many heartbeats agents have sent.
@@ -86,9 +102,8 @@ func (d *Dispatcher) Sessions() int {
 func instanceKey(cluster, id string) string { return cluster + "\x00" + id }
 
 // Run fans committed task changes out to sessions and reaps silent agents
-// until ctx ends. Every instance starts without a session: its agent has a
-// TTL to come back (after a restart of the control plane) before its tasks
-// are lost.
+// until ctx ends. Every instance starts without a session: its agent has the
+// restart grace to come back before its tasks are lost.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	d.markAllOffline()
 	var wg sync.WaitGroup
@@ -99,17 +114,17 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	return nil
 }
 
-// markAllOffline starts the TTL of every registered instance that has no
-// session.
+// markAllOffline gives every registered instance that has no session the
+// restart grace.
 func (d *Dispatcher) markAllOffline() {
 	clusters, _, _ := d.cfg.Store.Clusters("", 1<<30)
-	now := d.cfg.Now()
+	dep := departure{lostAt: d.cfg.Now().Add(d.cfg.RestartGrace), away: d.cfg.RestartGrace}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, c := range clusters {
 		for _, in := range d.cfg.Store.ContainerInstances(c, nil) {
 			if key := instanceKey(c, in.Id); d.sessions[key] == nil {
-				d.offline[key] = now
+				d.offline[key] = dep
 			}
 		}
 	}
@@ -157,7 +172,7 @@ func (d *Dispatcher) resyncAll() {
 }
 
 // reap cuts off sessions silent past the TTL and declares lost the tasks of
-// instances offline for longer than the TTL.
+// instances offline past their time.
 func (d *Dispatcher) reap(ctx context.Context) {
 	tick := time.NewTicker(d.cfg.TTL / 4)
 	defer tick.Stop()
@@ -171,30 +186,30 @@ func (d *Dispatcher) reap(ctx context.Context) {
 			continue
 		}
 		now := d.cfg.Now()
-		var lost []string
+		lost := map[string]departure{}
 		d.mu.Lock()
 		for _, s := range d.sessions {
 			if now.Sub(s.lastSeen()) > d.cfg.TTL {
 				s.cutOff()
 			}
 		}
-		for key, since := range d.offline {
-			if now.Sub(since) > d.cfg.TTL {
-				lost = append(lost, key)
+		for key, dep := range d.offline {
+			if now.After(dep.lostAt) {
+				lost[key] = dep
 				delete(d.offline, key)
 			}
 		}
 		d.mu.Unlock()
-		for _, key := range lost {
-			d.loseTasks(ctx, key)
+		for key, dep := range lost {
+			d.loseTasks(ctx, key, dep.away)
 		}
 	}
 }
 
 // loseTasks marks an offline instance's tasks STOPPED.
-func (d *Dispatcher) loseTasks(ctx context.Context, key string) {
+func (d *Dispatcher) loseTasks(ctx context.Context, key string, away time.Duration) {
 	cluster, id := splitKey(key)
-	reason := "Task lost: the container instance's agent was disconnected for more than " + (2 * d.cfg.TTL).String()
+	reason := "Task lost: the container instance's agent was disconnected for more than " + away.String()
 	_, err := d.cfg.Store.Apply(ctx, &berthv1.Command{At: epoch(d.cfg.Now()), Change: &berthv1.Command_SetAgentConnected{
 		SetAgentConnected: &berthv1.SetAgentConnectedCommand{Cluster: cluster, Id: id, Connected: false, LostTasksReason: reason},
 	}})

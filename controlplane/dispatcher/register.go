@@ -79,7 +79,8 @@ func (d *Dispatcher) close(s *session) {
 	live := d.sessions[s.key]
 	if live == s {
 		delete(d.sessions, s.key)
-		d.offline[s.key] = d.cfg.Now()
+		// silent for a TTL before it was cut off, then a TTL more to come back
+		d.offline[s.key] = departure{lostAt: d.cfg.Now().Add(d.cfg.TTL), away: 2 * d.cfg.TTL}
 	}
 	d.mu.Unlock()
 	if live != s {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,7 +86,7 @@ func TestNoTasksLostWhileShuttingDown(t *testing.T) {
 	key := instanceKey("default", "i1")
 	for _, shuttingDown := range []bool{false, true} {
 		d := New(Config{Store: s, TTL: 20 * time.Millisecond})
-		d.offline[key] = time.Now().Add(-time.Hour)
+		d.offline[key] = departure{lostAt: time.Now().Add(-time.Hour), away: time.Hour}
 		if shuttingDown {
 			d.CutAll()
 		}
@@ -93,5 +94,54 @@ func TestNoTasksLostWhileShuttingDown(t *testing.T) {
 		if _, kept := d.offline[key]; kept != shuttingDown {
 			t.Errorf("shutting down %v: instance offline past the TTL kept %v", shuttingDown, kept)
 		}
+	}
+}
+
+// TestRestartGrace: the agents of a control plane that starts have the restart
+// grace, not the TTL, to come back; past it their tasks are lost, with a
+// reason that says how long they were away.
+func TestRestartGrace(t *testing.T) {
+	s, err := store.Open(filepath.Join(t.TempDir(), "state.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	apply := func(cmd *berthv1.Command) {
+		t.Helper()
+		if _, err := s.Apply(context.Background(), cmd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(&berthv1.Command{Change: &berthv1.Command_CreateCluster{CreateCluster: &berthv1.CreateClusterCommand{
+		Cluster: &berthv1.Cluster{ClusterName: "default", Status: store.StatusActive}}}})
+	apply(&berthv1.Command{Change: &berthv1.Command_RegisterContainerInstance{RegisterContainerInstance: &berthv1.RegisterContainerInstanceCommand{
+		Cluster: "default", Id: "i1", Registered: &berthv1.Resources{Cpu: 1024, Memory: 2048},
+		Instance: &berthv1.ContainerInstance{Ec2InstanceId: "ec2-i1"},
+	}}})
+	apply(&berthv1.Command{Change: &berthv1.Command_PlaceTasks{PlaceTasks: &berthv1.PlaceTasksCommand{Cluster: "default", Tasks: []*berthv1.TaskRecord{{
+		Id: "t1", InstanceId: "i1",
+		Task:        &berthv1.Task{TaskArn: "arn:task/t1", LastStatus: store.TaskRunning, DesiredStatus: store.TaskRunning},
+		Reservation: &berthv1.Resources{Cpu: 256, Memory: 256},
+	}}}}})
+
+	reapFor := func(d *Dispatcher, dur time.Duration) {
+		ctx, cancel := context.WithTimeout(context.Background(), dur)
+		defer cancel()
+		d.reap(ctx)
+	}
+	const ttl = 20 * time.Millisecond
+	d := New(Config{Store: s, TTL: ttl, RestartGrace: time.Hour})
+	d.markAllOffline()
+	reapFor(d, 10*ttl)
+	if task, _ := s.Task("default", "t1"); task.GetTask().GetLastStatus() != store.TaskRunning {
+		t.Fatalf("within the restart grace the task became %s (%s)", task.GetTask().GetLastStatus(), task.GetTask().GetStoppedReason())
+	}
+
+	d = New(Config{Store: s, TTL: ttl, RestartGrace: 3 * ttl})
+	d.markAllOffline()
+	reapFor(d, 10*ttl)
+	task, _ := s.Task("default", "t1")
+	if got, reason := task.GetTask().GetDesiredStatus(), task.GetTask().GetStoppedReason(); got != store.TaskStopped || !strings.Contains(reason, "disconnected for more than 60ms") {
+		t.Fatalf("past the restart grace the task wants %s (%q), want STOPPED, lost after 60ms", got, reason)
 	}
 }
