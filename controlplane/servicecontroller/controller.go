@@ -49,10 +49,10 @@ type Config struct {
 // Controller is the service scheduler's I/O.
 type Controller struct {
 	cfg Config
-	// seen is what services read of each instance (see instanceView),
+	// seen is what services read of each instance (see seenOf),
 	// to tell the changes that concern them from the many that do not (a
 	// task's reservation moving). Owned by Run's goroutine.
-	seen map[string]string
+	seen map[instanceKey]instanceSeen
 }
 
 // New returns a Controller; call Run.
@@ -72,7 +72,7 @@ func New(cfg Config) *Controller {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Controller{cfg: cfg, seen: map[string]string{}}
+	return &Controller{cfg: cfg, seen: map[instanceKey]instanceSeen{}}
 }
 
 // fullResyncEvery is how many resyncs pass between those that look at the
@@ -83,6 +83,9 @@ const fullResyncEvery = 12
 // serviceKey names a service: cluster and name.
 type serviceKey struct{ cluster, name string }
 
+// instanceKey names a container instance: cluster and id.
+type instanceKey struct{ cluster, id string }
+
 // Run reconciles services until ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
 	tick := time.NewTicker(c.cfg.Resync)
@@ -90,6 +93,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	ticks := 0
 	for ctx.Err() == nil {
 		events := c.cfg.Store.Watch(ctx)
+		c.seeAll()
 		dirty := c.allServices(true) // anything before this watch may have been missed
 		for open := true; open; {
 			c.reconcileAll(ctx, dirty)
@@ -153,31 +157,57 @@ func (c *Controller) markDirty(dirty map[serviceKey]bool, e store.Event) {
 			dirty[serviceKey{v.Cluster, name}] = true
 		}
 	case *berthv1.ContainerInstanceRecord:
-		if view := instanceView(v); c.seen[e.Key] != view || e.Deleted {
-			c.seen[e.Key] = view
-			if e.Deleted {
-				delete(c.seen, e.Key)
-			}
-			for _, s := range c.cfg.Store.Services(v.Cluster, live) {
+		key, now := instanceKey{v.Cluster, v.Id}, seenOf(v)
+		was, known := c.seen[key]
+		if e.Deleted {
+			delete(c.seen, key)
+		} else {
+			c.seen[key] = now
+		}
+		if known && !e.Deleted && was.view == now.view && was.connected == now.connected {
+			return
+		}
+		// An agent coming and going concerns the DAEMON services (one task per
+		// connected instance) and those still placing tasks, not a steady
+		// REPLICA service: 10,000 agents back after a restart would have had
+		// every service decided again for each.
+		onlyConnected := known && !e.Deleted && was.view == now.view
+		for _, s := range c.cfg.Store.Services(v.Cluster, live) {
+			if !onlyConnected || !s.Steady || s.Service.SchedulingStrategy == service.Daemon {
 				dirty[serviceKey{v.Cluster, s.Service.ServiceName}] = true
 			}
 		}
 	}
 }
 
-// instanceView is what a service's decision reads of an instance: status,
-// agent, attributes (memberOf). What its tasks hold changes with every task
-// and is left to the periodic resync.
-func instanceView(r *berthv1.ContainerInstanceRecord) string {
+// instanceSeen is what a service's decision reads of an instance: its
+// status and attributes (memberOf) as one string, and whether its agent is
+// connected. What its tasks hold changes with every task and is left to the
+// periodic resync.
+type instanceSeen struct {
+	view      string
+	connected bool
+}
+
+func seenOf(r *berthv1.ContainerInstanceRecord) instanceSeen {
 	var b strings.Builder
 	b.WriteString(r.Instance.GetStatus())
-	if r.Instance.GetAgentConnected() {
-		b.WriteString(" connected")
-	}
 	for _, a := range r.Instance.GetAttributes() {
 		b.WriteString(" " + a.GetName() + "=" + a.GetValue())
 	}
-	return b.String()
+	return instanceSeen{view: b.String(), connected: r.Instance.GetAgentConnected()}
+}
+
+// seeAll records what services read of every instance, as a watch starts:
+// the decisions that follow read the same.
+func (c *Controller) seeAll() {
+	clear(c.seen)
+	clusters, _, _ := c.cfg.Store.Clusters("", 1<<30)
+	for _, cl := range clusters {
+		for _, in := range c.cfg.Store.ContainerInstances(cl, nil) {
+			c.seen[instanceKey{cl, in.Id}] = seenOf(in)
+		}
+	}
 }
 
 // reconcileAll decides for each dirty service, DAEMON services first: on a
