@@ -79,6 +79,13 @@ type result struct {
 	RestartReadyS   float64 `json:"restart_ready_s"`
 	ReconnectedS    float64 `json:"agents_reconnected_s"`
 	RestartRSSMiB   float64 `json:"rss_mib_after_restart"`
+	// RestartSteadyRSSMiB and RestartSteadyCPU are the restarted control plane's, over
+	// a steady window once every agent is back.
+	RestartSteadyRSSMiB float64 `json:"rss_mib_restarted_steady"`
+	RestartSteadyCPU    float64 `json:"cpu_cores_restarted_steady"`
+	// StoppedAfterRestart counts the tasks STOPPED by the end of that window:
+	// none of the services' tasks should be lost to a restart.
+	StoppedAfterRestart int `json:"tasks_stopped_after_restart"`
 	// Ghz is the API load test at 50 concurrent clients, with -ghz.
 	Ghz []ghzResult `json:"ghz,omitempty"`
 }
@@ -103,7 +110,7 @@ func main() {
 	flag.StringVar(&o.memLimit, "memory-limit", "", "the control plane's --memory-limit (e.g. 768MiB, or off; default: the control plane's default)")
 	flag.BoolVar(&o.ghz, "ghz", false, "also load DescribeTasks, ListTasks and RunTask with ghz (go install'ed) at 50 concurrent clients")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work dir (data dir, logs) and print its path")
-	flag.StringVar(&o.profile, "cpuprofile", "", "write the control plane's CPU profile of the placement (FILE.placement) and the steady window (FILE.steady)")
+	flag.StringVar(&o.profile, "cpuprofile", "", "write the control plane's CPU profiles of the placement (FILE.placement), the steady window (FILE.steady), the reconnection after the restart (FILE.reconnect) and the steady window after it (FILE.restarted)")
 	flag.Parse()
 	if o.procs == 0 {
 		o.procs = 3 * max(1, (o.instances+5999)/6000)
@@ -248,6 +255,12 @@ func run(o options) error {
 		return err
 	}
 	res.RestartHealthyS = since(t0)
+	stopProfile = cp.profile(o.profile, "reconnect", 20*time.Second)
+	goroutines := time.AfterFunc(15*time.Second, func() { // where the sessions wait, if they still do
+		if o.profile != "" {
+			cp.save("/debug/pprof/goroutine?debug=1", o.profile+".reconnect.goroutine")
+		}
+	})
 	if err := cp.waitServing(live); err != nil {
 		return err
 	}
@@ -256,10 +269,34 @@ func run(o options) error {
 		return err
 	}
 	res.ReconnectedS = since(t0)
+	goroutines.Stop()
+	stopProfile()
 	if m, err := cp.metrics(); err == nil {
 		res.RestartRSSMiB = m["process_resident_memory_bytes"] / (1 << 20)
+		commits := m["berth_store_commit_duration_seconds_count"]
+		logf("reconnection: %.0f store commits of %.1f commands on average, %.1f ms each, %.1f s in all; %.1f s of CPU since the start",
+			commits, m["berth_store_commit_commands_sum"]/commits, 1000*m["berth_store_commit_duration_seconds_sum"]/commits,
+			m["berth_store_commit_duration_seconds_sum"], m["process_cpu_seconds_total"])
 	}
 	logf("restart: /healthz in %.2fs, serving its tasks in %.2fs, all agents back in %.1fs", res.RestartHealthyS, res.RestartReadyS, res.ReconnectedS)
+	time.Sleep(5 * time.Second)
+	if m0, err := cp.metrics(); err == nil {
+		w0 := time.Now()
+		stop := cp.profile(o.profile, "restarted", o.steady)
+		time.Sleep(o.steady)
+		stop()
+		if o.profile != "" {
+			cp.save("/debug/pprof/heap", o.profile+".restarted.heap")
+		}
+		if m1, err := cp.metrics(); err == nil {
+			res.RestartSteadyCPU = (m1["process_cpu_seconds_total"] - m0["process_cpu_seconds_total"]) / since(w0)
+			res.RestartSteadyRSSMiB = m1["process_resident_memory_bytes"] / (1 << 20)
+		}
+	}
+	if res.StoppedAfterRestart, err = cp.stoppedTasks(); err != nil {
+		return err
+	}
+	logf("restarted, steady: %.3f cores, %.0f MiB, %d tasks STOPPED", res.RestartSteadyCPU, res.RestartSteadyRSSMiB, res.StoppedAfterRestart)
 
 	out, _ := json.Marshal(res)
 	fmt.Println(string(out))
@@ -498,6 +535,21 @@ func (c *controlPlane) someTasks(n int) ([]string, error) {
 	return arns, nil
 }
 
+// stoppedTasks counts the default cluster's STOPPED tasks.
+func (c *controlPlane) stoppedTasks() (int, error) {
+	n, token := 0, ""
+	for {
+		out, err := c.ecs.ListTasks(c.ctx, &berthv1.ListTasksRequest{DesiredStatus: "STOPPED", MaxResults: 100, NextToken: token})
+		if err != nil {
+			return n, err
+		}
+		n += len(out.TaskArns)
+		if token = out.NextToken; token == "" {
+			return n, nil
+		}
+	}
+}
+
 // metrics reads the control plane's /metrics samples without labels.
 func (c *controlPlane) metrics() (map[string]float64, error) {
 	resp, err := http.Get("http://" + c.httpAddr + "/metrics")
@@ -561,7 +613,7 @@ func (c *controlPlane) save(path, file string) {
 }
 
 func (c *controlPlane) waitMetric(name string, want float64, within time.Duration) error {
-	deadline := time.Now().Add(within)
+	deadline, last := time.Now().Add(within), time.Now()
 	var got float64
 	for time.Now().Before(deadline) {
 		m, err := c.metrics()
@@ -569,7 +621,11 @@ func (c *controlPlane) waitMetric(name string, want float64, within time.Duratio
 			return nil
 		}
 		got = m[name]
-		time.Sleep(100 * time.Millisecond)
+		if time.Since(last) > 5*time.Second {
+			logf("  %s %v", name, got)
+			last = time.Now()
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 	return fmt.Errorf("%s: %v, not %v within %s", name, got, want, within)
 }

@@ -9,7 +9,8 @@
 //
 // An agent silent past the TTL is cut off and its instance marked
 // agentConnected=false; if no new session opens within another TTL, its tasks
-// are lost: STOPPED with a reason, so that services replace them. When the
+// are lost: STOPPED with a reason, so that services replace them. A control
+// plane that starts gives every agent the longer restart grace to come back. When the
 // agent returns, the full set it is sent no longer holds them, so it stops
 // them. The store is the source of truth; the dispatcher keeps no state that a
 // restart of the control plane would need.
