@@ -3,13 +3,13 @@ package dispatcher
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/store"
+	"github.com/berth/berth/store/storetest"
 )
 
 // TestPendingQueue checks what a session's loop is handed: the changes in
@@ -73,16 +73,7 @@ func TestPendingQueue(t *testing.T) {
 // declares no instance lost, however long the shutdown takes; before it, an
 // instance offline past the TTL is.
 func TestNoTasksLostWhileShuttingDown(t *testing.T) {
-	s, err := store.Open(filepath.Join(t.TempDir(), "state.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	reapFor := func(d *Dispatcher) {
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		defer cancel()
-		d.reap(ctx)
-	}
+	s := storetest.Open(t)
 	key := instanceKey("default", "i1")
 	for _, shuttingDown := range []bool{false, true} {
 		d := New(Config{Store: s, TTL: 20 * time.Millisecond})
@@ -90,7 +81,7 @@ func TestNoTasksLostWhileShuttingDown(t *testing.T) {
 		if shuttingDown {
 			d.CutAll()
 		}
-		reapFor(d)
+		reapFor(d, 100*time.Millisecond)
 		if _, kept := d.offline[key]; kept != shuttingDown {
 			t.Errorf("shutting down %v: instance offline past the TTL kept %v", shuttingDown, kept)
 		}
@@ -101,34 +92,17 @@ func TestNoTasksLostWhileShuttingDown(t *testing.T) {
 // grace, not the TTL, to come back; past it their tasks are lost, with a
 // reason that says how long they were away.
 func TestRestartGrace(t *testing.T) {
-	s, err := store.Open(filepath.Join(t.TempDir(), "state.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	apply := func(cmd *berthv1.Command) {
-		t.Helper()
-		if _, err := s.Apply(context.Background(), cmd); err != nil {
-			t.Fatal(err)
-		}
-	}
-	apply(&berthv1.Command{Change: &berthv1.Command_CreateCluster{CreateCluster: &berthv1.CreateClusterCommand{
-		Cluster: &berthv1.Cluster{ClusterName: "default", Status: store.StatusActive}}}})
-	apply(&berthv1.Command{Change: &berthv1.Command_RegisterContainerInstance{RegisterContainerInstance: &berthv1.RegisterContainerInstanceCommand{
+	s := storetest.WithCluster(t, "default")
+	storetest.Apply(t, s, &berthv1.Command{Change: &berthv1.Command_RegisterContainerInstance{RegisterContainerInstance: &berthv1.RegisterContainerInstanceCommand{
 		Cluster: "default", Id: "i1", Registered: &berthv1.Resources{Cpu: 1024, Memory: 2048},
 		Instance: &berthv1.ContainerInstance{Ec2InstanceId: "ec2-i1"},
 	}}})
-	apply(&berthv1.Command{Change: &berthv1.Command_PlaceTasks{PlaceTasks: &berthv1.PlaceTasksCommand{Cluster: "default", Tasks: []*berthv1.TaskRecord{{
+	storetest.Apply(t, s, &berthv1.Command{Change: &berthv1.Command_PlaceTasks{PlaceTasks: &berthv1.PlaceTasksCommand{Cluster: "default", Tasks: []*berthv1.TaskRecord{{
 		Id: "t1", InstanceId: "i1",
 		Task:        &berthv1.Task{TaskArn: "arn:task/t1", LastStatus: store.TaskRunning, DesiredStatus: store.TaskRunning},
 		Reservation: &berthv1.Resources{Cpu: 256, Memory: 256},
 	}}}}})
 
-	reapFor := func(d *Dispatcher, dur time.Duration) {
-		ctx, cancel := context.WithTimeout(context.Background(), dur)
-		defer cancel()
-		d.reap(ctx)
-	}
 	const ttl = 20 * time.Millisecond
 	d := New(Config{Store: s, TTL: ttl, RestartGrace: time.Hour})
 	d.markAllOffline()
@@ -144,4 +118,11 @@ func TestRestartGrace(t *testing.T) {
 	if got, reason := task.GetTask().GetDesiredStatus(), task.GetTask().GetStoppedReason(); got != store.TaskStopped || !strings.Contains(reason, "disconnected for more than 60ms") {
 		t.Fatalf("past the restart grace the task wants %s (%q), want STOPPED, lost after 60ms", got, reason)
 	}
+}
+
+// reapFor runs d's reaper for dur.
+func reapFor(d *Dispatcher, dur time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), dur)
+	defer cancel()
+	d.reap(ctx)
 }

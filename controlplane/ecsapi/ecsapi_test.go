@@ -2,7 +2,6 @@ package ecsapi
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +12,7 @@ import (
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane/arn"
 	"github.com/berth/berth/controlplane/ecserr"
-	"github.com/berth/berth/store"
+	"github.com/berth/berth/store/storetest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -22,11 +21,7 @@ var ctx = context.Background()
 
 func newServer(t testing.TB) *Server {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	clock := time.Unix(1700000000, 0)
 	s := New(st, arn.Default, func() time.Time { return clock })
 	if err := s.EnsureDefaultCluster(ctx); err != nil {

@@ -1,33 +1,20 @@
 package placement
 
 import (
-	"context"
-	"path/filepath"
 	"testing"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane/arn"
 	"github.com/berth/berth/store"
+	"github.com/berth/berth/store/storetest"
 )
 
 // A snapshot reuses the conversion of an unchanged instance, converts a
 // changed one again, and leaves Fargate pool hosts out.
 func TestSnapshotSeesChangedInstances(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	apply := func(cmd *berthv1.Command) {
-		t.Helper()
-		if _, err := st.Apply(context.Background(), cmd); err != nil {
-			t.Fatal(err)
-		}
-	}
-	apply(&berthv1.Command{Change: &berthv1.Command_CreateCluster{CreateCluster: &berthv1.CreateClusterCommand{
-		Cluster: &berthv1.Cluster{ClusterName: "default", Status: store.StatusActive}}}})
+	st := storetest.WithCluster(t, "default")
 	register := func(id string, attrs ...*berthv1.Attribute) {
-		apply(&berthv1.Command{Change: &berthv1.Command_RegisterContainerInstance{RegisterContainerInstance: &berthv1.RegisterContainerInstanceCommand{
+		storetest.Apply(t, st, &berthv1.Command{Change: &berthv1.Command_RegisterContainerInstance{RegisterContainerInstance: &berthv1.RegisterContainerInstanceCommand{
 			Cluster: "default", Id: id, Registered: &berthv1.Resources{Cpu: 1024, Memory: 2048},
 			Instance: &berthv1.ContainerInstance{Ec2InstanceId: "ec2-" + id, Attributes: attrs},
 		}}})
@@ -41,7 +28,7 @@ func TestSnapshotSeesChangedInstances(t *testing.T) {
 	if len(ids) != 2 || ids[0] != "a" || ids[1] != "b" || len(snap.Instances()) != 2 {
 		t.Fatalf("first snapshot: ids %v", ids)
 	}
-	apply(&berthv1.Command{Change: &berthv1.Command_UpdateContainerInstancesState{UpdateContainerInstancesState: &berthv1.UpdateContainerInstancesStateCommand{
+	storetest.Apply(t, st, &berthv1.Command{Change: &berthv1.Command_UpdateContainerInstancesState{UpdateContainerInstancesState: &berthv1.UpdateContainerInstancesStateCommand{
 		Cluster: "default", Ids: []string{"b"}, Status: store.StatusDraining}}})
 	snap, _ = p.Snapshot("default")
 	if got := snap.Instances()[1].Status; got != store.StatusDraining {

@@ -164,16 +164,16 @@ func (c *Controller) markDirty(dirty map[serviceKey]bool, e store.Event) {
 		} else {
 			c.seen[key] = now
 		}
-		if known && !e.Deleted && was.view == now.view && was.connected == now.connected {
+		changed := e.Deleted || !known || was.view != now.view
+		if !changed && was.connected == now.connected {
 			return
 		}
 		// An agent coming and going concerns the DAEMON services (one task per
 		// connected instance) and those still placing tasks, not a steady
 		// REPLICA service: 10,000 agents back after a restart would have had
 		// every service decided again for each.
-		onlyConnected := known && !e.Deleted && was.view == now.view
 		for _, s := range c.cfg.Store.Services(v.Cluster, live) {
-			if !onlyConnected || !s.Steady || s.Service.SchedulingStrategy == service.Daemon {
+			if changed || !s.Steady || s.Service.SchedulingStrategy == service.Daemon {
 				dirty[serviceKey{v.Cluster, s.Service.ServiceName}] = true
 			}
 		}

@@ -1,15 +1,14 @@
 package servicecontroller
 
 import (
-	"context"
 	"maps"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane/service"
 	"github.com/berth/berth/store"
+	"github.com/berth/berth/store/storetest"
 )
 
 // TestInstanceChangesConcern: an agent coming or going concerns the DAEMON
@@ -17,24 +16,12 @@ import (
 // deregistration, or an instance first seen concern every service; a change
 // that services do not read (what the instance holds) concerns none.
 func TestInstanceChangesConcern(t *testing.T) {
-	s, err := store.Open(filepath.Join(t.TempDir(), "state.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	apply := func(cmd *berthv1.Command) {
-		t.Helper()
-		if _, err := s.Apply(context.Background(), cmd); err != nil {
-			t.Fatal(err)
-		}
-	}
-	apply(&berthv1.Command{Change: &berthv1.Command_CreateCluster{CreateCluster: &berthv1.CreateClusterCommand{
-		Cluster: &berthv1.Cluster{ClusterName: "default", Status: store.StatusActive}}}})
+	s := storetest.WithCluster(t, "default")
 	for _, svc := range []struct {
 		name, strategy string
 		steady         bool
 	}{{"steady", service.Replica, true}, {"placing", service.Replica, false}, {"daemon", service.Daemon, true}} {
-		apply(&berthv1.Command{Change: &berthv1.Command_PutService{PutService: &berthv1.PutServiceCommand{Service: &berthv1.ServiceRecord{
+		storetest.Apply(t, s, &berthv1.Command{Change: &berthv1.Command_PutService{PutService: &berthv1.PutServiceCommand{Service: &berthv1.ServiceRecord{
 			Cluster: "default", Steady: svc.steady,
 			Service: &berthv1.Service{ServiceName: svc.name, Status: store.StatusActive, SchedulingStrategy: svc.strategy},
 		}}}})
