@@ -21,16 +21,16 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/controlplane/arn"
+	"github.com/berth/berth/arn"
+	"github.com/berth/berth/awsapi"
 	"github.com/berth/berth/controlplane/bearer"
-	"github.com/berth/berth/controlplane/capacity"
-	"github.com/berth/berth/controlplane/dashboard"
-	"github.com/berth/berth/controlplane/dispatcher"
-	"github.com/berth/berth/controlplane/ecsapi"
-	"github.com/berth/berth/controlplane/fargate"
-	"github.com/berth/berth/controlplane/gateway"
-	"github.com/berth/berth/controlplane/placement"
-	"github.com/berth/berth/controlplane/servicecontroller"
+	"github.com/berth/berth/dashboard"
+	"github.com/berth/berth/ecs/capacity"
+	"github.com/berth/berth/ecs/dispatcher"
+	"github.com/berth/berth/ecs/ecsapi"
+	"github.com/berth/berth/ecs/fargate"
+	"github.com/berth/berth/ecs/placement"
+	"github.com/berth/berth/ecs/servicecontroller"
 	"github.com/berth/berth/store"
 )
 
@@ -69,13 +69,13 @@ type Config struct {
 	// "add instance" control (ctx is the request's: the instance must
 	// outlive it); nil disables that control.
 	AddInstance func(ctx context.Context, cluster, zone, instanceType string) error
-	// Fargate configures the Fargate pool manager (controlplane/fargate):
+	// Fargate configures the Fargate pool manager (ecs/fargate):
 	// provisioner, host size, cooldown. Start fills in its store, placer
 	// and join address; the control plane closes the provisioner at
 	// Shutdown if it is an io.Closer. No provisioner: a static pool.
 	Fargate fargate.Config
 	// Capacity configures the EC2 capacity providers' manager
-	// (controlplane/capacity): instance size, scale-in delay. Start fills
+	// (ecs/capacity): instance size, scale-in delay. Start fills
 	// in its store, placer and join address; without a provisioner of its
 	// own it uses the Fargate pool's.
 	Capacity capacity.Config
@@ -93,8 +93,8 @@ type ControlPlane struct {
 	httpLis    net.Listener
 	adminToken string
 	joinToken  string
-	accessKey  gateway.Key
-	keys       gateway.Keys
+	accessKey  awsapi.Key
+	keys       awsapi.Keys
 	served     chan error
 	pprof      bool
 
@@ -121,7 +121,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	if c.joinToken, err = loadOrCreateToken(cfg.DataDir, JoinTokenFile); err != nil {
 		return nil, fmt.Errorf("join token: %w", err)
 	}
-	if c.keys, c.accessKey, err = gateway.LoadOrCreateKeys(cfg.DataDir); err != nil {
+	if c.keys, c.accessKey, err = awsapi.LoadOrCreateKeys(cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("access keys: %w", err)
 	}
 	c.metrics = newMetrics(func() uint64 { return c.store.Revision() })
@@ -159,7 +159,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		go func() { defer c.loops.Done(); run(runCtx) }()
 	}
 	c.serveGRPC(api)
-	c.serveHTTP(gateway.New(api, c.keys, gateway.Options{Logger: cfg.Logger, Observe: c.metrics.observeWire}),
+	c.serveHTTP(awsapi.New(api, c.keys, awsapi.Options{Logger: cfg.Logger, Observe: c.metrics.observeWire}),
 		dashboard.New(dashboard.Config{Store: c.store, API: api, AdminToken: c.adminToken, AddInstance: cfg.AddInstance, Logger: cfg.Logger}))
 	c.log.Info("control plane serving", "grpc", c.GRPCAddr(), "http", c.HTTPAddr(), "data_dir", cfg.DataDir)
 	return c, nil
@@ -278,7 +278,7 @@ func (c *ControlPlane) JoinToken() string { return c.joinToken }
 
 // AccessKey is the access key of the berth profile in the data dir's
 // aws-credentials file, for the ECS JSON API.
-func (c *ControlPlane) AccessKey() gateway.Key { return c.accessKey }
+func (c *ControlPlane) AccessKey() awsapi.Key { return c.accessKey }
 
 // Shutdown stops taking calls, lets in-flight calls finish (until ctx ends,
 // then cuts them off), ends the agent sessions (agents reconnect to the next

@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/berth/berth/controlplane/bearer"
-	"github.com/berth/berth/controlplane/ecserr"
+	"github.com/berth/berth/ecs/ecserr"
 )
 
 // Method prefixes: ECS API and berth API callers present the admin token,

@@ -8,9 +8,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/controlplane/capacity"
-	"github.com/berth/berth/controlplane/fargate"
-	"github.com/berth/berth/controlplane/placement"
+	"github.com/berth/berth/ecs/capacity"
+	"github.com/berth/berth/ecs/fargate"
+	"github.com/berth/berth/ecs/placement"
 	"github.com/berth/berth/store"
 )
 

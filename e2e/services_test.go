@@ -20,7 +20,7 @@ import (
 	"github.com/berth/berth/internal/testimage"
 )
 
-// The service tests play controlplane/servicecontroller's scenarios on Docker: three
+// The service tests play ecs/servicecontroller's scenarios on Docker: three
 // agents in three zones share the daemon, each container carrying its instance's
 // label, and the service scheduler runs as it does in production, only with a short
 // health grace (1 s) and quick resyncs (200 ms).

@@ -16,8 +16,8 @@ import (
 
 	"github.com/berth/berth/agent"
 	"github.com/berth/berth/agent/engine"
+	"github.com/berth/berth/awsapi/awsjson"
 	"github.com/berth/berth/controlplane"
-	"github.com/berth/berth/controlplane/ecsjson"
 	"github.com/berth/berth/internal/cptest"
 	"github.com/berth/berth/internal/testimage"
 )
@@ -177,7 +177,7 @@ func readTaskdef(t *testing.T, dir, name string) *berthv1.RegisterTaskDefinition
 		t.Fatal(err)
 	}
 	req := &berthv1.RegisterTaskDefinitionRequest{}
-	if err := ecsjson.Unmarshal(data, req); err != nil {
+	if err := awsjson.Unmarshal(data, req); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 	return req

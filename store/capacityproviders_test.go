@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/controlplane/ecserr"
+	"github.com/berth/berth/ecs/ecserr"
 )
 
 func createProvider(s *Store, name, group string) error {

@@ -4,7 +4,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/controlplane/ecserr"
+	"github.com/berth/berth/ecs/ecserr"
 )
 
 // Container instance statuses.

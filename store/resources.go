@@ -4,7 +4,7 @@ import (
 	"slices"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/controlplane/ecserr"
+	"github.com/berth/berth/ecs/ecserr"
 )
 
 // ECS's placement failure reasons for the resources the store re-checks.

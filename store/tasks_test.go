@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/controlplane/ecserr"
+	"github.com/berth/berth/ecs/ecserr"
 )
 
 func mustApply(t *testing.T, s *Store, cmd *berthv1.Command) any {

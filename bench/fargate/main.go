@@ -35,7 +35,7 @@ import (
 	rt "github.com/berth/berth/agent/runtime"
 	"github.com/berth/berth/agent/runtime/hollow"
 	"github.com/berth/berth/controlplane"
-	"github.com/berth/berth/controlplane/fargate"
+	"github.com/berth/berth/ecs/fargate"
 )
 
 type result struct {

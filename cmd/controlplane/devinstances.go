@@ -13,7 +13,7 @@ import (
 	"github.com/berth/berth/agent"
 	"github.com/berth/berth/agent/runtime/hollow"
 	"github.com/berth/berth/controlplane"
-	"github.com/berth/berth/controlplane/dashboard"
+	"github.com/berth/berth/dashboard"
 )
 
 // maxDevInstances bounds the hollow instances the dashboard may add in -dev.

@@ -11,14 +11,14 @@ import (
 	rt "github.com/berth/berth/agent/runtime"
 	"github.com/berth/berth/agent/runtime/docker"
 	"github.com/berth/berth/agent/runtime/hollow"
-	"github.com/berth/berth/controlplane/capacity"
-	"github.com/berth/berth/controlplane/fargate"
+	"github.com/berth/berth/ecs/capacity"
+	"github.com/berth/berth/ecs/fargate"
 )
 
 // The Fargate pool's flags (registered here so that main only asks for the
 // pool's configuration).
 var (
-	fargateStart    = flag.String("fargate-start-command", "", "Fargate pool: command (run with sh -c) that starts a pool host; the host is in BERTH_* environment variables (see controlplane/fargate.Command)")
+	fargateStart    = flag.String("fargate-start-command", "", "Fargate pool: command (run with sh -c) that starts a pool host; the host is in BERTH_* environment variables (see ecs/fargate.Command)")
 	fargateStop     = flag.String("fargate-stop-command", "", "Fargate pool: command (run with sh -c) that stops the pool host BERTH_HOST_ID")
 	fargateCPU      = flag.Int("fargate-host-cpu", fargate.DefaultHostCPU, "Fargate pool: CPU units of a pool host")
 	fargateMemory   = flag.Int("fargate-host-memory", fargate.DefaultHostMemory, "Fargate pool: MiB of memory of a pool host")

@@ -20,8 +20,8 @@ import (
 
 	units "github.com/docker/go-units"
 
+	"github.com/berth/berth/arn"
 	"github.com/berth/berth/controlplane"
-	"github.com/berth/berth/controlplane/arn"
 )
 
 func main() {

@@ -311,7 +311,7 @@ type Command_PutService struct {
 }
 
 type Command_ProvisionTasks struct {
-	// Fargate (controlplane/fargate); numbered apart from the rest.
+	// Fargate (ecs/fargate); numbered apart from the rest.
 	ProvisionTasks *ProvisionTasksCommand `protobuf:"bytes,30,opt,name=provision_tasks,json=provisionTasks,proto3,oneof"`
 }
 

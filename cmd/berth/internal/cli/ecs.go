@@ -12,7 +12,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/controlplane/ecsjson"
+	"github.com/berth/berth/awsapi/awsjson"
 )
 
 // ecsCommand is one ECS operation as a berth command.
@@ -157,7 +157,7 @@ func readInput(input string, req proto.Message) error {
 		}
 		data, source = b, path
 	}
-	if err := ecsjson.Unmarshal(data, req); err != nil {
+	if err := awsjson.Unmarshal(data, req); err != nil {
 		return fmt.Errorf("--cli-input-json %s: %v", source, err)
 	}
 	return nil

@@ -13,7 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	"github.com/berth/berth/controlplane/ecsjson"
+	"github.com/berth/berth/awsapi/awsjson"
 )
 
 // fieldFlag is the flag for one member of a request message, named as the
@@ -127,7 +127,7 @@ func (f *fieldFlag) set(m protoreflect.Message) error {
 			}
 			for i, item := range items {
 				v := l.NewElement()
-				if err := ecsjson.Unmarshal(item, v.Message().Interface()); err != nil {
+				if err := awsjson.Unmarshal(item, v.Message().Interface()); err != nil {
 					return usagef("%s: [%d]: %v", name, i, err)
 				}
 				l.Append(v)
@@ -195,7 +195,7 @@ func scalar(k protoreflect.Kind, s string) (protoreflect.Value, error) {
 func decodeStructure(s string, m proto.Message) error {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "{") {
-		return ecsjson.Unmarshal([]byte(s), m)
+		return awsjson.Unmarshal([]byte(s), m)
 	}
 	fields := m.ProtoReflect().Descriptor().Fields()
 	obj := map[string]any{}
@@ -227,7 +227,7 @@ func decodeStructure(s string, m proto.Message) error {
 	if err != nil {
 		return fmt.Errorf("%q: %v", s, err)
 	}
-	return ecsjson.Unmarshal(b, m)
+	return awsjson.Unmarshal(b, m)
 }
 
 // expandLists rewrites a list flag's further values, as the aws CLI takes

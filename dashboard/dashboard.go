@@ -1,0 +1,153 @@
+// Package dashboard is berth's live placement dashboard: a page served by the
+// control plane's HTTP server at "/" that draws every container instance as a
+// bin with its CPU and memory, the tasks packed inside it coloured by service,
+// the services with their deployments and events, and why each task was
+// placed where it is. Teachers use it to show, live, how binpack, spread and
+// berth's multi-resource binpack fill the same instances differently.
+//
+// The page is static HTML, CSS and plain JavaScript embedded in the binary (no
+// build step, no CDN, no external fonts: it works offline). It reads:
+//
+//	GET  /                                  the page
+//	GET  /dashboard/static/...              its CSS and JavaScript
+//	GET  /dashboard/api/state?cluster=C     a JSON snapshot of the cluster
+//	GET  /dashboard/api/events?cluster=C    server-sent events: "snapshot" first,
+//	                                        then "delta" (changed and removed objects,
+//	                                        at most ten a second)
+//	GET  /dashboard/api/task?cluster=C&task=ID   one task's containers, host ports
+//	                                        and placement explanation
+//
+// Reads need no token (like /metrics: the control plane listens on loopback
+// by default; a classroom projector must not need a secret). The demo
+// controls change the cluster and need the admin token
+// ("Authorization: Bearer <token>"); they call the ECS API's handlers in
+// process, so they validate and behave exactly as the API does:
+//
+//	POST /dashboard/api/login                 checks the token
+//	POST /dashboard/api/services/scale        {"cluster","service","desiredCount"}
+//	POST /dashboard/api/services/strategy     {"cluster","service","strategy","redeploy"}
+//	POST /dashboard/api/tasks/stop            {"cluster","task"}
+//	POST /dashboard/api/instances/state       {"cluster","instance","status": "DRAINING"|"ACTIVE"}
+//	POST /dashboard/api/instances/add         {"cluster","zone","instanceType"}
+//
+// Errors are JSON: {"error": "...", "field": "desiredCount"}.
+//
+// Live updates come from the store's watch. Each event stream collects the
+// keys of changed objects and, at most every 100 ms, re-reads them from the
+// store's in-memory indexes, so that what it sends is always the latest state
+// (never an older copy replayed after a newer one) and a burst of 2,000 task
+// changes becomes a handful of messages.
+//
+// Fargate pool hosts (instances with the attribute berth.pool = fargate) are
+// drawn in a lane of their own ("lane": "fargate" in the snapshot).
+package dashboard
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/berth/berth/ecs/ecsapi"
+	"github.com/berth/berth/store"
+)
+
+//go:embed static
+var staticFiles embed.FS
+
+// Config is what the dashboard needs.
+type Config struct {
+	Store *store.Store
+	// API is the ECS API whose handlers the controls call (and whose
+	// Berth() explains placements).
+	API *ecsapi.Server
+	// AdminToken guards the demo controls.
+	AdminToken string
+	// AddInstance starts a hollow container instance in the cluster; nil
+	// disables the "add instance" control. ctx is the request's: the
+	// instance must outlive it.
+	AddInstance func(ctx context.Context, cluster, zone, instanceType string) error
+	Logger      *slog.Logger
+}
+
+// Dashboard serves the page, its data and its controls.
+type Dashboard struct {
+	cfg    Config
+	log    *slog.Logger
+	static http.Handler
+
+	// stop ends every event stream (Close).
+	stop    context.Context
+	cancel  context.CancelFunc
+	mu      sync.Mutex // guards closed and streams.Add against Close
+	closed  bool
+	streams sync.WaitGroup
+}
+
+// New returns a dashboard over cfg.
+func New(cfg Config) *Dashboard {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	sub, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	d := &Dashboard{cfg: cfg, log: cfg.Logger, static: http.StripPrefix("/dashboard/static/", http.FileServerFS(sub))}
+	d.stop, d.cancel = context.WithCancel(context.Background())
+	return d
+}
+
+// Register adds the dashboard's routes to mux. "GET /" is the page; the
+// ECS JSON API keeps "POST /".
+func (d *Dashboard) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{$}", d.page)
+	mux.Handle("GET /dashboard/static/", d.static)
+	mux.HandleFunc("GET /dashboard/api/state", d.state)
+	mux.HandleFunc("GET /dashboard/api/events", d.events)
+	mux.HandleFunc("GET /dashboard/api/task", d.task)
+	mux.HandleFunc("POST /dashboard/api/login", d.admin(d.login))
+	mux.HandleFunc("POST /dashboard/api/services/scale", d.admin(d.scale))
+	mux.HandleFunc("POST /dashboard/api/services/strategy", d.admin(d.strategy))
+	mux.HandleFunc("POST /dashboard/api/tasks/stop", d.admin(d.stopTask))
+	mux.HandleFunc("POST /dashboard/api/instances/state", d.admin(d.instanceState))
+	mux.HandleFunc("POST /dashboard/api/instances/add", d.admin(d.addInstance))
+}
+
+// Close ends the open event streams (their handlers return), so that the
+// HTTP server's Shutdown does not wait on them. It is safe to call more
+// than once; register it with http.Server.RegisterOnShutdown.
+func (d *Dashboard) Close() {
+	d.mu.Lock()
+	d.closed = true
+	d.cancel()
+	d.mu.Unlock()
+	d.streams.Wait()
+}
+
+// openStream counts an event stream in, unless the dashboard is closed.
+func (d *Dashboard) openStream() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return false
+	}
+	d.streams.Add(1)
+	return true
+}
+
+func (d *Dashboard) page(w http.ResponseWriter, r *http.Request) {
+	b, err := staticFiles.ReadFile("static/index.html")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.Write(b)
+}

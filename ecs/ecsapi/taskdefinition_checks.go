@@ -1,0 +1,55 @@
+package ecsapi
+
+import (
+	"fmt"
+
+	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/ecs/ecserr"
+	"github.com/berth/berth/store"
+)
+
+// activeTaskDefinition resolves the taskDefinition parameter to an ACTIVE
+// revision.
+func (s *Server) activeTaskDefinition(v string) (*berthv1.TaskDefinitionRecord, error) {
+	family, rev, err := parseTaskDefinition(v)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := s.store.TaskDefinition(family, rev)
+	if err != nil {
+		return nil, err
+	}
+	if rec.TaskDefinition.Status != store.StatusActive {
+		return nil, ecserr.Param("taskDefinition", "%s:%d is INACTIVE: an INACTIVE revision cannot start new tasks", family, rev)
+	}
+	return rec, nil
+}
+
+// checkOverrides checks container overrides name containers of the task
+// definition; task-level cpu and memory overrides are not taken.
+func checkOverrides(td *berthv1.TaskDefinition, o *berthv1.TaskOverride) error {
+	if o.GetCpu() != "" || o.GetMemory() != "" {
+		return ecserr.Param("overrides", "task-level cpu and memory overrides are not supported; override containers' cpu and memory")
+	}
+	for i, co := range o.GetContainerOverrides() {
+		path := fmt.Sprintf("overrides.containerOverrides[%d]", i)
+		if containerDef(td, co.GetName()) == nil {
+			return ecserr.Param(path+".name", "no container %q in %s:%d", co.GetName(), td.Family, td.Revision)
+		}
+		for field, v := range map[string]*int32{"cpu": co.Cpu, "memory": co.Memory, "memoryReservation": co.MemoryReservation} {
+			if v != nil && *v < 0 {
+				return ecserr.Param(path+"."+field, "must not be negative")
+			}
+		}
+	}
+	return nil
+}
+
+func containerDef(td *berthv1.TaskDefinition, name string) *berthv1.ContainerDefinition {
+	for _, c := range td.ContainerDefinitions {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
