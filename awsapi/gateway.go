@@ -150,7 +150,7 @@ func (g *Gateway) writeError(w http.ResponseWriter, err error) string {
 		status, exception = http.StatusServiceUnavailable, ecserr.ServerException
 	default:
 		e := ecserr.From(err)
-		exception, message = e.Exception, e.Message
+		exception, message = ecserr.Exception(e), e.Message
 		if e.Class == ecserr.Internal {
 			status = http.StatusInternalServerError
 			g.log.Error("ECS call failed", "err", err)

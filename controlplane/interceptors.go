@@ -12,8 +12,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/berth/berth/apierr"
 	"github.com/berth/berth/controlplane/bearer"
-	"github.com/berth/berth/ecs/ecserr"
 )
 
 // Method prefixes: ECS API and berth API callers present the admin token,
@@ -135,18 +135,18 @@ func GRPCStatus(err error) *status.Status {
 	case err == context.DeadlineExceeded:
 		return status.New(codes.DeadlineExceeded, err.Error())
 	}
-	e := ecserr.From(err)
+	e := apierr.From(err)
 	return status.New(grpcCodes[e.Class], e.Message)
 }
 
-var grpcCodes = map[ecserr.Class]codes.Code{
-	ecserr.Internal:           codes.Internal,
-	ecserr.InvalidArgument:    codes.InvalidArgument,
-	ecserr.NotFound:           codes.NotFound,
-	ecserr.FailedPrecondition: codes.FailedPrecondition,
-	ecserr.AlreadyExists:      codes.AlreadyExists,
-	ecserr.Unauthenticated:    codes.Unauthenticated,
-	ecserr.PermissionDenied:   codes.PermissionDenied,
-	ecserr.ResourceExhausted:  codes.ResourceExhausted,
-	ecserr.Unimplemented:      codes.Unimplemented,
+var grpcCodes = map[apierr.Class]codes.Code{
+	apierr.Internal:           codes.Internal,
+	apierr.InvalidArgument:    codes.InvalidArgument,
+	apierr.NotFound:           codes.NotFound,
+	apierr.FailedPrecondition: codes.FailedPrecondition,
+	apierr.AlreadyExists:      codes.AlreadyExists,
+	apierr.Unauthenticated:    codes.Unauthenticated,
+	apierr.PermissionDenied:   codes.PermissionDenied,
+	apierr.ResourceExhausted:  codes.ResourceExhausted,
+	apierr.Unimplemented:      codes.Unimplemented,
 }

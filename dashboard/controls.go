@@ -11,9 +11,10 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/apierr"
 	"github.com/berth/berth/controlplane/bearer"
 	"github.com/berth/berth/ecs/ecsapi"
-	"github.com/berth/berth/ecs/ecserr"
+	"github.com/berth/berth/store"
 )
 
 // maxBody bounds a control's request body.
@@ -54,32 +55,29 @@ func writeError(w http.ResponseWriter, err error, notFoundField string) {
 		writeJSON(w, fe.code, apiError{Error: fe.Error(), Field: fe.field})
 		return
 	}
-	e := ecserr.From(err)
+	e := apierr.From(err)
 	code := http.StatusInternalServerError
 	field := ""
 	switch e.Class {
-	case ecserr.InvalidArgument:
-		code = http.StatusBadRequest
-		if i := strings.Index(e.Message, ": "); i > 0 && !strings.Contains(e.Message[:i], " ") {
-			field = e.Message[:i]
-		}
-	case ecserr.NotFound:
+	case apierr.InvalidArgument:
+		code, field = http.StatusBadRequest, e.Field
+	case apierr.NotFound:
 		code, field = http.StatusNotFound, notFoundField
-		switch e.Exception {
-		case ecserr.ClusterNotFoundException:
+		switch e.Reason {
+		case store.ReasonClusterNotFound:
 			field = "cluster"
-		case ecserr.ServiceNotFoundException:
+		case store.ReasonServiceNotFound:
 			field = "service"
 		}
-	case ecserr.FailedPrecondition, ecserr.AlreadyExists:
+	case apierr.FailedPrecondition, apierr.AlreadyExists:
 		code = http.StatusConflict
-	case ecserr.Unauthenticated:
+	case apierr.Unauthenticated:
 		code = http.StatusUnauthorized
-	case ecserr.PermissionDenied:
+	case apierr.PermissionDenied:
 		code = http.StatusForbidden
-	case ecserr.ResourceExhausted:
+	case apierr.ResourceExhausted:
 		code = http.StatusTooManyRequests
-	case ecserr.Unimplemented:
+	case apierr.Unimplemented:
 		code = http.StatusNotImplemented
 	}
 	writeJSON(w, code, apiError{Error: e.Message, Field: field})
@@ -316,14 +314,9 @@ func (d *Dashboard) instanceState(w http.ResponseWriter, r *http.Request) {
 // ecsFieldRenamed renames the field an ECS API error names to the
 // dashboard request's.
 func ecsFieldRenamed(err error, from, to string) error {
-	e := ecserr.From(err)
-	if rest, ok := strings.CutPrefix(e.Message, from); ok {
-		if _, ok := strings.CutPrefix(rest, "["); ok || strings.HasPrefix(rest, ":") {
-			i := strings.Index(rest, ": ")
-			if i >= 0 {
-				return badField(to, "%s", rest[i+2:])
-			}
-		}
+	e := apierr.From(err)
+	if rest, ok := strings.CutPrefix(e.Field, from); ok && (rest == "" || strings.HasPrefix(rest, "[") || strings.HasPrefix(rest, ".")) {
+		return badField(to, "%s", strings.TrimPrefix(e.Message, e.Field+": "))
 	}
 	return err
 }

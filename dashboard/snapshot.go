@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/apierr"
 	"github.com/berth/berth/ecs/ecsapi"
-	"github.com/berth/berth/ecs/ecserr"
 	"github.com/berth/berth/store"
 )
 
@@ -157,7 +157,7 @@ func (d *Dashboard) cluster(r *http.Request) (string, error) {
 		return "", err
 	}
 	if cl.GetStatus() != store.StatusActive {
-		return "", ecserr.New(ecserr.NotFound, ecserr.ClusterNotFoundException, "cluster %q is %s", name, cl.GetStatus())
+		return "", apierr.New(apierr.NotFound, store.ReasonClusterNotFound, "cluster %q is %s", name, cl.GetStatus())
 	}
 	return name, nil
 }

@@ -41,7 +41,7 @@ func (c *change) delete(kind Kind, bucket, key []byte, last proto.Message) error
 
 // apply is the one function that changes state. Each case checks every
 // precondition before its first write, so a rejected command (an
-// *ecserr.Error) has written nothing; any other error aborts the transaction.
+// *apierr.Error) has written nothing; any other error aborts the transaction.
 func apply(c *change, cmd *berthv1.Command) (proto.Message, error) {
 	switch ch := cmd.GetChange().(type) {
 	case *berthv1.Command_RegisterTaskDefinition:

@@ -5,7 +5,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/ecs/ecserr"
+	"github.com/berth/berth/apierr"
 )
 
 // EC2 capacity providers: one record per provider in the capacity-providers
@@ -28,7 +28,7 @@ func IsBuiltinProvider(name string) bool {
 const ProviderAttribute = "berth.capacity-provider"
 
 func capacityProviderNotFound(name string) error {
-	return ecserr.Param("capacityProviders", "capacity provider %q does not exist", name)
+	return badParameter("capacityProviders", "capacity provider %q does not exist", name)
 }
 
 // createCapacityProvider stores a new ACTIVE provider; the name must be free.
@@ -40,7 +40,7 @@ func createCapacityProvider(c *change, cmd *berthv1.CreateCapacityProviderComman
 		return nil, err
 	}
 	if found || IsBuiltinProvider(name) {
-		return nil, ecserr.Param("name", "a capacity provider named %q already exists", name)
+		return nil, badParameter("name", "a capacity provider named %q already exists", name)
 	}
 	group := cp.GetAutoScalingGroupProvider().GetAutoScalingGroupArn()
 	var user string
@@ -59,7 +59,7 @@ func createCapacityProvider(c *change, cmd *berthv1.CreateCapacityProviderComman
 		return nil, err
 	}
 	if user != "" {
-		return nil, ecserr.Param("autoScalingGroupProvider.autoScalingGroupArn", "%q is already used by capacity provider %s", group, user)
+		return nil, badParameter("autoScalingGroupProvider.autoScalingGroupArn", "%q is already used by capacity provider %s", group, user)
 	}
 	cp.Status = StatusActive
 	if err := c.put(KindCapacityProvider, bucketCapacityProviders, []byte(name), cp); err != nil {
@@ -97,7 +97,7 @@ func putClusterCapacityProviders(c *change, cmd *berthv1.PutClusterCapacityProvi
 			continue
 		}
 		if by := providerUser(c, name, p); by != "" {
-			return nil, ecserr.New(ecserr.FailedPrecondition, ecserr.ResourceInUseException,
+			return nil, refused(apierr.FailedPrecondition, ReasonCapacityProviderInUse,
 				"The specified capacity provider %s is in use and cannot be removed: %s uses it", p, by)
 		}
 	}
@@ -152,7 +152,7 @@ func (s *Store) CapacityProvider(name string) (*berthv1.CapacityProvider, error)
 	err := s.view(func(tx *bolt.Tx) error {
 		found, err := get(tx, bucketCapacityProviders, []byte(name), cp)
 		if err == nil && !found {
-			err = ecserr.New(ecserr.NotFound, ecserr.ClientException, "capacity provider %q not found", name)
+			err = refused(apierr.NotFound, ReasonCapacityProviderNotFound, "capacity provider %q not found", name)
 		}
 		return err
 	})

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/ecs/ecserr"
+	"github.com/berth/berth/apierr"
 )
 
 func createProvider(s *Store, name, group string) error {
@@ -26,7 +26,7 @@ func TestCapacityProviders(t *testing.T) {
 		{"blue", "g2", "already exists"}, {"FARGATE", "g3", "already exists"}, {"green", "g1", "already used by capacity provider blue"},
 	} {
 		before := s.Revision()
-		if err := createProvider(s, tt.name, tt.group); err == nil || ecserr.From(err).Class != ecserr.InvalidArgument {
+		if err := createProvider(s, tt.name, tt.group); err == nil || apierr.From(err).Class != apierr.InvalidArgument {
 			t.Fatalf("create %s/%s: %v, want %q", tt.name, tt.group, err, tt.want)
 		}
 		if s.Revision() != before {
@@ -59,7 +59,7 @@ func TestCapacityProviders(t *testing.T) {
 	if cl, err := s.Cluster("c"); err != nil || len(cl.CapacityProviders) != 2 {
 		t.Fatalf("cluster after reopen: %v %v", cl, err)
 	}
-	if _, err := s.CapacityProvider("nope"); ecserr.From(err).Class != ecserr.NotFound {
+	if _, err := s.CapacityProvider("nope"); apierr.From(err).Class != apierr.NotFound {
 		t.Fatalf("unknown provider: %v", err)
 	}
 }

@@ -7,11 +7,11 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/ecs/ecserr"
+	"github.com/berth/berth/apierr"
 )
 
 func clusterNotFound(name string) error {
-	return ecserr.New(ecserr.NotFound, ecserr.ClusterNotFoundException, "cluster %q not found", name)
+	return refused(apierr.NotFound, ReasonClusterNotFound, "cluster %q not found", name)
 }
 
 // createCluster stores a new ACTIVE cluster, or returns the ACTIVE one of
@@ -43,15 +43,15 @@ func deleteCluster(c *change, cmd *berthv1.DeleteClusterCommand) (proto.Message,
 		return nil, err
 	}
 	if hasLiveServices(c, name) {
-		return nil, ecserr.New(ecserr.FailedPrecondition, ecserr.ClusterContainsServices,
+		return nil, refused(apierr.FailedPrecondition, ReasonClusterHasServices,
 			"The Cluster cannot be deleted while Services are active.")
 	}
 	if hasKeys(c.tx, bucketInstances, clusterPrefix(name)) {
-		return nil, ecserr.New(ecserr.FailedPrecondition, ecserr.ClusterContainsInstances,
+		return nil, refused(apierr.FailedPrecondition, ReasonClusterHasInstances,
 			"The Cluster cannot be deleted while Container Instances are active or draining.")
 	}
 	if hasLiveTasks(c, name) {
-		return nil, ecserr.New(ecserr.FailedPrecondition, ecserr.ClusterContainsTasks,
+		return nil, refused(apierr.FailedPrecondition, ReasonClusterHasTasks,
 			"The Cluster cannot be deleted while Tasks are active.")
 	}
 	cl.Status = StatusInactive

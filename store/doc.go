@@ -4,7 +4,7 @@
 // transaction. Commands from concurrent callers are grouped: one writer
 // goroutine drains a queue and applies everything queued in a single durable
 // (fsync'd) transaction, so durability does not cap throughput. A command that
-// is rejected (an *ecserr.Error) writes nothing and does not disturb the
+// is rejected (an *apierr.Error) writes nothing and does not disturb the
 // others in its group. Each applied command that changes something advances
 // the revision counter by one, and its changes are delivered to watchers after
 // the transaction commits.

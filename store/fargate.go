@@ -4,7 +4,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/ecs/ecserr"
+	"github.com/berth/berth/apierr"
 )
 
 // Fargate pool hosts are container instances that carry the attribute
@@ -45,7 +45,7 @@ func provisionTasks(c *change, cmd *berthv1.ProvisionTasksCommand) (proto.Messag
 	out := &berthv1.TaskRecords{}
 	for _, t := range cmd.GetTasks() {
 		if t.GetInstanceId() != "" {
-			return nil, ecserr.Param("tasks", "task %s: a provisioned task has no instance yet", t.GetId())
+			return nil, badParameter("tasks", "task %s: a provisioned task has no instance yet", t.GetId())
 		}
 		rec := proto.Clone(t).(*berthv1.TaskRecord)
 		rec.Cluster = cmd.GetCluster()
@@ -83,7 +83,7 @@ func assignTasks(c *change, cmd *berthv1.AssignTasksCommand) (proto.Message, err
 	instances := map[string]*berthv1.ContainerInstanceRecord{}
 	for _, a := range cmd.GetAssignments() {
 		rec, err := loadTask(c, cmd.GetCluster(), a.GetTaskId())
-		if ecserr.Is(err, ecserr.NotFound) {
+		if apierr.Is(err, apierr.NotFound) {
 			out.Failures = append(out.Failures, &berthv1.Failure{Arn: a.GetTaskId(), Reason: "MISSING", Detail: "task is gone"})
 			continue
 		} else if err != nil {
@@ -96,7 +96,7 @@ func assignTasks(c *change, cmd *berthv1.AssignTasksCommand) (proto.Message, err
 		}
 		in := instances[a.GetInstanceId()]
 		if in == nil {
-			if in, err = loadInstance(c, cmd.GetCluster(), a.GetInstanceId()); ecserr.Is(err, ecserr.NotFound) {
+			if in, err = loadInstance(c, cmd.GetCluster(), a.GetInstanceId()); apierr.Is(err, apierr.NotFound) {
 				out.Failures = append(out.Failures, &berthv1.Failure{Arn: t.TaskArn, Reason: "MISSING", Detail: "pool host is gone"})
 				continue
 			} else if err != nil {

@@ -4,7 +4,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/ecs/ecserr"
+	"github.com/berth/berth/apierr"
 )
 
 // Container instance statuses.
@@ -126,7 +126,7 @@ func updateContainerInstancesState(c *change, cmd *berthv1.UpdateContainerInstan
 	out := &berthv1.ContainerInstanceRecords{}
 	for _, id := range cmd.GetIds() {
 		rec, err := loadInstance(c, cmd.GetCluster(), id)
-		if ecserr.Is(err, ecserr.NotFound) {
+		if apierr.Is(err, apierr.NotFound) {
 			continue
 		}
 		if err != nil {
@@ -152,7 +152,7 @@ func deregisterContainerInstance(c *change, cmd *berthv1.DeregisterContainerInst
 		return nil, err
 	}
 	if n := rec.RunningTasks + rec.PendingTasks; n > 0 && !cmd.GetForce() {
-		return nil, ecserr.New(ecserr.FailedPrecondition, ecserr.ClientException,
+		return nil, refused(apierr.FailedPrecondition, "",
 			"container instance %s has %d tasks that are not stopped: stop them first or deregister with force", rec.Id, n)
 	}
 	if err := stopInstanceTasks(c, rec, "Container instance deregistered"); err != nil {

@@ -4,7 +4,7 @@ import (
 	"slices"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/ecs/ecserr"
+	"github.com/berth/berth/apierr"
 )
 
 // ECS's placement failure reasons for the resources the store re-checks.
@@ -73,11 +73,11 @@ func without(list, drop []int32) []int32 {
 }
 
 func instanceNotFound(cluster, id string) error {
-	return ecserr.New(ecserr.NotFound, ecserr.ClientException,
+	return refused(apierr.NotFound, "",
 		"container instance %s not found in cluster %q", id, cluster)
 }
 
 func taskNotFound(cluster, id string) error {
-	return ecserr.New(ecserr.NotFound, ecserr.ClientException,
+	return refused(apierr.NotFound, "",
 		"task %s not found in cluster %q", id, cluster)
 }

@@ -4,12 +4,12 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/ecs/ecserr"
+	"github.com/berth/berth/apierr"
 )
 
 // ErrServiceChanged is the rejection of a PutServiceCommand whose expected
 // version is stale: read the service again and retry.
-var ErrServiceChanged = ecserr.New(ecserr.FailedPrecondition, ecserr.ClientException,
+var ErrServiceChanged = refused(apierr.FailedPrecondition, "",
 	"the service was changed by another request meanwhile: try again")
 
 func serviceKey(cluster, name string) []byte { return append(clusterPrefix(cluster), name...) }
@@ -29,7 +29,7 @@ func putService(c *change, cmd *berthv1.PutServiceCommand) (proto.Message, error
 	live := found && old.Service.GetStatus() != StatusInactive
 	switch {
 	case cmd.GetExpectedVersion() == 0 && live:
-		return nil, ecserr.New(ecserr.InvalidArgument, ecserr.InvalidParameterException,
+		return nil, refused(apierr.InvalidArgument, ReasonBadParameter,
 			"Creation of service was not idempotent: service %q already exists in cluster %q", name, rec.Cluster)
 	case cmd.GetExpectedVersion() != 0 && (!found || old.Version != cmd.GetExpectedVersion()):
 		return nil, ErrServiceChanged
@@ -47,7 +47,7 @@ func (s *Store) Service(cluster, name string) (*berthv1.ServiceRecord, error) {
 	if rec, ok := s.services.get(cluster, name); ok {
 		return rec, nil
 	}
-	return nil, ecserr.New(ecserr.NotFound, ecserr.ServiceNotFoundException, "service %q not found in cluster %q", name, cluster)
+	return nil, refused(apierr.NotFound, ReasonServiceNotFound, "service %q not found in cluster %q", name, cluster)
 }
 
 // Services lists the cluster's services that keep accepts (all when nil), by

@@ -122,7 +122,7 @@ func (s *Store) Close() error {
 func (s *Store) Revision() uint64 { return s.revision.Load() }
 
 // Apply applies cmd durably and returns what it produced (the stored object).
-// A rejected command returns its *ecserr.Error and changes nothing. If ctx
+// A rejected command returns its *apierr.Error and changes nothing. If ctx
 // ends after the command was queued, Apply returns ctx.Err() but the command
 // may still be applied.
 func (s *Store) Apply(ctx context.Context, cmd *berthv1.Command) (proto.Message, error) {

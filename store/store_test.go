@@ -14,7 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/ecs/ecserr"
+	"github.com/berth/berth/apierr"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -115,14 +115,14 @@ func TestLatestActiveSkipsInactive(t *testing.T) {
 	}
 	deregister(t, s, "web", 1)
 	deregister(t, s, "web", 2)
-	if _, err := s.TaskDefinition("web", 0); !ecserr.Is(err, ecserr.NotFound) {
+	if _, err := s.TaskDefinition("web", 0); !apierr.Is(err, apierr.NotFound) {
 		t.Fatalf("no ACTIVE revision: got %v, want NotFound", err)
 	}
 	rec, err = s.TaskDefinition("web", 3)
 	if err != nil || rec.TaskDefinition.Status != StatusInactive || rec.TaskDefinition.DeregisteredAt == 0 {
 		t.Fatalf("web:3 = %v, %v; want INACTIVE with deregisteredAt", rec, err)
 	}
-	if _, err := s.TaskDefinition("web", 9); !ecserr.Is(err, ecserr.NotFound) {
+	if _, err := s.TaskDefinition("web", 9); !apierr.Is(err, apierr.NotFound) {
 		t.Fatalf("web:9: got %v, want NotFound", err)
 	}
 }
@@ -237,7 +237,7 @@ func TestClusters(t *testing.T) {
 		key := append(clusterPrefix("prod"), "x"...)
 		putRaw(t, s, b, key, []byte{})
 		err := testDeleteCluster(s, "prod")
-		if !ecserr.Is(err, ecserr.FailedPrecondition) {
+		if !apierr.Is(err, apierr.FailedPrecondition) {
 			t.Fatalf("delete with %s: got %v, want FailedPrecondition", b, err)
 		}
 		deleteRaw(t, s, b, key)
@@ -247,7 +247,7 @@ func TestClusters(t *testing.T) {
 	if err := testDeleteCluster(s, "prod"); err != nil {
 		t.Fatal(err)
 	}
-	if err := testDeleteCluster(s, "prod"); !ecserr.Is(err, ecserr.NotFound) {
+	if err := testDeleteCluster(s, "prod"); !apierr.Is(err, apierr.NotFound) {
 		t.Fatalf("delete twice: got %v, want NotFound", err)
 	}
 	cl, err := s.Cluster("prod")
@@ -294,7 +294,7 @@ func TestRejectedCommandInBatchLeavesOthers(t *testing.T) {
 	}
 	wg.Wait()
 	for i, err := range errs {
-		if i%2 == 0 && !ecserr.Is(err, ecserr.NotFound) {
+		if i%2 == 0 && !apierr.Is(err, apierr.NotFound) {
 			t.Errorf("command %d: got %v, want NotFound", i, err)
 		}
 		if i%2 == 1 && err != nil {

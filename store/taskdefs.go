@@ -7,7 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/ecs/ecserr"
+	"github.com/berth/berth/apierr"
 )
 
 // Task definition statuses.
@@ -18,10 +18,10 @@ const (
 
 func taskDefNotFound(family string, revision int32) error {
 	if revision == 0 {
-		return ecserr.New(ecserr.NotFound, ecserr.ClientException,
+		return refused(apierr.NotFound, "",
 			"taskDefinition: no ACTIVE revision of family %q", family)
 	}
-	return ecserr.New(ecserr.NotFound, ecserr.ClientException,
+	return refused(apierr.NotFound, "",
 		"taskDefinition: %s:%d does not exist", family, revision)
 }
 

@@ -4,7 +4,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/ecs/ecserr"
+	"github.com/berth/berth/apierr"
 )
 
 // Task statuses berth stores.
@@ -52,7 +52,7 @@ func placeTasks(c *change, cmd *berthv1.PlaceTasksCommand) (proto.Message, error
 		in := instances[t.GetInstanceId()]
 		if in == nil {
 			var err error
-			if in, err = loadInstance(c, cmd.GetCluster(), t.GetInstanceId()); ecserr.Is(err, ecserr.NotFound) {
+			if in, err = loadInstance(c, cmd.GetCluster(), t.GetInstanceId()); apierr.Is(err, apierr.NotFound) {
 				out.Failures = append(out.Failures, &berthv1.Failure{Arn: t.GetTask().GetTaskArn(), Reason: "MISSING", Detail: "container instance is gone"})
 				continue
 			} else if err != nil {
@@ -197,7 +197,7 @@ func updateTaskStates(c *change, cmd *berthv1.UpdateTaskStatesCommand) (proto.Me
 	out := &berthv1.TaskRecords{}
 	for _, ch := range cmd.GetChanges() {
 		rec, err := loadTask(c, cmd.GetCluster(), taskID(ch.GetTaskArn()))
-		if ecserr.Is(err, ecserr.NotFound) {
+		if apierr.Is(err, apierr.NotFound) {
 			continue
 		}
 		if err != nil {

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/ecs/ecserr"
+	"github.com/berth/berth/apierr"
 )
 
 func mustApply(t *testing.T, s *Store, cmd *berthv1.Command) any {
@@ -68,7 +68,7 @@ func TestReRegistrationKeepsTheInstance(t *testing.T) {
 		t.Fatalf("custom attribute lost on re-registration: %v", again.Instance.Attributes)
 	}
 	if _, err := s.Apply(context.Background(), &berthv1.Command{Change: &berthv1.Command_RegisterContainerInstance{
-		RegisterContainerInstance: &berthv1.RegisterContainerInstanceCommand{Cluster: "nope", Id: "x", Instance: &berthv1.ContainerInstance{}}}}); !ecserr.Is(err, ecserr.NotFound) {
+		RegisterContainerInstance: &berthv1.RegisterContainerInstanceCommand{Cluster: "nope", Id: "x", Instance: &berthv1.ContainerInstance{}}}}); !apierr.Is(err, apierr.NotFound) {
 		t.Fatalf("register in a missing cluster: %v", err)
 	}
 }
@@ -116,7 +116,7 @@ func TestTaskLifecycleMovesCountsAndFreesResources(t *testing.T) {
 	if counts.RunningTasks != 1 || counts.Instances != 1 {
 		t.Fatalf("cluster counts %+v", counts)
 	}
-	if err := testDeleteCluster(s, "default"); !ecserr.Is(err, ecserr.FailedPrecondition) {
+	if err := testDeleteCluster(s, "default"); !apierr.Is(err, apierr.FailedPrecondition) {
 		t.Fatalf("deleting a cluster with instances: %v", err)
 	}
 	mustApply(t, s, &berthv1.Command{At: 40, Change: &berthv1.Command_StopTasks{StopTasks: &berthv1.StopTasksCommand{
@@ -171,7 +171,7 @@ func TestDeregisterNeedsForceWithTasks(t *testing.T) {
 			DeregisterContainerInstance: &berthv1.DeregisterContainerInstanceCommand{Cluster: "default", Id: "i1", Force: force}}})
 		return err
 	}
-	if err := dereg(false); !ecserr.Is(err, ecserr.FailedPrecondition) {
+	if err := dereg(false); !apierr.Is(err, apierr.FailedPrecondition) {
 		t.Fatalf("deregister with a task, no force: %v", err)
 	}
 	if err := dereg(true); err != nil {
@@ -213,7 +213,7 @@ func TestPutAttributesChecksEveryTargetFirst(t *testing.T) {
 	before := s.Revision()
 	_, err := s.Apply(context.Background(), &berthv1.Command{Change: &berthv1.Command_PutAttributes{PutAttributes: &berthv1.PutAttributesCommand{
 		Cluster: "default", Attributes: []*berthv1.Attribute{{Name: "a", TargetId: "i1"}, {Name: "b", TargetId: "missing"}}}}})
-	if !ecserr.Is(err, ecserr.NotFound) || s.Revision() != before {
+	if !apierr.Is(err, apierr.NotFound) || s.Revision() != before {
 		t.Fatalf("PutAttributes with a missing target: %v (revision %d -> %d)", err, before, s.Revision())
 	}
 	in, _ := s.ContainerInstance("default", "i1")

@@ -9,7 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/ecs/ecserr"
+	"github.com/berth/berth/apierr"
 )
 
 // proposal is one command waiting for the writer.
@@ -105,7 +105,7 @@ func (s *Store) applyBatch(batch []*proposal) (uint64, error) {
 			c := &change{tx: tx, revision: rev + 1, at: p.cmd.GetAt(), strs: &s.strs}
 			result, err := apply(c, p.cmd)
 			if err != nil {
-				var rejected *ecserr.Error
+				var rejected *apierr.Error
 				if errors.As(err, &rejected) {
 					p.result, p.err, p.events = nil, err, nil
 					continue

@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/berth/berth/ecs/ecserr"
+	"github.com/berth/berth/apierr"
 )
 
 // maxDepth bounds the nesting of a document. ECS documents nest a handful of
@@ -116,6 +116,6 @@ func syntaxAt(data []byte, offset int64, msg string) error {
 	before := data[:offset]
 	line := bytes.Count(before, []byte("\n")) + 1
 	col := int(offset) - bytes.LastIndexByte(before, '\n')
-	return ecserr.New(ecserr.InvalidArgument, ecserr.ClientException,
+	return apierr.New(apierr.InvalidArgument, "",
 		"invalid JSON at line %d, column %d: %s", line, col, msg)
 }

@@ -10,7 +10,7 @@ import (
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	"github.com/berth/berth/ecs/ecserr"
+	"github.com/berth/berth/apierr"
 )
 
 // walkMessage checks that v, a parsed JSON value, fits the message md: an
@@ -32,11 +32,11 @@ func walkMessage(v any, md protoreflect.MessageDescriptor, path string) error {
 			fd = fields.ByTextName(m.key)
 		}
 		if fd == nil {
-			return ecserr.Field(join(path, m.key), "unknown field")
+			return apierr.Field(join(path, m.key), "unknown field")
 		}
 		p := join(path, fd.JSONName())
 		if seen[fd.Number()] {
-			return ecserr.Field(p, "duplicate field")
+			return apierr.Field(p, "duplicate field")
 		}
 		seen[fd.Number()] = true
 		if err := walkField(m.value, fd, p); err != nil {
@@ -61,7 +61,7 @@ func walkField(v any, fd protoreflect.FieldDescriptor, path string) error {
 		for _, m := range obj.members {
 			p := fmt.Sprintf("%s[%q]", path, m.key)
 			if keys[m.key] {
-				return ecserr.Field(p, "duplicate key")
+				return apierr.Field(p, "duplicate key")
 			}
 			keys[m.key] = true
 			if err := walkValue(m.value, fd.MapValue(), p); err != nil {
@@ -138,14 +138,14 @@ func checkInt(v any, bits int, signed bool, path string) error {
 	}
 	f, err := strconv.ParseFloat(text, 64)
 	if err != nil || f != math.Trunc(f) {
-		return ecserr.Field(path, "must be an integer, got %s", text)
+		return apierr.Field(path, "must be an integer, got %s", text)
 	}
 	lo, hi := -math.Pow(2, float64(bits-1)), math.Pow(2, float64(bits-1))-1
 	if !signed {
 		lo, hi = 0, math.Pow(2, float64(bits))-1
 	}
 	if f < lo || f > hi {
-		return ecserr.Field(path, "must be an integer between %.0f and %.0f, got %s", lo, hi, text)
+		return apierr.Field(path, "must be an integer between %.0f and %.0f, got %s", lo, hi, text)
 	}
 	return nil
 }
@@ -163,10 +163,10 @@ func checkFloat(v any, path string) error {
 // typeError says what a value should have been and what it was.
 func typeError(path, want string, got any) error {
 	if path == "" {
-		return ecserr.New(ecserr.InvalidArgument, ecserr.ClientException,
+		return apierr.New(apierr.InvalidArgument, "",
 			"invalid request: the document must be %s, got %s", want, describe(got))
 	}
-	return ecserr.Field(path, "must be %s, got %s", want, describe(got))
+	return apierr.Field(path, "must be %s, got %s", want, describe(got))
 }
 
 func describe(v any) string {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/apierr"
 	"github.com/berth/berth/arn"
 	"github.com/berth/berth/ecs/ecserr"
 	"github.com/berth/berth/store"
@@ -74,7 +75,7 @@ func (s *Server) clusterName(field, value string) (string, error) {
 		return "", err
 	}
 	if cl.Status != store.StatusActive {
-		return "", ecserr.New(ecserr.NotFound, ecserr.ClusterNotFoundException, "cluster %q not found", name)
+		return "", apierr.New(apierr.NotFound, store.ReasonClusterNotFound, "cluster %q not found", name)
 	}
 	return name, nil
 }

@@ -1,30 +1,36 @@
-// Package ecserr holds the error classes of berth's ECS API.
+// Package ecserr names ECS's exceptions and chooses them, once, for the
+// errors berth's ECS returns.
 //
-// Domain code (validation, the store, handlers) returns an *Error, or wraps one
-// with fmt.Errorf("...: %w", err). The API boundary maps each class once: to a
-// gRPC code for gRPC callers, and to ECS's exception name on the ECS JSON wire.
-// This package must not import grpc: the mapping lives at the boundary.
+// Errors themselves are apierr's: domain code below ECS (the store,
+// placement, the dispatcher) says what happened with a class and a reason;
+// the ECS handlers may choose an exception as they raise an error (New,
+// Param). Exception picks the name ECS's JSON wire sends for any error: the
+// one chosen, else the store's reason's, else the class's.
+// This package must not import grpc: the gRPC mapping lives in controlplane.
 package ecserr
 
 import (
-	"errors"
-	"fmt"
+	"github.com/berth/berth/apierr"
+	"github.com/berth/berth/store"
 )
 
-// Class is what kind of failure an error is; each maps to one gRPC code.
-type Class int
+// Class and Error are apierr's, named here so that ECS code reads as before.
+type (
+	Class = apierr.Class
+	Error = apierr.Error
+)
 
-// The classes, named after the gRPC codes they map to.
+// The classes.
 const (
-	Internal Class = iota
-	InvalidArgument
-	NotFound
-	FailedPrecondition
-	AlreadyExists
-	Unauthenticated
-	PermissionDenied
-	ResourceExhausted
-	Unimplemented
+	Internal           = apierr.Internal
+	InvalidArgument    = apierr.InvalidArgument
+	NotFound           = apierr.NotFound
+	FailedPrecondition = apierr.FailedPrecondition
+	AlreadyExists      = apierr.AlreadyExists
+	Unauthenticated    = apierr.Unauthenticated
+	PermissionDenied   = apierr.PermissionDenied
+	ResourceExhausted  = apierr.ResourceExhausted
+	Unimplemented      = apierr.Unimplemented
 )
 
 // ECS exception names berth sends on the ECS JSON wire.
@@ -50,47 +56,64 @@ const (
 	PlatformTaskDefinitionIncompat = "PlatformTaskDefinitionIncompatibilityException"
 )
 
-// Error is an API error: its class, ECS's exception name and a message for
-// the user.
-type Error struct {
-	Class     Class
-	Exception string
-	Message   string
-}
-
-func (e *Error) Error() string { return e.Message }
-
 // New returns an error of the class with ECS's exception name.
 func New(class Class, exception, format string, args ...any) *Error {
-	return &Error{Class: class, Exception: exception, Message: fmt.Sprintf(format, args...)}
+	e := apierr.New(class, "", format, args...)
+	e.Exception = exception
+	return e
 }
 
-// Field returns the InvalidArgument error for a field that breaks a rule; the
-// message is "path: rule", e.g.
-// "containerDefinitions[1].portMappings[0].hostPort: must equal containerPort 8080 in awsvpc mode".
+// Field returns the InvalidArgument error (a ClientException) for a field
+// that breaks a rule; the message is "path: rule".
 func Field(path, format string, args ...any) *Error {
-	return &Error{Class: InvalidArgument, Exception: ClientException,
-		Message: path + ": " + fmt.Sprintf(format, args...)}
+	return apierr.Field(path, format, args...)
 }
 
 // Param returns an InvalidParameterException about a request parameter.
 func Param(path, format string, args ...any) *Error {
-	e := Field(path, format, args...)
+	e := apierr.Field(path, format, args...)
 	e.Exception = InvalidParameterException
 	return e
 }
 
 // From returns the *Error in err's chain; an error that has none is Internal.
-func From(err error) *Error {
-	var e *Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return &Error{Class: Internal, Exception: ServerException, Message: err.Error()}
-}
+func From(err error) *Error { return apierr.From(err) }
 
 // Is reports whether err carries an *Error of the class.
-func Is(err error, class Class) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Class == class
+func Is(err error, class Class) bool { return apierr.Is(err, class) }
+
+// byReason is the exception of each reason the store gives.
+var byReason = map[string]string{
+	store.ReasonClusterNotFound:          ClusterNotFoundException,
+	store.ReasonServiceNotFound:          ServiceNotFoundException,
+	store.ReasonClusterHasServices:       ClusterContainsServices,
+	store.ReasonClusterHasInstances:      ClusterContainsInstances,
+	store.ReasonClusterHasTasks:          ClusterContainsTasks,
+	store.ReasonCapacityProviderInUse:    ResourceInUseException,
+	store.ReasonCapacityProviderNotFound: ClientException,
+	store.ReasonBadParameter:             InvalidParameterException,
+}
+
+// byClass is the exception of an error that says no more than its class.
+var byClass = map[Class]string{
+	Internal:           ServerException,
+	InvalidArgument:    ClientException,
+	NotFound:           ClientException,
+	FailedPrecondition: ClientException,
+	AlreadyExists:      ClientException,
+	Unauthenticated:    UnrecognizedClientException,
+	PermissionDenied:   AccessDeniedException,
+	ResourceExhausted:  LimitExceededException,
+	Unimplemented:      UnsupportedFeatureException,
+}
+
+// Exception is the name ECS's wire sends for e.
+func Exception(e *Error) string {
+	if e.Exception != "" {
+		return e.Exception
+	}
+	if x, ok := byReason[e.Reason]; ok {
+		return x
+	}
+	return byClass[e.Class]
 }

@@ -268,8 +268,8 @@ func TestValidateRejects(t *testing.T) {
 			if !strings.HasPrefix(err.Error(), tt.want) {
 				t.Errorf("error\n got: %s\nwant: %s", err, tt.want)
 			}
-			if e := ecserr.From(err); e.Class != ecserr.InvalidArgument || e.Exception != ecserr.ClientException {
-				t.Errorf("error class %v %s, want InvalidArgument ClientException", e.Class, e.Exception)
+			if e := ecserr.From(err); e.Class != ecserr.InvalidArgument || ecserr.Exception(e) != ecserr.ClientException {
+				t.Errorf("error class %v %s, want InvalidArgument ClientException", e.Class, ecserr.Exception(e))
 			}
 		})
 	}

@@ -1,5 +1,6 @@
-// Package ecsjson decodes and encodes ECS JSON documents (task definitions,
-// API request bodies) into berth's protobuf messages.
+// Package awsjson decodes and encodes the JSON documents of AWS's JSON
+// protocols (request and response bodies, ECS task definitions) into berth's
+// protobuf messages.
 //
 // Decoding is strict: a member the message does not have is an error that names
 // its path, e.g. "containerDefinitions[0].portBindings: unknown field", and so
@@ -9,19 +10,19 @@
 // does, it accepts each field under its JSON name (ECS's member name) or its
 // proto name, numbers written as strings ("256") and null as "not set".
 //
-// Errors are *ecserr.Error of class InvalidArgument. The package does no I/O.
+// Errors are *apierr.Error of class InvalidArgument. The package does no I/O.
 package awsjson
 
 import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/berth/berth/ecs/ecserr"
+	"github.com/berth/berth/apierr"
 )
 
-// Unmarshal decodes the ECS JSON document data into m, strictly: a syntax
+// Unmarshal decodes the JSON document data into m, strictly: a syntax
 // error, an unknown member or a value of the wrong type is an InvalidArgument
-// *ecserr.Error naming the line and column or the field path.
+// *apierr.Error naming the line and column or the field path.
 func Unmarshal(data []byte, m proto.Message) error {
 	doc, err := parse(data)
 	if err != nil {
@@ -33,7 +34,7 @@ func Unmarshal(data []byte, m proto.Message) error {
 	if err := protojson.Unmarshal(data, m); err != nil {
 		// The walk accepts what protojson does, so this is rare: a value out of
 		// range for its type, say. protojson's own text is the best there is.
-		return ecserr.New(ecserr.InvalidArgument, ecserr.ClientException,
+		return apierr.New(apierr.InvalidArgument, "",
 			"invalid request: %v", err)
 	}
 	return nil

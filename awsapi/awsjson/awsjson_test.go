@@ -7,7 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/ecs/ecserr"
+	"github.com/berth/berth/apierr"
 )
 
 func TestUnmarshalAccepts(t *testing.T) {
@@ -114,8 +114,8 @@ func TestUnmarshalRejects(t *testing.T) {
 			if err.Error() != tt.want {
 				t.Errorf("error\n got: %s\nwant: %s", err, tt.want)
 			}
-			if !ecserr.Is(err, ecserr.InvalidArgument) {
-				t.Errorf("error class = %v, want InvalidArgument", ecserr.From(err).Class)
+			if !apierr.Is(err, apierr.InvalidArgument) {
+				t.Errorf("error class = %v, want InvalidArgument", apierr.From(err).Class)
 			}
 		})
 	}
