@@ -159,7 +159,12 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		go func() { defer c.loops.Done(); run(runCtx) }()
 	}
 	c.serveGRPC(api)
-	c.serveHTTP(awsapi.New(api, c.keys, awsapi.Options{Logger: cfg.Logger, Observe: c.metrics.observeWire}),
+	front := awsapi.New(c.keys, awsapi.Options{Interceptor: c.unaryChain(), Logger: cfg.Logger, Observe: c.metrics.observeWire})
+	if err := front.Register(ecsapi.Wire(api)); err != nil {
+		c.Shutdown(ctx)
+		return nil, err
+	}
+	c.serveHTTP(front,
 		dashboard.New(dashboard.Config{Store: c.store, API: api, AdminToken: c.adminToken, AddInstance: cfg.AddInstance, Logger: cfg.Logger}))
 	c.log.Info("control plane serving", "grpc", c.GRPCAddr(), "http", c.HTTPAddr(), "data_dir", cfg.DataDir)
 	return c, nil
@@ -194,7 +199,7 @@ func (c *ControlPlane) listen(cfg Config) error {
 }
 
 func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
-	c.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBytes), c.unaryChain(), c.streamChain(),
+	c.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBytes), grpc.UnaryInterceptor(c.unaryChain()), c.streamChain(),
 		// Thousands of agents hold a connection each, mostly idle: a
 		// smaller read buffer each (write buffers are shared by default).
 		grpc.ReadBufferSize(8<<10),
@@ -225,10 +230,12 @@ func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
 	}()
 }
 
-func (c *ControlPlane) serveHTTP(ecsJSON http.Handler, dash *dashboard.Dashboard) {
+func (c *ControlPlane) serveHTTP(aws http.Handler, dash *dashboard.Dashboard) {
 	mux := http.NewServeMux()
 	dash.Register(mux) // GET / and /dashboard/
-	mux.Handle("POST /{$}", ecsJSON)
+	// Every other path is the AWS front door's: POST / (the JSON and query
+	// protocols), /service/... (RPC v2 CBOR) and the REST services' paths.
+	mux.Handle("/", aws)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/berth/berth/apierr"
+	"github.com/berth/berth/awsapi"
 	"github.com/berth/berth/controlplane/bearer"
 )
 
@@ -25,9 +26,23 @@ const (
 )
 
 // unaryChain is every unary interceptor, outermost first: metrics and logging
-// see the final code, auth runs before handlers, errors are mapped once.
-func (c *ControlPlane) unaryChain() grpc.ServerOption {
-	return grpc.ChainUnaryInterceptor(c.observe, recoverPanics, c.authenticate, mapErrors)
+// see the final code, auth runs before handlers, errors are mapped once. gRPC
+// callers and the AWS front door's callers go through the same chain.
+func (c *ControlPlane) unaryChain() grpc.UnaryServerInterceptor {
+	return chainUnary(c.observe, recoverPanics, c.authenticate, mapErrors)
+}
+
+// chainUnary makes one interceptor of several, the first outermost, as
+// grpc.ChainUnaryInterceptor does for a server.
+func chainUnary(chain ...grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		next := handler
+		for i := len(chain) - 1; i >= 0; i-- {
+			interceptor, inner := chain[i], next
+			next = func(ctx context.Context, req any) (any, error) { return interceptor(ctx, req, info, inner) }
+		}
+		return next(ctx, req)
+	}
 }
 
 // observe records each call's code and duration and logs failures.
@@ -62,8 +77,13 @@ func (c *ControlPlane) streamChain() grpc.ServerOption {
 	return grpc.ChainStreamInterceptor(c.authenticateStream, mapStreamErrors)
 }
 
-// authenticate demands the admin token on every ECS and berth method.
+// authenticate demands the admin token on every ECS and berth method, unless
+// the call came through the AWS front door, which checked its SigV4
+// signature (a gRPC client cannot set that in its context).
 func (c *ControlPlane) authenticate(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if _, signed := awsapi.CallerFrom(ctx); signed {
+		return handler(ctx, req)
+	}
 	if err := c.checkToken(ctx, info.FullMethod); err != nil {
 		return nil, err
 	}
@@ -124,8 +144,19 @@ func mapErrors(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler
 	if _, ok := status.FromError(err); ok {
 		return resp, err
 	}
-	return resp, GRPCStatus(err).Err()
+	return resp, &statusError{status: GRPCStatus(err), err: err}
 }
+
+// statusError is a domain error with its gRPC status: gRPC sends the status,
+// the AWS front door unwraps the domain error to name the wire's exception.
+type statusError struct {
+	status *status.Status
+	err    error
+}
+
+func (e *statusError) Error() string              { return e.err.Error() }
+func (e *statusError) Unwrap() error              { return e.err }
+func (e *statusError) GRPCStatus() *status.Status { return e.status }
 
 // GRPCStatus is the gRPC status of a domain error.
 func GRPCStatus(err error) *status.Status {

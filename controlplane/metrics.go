@@ -30,8 +30,8 @@ func newMetrics(revision func() uint64) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}, []string{"method"}),
 		wireCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "berth_ecs_json_requests_total", Help: "ECS JSON API calls by operation and exception (empty: success).",
-		}, []string{"operation", "exception"}),
+			Name: "berth_aws_requests_total", Help: "AWS API calls through the front door by service, operation and exception (empty: success).",
+		}, []string{"service", "operation", "exception"}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "berth_store_commit_commands", Help: "Commands grouped into one durable store transaction.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
@@ -61,9 +61,9 @@ func (m *metrics) observeCommit(commands int, took time.Duration) {
 	m.commitSecs.Observe(took.Seconds())
 }
 
-func (m *metrics) observeWire(op, exception string, took time.Duration) {
-	m.wireCalls.WithLabelValues(op, exception).Inc()
-	m.callSeconds.WithLabelValues("ecs-json/" + op).Observe(took.Seconds())
+func (m *metrics) observeWire(service, op, exception string, took time.Duration) {
+	m.wireCalls.WithLabelValues(service, op, exception).Inc()
+	m.callSeconds.WithLabelValues("aws/" + service + "/" + op).Observe(took.Seconds())
 }
 
 // observeAgents exports the agent sessions' counts.

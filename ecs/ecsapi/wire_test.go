@@ -1,4 +1,4 @@
-package awsapi_test
+package ecsapi_test
 
 import (
 	"bytes"
@@ -20,14 +20,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"go.uber.org/goleak"
 
 	"github.com/berth/berth/awsapi"
 	"github.com/berth/berth/controlplane"
+	"github.com/berth/berth/ecs/ecsapi"
 	"github.com/berth/berth/internal/cptest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+const ecsContentType = "application/x-amz-json-1.1"
 
 func start(t *testing.T) *controlplane.ControlPlane {
 	t.Helper()
@@ -170,18 +170,18 @@ func raw(t *testing.T, cp *controlplane.ControlPlane, target, contentType string
 
 func TestWireBadInput(t *testing.T) {
 	cp := start(t)
-	op := awsapi.TargetPrefix + "ListClusters"
+	op := ecsapi.TargetPrefix + ".ListClusters"
 	tests := []struct {
 		name, target, contentType string
 		body                      []byte
 		status                    int
 		exception                 string
 	}{
-		{"unknown operation", awsapi.TargetPrefix + "LaunchRockets", awsapi.ContentType, []byte("{}"), 400, "UnknownOperationException"},
-		{"no target", "", awsapi.ContentType, []byte("{}"), 400, "UnknownOperationException"},
+		{"unknown operation", ecsapi.TargetPrefix + ".LaunchRockets", ecsContentType, []byte("{}"), 400, "UnknownOperationException"},
+		{"no target", "", ecsContentType, []byte("{}"), 400, "UnknownOperationException"},
 		{"wrong content type", op, "application/json", []byte("{}"), 400, "SerializationException"},
-		{"unsigned", op, awsapi.ContentType, []byte("{}"), 400, "MissingAuthenticationTokenException"},
-		{"oversized body", op, awsapi.ContentType, bytes.Repeat([]byte(" "), controlplane.MaxRequestBytes+1), 413, "SerializationException"},
+		{"unsigned", op, ecsContentType, []byte("{}"), 400, "MissingAuthenticationTokenException"},
+		{"oversized body", op, ecsContentType, bytes.Repeat([]byte(" "), controlplane.MaxRequestBytes+1), 413, "SerializationException"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -216,8 +216,8 @@ func TestWireMalformedBodies(t *testing.T) {
 func signed(t *testing.T, cp *controlplane.ControlPlane, op string, body []byte, at time.Time) (int, string, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, "http://"+cp.HTTPAddr()+"/", bytes.NewReader(body))
-	req.Header.Set("X-Amz-Target", awsapi.TargetPrefix+op)
-	req.Header.Set("Content-Type", awsapi.ContentType)
+	req.Header.Set("X-Amz-Target", ecsapi.TargetPrefix+"."+op)
+	req.Header.Set("Content-Type", ecsContentType)
 	sum := sha256.Sum256(body)
 	key := cp.AccessKey()
 	err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: key.AccessKeyID, SecretAccessKey: key.SecretAccessKey},
