@@ -22,6 +22,7 @@ import (
 
 	"github.com/berth/berth/agent"
 	"github.com/berth/berth/agent/engine"
+	"github.com/berth/berth/agent/pause"
 	"github.com/berth/berth/agent/runtime"
 	"github.com/berth/berth/agent/runtime/docker"
 	"github.com/berth/berth/agent/runtime/hollow"
@@ -66,6 +67,7 @@ func run() error {
 		dataDir      = flag.String("data-dir", "", "directory for the agent's state (required)")
 		pull         = flag.String("image-pull-behavior", "default", "default, always, once or prefer-cached")
 		offline      = flag.Bool("offline", false, "docker: never contact a registry; use local images only")
+		pauseImage   = flag.String("pause-image", pause.Image, "the image of the pause container that holds an awsvpc task's network namespace (its default command must wait for a signal); the default is berth's own, which the agent makes when it is absent, and any other is pulled")
 		instances    = flag.Int("instances", 1, "hollow: run this many instances in one process")
 	)
 	flag.Var(attrs, "attribute", "custom attribute name=value (repeatable)")
@@ -95,7 +97,7 @@ func run() error {
 		ControlPlane: *controlPlane, JoinToken: token, Cluster: *cluster,
 		AvailabilityZone: *az, InstanceType: *instanceType, Attributes: attrs,
 		CPU: *cpu, Memory: *memory, Logger: log,
-		Engine: engine.Options{PullPolicy: policy},
+		Engine: engine.Options{PullPolicy: policy, PauseImage: *pauseImage},
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

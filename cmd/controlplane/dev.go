@@ -7,6 +7,7 @@ import (
 	goruntime "runtime"
 
 	"github.com/berth/berth/agent"
+	"github.com/berth/berth/agent/engine"
 	rt "github.com/berth/berth/agent/runtime"
 	"github.com/berth/berth/agent/runtime/docker"
 	"github.com/berth/berth/agent/runtime/hollow"
@@ -31,7 +32,7 @@ func runDevAgent(ctx context.Context, cp *controlplane.ControlPlane, dataDir str
 		AvailabilityZone: "local-1a", InstanceType: "berth.dev",
 		CPU: goruntime.NumCPU() * 1024, Memory: devMemoryMiB(),
 		Runtime: runtime, DataDir: filepath.Join(dataDir, "agent"), Logger: log,
-		RemoveContainersOnExit: true,
+		Engine: engine.Options{PauseImage: *fargatePause}, RemoveContainersOnExit: true,
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/berth/berth/agent"
+	"github.com/berth/berth/agent/engine"
 	"github.com/berth/berth/agent/runtime/hollow"
 	"github.com/berth/berth/controlplane"
 	"github.com/berth/berth/dashboard"
@@ -58,6 +59,7 @@ func (d *devInstances) add(_ context.Context, cluster, zone, instanceType string
 		ControlPlane: cp.GRPCAddr(), JoinToken: cp.JoinToken(), Cluster: cluster,
 		AvailabilityZone: zone, InstanceType: instanceType, CPU: size.CPU, Memory: size.Memory,
 		Runtime: hollow.New(hollow.Config{}), DataDir: dir, Logger: d.log,
+		Engine: engine.Options{PauseImage: *fargatePause}, // hollow: a name is enough
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/berth/berth/agent/engine"
+	"github.com/berth/berth/agent/pause"
 	rt "github.com/berth/berth/agent/runtime"
 	"github.com/berth/berth/agent/runtime/docker"
 	"github.com/berth/berth/agent/runtime/hollow"
@@ -24,12 +25,8 @@ var (
 	fargateMemory   = flag.Int("fargate-host-memory", fargate.DefaultHostMemory, "Fargate pool: MiB of memory of a pool host")
 	fargateCooldown = flag.Duration("fargate-cooldown", fargate.DefaultCooldown, "Fargate pool: how long a host runs no task before it is removed")
 	fargateDelay    = flag.Duration("fargate-provision-delay", 0, "Fargate pool, -dev: how long starting an in-process host takes (to show cold starts)")
-	fargatePause    = flag.String("fargate-pause-image", devPauseImage, "Fargate pool, -dev: the image of the pause container that holds a task's network namespace (its default command must wait for a signal)")
+	fargatePause    = flag.String("fargate-pause-image", pause.Image, "-dev (its agent and Fargate pool): the image of the pause container that holds an awsvpc task's network namespace (its default command must wait for a signal); the default is berth's own, which berth makes when it is absent, and any other is pulled")
 )
-
-// devPauseImage holds the network namespace of -dev's Fargate tasks (awsvpc)
-// on Docker; Docker pulls it at the first Fargate task.
-const devPauseImage = "registry.k8s.io/pause:3.10"
 
 // fargatePool is the Fargate pool's configuration: hosts started and stopped
 // by the user's commands when given; else, in -dev, in-process agents on the

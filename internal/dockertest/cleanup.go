@@ -7,6 +7,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 )
@@ -27,6 +28,19 @@ func RemoveContainerOnCleanup(t testing.TB, cli *client.Client, id string) {
 		err := cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
 		if err != nil && !errdefs.IsNotFound(err) {
 			t.Errorf("remove container %s: %v", id, err)
+		}
+	})
+}
+
+// RemoveImageOnCleanup removes the name ref when t ends, whatever the outcome: the
+// image goes with it unless another name still names it. For images a test has berth
+// make under a name of the test's own.
+func RemoveImageOnCleanup(t testing.TB, cli *client.Client, ref string) {
+	t.Cleanup(func() {
+		ctx, cancel := Context()
+		defer cancel()
+		if _, err := cli.ImageRemove(ctx, ref, image.RemoveOptions{}); err != nil && !errdefs.IsNotFound(err) {
+			t.Errorf("remove image %s: %v", ref, err)
 		}
 	})
 }

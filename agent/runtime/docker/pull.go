@@ -18,6 +18,9 @@ var errNoRegistry = errors.New("not present locally and this runtime is offline 
 
 // Pull implements runtime.Runtime.
 func (r *Runtime) Pull(ctx context.Context, ref string, policy runtime.PullPolicy) error {
+	if ref == r.pauseImage() {
+		return r.pullPause(ctx)
+	}
 	local, err := r.present(ctx, ref)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@
 // a runtime.ContainerSpec into Docker's container config and Docker's state and events
 // back into the runtime's words, and maps Docker's errors to the runtime's sentinel
 // errors. It holds no state of its own, so an agent that restarts loses nothing: the daemon and the berth labels are the record.
+// It also makes berth's own pause image, which no registry serves (EnsurePauseImage).
 //
 // It must not decide anything about tasks; see package runtime.
 package docker
@@ -9,6 +10,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/docker/docker/client"
 
@@ -21,12 +23,22 @@ type Options struct {
 	// locally, under every policy, and a missing one fails at once with
 	// runtime.ErrCannotPull. For hosts (and CI) without a reachable registry.
 	Offline bool
+
+	// PauseImage is the reference under which berth's own pause image (package pause)
+	// lives; "" is pause.Image. Pull makes this image from the program berth ships,
+	// never from a registry (see EnsurePauseImage); any other pause image an agent is
+	// configured with is pulled as any image is.
+	PauseImage string
+	// PauseImageLabels are further labels on that image (tests mark theirs).
+	PauseImageLabels map[string]string
 }
 
 // Runtime runs containers on the local Docker daemon.
 type Runtime struct {
 	cli  *client.Client
 	opts Options
+
+	pauseMu sync.Mutex // one EnsurePauseImage at a time
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
