@@ -29,7 +29,6 @@ import (
 	"github.com/berth/berth/ecs/dispatcher"
 	"github.com/berth/berth/ecs/ecsapi"
 	"github.com/berth/berth/ecs/fargate"
-	"github.com/berth/berth/ecs/placement"
 	"github.com/berth/berth/ecs/servicecontroller"
 	"github.com/berth/berth/store"
 )
@@ -145,12 +144,9 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	c.metrics.observeAgents(c.dispatcher.Heartbeats, c.dispatcher.Sessions)
 	services := servicecontroller.New(servicecontroller.Config{
 		Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger, Resync: cfg.ServiceResync, HealthGrace: cfg.HealthGrace,
-		Placer: &placement.Placer{Store: c.store, ARNs: cfg.ARNs, Apply: func(ctx context.Context, cmd *berthv1.Command) (any, error) {
-			cmd.At = float64(time.Now().UnixNano()) / 1e9
-			return c.store.Apply(ctx, cmd)
-		}},
+		Placer: api.Placer(),
 	})
-	c.startPool(cfg)
+	c.startPool(cfg, api.Placer())
 	api.ProviderUsage = c.capacity.Usage
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.stopLoops = cancel

@@ -1,7 +1,6 @@
 package controlplane
 
 import (
-	"context"
 	"io"
 	"time"
 
@@ -16,11 +15,7 @@ import (
 
 // startPool makes the Fargate pool manager and the EC2 capacity providers'
 // manager (their Run starts with the other loops).
-func (c *ControlPlane) startPool(cfg Config) {
-	placer := &placement.Placer{Store: c.store, ARNs: cfg.ARNs, Apply: func(ctx context.Context, cmd *berthv1.Command) (any, error) {
-		cmd.At = float64(time.Now().UnixNano()) / 1e9
-		return c.store.Apply(ctx, cmd)
-	}}
+func (c *ControlPlane) startPool(cfg Config, placer *placement.Placer) {
 	fc := cfg.Fargate
 	fc.Store, fc.Placer = c.store, placer
 	if fc.Logger == nil {

@@ -47,11 +47,13 @@ func New(st *store.Store, arns arn.Namer, now func() time.Time) *Server {
 		now = time.Now
 	}
 	s := &Server{store: st, arns: arns, now: now}
-	s.placer = &placement.Placer{Store: st, ARNs: arns, Apply: func(ctx context.Context, cmd *berthv1.Command) (any, error) {
-		return s.apply(ctx, cmd)
-	}}
+	s.placer = placement.New(st, arns, now)
 	return s
 }
+
+// Placer is the control plane's one Placer, on the server's clock, for the
+// loops that place tasks too.
+func (s *Server) Placer() *placement.Placer { return s.placer }
 
 // apply stamps cmd with the current time and applies it.
 func (s *Server) apply(ctx context.Context, cmd *berthv1.Command) (proto.Message, error) {

@@ -27,12 +27,16 @@ import (
 // because another placement took the room first.
 const attempts = 3
 
-// Placer places tasks of one control plane.
+// Placer places tasks of one control plane. One is built, by New, and shared
+// by everything that places (RunTask and StartTask, the service controller,
+// the Fargate pool and the capacity providers), so that they share its clock
+// and its cache of converted instances.
 type Placer struct {
 	Store *store.Store
 	ARNs  arn.Namer
-	// Stamp sets the command's time (the caller's clock) and applies it.
-	Apply func(ctx context.Context, cmd *berthv1.Command) (any, error)
+	// Now is the control plane's clock: it dates every command the Placer
+	// applies and every task id it makes. nil is time.Now.
+	Now func() time.Time
 	// ExplainUpTo is the largest cluster (in instances) whose placements
 	// are explained and the explanation stored with the task: explaining
 	// ranks every instance for every task instead of using the scheduler's
@@ -45,6 +49,24 @@ type Placer struct {
 // DefaultExplainUpTo is ExplainUpTo's default: a classroom's clusters and
 // more, well below the sizes where explaining would slow placement.
 const DefaultExplainUpTo = 1000
+
+// New returns the control plane's Placer.
+func New(st *store.Store, arns arn.Namer, now func() time.Time) *Placer {
+	return &Placer{Store: st, ARNs: arns, Now: now}
+}
+
+func (p *Placer) now() time.Time {
+	if p.Now == nil {
+		return time.Now()
+	}
+	return p.Now()
+}
+
+// Apply dates cmd by the Placer's clock and applies it.
+func (p *Placer) Apply(ctx context.Context, cmd *berthv1.Command) (any, error) {
+	cmd.At = float64(p.now().UnixNano()) / 1e9
+	return p.Store.Apply(ctx, cmd)
+}
 
 func (p *Placer) explainUpTo() int {
 	if p.ExplainUpTo == 0 {

@@ -2,7 +2,6 @@ package placement
 
 import (
 	"strconv"
-	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -94,7 +93,7 @@ func (p *Plan) Request(count int, strategies []scheduler.Strategy, constraints [
 
 // NewTask is the record of one task of the plan on an instance, PENDING.
 func (p *Placer) NewTask(plan *Plan, instanceID, az string) *berthv1.TaskRecord {
-	id := NewTaskID(time.Now())
+	id := NewTaskID(p.now())
 	td := plan.TaskDef.TaskDefinition
 	task := &berthv1.Task{
 		TaskArn:              p.ARNs.Task(plan.Cluster, id),
