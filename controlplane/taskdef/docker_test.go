@@ -76,6 +76,9 @@ func TestValidateRefusesDockerSettings(t *testing.T) {
 			"volumes[0].dockerVolumeConfiguration: not supported by berth"},
 		{"efs volume", `{'family': 'f', 'volumes': [{'name': 'v', 'efsVolumeConfiguration': {'fileSystemId': 'fs-1'}}], 'containerDefinitions': [` + web + `]}`,
 			"volumes[0].efsVolumeConfiguration: not supported: berth has no EFS"},
+		{"volumesFrom cycle", `{'family': 'f', 'containerDefinitions': [{'name': 'a', 'image': 'x', 'memory': 64, 'volumesFrom': [{'sourceContainer': 'b'}]},
+			{'name': 'b', 'image': 'x', 'memory': 64, 'links': ['a']}]}`,
+			"containerDefinitions[0].volumesFrom: dependency cycle a -> b -> a"},
 		{"host volume relative", `{'family': 'f', 'volumes': [{'name': 'v', 'host': {'sourcePath': 'data'}}], 'containerDefinitions': [` + web + `]}`,
 			`volumes[0].host.sourcePath: must be an absolute path, got "data"`},
 	}
