@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,7 +38,11 @@ func TestAgentKilledAndRestarted(t *testing.T) {
 	kept, stopped := s.runTask(t, taskDef), s.runTask(t, taskDef)
 	ids := map[string]string{}
 	for _, arn := range []string{kept, stopped} {
-		ids[arn] = containerOf(t, s.waitStatus(t, arn, engine.StatusRunning), "app").GetRuntimeId()
+		app := containerOf(t, s.waitStatus(t, arn, engine.StatusRunning), "app")
+		ids[arn] = app.GetRuntimeId()
+		if !strings.HasPrefix(app.GetImageDigest(), "sha256:") { // the agent's report, through DescribeTasks
+			t.Errorf("task %s: imageDigest %q, want sha256:...", arn, app.GetImageDigest())
+		}
 	}
 
 	first.kill()

@@ -20,6 +20,9 @@ const (
 	// actRemoveVolumes removes a task's volumes directory, which is not a runtime
 	// call: the engine owns that directory.
 	actRemoveVolumes actionKind = "remove-volumes"
+	// actWake asks to be woken after timeout (a dependency's startTimeout runs out),
+	// which is not a runtime call either.
+	actWake actionKind = "wake"
 )
 
 // An action is one runtime call the task machine asks for, or the making or removal of
@@ -33,13 +36,13 @@ type action struct {
 	spec      runtime.ContainerSpec // create
 	dirs      []string              // create: volume directories to make first; remove-volumes
 	id        string                // start, stop, remove
-	timeout   time.Duration         // stop: SIGTERM, then SIGKILL after this
+	timeout   time.Duration         // stop: SIGTERM, then SIGKILL after this; wake: after this
 }
 
 // String is the action as scenario tests read it: "pull web", "stop web 30s".
 func (a action) String() string {
 	switch a.kind {
-	case actStop:
+	case actStop, actWake:
 		return fmt.Sprintf("%s %s %s", a.kind, a.container, a.timeout)
 	case actRemoveVolumes:
 		return fmt.Sprintf("%s %s", a.kind, strings.Join(a.dirs, " "))

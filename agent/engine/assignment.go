@@ -2,6 +2,7 @@ package engine
 
 import (
 	"strings"
+	"time"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 
@@ -17,11 +18,12 @@ const NetworkAWSVPC = "awsvpc"
 func newContainer(a *berthv1.TaskAssignment, def *berthv1.ContainerDefinition, opts Options) *container {
 	spec := containerSpec(a, def, opts)
 	c := &container{
-		name:      def.GetName(),
-		essential: def.Essential == nil || def.GetEssential(),
-		deps:      dependencies(def, spec.NetworkMode),
-		spec:      spec,
-		health:    runtime.HealthNone,
+		name:         def.GetName(),
+		essential:    def.Essential == nil || def.GetEssential(),
+		deps:         dependencies(def, spec.NetworkMode),
+		spec:         spec,
+		health:       runtime.HealthNone,
+		startTimeout: time.Duration(def.GetStartTimeout()) * time.Second,
 	}
 	if spec.NetworkMode == runtime.NetworkHost {
 		for _, pm := range spec.PortMappings {
@@ -32,8 +34,9 @@ func newContainer(a *berthv1.TaskAssignment, def *berthv1.ContainerDefinition, o
 	return c
 }
 
-// dependencies are a container's dependsOn entries and, in bridge mode, its links,
-// which Docker needs running before the container starts.
+// dependencies are a container's dependsOn entries, in bridge mode its links, which
+// Docker needs running before the container starts, and its volumesFrom sources,
+// which must be created first.
 func dependencies(def *berthv1.ContainerDefinition, mode string) []dependency {
 	var deps []dependency
 	for _, d := range def.GetDependsOn() {
@@ -45,13 +48,17 @@ func dependencies(def *berthv1.ContainerDefinition, mode string) []dependency {
 			deps = append(deps, dependency{container: name, condition: condStart})
 		}
 	}
+	for _, vf := range def.GetVolumesFrom() {
+		deps = append(deps, dependency{container: vf.GetSourceContainer(), condition: condCreated})
+	}
 	return deps
 }
 
-// newPause is an awsvpc task's pause container, which holds the task's network
-// namespace. Its init process ends it promptly on SIGTERM.
-func newPause(a *berthv1.TaskAssignment, opts Options) *container {
-	return &container{
+// newPause is a task's pause container, which holds the task's network namespace
+// (awsvpc: on the bridge; otherwise it needs no network) and, with ipcMode task, an
+// IPC namespace the others may join. Its init process ends it promptly on SIGTERM.
+func newPause(a *berthv1.TaskAssignment, opts Options, awsvpc, shareIPC bool) *container {
+	c := &container{
 		name:      pauseName,
 		essential: true,
 		health:    runtime.HealthNone,
@@ -65,6 +72,13 @@ func newPause(a *berthv1.TaskAssignment, opts Options) *container {
 			InitProcessEnabled: true,
 		},
 	}
+	if !awsvpc {
+		c.spec.NetworkMode = runtime.NetworkNone
+	}
+	if shareIPC {
+		c.spec.IpcMode = runtime.NamespaceShareable
+	}
+	return c
 }
 
 // networkMode is the task's network mode; "" is bridge, ECS's default on Linux.

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"time"
+
 	"github.com/berth/berth/agent/runtime"
 )
 
@@ -32,13 +34,21 @@ type container struct {
 	deps      []dependency
 	spec      runtime.ContainerSpec
 
-	phase    phase
-	id       string // the runtime's id, once created
-	started  bool   // has ever run (dependsOn START)
-	exitCode *int32
-	reason   string
-	health   runtime.HealthStatus
-	bindings []runtime.NetworkBinding
+	// startTimeout is ECS's startTimeout: how long, from its start, the containers
+	// that depend on this one wait for it to reach their condition. 0 is forever.
+	startTimeout time.Duration
+
+	phase     phase
+	id        string    // the runtime's id, once created
+	started   bool      // has ever run (dependsOn START)
+	startedAt time.Time // when the machine first saw it run
+	exitCode  *int32
+	reason    string
+	health    runtime.HealthStatus
+	// imageDigest is the digest of the image the container runs, as the runtime
+	// reports it (ECS's imageDigest).
+	imageDigest string
+	bindings    []runtime.NetworkBinding
 	// hostBindings are what a host-mode container binds: its container ports, which
 	// Docker does not list as bindings.
 	hostBindings []runtime.NetworkBinding
@@ -50,6 +60,9 @@ type container struct {
 func (c *container) observe(s runtime.ContainerState) (exitedNow bool) {
 	if c.phase >= phaseExited {
 		return false
+	}
+	if s.ImageDigest != "" {
+		c.imageDigest = s.ImageDigest
 	}
 	switch s.Status {
 	case runtime.StatusRunning:

@@ -6,8 +6,12 @@
 // raft: it does no I/O and reads no clock. Its inputs are the task's assignment, the
 // outcomes of the runtime calls it asked for, and the container states the runtime
 // reports; its outputs are the runtime calls to make next (actions) and the task's
-// state as ECS reports it (a TaskStateChange). It decides pull order, dependsOn
-// (START, COMPLETE, SUCCESS, HEALTHY, and links, which imply START), essential exits,
+// state as ECS reports it (a TaskStateChange). It decides pull order (an image once
+// per task), dependsOn (START, COMPLETE, SUCCESS, HEALTHY, with startTimeout; links,
+// which imply START; volumesFrom, which implies the source is created first), which
+// failures stop only their container (a non-essential one's) and which the task,
+// the pause container that holds awsvpc's network and pidMode / ipcMode task's
+// namespaces, essential exits,
 // stop order (dependencies reversed, the awsvpc pause container last), stopCode and
 // stoppedReason, health, and what each container mounts (task volumes, host paths,
 // volumesFrom: volumes.go).

@@ -39,8 +39,21 @@ func (e *Engine) execute(ctx context.Context, a action) input {
 	case actRemoveVolumes:
 		e.removeVolumes(a.dirs)
 		return volumesRemoved{}
+	case actWake:
+		sleep(ctx, a.timeout)
+		return woke{}
 	}
 	panic("engine: unknown action " + string(a.kind))
+}
+
+// sleep waits for d or the end of ctx.
+func sleep(ctx context.Context, d time.Duration) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+	}
 }
 
 // remove removes a container after the removal delay. A container that cannot be

@@ -53,17 +53,23 @@ type pulled struct {
 	err       error
 }
 
+// apply takes the pull's outcome to every container of the task waiting for the
+// same image: an image is pulled once per task.
 func (in pulled) apply(t *task) {
 	c := t.container(in.container)
 	if c == nil || c.phase != phasePulling {
 		return
 	}
-	if in.err != nil {
-		c.phase = phasePending
-		t.stop(StopCodeTaskFailedToStart, pullReason(in.err))
-		return
+	for _, p := range t.all() {
+		if p.phase != phasePulling || p.spec.Image != c.spec.Image {
+			continue
+		}
+		if in.err != nil {
+			t.failToStart(p, pullReason(in.err))
+		} else {
+			p.phase = phasePulled
+		}
 	}
-	c.phase = phasePulled
 }
 
 // pullReason is ECS's stoppedReason for a failed pull: the runtime's error reads so
@@ -88,8 +94,7 @@ func (in created) apply(t *task) {
 		return
 	}
 	if in.err != nil {
-		c.fail("CannotCreateContainerError: " + in.err.Error())
-		t.stop(StopCodeTaskFailedToStart, c.reason)
+		t.failToStart(c, "CannotCreateContainerError: "+in.err.Error())
 		return
 	}
 	c.id, c.phase = in.id, phaseCreated
@@ -108,8 +113,7 @@ func (in started) apply(t *task) {
 		return
 	}
 	if in.err != nil {
-		c.fail("CannotStartContainerError: " + in.err.Error())
-		t.stop(StopCodeTaskFailedToStart, c.reason)
+		t.failToStart(c, "CannotStartContainerError: "+in.err.Error())
 		return
 	}
 	t.observe(c, in.state)
@@ -178,6 +182,22 @@ func (in observed) apply(t *task) {
 func (t *task) observe(c *container, s runtime.ContainerState) {
 	if c.observe(s) {
 		t.exited(c)
+	}
+}
+
+// woke is the end of a wait the machine asked for: the time has come to check a
+// startTimeout, which handle does with every input.
+type woke struct{}
+
+func (woke) apply(*task) {}
+
+// failToStart ends a container that cannot be pulled, created or started, or whose
+// dependency can never be met. As in ECS, that stops only this container, unless it
+// is essential: then the task fails to start.
+func (t *task) failToStart(c *container, reason string) {
+	c.fail(reason)
+	if c.essential {
+		t.stop(StopCodeTaskFailedToStart, reason)
 	}
 }
 

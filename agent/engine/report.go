@@ -37,6 +37,7 @@ func (c *container) stateChange() *berthv1.ContainerStateChange {
 		ExitCode:     c.exitCode,
 		Reason:       c.reason,
 		HealthStatus: c.healthStatus(),
+		ImageDigest:  c.imageDigest,
 	}
 	for _, b := range c.bindings {
 		sc.NetworkBindings = append(sc.NetworkBindings, &berthv1.NetworkBinding{

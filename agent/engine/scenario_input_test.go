@@ -18,7 +18,8 @@ const scenarioTaskARN = "arn:aws:ecs:us-east-1:000000000000:task/default/0123abc
 // newTask builds the task the command describes and feeds it its adopted containers.
 func (sc *scenario) newTask(d *datadriven.TestData) (string, error) {
 	sc.clock = 0
-	td := &berthv1.TaskDefinition{Family: "web", Revision: 3, NetworkMode: arg(d, "mode", "bridge"), Memory: arg(d, "memory", "")}
+	td := &berthv1.TaskDefinition{Family: "web", Revision: 3, NetworkMode: arg(d, "mode", "bridge"), Memory: arg(d, "memory", ""),
+		PidMode: arg(d, "pid", ""), IpcMode: arg(d, "ipc", "")}
 	var states []runtime.ContainerState
 	for _, line := range strings.Split(strings.TrimSpace(d.Input), "\n") {
 		def, state, err := parseContainer(line)
@@ -66,6 +67,11 @@ func parseContainer(line string) (*berthv1.ContainerDefinition, *runtime.Contain
 		case "stop":
 			n, _ := strconv.Atoi(v)
 			def.StopTimeout = new(int32(n))
+		case "start":
+			n, _ := strconv.Atoi(v)
+			def.StartTimeout = new(int32(n))
+		case "image":
+			def.Image = v
 		case "ports":
 			for _, p := range strings.Split(v, ",") {
 				c, h, _ := strings.Cut(p, ":")
@@ -134,6 +140,8 @@ func (sc *scenario) inputs(d *datadriven.TestData) ([]input, error) {
 		return []input{unassigned{}}, nil
 	case "volumes-removed":
 		return []input{volumesRemoved{}}, nil
+	case "wake":
+		return []input{woke{}}, nil
 	}
 	var ins []input
 	for _, name := range names(d) {
@@ -151,8 +159,8 @@ func (sc *scenario) input(d *datadriven.TestData, name string, err error) (input
 	running := runtime.ContainerState{ID: id, Status: runtime.StatusRunning, Health: runtime.HealthStarting}
 	switch d.Cmd {
 	case "pulled":
-		if err != nil {
-			err = runtime.CannotPull("img-"+name, err)
+		if c := sc.task.container(name); err != nil && c != nil {
+			err = runtime.CannotPull(c.spec.Image, err)
 		}
 		return pulled{container: name, err: err}, nil
 	case "created":

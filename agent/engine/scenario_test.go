@@ -17,17 +17,18 @@ import (
 // receives, each followed by the actions it asks for and the state it reports.
 // Regenerate the expected output with: go test ./agent/engine -run TestScenarios -rewrite
 //
-//	task [mode=bridge|host|awsvpc|none] [desired=STOPPED] [memory=64]
-//	     [volumes=(NAME[:SOURCE_PATH|:docker],...)]   (VolumesDir is /vols)
-//	  (input lines, one per container: NAME [essential=false] [depends=a:START,b:HEALTHY]
-//	   [links=a:alias] [health] [stop=SECONDS] [ports=80:0,443:443]
+//	task [mode=bridge|host|awsvpc|none] [desired=STOPPED] [memory=64] [pid=task|host]
+//	     [ipc=task|host|none] [volumes=(NAME[:SOURCE_PATH|:docker],...)]   (VolumesDir is /vols)
+//	  (input lines, one per container: NAME [image=IMAGE] [essential=false]
+//	   [depends=a:START,b:HEALTHY] [links=a:alias] [health] [stop=SECONDS]
+//	   [start=SECONDS] [ports=80:0,443:443]
 //	   [mounts=VOLUME:PATH[:ro],...] [from=CONTAINER[:ro]]
 //	   [adopt=created|running|exited:CODE])
 //	pulled NAME... [err=TEXT]        created NAME... [err=TEXT]
 //	started NAME... [err=TEXT] [ports=80:32768]
 //	healthy NAME...   unhealthy NAME...   exit NAME [code=N] [oom]   gone NAME
 //	stopped NAME... [code=N]         removed NAME...   volumes-removed
-//	desire STOPPED [code=UserInitiated] [reason=TEXT]   unassign   times
+//	desire STOPPED [code=UserInitiated] [reason=TEXT]   unassign   times   wake
 func TestScenarios(t *testing.T) {
 	datadriven.Walk(t, "testdata/scenarios", func(t *testing.T, path string) {
 		sc := &scenario{}
@@ -84,6 +85,12 @@ func describeAction(a action) string {
 	case actCreate:
 		s := a.spec
 		out := fmt.Sprintf("create %s name=%s net=%s", a.container, s.Name, s.NetworkMode)
+		if s.PidMode != "" {
+			out += " pid=" + s.PidMode
+		}
+		if s.IpcMode != "" {
+			out += " ipc=" + s.IpcMode
+		}
 		if len(s.Links) > 0 {
 			out += " links=" + strings.Join(s.Links, ",")
 		}

@@ -25,22 +25,26 @@ func owner(a *berthv1.TaskAssignment, container string, opts Options) runtime.Ow
 func containerSpec(a *berthv1.TaskAssignment, def *berthv1.ContainerDefinition, opts Options) runtime.ContainerSpec {
 	o := containerOverride(a, def.GetName())
 	s := runtime.ContainerSpec{
-		Name:               runtimeName(a.GetTaskDefinition(), a.GetTask().GetTaskArn(), def.GetName()),
-		Image:              def.GetImage(),
-		Owner:              owner(a, def.GetName(), opts),
-		DockerLabels:       def.GetDockerLabels(),
-		EntryPoint:         def.GetEntryPoint(),
-		Command:            def.GetCommand(),
-		Environment:        environment(def.GetEnvironment(), o.GetEnvironment()),
-		WorkingDirectory:   def.GetWorkingDirectory(),
-		User:               def.GetUser(),
-		CPU:                int64(def.GetCpu()),
-		Memory:             int64(def.GetMemory()),
-		MemoryReservation:  int64(def.GetMemoryReservation()),
-		NetworkMode:        networkMode(a),
-		HealthCheck:        healthCheck(def.GetHealthCheck()),
-		StopTimeout:        opts.StopTimeout,
-		InitProcessEnabled: def.GetLinuxParameters().GetInitProcessEnabled(),
+		Name:              runtimeName(a.GetTaskDefinition(), a.GetTask().GetTaskArn(), def.GetName()),
+		Image:             def.GetImage(),
+		Owner:             owner(a, def.GetName(), opts),
+		DockerLabels:      def.GetDockerLabels(),
+		EntryPoint:        def.GetEntryPoint(),
+		Command:           def.GetCommand(),
+		Environment:       environment(def.GetEnvironment(), o.GetEnvironment()),
+		WorkingDirectory:  def.GetWorkingDirectory(),
+		User:              def.GetUser(),
+		CPU:               int64(def.GetCpu()),
+		Memory:            int64(def.GetMemory()),
+		MemoryReservation: int64(def.GetMemoryReservation()),
+		NetworkMode:       networkMode(a),
+		HealthCheck:       healthCheck(def.GetHealthCheck()),
+		StopTimeout:       opts.StopTimeout,
+	}
+	applyDockerSettings(&s, def)
+	applyNamespaces(&s, a.GetTaskDefinition())
+	if s.NetworkDisabled {
+		s.NetworkMode = runtime.NetworkNone // nothing to publish, link or join
 	}
 	applyOverride(&s, o)
 	if s.Memory == 0 {

@@ -111,3 +111,65 @@ func TestMountsFromVolumes(t *testing.T) {
 		t.Error("a task volume without a VolumesDir is not reported as a problem")
 	}
 }
+
+// TestDockerSettingsSpec checks that a container definition's Docker settings reach
+// the runtime's spec: none is dropped on the way.
+func TestDockerSettingsSpec(t *testing.T) {
+	def := &berthv1.ContainerDefinition{
+		Name: "app", Image: "img", Memory: new(int32(128)),
+		Hostname: "app.local", DnsServers: []string{"10.0.0.2"}, DnsSearchDomains: []string{"corp"},
+		ExtraHosts: []*berthv1.HostEntry{{Hostname: "db", IpAddress: "10.0.0.9"}},
+		Privileged: new(true), ReadonlyRootFilesystem: new(true),
+		DockerSecurityOptions: []string{"no-new-privileges"},
+		Interactive:           new(true), PseudoTerminal: new(true),
+		SystemControls:       []*berthv1.SystemControl{{Namespace: "net.core.somaxconn", Value: "1024"}},
+		LogConfiguration:     &berthv1.LogConfiguration{LogDriver: "awslogs", Options: map[string]string{"awslogs-group": "g"}},
+		ResourceRequirements: []*berthv1.ResourceRequirement{{Type: "GPU", Value: "2"}},
+		LinuxParameters: &berthv1.LinuxParameters{
+			Capabilities:     &berthv1.KernelCapabilities{Add: []string{"NET_ADMIN"}, Drop: []string{"MKNOD"}},
+			Devices:          []*berthv1.Device{{HostPath: "/dev/fuse", Permissions: []string{"read"}}},
+			SharedMemorySize: 64,
+			Tmpfs:            []*berthv1.Tmpfs{{ContainerPath: "/run", Size: 16, MountOptions: []string{"noexec"}}},
+			MaxSwap:          new(int32(32)),
+		},
+	}
+	a := testTask("0123abcd", "bridge", def)
+	a.TaskDefinition.PidMode, a.TaskDefinition.IpcMode = "host", "none"
+	got := containerSpec(a, def, Options{ContainerInstanceARN: testInstanceARN})
+	want := runtime.ContainerSpec{
+		Hostname: "app.local", DNSServers: []string{"10.0.0.2"}, DNSSearchDomains: []string{"corp"},
+		ExtraHosts: []runtime.HostEntry{{Hostname: "db", IPAddress: "10.0.0.9"}},
+		Privileged: true, ReadonlyRootFilesystem: true, SecurityOptions: []string{"no-new-privileges"},
+		Interactive: true, PseudoTerminal: true,
+		Sysctls: map[string]string{"net.core.somaxconn": "1024"},
+		Log:     &runtime.LogConfig{Driver: "json-file"}, // awslogs: kept on the agent
+		GPUs:    2,
+		CapAdd:  []string{"NET_ADMIN"}, CapDrop: []string{"MKNOD"},
+		Devices:          []runtime.Device{{HostPath: "/dev/fuse", Permissions: []string{"read"}}},
+		SharedMemorySize: 64,
+		Tmpfs:            []runtime.Tmpfs{{ContainerPath: "/run", Size: 16, MountOptions: []string{"noexec"}}},
+		MaxSwap:          new(int64(32)), Swappiness: new(int64(defaultSwappiness)),
+		PidMode: runtime.NamespaceHost, IpcMode: runtime.NamespaceNone,
+	}
+	// Only the settings under test are compared.
+	got.Name, got.Image, got.Owner, got.Environment, got.Memory, got.NetworkMode, got.StopTimeout = "", "", runtime.Owner{}, nil, 0, "", 0
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("containerSpec:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestLogConfig: Docker's own drivers keep their options; awslogs and awsfirelens,
+// whose services berth lacks, keep the output on the agent as json-file.
+func TestLogConfig(t *testing.T) {
+	opts := map[string]string{"max-size": "10m"}
+	for driver, want := range map[string]*runtime.LogConfig{
+		"json-file":   {Driver: "json-file", Options: opts},
+		"syslog":      {Driver: "syslog", Options: opts},
+		"awslogs":     {Driver: "json-file"},
+		"awsfirelens": {Driver: "json-file"},
+	} {
+		if got := logConfig(&berthv1.LogConfiguration{LogDriver: driver, Options: opts}); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: logConfig = %+v, want %+v", driver, got, want)
+		}
+	}
+}

@@ -6,17 +6,23 @@ import (
 	"github.com/berth/berth/agent/runtime"
 )
 
-// startActions moves a task toward RUNNING: first every image is pulled, then each
-// container is created and started as soon as its dependencies allow.
+// startActions moves a task toward RUNNING: first every image is pulled, once per
+// image however many containers run it, then each container is created and started
+// as soon as its dependencies allow.
 func (t *task) startActions(now time.Time) []action {
 	var acts []action
 	if t.any(phasePending) {
 		if t.pullStartedAt.IsZero() {
 			t.pullStartedAt = now
 		}
+		pulling := map[string]bool{}
 		for _, c := range t.all() {
-			if c.phase == phasePending {
-				c.phase = phasePulling
+			if c.phase != phasePending {
+				continue
+			}
+			c.phase = phasePulling
+			if !pulling[c.spec.Image] {
+				pulling[c.spec.Image] = true
 				acts = append(acts, action{kind: actPull, container: c.name, image: c.spec.Image})
 			}
 		}
@@ -55,12 +61,22 @@ func (t *task) ready(c *container) bool {
 	return true
 }
 
-// createSpec is c's spec as created now: an awsvpc container joins the namespace of
-// its task's pause container.
+// createSpec is c's spec as created now, when its task's pause container has an id:
+// an awsvpc container joins the pause container's network namespace (unless its
+// networking is disabled), and with pidMode or ipcMode task its PID or IPC namespace.
 func (t *task) createSpec(c *container) runtime.ContainerSpec {
 	s := c.spec
-	if t.pause != nil && c != t.pause {
+	if t.pause == nil || c == t.pause {
+		return s
+	}
+	if t.awsvpc && !s.NetworkDisabled {
 		s.NetworkMode = runtime.JoinNetwork(t.pause.id)
+	}
+	if t.sharePID {
+		s.PidMode = runtime.JoinNamespace(t.pause.id)
+	}
+	if t.shareIPC {
+		s.IpcMode = runtime.JoinNamespace(t.pause.id)
 	}
 	return s
 }

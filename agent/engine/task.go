@@ -11,9 +11,14 @@ import (
 type task struct {
 	arn        string
 	assignment *berthv1.TaskAssignment
-	// pause is the awsvpc pause container, nil in other network modes.
-	pause      *container
-	containers []*container // in definition order
+	// pause is the pause container that holds the task's namespaces: its network
+	// namespace in awsvpc mode, its PID and IPC namespaces with pidMode or ipcMode
+	// "task". nil when the task needs none.
+	pause *container
+	// awsvpc, sharePID and shareIPC say which of the pause container's namespaces the
+	// task's containers join.
+	awsvpc, sharePID, shareIPC bool
+	containers                 []*container // in definition order
 
 	// scopedVolumes are the host directories of the task's task-scoped volumes;
 	// volumesDir is the directory that holds them, "" once removed (or if there are
@@ -45,10 +50,13 @@ func newTask(a *berthv1.TaskAssignment, opts Options) *task {
 		report:     true,
 		status:     StatusPending,
 	}
-	if networkMode(a) == NetworkAWSVPC {
-		t.pause = newPause(a, opts)
+	td := a.GetTaskDefinition()
+	t.awsvpc = networkMode(a) == NetworkAWSVPC
+	t.sharePID, t.shareIPC = td.GetPidMode() == namespaceTask, td.GetIpcMode() == namespaceTask
+	if t.awsvpc || t.sharePID || t.shareIPC {
+		t.pause = newPause(a, opts, t.awsvpc, t.shareIPC)
 		if opts.PauseImage == "" {
-			t.stop(StopCodeTaskFailedToStart, "awsvpc needs a pause container image, and the agent has none configured")
+			t.stop(StopCodeTaskFailedToStart, "awsvpc, pidMode task and ipcMode task need a pause container image, and the agent has none configured")
 		}
 	}
 	for _, def := range a.GetTaskDefinition().GetContainerDefinitions() {
@@ -69,14 +77,31 @@ func (t *task) handle(now time.Time, in input) []action {
 	if in != nil {
 		in.apply(t)
 	}
-	t.checkStop()
+	wakes := t.dateStarts(now)
+	t.checkStop(now)
 	var acts []action
 	if t.stopping {
 		acts = t.stopActions()
 	} else {
-		acts = t.startActions(now)
+		acts = append(t.startActions(now), wakes...)
 	}
 	t.advance(now)
+	return acts
+}
+
+// dateStarts records when containers were first seen to run, and asks to be woken
+// when a startTimeout that others wait on runs out.
+func (t *task) dateStarts(now time.Time) []action {
+	var acts []action
+	for _, c := range t.containers {
+		if !c.started || !c.startedAt.IsZero() {
+			continue
+		}
+		c.startedAt = now
+		if at := t.wakeAt(c); !at.IsZero() {
+			acts = append(acts, action{kind: actWake, container: c.name, timeout: at.Sub(now)})
+		}
+	}
 	return acts
 }
 
@@ -88,20 +113,25 @@ func (t *task) stop(code, reason string) {
 	t.stopping, t.stopCode, t.stoppedReason = true, code, reason
 }
 
-// checkStop stops the task when the control plane wants it stopped or a container can
-// never start because a dependency's condition can no longer hold.
-func (t *task) checkStop() {
+// checkStop stops the task when the control plane wants it stopped, and fails the
+// containers that can never start because a dependency's condition can no longer
+// hold (which stops the task if one is essential).
+func (t *task) checkStop(now time.Time) {
 	if t.desired == StatusStopped {
 		t.stop(t.assignment.GetTask().GetStopCode(), t.assignment.GetTask().GetStoppedReason())
 	}
+	if t.stopping {
+		return
+	}
 	for _, c := range t.containers {
-		if c.phase >= phaseStarting {
-			continue
+		if c.phase != phasePending && c.phase != phasePulled && c.phase != phaseCreated {
+			continue // in flight, started or done
 		}
 		for _, d := range c.deps {
 			if dc := t.container(d.container); dc != nil {
-				if why := d.never(dc); why != "" {
-					t.stop(StopCodeTaskFailedToStart, dependencyReason(c.name, d, why))
+				if why := d.never(dc, now); why != "" {
+					t.failToStart(c, dependencyReason(c.name, d, why))
+					break
 				}
 			}
 		}
@@ -125,7 +155,7 @@ func (t *task) advance(now time.Time) {
 	case t.status == StatusRunning:
 	case t.essentialsRunning():
 		t.status, t.startedAt = StatusRunning, now
-	case t.pause != nil && t.pause.phase == phaseRunning:
+	case t.awsvpc && t.pause.phase == phaseRunning:
 		t.status = StatusActivating
 	}
 }

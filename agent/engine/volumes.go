@@ -17,8 +17,9 @@ import (
 //     container that mounts it is created, shared by every container of the task that
 //     mounts it, and removed with the task once all its containers are removed;
 //   - {name, host: {sourcePath}} binds that host path;
-//   - dockerVolumeConfiguration and efsVolumeConfiguration are not supported: a task
-//     that declares one fails to start with CannotCreateVolumeError.
+//   - dockerVolumeConfiguration and efsVolumeConfiguration are not supported:
+//     registration refuses them, and a task whose definition has one all the same
+//     (stored before that rule) fails to start with CannotCreateVolumeError.
 //
 // A container's mountPoints name task volumes; its volumesFrom mounts whatever the
 // source container mounts (its mountPoints and, in turn, its volumesFrom), read-only

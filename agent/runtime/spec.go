@@ -47,7 +47,92 @@ type ContainerSpec struct {
 	// InitProcessEnabled runs an init process as PID 1 that forwards signals and reaps
 	// zombies (ECS's linuxParameters.initProcessEnabled).
 	InitProcessEnabled bool
+
+	// MaxSwap is the swap the container may use on top of Memory, in MiB; nil is no
+	// swap when Memory is set (the runtime's default otherwise). Swappiness (0-100)
+	// is nil for the runtime's default.
+	MaxSwap    *int64
+	Swappiness *int64
+	// GPUs is how many GPUs the container gets (ECS's resourceRequirements GPU).
+	GPUs int
+
+	// Hostname is the container's hostname; "" lets the runtime choose.
+	Hostname         string
+	DNSServers       []string
+	DNSSearchDomains []string
+	// ExtraHosts are added to the container's /etc/hosts.
+	ExtraHosts []HostEntry
+	// NetworkDisabled gives the container no network at all (ECS's disableNetworking).
+	NetworkDisabled bool
+
+	Privileged             bool
+	ReadonlyRootFilesystem bool
+	// CapAdd and CapDrop are Linux capabilities as ECS names them ("NET_ADMIN", "ALL").
+	CapAdd  []string
+	CapDrop []string
+	// SecurityOptions are Docker's security options ("no-new-privileges",
+	// "seccomp=unconfined", "label:...", "apparmor:...").
+	SecurityOptions []string
+	Devices         []Device
+	// Sysctls are namespaced kernel parameters (ECS's systemControls).
+	Sysctls map[string]string
+
+	// PidMode and IpcMode are "" (the container's own namespace), "host", or a
+	// container's namespace to join (JoinNamespace); IpcMode may also be "none" (no
+	// /dev/shm) or "shareable" (others may join it).
+	PidMode string
+	IpcMode string
+	// SharedMemorySize is the size of /dev/shm in MiB; 0 is the runtime's default.
+	SharedMemorySize int64
+	Tmpfs            []Tmpfs
+
+	// Interactive keeps stdin open; PseudoTerminal allocates a TTY.
+	Interactive    bool
+	PseudoTerminal bool
+
+	// Log is where the container's output goes; nil is the runtime's default.
+	Log *LogConfig
 }
+
+// HostEntry is one /etc/hosts line.
+type HostEntry struct {
+	Hostname  string
+	IPAddress string
+}
+
+// Device exposes a host device in the container.
+type Device struct {
+	HostPath      string
+	ContainerPath string // "" is HostPath
+	// Permissions are any of "read", "write" and "mknod", as ECS names them; none
+	// is all three.
+	Permissions []string
+}
+
+// Tmpfs is a tmpfs mount.
+type Tmpfs struct {
+	ContainerPath string
+	// Size is in MiB.
+	Size         int64
+	MountOptions []string
+}
+
+// LogConfig names a log driver and its options.
+type LogConfig struct {
+	Driver  string
+	Options map[string]string
+}
+
+// Namespace sharing for ContainerSpec.PidMode and IpcMode.
+const (
+	NamespaceHost      = "host"
+	NamespaceNone      = "none"
+	NamespaceShareable = "shareable"
+)
+
+// JoinNamespace returns the PidMode or IpcMode that puts a container in the
+// namespace of container id.
+func JoinNamespace(id string) string { return "container:" + id }
 
 // Network modes for ContainerSpec.NetworkMode.
 const (

@@ -25,10 +25,14 @@ const (
 
 // ContainerState is what Inspect reports of a container.
 type ContainerState struct {
-	ID     string
-	Name   string
-	Image  string
-	Status Status
+	ID    string
+	Name  string
+	Image string
+	// ImageDigest identifies the image the container runs: the registry's manifest
+	// digest ("sha256:...") when the image came from a registry, else the runtime's
+	// own id of the image. "" when the runtime cannot tell.
+	ImageDigest string
+	Status      Status
 	// ExitCode and OOMKilled are meaningful once Status is StatusExited.
 	ExitCode  int
 	OOMKilled bool

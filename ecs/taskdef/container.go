@@ -81,6 +81,7 @@ func (t *task) checkContainer(i int, c *berthv1.ContainerDefinition, used map[po
 		func() error { return t.checkTimeouts(i, c) },
 		func() error { return checkHealthCheck(i, c.HealthCheck) },
 		func() error { return checkContainerOptions(i, c) },
+		func() error { return t.checkDockerSettings(i, c) },
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {

@@ -38,8 +38,34 @@ func (t *task) checkDependsOn(i int, c *berthv1.ContainerDefinition) error {
 	return nil
 }
 
-// checkDependencyCycles rejects a dependsOn cycle, naming it
-// ("web -> envoy -> web") at the first container of the cycle found.
+// ordering is what makes container i wait for others: its dependsOn, its links
+// (the linked container must run first) and its volumesFrom (the source must
+// be created first), each with the field it is in.
+type ordering struct {
+	to    int
+	field string
+}
+
+func (t *task) orderings(i int) []ordering {
+	c := t.td.ContainerDefinitions[i]
+	var out []ordering
+	for _, dep := range c.DependsOn {
+		out = append(out, ordering{t.containers[dep.ContainerName], "dependsOn"})
+	}
+	for _, l := range c.Links {
+		name, _, _ := strings.Cut(l, ":")
+		out = append(out, ordering{t.containers[name], "links"})
+	}
+	for _, vf := range c.VolumesFrom {
+		out = append(out, ordering{t.containers[vf.SourceContainer], "volumesFrom"})
+	}
+	return out
+}
+
+// checkDependencyCycles rejects a cycle of dependsOn, links and volumesFrom,
+// which no container of it could ever start, naming it ("web -> envoy ->
+// web") at the first container of the cycle found and the field of its first
+// step.
 func (t *task) checkDependencyCycles() error {
 	const (
 		unseen = iota
@@ -53,11 +79,11 @@ func (t *task) checkDependencyCycles() error {
 	visit = func(i int) error {
 		state[i] = onPath
 		path = append(path, i)
-		for _, dep := range cs[i].DependsOn {
-			j := t.containers[dep.ContainerName]
+		for _, o := range t.orderings(i) {
+			j := o.to
 			switch state[j] {
 			case onPath:
-				return cycleError(cs, path, j)
+				return t.cycleError(path, j)
 			case unseen:
 				if err := visit(j); err != nil {
 					return err
@@ -79,16 +105,25 @@ func (t *task) checkDependencyCycles() error {
 }
 
 // cycleError reports the cycle that starts at container start on path.
-func cycleError(cs []*berthv1.ContainerDefinition, path []int, start int) error {
-	var names []string
+func (t *task) cycleError(path []int, start int) error {
+	cs := t.td.ContainerDefinitions
+	var cycle []int
 	for k := len(path) - 1; k >= 0; k-- {
 		if path[k] == start {
-			for _, i := range path[k:] {
-				names = append(names, cs[i].Name)
-			}
+			cycle = append(path[k:len(path):len(path)], start)
 			break
 		}
 	}
-	names = append(names, cs[start].Name)
-	return ecserr.Field(cpath(start, "dependsOn"), "dependency cycle %s", strings.Join(names, " -> "))
+	var names []string
+	for _, i := range cycle {
+		names = append(names, cs[i].Name)
+	}
+	field := "dependsOn"
+	for _, o := range t.orderings(start) {
+		if len(cycle) > 1 && o.to == cycle[1] {
+			field = o.field
+			break
+		}
+	}
+	return ecserr.Field(cpath(start, field), "dependency cycle %s", strings.Join(names, " -> "))
 }

@@ -1,8 +1,11 @@
 // Package taskdef checks and normalizes RegisterTaskDefinition requests with
 // the rules Amazon ECS applies at registration: names, container counts,
 // memory and CPU (task sizes in "1 vCPU" / "2 GB" forms, the Fargate table),
-// network modes and port mappings, links, dependsOn, health checks, volumes
-// and placement constraints.
+// network modes and port mappings, links, dependsOn, health checks, volumes,
+// placement constraints, and the Docker settings of each container
+// (docker.go): berth's agent honours every setting registration accepts, so
+// what it cannot honour (secrets, EFS, Docker named volumes, ...) is refused
+// here with its field path rather than dropped when the task runs.
 //
 // Validate is the whole API. It returns the task definition to store, or the
 // first rule broken as an *ecserr.Error whose message starts with the field

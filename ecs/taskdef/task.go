@@ -45,6 +45,12 @@ func (t *task) checkNamespaces() error {
 	if m := t.td.IpcMode; m != "" && m != "host" && m != "task" && m != "none" {
 		return ecserr.Field("ipcMode", "must be host, task or none, got %q", clip(m))
 	}
+	if t.fargate && t.td.PidMode == "host" {
+		return ecserr.Field("pidMode", "must be task with FARGATE, got host")
+	}
+	if t.fargate && t.td.IpcMode != "" {
+		return ecserr.Field("ipcMode", "not supported with FARGATE")
+	}
 	return nil
 }
 

@@ -2,6 +2,8 @@ package taskdef
 
 import (
 	"fmt"
+	"path"
+	"strings"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/ecs/ecserr"
@@ -19,6 +21,29 @@ func (t *task) checkVolumes() error {
 			return ecserr.Field(p, "duplicate volume name %q", v.Name)
 		}
 		t.volumes[v.Name] = true
+		if err := t.checkVolumeSource(j, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkVolumeSource refuses the volumes berth's agent cannot provide, which
+// would otherwise fail every task at start: Docker named volumes and EFS. A
+// host volume's sourcePath is a host path; a volume with neither is a
+// directory of the task's own.
+func (t *task) checkVolumeSource(j int, v *berthv1.Volume) error {
+	p := fmt.Sprintf("volumes[%d]", j)
+	switch {
+	case v.DockerVolumeConfiguration != nil:
+		return ecserr.Field(p+".dockerVolumeConfiguration",
+			"not supported by berth: use a host volume (host.sourcePath) or a task volume (a name alone)")
+	case v.EfsVolumeConfiguration != nil:
+		return ecserr.Field(p+".efsVolumeConfiguration", "not supported: berth has no EFS")
+	case v.Host != nil && v.Host.SourcePath != "" && !path.IsAbs(v.Host.SourcePath):
+		return ecserr.Field(p+".host.sourcePath", "must be an absolute path, got %q", clip(v.Host.SourcePath))
+	case v.Host != nil && strings.Contains(v.Host.SourcePath, ":"):
+		return ecserr.Field(p+".host.sourcePath", "must not contain ':', got %q", clip(v.Host.SourcePath))
 	}
 	return nil
 }

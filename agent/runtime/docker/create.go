@@ -51,6 +51,12 @@ func containerConfig(spec runtime.ContainerSpec) (*container.Config, error) {
 		Labels:       spec.Labels(),
 		ExposedPorts: exposed,
 		Healthcheck:  healthConfig(spec.HealthCheck),
+		Hostname:     spec.Hostname,
+		// Docker's NetworkDisabled alone leaves the container in its network mode;
+		// hostConfig also puts it in mode none.
+		NetworkDisabled: spec.NetworkDisabled,
+		OpenStdin:       spec.Interactive,
+		Tty:             spec.PseudoTerminal,
 	}
 	if spec.StopTimeout > 0 {
 		secs := seconds(spec.StopTimeout)
@@ -70,12 +76,12 @@ func hostConfig(spec runtime.ContainerSpec) (*container.HostConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	mode := spec.NetworkMode
-	if mode == "" {
-		mode = runtime.NetworkBridge
+	devices, err := devices(spec.Devices)
+	if err != nil {
+		return nil, err
 	}
 	hc := &container.HostConfig{
-		NetworkMode:  container.NetworkMode(mode),
+		NetworkMode:  networkMode(spec),
 		PortBindings: bindings,
 		Links:        spec.Links,
 		Binds:        mountBinds,
@@ -84,15 +90,45 @@ func hostConfig(spec runtime.ContainerSpec) (*container.HostConfig, error) {
 			Memory:            spec.Memory * mib,
 			MemoryReservation: spec.MemoryReservation * mib,
 			Ulimits:           ulimits(spec.Ulimits),
+			Devices:           devices,
+			DeviceRequests:    gpus(spec.GPUs),
 		},
 	}
-	if spec.Memory > 0 {
-		hc.MemorySwap = hc.Memory // no swap: past Memory the container is OOM-killed
-	}
+	memorySwap(spec, hc)
 	if spec.InitProcessEnabled {
 		hc.Init = &spec.InitProcessEnabled
 	}
+	applySecurity(spec, hc)
+	applyNamespaces(spec, hc)
+	applyDNS(spec, hc)
+	hc.Tmpfs = tmpfs(spec.Tmpfs)
+	hc.LogConfig = logConfig(spec.Log)
 	return hc, nil
+}
+
+// networkMode is the container's Docker network mode. A container without
+// networking is in mode none, so that it has no interface but loopback whatever its
+// task's network mode.
+func networkMode(spec runtime.ContainerSpec) container.NetworkMode {
+	switch {
+	case spec.NetworkDisabled:
+		return runtime.NetworkNone
+	case spec.NetworkMode == "":
+		return runtime.NetworkBridge
+	}
+	return container.NetworkMode(spec.NetworkMode)
+}
+
+// memorySwap sets swap as ECS's maxSwap and swappiness say: with a hard limit and
+// no maxSwap, no swap at all, so that past Memory the container is OOM-killed.
+func memorySwap(spec runtime.ContainerSpec, hc *container.HostConfig) {
+	switch {
+	case spec.Memory > 0 && spec.MaxSwap != nil:
+		hc.MemorySwap = hc.Memory + *spec.MaxSwap*mib
+	case spec.Memory > 0:
+		hc.MemorySwap = hc.Memory
+	}
+	hc.MemorySwappiness = spec.Swappiness
 }
 
 // ports turns port mappings into Docker's exposed ports and bindings; a host port of 0

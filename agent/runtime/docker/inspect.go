@@ -30,6 +30,7 @@ func (r *Runtime) Inspect(ctx context.Context, id string) (runtime.ContainerStat
 	if resp.Config != nil {
 		st.Image, st.Labels = resp.Config.Image, resp.Config.Labels
 	}
+	st.ImageDigest = r.imageDigest(ctx, resp.Image, st.Image)
 	if s := resp.State; s != nil {
 		st.Status = status(s.Status)
 		st.ExitCode, st.OOMKilled, st.Error = s.ExitCode, s.OOMKilled, s.Error
@@ -186,4 +187,41 @@ func firstName(names []string) string {
 		return ""
 	}
 	return strings.TrimPrefix(names[0], "/")
+}
+
+// imageDigest is the digest ECS reports for a container of image id, named ref in
+// its definition: the registry's manifest digest of ref's repository when the image
+// came from a registry, else the image's own id (berth's test images, and any image
+// built or loaded on the host, have no registry digest); the id alone when the image
+// cannot be inspected.
+func (r *Runtime) imageDigest(ctx context.Context, id, ref string) string {
+	img, err := r.cli.ImageInspect(ctx, id)
+	if err != nil {
+		return id
+	}
+	if d := repoDigest(img.RepoDigests, ref); d != "" {
+		return d
+	}
+	return img.ID
+}
+
+// repoDigest picks the digest of ref's repository from an image's "repo@digest"
+// list, or the only one there is.
+func repoDigest(repoDigests []string, ref string) string {
+	repo := ref
+	if at := strings.Index(repo, "@"); at >= 0 {
+		repo = repo[:at]
+	} else if colon := strings.LastIndex(repo, ":"); colon > strings.LastIndex(repo, "/") {
+		repo = repo[:colon]
+	}
+	for _, rd := range repoDigests {
+		if name, digest, ok := strings.Cut(rd, "@"); ok && (name == repo || strings.HasSuffix(name, "/"+repo)) {
+			return digest
+		}
+	}
+	if len(repoDigests) == 1 {
+		_, digest, _ := strings.Cut(repoDigests[0], "@")
+		return digest
+	}
+	return ""
 }

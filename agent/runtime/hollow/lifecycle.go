@@ -2,6 +2,8 @@ package hollow
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -31,7 +33,7 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.ContainerSpec) (strin
 		exited:   make(chan struct{}),
 		output:   newOutput(),
 		state: runtime.ContainerState{
-			ID: id, Name: spec.Name, Image: spec.Image, Status: runtime.StatusCreated,
+			ID: id, Name: spec.Name, Image: spec.Image, ImageDigest: imageDigest(spec.Image), Status: runtime.StatusCreated,
 			Health: runtime.HealthNone, Labels: spec.Labels(),
 		},
 	}
@@ -53,7 +55,19 @@ func (r *Runtime) checkCreate(spec runtime.ContainerSpec) error {
 			return fmt.Errorf("link %q: no such container %q", link, name)
 		}
 	}
+	for _, mode := range []string{spec.PidMode, spec.IpcMode} {
+		if id, ok := strings.CutPrefix(mode, "container:"); ok && r.containers[id] == nil {
+			return fmt.Errorf("cannot join the namespace of container %q: no such container", id)
+		}
+	}
 	return nil
+}
+
+// imageDigest is a hollow image's digest: made up from its name, stable, and shaped
+// as a registry's.
+func imageDigest(image string) string {
+	sum := sha256.Sum256([]byte(image))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // Start implements runtime.Runtime, after Config.StartLatency.

@@ -24,6 +24,8 @@ func Run(t *testing.T, h Harness) {
 		{"HealthyAndHealthEvent", testHealthy},
 		{"Unhealthy", testUnhealthy},
 		{"JoinNetwork", testJoinNetwork},
+		{"JoinNamespaces", testJoinNamespaces},
+		{"ImageDigest", testImageDigest},
 		{"Links", testLinks},
 		{"ListByLabel", testList},
 		{"PullPolicies", testPull},
@@ -128,6 +130,38 @@ func testJoinNetwork(t *testing.T, h Harness) {
 	spec.HealthCheck = quickCheck("CMD-SHELL", "testapp health http://127.0.0.1:8080/")
 	id := h.run(t, spec)
 	h.WaitHealth(t, id, runtime.HealthHealthy)
+}
+
+// testJoinNamespaces: a container joins the PID and IPC namespaces of a running
+// container whose IPC namespace is shareable, as pidMode and ipcMode task need;
+// joining a container that does not exist fails.
+func testJoinNamespaces(t *testing.T, h Harness) {
+	holder := h.spec("sleep")
+	holder.IpcMode = runtime.NamespaceShareable
+	pause := h.run(t, holder)
+	spec := h.spec("sleep")
+	spec.PidMode, spec.IpcMode = runtime.JoinNamespace(pause), runtime.JoinNamespace(pause)
+	id := h.run(t, spec)
+	if st, err := h.Runtime.Inspect(t.Context(), id); err != nil || st.Status != runtime.StatusRunning {
+		t.Errorf("joined container: %+v, %v; want running", st, err)
+	}
+	bad := h.spec("sleep")
+	bad.PidMode = runtime.JoinNamespace("0123456789ab")
+	if id, err := h.Runtime.Create(t.Context(), bad); err == nil {
+		if err := h.Runtime.Start(t.Context(), id); err == nil {
+			t.Error("a container joined the namespace of a container that does not exist")
+		}
+		h.Runtime.Remove(t.Context(), id)
+	}
+}
+
+// testImageDigest: Inspect says which image a container runs, as a digest.
+func testImageDigest(t *testing.T, h Harness) {
+	id := h.run(t, h.spec("sleep"))
+	st, err := h.Runtime.Inspect(t.Context(), id)
+	if err != nil || !strings.HasPrefix(st.ImageDigest, "sha256:") {
+		t.Errorf("image digest %q, %v; want sha256:...", st.ImageDigest, err)
+	}
 }
 
 // testLinks: a bridge link makes the linked container reachable by its alias.

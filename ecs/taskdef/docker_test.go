@@ -1,0 +1,112 @@
+package taskdef
+
+import (
+	"strings"
+	"testing"
+)
+
+// withContainer is a bridge task definition of one container with extra
+// members (JSON, single quotes), for the Docker settings tables.
+func withContainer(task, members string) string {
+	if task != "" {
+		task += ", "
+	}
+	return `{'family': 'f', ` + task + `'containerDefinitions': [{'name': 'a', 'image': 'x', 'memory': 64, ` + members + `}]}`
+}
+
+const fargate = `'requiresCompatibilities': ['FARGATE'], 'networkMode': 'awsvpc', 'cpu': '256', 'memory': '512'`
+
+// TestValidateRefusesDockerSettings: what berth's agent cannot honour, and
+// what Docker would refuse, is refused at registration with its field path.
+func TestValidateRefusesDockerSettings(t *testing.T) {
+	tests := []struct{ name, doc, want string }{
+		{"secrets", withContainer("", `'secrets': [{'name': 'A', 'valueFrom': 'arn:aws:ssm:us-east-1:0:parameter/a'}]`),
+			"containerDefinitions[0].secrets: not supported: berth has no Secrets Manager"},
+		{"environment files", withContainer("", `'environmentFiles': [{'value': 'arn:aws:s3:::b/e.env', 'type': 's3'}]`),
+			"containerDefinitions[0].environmentFiles: not supported: berth has no S3"},
+		{"repository credentials", withContainer("", `'repositoryCredentials': {'credentialsParameter': 'arn'}`),
+			"containerDefinitions[0].repositoryCredentials: not supported"},
+		{"log secret options", withContainer("", `'logConfiguration': {'logDriver': 'splunk', 'secretOptions': [{'name': 'splunk-token', 'valueFrom': 'arn'}]}`),
+			"containerDefinitions[0].logConfiguration.secretOptions: not supported"},
+		{"hostname awsvpc", withContainer(`'networkMode': 'awsvpc'`, `'hostname': 'h'`),
+			"containerDefinitions[0].hostname: not allowed in awsvpc network mode"},
+		{"dns awsvpc", withContainer(`'networkMode': 'awsvpc'`, `'dnsServers': ['10.0.0.2']`),
+			"containerDefinitions[0].dnsServers: not allowed in awsvpc network mode"},
+		{"extra hosts awsvpc", withContainer(`'networkMode': 'awsvpc'`, `'extraHosts': [{'hostname': 'db', 'ipAddress': '10.0.0.9'}]`),
+			"containerDefinitions[0].extraHosts: not allowed in awsvpc network mode"},
+		{"extra host without ip", withContainer("", `'extraHosts': [{'hostname': 'db'}]`),
+			"containerDefinitions[0].extraHosts[0]: needs a hostname"},
+		{"ports without network", withContainer("", `'disableNetworking': true, 'portMappings': [{'containerPort': 80}]`),
+			"containerDefinitions[0].portMappings: not allowed with disableNetworking"},
+		{"capability", withContainer("", `'linuxParameters': {'capabilities': {'add': ['CAP_NET_ADMIN']}}`),
+			`containerDefinitions[0].linuxParameters.capabilities.add[0]: must be a Linux capability as ECS names it`},
+		{"device relative", withContainer("", `'linuxParameters': {'devices': [{'hostPath': 'dev/fuse'}]}`),
+			`containerDefinitions[0].linuxParameters.devices[0].hostPath: must be an absolute path, got "dev/fuse"`},
+		{"device permission", withContainer("", `'linuxParameters': {'devices': [{'hostPath': '/dev/fuse', 'permissions': ['exec']}]}`),
+			`containerDefinitions[0].linuxParameters.devices[0].permissions[0]: must be read, write or mknod, got "exec"`},
+		{"shm with ipc host", withContainer(`'ipcMode': 'host'`, `'linuxParameters': {'sharedMemorySize': 64}`),
+			"containerDefinitions[0].linuxParameters.sharedMemorySize: not allowed with ipcMode host"},
+		{"tmpfs size", withContainer("", `'linuxParameters': {'tmpfs': [{'containerPath': '/run'}]}`),
+			"containerDefinitions[0].linuxParameters.tmpfs[0].size: must be a positive number of MiB, got 0"},
+		{"tmpfs option", withContainer("", `'linuxParameters': {'tmpfs': [{'containerPath': '/run', 'size': 8, 'mountOptions': ['huge=always']}]}`),
+			`containerDefinitions[0].linuxParameters.tmpfs[0].mountOptions[0]: "huge=always" is not a tmpfs mount option`},
+		{"swap without limit", `{'family': 'f', 'containerDefinitions': [{'name': 'a', 'image': 'x', 'memoryReservation': 64, 'linuxParameters': {'maxSwap': 128}}]}`,
+			"containerDefinitions[0].linuxParameters.maxSwap: needs a hard memory limit"},
+		{"swappiness alone", withContainer("", `'linuxParameters': {'swappiness': 10}`),
+			"containerDefinitions[0].linuxParameters.swappiness: needs maxSwap"},
+		{"sysctl not namespaced", withContainer("", `'systemControls': [{'namespace': 'vm.swappiness', 'value': '10'}]`),
+			`containerDefinitions[0].systemControls[0].namespace: must be a namespaced kernel parameter`},
+		{"net sysctl in host mode", withContainer(`'networkMode': 'host'`, `'systemControls': [{'namespace': 'net.core.somaxconn', 'value': '1024'}]`),
+			"containerDefinitions[0].systemControls[0].namespace: net.core.somaxconn is in the network namespace, which host network mode shares"},
+		{"ipc sysctl with ipc host", withContainer(`'ipcMode': 'host'`, `'systemControls': [{'namespace': 'kernel.shmmax', 'value': '1024'}]`),
+			"containerDefinitions[0].systemControls[0].namespace: kernel.shmmax is in the IPC namespace"},
+		{"security option", withContainer("", `'dockerSecurityOptions': ['credentialspec:file://x.json']`),
+			`containerDefinitions[0].dockerSecurityOptions[0]: must be no-new-privileges, apparmor:PROFILE, label:VALUE or seccomp:PROFILE`},
+		{"inference accelerator", withContainer("", `'resourceRequirements': [{'type': 'InferenceAccelerator', 'value': 'device_1'}]`),
+			`containerDefinitions[0].resourceRequirements[0].type: must be GPU`},
+		{"gpu count", withContainer("", `'resourceRequirements': [{'type': 'GPU', 'value': 'two'}]`),
+			`containerDefinitions[0].resourceRequirements[0].value: must be a whole number of GPUs`},
+		{"privileged fargate", withContainer(fargate, `'privileged': true`),
+			"containerDefinitions[0].privileged: not supported with FARGATE"},
+		{"capability fargate", withContainer(fargate, `'linuxParameters': {'capabilities': {'add': ['NET_ADMIN']}}`),
+			`containerDefinitions[0].linuxParameters.capabilities.add[0]: only SYS_PTRACE may be added with FARGATE, got "NET_ADMIN"`},
+		{"ipc mode fargate", withContainer(fargate+`, 'ipcMode': 'task'`, ``),
+			"ipcMode: not supported with FARGATE"},
+		{"docker volume", `{'family': 'f', 'volumes': [{'name': 'v', 'dockerVolumeConfiguration': {'scope': 'task'}}], 'containerDefinitions': [` + web + `]}`,
+			"volumes[0].dockerVolumeConfiguration: not supported by berth"},
+		{"efs volume", `{'family': 'f', 'volumes': [{'name': 'v', 'efsVolumeConfiguration': {'fileSystemId': 'fs-1'}}], 'containerDefinitions': [` + web + `]}`,
+			"volumes[0].efsVolumeConfiguration: not supported: berth has no EFS"},
+		{"volumesFrom cycle", `{'family': 'f', 'containerDefinitions': [{'name': 'a', 'image': 'x', 'memory': 64, 'volumesFrom': [{'sourceContainer': 'b'}]},
+			{'name': 'b', 'image': 'x', 'memory': 64, 'links': ['a']}]}`,
+			"containerDefinitions[0].volumesFrom: dependency cycle a -> b -> a"},
+		{"host volume relative", `{'family': 'f', 'volumes': [{'name': 'v', 'host': {'sourcePath': 'data'}}], 'containerDefinitions': [` + web + `]}`,
+			`volumes[0].host.sourcePath: must be an absolute path, got "data"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := strings.Replace(tt.doc, `, }`, `}`, 1)
+			_, err := Validate(decode(t, doc))
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("error\n got: %v\nwant: %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestValidateAcceptsDockerSettings: the settings berth honours register.
+func TestValidateAcceptsDockerSettings(t *testing.T) {
+	doc := withContainer(`'pidMode': 'task', 'ipcMode': 'none'`, `'hostname': 'app', 'dnsServers': ['10.0.0.2'],
+		'dnsSearchDomains': ['corp'], 'extraHosts': [{'hostname': 'db', 'ipAddress': '10.0.0.9'}],
+		'privileged': true, 'readonlyRootFilesystem': true, 'interactive': true, 'pseudoTerminal': true,
+		'dockerSecurityOptions': ['no-new-privileges', 'apparmor:docker-default'], 'startTimeout': 60,
+		'systemControls': [{'namespace': 'net.ipv4.tcp_keepalive_time', 'value': '60'}, {'namespace': 'kernel.shmmax', 'value': '1024'}],
+		'logConfiguration': {'logDriver': 'json-file', 'options': {'max-size': '10m'}},
+		'resourceRequirements': [{'type': 'GPU', 'value': '1'}],
+		'linuxParameters': {'capabilities': {'add': ['NET_ADMIN'], 'drop': ['ALL']}, 'initProcessEnabled': true,
+			'devices': [{'hostPath': '/dev/fuse', 'permissions': ['read', 'write']}],
+			'tmpfs': [{'containerPath': '/run', 'size': 16, 'mountOptions': ['noexec', 'mode=1777']}],
+			'maxSwap': 128, 'swappiness': 10}`)
+	if _, err := Validate(decode(t, doc)); err != nil {
+		t.Fatal(err)
+	}
+}
