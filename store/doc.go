@@ -12,23 +12,30 @@
 // Reads go straight to bbolt read transactions; values are protobuf-encoded.
 // The store knows names, not ARNs: the API layer renders ARNs.
 //
-// Bucket tree (schema version 1):
+// Bucket tree (schema version 3; migrations.go lists how each version came
+// to be, and a test checks this drawing against the buckets a new file has):
 //
 //	meta
 //	├── "schema"    uint32, big endian: the schema version
 //	└── "revision"  uint64, big endian: revision of the last applied change
 //	clusters
-//	└── <name> -> berthv1.Cluster
+//	└── <name> -> berthv1.Cluster (ACTIVE, or INACTIVE once deleted)
 //	families
-//	└── <family> -> berthv1.TaskDefinitionFamily
+//	└── <family> -> berthv1.TaskDefinitionFamily (its latest revision)
 //	taskdefs
 //	└── <family> 0x00 <revision uint32 BE> -> berthv1.TaskDefinitionRecord
 //	instances
-//	└── <cluster> 0x00 <id> -> container instance (brought by the agents)
+//	└── <cluster> 0x00 <id> -> berthv1.ContainerInstanceRecord (agents and the Fargate pool's hosts)
 //	services
-//	└── <cluster> 0x00 <name> -> service (brought by the service controller)
+//	└── <cluster> 0x00 <name> -> berthv1.ServiceRecord (with its deployments and events)
 //	tasks
-//	└── <cluster> 0x00 <id> -> task (brought by RunTask)
+//	└── <cluster> 0x00 <id> -> berthv1.TaskRecord (RunTask, StartTask, services, Fargate)
+//	instance-ec2   (a lookup, since version 2)
+//	└── <cluster> 0x00 <ec2InstanceId> -> instance id
+//	instance-tasks (a lookup, since version 2)
+//	└── <cluster> 0x00 <instance id> 0x00 <task id> -> 1, for tasks not STOPPED
+//	capacity-providers (since version 3)
+//	└── <name> -> berthv1.CapacityProvider (EC2 providers; FARGATE and FARGATE_SPOT are built in)
 //
 // Keys are chosen for range scans: a family's revisions are contiguous and in
 // numeric order; a cluster's instances, services and tasks are contiguous.

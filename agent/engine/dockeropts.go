@@ -9,7 +9,7 @@ import (
 )
 
 // A container definition's Docker settings, as the runtime takes them. Registration
-// (controlplane/taskdef) has refused what berth cannot honour and the combinations
+// (ecs/taskdef) has refused what berth cannot honour and the combinations
 // Docker would refuse, so that nothing here is dropped.
 
 // Log drivers that stand for an AWS service berth does not have. Their output is
