@@ -47,8 +47,12 @@ func containerSpec(a *berthv1.TaskAssignment, def *berthv1.ContainerDefinition, 
 		s.NetworkMode = runtime.NetworkNone // nothing to publish, link or join
 	}
 	applyOverride(&s, o)
-	if s.Memory == 0 {
-		s.Memory, _ = strconv.ParseInt(a.GetTaskDefinition().GetMemory(), 10, 64)
+	if s.Memory == 0 { // the task's memory, overridden or its definition's, bounds the container
+		mem := a.GetTask().GetOverrides().GetMemory()
+		if mem == "" {
+			mem = a.GetTaskDefinition().GetMemory()
+		}
+		s.Memory, _ = strconv.ParseInt(mem, 10, 64)
 	}
 	if def.StopTimeout != nil {
 		s.StopTimeout = time.Duration(def.GetStopTimeout()) * time.Second

@@ -115,6 +115,9 @@ func TestFargateBadInput(t *testing.T) {
 			ecserr.InvalidArgument, "capacityProviderStrategy[0].base: must be between 0 and 100000"},
 		{"run FARGATE 11", run(&berthv1.RunTaskRequest{TaskDefinition: "fg", LaunchType: "FARGATE", Count: 11}),
 			ecserr.InvalidArgument, "count: must be between 1 and 10"},
+		{"run FARGATE overridden to a size Fargate lacks", run(&berthv1.RunTaskRequest{TaskDefinition: "fg", LaunchType: "FARGATE",
+			Overrides: &berthv1.TaskOverride{Memory: "16 GB"}}),
+			ecserr.InvalidArgument, "overrides.memory"},
 		// CreateService.
 		{"service DAEMON on FARGATE", create(&berthv1.CreateServiceRequest{ServiceName: "d", TaskDefinition: "fg", SchedulingStrategy: "DAEMON", LaunchType: "FARGATE"}),
 			ecserr.InvalidArgument, "schedulingStrategy: Fargate does not support the DAEMON scheduling strategy"},

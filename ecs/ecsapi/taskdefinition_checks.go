@@ -5,6 +5,7 @@ import (
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/ecs/ecserr"
+	"github.com/berth/berth/ecs/taskdef"
 	"github.com/berth/berth/store"
 )
 
@@ -25,11 +26,12 @@ func (s *Server) activeTaskDefinition(v string) (*berthv1.TaskDefinitionRecord, 
 	return rec, nil
 }
 
-// checkOverrides checks container overrides name containers of the task
-// definition; task-level cpu and memory overrides are not taken.
-func checkOverrides(td *berthv1.TaskDefinition, o *berthv1.TaskOverride) error {
-	if o.GetCpu() != "" || o.GetMemory() != "" {
-		return ecserr.Param("overrides", "task-level cpu and memory overrides are not supported; override containers' cpu and memory")
+// checkOverrides checks that container overrides name containers of the
+// task definition, and normalizes the task-level cpu and memory overrides,
+// which change what each task reserves (placement.Reservation).
+func checkOverrides(td *berthv1.TaskDefinition, o *berthv1.TaskOverride, launchType string) error {
+	if err := taskdef.NormalizeOverrideSize(td, o, launchType == "FARGATE"); err != nil {
+		return err
 	}
 	for i, co := range o.GetContainerOverrides() {
 		path := fmt.Sprintf("overrides.containerOverrides[%d]", i)

@@ -94,7 +94,7 @@ func (s *Server) plan(clusterParam, taskDef string, overrides *berthv1.TaskOverr
 		return nil, ecserr.New(ecserr.InvalidArgument, ecserr.InvalidParameterException,
 			"Task definition does not support launch_type %s.", launchType)
 	}
-	if err := checkOverrides(td, overrides); err != nil {
+	if err := checkOverrides(td, overrides, launchType); err != nil {
 		return nil, err
 	}
 	if group == "" {

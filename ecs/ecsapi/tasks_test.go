@@ -378,3 +378,44 @@ func TestTaskAndInstanceBadInput(t *testing.T) {
 		}, ecserr.NotFound, "zz"},
 	})
 }
+
+// Task-level cpu and memory overrides change what a task reserves, as ECS's
+// do; one too large for every instance is a failure, not an error; a bad one
+// names its member.
+func TestRunTaskSizeOverrides(t *testing.T) {
+	s := threeAZs(t) // instances of 2048 CPU units and 4096 MiB; web is 256/512
+	res, err := s.RunTask(ctx, &berthv1.RunTaskRequest{TaskDefinition: "web", Count: 3,
+		Overrides: &berthv1.TaskOverride{Cpu: "1 vCPU", Memory: "3 GB"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Tasks) != 3 || res.Tasks[0].Cpu != "1024" || res.Tasks[0].Memory != "3072" || res.Tasks[0].Overrides.GetCpu() != "1024" {
+		t.Fatalf("overridden tasks: %v", res)
+	}
+	// Each instance now has 1024 units and 1024 MiB left: a second round of
+	// the same size fits nowhere.
+	res, err = s.RunTask(ctx, &berthv1.RunTaskRequest{TaskDefinition: "web", Count: 1,
+		Overrides: &berthv1.TaskOverride{Memory: "2048"}})
+	if err != nil || len(res.Tasks) != 0 || len(res.Failures) != 1 || res.Failures[0].Reason != "RESOURCE:MEMORY" {
+		t.Fatalf("an override too large: %v %v", res, err)
+	}
+	res, err = s.RunTask(ctx, &berthv1.RunTaskRequest{TaskDefinition: "web", Count: 1,
+		Overrides: &berthv1.TaskOverride{Cpu: "4096"}})
+	if err != nil || len(res.Tasks) != 0 || len(res.Failures) != 1 || res.Failures[0].Reason != "RESOURCE:CPU" {
+		t.Fatalf("a cpu override too large: %v %v", res, err)
+	}
+	rejections(t, s, []rejection{
+		{"cpu garbage", func() error {
+			_, err := s.RunTask(ctx, &berthv1.RunTaskRequest{TaskDefinition: "web", Overrides: &berthv1.TaskOverride{Cpu: "lots"}})
+			return err
+		}, ecserr.InvalidArgument, "overrides.cpu:"},
+		{"memory too small", func() error {
+			_, err := s.RunTask(ctx, &berthv1.RunTaskRequest{TaskDefinition: "web", Overrides: &berthv1.TaskOverride{Memory: "2"}})
+			return err
+		}, ecserr.InvalidArgument, "overrides.memory: must be at least"},
+		{"cpu below the range", func() error {
+			_, err := s.RunTask(ctx, &berthv1.RunTaskRequest{TaskDefinition: "web", Overrides: &berthv1.TaskOverride{Cpu: "64"}})
+			return err
+		}, ecserr.InvalidArgument, "overrides.cpu: must be 128 to"},
+	})
+}

@@ -53,11 +53,18 @@ func Reservation(td *berthv1.TaskDefinition, o *berthv1.TaskOverride) *berthv1.R
 			}
 		}
 	}
-	if n, err := strconv.Atoi(td.Cpu); err == nil && n > 0 {
-		r.Cpu = int32(n)
+	// The task's size, overridden or its definition's, is what it holds.
+	for _, cpu := range []string{o.GetCpu(), td.Cpu} {
+		if n, err := strconv.Atoi(cpu); err == nil && n > 0 {
+			r.Cpu = int32(n)
+			break
+		}
 	}
-	if n, err := strconv.Atoi(td.Memory); err == nil && n > 0 {
-		r.Memory = int32(n)
+	for _, mem := range []string{o.GetMemory(), td.Memory} {
+		if n, err := strconv.Atoi(mem); err == nil && n > 0 {
+			r.Memory = int32(n)
+			break
+		}
 	}
 	return r
 }

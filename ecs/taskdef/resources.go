@@ -7,6 +7,10 @@ import (
 	"strconv"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
+
+	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+
 	"github.com/berth/berth/ecs/ecserr"
 )
 
@@ -90,4 +94,44 @@ func (t *task) checkTaskCPURange() error {
 			minTaskCPU, maxTaskCPU, t.cpu)
 	}
 	return nil
+}
+
+// NormalizeOverrideSize checks a RunTask's task-level cpu and memory
+// overrides as registration checks a task definition's, and writes them
+// normalized into o ("1 vCPU" -> "1024"). On Fargate the size the task ends
+// up with (each override, else the definition's) must be in Fargate's table.
+// Errors name overrides.cpu or overrides.memory.
+func NormalizeOverrideSize(td *berthv1.TaskDefinition, o *berthv1.TaskOverride, fargate bool) error {
+	if o.GetCpu() == "" && o.GetMemory() == "" {
+		return nil
+	}
+	t := &task{td: &berthv1.TaskDefinition{Cpu: o.GetCpu(), Memory: o.GetMemory()}, fargate: fargate}
+	err := t.checkTaskSize()
+	if err == nil {
+		err = t.checkTaskCPURange()
+	}
+	if err != nil {
+		return overrideError(err)
+	}
+	o.Cpu, o.Memory = t.td.Cpu, t.td.Memory
+	if !fargate {
+		return nil
+	}
+	sized := &task{td: proto.Clone(td).(*berthv1.TaskDefinition), fargate: true, cpu: t.cpu, memory: t.memory}
+	if sized.cpu == 0 {
+		sized.cpu, _ = strconv.Atoi(td.GetCpu())
+	}
+	if sized.memory == 0 {
+		sized.memory, _ = strconv.Atoi(td.GetMemory())
+	}
+	if err := sized.checkFargate(); err != nil {
+		return overrideError(err)
+	}
+	return nil
+}
+
+// overrideError names the override's member for an error about the task's.
+func overrideError(err error) error {
+	e := ecserr.From(err)
+	return ecserr.Param("overrides."+e.Field, "%s", strings.TrimPrefix(e.Message, e.Field+": "))
 }
