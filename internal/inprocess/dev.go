@@ -1,4 +1,4 @@
-package main
+package inprocess
 
 import (
 	"context"
@@ -10,13 +10,26 @@ import (
 	rt "github.com/berth/berth/agent/runtime"
 	"github.com/berth/berth/agent/runtime/docker"
 	"github.com/berth/berth/agent/runtime/hollow"
-	"github.com/berth/berth/controlplane"
 )
 
-// runDevAgent runs -dev's in-process agent until ctx ends: on the local
-// Docker, or on the hollow runtime, with a warning, when there is none. Its
-// containers are removed when it stops.
-func runDevAgent(ctx context.Context, cp *controlplane.ControlPlane, dataDir string, log *slog.Logger) error {
+// DevAgent is -dev's agent: where it joins and where it keeps its data.
+type DevAgent struct {
+	// ControlPlane is the gRPC address and JoinToken the token it joins with.
+	ControlPlane, JoinToken string
+	// DataDir is the control plane's data dir; the agent uses DataDir/agent.
+	DataDir string
+	Logger  *slog.Logger
+}
+
+// RunDevAgent runs -dev's agent until ctx ends: an instance of the whole
+// machine (every CPU, the registerable memory) in the default cluster, on the
+// local Docker, or on the hollow runtime, with a warning, when there is none.
+// Its containers are removed when it stops.
+func RunDevAgent(ctx context.Context, a DevAgent) error {
+	log := a.Logger
+	if log == nil {
+		log = slog.Default()
+	}
 	var runtime rt.Runtime
 	d, err := docker.New(ctx, docker.Options{})
 	if err != nil {
@@ -27,10 +40,10 @@ func runDevAgent(ctx context.Context, cp *controlplane.ControlPlane, dataDir str
 		runtime = d
 	}
 	return agent.Run(ctx, agent.Config{
-		ControlPlane: cp.GRPCAddr(), JoinToken: cp.JoinToken(), Cluster: "default",
+		ControlPlane: a.ControlPlane, JoinToken: a.JoinToken, Cluster: "default",
 		AvailabilityZone: "local-1a", InstanceType: "berth.dev",
 		CPU: goruntime.NumCPU() * 1024, Memory: devMemoryMiB(),
-		Runtime: runtime, DataDir: filepath.Join(dataDir, "agent"), Logger: log,
+		Runtime: runtime, DataDir: filepath.Join(a.DataDir, "agent"), Logger: log,
 		RemoveContainersOnExit: true,
 	})
 }
