@@ -36,6 +36,7 @@ import (
 	"github.com/berth/berth/agent/runtime/hollow"
 	"github.com/berth/berth/controlplane"
 	"github.com/berth/berth/ecs/fargate"
+	"github.com/berth/berth/internal/inprocess"
 )
 
 type result struct {
@@ -76,7 +77,7 @@ func run(n int, sizes []string, hostCPU, hostMemory int, delay, timeout time.Dur
 		return err
 	}
 	defer os.RemoveAll(dir)
-	prov := &fargate.InProcess{
+	prov := &inprocess.Pool{
 		Runtime: func(fargate.HostSpec) (rt.Runtime, error) { return hollow.New(hollow.Config{}), nil },
 		DataDir: filepath.Join(dir, "pool"), Delay: delay, Engine: engine.Options{PauseImage: "pause"},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -7,13 +7,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/berth/berth/agent/engine"
 	"github.com/berth/berth/agent/pause"
-	rt "github.com/berth/berth/agent/runtime"
-	"github.com/berth/berth/agent/runtime/docker"
-	"github.com/berth/berth/agent/runtime/hollow"
 	"github.com/berth/berth/ecs/capacity"
 	"github.com/berth/berth/ecs/fargate"
+	"github.com/berth/berth/internal/inprocess"
 )
 
 // The Fargate pool's flags (registered here so that main only asks for the
@@ -42,17 +39,8 @@ func fargatePool(ctx context.Context, dev bool, dataDir string, log *slog.Logger
 		}
 		cfg.Provisioner = &fargate.Command{StartCommand: []string{"sh", "-c", *fargateStart}, StopCommand: []string{"sh", "-c", stop}}
 	case dev:
-		p := &devPool{InProcess: &fargate.InProcess{DataDir: filepath.Join(dataDir, "fargate-pool"), Logger: log, Delay: *fargateDelay,
-			RemoveContainersOnExit: true, Engine: engine.Options{PauseImage: *fargatePause}}}
-		d, err := docker.New(ctx, docker.Options{})
-		if err != nil {
-			log.Warn("no Docker daemon: the Fargate pool runs hollow (simulated) containers", "err", err)
-			p.Runtime = func(fargate.HostSpec) (rt.Runtime, error) { return hollow.New(hollow.Config{}), nil }
-		} else {
-			p.docker = d
-			p.Runtime = func(fargate.HostSpec) (rt.Runtime, error) { return d, nil }
-		}
-		cfg.Provisioner = p
+		// The control plane closes it at shutdown (it is an io.Closer).
+		cfg.Provisioner = inprocess.NewDevPool(ctx, filepath.Join(dataDir, "fargate-pool"), *fargateDelay, *fargatePause, log)
 		if !isSet("fargate-cooldown") {
 			cfg.Cooldown = time.Minute
 		}
@@ -64,22 +52,6 @@ func isSet(name string) bool {
 	set := false
 	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
-}
-
-// devPool is the in-process provisioner with the Docker client its hosts
-// share; the control plane closes it at shutdown.
-type devPool struct {
-	*fargate.InProcess
-	docker *docker.Runtime
-}
-
-// Close stops the hosts, then closes the Docker client.
-func (p *devPool) Close() error {
-	err := p.InProcess.Close()
-	if p.docker != nil {
-		p.docker.Close()
-	}
-	return err
 }
 
 // The EC2 capacity providers' flags: managed scaling starts instances

@@ -22,6 +22,7 @@ import (
 
 	"github.com/berth/berth/arn"
 	"github.com/berth/berth/controlplane"
+	"github.com/berth/berth/internal/inprocess"
 )
 
 func main() {
@@ -83,10 +84,10 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	hollows := &devInstances{ctx: ctx, dataDir: *dataDir, log: log} // the dashboard's "add instance" in -dev
+	hollows := inprocess.NewInstances(ctx, *dataDir, log) // the dashboard's "add instance" in -dev
 	var addInstance func(ctx context.Context, cluster, zone, instanceType string) error
 	if *dev {
-		addInstance = hollows.add
+		addInstance = hollows.Add
 	}
 	cp, err := controlplane.Start(ctx, controlplane.Config{
 		DataDir:  *dataDir,
@@ -106,11 +107,14 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	hollows.cp.Store(cp)
+	hollows.Join(cp.GRPCAddr(), cp.JoinToken())
 	agentDone := make(chan error, 1)
 	if *dev {
 		printDev(cp, *dataDir)
-		go func() { agentDone <- runDevAgent(ctx, cp, *dataDir, log) }()
+		go func() {
+			agentDone <- inprocess.RunDevAgent(ctx, inprocess.DevAgent{
+				ControlPlane: cp.GRPCAddr(), JoinToken: cp.JoinToken(), DataDir: *dataDir, PauseImage: *fargatePause, Logger: log})
+		}()
 	} else {
 		agentDone <- nil
 	}
@@ -118,7 +122,7 @@ func run() error {
 	if err := <-agentDone; err != nil && !errors.Is(err, context.Canceled) {
 		log.Warn("dev agent", "err", err)
 	}
-	hollows.wait()
+	hollows.Wait()
 	log.Info("shutting down: letting in-flight calls finish")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -21,6 +21,7 @@ import (
 	"github.com/berth/berth/ecs/capacity"
 	"github.com/berth/berth/ecs/fargate"
 	"github.com/berth/berth/internal/cptest"
+	"github.com/berth/berth/internal/inprocess"
 	"github.com/berth/berth/store"
 )
 
@@ -217,7 +218,7 @@ func taskList(tasks []*berthv1.Task) []*berthv1.Task {
 // reservation in /metrics, and shrinks back to zero once the service is
 // scaled to 0.
 func TestManagedScaling(t *testing.T) {
-	prov := &fargate.InProcess{
+	prov := &inprocess.Pool{
 		Runtime: func(fargate.HostSpec) (rt.Runtime, error) { return hollow.New(hollow.Config{}), nil },
 		DataDir: t.TempDir(), Engine: engine.Options{PauseImage: "pause"},
 	}

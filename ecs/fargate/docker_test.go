@@ -17,6 +17,7 @@ import (
 	"github.com/berth/berth/ecs/fargate"
 	"github.com/berth/berth/internal/cptest"
 	"github.com/berth/berth/internal/dockertest"
+	"github.com/berth/berth/internal/inprocess"
 	"github.com/berth/berth/internal/testimage"
 )
 
@@ -33,7 +34,7 @@ func TestFargateIsolationOnDocker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prov := &fargate.InProcess{
+	prov := &inprocess.Pool{
 		Runtime: func(fargate.HostSpec) (rt.Runtime, error) { return d, nil },
 		DataDir: t.TempDir(), RemoveContainersOnExit: true,
 		Engine: engine.Options{PauseImage: image, PauseCommand: []string{"sleep"}, StopTimeout: 2 * time.Second},

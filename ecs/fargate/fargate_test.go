@@ -23,6 +23,7 @@ import (
 	"github.com/berth/berth/controlplane"
 	"github.com/berth/berth/ecs/fargate"
 	"github.com/berth/berth/internal/cptest"
+	"github.com/berth/berth/internal/inprocess"
 	"github.com/berth/berth/internal/testimage"
 )
 
@@ -43,7 +44,7 @@ func TestMain(m *testing.M) {
 // small hosts (1 vCPU, 2 GiB: four 256/512 tasks each) and a short cooldown.
 type poolEnv struct {
 	*cptest.Cluster
-	prov *fargate.InProcess
+	prov *inprocess.Pool
 }
 
 func newPoolEnv(t *testing.T, cooldown time.Duration) *poolEnv {
@@ -53,7 +54,7 @@ func newPoolEnv(t *testing.T, cooldown time.Duration) *poolEnv {
 // newPoolEnvDelay is newPoolEnv with a provisioning delay (a cold start).
 func newPoolEnvDelay(t *testing.T, cooldown, delay time.Duration) *poolEnv {
 	t.Helper()
-	prov := &fargate.InProcess{
+	prov := &inprocess.Pool{
 		Runtime: func(fargate.HostSpec) (rt.Runtime, error) { return hollow.New(hollow.Config{}), nil },
 		DataDir: t.TempDir(),
 		Engine:  engine.Options{PauseImage: "pause"},
@@ -486,7 +487,7 @@ func TestFargateStaticPool(t *testing.T) {
 // The pool never grows past MaxHosts: what does not fit waits in
 // PROVISIONING, and runs when room frees up.
 func TestFargatePoolMaxHosts(t *testing.T) {
-	prov := &fargate.InProcess{
+	prov := &inprocess.Pool{
 		Runtime: func(fargate.HostSpec) (rt.Runtime, error) { return hollow.New(hollow.Config{}), nil },
 		DataDir: t.TempDir(), Engine: engine.Options{PauseImage: "pause"},
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/berth/berth/ecs/fargate"
 	"github.com/berth/berth/internal/cptest"
 	"github.com/berth/berth/internal/dockertest"
+	"github.com/berth/berth/internal/inprocess"
 	"github.com/berth/berth/internal/testimage"
 )
 
@@ -35,7 +36,7 @@ func TestFargateTaskMakesItsPauseImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	prov := &fargate.InProcess{
+	prov := &inprocess.Pool{
 		Runtime: func(fargate.HostSpec) (rt.Runtime, error) { return d, nil },
 		DataDir: t.TempDir(), RemoveContainersOnExit: true,
 		// No PauseCommand: the image's own entrypoint waits. RemoveDelay keeps the

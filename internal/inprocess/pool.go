@@ -1,4 +1,4 @@
-package fargate
+package inprocess
 
 import (
 	"context"
@@ -13,15 +13,18 @@ import (
 	"github.com/berth/berth/agent"
 	"github.com/berth/berth/agent/engine"
 	rt "github.com/berth/berth/agent/runtime"
+	"github.com/berth/berth/agent/runtime/docker"
+	"github.com/berth/berth/agent/runtime/hollow"
+	"github.com/berth/berth/ecs/fargate"
 )
 
-// InProcess is a Provisioner whose hosts are agents running in this process
-// (agent.Run), each with its own data dir and runtime. It owns their
+// Pool is a fargate.Provisioner whose hosts are agents running in this
+// process (agent.Run), each with its own data dir and runtime. It owns their
 // goroutines: Stop ends one, Close ends all.
-type InProcess struct {
+type Pool struct {
 	// Runtime gives a host its container runtime (a new hollow runtime per
 	// host, or one shared Docker client). Required.
-	Runtime func(HostSpec) (rt.Runtime, error)
+	Runtime func(fargate.HostSpec) (rt.Runtime, error)
 	// DataDir holds a directory per host (removed when it stops). Required.
 	DataDir string
 	// Delay is how long Start waits before the agent starts: a cold start.
@@ -35,22 +38,26 @@ type InProcess struct {
 	RemoveContainersOnExit bool
 	Logger                 *slog.Logger
 
+	// closeRuntime, when set, is called by Close once the hosts have
+	// stopped: the runtime their hosts shared (NewDevPool's Docker client).
+	closeRuntime func()
+
 	mu     sync.Mutex
-	hosts  map[HostID]*inProcessHost
+	hosts  map[fargate.HostID]*poolHost
 	closed bool
 	wg     sync.WaitGroup
 }
 
-type inProcessHost struct {
+type poolHost struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	dir    string
 }
 
-var errClosed = errors.New("fargate: provisioner closed")
+var errClosed = errors.New("inprocess: pool closed")
 
 // Start waits Delay, then runs the host's agent until Stop or Close.
-func (p *InProcess) Start(ctx context.Context, spec HostSpec) error {
+func (p *Pool) Start(ctx context.Context, spec fargate.HostSpec) error {
 	if p.Delay > 0 {
 		t := time.NewTimer(p.Delay)
 		select {
@@ -61,7 +68,7 @@ func (p *InProcess) Start(ctx context.Context, spec HostSpec) error {
 		}
 	}
 	if p.Runtime == nil || p.DataDir == "" {
-		return errors.New("fargate: in-process provisioner needs Runtime and DataDir")
+		return errors.New("inprocess: the pool needs Runtime and DataDir")
 	}
 	log := p.Logger
 	if log == nil {
@@ -81,13 +88,13 @@ func (p *InProcess) Start(ctx context.Context, spec HostSpec) error {
 		return errClosed
 	}
 	if p.hosts == nil {
-		p.hosts = map[HostID]*inProcessHost{}
+		p.hosts = map[fargate.HostID]*poolHost{}
 	}
 	if p.hosts[spec.ID] != nil {
-		return fmt.Errorf("fargate: host %s is running already", spec.ID)
+		return fmt.Errorf("inprocess: host %s is running already", spec.ID)
 	}
 	hctx, cancel := context.WithCancel(context.Background())
-	h := &inProcessHost{cancel: cancel, done: make(chan struct{}), dir: dir}
+	h := &poolHost{cancel: cancel, done: make(chan struct{}), dir: dir}
 	p.hosts[spec.ID] = h
 	cfg := agent.Config{
 		ControlPlane: spec.ControlPlane, JoinToken: spec.JoinToken, Cluster: spec.Cluster,
@@ -107,7 +114,7 @@ func (p *InProcess) Start(ctx context.Context, spec HostSpec) error {
 }
 
 // Stop ends the host's agent and removes its data dir.
-func (p *InProcess) Stop(ctx context.Context, id HostID) error {
+func (p *Pool) Stop(ctx context.Context, id fargate.HostID) error {
 	p.mu.Lock()
 	h := p.hosts[id]
 	delete(p.hosts, id)
@@ -125,21 +132,46 @@ func (p *InProcess) Stop(ctx context.Context, id HostID) error {
 }
 
 // Hosts counts the hosts running.
-func (p *InProcess) Hosts() int {
+func (p *Pool) Hosts() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.hosts)
 }
 
 // Close ends every host and waits for their agents; Start fails after it.
-func (p *InProcess) Close() error {
+func (p *Pool) Close() error {
 	p.mu.Lock()
 	p.closed = true
 	for id, h := range p.hosts {
 		h.cancel()
 		delete(p.hosts, id)
 	}
+	closeRuntime := p.closeRuntime
+	p.closeRuntime = nil // a second Close must not close the client again
 	p.mu.Unlock()
 	p.wg.Wait()
+	if closeRuntime != nil {
+		closeRuntime()
+	}
 	return nil
+}
+
+// NewDevPool is -dev's pool: its hosts keep their data under dataDir and run
+// their containers on the local Docker, through one client they share, or on
+// the hollow runtime, with a warning, when there is no Docker daemon. Their
+// containers are removed when they stop; Close also closes the Docker
+// client. pauseImage holds each Fargate task's network namespace (awsvpc);
+// delay is how long a host takes to start (to show cold starts).
+func NewDevPool(ctx context.Context, dataDir string, delay time.Duration, pauseImage string, log *slog.Logger) *Pool {
+	p := &Pool{DataDir: dataDir, Delay: delay, Logger: log, RemoveContainersOnExit: true,
+		Engine: engine.Options{PauseImage: pauseImage}}
+	d, err := docker.New(ctx, docker.Options{})
+	if err != nil {
+		log.Warn("no Docker daemon: the Fargate pool runs hollow (simulated) containers", "err", err)
+		p.Runtime = func(fargate.HostSpec) (rt.Runtime, error) { return hollow.New(hollow.Config{}), nil }
+		return p
+	}
+	p.Runtime = func(fargate.HostSpec) (rt.Runtime, error) { return d, nil }
+	p.closeRuntime = func() { d.Close() }
+	return p
 }

@@ -1,4 +1,4 @@
-package main
+package inprocess_test
 
 import (
 	"context"
@@ -8,24 +8,25 @@ import (
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane"
 	"github.com/berth/berth/internal/cptest"
+	"github.com/berth/berth/internal/inprocess"
 )
 
-// TestDevInstances: -dev's hook for the dashboard's "add instance" starts
+// TestInstances: -dev's hook for the dashboard's "add instance" starts
 // hollow instances that live until -dev's context ends.
-func TestDevInstances(t *testing.T) {
+func TestInstances(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	d := &devInstances{ctx: ctx, dataDir: t.TempDir(), log: slog.Default()}
-	if err := d.add(context.Background(), "default", "us-east-1a", "m5.large"); err == nil {
+	d := inprocess.NewInstances(ctx, t.TempDir(), slog.Default())
+	if err := d.Add(context.Background(), "default", "us-east-1a", "m5.large"); err == nil {
 		t.Fatal("add before the control plane started: no error")
 	}
-	c := cptest.Start(t, controlplane.Config{AddInstance: d.add})
-	d.cp.Store(c.CP)
-	if err := d.add(context.Background(), "default", "us-east-1a", "x1.nope"); err == nil {
+	c := cptest.Start(t, controlplane.Config{AddInstance: d.Add})
+	d.Join(c.CP.GRPCAddr(), c.CP.JoinToken())
+	if err := d.Add(context.Background(), "default", "us-east-1a", "x1.nope"); err == nil {
 		t.Fatal("an unknown instance type: no error")
 	}
 	req, cancelReq := context.WithCancel(context.Background())
-	if err := d.add(req, "default", "us-east-1b", "r5.large"); err != nil {
+	if err := d.Add(req, "default", "us-east-1b", "r5.large"); err != nil {
 		t.Fatal(err)
 	}
 	cancelReq() // the request ends; the instance stays
@@ -42,8 +43,8 @@ func TestDevInstances(t *testing.T) {
 		t.Errorf("attributes %v", attrs)
 	}
 	cancel() // Ctrl-C
-	d.wait()
-	if err := d.add(context.Background(), "default", "us-east-1a", "m5.large"); err == nil {
+	d.Wait()
+	if err := d.Add(context.Background(), "default", "us-east-1a", "m5.large"); err == nil {
 		t.Error("add after shutdown: no error")
 	}
 }
