@@ -12,6 +12,7 @@ const (
 	TaskProvisioning = "PROVISIONING"
 	TaskPending      = "PENDING"
 	TaskRunning      = "RUNNING"
+	TaskStopping     = "STOPPING"
 	TaskStopped      = "STOPPED"
 )
 
@@ -259,6 +260,15 @@ func applyTaskChange(in *berthv1.ContainerInstanceRecord, rec *berthv1.TaskRecor
 	}
 	if ch.StoppedReason != "" && t.StoppedReason == "" {
 		t.StoppedReason = ch.StoppedReason
+	}
+	// A task the agent stops by itself (an essential container exited, it
+	// failed to start) is no longer wanted, as ECS shows at once: its
+	// desiredStatus is STOPPED, so a later StopTask keeps the first reason.
+	if t.DesiredStatus != TaskStopped && (ch.StopCode != "" || ch.LastStatus == TaskStopping) {
+		t.DesiredStatus = TaskStopped
+		if t.StoppingAt == 0 {
+			t.StoppingAt = at
+		}
 	}
 	for _, cc := range ch.Containers {
 		for _, ct := range t.Containers {

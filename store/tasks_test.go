@@ -221,3 +221,24 @@ func TestPutAttributesChecksEveryTargetFirst(t *testing.T) {
 		t.Fatalf("attributes written despite the rejection: %v", in.Instance.Attributes)
 	}
 }
+
+// A task that stops by itself (an essential container exited) shows
+// desiredStatus STOPPED at once, and a later StopTask keeps its reason.
+func TestTaskStoppingByItselfKeepsItsReason(t *testing.T) {
+	s := withDefaultCluster(t)
+	registerInstance(t, s, "default", "i1", "i-1", 1024, 1024)
+	mustApply(t, s, placeCmd("default", newTask("t1", "i1", 512, 512)))
+	report(t, s, "i1", &berthv1.TaskStateChange{TaskArn: "arn:task/t1", LastStatus: TaskRunning})
+	report(t, s, "i1", &berthv1.TaskStateChange{TaskArn: "arn:task/t1", LastStatus: TaskStopping,
+		StopCode: "EssentialContainerExited", StoppedReason: "Essential container in task exited"})
+	task, _ := s.Task("default", "t1")
+	if task.Task.DesiredStatus != TaskStopped || task.Task.StopCode != "EssentialContainerExited" || task.Task.StoppingAt == 0 {
+		t.Fatalf("a task stopping by itself: %v", task.Task)
+	}
+	mustApply(t, s, &berthv1.Command{At: 40, Change: &berthv1.Command_StopTasks{StopTasks: &berthv1.StopTasksCommand{
+		Cluster: "default", Ids: []string{"t1"}, StopCode: "UserInitiated", Reason: "Task stopped by user"}}})
+	task, _ = s.Task("default", "t1")
+	if task.Task.StopCode != "EssentialContainerExited" || task.Task.StoppedReason != "Essential container in task exited" {
+		t.Fatalf("StopTask overwrote the reason: %v", task.Task)
+	}
+}

@@ -70,7 +70,8 @@ func TestSDKAgainstBerth(t *testing.T) {
 	client := sdk(t, cp, cp.AccessKey())
 	ctx := context.Background()
 
-	in := readTaskDef(t, "aws-samples__amazon-ecs-firelens-examples__example-task-definition.json")
+	in := readTaskDef(t, "aws-samples__amazon-ecs-firelens-examples__appmesh-firelens-colorteller-black-ecs-task-def.json")
+	in.Cpu, in.Memory = aws.String("1 vCPU"), aws.String("2 GB") // normalized as stored
 	reg, err := client.RegisterTaskDefinition(ctx, in)
 	if err != nil {
 		t.Fatal(err)
