@@ -12,7 +12,7 @@
 // Reads go straight to bbolt read transactions; values are protobuf-encoded.
 // The store knows names, not ARNs: the API layer renders ARNs.
 //
-// Bucket tree (schema version 3; migrations.go lists how each version came
+// Bucket tree (schema version 4; migrations.go lists how each version came
 // to be, and a test checks this drawing against the buckets a new file has):
 //
 //	meta

@@ -200,3 +200,39 @@ func TestInstanceTasksLookup(t *testing.T) {
 		t.Fatalf("live tasks on i1: %v, want [t1]", live)
 	}
 }
+
+// A file of schema 3 gets its tasks' family and revision filled by
+// migration 4, from their task definition ARNs.
+func TestTaskFamiliesMigration(t *testing.T) {
+	s, path := openTemp(t)
+	if _, err := testCreateCluster(t, s, "default"); err != nil {
+		t.Fatal(err)
+	}
+	registerInstance(t, s, "default", "i1", "ec2-1", 4096, 4096)
+	old := newTask("t1", "i1", 1, 1)
+	old.Task.TaskDefinitionArn = "arn:aws:ecs:us-east-1:000000000000:task-definition/web-a:12"
+	odd := newTask("t2", "i1", 1, 1) // an ARN that names no revision stays as it is
+	odd.Task.TaskDefinitionArn = "arn:aws:ecs:us-east-1:000000000000:task-definition/web"
+	mustApply(t, s, placeCmd("default", old, odd))
+	s.Close()
+
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySchema, u32(3)) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t1, _ := s.Task("default", "t1")
+	t2, _ := s.Task("default", "t2")
+	if t1.Family != "web-a" || t1.Revision != 12 || t2.Family != "" || t2.Revision != 0 {
+		t.Fatalf("after the migration: %s:%d and %s:%d", t1.Family, t1.Revision, t2.Family, t2.Revision)
+	}
+}

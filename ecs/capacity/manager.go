@@ -13,7 +13,6 @@ import (
 	"time"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/arn"
 	"github.com/berth/berth/ecs/ecserr"
 	"github.com/berth/berth/ecs/fargate"
 	"github.com/berth/berth/ecs/placement"
@@ -446,11 +445,7 @@ func alike(tasks []*berthv1.TaskRecord) [][]*berthv1.TaskRecord {
 // constraints and the task definition's.
 func (m *Manager) request(batch []*berthv1.TaskRecord) (scheduler.Request, error) {
 	first := batch[0]
-	family, rev, err := arn.TaskDefinition(first.Task.TaskDefinitionArn)
-	if err != nil {
-		return scheduler.Request{}, err
-	}
-	td, err := m.cfg.Store.TaskDefinition(family, rev)
+	td, err := m.cfg.Store.TaskDefinition(first.Family, first.Revision)
 	if err != nil {
 		return scheduler.Request{}, err
 	}

@@ -12,7 +12,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/arn"
 	"github.com/berth/berth/store"
 )
 
@@ -305,11 +304,7 @@ func (d *Dispatcher) sendAssignments(s *session, msg *berthv1.Assignments) error
 
 // assignment is a task with its task definition.
 func (d *Dispatcher) assignment(t *berthv1.TaskRecord) (*berthv1.TaskAssignment, error) {
-	family, rev, err := arn.TaskDefinition(t.Task.TaskDefinitionArn)
-	if err != nil {
-		return nil, err
-	}
-	td, err := d.cfg.Store.TaskDefinition(family, rev)
+	td, err := d.cfg.Store.TaskDefinition(t.Family, t.Revision)
 	if err != nil {
 		return nil, err
 	}

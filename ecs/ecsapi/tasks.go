@@ -3,7 +3,6 @@ package ecsapi
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -253,12 +252,11 @@ func taskFilter(cluster string, req *berthv1.ListTasksRequest) (func(*berthv1.Ta
 		}
 		instance = id
 	}
-	familyPrefix := "task-definition/" + req.GetFamily() + ":"
 	return func(t *berthv1.TaskRecord) bool {
 		task := t.Task
 		return task.DesiredStatus == desired &&
 			(instance == "" || t.InstanceId == instance) &&
-			(req.GetFamily() == "" || strings.Contains(task.TaskDefinitionArn, familyPrefix)) &&
+			(req.GetFamily() == "" || t.Family == req.GetFamily()) &&
 			(req.GetServiceName() == "" || task.Group == "service:"+req.GetServiceName()) &&
 			(req.GetStartedBy() == "" || task.StartedBy == req.GetStartedBy()) &&
 			(req.GetLaunchType() == "" || task.LaunchType == req.GetLaunchType())

@@ -140,5 +140,5 @@ func (p *Placer) NewTask(plan *Plan, instanceID, az string) *berthv1.TaskRecord 
 		task.Containers = append(task.Containers, ct)
 	}
 	return &berthv1.TaskRecord{Cluster: plan.Cluster, Id: id, InstanceId: instanceID, Task: task,
-		Reservation: proto.Clone(plan.Need).(*berthv1.Resources)}
+		Reservation: proto.Clone(plan.Need).(*berthv1.Resources), Family: td.Family, Revision: td.Revision}
 }

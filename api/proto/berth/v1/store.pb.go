@@ -865,8 +865,12 @@ type TaskRecord struct {
 	// would have been. Cleared when it is assigned.
 	WaitingStrategy    []*PlacementStrategy   `protobuf:"bytes,7,rep,name=waiting_strategy,json=waitingStrategy,proto3" json:"waiting_strategy,omitempty"`
 	WaitingConstraints []*PlacementConstraint `protobuf:"bytes,8,rep,name=waiting_constraints,json=waitingConstraints,proto3" json:"waiting_constraints,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// The task definition the task runs (its family and revision), so that
+	// nobody parses them back out of the task's taskDefinitionArn.
+	Family        string `protobuf:"bytes,9,opt,name=family,proto3" json:"family,omitempty"`
+	Revision      int32  `protobuf:"varint,10,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TaskRecord) Reset() {
@@ -953,6 +957,20 @@ func (x *TaskRecord) GetWaitingConstraints() []*PlacementConstraint {
 		return x.WaitingConstraints
 	}
 	return nil
+}
+
+func (x *TaskRecord) GetFamily() string {
+	if x != nil {
+		return x.Family
+	}
+	return ""
+}
+
+func (x *TaskRecord) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
 }
 
 // RegisterContainerInstanceCommand registers an agent's instance, or
@@ -2225,7 +2243,7 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"registered\x121\n" +
 	"\tallocated\x18\x05 \x01(\v2\x13.berth.v1.ResourcesR\tallocated\x12#\n" +
 	"\rrunning_tasks\x18\x06 \x01(\x05R\frunningTasks\x12#\n" +
-	"\rpending_tasks\x18\a \x01(\x05R\fpendingTasks\"\x88\x03\n" +
+	"\rpending_tasks\x18\a \x01(\x05R\fpendingTasks\"\xbc\x03\n" +
 	"\n" +
 	"TaskRecord\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x0e\n" +
@@ -2236,7 +2254,10 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\vreservation\x18\x05 \x01(\v2\x13.berth.v1.ResourcesR\vreservation\x12<\n" +
 	"\tplacement\x18\x06 \x01(\v2\x1e.berth.v1.PlacementExplanationR\tplacement\x12F\n" +
 	"\x10waiting_strategy\x18\a \x03(\v2\x1b.berth.v1.PlacementStrategyR\x0fwaitingStrategy\x12N\n" +
-	"\x13waiting_constraints\x18\b \x03(\v2\x1d.berth.v1.PlacementConstraintR\x12waitingConstraints\"\xba\x01\n" +
+	"\x13waiting_constraints\x18\b \x03(\v2\x1d.berth.v1.PlacementConstraintR\x12waitingConstraints\x12\x16\n" +
+	"\x06family\x18\t \x01(\tR\x06family\x12\x1a\n" +
+	"\brevision\x18\n" +
+	" \x01(\x05R\brevision\"\xba\x01\n" +
 	" RegisterContainerInstanceCommand\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x127\n" +
