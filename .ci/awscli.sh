@@ -37,6 +37,9 @@ taskdefs=../shared/testdata/ecs-taskdefs
 check "register a real task definition" '"taskDefinitionArn": "arn:aws:ecs:us-east-1:000000000000:task-definition/nginx:1"' \
   ecs register-task-definition --cli-input-json "file://$taskdefs/aws-samples__aws-containers-task-definitions__nginx_ec2.json"
 check "normalized Fargate sizes" '"memory": "2048"' \
+  ecs register-task-definition --cli-input-json "file://$taskdefs/aws-samples__amazon-ecs-firelens-examples__appmesh-firelens-colorteller-black-ecs-task-def.json" \
+  --cpu "1 vCPU" --memory "2 GB"
+check "a setting berth cannot honour is refused, naming it" 'logConfiguration.secretOptions: not supported' \
   ecs register-task-definition --cli-input-json "file://$taskdefs/aws-samples__amazon-ecs-firelens-examples__example-task-definition.json"
 check "describe by family" '"revision": 1' ecs describe-task-definition --task-definition nginx
 check "list task definitions" 'task-definition/nginx:1' ecs list-task-definitions
