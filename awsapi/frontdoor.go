@@ -3,6 +3,7 @@ package awsapi
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -386,11 +388,24 @@ var classOfCode = map[codes.Code]apierr.Class{
 	codes.Unimplemented:      apierr.Unimplemented,
 }
 
-// newRequestID is a random id shaped as AWS's request ids (a UUID).
-func newRequestID() string {
-	var b [16]byte
+// requestIDs make request ids shaped as AWS's (UUIDs): a random prefix per
+// process and a counter, unique without reading crypto/rand per request.
+var requestIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func init() {
+	var b [8]byte
 	rand.Read(b[:])
-	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
 	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	requestIDs.prefix = h[0:8] + "-" + h[8:12] + "-4" + h[13:16] + "-"
+}
+
+func newRequestID() string {
+	n := requestIDs.n.Add(1)
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], n)
+	h := hex.EncodeToString(b[:])
+	return requestIDs.prefix + "8" + h[1:4] + "-" + h[4:]
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -165,6 +166,13 @@ func (k Keys) verify(r *http.Request, c credential, payloadHash string, now time
 		Signature: c.signature, PayloadHash: payloadHash, Presigned: c.presigned, secret: secret}, nil
 }
 
+// The signers, made once: S3 signs the path as sent, escaped once; every
+// other service escapes it again.
+var (
+	signer   = v4.NewSigner()
+	s3Signer = v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+)
+
 // resign signs a copy of r holding only what r signed, with aws-sdk-go-v2's
 // signer, and returns the signature.
 func resign(r *http.Request, c credential, secret, payloadHash string, at time.Time) (string, error) {
@@ -176,20 +184,15 @@ func resign(r *http.Request, c credential, secret, payloadHash string, at time.T
 		}
 		u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
 	}
-	req, err := http.NewRequest(r.Method, u.String(), nil)
-	if err != nil {
-		return "", err
-	}
-	req.URL.RawPath, req.URL.Path = r.URL.RawPath, r.URL.Path
-	req.Host = r.Host
+	req := &http.Request{Method: r.Method, URL: &u, Host: r.Host, Header: make(http.Header, len(c.signedHeaders)+2)}
 	for _, name := range c.signedHeaders {
 		switch name {
 		case "host":
 		case "content-length":
 			req.ContentLength = r.ContentLength
 		default:
-			for _, v := range r.Header.Values(name) {
-				req.Header.Add(name, v)
+			if vs := r.Header.Values(name); len(vs) > 0 {
+				req.Header[http.CanonicalHeaderKey(name)] = vs
 			}
 		}
 	}
@@ -198,13 +201,12 @@ func resign(r *http.Request, c credential, secret, payloadHash string, at time.T
 		token = r.URL.Query().Get("X-Amz-Security-Token")
 	}
 	creds := aws.Credentials{AccessKeyID: c.accessKeyID, SecretAccessKey: secret, SessionToken: token}
-	s3 := func(o *v4.SignerOptions) {
-		// S3 signs the path as sent, escaped once; every other service
-		// escapes it again.
-		o.DisableURIPathEscaping = c.service == "s3"
+	s := signer
+	if c.service == "s3" {
+		s = s3Signer
 	}
 	if c.presigned {
-		signed, _, err := v4.NewSigner(s3).PresignHTTP(context.Background(), creds, req, payloadHash, c.service, c.region, at)
+		signed, _, err := s.PresignHTTP(context.Background(), creds, req, payloadHash, c.service, c.region, at)
 		if err != nil {
 			return "", err
 		}
@@ -214,11 +216,15 @@ func resign(r *http.Request, c credential, secret, payloadHash string, at time.T
 		}
 		return pu.Query().Get("X-Amz-Signature"), nil
 	}
-	if err := v4.NewSigner(s3).SignHTTP(context.Background(), creds, req, payloadHash, c.service, c.region, at); err != nil {
+	if err := s.SignHTTP(context.Background(), creds, req, payloadHash, c.service, c.region, at); err != nil {
 		return "", err
 	}
-	again, _, _ := credentialOf(req)
-	return again.signature, nil
+	auth := req.Header.Get("Authorization")
+	i := strings.LastIndex(auth, "Signature=")
+	if i < 0 {
+		return "", fmt.Errorf("the signer wrote no signature")
+	}
+	return auth[i+len("Signature="):], nil
 }
 
 // bodyHash is the hex SHA-256 of body.

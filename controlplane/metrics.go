@@ -62,8 +62,8 @@ func (m *metrics) observeCommit(commands int, took time.Duration) {
 }
 
 func (m *metrics) observeWire(service, op, exception string, took time.Duration) {
+	// The call's latency is the interceptor chain's (berth_grpc_request_duration_seconds).
 	m.wireCalls.WithLabelValues(service, op, exception).Inc()
-	m.callSeconds.WithLabelValues("aws/" + service + "/" + op).Observe(took.Seconds())
 }
 
 // observeAgents exports the agent sessions' counts.
