@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -66,15 +67,17 @@ func scalarValue(fd protoreflect.FieldDescriptor, text string) (any, error) {
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind,
 		protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind,
 		protoreflect.Uint32Kind, protoreflect.Fixed32Kind, protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
-		if _, err := strconv.ParseInt(text, 10, 64); err != nil {
+		n, err := strconv.ParseInt(text, 10, 64)
+		if err != nil {
 			return nil, fmt.Errorf("%q is not an integer", text)
 		}
-		return json.Number(text), nil
+		return json.Number(strconv.FormatInt(n, 10)), nil // "007" is 7, as JSON writes it
 	case protoreflect.FloatKind, protoreflect.DoubleKind:
-		if _, err := strconv.ParseFloat(text, 64); err != nil {
+		f, err := strconv.ParseFloat(text, 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 			return nil, fmt.Errorf("%q is not a number", text)
 		}
-		return json.Number(text), nil
+		return json.Number(strconv.FormatFloat(f, 'g', -1, 64)), nil
 	case protoreflect.MessageKind, protoreflect.GroupKind:
 		return nil, fmt.Errorf("a structure cannot be given as text")
 	}
