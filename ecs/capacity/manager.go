@@ -17,6 +17,7 @@ import (
 	"github.com/berth/berth/ecs/ecserr"
 	"github.com/berth/berth/ecs/fargate"
 	"github.com/berth/berth/ecs/placement"
+	"github.com/berth/berth/hostpool"
 	"github.com/berth/berth/scheduler"
 	"github.com/berth/berth/store"
 )
@@ -45,7 +46,7 @@ type Config struct {
 	// Provisioner starts and stops the providers' instances (the instance
 	// group); nil: no managed scaling, waiting tasks are placed on instances
 	// that register by themselves with the provider's attribute.
-	Provisioner fargate.Provisioner
+	Provisioner hostpool.Provisioner
 	// InstanceCPU (units) and InstanceMemory (MiB) are the size of an
 	// instance the manager starts.
 	InstanceCPU, InstanceMemory int
@@ -122,7 +123,7 @@ type groupKey struct{ cluster, provider string }
 type group struct {
 	// starting are instances asked for that have not registered yet, with
 	// when Start returned (zero while it runs).
-	starting map[fargate.HostID]time.Time
+	starting map[hostpool.HostID]time.Time
 	// draining are instances managed scaling set DRAINING to remove them;
 	// removing those being deregistered and stopped.
 	draining, removing map[string]bool
@@ -135,7 +136,7 @@ type group struct {
 
 type result struct {
 	key      groupKey
-	host     fargate.HostID
+	host     hostpool.HostID
 	instance string
 	stop     bool
 	err      error
@@ -156,7 +157,7 @@ func (m *Manager) SetJoin(controlPlane, joinToken string) {
 // then waits for the starts and stops it began.
 func (m *Manager) Run(ctx context.Context) error {
 	defer m.work.Wait()
-	fargate.ClusterLoop[result]{Store: m.cfg.Store, Resync: m.cfg.Resync, Settle: m.cfg.Settle, Results: m.results,
+	hostpool.ClusterLoop[result]{Store: m.cfg.Store, Resync: m.cfg.Resync, Settle: m.cfg.Settle, Results: m.results,
 		Handle: m.handle, Mark: markDirty, Pass: m.reconcileAll}.Run(ctx)
 	return nil
 }
@@ -209,7 +210,7 @@ func (m *Manager) handle(r result) string {
 func (m *Manager) group(k groupKey) *group {
 	g := m.groups[k]
 	if g == nil {
-		g = &group{starting: map[fargate.HostID]time.Time{}, draining: map[string]bool{}, removing: map[string]bool{}}
+		g = &group{starting: map[hostpool.HostID]time.Time{}, draining: map[string]bool{}, removing: map[string]bool{}}
 		m.groups[k] = g
 	}
 	return g
@@ -364,8 +365,8 @@ func (m *Manager) instanceSize(instances []*berthv1.ContainerInstanceRecord) sch
 	return r
 }
 
-func hostID(in *berthv1.ContainerInstanceRecord) fargate.HostID {
-	return fargate.HostID(store.InstanceAttribute(in, store.PoolHostAttribute))
+func hostID(in *berthv1.ContainerInstanceRecord) hostpool.HostID {
+	return hostpool.HostID(store.InstanceAttribute(in, store.PoolHostAttribute))
 }
 
 // assign places waiting tasks on the provider's instances with the rules
@@ -532,8 +533,8 @@ func instancesFor(tasks []*berthv1.TaskRecord, size scheduler.Resources) int {
 // start asks the provisioner for one instance of the group, in a goroutine
 // of its own.
 func (m *Manager) start(ctx context.Context, k groupKey, g *group, size scheduler.Resources) {
-	spec := fargate.HostSpec{
-		ID: fargate.HostID(k.provider + "-" + randomHex(6)), Cluster: k.cluster, CPU: int(size.CPU), Memory: int(size.Memory),
+	spec := hostpool.HostSpec{
+		ID: hostpool.HostID(k.provider + "-" + randomHex(6)), Cluster: k.cluster, CPU: int(size.CPU), Memory: int(size.Memory),
 		ControlPlane: m.cfg.ControlPlane, JoinToken: m.cfg.JoinToken,
 		AvailabilityZone: m.cfg.AvailabilityZones[m.zone%len(m.cfg.AvailabilityZones)], InstanceType: m.cfg.InstanceType,
 	}

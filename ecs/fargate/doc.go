@@ -24,13 +24,13 @@
 // them and Fargate tasks run on nothing else. A pool is per cluster, since an
 // instance belongs to one cluster.
 //
-// Provisioners: Command runs a user-given command to start or stop a host
-// (for pools of machines that run the agent binary). The in-process one,
-// whose hosts are agents in the control plane's process (hollow in tests,
-// Docker in -dev), is internal/inprocess.Pool: it links the agent, which no
-// package of the control plane imports. Without a provisioner the manager
-// still assigns tasks to pool hosts that register by themselves (a static
-// pool) but never starts or stops one.
+// Provisioners (hostpool.Provisioner): hostpool.Command runs a user-given
+// command to start or stop a host (for pools of machines that run the agent
+// binary). The in-process one, whose hosts are agents in the control plane's
+// process (hollow in tests, Docker in -dev), is internal/inprocess.Pool: it
+// links the agent, which no package of the control plane imports. Without a
+// provisioner the manager still assigns tasks to pool hosts that register by
+// themselves (a static pool) but never starts or stops one.
 //
 // Every goroutine belongs to the Manager's Run (its host starts and stops)
 // or to the provisioner (an in-process pool's agents, ended by Close).

@@ -15,6 +15,7 @@ import (
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/ecs/ecserr"
 	"github.com/berth/berth/ecs/placement"
+	"github.com/berth/berth/hostpool"
 	"github.com/berth/berth/scheduler"
 	"github.com/berth/berth/store"
 )
@@ -44,7 +45,7 @@ type Config struct {
 	Placer *placement.Placer
 	// Provisioner starts and stops hosts; nil keeps a static pool (hosts
 	// that register by themselves are used, none is started or stopped).
-	Provisioner Provisioner
+	Provisioner hostpool.Provisioner
 	// HostCPU (units) and HostMemory (MiB) are the size of a pool host.
 	HostCPU, HostMemory int
 	// Cooldown is how long a host runs no task before it is removed.
@@ -118,7 +119,7 @@ type Manager struct {
 // pool is one cluster's pool: what the store does not know of it.
 type pool struct {
 	// starting are hosts asked for that have not registered yet.
-	starting map[HostID]*startingHost
+	starting map[hostpool.HostID]*startingHost
 	// removing are instances being deregistered and stopped.
 	removing map[string]bool
 	// idleSince is when each idle host last ran a task (or was first seen).
@@ -131,7 +132,7 @@ type pool struct {
 }
 
 type startingHost struct {
-	spec HostSpec
+	spec hostpool.HostSpec
 	// started is when Start returned (zero while it runs).
 	started time.Time
 }
@@ -139,7 +140,7 @@ type startingHost struct {
 // result is what a start or stop goroutine reports to Run.
 type result struct {
 	cluster  string
-	host     HostID
+	host     hostpool.HostID
 	instance string // stop: the instance removed
 	stop     bool
 	err      error
@@ -163,7 +164,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	if m.cfg.Provisioner == nil {
 		m.cfg.Logger.Info("no Fargate provisioner: Fargate tasks wait for pool hosts that register by themselves (attribute " + store.PoolAttribute + "=" + store.PoolFargate + ")")
 	}
-	ClusterLoop[result]{Store: m.cfg.Store, Resync: m.cfg.Resync, Settle: m.cfg.Settle, Results: m.results,
+	hostpool.ClusterLoop[result]{Store: m.cfg.Store, Resync: m.cfg.Resync, Settle: m.cfg.Settle, Results: m.results,
 		Handle: m.handle, Mark: markDirty, Pass: m.reconcileAll}.Run(ctx)
 	return nil
 }
@@ -213,7 +214,7 @@ func (m *Manager) handle(r result) string {
 func (m *Manager) pool(cluster string) *pool {
 	p := m.pools[cluster]
 	if p == nil {
-		p = &pool{starting: map[HostID]*startingHost{}, removing: map[string]bool{}, idleSince: map[string]time.Time{}}
+		p = &pool{starting: map[hostpool.HostID]*startingHost{}, removing: map[string]bool{}, idleSince: map[string]time.Time{}}
 		m.pools[cluster] = p
 	}
 	return p
@@ -260,7 +261,7 @@ func (m *Manager) reconcile(ctx context.Context, cluster string) error {
 	now := m.cfg.Now()
 	hosts := m.cfg.Store.ContainerInstances(cluster, store.IsPoolHost)
 	for _, h := range hosts {
-		delete(p.starting, HostID(store.InstanceAttribute(h, store.PoolHostAttribute)))
+		delete(p.starting, hostpool.HostID(store.InstanceAttribute(h, store.PoolHostAttribute)))
 	}
 	waiting := waitingTasks(m.cfg.Store, cluster)
 	sort.Slice(waiting, func(i, j int) bool {
@@ -459,8 +460,8 @@ func emptyHost(arn string, cpu, memory int) scheduler.Instance {
 		Attributes: map[string]string{}}
 }
 
-func sortedHosts(m map[HostID]*startingHost) []HostID {
-	out := make([]HostID, 0, len(m))
+func sortedHosts(m map[hostpool.HostID]*startingHost) []hostpool.HostID {
+	out := make([]hostpool.HostID, 0, len(m))
 	for id := range m {
 		out = append(out, id)
 	}
@@ -470,8 +471,8 @@ func sortedHosts(m map[HostID]*startingHost) []HostID {
 
 // start asks the provisioner for one host, in a goroutine of its own.
 func (m *Manager) start(ctx context.Context, cluster string, p *pool, cpu, memory int) {
-	spec := HostSpec{
-		ID: HostID("fargate-" + randomHex(6)), Cluster: cluster, CPU: cpu, Memory: memory,
+	spec := hostpool.HostSpec{
+		ID: hostpool.HostID("fargate-" + randomHex(6)), Cluster: cluster, CPU: cpu, Memory: memory,
 		ControlPlane: m.cfg.ControlPlane, JoinToken: m.cfg.JoinToken,
 		AvailabilityZone: m.cfg.AvailabilityZones[m.zone%len(m.cfg.AvailabilityZones)], InstanceType: m.cfg.InstanceType,
 	}
@@ -519,7 +520,7 @@ func (m *Manager) shrink(ctx context.Context, cluster string, p *pool, hosts []*
 	live := map[string]bool{}
 	for _, h := range hosts {
 		live[h.Id] = true
-		id := HostID(store.InstanceAttribute(h, store.PoolHostAttribute))
+		id := hostpool.HostID(store.InstanceAttribute(h, store.PoolHostAttribute))
 		if p.removing[h.Id] || id == "" {
 			continue // being removed, or not one of the provisioner's
 		}
@@ -578,9 +579,9 @@ type Stats struct {
 // Stats reports a cluster's pool.
 func (m *Manager) Stats(cluster string) Stats {
 	var s Stats
-	registered := map[HostID]bool{}
+	registered := map[hostpool.HostID]bool{}
 	for _, h := range m.cfg.Store.ContainerInstances(cluster, store.IsPoolHost) {
-		registered[HostID(store.InstanceAttribute(h, store.PoolHostAttribute))] = true
+		registered[hostpool.HostID(store.InstanceAttribute(h, store.PoolHostAttribute))] = true
 		s.Hosts++
 		s.RegisteredCPU += int64(h.Registered.GetCpu())
 		s.RegisteredMemory += int64(h.Registered.GetMemory())
