@@ -10,6 +10,7 @@ import (
 	"github.com/berth/berth/ecs/capacity"
 	"github.com/berth/berth/ecs/fargate"
 	"github.com/berth/berth/ecs/placement"
+	"github.com/berth/berth/hostpool"
 	"github.com/berth/berth/store"
 )
 
@@ -34,7 +35,7 @@ func (c *ControlPlane) startPool(cfg Config, placer *placement.Placer) {
 	c.capacity = capacity.New(cc)
 	c.capacity.SetJoin(c.GRPCAddr(), c.joinToken)
 	c.metrics.registry.MustRegister(newPoolCollector(c))
-	for _, p := range []fargate.Provisioner{fc.Provisioner, cc.Provisioner} {
+	for _, p := range []hostpool.Provisioner{fc.Provisioner, cc.Provisioner} {
 		if closer, ok := p.(io.Closer); ok && (len(c.poolClosers) == 0 || c.poolClosers[0] != closer) {
 			c.poolClosers = append(c.poolClosers, closer)
 		}

@@ -36,6 +36,7 @@ import (
 	"github.com/berth/berth/agent/runtime/hollow"
 	"github.com/berth/berth/controlplane"
 	"github.com/berth/berth/ecs/fargate"
+	"github.com/berth/berth/hostpool"
 	"github.com/berth/berth/internal/inprocess"
 )
 
@@ -78,7 +79,7 @@ func run(n int, sizes []string, hostCPU, hostMemory int, delay, timeout time.Dur
 	}
 	defer os.RemoveAll(dir)
 	prov := &inprocess.Pool{
-		Runtime: func(fargate.HostSpec) (rt.Runtime, error) { return hollow.New(hollow.Config{}), nil },
+		Runtime: func(hostpool.HostSpec) (rt.Runtime, error) { return hollow.New(hollow.Config{}), nil },
 		DataDir: filepath.Join(dir, "pool"), Delay: delay, Engine: engine.Options{PauseImage: "pause"},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}

@@ -10,13 +10,14 @@ import (
 	"github.com/berth/berth/agent/pause"
 	"github.com/berth/berth/ecs/capacity"
 	"github.com/berth/berth/ecs/fargate"
+	"github.com/berth/berth/hostpool"
 	"github.com/berth/berth/internal/inprocess"
 )
 
 // The Fargate pool's flags (registered here so that main only asks for the
 // pool's configuration).
 var (
-	fargateStart    = flag.String("fargate-start-command", "", "Fargate pool: command (run with sh -c) that starts a pool host; the host is in BERTH_* environment variables (see ecs/fargate.Command)")
+	fargateStart    = flag.String("fargate-start-command", "", "Fargate pool: command (run with sh -c) that starts a pool host; the host is in BERTH_* environment variables (see hostpool.Command)")
 	fargateStop     = flag.String("fargate-stop-command", "", "Fargate pool: command (run with sh -c) that stops the pool host BERTH_HOST_ID")
 	fargateCPU      = flag.Int("fargate-host-cpu", fargate.DefaultHostCPU, "Fargate pool: CPU units of a pool host")
 	fargateMemory   = flag.Int("fargate-host-memory", fargate.DefaultHostMemory, "Fargate pool: MiB of memory of a pool host")
@@ -37,7 +38,7 @@ func fargatePool(ctx context.Context, dev bool, dataDir string, log *slog.Logger
 		if stop == "" {
 			stop = *fargateStart // BERTH_POOL_ACTION tells start from stop
 		}
-		cfg.Provisioner = &fargate.Command{StartCommand: []string{"sh", "-c", *fargateStart}, StopCommand: []string{"sh", "-c", stop}}
+		cfg.Provisioner = &hostpool.Command{StartCommand: []string{"sh", "-c", *fargateStart}, StopCommand: []string{"sh", "-c", stop}}
 	case dev:
 		// The control plane closes it at shutdown (it is an io.Closer).
 		cfg.Provisioner = inprocess.NewDevPool(ctx, filepath.Join(dataDir, "fargate-pool"), *fargateDelay, *fargatePause, log)

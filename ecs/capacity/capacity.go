@@ -1,9 +1,5 @@
 package capacity
 
-import (
-	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-)
-
 // Reservation is ECS's CapacityProviderReservation metric: needed / running
 // x 100, where running (N) is the provider's running instances and needed
 // (M) the instances it takes to run all of its tasks, including those
@@ -25,13 +21,13 @@ func Reservation(running, needed int) float64 {
 // stepped within minimumScalingStepSize and maximumScalingStepSize (scale-in
 // within the maximum only). Zero when managed scaling is disabled, or at the
 // target.
-func ScalingStep(running, needed int, ms *berthv1.ManagedScaling) int {
-	if ms.GetStatus() != "ENABLED" || ms.GetTargetCapacity() <= 0 {
+func ScalingStep(running, needed int, sc Scaling) int {
+	if !sc.Enabled || sc.TargetCapacity <= 0 {
 		return 0
 	}
-	target := int(ms.GetTargetCapacity())
+	target := sc.TargetCapacity
 	want := (needed*100 + target - 1) / target // ceil(needed / (target/100))
-	lo, hi := max(int(ms.GetMinimumScalingStepSize()), 1), int(ms.GetMaximumScalingStepSize())
+	lo, hi := max(sc.MinStep, 1), sc.MaxStep
 	if hi <= 0 {
 		hi = 10000
 	}

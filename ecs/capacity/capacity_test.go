@@ -41,7 +41,7 @@ func TestScalingStep(t *testing.T) {
 		{"scale in to zero", 3, 0, ms(100, 1, 10000), -3},
 		{"disabled", 0, 5, &berthv1.ManagedScaling{Status: "DISABLED", TargetCapacity: 100}, 0},
 	} {
-		if got := ScalingStep(tt.running, tt.needed, tt.ms); got != tt.want {
+		if got := ScalingStep(tt.running, tt.needed, ScalingOf(tt.ms)); got != tt.want {
 			t.Errorf("%s: ScalingStep(N=%d, M=%d) = %d, want %d", tt.name, tt.running, tt.needed, got, tt.want)
 		}
 	}

@@ -5,9 +5,9 @@
 // over the providers by base and weight, each carrying the placement
 // strategy and constraints it was run with. A provider's instances are the
 // container instances that register the attribute berth.capacity-provider
-// with its name. The Manager, a loop the control plane owns, watches those
-// tasks and instances (the store's watch plus a periodic resync) and, per
-// cluster and provider:
+// with its name. The Manager is a hostpool.Loop the control plane runs: it
+// watches those tasks and instances (the store's watch plus a periodic
+// resync) and, per cluster and provider:
 //
 //  1. places the waiting tasks on the provider's instances with their own
 //     rules (the scheduler over a snapshot of those instances), through the
@@ -17,6 +17,10 @@
 //     (those running a task other than a DAEMON service's, plus the empty
 //     instances the still-waiting tasks would fill), over N, the instances
 //     running (ACTIVE ones and those starting);
+//
+// Steps 2 and 3 are DecideScaling (scaling.go), a pure function with
+// scenarios in testdata/scaling; the loop carries out what it decides.
+//
 //  3. with managed scaling, steps N toward M / targetCapacity within the
 //     minimum and maximum scaling step (ScalingStep): a scale-out starts
 //     instances through the Provisioner (the Fargate pool's interface) and
@@ -28,6 +32,7 @@
 // Only instances the Manager can stop (those that registered a host id,
 // berth.pool-host) are ever removed; others count but stay.
 //
-// Every goroutine belongs to the Manager's Run (its instance starts and
-// stops); in-process instances belong to the provisioner.
+// Every goroutine belongs to the Manager's Run (its hostpool.Loop and the
+// instance starts and stops it runs); in-process instances belong to the
+// provisioner.
 package capacity

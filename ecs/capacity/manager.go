@@ -2,9 +2,6 @@ package capacity
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -13,9 +10,8 @@ import (
 	"time"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/ecs/ecserr"
-	"github.com/berth/berth/ecs/fargate"
 	"github.com/berth/berth/ecs/placement"
+	"github.com/berth/berth/hostpool"
 	"github.com/berth/berth/scheduler"
 	"github.com/berth/berth/store"
 )
@@ -44,7 +40,7 @@ type Config struct {
 	// Provisioner starts and stops the providers' instances (the instance
 	// group); nil: no managed scaling, waiting tasks are placed on instances
 	// that register by themselves with the provider's attribute.
-	Provisioner fargate.Provisioner
+	Provisioner hostpool.Provisioner
 	// InstanceCPU (units) and InstanceMemory (MiB) are the size of an
 	// instance the manager starts.
 	InstanceCPU, InstanceMemory int
@@ -91,7 +87,7 @@ func (cfg Config) withDefaults() Config {
 		cfg.InstanceType = DefaultInstanceType
 	}
 	if len(cfg.AvailabilityZones) == 0 {
-		cfg.AvailabilityZones = fargate.DefaultAvailabilityZones
+		cfg.AvailabilityZones = hostpool.DefaultAvailabilityZones
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -103,60 +99,44 @@ func (cfg Config) withDefaults() Config {
 }
 
 // Manager places the tasks that wait for EC2 capacity providers and, for
-// providers with managed scaling, sizes their instance groups.
+// providers with managed scaling, sizes their instance groups: a
+// hostpool.Loop whose decision is the scheduler's placement, then
+// DecideScaling.
 type Manager struct {
-	cfg     Config
-	results chan result
+	cfg  Config
+	loop *hostpool.Loop
 
-	mu     sync.Mutex // guards groups and zone; held by each pass
-	groups map[groupKey]*group
-	zone   int
-	work   sync.WaitGroup // instance starts and stops in flight
+	mu     sync.Mutex // guards groups; a pass writes, Usage reads
+	groups map[hostpool.Key]*group
 }
 
-type groupKey struct{ cluster, provider string }
-
-// group is one provider's instance group in one cluster: what the store
-// does not know of it.
+// group is what the decisions carry from one pass of a provider's instance
+// group in a cluster to the next.
 type group struct {
-	// starting are instances asked for that have not registered yet, with
-	// when Start returned (zero while it runs).
-	starting map[fargate.HostID]time.Time
-	// draining are instances managed scaling set DRAINING to remove them;
-	// removing those being deregistered and stopped.
-	draining, removing map[string]bool
-	// below is since when the reservation has been below the target.
-	below time.Time
-	// nextScaleOut holds off a scale-out step for the warm-up of the last.
-	nextScaleOut time.Time
-	usage        ProviderUse
-}
-
-type result struct {
-	key      groupKey
-	host     fargate.HostID
-	instance string
-	stop     bool
-	err      error
+	history History
+	usage   ProviderUse
 }
 
 // New returns a Manager; call Run.
 func New(cfg Config) *Manager {
-	return &Manager{cfg: cfg.withDefaults(), results: make(chan result, 64), groups: map[groupKey]*group{}}
+	m := &Manager{cfg: cfg.withDefaults(), groups: map[hostpool.Key]*group{}}
+	m.loop = hostpool.New(hostpool.Config{
+		Name: "capacity providers", Store: m.cfg.Store, Apply: m.cfg.Placer.Apply, Provisioner: m.cfg.Provisioner,
+		Resync: m.cfg.Resync, Settle: m.cfg.Settle, StartTimeout: m.cfg.StartTimeout, Backoff: startBackoff,
+		InstanceType: m.cfg.InstanceType, AvailabilityZones: m.cfg.AvailabilityZones, Now: m.cfg.Now, Logger: m.cfg.Logger,
+		Mark: markDirty, Decide: m.decide, Removed: m.removed,
+	})
+	return m
 }
 
 // SetJoin sets the address and token started instances join with; call
 // before Run.
-func (m *Manager) SetJoin(controlPlane, joinToken string) {
-	m.cfg.ControlPlane, m.cfg.JoinToken = controlPlane, joinToken
-}
+func (m *Manager) SetJoin(controlPlane, joinToken string) { m.loop.SetJoin(controlPlane, joinToken) }
 
 // Run places waiting tasks and scales the instance groups until ctx ends,
 // then waits for the starts and stops it began.
 func (m *Manager) Run(ctx context.Context) error {
-	defer m.work.Wait()
-	fargate.ClusterLoop[result]{Store: m.cfg.Store, Resync: m.cfg.Resync, Settle: m.cfg.Settle, Results: m.results,
-		Handle: m.handle, Mark: markDirty, Pass: m.reconcileAll}.Run(ctx)
+	m.loop.Run(ctx)
 	return nil
 }
 
@@ -181,67 +161,22 @@ func markDirty(dirty map[string]bool, e store.Event) bool {
 	return false
 }
 
-// handle records a finished start or stop; it returns the cluster.
-func (m *Manager) handle(r result) string {
+// removed forgets an instance whose removal ended.
+func (m *Manager) removed(k hostpool.Key, instance string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	g := m.group(r.key)
-	switch {
-	case r.stop:
-		delete(g.removing, r.instance)
-		delete(g.draining, r.instance)
-		if r.err != nil {
-			m.cfg.Logger.Warn("could not remove an instance", "cluster", r.key.cluster, "capacity_provider", r.key.provider, "host", r.host, "err", r.err)
-		}
-	case r.err != nil:
-		delete(g.starting, r.host)
-		g.nextScaleOut = m.cfg.Now().Add(startBackoff)
-		m.cfg.Logger.Warn("could not start an instance", "cluster", r.key.cluster, "capacity_provider", r.key.provider, "host", r.host, "err", r.err)
-	default:
-		if _, ok := g.starting[r.host]; ok {
-			g.starting[r.host] = m.cfg.Now()
-		}
-	}
-	return r.key.cluster
-}
-
-func (m *Manager) group(k groupKey) *group {
-	g := m.groups[k]
-	if g == nil {
-		g = &group{starting: map[fargate.HostID]time.Time{}, draining: map[string]bool{}, removing: map[string]bool{}}
-		m.groups[k] = g
-	}
-	return g
-}
-
-func (m *Manager) reconcileAll(ctx context.Context, dirty map[string]bool) {
-	var clusters []string
-	if dirty == nil {
-		clusters, _, _ = m.cfg.Store.Clusters("", 1<<30)
-	} else {
-		for c := range dirty {
-			clusters = append(clusters, c)
-		}
-		sort.Strings(clusters)
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, c := range clusters {
-		if ctx.Err() != nil {
-			return
-		}
-		if err := m.reconcile(ctx, c); err != nil && ctx.Err() == nil {
-			m.cfg.Logger.Warn("capacity provider pass failed", "cluster", c, "err", err)
-		}
+	if g := m.groups[k]; g != nil {
+		delete(g.history.Draining, instance)
 	}
 }
 
-// reconcile is one pass over a cluster's EC2 capacity providers: place
-// what waits, then scale each instance group toward its target capacity.
-func (m *Manager) reconcile(ctx context.Context, cluster string) error {
+// decide is one pass over a cluster's EC2 capacity providers: place what
+// waits, then scale each instance group toward its target capacity.
+func (m *Manager) decide(cluster string, v hostpool.View) (hostpool.Actions, error) {
+	var acts hostpool.Actions
 	cl, err := m.cfg.Store.Cluster(cluster)
 	if err != nil {
-		return nil // deleted meanwhile
+		return acts, nil // deleted meanwhile
 	}
 	waiting := map[string][]*berthv1.TaskRecord{}
 	for _, t := range m.cfg.Store.LiveTasksOn(cluster, "") {
@@ -258,75 +193,83 @@ func (m *Manager) reconcile(ctx context.Context, cluster string) error {
 		if err != nil {
 			continue
 		}
-		if err := m.reconcileGroup(ctx, groupKey{cluster, name}, cp, waiting[name], daemons); err != nil {
-			return fmt.Errorf("capacity provider %s: %w", name, err)
+		if err := m.decideGroup(hostpool.Key{Cluster: cluster, Pool: name}, v, cp, waiting[name], daemons, &acts); err != nil {
+			return acts, fmt.Errorf("capacity provider %s: %w", name, err)
 		}
 	}
-	return nil
+	return acts, nil
 }
 
-// providerInstances are the cluster's instances of the provider.
-func (m *Manager) providerInstances(k groupKey) []*berthv1.ContainerInstanceRecord {
-	return m.cfg.Store.ContainerInstances(k.cluster, func(r *berthv1.ContainerInstanceRecord) bool {
-		return store.InstanceAttribute(r, store.ProviderAttribute) == k.provider
+// decideGroup places a provider's waiting tasks on its instances, decides
+// its scaling with DecideScaling and adds both to acts.
+func (m *Manager) decideGroup(k hostpool.Key, v hostpool.View, cp *berthv1.CapacityProvider, waiting []*berthv1.TaskRecord, daemons map[string]bool, acts *hostpool.Actions) error {
+	now := v.Now()
+	instances := m.cfg.Store.ContainerInstances(k.Cluster, func(r *berthv1.ContainerInstanceRecord) bool {
+		return store.InstanceAttribute(r, store.ProviderAttribute) == k.Pool
 	})
-}
-
-func (m *Manager) reconcileGroup(ctx context.Context, k groupKey, cp *berthv1.CapacityProvider, waiting []*berthv1.TaskRecord, daemons map[string]bool) error {
-	g := m.group(k)
-	now := m.cfg.Now()
-	instances := m.providerInstances(k)
-	for _, in := range instances {
-		delete(g.starting, hostID(in))
-	}
+	assigned := map[string]int{}
+	busy := map[string]bool{}
 	if len(waiting) > 0 {
-		var err error
-		if waiting, err = m.assign(ctx, k, waiting); err != nil {
+		placed, left, err := m.place(k, waiting)
+		if err != nil {
 			return err
 		}
-		instances = m.providerInstances(k)
+		for _, a := range placed {
+			acts.Assign = append(acts.Assign, a.to)
+			assigned[a.to.InstanceId]++
+			busy[a.to.InstanceId] = busy[a.to.InstanceId] || !daemons[a.task.Task.GetGroup()]
+		}
+		waiting = left
 	}
-	active, busy, idle := 0, 0, []*berthv1.ContainerInstanceRecord{}
+	st := GroupState{Starting: len(v.Starting(k.Pool)), Size: m.instanceSize(instances), CanProvision: v.CanProvision(), StartsAfter: v.StartsAfter(k.Pool)}
 	for _, in := range instances {
-		if in.Instance.GetStatus() != store.StatusActive || g.draining[in.Id] {
-			continue
-		}
-		active++
-		if runsTasks(m.cfg.Store, in, daemons) {
-			busy++
-		} else if hostID(in) != "" {
-			idle = append(idle, in)
-		}
+		st.Instances = append(st.Instances, GroupInstance{
+			ID: in.Id, Host: hostID(in), Status: in.Instance.GetStatus(),
+			Busy: busy[in.Id] || runsTasks(m.cfg.Store, in, daemons), Tasks: int(in.RunningTasks+in.PendingTasks) + assigned[in.Id],
+			RegisteredAt: in.Instance.GetRegisteredAt(), Removing: v.Removing(in.Id),
+		})
 	}
-	size := m.instanceSize(instances)
-	g.usage = ProviderUse{Running: active + len(g.starting), Needed: busy + instancesFor(waiting, size)}
-	if m.cfg.Provisioner == nil {
-		return nil
+	for _, t := range waiting {
+		st.Waiting = append(st.Waiting, need(t))
 	}
-	m.giveUpSlowStarts(ctx, g, now)
-	m.removeDrained(ctx, k, g, instances)
-	ms := cp.GetAutoScalingGroupProvider().GetManagedScaling()
-	step := ScalingStep(g.usage.Running, g.usage.Needed, ms)
-	if step >= 0 {
-		g.below = time.Time{}
-	} else if g.below.IsZero() {
-		g.below = now
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	g := m.groups[k]
+	if g == nil {
+		g = &group{}
+		m.groups[k] = g
 	}
-	switch {
-	case step > 0 && !now.Before(g.nextScaleOut):
-		n := min(step, m.cfg.MaxInstances-g.usage.Running)
-		for range n {
-			m.start(ctx, k, g, size)
-		}
-		if n > 0 {
-			g.nextScaleOut = now.Add(time.Duration(ms.GetInstanceWarmupPeriod()) * time.Second)
-			m.cfg.Logger.Info("managed scaling: scaling out", "cluster", k.cluster, "capacity_provider", k.provider,
-				"reservation", Reservation(g.usage.Running, g.usage.Needed), "target", ms.GetTargetCapacity(), "new_instances", n)
-		}
-	case step < 0 && now.Sub(g.below) >= m.cfg.ScaleInAfter:
-		m.drain(ctx, k, g, idle, -step)
+	st.History = g.history
+	sc := ScalingOf(cp.GetAutoScalingGroupProvider().GetManagedScaling())
+	d := DecideScaling(GroupConfig{ScaleInAfter: m.cfg.ScaleInAfter, MaxInstances: m.cfg.MaxInstances}, sc, st, now)
+	g.history, g.usage = d.History, d.Use
+	log := m.cfg.Logger.With("cluster", k.Cluster, "capacity_provider", k.Pool)
+	if d.ScaleOut > 0 {
+		log.Info("managed scaling: scaling out", "reservation", Reservation(d.Use.Running, d.Use.Needed), "target", sc.TargetCapacity, "new_instances", d.ScaleOut)
+	}
+	for range d.ScaleOut {
+		acts.Start = append(acts.Start, hostpool.Start{Pool: k.Pool, CPU: int(st.Size.CPU), Memory: int(st.Size.Memory),
+			Attributes: map[string]string{store.ProviderAttribute: k.Pool}})
+	}
+	if len(d.Drain) > 0 {
+		log.Info("managed scaling: scaling in", "reservation", Reservation(d.Use.Running, d.Use.Needed), "instances", len(d.Drain))
+		acts.Drain = append(acts.Drain, d.Drain...)
+	}
+	for _, in := range d.Remove {
+		acts.Remove = append(acts.Remove, hostpool.Remove{Pool: k.Pool, Instance: in.ID, Host: in.Host})
 	}
 	return nil
+}
+
+// need is what a waiting task needs of an instance.
+func need(t *berthv1.TaskRecord) TaskNeed {
+	r := t.Reservation
+	n := TaskNeed{Group: t.Task.GetGroup(), CPU: int64(r.GetCpu()), Memory: int64(r.GetMemory()),
+		Ports: append(append([]int32(nil), r.GetPortsTcp()...), r.GetPortsUdp()...)}
+	for _, c := range t.WaitingConstraints {
+		n.Distinct = n.Distinct || c.GetType() == scheduler.ConstraintDistinctInstance
+	}
+	return n
 }
 
 // runsTasks reports whether an instance runs a task other than a DAEMON
@@ -363,63 +306,58 @@ func (m *Manager) instanceSize(instances []*berthv1.ContainerInstanceRecord) sch
 	return r
 }
 
-func hostID(in *berthv1.ContainerInstanceRecord) fargate.HostID {
-	return fargate.HostID(store.InstanceAttribute(in, store.PoolHostAttribute))
+func hostID(in *berthv1.ContainerInstanceRecord) hostpool.HostID {
+	return hostpool.HostID(store.InstanceAttribute(in, store.PoolHostAttribute))
 }
 
-// assign places waiting tasks on the provider's instances with the rules
-// they were run with, and returns those still waiting.
-func (m *Manager) assign(ctx context.Context, k groupKey, waiting []*berthv1.TaskRecord) ([]*berthv1.TaskRecord, error) {
+// placed is a waiting task placed on an instance.
+type placed struct {
+	task *berthv1.TaskRecord
+	to   *berthv1.TaskToHost
+}
+
+// place places waiting tasks on the provider's instances with the rules
+// they were run with (the scheduler over a snapshot of them), and returns
+// the placements and the tasks still waiting.
+func (m *Manager) place(k hostpool.Key, waiting []*berthv1.TaskRecord) ([]placed, []*berthv1.TaskRecord, error) {
 	sort.Slice(waiting, func(i, j int) bool {
 		if a, b := waiting[i].Task.CreatedAt, waiting[j].Task.CreatedAt; a != b {
 			return a < b
 		}
 		return waiting[i].Id < waiting[j].Id
 	})
-	snap, ids := m.cfg.Placer.ProviderSnapshot(k.cluster, k.provider)
+	snap, ids := m.cfg.Placer.ProviderSnapshot(k.Cluster, k.Pool)
 	if len(ids) == 0 {
-		return waiting, nil
+		return nil, waiting, nil
 	}
 	explain := len(ids) <= placement.DefaultExplainUpTo
-	cmd := &berthv1.AssignTasksCommand{Cluster: k.cluster}
+	var out []placed
 	var left []*berthv1.TaskRecord
 	for _, batch := range alike(waiting) {
 		req, err := m.request(batch)
 		if err != nil { // the task definition is gone or its rules no longer parse: it cannot be placed
-			m.cfg.Logger.Warn("waiting tasks cannot be placed", "cluster", k.cluster, "capacity_provider", k.provider, "task", batch[0].Id, "err", err)
+			m.cfg.Logger.Warn("waiting tasks cannot be placed", "cluster", k.Cluster, "capacity_provider", k.Pool, "task", batch[0].Id, "err", err)
 			left = append(left, batch...)
 			continue
 		}
 		req.Explain = explain
 		res, err := snap.Place(req)
 		if err != nil {
-			return waiting, err
+			return nil, waiting, err
 		}
-		placed := map[int]bool{}
+		done := map[int]bool{}
 		for _, pl := range res.Placements {
-			placed[pl.Task] = true
-			cmd.Assignments = append(cmd.Assignments, &berthv1.TaskToHost{TaskId: batch[pl.Task].Id, InstanceId: ids[pl.Instance],
-				ContainerInstanceArn: pl.InstanceARN, Placement: placement.Explanation(pl.Explanation)})
+			done[pl.Task] = true
+			out = append(out, placed{task: batch[pl.Task], to: &berthv1.TaskToHost{TaskId: batch[pl.Task].Id, InstanceId: ids[pl.Instance],
+				ContainerInstanceArn: pl.InstanceARN, Placement: placement.Explanation(pl.Explanation)}})
 		}
 		for i, t := range batch {
-			if !placed[i] {
+			if !done[i] {
 				left = append(left, t)
 			}
 		}
 	}
-	if len(cmd.Assignments) == 0 {
-		return left, nil
-	}
-	res, err := m.cfg.Placer.Apply(ctx, &berthv1.Command{Change: &berthv1.Command_AssignTasks{AssignTasks: cmd}})
-	if err != nil {
-		return waiting, err
-	}
-	if r, ok := res.(*berthv1.AssignTasksResult); ok && len(r.Failures) > 0 {
-		// Stopped meanwhile, or the instance changed: the next pass sees
-		// them as they are now.
-		m.cfg.Logger.Debug("assignments refused", "cluster", k.cluster, "count", len(r.Failures), "first", r.Failures[0].Reason)
-	}
-	return left, nil
+	return out, left, nil
 }
 
 // alike splits tasks (in order) into batches placed by one request: same
@@ -463,179 +401,6 @@ func (m *Manager) request(batch []*berthv1.TaskRecord) (scheduler.Request, error
 	return plan.Request(len(batch), strategies, constraints), nil
 }
 
-// instancesFor is how many empty instances of the size the tasks need,
-// packed first-fit decreasing by their larger share of an instance; tasks
-// with the same static host port, or of a group with a distinctInstance
-// constraint, do not share one. A task larger than the size needs one of
-// its own.
-func instancesFor(tasks []*berthv1.TaskRecord, size scheduler.Resources) int {
-	type bin struct {
-		cpu, memory int64
-		ports       map[int32]bool
-		groups      map[string]bool
-	}
-	share := func(t *berthv1.TaskRecord) float64 {
-		return max(float64(t.Reservation.GetCpu())/float64(max(size.CPU, 1)), float64(t.Reservation.GetMemory())/float64(max(size.Memory, 1)))
-	}
-	list := append([]*berthv1.TaskRecord(nil), tasks...)
-	sort.SliceStable(list, func(i, j int) bool { return share(list[i]) > share(list[j]) })
-	var bins []*bin
-	n := 0
-	for _, t := range list {
-		r := t.Reservation
-		if int64(r.GetCpu()) > size.CPU || int64(r.GetMemory()) > size.Memory {
-			n++
-			continue
-		}
-		distinct := false
-		for _, c := range t.WaitingConstraints {
-			distinct = distinct || c.GetType() == scheduler.ConstraintDistinctInstance
-		}
-		ports := append(append([]int32(nil), r.GetPortsTcp()...), r.GetPortsUdp()...)
-		fits := func(b *bin) bool {
-			if b.cpu+int64(r.GetCpu()) > size.CPU || b.memory+int64(r.GetMemory()) > size.Memory || distinct && b.groups[t.Task.Group] {
-				return false
-			}
-			for _, p := range ports {
-				if b.ports[p] {
-					return false
-				}
-			}
-			return true
-		}
-		var chosen *bin
-		for _, b := range bins {
-			if fits(b) {
-				chosen = b
-				break
-			}
-		}
-		if chosen == nil {
-			chosen = &bin{ports: map[int32]bool{}, groups: map[string]bool{}}
-			bins = append(bins, chosen)
-		}
-		chosen.cpu += int64(r.GetCpu())
-		chosen.memory += int64(r.GetMemory())
-		for _, p := range ports {
-			chosen.ports[p] = true
-		}
-		chosen.groups[t.Task.Group] = true
-	}
-	return n + len(bins)
-}
-
-// start asks the provisioner for one instance of the group, in a goroutine
-// of its own.
-func (m *Manager) start(ctx context.Context, k groupKey, g *group, size scheduler.Resources) {
-	spec := fargate.HostSpec{
-		ID: fargate.HostID(k.provider + "-" + randomHex(6)), Cluster: k.cluster, CPU: int(size.CPU), Memory: int(size.Memory),
-		ControlPlane: m.cfg.ControlPlane, JoinToken: m.cfg.JoinToken,
-		AvailabilityZone: m.cfg.AvailabilityZones[m.zone%len(m.cfg.AvailabilityZones)], InstanceType: m.cfg.InstanceType,
-	}
-	spec.Attributes = map[string]string{store.ProviderAttribute: k.provider, store.PoolHostAttribute: string(spec.ID)}
-	m.zone++
-	g.starting[spec.ID] = time.Time{}
-	m.work.Add(1)
-	go func() {
-		defer m.work.Done()
-		err := m.cfg.Provisioner.Start(ctx, spec)
-		m.report(ctx, result{key: k, host: spec.ID, err: err})
-	}()
-}
-
-func (m *Manager) report(ctx context.Context, r result) {
-	select {
-	case m.results <- r:
-	case <-ctx.Done():
-	}
-}
-
-// giveUpSlowStarts stops instances that started but never registered.
-func (m *Manager) giveUpSlowStarts(ctx context.Context, g *group, now time.Time) {
-	for id, started := range g.starting {
-		if started.IsZero() || now.Sub(started) < m.cfg.StartTimeout {
-			continue
-		}
-		delete(g.starting, id)
-		m.cfg.Logger.Warn("instance did not register in time: stopping it", "host", id, "timeout", m.cfg.StartTimeout)
-		m.work.Add(1)
-		go func() {
-			defer m.work.Done()
-			if err := m.cfg.Provisioner.Stop(ctx, id); err != nil && ctx.Err() == nil {
-				m.cfg.Logger.Warn("could not stop an instance", "host", id, "err", err)
-			}
-		}()
-	}
-}
-
-// drain sets up to n idle instances DRAINING, the longest-registered last
-// (as ECS's managed draining does before it terminates them): DAEMON tasks
-// stop, and no task is placed there any more.
-func (m *Manager) drain(ctx context.Context, k groupKey, g *group, idle []*berthv1.ContainerInstanceRecord, n int) {
-	sort.Slice(idle, func(i, j int) bool { return idle[i].Instance.GetRegisteredAt() > idle[j].Instance.GetRegisteredAt() })
-	idle = idle[:min(n, len(idle))]
-	if len(idle) == 0 {
-		return
-	}
-	ids := make([]string, len(idle))
-	for i, in := range idle {
-		ids[i] = in.Id
-	}
-	_, err := m.cfg.Placer.Apply(ctx, &berthv1.Command{Change: &berthv1.Command_UpdateContainerInstancesState{
-		UpdateContainerInstancesState: &berthv1.UpdateContainerInstancesStateCommand{Cluster: k.cluster, Ids: ids, Status: store.StatusDraining},
-	}})
-	if err != nil {
-		m.cfg.Logger.Warn("managed scaling: could not drain instances", "cluster", k.cluster, "capacity_provider", k.provider, "err", err)
-		return
-	}
-	for _, id := range ids {
-		g.draining[id] = true
-	}
-	g.below = m.cfg.Now() // the next step waits for another full period
-	m.cfg.Logger.Info("managed scaling: scaling in", "cluster", k.cluster, "capacity_provider", k.provider,
-		"reservation", Reservation(g.usage.Running, g.usage.Needed), "instances", len(ids))
-}
-
-// removeDrained deregisters and stops the instances it drained once they
-// run no task.
-func (m *Manager) removeDrained(ctx context.Context, k groupKey, g *group, instances []*berthv1.ContainerInstanceRecord) {
-	live := map[string]bool{}
-	for _, in := range instances {
-		live[in.Id] = true
-		if !g.draining[in.Id] || g.removing[in.Id] || in.RunningTasks+in.PendingTasks > 0 {
-			continue
-		}
-		if in.Instance.GetStatus() != store.StatusDraining { // reactivated by someone: keep it
-			delete(g.draining, in.Id)
-			continue
-		}
-		g.removing[in.Id] = true
-		id := hostID(in)
-		m.work.Add(1)
-		go func(instance string) {
-			defer m.work.Done()
-			_, err := m.cfg.Placer.Apply(ctx, &berthv1.Command{Change: &berthv1.Command_DeregisterContainerInstance{
-				DeregisterContainerInstance: &berthv1.DeregisterContainerInstanceCommand{Cluster: k.cluster, Id: instance},
-			}})
-			if ecserr.Is(err, ecserr.NotFound) {
-				err = nil
-			}
-			if err == nil {
-				err = m.cfg.Provisioner.Stop(ctx, id)
-			}
-			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-				err = nil
-			}
-			m.report(ctx, result{key: k, host: id, instance: instance, stop: true, err: err})
-		}(in.Id)
-	}
-	for id := range g.draining {
-		if !live[id] && !g.removing[id] {
-			delete(g.draining, id)
-		}
-	}
-}
-
 // Usage is each EC2 capacity provider's instances running and needed in a
 // cluster, as the last pass found them.
 func (m *Manager) Usage(cluster string) map[string]ProviderUse {
@@ -643,15 +408,9 @@ func (m *Manager) Usage(cluster string) map[string]ProviderUse {
 	defer m.mu.Unlock()
 	out := map[string]ProviderUse{}
 	for k, g := range m.groups {
-		if k.cluster == cluster {
-			out[k.provider] = g.usage
+		if k.Cluster == cluster {
+			out[k.Pool] = g.usage
 		}
 	}
 	return out
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }

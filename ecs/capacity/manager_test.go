@@ -19,7 +19,7 @@ import (
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane"
 	"github.com/berth/berth/ecs/capacity"
-	"github.com/berth/berth/ecs/fargate"
+	"github.com/berth/berth/hostpool"
 	"github.com/berth/berth/internal/cptest"
 	"github.com/berth/berth/internal/inprocess"
 	"github.com/berth/berth/store"
@@ -219,7 +219,7 @@ func taskList(tasks []*berthv1.Task) []*berthv1.Task {
 // scaled to 0.
 func TestManagedScaling(t *testing.T) {
 	prov := &inprocess.Pool{
-		Runtime: func(fargate.HostSpec) (rt.Runtime, error) { return hollow.New(hollow.Config{}), nil },
+		Runtime: func(hostpool.HostSpec) (rt.Runtime, error) { return hollow.New(hollow.Config{}), nil },
 		DataDir: t.TempDir(), Engine: engine.Options{PauseImage: "pause"},
 	}
 	c := cptest.Start(t, controlplane.Config{HeartbeatPeriod: 200 * time.Millisecond, ServiceResync: 100 * time.Millisecond,

@@ -15,6 +15,7 @@ import (
 	"github.com/berth/berth/agent/runtime/docker"
 	"github.com/berth/berth/controlplane"
 	"github.com/berth/berth/ecs/fargate"
+	"github.com/berth/berth/hostpool"
 	"github.com/berth/berth/internal/cptest"
 	"github.com/berth/berth/internal/dockertest"
 	"github.com/berth/berth/internal/inprocess"
@@ -35,7 +36,7 @@ func TestFargateIsolationOnDocker(t *testing.T) {
 		t.Fatal(err)
 	}
 	prov := &inprocess.Pool{
-		Runtime: func(fargate.HostSpec) (rt.Runtime, error) { return d, nil },
+		Runtime: func(hostpool.HostSpec) (rt.Runtime, error) { return d, nil },
 		DataDir: t.TempDir(), RemoveContainersOnExit: true,
 		Engine: engine.Options{PauseImage: image, PauseCommand: []string{"sleep"}, StopTimeout: 2 * time.Second},
 	}

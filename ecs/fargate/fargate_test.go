@@ -6,7 +6,6 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/berth/berth/agent/runtime/hollow"
 	"github.com/berth/berth/controlplane"
 	"github.com/berth/berth/ecs/fargate"
+	"github.com/berth/berth/hostpool"
 	"github.com/berth/berth/internal/cptest"
 	"github.com/berth/berth/internal/inprocess"
 	"github.com/berth/berth/internal/testimage"
@@ -55,7 +55,7 @@ func newPoolEnv(t *testing.T, cooldown time.Duration) *poolEnv {
 func newPoolEnvDelay(t *testing.T, cooldown, delay time.Duration) *poolEnv {
 	t.Helper()
 	prov := &inprocess.Pool{
-		Runtime: func(fargate.HostSpec) (rt.Runtime, error) { return hollow.New(hollow.Config{}), nil },
+		Runtime: func(hostpool.HostSpec) (rt.Runtime, error) { return hollow.New(hollow.Config{}), nil },
 		DataDir: t.TempDir(),
 		Engine:  engine.Options{PauseImage: "pause"},
 		Delay:   delay,
@@ -195,39 +195,6 @@ func TestFargateRunTaskWithCapacityProviders(t *testing.T) {
 	})
 	if s := e.CP.FargatePool().Stats("default"); s.Hosts != 2 {
 		t.Fatalf("4 tasks of 512/1024 on 1024/2048 hosts: %+v, want 2 hosts", s)
-	}
-}
-
-// The command provisioner runs the user's command with the host in its
-// environment.
-func TestCommandProvisioner(t *testing.T) {
-	dir := t.TempDir()
-	script := filepath.Join(dir, "pool.sh")
-	if err := os.WriteFile(script, []byte("#!/bin/sh\nenv | grep ^BERTH_ | sort > \""+dir+"/$BERTH_POOL_ACTION-$BERTH_HOST_ID\"\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	p := &fargate.Command{StartCommand: []string{script}, StopCommand: []string{script}}
-	spec := fargate.HostSpec{ID: "h1", Cluster: "default", CPU: 4096, Memory: 8192, ControlPlane: "cp:7400", JoinToken: "tok",
-		AvailabilityZone: "us-east-1a", InstanceType: "pool", Attributes: map[string]string{"berth.pool": "fargate", "berth.pool-host": "h1"}}
-	if err := p.Start(t.Context(), spec); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Stop(t.Context(), "h1"); err != nil {
-		t.Fatal(err)
-	}
-	started, _ := os.ReadFile(filepath.Join(dir, "start-h1"))
-	for _, want := range []string{"BERTH_HOST_ID=h1", "BERTH_CLUSTER=default", "BERTH_HOST_CPU=4096", "BERTH_HOST_MEMORY=8192",
-		"BERTH_CONTROL_PLANE=cp:7400", "BERTH_JOIN_TOKEN=tok", "BERTH_ATTRIBUTES=berth.pool-host=h1 berth.pool=fargate"} {
-		if !strings.Contains(string(started), want+"\n") {
-			t.Errorf("start environment lacks %s:\n%s", want, started)
-		}
-	}
-	if stopped, _ := os.ReadFile(filepath.Join(dir, "stop-h1")); !strings.Contains(string(stopped), "BERTH_POOL_ACTION=stop") {
-		t.Errorf("stop environment: %s", stopped)
-	}
-	bad := &fargate.Command{StartCommand: []string{"sh", "-c", "echo no capacity >&2; exit 3"}}
-	if err := bad.Start(t.Context(), spec); err == nil || !strings.Contains(err.Error(), "no capacity") {
-		t.Fatalf("failing start command: %v", err)
 	}
 }
 
@@ -488,7 +455,7 @@ func TestFargateStaticPool(t *testing.T) {
 // PROVISIONING, and runs when room frees up.
 func TestFargatePoolMaxHosts(t *testing.T) {
 	prov := &inprocess.Pool{
-		Runtime: func(fargate.HostSpec) (rt.Runtime, error) { return hollow.New(hollow.Config{}), nil },
+		Runtime: func(hostpool.HostSpec) (rt.Runtime, error) { return hollow.New(hollow.Config{}), nil },
 		DataDir: t.TempDir(), Engine: engine.Options{PauseImage: "pause"},
 	}
 	c := cptest.Start(t, controlplane.Config{HeartbeatPeriod: 200 * time.Millisecond, ServiceResync: 100 * time.Millisecond,

@@ -2,20 +2,14 @@ package fargate
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"log/slog"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/ecs/ecserr"
 	"github.com/berth/berth/ecs/placement"
-	"github.com/berth/berth/scheduler"
+	"github.com/berth/berth/hostpool"
 	"github.com/berth/berth/store"
 )
 
@@ -34,7 +28,7 @@ const (
 )
 
 // DefaultAvailabilityZones are the pool hosts' zones, in turn.
-var DefaultAvailabilityZones = []string{"us-east-1a", "us-east-1b", "us-east-1c"}
+var DefaultAvailabilityZones = hostpool.DefaultAvailabilityZones
 
 // Config is what a Manager needs.
 type Config struct {
@@ -44,7 +38,7 @@ type Config struct {
 	Placer *placement.Placer
 	// Provisioner starts and stops hosts; nil keeps a static pool (hosts
 	// that register by themselves are used, none is started or stopped).
-	Provisioner Provisioner
+	Provisioner hostpool.Provisioner
 	// HostCPU (units) and HostMemory (MiB) are the size of a pool host.
 	HostCPU, HostMemory int
 	// Cooldown is how long a host runs no task before it is removed.
@@ -104,67 +98,48 @@ func (cfg Config) withDefaults() Config {
 	return cfg
 }
 
-// Manager sizes and fills the Fargate pool of every cluster.
+// Manager sizes and fills the Fargate pool of every cluster: a
+// hostpool.Loop whose decision is DecidePool.
 type Manager struct {
-	cfg     Config
-	results chan result
+	cfg  Config
+	loop *hostpool.Loop
 
-	mu    sync.Mutex // guards pools and zone; held by each pass
-	pools map[string]*pool
-	zone  int
-	work  sync.WaitGroup // host starts and stops in flight
+	mu    sync.Mutex // guards pools; a pass writes, Stats reads
+	pools map[string]*poolHistory
 }
 
-// pool is one cluster's pool: what the store does not know of it.
-type pool struct {
-	// starting are hosts asked for that have not registered yet.
-	starting map[HostID]*startingHost
-	// removing are instances being deregistered and stopped.
-	removing map[string]bool
-	// idleSince is when each idle host last ran a task (or was first seen).
+// poolHistory is what the decisions carry from one pass of a cluster's pool
+// to the next.
+type poolHistory struct {
 	idleSince map[string]time.Time
-	// pauseUntil holds off new starts after a failure.
-	pauseUntil time.Time
 	// full: the pool is at MaxHosts and said so (once, until it starts a
 	// host again).
 	full bool
 }
 
-type startingHost struct {
-	spec HostSpec
-	// started is when Start returned (zero while it runs).
-	started time.Time
-}
-
-// result is what a start or stop goroutine reports to Run.
-type result struct {
-	cluster  string
-	host     HostID
-	instance string // stop: the instance removed
-	stop     bool
-	err      error
-}
-
 // New returns a Manager; call Run.
 func New(cfg Config) *Manager {
-	return &Manager{cfg: cfg.withDefaults(), results: make(chan result, 64), pools: map[string]*pool{}}
+	m := &Manager{cfg: cfg.withDefaults(), pools: map[string]*poolHistory{}}
+	m.loop = hostpool.New(hostpool.Config{
+		Name: "Fargate pool", Store: m.cfg.Store, Apply: m.cfg.Placer.Apply, Provisioner: m.cfg.Provisioner,
+		Resync: m.cfg.Resync, Settle: m.cfg.Settle, StartTimeout: m.cfg.StartTimeout, Backoff: startBackoff,
+		InstanceType: m.cfg.InstanceType, AvailabilityZones: m.cfg.AvailabilityZones, Now: m.cfg.Now, Logger: m.cfg.Logger,
+		Mark: markDirty, Decide: m.decide, Removed: m.removed,
+	})
+	return m
 }
 
 // SetJoin sets the address and token hosts' agents join with (known once
 // the control plane listens); call before Run.
-func (m *Manager) SetJoin(controlPlane, joinToken string) {
-	m.cfg.ControlPlane, m.cfg.JoinToken = controlPlane, joinToken
-}
+func (m *Manager) SetJoin(controlPlane, joinToken string) { m.loop.SetJoin(controlPlane, joinToken) }
 
 // Run sizes and fills the pools until ctx ends, then waits for the host
 // starts and stops it began.
 func (m *Manager) Run(ctx context.Context) error {
-	defer m.work.Wait()
 	if m.cfg.Provisioner == nil {
 		m.cfg.Logger.Info("no Fargate provisioner: Fargate tasks wait for pool hosts that register by themselves (attribute " + store.PoolAttribute + "=" + store.PoolFargate + ")")
 	}
-	ClusterLoop[result]{Store: m.cfg.Store, Resync: m.cfg.Resync, Settle: m.cfg.Settle, Results: m.results,
-		Handle: m.handle, Mark: markDirty, Pass: m.reconcileAll}.Run(ctx)
+	m.loop.Run(ctx)
 	return nil
 }
 
@@ -186,59 +161,12 @@ func markDirty(dirty map[string]bool, e store.Event) bool {
 	return false
 }
 
-// handle records a finished start or stop; it returns the cluster.
-func (m *Manager) handle(r result) string {
+// removed forgets a host whose removal ended.
+func (m *Manager) removed(k hostpool.Key, instance string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	p := m.pool(r.cluster)
-	switch {
-	case r.stop:
-		delete(p.removing, r.instance)
-		delete(p.idleSince, r.instance)
-		if r.err != nil {
-			m.cfg.Logger.Warn("could not remove a Fargate pool host", "cluster", r.cluster, "host", r.host, "err", r.err)
-		}
-	case r.err != nil:
-		delete(p.starting, r.host)
-		p.pauseUntil = m.cfg.Now().Add(startBackoff)
-		m.cfg.Logger.Warn("could not start a Fargate pool host", "cluster", r.cluster, "host", r.host, "err", r.err)
-	default:
-		if h := p.starting[r.host]; h != nil {
-			h.started = m.cfg.Now()
-		}
-	}
-	return r.cluster
-}
-
-func (m *Manager) pool(cluster string) *pool {
-	p := m.pools[cluster]
-	if p == nil {
-		p = &pool{starting: map[HostID]*startingHost{}, removing: map[string]bool{}, idleSince: map[string]time.Time{}}
-		m.pools[cluster] = p
-	}
-	return p
-}
-
-// reconcileAll looks at the dirty clusters (every cluster when nil).
-func (m *Manager) reconcileAll(ctx context.Context, dirty map[string]bool) {
-	var clusters []string
-	if dirty == nil {
-		clusters, _, _ = m.cfg.Store.Clusters("", 1<<30)
-	} else {
-		for c := range dirty {
-			clusters = append(clusters, c)
-		}
-		sort.Strings(clusters)
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, c := range clusters {
-		if ctx.Err() != nil {
-			return
-		}
-		if err := m.reconcile(ctx, c); err != nil && ctx.Err() == nil {
-			m.cfg.Logger.Warn("Fargate pool pass failed", "cluster", c, "err", err)
-		}
+	if h := m.pools[k.Cluster]; h != nil {
+		delete(h.idleSince, instance)
 	}
 }
 
@@ -254,13 +182,23 @@ func waitingTasks(st *store.Store, cluster string) []*berthv1.TaskRecord {
 	return out
 }
 
-// reconcile is one pass over a cluster's pool: assign, grow, shrink.
-func (m *Manager) reconcile(ctx context.Context, cluster string) error {
-	p := m.pool(cluster)
-	now := m.cfg.Now()
-	hosts := m.cfg.Store.ContainerInstances(cluster, store.IsPoolHost)
-	for _, h := range hosts {
-		delete(p.starting, HostID(store.InstanceAttribute(h, store.PoolHostAttribute)))
+// poolName is the Fargate pool's name in hostpool's keys (and the prefix
+// of its hosts' ids).
+const poolName = "fargate"
+
+// decide reads a cluster's pool from the store, decides with DecidePool and
+// returns the actions.
+func (m *Manager) decide(cluster string, v hostpool.View) (hostpool.Actions, error) {
+	now := v.Now()
+	st := PoolState{Starting: v.Starting(poolName), CanProvision: v.CanProvision(), StartsAfter: v.StartsAfter(poolName)}
+	for _, h := range m.cfg.Store.ContainerInstances(cluster, store.IsPoolHost) {
+		st.Hosts = append(st.Hosts, PoolHost{
+			Instance: h.Id, Host: hostpool.HostID(store.InstanceAttribute(h, store.PoolHostAttribute)),
+			CPU: int64(h.Registered.GetCpu()), Memory: int64(h.Registered.GetMemory()),
+			ReservedCPU: int64(h.Allocated.GetCpu()), ReservedMemory: int64(h.Allocated.GetMemory()),
+			Tasks: int(h.RunningTasks + h.PendingTasks),
+			Ready: h.Instance.GetStatus() == store.StatusActive && h.Instance.GetAgentConnected(), Removing: v.Removing(h.Id),
+		})
 	}
 	waiting := waitingTasks(m.cfg.Store, cluster)
 	sort.Slice(waiting, func(i, j int) bool {
@@ -270,296 +208,50 @@ func (m *Manager) reconcile(ctx context.Context, cluster string) error {
 		}
 		return waiting[i].Id < waiting[j].Id
 	})
-	if len(waiting) > 0 {
-		var err error
-		if waiting, err = m.assign(ctx, cluster, p, hosts, waiting); err != nil {
-			return err
-		}
-		hosts = m.cfg.Store.ContainerInstances(cluster, store.IsPoolHost)
-	}
-	if m.cfg.Provisioner == nil {
-		return nil
-	}
-	m.giveUpSlowStarts(ctx, cluster, p, now)
-	if len(waiting) > 0 && now.After(p.pauseUntil) {
-		m.grow(ctx, cluster, p, len(hosts), waiting)
-	}
-	m.shrink(ctx, cluster, p, hosts, now)
-	return nil
-}
-
-// sizeGroup is waiting tasks of one size.
-type sizeGroup struct {
-	need  scheduler.Resources
-	tasks []*berthv1.TaskRecord
-}
-
-// bySize groups tasks by reservation, largest first: by the larger of
-// their CPU and memory as a share of a host (first-fit decreasing by the
-// dominant resource packs better than arrival order, or than CPU first when
-// the tasks are memory-heavy).
-func bySize(tasks []*berthv1.TaskRecord, host scheduler.Resources) []*sizeGroup {
-	groups := map[scheduler.Resources]*sizeGroup{}
-	var out []*sizeGroup
-	for _, t := range tasks {
-		need := placement.Resources(t.Reservation)
-		g := groups[need]
-		if g == nil {
-			g = &sizeGroup{need: need}
-			groups[need] = g
-			out = append(out, g)
-		}
-		g.tasks = append(g.tasks, t)
-	}
-	share := func(r scheduler.Resources) (dominant, sum float64) {
-		c, m := float64(r.CPU)/float64(max(host.CPU, 1)), float64(r.Memory)/float64(max(host.Memory, 1))
-		return max(c, m), c + m
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		di, si := share(out[i].need)
-		dj, sj := share(out[j].need)
-		if di != dj {
-			return di > dj
-		}
-		return si > sj
-	})
-	return out
-}
-
-// packStrategy is how tasks are put on pool hosts: berth's multi-resource
-// binpack, which fills hosts before opening new ones.
-var packStrategy = []scheduler.Strategy{{Type: scheduler.StrategyBinpack, Field: scheduler.FieldResources}}
-
-// pack places each group over the snapshot, largest first, and returns the
-// instance ARN each task went to (tasks not placed are absent).
-func pack(snap *scheduler.Snapshot, groups []*sizeGroup) (map[*berthv1.TaskRecord]string, error) {
-	out := map[*berthv1.TaskRecord]string{}
-	for _, g := range groups {
-		res, err := snap.Place(scheduler.Request{Group: "fargate", Count: len(g.tasks), Resources: g.need, Strategies: packStrategy, Seed: 1})
-		if err != nil {
-			return nil, err
-		}
-		for _, pl := range res.Placements {
-			out[g.tasks[pl.Task]] = pl.InstanceARN
-		}
-	}
-	return out, nil
-}
-
-// assign puts waiting tasks on the hosts that are up, and returns those
-// still waiting.
-func (m *Manager) assign(ctx context.Context, cluster string, p *pool, hosts []*berthv1.ContainerInstanceRecord, waiting []*berthv1.TaskRecord) ([]*berthv1.TaskRecord, error) {
-	var ready []scheduler.Instance
-	ids := map[string]string{}
-	for _, h := range hosts {
-		if h.Instance.GetStatus() != store.StatusActive || !h.Instance.GetAgentConnected() || p.removing[h.Id] {
-			continue
-		}
-		in := m.cfg.Placer.Instance(h, nil)
-		ready = append(ready, in)
-		ids[in.ARN] = h.Id
-	}
-	if len(ready) == 0 {
-		return waiting, nil
-	}
-	placed, err := pack(scheduler.NewSnapshot(ready), bySize(waiting, m.hostSize()))
-	if err != nil {
-		return waiting, err
-	}
-	if len(placed) == 0 {
-		return waiting, nil
-	}
-	cmd := &berthv1.AssignTasksCommand{Cluster: cluster}
-	var left []*berthv1.TaskRecord
 	for _, t := range waiting {
-		if arn, ok := placed[t]; ok {
-			cmd.Assignments = append(cmd.Assignments, &berthv1.TaskToHost{TaskId: t.Id, InstanceId: ids[arn]})
-		} else {
-			left = append(left, t)
-		}
+		st.Waiting = append(st.Waiting, WaitingTask{ID: t.Id, CPU: int64(t.Reservation.GetCpu()), Memory: int64(t.Reservation.GetMemory())})
 	}
-	res, err := m.cfg.Placer.Apply(ctx, &berthv1.Command{Change: &berthv1.Command_AssignTasks{AssignTasks: cmd}})
-	if err != nil {
-		return waiting, err
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	hist := m.pools[cluster]
+	if hist == nil {
+		hist = &poolHistory{}
+		m.pools[cluster] = hist
 	}
-	if r, ok := res.(*berthv1.AssignTasksResult); ok && len(r.Failures) > 0 {
-		// Refused: stopped meanwhile, or the host is gone; the next pass
-		// sees them as they are now.
-		m.cfg.Logger.Debug("Fargate assignments refused", "cluster", cluster, "count", len(r.Failures), "first", r.Failures[0].Reason)
-	}
-	return left, nil
+	st.IdleSince = hist.idleSince
+	d := DecidePool(m.poolConfig(), st, now)
+	hist.idleSince = d.IdleSince
+	return m.actions(cluster, hist, st, d), nil
 }
 
-// grow starts the hosts that the waiting tasks need beyond the hosts already
-// starting: it packs them over the starting hosts plus hypothetical new ones
-// and starts as many new ones as were used. A task larger than the host size
-// gets a host of its own size.
-func (m *Manager) grow(ctx context.Context, cluster string, p *pool, registered int, waiting []*berthv1.TaskRecord) {
-	room := m.cfg.MaxHosts - registered - len(p.starting)
-	var list []scheduler.Instance
-	for _, id := range sortedHosts(p.starting) {
-		spec := p.starting[id].spec
-		list = append(list, emptyHost("starting/"+string(id), spec.CPU, spec.Memory))
-	}
-	hypothetical := min(len(waiting), max(room, 0))
-	for i := range hypothetical {
-		list = append(list, emptyHost("new/"+strconv.Itoa(i), m.cfg.HostCPU, m.cfg.HostMemory))
-	}
-	placed, err := pack(scheduler.NewSnapshot(list), bySize(waiting, m.hostSize()))
-	if err != nil {
-		m.cfg.Logger.Warn("Fargate pool: could not plan capacity", "cluster", cluster, "err", err)
-		return
-	}
-	used := map[string]bool{}
-	var oversized []*berthv1.TaskRecord
-	for _, t := range waiting {
-		arn, ok := placed[t]
-		switch {
-		case ok:
-			used[arn] = true
-		case int(t.Reservation.GetCpu()) > m.cfg.HostCPU || int(t.Reservation.GetMemory()) > m.cfg.HostMemory:
-			oversized = append(oversized, t)
-		}
-	}
-	n := 0
-	for arn := range used {
-		if strings.HasPrefix(arn, "new/") {
-			n++
-		}
-	}
-	if n == 0 && len(oversized) == 0 {
-		if hypothetical == 0 && len(used) == 0 && !p.full {
-			p.full = true
-			m.cfg.Logger.Warn("Fargate pool is at its maximum size: tasks wait", "cluster", cluster, "max_hosts", m.cfg.MaxHosts, "waiting", len(waiting))
-		}
-		return
-	}
-	for range n {
-		m.start(ctx, cluster, p, m.cfg.HostCPU, m.cfg.HostMemory)
-	}
-	for _, t := range oversized {
-		if room-n <= 0 {
-			break
-		}
-		n++
-		m.start(ctx, cluster, p, max(m.cfg.HostCPU, int(t.Reservation.GetCpu())), max(m.cfg.HostMemory, int(t.Reservation.GetMemory())))
-	}
-	m.cfg.Logger.Info("Fargate pool growing", "cluster", cluster, "waiting_tasks", len(waiting), "new_hosts", n,
-		"starting", len(p.starting), "registered", registered)
+func (m *Manager) poolConfig() PoolConfig {
+	return PoolConfig{HostCPU: m.cfg.HostCPU, HostMemory: m.cfg.HostMemory, Cooldown: m.cfg.Cooldown, MaxHosts: m.cfg.MaxHosts}
 }
 
-// hostSize is the configured size of a pool host.
-func (m *Manager) hostSize() scheduler.Resources {
-	return scheduler.Resources{CPU: int64(m.cfg.HostCPU), Memory: int64(m.cfg.HostMemory)}
-}
-
-func emptyHost(arn string, cpu, memory int) scheduler.Instance {
-	r := scheduler.Resources{CPU: int64(cpu), Memory: int64(memory)}
-	return scheduler.Instance{ARN: arn, Status: scheduler.StatusActive, AgentConnected: true, Registered: r, Remaining: r,
-		Attributes: map[string]string{}}
-}
-
-func sortedHosts(m map[HostID]*startingHost) []HostID {
-	out := make([]HostID, 0, len(m))
-	for id := range m {
-		out = append(out, id)
+// actions turns a decision into the loop's actions, and says what it does.
+func (m *Manager) actions(cluster string, hist *poolHistory, st PoolState, d PoolDecision) hostpool.Actions {
+	var a hostpool.Actions
+	for _, as := range d.Assign {
+		a.Assign = append(a.Assign, &berthv1.TaskToHost{TaskId: as.Task, InstanceId: as.Instance})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
-}
-
-// start asks the provisioner for one host, in a goroutine of its own.
-func (m *Manager) start(ctx context.Context, cluster string, p *pool, cpu, memory int) {
-	spec := HostSpec{
-		ID: HostID("fargate-" + randomHex(6)), Cluster: cluster, CPU: cpu, Memory: memory,
-		ControlPlane: m.cfg.ControlPlane, JoinToken: m.cfg.JoinToken,
-		AvailabilityZone: m.cfg.AvailabilityZones[m.zone%len(m.cfg.AvailabilityZones)], InstanceType: m.cfg.InstanceType,
+	attrs := map[string]string{store.PoolAttribute: store.PoolFargate}
+	for _, h := range d.Start {
+		a.Start = append(a.Start, hostpool.Start{Pool: poolName, CPU: h.CPU, Memory: h.Memory, Attributes: attrs})
 	}
-	spec.Attributes = map[string]string{store.PoolAttribute: store.PoolFargate, store.PoolHostAttribute: string(spec.ID)}
-	m.zone++
-	p.full = false
-	p.starting[spec.ID] = &startingHost{spec: spec}
-	m.work.Add(1)
-	go func() {
-		defer m.work.Done()
-		err := m.cfg.Provisioner.Start(ctx, spec)
-		m.report(ctx, result{cluster: cluster, host: spec.ID, err: err})
-	}()
-}
-
-func (m *Manager) report(ctx context.Context, r result) {
-	select {
-	case m.results <- r:
-	case <-ctx.Done():
+	if len(d.Start) > 0 {
+		hist.full = false
+		m.cfg.Logger.Info("Fargate pool growing", "cluster", cluster, "waiting_tasks", len(st.Waiting)-len(d.Assign), "new_hosts", len(d.Start),
+			"starting", len(st.Starting), "registered", len(st.Hosts))
 	}
-}
-
-// giveUpSlowStarts stops hosts that started but never registered.
-func (m *Manager) giveUpSlowStarts(ctx context.Context, cluster string, p *pool, now time.Time) {
-	for id, h := range p.starting {
-		if h.started.IsZero() || now.Sub(h.started) < m.cfg.StartTimeout {
-			continue
-		}
-		delete(p.starting, id)
-		m.cfg.Logger.Warn("Fargate pool host did not register in time: stopping it", "cluster", cluster, "host", id, "timeout", m.cfg.StartTimeout)
-		m.work.Add(1)
-		go func() {
-			defer m.work.Done()
-			err := m.cfg.Provisioner.Stop(ctx, id)
-			if err != nil && ctx.Err() == nil {
-				m.cfg.Logger.Warn("could not stop a Fargate pool host", "host", id, "err", err)
-			}
-		}()
+	if d.Full && !hist.full {
+		hist.full = true
+		m.cfg.Logger.Warn("Fargate pool is at its maximum size: tasks wait", "cluster", cluster, "max_hosts", m.cfg.MaxHosts, "waiting", d.Waiting)
 	}
-}
-
-// shrink removes the hosts that ran no task for the cooldown: deregisters
-// the instance (refused if a task came meanwhile), then stops the host.
-func (m *Manager) shrink(ctx context.Context, cluster string, p *pool, hosts []*berthv1.ContainerInstanceRecord, now time.Time) {
-	live := map[string]bool{}
-	for _, h := range hosts {
-		live[h.Id] = true
-		id := HostID(store.InstanceAttribute(h, store.PoolHostAttribute))
-		if p.removing[h.Id] || id == "" {
-			continue // being removed, or not one of the provisioner's
-		}
-		if h.RunningTasks+h.PendingTasks > 0 {
-			delete(p.idleSince, h.Id)
-			continue
-		}
-		since, ok := p.idleSince[h.Id]
-		if !ok {
-			p.idleSince[h.Id] = now
-			continue
-		}
-		if now.Sub(since) < m.cfg.Cooldown {
-			continue
-		}
-		p.removing[h.Id] = true
-		m.cfg.Logger.Info("Fargate pool host idle: removing it", "cluster", cluster, "host", id, "idle", now.Sub(since).Round(time.Millisecond))
-		m.work.Add(1)
-		go func(instance string) {
-			defer m.work.Done()
-			_, err := m.cfg.Placer.Apply(ctx, &berthv1.Command{Change: &berthv1.Command_DeregisterContainerInstance{
-				DeregisterContainerInstance: &berthv1.DeregisterContainerInstanceCommand{Cluster: cluster, Id: instance},
-			}})
-			if ecserr.Is(err, ecserr.NotFound) {
-				err = nil
-			}
-			if err == nil {
-				err = m.cfg.Provisioner.Stop(ctx, id)
-			}
-			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-				err = nil
-			}
-			m.report(ctx, result{cluster: cluster, host: id, instance: instance, stop: true, err: err})
-		}(h.Id)
+	for _, h := range d.Stop {
+		m.cfg.Logger.Info("Fargate pool host idle: removing it", "cluster", cluster, "host", h.Host, "idle", h.Idle.Round(time.Millisecond))
+		a.Remove = append(a.Remove, hostpool.Remove{Pool: poolName, Instance: h.Instance, Host: h.Host})
 	}
-	for id := range p.idleSince {
-		if !live[id] {
-			delete(p.idleSince, id)
-		}
-	}
+	return a
 }
 
 // Stats is a cluster's pool at one moment.
@@ -578,9 +270,9 @@ type Stats struct {
 // Stats reports a cluster's pool.
 func (m *Manager) Stats(cluster string) Stats {
 	var s Stats
-	registered := map[HostID]bool{}
+	registered := map[hostpool.HostID]bool{}
 	for _, h := range m.cfg.Store.ContainerInstances(cluster, store.IsPoolHost) {
-		registered[HostID(store.InstanceAttribute(h, store.PoolHostAttribute))] = true
+		registered[hostpool.HostID(store.InstanceAttribute(h, store.PoolHostAttribute))] = true
 		s.Hosts++
 		s.RegisteredCPU += int64(h.Registered.GetCpu())
 		s.RegisteredMemory += int64(h.Registered.GetMemory())
@@ -588,20 +280,10 @@ func (m *Manager) Stats(cluster string) Stats {
 		s.ReservedMemory += int64(h.Allocated.GetMemory())
 	}
 	s.Waiting = len(waitingTasks(m.cfg.Store, cluster))
-	m.mu.Lock()
-	if p := m.pools[cluster]; p != nil {
-		for id := range p.starting {
-			if !registered[id] { // registered since the last pass
-				s.Starting++
-			}
+	for _, h := range m.loop.Starting(cluster, poolName) {
+		if !registered[h.ID] { // registered since the last pass
+			s.Starting++
 		}
 	}
-	m.mu.Unlock()
 	return s
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }

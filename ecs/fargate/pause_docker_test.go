@@ -16,6 +16,7 @@ import (
 	"github.com/berth/berth/agent/runtime/docker"
 	"github.com/berth/berth/controlplane"
 	"github.com/berth/berth/ecs/fargate"
+	"github.com/berth/berth/hostpool"
 	"github.com/berth/berth/internal/cptest"
 	"github.com/berth/berth/internal/dockertest"
 	"github.com/berth/berth/internal/inprocess"
@@ -37,7 +38,7 @@ func TestFargateTaskMakesItsPauseImage(t *testing.T) {
 	}
 	t.Cleanup(func() { d.Close() })
 	prov := &inprocess.Pool{
-		Runtime: func(fargate.HostSpec) (rt.Runtime, error) { return d, nil },
+		Runtime: func(hostpool.HostSpec) (rt.Runtime, error) { return d, nil },
 		DataDir: t.TempDir(), RemoveContainersOnExit: true,
 		// No PauseCommand: the image's own entrypoint waits. RemoveDelay keeps the
 		// stopped containers to be inspected.

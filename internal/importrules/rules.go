@@ -46,6 +46,8 @@ var Rules = []Rule{
 		Why: "the API definitions and their generated code depend on nothing of berth's"},
 	{From: []string{"apierr"}, Forbid: []string{ours}, Allow: []string{"apierr"},
 		Why: "the error vocabulary is below everything"},
+	{From: []string{"hostpool"}, Forbid: []string{"ecs", "agent", "controlplane", "awsapi", "dashboard"},
+		Why: "the shared host pool loop is below the services whose pools it runs: they plug their decisions into it"},
 	{From: []string{"awsapi"}, Forbid: []string{"ecs"},
 		Why: "the wire layer is below the services: they register their operations with it"},
 }

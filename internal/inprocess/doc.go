@@ -6,7 +6,7 @@
 // It is the one place where the control plane's binary links the agent. The
 // control plane's own packages (controlplane/, ecs/, awsapi/, dashboard/,
 // store/) never import agent/...: they see a pool host only through
-// fargate.Provisioner and an added instance only through
+// hostpool.Provisioner and an added instance only through
 // controlplane.Config.AddInstance. internal/importrules checks that.
 //
 // Goroutines: each agent runs in a goroutine of its own, owned by the value

@@ -15,16 +15,16 @@ import (
 	rt "github.com/berth/berth/agent/runtime"
 	"github.com/berth/berth/agent/runtime/docker"
 	"github.com/berth/berth/agent/runtime/hollow"
-	"github.com/berth/berth/ecs/fargate"
+	"github.com/berth/berth/hostpool"
 )
 
-// Pool is a fargate.Provisioner whose hosts are agents running in this
+// Pool is a hostpool.Provisioner whose hosts are agents running in this
 // process (agent.Run), each with its own data dir and runtime. It owns their
 // goroutines: Stop ends one, Close ends all.
 type Pool struct {
 	// Runtime gives a host its container runtime (a new hollow runtime per
 	// host, or one shared Docker client). Required.
-	Runtime func(fargate.HostSpec) (rt.Runtime, error)
+	Runtime func(hostpool.HostSpec) (rt.Runtime, error)
 	// DataDir holds a directory per host (removed when it stops). Required.
 	DataDir string
 	// Delay is how long Start waits before the agent starts: a cold start.
@@ -43,7 +43,7 @@ type Pool struct {
 	closeRuntime func()
 
 	mu     sync.Mutex
-	hosts  map[fargate.HostID]*poolHost
+	hosts  map[hostpool.HostID]*poolHost
 	closed bool
 	wg     sync.WaitGroup
 }
@@ -57,7 +57,7 @@ type poolHost struct {
 var errClosed = errors.New("inprocess: pool closed")
 
 // Start waits Delay, then runs the host's agent until Stop or Close.
-func (p *Pool) Start(ctx context.Context, spec fargate.HostSpec) error {
+func (p *Pool) Start(ctx context.Context, spec hostpool.HostSpec) error {
 	if p.Delay > 0 {
 		t := time.NewTimer(p.Delay)
 		select {
@@ -88,7 +88,7 @@ func (p *Pool) Start(ctx context.Context, spec fargate.HostSpec) error {
 		return errClosed
 	}
 	if p.hosts == nil {
-		p.hosts = map[fargate.HostID]*poolHost{}
+		p.hosts = map[hostpool.HostID]*poolHost{}
 	}
 	if p.hosts[spec.ID] != nil {
 		return fmt.Errorf("inprocess: host %s is running already", spec.ID)
@@ -114,7 +114,7 @@ func (p *Pool) Start(ctx context.Context, spec fargate.HostSpec) error {
 }
 
 // Stop ends the host's agent and removes its data dir.
-func (p *Pool) Stop(ctx context.Context, id fargate.HostID) error {
+func (p *Pool) Stop(ctx context.Context, id hostpool.HostID) error {
 	p.mu.Lock()
 	h := p.hosts[id]
 	delete(p.hosts, id)
@@ -168,10 +168,10 @@ func NewDevPool(ctx context.Context, dataDir string, delay time.Duration, pauseI
 	d, err := docker.New(ctx, docker.Options{})
 	if err != nil {
 		log.Warn("no Docker daemon: the Fargate pool runs hollow (simulated) containers", "err", err)
-		p.Runtime = func(fargate.HostSpec) (rt.Runtime, error) { return hollow.New(hollow.Config{}), nil }
+		p.Runtime = func(hostpool.HostSpec) (rt.Runtime, error) { return hollow.New(hollow.Config{}), nil }
 		return p
 	}
-	p.Runtime = func(fargate.HostSpec) (rt.Runtime, error) { return d, nil }
+	p.Runtime = func(hostpool.HostSpec) (rt.Runtime, error) { return d, nil }
 	p.closeRuntime = func() { d.Close() }
 	return p
 }

@@ -1,4 +1,4 @@
-package fargate
+package hostpool
 
 import (
 	"context"

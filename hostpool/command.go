@@ -1,4 +1,4 @@
-package fargate
+package hostpool
 
 import (
 	"bytes"
@@ -44,7 +44,7 @@ type Command struct {
 // run runs argv with the host's environment.
 func (c *Command) run(ctx context.Context, argv []string, env []string) error {
 	if len(argv) == 0 {
-		return errors.New("fargate: command provisioner: no command")
+		return errors.New("hostpool: command provisioner: no command")
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(append(os.Environ(), c.Env...), env...)
