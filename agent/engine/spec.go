@@ -47,13 +47,7 @@ func containerSpec(a *berthv1.TaskAssignment, def *berthv1.ContainerDefinition, 
 		s.NetworkMode = runtime.NetworkNone // nothing to publish, link or join
 	}
 	applyOverride(&s, o)
-	if s.Memory == 0 { // the task's memory, overridden or its definition's, bounds the container
-		mem := a.GetTask().GetOverrides().GetMemory()
-		if mem == "" {
-			mem = a.GetTaskDefinition().GetMemory()
-		}
-		s.Memory, _ = strconv.ParseInt(mem, 10, 64)
-	}
+	applyLimits(&s, a, def.GetName())
 	if def.StopTimeout != nil {
 		s.StopTimeout = time.Duration(def.GetStopTimeout()) * time.Second
 	}
@@ -85,6 +79,29 @@ func applyOverride(s *runtime.ContainerSpec, o *berthv1.ContainerOverride) {
 	}
 	if o.MemoryReservation != nil {
 		s.MemoryReservation = int64(o.GetMemoryReservation())
+	}
+}
+
+// applyLimits sizes the container by the limits the control plane worked
+// out (the task definition's with the task's overrides); a container with no
+// memory limit of its own is bounded by the task's memory. An assignment
+// without limits (from an older control plane) keeps the sizes applyOverride
+// set.
+func applyLimits(s *runtime.ContainerSpec, a *berthv1.TaskAssignment, name string) {
+	taskMemory, _ := strconv.ParseInt(a.GetTask().GetOverrides().GetMemory(), 10, 64)
+	if taskMemory == 0 {
+		taskMemory, _ = strconv.ParseInt(a.GetTaskDefinition().GetMemory(), 10, 64)
+	}
+	if l := a.GetLimits(); l != nil {
+		taskMemory = int64(l.GetMemory())
+		for _, c := range l.GetContainers() {
+			if c.GetName() == name {
+				s.CPU, s.Memory, s.MemoryReservation = int64(c.GetCpu()), int64(c.GetMemory()), int64(c.GetMemoryReservation())
+			}
+		}
+	}
+	if s.Memory == 0 {
+		s.Memory = taskMemory
 	}
 }
 

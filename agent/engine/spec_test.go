@@ -173,3 +173,22 @@ func TestLogConfig(t *testing.T) {
 		}
 	}
 }
+
+// The control plane's limits size the container: its own, after overrides,
+// and the task's memory for a container without a hard limit.
+func TestContainerSpecTakesTheLimits(t *testing.T) {
+	a := testTask("0123abcd", "bridge", &berthv1.ContainerDefinition{Name: "app", Image: "img", Cpu: 256},
+		&berthv1.ContainerDefinition{Name: "side", Image: "img", Cpu: 128, Memory: new(int32(64))})
+	a.TaskDefinition.Memory = "512"
+	a.Limits = &berthv1.TaskLimits{Cpu: 1024, Memory: 2048, Containers: []*berthv1.ContainerLimits{
+		{Name: "app", Cpu: 512, MemoryReservation: 100}, {Name: "side", Cpu: 128, Memory: 96}}}
+	opts := Options{ContainerInstanceARN: testInstanceARN}
+	app := containerSpec(a, a.TaskDefinition.ContainerDefinitions[0], opts)
+	side := containerSpec(a, a.TaskDefinition.ContainerDefinitions[1], opts)
+	if app.CPU != 512 || app.Memory != 2048 || app.MemoryReservation != 100 {
+		t.Errorf("app: cpu %d memory %d reservation %d, want 512 2048 (the task's, overridden) 100", app.CPU, app.Memory, app.MemoryReservation)
+	}
+	if side.CPU != 128 || side.Memory != 96 {
+		t.Errorf("side: cpu %d memory %d, want 128 96", side.CPU, side.Memory)
+	}
+}

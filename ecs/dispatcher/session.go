@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/ecs/placement"
 	"github.com/berth/berth/store"
 )
 
@@ -308,5 +309,9 @@ func (d *Dispatcher) assignment(t *berthv1.TaskRecord) (*berthv1.TaskAssignment,
 	if err != nil {
 		return nil, err
 	}
-	return &berthv1.TaskAssignment{Task: t.Task, TaskDefinition: td.TaskDefinition}, nil
+	limits := t.Limits
+	if limits == nil { // a task placed before tasks kept their limits
+		limits = placement.Limits(td.TaskDefinition, t.Task.GetOverrides())
+	}
+	return &berthv1.TaskAssignment{Task: t.Task, TaskDefinition: td.TaskDefinition, Limits: limits}, nil
 }

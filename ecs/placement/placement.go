@@ -83,8 +83,10 @@ type Plan struct {
 	Group     string
 	StartedBy string
 	Tags      []*berthv1.Tag
-	// Need is what each task holds on its instance (see Reservation).
-	Need *berthv1.Resources
+	// Limits are each task's sizes after overrides, and Need what each task
+	// holds on its instance (see Limits and Reservation).
+	Limits *berthv1.TaskLimits
+	Need   *berthv1.Resources
 	// CapacityProvider, when set, is the EC2 capacity provider the tasks
 	// run on: only its instances are candidates, and the tasks name it.
 	CapacityProvider string
@@ -92,8 +94,9 @@ type Plan struct {
 
 // NewPlan is a plan with its reservation worked out.
 func NewPlan(cluster string, td *berthv1.TaskDefinitionRecord, overrides *berthv1.TaskOverride, group, startedBy string, tags []*berthv1.Tag) *Plan {
+	limits := Limits(td.TaskDefinition, overrides)
 	return &Plan{Cluster: cluster, TaskDef: td, Overrides: overrides, Group: group, StartedBy: startedBy, Tags: tags,
-		Need: Reservation(td.TaskDefinition, overrides)}
+		Limits: limits, Need: Reservation(td.TaskDefinition, limits)}
 }
 
 // Result is what Place stored and what it could not place.

@@ -10,32 +10,63 @@ import (
 	"github.com/berth/berth/store"
 )
 
-// Reservation is what one task holds on its instance, by ECS's rules:
-// task-level cpu and memory when set, else the sum over containers (memory:
-// memoryReservation if set, else memory), with container overrides applied;
-// GPUs from resourceRequirements; static host ports in bridge and host mode
-// (awsvpc tasks have ports of their own).
-func Reservation(td *berthv1.TaskDefinition, o *berthv1.TaskOverride) *berthv1.Resources {
-	r := &berthv1.Resources{}
-	for _, c := range td.ContainerDefinitions {
-		cpu, mem, res := c.GetCpu(), c.GetMemory(), c.GetMemoryReservation()
-		if co := ContainerOverride(o, c.Name); co != nil {
+// Limits are a task's effective sizes: its task definition's with the
+// task's overrides applied (task-level cpu and memory; each container's cpu,
+// memory and memoryReservation). They are worked out once, at placement,
+// stored with the task and sent to its agent, which sizes the containers by
+// them; the reservation is derived from them.
+func Limits(td *berthv1.TaskDefinition, o *berthv1.TaskOverride) *berthv1.TaskLimits {
+	l := &berthv1.TaskLimits{Cpu: firstSize(o.GetCpu(), td.GetCpu()), Memory: firstSize(o.GetMemory(), td.GetMemory())}
+	for _, c := range td.GetContainerDefinitions() {
+		cl := &berthv1.ContainerLimits{Name: c.GetName(), Cpu: c.GetCpu(), Memory: c.GetMemory(), MemoryReservation: c.GetMemoryReservation()}
+		if co := ContainerOverride(o, c.GetName()); co != nil {
 			if co.Cpu != nil {
-				cpu = co.GetCpu()
+				cl.Cpu = co.GetCpu()
 			}
 			if co.Memory != nil {
-				mem = co.GetMemory()
+				cl.Memory = co.GetMemory()
 			}
 			if co.MemoryReservation != nil {
-				res = co.GetMemoryReservation()
+				cl.MemoryReservation = co.GetMemoryReservation()
 			}
 		}
-		r.Cpu += cpu
-		if res > 0 {
-			r.Memory += res
-		} else {
-			r.Memory += mem
+		l.Containers = append(l.Containers, cl)
+	}
+	return l
+}
+
+// firstSize is the first of the normalized sizes ("1024") that is set.
+func firstSize(sizes ...string) int32 {
+	for _, s := range sizes {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 {
+			return int32(n)
 		}
+	}
+	return 0
+}
+
+// Reservation is what one task holds on its instance, by ECS's rules, from
+// its limits: task-level cpu and memory when set, else the sum over
+// containers (memory: memoryReservation if set, else memory); GPUs from
+// resourceRequirements; static host ports in bridge and host mode (awsvpc
+// tasks have ports of their own).
+func Reservation(td *berthv1.TaskDefinition, l *berthv1.TaskLimits) *berthv1.Resources {
+	r := &berthv1.Resources{}
+	for _, c := range l.GetContainers() {
+		r.Cpu += c.GetCpu()
+		if c.GetMemoryReservation() > 0 {
+			r.Memory += c.GetMemoryReservation()
+		} else {
+			r.Memory += c.GetMemory()
+		}
+	}
+	if l.GetCpu() > 0 {
+		r.Cpu = l.GetCpu()
+	}
+	if l.GetMemory() > 0 {
+		r.Memory = l.GetMemory()
+	}
+	for _, c := range td.GetContainerDefinitions() {
 		for _, rr := range c.ResourceRequirements {
 			if n, err := strconv.Atoi(rr.GetValue()); err == nil && rr.GetType() == "GPU" {
 				r.Gpu += int32(n)
@@ -51,19 +82,6 @@ func Reservation(td *berthv1.TaskDefinition, o *berthv1.TaskOverride) *berthv1.R
 					}
 				}
 			}
-		}
-	}
-	// The task's size, overridden or its definition's, is what it holds.
-	for _, cpu := range []string{o.GetCpu(), td.Cpu} {
-		if n, err := strconv.Atoi(cpu); err == nil && n > 0 {
-			r.Cpu = int32(n)
-			break
-		}
-	}
-	for _, mem := range []string{o.GetMemory(), td.Memory} {
-		if n, err := strconv.Atoi(mem); err == nil && n > 0 {
-			r.Memory = int32(n)
-			break
 		}
 	}
 	return r
@@ -102,6 +120,9 @@ func (p *Plan) Request(count int, strategies []scheduler.Strategy, constraints [
 func (p *Placer) NewTask(plan *Plan, instanceID, az string) *berthv1.TaskRecord {
 	id := NewTaskID(p.now())
 	td := plan.TaskDef.TaskDefinition
+	if plan.Limits == nil {
+		plan.Limits = Limits(td, plan.Overrides)
+	}
 	task := &berthv1.Task{
 		TaskArn:              p.ARNs.Task(plan.Cluster, id),
 		ClusterArn:           p.ARNs.Cluster(plan.Cluster),
@@ -121,7 +142,8 @@ func (p *Placer) NewTask(plan *Plan, instanceID, az string) *berthv1.TaskRecord 
 		Version:              1,
 		Tags:                 plan.Tags,
 	}
-	for _, c := range td.ContainerDefinitions {
+	for i, c := range td.ContainerDefinitions {
+		cl := plan.Limits.GetContainers()[i] // numbers until rendered here, as ECS's strings
 		ct := &berthv1.Container{
 			ContainerArn: p.ARNs.Container(plan.Cluster, id, NewID()),
 			TaskArn:      task.TaskArn,
@@ -129,16 +151,17 @@ func (p *Placer) NewTask(plan *Plan, instanceID, az string) *berthv1.TaskRecord 
 			Image:        c.Image,
 			LastStatus:   store.TaskPending,
 			HealthStatus: "UNKNOWN",
-			Cpu:          strconv.Itoa(int(c.GetCpu())),
+			Cpu:          strconv.Itoa(int(cl.GetCpu())),
 		}
-		if c.Memory != nil {
-			ct.Memory = strconv.Itoa(int(c.GetMemory()))
+		if cl.GetMemory() > 0 {
+			ct.Memory = strconv.Itoa(int(cl.GetMemory()))
 		}
-		if c.MemoryReservation != nil {
-			ct.MemoryReservation = strconv.Itoa(int(c.GetMemoryReservation()))
+		if cl.GetMemoryReservation() > 0 {
+			ct.MemoryReservation = strconv.Itoa(int(cl.GetMemoryReservation()))
 		}
 		task.Containers = append(task.Containers, ct)
 	}
 	return &berthv1.TaskRecord{Cluster: plan.Cluster, Id: id, InstanceId: instanceID, Task: task,
-		Reservation: proto.Clone(plan.Need).(*berthv1.Resources), Family: td.Family, Revision: td.Revision}
+		Reservation: proto.Clone(plan.Need).(*berthv1.Resources), Family: td.Family, Revision: td.Revision,
+		Limits: plan.Limits}
 }

@@ -569,8 +569,12 @@ type TaskAssignment struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Task           *Task                  `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
 	TaskDefinition *TaskDefinition        `protobuf:"bytes,2,opt,name=task_definition,json=taskDefinition,proto3" json:"task_definition,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The task's effective sizes, computed once by the control plane from the
+	// task definition and the task's overrides. Unset from a control plane
+	// that predates it: the agent then works them out itself.
+	Limits        *TaskLimits `protobuf:"bytes,3,opt,name=limits,proto3" json:"limits,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TaskAssignment) Reset() {
@@ -617,6 +621,145 @@ func (x *TaskAssignment) GetTaskDefinition() *TaskDefinition {
 	return nil
 }
 
+func (x *TaskAssignment) GetLimits() *TaskLimits {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
+}
+
+// TaskLimits are a task's sizes after its overrides: the task-level CPU
+// units and MiB (0: not set) and each container's.
+type TaskLimits struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cpu           int32                  `protobuf:"varint,1,opt,name=cpu,proto3" json:"cpu,omitempty"`
+	Memory        int32                  `protobuf:"varint,2,opt,name=memory,proto3" json:"memory,omitempty"`
+	Containers    []*ContainerLimits     `protobuf:"bytes,3,rep,name=containers,proto3" json:"containers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskLimits) Reset() {
+	*x = TaskLimits{}
+	mi := &file_berth_v1_agent_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskLimits) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskLimits) ProtoMessage() {}
+
+func (x *TaskLimits) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_agent_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskLimits.ProtoReflect.Descriptor instead.
+func (*TaskLimits) Descriptor() ([]byte, []int) {
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *TaskLimits) GetCpu() int32 {
+	if x != nil {
+		return x.Cpu
+	}
+	return 0
+}
+
+func (x *TaskLimits) GetMemory() int32 {
+	if x != nil {
+		return x.Memory
+	}
+	return 0
+}
+
+func (x *TaskLimits) GetContainers() []*ContainerLimits {
+	if x != nil {
+		return x.Containers
+	}
+	return nil
+}
+
+// ContainerLimits are one container's CPU units (as CPU shares), hard
+// memory limit and soft memory reservation in MiB; 0 is not set.
+type ContainerLimits struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Name              string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Cpu               int32                  `protobuf:"varint,2,opt,name=cpu,proto3" json:"cpu,omitempty"`
+	Memory            int32                  `protobuf:"varint,3,opt,name=memory,proto3" json:"memory,omitempty"`
+	MemoryReservation int32                  `protobuf:"varint,4,opt,name=memory_reservation,json=memoryReservation,proto3" json:"memory_reservation,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ContainerLimits) Reset() {
+	*x = ContainerLimits{}
+	mi := &file_berth_v1_agent_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContainerLimits) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContainerLimits) ProtoMessage() {}
+
+func (x *ContainerLimits) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_agent_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContainerLimits.ProtoReflect.Descriptor instead.
+func (*ContainerLimits) Descriptor() ([]byte, []int) {
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ContainerLimits) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ContainerLimits) GetCpu() int32 {
+	if x != nil {
+		return x.Cpu
+	}
+	return 0
+}
+
+func (x *ContainerLimits) GetMemory() int32 {
+	if x != nil {
+		return x.Memory
+	}
+	return 0
+}
+
+func (x *ContainerLimits) GetMemoryReservation() int32 {
+	if x != nil {
+		return x.MemoryReservation
+	}
+	return 0
+}
+
 // TaskStateChanges reports a batch of task and container changes.
 type TaskStateChanges struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -628,7 +771,7 @@ type TaskStateChanges struct {
 
 func (x *TaskStateChanges) Reset() {
 	*x = TaskStateChanges{}
-	mi := &file_berth_v1_agent_proto_msgTypes[8]
+	mi := &file_berth_v1_agent_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -640,7 +783,7 @@ func (x *TaskStateChanges) String() string {
 func (*TaskStateChanges) ProtoMessage() {}
 
 func (x *TaskStateChanges) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[8]
+	mi := &file_berth_v1_agent_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -653,7 +796,7 @@ func (x *TaskStateChanges) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStateChanges.ProtoReflect.Descriptor instead.
 func (*TaskStateChanges) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{8}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TaskStateChanges) GetBatch() uint64 {
@@ -690,7 +833,7 @@ type TaskStateChange struct {
 
 func (x *TaskStateChange) Reset() {
 	*x = TaskStateChange{}
-	mi := &file_berth_v1_agent_proto_msgTypes[9]
+	mi := &file_berth_v1_agent_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -702,7 +845,7 @@ func (x *TaskStateChange) String() string {
 func (*TaskStateChange) ProtoMessage() {}
 
 func (x *TaskStateChange) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[9]
+	mi := &file_berth_v1_agent_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -715,7 +858,7 @@ func (x *TaskStateChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStateChange.ProtoReflect.Descriptor instead.
 func (*TaskStateChange) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{9}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TaskStateChange) GetTaskArn() string {
@@ -812,7 +955,7 @@ type ContainerStateChange struct {
 
 func (x *ContainerStateChange) Reset() {
 	*x = ContainerStateChange{}
-	mi := &file_berth_v1_agent_proto_msgTypes[10]
+	mi := &file_berth_v1_agent_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -824,7 +967,7 @@ func (x *ContainerStateChange) String() string {
 func (*ContainerStateChange) ProtoMessage() {}
 
 func (x *ContainerStateChange) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[10]
+	mi := &file_berth_v1_agent_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -837,7 +980,7 @@ func (x *ContainerStateChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStateChange.ProtoReflect.Descriptor instead.
 func (*ContainerStateChange) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{10}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ContainerStateChange) GetName() string {
@@ -906,7 +1049,7 @@ type StateChangesAck struct {
 
 func (x *StateChangesAck) Reset() {
 	*x = StateChangesAck{}
-	mi := &file_berth_v1_agent_proto_msgTypes[11]
+	mi := &file_berth_v1_agent_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -918,7 +1061,7 @@ func (x *StateChangesAck) String() string {
 func (*StateChangesAck) ProtoMessage() {}
 
 func (x *StateChangesAck) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[11]
+	mi := &file_berth_v1_agent_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -931,7 +1074,7 @@ func (x *StateChangesAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateChangesAck.ProtoReflect.Descriptor instead.
 func (*StateChangesAck) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{11}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *StateChangesAck) GetBatch() uint64 {
@@ -959,7 +1102,7 @@ type LogsRequest struct {
 
 func (x *LogsRequest) Reset() {
 	*x = LogsRequest{}
-	mi := &file_berth_v1_agent_proto_msgTypes[12]
+	mi := &file_berth_v1_agent_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -971,7 +1114,7 @@ func (x *LogsRequest) String() string {
 func (*LogsRequest) ProtoMessage() {}
 
 func (x *LogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[12]
+	mi := &file_berth_v1_agent_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -984,7 +1127,7 @@ func (x *LogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsRequest.ProtoReflect.Descriptor instead.
 func (*LogsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{12}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *LogsRequest) GetRequestId() string {
@@ -1043,7 +1186,7 @@ type TaskLogsChunk struct {
 
 func (x *TaskLogsChunk) Reset() {
 	*x = TaskLogsChunk{}
-	mi := &file_berth_v1_agent_proto_msgTypes[13]
+	mi := &file_berth_v1_agent_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1055,7 +1198,7 @@ func (x *TaskLogsChunk) String() string {
 func (*TaskLogsChunk) ProtoMessage() {}
 
 func (x *TaskLogsChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[13]
+	mi := &file_berth_v1_agent_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1068,7 +1211,7 @@ func (x *TaskLogsChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLogsChunk.ProtoReflect.Descriptor instead.
 func (*TaskLogsChunk) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{13}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TaskLogsChunk) GetRequestId() string {
@@ -1115,7 +1258,7 @@ type TaskLogsDone struct {
 
 func (x *TaskLogsDone) Reset() {
 	*x = TaskLogsDone{}
-	mi := &file_berth_v1_agent_proto_msgTypes[14]
+	mi := &file_berth_v1_agent_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1127,7 +1270,7 @@ func (x *TaskLogsDone) String() string {
 func (*TaskLogsDone) ProtoMessage() {}
 
 func (x *TaskLogsDone) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[14]
+	mi := &file_berth_v1_agent_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1140,7 +1283,7 @@ func (x *TaskLogsDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLogsDone.ProtoReflect.Descriptor instead.
 func (*TaskLogsDone) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{14}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{16}
 }
 
 var File_berth_v1_agent_proto protoreflect.FileDescriptor
@@ -1185,10 +1328,23 @@ const file_berth_v1_agent_proto_rawDesc = "" +
 	"\vAssignments\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x12\n" +
 	"\x04full\x18\x02 \x01(\bR\x04full\x12.\n" +
-	"\x05tasks\x18\x03 \x03(\v2\x18.berth.v1.TaskAssignmentR\x05tasks\"w\n" +
+	"\x05tasks\x18\x03 \x03(\v2\x18.berth.v1.TaskAssignmentR\x05tasks\"\xa5\x01\n" +
 	"\x0eTaskAssignment\x12\"\n" +
 	"\x04task\x18\x01 \x01(\v2\x0e.berth.v1.TaskR\x04task\x12A\n" +
-	"\x0ftask_definition\x18\x02 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\"Y\n" +
+	"\x0ftask_definition\x18\x02 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12,\n" +
+	"\x06limits\x18\x03 \x01(\v2\x14.berth.v1.TaskLimitsR\x06limits\"q\n" +
+	"\n" +
+	"TaskLimits\x12\x10\n" +
+	"\x03cpu\x18\x01 \x01(\x05R\x03cpu\x12\x16\n" +
+	"\x06memory\x18\x02 \x01(\x05R\x06memory\x129\n" +
+	"\n" +
+	"containers\x18\x03 \x03(\v2\x19.berth.v1.ContainerLimitsR\n" +
+	"containers\"~\n" +
+	"\x0fContainerLimits\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
+	"\x03cpu\x18\x02 \x01(\x05R\x03cpu\x12\x16\n" +
+	"\x06memory\x18\x03 \x01(\x05R\x06memory\x12-\n" +
+	"\x12memory_reservation\x18\x04 \x01(\x05R\x11memoryReservation\"Y\n" +
 	"\x10TaskStateChanges\x12\x14\n" +
 	"\x05batch\x18\x01 \x01(\x04R\x05batch\x12/\n" +
 	"\x05tasks\x18\x02 \x03(\v2\x19.berth.v1.TaskStateChangeR\x05tasks\"\xb8\x03\n" +
@@ -1256,7 +1412,7 @@ func file_berth_v1_agent_proto_rawDescGZIP() []byte {
 	return file_berth_v1_agent_proto_rawDescData
 }
 
-var file_berth_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_berth_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_berth_v1_agent_proto_goTypes = []any{
 	(*AgentMessage)(nil),         // 0: berth.v1.AgentMessage
 	(*ControlPlaneMessage)(nil),  // 1: berth.v1.ControlPlaneMessage
@@ -1266,47 +1422,51 @@ var file_berth_v1_agent_proto_goTypes = []any{
 	(*Resync)(nil),               // 5: berth.v1.Resync
 	(*Assignments)(nil),          // 6: berth.v1.Assignments
 	(*TaskAssignment)(nil),       // 7: berth.v1.TaskAssignment
-	(*TaskStateChanges)(nil),     // 8: berth.v1.TaskStateChanges
-	(*TaskStateChange)(nil),      // 9: berth.v1.TaskStateChange
-	(*ContainerStateChange)(nil), // 10: berth.v1.ContainerStateChange
-	(*StateChangesAck)(nil),      // 11: berth.v1.StateChangesAck
-	(*LogsRequest)(nil),          // 12: berth.v1.LogsRequest
-	(*TaskLogsChunk)(nil),        // 13: berth.v1.TaskLogsChunk
-	(*TaskLogsDone)(nil),         // 14: berth.v1.TaskLogsDone
-	(*Resource)(nil),             // 15: berth.v1.Resource
-	(*Attribute)(nil),            // 16: berth.v1.Attribute
-	(*VersionInfo)(nil),          // 17: berth.v1.VersionInfo
-	(*Task)(nil),                 // 18: berth.v1.Task
-	(*TaskDefinition)(nil),       // 19: berth.v1.TaskDefinition
-	(*NetworkBinding)(nil),       // 20: berth.v1.NetworkBinding
+	(*TaskLimits)(nil),           // 8: berth.v1.TaskLimits
+	(*ContainerLimits)(nil),      // 9: berth.v1.ContainerLimits
+	(*TaskStateChanges)(nil),     // 10: berth.v1.TaskStateChanges
+	(*TaskStateChange)(nil),      // 11: berth.v1.TaskStateChange
+	(*ContainerStateChange)(nil), // 12: berth.v1.ContainerStateChange
+	(*StateChangesAck)(nil),      // 13: berth.v1.StateChangesAck
+	(*LogsRequest)(nil),          // 14: berth.v1.LogsRequest
+	(*TaskLogsChunk)(nil),        // 15: berth.v1.TaskLogsChunk
+	(*TaskLogsDone)(nil),         // 16: berth.v1.TaskLogsDone
+	(*Resource)(nil),             // 17: berth.v1.Resource
+	(*Attribute)(nil),            // 18: berth.v1.Attribute
+	(*VersionInfo)(nil),          // 19: berth.v1.VersionInfo
+	(*Task)(nil),                 // 20: berth.v1.Task
+	(*TaskDefinition)(nil),       // 21: berth.v1.TaskDefinition
+	(*NetworkBinding)(nil),       // 22: berth.v1.NetworkBinding
 }
 var file_berth_v1_agent_proto_depIdxs = []int32{
 	2,  // 0: berth.v1.AgentMessage.register:type_name -> berth.v1.RegisterInstance
 	4,  // 1: berth.v1.AgentMessage.heartbeat:type_name -> berth.v1.Heartbeat
-	8,  // 2: berth.v1.AgentMessage.state_changes:type_name -> berth.v1.TaskStateChanges
+	10, // 2: berth.v1.AgentMessage.state_changes:type_name -> berth.v1.TaskStateChanges
 	5,  // 3: berth.v1.AgentMessage.resync:type_name -> berth.v1.Resync
 	3,  // 4: berth.v1.ControlPlaneMessage.registered:type_name -> berth.v1.Registered
 	6,  // 5: berth.v1.ControlPlaneMessage.assignments:type_name -> berth.v1.Assignments
-	11, // 6: berth.v1.ControlPlaneMessage.ack:type_name -> berth.v1.StateChangesAck
-	12, // 7: berth.v1.ControlPlaneMessage.logs_request:type_name -> berth.v1.LogsRequest
-	15, // 8: berth.v1.RegisterInstance.registered_resources:type_name -> berth.v1.Resource
-	16, // 9: berth.v1.RegisterInstance.attributes:type_name -> berth.v1.Attribute
-	17, // 10: berth.v1.RegisterInstance.version_info:type_name -> berth.v1.VersionInfo
+	13, // 6: berth.v1.ControlPlaneMessage.ack:type_name -> berth.v1.StateChangesAck
+	14, // 7: berth.v1.ControlPlaneMessage.logs_request:type_name -> berth.v1.LogsRequest
+	17, // 8: berth.v1.RegisterInstance.registered_resources:type_name -> berth.v1.Resource
+	18, // 9: berth.v1.RegisterInstance.attributes:type_name -> berth.v1.Attribute
+	19, // 10: berth.v1.RegisterInstance.version_info:type_name -> berth.v1.VersionInfo
 	7,  // 11: berth.v1.Assignments.tasks:type_name -> berth.v1.TaskAssignment
-	18, // 12: berth.v1.TaskAssignment.task:type_name -> berth.v1.Task
-	19, // 13: berth.v1.TaskAssignment.task_definition:type_name -> berth.v1.TaskDefinition
-	9,  // 14: berth.v1.TaskStateChanges.tasks:type_name -> berth.v1.TaskStateChange
-	10, // 15: berth.v1.TaskStateChange.containers:type_name -> berth.v1.ContainerStateChange
-	20, // 16: berth.v1.ContainerStateChange.network_bindings:type_name -> berth.v1.NetworkBinding
-	0,  // 17: berth.v1.AgentSessions.Session:input_type -> berth.v1.AgentMessage
-	13, // 18: berth.v1.AgentSessions.TaskLogs:input_type -> berth.v1.TaskLogsChunk
-	1,  // 19: berth.v1.AgentSessions.Session:output_type -> berth.v1.ControlPlaneMessage
-	14, // 20: berth.v1.AgentSessions.TaskLogs:output_type -> berth.v1.TaskLogsDone
-	19, // [19:21] is the sub-list for method output_type
-	17, // [17:19] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	20, // 12: berth.v1.TaskAssignment.task:type_name -> berth.v1.Task
+	21, // 13: berth.v1.TaskAssignment.task_definition:type_name -> berth.v1.TaskDefinition
+	8,  // 14: berth.v1.TaskAssignment.limits:type_name -> berth.v1.TaskLimits
+	9,  // 15: berth.v1.TaskLimits.containers:type_name -> berth.v1.ContainerLimits
+	11, // 16: berth.v1.TaskStateChanges.tasks:type_name -> berth.v1.TaskStateChange
+	12, // 17: berth.v1.TaskStateChange.containers:type_name -> berth.v1.ContainerStateChange
+	22, // 18: berth.v1.ContainerStateChange.network_bindings:type_name -> berth.v1.NetworkBinding
+	0,  // 19: berth.v1.AgentSessions.Session:input_type -> berth.v1.AgentMessage
+	15, // 20: berth.v1.AgentSessions.TaskLogs:input_type -> berth.v1.TaskLogsChunk
+	1,  // 21: berth.v1.AgentSessions.Session:output_type -> berth.v1.ControlPlaneMessage
+	16, // 22: berth.v1.AgentSessions.TaskLogs:output_type -> berth.v1.TaskLogsDone
+	21, // [21:23] is the sub-list for method output_type
+	19, // [19:21] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_agent_proto_init() }
@@ -1327,14 +1487,14 @@ func file_berth_v1_agent_proto_init() {
 		(*ControlPlaneMessage_Ack)(nil),
 		(*ControlPlaneMessage_LogsRequest)(nil),
 	}
-	file_berth_v1_agent_proto_msgTypes[10].OneofWrappers = []any{}
+	file_berth_v1_agent_proto_msgTypes[12].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_agent_proto_rawDesc), len(file_berth_v1_agent_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -867,8 +867,11 @@ type TaskRecord struct {
 	WaitingConstraints []*PlacementConstraint `protobuf:"bytes,8,rep,name=waiting_constraints,json=waitingConstraints,proto3" json:"waiting_constraints,omitempty"`
 	// The task definition the task runs (its family and revision), so that
 	// nobody parses them back out of the task's taskDefinitionArn.
-	Family        string `protobuf:"bytes,9,opt,name=family,proto3" json:"family,omitempty"`
-	Revision      int32  `protobuf:"varint,10,opt,name=revision,proto3" json:"revision,omitempty"`
+	Family   string `protobuf:"bytes,9,opt,name=family,proto3" json:"family,omitempty"`
+	Revision int32  `protobuf:"varint,10,opt,name=revision,proto3" json:"revision,omitempty"`
+	// The task's effective sizes (task definition and overrides), computed
+	// once at placement; reservation is derived from them.
+	Limits        *TaskLimits `protobuf:"bytes,11,opt,name=limits,proto3" json:"limits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -971,6 +974,13 @@ func (x *TaskRecord) GetRevision() int32 {
 		return x.Revision
 	}
 	return 0
+}
+
+func (x *TaskRecord) GetLimits() *TaskLimits {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
 }
 
 // RegisterContainerInstanceCommand registers an agent's instance, or
@@ -2243,7 +2253,7 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"registered\x121\n" +
 	"\tallocated\x18\x05 \x01(\v2\x13.berth.v1.ResourcesR\tallocated\x12#\n" +
 	"\rrunning_tasks\x18\x06 \x01(\x05R\frunningTasks\x12#\n" +
-	"\rpending_tasks\x18\a \x01(\x05R\fpendingTasks\"\xbc\x03\n" +
+	"\rpending_tasks\x18\a \x01(\x05R\fpendingTasks\"\xea\x03\n" +
 	"\n" +
 	"TaskRecord\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x0e\n" +
@@ -2257,7 +2267,8 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x13waiting_constraints\x18\b \x03(\v2\x1d.berth.v1.PlacementConstraintR\x12waitingConstraints\x12\x16\n" +
 	"\x06family\x18\t \x01(\tR\x06family\x12\x1a\n" +
 	"\brevision\x18\n" +
-	" \x01(\x05R\brevision\"\xba\x01\n" +
+	" \x01(\x05R\brevision\x12,\n" +
+	"\x06limits\x18\v \x01(\v2\x14.berth.v1.TaskLimitsR\x06limits\"\xba\x01\n" +
 	" RegisterContainerInstanceCommand\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x127\n" +
@@ -2395,13 +2406,14 @@ var file_berth_v1_store_proto_goTypes = []any{
 	(*PlacementExplanation)(nil),                 // 35: berth.v1.PlacementExplanation
 	(*PlacementStrategy)(nil),                    // 36: berth.v1.PlacementStrategy
 	(*PlacementConstraint)(nil),                  // 37: berth.v1.PlacementConstraint
-	(*Attribute)(nil),                            // 38: berth.v1.Attribute
-	(*Failure)(nil),                              // 39: berth.v1.Failure
-	(*TaskStateChange)(nil),                      // 40: berth.v1.TaskStateChange
-	(*Service)(nil),                              // 41: berth.v1.Service
-	(*PlacementFailure)(nil),                     // 42: berth.v1.PlacementFailure
-	(*CapacityProvider)(nil),                     // 43: berth.v1.CapacityProvider
-	(*CapacityProviderStrategyItem)(nil),         // 44: berth.v1.CapacityProviderStrategyItem
+	(*TaskLimits)(nil),                           // 38: berth.v1.TaskLimits
+	(*Attribute)(nil),                            // 39: berth.v1.Attribute
+	(*Failure)(nil),                              // 40: berth.v1.Failure
+	(*TaskStateChange)(nil),                      // 41: berth.v1.TaskStateChange
+	(*Service)(nil),                              // 42: berth.v1.Service
+	(*PlacementFailure)(nil),                     // 43: berth.v1.PlacementFailure
+	(*CapacityProvider)(nil),                     // 44: berth.v1.CapacityProvider
+	(*CapacityProviderStrategyItem)(nil),         // 45: berth.v1.CapacityProviderStrategyItem
 }
 var file_berth_v1_store_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
@@ -2434,31 +2446,32 @@ var file_berth_v1_store_proto_depIdxs = []int32{
 	35, // 27: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
 	36, // 28: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
 	37, // 29: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
-	33, // 30: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 31: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
-	38, // 32: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	9,  // 33: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	9,  // 34: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
-	39, // 35: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
-	40, // 36: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
-	9,  // 37: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
-	8,  // 38: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
-	41, // 39: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
-	22, // 40: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
-	42, // 41: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
-	21, // 42: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
-	9,  // 43: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	35, // 44: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
-	25, // 45: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
-	9,  // 46: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
-	39, // 47: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
-	43, // 48: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
-	44, // 49: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	50, // [50:50] is the sub-list for method output_type
-	50, // [50:50] is the sub-list for method input_type
-	50, // [50:50] is the sub-list for extension type_name
-	50, // [50:50] is the sub-list for extension extendee
-	0,  // [0:50] is the sub-list for field type_name
+	38, // 30: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
+	33, // 31: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 32: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
+	39, // 33: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	9,  // 34: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	9,  // 35: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
+	40, // 36: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
+	41, // 37: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
+	9,  // 38: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
+	8,  // 39: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
+	42, // 40: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
+	22, // 41: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
+	43, // 42: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
+	21, // 43: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
+	9,  // 44: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	35, // 45: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
+	25, // 46: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
+	9,  // 47: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
+	40, // 48: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
+	44, // 49: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
+	45, // 50: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	51, // [51:51] is the sub-list for method output_type
+	51, // [51:51] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_store_proto_init() }
