@@ -78,6 +78,8 @@ func apply(c *change, cmd *berthv1.Command) (proto.Message, error) {
 		return createCapacityProvider(c, ch.CreateCapacityProvider)
 	case *berthv1.Command_PutClusterCapacityProviders:
 		return putClusterCapacityProviders(c, ch.PutClusterCapacityProviders)
+	case *berthv1.Command_TagResource:
+		return tagResource(c, ch.TagResource)
 	default:
 		return nil, fmt.Errorf("store: unknown command %T", ch)
 	}

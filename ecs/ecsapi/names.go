@@ -2,6 +2,9 @@ package ecsapi
 
 import (
 	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/apierr"
@@ -40,25 +43,45 @@ func (s *Server) parseClusterName(field, value string) (string, error) {
 }
 
 // validateTags checks ECS's tag rules: at most 50, keys 1-128 and values up
-// to 256 characters, keys unique, no aws: prefix.
+// to 256 characters of letters, spaces, digits and _ . : / = + - @, keys
+// unique, and neither keys nor values beginning with aws: in any case.
 func validateTags(field string, tags []*berthv1.Tag) error {
-	if len(tags) > 50 {
-		return ecserr.Param(field, "at most 50 tags, got %d", len(tags))
+	if len(tags) > store.MaxTags {
+		return ecserr.Param(field, "at most %d tags, got %d", store.MaxTags, len(tags))
 	}
 	seen := make(map[string]bool, len(tags))
 	for i, t := range tags {
 		path := fmt.Sprintf("%s[%d]", field, i)
-		switch {
-		case len(t.GetKey()) == 0 || len(t.GetKey()) > 128:
-			return ecserr.Param(path+".key", "must be 1-128 characters")
-		case len(t.GetValue()) > 256:
-			return ecserr.Param(path+".value", "must be at most 256 characters")
-		case len(t.GetKey()) >= 4 && (t.GetKey()[:4] == "aws:" || t.GetKey()[:4] == "AWS:"):
-			return ecserr.Param(path+".key", "the aws: prefix is reserved")
-		case seen[t.GetKey()]:
+		if err := validateTagKey(path+".key", t.GetKey()); err != nil {
+			return err
+		}
+		if err := validateTagText(path+".value", t.GetValue(), 0, 256); err != nil {
+			return err
+		}
+		if seen[t.GetKey()] {
 			return ecserr.Param(path+".key", "duplicate tag key %q", t.GetKey())
 		}
 		seen[t.GetKey()] = true
+	}
+	return nil
+}
+
+// validateTagKey checks a tag key: 1-128 characters, ECS's character set, no
+// aws: prefix.
+func validateTagKey(path, key string) error { return validateTagText(path, key, 1, 128) }
+
+func validateTagText(path, v string, min, max int) error {
+	if n := utf8.RuneCountInString(v); n < min || n > max {
+		return ecserr.Param(path, "must be %d-%d characters, got %d", min, max, n)
+	}
+	for _, r := range v {
+		if !(unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Zs, r) || unicode.Is(unicode.Zl, r) ||
+			unicode.Is(unicode.Zp, r) || strings.ContainsRune("_.:/=+-@", r)) {
+			return ecserr.Param(path, "%q: only letters, numbers, spaces and _ . : / = + - @ are allowed", v)
+		}
+	}
+	if len(v) >= 4 && strings.EqualFold(v[:4], "aws:") {
+		return ecserr.Param(path, "%q: the aws: prefix (in any case) is reserved for AWS use", v)
 	}
 	return nil
 }

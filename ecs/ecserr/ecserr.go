@@ -92,6 +92,7 @@ var byReason = map[string]string{
 	store.ReasonCapacityProviderInUse:    ResourceInUseException,
 	store.ReasonCapacityProviderNotFound: ClientException,
 	store.ReasonBadParameter:             InvalidParameterException,
+	store.ReasonResourceNotFound:         ResourceNotFoundException,
 }
 
 // byClass is the exception of an error that says no more than its class.

@@ -8516,6 +8516,270 @@ func (x *PutClusterCapacityProvidersResponse) GetCluster() *Cluster {
 	return nil
 }
 
+type TagResourceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ResourceArn   string                 `protobuf:"bytes,1,opt,name=resource_arn,json=resourceArn,proto3" json:"resource_arn,omitempty"`
+	Tags          []*Tag                 `protobuf:"bytes,2,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TagResourceRequest) Reset() {
+	*x = TagResourceRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[114]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TagResourceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TagResourceRequest) ProtoMessage() {}
+
+func (x *TagResourceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[114]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TagResourceRequest.ProtoReflect.Descriptor instead.
+func (*TagResourceRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{114}
+}
+
+func (x *TagResourceRequest) GetResourceArn() string {
+	if x != nil {
+		return x.ResourceArn
+	}
+	return ""
+}
+
+func (x *TagResourceRequest) GetTags() []*Tag {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+type TagResourceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TagResourceResponse) Reset() {
+	*x = TagResourceResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[115]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TagResourceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TagResourceResponse) ProtoMessage() {}
+
+func (x *TagResourceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[115]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TagResourceResponse.ProtoReflect.Descriptor instead.
+func (*TagResourceResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{115}
+}
+
+type UntagResourceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ResourceArn   string                 `protobuf:"bytes,1,opt,name=resource_arn,json=resourceArn,proto3" json:"resource_arn,omitempty"`
+	TagKeys       []string               `protobuf:"bytes,2,rep,name=tag_keys,json=tagKeys,proto3" json:"tag_keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UntagResourceRequest) Reset() {
+	*x = UntagResourceRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[116]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UntagResourceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UntagResourceRequest) ProtoMessage() {}
+
+func (x *UntagResourceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[116]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UntagResourceRequest.ProtoReflect.Descriptor instead.
+func (*UntagResourceRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{116}
+}
+
+func (x *UntagResourceRequest) GetResourceArn() string {
+	if x != nil {
+		return x.ResourceArn
+	}
+	return ""
+}
+
+func (x *UntagResourceRequest) GetTagKeys() []string {
+	if x != nil {
+		return x.TagKeys
+	}
+	return nil
+}
+
+type UntagResourceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UntagResourceResponse) Reset() {
+	*x = UntagResourceResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[117]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UntagResourceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UntagResourceResponse) ProtoMessage() {}
+
+func (x *UntagResourceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[117]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UntagResourceResponse.ProtoReflect.Descriptor instead.
+func (*UntagResourceResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{117}
+}
+
+type ListTagsForResourceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ResourceArn   string                 `protobuf:"bytes,1,opt,name=resource_arn,json=resourceArn,proto3" json:"resource_arn,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTagsForResourceRequest) Reset() {
+	*x = ListTagsForResourceRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[118]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTagsForResourceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTagsForResourceRequest) ProtoMessage() {}
+
+func (x *ListTagsForResourceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[118]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTagsForResourceRequest.ProtoReflect.Descriptor instead.
+func (*ListTagsForResourceRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{118}
+}
+
+func (x *ListTagsForResourceRequest) GetResourceArn() string {
+	if x != nil {
+		return x.ResourceArn
+	}
+	return ""
+}
+
+type ListTagsForResourceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tags          []*Tag                 `protobuf:"bytes,1,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTagsForResourceResponse) Reset() {
+	*x = ListTagsForResourceResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[119]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTagsForResourceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTagsForResourceResponse) ProtoMessage() {}
+
+func (x *ListTagsForResourceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[119]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTagsForResourceResponse.ProtoReflect.Descriptor instead.
+func (*ListTagsForResourceResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{119}
+}
+
+func (x *ListTagsForResourceResponse) GetTags() []*Tag {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
 var File_berth_v1_ecs_proto protoreflect.FileDescriptor
 
 const file_berth_v1_ecs_proto_rawDesc = "" +
@@ -9347,7 +9611,19 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x12capacity_providers\x18\x02 \x03(\tR\x11capacityProviders\x12s\n" +
 	"\"default_capacity_provider_strategy\x18\x03 \x03(\v2&.berth.v1.CapacityProviderStrategyItemR\x1fdefaultCapacityProviderStrategy\"R\n" +
 	"#PutClusterCapacityProvidersResponse\x12+\n" +
-	"\acluster\x18\x01 \x01(\v2\x11.berth.v1.ClusterR\acluster2\x94\x14\n" +
+	"\acluster\x18\x01 \x01(\v2\x11.berth.v1.ClusterR\acluster\"Z\n" +
+	"\x12TagResourceRequest\x12!\n" +
+	"\fresource_arn\x18\x01 \x01(\tR\vresourceArn\x12!\n" +
+	"\x04tags\x18\x02 \x03(\v2\r.berth.v1.TagR\x04tags\"\x15\n" +
+	"\x13TagResourceResponse\"T\n" +
+	"\x14UntagResourceRequest\x12!\n" +
+	"\fresource_arn\x18\x01 \x01(\tR\vresourceArn\x12\x19\n" +
+	"\btag_keys\x18\x02 \x03(\tR\atagKeys\"\x17\n" +
+	"\x15UntagResourceResponse\"?\n" +
+	"\x1aListTagsForResourceRequest\x12!\n" +
+	"\fresource_arn\x18\x01 \x01(\tR\vresourceArn\"@\n" +
+	"\x1bListTagsForResourceResponse\x12!\n" +
+	"\x04tags\x18\x01 \x03(\v2\r.berth.v1.TagR\x04tags2\x96\x16\n" +
 	"\x03ECS\x12k\n" +
 	"\x16RegisterTaskDefinition\x12'.berth.v1.RegisterTaskDefinitionRequest\x1a(.berth.v1.RegisterTaskDefinitionResponse\x12k\n" +
 	"\x16DescribeTaskDefinition\x12'.berth.v1.DescribeTaskDefinitionRequest\x1a(.berth.v1.DescribeTaskDefinitionResponse\x12b\n" +
@@ -9375,7 +9651,10 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\fListServices\x12\x1d.berth.v1.ListServicesRequest\x1a\x1e.berth.v1.ListServicesResponse\x12k\n" +
 	"\x16CreateCapacityProvider\x12'.berth.v1.CreateCapacityProviderRequest\x1a(.berth.v1.CreateCapacityProviderResponse\x12t\n" +
 	"\x19DescribeCapacityProviders\x12*.berth.v1.DescribeCapacityProvidersRequest\x1a+.berth.v1.DescribeCapacityProvidersResponse\x12z\n" +
-	"\x1bPutClusterCapacityProviders\x12,.berth.v1.PutClusterCapacityProvidersRequest\x1a-.berth.v1.PutClusterCapacityProvidersResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x1bPutClusterCapacityProviders\x12,.berth.v1.PutClusterCapacityProvidersRequest\x1a-.berth.v1.PutClusterCapacityProvidersResponse\x12J\n" +
+	"\vTagResource\x12\x1c.berth.v1.TagResourceRequest\x1a\x1d.berth.v1.TagResourceResponse\x12P\n" +
+	"\rUntagResource\x12\x1e.berth.v1.UntagResourceRequest\x1a\x1f.berth.v1.UntagResourceResponse\x12b\n" +
+	"\x13ListTagsForResource\x12$.berth.v1.ListTagsForResourceRequest\x1a%.berth.v1.ListTagsForResourceResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_ecs_proto_rawDescOnce sync.Once
@@ -9389,7 +9668,7 @@ func file_berth_v1_ecs_proto_rawDescGZIP() []byte {
 	return file_berth_v1_ecs_proto_rawDescData
 }
 
-var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 120)
+var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 126)
 var file_berth_v1_ecs_proto_goTypes = []any{
 	(*KeyValuePair)(nil),                          // 0: berth.v1.KeyValuePair
 	(*Tag)(nil),                                   // 1: berth.v1.Tag
@@ -9505,21 +9784,27 @@ var file_berth_v1_ecs_proto_goTypes = []any{
 	(*DescribeCapacityProvidersResponse)(nil),     // 111: berth.v1.DescribeCapacityProvidersResponse
 	(*PutClusterCapacityProvidersRequest)(nil),    // 112: berth.v1.PutClusterCapacityProvidersRequest
 	(*PutClusterCapacityProvidersResponse)(nil),   // 113: berth.v1.PutClusterCapacityProvidersResponse
-	nil, // 114: berth.v1.LogConfiguration.OptionsEntry
-	nil, // 115: berth.v1.FirelensConfiguration.OptionsEntry
-	nil, // 116: berth.v1.ContainerDefinition.DockerLabelsEntry
-	nil, // 117: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	nil, // 118: berth.v1.DockerVolumeConfiguration.LabelsEntry
-	nil, // 119: berth.v1.ClusterConfiguration.ExecuteCommandConfigurationEntry
+	(*TagResourceRequest)(nil),                    // 114: berth.v1.TagResourceRequest
+	(*TagResourceResponse)(nil),                   // 115: berth.v1.TagResourceResponse
+	(*UntagResourceRequest)(nil),                  // 116: berth.v1.UntagResourceRequest
+	(*UntagResourceResponse)(nil),                 // 117: berth.v1.UntagResourceResponse
+	(*ListTagsForResourceRequest)(nil),            // 118: berth.v1.ListTagsForResourceRequest
+	(*ListTagsForResourceResponse)(nil),           // 119: berth.v1.ListTagsForResourceResponse
+	nil,                                           // 120: berth.v1.LogConfiguration.OptionsEntry
+	nil,                                           // 121: berth.v1.FirelensConfiguration.OptionsEntry
+	nil,                                           // 122: berth.v1.ContainerDefinition.DockerLabelsEntry
+	nil,                                           // 123: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	nil,                                           // 124: berth.v1.DockerVolumeConfiguration.LabelsEntry
+	nil,                                           // 125: berth.v1.ClusterConfiguration.ExecuteCommandConfigurationEntry
 }
 var file_berth_v1_ecs_proto_depIdxs = []int32{
 	7,   // 0: berth.v1.NetworkConfiguration.awsvpc_configuration:type_name -> berth.v1.AwsVpcConfiguration
 	12,  // 1: berth.v1.LinuxParameters.capabilities:type_name -> berth.v1.KernelCapabilities
 	13,  // 2: berth.v1.LinuxParameters.devices:type_name -> berth.v1.Device
 	14,  // 3: berth.v1.LinuxParameters.tmpfs:type_name -> berth.v1.Tmpfs
-	114, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
+	120, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
 	16,  // 5: berth.v1.LogConfiguration.secret_options:type_name -> berth.v1.Secret
-	115, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
+	121, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
 	26,  // 7: berth.v1.ContainerDefinition.repository_credentials:type_name -> berth.v1.RepositoryCredentials
 	9,   // 8: berth.v1.ContainerDefinition.port_mappings:type_name -> berth.v1.PortMapping
 	0,   // 9: berth.v1.ContainerDefinition.environment:type_name -> berth.v1.KeyValuePair
@@ -9530,15 +9815,15 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	16,  // 14: berth.v1.ContainerDefinition.secrets:type_name -> berth.v1.Secret
 	17,  // 15: berth.v1.ContainerDefinition.depends_on:type_name -> berth.v1.ContainerDependency
 	18,  // 16: berth.v1.ContainerDefinition.extra_hosts:type_name -> berth.v1.HostEntry
-	116, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
+	122, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
 	19,  // 18: berth.v1.ContainerDefinition.ulimits:type_name -> berth.v1.Ulimit
 	20,  // 19: berth.v1.ContainerDefinition.log_configuration:type_name -> berth.v1.LogConfiguration
 	21,  // 20: berth.v1.ContainerDefinition.health_check:type_name -> berth.v1.HealthCheck
 	22,  // 21: berth.v1.ContainerDefinition.system_controls:type_name -> berth.v1.SystemControl
 	23,  // 22: berth.v1.ContainerDefinition.resource_requirements:type_name -> berth.v1.ResourceRequirement
 	24,  // 23: berth.v1.ContainerDefinition.firelens_configuration:type_name -> berth.v1.FirelensConfiguration
-	117, // 24: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	118, // 25: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
+	123, // 24: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	124, // 25: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
 	28,  // 26: berth.v1.Volume.host:type_name -> berth.v1.HostVolumeProperties
 	29,  // 27: berth.v1.Volume.docker_volume_configuration:type_name -> berth.v1.DockerVolumeConfiguration
 	30,  // 28: berth.v1.Volume.efs_volume_configuration:type_name -> berth.v1.EFSVolumeConfiguration
@@ -9564,7 +9849,7 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	37,  // 48: berth.v1.DescribeTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
 	1,   // 49: berth.v1.DescribeTaskDefinitionResponse.tags:type_name -> berth.v1.Tag
 	37,  // 50: berth.v1.DeregisterTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
-	119, // 51: berth.v1.ClusterConfiguration.execute_command_configuration:type_name -> berth.v1.ClusterConfiguration.ExecuteCommandConfigurationEntry
+	125, // 51: berth.v1.ClusterConfiguration.execute_command_configuration:type_name -> berth.v1.ClusterConfiguration.ExecuteCommandConfigurationEntry
 	0,   // 52: berth.v1.Cluster.statistics:type_name -> berth.v1.KeyValuePair
 	1,   // 53: berth.v1.Cluster.tags:type_name -> berth.v1.Tag
 	48,  // 54: berth.v1.Cluster.settings:type_name -> berth.v1.ClusterSetting
@@ -9656,65 +9941,73 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	2,   // 140: berth.v1.DescribeCapacityProvidersResponse.failures:type_name -> berth.v1.Failure
 	6,   // 141: berth.v1.PutClusterCapacityProvidersRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
 	50,  // 142: berth.v1.PutClusterCapacityProvidersResponse.cluster:type_name -> berth.v1.Cluster
-	38,  // 143: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
-	40,  // 144: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
-	42,  // 145: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
-	44,  // 146: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
-	46,  // 147: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
-	51,  // 148: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
-	53,  // 149: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
-	55,  // 150: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
-	57,  // 151: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
-	62,  // 152: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
-	64,  // 153: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
-	66,  // 154: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
-	68,  // 155: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
-	70,  // 156: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
-	78,  // 157: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
-	80,  // 158: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
-	82,  // 159: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
-	84,  // 160: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
-	86,  // 161: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
-	94,  // 162: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
-	96,  // 163: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
-	98,  // 164: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
-	100, // 165: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
-	102, // 166: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
-	108, // 167: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
-	110, // 168: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
-	112, // 169: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
-	39,  // 170: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
-	41,  // 171: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
-	43,  // 172: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
-	45,  // 173: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
-	47,  // 174: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
-	52,  // 175: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
-	54,  // 176: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
-	56,  // 177: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
-	58,  // 178: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
-	63,  // 179: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
-	65,  // 180: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
-	67,  // 181: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
-	69,  // 182: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
-	71,  // 183: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
-	79,  // 184: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
-	81,  // 185: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
-	83,  // 186: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
-	85,  // 187: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
-	87,  // 188: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
-	95,  // 189: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
-	97,  // 190: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
-	99,  // 191: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
-	101, // 192: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
-	103, // 193: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
-	109, // 194: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
-	111, // 195: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
-	113, // 196: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
-	170, // [170:197] is the sub-list for method output_type
-	143, // [143:170] is the sub-list for method input_type
-	143, // [143:143] is the sub-list for extension type_name
-	143, // [143:143] is the sub-list for extension extendee
-	0,   // [0:143] is the sub-list for field type_name
+	1,   // 143: berth.v1.TagResourceRequest.tags:type_name -> berth.v1.Tag
+	1,   // 144: berth.v1.ListTagsForResourceResponse.tags:type_name -> berth.v1.Tag
+	38,  // 145: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
+	40,  // 146: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
+	42,  // 147: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
+	44,  // 148: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
+	46,  // 149: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
+	51,  // 150: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
+	53,  // 151: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
+	55,  // 152: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
+	57,  // 153: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
+	62,  // 154: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
+	64,  // 155: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
+	66,  // 156: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
+	68,  // 157: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
+	70,  // 158: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
+	78,  // 159: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
+	80,  // 160: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
+	82,  // 161: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
+	84,  // 162: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
+	86,  // 163: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
+	94,  // 164: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
+	96,  // 165: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
+	98,  // 166: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
+	100, // 167: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
+	102, // 168: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
+	108, // 169: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
+	110, // 170: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
+	112, // 171: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
+	114, // 172: berth.v1.ECS.TagResource:input_type -> berth.v1.TagResourceRequest
+	116, // 173: berth.v1.ECS.UntagResource:input_type -> berth.v1.UntagResourceRequest
+	118, // 174: berth.v1.ECS.ListTagsForResource:input_type -> berth.v1.ListTagsForResourceRequest
+	39,  // 175: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
+	41,  // 176: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
+	43,  // 177: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
+	45,  // 178: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
+	47,  // 179: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
+	52,  // 180: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
+	54,  // 181: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
+	56,  // 182: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
+	58,  // 183: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
+	63,  // 184: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
+	65,  // 185: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
+	67,  // 186: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
+	69,  // 187: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
+	71,  // 188: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
+	79,  // 189: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
+	81,  // 190: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
+	83,  // 191: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
+	85,  // 192: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
+	87,  // 193: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
+	95,  // 194: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
+	97,  // 195: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
+	99,  // 196: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
+	101, // 197: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
+	103, // 198: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
+	109, // 199: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
+	111, // 200: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
+	113, // 201: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
+	115, // 202: berth.v1.ECS.TagResource:output_type -> berth.v1.TagResourceResponse
+	117, // 203: berth.v1.ECS.UntagResource:output_type -> berth.v1.UntagResourceResponse
+	119, // 204: berth.v1.ECS.ListTagsForResource:output_type -> berth.v1.ListTagsForResourceResponse
+	175, // [175:205] is the sub-list for method output_type
+	145, // [145:175] is the sub-list for method input_type
+	145, // [145:145] is the sub-list for extension type_name
+	145, // [145:145] is the sub-list for extension extendee
+	0,   // [0:145] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_ecs_proto_init() }
@@ -9745,7 +10038,7 @@ func file_berth_v1_ecs_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_ecs_proto_rawDesc), len(file_berth_v1_ecs_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   120,
+			NumMessages:   126,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -58,6 +58,9 @@ const (
 	ECS_CreateCapacityProvider_FullMethodName        = "/berth.v1.ECS/CreateCapacityProvider"
 	ECS_DescribeCapacityProviders_FullMethodName     = "/berth.v1.ECS/DescribeCapacityProviders"
 	ECS_PutClusterCapacityProviders_FullMethodName   = "/berth.v1.ECS/PutClusterCapacityProviders"
+	ECS_TagResource_FullMethodName                   = "/berth.v1.ECS/TagResource"
+	ECS_UntagResource_FullMethodName                 = "/berth.v1.ECS/UntagResource"
+	ECS_ListTagsForResource_FullMethodName           = "/berth.v1.ECS/ListTagsForResource"
 )
 
 // ECSClient is the client API for ECS service.
@@ -99,6 +102,10 @@ type ECSClient interface {
 	CreateCapacityProvider(ctx context.Context, in *CreateCapacityProviderRequest, opts ...grpc.CallOption) (*CreateCapacityProviderResponse, error)
 	DescribeCapacityProviders(ctx context.Context, in *DescribeCapacityProvidersRequest, opts ...grpc.CallOption) (*DescribeCapacityProvidersResponse, error)
 	PutClusterCapacityProviders(ctx context.Context, in *PutClusterCapacityProvidersRequest, opts ...grpc.CallOption) (*PutClusterCapacityProvidersResponse, error)
+	// Tags.
+	TagResource(ctx context.Context, in *TagResourceRequest, opts ...grpc.CallOption) (*TagResourceResponse, error)
+	UntagResource(ctx context.Context, in *UntagResourceRequest, opts ...grpc.CallOption) (*UntagResourceResponse, error)
+	ListTagsForResource(ctx context.Context, in *ListTagsForResourceRequest, opts ...grpc.CallOption) (*ListTagsForResourceResponse, error)
 }
 
 type eCSClient struct {
@@ -379,6 +386,36 @@ func (c *eCSClient) PutClusterCapacityProviders(ctx context.Context, in *PutClus
 	return out, nil
 }
 
+func (c *eCSClient) TagResource(ctx context.Context, in *TagResourceRequest, opts ...grpc.CallOption) (*TagResourceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TagResourceResponse)
+	err := c.cc.Invoke(ctx, ECS_TagResource_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eCSClient) UntagResource(ctx context.Context, in *UntagResourceRequest, opts ...grpc.CallOption) (*UntagResourceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UntagResourceResponse)
+	err := c.cc.Invoke(ctx, ECS_UntagResource_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eCSClient) ListTagsForResource(ctx context.Context, in *ListTagsForResourceRequest, opts ...grpc.CallOption) (*ListTagsForResourceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTagsForResourceResponse)
+	err := c.cc.Invoke(ctx, ECS_ListTagsForResource_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ECSServer is the server API for ECS service.
 // All implementations must embed UnimplementedECSServer
 // for forward compatibility.
@@ -418,6 +455,10 @@ type ECSServer interface {
 	CreateCapacityProvider(context.Context, *CreateCapacityProviderRequest) (*CreateCapacityProviderResponse, error)
 	DescribeCapacityProviders(context.Context, *DescribeCapacityProvidersRequest) (*DescribeCapacityProvidersResponse, error)
 	PutClusterCapacityProviders(context.Context, *PutClusterCapacityProvidersRequest) (*PutClusterCapacityProvidersResponse, error)
+	// Tags.
+	TagResource(context.Context, *TagResourceRequest) (*TagResourceResponse, error)
+	UntagResource(context.Context, *UntagResourceRequest) (*UntagResourceResponse, error)
+	ListTagsForResource(context.Context, *ListTagsForResourceRequest) (*ListTagsForResourceResponse, error)
 	mustEmbedUnimplementedECSServer()
 }
 
@@ -508,6 +549,15 @@ func (UnimplementedECSServer) DescribeCapacityProviders(context.Context, *Descri
 }
 func (UnimplementedECSServer) PutClusterCapacityProviders(context.Context, *PutClusterCapacityProvidersRequest) (*PutClusterCapacityProvidersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PutClusterCapacityProviders not implemented")
+}
+func (UnimplementedECSServer) TagResource(context.Context, *TagResourceRequest) (*TagResourceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method TagResource not implemented")
+}
+func (UnimplementedECSServer) UntagResource(context.Context, *UntagResourceRequest) (*UntagResourceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UntagResource not implemented")
+}
+func (UnimplementedECSServer) ListTagsForResource(context.Context, *ListTagsForResourceRequest) (*ListTagsForResourceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTagsForResource not implemented")
 }
 func (UnimplementedECSServer) mustEmbedUnimplementedECSServer() {}
 func (UnimplementedECSServer) testEmbeddedByValue()             {}
@@ -1016,6 +1066,60 @@ func _ECS_PutClusterCapacityProviders_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ECS_TagResource_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TagResourceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).TagResource(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_TagResource_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).TagResource(ctx, req.(*TagResourceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ECS_UntagResource_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UntagResourceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).UntagResource(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_UntagResource_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).UntagResource(ctx, req.(*UntagResourceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ECS_ListTagsForResource_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTagsForResourceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).ListTagsForResource(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_ListTagsForResource_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).ListTagsForResource(ctx, req.(*ListTagsForResourceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ECS_ServiceDesc is the grpc.ServiceDesc for ECS service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1130,6 +1234,18 @@ var ECS_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PutClusterCapacityProviders",
 			Handler:    _ECS_PutClusterCapacityProviders_Handler,
+		},
+		{
+			MethodName: "TagResource",
+			Handler:    _ECS_TagResource_Handler,
+		},
+		{
+			MethodName: "UntagResource",
+			Handler:    _ECS_UntagResource_Handler,
+		},
+		{
+			MethodName: "ListTagsForResource",
+			Handler:    _ECS_ListTagsForResource_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -52,6 +52,7 @@ type Command struct {
 	//	*Command_AssignTasks
 	//	*Command_CreateCapacityProvider
 	//	*Command_PutClusterCapacityProviders
+	//	*Command_TagResource
 	Change        isCommand_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -254,6 +255,15 @@ func (x *Command) GetPutClusterCapacityProviders() *PutClusterCapacityProvidersC
 	return nil
 }
 
+func (x *Command) GetTagResource() *TagResourceCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_TagResource); ok {
+			return x.TagResource
+		}
+	}
+	return nil
+}
+
 type isCommand_Change interface {
 	isCommand_Change()
 }
@@ -328,6 +338,11 @@ type Command_PutClusterCapacityProviders struct {
 	PutClusterCapacityProviders *PutClusterCapacityProvidersCommand `protobuf:"bytes,33,opt,name=put_cluster_capacity_providers,json=putClusterCapacityProviders,proto3,oneof"`
 }
 
+type Command_TagResource struct {
+	// Tags (TagResource, UntagResource); numbered apart from the rest.
+	TagResource *TagResourceCommand `protobuf:"bytes,40,opt,name=tag_resource,json=tagResource,proto3,oneof"`
+}
+
 func (*Command_RegisterTaskDefinition) isCommand_Change() {}
 
 func (*Command_DeregisterTaskDefinition) isCommand_Change() {}
@@ -361,6 +376,8 @@ func (*Command_AssignTasks) isCommand_Change() {}
 func (*Command_CreateCapacityProvider) isCommand_Change() {}
 
 func (*Command_PutClusterCapacityProviders) isCommand_Change() {}
+
+func (*Command_TagResource) isCommand_Change() {}
 
 // RegisterTaskDefinitionCommand stores a validated, normalized task definition
 // as the family's next revision. Revision and status are assigned when applied.
@@ -2192,11 +2209,195 @@ func (x *PutClusterCapacityProvidersCommand) GetDefaultCapacityProviderStrategy(
 	return nil
 }
 
+// TaggedResource names one taggable resource in the store: its type (as in
+// its ARN: cluster, service, task, task-definition, container-instance,
+// capacity-provider) and its keys.
+type TaggedResource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Type  string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// The resource's cluster (service, task, container-instance).
+	Cluster string `protobuf:"bytes,2,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	// The cluster's, service's or capacity provider's name, the task's or
+	// container instance's id, or the task definition's family.
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// The task definition's revision.
+	Revision      int32 `protobuf:"varint,4,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaggedResource) Reset() {
+	*x = TaggedResource{}
+	mi := &file_berth_v1_store_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaggedResource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaggedResource) ProtoMessage() {}
+
+func (x *TaggedResource) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaggedResource.ProtoReflect.Descriptor instead.
+func (*TaggedResource) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *TaggedResource) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *TaggedResource) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *TaggedResource) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TaggedResource) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+// TagResourceCommand sets tags on a resource (a key it has already gets the
+// new value) and removes the tags of tag_keys (keys it lacks are ignored).
+// Refused, writing nothing, when the resource does not exist or would have
+// more than 50 tags.
+type TagResourceCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Resource      *TaggedResource        `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
+	Tags          []*Tag                 `protobuf:"bytes,2,rep,name=tags,proto3" json:"tags,omitempty"`
+	TagKeys       []string               `protobuf:"bytes,3,rep,name=tag_keys,json=tagKeys,proto3" json:"tag_keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TagResourceCommand) Reset() {
+	*x = TagResourceCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TagResourceCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TagResourceCommand) ProtoMessage() {}
+
+func (x *TagResourceCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TagResourceCommand.ProtoReflect.Descriptor instead.
+func (*TagResourceCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *TagResourceCommand) GetResource() *TaggedResource {
+	if x != nil {
+		return x.Resource
+	}
+	return nil
+}
+
+func (x *TagResourceCommand) GetTags() []*Tag {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *TagResourceCommand) GetTagKeys() []string {
+	if x != nil {
+		return x.TagKeys
+	}
+	return nil
+}
+
+// TagResourceResult is the resource's tags after a TagResourceCommand.
+type TagResourceResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tags          []*Tag                 `protobuf:"bytes,1,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TagResourceResult) Reset() {
+	*x = TagResourceResult{}
+	mi := &file_berth_v1_store_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TagResourceResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TagResourceResult) ProtoMessage() {}
+
+func (x *TagResourceResult) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TagResourceResult.ProtoReflect.Descriptor instead.
+func (*TagResourceResult) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *TagResourceResult) GetTags() []*Tag {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
 var File_berth_v1_store_proto protoreflect.FileDescriptor
 
 const file_berth_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\xfa\v\n" +
+	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\xbd\f\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\x01R\x02at\x12c\n" +
 	"\x18register_task_definition\x18\x02 \x01(\v2'.berth.v1.RegisterTaskDefinitionCommandH\x00R\x16registerTaskDefinition\x12i\n" +
@@ -2219,7 +2420,8 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x0fprovision_tasks\x18\x1e \x01(\v2\x1f.berth.v1.ProvisionTasksCommandH\x00R\x0eprovisionTasks\x12A\n" +
 	"\fassign_tasks\x18\x1f \x01(\v2\x1c.berth.v1.AssignTasksCommandH\x00R\vassignTasks\x12c\n" +
 	"\x18create_capacity_provider\x18  \x01(\v2'.berth.v1.CreateCapacityProviderCommandH\x00R\x16createCapacityProvider\x12s\n" +
-	"\x1eput_cluster_capacity_providers\x18! \x01(\v2,.berth.v1.PutClusterCapacityProvidersCommandH\x00R\x1bputClusterCapacityProvidersB\b\n" +
+	"\x1eput_cluster_capacity_providers\x18! \x01(\v2,.berth.v1.PutClusterCapacityProvidersCommandH\x00R\x1bputClusterCapacityProviders\x12A\n" +
+	"\ftag_resource\x18( \x01(\v2\x1c.berth.v1.TagResourceCommandH\x00R\vtagResourceB\b\n" +
 	"\x06change\"\x85\x01\n" +
 	"\x1dRegisterTaskDefinitionCommand\x12A\n" +
 	"\x0ftask_definition\x18\x01 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12!\n" +
@@ -2352,7 +2554,18 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\"PutClusterCapacityProvidersCommand\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12-\n" +
 	"\x12capacity_providers\x18\x02 \x03(\tR\x11capacityProviders\x12s\n" +
-	"\"default_capacity_provider_strategy\x18\x03 \x03(\v2&.berth.v1.CapacityProviderStrategyItemR\x1fdefaultCapacityProviderStrategyB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\"default_capacity_provider_strategy\x18\x03 \x03(\v2&.berth.v1.CapacityProviderStrategyItemR\x1fdefaultCapacityProviderStrategy\"n\n" +
+	"\x0eTaggedResource\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x18\n" +
+	"\acluster\x18\x02 \x01(\tR\acluster\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1a\n" +
+	"\brevision\x18\x04 \x01(\x05R\brevision\"\x88\x01\n" +
+	"\x12TagResourceCommand\x124\n" +
+	"\bresource\x18\x01 \x01(\v2\x18.berth.v1.TaggedResourceR\bresource\x12!\n" +
+	"\x04tags\x18\x02 \x03(\v2\r.berth.v1.TagR\x04tags\x12\x19\n" +
+	"\btag_keys\x18\x03 \x03(\tR\atagKeys\"6\n" +
+	"\x11TagResourceResult\x12!\n" +
+	"\x04tags\x18\x01 \x03(\v2\r.berth.v1.TagR\x04tagsB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_store_proto_rawDescOnce sync.Once
@@ -2366,7 +2579,7 @@ func file_berth_v1_store_proto_rawDescGZIP() []byte {
 	return file_berth_v1_store_proto_rawDescData
 }
 
-var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_berth_v1_store_proto_goTypes = []any{
 	(*Command)(nil),                              // 0: berth.v1.Command
 	(*RegisterTaskDefinitionCommand)(nil),        // 1: berth.v1.RegisterTaskDefinitionCommand
@@ -2398,22 +2611,25 @@ var file_berth_v1_store_proto_goTypes = []any{
 	(*AssignTasksResult)(nil),                    // 27: berth.v1.AssignTasksResult
 	(*CreateCapacityProviderCommand)(nil),        // 28: berth.v1.CreateCapacityProviderCommand
 	(*PutClusterCapacityProvidersCommand)(nil),   // 29: berth.v1.PutClusterCapacityProvidersCommand
-	(*TaskDefinition)(nil),                       // 30: berth.v1.TaskDefinition
-	(*Tag)(nil),                                  // 31: berth.v1.Tag
-	(*Cluster)(nil),                              // 32: berth.v1.Cluster
-	(*ContainerInstance)(nil),                    // 33: berth.v1.ContainerInstance
-	(*Task)(nil),                                 // 34: berth.v1.Task
-	(*PlacementExplanation)(nil),                 // 35: berth.v1.PlacementExplanation
-	(*PlacementStrategy)(nil),                    // 36: berth.v1.PlacementStrategy
-	(*PlacementConstraint)(nil),                  // 37: berth.v1.PlacementConstraint
-	(*TaskLimits)(nil),                           // 38: berth.v1.TaskLimits
-	(*Attribute)(nil),                            // 39: berth.v1.Attribute
-	(*Failure)(nil),                              // 40: berth.v1.Failure
-	(*TaskStateChange)(nil),                      // 41: berth.v1.TaskStateChange
-	(*Service)(nil),                              // 42: berth.v1.Service
-	(*PlacementFailure)(nil),                     // 43: berth.v1.PlacementFailure
-	(*CapacityProvider)(nil),                     // 44: berth.v1.CapacityProvider
-	(*CapacityProviderStrategyItem)(nil),         // 45: berth.v1.CapacityProviderStrategyItem
+	(*TaggedResource)(nil),                       // 30: berth.v1.TaggedResource
+	(*TagResourceCommand)(nil),                   // 31: berth.v1.TagResourceCommand
+	(*TagResourceResult)(nil),                    // 32: berth.v1.TagResourceResult
+	(*TaskDefinition)(nil),                       // 33: berth.v1.TaskDefinition
+	(*Tag)(nil),                                  // 34: berth.v1.Tag
+	(*Cluster)(nil),                              // 35: berth.v1.Cluster
+	(*ContainerInstance)(nil),                    // 36: berth.v1.ContainerInstance
+	(*Task)(nil),                                 // 37: berth.v1.Task
+	(*PlacementExplanation)(nil),                 // 38: berth.v1.PlacementExplanation
+	(*PlacementStrategy)(nil),                    // 39: berth.v1.PlacementStrategy
+	(*PlacementConstraint)(nil),                  // 40: berth.v1.PlacementConstraint
+	(*TaskLimits)(nil),                           // 41: berth.v1.TaskLimits
+	(*Attribute)(nil),                            // 42: berth.v1.Attribute
+	(*Failure)(nil),                              // 43: berth.v1.Failure
+	(*TaskStateChange)(nil),                      // 44: berth.v1.TaskStateChange
+	(*Service)(nil),                              // 45: berth.v1.Service
+	(*PlacementFailure)(nil),                     // 46: berth.v1.PlacementFailure
+	(*CapacityProvider)(nil),                     // 47: berth.v1.CapacityProvider
+	(*CapacityProviderStrategyItem)(nil),         // 48: berth.v1.CapacityProviderStrategyItem
 }
 var file_berth_v1_store_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
@@ -2433,45 +2649,49 @@ var file_berth_v1_store_proto_depIdxs = []int32{
 	26, // 14: berth.v1.Command.assign_tasks:type_name -> berth.v1.AssignTasksCommand
 	28, // 15: berth.v1.Command.create_capacity_provider:type_name -> berth.v1.CreateCapacityProviderCommand
 	29, // 16: berth.v1.Command.put_cluster_capacity_providers:type_name -> berth.v1.PutClusterCapacityProvidersCommand
-	30, // 17: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
-	31, // 18: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
-	32, // 19: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
-	30, // 20: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
-	31, // 21: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
-	33, // 22: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 23: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
-	7,  // 24: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
-	34, // 25: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
-	7,  // 26: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
-	35, // 27: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
-	36, // 28: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
-	37, // 29: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
-	38, // 30: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
-	33, // 31: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 32: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
-	39, // 33: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	9,  // 34: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	9,  // 35: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
-	40, // 36: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
-	41, // 37: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
-	9,  // 38: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
-	8,  // 39: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
-	42, // 40: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
-	22, // 41: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
-	43, // 42: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
-	21, // 43: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
-	9,  // 44: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	35, // 45: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
-	25, // 46: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
-	9,  // 47: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
-	40, // 48: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
-	44, // 49: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
-	45, // 50: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	51, // [51:51] is the sub-list for method output_type
-	51, // [51:51] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	31, // 17: berth.v1.Command.tag_resource:type_name -> berth.v1.TagResourceCommand
+	33, // 18: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
+	34, // 19: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
+	35, // 20: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
+	33, // 21: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
+	34, // 22: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
+	36, // 23: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 24: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
+	7,  // 25: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
+	37, // 26: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
+	7,  // 27: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
+	38, // 28: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
+	39, // 29: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
+	40, // 30: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
+	41, // 31: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
+	36, // 32: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 33: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
+	42, // 34: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	9,  // 35: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	9,  // 36: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
+	43, // 37: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
+	44, // 38: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
+	9,  // 39: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
+	8,  // 40: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
+	45, // 41: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
+	22, // 42: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
+	46, // 43: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
+	21, // 44: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
+	9,  // 45: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	38, // 46: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
+	25, // 47: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
+	9,  // 48: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
+	43, // 49: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
+	47, // 50: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
+	48, // 51: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	30, // 52: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
+	34, // 53: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
+	34, // 54: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
+	55, // [55:55] is the sub-list for method output_type
+	55, // [55:55] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_store_proto_init() }
@@ -2500,6 +2720,7 @@ func file_berth_v1_store_proto_init() {
 		(*Command_AssignTasks)(nil),
 		(*Command_CreateCapacityProvider)(nil),
 		(*Command_PutClusterCapacityProviders)(nil),
+		(*Command_TagResource)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2507,7 +2728,7 @@ func file_berth_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_store_proto_rawDesc), len(file_berth_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   30,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
