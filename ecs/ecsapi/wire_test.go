@@ -266,3 +266,61 @@ func TestWireSignedButBad(t *testing.T) {
 		t.Fatalf("an empty body is an empty request: %d %s", status, exception)
 	}
 }
+
+func TestSDKTags(t *testing.T) {
+	cp := start(t)
+	client := sdk(t, cp, cp.AccessKey())
+	ctx := context.Background()
+
+	cl, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("tagged"),
+		Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("a")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := cl.Cluster.ClusterArn
+	if _, err := client.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: a, Tags: []types.Tag{
+		{Key: aws.String("team"), Value: aws.String("b")}, {Key: aws.String("env"), Value: aws.String("dev")}}}); err != nil {
+		t.Fatal(err)
+	}
+	list := func() string {
+		t.Helper()
+		out, err := client.ListTagsForResource(ctx, &ecs.ListTagsForResourceInput{ResourceArn: a})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kv []string
+		for _, tg := range out.Tags {
+			kv = append(kv, aws.ToString(tg.Key)+"="+aws.ToString(tg.Value))
+		}
+		return strings.Join(kv, ",")
+	}
+	if got := list(); got != "team=b,env=dev" {
+		t.Fatalf("tags = %q", got)
+	}
+	if _, err := client.UntagResource(ctx, &ecs.UntagResourceInput{ResourceArn: a, TagKeys: []string{"team"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(); got != "env=dev" {
+		t.Fatalf("tags after untag = %q", got)
+	}
+
+	_, err = client.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: a, Tags: []types.Tag{{Key: aws.String("aws:x"), Value: aws.String("v")}}})
+	var invalid *types.InvalidParameterException
+	if !errors.As(err, &invalid) || !strings.Contains(err.Error(), "tags[0].key") {
+		t.Fatalf("aws: key: %v (%T), want InvalidParameterException naming tags[0].key", err, err)
+	}
+	_, err = client.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String("arn:aws:ecs:us-east-1:000000000000:service/tagged/nope"),
+		Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
+	var missing *types.ResourceNotFoundException
+	if !errors.As(err, &missing) {
+		t.Fatalf("unknown service: %v (%T), want ResourceNotFoundException", err, err)
+	}
+	_, err = client.ListTagsForResource(ctx, &ecs.ListTagsForResourceInput{ResourceArn: aws.String("arn:aws:ecs:us-east-1:000000000000:cluster/nope")})
+	var noCluster *types.ClusterNotFoundException
+	if !errors.As(err, &noCluster) {
+		t.Fatalf("unknown cluster: %v (%T), want ClusterNotFoundException", err, err)
+	}
+	if got := list(); got != "env=dev" {
+		t.Fatalf("tags after bad calls = %q", got)
+	}
+}
