@@ -59,6 +59,10 @@ var ecsCommands = []ecsCommand{
 	{"create-capacity-provider", "Create a capacity provider", rpc(berthv1.ECSClient.CreateCapacityProvider), []string{"name"}},
 	{"describe-capacity-providers", "Describe capacity providers", rpc(berthv1.ECSClient.DescribeCapacityProviders), nil},
 	{"put-cluster-capacity-providers", "Set a cluster's capacity providers", rpc(berthv1.ECSClient.PutClusterCapacityProviders), []string{"cluster", "capacityProviders", "defaultCapacityProviderStrategy"}},
+
+	{"tag-resource", "Add tags to a resource (a key it has takes the new value)", rpc(berthv1.ECSClient.TagResource), []string{"resourceArn", "tags"}},
+	{"untag-resource", "Remove tags from a resource by key", rpc(berthv1.ECSClient.UntagResource), []string{"resourceArn", "tagKeys"}},
+	{"list-tags-for-resource", "List a resource's tags", rpc(berthv1.ECSClient.ListTagsForResource), []string{"resourceArn"}},
 }
 
 // operation is one method of the ECS service with its message types erased.

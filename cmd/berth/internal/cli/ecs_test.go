@@ -130,3 +130,15 @@ func TestClustersAndText(t *testing.T) {
 	}
 	e.ok(t, "delete-cluster", "--cluster", "prod")
 }
+
+func TestTagCommands(t *testing.T) {
+	e := newEnv(t)
+	const cluster = "arn:aws:ecs:us-east-1:000000000000:cluster/default"
+	e.ok(t, "tag-resource", "--resource-arn", cluster, "--tags", "key=team,value=web", "key=env,value=dev")
+	e.ok(t, "untag-resource", "--resource-arn", cluster, "--tag-keys", "env")
+	var list berthv1.ListTagsForResourceResponse
+	e.decode(t, &list, "list-tags-for-resource", "--resource-arn", cluster)
+	if len(list.Tags) != 1 || list.Tags[0].GetKey() != "team" || list.Tags[0].GetValue() != "web" {
+		t.Fatalf("list-tags-for-resource: %v", list.Tags)
+	}
+}
