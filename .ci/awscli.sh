@@ -67,6 +67,22 @@ check "RunTask on the provider waits for capacity" '"lastStatus": "PROVISIONING"
   ecs run-task --cluster prod --task-definition nginx --capacity-provider-strategy capacityProvider=asg,weight=1
 check "a strategy mixing Fargate and EC2 providers" 'cannot contain a mix of capacity providers' \
   ecs run-task --cluster prod --task-definition nginx --capacity-provider-strategy capacityProvider=asg,weight=1 capacityProvider=FARGATE,weight=1
+succeeds() { "$@" && echo succeeded; } # for operations that answer with nothing
+cluster_arn=arn:aws:ecs:us-east-1:000000000000:cluster/prod
+check "tag a cluster" 'succeeded' succeeds ecs tag-resource --resource-arn $cluster_arn --tags key=team,value=web key=env,value=dev
+check "list its tags" '"value": "web"' ecs list-tags-for-resource --resource-arn $cluster_arn
+tag_and_list() { ecs tag-resource --resource-arn "$1" --tags "${@:2}" && ecs list-tags-for-resource --resource-arn "$1"; }
+check "tagging a key again replaces its value" '"value": "prod"' tag_and_list $cluster_arn key=env,value=prod
+check "untag it" 'succeeded' succeeds ecs untag-resource --resource-arn $cluster_arn --tag-keys team
+check "the untagged key is gone" '"tags": [
+        {
+            "key": "env",
+            "value": "prod"
+        }
+    ]' ecs list-tags-for-resource --resource-arn $cluster_arn
+check "the aws: prefix is reserved" 'InvalidParameterException' ecs tag-resource --resource-arn $cluster_arn --tags key=aws:x,value=y
+check "tags of an unknown service" 'ResourceNotFoundException' \
+  ecs tag-resource --resource-arn arn:aws:ecs:us-east-1:000000000000:service/prod/nope --tags key=k,value=v
 check "deregister" '"status": "INACTIVE"' ecs deregister-task-definition --task-definition nginx:1
 
 echo "awscli: $passed passed, $failed failed"
