@@ -52,6 +52,9 @@ type Command struct {
 	//	*Command_AssignTasks
 	//	*Command_CreateCapacityProvider
 	//	*Command_PutClusterCapacityProviders
+	//	*Command_PutAccountSetting
+	//	*Command_DeleteAccountSetting
+	//	*Command_DeleteTaskDefinitions
 	Change        isCommand_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -254,6 +257,33 @@ func (x *Command) GetPutClusterCapacityProviders() *PutClusterCapacityProvidersC
 	return nil
 }
 
+func (x *Command) GetPutAccountSetting() *PutAccountSettingCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_PutAccountSetting); ok {
+			return x.PutAccountSetting
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteAccountSetting() *DeleteAccountSettingCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_DeleteAccountSetting); ok {
+			return x.DeleteAccountSetting
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteTaskDefinitions() *DeleteTaskDefinitionsCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_DeleteTaskDefinitions); ok {
+			return x.DeleteTaskDefinitions
+		}
+	}
+	return nil
+}
+
 type isCommand_Change interface {
 	isCommand_Change()
 }
@@ -328,6 +358,19 @@ type Command_PutClusterCapacityProviders struct {
 	PutClusterCapacityProviders *PutClusterCapacityProvidersCommand `protobuf:"bytes,33,opt,name=put_cluster_capacity_providers,json=putClusterCapacityProviders,proto3,oneof"`
 }
 
+type Command_PutAccountSetting struct {
+	// Account settings, and deleting task definitions.
+	PutAccountSetting *PutAccountSettingCommand `protobuf:"bytes,40,opt,name=put_account_setting,json=putAccountSetting,proto3,oneof"`
+}
+
+type Command_DeleteAccountSetting struct {
+	DeleteAccountSetting *DeleteAccountSettingCommand `protobuf:"bytes,41,opt,name=delete_account_setting,json=deleteAccountSetting,proto3,oneof"`
+}
+
+type Command_DeleteTaskDefinitions struct {
+	DeleteTaskDefinitions *DeleteTaskDefinitionsCommand `protobuf:"bytes,42,opt,name=delete_task_definitions,json=deleteTaskDefinitions,proto3,oneof"`
+}
+
 func (*Command_RegisterTaskDefinition) isCommand_Change() {}
 
 func (*Command_DeregisterTaskDefinition) isCommand_Change() {}
@@ -361,6 +404,12 @@ func (*Command_AssignTasks) isCommand_Change() {}
 func (*Command_CreateCapacityProvider) isCommand_Change() {}
 
 func (*Command_PutClusterCapacityProviders) isCommand_Change() {}
+
+func (*Command_PutAccountSetting) isCommand_Change() {}
+
+func (*Command_DeleteAccountSetting) isCommand_Change() {}
+
+func (*Command_DeleteTaskDefinitions) isCommand_Change() {}
 
 // RegisterTaskDefinitionCommand stores a validated, normalized task definition
 // as the family's next revision. Revision and status are assigned when applied.
@@ -2192,11 +2241,327 @@ func (x *PutClusterCapacityProvidersCommand) GetDefaultCapacityProviderStrategy(
 	return nil
 }
 
+// PutAccountSettingCommand stores one principal's setting, replacing the one
+// of that name; the root user's settings are the account's defaults.
+type PutAccountSettingCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Setting       *Setting               `protobuf:"bytes,1,opt,name=setting,proto3" json:"setting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutAccountSettingCommand) Reset() {
+	*x = PutAccountSettingCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutAccountSettingCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutAccountSettingCommand) ProtoMessage() {}
+
+func (x *PutAccountSettingCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutAccountSettingCommand.ProtoReflect.Descriptor instead.
+func (*PutAccountSettingCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *PutAccountSettingCommand) GetSetting() *Setting {
+	if x != nil {
+		return x.Setting
+	}
+	return nil
+}
+
+// DeleteAccountSettingCommand removes one principal's setting of a name. It
+// returns the setting removed, or an empty Setting when there was none.
+type DeleteAccountSettingCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PrincipalArn  string                 `protobuf:"bytes,1,opt,name=principal_arn,json=principalArn,proto3" json:"principal_arn,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAccountSettingCommand) Reset() {
+	*x = DeleteAccountSettingCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAccountSettingCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAccountSettingCommand) ProtoMessage() {}
+
+func (x *DeleteAccountSettingCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAccountSettingCommand.ProtoReflect.Descriptor instead.
+func (*DeleteAccountSettingCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *DeleteAccountSettingCommand) GetPrincipalArn() string {
+	if x != nil {
+		return x.PrincipalArn
+	}
+	return ""
+}
+
+func (x *DeleteAccountSettingCommand) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// TaskDefinitionRevision names one revision of a family.
+type TaskDefinitionRevision struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Family        string                 `protobuf:"bytes,1,opt,name=family,proto3" json:"family,omitempty"`
+	Revision      int32                  `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskDefinitionRevision) Reset() {
+	*x = TaskDefinitionRevision{}
+	mi := &file_berth_v1_store_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskDefinitionRevision) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskDefinitionRevision) ProtoMessage() {}
+
+func (x *TaskDefinitionRevision) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskDefinitionRevision.ProtoReflect.Descriptor instead.
+func (*TaskDefinitionRevision) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *TaskDefinitionRevision) GetFamily() string {
+	if x != nil {
+		return x.Family
+	}
+	return ""
+}
+
+func (x *TaskDefinitionRevision) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+// DeleteTaskDefinitionsCommand moves INACTIVE revisions to
+// DELETE_IN_PROGRESS; a revision that does not exist or is still ACTIVE is
+// a failure, and the others are deleted all the same.
+type DeleteTaskDefinitionsCommand struct {
+	state         protoimpl.MessageState    `protogen:"open.v1"`
+	Revisions     []*TaskDefinitionRevision `protobuf:"bytes,1,rep,name=revisions,proto3" json:"revisions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteTaskDefinitionsCommand) Reset() {
+	*x = DeleteTaskDefinitionsCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTaskDefinitionsCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTaskDefinitionsCommand) ProtoMessage() {}
+
+func (x *DeleteTaskDefinitionsCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTaskDefinitionsCommand.ProtoReflect.Descriptor instead.
+func (*DeleteTaskDefinitionsCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *DeleteTaskDefinitionsCommand) GetRevisions() []*TaskDefinitionRevision {
+	if x != nil {
+		return x.Revisions
+	}
+	return nil
+}
+
+// DeleteTaskDefinitionsResult is what DeleteTaskDefinitionsCommand deleted and
+// what it refused (in request order).
+type DeleteTaskDefinitionsResult struct {
+	state         protoimpl.MessageState         `protogen:"open.v1"`
+	Deleted       []*TaskDefinitionRecord        `protobuf:"bytes,1,rep,name=deleted,proto3" json:"deleted,omitempty"`
+	Failures      []*DeleteTaskDefinitionFailure `protobuf:"bytes,2,rep,name=failures,proto3" json:"failures,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteTaskDefinitionsResult) Reset() {
+	*x = DeleteTaskDefinitionsResult{}
+	mi := &file_berth_v1_store_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTaskDefinitionsResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTaskDefinitionsResult) ProtoMessage() {}
+
+func (x *DeleteTaskDefinitionsResult) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTaskDefinitionsResult.ProtoReflect.Descriptor instead.
+func (*DeleteTaskDefinitionsResult) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *DeleteTaskDefinitionsResult) GetDeleted() []*TaskDefinitionRecord {
+	if x != nil {
+		return x.Deleted
+	}
+	return nil
+}
+
+func (x *DeleteTaskDefinitionsResult) GetFailures() []*DeleteTaskDefinitionFailure {
+	if x != nil {
+		return x.Failures
+	}
+	return nil
+}
+
+// DeleteTaskDefinitionFailure is one revision DeleteTaskDefinitionsCommand
+// refused, and why (ECS's reason text).
+type DeleteTaskDefinitionFailure struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Family        string                 `protobuf:"bytes,1,opt,name=family,proto3" json:"family,omitempty"`
+	Revision      int32                  `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteTaskDefinitionFailure) Reset() {
+	*x = DeleteTaskDefinitionFailure{}
+	mi := &file_berth_v1_store_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTaskDefinitionFailure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTaskDefinitionFailure) ProtoMessage() {}
+
+func (x *DeleteTaskDefinitionFailure) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTaskDefinitionFailure.ProtoReflect.Descriptor instead.
+func (*DeleteTaskDefinitionFailure) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *DeleteTaskDefinitionFailure) GetFamily() string {
+	if x != nil {
+		return x.Family
+	}
+	return ""
+}
+
+func (x *DeleteTaskDefinitionFailure) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *DeleteTaskDefinitionFailure) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_berth_v1_store_proto protoreflect.FileDescriptor
 
 const file_berth_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\xfa\v\n" +
+	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\x91\x0e\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\x01R\x02at\x12c\n" +
 	"\x18register_task_definition\x18\x02 \x01(\v2'.berth.v1.RegisterTaskDefinitionCommandH\x00R\x16registerTaskDefinition\x12i\n" +
@@ -2219,7 +2584,10 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x0fprovision_tasks\x18\x1e \x01(\v2\x1f.berth.v1.ProvisionTasksCommandH\x00R\x0eprovisionTasks\x12A\n" +
 	"\fassign_tasks\x18\x1f \x01(\v2\x1c.berth.v1.AssignTasksCommandH\x00R\vassignTasks\x12c\n" +
 	"\x18create_capacity_provider\x18  \x01(\v2'.berth.v1.CreateCapacityProviderCommandH\x00R\x16createCapacityProvider\x12s\n" +
-	"\x1eput_cluster_capacity_providers\x18! \x01(\v2,.berth.v1.PutClusterCapacityProvidersCommandH\x00R\x1bputClusterCapacityProvidersB\b\n" +
+	"\x1eput_cluster_capacity_providers\x18! \x01(\v2,.berth.v1.PutClusterCapacityProvidersCommandH\x00R\x1bputClusterCapacityProviders\x12T\n" +
+	"\x13put_account_setting\x18( \x01(\v2\".berth.v1.PutAccountSettingCommandH\x00R\x11putAccountSetting\x12]\n" +
+	"\x16delete_account_setting\x18) \x01(\v2%.berth.v1.DeleteAccountSettingCommandH\x00R\x14deleteAccountSetting\x12`\n" +
+	"\x17delete_task_definitions\x18* \x01(\v2&.berth.v1.DeleteTaskDefinitionsCommandH\x00R\x15deleteTaskDefinitionsB\b\n" +
 	"\x06change\"\x85\x01\n" +
 	"\x1dRegisterTaskDefinitionCommand\x12A\n" +
 	"\x0ftask_definition\x18\x01 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12!\n" +
@@ -2352,7 +2720,24 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\"PutClusterCapacityProvidersCommand\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12-\n" +
 	"\x12capacity_providers\x18\x02 \x03(\tR\x11capacityProviders\x12s\n" +
-	"\"default_capacity_provider_strategy\x18\x03 \x03(\v2&.berth.v1.CapacityProviderStrategyItemR\x1fdefaultCapacityProviderStrategyB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\"default_capacity_provider_strategy\x18\x03 \x03(\v2&.berth.v1.CapacityProviderStrategyItemR\x1fdefaultCapacityProviderStrategy\"G\n" +
+	"\x18PutAccountSettingCommand\x12+\n" +
+	"\asetting\x18\x01 \x01(\v2\x11.berth.v1.SettingR\asetting\"V\n" +
+	"\x1bDeleteAccountSettingCommand\x12#\n" +
+	"\rprincipal_arn\x18\x01 \x01(\tR\fprincipalArn\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"L\n" +
+	"\x16TaskDefinitionRevision\x12\x16\n" +
+	"\x06family\x18\x01 \x01(\tR\x06family\x12\x1a\n" +
+	"\brevision\x18\x02 \x01(\x05R\brevision\"^\n" +
+	"\x1cDeleteTaskDefinitionsCommand\x12>\n" +
+	"\trevisions\x18\x01 \x03(\v2 .berth.v1.TaskDefinitionRevisionR\trevisions\"\x9a\x01\n" +
+	"\x1bDeleteTaskDefinitionsResult\x128\n" +
+	"\adeleted\x18\x01 \x03(\v2\x1e.berth.v1.TaskDefinitionRecordR\adeleted\x12A\n" +
+	"\bfailures\x18\x02 \x03(\v2%.berth.v1.DeleteTaskDefinitionFailureR\bfailures\"i\n" +
+	"\x1bDeleteTaskDefinitionFailure\x12\x16\n" +
+	"\x06family\x18\x01 \x01(\tR\x06family\x12\x1a\n" +
+	"\brevision\x18\x02 \x01(\x05R\brevision\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reasonB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_store_proto_rawDescOnce sync.Once
@@ -2366,7 +2751,7 @@ func file_berth_v1_store_proto_rawDescGZIP() []byte {
 	return file_berth_v1_store_proto_rawDescData
 }
 
-var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_berth_v1_store_proto_goTypes = []any{
 	(*Command)(nil),                              // 0: berth.v1.Command
 	(*RegisterTaskDefinitionCommand)(nil),        // 1: berth.v1.RegisterTaskDefinitionCommand
@@ -2398,22 +2783,29 @@ var file_berth_v1_store_proto_goTypes = []any{
 	(*AssignTasksResult)(nil),                    // 27: berth.v1.AssignTasksResult
 	(*CreateCapacityProviderCommand)(nil),        // 28: berth.v1.CreateCapacityProviderCommand
 	(*PutClusterCapacityProvidersCommand)(nil),   // 29: berth.v1.PutClusterCapacityProvidersCommand
-	(*TaskDefinition)(nil),                       // 30: berth.v1.TaskDefinition
-	(*Tag)(nil),                                  // 31: berth.v1.Tag
-	(*Cluster)(nil),                              // 32: berth.v1.Cluster
-	(*ContainerInstance)(nil),                    // 33: berth.v1.ContainerInstance
-	(*Task)(nil),                                 // 34: berth.v1.Task
-	(*PlacementExplanation)(nil),                 // 35: berth.v1.PlacementExplanation
-	(*PlacementStrategy)(nil),                    // 36: berth.v1.PlacementStrategy
-	(*PlacementConstraint)(nil),                  // 37: berth.v1.PlacementConstraint
-	(*TaskLimits)(nil),                           // 38: berth.v1.TaskLimits
-	(*Attribute)(nil),                            // 39: berth.v1.Attribute
-	(*Failure)(nil),                              // 40: berth.v1.Failure
-	(*TaskStateChange)(nil),                      // 41: berth.v1.TaskStateChange
-	(*Service)(nil),                              // 42: berth.v1.Service
-	(*PlacementFailure)(nil),                     // 43: berth.v1.PlacementFailure
-	(*CapacityProvider)(nil),                     // 44: berth.v1.CapacityProvider
-	(*CapacityProviderStrategyItem)(nil),         // 45: berth.v1.CapacityProviderStrategyItem
+	(*PutAccountSettingCommand)(nil),             // 30: berth.v1.PutAccountSettingCommand
+	(*DeleteAccountSettingCommand)(nil),          // 31: berth.v1.DeleteAccountSettingCommand
+	(*TaskDefinitionRevision)(nil),               // 32: berth.v1.TaskDefinitionRevision
+	(*DeleteTaskDefinitionsCommand)(nil),         // 33: berth.v1.DeleteTaskDefinitionsCommand
+	(*DeleteTaskDefinitionsResult)(nil),          // 34: berth.v1.DeleteTaskDefinitionsResult
+	(*DeleteTaskDefinitionFailure)(nil),          // 35: berth.v1.DeleteTaskDefinitionFailure
+	(*TaskDefinition)(nil),                       // 36: berth.v1.TaskDefinition
+	(*Tag)(nil),                                  // 37: berth.v1.Tag
+	(*Cluster)(nil),                              // 38: berth.v1.Cluster
+	(*ContainerInstance)(nil),                    // 39: berth.v1.ContainerInstance
+	(*Task)(nil),                                 // 40: berth.v1.Task
+	(*PlacementExplanation)(nil),                 // 41: berth.v1.PlacementExplanation
+	(*PlacementStrategy)(nil),                    // 42: berth.v1.PlacementStrategy
+	(*PlacementConstraint)(nil),                  // 43: berth.v1.PlacementConstraint
+	(*TaskLimits)(nil),                           // 44: berth.v1.TaskLimits
+	(*Attribute)(nil),                            // 45: berth.v1.Attribute
+	(*Failure)(nil),                              // 46: berth.v1.Failure
+	(*TaskStateChange)(nil),                      // 47: berth.v1.TaskStateChange
+	(*Service)(nil),                              // 48: berth.v1.Service
+	(*PlacementFailure)(nil),                     // 49: berth.v1.PlacementFailure
+	(*CapacityProvider)(nil),                     // 50: berth.v1.CapacityProvider
+	(*CapacityProviderStrategyItem)(nil),         // 51: berth.v1.CapacityProviderStrategyItem
+	(*Setting)(nil),                              // 52: berth.v1.Setting
 }
 var file_berth_v1_store_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
@@ -2433,45 +2825,52 @@ var file_berth_v1_store_proto_depIdxs = []int32{
 	26, // 14: berth.v1.Command.assign_tasks:type_name -> berth.v1.AssignTasksCommand
 	28, // 15: berth.v1.Command.create_capacity_provider:type_name -> berth.v1.CreateCapacityProviderCommand
 	29, // 16: berth.v1.Command.put_cluster_capacity_providers:type_name -> berth.v1.PutClusterCapacityProvidersCommand
-	30, // 17: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
-	31, // 18: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
-	32, // 19: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
-	30, // 20: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
-	31, // 21: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
-	33, // 22: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 23: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
-	7,  // 24: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
-	34, // 25: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
-	7,  // 26: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
-	35, // 27: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
-	36, // 28: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
-	37, // 29: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
-	38, // 30: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
-	33, // 31: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 32: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
-	39, // 33: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	9,  // 34: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	9,  // 35: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
-	40, // 36: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
-	41, // 37: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
-	9,  // 38: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
-	8,  // 39: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
-	42, // 40: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
-	22, // 41: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
-	43, // 42: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
-	21, // 43: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
-	9,  // 44: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	35, // 45: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
-	25, // 46: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
-	9,  // 47: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
-	40, // 48: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
-	44, // 49: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
-	45, // 50: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	51, // [51:51] is the sub-list for method output_type
-	51, // [51:51] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	30, // 17: berth.v1.Command.put_account_setting:type_name -> berth.v1.PutAccountSettingCommand
+	31, // 18: berth.v1.Command.delete_account_setting:type_name -> berth.v1.DeleteAccountSettingCommand
+	33, // 19: berth.v1.Command.delete_task_definitions:type_name -> berth.v1.DeleteTaskDefinitionsCommand
+	36, // 20: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
+	37, // 21: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
+	38, // 22: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
+	36, // 23: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
+	37, // 24: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
+	39, // 25: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 26: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
+	7,  // 27: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
+	40, // 28: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
+	7,  // 29: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
+	41, // 30: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
+	42, // 31: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
+	43, // 32: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
+	44, // 33: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
+	39, // 34: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 35: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
+	45, // 36: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	9,  // 37: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	9,  // 38: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
+	46, // 39: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
+	47, // 40: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
+	9,  // 41: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
+	8,  // 42: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
+	48, // 43: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
+	22, // 44: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
+	49, // 45: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
+	21, // 46: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
+	9,  // 47: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	41, // 48: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
+	25, // 49: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
+	9,  // 50: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
+	46, // 51: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
+	50, // 52: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
+	51, // 53: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	52, // 54: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
+	32, // 55: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
+	6,  // 56: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
+	35, // 57: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
+	58, // [58:58] is the sub-list for method output_type
+	58, // [58:58] is the sub-list for method input_type
+	58, // [58:58] is the sub-list for extension type_name
+	58, // [58:58] is the sub-list for extension extendee
+	0,  // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_store_proto_init() }
@@ -2500,6 +2899,9 @@ func file_berth_v1_store_proto_init() {
 		(*Command_AssignTasks)(nil),
 		(*Command_CreateCapacityProvider)(nil),
 		(*Command_PutClusterCapacityProviders)(nil),
+		(*Command_PutAccountSetting)(nil),
+		(*Command_DeleteAccountSetting)(nil),
+		(*Command_DeleteTaskDefinitions)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2507,7 +2909,7 @@ func file_berth_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_store_proto_rawDesc), len(file_berth_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   30,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
