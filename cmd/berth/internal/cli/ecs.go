@@ -59,6 +59,12 @@ var ecsCommands = []ecsCommand{
 	{"create-capacity-provider", "Create a capacity provider", rpc(berthv1.ECSClient.CreateCapacityProvider), []string{"name"}},
 	{"describe-capacity-providers", "Describe capacity providers", rpc(berthv1.ECSClient.DescribeCapacityProviders), nil},
 	{"put-cluster-capacity-providers", "Set a cluster's capacity providers", rpc(berthv1.ECSClient.PutClusterCapacityProviders), []string{"cluster", "capacityProviders", "defaultCapacityProviderStrategy"}},
+
+	{"list-account-settings", "List account settings (--effective-settings: as they apply)", rpc(berthv1.ECSClient.ListAccountSettings), nil},
+	{"put-account-setting", "Set an account setting for a principal", rpc(berthv1.ECSClient.PutAccountSetting), []string{"name", "value"}},
+	{"put-account-setting-default", "Set an account setting's default for the account", rpc(berthv1.ECSClient.PutAccountSettingDefault), []string{"name", "value"}},
+	{"delete-account-setting", "Delete a principal's account setting", rpc(berthv1.ECSClient.DeleteAccountSetting), []string{"name"}},
+	{"delete-task-definitions", "Delete INACTIVE task definition revisions", rpc(berthv1.ECSClient.DeleteTaskDefinitions), []string{"taskDefinitions"}},
 }
 
 // operation is one method of the ECS service with its message types erased.
