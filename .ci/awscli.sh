@@ -84,6 +84,23 @@ check "the aws: prefix is reserved" 'InvalidParameterException' ecs tag-resource
 check "tags of an unknown service" 'ResourceNotFoundException' \
   ecs tag-resource --resource-arn arn:aws:ecs:us-east-1:000000000000:service/prod/nope --tags key=k,value=v
 check "deregister" '"status": "INACTIVE"' ecs deregister-task-definition --task-definition nginx:1
+# Debian's aws CLI (2.9) predates delete-task-definitions: give it ECS's
+# newer model from botocore, when there is one, through AWS_DATA_PATH.
+ecsnew() { ecs "$@"; }
+if model=$(python3 -c 'import botocore, os; print(os.path.dirname(botocore.__file__) + "/data/ecs/2014-11-13/service-2.json.gz")' 2>/dev/null) &&
+  [ -f "$model" ]; then
+  mkdir -p "$data/models/ecs/2014-11-13"
+  gzip -dc "$model" >"$data/models/ecs/2014-11-13/service-2.json"
+  ecsnew() { AWS_DATA_PATH=$data/models ecs "$@"; }
+fi
+check "delete a deregistered revision" '"status": "DELETE_IN_PROGRESS"' ecsnew delete-task-definitions --task-definitions nginx:1
+check "an ACTIVE revision is a failure, not an error" 'still in ACTIVE status' ecsnew delete-task-definitions --task-definitions appmesh-firelens-colorteller-black:1
+check "describe shows DELETE_IN_PROGRESS" '"status": "DELETE_IN_PROGRESS"' ecs describe-task-definition --task-definition nginx:1
+check "put an account setting default" '"principalArn": "arn:aws:iam::000000000000:root"' \
+  ecs put-account-setting-default --name containerInsights --value enhanced
+check "effective account settings" '"value": "enhanced"' ecs list-account-settings --effective-settings --name containerInsights
+check "ECS's default for a setting not set" '"value": "7"' ecs list-account-settings --effective-settings --name fargateTaskRetirementWaitPeriod
+check "a bad setting value" 'InvalidParameterException' ecs put-account-setting --name awsvpcTrunking --value maybe
 
 echo "awscli: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -80,6 +80,12 @@ func apply(c *change, cmd *berthv1.Command) (proto.Message, error) {
 		return putClusterCapacityProviders(c, ch.PutClusterCapacityProviders)
 	case *berthv1.Command_TagResource:
 		return tagResource(c, ch.TagResource)
+	case *berthv1.Command_PutAccountSetting:
+		return putAccountSetting(c, ch.PutAccountSetting)
+	case *berthv1.Command_DeleteAccountSetting:
+		return deleteAccountSetting(c, ch.DeleteAccountSetting)
+	case *berthv1.Command_DeleteTaskDefinitions:
+		return deleteTaskDefinitions(c, ch.DeleteTaskDefinitions)
 	default:
 		return nil, fmt.Errorf("store: unknown command %T", ch)
 	}

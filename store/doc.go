@@ -12,7 +12,7 @@
 // Reads go straight to bbolt read transactions; values are protobuf-encoded.
 // The store knows names, not ARNs: the API layer renders ARNs.
 //
-// Bucket tree (schema version 4; migrations.go lists how each version came
+// Bucket tree (schema version 5; migrations.go lists how each version came
 // to be, and a test checks this drawing against the buckets a new file has):
 //
 //	meta
@@ -23,7 +23,7 @@
 //	families
 //	└── <family> -> berthv1.TaskDefinitionFamily (its latest revision)
 //	taskdefs
-//	└── <family> 0x00 <revision uint32 BE> -> berthv1.TaskDefinitionRecord
+//	└── <family> 0x00 <revision uint32 BE> -> berthv1.TaskDefinitionRecord (ACTIVE, INACTIVE or DELETE_IN_PROGRESS)
 //	instances
 //	└── <cluster> 0x00 <id> -> berthv1.ContainerInstanceRecord (agents and the Fargate pool's hosts)
 //	services
@@ -36,6 +36,8 @@
 //	└── <cluster> 0x00 <instance id> 0x00 <task id> -> 1, for tasks not STOPPED
 //	capacity-providers (since version 3)
 //	└── <name> -> berthv1.CapacityProvider (EC2 providers; FARGATE and FARGATE_SPOT are built in)
+//	account-settings (since version 5)
+//	└── <principalArn> 0x00 <name> -> berthv1.Setting (the root user's are the account's defaults)
 //
 // Keys are chosen for range scans: a family's revisions are contiguous and in
 // numeric order; a cluster's instances, services and tasks are contiguous.

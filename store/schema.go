@@ -25,6 +25,7 @@ var migrations = []migration{
 	{2, "add the lookup buckets instance-ec2 and instance-tasks", fillLookups},
 	{3, "add the bucket capacity-providers", createBuckets(bucketCapacityProviders)},
 	{4, "tasks carry their task definition's family and revision", fillTaskFamilies},
+	{5, "add the bucket account-settings", createBuckets(bucketAccountSettings)},
 }
 
 // SchemaVersion is the schema version this build writes.

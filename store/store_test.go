@@ -420,7 +420,7 @@ func TestSchemaVersion(t *testing.T) {
 	s, _ := openTemp(t)
 	var v uint32
 	s.view(func(tx *bolt.Tx) error { v = schemaVersion(tx); return nil })
-	if v != SchemaVersion() || v != 4 {
+	if v != SchemaVersion() || v != 5 {
 		t.Fatalf("schema version %d, want %d", v, SchemaVersion())
 	}
 }

@@ -59,7 +59,7 @@ func deregisterTaskDefinition(c *change, cmd *berthv1.DeregisterTaskDefinitionCo
 	if !found {
 		return nil, taskDefNotFound(cmd.GetFamily(), cmd.GetRevision())
 	}
-	if rec.TaskDefinition.Status == StatusInactive {
+	if rec.TaskDefinition.Status != StatusActive { // INACTIVE or DELETE_IN_PROGRESS
 		return rec, nil
 	}
 	fam := &berthv1.TaskDefinitionFamily{}

@@ -232,7 +232,7 @@ func TestBadInput(t *testing.T) {
 		{"list with bad status", func() error {
 			_, err := s.ListTaskDefinitions(ctx, &berthv1.ListTaskDefinitionsRequest{Status: "DELETED"})
 			return err
-		}, ecserr.InvalidArgument, "status: must be ACTIVE or INACTIVE"},
+		}, ecserr.InvalidArgument, "status: must be ACTIVE, INACTIVE or DELETE_IN_PROGRESS"},
 		{"list with bad sort", func() error {
 			_, err := s.ListTaskDefinitions(ctx, &berthv1.ListTaskDefinitionsRequest{Sort: "UP"})
 			return err

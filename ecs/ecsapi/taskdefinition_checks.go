@@ -21,7 +21,7 @@ func (s *Server) activeTaskDefinition(v string) (*berthv1.TaskDefinitionRecord, 
 		return nil, err
 	}
 	if rec.TaskDefinition.Status != store.StatusActive {
-		return nil, ecserr.Param("taskDefinition", "%s:%d is INACTIVE: an INACTIVE revision cannot start new tasks", family, rev)
+		return nil, ecserr.Param("taskDefinition", "%s:%d is %s: only an ACTIVE revision can start new tasks", family, rev, rec.TaskDefinition.Status)
 	}
 	return rec, nil
 }

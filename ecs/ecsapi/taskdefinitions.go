@@ -63,9 +63,9 @@ func (s *Server) ListTaskDefinitions(ctx context.Context, req *berthv1.ListTaskD
 	switch q.Status {
 	case "":
 		q.Status = store.StatusActive
-	case store.StatusActive, store.StatusInactive:
+	case store.StatusActive, store.StatusInactive, store.StatusDeleteInProgress:
 	default:
-		return nil, ecserr.Param("status", "must be ACTIVE or INACTIVE, not %q", q.Status)
+		return nil, ecserr.Param("status", "must be ACTIVE, INACTIVE or DELETE_IN_PROGRESS, not %q", q.Status)
 	}
 	switch req.GetSort() {
 	case "", "ASC":

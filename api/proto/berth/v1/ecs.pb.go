@@ -8780,6 +8780,606 @@ func (x *ListTagsForResourceResponse) GetTags() []*Tag {
 	return nil
 }
 
+// Setting is one account setting of one principal (a user, a role, or the
+// account's root user, whose settings are the account's defaults).
+type Setting struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Name         string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Value        string                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	PrincipalArn string                 `protobuf:"bytes,3,opt,name=principal_arn,json=principalArn,proto3" json:"principal_arn,omitempty"`
+	// user, or aws_managed (guardDutyActivate).
+	Type          string `protobuf:"bytes,4,opt,name=type,proto3" json:"type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Setting) Reset() {
+	*x = Setting{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[120]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Setting) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Setting) ProtoMessage() {}
+
+func (x *Setting) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[120]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Setting.ProtoReflect.Descriptor instead.
+func (*Setting) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{120}
+}
+
+func (x *Setting) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Setting) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *Setting) GetPrincipalArn() string {
+	if x != nil {
+		return x.PrincipalArn
+	}
+	return ""
+}
+
+func (x *Setting) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+type ListAccountSettingsRequest struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Name              string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Value             string                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	PrincipalArn      string                 `protobuf:"bytes,3,opt,name=principal_arn,json=principalArn,proto3" json:"principal_arn,omitempty"`
+	EffectiveSettings bool                   `protobuf:"varint,4,opt,name=effective_settings,json=effectiveSettings,proto3" json:"effective_settings,omitempty"`
+	NextToken         string                 `protobuf:"bytes,5,opt,name=next_token,json=nextToken,proto3" json:"next_token,omitempty"`
+	MaxResults        int32                  `protobuf:"varint,6,opt,name=max_results,json=maxResults,proto3" json:"max_results,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ListAccountSettingsRequest) Reset() {
+	*x = ListAccountSettingsRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[121]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAccountSettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAccountSettingsRequest) ProtoMessage() {}
+
+func (x *ListAccountSettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[121]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAccountSettingsRequest.ProtoReflect.Descriptor instead.
+func (*ListAccountSettingsRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{121}
+}
+
+func (x *ListAccountSettingsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ListAccountSettingsRequest) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *ListAccountSettingsRequest) GetPrincipalArn() string {
+	if x != nil {
+		return x.PrincipalArn
+	}
+	return ""
+}
+
+func (x *ListAccountSettingsRequest) GetEffectiveSettings() bool {
+	if x != nil {
+		return x.EffectiveSettings
+	}
+	return false
+}
+
+func (x *ListAccountSettingsRequest) GetNextToken() string {
+	if x != nil {
+		return x.NextToken
+	}
+	return ""
+}
+
+func (x *ListAccountSettingsRequest) GetMaxResults() int32 {
+	if x != nil {
+		return x.MaxResults
+	}
+	return 0
+}
+
+type ListAccountSettingsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Settings      []*Setting             `protobuf:"bytes,1,rep,name=settings,proto3" json:"settings,omitempty"`
+	NextToken     string                 `protobuf:"bytes,2,opt,name=next_token,json=nextToken,proto3" json:"next_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAccountSettingsResponse) Reset() {
+	*x = ListAccountSettingsResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[122]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAccountSettingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAccountSettingsResponse) ProtoMessage() {}
+
+func (x *ListAccountSettingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[122]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAccountSettingsResponse.ProtoReflect.Descriptor instead.
+func (*ListAccountSettingsResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{122}
+}
+
+func (x *ListAccountSettingsResponse) GetSettings() []*Setting {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+func (x *ListAccountSettingsResponse) GetNextToken() string {
+	if x != nil {
+		return x.NextToken
+	}
+	return ""
+}
+
+type PutAccountSettingRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Value         string                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	PrincipalArn  string                 `protobuf:"bytes,3,opt,name=principal_arn,json=principalArn,proto3" json:"principal_arn,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutAccountSettingRequest) Reset() {
+	*x = PutAccountSettingRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[123]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutAccountSettingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutAccountSettingRequest) ProtoMessage() {}
+
+func (x *PutAccountSettingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[123]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutAccountSettingRequest.ProtoReflect.Descriptor instead.
+func (*PutAccountSettingRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{123}
+}
+
+func (x *PutAccountSettingRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PutAccountSettingRequest) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *PutAccountSettingRequest) GetPrincipalArn() string {
+	if x != nil {
+		return x.PrincipalArn
+	}
+	return ""
+}
+
+type PutAccountSettingResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Setting       *Setting               `protobuf:"bytes,1,opt,name=setting,proto3" json:"setting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutAccountSettingResponse) Reset() {
+	*x = PutAccountSettingResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[124]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutAccountSettingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutAccountSettingResponse) ProtoMessage() {}
+
+func (x *PutAccountSettingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[124]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutAccountSettingResponse.ProtoReflect.Descriptor instead.
+func (*PutAccountSettingResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{124}
+}
+
+func (x *PutAccountSettingResponse) GetSetting() *Setting {
+	if x != nil {
+		return x.Setting
+	}
+	return nil
+}
+
+type PutAccountSettingDefaultRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Value         string                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutAccountSettingDefaultRequest) Reset() {
+	*x = PutAccountSettingDefaultRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[125]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutAccountSettingDefaultRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutAccountSettingDefaultRequest) ProtoMessage() {}
+
+func (x *PutAccountSettingDefaultRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[125]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutAccountSettingDefaultRequest.ProtoReflect.Descriptor instead.
+func (*PutAccountSettingDefaultRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{125}
+}
+
+func (x *PutAccountSettingDefaultRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PutAccountSettingDefaultRequest) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+type PutAccountSettingDefaultResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Setting       *Setting               `protobuf:"bytes,1,opt,name=setting,proto3" json:"setting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutAccountSettingDefaultResponse) Reset() {
+	*x = PutAccountSettingDefaultResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[126]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutAccountSettingDefaultResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutAccountSettingDefaultResponse) ProtoMessage() {}
+
+func (x *PutAccountSettingDefaultResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[126]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutAccountSettingDefaultResponse.ProtoReflect.Descriptor instead.
+func (*PutAccountSettingDefaultResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{126}
+}
+
+func (x *PutAccountSettingDefaultResponse) GetSetting() *Setting {
+	if x != nil {
+		return x.Setting
+	}
+	return nil
+}
+
+type DeleteAccountSettingRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	PrincipalArn  string                 `protobuf:"bytes,2,opt,name=principal_arn,json=principalArn,proto3" json:"principal_arn,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAccountSettingRequest) Reset() {
+	*x = DeleteAccountSettingRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[127]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAccountSettingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAccountSettingRequest) ProtoMessage() {}
+
+func (x *DeleteAccountSettingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[127]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAccountSettingRequest.ProtoReflect.Descriptor instead.
+func (*DeleteAccountSettingRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{127}
+}
+
+func (x *DeleteAccountSettingRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteAccountSettingRequest) GetPrincipalArn() string {
+	if x != nil {
+		return x.PrincipalArn
+	}
+	return ""
+}
+
+type DeleteAccountSettingResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Setting       *Setting               `protobuf:"bytes,1,opt,name=setting,proto3" json:"setting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAccountSettingResponse) Reset() {
+	*x = DeleteAccountSettingResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[128]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAccountSettingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAccountSettingResponse) ProtoMessage() {}
+
+func (x *DeleteAccountSettingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[128]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAccountSettingResponse.ProtoReflect.Descriptor instead.
+func (*DeleteAccountSettingResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{128}
+}
+
+func (x *DeleteAccountSettingResponse) GetSetting() *Setting {
+	if x != nil {
+		return x.Setting
+	}
+	return nil
+}
+
+type DeleteTaskDefinitionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Up to 10 family:revision or ARNs, each an INACTIVE revision.
+	TaskDefinitions []string `protobuf:"bytes,1,rep,name=task_definitions,json=taskDefinitions,proto3" json:"task_definitions,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *DeleteTaskDefinitionsRequest) Reset() {
+	*x = DeleteTaskDefinitionsRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[129]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTaskDefinitionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTaskDefinitionsRequest) ProtoMessage() {}
+
+func (x *DeleteTaskDefinitionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[129]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTaskDefinitionsRequest.ProtoReflect.Descriptor instead.
+func (*DeleteTaskDefinitionsRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{129}
+}
+
+func (x *DeleteTaskDefinitionsRequest) GetTaskDefinitions() []string {
+	if x != nil {
+		return x.TaskDefinitions
+	}
+	return nil
+}
+
+type DeleteTaskDefinitionsResponse struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	TaskDefinitions []*TaskDefinition      `protobuf:"bytes,1,rep,name=task_definitions,json=taskDefinitions,proto3" json:"task_definitions,omitempty"`
+	Failures        []*Failure             `protobuf:"bytes,2,rep,name=failures,proto3" json:"failures,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *DeleteTaskDefinitionsResponse) Reset() {
+	*x = DeleteTaskDefinitionsResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[130]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTaskDefinitionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTaskDefinitionsResponse) ProtoMessage() {}
+
+func (x *DeleteTaskDefinitionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[130]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTaskDefinitionsResponse.ProtoReflect.Descriptor instead.
+func (*DeleteTaskDefinitionsResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{130}
+}
+
+func (x *DeleteTaskDefinitionsResponse) GetTaskDefinitions() []*TaskDefinition {
+	if x != nil {
+		return x.TaskDefinitions
+	}
+	return nil
+}
+
+func (x *DeleteTaskDefinitionsResponse) GetFailures() []*Failure {
+	if x != nil {
+		return x.Failures
+	}
+	return nil
+}
+
 var File_berth_v1_ecs_proto protoreflect.FileDescriptor
 
 const file_berth_v1_ecs_proto_rawDesc = "" +
@@ -9623,7 +10223,46 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x1aListTagsForResourceRequest\x12!\n" +
 	"\fresource_arn\x18\x01 \x01(\tR\vresourceArn\"@\n" +
 	"\x1bListTagsForResourceResponse\x12!\n" +
-	"\x04tags\x18\x01 \x03(\v2\r.berth.v1.TagR\x04tags2\x96\x16\n" +
+	"\x04tags\x18\x01 \x03(\v2\r.berth.v1.TagR\x04tags\"l\n" +
+	"\aSetting\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\x12#\n" +
+	"\rprincipal_arn\x18\x03 \x01(\tR\fprincipalArn\x12\x12\n" +
+	"\x04type\x18\x04 \x01(\tR\x04type\"\xda\x01\n" +
+	"\x1aListAccountSettingsRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\x12#\n" +
+	"\rprincipal_arn\x18\x03 \x01(\tR\fprincipalArn\x12-\n" +
+	"\x12effective_settings\x18\x04 \x01(\bR\x11effectiveSettings\x12\x1d\n" +
+	"\n" +
+	"next_token\x18\x05 \x01(\tR\tnextToken\x12\x1f\n" +
+	"\vmax_results\x18\x06 \x01(\x05R\n" +
+	"maxResults\"k\n" +
+	"\x1bListAccountSettingsResponse\x12-\n" +
+	"\bsettings\x18\x01 \x03(\v2\x11.berth.v1.SettingR\bsettings\x12\x1d\n" +
+	"\n" +
+	"next_token\x18\x02 \x01(\tR\tnextToken\"i\n" +
+	"\x18PutAccountSettingRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\x12#\n" +
+	"\rprincipal_arn\x18\x03 \x01(\tR\fprincipalArn\"H\n" +
+	"\x19PutAccountSettingResponse\x12+\n" +
+	"\asetting\x18\x01 \x01(\v2\x11.berth.v1.SettingR\asetting\"K\n" +
+	"\x1fPutAccountSettingDefaultRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"O\n" +
+	" PutAccountSettingDefaultResponse\x12+\n" +
+	"\asetting\x18\x01 \x01(\v2\x11.berth.v1.SettingR\asetting\"V\n" +
+	"\x1bDeleteAccountSettingRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
+	"\rprincipal_arn\x18\x02 \x01(\tR\fprincipalArn\"K\n" +
+	"\x1cDeleteAccountSettingResponse\x12+\n" +
+	"\asetting\x18\x01 \x01(\v2\x11.berth.v1.SettingR\asetting\"I\n" +
+	"\x1cDeleteTaskDefinitionsRequest\x12)\n" +
+	"\x10task_definitions\x18\x01 \x03(\tR\x0ftaskDefinitions\"\x93\x01\n" +
+	"\x1dDeleteTaskDefinitionsResponse\x12C\n" +
+	"\x10task_definitions\x18\x01 \x03(\v2\x18.berth.v1.TaskDefinitionR\x0ftaskDefinitions\x12-\n" +
+	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures2\x9c\x1a\n" +
 	"\x03ECS\x12k\n" +
 	"\x16RegisterTaskDefinition\x12'.berth.v1.RegisterTaskDefinitionRequest\x1a(.berth.v1.RegisterTaskDefinitionResponse\x12k\n" +
 	"\x16DescribeTaskDefinition\x12'.berth.v1.DescribeTaskDefinitionRequest\x1a(.berth.v1.DescribeTaskDefinitionResponse\x12b\n" +
@@ -9654,7 +10293,12 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x1bPutClusterCapacityProviders\x12,.berth.v1.PutClusterCapacityProvidersRequest\x1a-.berth.v1.PutClusterCapacityProvidersResponse\x12J\n" +
 	"\vTagResource\x12\x1c.berth.v1.TagResourceRequest\x1a\x1d.berth.v1.TagResourceResponse\x12P\n" +
 	"\rUntagResource\x12\x1e.berth.v1.UntagResourceRequest\x1a\x1f.berth.v1.UntagResourceResponse\x12b\n" +
-	"\x13ListTagsForResource\x12$.berth.v1.ListTagsForResourceRequest\x1a%.berth.v1.ListTagsForResourceResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x13ListTagsForResource\x12$.berth.v1.ListTagsForResourceRequest\x1a%.berth.v1.ListTagsForResourceResponse\x12b\n" +
+	"\x13ListAccountSettings\x12$.berth.v1.ListAccountSettingsRequest\x1a%.berth.v1.ListAccountSettingsResponse\x12\\\n" +
+	"\x11PutAccountSetting\x12\".berth.v1.PutAccountSettingRequest\x1a#.berth.v1.PutAccountSettingResponse\x12q\n" +
+	"\x18PutAccountSettingDefault\x12).berth.v1.PutAccountSettingDefaultRequest\x1a*.berth.v1.PutAccountSettingDefaultResponse\x12e\n" +
+	"\x14DeleteAccountSetting\x12%.berth.v1.DeleteAccountSettingRequest\x1a&.berth.v1.DeleteAccountSettingResponse\x12h\n" +
+	"\x15DeleteTaskDefinitions\x12&.berth.v1.DeleteTaskDefinitionsRequest\x1a'.berth.v1.DeleteTaskDefinitionsResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_ecs_proto_rawDescOnce sync.Once
@@ -9668,7 +10312,7 @@ func file_berth_v1_ecs_proto_rawDescGZIP() []byte {
 	return file_berth_v1_ecs_proto_rawDescData
 }
 
-var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 126)
+var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 137)
 var file_berth_v1_ecs_proto_goTypes = []any{
 	(*KeyValuePair)(nil),                          // 0: berth.v1.KeyValuePair
 	(*Tag)(nil),                                   // 1: berth.v1.Tag
@@ -9790,21 +10434,32 @@ var file_berth_v1_ecs_proto_goTypes = []any{
 	(*UntagResourceResponse)(nil),                 // 117: berth.v1.UntagResourceResponse
 	(*ListTagsForResourceRequest)(nil),            // 118: berth.v1.ListTagsForResourceRequest
 	(*ListTagsForResourceResponse)(nil),           // 119: berth.v1.ListTagsForResourceResponse
-	nil,                                           // 120: berth.v1.LogConfiguration.OptionsEntry
-	nil,                                           // 121: berth.v1.FirelensConfiguration.OptionsEntry
-	nil,                                           // 122: berth.v1.ContainerDefinition.DockerLabelsEntry
-	nil,                                           // 123: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	nil,                                           // 124: berth.v1.DockerVolumeConfiguration.LabelsEntry
-	nil,                                           // 125: berth.v1.ClusterConfiguration.ExecuteCommandConfigurationEntry
+	(*Setting)(nil),                               // 120: berth.v1.Setting
+	(*ListAccountSettingsRequest)(nil),            // 121: berth.v1.ListAccountSettingsRequest
+	(*ListAccountSettingsResponse)(nil),           // 122: berth.v1.ListAccountSettingsResponse
+	(*PutAccountSettingRequest)(nil),              // 123: berth.v1.PutAccountSettingRequest
+	(*PutAccountSettingResponse)(nil),             // 124: berth.v1.PutAccountSettingResponse
+	(*PutAccountSettingDefaultRequest)(nil),       // 125: berth.v1.PutAccountSettingDefaultRequest
+	(*PutAccountSettingDefaultResponse)(nil),      // 126: berth.v1.PutAccountSettingDefaultResponse
+	(*DeleteAccountSettingRequest)(nil),           // 127: berth.v1.DeleteAccountSettingRequest
+	(*DeleteAccountSettingResponse)(nil),          // 128: berth.v1.DeleteAccountSettingResponse
+	(*DeleteTaskDefinitionsRequest)(nil),          // 129: berth.v1.DeleteTaskDefinitionsRequest
+	(*DeleteTaskDefinitionsResponse)(nil),         // 130: berth.v1.DeleteTaskDefinitionsResponse
+	nil,                                           // 131: berth.v1.LogConfiguration.OptionsEntry
+	nil,                                           // 132: berth.v1.FirelensConfiguration.OptionsEntry
+	nil,                                           // 133: berth.v1.ContainerDefinition.DockerLabelsEntry
+	nil,                                           // 134: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	nil,                                           // 135: berth.v1.DockerVolumeConfiguration.LabelsEntry
+	nil,                                           // 136: berth.v1.ClusterConfiguration.ExecuteCommandConfigurationEntry
 }
 var file_berth_v1_ecs_proto_depIdxs = []int32{
 	7,   // 0: berth.v1.NetworkConfiguration.awsvpc_configuration:type_name -> berth.v1.AwsVpcConfiguration
 	12,  // 1: berth.v1.LinuxParameters.capabilities:type_name -> berth.v1.KernelCapabilities
 	13,  // 2: berth.v1.LinuxParameters.devices:type_name -> berth.v1.Device
 	14,  // 3: berth.v1.LinuxParameters.tmpfs:type_name -> berth.v1.Tmpfs
-	120, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
+	131, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
 	16,  // 5: berth.v1.LogConfiguration.secret_options:type_name -> berth.v1.Secret
-	121, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
+	132, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
 	26,  // 7: berth.v1.ContainerDefinition.repository_credentials:type_name -> berth.v1.RepositoryCredentials
 	9,   // 8: berth.v1.ContainerDefinition.port_mappings:type_name -> berth.v1.PortMapping
 	0,   // 9: berth.v1.ContainerDefinition.environment:type_name -> berth.v1.KeyValuePair
@@ -9815,15 +10470,15 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	16,  // 14: berth.v1.ContainerDefinition.secrets:type_name -> berth.v1.Secret
 	17,  // 15: berth.v1.ContainerDefinition.depends_on:type_name -> berth.v1.ContainerDependency
 	18,  // 16: berth.v1.ContainerDefinition.extra_hosts:type_name -> berth.v1.HostEntry
-	122, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
+	133, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
 	19,  // 18: berth.v1.ContainerDefinition.ulimits:type_name -> berth.v1.Ulimit
 	20,  // 19: berth.v1.ContainerDefinition.log_configuration:type_name -> berth.v1.LogConfiguration
 	21,  // 20: berth.v1.ContainerDefinition.health_check:type_name -> berth.v1.HealthCheck
 	22,  // 21: berth.v1.ContainerDefinition.system_controls:type_name -> berth.v1.SystemControl
 	23,  // 22: berth.v1.ContainerDefinition.resource_requirements:type_name -> berth.v1.ResourceRequirement
 	24,  // 23: berth.v1.ContainerDefinition.firelens_configuration:type_name -> berth.v1.FirelensConfiguration
-	123, // 24: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	124, // 25: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
+	134, // 24: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	135, // 25: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
 	28,  // 26: berth.v1.Volume.host:type_name -> berth.v1.HostVolumeProperties
 	29,  // 27: berth.v1.Volume.docker_volume_configuration:type_name -> berth.v1.DockerVolumeConfiguration
 	30,  // 28: berth.v1.Volume.efs_volume_configuration:type_name -> berth.v1.EFSVolumeConfiguration
@@ -9849,7 +10504,7 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	37,  // 48: berth.v1.DescribeTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
 	1,   // 49: berth.v1.DescribeTaskDefinitionResponse.tags:type_name -> berth.v1.Tag
 	37,  // 50: berth.v1.DeregisterTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
-	125, // 51: berth.v1.ClusterConfiguration.execute_command_configuration:type_name -> berth.v1.ClusterConfiguration.ExecuteCommandConfigurationEntry
+	136, // 51: berth.v1.ClusterConfiguration.execute_command_configuration:type_name -> berth.v1.ClusterConfiguration.ExecuteCommandConfigurationEntry
 	0,   // 52: berth.v1.Cluster.statistics:type_name -> berth.v1.KeyValuePair
 	1,   // 53: berth.v1.Cluster.tags:type_name -> berth.v1.Tag
 	48,  // 54: berth.v1.Cluster.settings:type_name -> berth.v1.ClusterSetting
@@ -9943,71 +10598,87 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	50,  // 142: berth.v1.PutClusterCapacityProvidersResponse.cluster:type_name -> berth.v1.Cluster
 	1,   // 143: berth.v1.TagResourceRequest.tags:type_name -> berth.v1.Tag
 	1,   // 144: berth.v1.ListTagsForResourceResponse.tags:type_name -> berth.v1.Tag
-	38,  // 145: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
-	40,  // 146: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
-	42,  // 147: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
-	44,  // 148: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
-	46,  // 149: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
-	51,  // 150: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
-	53,  // 151: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
-	55,  // 152: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
-	57,  // 153: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
-	62,  // 154: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
-	64,  // 155: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
-	66,  // 156: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
-	68,  // 157: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
-	70,  // 158: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
-	78,  // 159: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
-	80,  // 160: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
-	82,  // 161: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
-	84,  // 162: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
-	86,  // 163: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
-	94,  // 164: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
-	96,  // 165: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
-	98,  // 166: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
-	100, // 167: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
-	102, // 168: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
-	108, // 169: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
-	110, // 170: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
-	112, // 171: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
-	114, // 172: berth.v1.ECS.TagResource:input_type -> berth.v1.TagResourceRequest
-	116, // 173: berth.v1.ECS.UntagResource:input_type -> berth.v1.UntagResourceRequest
-	118, // 174: berth.v1.ECS.ListTagsForResource:input_type -> berth.v1.ListTagsForResourceRequest
-	39,  // 175: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
-	41,  // 176: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
-	43,  // 177: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
-	45,  // 178: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
-	47,  // 179: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
-	52,  // 180: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
-	54,  // 181: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
-	56,  // 182: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
-	58,  // 183: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
-	63,  // 184: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
-	65,  // 185: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
-	67,  // 186: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
-	69,  // 187: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
-	71,  // 188: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
-	79,  // 189: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
-	81,  // 190: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
-	83,  // 191: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
-	85,  // 192: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
-	87,  // 193: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
-	95,  // 194: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
-	97,  // 195: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
-	99,  // 196: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
-	101, // 197: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
-	103, // 198: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
-	109, // 199: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
-	111, // 200: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
-	113, // 201: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
-	115, // 202: berth.v1.ECS.TagResource:output_type -> berth.v1.TagResourceResponse
-	117, // 203: berth.v1.ECS.UntagResource:output_type -> berth.v1.UntagResourceResponse
-	119, // 204: berth.v1.ECS.ListTagsForResource:output_type -> berth.v1.ListTagsForResourceResponse
-	175, // [175:205] is the sub-list for method output_type
-	145, // [145:175] is the sub-list for method input_type
-	145, // [145:145] is the sub-list for extension type_name
-	145, // [145:145] is the sub-list for extension extendee
-	0,   // [0:145] is the sub-list for field type_name
+	120, // 145: berth.v1.ListAccountSettingsResponse.settings:type_name -> berth.v1.Setting
+	120, // 146: berth.v1.PutAccountSettingResponse.setting:type_name -> berth.v1.Setting
+	120, // 147: berth.v1.PutAccountSettingDefaultResponse.setting:type_name -> berth.v1.Setting
+	120, // 148: berth.v1.DeleteAccountSettingResponse.setting:type_name -> berth.v1.Setting
+	37,  // 149: berth.v1.DeleteTaskDefinitionsResponse.task_definitions:type_name -> berth.v1.TaskDefinition
+	2,   // 150: berth.v1.DeleteTaskDefinitionsResponse.failures:type_name -> berth.v1.Failure
+	38,  // 151: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
+	40,  // 152: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
+	42,  // 153: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
+	44,  // 154: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
+	46,  // 155: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
+	51,  // 156: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
+	53,  // 157: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
+	55,  // 158: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
+	57,  // 159: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
+	62,  // 160: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
+	64,  // 161: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
+	66,  // 162: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
+	68,  // 163: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
+	70,  // 164: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
+	78,  // 165: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
+	80,  // 166: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
+	82,  // 167: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
+	84,  // 168: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
+	86,  // 169: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
+	94,  // 170: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
+	96,  // 171: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
+	98,  // 172: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
+	100, // 173: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
+	102, // 174: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
+	108, // 175: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
+	110, // 176: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
+	112, // 177: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
+	114, // 178: berth.v1.ECS.TagResource:input_type -> berth.v1.TagResourceRequest
+	116, // 179: berth.v1.ECS.UntagResource:input_type -> berth.v1.UntagResourceRequest
+	118, // 180: berth.v1.ECS.ListTagsForResource:input_type -> berth.v1.ListTagsForResourceRequest
+	121, // 181: berth.v1.ECS.ListAccountSettings:input_type -> berth.v1.ListAccountSettingsRequest
+	123, // 182: berth.v1.ECS.PutAccountSetting:input_type -> berth.v1.PutAccountSettingRequest
+	125, // 183: berth.v1.ECS.PutAccountSettingDefault:input_type -> berth.v1.PutAccountSettingDefaultRequest
+	127, // 184: berth.v1.ECS.DeleteAccountSetting:input_type -> berth.v1.DeleteAccountSettingRequest
+	129, // 185: berth.v1.ECS.DeleteTaskDefinitions:input_type -> berth.v1.DeleteTaskDefinitionsRequest
+	39,  // 186: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
+	41,  // 187: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
+	43,  // 188: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
+	45,  // 189: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
+	47,  // 190: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
+	52,  // 191: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
+	54,  // 192: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
+	56,  // 193: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
+	58,  // 194: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
+	63,  // 195: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
+	65,  // 196: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
+	67,  // 197: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
+	69,  // 198: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
+	71,  // 199: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
+	79,  // 200: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
+	81,  // 201: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
+	83,  // 202: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
+	85,  // 203: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
+	87,  // 204: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
+	95,  // 205: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
+	97,  // 206: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
+	99,  // 207: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
+	101, // 208: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
+	103, // 209: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
+	109, // 210: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
+	111, // 211: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
+	113, // 212: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
+	115, // 213: berth.v1.ECS.TagResource:output_type -> berth.v1.TagResourceResponse
+	117, // 214: berth.v1.ECS.UntagResource:output_type -> berth.v1.UntagResourceResponse
+	119, // 215: berth.v1.ECS.ListTagsForResource:output_type -> berth.v1.ListTagsForResourceResponse
+	122, // 216: berth.v1.ECS.ListAccountSettings:output_type -> berth.v1.ListAccountSettingsResponse
+	124, // 217: berth.v1.ECS.PutAccountSetting:output_type -> berth.v1.PutAccountSettingResponse
+	126, // 218: berth.v1.ECS.PutAccountSettingDefault:output_type -> berth.v1.PutAccountSettingDefaultResponse
+	128, // 219: berth.v1.ECS.DeleteAccountSetting:output_type -> berth.v1.DeleteAccountSettingResponse
+	130, // 220: berth.v1.ECS.DeleteTaskDefinitions:output_type -> berth.v1.DeleteTaskDefinitionsResponse
+	186, // [186:221] is the sub-list for method output_type
+	151, // [151:186] is the sub-list for method input_type
+	151, // [151:151] is the sub-list for extension type_name
+	151, // [151:151] is the sub-list for extension extendee
+	0,   // [0:151] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_ecs_proto_init() }
@@ -10038,7 +10709,7 @@ func file_berth_v1_ecs_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_ecs_proto_rawDesc), len(file_berth_v1_ecs_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   126,
+			NumMessages:   137,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -61,6 +61,11 @@ const (
 	ECS_TagResource_FullMethodName                   = "/berth.v1.ECS/TagResource"
 	ECS_UntagResource_FullMethodName                 = "/berth.v1.ECS/UntagResource"
 	ECS_ListTagsForResource_FullMethodName           = "/berth.v1.ECS/ListTagsForResource"
+	ECS_ListAccountSettings_FullMethodName           = "/berth.v1.ECS/ListAccountSettings"
+	ECS_PutAccountSetting_FullMethodName             = "/berth.v1.ECS/PutAccountSetting"
+	ECS_PutAccountSettingDefault_FullMethodName      = "/berth.v1.ECS/PutAccountSettingDefault"
+	ECS_DeleteAccountSetting_FullMethodName          = "/berth.v1.ECS/DeleteAccountSetting"
+	ECS_DeleteTaskDefinitions_FullMethodName         = "/berth.v1.ECS/DeleteTaskDefinitions"
 )
 
 // ECSClient is the client API for ECS service.
@@ -106,6 +111,13 @@ type ECSClient interface {
 	TagResource(ctx context.Context, in *TagResourceRequest, opts ...grpc.CallOption) (*TagResourceResponse, error)
 	UntagResource(ctx context.Context, in *UntagResourceRequest, opts ...grpc.CallOption) (*UntagResourceResponse, error)
 	ListTagsForResource(ctx context.Context, in *ListTagsForResourceRequest, opts ...grpc.CallOption) (*ListTagsForResourceResponse, error)
+	// Account settings.
+	ListAccountSettings(ctx context.Context, in *ListAccountSettingsRequest, opts ...grpc.CallOption) (*ListAccountSettingsResponse, error)
+	PutAccountSetting(ctx context.Context, in *PutAccountSettingRequest, opts ...grpc.CallOption) (*PutAccountSettingResponse, error)
+	PutAccountSettingDefault(ctx context.Context, in *PutAccountSettingDefaultRequest, opts ...grpc.CallOption) (*PutAccountSettingDefaultResponse, error)
+	DeleteAccountSetting(ctx context.Context, in *DeleteAccountSettingRequest, opts ...grpc.CallOption) (*DeleteAccountSettingResponse, error)
+	// Deleting task definitions.
+	DeleteTaskDefinitions(ctx context.Context, in *DeleteTaskDefinitionsRequest, opts ...grpc.CallOption) (*DeleteTaskDefinitionsResponse, error)
 }
 
 type eCSClient struct {
@@ -416,6 +428,56 @@ func (c *eCSClient) ListTagsForResource(ctx context.Context, in *ListTagsForReso
 	return out, nil
 }
 
+func (c *eCSClient) ListAccountSettings(ctx context.Context, in *ListAccountSettingsRequest, opts ...grpc.CallOption) (*ListAccountSettingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAccountSettingsResponse)
+	err := c.cc.Invoke(ctx, ECS_ListAccountSettings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eCSClient) PutAccountSetting(ctx context.Context, in *PutAccountSettingRequest, opts ...grpc.CallOption) (*PutAccountSettingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PutAccountSettingResponse)
+	err := c.cc.Invoke(ctx, ECS_PutAccountSetting_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eCSClient) PutAccountSettingDefault(ctx context.Context, in *PutAccountSettingDefaultRequest, opts ...grpc.CallOption) (*PutAccountSettingDefaultResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PutAccountSettingDefaultResponse)
+	err := c.cc.Invoke(ctx, ECS_PutAccountSettingDefault_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eCSClient) DeleteAccountSetting(ctx context.Context, in *DeleteAccountSettingRequest, opts ...grpc.CallOption) (*DeleteAccountSettingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteAccountSettingResponse)
+	err := c.cc.Invoke(ctx, ECS_DeleteAccountSetting_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eCSClient) DeleteTaskDefinitions(ctx context.Context, in *DeleteTaskDefinitionsRequest, opts ...grpc.CallOption) (*DeleteTaskDefinitionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteTaskDefinitionsResponse)
+	err := c.cc.Invoke(ctx, ECS_DeleteTaskDefinitions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ECSServer is the server API for ECS service.
 // All implementations must embed UnimplementedECSServer
 // for forward compatibility.
@@ -459,6 +521,13 @@ type ECSServer interface {
 	TagResource(context.Context, *TagResourceRequest) (*TagResourceResponse, error)
 	UntagResource(context.Context, *UntagResourceRequest) (*UntagResourceResponse, error)
 	ListTagsForResource(context.Context, *ListTagsForResourceRequest) (*ListTagsForResourceResponse, error)
+	// Account settings.
+	ListAccountSettings(context.Context, *ListAccountSettingsRequest) (*ListAccountSettingsResponse, error)
+	PutAccountSetting(context.Context, *PutAccountSettingRequest) (*PutAccountSettingResponse, error)
+	PutAccountSettingDefault(context.Context, *PutAccountSettingDefaultRequest) (*PutAccountSettingDefaultResponse, error)
+	DeleteAccountSetting(context.Context, *DeleteAccountSettingRequest) (*DeleteAccountSettingResponse, error)
+	// Deleting task definitions.
+	DeleteTaskDefinitions(context.Context, *DeleteTaskDefinitionsRequest) (*DeleteTaskDefinitionsResponse, error)
 	mustEmbedUnimplementedECSServer()
 }
 
@@ -558,6 +627,21 @@ func (UnimplementedECSServer) UntagResource(context.Context, *UntagResourceReque
 }
 func (UnimplementedECSServer) ListTagsForResource(context.Context, *ListTagsForResourceRequest) (*ListTagsForResourceResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTagsForResource not implemented")
+}
+func (UnimplementedECSServer) ListAccountSettings(context.Context, *ListAccountSettingsRequest) (*ListAccountSettingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAccountSettings not implemented")
+}
+func (UnimplementedECSServer) PutAccountSetting(context.Context, *PutAccountSettingRequest) (*PutAccountSettingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PutAccountSetting not implemented")
+}
+func (UnimplementedECSServer) PutAccountSettingDefault(context.Context, *PutAccountSettingDefaultRequest) (*PutAccountSettingDefaultResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PutAccountSettingDefault not implemented")
+}
+func (UnimplementedECSServer) DeleteAccountSetting(context.Context, *DeleteAccountSettingRequest) (*DeleteAccountSettingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteAccountSetting not implemented")
+}
+func (UnimplementedECSServer) DeleteTaskDefinitions(context.Context, *DeleteTaskDefinitionsRequest) (*DeleteTaskDefinitionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteTaskDefinitions not implemented")
 }
 func (UnimplementedECSServer) mustEmbedUnimplementedECSServer() {}
 func (UnimplementedECSServer) testEmbeddedByValue()             {}
@@ -1120,6 +1204,96 @@ func _ECS_ListTagsForResource_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ECS_ListAccountSettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAccountSettingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).ListAccountSettings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_ListAccountSettings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).ListAccountSettings(ctx, req.(*ListAccountSettingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ECS_PutAccountSetting_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutAccountSettingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).PutAccountSetting(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_PutAccountSetting_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).PutAccountSetting(ctx, req.(*PutAccountSettingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ECS_PutAccountSettingDefault_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutAccountSettingDefaultRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).PutAccountSettingDefault(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_PutAccountSettingDefault_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).PutAccountSettingDefault(ctx, req.(*PutAccountSettingDefaultRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ECS_DeleteAccountSetting_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteAccountSettingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).DeleteAccountSetting(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_DeleteAccountSetting_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).DeleteAccountSetting(ctx, req.(*DeleteAccountSettingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ECS_DeleteTaskDefinitions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteTaskDefinitionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).DeleteTaskDefinitions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_DeleteTaskDefinitions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).DeleteTaskDefinitions(ctx, req.(*DeleteTaskDefinitionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ECS_ServiceDesc is the grpc.ServiceDesc for ECS service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1246,6 +1420,26 @@ var ECS_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListTagsForResource",
 			Handler:    _ECS_ListTagsForResource_Handler,
+		},
+		{
+			MethodName: "ListAccountSettings",
+			Handler:    _ECS_ListAccountSettings_Handler,
+		},
+		{
+			MethodName: "PutAccountSetting",
+			Handler:    _ECS_PutAccountSetting_Handler,
+		},
+		{
+			MethodName: "PutAccountSettingDefault",
+			Handler:    _ECS_PutAccountSettingDefault_Handler,
+		},
+		{
+			MethodName: "DeleteAccountSetting",
+			Handler:    _ECS_DeleteAccountSetting_Handler,
+		},
+		{
+			MethodName: "DeleteTaskDefinitions",
+			Handler:    _ECS_DeleteTaskDefinitions_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

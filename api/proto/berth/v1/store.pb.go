@@ -53,6 +53,9 @@ type Command struct {
 	//	*Command_CreateCapacityProvider
 	//	*Command_PutClusterCapacityProviders
 	//	*Command_TagResource
+	//	*Command_PutAccountSetting
+	//	*Command_DeleteAccountSetting
+	//	*Command_DeleteTaskDefinitions
 	Change        isCommand_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -264,6 +267,33 @@ func (x *Command) GetTagResource() *TagResourceCommand {
 	return nil
 }
 
+func (x *Command) GetPutAccountSetting() *PutAccountSettingCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_PutAccountSetting); ok {
+			return x.PutAccountSetting
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteAccountSetting() *DeleteAccountSettingCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_DeleteAccountSetting); ok {
+			return x.DeleteAccountSetting
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteTaskDefinitions() *DeleteTaskDefinitionsCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_DeleteTaskDefinitions); ok {
+			return x.DeleteTaskDefinitions
+		}
+	}
+	return nil
+}
+
 type isCommand_Change interface {
 	isCommand_Change()
 }
@@ -343,6 +373,19 @@ type Command_TagResource struct {
 	TagResource *TagResourceCommand `protobuf:"bytes,40,opt,name=tag_resource,json=tagResource,proto3,oneof"`
 }
 
+type Command_PutAccountSetting struct {
+	// Account settings, and deleting task definitions.
+	PutAccountSetting *PutAccountSettingCommand `protobuf:"bytes,41,opt,name=put_account_setting,json=putAccountSetting,proto3,oneof"`
+}
+
+type Command_DeleteAccountSetting struct {
+	DeleteAccountSetting *DeleteAccountSettingCommand `protobuf:"bytes,42,opt,name=delete_account_setting,json=deleteAccountSetting,proto3,oneof"`
+}
+
+type Command_DeleteTaskDefinitions struct {
+	DeleteTaskDefinitions *DeleteTaskDefinitionsCommand `protobuf:"bytes,43,opt,name=delete_task_definitions,json=deleteTaskDefinitions,proto3,oneof"`
+}
+
 func (*Command_RegisterTaskDefinition) isCommand_Change() {}
 
 func (*Command_DeregisterTaskDefinition) isCommand_Change() {}
@@ -378,6 +421,12 @@ func (*Command_CreateCapacityProvider) isCommand_Change() {}
 func (*Command_PutClusterCapacityProviders) isCommand_Change() {}
 
 func (*Command_TagResource) isCommand_Change() {}
+
+func (*Command_PutAccountSetting) isCommand_Change() {}
+
+func (*Command_DeleteAccountSetting) isCommand_Change() {}
+
+func (*Command_DeleteTaskDefinitions) isCommand_Change() {}
 
 // RegisterTaskDefinitionCommand stores a validated, normalized task definition
 // as the family's next revision. Revision and status are assigned when applied.
@@ -2393,11 +2442,327 @@ func (x *TagResourceResult) GetTags() []*Tag {
 	return nil
 }
 
+// PutAccountSettingCommand stores one principal's setting, replacing the one
+// of that name; the root user's settings are the account's defaults.
+type PutAccountSettingCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Setting       *Setting               `protobuf:"bytes,1,opt,name=setting,proto3" json:"setting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutAccountSettingCommand) Reset() {
+	*x = PutAccountSettingCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutAccountSettingCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutAccountSettingCommand) ProtoMessage() {}
+
+func (x *PutAccountSettingCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutAccountSettingCommand.ProtoReflect.Descriptor instead.
+func (*PutAccountSettingCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *PutAccountSettingCommand) GetSetting() *Setting {
+	if x != nil {
+		return x.Setting
+	}
+	return nil
+}
+
+// DeleteAccountSettingCommand removes one principal's setting of a name. It
+// returns the setting removed, or an empty Setting when there was none.
+type DeleteAccountSettingCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PrincipalArn  string                 `protobuf:"bytes,1,opt,name=principal_arn,json=principalArn,proto3" json:"principal_arn,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAccountSettingCommand) Reset() {
+	*x = DeleteAccountSettingCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAccountSettingCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAccountSettingCommand) ProtoMessage() {}
+
+func (x *DeleteAccountSettingCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAccountSettingCommand.ProtoReflect.Descriptor instead.
+func (*DeleteAccountSettingCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *DeleteAccountSettingCommand) GetPrincipalArn() string {
+	if x != nil {
+		return x.PrincipalArn
+	}
+	return ""
+}
+
+func (x *DeleteAccountSettingCommand) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// TaskDefinitionRevision names one revision of a family.
+type TaskDefinitionRevision struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Family        string                 `protobuf:"bytes,1,opt,name=family,proto3" json:"family,omitempty"`
+	Revision      int32                  `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskDefinitionRevision) Reset() {
+	*x = TaskDefinitionRevision{}
+	mi := &file_berth_v1_store_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskDefinitionRevision) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskDefinitionRevision) ProtoMessage() {}
+
+func (x *TaskDefinitionRevision) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskDefinitionRevision.ProtoReflect.Descriptor instead.
+func (*TaskDefinitionRevision) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *TaskDefinitionRevision) GetFamily() string {
+	if x != nil {
+		return x.Family
+	}
+	return ""
+}
+
+func (x *TaskDefinitionRevision) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+// DeleteTaskDefinitionsCommand moves INACTIVE revisions to
+// DELETE_IN_PROGRESS; a revision that does not exist or is still ACTIVE is
+// a failure, and the others are deleted all the same.
+type DeleteTaskDefinitionsCommand struct {
+	state         protoimpl.MessageState    `protogen:"open.v1"`
+	Revisions     []*TaskDefinitionRevision `protobuf:"bytes,1,rep,name=revisions,proto3" json:"revisions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteTaskDefinitionsCommand) Reset() {
+	*x = DeleteTaskDefinitionsCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTaskDefinitionsCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTaskDefinitionsCommand) ProtoMessage() {}
+
+func (x *DeleteTaskDefinitionsCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTaskDefinitionsCommand.ProtoReflect.Descriptor instead.
+func (*DeleteTaskDefinitionsCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *DeleteTaskDefinitionsCommand) GetRevisions() []*TaskDefinitionRevision {
+	if x != nil {
+		return x.Revisions
+	}
+	return nil
+}
+
+// DeleteTaskDefinitionsResult is what DeleteTaskDefinitionsCommand deleted and
+// what it refused (in request order).
+type DeleteTaskDefinitionsResult struct {
+	state         protoimpl.MessageState         `protogen:"open.v1"`
+	Deleted       []*TaskDefinitionRecord        `protobuf:"bytes,1,rep,name=deleted,proto3" json:"deleted,omitempty"`
+	Failures      []*DeleteTaskDefinitionFailure `protobuf:"bytes,2,rep,name=failures,proto3" json:"failures,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteTaskDefinitionsResult) Reset() {
+	*x = DeleteTaskDefinitionsResult{}
+	mi := &file_berth_v1_store_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTaskDefinitionsResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTaskDefinitionsResult) ProtoMessage() {}
+
+func (x *DeleteTaskDefinitionsResult) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTaskDefinitionsResult.ProtoReflect.Descriptor instead.
+func (*DeleteTaskDefinitionsResult) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *DeleteTaskDefinitionsResult) GetDeleted() []*TaskDefinitionRecord {
+	if x != nil {
+		return x.Deleted
+	}
+	return nil
+}
+
+func (x *DeleteTaskDefinitionsResult) GetFailures() []*DeleteTaskDefinitionFailure {
+	if x != nil {
+		return x.Failures
+	}
+	return nil
+}
+
+// DeleteTaskDefinitionFailure is one revision DeleteTaskDefinitionsCommand
+// refused, and why (ECS's reason text).
+type DeleteTaskDefinitionFailure struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Family        string                 `protobuf:"bytes,1,opt,name=family,proto3" json:"family,omitempty"`
+	Revision      int32                  `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteTaskDefinitionFailure) Reset() {
+	*x = DeleteTaskDefinitionFailure{}
+	mi := &file_berth_v1_store_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTaskDefinitionFailure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTaskDefinitionFailure) ProtoMessage() {}
+
+func (x *DeleteTaskDefinitionFailure) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTaskDefinitionFailure.ProtoReflect.Descriptor instead.
+func (*DeleteTaskDefinitionFailure) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *DeleteTaskDefinitionFailure) GetFamily() string {
+	if x != nil {
+		return x.Family
+	}
+	return ""
+}
+
+func (x *DeleteTaskDefinitionFailure) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *DeleteTaskDefinitionFailure) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_berth_v1_store_proto protoreflect.FileDescriptor
 
 const file_berth_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\xbd\f\n" +
+	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\xd4\x0e\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\x01R\x02at\x12c\n" +
 	"\x18register_task_definition\x18\x02 \x01(\v2'.berth.v1.RegisterTaskDefinitionCommandH\x00R\x16registerTaskDefinition\x12i\n" +
@@ -2421,7 +2786,10 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\fassign_tasks\x18\x1f \x01(\v2\x1c.berth.v1.AssignTasksCommandH\x00R\vassignTasks\x12c\n" +
 	"\x18create_capacity_provider\x18  \x01(\v2'.berth.v1.CreateCapacityProviderCommandH\x00R\x16createCapacityProvider\x12s\n" +
 	"\x1eput_cluster_capacity_providers\x18! \x01(\v2,.berth.v1.PutClusterCapacityProvidersCommandH\x00R\x1bputClusterCapacityProviders\x12A\n" +
-	"\ftag_resource\x18( \x01(\v2\x1c.berth.v1.TagResourceCommandH\x00R\vtagResourceB\b\n" +
+	"\ftag_resource\x18( \x01(\v2\x1c.berth.v1.TagResourceCommandH\x00R\vtagResource\x12T\n" +
+	"\x13put_account_setting\x18) \x01(\v2\".berth.v1.PutAccountSettingCommandH\x00R\x11putAccountSetting\x12]\n" +
+	"\x16delete_account_setting\x18* \x01(\v2%.berth.v1.DeleteAccountSettingCommandH\x00R\x14deleteAccountSetting\x12`\n" +
+	"\x17delete_task_definitions\x18+ \x01(\v2&.berth.v1.DeleteTaskDefinitionsCommandH\x00R\x15deleteTaskDefinitionsB\b\n" +
 	"\x06change\"\x85\x01\n" +
 	"\x1dRegisterTaskDefinitionCommand\x12A\n" +
 	"\x0ftask_definition\x18\x01 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12!\n" +
@@ -2565,7 +2933,24 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x04tags\x18\x02 \x03(\v2\r.berth.v1.TagR\x04tags\x12\x19\n" +
 	"\btag_keys\x18\x03 \x03(\tR\atagKeys\"6\n" +
 	"\x11TagResourceResult\x12!\n" +
-	"\x04tags\x18\x01 \x03(\v2\r.berth.v1.TagR\x04tagsB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x04tags\x18\x01 \x03(\v2\r.berth.v1.TagR\x04tags\"G\n" +
+	"\x18PutAccountSettingCommand\x12+\n" +
+	"\asetting\x18\x01 \x01(\v2\x11.berth.v1.SettingR\asetting\"V\n" +
+	"\x1bDeleteAccountSettingCommand\x12#\n" +
+	"\rprincipal_arn\x18\x01 \x01(\tR\fprincipalArn\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"L\n" +
+	"\x16TaskDefinitionRevision\x12\x16\n" +
+	"\x06family\x18\x01 \x01(\tR\x06family\x12\x1a\n" +
+	"\brevision\x18\x02 \x01(\x05R\brevision\"^\n" +
+	"\x1cDeleteTaskDefinitionsCommand\x12>\n" +
+	"\trevisions\x18\x01 \x03(\v2 .berth.v1.TaskDefinitionRevisionR\trevisions\"\x9a\x01\n" +
+	"\x1bDeleteTaskDefinitionsResult\x128\n" +
+	"\adeleted\x18\x01 \x03(\v2\x1e.berth.v1.TaskDefinitionRecordR\adeleted\x12A\n" +
+	"\bfailures\x18\x02 \x03(\v2%.berth.v1.DeleteTaskDefinitionFailureR\bfailures\"i\n" +
+	"\x1bDeleteTaskDefinitionFailure\x12\x16\n" +
+	"\x06family\x18\x01 \x01(\tR\x06family\x12\x1a\n" +
+	"\brevision\x18\x02 \x01(\x05R\brevision\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reasonB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_store_proto_rawDescOnce sync.Once
@@ -2579,7 +2964,7 @@ func file_berth_v1_store_proto_rawDescGZIP() []byte {
 	return file_berth_v1_store_proto_rawDescData
 }
 
-var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_berth_v1_store_proto_goTypes = []any{
 	(*Command)(nil),                              // 0: berth.v1.Command
 	(*RegisterTaskDefinitionCommand)(nil),        // 1: berth.v1.RegisterTaskDefinitionCommand
@@ -2614,22 +2999,29 @@ var file_berth_v1_store_proto_goTypes = []any{
 	(*TaggedResource)(nil),                       // 30: berth.v1.TaggedResource
 	(*TagResourceCommand)(nil),                   // 31: berth.v1.TagResourceCommand
 	(*TagResourceResult)(nil),                    // 32: berth.v1.TagResourceResult
-	(*TaskDefinition)(nil),                       // 33: berth.v1.TaskDefinition
-	(*Tag)(nil),                                  // 34: berth.v1.Tag
-	(*Cluster)(nil),                              // 35: berth.v1.Cluster
-	(*ContainerInstance)(nil),                    // 36: berth.v1.ContainerInstance
-	(*Task)(nil),                                 // 37: berth.v1.Task
-	(*PlacementExplanation)(nil),                 // 38: berth.v1.PlacementExplanation
-	(*PlacementStrategy)(nil),                    // 39: berth.v1.PlacementStrategy
-	(*PlacementConstraint)(nil),                  // 40: berth.v1.PlacementConstraint
-	(*TaskLimits)(nil),                           // 41: berth.v1.TaskLimits
-	(*Attribute)(nil),                            // 42: berth.v1.Attribute
-	(*Failure)(nil),                              // 43: berth.v1.Failure
-	(*TaskStateChange)(nil),                      // 44: berth.v1.TaskStateChange
-	(*Service)(nil),                              // 45: berth.v1.Service
-	(*PlacementFailure)(nil),                     // 46: berth.v1.PlacementFailure
-	(*CapacityProvider)(nil),                     // 47: berth.v1.CapacityProvider
-	(*CapacityProviderStrategyItem)(nil),         // 48: berth.v1.CapacityProviderStrategyItem
+	(*PutAccountSettingCommand)(nil),             // 33: berth.v1.PutAccountSettingCommand
+	(*DeleteAccountSettingCommand)(nil),          // 34: berth.v1.DeleteAccountSettingCommand
+	(*TaskDefinitionRevision)(nil),               // 35: berth.v1.TaskDefinitionRevision
+	(*DeleteTaskDefinitionsCommand)(nil),         // 36: berth.v1.DeleteTaskDefinitionsCommand
+	(*DeleteTaskDefinitionsResult)(nil),          // 37: berth.v1.DeleteTaskDefinitionsResult
+	(*DeleteTaskDefinitionFailure)(nil),          // 38: berth.v1.DeleteTaskDefinitionFailure
+	(*TaskDefinition)(nil),                       // 39: berth.v1.TaskDefinition
+	(*Tag)(nil),                                  // 40: berth.v1.Tag
+	(*Cluster)(nil),                              // 41: berth.v1.Cluster
+	(*ContainerInstance)(nil),                    // 42: berth.v1.ContainerInstance
+	(*Task)(nil),                                 // 43: berth.v1.Task
+	(*PlacementExplanation)(nil),                 // 44: berth.v1.PlacementExplanation
+	(*PlacementStrategy)(nil),                    // 45: berth.v1.PlacementStrategy
+	(*PlacementConstraint)(nil),                  // 46: berth.v1.PlacementConstraint
+	(*TaskLimits)(nil),                           // 47: berth.v1.TaskLimits
+	(*Attribute)(nil),                            // 48: berth.v1.Attribute
+	(*Failure)(nil),                              // 49: berth.v1.Failure
+	(*TaskStateChange)(nil),                      // 50: berth.v1.TaskStateChange
+	(*Service)(nil),                              // 51: berth.v1.Service
+	(*PlacementFailure)(nil),                     // 52: berth.v1.PlacementFailure
+	(*CapacityProvider)(nil),                     // 53: berth.v1.CapacityProvider
+	(*CapacityProviderStrategyItem)(nil),         // 54: berth.v1.CapacityProviderStrategyItem
+	(*Setting)(nil),                              // 55: berth.v1.Setting
 }
 var file_berth_v1_store_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
@@ -2650,48 +3042,55 @@ var file_berth_v1_store_proto_depIdxs = []int32{
 	28, // 15: berth.v1.Command.create_capacity_provider:type_name -> berth.v1.CreateCapacityProviderCommand
 	29, // 16: berth.v1.Command.put_cluster_capacity_providers:type_name -> berth.v1.PutClusterCapacityProvidersCommand
 	31, // 17: berth.v1.Command.tag_resource:type_name -> berth.v1.TagResourceCommand
-	33, // 18: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
-	34, // 19: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
-	35, // 20: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
-	33, // 21: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
-	34, // 22: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
-	36, // 23: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 24: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
-	7,  // 25: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
-	37, // 26: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
-	7,  // 27: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
-	38, // 28: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
-	39, // 29: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
-	40, // 30: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
-	41, // 31: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
-	36, // 32: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 33: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
-	42, // 34: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	9,  // 35: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	9,  // 36: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
-	43, // 37: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
-	44, // 38: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
-	9,  // 39: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
-	8,  // 40: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
-	45, // 41: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
-	22, // 42: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
-	46, // 43: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
-	21, // 44: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
-	9,  // 45: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	38, // 46: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
-	25, // 47: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
-	9,  // 48: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
-	43, // 49: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
-	47, // 50: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
-	48, // 51: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	30, // 52: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
-	34, // 53: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
-	34, // 54: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
-	55, // [55:55] is the sub-list for method output_type
-	55, // [55:55] is the sub-list for method input_type
-	55, // [55:55] is the sub-list for extension type_name
-	55, // [55:55] is the sub-list for extension extendee
-	0,  // [0:55] is the sub-list for field type_name
+	33, // 18: berth.v1.Command.put_account_setting:type_name -> berth.v1.PutAccountSettingCommand
+	34, // 19: berth.v1.Command.delete_account_setting:type_name -> berth.v1.DeleteAccountSettingCommand
+	36, // 20: berth.v1.Command.delete_task_definitions:type_name -> berth.v1.DeleteTaskDefinitionsCommand
+	39, // 21: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
+	40, // 22: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
+	41, // 23: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
+	39, // 24: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
+	40, // 25: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
+	42, // 26: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 27: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
+	7,  // 28: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
+	43, // 29: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
+	7,  // 30: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
+	44, // 31: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
+	45, // 32: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
+	46, // 33: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
+	47, // 34: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
+	42, // 35: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 36: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
+	48, // 37: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	9,  // 38: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	9,  // 39: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
+	49, // 40: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
+	50, // 41: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
+	9,  // 42: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
+	8,  // 43: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
+	51, // 44: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
+	22, // 45: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
+	52, // 46: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
+	21, // 47: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
+	9,  // 48: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	44, // 49: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
+	25, // 50: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
+	9,  // 51: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
+	49, // 52: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
+	53, // 53: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
+	54, // 54: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	30, // 55: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
+	40, // 56: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
+	40, // 57: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
+	55, // 58: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
+	35, // 59: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
+	6,  // 60: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
+	38, // 61: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
+	62, // [62:62] is the sub-list for method output_type
+	62, // [62:62] is the sub-list for method input_type
+	62, // [62:62] is the sub-list for extension type_name
+	62, // [62:62] is the sub-list for extension extendee
+	0,  // [0:62] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_store_proto_init() }
@@ -2721,6 +3120,9 @@ func file_berth_v1_store_proto_init() {
 		(*Command_CreateCapacityProvider)(nil),
 		(*Command_PutClusterCapacityProviders)(nil),
 		(*Command_TagResource)(nil),
+		(*Command_PutAccountSetting)(nil),
+		(*Command_DeleteAccountSetting)(nil),
+		(*Command_DeleteTaskDefinitions)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2728,7 +3130,7 @@ func file_berth_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_store_proto_rawDesc), len(file_berth_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   33,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -63,6 +63,11 @@ var ecsCommands = []ecsCommand{
 	{"tag-resource", "Add tags to a resource (a key it has takes the new value)", rpc(berthv1.ECSClient.TagResource), []string{"resourceArn", "tags"}},
 	{"untag-resource", "Remove tags from a resource by key", rpc(berthv1.ECSClient.UntagResource), []string{"resourceArn", "tagKeys"}},
 	{"list-tags-for-resource", "List a resource's tags", rpc(berthv1.ECSClient.ListTagsForResource), []string{"resourceArn"}},
+	{"list-account-settings", "List account settings (--effective-settings: as they apply)", rpc(berthv1.ECSClient.ListAccountSettings), nil},
+	{"put-account-setting", "Set an account setting for a principal", rpc(berthv1.ECSClient.PutAccountSetting), []string{"name", "value"}},
+	{"put-account-setting-default", "Set an account setting's default for the account", rpc(berthv1.ECSClient.PutAccountSettingDefault), []string{"name", "value"}},
+	{"delete-account-setting", "Delete a principal's account setting", rpc(berthv1.ECSClient.DeleteAccountSetting), []string{"name"}},
+	{"delete-task-definitions", "Delete INACTIVE task definition revisions", rpc(berthv1.ECSClient.DeleteTaskDefinitions), []string{"taskDefinitions"}},
 }
 
 // operation is one method of the ECS service with its message types erased.
