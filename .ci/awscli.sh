@@ -84,14 +84,22 @@ check "the aws: prefix is reserved" 'InvalidParameterException' ecs tag-resource
 check "tags of an unknown service" 'ResourceNotFoundException' \
   ecs tag-resource --resource-arn arn:aws:ecs:us-east-1:000000000000:service/prod/nope --tags key=k,value=v
 check "deregister" '"status": "INACTIVE"' ecs deregister-task-definition --task-definition nginx:1
-# Debian's aws CLI (2.9) predates delete-task-definitions: give it ECS's
-# newer model from botocore, when there is one, through AWS_DATA_PATH.
-ecsnew() { ecs "$@"; }
-if model=$(python3 -c 'import botocore, os; print(os.path.dirname(botocore.__file__) + "/data/ecs/2014-11-13/service-2.json.gz")' 2>/dev/null) &&
-  [ -f "$model" ]; then
-  mkdir -p "$data/models/ecs/2014-11-13"
-  gzip -dc "$model" >"$data/models/ecs/2014-11-13/service-2.json"
-  ecsnew() { AWS_DATA_PATH=$data/models ecs "$@"; }
+# Debian's aws CLI (2.9) predates delete-task-definitions: the newer aws CLI
+# these machines have on PATH (pip's) runs it, unchanged.
+# Where PATH has no other aws CLI, Debian's is given ECS's newer model from
+# botocore through AWS_DATA_PATH, as the CLI allows.
+newer=$(command -v aws || true)
+ecsnew() { "$newer" ecs --endpoint-url "http://$addr" --output json "$@"; }
+if [ -z "$newer" ] || [ "$(readlink -f "$newer")" = "$(readlink -f "$AWS")" ]; then
+  model=$(python3 -c 'import botocore, os; print(os.path.dirname(botocore.__file__) + "/data/ecs/2014-11-13/service-2.json.gz")' 2>/dev/null || true)
+  if [ -n "$model" ] && [ -f "$model" ]; then
+    mkdir -p "$data/models/ecs/2014-11-13"
+    gzip -dc "$model" >"$data/models/ecs/2014-11-13/service-2.json"
+    ecsnew() { AWS_DATA_PATH=$data/models ecs "$@"; }
+  else
+    echo "no aws CLI here knows delete-task-definitions (Debian's is 2.9; no newer one or botocore on PATH)" >&2
+    exit 1
+  fi
 fi
 check "delete a deregistered revision" '"status": "DELETE_IN_PROGRESS"' ecsnew delete-task-definitions --task-definitions nginx:1
 check "an ACTIVE revision is a failure, not an error" 'still in ACTIVE status' ecsnew delete-task-definitions --task-definitions appmesh-firelens-colorteller-black:1
