@@ -86,6 +86,8 @@ func apply(c *change, cmd *berthv1.Command) (proto.Message, error) {
 		return deleteAccountSetting(c, ch.DeleteAccountSetting)
 	case *berthv1.Command_DeleteTaskDefinitions:
 		return deleteTaskDefinitions(c, ch.DeleteTaskDefinitions)
+	case *berthv1.Command_UpdateCluster:
+		return updateCluster(c, ch.UpdateCluster)
 	default:
 		return nil, fmt.Errorf("store: unknown command %T", ch)
 	}

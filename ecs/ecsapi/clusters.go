@@ -31,6 +31,10 @@ func (s *Server) CreateCluster(ctx context.Context, req *berthv1.CreateClusterRe
 		Settings:                        req.GetSettings(),
 		CapacityProviders:               req.GetCapacityProviders(),
 		DefaultCapacityProviderStrategy: req.GetDefaultCapacityProviderStrategy(),
+		Configuration:                   req.GetConfiguration(),
+	}
+	if ns := req.GetServiceConnectDefaults().GetNamespace(); ns != "" {
+		cl.ServiceConnectDefaults = &berthv1.ClusterServiceConnectDefaults{Namespace: ns}
 	}
 	res, err := s.apply(ctx, &berthv1.Command{Change: &berthv1.Command_CreateCluster{
 		CreateCluster: &berthv1.CreateClusterCommand{Cluster: cl},
@@ -45,13 +49,14 @@ func (s *Server) validateClusterSpec(req *berthv1.CreateClusterRequest) error {
 	if err := validateTags("tags", req.GetTags()); err != nil {
 		return err
 	}
-	for i, st := range req.GetSettings() {
-		if st.GetName() != "containerInsights" {
-			return ecserr.Param(fmt.Sprintf("settings[%d].name", i), "must be containerInsights, not %q", st.GetName())
-		}
-		if !includes([]string{"enabled", "disabled", "enhanced"}, st.GetValue()) {
-			return ecserr.Param(fmt.Sprintf("settings[%d].value", i), "must be enabled, disabled or enhanced, not %q", st.GetValue())
-		}
+	if err := validateClusterSettings("settings", req.GetSettings()); err != nil {
+		return err
+	}
+	if err := validateClusterConfiguration("configuration", req.GetConfiguration()); err != nil {
+		return err
+	}
+	if err := validateServiceConnectDefaults("serviceConnectDefaults", req.GetServiceConnectDefaults()); err != nil {
+		return err
 	}
 	for i, cp := range req.GetCapacityProviders() {
 		if !includes(builtinCapacityProviders, cp) && !s.ec2Provider(cp) {
@@ -128,6 +133,9 @@ func (s *Server) DescribeClusters(ctx context.Context, req *berthv1.DescribeClus
 		r := s.renderCluster(cl, includes(req.GetInclude(), "TAGS"))
 		if !includes(req.GetInclude(), "SETTINGS") {
 			r.Settings = nil
+		}
+		if !includes(req.GetInclude(), "CONFIGURATIONS") {
+			r.Configuration = nil
 		}
 		if err := s.count(r); err != nil {
 			return nil, err

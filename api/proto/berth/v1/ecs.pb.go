@@ -3454,10 +3454,12 @@ func (x *ClusterSetting) GetValue() string {
 	return ""
 }
 
+// ClusterConfiguration is stored and shown; nothing acts on it yet (berth
+// has no execute-command and no managed storage encryption).
 type ClusterConfiguration struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Accepted and kept; berth has no execute-command.
-	ExecuteCommandConfiguration map[string]string `protobuf:"bytes,1,rep,name=execute_command_configuration,json=executeCommandConfiguration,proto3" json:"execute_command_configuration,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	state                       protoimpl.MessageState       `protogen:"open.v1"`
+	ExecuteCommandConfiguration *ExecuteCommandConfiguration `protobuf:"bytes,1,opt,name=execute_command_configuration,json=executeCommandConfiguration,proto3" json:"execute_command_configuration,omitempty"`
+	ManagedStorageConfiguration *ManagedStorageConfiguration `protobuf:"bytes,2,opt,name=managed_storage_configuration,json=managedStorageConfiguration,proto3" json:"managed_storage_configuration,omitempty"`
 	unknownFields               protoimpl.UnknownFields
 	sizeCache                   protoimpl.SizeCache
 }
@@ -3492,9 +3494,16 @@ func (*ClusterConfiguration) Descriptor() ([]byte, []int) {
 	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{49}
 }
 
-func (x *ClusterConfiguration) GetExecuteCommandConfiguration() map[string]string {
+func (x *ClusterConfiguration) GetExecuteCommandConfiguration() *ExecuteCommandConfiguration {
 	if x != nil {
 		return x.ExecuteCommandConfiguration
+	}
+	return nil
+}
+
+func (x *ClusterConfiguration) GetManagedStorageConfiguration() *ManagedStorageConfiguration {
+	if x != nil {
+		return x.ManagedStorageConfiguration
 	}
 	return nil
 }
@@ -3514,6 +3523,8 @@ type Cluster struct {
 	Settings                          []*ClusterSetting               `protobuf:"bytes,10,rep,name=settings,proto3" json:"settings,omitempty"`
 	CapacityProviders                 []string                        `protobuf:"bytes,11,rep,name=capacity_providers,json=capacityProviders,proto3" json:"capacity_providers,omitempty"`
 	DefaultCapacityProviderStrategy   []*CapacityProviderStrategyItem `protobuf:"bytes,12,rep,name=default_capacity_provider_strategy,json=defaultCapacityProviderStrategy,proto3" json:"default_capacity_provider_strategy,omitempty"`
+	Configuration                     *ClusterConfiguration           `protobuf:"bytes,13,opt,name=configuration,proto3" json:"configuration,omitempty"`
+	ServiceConnectDefaults            *ClusterServiceConnectDefaults  `protobuf:"bytes,14,opt,name=service_connect_defaults,json=serviceConnectDefaults,proto3" json:"service_connect_defaults,omitempty"`
 	unknownFields                     protoimpl.UnknownFields
 	sizeCache                         protoimpl.SizeCache
 }
@@ -3632,6 +3643,20 @@ func (x *Cluster) GetDefaultCapacityProviderStrategy() []*CapacityProviderStrate
 	return nil
 }
 
+func (x *Cluster) GetConfiguration() *ClusterConfiguration {
+	if x != nil {
+		return x.Configuration
+	}
+	return nil
+}
+
+func (x *Cluster) GetServiceConnectDefaults() *ClusterServiceConnectDefaults {
+	if x != nil {
+		return x.ServiceConnectDefaults
+	}
+	return nil
+}
+
 type CreateClusterRequest struct {
 	state                           protoimpl.MessageState          `protogen:"open.v1"`
 	ClusterName                     string                          `protobuf:"bytes,1,opt,name=cluster_name,json=clusterName,proto3" json:"cluster_name,omitempty"`
@@ -3639,6 +3664,8 @@ type CreateClusterRequest struct {
 	Settings                        []*ClusterSetting               `protobuf:"bytes,3,rep,name=settings,proto3" json:"settings,omitempty"`
 	CapacityProviders               []string                        `protobuf:"bytes,4,rep,name=capacity_providers,json=capacityProviders,proto3" json:"capacity_providers,omitempty"`
 	DefaultCapacityProviderStrategy []*CapacityProviderStrategyItem `protobuf:"bytes,5,rep,name=default_capacity_provider_strategy,json=defaultCapacityProviderStrategy,proto3" json:"default_capacity_provider_strategy,omitempty"`
+	Configuration                   *ClusterConfiguration           `protobuf:"bytes,6,opt,name=configuration,proto3" json:"configuration,omitempty"`
+	ServiceConnectDefaults          *ClusterServiceConnectDefaults  `protobuf:"bytes,7,opt,name=service_connect_defaults,json=serviceConnectDefaults,proto3" json:"service_connect_defaults,omitempty"`
 	unknownFields                   protoimpl.UnknownFields
 	sizeCache                       protoimpl.SizeCache
 }
@@ -3704,6 +3731,20 @@ func (x *CreateClusterRequest) GetCapacityProviders() []string {
 func (x *CreateClusterRequest) GetDefaultCapacityProviderStrategy() []*CapacityProviderStrategyItem {
 	if x != nil {
 		return x.DefaultCapacityProviderStrategy
+	}
+	return nil
+}
+
+func (x *CreateClusterRequest) GetConfiguration() *ClusterConfiguration {
+	if x != nil {
+		return x.Configuration
+	}
+	return nil
+}
+
+func (x *CreateClusterRequest) GetServiceConnectDefaults() *ClusterServiceConnectDefaults {
+	if x != nil {
+		return x.ServiceConnectDefaults
 	}
 	return nil
 }
@@ -9380,6 +9421,451 @@ func (x *DeleteTaskDefinitionsResponse) GetFailures() []*Failure {
 	return nil
 }
 
+type ExecuteCommandConfiguration struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	KmsKeyId string                 `protobuf:"bytes,1,opt,name=kms_key_id,json=kmsKeyId,proto3" json:"kms_key_id,omitempty"`
+	// NONE, DEFAULT or OVERRIDE; OVERRIDE requires log_configuration, the
+	// others forbid it.
+	Logging          string                          `protobuf:"bytes,2,opt,name=logging,proto3" json:"logging,omitempty"`
+	LogConfiguration *ExecuteCommandLogConfiguration `protobuf:"bytes,3,opt,name=log_configuration,json=logConfiguration,proto3" json:"log_configuration,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ExecuteCommandConfiguration) Reset() {
+	*x = ExecuteCommandConfiguration{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[131]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecuteCommandConfiguration) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecuteCommandConfiguration) ProtoMessage() {}
+
+func (x *ExecuteCommandConfiguration) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[131]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecuteCommandConfiguration.ProtoReflect.Descriptor instead.
+func (*ExecuteCommandConfiguration) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{131}
+}
+
+func (x *ExecuteCommandConfiguration) GetKmsKeyId() string {
+	if x != nil {
+		return x.KmsKeyId
+	}
+	return ""
+}
+
+func (x *ExecuteCommandConfiguration) GetLogging() string {
+	if x != nil {
+		return x.Logging
+	}
+	return ""
+}
+
+func (x *ExecuteCommandConfiguration) GetLogConfiguration() *ExecuteCommandLogConfiguration {
+	if x != nil {
+		return x.LogConfiguration
+	}
+	return nil
+}
+
+type ExecuteCommandLogConfiguration struct {
+	state                       protoimpl.MessageState `protogen:"open.v1"`
+	CloudWatchLogGroupName      string                 `protobuf:"bytes,1,opt,name=cloud_watch_log_group_name,json=cloudWatchLogGroupName,proto3" json:"cloud_watch_log_group_name,omitempty"`
+	CloudWatchEncryptionEnabled *bool                  `protobuf:"varint,2,opt,name=cloud_watch_encryption_enabled,json=cloudWatchEncryptionEnabled,proto3,oneof" json:"cloud_watch_encryption_enabled,omitempty"`
+	S3BucketName                string                 `protobuf:"bytes,3,opt,name=s3_bucket_name,json=s3BucketName,proto3" json:"s3_bucket_name,omitempty"`
+	S3EncryptionEnabled         *bool                  `protobuf:"varint,4,opt,name=s3_encryption_enabled,json=s3EncryptionEnabled,proto3,oneof" json:"s3_encryption_enabled,omitempty"`
+	S3KeyPrefix                 string                 `protobuf:"bytes,5,opt,name=s3_key_prefix,json=s3KeyPrefix,proto3" json:"s3_key_prefix,omitempty"`
+	unknownFields               protoimpl.UnknownFields
+	sizeCache                   protoimpl.SizeCache
+}
+
+func (x *ExecuteCommandLogConfiguration) Reset() {
+	*x = ExecuteCommandLogConfiguration{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[132]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecuteCommandLogConfiguration) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecuteCommandLogConfiguration) ProtoMessage() {}
+
+func (x *ExecuteCommandLogConfiguration) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[132]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecuteCommandLogConfiguration.ProtoReflect.Descriptor instead.
+func (*ExecuteCommandLogConfiguration) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{132}
+}
+
+func (x *ExecuteCommandLogConfiguration) GetCloudWatchLogGroupName() string {
+	if x != nil {
+		return x.CloudWatchLogGroupName
+	}
+	return ""
+}
+
+func (x *ExecuteCommandLogConfiguration) GetCloudWatchEncryptionEnabled() bool {
+	if x != nil && x.CloudWatchEncryptionEnabled != nil {
+		return *x.CloudWatchEncryptionEnabled
+	}
+	return false
+}
+
+func (x *ExecuteCommandLogConfiguration) GetS3BucketName() string {
+	if x != nil {
+		return x.S3BucketName
+	}
+	return ""
+}
+
+func (x *ExecuteCommandLogConfiguration) GetS3EncryptionEnabled() bool {
+	if x != nil && x.S3EncryptionEnabled != nil {
+		return *x.S3EncryptionEnabled
+	}
+	return false
+}
+
+func (x *ExecuteCommandLogConfiguration) GetS3KeyPrefix() string {
+	if x != nil {
+		return x.S3KeyPrefix
+	}
+	return ""
+}
+
+type ManagedStorageConfiguration struct {
+	state                           protoimpl.MessageState `protogen:"open.v1"`
+	KmsKeyId                        string                 `protobuf:"bytes,1,opt,name=kms_key_id,json=kmsKeyId,proto3" json:"kms_key_id,omitempty"`
+	FargateEphemeralStorageKmsKeyId string                 `protobuf:"bytes,2,opt,name=fargate_ephemeral_storage_kms_key_id,json=fargateEphemeralStorageKmsKeyId,proto3" json:"fargate_ephemeral_storage_kms_key_id,omitempty"`
+	unknownFields                   protoimpl.UnknownFields
+	sizeCache                       protoimpl.SizeCache
+}
+
+func (x *ManagedStorageConfiguration) Reset() {
+	*x = ManagedStorageConfiguration{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[133]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ManagedStorageConfiguration) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ManagedStorageConfiguration) ProtoMessage() {}
+
+func (x *ManagedStorageConfiguration) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[133]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ManagedStorageConfiguration.ProtoReflect.Descriptor instead.
+func (*ManagedStorageConfiguration) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{133}
+}
+
+func (x *ManagedStorageConfiguration) GetKmsKeyId() string {
+	if x != nil {
+		return x.KmsKeyId
+	}
+	return ""
+}
+
+func (x *ManagedStorageConfiguration) GetFargateEphemeralStorageKmsKeyId() string {
+	if x != nil {
+		return x.FargateEphemeralStorageKmsKeyId
+	}
+	return ""
+}
+
+// ClusterServiceConnectDefaults is ECS's ClusterServiceConnectDefaults and
+// ClusterServiceConnectDefaultsRequest (the same one member). berth has no
+// Cloud Map: the namespace is kept as given.
+type ClusterServiceConnectDefaults struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClusterServiceConnectDefaults) Reset() {
+	*x = ClusterServiceConnectDefaults{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[134]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClusterServiceConnectDefaults) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClusterServiceConnectDefaults) ProtoMessage() {}
+
+func (x *ClusterServiceConnectDefaults) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[134]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClusterServiceConnectDefaults.ProtoReflect.Descriptor instead.
+func (*ClusterServiceConnectDefaults) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{134}
+}
+
+func (x *ClusterServiceConnectDefaults) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+type UpdateClusterRequest struct {
+	state                  protoimpl.MessageState         `protogen:"open.v1"`
+	Cluster                string                         `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Settings               []*ClusterSetting              `protobuf:"bytes,2,rep,name=settings,proto3" json:"settings,omitempty"`
+	Configuration          *ClusterConfiguration          `protobuf:"bytes,3,opt,name=configuration,proto3" json:"configuration,omitempty"`
+	ServiceConnectDefaults *ClusterServiceConnectDefaults `protobuf:"bytes,4,opt,name=service_connect_defaults,json=serviceConnectDefaults,proto3" json:"service_connect_defaults,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *UpdateClusterRequest) Reset() {
+	*x = UpdateClusterRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[135]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateClusterRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateClusterRequest) ProtoMessage() {}
+
+func (x *UpdateClusterRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[135]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateClusterRequest.ProtoReflect.Descriptor instead.
+func (*UpdateClusterRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{135}
+}
+
+func (x *UpdateClusterRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *UpdateClusterRequest) GetSettings() []*ClusterSetting {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+func (x *UpdateClusterRequest) GetConfiguration() *ClusterConfiguration {
+	if x != nil {
+		return x.Configuration
+	}
+	return nil
+}
+
+func (x *UpdateClusterRequest) GetServiceConnectDefaults() *ClusterServiceConnectDefaults {
+	if x != nil {
+		return x.ServiceConnectDefaults
+	}
+	return nil
+}
+
+type UpdateClusterResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cluster       *Cluster               `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateClusterResponse) Reset() {
+	*x = UpdateClusterResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[136]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateClusterResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateClusterResponse) ProtoMessage() {}
+
+func (x *UpdateClusterResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[136]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateClusterResponse.ProtoReflect.Descriptor instead.
+func (*UpdateClusterResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{136}
+}
+
+func (x *UpdateClusterResponse) GetCluster() *Cluster {
+	if x != nil {
+		return x.Cluster
+	}
+	return nil
+}
+
+type UpdateClusterSettingsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cluster       string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Settings      []*ClusterSetting      `protobuf:"bytes,2,rep,name=settings,proto3" json:"settings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateClusterSettingsRequest) Reset() {
+	*x = UpdateClusterSettingsRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[137]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateClusterSettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateClusterSettingsRequest) ProtoMessage() {}
+
+func (x *UpdateClusterSettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[137]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateClusterSettingsRequest.ProtoReflect.Descriptor instead.
+func (*UpdateClusterSettingsRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{137}
+}
+
+func (x *UpdateClusterSettingsRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *UpdateClusterSettingsRequest) GetSettings() []*ClusterSetting {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+type UpdateClusterSettingsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cluster       *Cluster               `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateClusterSettingsResponse) Reset() {
+	*x = UpdateClusterSettingsResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[138]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateClusterSettingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateClusterSettingsResponse) ProtoMessage() {}
+
+func (x *UpdateClusterSettingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[138]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateClusterSettingsResponse.ProtoReflect.Descriptor instead.
+func (*UpdateClusterSettingsResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{138}
+}
+
+func (x *UpdateClusterSettingsResponse) GetCluster() *Cluster {
+	if x != nil {
+		return x.Cluster
+	}
+	return nil
+}
+
 var File_berth_v1_ecs_proto protoreflect.FileDescriptor
 
 const file_berth_v1_ecs_proto_rawDesc = "" +
@@ -9712,11 +10198,9 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x0eClusterSetting\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value\"\xec\x01\n" +
-	"\x14ClusterConfiguration\x12\x83\x01\n" +
-	"\x1dexecute_command_configuration\x18\x01 \x03(\v2?.berth.v1.ClusterConfiguration.ExecuteCommandConfigurationEntryR\x1bexecuteCommandConfiguration\x1aN\n" +
-	" ExecuteCommandConfigurationEntry\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x86\x06\n" +
+	"\x14ClusterConfiguration\x12i\n" +
+	"\x1dexecute_command_configuration\x18\x01 \x01(\v2%.berth.v1.ExecuteCommandConfigurationR\x1bexecuteCommandConfiguration\x12i\n" +
+	"\x1dmanaged_storage_configuration\x18\x02 \x01(\v2%.berth.v1.ManagedStorageConfigurationR\x1bmanagedStorageConfiguration\"\xaf\a\n" +
 	"\aCluster\x12\x1f\n" +
 	"\vcluster_arn\x18\x01 \x01(\tR\n" +
 	"clusterArn\x12!\n" +
@@ -9733,17 +10217,21 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\bsettings\x18\n" +
 	" \x03(\v2\x18.berth.v1.ClusterSettingR\bsettings\x12-\n" +
 	"\x12capacity_providers\x18\v \x03(\tR\x11capacityProviders\x12s\n" +
-	"\"default_capacity_provider_strategy\x18\f \x03(\v2&.berth.v1.CapacityProviderStrategyItemR\x1fdefaultCapacityProviderStrategyB'\n" +
+	"\"default_capacity_provider_strategy\x18\f \x03(\v2&.berth.v1.CapacityProviderStrategyItemR\x1fdefaultCapacityProviderStrategy\x12D\n" +
+	"\rconfiguration\x18\r \x01(\v2\x1e.berth.v1.ClusterConfigurationR\rconfiguration\x12a\n" +
+	"\x18service_connect_defaults\x18\x0e \x01(\v2'.berth.v1.ClusterServiceConnectDefaultsR\x16serviceConnectDefaultsB'\n" +
 	"%_registered_container_instances_countB\x16\n" +
 	"\x14_running_tasks_countB\x16\n" +
 	"\x14_pending_tasks_countB\x18\n" +
-	"\x16_active_services_count\"\xb6\x02\n" +
+	"\x16_active_services_count\"\xdf\x03\n" +
 	"\x14CreateClusterRequest\x12!\n" +
 	"\fcluster_name\x18\x01 \x01(\tR\vclusterName\x12!\n" +
 	"\x04tags\x18\x02 \x03(\v2\r.berth.v1.TagR\x04tags\x124\n" +
 	"\bsettings\x18\x03 \x03(\v2\x18.berth.v1.ClusterSettingR\bsettings\x12-\n" +
 	"\x12capacity_providers\x18\x04 \x03(\tR\x11capacityProviders\x12s\n" +
-	"\"default_capacity_provider_strategy\x18\x05 \x03(\v2&.berth.v1.CapacityProviderStrategyItemR\x1fdefaultCapacityProviderStrategy\"D\n" +
+	"\"default_capacity_provider_strategy\x18\x05 \x03(\v2&.berth.v1.CapacityProviderStrategyItemR\x1fdefaultCapacityProviderStrategy\x12D\n" +
+	"\rconfiguration\x18\x06 \x01(\v2\x1e.berth.v1.ClusterConfigurationR\rconfiguration\x12a\n" +
+	"\x18service_connect_defaults\x18\a \x01(\v2'.berth.v1.ClusterServiceConnectDefaultsR\x16serviceConnectDefaults\"D\n" +
 	"\x15CreateClusterResponse\x12+\n" +
 	"\acluster\x18\x01 \x01(\v2\x11.berth.v1.ClusterR\acluster\"O\n" +
 	"\x17DescribeClustersRequest\x12\x1a\n" +
@@ -10262,7 +10750,38 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x10task_definitions\x18\x01 \x03(\tR\x0ftaskDefinitions\"\x93\x01\n" +
 	"\x1dDeleteTaskDefinitionsResponse\x12C\n" +
 	"\x10task_definitions\x18\x01 \x03(\v2\x18.berth.v1.TaskDefinitionR\x0ftaskDefinitions\x12-\n" +
-	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures2\x9c\x1a\n" +
+	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\"\xac\x01\n" +
+	"\x1bExecuteCommandConfiguration\x12\x1c\n" +
+	"\n" +
+	"kms_key_id\x18\x01 \x01(\tR\bkmsKeyId\x12\x18\n" +
+	"\alogging\x18\x02 \x01(\tR\alogging\x12U\n" +
+	"\x11log_configuration\x18\x03 \x01(\v2(.berth.v1.ExecuteCommandLogConfigurationR\x10logConfiguration\"\xe6\x02\n" +
+	"\x1eExecuteCommandLogConfiguration\x12:\n" +
+	"\x1acloud_watch_log_group_name\x18\x01 \x01(\tR\x16cloudWatchLogGroupName\x12H\n" +
+	"\x1ecloud_watch_encryption_enabled\x18\x02 \x01(\bH\x00R\x1bcloudWatchEncryptionEnabled\x88\x01\x01\x12$\n" +
+	"\x0es3_bucket_name\x18\x03 \x01(\tR\fs3BucketName\x127\n" +
+	"\x15s3_encryption_enabled\x18\x04 \x01(\bH\x01R\x13s3EncryptionEnabled\x88\x01\x01\x12\"\n" +
+	"\rs3_key_prefix\x18\x05 \x01(\tR\vs3KeyPrefixB!\n" +
+	"\x1f_cloud_watch_encryption_enabledB\x18\n" +
+	"\x16_s3_encryption_enabled\"\x8a\x01\n" +
+	"\x1bManagedStorageConfiguration\x12\x1c\n" +
+	"\n" +
+	"kms_key_id\x18\x01 \x01(\tR\bkmsKeyId\x12M\n" +
+	"$fargate_ephemeral_storage_kms_key_id\x18\x02 \x01(\tR\x1ffargateEphemeralStorageKmsKeyId\"=\n" +
+	"\x1dClusterServiceConnectDefaults\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\"\x8f\x02\n" +
+	"\x14UpdateClusterRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x124\n" +
+	"\bsettings\x18\x02 \x03(\v2\x18.berth.v1.ClusterSettingR\bsettings\x12D\n" +
+	"\rconfiguration\x18\x03 \x01(\v2\x1e.berth.v1.ClusterConfigurationR\rconfiguration\x12a\n" +
+	"\x18service_connect_defaults\x18\x04 \x01(\v2'.berth.v1.ClusterServiceConnectDefaultsR\x16serviceConnectDefaults\"D\n" +
+	"\x15UpdateClusterResponse\x12+\n" +
+	"\acluster\x18\x01 \x01(\v2\x11.berth.v1.ClusterR\acluster\"n\n" +
+	"\x1cUpdateClusterSettingsRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x124\n" +
+	"\bsettings\x18\x02 \x03(\v2\x18.berth.v1.ClusterSettingR\bsettings\"L\n" +
+	"\x1dUpdateClusterSettingsResponse\x12+\n" +
+	"\acluster\x18\x01 \x01(\v2\x11.berth.v1.ClusterR\acluster2\xd8\x1b\n" +
 	"\x03ECS\x12k\n" +
 	"\x16RegisterTaskDefinition\x12'.berth.v1.RegisterTaskDefinitionRequest\x1a(.berth.v1.RegisterTaskDefinitionResponse\x12k\n" +
 	"\x16DescribeTaskDefinition\x12'.berth.v1.DescribeTaskDefinitionRequest\x1a(.berth.v1.DescribeTaskDefinitionResponse\x12b\n" +
@@ -10298,7 +10817,9 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x11PutAccountSetting\x12\".berth.v1.PutAccountSettingRequest\x1a#.berth.v1.PutAccountSettingResponse\x12q\n" +
 	"\x18PutAccountSettingDefault\x12).berth.v1.PutAccountSettingDefaultRequest\x1a*.berth.v1.PutAccountSettingDefaultResponse\x12e\n" +
 	"\x14DeleteAccountSetting\x12%.berth.v1.DeleteAccountSettingRequest\x1a&.berth.v1.DeleteAccountSettingResponse\x12h\n" +
-	"\x15DeleteTaskDefinitions\x12&.berth.v1.DeleteTaskDefinitionsRequest\x1a'.berth.v1.DeleteTaskDefinitionsResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x15DeleteTaskDefinitions\x12&.berth.v1.DeleteTaskDefinitionsRequest\x1a'.berth.v1.DeleteTaskDefinitionsResponse\x12P\n" +
+	"\rUpdateCluster\x12\x1e.berth.v1.UpdateClusterRequest\x1a\x1f.berth.v1.UpdateClusterResponse\x12h\n" +
+	"\x15UpdateClusterSettings\x12&.berth.v1.UpdateClusterSettingsRequest\x1a'.berth.v1.UpdateClusterSettingsResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_ecs_proto_rawDescOnce sync.Once
@@ -10312,7 +10833,7 @@ func file_berth_v1_ecs_proto_rawDescGZIP() []byte {
 	return file_berth_v1_ecs_proto_rawDescData
 }
 
-var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 137)
+var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 144)
 var file_berth_v1_ecs_proto_goTypes = []any{
 	(*KeyValuePair)(nil),                          // 0: berth.v1.KeyValuePair
 	(*Tag)(nil),                                   // 1: berth.v1.Tag
@@ -10445,21 +10966,28 @@ var file_berth_v1_ecs_proto_goTypes = []any{
 	(*DeleteAccountSettingResponse)(nil),          // 128: berth.v1.DeleteAccountSettingResponse
 	(*DeleteTaskDefinitionsRequest)(nil),          // 129: berth.v1.DeleteTaskDefinitionsRequest
 	(*DeleteTaskDefinitionsResponse)(nil),         // 130: berth.v1.DeleteTaskDefinitionsResponse
-	nil,                                           // 131: berth.v1.LogConfiguration.OptionsEntry
-	nil,                                           // 132: berth.v1.FirelensConfiguration.OptionsEntry
-	nil,                                           // 133: berth.v1.ContainerDefinition.DockerLabelsEntry
-	nil,                                           // 134: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	nil,                                           // 135: berth.v1.DockerVolumeConfiguration.LabelsEntry
-	nil,                                           // 136: berth.v1.ClusterConfiguration.ExecuteCommandConfigurationEntry
+	(*ExecuteCommandConfiguration)(nil),           // 131: berth.v1.ExecuteCommandConfiguration
+	(*ExecuteCommandLogConfiguration)(nil),        // 132: berth.v1.ExecuteCommandLogConfiguration
+	(*ManagedStorageConfiguration)(nil),           // 133: berth.v1.ManagedStorageConfiguration
+	(*ClusterServiceConnectDefaults)(nil),         // 134: berth.v1.ClusterServiceConnectDefaults
+	(*UpdateClusterRequest)(nil),                  // 135: berth.v1.UpdateClusterRequest
+	(*UpdateClusterResponse)(nil),                 // 136: berth.v1.UpdateClusterResponse
+	(*UpdateClusterSettingsRequest)(nil),          // 137: berth.v1.UpdateClusterSettingsRequest
+	(*UpdateClusterSettingsResponse)(nil),         // 138: berth.v1.UpdateClusterSettingsResponse
+	nil,                                           // 139: berth.v1.LogConfiguration.OptionsEntry
+	nil,                                           // 140: berth.v1.FirelensConfiguration.OptionsEntry
+	nil,                                           // 141: berth.v1.ContainerDefinition.DockerLabelsEntry
+	nil,                                           // 142: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	nil,                                           // 143: berth.v1.DockerVolumeConfiguration.LabelsEntry
 }
 var file_berth_v1_ecs_proto_depIdxs = []int32{
 	7,   // 0: berth.v1.NetworkConfiguration.awsvpc_configuration:type_name -> berth.v1.AwsVpcConfiguration
 	12,  // 1: berth.v1.LinuxParameters.capabilities:type_name -> berth.v1.KernelCapabilities
 	13,  // 2: berth.v1.LinuxParameters.devices:type_name -> berth.v1.Device
 	14,  // 3: berth.v1.LinuxParameters.tmpfs:type_name -> berth.v1.Tmpfs
-	131, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
+	139, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
 	16,  // 5: berth.v1.LogConfiguration.secret_options:type_name -> berth.v1.Secret
-	132, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
+	140, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
 	26,  // 7: berth.v1.ContainerDefinition.repository_credentials:type_name -> berth.v1.RepositoryCredentials
 	9,   // 8: berth.v1.ContainerDefinition.port_mappings:type_name -> berth.v1.PortMapping
 	0,   // 9: berth.v1.ContainerDefinition.environment:type_name -> berth.v1.KeyValuePair
@@ -10470,15 +10998,15 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	16,  // 14: berth.v1.ContainerDefinition.secrets:type_name -> berth.v1.Secret
 	17,  // 15: berth.v1.ContainerDefinition.depends_on:type_name -> berth.v1.ContainerDependency
 	18,  // 16: berth.v1.ContainerDefinition.extra_hosts:type_name -> berth.v1.HostEntry
-	133, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
+	141, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
 	19,  // 18: berth.v1.ContainerDefinition.ulimits:type_name -> berth.v1.Ulimit
 	20,  // 19: berth.v1.ContainerDefinition.log_configuration:type_name -> berth.v1.LogConfiguration
 	21,  // 20: berth.v1.ContainerDefinition.health_check:type_name -> berth.v1.HealthCheck
 	22,  // 21: berth.v1.ContainerDefinition.system_controls:type_name -> berth.v1.SystemControl
 	23,  // 22: berth.v1.ContainerDefinition.resource_requirements:type_name -> berth.v1.ResourceRequirement
 	24,  // 23: berth.v1.ContainerDefinition.firelens_configuration:type_name -> berth.v1.FirelensConfiguration
-	134, // 24: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	135, // 25: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
+	142, // 24: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	143, // 25: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
 	28,  // 26: berth.v1.Volume.host:type_name -> berth.v1.HostVolumeProperties
 	29,  // 27: berth.v1.Volume.docker_volume_configuration:type_name -> berth.v1.DockerVolumeConfiguration
 	30,  // 28: berth.v1.Volume.efs_volume_configuration:type_name -> berth.v1.EFSVolumeConfiguration
@@ -10504,181 +11032,197 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	37,  // 48: berth.v1.DescribeTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
 	1,   // 49: berth.v1.DescribeTaskDefinitionResponse.tags:type_name -> berth.v1.Tag
 	37,  // 50: berth.v1.DeregisterTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
-	136, // 51: berth.v1.ClusterConfiguration.execute_command_configuration:type_name -> berth.v1.ClusterConfiguration.ExecuteCommandConfigurationEntry
-	0,   // 52: berth.v1.Cluster.statistics:type_name -> berth.v1.KeyValuePair
-	1,   // 53: berth.v1.Cluster.tags:type_name -> berth.v1.Tag
-	48,  // 54: berth.v1.Cluster.settings:type_name -> berth.v1.ClusterSetting
-	6,   // 55: berth.v1.Cluster.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	1,   // 56: berth.v1.CreateClusterRequest.tags:type_name -> berth.v1.Tag
-	48,  // 57: berth.v1.CreateClusterRequest.settings:type_name -> berth.v1.ClusterSetting
-	6,   // 58: berth.v1.CreateClusterRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	50,  // 59: berth.v1.CreateClusterResponse.cluster:type_name -> berth.v1.Cluster
-	50,  // 60: berth.v1.DescribeClustersResponse.clusters:type_name -> berth.v1.Cluster
-	2,   // 61: berth.v1.DescribeClustersResponse.failures:type_name -> berth.v1.Failure
-	50,  // 62: berth.v1.DeleteClusterResponse.cluster:type_name -> berth.v1.Cluster
-	60,  // 63: berth.v1.ContainerInstance.version_info:type_name -> berth.v1.VersionInfo
-	59,  // 64: berth.v1.ContainerInstance.remaining_resources:type_name -> berth.v1.Resource
-	59,  // 65: berth.v1.ContainerInstance.registered_resources:type_name -> berth.v1.Resource
-	3,   // 66: berth.v1.ContainerInstance.attributes:type_name -> berth.v1.Attribute
-	1,   // 67: berth.v1.ContainerInstance.tags:type_name -> berth.v1.Tag
-	61,  // 68: berth.v1.DescribeContainerInstancesResponse.container_instances:type_name -> berth.v1.ContainerInstance
-	2,   // 69: berth.v1.DescribeContainerInstancesResponse.failures:type_name -> berth.v1.Failure
-	61,  // 70: berth.v1.UpdateContainerInstancesStateResponse.container_instances:type_name -> berth.v1.ContainerInstance
-	2,   // 71: berth.v1.UpdateContainerInstancesStateResponse.failures:type_name -> berth.v1.Failure
-	61,  // 72: berth.v1.DeregisterContainerInstanceResponse.container_instance:type_name -> berth.v1.ContainerInstance
-	3,   // 73: berth.v1.PutAttributesRequest.attributes:type_name -> berth.v1.Attribute
-	3,   // 74: berth.v1.PutAttributesResponse.attributes:type_name -> berth.v1.Attribute
-	0,   // 75: berth.v1.ContainerOverride.environment:type_name -> berth.v1.KeyValuePair
-	25,  // 76: berth.v1.ContainerOverride.environment_files:type_name -> berth.v1.EnvironmentFile
-	23,  // 77: berth.v1.ContainerOverride.resource_requirements:type_name -> berth.v1.ResourceRequirement
-	72,  // 78: berth.v1.TaskOverride.container_overrides:type_name -> berth.v1.ContainerOverride
-	35,  // 79: berth.v1.TaskOverride.ephemeral_storage:type_name -> berth.v1.EphemeralStorage
-	74,  // 80: berth.v1.Container.network_bindings:type_name -> berth.v1.NetworkBinding
-	75,  // 81: berth.v1.Container.network_interfaces:type_name -> berth.v1.NetworkInterface
-	76,  // 82: berth.v1.Task.containers:type_name -> berth.v1.Container
-	73,  // 83: berth.v1.Task.overrides:type_name -> berth.v1.TaskOverride
-	1,   // 84: berth.v1.Task.tags:type_name -> berth.v1.Tag
-	3,   // 85: berth.v1.Task.attributes:type_name -> berth.v1.Attribute
-	35,  // 86: berth.v1.Task.ephemeral_storage:type_name -> berth.v1.EphemeralStorage
-	6,   // 87: berth.v1.RunTaskRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	73,  // 88: berth.v1.RunTaskRequest.overrides:type_name -> berth.v1.TaskOverride
-	4,   // 89: berth.v1.RunTaskRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
-	5,   // 90: berth.v1.RunTaskRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
-	8,   // 91: berth.v1.RunTaskRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	1,   // 92: berth.v1.RunTaskRequest.tags:type_name -> berth.v1.Tag
-	77,  // 93: berth.v1.RunTaskResponse.tasks:type_name -> berth.v1.Task
-	2,   // 94: berth.v1.RunTaskResponse.failures:type_name -> berth.v1.Failure
-	73,  // 95: berth.v1.StartTaskRequest.overrides:type_name -> berth.v1.TaskOverride
-	8,   // 96: berth.v1.StartTaskRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	1,   // 97: berth.v1.StartTaskRequest.tags:type_name -> berth.v1.Tag
-	77,  // 98: berth.v1.StartTaskResponse.tasks:type_name -> berth.v1.Task
-	2,   // 99: berth.v1.StartTaskResponse.failures:type_name -> berth.v1.Failure
-	77,  // 100: berth.v1.StopTaskResponse.task:type_name -> berth.v1.Task
-	77,  // 101: berth.v1.DescribeTasksResponse.tasks:type_name -> berth.v1.Task
-	2,   // 102: berth.v1.DescribeTasksResponse.failures:type_name -> berth.v1.Failure
-	88,  // 103: berth.v1.DeploymentConfiguration.deployment_circuit_breaker:type_name -> berth.v1.DeploymentCircuitBreaker
-	6,   // 104: berth.v1.Deployment.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	8,   // 105: berth.v1.Deployment.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	6,   // 106: berth.v1.Service.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	89,  // 107: berth.v1.Service.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
-	91,  // 108: berth.v1.Service.deployments:type_name -> berth.v1.Deployment
-	92,  // 109: berth.v1.Service.events:type_name -> berth.v1.ServiceEvent
-	4,   // 110: berth.v1.Service.placement_constraints:type_name -> berth.v1.PlacementConstraint
-	5,   // 111: berth.v1.Service.placement_strategy:type_name -> berth.v1.PlacementStrategy
-	8,   // 112: berth.v1.Service.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	90,  // 113: berth.v1.Service.deployment_controller:type_name -> berth.v1.DeploymentController
-	1,   // 114: berth.v1.Service.tags:type_name -> berth.v1.Tag
-	6,   // 115: berth.v1.CreateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	89,  // 116: berth.v1.CreateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
-	4,   // 117: berth.v1.CreateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
-	5,   // 118: berth.v1.CreateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
-	8,   // 119: berth.v1.CreateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	90,  // 120: berth.v1.CreateServiceRequest.deployment_controller:type_name -> berth.v1.DeploymentController
-	1,   // 121: berth.v1.CreateServiceRequest.tags:type_name -> berth.v1.Tag
-	93,  // 122: berth.v1.CreateServiceResponse.service:type_name -> berth.v1.Service
-	6,   // 123: berth.v1.UpdateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	89,  // 124: berth.v1.UpdateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
-	8,   // 125: berth.v1.UpdateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	4,   // 126: berth.v1.UpdateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
-	5,   // 127: berth.v1.UpdateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
-	93,  // 128: berth.v1.UpdateServiceResponse.service:type_name -> berth.v1.Service
-	93,  // 129: berth.v1.DeleteServiceResponse.service:type_name -> berth.v1.Service
-	93,  // 130: berth.v1.DescribeServicesResponse.services:type_name -> berth.v1.Service
-	2,   // 131: berth.v1.DescribeServicesResponse.failures:type_name -> berth.v1.Failure
-	104, // 132: berth.v1.AutoScalingGroupProvider.managed_scaling:type_name -> berth.v1.ManagedScaling
-	105, // 133: berth.v1.CapacityProvider.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
-	1,   // 134: berth.v1.CapacityProvider.tags:type_name -> berth.v1.Tag
-	107, // 135: berth.v1.CapacityProvider.reservations:type_name -> berth.v1.CapacityProviderReservation
-	105, // 136: berth.v1.CreateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
-	1,   // 137: berth.v1.CreateCapacityProviderRequest.tags:type_name -> berth.v1.Tag
-	106, // 138: berth.v1.CreateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
-	106, // 139: berth.v1.DescribeCapacityProvidersResponse.capacity_providers:type_name -> berth.v1.CapacityProvider
-	2,   // 140: berth.v1.DescribeCapacityProvidersResponse.failures:type_name -> berth.v1.Failure
-	6,   // 141: berth.v1.PutClusterCapacityProvidersRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	50,  // 142: berth.v1.PutClusterCapacityProvidersResponse.cluster:type_name -> berth.v1.Cluster
-	1,   // 143: berth.v1.TagResourceRequest.tags:type_name -> berth.v1.Tag
-	1,   // 144: berth.v1.ListTagsForResourceResponse.tags:type_name -> berth.v1.Tag
-	120, // 145: berth.v1.ListAccountSettingsResponse.settings:type_name -> berth.v1.Setting
-	120, // 146: berth.v1.PutAccountSettingResponse.setting:type_name -> berth.v1.Setting
-	120, // 147: berth.v1.PutAccountSettingDefaultResponse.setting:type_name -> berth.v1.Setting
-	120, // 148: berth.v1.DeleteAccountSettingResponse.setting:type_name -> berth.v1.Setting
-	37,  // 149: berth.v1.DeleteTaskDefinitionsResponse.task_definitions:type_name -> berth.v1.TaskDefinition
-	2,   // 150: berth.v1.DeleteTaskDefinitionsResponse.failures:type_name -> berth.v1.Failure
-	38,  // 151: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
-	40,  // 152: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
-	42,  // 153: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
-	44,  // 154: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
-	46,  // 155: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
-	51,  // 156: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
-	53,  // 157: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
-	55,  // 158: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
-	57,  // 159: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
-	62,  // 160: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
-	64,  // 161: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
-	66,  // 162: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
-	68,  // 163: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
-	70,  // 164: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
-	78,  // 165: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
-	80,  // 166: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
-	82,  // 167: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
-	84,  // 168: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
-	86,  // 169: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
-	94,  // 170: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
-	96,  // 171: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
-	98,  // 172: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
-	100, // 173: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
-	102, // 174: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
-	108, // 175: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
-	110, // 176: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
-	112, // 177: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
-	114, // 178: berth.v1.ECS.TagResource:input_type -> berth.v1.TagResourceRequest
-	116, // 179: berth.v1.ECS.UntagResource:input_type -> berth.v1.UntagResourceRequest
-	118, // 180: berth.v1.ECS.ListTagsForResource:input_type -> berth.v1.ListTagsForResourceRequest
-	121, // 181: berth.v1.ECS.ListAccountSettings:input_type -> berth.v1.ListAccountSettingsRequest
-	123, // 182: berth.v1.ECS.PutAccountSetting:input_type -> berth.v1.PutAccountSettingRequest
-	125, // 183: berth.v1.ECS.PutAccountSettingDefault:input_type -> berth.v1.PutAccountSettingDefaultRequest
-	127, // 184: berth.v1.ECS.DeleteAccountSetting:input_type -> berth.v1.DeleteAccountSettingRequest
-	129, // 185: berth.v1.ECS.DeleteTaskDefinitions:input_type -> berth.v1.DeleteTaskDefinitionsRequest
-	39,  // 186: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
-	41,  // 187: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
-	43,  // 188: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
-	45,  // 189: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
-	47,  // 190: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
-	52,  // 191: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
-	54,  // 192: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
-	56,  // 193: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
-	58,  // 194: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
-	63,  // 195: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
-	65,  // 196: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
-	67,  // 197: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
-	69,  // 198: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
-	71,  // 199: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
-	79,  // 200: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
-	81,  // 201: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
-	83,  // 202: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
-	85,  // 203: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
-	87,  // 204: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
-	95,  // 205: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
-	97,  // 206: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
-	99,  // 207: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
-	101, // 208: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
-	103, // 209: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
-	109, // 210: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
-	111, // 211: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
-	113, // 212: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
-	115, // 213: berth.v1.ECS.TagResource:output_type -> berth.v1.TagResourceResponse
-	117, // 214: berth.v1.ECS.UntagResource:output_type -> berth.v1.UntagResourceResponse
-	119, // 215: berth.v1.ECS.ListTagsForResource:output_type -> berth.v1.ListTagsForResourceResponse
-	122, // 216: berth.v1.ECS.ListAccountSettings:output_type -> berth.v1.ListAccountSettingsResponse
-	124, // 217: berth.v1.ECS.PutAccountSetting:output_type -> berth.v1.PutAccountSettingResponse
-	126, // 218: berth.v1.ECS.PutAccountSettingDefault:output_type -> berth.v1.PutAccountSettingDefaultResponse
-	128, // 219: berth.v1.ECS.DeleteAccountSetting:output_type -> berth.v1.DeleteAccountSettingResponse
-	130, // 220: berth.v1.ECS.DeleteTaskDefinitions:output_type -> berth.v1.DeleteTaskDefinitionsResponse
-	186, // [186:221] is the sub-list for method output_type
-	151, // [151:186] is the sub-list for method input_type
-	151, // [151:151] is the sub-list for extension type_name
-	151, // [151:151] is the sub-list for extension extendee
-	0,   // [0:151] is the sub-list for field type_name
+	131, // 51: berth.v1.ClusterConfiguration.execute_command_configuration:type_name -> berth.v1.ExecuteCommandConfiguration
+	133, // 52: berth.v1.ClusterConfiguration.managed_storage_configuration:type_name -> berth.v1.ManagedStorageConfiguration
+	0,   // 53: berth.v1.Cluster.statistics:type_name -> berth.v1.KeyValuePair
+	1,   // 54: berth.v1.Cluster.tags:type_name -> berth.v1.Tag
+	48,  // 55: berth.v1.Cluster.settings:type_name -> berth.v1.ClusterSetting
+	6,   // 56: berth.v1.Cluster.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	49,  // 57: berth.v1.Cluster.configuration:type_name -> berth.v1.ClusterConfiguration
+	134, // 58: berth.v1.Cluster.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	1,   // 59: berth.v1.CreateClusterRequest.tags:type_name -> berth.v1.Tag
+	48,  // 60: berth.v1.CreateClusterRequest.settings:type_name -> berth.v1.ClusterSetting
+	6,   // 61: berth.v1.CreateClusterRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	49,  // 62: berth.v1.CreateClusterRequest.configuration:type_name -> berth.v1.ClusterConfiguration
+	134, // 63: berth.v1.CreateClusterRequest.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	50,  // 64: berth.v1.CreateClusterResponse.cluster:type_name -> berth.v1.Cluster
+	50,  // 65: berth.v1.DescribeClustersResponse.clusters:type_name -> berth.v1.Cluster
+	2,   // 66: berth.v1.DescribeClustersResponse.failures:type_name -> berth.v1.Failure
+	50,  // 67: berth.v1.DeleteClusterResponse.cluster:type_name -> berth.v1.Cluster
+	60,  // 68: berth.v1.ContainerInstance.version_info:type_name -> berth.v1.VersionInfo
+	59,  // 69: berth.v1.ContainerInstance.remaining_resources:type_name -> berth.v1.Resource
+	59,  // 70: berth.v1.ContainerInstance.registered_resources:type_name -> berth.v1.Resource
+	3,   // 71: berth.v1.ContainerInstance.attributes:type_name -> berth.v1.Attribute
+	1,   // 72: berth.v1.ContainerInstance.tags:type_name -> berth.v1.Tag
+	61,  // 73: berth.v1.DescribeContainerInstancesResponse.container_instances:type_name -> berth.v1.ContainerInstance
+	2,   // 74: berth.v1.DescribeContainerInstancesResponse.failures:type_name -> berth.v1.Failure
+	61,  // 75: berth.v1.UpdateContainerInstancesStateResponse.container_instances:type_name -> berth.v1.ContainerInstance
+	2,   // 76: berth.v1.UpdateContainerInstancesStateResponse.failures:type_name -> berth.v1.Failure
+	61,  // 77: berth.v1.DeregisterContainerInstanceResponse.container_instance:type_name -> berth.v1.ContainerInstance
+	3,   // 78: berth.v1.PutAttributesRequest.attributes:type_name -> berth.v1.Attribute
+	3,   // 79: berth.v1.PutAttributesResponse.attributes:type_name -> berth.v1.Attribute
+	0,   // 80: berth.v1.ContainerOverride.environment:type_name -> berth.v1.KeyValuePair
+	25,  // 81: berth.v1.ContainerOverride.environment_files:type_name -> berth.v1.EnvironmentFile
+	23,  // 82: berth.v1.ContainerOverride.resource_requirements:type_name -> berth.v1.ResourceRequirement
+	72,  // 83: berth.v1.TaskOverride.container_overrides:type_name -> berth.v1.ContainerOverride
+	35,  // 84: berth.v1.TaskOverride.ephemeral_storage:type_name -> berth.v1.EphemeralStorage
+	74,  // 85: berth.v1.Container.network_bindings:type_name -> berth.v1.NetworkBinding
+	75,  // 86: berth.v1.Container.network_interfaces:type_name -> berth.v1.NetworkInterface
+	76,  // 87: berth.v1.Task.containers:type_name -> berth.v1.Container
+	73,  // 88: berth.v1.Task.overrides:type_name -> berth.v1.TaskOverride
+	1,   // 89: berth.v1.Task.tags:type_name -> berth.v1.Tag
+	3,   // 90: berth.v1.Task.attributes:type_name -> berth.v1.Attribute
+	35,  // 91: berth.v1.Task.ephemeral_storage:type_name -> berth.v1.EphemeralStorage
+	6,   // 92: berth.v1.RunTaskRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	73,  // 93: berth.v1.RunTaskRequest.overrides:type_name -> berth.v1.TaskOverride
+	4,   // 94: berth.v1.RunTaskRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
+	5,   // 95: berth.v1.RunTaskRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
+	8,   // 96: berth.v1.RunTaskRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	1,   // 97: berth.v1.RunTaskRequest.tags:type_name -> berth.v1.Tag
+	77,  // 98: berth.v1.RunTaskResponse.tasks:type_name -> berth.v1.Task
+	2,   // 99: berth.v1.RunTaskResponse.failures:type_name -> berth.v1.Failure
+	73,  // 100: berth.v1.StartTaskRequest.overrides:type_name -> berth.v1.TaskOverride
+	8,   // 101: berth.v1.StartTaskRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	1,   // 102: berth.v1.StartTaskRequest.tags:type_name -> berth.v1.Tag
+	77,  // 103: berth.v1.StartTaskResponse.tasks:type_name -> berth.v1.Task
+	2,   // 104: berth.v1.StartTaskResponse.failures:type_name -> berth.v1.Failure
+	77,  // 105: berth.v1.StopTaskResponse.task:type_name -> berth.v1.Task
+	77,  // 106: berth.v1.DescribeTasksResponse.tasks:type_name -> berth.v1.Task
+	2,   // 107: berth.v1.DescribeTasksResponse.failures:type_name -> berth.v1.Failure
+	88,  // 108: berth.v1.DeploymentConfiguration.deployment_circuit_breaker:type_name -> berth.v1.DeploymentCircuitBreaker
+	6,   // 109: berth.v1.Deployment.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	8,   // 110: berth.v1.Deployment.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	6,   // 111: berth.v1.Service.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	89,  // 112: berth.v1.Service.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
+	91,  // 113: berth.v1.Service.deployments:type_name -> berth.v1.Deployment
+	92,  // 114: berth.v1.Service.events:type_name -> berth.v1.ServiceEvent
+	4,   // 115: berth.v1.Service.placement_constraints:type_name -> berth.v1.PlacementConstraint
+	5,   // 116: berth.v1.Service.placement_strategy:type_name -> berth.v1.PlacementStrategy
+	8,   // 117: berth.v1.Service.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	90,  // 118: berth.v1.Service.deployment_controller:type_name -> berth.v1.DeploymentController
+	1,   // 119: berth.v1.Service.tags:type_name -> berth.v1.Tag
+	6,   // 120: berth.v1.CreateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	89,  // 121: berth.v1.CreateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
+	4,   // 122: berth.v1.CreateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
+	5,   // 123: berth.v1.CreateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
+	8,   // 124: berth.v1.CreateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	90,  // 125: berth.v1.CreateServiceRequest.deployment_controller:type_name -> berth.v1.DeploymentController
+	1,   // 126: berth.v1.CreateServiceRequest.tags:type_name -> berth.v1.Tag
+	93,  // 127: berth.v1.CreateServiceResponse.service:type_name -> berth.v1.Service
+	6,   // 128: berth.v1.UpdateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	89,  // 129: berth.v1.UpdateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
+	8,   // 130: berth.v1.UpdateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	4,   // 131: berth.v1.UpdateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
+	5,   // 132: berth.v1.UpdateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
+	93,  // 133: berth.v1.UpdateServiceResponse.service:type_name -> berth.v1.Service
+	93,  // 134: berth.v1.DeleteServiceResponse.service:type_name -> berth.v1.Service
+	93,  // 135: berth.v1.DescribeServicesResponse.services:type_name -> berth.v1.Service
+	2,   // 136: berth.v1.DescribeServicesResponse.failures:type_name -> berth.v1.Failure
+	104, // 137: berth.v1.AutoScalingGroupProvider.managed_scaling:type_name -> berth.v1.ManagedScaling
+	105, // 138: berth.v1.CapacityProvider.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
+	1,   // 139: berth.v1.CapacityProvider.tags:type_name -> berth.v1.Tag
+	107, // 140: berth.v1.CapacityProvider.reservations:type_name -> berth.v1.CapacityProviderReservation
+	105, // 141: berth.v1.CreateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
+	1,   // 142: berth.v1.CreateCapacityProviderRequest.tags:type_name -> berth.v1.Tag
+	106, // 143: berth.v1.CreateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
+	106, // 144: berth.v1.DescribeCapacityProvidersResponse.capacity_providers:type_name -> berth.v1.CapacityProvider
+	2,   // 145: berth.v1.DescribeCapacityProvidersResponse.failures:type_name -> berth.v1.Failure
+	6,   // 146: berth.v1.PutClusterCapacityProvidersRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	50,  // 147: berth.v1.PutClusterCapacityProvidersResponse.cluster:type_name -> berth.v1.Cluster
+	1,   // 148: berth.v1.TagResourceRequest.tags:type_name -> berth.v1.Tag
+	1,   // 149: berth.v1.ListTagsForResourceResponse.tags:type_name -> berth.v1.Tag
+	120, // 150: berth.v1.ListAccountSettingsResponse.settings:type_name -> berth.v1.Setting
+	120, // 151: berth.v1.PutAccountSettingResponse.setting:type_name -> berth.v1.Setting
+	120, // 152: berth.v1.PutAccountSettingDefaultResponse.setting:type_name -> berth.v1.Setting
+	120, // 153: berth.v1.DeleteAccountSettingResponse.setting:type_name -> berth.v1.Setting
+	37,  // 154: berth.v1.DeleteTaskDefinitionsResponse.task_definitions:type_name -> berth.v1.TaskDefinition
+	2,   // 155: berth.v1.DeleteTaskDefinitionsResponse.failures:type_name -> berth.v1.Failure
+	132, // 156: berth.v1.ExecuteCommandConfiguration.log_configuration:type_name -> berth.v1.ExecuteCommandLogConfiguration
+	48,  // 157: berth.v1.UpdateClusterRequest.settings:type_name -> berth.v1.ClusterSetting
+	49,  // 158: berth.v1.UpdateClusterRequest.configuration:type_name -> berth.v1.ClusterConfiguration
+	134, // 159: berth.v1.UpdateClusterRequest.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	50,  // 160: berth.v1.UpdateClusterResponse.cluster:type_name -> berth.v1.Cluster
+	48,  // 161: berth.v1.UpdateClusterSettingsRequest.settings:type_name -> berth.v1.ClusterSetting
+	50,  // 162: berth.v1.UpdateClusterSettingsResponse.cluster:type_name -> berth.v1.Cluster
+	38,  // 163: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
+	40,  // 164: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
+	42,  // 165: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
+	44,  // 166: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
+	46,  // 167: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
+	51,  // 168: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
+	53,  // 169: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
+	55,  // 170: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
+	57,  // 171: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
+	62,  // 172: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
+	64,  // 173: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
+	66,  // 174: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
+	68,  // 175: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
+	70,  // 176: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
+	78,  // 177: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
+	80,  // 178: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
+	82,  // 179: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
+	84,  // 180: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
+	86,  // 181: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
+	94,  // 182: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
+	96,  // 183: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
+	98,  // 184: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
+	100, // 185: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
+	102, // 186: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
+	108, // 187: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
+	110, // 188: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
+	112, // 189: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
+	114, // 190: berth.v1.ECS.TagResource:input_type -> berth.v1.TagResourceRequest
+	116, // 191: berth.v1.ECS.UntagResource:input_type -> berth.v1.UntagResourceRequest
+	118, // 192: berth.v1.ECS.ListTagsForResource:input_type -> berth.v1.ListTagsForResourceRequest
+	121, // 193: berth.v1.ECS.ListAccountSettings:input_type -> berth.v1.ListAccountSettingsRequest
+	123, // 194: berth.v1.ECS.PutAccountSetting:input_type -> berth.v1.PutAccountSettingRequest
+	125, // 195: berth.v1.ECS.PutAccountSettingDefault:input_type -> berth.v1.PutAccountSettingDefaultRequest
+	127, // 196: berth.v1.ECS.DeleteAccountSetting:input_type -> berth.v1.DeleteAccountSettingRequest
+	129, // 197: berth.v1.ECS.DeleteTaskDefinitions:input_type -> berth.v1.DeleteTaskDefinitionsRequest
+	135, // 198: berth.v1.ECS.UpdateCluster:input_type -> berth.v1.UpdateClusterRequest
+	137, // 199: berth.v1.ECS.UpdateClusterSettings:input_type -> berth.v1.UpdateClusterSettingsRequest
+	39,  // 200: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
+	41,  // 201: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
+	43,  // 202: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
+	45,  // 203: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
+	47,  // 204: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
+	52,  // 205: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
+	54,  // 206: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
+	56,  // 207: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
+	58,  // 208: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
+	63,  // 209: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
+	65,  // 210: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
+	67,  // 211: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
+	69,  // 212: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
+	71,  // 213: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
+	79,  // 214: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
+	81,  // 215: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
+	83,  // 216: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
+	85,  // 217: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
+	87,  // 218: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
+	95,  // 219: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
+	97,  // 220: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
+	99,  // 221: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
+	101, // 222: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
+	103, // 223: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
+	109, // 224: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
+	111, // 225: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
+	113, // 226: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
+	115, // 227: berth.v1.ECS.TagResource:output_type -> berth.v1.TagResourceResponse
+	117, // 228: berth.v1.ECS.UntagResource:output_type -> berth.v1.UntagResourceResponse
+	119, // 229: berth.v1.ECS.ListTagsForResource:output_type -> berth.v1.ListTagsForResourceResponse
+	122, // 230: berth.v1.ECS.ListAccountSettings:output_type -> berth.v1.ListAccountSettingsResponse
+	124, // 231: berth.v1.ECS.PutAccountSetting:output_type -> berth.v1.PutAccountSettingResponse
+	126, // 232: berth.v1.ECS.PutAccountSettingDefault:output_type -> berth.v1.PutAccountSettingDefaultResponse
+	128, // 233: berth.v1.ECS.DeleteAccountSetting:output_type -> berth.v1.DeleteAccountSettingResponse
+	130, // 234: berth.v1.ECS.DeleteTaskDefinitions:output_type -> berth.v1.DeleteTaskDefinitionsResponse
+	136, // 235: berth.v1.ECS.UpdateCluster:output_type -> berth.v1.UpdateClusterResponse
+	138, // 236: berth.v1.ECS.UpdateClusterSettings:output_type -> berth.v1.UpdateClusterSettingsResponse
+	200, // [200:237] is the sub-list for method output_type
+	163, // [163:200] is the sub-list for method input_type
+	163, // [163:163] is the sub-list for extension type_name
+	163, // [163:163] is the sub-list for extension extendee
+	0,   // [0:163] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_ecs_proto_init() }
@@ -10703,13 +11247,14 @@ func file_berth_v1_ecs_proto_init() {
 	file_berth_v1_ecs_proto_msgTypes[93].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[94].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[96].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[132].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_ecs_proto_rawDesc), len(file_berth_v1_ecs_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   137,
+			NumMessages:   144,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

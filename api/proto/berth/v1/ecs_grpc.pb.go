@@ -66,6 +66,8 @@ const (
 	ECS_PutAccountSettingDefault_FullMethodName      = "/berth.v1.ECS/PutAccountSettingDefault"
 	ECS_DeleteAccountSetting_FullMethodName          = "/berth.v1.ECS/DeleteAccountSetting"
 	ECS_DeleteTaskDefinitions_FullMethodName         = "/berth.v1.ECS/DeleteTaskDefinitions"
+	ECS_UpdateCluster_FullMethodName                 = "/berth.v1.ECS/UpdateCluster"
+	ECS_UpdateClusterSettings_FullMethodName         = "/berth.v1.ECS/UpdateClusterSettings"
 )
 
 // ECSClient is the client API for ECS service.
@@ -118,6 +120,9 @@ type ECSClient interface {
 	DeleteAccountSetting(ctx context.Context, in *DeleteAccountSettingRequest, opts ...grpc.CallOption) (*DeleteAccountSettingResponse, error)
 	// Deleting task definitions.
 	DeleteTaskDefinitions(ctx context.Context, in *DeleteTaskDefinitionsRequest, opts ...grpc.CallOption) (*DeleteTaskDefinitionsResponse, error)
+	// Updating clusters.
+	UpdateCluster(ctx context.Context, in *UpdateClusterRequest, opts ...grpc.CallOption) (*UpdateClusterResponse, error)
+	UpdateClusterSettings(ctx context.Context, in *UpdateClusterSettingsRequest, opts ...grpc.CallOption) (*UpdateClusterSettingsResponse, error)
 }
 
 type eCSClient struct {
@@ -478,6 +483,26 @@ func (c *eCSClient) DeleteTaskDefinitions(ctx context.Context, in *DeleteTaskDef
 	return out, nil
 }
 
+func (c *eCSClient) UpdateCluster(ctx context.Context, in *UpdateClusterRequest, opts ...grpc.CallOption) (*UpdateClusterResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateClusterResponse)
+	err := c.cc.Invoke(ctx, ECS_UpdateCluster_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eCSClient) UpdateClusterSettings(ctx context.Context, in *UpdateClusterSettingsRequest, opts ...grpc.CallOption) (*UpdateClusterSettingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateClusterSettingsResponse)
+	err := c.cc.Invoke(ctx, ECS_UpdateClusterSettings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ECSServer is the server API for ECS service.
 // All implementations must embed UnimplementedECSServer
 // for forward compatibility.
@@ -528,6 +553,9 @@ type ECSServer interface {
 	DeleteAccountSetting(context.Context, *DeleteAccountSettingRequest) (*DeleteAccountSettingResponse, error)
 	// Deleting task definitions.
 	DeleteTaskDefinitions(context.Context, *DeleteTaskDefinitionsRequest) (*DeleteTaskDefinitionsResponse, error)
+	// Updating clusters.
+	UpdateCluster(context.Context, *UpdateClusterRequest) (*UpdateClusterResponse, error)
+	UpdateClusterSettings(context.Context, *UpdateClusterSettingsRequest) (*UpdateClusterSettingsResponse, error)
 	mustEmbedUnimplementedECSServer()
 }
 
@@ -642,6 +670,12 @@ func (UnimplementedECSServer) DeleteAccountSetting(context.Context, *DeleteAccou
 }
 func (UnimplementedECSServer) DeleteTaskDefinitions(context.Context, *DeleteTaskDefinitionsRequest) (*DeleteTaskDefinitionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteTaskDefinitions not implemented")
+}
+func (UnimplementedECSServer) UpdateCluster(context.Context, *UpdateClusterRequest) (*UpdateClusterResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateCluster not implemented")
+}
+func (UnimplementedECSServer) UpdateClusterSettings(context.Context, *UpdateClusterSettingsRequest) (*UpdateClusterSettingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateClusterSettings not implemented")
 }
 func (UnimplementedECSServer) mustEmbedUnimplementedECSServer() {}
 func (UnimplementedECSServer) testEmbeddedByValue()             {}
@@ -1294,6 +1328,42 @@ func _ECS_DeleteTaskDefinitions_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ECS_UpdateCluster_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateClusterRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).UpdateCluster(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_UpdateCluster_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).UpdateCluster(ctx, req.(*UpdateClusterRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ECS_UpdateClusterSettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateClusterSettingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).UpdateClusterSettings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_UpdateClusterSettings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).UpdateClusterSettings(ctx, req.(*UpdateClusterSettingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ECS_ServiceDesc is the grpc.ServiceDesc for ECS service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1440,6 +1510,14 @@ var ECS_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteTaskDefinitions",
 			Handler:    _ECS_DeleteTaskDefinitions_Handler,
+		},
+		{
+			MethodName: "UpdateCluster",
+			Handler:    _ECS_UpdateCluster_Handler,
+		},
+		{
+			MethodName: "UpdateClusterSettings",
+			Handler:    _ECS_UpdateClusterSettings_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -56,6 +56,7 @@ type Command struct {
 	//	*Command_PutAccountSetting
 	//	*Command_DeleteAccountSetting
 	//	*Command_DeleteTaskDefinitions
+	//	*Command_UpdateCluster
 	Change        isCommand_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -294,6 +295,15 @@ func (x *Command) GetDeleteTaskDefinitions() *DeleteTaskDefinitionsCommand {
 	return nil
 }
 
+func (x *Command) GetUpdateCluster() *UpdateClusterCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_UpdateCluster); ok {
+			return x.UpdateCluster
+		}
+	}
+	return nil
+}
+
 type isCommand_Change interface {
 	isCommand_Change()
 }
@@ -386,6 +396,11 @@ type Command_DeleteTaskDefinitions struct {
 	DeleteTaskDefinitions *DeleteTaskDefinitionsCommand `protobuf:"bytes,43,opt,name=delete_task_definitions,json=deleteTaskDefinitions,proto3,oneof"`
 }
 
+type Command_UpdateCluster struct {
+	// UpdateCluster and UpdateClusterSettings.
+	UpdateCluster *UpdateClusterCommand `protobuf:"bytes,44,opt,name=update_cluster,json=updateCluster,proto3,oneof"`
+}
+
 func (*Command_RegisterTaskDefinition) isCommand_Change() {}
 
 func (*Command_DeregisterTaskDefinition) isCommand_Change() {}
@@ -427,6 +442,8 @@ func (*Command_PutAccountSetting) isCommand_Change() {}
 func (*Command_DeleteAccountSetting) isCommand_Change() {}
 
 func (*Command_DeleteTaskDefinitions) isCommand_Change() {}
+
+func (*Command_UpdateCluster) isCommand_Change() {}
 
 // RegisterTaskDefinitionCommand stores a validated, normalized task definition
 // as the family's next revision. Revision and status are assigned when applied.
@@ -2758,11 +2775,83 @@ func (x *DeleteTaskDefinitionFailure) GetReason() string {
 	return ""
 }
 
+// UpdateClusterCommand changes an ACTIVE cluster: each setting replaces the
+// one of its name; a configuration part that is set replaces the stored one;
+// service_connect_defaults, when set, replaces them (an empty namespace
+// removes them).
+type UpdateClusterCommand struct {
+	state                  protoimpl.MessageState         `protogen:"open.v1"`
+	ClusterName            string                         `protobuf:"bytes,1,opt,name=cluster_name,json=clusterName,proto3" json:"cluster_name,omitempty"`
+	Settings               []*ClusterSetting              `protobuf:"bytes,2,rep,name=settings,proto3" json:"settings,omitempty"`
+	Configuration          *ClusterConfiguration          `protobuf:"bytes,3,opt,name=configuration,proto3" json:"configuration,omitempty"`
+	ServiceConnectDefaults *ClusterServiceConnectDefaults `protobuf:"bytes,4,opt,name=service_connect_defaults,json=serviceConnectDefaults,proto3" json:"service_connect_defaults,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *UpdateClusterCommand) Reset() {
+	*x = UpdateClusterCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateClusterCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateClusterCommand) ProtoMessage() {}
+
+func (x *UpdateClusterCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateClusterCommand.ProtoReflect.Descriptor instead.
+func (*UpdateClusterCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *UpdateClusterCommand) GetClusterName() string {
+	if x != nil {
+		return x.ClusterName
+	}
+	return ""
+}
+
+func (x *UpdateClusterCommand) GetSettings() []*ClusterSetting {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+func (x *UpdateClusterCommand) GetConfiguration() *ClusterConfiguration {
+	if x != nil {
+		return x.Configuration
+	}
+	return nil
+}
+
+func (x *UpdateClusterCommand) GetServiceConnectDefaults() *ClusterServiceConnectDefaults {
+	if x != nil {
+		return x.ServiceConnectDefaults
+	}
+	return nil
+}
+
 var File_berth_v1_store_proto protoreflect.FileDescriptor
 
 const file_berth_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\xd4\x0e\n" +
+	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\x9d\x0f\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\x01R\x02at\x12c\n" +
 	"\x18register_task_definition\x18\x02 \x01(\v2'.berth.v1.RegisterTaskDefinitionCommandH\x00R\x16registerTaskDefinition\x12i\n" +
@@ -2789,7 +2878,8 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\ftag_resource\x18( \x01(\v2\x1c.berth.v1.TagResourceCommandH\x00R\vtagResource\x12T\n" +
 	"\x13put_account_setting\x18) \x01(\v2\".berth.v1.PutAccountSettingCommandH\x00R\x11putAccountSetting\x12]\n" +
 	"\x16delete_account_setting\x18* \x01(\v2%.berth.v1.DeleteAccountSettingCommandH\x00R\x14deleteAccountSetting\x12`\n" +
-	"\x17delete_task_definitions\x18+ \x01(\v2&.berth.v1.DeleteTaskDefinitionsCommandH\x00R\x15deleteTaskDefinitionsB\b\n" +
+	"\x17delete_task_definitions\x18+ \x01(\v2&.berth.v1.DeleteTaskDefinitionsCommandH\x00R\x15deleteTaskDefinitions\x12G\n" +
+	"\x0eupdate_cluster\x18, \x01(\v2\x1e.berth.v1.UpdateClusterCommandH\x00R\rupdateClusterB\b\n" +
 	"\x06change\"\x85\x01\n" +
 	"\x1dRegisterTaskDefinitionCommand\x12A\n" +
 	"\x0ftask_definition\x18\x01 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12!\n" +
@@ -2950,7 +3040,12 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x1bDeleteTaskDefinitionFailure\x12\x16\n" +
 	"\x06family\x18\x01 \x01(\tR\x06family\x12\x1a\n" +
 	"\brevision\x18\x02 \x01(\x05R\brevision\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reasonB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x98\x02\n" +
+	"\x14UpdateClusterCommand\x12!\n" +
+	"\fcluster_name\x18\x01 \x01(\tR\vclusterName\x124\n" +
+	"\bsettings\x18\x02 \x03(\v2\x18.berth.v1.ClusterSettingR\bsettings\x12D\n" +
+	"\rconfiguration\x18\x03 \x01(\v2\x1e.berth.v1.ClusterConfigurationR\rconfiguration\x12a\n" +
+	"\x18service_connect_defaults\x18\x04 \x01(\v2'.berth.v1.ClusterServiceConnectDefaultsR\x16serviceConnectDefaultsB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_store_proto_rawDescOnce sync.Once
@@ -2964,7 +3059,7 @@ func file_berth_v1_store_proto_rawDescGZIP() []byte {
 	return file_berth_v1_store_proto_rawDescData
 }
 
-var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_berth_v1_store_proto_goTypes = []any{
 	(*Command)(nil),                              // 0: berth.v1.Command
 	(*RegisterTaskDefinitionCommand)(nil),        // 1: berth.v1.RegisterTaskDefinitionCommand
@@ -3005,23 +3100,27 @@ var file_berth_v1_store_proto_goTypes = []any{
 	(*DeleteTaskDefinitionsCommand)(nil),         // 36: berth.v1.DeleteTaskDefinitionsCommand
 	(*DeleteTaskDefinitionsResult)(nil),          // 37: berth.v1.DeleteTaskDefinitionsResult
 	(*DeleteTaskDefinitionFailure)(nil),          // 38: berth.v1.DeleteTaskDefinitionFailure
-	(*TaskDefinition)(nil),                       // 39: berth.v1.TaskDefinition
-	(*Tag)(nil),                                  // 40: berth.v1.Tag
-	(*Cluster)(nil),                              // 41: berth.v1.Cluster
-	(*ContainerInstance)(nil),                    // 42: berth.v1.ContainerInstance
-	(*Task)(nil),                                 // 43: berth.v1.Task
-	(*PlacementExplanation)(nil),                 // 44: berth.v1.PlacementExplanation
-	(*PlacementStrategy)(nil),                    // 45: berth.v1.PlacementStrategy
-	(*PlacementConstraint)(nil),                  // 46: berth.v1.PlacementConstraint
-	(*TaskLimits)(nil),                           // 47: berth.v1.TaskLimits
-	(*Attribute)(nil),                            // 48: berth.v1.Attribute
-	(*Failure)(nil),                              // 49: berth.v1.Failure
-	(*TaskStateChange)(nil),                      // 50: berth.v1.TaskStateChange
-	(*Service)(nil),                              // 51: berth.v1.Service
-	(*PlacementFailure)(nil),                     // 52: berth.v1.PlacementFailure
-	(*CapacityProvider)(nil),                     // 53: berth.v1.CapacityProvider
-	(*CapacityProviderStrategyItem)(nil),         // 54: berth.v1.CapacityProviderStrategyItem
-	(*Setting)(nil),                              // 55: berth.v1.Setting
+	(*UpdateClusterCommand)(nil),                 // 39: berth.v1.UpdateClusterCommand
+	(*TaskDefinition)(nil),                       // 40: berth.v1.TaskDefinition
+	(*Tag)(nil),                                  // 41: berth.v1.Tag
+	(*Cluster)(nil),                              // 42: berth.v1.Cluster
+	(*ContainerInstance)(nil),                    // 43: berth.v1.ContainerInstance
+	(*Task)(nil),                                 // 44: berth.v1.Task
+	(*PlacementExplanation)(nil),                 // 45: berth.v1.PlacementExplanation
+	(*PlacementStrategy)(nil),                    // 46: berth.v1.PlacementStrategy
+	(*PlacementConstraint)(nil),                  // 47: berth.v1.PlacementConstraint
+	(*TaskLimits)(nil),                           // 48: berth.v1.TaskLimits
+	(*Attribute)(nil),                            // 49: berth.v1.Attribute
+	(*Failure)(nil),                              // 50: berth.v1.Failure
+	(*TaskStateChange)(nil),                      // 51: berth.v1.TaskStateChange
+	(*Service)(nil),                              // 52: berth.v1.Service
+	(*PlacementFailure)(nil),                     // 53: berth.v1.PlacementFailure
+	(*CapacityProvider)(nil),                     // 54: berth.v1.CapacityProvider
+	(*CapacityProviderStrategyItem)(nil),         // 55: berth.v1.CapacityProviderStrategyItem
+	(*Setting)(nil),                              // 56: berth.v1.Setting
+	(*ClusterSetting)(nil),                       // 57: berth.v1.ClusterSetting
+	(*ClusterConfiguration)(nil),                 // 58: berth.v1.ClusterConfiguration
+	(*ClusterServiceConnectDefaults)(nil),        // 59: berth.v1.ClusterServiceConnectDefaults
 }
 var file_berth_v1_store_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
@@ -3045,52 +3144,56 @@ var file_berth_v1_store_proto_depIdxs = []int32{
 	33, // 18: berth.v1.Command.put_account_setting:type_name -> berth.v1.PutAccountSettingCommand
 	34, // 19: berth.v1.Command.delete_account_setting:type_name -> berth.v1.DeleteAccountSettingCommand
 	36, // 20: berth.v1.Command.delete_task_definitions:type_name -> berth.v1.DeleteTaskDefinitionsCommand
-	39, // 21: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
-	40, // 22: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
-	41, // 23: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
-	39, // 24: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
-	40, // 25: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
-	42, // 26: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 27: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
-	7,  // 28: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
-	43, // 29: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
-	7,  // 30: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
-	44, // 31: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
-	45, // 32: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
-	46, // 33: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
-	47, // 34: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
-	42, // 35: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 36: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
-	48, // 37: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	9,  // 38: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	9,  // 39: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
-	49, // 40: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
-	50, // 41: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
-	9,  // 42: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
-	8,  // 43: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
-	51, // 44: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
-	22, // 45: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
-	52, // 46: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
-	21, // 47: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
-	9,  // 48: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	44, // 49: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
-	25, // 50: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
-	9,  // 51: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
-	49, // 52: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
-	53, // 53: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
-	54, // 54: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	30, // 55: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
-	40, // 56: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
-	40, // 57: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
-	55, // 58: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
-	35, // 59: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
-	6,  // 60: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
-	38, // 61: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
-	62, // [62:62] is the sub-list for method output_type
-	62, // [62:62] is the sub-list for method input_type
-	62, // [62:62] is the sub-list for extension type_name
-	62, // [62:62] is the sub-list for extension extendee
-	0,  // [0:62] is the sub-list for field type_name
+	39, // 21: berth.v1.Command.update_cluster:type_name -> berth.v1.UpdateClusterCommand
+	40, // 22: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
+	41, // 23: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
+	42, // 24: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
+	40, // 25: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
+	41, // 26: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
+	43, // 27: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 28: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
+	7,  // 29: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
+	44, // 30: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
+	7,  // 31: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
+	45, // 32: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
+	46, // 33: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
+	47, // 34: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
+	48, // 35: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
+	43, // 36: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 37: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
+	49, // 38: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	9,  // 39: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	9,  // 40: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
+	50, // 41: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
+	51, // 42: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
+	9,  // 43: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
+	8,  // 44: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
+	52, // 45: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
+	22, // 46: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
+	53, // 47: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
+	21, // 48: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
+	9,  // 49: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	45, // 50: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
+	25, // 51: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
+	9,  // 52: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
+	50, // 53: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
+	54, // 54: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
+	55, // 55: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	30, // 56: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
+	41, // 57: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
+	41, // 58: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
+	56, // 59: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
+	35, // 60: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
+	6,  // 61: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
+	38, // 62: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
+	57, // 63: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
+	58, // 64: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
+	59, // 65: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	66, // [66:66] is the sub-list for method output_type
+	66, // [66:66] is the sub-list for method input_type
+	66, // [66:66] is the sub-list for extension type_name
+	66, // [66:66] is the sub-list for extension extendee
+	0,  // [0:66] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_store_proto_init() }
@@ -3123,6 +3226,7 @@ func file_berth_v1_store_proto_init() {
 		(*Command_PutAccountSetting)(nil),
 		(*Command_DeleteAccountSetting)(nil),
 		(*Command_DeleteTaskDefinitions)(nil),
+		(*Command_UpdateCluster)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3130,7 +3234,7 @@ func file_berth_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_store_proto_rawDesc), len(file_berth_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   39,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
