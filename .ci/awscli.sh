@@ -109,6 +109,19 @@ check "put an account setting default" '"principalArn": "arn:aws:iam::0000000000
 check "effective account settings" '"value": "enhanced"' ecs list-account-settings --effective-settings --name containerInsights
 check "ECS's default for a setting not set" '"value": "7"' ecs list-account-settings --effective-settings --name fargateTaskRetirementWaitPeriod
 check "a bad setting value" 'InvalidParameterException' ecs put-account-setting --name awsvpcTrunking --value maybe
+check "update a cluster's settings" '"value": "enhanced"' \
+  ecs update-cluster-settings --cluster prod --settings name=containerInsights,value=enhanced
+check "update a cluster's execute command configuration" '"s3KeyPrefix": "exec/"' \
+  ecs update-cluster --cluster prod --configuration 'executeCommandConfiguration={kmsKeyId=key-1,logging=OVERRIDE,logConfiguration={s3BucketName=logs,s3KeyPrefix=exec/}}'
+check "update a cluster's managed storage and Service Connect defaults" '"fargateEphemeralStorageKmsKeyId": "key-2"' \
+  ecsnew update-cluster --cluster prod --configuration 'managedStorageConfiguration={fargateEphemeralStorageKmsKeyId=key-2}' --service-connect-defaults namespace=prod-ns
+check "describe shows the configuration" '"logging": "OVERRIDE"' ecs describe-clusters --clusters prod --include CONFIGURATIONS
+check "a bad cluster setting value" 'InvalidParameterException' \
+  ecs update-cluster-settings --cluster prod --settings name=containerInsights,value=on
+check "OVERRIDE logging needs a logConfiguration" 'logConfiguration: is required' \
+  ecs update-cluster --cluster prod --configuration 'executeCommandConfiguration={logging=OVERRIDE}'
+check "update an unknown cluster" 'ClusterNotFoundException' \
+  ecs update-cluster-settings --cluster nope --settings name=containerInsights,value=enabled
 
 echo "awscli: $passed passed, $failed failed"
 [ "$failed" = 0 ]

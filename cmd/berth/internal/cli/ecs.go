@@ -68,6 +68,8 @@ var ecsCommands = []ecsCommand{
 	{"put-account-setting-default", "Set an account setting's default for the account", rpc(berthv1.ECSClient.PutAccountSettingDefault), []string{"name", "value"}},
 	{"delete-account-setting", "Delete a principal's account setting", rpc(berthv1.ECSClient.DeleteAccountSetting), []string{"name"}},
 	{"delete-task-definitions", "Delete INACTIVE task definition revisions", rpc(berthv1.ECSClient.DeleteTaskDefinitions), []string{"taskDefinitions"}},
+	{"update-cluster", "Update a cluster's settings, configuration and Service Connect defaults", rpc(berthv1.ECSClient.UpdateCluster), []string{"cluster"}},
+	{"update-cluster-settings", "Update a cluster's settings (containerInsights)", rpc(berthv1.ECSClient.UpdateClusterSettings), []string{"cluster", "settings"}},
 }
 
 // operation is one method of the ECS service with its message types erased.
