@@ -68,6 +68,10 @@ var ecsCommands = []ecsCommand{
 	{"put-account-setting-default", "Set an account setting's default for the account", rpc(berthv1.ECSClient.PutAccountSettingDefault), []string{"name", "value"}},
 	{"delete-account-setting", "Delete a principal's account setting", rpc(berthv1.ECSClient.DeleteAccountSetting), []string{"name"}},
 	{"delete-task-definitions", "Delete INACTIVE task definition revisions", rpc(berthv1.ECSClient.DeleteTaskDefinitions), []string{"taskDefinitions"}},
+	{"list-attributes", "List container instances' attributes (--target-type container-instance)", rpc(berthv1.ECSClient.ListAttributes), []string{"targetType"}},
+	{"delete-attributes", "Delete custom attributes from container instances", rpc(berthv1.ECSClient.DeleteAttributes), []string{"attributes"}},
+	{"delete-capacity-provider", "Delete a capacity provider no cluster or service uses", rpc(berthv1.ECSClient.DeleteCapacityProvider), []string{"capacityProvider"}},
+	{"update-capacity-provider", "Update a capacity provider's managed scaling, termination protection and draining", rpc(berthv1.ECSClient.UpdateCapacityProvider), []string{"name", "autoScalingGroupProvider"}},
 }
 
 // operation is one method of the ECS service with its message types erased.
