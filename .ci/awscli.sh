@@ -67,7 +67,20 @@ check "RunTask on the provider waits for capacity" '"lastStatus": "PROVISIONING"
   ecs run-task --cluster prod --task-definition nginx --capacity-provider-strategy capacityProvider=asg,weight=1
 check "a strategy mixing Fargate and EC2 providers" 'cannot contain a mix of capacity providers' \
   ecs run-task --cluster prod --task-definition nginx --capacity-provider-strategy capacityProvider=asg,weight=1 capacityProvider=FARGATE,weight=1
+check "update the provider's managed scaling" '"targetCapacity": 75' \
+  ecs update-capacity-provider --name asg --auto-scaling-group-provider 'managedScaling={status=ENABLED,targetCapacity=75}'
+check "an update is checked as a create is" 'InvalidParameterException' \
+  ecs update-capacity-provider --name asg --auto-scaling-group-provider 'managedScaling={targetCapacity=101}'
+check "a provider on a cluster cannot be deleted" 'associated with cluster prod' ecs delete-capacity-provider --capacity-provider asg
+check "FARGATE cannot be deleted" 'InvalidParameterException' ecs delete-capacity-provider --capacity-provider FARGATE
+check "create a provider on no cluster" '"name": "spare"' \
+  ecs create-capacity-provider --name spare --auto-scaling-group-provider autoScalingGroupArn=group-2
+check "delete it" '"updateStatus": "DELETE_COMPLETE"' ecs delete-capacity-provider --capacity-provider spare
 succeeds() { "$@" && echo succeeded; } # for operations that answer with nothing
+check "list container instance attributes" 'succeeded' succeeds ecs list-attributes --cluster prod --target-type container-instance
+check "attributes of an unknown cluster" 'ClusterNotFoundException' ecs list-attributes --cluster nope --target-type container-instance
+check "delete an attribute of a missing instance" 'TargetNotFoundException' \
+  ecs delete-attributes --cluster prod --attributes name=stack,targetId=0123456789abcdef
 cluster_arn=arn:aws:ecs:us-east-1:000000000000:cluster/prod
 check "tag a cluster" 'succeeded' succeeds ecs tag-resource --resource-arn $cluster_arn --tags key=team,value=web key=env,value=dev
 check "list its tags" '"value": "web"' ecs list-tags-for-resource --resource-arn $cluster_arn

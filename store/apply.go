@@ -88,6 +88,12 @@ func apply(c *change, cmd *berthv1.Command) (proto.Message, error) {
 		return deleteTaskDefinitions(c, ch.DeleteTaskDefinitions)
 	case *berthv1.Command_UpdateCluster:
 		return updateCluster(c, ch.UpdateCluster)
+	case *berthv1.Command_DeleteAttributes:
+		return deleteAttributes(c, ch.DeleteAttributes)
+	case *berthv1.Command_DeleteCapacityProvider:
+		return deleteCapacityProvider(c, ch.DeleteCapacityProvider)
+	case *berthv1.Command_UpdateCapacityProvider:
+		return updateCapacityProvider(c, ch.UpdateCapacityProvider)
 	default:
 		return nil, fmt.Errorf("store: unknown command %T", ch)
 	}

@@ -9866,6 +9866,504 @@ func (x *UpdateClusterSettingsResponse) GetCluster() *Cluster {
 	return nil
 }
 
+type ListAttributesRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Cluster string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	// container-instance, the only target type.
+	TargetType    string `protobuf:"bytes,2,opt,name=target_type,json=targetType,proto3" json:"target_type,omitempty"`
+	AttributeName string `protobuf:"bytes,3,opt,name=attribute_name,json=attributeName,proto3" json:"attribute_name,omitempty"`
+	// Only with attribute_name.
+	AttributeValue string `protobuf:"bytes,4,opt,name=attribute_value,json=attributeValue,proto3" json:"attribute_value,omitempty"`
+	NextToken      string `protobuf:"bytes,5,opt,name=next_token,json=nextToken,proto3" json:"next_token,omitempty"`
+	MaxResults     int32  `protobuf:"varint,6,opt,name=max_results,json=maxResults,proto3" json:"max_results,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListAttributesRequest) Reset() {
+	*x = ListAttributesRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[139]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAttributesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAttributesRequest) ProtoMessage() {}
+
+func (x *ListAttributesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[139]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAttributesRequest.ProtoReflect.Descriptor instead.
+func (*ListAttributesRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{139}
+}
+
+func (x *ListAttributesRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *ListAttributesRequest) GetTargetType() string {
+	if x != nil {
+		return x.TargetType
+	}
+	return ""
+}
+
+func (x *ListAttributesRequest) GetAttributeName() string {
+	if x != nil {
+		return x.AttributeName
+	}
+	return ""
+}
+
+func (x *ListAttributesRequest) GetAttributeValue() string {
+	if x != nil {
+		return x.AttributeValue
+	}
+	return ""
+}
+
+func (x *ListAttributesRequest) GetNextToken() string {
+	if x != nil {
+		return x.NextToken
+	}
+	return ""
+}
+
+func (x *ListAttributesRequest) GetMaxResults() int32 {
+	if x != nil {
+		return x.MaxResults
+	}
+	return 0
+}
+
+type ListAttributesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Attributes    []*Attribute           `protobuf:"bytes,1,rep,name=attributes,proto3" json:"attributes,omitempty"`
+	NextToken     string                 `protobuf:"bytes,2,opt,name=next_token,json=nextToken,proto3" json:"next_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAttributesResponse) Reset() {
+	*x = ListAttributesResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[140]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAttributesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAttributesResponse) ProtoMessage() {}
+
+func (x *ListAttributesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[140]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAttributesResponse.ProtoReflect.Descriptor instead.
+func (*ListAttributesResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{140}
+}
+
+func (x *ListAttributesResponse) GetAttributes() []*Attribute {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+func (x *ListAttributesResponse) GetNextToken() string {
+	if x != nil {
+		return x.NextToken
+	}
+	return ""
+}
+
+type DeleteAttributesRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Cluster string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	// Up to 10; each names its target.
+	Attributes    []*Attribute `protobuf:"bytes,2,rep,name=attributes,proto3" json:"attributes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAttributesRequest) Reset() {
+	*x = DeleteAttributesRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[141]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAttributesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAttributesRequest) ProtoMessage() {}
+
+func (x *DeleteAttributesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[141]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAttributesRequest.ProtoReflect.Descriptor instead.
+func (*DeleteAttributesRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{141}
+}
+
+func (x *DeleteAttributesRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *DeleteAttributesRequest) GetAttributes() []*Attribute {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+type DeleteAttributesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Attributes    []*Attribute           `protobuf:"bytes,1,rep,name=attributes,proto3" json:"attributes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAttributesResponse) Reset() {
+	*x = DeleteAttributesResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[142]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAttributesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAttributesResponse) ProtoMessage() {}
+
+func (x *DeleteAttributesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[142]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAttributesResponse.ProtoReflect.Descriptor instead.
+func (*DeleteAttributesResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{142}
+}
+
+func (x *DeleteAttributesResponse) GetAttributes() []*Attribute {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+type DeleteCapacityProviderRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The provider's name or ARN.
+	CapacityProvider string `protobuf:"bytes,1,opt,name=capacity_provider,json=capacityProvider,proto3" json:"capacity_provider,omitempty"`
+	Cluster          string `protobuf:"bytes,2,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *DeleteCapacityProviderRequest) Reset() {
+	*x = DeleteCapacityProviderRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[143]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCapacityProviderRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCapacityProviderRequest) ProtoMessage() {}
+
+func (x *DeleteCapacityProviderRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[143]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCapacityProviderRequest.ProtoReflect.Descriptor instead.
+func (*DeleteCapacityProviderRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{143}
+}
+
+func (x *DeleteCapacityProviderRequest) GetCapacityProvider() string {
+	if x != nil {
+		return x.CapacityProvider
+	}
+	return ""
+}
+
+func (x *DeleteCapacityProviderRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+type DeleteCapacityProviderResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	CapacityProvider *CapacityProvider      `protobuf:"bytes,1,opt,name=capacity_provider,json=capacityProvider,proto3" json:"capacity_provider,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *DeleteCapacityProviderResponse) Reset() {
+	*x = DeleteCapacityProviderResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[144]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCapacityProviderResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCapacityProviderResponse) ProtoMessage() {}
+
+func (x *DeleteCapacityProviderResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[144]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCapacityProviderResponse.ProtoReflect.Descriptor instead.
+func (*DeleteCapacityProviderResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{144}
+}
+
+func (x *DeleteCapacityProviderResponse) GetCapacityProvider() *CapacityProvider {
+	if x != nil {
+		return x.CapacityProvider
+	}
+	return nil
+}
+
+// AutoScalingGroupProviderUpdate is ECS's AutoScalingGroupProviderUpdate:
+// what UpdateCapacityProvider may change (not the group).
+type AutoScalingGroupProviderUpdate struct {
+	state                        protoimpl.MessageState `protogen:"open.v1"`
+	ManagedScaling               *ManagedScaling        `protobuf:"bytes,1,opt,name=managed_scaling,json=managedScaling,proto3" json:"managed_scaling,omitempty"`
+	ManagedTerminationProtection string                 `protobuf:"bytes,2,opt,name=managed_termination_protection,json=managedTerminationProtection,proto3" json:"managed_termination_protection,omitempty"`
+	ManagedDraining              string                 `protobuf:"bytes,3,opt,name=managed_draining,json=managedDraining,proto3" json:"managed_draining,omitempty"`
+	unknownFields                protoimpl.UnknownFields
+	sizeCache                    protoimpl.SizeCache
+}
+
+func (x *AutoScalingGroupProviderUpdate) Reset() {
+	*x = AutoScalingGroupProviderUpdate{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[145]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AutoScalingGroupProviderUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AutoScalingGroupProviderUpdate) ProtoMessage() {}
+
+func (x *AutoScalingGroupProviderUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[145]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AutoScalingGroupProviderUpdate.ProtoReflect.Descriptor instead.
+func (*AutoScalingGroupProviderUpdate) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{145}
+}
+
+func (x *AutoScalingGroupProviderUpdate) GetManagedScaling() *ManagedScaling {
+	if x != nil {
+		return x.ManagedScaling
+	}
+	return nil
+}
+
+func (x *AutoScalingGroupProviderUpdate) GetManagedTerminationProtection() string {
+	if x != nil {
+		return x.ManagedTerminationProtection
+	}
+	return ""
+}
+
+func (x *AutoScalingGroupProviderUpdate) GetManagedDraining() string {
+	if x != nil {
+		return x.ManagedDraining
+	}
+	return ""
+}
+
+type UpdateCapacityProviderRequest struct {
+	state                    protoimpl.MessageState          `protogen:"open.v1"`
+	Name                     string                          `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Cluster                  string                          `protobuf:"bytes,2,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	AutoScalingGroupProvider *AutoScalingGroupProviderUpdate `protobuf:"bytes,3,opt,name=auto_scaling_group_provider,json=autoScalingGroupProvider,proto3" json:"auto_scaling_group_provider,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *UpdateCapacityProviderRequest) Reset() {
+	*x = UpdateCapacityProviderRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[146]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateCapacityProviderRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateCapacityProviderRequest) ProtoMessage() {}
+
+func (x *UpdateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[146]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateCapacityProviderRequest.ProtoReflect.Descriptor instead.
+func (*UpdateCapacityProviderRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{146}
+}
+
+func (x *UpdateCapacityProviderRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateCapacityProviderRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *UpdateCapacityProviderRequest) GetAutoScalingGroupProvider() *AutoScalingGroupProviderUpdate {
+	if x != nil {
+		return x.AutoScalingGroupProvider
+	}
+	return nil
+}
+
+type UpdateCapacityProviderResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	CapacityProvider *CapacityProvider      `protobuf:"bytes,1,opt,name=capacity_provider,json=capacityProvider,proto3" json:"capacity_provider,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *UpdateCapacityProviderResponse) Reset() {
+	*x = UpdateCapacityProviderResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[147]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateCapacityProviderResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateCapacityProviderResponse) ProtoMessage() {}
+
+func (x *UpdateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[147]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateCapacityProviderResponse.ProtoReflect.Descriptor instead.
+func (*UpdateCapacityProviderResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{147}
+}
+
+func (x *UpdateCapacityProviderResponse) GetCapacityProvider() *CapacityProvider {
+	if x != nil {
+		return x.CapacityProvider
+	}
+	return nil
+}
+
 var File_berth_v1_ecs_proto protoreflect.FileDescriptor
 
 const file_berth_v1_ecs_proto_rawDesc = "" +
@@ -10781,7 +11279,47 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x124\n" +
 	"\bsettings\x18\x02 \x03(\v2\x18.berth.v1.ClusterSettingR\bsettings\"L\n" +
 	"\x1dUpdateClusterSettingsResponse\x12+\n" +
-	"\acluster\x18\x01 \x01(\v2\x11.berth.v1.ClusterR\acluster2\xd8\x1b\n" +
+	"\acluster\x18\x01 \x01(\v2\x11.berth.v1.ClusterR\acluster\"\xe2\x01\n" +
+	"\x15ListAttributesRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x1f\n" +
+	"\vtarget_type\x18\x02 \x01(\tR\n" +
+	"targetType\x12%\n" +
+	"\x0eattribute_name\x18\x03 \x01(\tR\rattributeName\x12'\n" +
+	"\x0fattribute_value\x18\x04 \x01(\tR\x0eattributeValue\x12\x1d\n" +
+	"\n" +
+	"next_token\x18\x05 \x01(\tR\tnextToken\x12\x1f\n" +
+	"\vmax_results\x18\x06 \x01(\x05R\n" +
+	"maxResults\"l\n" +
+	"\x16ListAttributesResponse\x123\n" +
+	"\n" +
+	"attributes\x18\x01 \x03(\v2\x13.berth.v1.AttributeR\n" +
+	"attributes\x12\x1d\n" +
+	"\n" +
+	"next_token\x18\x02 \x01(\tR\tnextToken\"h\n" +
+	"\x17DeleteAttributesRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x123\n" +
+	"\n" +
+	"attributes\x18\x02 \x03(\v2\x13.berth.v1.AttributeR\n" +
+	"attributes\"O\n" +
+	"\x18DeleteAttributesResponse\x123\n" +
+	"\n" +
+	"attributes\x18\x01 \x03(\v2\x13.berth.v1.AttributeR\n" +
+	"attributes\"f\n" +
+	"\x1dDeleteCapacityProviderRequest\x12+\n" +
+	"\x11capacity_provider\x18\x01 \x01(\tR\x10capacityProvider\x12\x18\n" +
+	"\acluster\x18\x02 \x01(\tR\acluster\"i\n" +
+	"\x1eDeleteCapacityProviderResponse\x12G\n" +
+	"\x11capacity_provider\x18\x01 \x01(\v2\x1a.berth.v1.CapacityProviderR\x10capacityProvider\"\xd4\x01\n" +
+	"\x1eAutoScalingGroupProviderUpdate\x12A\n" +
+	"\x0fmanaged_scaling\x18\x01 \x01(\v2\x18.berth.v1.ManagedScalingR\x0emanagedScaling\x12D\n" +
+	"\x1emanaged_termination_protection\x18\x02 \x01(\tR\x1cmanagedTerminationProtection\x12)\n" +
+	"\x10managed_draining\x18\x03 \x01(\tR\x0fmanagedDraining\"\xb6\x01\n" +
+	"\x1dUpdateCapacityProviderRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\acluster\x18\x02 \x01(\tR\acluster\x12g\n" +
+	"\x1bauto_scaling_group_provider\x18\x03 \x01(\v2(.berth.v1.AutoScalingGroupProviderUpdateR\x18autoScalingGroupProvider\"i\n" +
+	"\x1eUpdateCapacityProviderResponse\x12G\n" +
+	"\x11capacity_provider\x18\x01 \x01(\v2\x1a.berth.v1.CapacityProviderR\x10capacityProvider2\xe2\x1e\n" +
 	"\x03ECS\x12k\n" +
 	"\x16RegisterTaskDefinition\x12'.berth.v1.RegisterTaskDefinitionRequest\x1a(.berth.v1.RegisterTaskDefinitionResponse\x12k\n" +
 	"\x16DescribeTaskDefinition\x12'.berth.v1.DescribeTaskDefinitionRequest\x1a(.berth.v1.DescribeTaskDefinitionResponse\x12b\n" +
@@ -10819,7 +11357,11 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x14DeleteAccountSetting\x12%.berth.v1.DeleteAccountSettingRequest\x1a&.berth.v1.DeleteAccountSettingResponse\x12h\n" +
 	"\x15DeleteTaskDefinitions\x12&.berth.v1.DeleteTaskDefinitionsRequest\x1a'.berth.v1.DeleteTaskDefinitionsResponse\x12P\n" +
 	"\rUpdateCluster\x12\x1e.berth.v1.UpdateClusterRequest\x1a\x1f.berth.v1.UpdateClusterResponse\x12h\n" +
-	"\x15UpdateClusterSettings\x12&.berth.v1.UpdateClusterSettingsRequest\x1a'.berth.v1.UpdateClusterSettingsResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x15UpdateClusterSettings\x12&.berth.v1.UpdateClusterSettingsRequest\x1a'.berth.v1.UpdateClusterSettingsResponse\x12S\n" +
+	"\x0eListAttributes\x12\x1f.berth.v1.ListAttributesRequest\x1a .berth.v1.ListAttributesResponse\x12Y\n" +
+	"\x10DeleteAttributes\x12!.berth.v1.DeleteAttributesRequest\x1a\".berth.v1.DeleteAttributesResponse\x12k\n" +
+	"\x16DeleteCapacityProvider\x12'.berth.v1.DeleteCapacityProviderRequest\x1a(.berth.v1.DeleteCapacityProviderResponse\x12k\n" +
+	"\x16UpdateCapacityProvider\x12'.berth.v1.UpdateCapacityProviderRequest\x1a(.berth.v1.UpdateCapacityProviderResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_ecs_proto_rawDescOnce sync.Once
@@ -10833,7 +11375,7 @@ func file_berth_v1_ecs_proto_rawDescGZIP() []byte {
 	return file_berth_v1_ecs_proto_rawDescData
 }
 
-var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 144)
+var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 153)
 var file_berth_v1_ecs_proto_goTypes = []any{
 	(*KeyValuePair)(nil),                          // 0: berth.v1.KeyValuePair
 	(*Tag)(nil),                                   // 1: berth.v1.Tag
@@ -10974,20 +11516,29 @@ var file_berth_v1_ecs_proto_goTypes = []any{
 	(*UpdateClusterResponse)(nil),                 // 136: berth.v1.UpdateClusterResponse
 	(*UpdateClusterSettingsRequest)(nil),          // 137: berth.v1.UpdateClusterSettingsRequest
 	(*UpdateClusterSettingsResponse)(nil),         // 138: berth.v1.UpdateClusterSettingsResponse
-	nil,                                           // 139: berth.v1.LogConfiguration.OptionsEntry
-	nil,                                           // 140: berth.v1.FirelensConfiguration.OptionsEntry
-	nil,                                           // 141: berth.v1.ContainerDefinition.DockerLabelsEntry
-	nil,                                           // 142: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	nil,                                           // 143: berth.v1.DockerVolumeConfiguration.LabelsEntry
+	(*ListAttributesRequest)(nil),                 // 139: berth.v1.ListAttributesRequest
+	(*ListAttributesResponse)(nil),                // 140: berth.v1.ListAttributesResponse
+	(*DeleteAttributesRequest)(nil),               // 141: berth.v1.DeleteAttributesRequest
+	(*DeleteAttributesResponse)(nil),              // 142: berth.v1.DeleteAttributesResponse
+	(*DeleteCapacityProviderRequest)(nil),         // 143: berth.v1.DeleteCapacityProviderRequest
+	(*DeleteCapacityProviderResponse)(nil),        // 144: berth.v1.DeleteCapacityProviderResponse
+	(*AutoScalingGroupProviderUpdate)(nil),        // 145: berth.v1.AutoScalingGroupProviderUpdate
+	(*UpdateCapacityProviderRequest)(nil),         // 146: berth.v1.UpdateCapacityProviderRequest
+	(*UpdateCapacityProviderResponse)(nil),        // 147: berth.v1.UpdateCapacityProviderResponse
+	nil,                                           // 148: berth.v1.LogConfiguration.OptionsEntry
+	nil,                                           // 149: berth.v1.FirelensConfiguration.OptionsEntry
+	nil,                                           // 150: berth.v1.ContainerDefinition.DockerLabelsEntry
+	nil,                                           // 151: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	nil,                                           // 152: berth.v1.DockerVolumeConfiguration.LabelsEntry
 }
 var file_berth_v1_ecs_proto_depIdxs = []int32{
 	7,   // 0: berth.v1.NetworkConfiguration.awsvpc_configuration:type_name -> berth.v1.AwsVpcConfiguration
 	12,  // 1: berth.v1.LinuxParameters.capabilities:type_name -> berth.v1.KernelCapabilities
 	13,  // 2: berth.v1.LinuxParameters.devices:type_name -> berth.v1.Device
 	14,  // 3: berth.v1.LinuxParameters.tmpfs:type_name -> berth.v1.Tmpfs
-	139, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
+	148, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
 	16,  // 5: berth.v1.LogConfiguration.secret_options:type_name -> berth.v1.Secret
-	140, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
+	149, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
 	26,  // 7: berth.v1.ContainerDefinition.repository_credentials:type_name -> berth.v1.RepositoryCredentials
 	9,   // 8: berth.v1.ContainerDefinition.port_mappings:type_name -> berth.v1.PortMapping
 	0,   // 9: berth.v1.ContainerDefinition.environment:type_name -> berth.v1.KeyValuePair
@@ -10998,15 +11549,15 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	16,  // 14: berth.v1.ContainerDefinition.secrets:type_name -> berth.v1.Secret
 	17,  // 15: berth.v1.ContainerDefinition.depends_on:type_name -> berth.v1.ContainerDependency
 	18,  // 16: berth.v1.ContainerDefinition.extra_hosts:type_name -> berth.v1.HostEntry
-	141, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
+	150, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
 	19,  // 18: berth.v1.ContainerDefinition.ulimits:type_name -> berth.v1.Ulimit
 	20,  // 19: berth.v1.ContainerDefinition.log_configuration:type_name -> berth.v1.LogConfiguration
 	21,  // 20: berth.v1.ContainerDefinition.health_check:type_name -> berth.v1.HealthCheck
 	22,  // 21: berth.v1.ContainerDefinition.system_controls:type_name -> berth.v1.SystemControl
 	23,  // 22: berth.v1.ContainerDefinition.resource_requirements:type_name -> berth.v1.ResourceRequirement
 	24,  // 23: berth.v1.ContainerDefinition.firelens_configuration:type_name -> berth.v1.FirelensConfiguration
-	142, // 24: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	143, // 25: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
+	151, // 24: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	152, // 25: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
 	28,  // 26: berth.v1.Volume.host:type_name -> berth.v1.HostVolumeProperties
 	29,  // 27: berth.v1.Volume.docker_volume_configuration:type_name -> berth.v1.DockerVolumeConfiguration
 	30,  // 28: berth.v1.Volume.efs_volume_configuration:type_name -> berth.v1.EFSVolumeConfiguration
@@ -11144,85 +11695,100 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	50,  // 160: berth.v1.UpdateClusterResponse.cluster:type_name -> berth.v1.Cluster
 	48,  // 161: berth.v1.UpdateClusterSettingsRequest.settings:type_name -> berth.v1.ClusterSetting
 	50,  // 162: berth.v1.UpdateClusterSettingsResponse.cluster:type_name -> berth.v1.Cluster
-	38,  // 163: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
-	40,  // 164: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
-	42,  // 165: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
-	44,  // 166: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
-	46,  // 167: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
-	51,  // 168: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
-	53,  // 169: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
-	55,  // 170: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
-	57,  // 171: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
-	62,  // 172: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
-	64,  // 173: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
-	66,  // 174: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
-	68,  // 175: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
-	70,  // 176: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
-	78,  // 177: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
-	80,  // 178: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
-	82,  // 179: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
-	84,  // 180: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
-	86,  // 181: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
-	94,  // 182: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
-	96,  // 183: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
-	98,  // 184: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
-	100, // 185: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
-	102, // 186: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
-	108, // 187: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
-	110, // 188: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
-	112, // 189: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
-	114, // 190: berth.v1.ECS.TagResource:input_type -> berth.v1.TagResourceRequest
-	116, // 191: berth.v1.ECS.UntagResource:input_type -> berth.v1.UntagResourceRequest
-	118, // 192: berth.v1.ECS.ListTagsForResource:input_type -> berth.v1.ListTagsForResourceRequest
-	121, // 193: berth.v1.ECS.ListAccountSettings:input_type -> berth.v1.ListAccountSettingsRequest
-	123, // 194: berth.v1.ECS.PutAccountSetting:input_type -> berth.v1.PutAccountSettingRequest
-	125, // 195: berth.v1.ECS.PutAccountSettingDefault:input_type -> berth.v1.PutAccountSettingDefaultRequest
-	127, // 196: berth.v1.ECS.DeleteAccountSetting:input_type -> berth.v1.DeleteAccountSettingRequest
-	129, // 197: berth.v1.ECS.DeleteTaskDefinitions:input_type -> berth.v1.DeleteTaskDefinitionsRequest
-	135, // 198: berth.v1.ECS.UpdateCluster:input_type -> berth.v1.UpdateClusterRequest
-	137, // 199: berth.v1.ECS.UpdateClusterSettings:input_type -> berth.v1.UpdateClusterSettingsRequest
-	39,  // 200: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
-	41,  // 201: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
-	43,  // 202: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
-	45,  // 203: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
-	47,  // 204: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
-	52,  // 205: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
-	54,  // 206: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
-	56,  // 207: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
-	58,  // 208: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
-	63,  // 209: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
-	65,  // 210: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
-	67,  // 211: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
-	69,  // 212: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
-	71,  // 213: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
-	79,  // 214: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
-	81,  // 215: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
-	83,  // 216: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
-	85,  // 217: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
-	87,  // 218: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
-	95,  // 219: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
-	97,  // 220: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
-	99,  // 221: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
-	101, // 222: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
-	103, // 223: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
-	109, // 224: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
-	111, // 225: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
-	113, // 226: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
-	115, // 227: berth.v1.ECS.TagResource:output_type -> berth.v1.TagResourceResponse
-	117, // 228: berth.v1.ECS.UntagResource:output_type -> berth.v1.UntagResourceResponse
-	119, // 229: berth.v1.ECS.ListTagsForResource:output_type -> berth.v1.ListTagsForResourceResponse
-	122, // 230: berth.v1.ECS.ListAccountSettings:output_type -> berth.v1.ListAccountSettingsResponse
-	124, // 231: berth.v1.ECS.PutAccountSetting:output_type -> berth.v1.PutAccountSettingResponse
-	126, // 232: berth.v1.ECS.PutAccountSettingDefault:output_type -> berth.v1.PutAccountSettingDefaultResponse
-	128, // 233: berth.v1.ECS.DeleteAccountSetting:output_type -> berth.v1.DeleteAccountSettingResponse
-	130, // 234: berth.v1.ECS.DeleteTaskDefinitions:output_type -> berth.v1.DeleteTaskDefinitionsResponse
-	136, // 235: berth.v1.ECS.UpdateCluster:output_type -> berth.v1.UpdateClusterResponse
-	138, // 236: berth.v1.ECS.UpdateClusterSettings:output_type -> berth.v1.UpdateClusterSettingsResponse
-	200, // [200:237] is the sub-list for method output_type
-	163, // [163:200] is the sub-list for method input_type
-	163, // [163:163] is the sub-list for extension type_name
-	163, // [163:163] is the sub-list for extension extendee
-	0,   // [0:163] is the sub-list for field type_name
+	3,   // 163: berth.v1.ListAttributesResponse.attributes:type_name -> berth.v1.Attribute
+	3,   // 164: berth.v1.DeleteAttributesRequest.attributes:type_name -> berth.v1.Attribute
+	3,   // 165: berth.v1.DeleteAttributesResponse.attributes:type_name -> berth.v1.Attribute
+	106, // 166: berth.v1.DeleteCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
+	104, // 167: berth.v1.AutoScalingGroupProviderUpdate.managed_scaling:type_name -> berth.v1.ManagedScaling
+	145, // 168: berth.v1.UpdateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProviderUpdate
+	106, // 169: berth.v1.UpdateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
+	38,  // 170: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
+	40,  // 171: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
+	42,  // 172: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
+	44,  // 173: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
+	46,  // 174: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
+	51,  // 175: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
+	53,  // 176: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
+	55,  // 177: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
+	57,  // 178: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
+	62,  // 179: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
+	64,  // 180: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
+	66,  // 181: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
+	68,  // 182: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
+	70,  // 183: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
+	78,  // 184: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
+	80,  // 185: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
+	82,  // 186: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
+	84,  // 187: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
+	86,  // 188: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
+	94,  // 189: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
+	96,  // 190: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
+	98,  // 191: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
+	100, // 192: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
+	102, // 193: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
+	108, // 194: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
+	110, // 195: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
+	112, // 196: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
+	114, // 197: berth.v1.ECS.TagResource:input_type -> berth.v1.TagResourceRequest
+	116, // 198: berth.v1.ECS.UntagResource:input_type -> berth.v1.UntagResourceRequest
+	118, // 199: berth.v1.ECS.ListTagsForResource:input_type -> berth.v1.ListTagsForResourceRequest
+	121, // 200: berth.v1.ECS.ListAccountSettings:input_type -> berth.v1.ListAccountSettingsRequest
+	123, // 201: berth.v1.ECS.PutAccountSetting:input_type -> berth.v1.PutAccountSettingRequest
+	125, // 202: berth.v1.ECS.PutAccountSettingDefault:input_type -> berth.v1.PutAccountSettingDefaultRequest
+	127, // 203: berth.v1.ECS.DeleteAccountSetting:input_type -> berth.v1.DeleteAccountSettingRequest
+	129, // 204: berth.v1.ECS.DeleteTaskDefinitions:input_type -> berth.v1.DeleteTaskDefinitionsRequest
+	135, // 205: berth.v1.ECS.UpdateCluster:input_type -> berth.v1.UpdateClusterRequest
+	137, // 206: berth.v1.ECS.UpdateClusterSettings:input_type -> berth.v1.UpdateClusterSettingsRequest
+	139, // 207: berth.v1.ECS.ListAttributes:input_type -> berth.v1.ListAttributesRequest
+	141, // 208: berth.v1.ECS.DeleteAttributes:input_type -> berth.v1.DeleteAttributesRequest
+	143, // 209: berth.v1.ECS.DeleteCapacityProvider:input_type -> berth.v1.DeleteCapacityProviderRequest
+	146, // 210: berth.v1.ECS.UpdateCapacityProvider:input_type -> berth.v1.UpdateCapacityProviderRequest
+	39,  // 211: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
+	41,  // 212: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
+	43,  // 213: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
+	45,  // 214: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
+	47,  // 215: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
+	52,  // 216: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
+	54,  // 217: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
+	56,  // 218: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
+	58,  // 219: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
+	63,  // 220: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
+	65,  // 221: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
+	67,  // 222: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
+	69,  // 223: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
+	71,  // 224: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
+	79,  // 225: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
+	81,  // 226: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
+	83,  // 227: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
+	85,  // 228: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
+	87,  // 229: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
+	95,  // 230: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
+	97,  // 231: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
+	99,  // 232: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
+	101, // 233: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
+	103, // 234: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
+	109, // 235: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
+	111, // 236: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
+	113, // 237: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
+	115, // 238: berth.v1.ECS.TagResource:output_type -> berth.v1.TagResourceResponse
+	117, // 239: berth.v1.ECS.UntagResource:output_type -> berth.v1.UntagResourceResponse
+	119, // 240: berth.v1.ECS.ListTagsForResource:output_type -> berth.v1.ListTagsForResourceResponse
+	122, // 241: berth.v1.ECS.ListAccountSettings:output_type -> berth.v1.ListAccountSettingsResponse
+	124, // 242: berth.v1.ECS.PutAccountSetting:output_type -> berth.v1.PutAccountSettingResponse
+	126, // 243: berth.v1.ECS.PutAccountSettingDefault:output_type -> berth.v1.PutAccountSettingDefaultResponse
+	128, // 244: berth.v1.ECS.DeleteAccountSetting:output_type -> berth.v1.DeleteAccountSettingResponse
+	130, // 245: berth.v1.ECS.DeleteTaskDefinitions:output_type -> berth.v1.DeleteTaskDefinitionsResponse
+	136, // 246: berth.v1.ECS.UpdateCluster:output_type -> berth.v1.UpdateClusterResponse
+	138, // 247: berth.v1.ECS.UpdateClusterSettings:output_type -> berth.v1.UpdateClusterSettingsResponse
+	140, // 248: berth.v1.ECS.ListAttributes:output_type -> berth.v1.ListAttributesResponse
+	142, // 249: berth.v1.ECS.DeleteAttributes:output_type -> berth.v1.DeleteAttributesResponse
+	144, // 250: berth.v1.ECS.DeleteCapacityProvider:output_type -> berth.v1.DeleteCapacityProviderResponse
+	147, // 251: berth.v1.ECS.UpdateCapacityProvider:output_type -> berth.v1.UpdateCapacityProviderResponse
+	211, // [211:252] is the sub-list for method output_type
+	170, // [170:211] is the sub-list for method input_type
+	170, // [170:170] is the sub-list for extension type_name
+	170, // [170:170] is the sub-list for extension extendee
+	0,   // [0:170] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_ecs_proto_init() }
@@ -11254,7 +11820,7 @@ func file_berth_v1_ecs_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_ecs_proto_rawDesc), len(file_berth_v1_ecs_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   144,
+			NumMessages:   153,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

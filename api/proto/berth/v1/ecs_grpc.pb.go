@@ -68,6 +68,10 @@ const (
 	ECS_DeleteTaskDefinitions_FullMethodName         = "/berth.v1.ECS/DeleteTaskDefinitions"
 	ECS_UpdateCluster_FullMethodName                 = "/berth.v1.ECS/UpdateCluster"
 	ECS_UpdateClusterSettings_FullMethodName         = "/berth.v1.ECS/UpdateClusterSettings"
+	ECS_ListAttributes_FullMethodName                = "/berth.v1.ECS/ListAttributes"
+	ECS_DeleteAttributes_FullMethodName              = "/berth.v1.ECS/DeleteAttributes"
+	ECS_DeleteCapacityProvider_FullMethodName        = "/berth.v1.ECS/DeleteCapacityProvider"
+	ECS_UpdateCapacityProvider_FullMethodName        = "/berth.v1.ECS/UpdateCapacityProvider"
 )
 
 // ECSClient is the client API for ECS service.
@@ -123,6 +127,11 @@ type ECSClient interface {
 	// Updating clusters.
 	UpdateCluster(ctx context.Context, in *UpdateClusterRequest, opts ...grpc.CallOption) (*UpdateClusterResponse, error)
 	UpdateClusterSettings(ctx context.Context, in *UpdateClusterSettingsRequest, opts ...grpc.CallOption) (*UpdateClusterSettingsResponse, error)
+	// Attributes and capacity providers.
+	ListAttributes(ctx context.Context, in *ListAttributesRequest, opts ...grpc.CallOption) (*ListAttributesResponse, error)
+	DeleteAttributes(ctx context.Context, in *DeleteAttributesRequest, opts ...grpc.CallOption) (*DeleteAttributesResponse, error)
+	DeleteCapacityProvider(ctx context.Context, in *DeleteCapacityProviderRequest, opts ...grpc.CallOption) (*DeleteCapacityProviderResponse, error)
+	UpdateCapacityProvider(ctx context.Context, in *UpdateCapacityProviderRequest, opts ...grpc.CallOption) (*UpdateCapacityProviderResponse, error)
 }
 
 type eCSClient struct {
@@ -503,6 +512,46 @@ func (c *eCSClient) UpdateClusterSettings(ctx context.Context, in *UpdateCluster
 	return out, nil
 }
 
+func (c *eCSClient) ListAttributes(ctx context.Context, in *ListAttributesRequest, opts ...grpc.CallOption) (*ListAttributesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAttributesResponse)
+	err := c.cc.Invoke(ctx, ECS_ListAttributes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eCSClient) DeleteAttributes(ctx context.Context, in *DeleteAttributesRequest, opts ...grpc.CallOption) (*DeleteAttributesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteAttributesResponse)
+	err := c.cc.Invoke(ctx, ECS_DeleteAttributes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eCSClient) DeleteCapacityProvider(ctx context.Context, in *DeleteCapacityProviderRequest, opts ...grpc.CallOption) (*DeleteCapacityProviderResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteCapacityProviderResponse)
+	err := c.cc.Invoke(ctx, ECS_DeleteCapacityProvider_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eCSClient) UpdateCapacityProvider(ctx context.Context, in *UpdateCapacityProviderRequest, opts ...grpc.CallOption) (*UpdateCapacityProviderResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateCapacityProviderResponse)
+	err := c.cc.Invoke(ctx, ECS_UpdateCapacityProvider_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ECSServer is the server API for ECS service.
 // All implementations must embed UnimplementedECSServer
 // for forward compatibility.
@@ -556,6 +605,11 @@ type ECSServer interface {
 	// Updating clusters.
 	UpdateCluster(context.Context, *UpdateClusterRequest) (*UpdateClusterResponse, error)
 	UpdateClusterSettings(context.Context, *UpdateClusterSettingsRequest) (*UpdateClusterSettingsResponse, error)
+	// Attributes and capacity providers.
+	ListAttributes(context.Context, *ListAttributesRequest) (*ListAttributesResponse, error)
+	DeleteAttributes(context.Context, *DeleteAttributesRequest) (*DeleteAttributesResponse, error)
+	DeleteCapacityProvider(context.Context, *DeleteCapacityProviderRequest) (*DeleteCapacityProviderResponse, error)
+	UpdateCapacityProvider(context.Context, *UpdateCapacityProviderRequest) (*UpdateCapacityProviderResponse, error)
 	mustEmbedUnimplementedECSServer()
 }
 
@@ -676,6 +730,18 @@ func (UnimplementedECSServer) UpdateCluster(context.Context, *UpdateClusterReque
 }
 func (UnimplementedECSServer) UpdateClusterSettings(context.Context, *UpdateClusterSettingsRequest) (*UpdateClusterSettingsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateClusterSettings not implemented")
+}
+func (UnimplementedECSServer) ListAttributes(context.Context, *ListAttributesRequest) (*ListAttributesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAttributes not implemented")
+}
+func (UnimplementedECSServer) DeleteAttributes(context.Context, *DeleteAttributesRequest) (*DeleteAttributesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteAttributes not implemented")
+}
+func (UnimplementedECSServer) DeleteCapacityProvider(context.Context, *DeleteCapacityProviderRequest) (*DeleteCapacityProviderResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteCapacityProvider not implemented")
+}
+func (UnimplementedECSServer) UpdateCapacityProvider(context.Context, *UpdateCapacityProviderRequest) (*UpdateCapacityProviderResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateCapacityProvider not implemented")
 }
 func (UnimplementedECSServer) mustEmbedUnimplementedECSServer() {}
 func (UnimplementedECSServer) testEmbeddedByValue()             {}
@@ -1364,6 +1430,78 @@ func _ECS_UpdateClusterSettings_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ECS_ListAttributes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAttributesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).ListAttributes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_ListAttributes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).ListAttributes(ctx, req.(*ListAttributesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ECS_DeleteAttributes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteAttributesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).DeleteAttributes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_DeleteAttributes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).DeleteAttributes(ctx, req.(*DeleteAttributesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ECS_DeleteCapacityProvider_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteCapacityProviderRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).DeleteCapacityProvider(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_DeleteCapacityProvider_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).DeleteCapacityProvider(ctx, req.(*DeleteCapacityProviderRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ECS_UpdateCapacityProvider_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateCapacityProviderRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).UpdateCapacityProvider(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_UpdateCapacityProvider_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).UpdateCapacityProvider(ctx, req.(*UpdateCapacityProviderRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ECS_ServiceDesc is the grpc.ServiceDesc for ECS service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1518,6 +1656,22 @@ var ECS_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateClusterSettings",
 			Handler:    _ECS_UpdateClusterSettings_Handler,
+		},
+		{
+			MethodName: "ListAttributes",
+			Handler:    _ECS_ListAttributes_Handler,
+		},
+		{
+			MethodName: "DeleteAttributes",
+			Handler:    _ECS_DeleteAttributes_Handler,
+		},
+		{
+			MethodName: "DeleteCapacityProvider",
+			Handler:    _ECS_DeleteCapacityProvider_Handler,
+		},
+		{
+			MethodName: "UpdateCapacityProvider",
+			Handler:    _ECS_UpdateCapacityProvider_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

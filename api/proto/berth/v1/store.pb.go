@@ -57,6 +57,9 @@ type Command struct {
 	//	*Command_DeleteAccountSetting
 	//	*Command_DeleteTaskDefinitions
 	//	*Command_UpdateCluster
+	//	*Command_DeleteAttributes
+	//	*Command_DeleteCapacityProvider
+	//	*Command_UpdateCapacityProvider
 	Change        isCommand_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -304,6 +307,33 @@ func (x *Command) GetUpdateCluster() *UpdateClusterCommand {
 	return nil
 }
 
+func (x *Command) GetDeleteAttributes() *DeleteAttributesCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_DeleteAttributes); ok {
+			return x.DeleteAttributes
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteCapacityProvider() *DeleteCapacityProviderCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_DeleteCapacityProvider); ok {
+			return x.DeleteCapacityProvider
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetUpdateCapacityProvider() *UpdateCapacityProviderCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_UpdateCapacityProvider); ok {
+			return x.UpdateCapacityProvider
+		}
+	}
+	return nil
+}
+
 type isCommand_Change interface {
 	isCommand_Change()
 }
@@ -401,6 +431,19 @@ type Command_UpdateCluster struct {
 	UpdateCluster *UpdateClusterCommand `protobuf:"bytes,44,opt,name=update_cluster,json=updateCluster,proto3,oneof"`
 }
 
+type Command_DeleteAttributes struct {
+	// Deleting attributes, deleting and updating capacity providers.
+	DeleteAttributes *DeleteAttributesCommand `protobuf:"bytes,46,opt,name=delete_attributes,json=deleteAttributes,proto3,oneof"`
+}
+
+type Command_DeleteCapacityProvider struct {
+	DeleteCapacityProvider *DeleteCapacityProviderCommand `protobuf:"bytes,47,opt,name=delete_capacity_provider,json=deleteCapacityProvider,proto3,oneof"`
+}
+
+type Command_UpdateCapacityProvider struct {
+	UpdateCapacityProvider *UpdateCapacityProviderCommand `protobuf:"bytes,48,opt,name=update_capacity_provider,json=updateCapacityProvider,proto3,oneof"`
+}
+
 func (*Command_RegisterTaskDefinition) isCommand_Change() {}
 
 func (*Command_DeregisterTaskDefinition) isCommand_Change() {}
@@ -444,6 +487,12 @@ func (*Command_DeleteAccountSetting) isCommand_Change() {}
 func (*Command_DeleteTaskDefinitions) isCommand_Change() {}
 
 func (*Command_UpdateCluster) isCommand_Change() {}
+
+func (*Command_DeleteAttributes) isCommand_Change() {}
+
+func (*Command_DeleteCapacityProvider) isCommand_Change() {}
+
+func (*Command_UpdateCapacityProvider) isCommand_Change() {}
 
 // RegisterTaskDefinitionCommand stores a validated, normalized task definition
 // as the family's next revision. Revision and status are assigned when applied.
@@ -2847,11 +2896,183 @@ func (x *UpdateClusterCommand) GetServiceConnectDefaults() *ClusterServiceConnec
 	return nil
 }
 
+// DeleteAttributesCommand removes custom attributes from the instances they
+// target (target_id is the instance id); every target must exist. An
+// attribute with a value is removed only if the instance's has that value.
+type DeleteAttributesCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cluster       string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Attributes    []*Attribute           `protobuf:"bytes,2,rep,name=attributes,proto3" json:"attributes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAttributesCommand) Reset() {
+	*x = DeleteAttributesCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAttributesCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAttributesCommand) ProtoMessage() {}
+
+func (x *DeleteAttributesCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAttributesCommand.ProtoReflect.Descriptor instead.
+func (*DeleteAttributesCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *DeleteAttributesCommand) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *DeleteAttributesCommand) GetAttributes() []*Attribute {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+// DeleteCapacityProviderCommand removes an EC2 capacity provider; refused
+// while a cluster has it among its providers or a service or task uses it.
+type DeleteCapacityProviderCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCapacityProviderCommand) Reset() {
+	*x = DeleteCapacityProviderCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCapacityProviderCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCapacityProviderCommand) ProtoMessage() {}
+
+func (x *DeleteCapacityProviderCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCapacityProviderCommand.ProtoReflect.Descriptor instead.
+func (*DeleteCapacityProviderCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *DeleteCapacityProviderCommand) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// UpdateCapacityProviderCommand replaces a provider's managed scaling,
+// termination protection and draining (validated, defaults filled); its
+// group stays.
+type UpdateCapacityProviderCommand struct {
+	state                        protoimpl.MessageState `protogen:"open.v1"`
+	Name                         string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	ManagedScaling               *ManagedScaling        `protobuf:"bytes,2,opt,name=managed_scaling,json=managedScaling,proto3" json:"managed_scaling,omitempty"`
+	ManagedTerminationProtection string                 `protobuf:"bytes,3,opt,name=managed_termination_protection,json=managedTerminationProtection,proto3" json:"managed_termination_protection,omitempty"`
+	ManagedDraining              string                 `protobuf:"bytes,4,opt,name=managed_draining,json=managedDraining,proto3" json:"managed_draining,omitempty"`
+	unknownFields                protoimpl.UnknownFields
+	sizeCache                    protoimpl.SizeCache
+}
+
+func (x *UpdateCapacityProviderCommand) Reset() {
+	*x = UpdateCapacityProviderCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateCapacityProviderCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateCapacityProviderCommand) ProtoMessage() {}
+
+func (x *UpdateCapacityProviderCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateCapacityProviderCommand.ProtoReflect.Descriptor instead.
+func (*UpdateCapacityProviderCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *UpdateCapacityProviderCommand) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateCapacityProviderCommand) GetManagedScaling() *ManagedScaling {
+	if x != nil {
+		return x.ManagedScaling
+	}
+	return nil
+}
+
+func (x *UpdateCapacityProviderCommand) GetManagedTerminationProtection() string {
+	if x != nil {
+		return x.ManagedTerminationProtection
+	}
+	return ""
+}
+
+func (x *UpdateCapacityProviderCommand) GetManagedDraining() string {
+	if x != nil {
+		return x.ManagedDraining
+	}
+	return ""
+}
+
 var File_berth_v1_store_proto protoreflect.FileDescriptor
 
 const file_berth_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\x9d\x0f\n" +
+	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\xb9\x11\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\x01R\x02at\x12c\n" +
 	"\x18register_task_definition\x18\x02 \x01(\v2'.berth.v1.RegisterTaskDefinitionCommandH\x00R\x16registerTaskDefinition\x12i\n" +
@@ -2879,7 +3100,10 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x13put_account_setting\x18) \x01(\v2\".berth.v1.PutAccountSettingCommandH\x00R\x11putAccountSetting\x12]\n" +
 	"\x16delete_account_setting\x18* \x01(\v2%.berth.v1.DeleteAccountSettingCommandH\x00R\x14deleteAccountSetting\x12`\n" +
 	"\x17delete_task_definitions\x18+ \x01(\v2&.berth.v1.DeleteTaskDefinitionsCommandH\x00R\x15deleteTaskDefinitions\x12G\n" +
-	"\x0eupdate_cluster\x18, \x01(\v2\x1e.berth.v1.UpdateClusterCommandH\x00R\rupdateClusterB\b\n" +
+	"\x0eupdate_cluster\x18, \x01(\v2\x1e.berth.v1.UpdateClusterCommandH\x00R\rupdateCluster\x12P\n" +
+	"\x11delete_attributes\x18. \x01(\v2!.berth.v1.DeleteAttributesCommandH\x00R\x10deleteAttributes\x12c\n" +
+	"\x18delete_capacity_provider\x18/ \x01(\v2'.berth.v1.DeleteCapacityProviderCommandH\x00R\x16deleteCapacityProvider\x12c\n" +
+	"\x18update_capacity_provider\x180 \x01(\v2'.berth.v1.UpdateCapacityProviderCommandH\x00R\x16updateCapacityProviderB\b\n" +
 	"\x06change\"\x85\x01\n" +
 	"\x1dRegisterTaskDefinitionCommand\x12A\n" +
 	"\x0ftask_definition\x18\x01 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12!\n" +
@@ -3045,7 +3269,19 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\fcluster_name\x18\x01 \x01(\tR\vclusterName\x124\n" +
 	"\bsettings\x18\x02 \x03(\v2\x18.berth.v1.ClusterSettingR\bsettings\x12D\n" +
 	"\rconfiguration\x18\x03 \x01(\v2\x1e.berth.v1.ClusterConfigurationR\rconfiguration\x12a\n" +
-	"\x18service_connect_defaults\x18\x04 \x01(\v2'.berth.v1.ClusterServiceConnectDefaultsR\x16serviceConnectDefaultsB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x18service_connect_defaults\x18\x04 \x01(\v2'.berth.v1.ClusterServiceConnectDefaultsR\x16serviceConnectDefaults\"h\n" +
+	"\x17DeleteAttributesCommand\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x123\n" +
+	"\n" +
+	"attributes\x18\x02 \x03(\v2\x13.berth.v1.AttributeR\n" +
+	"attributes\"3\n" +
+	"\x1dDeleteCapacityProviderCommand\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xe7\x01\n" +
+	"\x1dUpdateCapacityProviderCommand\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12A\n" +
+	"\x0fmanaged_scaling\x18\x02 \x01(\v2\x18.berth.v1.ManagedScalingR\x0emanagedScaling\x12D\n" +
+	"\x1emanaged_termination_protection\x18\x03 \x01(\tR\x1cmanagedTerminationProtection\x12)\n" +
+	"\x10managed_draining\x18\x04 \x01(\tR\x0fmanagedDrainingB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_store_proto_rawDescOnce sync.Once
@@ -3059,7 +3295,7 @@ func file_berth_v1_store_proto_rawDescGZIP() []byte {
 	return file_berth_v1_store_proto_rawDescData
 }
 
-var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_berth_v1_store_proto_goTypes = []any{
 	(*Command)(nil),                              // 0: berth.v1.Command
 	(*RegisterTaskDefinitionCommand)(nil),        // 1: berth.v1.RegisterTaskDefinitionCommand
@@ -3101,26 +3337,30 @@ var file_berth_v1_store_proto_goTypes = []any{
 	(*DeleteTaskDefinitionsResult)(nil),          // 37: berth.v1.DeleteTaskDefinitionsResult
 	(*DeleteTaskDefinitionFailure)(nil),          // 38: berth.v1.DeleteTaskDefinitionFailure
 	(*UpdateClusterCommand)(nil),                 // 39: berth.v1.UpdateClusterCommand
-	(*TaskDefinition)(nil),                       // 40: berth.v1.TaskDefinition
-	(*Tag)(nil),                                  // 41: berth.v1.Tag
-	(*Cluster)(nil),                              // 42: berth.v1.Cluster
-	(*ContainerInstance)(nil),                    // 43: berth.v1.ContainerInstance
-	(*Task)(nil),                                 // 44: berth.v1.Task
-	(*PlacementExplanation)(nil),                 // 45: berth.v1.PlacementExplanation
-	(*PlacementStrategy)(nil),                    // 46: berth.v1.PlacementStrategy
-	(*PlacementConstraint)(nil),                  // 47: berth.v1.PlacementConstraint
-	(*TaskLimits)(nil),                           // 48: berth.v1.TaskLimits
-	(*Attribute)(nil),                            // 49: berth.v1.Attribute
-	(*Failure)(nil),                              // 50: berth.v1.Failure
-	(*TaskStateChange)(nil),                      // 51: berth.v1.TaskStateChange
-	(*Service)(nil),                              // 52: berth.v1.Service
-	(*PlacementFailure)(nil),                     // 53: berth.v1.PlacementFailure
-	(*CapacityProvider)(nil),                     // 54: berth.v1.CapacityProvider
-	(*CapacityProviderStrategyItem)(nil),         // 55: berth.v1.CapacityProviderStrategyItem
-	(*Setting)(nil),                              // 56: berth.v1.Setting
-	(*ClusterSetting)(nil),                       // 57: berth.v1.ClusterSetting
-	(*ClusterConfiguration)(nil),                 // 58: berth.v1.ClusterConfiguration
-	(*ClusterServiceConnectDefaults)(nil),        // 59: berth.v1.ClusterServiceConnectDefaults
+	(*DeleteAttributesCommand)(nil),              // 40: berth.v1.DeleteAttributesCommand
+	(*DeleteCapacityProviderCommand)(nil),        // 41: berth.v1.DeleteCapacityProviderCommand
+	(*UpdateCapacityProviderCommand)(nil),        // 42: berth.v1.UpdateCapacityProviderCommand
+	(*TaskDefinition)(nil),                       // 43: berth.v1.TaskDefinition
+	(*Tag)(nil),                                  // 44: berth.v1.Tag
+	(*Cluster)(nil),                              // 45: berth.v1.Cluster
+	(*ContainerInstance)(nil),                    // 46: berth.v1.ContainerInstance
+	(*Task)(nil),                                 // 47: berth.v1.Task
+	(*PlacementExplanation)(nil),                 // 48: berth.v1.PlacementExplanation
+	(*PlacementStrategy)(nil),                    // 49: berth.v1.PlacementStrategy
+	(*PlacementConstraint)(nil),                  // 50: berth.v1.PlacementConstraint
+	(*TaskLimits)(nil),                           // 51: berth.v1.TaskLimits
+	(*Attribute)(nil),                            // 52: berth.v1.Attribute
+	(*Failure)(nil),                              // 53: berth.v1.Failure
+	(*TaskStateChange)(nil),                      // 54: berth.v1.TaskStateChange
+	(*Service)(nil),                              // 55: berth.v1.Service
+	(*PlacementFailure)(nil),                     // 56: berth.v1.PlacementFailure
+	(*CapacityProvider)(nil),                     // 57: berth.v1.CapacityProvider
+	(*CapacityProviderStrategyItem)(nil),         // 58: berth.v1.CapacityProviderStrategyItem
+	(*Setting)(nil),                              // 59: berth.v1.Setting
+	(*ClusterSetting)(nil),                       // 60: berth.v1.ClusterSetting
+	(*ClusterConfiguration)(nil),                 // 61: berth.v1.ClusterConfiguration
+	(*ClusterServiceConnectDefaults)(nil),        // 62: berth.v1.ClusterServiceConnectDefaults
+	(*ManagedScaling)(nil),                       // 63: berth.v1.ManagedScaling
 }
 var file_berth_v1_store_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
@@ -3145,55 +3385,60 @@ var file_berth_v1_store_proto_depIdxs = []int32{
 	34, // 19: berth.v1.Command.delete_account_setting:type_name -> berth.v1.DeleteAccountSettingCommand
 	36, // 20: berth.v1.Command.delete_task_definitions:type_name -> berth.v1.DeleteTaskDefinitionsCommand
 	39, // 21: berth.v1.Command.update_cluster:type_name -> berth.v1.UpdateClusterCommand
-	40, // 22: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
-	41, // 23: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
-	42, // 24: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
-	40, // 25: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
-	41, // 26: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
-	43, // 27: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 28: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
-	7,  // 29: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
-	44, // 30: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
-	7,  // 31: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
-	45, // 32: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
-	46, // 33: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
-	47, // 34: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
-	48, // 35: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
-	43, // 36: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 37: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
-	49, // 38: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	9,  // 39: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	9,  // 40: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
-	50, // 41: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
-	51, // 42: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
-	9,  // 43: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
-	8,  // 44: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
-	52, // 45: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
-	22, // 46: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
-	53, // 47: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
-	21, // 48: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
-	9,  // 49: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	45, // 50: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
-	25, // 51: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
-	9,  // 52: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
-	50, // 53: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
-	54, // 54: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
-	55, // 55: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	30, // 56: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
-	41, // 57: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
-	41, // 58: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
-	56, // 59: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
-	35, // 60: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
-	6,  // 61: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
-	38, // 62: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
-	57, // 63: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
-	58, // 64: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
-	59, // 65: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
-	66, // [66:66] is the sub-list for method output_type
-	66, // [66:66] is the sub-list for method input_type
-	66, // [66:66] is the sub-list for extension type_name
-	66, // [66:66] is the sub-list for extension extendee
-	0,  // [0:66] is the sub-list for field type_name
+	40, // 22: berth.v1.Command.delete_attributes:type_name -> berth.v1.DeleteAttributesCommand
+	41, // 23: berth.v1.Command.delete_capacity_provider:type_name -> berth.v1.DeleteCapacityProviderCommand
+	42, // 24: berth.v1.Command.update_capacity_provider:type_name -> berth.v1.UpdateCapacityProviderCommand
+	43, // 25: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
+	44, // 26: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
+	45, // 27: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
+	43, // 28: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
+	44, // 29: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
+	46, // 30: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 31: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
+	7,  // 32: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
+	47, // 33: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
+	7,  // 34: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
+	48, // 35: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
+	49, // 36: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
+	50, // 37: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
+	51, // 38: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
+	46, // 39: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 40: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
+	52, // 41: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	9,  // 42: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	9,  // 43: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
+	53, // 44: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
+	54, // 45: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
+	9,  // 46: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
+	8,  // 47: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
+	55, // 48: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
+	22, // 49: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
+	56, // 50: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
+	21, // 51: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
+	9,  // 52: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	48, // 53: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
+	25, // 54: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
+	9,  // 55: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
+	53, // 56: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
+	57, // 57: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
+	58, // 58: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	30, // 59: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
+	44, // 60: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
+	44, // 61: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
+	59, // 62: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
+	35, // 63: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
+	6,  // 64: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
+	38, // 65: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
+	60, // 66: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
+	61, // 67: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
+	62, // 68: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	52, // 69: berth.v1.DeleteAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	63, // 70: berth.v1.UpdateCapacityProviderCommand.managed_scaling:type_name -> berth.v1.ManagedScaling
+	71, // [71:71] is the sub-list for method output_type
+	71, // [71:71] is the sub-list for method input_type
+	71, // [71:71] is the sub-list for extension type_name
+	71, // [71:71] is the sub-list for extension extendee
+	0,  // [0:71] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_store_proto_init() }
@@ -3227,6 +3472,9 @@ func file_berth_v1_store_proto_init() {
 		(*Command_DeleteAccountSetting)(nil),
 		(*Command_DeleteTaskDefinitions)(nil),
 		(*Command_UpdateCluster)(nil),
+		(*Command_DeleteAttributes)(nil),
+		(*Command_DeleteCapacityProvider)(nil),
+		(*Command_UpdateCapacityProvider)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3234,7 +3482,7 @@ func file_berth_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_store_proto_rawDesc), len(file_berth_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   40,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

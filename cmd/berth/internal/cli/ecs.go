@@ -70,6 +70,10 @@ var ecsCommands = []ecsCommand{
 	{"delete-task-definitions", "Delete INACTIVE task definition revisions", rpc(berthv1.ECSClient.DeleteTaskDefinitions), []string{"taskDefinitions"}},
 	{"update-cluster", "Update a cluster's settings, configuration and Service Connect defaults", rpc(berthv1.ECSClient.UpdateCluster), []string{"cluster"}},
 	{"update-cluster-settings", "Update a cluster's settings (containerInsights)", rpc(berthv1.ECSClient.UpdateClusterSettings), []string{"cluster", "settings"}},
+	{"list-attributes", "List container instances' attributes (--target-type container-instance)", rpc(berthv1.ECSClient.ListAttributes), []string{"targetType"}},
+	{"delete-attributes", "Delete custom attributes from container instances", rpc(berthv1.ECSClient.DeleteAttributes), []string{"attributes"}},
+	{"delete-capacity-provider", "Delete a capacity provider no cluster or service uses", rpc(berthv1.ECSClient.DeleteCapacityProvider), []string{"capacityProvider"}},
+	{"update-capacity-provider", "Update a capacity provider's managed scaling, termination protection and draining", rpc(berthv1.ECSClient.UpdateCapacityProvider), []string{"name", "autoScalingGroupProvider"}},
 }
 
 // operation is one method of the ECS service with its message types erased.
