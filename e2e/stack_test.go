@@ -111,7 +111,9 @@ func (s *stack) sweep() {
 		}
 		for _, c := range list {
 			err := cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
-			if err != nil && !cerrdefs.IsNotFound(err) { // an agent may remove it first
+			// An agent may remove it first, or be removing it now (Docker's
+			// "removal ... is already in progress" is a conflict).
+			if err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
 				s.t.Errorf("sweep container %s: %v", c.ID, err)
 			}
 		}
