@@ -12,7 +12,9 @@ import (
 
 func external() *berthv1.DeploymentController { return &berthv1.DeploymentController{Type: "EXTERNAL"} }
 
-func percent(v float64) *berthv1.Scale { return &berthv1.Scale{Value: proto.Float64(v), Unit: "PERCENT"} }
+func percent(v float64) *berthv1.Scale {
+	return &berthv1.Scale{Value: proto.Float64(v), Unit: "PERCENT"}
+}
 
 // externalServer has the task definition web:1 (with port 80), an EXTERNAL
 // service "ext" of desired count 5 and an ECS service "rolling".
@@ -193,7 +195,9 @@ func TestTaskSetsBadInput(t *testing.T) {
 		{"unknown task definition", create(func(r *berthv1.CreateTaskSetRequest) { r.TaskDefinition = "nope" }), ecserr.ClientException, "nope"},
 		{"scale over 100", create(func(r *berthv1.CreateTaskSetRequest) { r.Scale = percent(101) }), ecserr.InvalidParameterException, "scale.value: must be between 0 and 100"},
 		{"scale below 0", create(func(r *berthv1.CreateTaskSetRequest) { r.Scale = percent(-1) }), ecserr.InvalidParameterException, "scale.value"},
-		{"scale unit", create(func(r *berthv1.CreateTaskSetRequest) { r.Scale = &berthv1.Scale{Value: proto.Float64(1), Unit: "TASKS"} }), ecserr.InvalidParameterException, "scale.unit: must be PERCENT"},
+		{"scale unit", create(func(r *berthv1.CreateTaskSetRequest) {
+			r.Scale = &berthv1.Scale{Value: proto.Float64(1), Unit: "TASKS"}
+		}), ecserr.InvalidParameterException, "scale.unit: must be PERCENT"},
 		{"launch type and strategy", create(func(r *berthv1.CreateTaskSetRequest) {
 			r.LaunchType, r.CapacityProviderStrategy = "EC2", cps(&berthv1.CapacityProviderStrategyItem{CapacityProvider: "FARGATE", Weight: 1})
 		}), ecserr.InvalidParameterException, "launchType"},
