@@ -456,6 +456,9 @@ func (s *Server) renderService(rec *berthv1.ServiceRecord, withTags bool) *berth
 	svc.ServiceArn = s.arns.Service(rec.Cluster, svc.ServiceName)
 	if !withTags {
 		svc.Tags = nil
+		for _, ts := range svc.TaskSets {
+			ts.Tags = nil
+		}
 	}
 	return svc
 }

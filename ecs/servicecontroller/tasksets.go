@@ -34,7 +34,8 @@ func taskSetOf(svc *berthv1.Service, id string) *berthv1.TaskSet {
 // forTaskSet is the action as a task set's tasks are started and stopped:
 // the service seen with the task set's task definition, launch type,
 // capacity provider strategy, platform version and network configuration.
-// Its events and placement failure are taken back with merge.
+// It sees the task set's tasks only. Its events and placement failure are
+// taken back with merge.
 func (a *action) forTaskSet(ts *berthv1.TaskSet) *action {
 	sub := *a
 	rec := proto.Clone(a.rec).(*berthv1.ServiceRecord)
@@ -42,6 +43,12 @@ func (a *action) forTaskSet(ts *berthv1.TaskSet) *action {
 	svc.TaskDefinition, svc.LaunchType, svc.CapacityProviderStrategy = ts.TaskDefinition, ts.LaunchType, ts.CapacityProviderStrategy
 	svc.PlatformVersion, svc.NetworkConfiguration = ts.PlatformVersion, ts.NetworkConfiguration
 	sub.rec = rec
+	sub.tasks = nil // its own tasks only: a capacity provider split counts them
+	for _, t := range a.tasks {
+		if t.Task.GetStartedBy() == ts.Id {
+			sub.tasks = append(sub.tasks, t)
+		}
+	}
 	return &sub
 }
 
