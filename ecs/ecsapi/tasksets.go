@@ -68,6 +68,11 @@ func (s *Server) CreateTaskSet(ctx context.Context, req *berthv1.CreateTaskSetRe
 			if r.TaskSetTokens == nil {
 				r.TaskSetTokens = map[string]string{}
 			}
+			for token, id := range r.TaskSetTokens { // a token outlives its task set no longer: at most 5 are kept
+				if findTaskSet(r.Service, id) == nil {
+					delete(r.TaskSetTokens, token)
+				}
+			}
 			r.TaskSetTokens[t] = ts.Id
 		}
 		out = ts
