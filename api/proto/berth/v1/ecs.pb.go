@@ -5458,6 +5458,8 @@ type Task struct {
 	Attributes           []*Attribute           `protobuf:"bytes,30,rep,name=attributes,proto3" json:"attributes,omitempty"`
 	PlatformVersion      string                 `protobuf:"bytes,31,opt,name=platform_version,json=platformVersion,proto3" json:"platform_version,omitempty"`
 	EphemeralStorage     *EphemeralStorage      `protobuf:"bytes,32,opt,name=ephemeral_storage,json=ephemeralStorage,proto3" json:"ephemeral_storage,omitempty"`
+	// Set by RunTask, StartTask or the service that started the task.
+	EnableExecuteCommand bool `protobuf:"varint,80,opt,name=enable_execute_command,json=enableExecuteCommand,proto3" json:"enable_execute_command,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
 }
@@ -5714,6 +5716,13 @@ func (x *Task) GetEphemeralStorage() *EphemeralStorage {
 		return x.EphemeralStorage
 	}
 	return nil
+}
+
+func (x *Task) GetEnableExecuteCommand() bool {
+	if x != nil {
+		return x.EnableExecuteCommand
+	}
+	return false
 }
 
 type RunTaskRequest struct {
@@ -10364,6 +10373,229 @@ func (x *UpdateCapacityProviderResponse) GetCapacityProvider() *CapacityProvider
 	return nil
 }
 
+type ExecuteCommandRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cluster       string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Container     string                 `protobuf:"bytes,2,opt,name=container,proto3" json:"container,omitempty"`
+	Command       string                 `protobuf:"bytes,3,opt,name=command,proto3" json:"command,omitempty"`
+	Interactive   bool                   `protobuf:"varint,4,opt,name=interactive,proto3" json:"interactive,omitempty"`
+	Task          string                 `protobuf:"bytes,5,opt,name=task,proto3" json:"task,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecuteCommandRequest) Reset() {
+	*x = ExecuteCommandRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[148]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecuteCommandRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecuteCommandRequest) ProtoMessage() {}
+
+func (x *ExecuteCommandRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[148]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecuteCommandRequest.ProtoReflect.Descriptor instead.
+func (*ExecuteCommandRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{148}
+}
+
+func (x *ExecuteCommandRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *ExecuteCommandRequest) GetContainer() string {
+	if x != nil {
+		return x.Container
+	}
+	return ""
+}
+
+func (x *ExecuteCommandRequest) GetCommand() string {
+	if x != nil {
+		return x.Command
+	}
+	return ""
+}
+
+func (x *ExecuteCommandRequest) GetInteractive() bool {
+	if x != nil {
+		return x.Interactive
+	}
+	return false
+}
+
+func (x *ExecuteCommandRequest) GetTask() string {
+	if x != nil {
+		return x.Task
+	}
+	return ""
+}
+
+// ExecuteCommandResponse is ECS's shape; berth never answers with one (it
+// has no Session Manager), see ExecuteCommand.
+type ExecuteCommandResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ClusterArn    string                 `protobuf:"bytes,1,opt,name=cluster_arn,json=clusterArn,proto3" json:"cluster_arn,omitempty"`
+	ContainerArn  string                 `protobuf:"bytes,2,opt,name=container_arn,json=containerArn,proto3" json:"container_arn,omitempty"`
+	ContainerName string                 `protobuf:"bytes,3,opt,name=container_name,json=containerName,proto3" json:"container_name,omitempty"`
+	Interactive   bool                   `protobuf:"varint,4,opt,name=interactive,proto3" json:"interactive,omitempty"`
+	Session       *ExecuteCommandSession `protobuf:"bytes,5,opt,name=session,proto3" json:"session,omitempty"`
+	TaskArn       string                 `protobuf:"bytes,6,opt,name=task_arn,json=taskArn,proto3" json:"task_arn,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecuteCommandResponse) Reset() {
+	*x = ExecuteCommandResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[149]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecuteCommandResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecuteCommandResponse) ProtoMessage() {}
+
+func (x *ExecuteCommandResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[149]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecuteCommandResponse.ProtoReflect.Descriptor instead.
+func (*ExecuteCommandResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{149}
+}
+
+func (x *ExecuteCommandResponse) GetClusterArn() string {
+	if x != nil {
+		return x.ClusterArn
+	}
+	return ""
+}
+
+func (x *ExecuteCommandResponse) GetContainerArn() string {
+	if x != nil {
+		return x.ContainerArn
+	}
+	return ""
+}
+
+func (x *ExecuteCommandResponse) GetContainerName() string {
+	if x != nil {
+		return x.ContainerName
+	}
+	return ""
+}
+
+func (x *ExecuteCommandResponse) GetInteractive() bool {
+	if x != nil {
+		return x.Interactive
+	}
+	return false
+}
+
+func (x *ExecuteCommandResponse) GetSession() *ExecuteCommandSession {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+func (x *ExecuteCommandResponse) GetTaskArn() string {
+	if x != nil {
+		return x.TaskArn
+	}
+	return ""
+}
+
+// ExecuteCommandSession is ECS's Session shape.
+type ExecuteCommandSession struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SessionId     string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	StreamUrl     string                 `protobuf:"bytes,2,opt,name=stream_url,json=streamUrl,proto3" json:"stream_url,omitempty"`
+	TokenValue    string                 `protobuf:"bytes,3,opt,name=token_value,json=tokenValue,proto3" json:"token_value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecuteCommandSession) Reset() {
+	*x = ExecuteCommandSession{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[150]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecuteCommandSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecuteCommandSession) ProtoMessage() {}
+
+func (x *ExecuteCommandSession) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[150]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecuteCommandSession.ProtoReflect.Descriptor instead.
+func (*ExecuteCommandSession) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{150}
+}
+
+func (x *ExecuteCommandSession) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *ExecuteCommandSession) GetStreamUrl() string {
+	if x != nil {
+		return x.StreamUrl
+	}
+	return ""
+}
+
+func (x *ExecuteCommandSession) GetTokenValue() string {
+	if x != nil {
+		return x.TokenValue
+	}
+	return ""
+}
+
 var File_berth_v1_ecs_proto protoreflect.FileDescriptor
 
 const file_berth_v1_ecs_proto_rawDesc = "" +
@@ -10879,7 +11111,8 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x12memory_reservation\x18\x0f \x01(\tR\x11memoryReservation\x12\x17\n" +
 	"\agpu_ids\x18\x10 \x03(\tR\x06gpuIdsB\f\n" +
 	"\n" +
-	"_exit_code\"\xda\t\n" +
+	"_exit_code\"\x90\n" +
+	"\n" +
 	"\x04Task\x12\x19\n" +
 	"\btask_arn\x18\x01 \x01(\tR\ataskArn\x12\x1f\n" +
 	"\vcluster_arn\x18\x02 \x01(\tR\n" +
@@ -10925,7 +11158,8 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"attributes\x18\x1e \x03(\v2\x13.berth.v1.AttributeR\n" +
 	"attributes\x12)\n" +
 	"\x10platform_version\x18\x1f \x01(\tR\x0fplatformVersion\x12G\n" +
-	"\x11ephemeral_storage\x18  \x01(\v2\x1a.berth.v1.EphemeralStorageR\x10ephemeralStorage\"\xf8\x06\n" +
+	"\x11ephemeral_storage\x18  \x01(\v2\x1a.berth.v1.EphemeralStorageR\x10ephemeralStorage\x124\n" +
+	"\x16enable_execute_command\x18P \x01(\bR\x14enableExecuteCommand\"\xf8\x06\n" +
 	"\x0eRunTaskRequest\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12'\n" +
 	"\x0ftask_definition\x18\x02 \x01(\tR\x0etaskDefinition\x12\x14\n" +
@@ -11319,7 +11553,28 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\acluster\x18\x02 \x01(\tR\acluster\x12g\n" +
 	"\x1bauto_scaling_group_provider\x18\x03 \x01(\v2(.berth.v1.AutoScalingGroupProviderUpdateR\x18autoScalingGroupProvider\"i\n" +
 	"\x1eUpdateCapacityProviderResponse\x12G\n" +
-	"\x11capacity_provider\x18\x01 \x01(\v2\x1a.berth.v1.CapacityProviderR\x10capacityProvider2\xe2\x1e\n" +
+	"\x11capacity_provider\x18\x01 \x01(\v2\x1a.berth.v1.CapacityProviderR\x10capacityProvider\"\x9f\x01\n" +
+	"\x15ExecuteCommandRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x1c\n" +
+	"\tcontainer\x18\x02 \x01(\tR\tcontainer\x12\x18\n" +
+	"\acommand\x18\x03 \x01(\tR\acommand\x12 \n" +
+	"\vinteractive\x18\x04 \x01(\bR\vinteractive\x12\x12\n" +
+	"\x04task\x18\x05 \x01(\tR\x04task\"\xfd\x01\n" +
+	"\x16ExecuteCommandResponse\x12\x1f\n" +
+	"\vcluster_arn\x18\x01 \x01(\tR\n" +
+	"clusterArn\x12#\n" +
+	"\rcontainer_arn\x18\x02 \x01(\tR\fcontainerArn\x12%\n" +
+	"\x0econtainer_name\x18\x03 \x01(\tR\rcontainerName\x12 \n" +
+	"\vinteractive\x18\x04 \x01(\bR\vinteractive\x129\n" +
+	"\asession\x18\x05 \x01(\v2\x1f.berth.v1.ExecuteCommandSessionR\asession\x12\x19\n" +
+	"\btask_arn\x18\x06 \x01(\tR\ataskArn\"v\n" +
+	"\x15ExecuteCommandSession\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n" +
+	"\n" +
+	"stream_url\x18\x02 \x01(\tR\tstreamUrl\x12\x1f\n" +
+	"\vtoken_value\x18\x03 \x01(\tR\n" +
+	"tokenValue2\xb7\x1f\n" +
 	"\x03ECS\x12k\n" +
 	"\x16RegisterTaskDefinition\x12'.berth.v1.RegisterTaskDefinitionRequest\x1a(.berth.v1.RegisterTaskDefinitionResponse\x12k\n" +
 	"\x16DescribeTaskDefinition\x12'.berth.v1.DescribeTaskDefinitionRequest\x1a(.berth.v1.DescribeTaskDefinitionResponse\x12b\n" +
@@ -11361,7 +11616,8 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x0eListAttributes\x12\x1f.berth.v1.ListAttributesRequest\x1a .berth.v1.ListAttributesResponse\x12Y\n" +
 	"\x10DeleteAttributes\x12!.berth.v1.DeleteAttributesRequest\x1a\".berth.v1.DeleteAttributesResponse\x12k\n" +
 	"\x16DeleteCapacityProvider\x12'.berth.v1.DeleteCapacityProviderRequest\x1a(.berth.v1.DeleteCapacityProviderResponse\x12k\n" +
-	"\x16UpdateCapacityProvider\x12'.berth.v1.UpdateCapacityProviderRequest\x1a(.berth.v1.UpdateCapacityProviderResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x16UpdateCapacityProvider\x12'.berth.v1.UpdateCapacityProviderRequest\x1a(.berth.v1.UpdateCapacityProviderResponse\x12S\n" +
+	"\x0eExecuteCommand\x12\x1f.berth.v1.ExecuteCommandRequest\x1a .berth.v1.ExecuteCommandResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_ecs_proto_rawDescOnce sync.Once
@@ -11375,7 +11631,7 @@ func file_berth_v1_ecs_proto_rawDescGZIP() []byte {
 	return file_berth_v1_ecs_proto_rawDescData
 }
 
-var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 153)
+var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 156)
 var file_berth_v1_ecs_proto_goTypes = []any{
 	(*KeyValuePair)(nil),                          // 0: berth.v1.KeyValuePair
 	(*Tag)(nil),                                   // 1: berth.v1.Tag
@@ -11525,20 +11781,23 @@ var file_berth_v1_ecs_proto_goTypes = []any{
 	(*AutoScalingGroupProviderUpdate)(nil),        // 145: berth.v1.AutoScalingGroupProviderUpdate
 	(*UpdateCapacityProviderRequest)(nil),         // 146: berth.v1.UpdateCapacityProviderRequest
 	(*UpdateCapacityProviderResponse)(nil),        // 147: berth.v1.UpdateCapacityProviderResponse
-	nil,                                           // 148: berth.v1.LogConfiguration.OptionsEntry
-	nil,                                           // 149: berth.v1.FirelensConfiguration.OptionsEntry
-	nil,                                           // 150: berth.v1.ContainerDefinition.DockerLabelsEntry
-	nil,                                           // 151: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	nil,                                           // 152: berth.v1.DockerVolumeConfiguration.LabelsEntry
+	(*ExecuteCommandRequest)(nil),                 // 148: berth.v1.ExecuteCommandRequest
+	(*ExecuteCommandResponse)(nil),                // 149: berth.v1.ExecuteCommandResponse
+	(*ExecuteCommandSession)(nil),                 // 150: berth.v1.ExecuteCommandSession
+	nil,                                           // 151: berth.v1.LogConfiguration.OptionsEntry
+	nil,                                           // 152: berth.v1.FirelensConfiguration.OptionsEntry
+	nil,                                           // 153: berth.v1.ContainerDefinition.DockerLabelsEntry
+	nil,                                           // 154: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	nil,                                           // 155: berth.v1.DockerVolumeConfiguration.LabelsEntry
 }
 var file_berth_v1_ecs_proto_depIdxs = []int32{
 	7,   // 0: berth.v1.NetworkConfiguration.awsvpc_configuration:type_name -> berth.v1.AwsVpcConfiguration
 	12,  // 1: berth.v1.LinuxParameters.capabilities:type_name -> berth.v1.KernelCapabilities
 	13,  // 2: berth.v1.LinuxParameters.devices:type_name -> berth.v1.Device
 	14,  // 3: berth.v1.LinuxParameters.tmpfs:type_name -> berth.v1.Tmpfs
-	148, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
+	151, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
 	16,  // 5: berth.v1.LogConfiguration.secret_options:type_name -> berth.v1.Secret
-	149, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
+	152, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
 	26,  // 7: berth.v1.ContainerDefinition.repository_credentials:type_name -> berth.v1.RepositoryCredentials
 	9,   // 8: berth.v1.ContainerDefinition.port_mappings:type_name -> berth.v1.PortMapping
 	0,   // 9: berth.v1.ContainerDefinition.environment:type_name -> berth.v1.KeyValuePair
@@ -11549,15 +11808,15 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	16,  // 14: berth.v1.ContainerDefinition.secrets:type_name -> berth.v1.Secret
 	17,  // 15: berth.v1.ContainerDefinition.depends_on:type_name -> berth.v1.ContainerDependency
 	18,  // 16: berth.v1.ContainerDefinition.extra_hosts:type_name -> berth.v1.HostEntry
-	150, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
+	153, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
 	19,  // 18: berth.v1.ContainerDefinition.ulimits:type_name -> berth.v1.Ulimit
 	20,  // 19: berth.v1.ContainerDefinition.log_configuration:type_name -> berth.v1.LogConfiguration
 	21,  // 20: berth.v1.ContainerDefinition.health_check:type_name -> berth.v1.HealthCheck
 	22,  // 21: berth.v1.ContainerDefinition.system_controls:type_name -> berth.v1.SystemControl
 	23,  // 22: berth.v1.ContainerDefinition.resource_requirements:type_name -> berth.v1.ResourceRequirement
 	24,  // 23: berth.v1.ContainerDefinition.firelens_configuration:type_name -> berth.v1.FirelensConfiguration
-	151, // 24: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	152, // 25: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
+	154, // 24: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	155, // 25: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
 	28,  // 26: berth.v1.Volume.host:type_name -> berth.v1.HostVolumeProperties
 	29,  // 27: berth.v1.Volume.docker_volume_configuration:type_name -> berth.v1.DockerVolumeConfiguration
 	30,  // 28: berth.v1.Volume.efs_volume_configuration:type_name -> berth.v1.EFSVolumeConfiguration
@@ -11702,93 +11961,96 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	104, // 167: berth.v1.AutoScalingGroupProviderUpdate.managed_scaling:type_name -> berth.v1.ManagedScaling
 	145, // 168: berth.v1.UpdateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProviderUpdate
 	106, // 169: berth.v1.UpdateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
-	38,  // 170: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
-	40,  // 171: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
-	42,  // 172: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
-	44,  // 173: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
-	46,  // 174: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
-	51,  // 175: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
-	53,  // 176: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
-	55,  // 177: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
-	57,  // 178: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
-	62,  // 179: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
-	64,  // 180: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
-	66,  // 181: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
-	68,  // 182: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
-	70,  // 183: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
-	78,  // 184: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
-	80,  // 185: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
-	82,  // 186: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
-	84,  // 187: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
-	86,  // 188: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
-	94,  // 189: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
-	96,  // 190: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
-	98,  // 191: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
-	100, // 192: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
-	102, // 193: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
-	108, // 194: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
-	110, // 195: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
-	112, // 196: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
-	114, // 197: berth.v1.ECS.TagResource:input_type -> berth.v1.TagResourceRequest
-	116, // 198: berth.v1.ECS.UntagResource:input_type -> berth.v1.UntagResourceRequest
-	118, // 199: berth.v1.ECS.ListTagsForResource:input_type -> berth.v1.ListTagsForResourceRequest
-	121, // 200: berth.v1.ECS.ListAccountSettings:input_type -> berth.v1.ListAccountSettingsRequest
-	123, // 201: berth.v1.ECS.PutAccountSetting:input_type -> berth.v1.PutAccountSettingRequest
-	125, // 202: berth.v1.ECS.PutAccountSettingDefault:input_type -> berth.v1.PutAccountSettingDefaultRequest
-	127, // 203: berth.v1.ECS.DeleteAccountSetting:input_type -> berth.v1.DeleteAccountSettingRequest
-	129, // 204: berth.v1.ECS.DeleteTaskDefinitions:input_type -> berth.v1.DeleteTaskDefinitionsRequest
-	135, // 205: berth.v1.ECS.UpdateCluster:input_type -> berth.v1.UpdateClusterRequest
-	137, // 206: berth.v1.ECS.UpdateClusterSettings:input_type -> berth.v1.UpdateClusterSettingsRequest
-	139, // 207: berth.v1.ECS.ListAttributes:input_type -> berth.v1.ListAttributesRequest
-	141, // 208: berth.v1.ECS.DeleteAttributes:input_type -> berth.v1.DeleteAttributesRequest
-	143, // 209: berth.v1.ECS.DeleteCapacityProvider:input_type -> berth.v1.DeleteCapacityProviderRequest
-	146, // 210: berth.v1.ECS.UpdateCapacityProvider:input_type -> berth.v1.UpdateCapacityProviderRequest
-	39,  // 211: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
-	41,  // 212: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
-	43,  // 213: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
-	45,  // 214: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
-	47,  // 215: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
-	52,  // 216: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
-	54,  // 217: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
-	56,  // 218: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
-	58,  // 219: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
-	63,  // 220: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
-	65,  // 221: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
-	67,  // 222: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
-	69,  // 223: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
-	71,  // 224: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
-	79,  // 225: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
-	81,  // 226: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
-	83,  // 227: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
-	85,  // 228: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
-	87,  // 229: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
-	95,  // 230: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
-	97,  // 231: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
-	99,  // 232: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
-	101, // 233: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
-	103, // 234: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
-	109, // 235: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
-	111, // 236: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
-	113, // 237: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
-	115, // 238: berth.v1.ECS.TagResource:output_type -> berth.v1.TagResourceResponse
-	117, // 239: berth.v1.ECS.UntagResource:output_type -> berth.v1.UntagResourceResponse
-	119, // 240: berth.v1.ECS.ListTagsForResource:output_type -> berth.v1.ListTagsForResourceResponse
-	122, // 241: berth.v1.ECS.ListAccountSettings:output_type -> berth.v1.ListAccountSettingsResponse
-	124, // 242: berth.v1.ECS.PutAccountSetting:output_type -> berth.v1.PutAccountSettingResponse
-	126, // 243: berth.v1.ECS.PutAccountSettingDefault:output_type -> berth.v1.PutAccountSettingDefaultResponse
-	128, // 244: berth.v1.ECS.DeleteAccountSetting:output_type -> berth.v1.DeleteAccountSettingResponse
-	130, // 245: berth.v1.ECS.DeleteTaskDefinitions:output_type -> berth.v1.DeleteTaskDefinitionsResponse
-	136, // 246: berth.v1.ECS.UpdateCluster:output_type -> berth.v1.UpdateClusterResponse
-	138, // 247: berth.v1.ECS.UpdateClusterSettings:output_type -> berth.v1.UpdateClusterSettingsResponse
-	140, // 248: berth.v1.ECS.ListAttributes:output_type -> berth.v1.ListAttributesResponse
-	142, // 249: berth.v1.ECS.DeleteAttributes:output_type -> berth.v1.DeleteAttributesResponse
-	144, // 250: berth.v1.ECS.DeleteCapacityProvider:output_type -> berth.v1.DeleteCapacityProviderResponse
-	147, // 251: berth.v1.ECS.UpdateCapacityProvider:output_type -> berth.v1.UpdateCapacityProviderResponse
-	211, // [211:252] is the sub-list for method output_type
-	170, // [170:211] is the sub-list for method input_type
-	170, // [170:170] is the sub-list for extension type_name
-	170, // [170:170] is the sub-list for extension extendee
-	0,   // [0:170] is the sub-list for field type_name
+	150, // 170: berth.v1.ExecuteCommandResponse.session:type_name -> berth.v1.ExecuteCommandSession
+	38,  // 171: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
+	40,  // 172: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
+	42,  // 173: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
+	44,  // 174: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
+	46,  // 175: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
+	51,  // 176: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
+	53,  // 177: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
+	55,  // 178: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
+	57,  // 179: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
+	62,  // 180: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
+	64,  // 181: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
+	66,  // 182: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
+	68,  // 183: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
+	70,  // 184: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
+	78,  // 185: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
+	80,  // 186: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
+	82,  // 187: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
+	84,  // 188: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
+	86,  // 189: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
+	94,  // 190: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
+	96,  // 191: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
+	98,  // 192: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
+	100, // 193: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
+	102, // 194: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
+	108, // 195: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
+	110, // 196: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
+	112, // 197: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
+	114, // 198: berth.v1.ECS.TagResource:input_type -> berth.v1.TagResourceRequest
+	116, // 199: berth.v1.ECS.UntagResource:input_type -> berth.v1.UntagResourceRequest
+	118, // 200: berth.v1.ECS.ListTagsForResource:input_type -> berth.v1.ListTagsForResourceRequest
+	121, // 201: berth.v1.ECS.ListAccountSettings:input_type -> berth.v1.ListAccountSettingsRequest
+	123, // 202: berth.v1.ECS.PutAccountSetting:input_type -> berth.v1.PutAccountSettingRequest
+	125, // 203: berth.v1.ECS.PutAccountSettingDefault:input_type -> berth.v1.PutAccountSettingDefaultRequest
+	127, // 204: berth.v1.ECS.DeleteAccountSetting:input_type -> berth.v1.DeleteAccountSettingRequest
+	129, // 205: berth.v1.ECS.DeleteTaskDefinitions:input_type -> berth.v1.DeleteTaskDefinitionsRequest
+	135, // 206: berth.v1.ECS.UpdateCluster:input_type -> berth.v1.UpdateClusterRequest
+	137, // 207: berth.v1.ECS.UpdateClusterSettings:input_type -> berth.v1.UpdateClusterSettingsRequest
+	139, // 208: berth.v1.ECS.ListAttributes:input_type -> berth.v1.ListAttributesRequest
+	141, // 209: berth.v1.ECS.DeleteAttributes:input_type -> berth.v1.DeleteAttributesRequest
+	143, // 210: berth.v1.ECS.DeleteCapacityProvider:input_type -> berth.v1.DeleteCapacityProviderRequest
+	146, // 211: berth.v1.ECS.UpdateCapacityProvider:input_type -> berth.v1.UpdateCapacityProviderRequest
+	148, // 212: berth.v1.ECS.ExecuteCommand:input_type -> berth.v1.ExecuteCommandRequest
+	39,  // 213: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
+	41,  // 214: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
+	43,  // 215: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
+	45,  // 216: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
+	47,  // 217: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
+	52,  // 218: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
+	54,  // 219: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
+	56,  // 220: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
+	58,  // 221: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
+	63,  // 222: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
+	65,  // 223: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
+	67,  // 224: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
+	69,  // 225: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
+	71,  // 226: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
+	79,  // 227: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
+	81,  // 228: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
+	83,  // 229: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
+	85,  // 230: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
+	87,  // 231: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
+	95,  // 232: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
+	97,  // 233: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
+	99,  // 234: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
+	101, // 235: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
+	103, // 236: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
+	109, // 237: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
+	111, // 238: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
+	113, // 239: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
+	115, // 240: berth.v1.ECS.TagResource:output_type -> berth.v1.TagResourceResponse
+	117, // 241: berth.v1.ECS.UntagResource:output_type -> berth.v1.UntagResourceResponse
+	119, // 242: berth.v1.ECS.ListTagsForResource:output_type -> berth.v1.ListTagsForResourceResponse
+	122, // 243: berth.v1.ECS.ListAccountSettings:output_type -> berth.v1.ListAccountSettingsResponse
+	124, // 244: berth.v1.ECS.PutAccountSetting:output_type -> berth.v1.PutAccountSettingResponse
+	126, // 245: berth.v1.ECS.PutAccountSettingDefault:output_type -> berth.v1.PutAccountSettingDefaultResponse
+	128, // 246: berth.v1.ECS.DeleteAccountSetting:output_type -> berth.v1.DeleteAccountSettingResponse
+	130, // 247: berth.v1.ECS.DeleteTaskDefinitions:output_type -> berth.v1.DeleteTaskDefinitionsResponse
+	136, // 248: berth.v1.ECS.UpdateCluster:output_type -> berth.v1.UpdateClusterResponse
+	138, // 249: berth.v1.ECS.UpdateClusterSettings:output_type -> berth.v1.UpdateClusterSettingsResponse
+	140, // 250: berth.v1.ECS.ListAttributes:output_type -> berth.v1.ListAttributesResponse
+	142, // 251: berth.v1.ECS.DeleteAttributes:output_type -> berth.v1.DeleteAttributesResponse
+	144, // 252: berth.v1.ECS.DeleteCapacityProvider:output_type -> berth.v1.DeleteCapacityProviderResponse
+	147, // 253: berth.v1.ECS.UpdateCapacityProvider:output_type -> berth.v1.UpdateCapacityProviderResponse
+	149, // 254: berth.v1.ECS.ExecuteCommand:output_type -> berth.v1.ExecuteCommandResponse
+	213, // [213:255] is the sub-list for method output_type
+	171, // [171:213] is the sub-list for method input_type
+	171, // [171:171] is the sub-list for extension type_name
+	171, // [171:171] is the sub-list for extension extendee
+	0,   // [0:171] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_ecs_proto_init() }
@@ -11820,7 +12082,7 @@ func file_berth_v1_ecs_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_ecs_proto_rawDesc), len(file_berth_v1_ecs_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   153,
+			NumMessages:   156,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
