@@ -54,7 +54,7 @@ func startExecCluster(t *testing.T) *execCluster {
 			t.Fatalf("RunTask %s: %v %v", td, err, resp.GetFailures())
 		}
 		task := resp.GetTasks()[0]
-		if task.GetEnableExecuteCommand() != enable {
+		if task.EnableExecuteCommand == nil || task.GetEnableExecuteCommand() != enable {
 			t.Fatalf("RunTask %s with enableExecuteCommand %v: the task says %v", td, enable, task.GetEnableExecuteCommand())
 		}
 		arn := task.GetTaskArn()

@@ -5458,8 +5458,9 @@ type Task struct {
 	Attributes           []*Attribute           `protobuf:"bytes,30,rep,name=attributes,proto3" json:"attributes,omitempty"`
 	PlatformVersion      string                 `protobuf:"bytes,31,opt,name=platform_version,json=platformVersion,proto3" json:"platform_version,omitempty"`
 	EphemeralStorage     *EphemeralStorage      `protobuf:"bytes,32,opt,name=ephemeral_storage,json=ephemeralStorage,proto3" json:"ephemeral_storage,omitempty"`
-	// Set by RunTask, StartTask or the service that started the task.
-	EnableExecuteCommand bool `protobuf:"varint,80,opt,name=enable_execute_command,json=enableExecuteCommand,proto3" json:"enable_execute_command,omitempty"`
+	// Set by RunTask, StartTask or the service that started the task;
+	// always sent, as ECS sends it.
+	EnableExecuteCommand *bool `protobuf:"varint,80,opt,name=enable_execute_command,json=enableExecuteCommand,proto3,oneof" json:"enable_execute_command,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
 }
@@ -5719,8 +5720,8 @@ func (x *Task) GetEphemeralStorage() *EphemeralStorage {
 }
 
 func (x *Task) GetEnableExecuteCommand() bool {
-	if x != nil {
-		return x.EnableExecuteCommand
+	if x != nil && x.EnableExecuteCommand != nil {
+		return *x.EnableExecuteCommand
 	}
 	return false
 }
@@ -11111,7 +11112,7 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x12memory_reservation\x18\x0f \x01(\tR\x11memoryReservation\x12\x17\n" +
 	"\agpu_ids\x18\x10 \x03(\tR\x06gpuIdsB\f\n" +
 	"\n" +
-	"_exit_code\"\x90\n" +
+	"_exit_code\"\xb0\n" +
 	"\n" +
 	"\x04Task\x12\x19\n" +
 	"\btask_arn\x18\x01 \x01(\tR\ataskArn\x12\x1f\n" +
@@ -11158,8 +11159,9 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"attributes\x18\x1e \x03(\v2\x13.berth.v1.AttributeR\n" +
 	"attributes\x12)\n" +
 	"\x10platform_version\x18\x1f \x01(\tR\x0fplatformVersion\x12G\n" +
-	"\x11ephemeral_storage\x18  \x01(\v2\x1a.berth.v1.EphemeralStorageR\x10ephemeralStorage\x124\n" +
-	"\x16enable_execute_command\x18P \x01(\bR\x14enableExecuteCommand\"\xf8\x06\n" +
+	"\x11ephemeral_storage\x18  \x01(\v2\x1a.berth.v1.EphemeralStorageR\x10ephemeralStorage\x129\n" +
+	"\x16enable_execute_command\x18P \x01(\bH\x00R\x14enableExecuteCommand\x88\x01\x01B\x19\n" +
+	"\x17_enable_execute_command\"\xf8\x06\n" +
 	"\x0eRunTaskRequest\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12'\n" +
 	"\x0ftask_definition\x18\x02 \x01(\tR\x0etaskDefinition\x12\x14\n" +
@@ -12070,6 +12072,7 @@ func file_berth_v1_ecs_proto_init() {
 	file_berth_v1_ecs_proto_msgTypes[68].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[72].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[76].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[77].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[89].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[91].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[93].OneofWrappers = []any{}
