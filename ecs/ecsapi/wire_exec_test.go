@@ -29,13 +29,14 @@ const ecsExecNotEnabled = "The execute command failed because execute command wa
 // two containers, and a one-container task with it (single).
 type execCluster struct {
 	*cptest.Cluster
+	agent                  *cptest.Agent
 	plain, enabled, single string
 }
 
 func startExecCluster(t *testing.T) *execCluster {
 	t.Helper()
 	c := cptest.Start(t, controlplane.Config{})
-	c.StartAgent(t, agent.Config{})
+	a := c.StartAgent(t, agent.Config{})
 	c.WaitInstances(t, 1)
 	register := func(family string, names ...string) {
 		req := &berthv1.RegisterTaskDefinitionRequest{Family: family}
@@ -64,7 +65,7 @@ func startExecCluster(t *testing.T) *execCluster {
 		})
 		return arn
 	}
-	return &execCluster{Cluster: c, plain: run("pair", false), enabled: run("pair", true), single: run("one", true)}
+	return &execCluster{Cluster: c, agent: a, plain: run("pair", false), enabled: run("pair", true), single: run("one", true)}
 }
 
 // ExecuteCommand on the ECS JSON wire, with aws-sdk-go-v2: ECS's refusal,
@@ -170,6 +171,15 @@ func TestExecTaskRefusals(t *testing.T) {
 			t.Errorf("%s: exit %d, %v; want %s with %q", tt.name, code, err, tt.code, tt.text)
 		}
 	}
+	// The agent gone: its tasks still run as far as the store knows (until
+	// they are lost), but nothing can reach them.
+	if err := c.agent.Stop(); err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	cptest.Eventually(t, "the agent disconnected", func() bool {
+		_, err := execTask(c.Ctx, c.Berth, &berthv1.ExecStart{Task: c.single, Command: []string{"ls"}})
+		return status.Code(err) == codes.FailedPrecondition && strings.Contains(err.Error(), "has no connected agent")
+	})
 	if _, err := c.ECS.StopTask(c.Ctx, &berthv1.StopTaskRequest{Task: c.single}); err != nil {
 		t.Fatal(err)
 	}
