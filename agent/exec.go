@@ -11,6 +11,9 @@ import (
 	"github.com/berth/berth/agent/session"
 )
 
+// execOutputChunk is the most output one message carries.
+const execOutputChunk = 32 << 10
+
 // exec answers an ExecRequest: it finds the task's container by its labels
 // and runs the command in it through the runtime, if the runtime can. The
 // control plane has checked the task and the container's name; here the
@@ -52,11 +55,18 @@ func (a *agentRun) exec(ctx context.Context, req *berthv1.ExecRequest, stream se
 	}
 	out := func(stderr bool) chunkWriter {
 		return func(p []byte) error {
-			o := &berthv1.TaskExecOutput{Message: &berthv1.TaskExecOutput_Stdout{Stdout: append([]byte(nil), p...)}}
-			if stderr {
-				o.Message = &berthv1.TaskExecOutput_Stderr{Stderr: append([]byte(nil), p...)}
+			for len(p) > 0 {
+				b := append([]byte(nil), p[:min(len(p), execOutputChunk)]...)
+				p = p[len(b):]
+				o := &berthv1.TaskExecOutput{Message: &berthv1.TaskExecOutput_Stdout{Stdout: b}}
+				if stderr {
+					o.Message = &berthv1.TaskExecOutput_Stderr{Stderr: b}
+				}
+				if err := stream.Send(o); err != nil {
+					return err
+				}
 			}
-			return stream.Send(o)
+			return nil
 		}
 	}
 	var sendMu sync.Mutex // stdout and stderr are written from one goroutine, but say so

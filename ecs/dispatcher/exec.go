@@ -15,13 +15,8 @@ import (
 // ExecInputWindow is how many input messages (chunks of stdin, its end,
 // resizes) the control plane sends an agent beyond those the agent said it
 // handed to the command: what an agent holds for a command that does not
-// read its input. The caller of StreamExec keeps chunks at most
-// ExecChunkBytes.
+// read its input (callers send stdin in chunks of at most 32 KiB).
 const ExecInputWindow = 8
-
-// ExecChunkBytes is the largest chunk of input or output an exec carries in
-// one message.
-const ExecChunkBytes = 32 << 10
 
 // execAnswerWithin is how long an agent may take to open the TaskExec call
 // that answers an ExecRequest.
