@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/stdcopy"
@@ -69,10 +70,13 @@ func (r *Runtime) Exec(ctx context.Context, id string, spec runtime.ExecSpec, ei
 			}
 		}()
 	}
-	if spec.Tty && eio.Resize != nil {
+	if spec.Tty {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if opts.ConsoleSize != nil {
+				r.initialSize(ctx, created.ID, spec.Size, done)
+			}
 			for {
 				select {
 				case sz := <-eio.Resize:
@@ -97,7 +101,7 @@ func (r *Runtime) Exec(ctx context.Context, id string, spec runtime.ExecSpec, ei
 		r.killExec(created.ID, id)
 		return 0, wrapErr("exec output", id, err)
 	}
-	info, err := r.cli.ContainerExecInspect(context.WithoutCancel(ctx), created.ID)
+	info, err := r.exitedExec(ctx, created.ID)
 	if err != nil {
 		return 0, wrapErr("exec inspect", id, err)
 	}
@@ -107,6 +111,50 @@ func (r *Runtime) Exec(ctx context.Context, id string, spec runtime.ExecSpec, ei
 		return 0, fmt.Errorf("exec in container %q: the command closed its output and runs on; it was killed", id)
 	}
 	return info.ExitCode, nil
+}
+
+// initialSize gives an exec's TTY its size once the exec runs: daemons
+// before API 1.42 ignore the size given at creation, and a resize before the
+// process started fails, so it is tried every 10 ms for a second, as the
+// docker CLI does.
+func (r *Runtime) initialSize(ctx context.Context, execID string, size runtime.TerminalSize, done <-chan struct{}) {
+	retry := time.NewTicker(10 * time.Millisecond)
+	defer retry.Stop()
+	for range 100 {
+		if r.cli.ContainerExecResize(ctx, execID, container.ResizeOptions{Height: size.Rows, Width: size.Cols}) == nil {
+			return
+		}
+		select {
+		case <-retry.C:
+		case <-done:
+			return
+		}
+	}
+}
+
+// exitedWithin is how long an exec whose output ended may still show as
+// running: Docker closes a TTY's output before it records the exit.
+const exitedWithin = 5 * time.Second
+
+// exitedExec inspects an exec whose output ended until Docker shows it
+// exited, or exitedWithin passed (it is then still running).
+func (r *Runtime) exitedExec(ctx context.Context, execID string) (container.ExecInspect, error) {
+	ctx = context.WithoutCancel(ctx)
+	deadline := time.NewTimer(exitedWithin)
+	defer deadline.Stop()
+	poll := time.NewTicker(10 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		info, err := r.cli.ContainerExecInspect(ctx, execID)
+		if err != nil || !info.Running {
+			return info, err
+		}
+		select {
+		case <-poll.C:
+		case <-deadline.C:
+			return info, nil
+		}
+	}
 }
 
 // killExec kills an exec's process, which Docker's API cannot: by its pid,

@@ -128,6 +128,18 @@ func TestExecInDocker(t *testing.T) {
 		t.Errorf("exec cat without -i: stdout %q, exit %d; want nothing sent, 0", stdout, code)
 	}
 
+	// On a terminal: a TTY in the container, of the terminal's size (which
+	// Docker before API 1.42 sets only once the command runs: the command
+	// waits for it, up to 5 s).
+	term := &fakeTerminal{rows: 33, cols: 99, changes: make(chan struct{}), stdin: &blockingReader{chunks: make(chan []byte)}}
+	var out bytes.Buffer
+	code = cli.Run(ctx, []string{"exec", "--endpoint", e.CP.GRPCAddr(), "--token", e.CP.AdminToken(), e.enabled, "--", "sh", "-c", `busybox tty; i=0; while [ $i -lt 100 ] && [ "$(busybox stty size)" != "33 99" ]; do i=$((i+1)); sleep 0.05; done; busybox stty size`},
+		cli.Env{Stdout: &out, Stderr: &out, Stdin: term.stdin, Terminal: term})
+	close(term.stdin.chunks) // the terminal's input never ended: now it does, for the reader
+	if code != 0 || !strings.Contains(out.String(), "/dev/pts/") || !strings.Contains(out.String(), "33 99") {
+		t.Errorf("exec on a terminal: %q, exit %d; want a pts of 33 rows and 99 columns", out.String(), code)
+	}
+
 	_, stderr, code = e.berthExec(ctx, nil, e.plain, "--", "ls")
 	if code != 1 || !strings.Contains(stderr, "execute command was not enabled when the task was run") {
 		t.Errorf("exec in a task without execute command: stderr %q, exit %d", stderr, code)
