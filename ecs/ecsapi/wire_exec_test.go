@@ -188,3 +188,44 @@ func TestExecTaskRefusals(t *testing.T) {
 		t.Errorf("a stopping task: %v", err)
 	}
 }
+
+// A service's enableExecuteCommand reaches the tasks it starts; an update
+// reaches those started after it, as in ECS.
+func TestServiceEnableExecuteCommand(t *testing.T) {
+	c := startExecCluster(t)
+	taskOf := func(what string, keep func(*berthv1.Task) bool) *berthv1.Task {
+		t.Helper()
+		var found *berthv1.Task
+		cptest.Eventually(t, what, func() bool {
+			l, err := c.ECS.ListTasks(c.Ctx, &berthv1.ListTasksRequest{ServiceName: "shell"})
+			if err != nil || len(l.GetTaskArns()) == 0 {
+				return false
+			}
+			d, err := c.ECS.DescribeTasks(c.Ctx, &berthv1.DescribeTasksRequest{Tasks: l.GetTaskArns()})
+			for _, task := range d.GetTasks() {
+				if err == nil && keep(task) {
+					found = task
+					return true
+				}
+			}
+			return false
+		})
+		return found
+	}
+	created, err := c.ECS.CreateService(c.Ctx, &berthv1.CreateServiceRequest{ServiceName: "shell", TaskDefinition: "one", DesiredCount: proto.Int32(1), EnableExecuteCommand: true})
+	if err != nil || !created.GetService().GetEnableExecuteCommand() {
+		t.Fatalf("CreateService with enableExecuteCommand: %v, %v", created, err)
+	}
+	first := taskOf("the service's task", func(*berthv1.Task) bool { return true })
+	if first.EnableExecuteCommand == nil || !first.GetEnableExecuteCommand() {
+		t.Errorf("the service's task has enableExecuteCommand %v, want true", first.EnableExecuteCommand)
+	}
+	updated, err := c.ECS.UpdateService(c.Ctx, &berthv1.UpdateServiceRequest{Service: "shell", EnableExecuteCommand: proto.Bool(false), ForceNewDeployment: true})
+	if err != nil || updated.GetService().GetEnableExecuteCommand() {
+		t.Fatalf("UpdateService enableExecuteCommand false: %v, %v", updated, err)
+	}
+	next := taskOf("a task of the new deployment", func(task *berthv1.Task) bool { return task.GetTaskArn() != first.GetTaskArn() })
+	if next.EnableExecuteCommand == nil || next.GetEnableExecuteCommand() {
+		t.Errorf("the new deployment's task has enableExecuteCommand %v, want false", next.EnableExecuteCommand)
+	}
+}
