@@ -114,6 +114,7 @@ func (s *Server) newService(cluster string, req *berthv1.CreateServiceRequest) (
 		NetworkConfiguration: req.GetNetworkConfiguration(), HealthCheckGracePeriodSeconds: req.GetHealthCheckGracePeriodSeconds(),
 		SchedulingStrategy: strategy, DeploymentController: &berthv1.DeploymentController{Type: "ECS"},
 		Tags: req.GetTags(), EnableEcsManagedTags: req.GetEnableEcsManagedTags(), PropagateTags: req.GetPropagateTags(),
+		EnableExecuteCommand: req.GetEnableExecuteCommand(),
 	}
 	if svc.LaunchType == "" && len(svc.CapacityProviderStrategy) == 0 {
 		svc.LaunchType = "EC2"
@@ -320,6 +321,9 @@ func (s *Server) updateService(svc *berthv1.Service, req *berthv1.UpdateServiceR
 	}
 	if req.HealthCheckGracePeriodSeconds != nil {
 		svc.HealthCheckGracePeriodSeconds = req.GetHealthCheckGracePeriodSeconds()
+	}
+	if req.EnableExecuteCommand != nil { // for the tasks started from now on, as in ECS
+		svc.EnableExecuteCommand = req.GetEnableExecuteCommand()
 	}
 	if newDeployment {
 		for _, d := range svc.Deployments {

@@ -75,7 +75,12 @@ func (s *Server) planRunTask(req *berthv1.RunTaskRequest) (*placement.Plan, erro
 	if c := req.GetCount(); c < 0 || c > 10 {
 		return nil, ecserr.Param("count", "must be between 1 and 10, got %d", c)
 	}
-	return s.plan(req.GetCluster(), req.GetTaskDefinition(), req.GetOverrides(), req.GetGroup(), req.GetStartedBy(), req.GetTags(), "EC2")
+	p, err := s.plan(req.GetCluster(), req.GetTaskDefinition(), req.GetOverrides(), req.GetGroup(), req.GetStartedBy(), req.GetTags(), "EC2")
+	if err != nil {
+		return nil, err
+	}
+	p.EnableExecuteCommand = req.GetEnableExecuteCommand()
+	return p, nil
 }
 
 // plan checks what RunTask and StartTask share.
@@ -118,6 +123,7 @@ func (s *Server) StartTask(ctx context.Context, req *berthv1.StartTaskRequest) (
 	if err != nil {
 		return nil, err
 	}
+	p.EnableExecuteCommand = req.GetEnableExecuteCommand()
 	ids, err := objectIDs("containerInstances", arn.TypeContainerInstance, p.Cluster, req.GetContainerInstances(), 10)
 	if err != nil {
 		return nil, err

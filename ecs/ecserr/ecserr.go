@@ -51,6 +51,7 @@ const (
 	UnrecognizedClientException    = "UnrecognizedClientException"
 	ResourceInUseException         = "ResourceInUseException"
 	TargetNotFoundException        = "TargetNotFoundException"
+	TargetNotConnectedException    = "TargetNotConnectedException"
 	AttributeLimitExceeded         = "AttributeLimitExceededException"
 	PlatformUnknownException       = "PlatformUnknownException"
 	PlatformTaskDefinitionIncompat = "PlatformTaskDefinitionIncompatibilityException"

@@ -90,6 +90,8 @@ type Plan struct {
 	// CapacityProvider, when set, is the EC2 capacity provider the tasks
 	// run on: only its instances are candidates, and the tasks name it.
 	CapacityProvider string
+	// EnableExecuteCommand lets berth exec run commands in the tasks.
+	EnableExecuteCommand bool
 }
 
 // NewPlan is a plan with its reservation worked out.

@@ -151,6 +151,7 @@ func (a *action) startOne(ctx context.Context, st service.Start, tdArn string) e
 	}
 	svc := a.rec.Service
 	plan := placement.NewPlan(a.rec.Cluster, td, nil, "service:"+svc.ServiceName, st.Deployment, propagatedTags(svc))
+	plan.EnableExecuteCommand = svc.EnableExecuteCommand
 	var placed []*berthv1.TaskRecord
 	if len(st.Instances) > 0 {
 		tasks, failures, err := a.c.cfg.Placer.PlaceOn(ctx, plan, st.Instances)

@@ -5458,6 +5458,9 @@ type Task struct {
 	Attributes           []*Attribute           `protobuf:"bytes,30,rep,name=attributes,proto3" json:"attributes,omitempty"`
 	PlatformVersion      string                 `protobuf:"bytes,31,opt,name=platform_version,json=platformVersion,proto3" json:"platform_version,omitempty"`
 	EphemeralStorage     *EphemeralStorage      `protobuf:"bytes,32,opt,name=ephemeral_storage,json=ephemeralStorage,proto3" json:"ephemeral_storage,omitempty"`
+	// Set by RunTask, StartTask or the service that started the task;
+	// always sent, as ECS sends it.
+	EnableExecuteCommand *bool `protobuf:"varint,80,opt,name=enable_execute_command,json=enableExecuteCommand,proto3,oneof" json:"enable_execute_command,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
 }
@@ -5714,6 +5717,13 @@ func (x *Task) GetEphemeralStorage() *EphemeralStorage {
 		return x.EphemeralStorage
 	}
 	return nil
+}
+
+func (x *Task) GetEnableExecuteCommand() bool {
+	if x != nil && x.EnableExecuteCommand != nil {
+		return *x.EnableExecuteCommand
+	}
+	return false
 }
 
 type RunTaskRequest struct {
@@ -11430,6 +11440,229 @@ func (x *UpdateCapacityProviderResponse) GetCapacityProvider() *CapacityProvider
 	return nil
 }
 
+type ExecuteCommandRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cluster       string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Container     string                 `protobuf:"bytes,2,opt,name=container,proto3" json:"container,omitempty"`
+	Command       string                 `protobuf:"bytes,3,opt,name=command,proto3" json:"command,omitempty"`
+	Interactive   bool                   `protobuf:"varint,4,opt,name=interactive,proto3" json:"interactive,omitempty"`
+	Task          string                 `protobuf:"bytes,5,opt,name=task,proto3" json:"task,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecuteCommandRequest) Reset() {
+	*x = ExecuteCommandRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[162]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecuteCommandRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecuteCommandRequest) ProtoMessage() {}
+
+func (x *ExecuteCommandRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[162]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecuteCommandRequest.ProtoReflect.Descriptor instead.
+func (*ExecuteCommandRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{162}
+}
+
+func (x *ExecuteCommandRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *ExecuteCommandRequest) GetContainer() string {
+	if x != nil {
+		return x.Container
+	}
+	return ""
+}
+
+func (x *ExecuteCommandRequest) GetCommand() string {
+	if x != nil {
+		return x.Command
+	}
+	return ""
+}
+
+func (x *ExecuteCommandRequest) GetInteractive() bool {
+	if x != nil {
+		return x.Interactive
+	}
+	return false
+}
+
+func (x *ExecuteCommandRequest) GetTask() string {
+	if x != nil {
+		return x.Task
+	}
+	return ""
+}
+
+// ExecuteCommandResponse is ECS's shape; berth never answers with one (it
+// has no Session Manager), see ExecuteCommand.
+type ExecuteCommandResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ClusterArn    string                 `protobuf:"bytes,1,opt,name=cluster_arn,json=clusterArn,proto3" json:"cluster_arn,omitempty"`
+	ContainerArn  string                 `protobuf:"bytes,2,opt,name=container_arn,json=containerArn,proto3" json:"container_arn,omitempty"`
+	ContainerName string                 `protobuf:"bytes,3,opt,name=container_name,json=containerName,proto3" json:"container_name,omitempty"`
+	Interactive   bool                   `protobuf:"varint,4,opt,name=interactive,proto3" json:"interactive,omitempty"`
+	Session       *ExecuteCommandSession `protobuf:"bytes,5,opt,name=session,proto3" json:"session,omitempty"`
+	TaskArn       string                 `protobuf:"bytes,6,opt,name=task_arn,json=taskArn,proto3" json:"task_arn,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecuteCommandResponse) Reset() {
+	*x = ExecuteCommandResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[163]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecuteCommandResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecuteCommandResponse) ProtoMessage() {}
+
+func (x *ExecuteCommandResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[163]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecuteCommandResponse.ProtoReflect.Descriptor instead.
+func (*ExecuteCommandResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{163}
+}
+
+func (x *ExecuteCommandResponse) GetClusterArn() string {
+	if x != nil {
+		return x.ClusterArn
+	}
+	return ""
+}
+
+func (x *ExecuteCommandResponse) GetContainerArn() string {
+	if x != nil {
+		return x.ContainerArn
+	}
+	return ""
+}
+
+func (x *ExecuteCommandResponse) GetContainerName() string {
+	if x != nil {
+		return x.ContainerName
+	}
+	return ""
+}
+
+func (x *ExecuteCommandResponse) GetInteractive() bool {
+	if x != nil {
+		return x.Interactive
+	}
+	return false
+}
+
+func (x *ExecuteCommandResponse) GetSession() *ExecuteCommandSession {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+func (x *ExecuteCommandResponse) GetTaskArn() string {
+	if x != nil {
+		return x.TaskArn
+	}
+	return ""
+}
+
+// ExecuteCommandSession is ECS's Session shape.
+type ExecuteCommandSession struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SessionId     string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	StreamUrl     string                 `protobuf:"bytes,2,opt,name=stream_url,json=streamUrl,proto3" json:"stream_url,omitempty"`
+	TokenValue    string                 `protobuf:"bytes,3,opt,name=token_value,json=tokenValue,proto3" json:"token_value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecuteCommandSession) Reset() {
+	*x = ExecuteCommandSession{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[164]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecuteCommandSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecuteCommandSession) ProtoMessage() {}
+
+func (x *ExecuteCommandSession) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[164]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecuteCommandSession.ProtoReflect.Descriptor instead.
+func (*ExecuteCommandSession) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{164}
+}
+
+func (x *ExecuteCommandSession) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *ExecuteCommandSession) GetStreamUrl() string {
+	if x != nil {
+		return x.StreamUrl
+	}
+	return ""
+}
+
+func (x *ExecuteCommandSession) GetTokenValue() string {
+	if x != nil {
+		return x.TokenValue
+	}
+	return ""
+}
+
 var File_berth_v1_ecs_proto protoreflect.FileDescriptor
 
 const file_berth_v1_ecs_proto_rawDesc = "" +
@@ -11945,7 +12178,8 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x12memory_reservation\x18\x0f \x01(\tR\x11memoryReservation\x12\x17\n" +
 	"\agpu_ids\x18\x10 \x03(\tR\x06gpuIdsB\f\n" +
 	"\n" +
-	"_exit_code\"\xda\t\n" +
+	"_exit_code\"\xb0\n" +
+	"\n" +
 	"\x04Task\x12\x19\n" +
 	"\btask_arn\x18\x01 \x01(\tR\ataskArn\x12\x1f\n" +
 	"\vcluster_arn\x18\x02 \x01(\tR\n" +
@@ -11991,7 +12225,9 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"attributes\x18\x1e \x03(\v2\x13.berth.v1.AttributeR\n" +
 	"attributes\x12)\n" +
 	"\x10platform_version\x18\x1f \x01(\tR\x0fplatformVersion\x12G\n" +
-	"\x11ephemeral_storage\x18  \x01(\v2\x1a.berth.v1.EphemeralStorageR\x10ephemeralStorage\"\xf8\x06\n" +
+	"\x11ephemeral_storage\x18  \x01(\v2\x1a.berth.v1.EphemeralStorageR\x10ephemeralStorage\x129\n" +
+	"\x16enable_execute_command\x18P \x01(\bH\x00R\x14enableExecuteCommand\x88\x01\x01B\x19\n" +
+	"\x17_enable_execute_command\"\xf8\x06\n" +
 	"\x0eRunTaskRequest\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12'\n" +
 	"\x0ftask_definition\x18\x02 \x01(\tR\x0etaskDefinition\x12\x14\n" +
@@ -12487,7 +12723,28 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\acluster\x18\x02 \x01(\tR\acluster\x12g\n" +
 	"\x1bauto_scaling_group_provider\x18\x03 \x01(\v2(.berth.v1.AutoScalingGroupProviderUpdateR\x18autoScalingGroupProvider\"i\n" +
 	"\x1eUpdateCapacityProviderResponse\x12G\n" +
-	"\x11capacity_provider\x18\x01 \x01(\v2\x1a.berth.v1.CapacityProviderR\x10capacityProvider2\xaf\"\n" +
+	"\x11capacity_provider\x18\x01 \x01(\v2\x1a.berth.v1.CapacityProviderR\x10capacityProvider\"\x9f\x01\n" +
+	"\x15ExecuteCommandRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x1c\n" +
+	"\tcontainer\x18\x02 \x01(\tR\tcontainer\x12\x18\n" +
+	"\acommand\x18\x03 \x01(\tR\acommand\x12 \n" +
+	"\vinteractive\x18\x04 \x01(\bR\vinteractive\x12\x12\n" +
+	"\x04task\x18\x05 \x01(\tR\x04task\"\xfd\x01\n" +
+	"\x16ExecuteCommandResponse\x12\x1f\n" +
+	"\vcluster_arn\x18\x01 \x01(\tR\n" +
+	"clusterArn\x12#\n" +
+	"\rcontainer_arn\x18\x02 \x01(\tR\fcontainerArn\x12%\n" +
+	"\x0econtainer_name\x18\x03 \x01(\tR\rcontainerName\x12 \n" +
+	"\vinteractive\x18\x04 \x01(\bR\vinteractive\x129\n" +
+	"\asession\x18\x05 \x01(\v2\x1f.berth.v1.ExecuteCommandSessionR\asession\x12\x19\n" +
+	"\btask_arn\x18\x06 \x01(\tR\ataskArn\"v\n" +
+	"\x15ExecuteCommandSession\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n" +
+	"\n" +
+	"stream_url\x18\x02 \x01(\tR\tstreamUrl\x12\x1f\n" +
+	"\vtoken_value\x18\x03 \x01(\tR\n" +
+	"tokenValue2\x84#\n" +
 	"\x03ECS\x12k\n" +
 	"\x16RegisterTaskDefinition\x12'.berth.v1.RegisterTaskDefinitionRequest\x1a(.berth.v1.RegisterTaskDefinitionResponse\x12k\n" +
 	"\x16DescribeTaskDefinition\x12'.berth.v1.DescribeTaskDefinitionRequest\x1a(.berth.v1.DescribeTaskDefinitionResponse\x12b\n" +
@@ -12534,7 +12791,8 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x0eListAttributes\x12\x1f.berth.v1.ListAttributesRequest\x1a .berth.v1.ListAttributesResponse\x12Y\n" +
 	"\x10DeleteAttributes\x12!.berth.v1.DeleteAttributesRequest\x1a\".berth.v1.DeleteAttributesResponse\x12k\n" +
 	"\x16DeleteCapacityProvider\x12'.berth.v1.DeleteCapacityProviderRequest\x1a(.berth.v1.DeleteCapacityProviderResponse\x12k\n" +
-	"\x16UpdateCapacityProvider\x12'.berth.v1.UpdateCapacityProviderRequest\x1a(.berth.v1.UpdateCapacityProviderResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x16UpdateCapacityProvider\x12'.berth.v1.UpdateCapacityProviderRequest\x1a(.berth.v1.UpdateCapacityProviderResponse\x12S\n" +
+	"\x0eExecuteCommand\x12\x1f.berth.v1.ExecuteCommandRequest\x1a .berth.v1.ExecuteCommandResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_ecs_proto_rawDescOnce sync.Once
@@ -12548,7 +12806,7 @@ func file_berth_v1_ecs_proto_rawDescGZIP() []byte {
 	return file_berth_v1_ecs_proto_rawDescData
 }
 
-var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 167)
+var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 170)
 var file_berth_v1_ecs_proto_goTypes = []any{
 	(*KeyValuePair)(nil),                          // 0: berth.v1.KeyValuePair
 	(*Tag)(nil),                                   // 1: berth.v1.Tag
@@ -12712,20 +12970,23 @@ var file_berth_v1_ecs_proto_goTypes = []any{
 	(*AutoScalingGroupProviderUpdate)(nil),        // 159: berth.v1.AutoScalingGroupProviderUpdate
 	(*UpdateCapacityProviderRequest)(nil),         // 160: berth.v1.UpdateCapacityProviderRequest
 	(*UpdateCapacityProviderResponse)(nil),        // 161: berth.v1.UpdateCapacityProviderResponse
-	nil,                                           // 162: berth.v1.LogConfiguration.OptionsEntry
-	nil,                                           // 163: berth.v1.FirelensConfiguration.OptionsEntry
-	nil,                                           // 164: berth.v1.ContainerDefinition.DockerLabelsEntry
-	nil,                                           // 165: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	nil,                                           // 166: berth.v1.DockerVolumeConfiguration.LabelsEntry
+	(*ExecuteCommandRequest)(nil),                 // 162: berth.v1.ExecuteCommandRequest
+	(*ExecuteCommandResponse)(nil),                // 163: berth.v1.ExecuteCommandResponse
+	(*ExecuteCommandSession)(nil),                 // 164: berth.v1.ExecuteCommandSession
+	nil,                                           // 165: berth.v1.LogConfiguration.OptionsEntry
+	nil,                                           // 166: berth.v1.FirelensConfiguration.OptionsEntry
+	nil,                                           // 167: berth.v1.ContainerDefinition.DockerLabelsEntry
+	nil,                                           // 168: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	nil,                                           // 169: berth.v1.DockerVolumeConfiguration.LabelsEntry
 }
 var file_berth_v1_ecs_proto_depIdxs = []int32{
 	7,   // 0: berth.v1.NetworkConfiguration.awsvpc_configuration:type_name -> berth.v1.AwsVpcConfiguration
 	12,  // 1: berth.v1.LinuxParameters.capabilities:type_name -> berth.v1.KernelCapabilities
 	13,  // 2: berth.v1.LinuxParameters.devices:type_name -> berth.v1.Device
 	14,  // 3: berth.v1.LinuxParameters.tmpfs:type_name -> berth.v1.Tmpfs
-	162, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
+	165, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
 	16,  // 5: berth.v1.LogConfiguration.secret_options:type_name -> berth.v1.Secret
-	163, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
+	166, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
 	26,  // 7: berth.v1.ContainerDefinition.repository_credentials:type_name -> berth.v1.RepositoryCredentials
 	9,   // 8: berth.v1.ContainerDefinition.port_mappings:type_name -> berth.v1.PortMapping
 	0,   // 9: berth.v1.ContainerDefinition.environment:type_name -> berth.v1.KeyValuePair
@@ -12736,15 +12997,15 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	16,  // 14: berth.v1.ContainerDefinition.secrets:type_name -> berth.v1.Secret
 	17,  // 15: berth.v1.ContainerDefinition.depends_on:type_name -> berth.v1.ContainerDependency
 	18,  // 16: berth.v1.ContainerDefinition.extra_hosts:type_name -> berth.v1.HostEntry
-	164, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
+	167, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
 	19,  // 18: berth.v1.ContainerDefinition.ulimits:type_name -> berth.v1.Ulimit
 	20,  // 19: berth.v1.ContainerDefinition.log_configuration:type_name -> berth.v1.LogConfiguration
 	21,  // 20: berth.v1.ContainerDefinition.health_check:type_name -> berth.v1.HealthCheck
 	22,  // 21: berth.v1.ContainerDefinition.system_controls:type_name -> berth.v1.SystemControl
 	23,  // 22: berth.v1.ContainerDefinition.resource_requirements:type_name -> berth.v1.ResourceRequirement
 	24,  // 23: berth.v1.ContainerDefinition.firelens_configuration:type_name -> berth.v1.FirelensConfiguration
-	165, // 24: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	166, // 25: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
+	168, // 24: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	169, // 25: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
 	28,  // 26: berth.v1.Volume.host:type_name -> berth.v1.HostVolumeProperties
 	29,  // 27: berth.v1.Volume.docker_volume_configuration:type_name -> berth.v1.DockerVolumeConfiguration
 	30,  // 28: berth.v1.Volume.efs_volume_configuration:type_name -> berth.v1.EFSVolumeConfiguration
@@ -12909,103 +13170,106 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	118, // 187: berth.v1.AutoScalingGroupProviderUpdate.managed_scaling:type_name -> berth.v1.ManagedScaling
 	159, // 188: berth.v1.UpdateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProviderUpdate
 	120, // 189: berth.v1.UpdateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
-	38,  // 190: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
-	40,  // 191: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
-	42,  // 192: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
-	44,  // 193: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
-	46,  // 194: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
-	51,  // 195: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
-	53,  // 196: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
-	55,  // 197: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
-	57,  // 198: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
-	62,  // 199: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
-	64,  // 200: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
-	66,  // 201: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
-	68,  // 202: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
-	70,  // 203: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
-	78,  // 204: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
-	80,  // 205: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
-	82,  // 206: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
-	84,  // 207: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
-	86,  // 208: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
-	94,  // 209: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
-	96,  // 210: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
-	98,  // 211: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
-	100, // 212: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
-	102, // 213: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
-	108, // 214: berth.v1.ECS.CreateTaskSet:input_type -> berth.v1.CreateTaskSetRequest
-	110, // 215: berth.v1.ECS.DescribeTaskSets:input_type -> berth.v1.DescribeTaskSetsRequest
-	112, // 216: berth.v1.ECS.UpdateTaskSet:input_type -> berth.v1.UpdateTaskSetRequest
-	114, // 217: berth.v1.ECS.DeleteTaskSet:input_type -> berth.v1.DeleteTaskSetRequest
-	116, // 218: berth.v1.ECS.UpdateServicePrimaryTaskSet:input_type -> berth.v1.UpdateServicePrimaryTaskSetRequest
-	122, // 219: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
-	124, // 220: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
-	126, // 221: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
-	128, // 222: berth.v1.ECS.TagResource:input_type -> berth.v1.TagResourceRequest
-	130, // 223: berth.v1.ECS.UntagResource:input_type -> berth.v1.UntagResourceRequest
-	132, // 224: berth.v1.ECS.ListTagsForResource:input_type -> berth.v1.ListTagsForResourceRequest
-	135, // 225: berth.v1.ECS.ListAccountSettings:input_type -> berth.v1.ListAccountSettingsRequest
-	137, // 226: berth.v1.ECS.PutAccountSetting:input_type -> berth.v1.PutAccountSettingRequest
-	139, // 227: berth.v1.ECS.PutAccountSettingDefault:input_type -> berth.v1.PutAccountSettingDefaultRequest
-	141, // 228: berth.v1.ECS.DeleteAccountSetting:input_type -> berth.v1.DeleteAccountSettingRequest
-	143, // 229: berth.v1.ECS.DeleteTaskDefinitions:input_type -> berth.v1.DeleteTaskDefinitionsRequest
-	149, // 230: berth.v1.ECS.UpdateCluster:input_type -> berth.v1.UpdateClusterRequest
-	151, // 231: berth.v1.ECS.UpdateClusterSettings:input_type -> berth.v1.UpdateClusterSettingsRequest
-	153, // 232: berth.v1.ECS.ListAttributes:input_type -> berth.v1.ListAttributesRequest
-	155, // 233: berth.v1.ECS.DeleteAttributes:input_type -> berth.v1.DeleteAttributesRequest
-	157, // 234: berth.v1.ECS.DeleteCapacityProvider:input_type -> berth.v1.DeleteCapacityProviderRequest
-	160, // 235: berth.v1.ECS.UpdateCapacityProvider:input_type -> berth.v1.UpdateCapacityProviderRequest
-	39,  // 236: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
-	41,  // 237: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
-	43,  // 238: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
-	45,  // 239: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
-	47,  // 240: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
-	52,  // 241: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
-	54,  // 242: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
-	56,  // 243: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
-	58,  // 244: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
-	63,  // 245: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
-	65,  // 246: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
-	67,  // 247: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
-	69,  // 248: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
-	71,  // 249: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
-	79,  // 250: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
-	81,  // 251: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
-	83,  // 252: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
-	85,  // 253: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
-	87,  // 254: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
-	95,  // 255: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
-	97,  // 256: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
-	99,  // 257: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
-	101, // 258: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
-	103, // 259: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
-	109, // 260: berth.v1.ECS.CreateTaskSet:output_type -> berth.v1.CreateTaskSetResponse
-	111, // 261: berth.v1.ECS.DescribeTaskSets:output_type -> berth.v1.DescribeTaskSetsResponse
-	113, // 262: berth.v1.ECS.UpdateTaskSet:output_type -> berth.v1.UpdateTaskSetResponse
-	115, // 263: berth.v1.ECS.DeleteTaskSet:output_type -> berth.v1.DeleteTaskSetResponse
-	117, // 264: berth.v1.ECS.UpdateServicePrimaryTaskSet:output_type -> berth.v1.UpdateServicePrimaryTaskSetResponse
-	123, // 265: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
-	125, // 266: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
-	127, // 267: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
-	129, // 268: berth.v1.ECS.TagResource:output_type -> berth.v1.TagResourceResponse
-	131, // 269: berth.v1.ECS.UntagResource:output_type -> berth.v1.UntagResourceResponse
-	133, // 270: berth.v1.ECS.ListTagsForResource:output_type -> berth.v1.ListTagsForResourceResponse
-	136, // 271: berth.v1.ECS.ListAccountSettings:output_type -> berth.v1.ListAccountSettingsResponse
-	138, // 272: berth.v1.ECS.PutAccountSetting:output_type -> berth.v1.PutAccountSettingResponse
-	140, // 273: berth.v1.ECS.PutAccountSettingDefault:output_type -> berth.v1.PutAccountSettingDefaultResponse
-	142, // 274: berth.v1.ECS.DeleteAccountSetting:output_type -> berth.v1.DeleteAccountSettingResponse
-	144, // 275: berth.v1.ECS.DeleteTaskDefinitions:output_type -> berth.v1.DeleteTaskDefinitionsResponse
-	150, // 276: berth.v1.ECS.UpdateCluster:output_type -> berth.v1.UpdateClusterResponse
-	152, // 277: berth.v1.ECS.UpdateClusterSettings:output_type -> berth.v1.UpdateClusterSettingsResponse
-	154, // 278: berth.v1.ECS.ListAttributes:output_type -> berth.v1.ListAttributesResponse
-	156, // 279: berth.v1.ECS.DeleteAttributes:output_type -> berth.v1.DeleteAttributesResponse
-	158, // 280: berth.v1.ECS.DeleteCapacityProvider:output_type -> berth.v1.DeleteCapacityProviderResponse
-	161, // 281: berth.v1.ECS.UpdateCapacityProvider:output_type -> berth.v1.UpdateCapacityProviderResponse
-	236, // [236:282] is the sub-list for method output_type
-	190, // [190:236] is the sub-list for method input_type
-	190, // [190:190] is the sub-list for extension type_name
-	190, // [190:190] is the sub-list for extension extendee
-	0,   // [0:190] is the sub-list for field type_name
+	164, // 190: berth.v1.ExecuteCommandResponse.session:type_name -> berth.v1.ExecuteCommandSession
+	38,  // 191: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
+	40,  // 192: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
+	42,  // 193: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
+	44,  // 194: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
+	46,  // 195: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
+	51,  // 196: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
+	53,  // 197: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
+	55,  // 198: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
+	57,  // 199: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
+	62,  // 200: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
+	64,  // 201: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
+	66,  // 202: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
+	68,  // 203: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
+	70,  // 204: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
+	78,  // 205: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
+	80,  // 206: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
+	82,  // 207: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
+	84,  // 208: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
+	86,  // 209: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
+	94,  // 210: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
+	96,  // 211: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
+	98,  // 212: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
+	100, // 213: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
+	102, // 214: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
+	108, // 215: berth.v1.ECS.CreateTaskSet:input_type -> berth.v1.CreateTaskSetRequest
+	110, // 216: berth.v1.ECS.DescribeTaskSets:input_type -> berth.v1.DescribeTaskSetsRequest
+	112, // 217: berth.v1.ECS.UpdateTaskSet:input_type -> berth.v1.UpdateTaskSetRequest
+	114, // 218: berth.v1.ECS.DeleteTaskSet:input_type -> berth.v1.DeleteTaskSetRequest
+	116, // 219: berth.v1.ECS.UpdateServicePrimaryTaskSet:input_type -> berth.v1.UpdateServicePrimaryTaskSetRequest
+	122, // 220: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
+	124, // 221: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
+	126, // 222: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
+	128, // 223: berth.v1.ECS.TagResource:input_type -> berth.v1.TagResourceRequest
+	130, // 224: berth.v1.ECS.UntagResource:input_type -> berth.v1.UntagResourceRequest
+	132, // 225: berth.v1.ECS.ListTagsForResource:input_type -> berth.v1.ListTagsForResourceRequest
+	135, // 226: berth.v1.ECS.ListAccountSettings:input_type -> berth.v1.ListAccountSettingsRequest
+	137, // 227: berth.v1.ECS.PutAccountSetting:input_type -> berth.v1.PutAccountSettingRequest
+	139, // 228: berth.v1.ECS.PutAccountSettingDefault:input_type -> berth.v1.PutAccountSettingDefaultRequest
+	141, // 229: berth.v1.ECS.DeleteAccountSetting:input_type -> berth.v1.DeleteAccountSettingRequest
+	143, // 230: berth.v1.ECS.DeleteTaskDefinitions:input_type -> berth.v1.DeleteTaskDefinitionsRequest
+	149, // 231: berth.v1.ECS.UpdateCluster:input_type -> berth.v1.UpdateClusterRequest
+	151, // 232: berth.v1.ECS.UpdateClusterSettings:input_type -> berth.v1.UpdateClusterSettingsRequest
+	153, // 233: berth.v1.ECS.ListAttributes:input_type -> berth.v1.ListAttributesRequest
+	155, // 234: berth.v1.ECS.DeleteAttributes:input_type -> berth.v1.DeleteAttributesRequest
+	157, // 235: berth.v1.ECS.DeleteCapacityProvider:input_type -> berth.v1.DeleteCapacityProviderRequest
+	160, // 236: berth.v1.ECS.UpdateCapacityProvider:input_type -> berth.v1.UpdateCapacityProviderRequest
+	162, // 237: berth.v1.ECS.ExecuteCommand:input_type -> berth.v1.ExecuteCommandRequest
+	39,  // 238: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
+	41,  // 239: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
+	43,  // 240: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
+	45,  // 241: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
+	47,  // 242: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
+	52,  // 243: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
+	54,  // 244: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
+	56,  // 245: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
+	58,  // 246: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
+	63,  // 247: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
+	65,  // 248: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
+	67,  // 249: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
+	69,  // 250: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
+	71,  // 251: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
+	79,  // 252: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
+	81,  // 253: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
+	83,  // 254: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
+	85,  // 255: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
+	87,  // 256: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
+	95,  // 257: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
+	97,  // 258: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
+	99,  // 259: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
+	101, // 260: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
+	103, // 261: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
+	109, // 262: berth.v1.ECS.CreateTaskSet:output_type -> berth.v1.CreateTaskSetResponse
+	111, // 263: berth.v1.ECS.DescribeTaskSets:output_type -> berth.v1.DescribeTaskSetsResponse
+	113, // 264: berth.v1.ECS.UpdateTaskSet:output_type -> berth.v1.UpdateTaskSetResponse
+	115, // 265: berth.v1.ECS.DeleteTaskSet:output_type -> berth.v1.DeleteTaskSetResponse
+	117, // 266: berth.v1.ECS.UpdateServicePrimaryTaskSet:output_type -> berth.v1.UpdateServicePrimaryTaskSetResponse
+	123, // 267: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
+	125, // 268: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
+	127, // 269: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
+	129, // 270: berth.v1.ECS.TagResource:output_type -> berth.v1.TagResourceResponse
+	131, // 271: berth.v1.ECS.UntagResource:output_type -> berth.v1.UntagResourceResponse
+	133, // 272: berth.v1.ECS.ListTagsForResource:output_type -> berth.v1.ListTagsForResourceResponse
+	136, // 273: berth.v1.ECS.ListAccountSettings:output_type -> berth.v1.ListAccountSettingsResponse
+	138, // 274: berth.v1.ECS.PutAccountSetting:output_type -> berth.v1.PutAccountSettingResponse
+	140, // 275: berth.v1.ECS.PutAccountSettingDefault:output_type -> berth.v1.PutAccountSettingDefaultResponse
+	142, // 276: berth.v1.ECS.DeleteAccountSetting:output_type -> berth.v1.DeleteAccountSettingResponse
+	144, // 277: berth.v1.ECS.DeleteTaskDefinitions:output_type -> berth.v1.DeleteTaskDefinitionsResponse
+	150, // 278: berth.v1.ECS.UpdateCluster:output_type -> berth.v1.UpdateClusterResponse
+	152, // 279: berth.v1.ECS.UpdateClusterSettings:output_type -> berth.v1.UpdateClusterSettingsResponse
+	154, // 280: berth.v1.ECS.ListAttributes:output_type -> berth.v1.ListAttributesResponse
+	156, // 281: berth.v1.ECS.DeleteAttributes:output_type -> berth.v1.DeleteAttributesResponse
+	158, // 282: berth.v1.ECS.DeleteCapacityProvider:output_type -> berth.v1.DeleteCapacityProviderResponse
+	161, // 283: berth.v1.ECS.UpdateCapacityProvider:output_type -> berth.v1.UpdateCapacityProviderResponse
+	163, // 284: berth.v1.ECS.ExecuteCommand:output_type -> berth.v1.ExecuteCommandResponse
+	238, // [238:285] is the sub-list for method output_type
+	191, // [191:238] is the sub-list for method input_type
+	191, // [191:191] is the sub-list for extension type_name
+	191, // [191:191] is the sub-list for extension extendee
+	0,   // [0:191] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_ecs_proto_init() }
@@ -13025,6 +13289,7 @@ func file_berth_v1_ecs_proto_init() {
 	file_berth_v1_ecs_proto_msgTypes[68].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[72].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[76].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[77].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[89].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[91].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[93].OneofWrappers = []any{}
@@ -13041,7 +13306,7 @@ func file_berth_v1_ecs_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_ecs_proto_rawDesc), len(file_berth_v1_ecs_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   167,
+			NumMessages:   170,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

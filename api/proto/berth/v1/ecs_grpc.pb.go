@@ -77,6 +77,7 @@ const (
 	ECS_DeleteAttributes_FullMethodName              = "/berth.v1.ECS/DeleteAttributes"
 	ECS_DeleteCapacityProvider_FullMethodName        = "/berth.v1.ECS/DeleteCapacityProvider"
 	ECS_UpdateCapacityProvider_FullMethodName        = "/berth.v1.ECS/UpdateCapacityProvider"
+	ECS_ExecuteCommand_FullMethodName                = "/berth.v1.ECS/ExecuteCommand"
 )
 
 // ECSClient is the client API for ECS service.
@@ -143,6 +144,9 @@ type ECSClient interface {
 	DeleteAttributes(ctx context.Context, in *DeleteAttributesRequest, opts ...grpc.CallOption) (*DeleteAttributesResponse, error)
 	DeleteCapacityProvider(ctx context.Context, in *DeleteCapacityProviderRequest, opts ...grpc.CallOption) (*DeleteCapacityProviderResponse, error)
 	UpdateCapacityProvider(ctx context.Context, in *UpdateCapacityProviderRequest, opts ...grpc.CallOption) (*UpdateCapacityProviderResponse, error)
+	// ECS Exec: berth answers with ECS's exception (see the handler), never
+	// a session; berth exec (berth.v1.Berth/ExecTask) runs the command.
+	ExecuteCommand(ctx context.Context, in *ExecuteCommandRequest, opts ...grpc.CallOption) (*ExecuteCommandResponse, error)
 }
 
 type eCSClient struct {
@@ -613,6 +617,16 @@ func (c *eCSClient) UpdateCapacityProvider(ctx context.Context, in *UpdateCapaci
 	return out, nil
 }
 
+func (c *eCSClient) ExecuteCommand(ctx context.Context, in *ExecuteCommandRequest, opts ...grpc.CallOption) (*ExecuteCommandResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExecuteCommandResponse)
+	err := c.cc.Invoke(ctx, ECS_ExecuteCommand_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ECSServer is the server API for ECS service.
 // All implementations must embed UnimplementedECSServer
 // for forward compatibility.
@@ -677,6 +691,9 @@ type ECSServer interface {
 	DeleteAttributes(context.Context, *DeleteAttributesRequest) (*DeleteAttributesResponse, error)
 	DeleteCapacityProvider(context.Context, *DeleteCapacityProviderRequest) (*DeleteCapacityProviderResponse, error)
 	UpdateCapacityProvider(context.Context, *UpdateCapacityProviderRequest) (*UpdateCapacityProviderResponse, error)
+	// ECS Exec: berth answers with ECS's exception (see the handler), never
+	// a session; berth exec (berth.v1.Berth/ExecTask) runs the command.
+	ExecuteCommand(context.Context, *ExecuteCommandRequest) (*ExecuteCommandResponse, error)
 	mustEmbedUnimplementedECSServer()
 }
 
@@ -824,6 +841,9 @@ func (UnimplementedECSServer) DeleteCapacityProvider(context.Context, *DeleteCap
 }
 func (UnimplementedECSServer) UpdateCapacityProvider(context.Context, *UpdateCapacityProviderRequest) (*UpdateCapacityProviderResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateCapacityProvider not implemented")
+}
+func (UnimplementedECSServer) ExecuteCommand(context.Context, *ExecuteCommandRequest) (*ExecuteCommandResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExecuteCommand not implemented")
 }
 func (UnimplementedECSServer) mustEmbedUnimplementedECSServer() {}
 func (UnimplementedECSServer) testEmbeddedByValue()             {}
@@ -1674,6 +1694,24 @@ func _ECS_UpdateCapacityProvider_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ECS_ExecuteCommand_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExecuteCommandRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).ExecuteCommand(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_ExecuteCommand_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).ExecuteCommand(ctx, req.(*ExecuteCommandRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ECS_ServiceDesc is the grpc.ServiceDesc for ECS service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1864,6 +1902,10 @@ var ECS_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateCapacityProvider",
 			Handler:    _ECS_UpdateCapacityProvider_Handler,
+		},
+		{
+			MethodName: "ExecuteCommand",
+			Handler:    _ECS_ExecuteCommand_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -80,6 +80,7 @@ var ecsCommands = []ecsCommand{
 	{"delete-attributes", "Delete custom attributes from container instances", rpc(berthv1.ECSClient.DeleteAttributes), []string{"attributes"}},
 	{"delete-capacity-provider", "Delete a capacity provider no cluster or service uses", rpc(berthv1.ECSClient.DeleteCapacityProvider), []string{"capacityProvider"}},
 	{"update-capacity-provider", "Update a capacity provider's managed scaling, termination protection and draining", rpc(berthv1.ECSClient.UpdateCapacityProvider), []string{"name", "autoScalingGroupProvider"}},
+	{"execute-command", "ECS Exec's Session Manager session, which berth refuses as ECS would or names berth exec", rpc(berthv1.ECSClient.ExecuteCommand), []string{"command", "task"}},
 }
 
 // operation is one method of the ECS service with its message types erased.
