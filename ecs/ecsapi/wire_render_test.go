@@ -120,6 +120,8 @@ func TestWireRendersAsECS(t *testing.T) {
 	}
 	written(t, "DescribeServices TAGS", call(t, cp, "DescribeServices", `{"cluster": "r", "services": ["s"], "include": ["TAGS"]}`),
 		map[string]string{"services.0.tags": "[]"})
+	written(t, "DescribeServices missing", call(t, cp, "DescribeServices", `{"cluster": "r", "services": ["nope"]}`),
+		map[string]string{"services": "[]"})
 	written(t, "DescribeClusters", call(t, cp, "DescribeClusters", `{"clusters": ["r"]}`),
 		map[string]string{"failures": "[]", "clusters.0.runningTasksCount": "0", "clusters.0.tags": "[]"})
 

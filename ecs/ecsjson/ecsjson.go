@@ -72,10 +72,14 @@ var always = map[string][]awsjson.Member{
 	"UpdateContainerInstancesStateResponse": m("failures"),
 	"UpdateTaskProtectionResponse":          m("failures"),
 	"DescribeTaskDefinitionResponse":        m("tags"),
+}
 
-	// The result of each List operation (the result key of its paginator):
-	// ECS answers an empty list as [] ({"serviceArns": []}), never {}. The
-	// documented examples list something in each.
+// results is, per response, its result list: the List operations' (the
+// result key of each paginator) and those of the operations that answer a
+// list of things beside their failures. The documented examples all list
+// something; ECS answers an empty result as [] ({"serviceArns": []},
+// {"services": [], "failures": [...]} for a missing service), never {}.
+var results = map[string][]awsjson.Member{
 	"ListAccountSettingsResponse":        m("settings"),
 	"ListAttributesResponse":             m("attributes"),
 	"ListClustersResponse":               m("clusterArns"),
@@ -87,6 +91,21 @@ var always = map[string][]awsjson.Member{
 	"ListTaskDefinitionFamiliesResponse": m("families"),
 	"ListTaskDefinitionsResponse":        m("taskDefinitionArns"),
 	"ListTasksResponse":                  m("taskArns"),
+
+	"DeleteTaskDefinitionsResponse":         m("taskDefinitions"),
+	"DescribeCapacityProvidersResponse":     m("capacityProviders"),
+	"DescribeClustersResponse":              m("clusters"),
+	"DescribeContainerInstancesResponse":    m("containerInstances"),
+	"DescribeServiceDeploymentsResponse":    m("serviceDeployments"),
+	"DescribeServiceRevisionsResponse":      m("serviceRevisions"),
+	"DescribeServicesResponse":              m("services"),
+	"DescribeTaskSetsResponse":              m("taskSets"),
+	"DescribeTasksResponse":                 m("tasks"),
+	"GetTaskProtectionResponse":             m("protectedTasks"),
+	"RunTaskResponse":                       m("tasks"),
+	"StartTaskResponse":                     m("tasks"),
+	"UpdateContainerInstancesStateResponse": m("containerInstances"),
+	"UpdateTaskProtectionResponse":          m("protectedTasks"),
 }
 
 func m(names ...string) []awsjson.Member {
@@ -100,8 +119,11 @@ func m(names ...string) []awsjson.Member {
 // Rule is ECS's rule, by berth's message names.
 var Rule = func() awsjson.Rule {
 	r := awsjson.Rule{}
-	for shape, members := range always {
-		r[protoreflect.FullName(pkg+shape)] = members
+	for _, table := range []map[string][]awsjson.Member{always, results} {
+		for shape, members := range table {
+			name := protoreflect.FullName(pkg + shape)
+			r[name] = append(r[name], members...)
+		}
 	}
 	return r
 }()
