@@ -9,8 +9,11 @@
 // ECS examples and botocore's examples-1.json, kept in testdata with the
 // script that extracts them. The package's test renders every documented
 // response of every operation of berth's ECS service and compares it with
-// ECS's, member for member. What the examples do not show empty is left out,
-// as ECS leaves it out, except where the table says why.
+// ECS's, member for member; the places where they differ are listed there
+// with the reason (examples older than the members, members ECS writes
+// depending on history berth does not keep). What no example shows empty is
+// left out, as ECS leaves it out, but for the operations' result lists
+// (results), which ECS answers as [] when empty and the examples all fill.
 package ecsjson
 
 import (
