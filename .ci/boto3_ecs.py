@@ -86,6 +86,7 @@ def task_running():
     ecs.get_waiter("tasks_running").wait(tasks=[arn], WaiterConfig=WAIT)
     task = ecs.describe_tasks(tasks=[arn])["tasks"][0]
     assert task["lastStatus"] == "RUNNING", task
+    assert isinstance(task["overrides"]["containerOverrides"], list), task
     binding = task["containers"][0]["networkBindings"][0]
     assert binding["containerPort"] == 8080, binding
     with urllib.request.urlopen(f"http://127.0.0.1:{binding['hostPort']}/", timeout=10) as page:

@@ -29,7 +29,8 @@ const pkg = "berth.v1."
 // always is, per ECS shape, the members ECS writes even when empty or zero.
 // Members berth's message does not have yet are written once it has them.
 var always = map[string][]awsjson.Member{
-	// Every list and count the documented responses show empty or zero.
+	// Every list and count the documented responses show empty or zero, and
+	// the structures every documented response has (a task's overrides).
 	"Attachment":                   m("details"),
 	"CapacityProvider":             m("tags"),
 	"CapacityProviderStrategyItem": m("base"),
@@ -55,7 +56,7 @@ var always = map[string][]awsjson.Member{
 	"ServiceDeploymentCircuitBreaker": m("failureCount"),
 	"ServiceRevision":                 m("guardDutyEnabled"),
 	"ServiceRevisionSummary":          m("pendingTaskCount"),
-	"Task":                            m("attachments", "containers", "enableExecuteCommand", "tags"),
+	"Task":                            m("attachments", "containers", "enableExecuteCommand", "overrides", "tags"),
 	"TaskDefinition":                  m("volumes", "placementConstraints"),
 	"TaskOverride":                    m("containerOverrides", "inferenceAcceleratorOverrides"),
 	"TaskSet":                         m("computedDesiredCount", "pendingCount", "runningCount", "loadBalancers", "serviceRegistries"),
