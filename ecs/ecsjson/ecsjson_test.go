@@ -94,11 +94,9 @@ var differences = []struct {
 
 const portsWhy = "written for the PORTS and PORTS_UDP resources only, which berth writes with their ports"
 
-// used records the differences a run has met, to report stale ones.
-var used = map[int]bool{}
-
-// allowed tells whether a difference is explained.
-func allowed(source, path, kind string) bool {
+// allowed tells whether a difference is explained, and records in used the
+// explanations met, so that stale ones are reported.
+func allowed(source, path, kind string, used map[int]bool) bool {
 	for i, d := range differences {
 		if strings.HasPrefix(source, d.source) && d.kind == kind && (d.path == "*" || d.path == path) {
 			used[i] = true
@@ -119,6 +117,7 @@ var index = regexp.MustCompile(`\[\d+\]`)
 // not compared.
 func TestDocumentedResponses(t *testing.T) {
 	examples := loadExamples(t)
+	used := map[int]bool{}
 	svc := berthv1.File_berth_v1_ecs_proto.Services().ByName("ECS")
 	methods := svc.Methods()
 	for i := range methods.Len() {
@@ -133,7 +132,7 @@ func TestDocumentedResponses(t *testing.T) {
 				return
 			}
 			for _, ex := range exs {
-				compareExample(t, md.Output(), ex)
+				compareExample(t, md.Output(), ex, used)
 			}
 		})
 	}
@@ -144,7 +143,7 @@ func TestDocumentedResponses(t *testing.T) {
 	}
 }
 
-func compareExample(t *testing.T, md protoreflect.MessageDescriptor, ex example) {
+func compareExample(t *testing.T, md protoreflect.MessageDescriptor, ex example, used map[int]bool) {
 	t.Helper()
 	doc, err := decode(ex.Output)
 	if err != nil {
@@ -168,7 +167,7 @@ func compareExample(t *testing.T, md protoreflect.MessageDescriptor, ex example)
 	var diffs []string
 	compare(want, got, "", func(path, kind string) {
 		general := index.ReplaceAllString(path, "[]")
-		if !allowed(ex.Source, general, kind) {
+		if !allowed(ex.Source, general, kind, used) {
 			diffs = append(diffs, kind+" "+path)
 		}
 	})
