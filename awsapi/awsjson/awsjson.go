@@ -13,6 +13,8 @@
 // Encoding writes AWS's member names and leaves out members that are not set;
 // a Rule names the members a service writes even when empty or zero (ECS's
 // "serviceArns": []), which protobuf cannot tell from members not set.
+// MarshalRule walks the message itself to write them in place, writing every
+// value as protojson does (its test holds it to protojson's output).
 //
 // Errors are *apierr.Error of class InvalidArgument. The package does no I/O.
 package awsjson

@@ -1,6 +1,9 @@
 package awsjson
 
 import (
+	"encoding/json"
+	"reflect"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -57,5 +60,46 @@ func TestMarshalRule(t *testing.T) {
 	b, _ := Marshal(m)
 	if string(a) != string(b) {
 		t.Errorf("without a rule: %s, Marshal: %s", a, b)
+	}
+}
+
+// TestMarshalRuleAsProtojson checks that, for members the rule does not
+// touch, the encoder writes what protojson writes: names, numbers (64-bit
+// ones as strings), doubles, bytes, maps, optional members set to zero,
+// text with escapes.
+func TestMarshalRuleAsProtojson(t *testing.T) {
+	untouched := Rule{"berth.v1.Nothing": nil, "berth.v1.Tag": {{Name: "value"}}}
+	msgs := []proto.Message{
+		&berthv1.RankStep{Strategy: "binpack(memory)", Candidates: 3, Score: -1 << 60},
+		&berthv1.GetTaskLogsResponse{Container: "web", Data: []byte{0, 1, 2, 250, 255}},
+		&berthv1.RegisterTaskDefinitionRequest{Family: "wéb \"x\" \\ \n\t\x01 <&>", Cpu: "256",
+			ContainerDefinitions: []*berthv1.ContainerDefinition{{
+				Name: "a", Cpu: 10, Memory: proto.Int32(0), Essential: proto.Bool(false),
+				DockerLabels:     map[string]string{"z": "1", "a": "2", "m": ""},
+				LogConfiguration: &berthv1.LogConfiguration{LogDriver: "awslogs", Options: map[string]string{"k": "v"}},
+				PortMappings:     []*berthv1.PortMapping{{ContainerPort: 80, HostPort: proto.Int32(0)}, {ContainerPort: 81}},
+			}}},
+		&berthv1.DescribeTasksResponse{Tasks: []*berthv1.Task{{TaskArn: "t", CreatedAt: 1.7e9 + 0.123456, StartedAt: 1e-7, StoppedAt: 1e21}}},
+	}
+	for _, m := range msgs {
+		got, err := MarshalRule(m, nil, untouched)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := Marshal(m)
+		var g, w any
+		if err := json.Unmarshal(got, &g); err != nil {
+			t.Fatalf("%s: %v", got, err)
+		}
+		json.Unmarshal(want, &w)
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("encoder: %s\nprotojson: %s", got, want)
+		}
+		if strings.Join(strings.Fields(string(want)), "") != strings.Join(strings.Fields(string(got)), "") {
+			t.Errorf("bytes differ beyond whitespace:\nencoder:   %s\nprotojson: %s", got, want)
+		}
+	}
+	if _, err := MarshalRule(&berthv1.Tag{Key: "\xff"}, nil, untouched); err == nil {
+		t.Errorf("invalid UTF-8 was written")
 	}
 }
