@@ -48,9 +48,7 @@ var noExample = map[string]string{
 // (indexes as []), each with the reason. "extra" is a member berth writes
 // that the example leaves out, "missing" one the example shows empty that
 // berth leaves out.
-var differences = []struct {
-	source, path, kind, why string
-}{
+var differences = []difference{
 	// botocore's examples-1.json for ECS dates from 2016: it predates the
 	// members ECS has added since (tags, statistics, counts of services'
 	// failed tasks, network interfaces, attachments, placementConstraints in
@@ -92,12 +90,29 @@ var differences = []struct {
 	{"aws CLI example ecs/", "containerInstances[].remainingResources[].stringSetValue", "missing", portsWhy},
 }
 
+// difference is one explained difference.
+type difference struct{ source, path, kind, why string }
+
+// pendingDifferences are differences about members berth's messages do not
+// have yet: met once they have them, and not reported as stale before.
+var pendingDifferences = []difference{
+	// Pending: a service's taskSets is [] in one example, left out in every
+	// other (ECS writes it for services with task sets); start-task #1 and
+	// stop-task #1 predate a task's enableExecuteCommand and
+	// inferenceAcceleratorOverrides, which the later task examples show.
+	{"aws CLI example ecs/create-service.rst #3", "service.taskSets", "missing", "written when the service has task sets"},
+	{"aws CLI example ecs/start-task.rst #1", "tasks[].enableExecuteCommand", "extra", "predates it"},
+	{"aws CLI example ecs/start-task.rst #1", "tasks[].overrides.inferenceAcceleratorOverrides", "extra", "predates it"},
+	{"aws CLI example ecs/stop-task.rst #1", "task.enableExecuteCommand", "extra", "predates it"},
+	{"aws CLI example ecs/stop-task.rst #1", "task.overrides.inferenceAcceleratorOverrides", "extra", "predates it"},
+}
+
 const portsWhy = "written for the PORTS and PORTS_UDP resources only, which berth writes with their ports"
 
 // allowed tells whether a difference is explained, and records in used the
 // explanations met, so that stale ones are reported.
 func allowed(source, path, kind string, used map[int]bool) bool {
-	for i, d := range differences {
+	for i, d := range append(differences[:len(differences):len(differences)], pendingDifferences...) {
 		if strings.HasPrefix(source, d.source) && d.kind == kind && (d.path == "*" || d.path == path) {
 			used[i] = true
 			return true
