@@ -1,15 +1,13 @@
 #!/usr/bin/env bash
 # Runs .ci/boto3_ecs.py, everyday boto3 ECS snippets, against berth -dev:
-# starts a -dev control plane (with its agent on the local Docker) on its own
-# ports and data dir, then the script with the machine's boto3 and the
+# starts a -dev control plane (with its agent on the local Docker) on ports
+# the system picks and its own data dir, then the script with the machine's boto3 and the
 # credentials -dev writes. Machines without a busybox image get one built
 # from Debian's busybox-static ($BUSYBOX, /bin/busybox by default), removed
 # again at the end, as in walkthrough.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-http_addr=127.0.0.1:7491
-grpc_addr=127.0.0.1:7411
 data=.berth-boto3
 rm -rf "$data"
 built_image=""
@@ -17,7 +15,14 @@ dev_pid=""
 
 cleanup() {
   if [ -n "$dev_pid" ]; then
+    # Ctrl-C, as a person stops -dev (it removes its containers); a -dev
+    # that has not stopped after 30 s is killed.
     kill -INT -- "-$dev_pid" 2>/dev/null || true
+    for _ in $(seq 1 150); do
+      kill -0 "$dev_pid" 2>/dev/null || break
+      sleep 0.2
+    done
+    kill -KILL -- "-$dev_pid" 2>/dev/null || true
     wait "$dev_pid" 2>/dev/null || true
   fi
   if [ -n "$built_image" ]; then
@@ -56,15 +61,19 @@ fi
 
 go build -o /dev/null ./cmd/controlplane # compile first, so the wait below is for berth itself
 mkdir -p "$data"
-setsid go run ./cmd/controlplane -dev --data-dir "$data" --http-addr "$http_addr" --grpc-addr "$grpc_addr" >"$data.log" 2>&1 &
+# Ports the system picks, so that this runs beside another berth (the
+# walk-through's, a developer's -dev); the log says which.
+setsid go run ./cmd/controlplane -dev --data-dir "$data" --http-addr 127.0.0.1:0 --grpc-addr 127.0.0.1:0 >"$data.log" 2>&1 &
 dev_pid=$!
+http_addr=""
 for _ in $(seq 1 300); do
-  if curl -fsS "http://$http_addr/healthz" >/dev/null 2>&1 && [ -s "$data/aws-credentials" ]; then
+  http_addr=$(grep -o 'http=[0-9.:]*' "$data.log" | head -1 | cut -d= -f2 || true)
+  if [ -n "$http_addr" ] && curl -fsS "http://$http_addr/healthz" >/dev/null 2>&1 && [ -s "$data/aws-credentials" ]; then
     break
   fi
   sleep 0.2
 done
-curl -fsS "http://$http_addr/healthz" >/dev/null || { cat "$data.log"; exit 1; }
+[ -n "$http_addr" ] && curl -fsS "http://$http_addr/healthz" >/dev/null || { cat "$data.log"; exit 1; }
 
 if ! AWS_SHARED_CREDENTIALS_FILE=$PWD/$data/aws-credentials AWS_PROFILE=berth AWS_DEFAULT_REGION=us-east-1 \
   BERTH_ECS_ENDPOINT="http://$http_addr" "$python" .ci/boto3_ecs.py; then
