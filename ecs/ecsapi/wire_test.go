@@ -213,8 +213,22 @@ func TestWireMalformedBodies(t *testing.T) {
 	}
 }
 
-// signed sends body to the operation, signed with the berth key.
+// signed sends body to the operation, signed with the berth key, and
+// returns the status and the error's type and message.
 func signed(t *testing.T, cp *controlplane.ControlPlane, op string, body []byte, at time.Time) (int, string, string) {
+	t.Helper()
+	status, b := signedDoc(t, cp, op, body, at)
+	var e struct {
+		Type    string `json:"__type"`
+		Message string `json:"message"`
+	}
+	json.Unmarshal(b, &e)
+	return status, e.Type, e.Message
+}
+
+// signedDoc sends body to the operation, signed with the berth key, and
+// returns the status and the response body.
+func signedDoc(t *testing.T, cp *controlplane.ControlPlane, op string, body []byte, at time.Time) (int, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, "http://"+cp.HTTPAddr()+"/", bytes.NewReader(body))
 	req.Header.Set("X-Amz-Target", ecsapi.TargetPrefix+"."+op)
@@ -232,12 +246,7 @@ func signed(t *testing.T, cp *controlplane.ControlPlane, op string, body []byte,
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	var e struct {
-		Type    string `json:"__type"`
-		Message string `json:"message"`
-	}
-	json.Unmarshal(b, &e)
-	return resp.StatusCode, e.Type, e.Message
+	return resp.StatusCode, b
 }
 
 func TestWireSignedButBad(t *testing.T) {

@@ -135,7 +135,7 @@ func (a *app) ecsCommand(c ecsCommand) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.print(cmd.OutOrStdout(), resp)
+			return a.print(cmd.OutOrStdout(), resp, req)
 		})
 	})
 	return cmd
