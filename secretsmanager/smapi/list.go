@@ -19,7 +19,9 @@ func cloneSecret(r *berthv1.SecretRecord) *berthv1.SecretRecord {
 }
 
 // A page token is the offset of the page's first item, in base64.
-func token(offset int) string { return base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(offset))) }
+func token(offset int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(offset)))
+}
 
 func untoken(t string) (int, error) {
 	if t == "" {
@@ -65,9 +67,13 @@ func (s *Server) ListSecrets(_ context.Context, req *berthv1.ListSecretsRequest)
 	case "", "created-date":
 		by = func(a, b *berthv1.SecretRecord) int { return cmp.Compare(a.GetCreatedDate(), b.GetCreatedDate()) }
 	case "last-changed-date":
-		by = func(a, b *berthv1.SecretRecord) int { return cmp.Compare(a.GetLastChangedDate(), b.GetLastChangedDate()) }
+		by = func(a, b *berthv1.SecretRecord) int {
+			return cmp.Compare(a.GetLastChangedDate(), b.GetLastChangedDate())
+		}
 	case "last-accessed-date":
-		by = func(a, b *berthv1.SecretRecord) int { return cmp.Compare(a.GetLastAccessedDate(), b.GetLastAccessedDate()) }
+		by = func(a, b *berthv1.SecretRecord) int {
+			return cmp.Compare(a.GetLastAccessedDate(), b.GetLastAccessedDate())
+		}
 	case "name":
 		by = func(a, b *berthv1.SecretRecord) int { return cmp.Compare(a.GetName(), b.GetName()) }
 	default:

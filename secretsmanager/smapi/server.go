@@ -63,7 +63,9 @@ func newVersionID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-func (s *Server) arnOf(r *berthv1.SecretRecord) string { return s.arns.Secret(r.GetName(), r.GetArnSuffix()) }
+func (s *Server) arnOf(r *berthv1.SecretRecord) string {
+	return s.arns.Secret(r.GetName(), r.GetArnSuffix())
+}
 
 // find is the secret a SecretId names; a secret past its recovery window
 // is gone.

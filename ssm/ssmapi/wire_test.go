@@ -148,14 +148,14 @@ func TestSDKParameterStore(t *testing.T) {
 		in   *ssm.PutParameterInput
 		want string
 	}{
-		"exists":            {&ssm.PutParameterInput{Name: aws.String("/app/hosts"), Value: aws.String("c"), Type: types.ParameterTypeStringList}, "ParameterAlreadyExists"},
-		"reserved prefix":   {&ssm.PutParameterInput{Name: aws.String("/aws/x"), Value: aws.String("v"), Type: types.ParameterTypeString}, "ValidationException"},
-		"16 levels":         {&ssm.PutParameterInput{Name: aws.String(strings.Repeat("/a", 16)), Value: aws.String("v"), Type: types.ParameterTypeString}, "HierarchyLevelLimitExceededException"},
-		"over 4 KB":         {&ssm.PutParameterInput{Name: aws.String("/big"), Value: aws.String(strings.Repeat("s", 4097)), Type: types.ParameterTypeString, Tier: types.ParameterTierStandard}, "ValidationException"},
-		"over 8 KB":         {&ssm.PutParameterInput{Name: aws.String("/big"), Value: aws.String(strings.Repeat("s", 8193)), Type: types.ParameterTypeString, Tier: types.ParameterTierAdvanced}, "ValidationException"},
-		"empty list item":   {&ssm.PutParameterInput{Name: aws.String("/app/hosts"), Value: aws.String("a,,b"), Type: types.ParameterTypeStringList, Overwrite: aws.Bool(true)}, "ValidationException"},
-		"type change":       {&ssm.PutParameterInput{Name: aws.String("/app/hosts"), Value: aws.String("a"), Type: types.ParameterTypeSecureString, Overwrite: aws.Bool(true)}, "HierarchyTypeMismatchException"},
-		"pattern mismatch":  {&ssm.PutParameterInput{Name: aws.String("/n"), Value: aws.String(secret), Type: types.ParameterTypeSecureString, AllowedPattern: aws.String(`^\d+$`)}, "ParameterPatternMismatchException"},
+		"exists":           {&ssm.PutParameterInput{Name: aws.String("/app/hosts"), Value: aws.String("c"), Type: types.ParameterTypeStringList}, "ParameterAlreadyExists"},
+		"reserved prefix":  {&ssm.PutParameterInput{Name: aws.String("/aws/x"), Value: aws.String("v"), Type: types.ParameterTypeString}, "ValidationException"},
+		"16 levels":        {&ssm.PutParameterInput{Name: aws.String(strings.Repeat("/a", 16)), Value: aws.String("v"), Type: types.ParameterTypeString}, "HierarchyLevelLimitExceededException"},
+		"over 4 KB":        {&ssm.PutParameterInput{Name: aws.String("/big"), Value: aws.String(strings.Repeat("s", 4097)), Type: types.ParameterTypeString, Tier: types.ParameterTierStandard}, "ValidationException"},
+		"over 8 KB":        {&ssm.PutParameterInput{Name: aws.String("/big"), Value: aws.String(strings.Repeat("s", 8193)), Type: types.ParameterTypeString, Tier: types.ParameterTierAdvanced}, "ValidationException"},
+		"empty list item":  {&ssm.PutParameterInput{Name: aws.String("/app/hosts"), Value: aws.String("a,,b"), Type: types.ParameterTypeStringList, Overwrite: aws.Bool(true)}, "ValidationException"},
+		"type change":      {&ssm.PutParameterInput{Name: aws.String("/app/hosts"), Value: aws.String("a"), Type: types.ParameterTypeSecureString, Overwrite: aws.Bool(true)}, "HierarchyTypeMismatchException"},
+		"pattern mismatch": {&ssm.PutParameterInput{Name: aws.String("/n"), Value: aws.String(secret), Type: types.ParameterTypeSecureString, AllowedPattern: aws.String(`^\d+$`)}, "ParameterPatternMismatchException"},
 	} {
 		_, err := client.PutParameter(ctx, c.in)
 		if code(err) != c.want {
