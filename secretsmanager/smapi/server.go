@@ -18,7 +18,7 @@ import (
 )
 
 // maxAttempts bounds the retries of a change that another change beat.
-const maxAttempts = 8
+const maxAttempts = 16
 
 // Server is berth.v1.SecretsManager.
 type Server struct {

@@ -17,7 +17,7 @@ import (
 )
 
 // maxAttempts bounds the retries of a change that another change beat.
-const maxAttempts = 8
+const maxAttempts = 16
 
 // Server is berth.v1.SSM.
 type Server struct {
