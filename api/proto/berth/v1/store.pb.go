@@ -1846,8 +1846,11 @@ type ServiceRecord struct {
 	NextEvent int32 `protobuf:"varint,6,opt,name=next_event,json=nextEvent,proto3" json:"next_event,omitempty"`
 	// The latest placement failure, cleared when tasks are placed again.
 	PlacementFailure *PlacementFailure `protobuf:"bytes,7,opt,name=placement_failure,json=placementFailure,proto3" json:"placement_failure,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// CreateTaskSet's client tokens and the task set each made, so that a
+	// request sent again makes no second task set.
+	TaskSetTokens map[string]string `protobuf:"bytes,50,rep,name=task_set_tokens,json=taskSetTokens,proto3" json:"task_set_tokens,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ServiceRecord) Reset() {
@@ -1925,6 +1928,13 @@ func (x *ServiceRecord) GetNextEvent() int32 {
 func (x *ServiceRecord) GetPlacementFailure() *PlacementFailure {
 	if x != nil {
 		return x.PlacementFailure
+	}
+	return nil
+}
+
+func (x *ServiceRecord) GetTaskSetTokens() map[string]string {
+	if x != nil {
+		return x.TaskSetTokens
 	}
 	return nil
 }
@@ -3952,7 +3962,7 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\vTaskRecords\x12*\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x14.berth.v1.TaskRecordR\x05tasks\"[\n" +
 	"\x18ContainerInstanceRecords\x12?\n" +
-	"\tinstances\x18\x01 \x03(\v2!.berth.v1.ContainerInstanceRecordR\tinstances\"\xa4\x02\n" +
+	"\tinstances\x18\x01 \x03(\v2!.berth.v1.ContainerInstanceRecordR\tinstances\"\xba\x03\n" +
 	"\rServiceRecord\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12+\n" +
 	"\aservice\x18\x02 \x01(\v2\x11.berth.v1.ServiceR\aservice\x122\n" +
@@ -3961,7 +3971,11 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\aversion\x18\x05 \x01(\x05R\aversion\x12\x1d\n" +
 	"\n" +
 	"next_event\x18\x06 \x01(\x05R\tnextEvent\x12G\n" +
-	"\x11placement_failure\x18\a \x01(\v2\x1a.berth.v1.PlacementFailureR\x10placementFailure\"_\n" +
+	"\x11placement_failure\x18\a \x01(\v2\x1a.berth.v1.PlacementFailureR\x10placementFailure\x12R\n" +
+	"\x0ftask_set_tokens\x182 \x03(\v2*.berth.v1.ServiceRecord.TaskSetTokensEntryR\rtaskSetTokens\x1a@\n" +
+	"\x12TaskSetTokensEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"_\n" +
 	"\x0eServiceBackoff\x12\x1a\n" +
 	"\bfailures\x18\x01 \x01(\x05R\bfailures\x12\x1d\n" +
 	"\n" +
@@ -4114,7 +4128,7 @@ func file_berth_v1_store_proto_rawDescGZIP() []byte {
 	return file_berth_v1_store_proto_rawDescData
 }
 
-var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
 var file_berth_v1_store_proto_goTypes = []any{
 	(*Command)(nil),                              // 0: berth.v1.Command
 	(*RegisterTaskDefinitionCommand)(nil),        // 1: berth.v1.RegisterTaskDefinitionCommand
@@ -4168,29 +4182,30 @@ var file_berth_v1_store_proto_goTypes = []any{
 	(*SecretVersionRecord)(nil),                  // 49: berth.v1.SecretVersionRecord
 	(*PutSecretRecordCommand)(nil),               // 50: berth.v1.PutSecretRecordCommand
 	(*DeleteSecretRecordCommand)(nil),            // 51: berth.v1.DeleteSecretRecordCommand
-	(*TaskDefinition)(nil),                       // 52: berth.v1.TaskDefinition
-	(*Tag)(nil),                                  // 53: berth.v1.Tag
-	(*Cluster)(nil),                              // 54: berth.v1.Cluster
-	(*ContainerInstance)(nil),                    // 55: berth.v1.ContainerInstance
-	(*Task)(nil),                                 // 56: berth.v1.Task
-	(*PlacementExplanation)(nil),                 // 57: berth.v1.PlacementExplanation
-	(*PlacementStrategy)(nil),                    // 58: berth.v1.PlacementStrategy
-	(*PlacementConstraint)(nil),                  // 59: berth.v1.PlacementConstraint
-	(*TaskLimits)(nil),                           // 60: berth.v1.TaskLimits
-	(*Attribute)(nil),                            // 61: berth.v1.Attribute
-	(*Failure)(nil),                              // 62: berth.v1.Failure
-	(*TaskStateChange)(nil),                      // 63: berth.v1.TaskStateChange
-	(*Service)(nil),                              // 64: berth.v1.Service
-	(*PlacementFailure)(nil),                     // 65: berth.v1.PlacementFailure
-	(*CapacityProvider)(nil),                     // 66: berth.v1.CapacityProvider
-	(*CapacityProviderStrategyItem)(nil),         // 67: berth.v1.CapacityProviderStrategyItem
-	(*Setting)(nil),                              // 68: berth.v1.Setting
-	(*ClusterSetting)(nil),                       // 69: berth.v1.ClusterSetting
-	(*ClusterConfiguration)(nil),                 // 70: berth.v1.ClusterConfiguration
-	(*ClusterServiceConnectDefaults)(nil),        // 71: berth.v1.ClusterServiceConnectDefaults
-	(*ManagedScaling)(nil),                       // 72: berth.v1.ManagedScaling
-	(*SSMTag)(nil),                               // 73: berth.v1.SSMTag
-	(*SecretsManagerTag)(nil),                    // 74: berth.v1.SecretsManagerTag
+	nil,                                          // 52: berth.v1.ServiceRecord.TaskSetTokensEntry
+	(*TaskDefinition)(nil),                       // 53: berth.v1.TaskDefinition
+	(*Tag)(nil),                                  // 54: berth.v1.Tag
+	(*Cluster)(nil),                              // 55: berth.v1.Cluster
+	(*ContainerInstance)(nil),                    // 56: berth.v1.ContainerInstance
+	(*Task)(nil),                                 // 57: berth.v1.Task
+	(*PlacementExplanation)(nil),                 // 58: berth.v1.PlacementExplanation
+	(*PlacementStrategy)(nil),                    // 59: berth.v1.PlacementStrategy
+	(*PlacementConstraint)(nil),                  // 60: berth.v1.PlacementConstraint
+	(*TaskLimits)(nil),                           // 61: berth.v1.TaskLimits
+	(*Attribute)(nil),                            // 62: berth.v1.Attribute
+	(*Failure)(nil),                              // 63: berth.v1.Failure
+	(*TaskStateChange)(nil),                      // 64: berth.v1.TaskStateChange
+	(*Service)(nil),                              // 65: berth.v1.Service
+	(*PlacementFailure)(nil),                     // 66: berth.v1.PlacementFailure
+	(*CapacityProvider)(nil),                     // 67: berth.v1.CapacityProvider
+	(*CapacityProviderStrategyItem)(nil),         // 68: berth.v1.CapacityProviderStrategyItem
+	(*Setting)(nil),                              // 69: berth.v1.Setting
+	(*ClusterSetting)(nil),                       // 70: berth.v1.ClusterSetting
+	(*ClusterConfiguration)(nil),                 // 71: berth.v1.ClusterConfiguration
+	(*ClusterServiceConnectDefaults)(nil),        // 72: berth.v1.ClusterServiceConnectDefaults
+	(*ManagedScaling)(nil),                       // 73: berth.v1.ManagedScaling
+	(*SSMTag)(nil),                               // 74: berth.v1.SSMTag
+	(*SecretsManagerTag)(nil),                    // 75: berth.v1.SecretsManagerTag
 }
 var file_berth_v1_store_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
@@ -4222,63 +4237,64 @@ var file_berth_v1_store_proto_depIdxs = []int32{
 	46, // 26: berth.v1.Command.delete_parameter_records:type_name -> berth.v1.DeleteParameterRecordsCommand
 	50, // 27: berth.v1.Command.put_secret_record:type_name -> berth.v1.PutSecretRecordCommand
 	51, // 28: berth.v1.Command.delete_secret_record:type_name -> berth.v1.DeleteSecretRecordCommand
-	52, // 29: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
-	53, // 30: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
-	54, // 31: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
-	52, // 32: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
-	53, // 33: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
-	55, // 34: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
+	53, // 29: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
+	54, // 30: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
+	55, // 31: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
+	53, // 32: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
+	54, // 33: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
+	56, // 34: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
 	7,  // 35: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
 	7,  // 36: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
-	56, // 37: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
+	57, // 37: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
 	7,  // 38: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
-	57, // 39: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
-	58, // 40: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
-	59, // 41: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
-	60, // 42: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
-	55, // 43: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
+	58, // 39: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
+	59, // 40: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
+	60, // 41: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
+	61, // 42: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
+	56, // 43: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
 	7,  // 44: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
-	61, // 45: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	62, // 45: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
 	9,  // 46: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
 	9,  // 47: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
-	62, // 48: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
-	63, // 49: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
+	63, // 48: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
+	64, // 49: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
 	9,  // 50: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
 	8,  // 51: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
-	64, // 52: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
+	65, // 52: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
 	22, // 53: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
-	65, // 54: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
-	21, // 55: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
-	9,  // 56: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	57, // 57: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
-	25, // 58: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
-	9,  // 59: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
-	62, // 60: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
-	66, // 61: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
-	67, // 62: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	30, // 63: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
-	53, // 64: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
-	53, // 65: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
-	68, // 66: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
-	35, // 67: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
-	6,  // 68: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
-	38, // 69: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
-	69, // 70: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
-	70, // 71: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
-	71, // 72: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
-	61, // 73: berth.v1.DeleteAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	72, // 74: berth.v1.UpdateCapacityProviderCommand.managed_scaling:type_name -> berth.v1.ManagedScaling
-	44, // 75: berth.v1.ParameterRecord.versions:type_name -> berth.v1.ParameterVersionRecord
-	73, // 76: berth.v1.ParameterRecord.tags:type_name -> berth.v1.SSMTag
-	43, // 77: berth.v1.PutParameterRecordCommand.record:type_name -> berth.v1.ParameterRecord
-	74, // 78: berth.v1.SecretRecord.tags:type_name -> berth.v1.SecretsManagerTag
-	49, // 79: berth.v1.SecretRecord.versions:type_name -> berth.v1.SecretVersionRecord
-	48, // 80: berth.v1.PutSecretRecordCommand.record:type_name -> berth.v1.SecretRecord
-	81, // [81:81] is the sub-list for method output_type
-	81, // [81:81] is the sub-list for method input_type
-	81, // [81:81] is the sub-list for extension type_name
-	81, // [81:81] is the sub-list for extension extendee
-	0,  // [0:81] is the sub-list for field type_name
+	66, // 54: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
+	52, // 55: berth.v1.ServiceRecord.task_set_tokens:type_name -> berth.v1.ServiceRecord.TaskSetTokensEntry
+	21, // 56: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
+	9,  // 57: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	58, // 58: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
+	25, // 59: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
+	9,  // 60: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
+	63, // 61: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
+	67, // 62: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
+	68, // 63: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	30, // 64: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
+	54, // 65: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
+	54, // 66: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
+	69, // 67: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
+	35, // 68: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
+	6,  // 69: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
+	38, // 70: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
+	70, // 71: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
+	71, // 72: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
+	72, // 73: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	62, // 74: berth.v1.DeleteAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	73, // 75: berth.v1.UpdateCapacityProviderCommand.managed_scaling:type_name -> berth.v1.ManagedScaling
+	44, // 76: berth.v1.ParameterRecord.versions:type_name -> berth.v1.ParameterVersionRecord
+	74, // 77: berth.v1.ParameterRecord.tags:type_name -> berth.v1.SSMTag
+	43, // 78: berth.v1.PutParameterRecordCommand.record:type_name -> berth.v1.ParameterRecord
+	75, // 79: berth.v1.SecretRecord.tags:type_name -> berth.v1.SecretsManagerTag
+	49, // 80: berth.v1.SecretRecord.versions:type_name -> berth.v1.SecretVersionRecord
+	48, // 81: berth.v1.PutSecretRecordCommand.record:type_name -> berth.v1.SecretRecord
+	82, // [82:82] is the sub-list for method output_type
+	82, // [82:82] is the sub-list for method input_type
+	82, // [82:82] is the sub-list for extension type_name
+	82, // [82:82] is the sub-list for extension extendee
+	0,  // [0:82] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_store_proto_init() }
@@ -4328,7 +4344,7 @@ func file_berth_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_store_proto_rawDesc), len(file_berth_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   52,
+			NumMessages:   53,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
