@@ -155,5 +155,45 @@ check "OVERRIDE logging needs a logConfiguration" 'logConfiguration: is required
 check "update an unknown cluster" 'ClusterNotFoundException' \
   ecs update-cluster-settings --cluster nope --settings name=containerInsights,value=enabled
 
+# SSM Parameter Store and Secrets Manager (AWS JSON 1.1, AmazonSSM.* and secretsmanager.*).
+ssm() { "$AWS" ssm --endpoint-url "http://$addr" --output json "$@"; }
+sm() { "$AWS" secretsmanager --endpoint-url "http://$addr" --output json "$@"; }
+check "put a SecureString parameter" '"Version": 1' ssm put-parameter --name /app/db/password --type SecureString --value s3cret-value
+check "overwrite it: version 2" '"Version": 2' ssm put-parameter --name /app/db/password --value s3cret-value-2 --overwrite
+check "put a StringList" '"Tier": "Standard"' ssm put-parameter --name /app/hosts --type StringList --value a,b
+check "get it decrypted" '"Value": "s3cret-value-2"' ssm get-parameter --name /app/db/password --with-decryption
+check "get version 1 by selector" '"Selector": ":1"' ssm get-parameter --name /app/db/password:1 --with-decryption
+check "get parameters, one missing" '"InvalidParameters": [
+        "/nope"' ssm get-parameters --names /app/hosts /nope
+check "by path, recursive" '"Name": "/app/hosts"' ssm get-parameters-by-path --path /app --recursive
+check "describe parameters" '"KeyId": "alias/aws/ssm"' ssm describe-parameters --parameter-filters Key=Type,Values=SecureString
+check "label a version" '"ParameterVersion": 1' ssm label-parameter-version --name /app/db/password --parameter-version 1 --labels stable
+check "history with labels" '"stable"' ssm get-parameter-history --name /app/db/password
+check "ParameterAlreadyExists" 'ParameterAlreadyExists' ssm put-parameter --name /app/hosts --type StringList --value c
+check "a reserved name prefix" 'ValidationException' ssm put-parameter --name /aws/x --type String --value v
+check "a StringList with an empty item" 'ValidationException' ssm put-parameter --name /app/list --type StringList --value a,,b
+check "16 levels" 'HierarchyLevelLimitExceededException' ssm put-parameter --name /a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p --type String --value v
+check "ParameterNotFound" 'ParameterNotFound' ssm get-parameter --name /nope
+check "ParameterVersionNotFound" 'ParameterVersionNotFound' ssm get-parameter --name /app/hosts:9
+check "delete parameters" '"DeletedParameters": [' ssm delete-parameters --names /app/hosts
+check "create a secret" ':secret:prod/db-' sm create-secret --name prod/db --secret-string '{"password":"pw1"}'
+check "get its value" '"SecretString": "{\"password\":\"pw1\"}"' sm get-secret-value --secret-id prod/db
+check "put a new value" '"AWSCURRENT"' sm put-secret-value --secret-id prod/db --secret-string '{"password":"pw2"}'
+check "the old value is AWSPREVIOUS" 'pw1' sm get-secret-value --secret-id prod/db --version-stage AWSPREVIOUS
+check "describe shows the stages" '"AWSPREVIOUS"' sm describe-secret --secret-id prod/db
+check "update the description" '"Name": "prod/db"' sm update-secret --secret-id prod/db --description "the database"
+check "list secrets" '"Description": "the database"' sm list-secrets --filters Key=name,Values=prod/
+check "list versions" '"VersionStages": [' sm list-secret-version-ids --secret-id prod/db
+check "a stage on two versions at once" 'InvalidParameterException' \
+  sm update-secret-version-stage --secret-id prod/db --version-stage AWSCURRENT \
+  --move-to-version-id "$(sm list-secret-version-ids --secret-id prod/db --query 'Versions[?contains(VersionStages, `AWSPREVIOUS`)].VersionId' --output text)"
+check "ResourceExistsException" 'ResourceExistsException' sm create-secret --name prod/db --secret-string x
+check "ResourceNotFoundException" 'ResourceNotFoundException' sm get-secret-value --secret-id nope
+check "schedule its deletion" '"DeletionDate"' sm delete-secret --secret-id prod/db --recovery-window-in-days 7
+check "a deleted secret: InvalidRequestException" 'InvalidRequestException' sm get-secret-value --secret-id prod/db
+check "restore it" '"Name": "prod/db"' sm restore-secret --secret-id prod/db
+check "delete it for good" '"Name": "prod/db"' sm delete-secret --secret-id prod/db --force-delete-without-recovery
+check "no value in the state file" 'clean' bash -c "grep -q -a -e s3cret-value -e pw1 $data/cp/state.db && echo found || echo clean"
+
 echo "awscli: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -155,3 +155,26 @@ func ID(typ, cluster, s string) (string, error) {
 // ServiceName reads a service name or ARN (new format service/CLUSTER/NAME,
 // or old service/NAME) of cluster.
 func ServiceName(cluster, s string) (string, error) { return ID(TypeService, cluster, s) }
+
+// SSMParameter is the ARN of an SSM parameter: SSM drops the name's leading
+// slash ("/db/password" is parameter/db/password).
+func (n Namer) SSMParameter(name string) string {
+	return n.SSMParameterPrefix() + strings.TrimPrefix(name, "/")
+}
+
+// SSMParameterPrefix is the text an SSM parameter's ARN puts before its
+// name.
+func (n Namer) SSMParameterPrefix() string {
+	return "arn:aws:ssm:" + n.Region + ":" + n.Account + ":parameter/"
+}
+
+// Secret is the ARN of a Secrets Manager secret: its name, a hyphen and the
+// secret's random 6 characters.
+func (n Namer) Secret(name, suffix string) string {
+	return n.SecretPrefix() + name + "-" + suffix
+}
+
+// SecretPrefix is the text a secret's ARN puts before its name.
+func (n Namer) SecretPrefix() string {
+	return "arn:aws:secretsmanager:" + n.Region + ":" + n.Account + ":secret:"
+}

@@ -22,6 +22,7 @@ import (
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/arn"
+	"github.com/berth/berth/atrest"
 	"github.com/berth/berth/awsapi"
 	"github.com/berth/berth/controlplane/bearer"
 	"github.com/berth/berth/dashboard"
@@ -30,6 +31,9 @@ import (
 	"github.com/berth/berth/ecs/ecsapi"
 	"github.com/berth/berth/ecs/fargate"
 	"github.com/berth/berth/ecs/servicecontroller"
+	"github.com/berth/berth/secretref"
+	"github.com/berth/berth/secretsmanager/smapi"
+	"github.com/berth/berth/ssm/ssmapi"
 	"github.com/berth/berth/store"
 )
 
@@ -103,6 +107,13 @@ type ControlPlane struct {
 	pool        *fargate.Manager
 	capacity    *capacity.Manager
 	poolClosers []io.Closer // the provisioners that must be closed
+
+	// SSM Parameter Store and Secrets Manager, with the key that seals
+	// their values in the state file.
+	arns    arn.Namer
+	atRest  *atrest.Keyring
+	ssm     *ssmapi.Server
+	secrets *smapi.Server
 }
 
 // Start opens the data dir's state, makes the tokens at first start and
@@ -128,6 +139,10 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.startSecrets(ctx, cfg); err != nil {
+		c.store.Close()
+		return nil, err
+	}
 	api := ecsapi.New(c.store, cfg.ARNs, nil)
 	if err := api.EnsureDefaultCluster(ctx); err != nil {
 		c.store.Close()
@@ -150,20 +165,48 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	api.ProviderUsage = c.capacity.Usage
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.stopLoops = cancel
-	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run, c.capacity.Run} {
+	purge := func(ctx context.Context) error { return c.secrets.Run(ctx, cfg.Logger) }
+	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run, c.capacity.Run, purge} {
 		c.loops.Add(1)
 		go func() { defer c.loops.Done(); run(runCtx) }()
 	}
 	c.serveGRPC(api)
 	front := awsapi.New(c.keys, awsapi.Options{Interceptor: c.unaryChain(), Logger: cfg.Logger, Observe: c.metrics.observeWire})
-	if err := front.Register(ecsapi.Wire(api)); err != nil {
-		c.Shutdown(ctx)
-		return nil, err
+	for _, svc := range []awsapi.Service{ecsapi.Wire(api), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets)} {
+		if err := front.Register(svc); err != nil {
+			c.Shutdown(ctx)
+			return nil, err
+		}
 	}
 	c.serveHTTP(front,
 		dashboard.New(dashboard.Config{Store: c.store, API: api, AdminToken: c.adminToken, AddInstance: cfg.AddInstance, Logger: cfg.Logger}))
 	c.log.Info("control plane serving", "grpc", c.GRPCAddr(), "http", c.HTTPAddr(), "data_dir", cfg.DataDir)
 	return c, nil
+}
+
+// startSecrets opens the data dir's key for encryption at rest, makes the
+// SSM and Secrets Manager services over the store, and finishes a key
+// rotation an earlier control plane left half done.
+func (c *ControlPlane) startSecrets(ctx context.Context, cfg Config) error {
+	var err error
+	c.arns = cfg.ARNs
+	if c.atRest, err = atrest.Open(cfg.DataDir); err != nil {
+		return err
+	}
+	c.ssm = ssmapi.New(c.store, c.atRest, cfg.ARNs)
+	c.secrets = smapi.New(c.store, c.atRest, cfg.ARNs)
+	if n, err := atrest.Finish(ctx, c.atRest, c.ssm, c.secrets); err != nil {
+		return fmt.Errorf("finish the encryption key's rotation: %w", err)
+	} else if n > 0 {
+		c.log.Info("finished the encryption key's rotation", "reencrypted", n)
+	}
+	return nil
+}
+
+// Secrets resolves the secrets task definitions name (SSM parameters and
+// Secrets Manager secrets), for the agent's secrets.
+func (c *ControlPlane) Secrets() secretref.Resolver {
+	return secretref.Resolver{ARNs: c.arns, SSM: c.ssm, SecretsManager: c.secrets}
 }
 
 func withDefaults(cfg Config) Config {
@@ -215,6 +258,9 @@ func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
 	berth.Exec = c.dispatcher
 	berthv1.RegisterBerthServer(c.grpc, berth)
 	berthv1.RegisterAgentSessionsServer(c.grpc, c.dispatcher)
+	berthv1.RegisterSSMServer(c.grpc, c.ssm)
+	berthv1.RegisterSecretsManagerServer(c.grpc, c.secrets)
+	berthv1.RegisterEncryptionKeysServer(c.grpc, atrest.NewServer(c.atRest, c.ssm, c.secrets))
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	reflection.Register(c.grpc)

@@ -23,6 +23,10 @@ const (
 	ecsMethodPrefix   = "/berth.v1.ECS/"
 	berthMethodPrefix = "/berth.v1.Berth/"
 	agentMethodPrefix = "/berth.v1.AgentSessions/"
+	// The other AWS services on gRPC, and berth's key rotation: admin token.
+	ssmMethodPrefix     = "/berth.v1.SSM/"
+	secretsMethodPrefix = "/berth.v1.SecretsManager/"
+	keysMethodPrefix    = "/berth.v1.EncryptionKeys/"
 )
 
 // unaryChain is every unary interceptor, outermost first: metrics and logging
@@ -102,7 +106,9 @@ func (c *ControlPlane) authenticateStream(srv any, ss grpc.ServerStream, info *g
 // checkToken checks the token a method needs.
 func (c *ControlPlane) checkToken(ctx context.Context, method string) error {
 	switch {
-	case strings.HasPrefix(method, ecsMethodPrefix), strings.HasPrefix(method, berthMethodPrefix):
+	case strings.HasPrefix(method, ecsMethodPrefix), strings.HasPrefix(method, berthMethodPrefix),
+		strings.HasPrefix(method, ssmMethodPrefix), strings.HasPrefix(method, secretsMethodPrefix),
+		strings.HasPrefix(method, keysMethodPrefix):
 		return checkBearer(ctx, c.adminToken)
 	case strings.HasPrefix(method, agentMethodPrefix):
 		return checkBearer(ctx, c.joinToken)

@@ -44,6 +44,14 @@ func (c *change) delete(kind Kind, bucket, key []byte, last proto.Message) error
 // *apierr.Error) has written nothing; any other error aborts the transaction.
 func apply(c *change, cmd *berthv1.Command) (proto.Message, error) {
 	switch ch := cmd.GetChange().(type) {
+	case *berthv1.Command_PutParameterRecord:
+		return putParameterRecord(c, ch.PutParameterRecord)
+	case *berthv1.Command_DeleteParameterRecords:
+		return deleteParameterRecords(c, ch.DeleteParameterRecords)
+	case *berthv1.Command_PutSecretRecord:
+		return putSecretRecord(c, ch.PutSecretRecord)
+	case *berthv1.Command_DeleteSecretRecord:
+		return deleteSecretRecord(c, ch.DeleteSecretRecord)
 	case *berthv1.Command_RegisterTaskDefinition:
 		return registerTaskDefinition(c, ch.RegisterTaskDefinition)
 	case *berthv1.Command_DeregisterTaskDefinition:

@@ -38,9 +38,17 @@
 //	└── <name> -> berthv1.CapacityProvider (EC2 providers; FARGATE and FARGATE_SPOT are built in)
 //	account-settings (since version 5)
 //	└── <principalArn> 0x00 <name> -> berthv1.Setting (the root user's are the account's defaults)
+//	ssm-parameters (made at open when missing: an empty bucket migrates nothing)
+//	└── <name> -> berthv1.ParameterRecord (every version kept; values sealed by package atrest)
+//	secrets        (made at open when missing)
+//	└── <name> -> berthv1.SecretRecord (with its versions; values sealed by package atrest)
 //
 // Keys are chosen for range scans: a family's revisions are contiguous and in
 // numeric order; a cluster's instances, services and tasks are contiguous.
+// Parameters and secrets are replaced whole, guarded by a generation: a
+// command names the generation it read and is refused (ReasonStale) if
+// another changed the record meanwhile; the services decide, retry, and
+// never hand the store a plaintext value.
 // The package does no validation of user input beyond the invariants it owns
 // (revision numbering, cluster deletion rules); callers validate first.
 package store

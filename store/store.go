@@ -67,6 +67,10 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := ensureBuckets(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	s := &Store{
 		db:      db,
 		opts:    opts,

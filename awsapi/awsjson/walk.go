@@ -1,6 +1,7 @@
 package awsjson
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
 
 	"github.com/berth/berth/apierr"
 )
@@ -91,8 +93,15 @@ func walkValue(v any, fd protoreflect.FieldDescriptor, path string) error {
 	case protoreflect.MessageKind, protoreflect.GroupKind:
 		return walkMessage(v, fd.Message(), path)
 	case protoreflect.StringKind, protoreflect.BytesKind:
-		if _, ok := v.(string); !ok {
+		text, ok := v.(string)
+		if !ok {
+			if redacted(fd) {
+				return apierr.Field(path, "must be a string")
+			}
 			return typeError(path, "a string", v)
+		}
+		if fd.Kind() == protoreflect.BytesKind && !isBase64(text) {
+			return apierr.Field(path, "must be base64 (a blob)")
 		}
 	case protoreflect.BoolKind:
 		if _, ok := v.(bool); !ok {
@@ -158,6 +167,24 @@ func checkFloat(v any, path string) error {
 		return typeError(path, "a number", v)
 	}
 	return nil
+}
+
+// redacted reports whether the field holds a secret (debug_redact), whose
+// value no error may quote.
+func redacted(fd protoreflect.FieldDescriptor) bool {
+	opts, ok := fd.Options().(*descriptorpb.FieldOptions)
+	return ok && opts.GetDebugRedact()
+}
+
+// isBase64 reports whether text is base64 as protojson takes it: standard
+// or URL alphabet, padded or not.
+func isBase64(text string) bool {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		if _, err := enc.DecodeString(text); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // typeError says what a value should have been and what it was.

@@ -36,11 +36,11 @@ type Rule struct {
 var Rules = []Rule{
 	{From: []string{"scheduler"}, Forbid: []string{ours}, Allow: []string{"scheduler"},
 		Why: "the scheduler is pure functions over a snapshot (allow api/proto or apierr here if it ever needs them, nothing else)"},
-	{From: []string{"store"}, Forbid: []string{"controlplane", "scheduler", "ecs", "awsapi", "dashboard", "agent"},
+	{From: []string{"store"}, Forbid: []string{"controlplane", "scheduler", "ecs", "awsapi", "dashboard", "agent", "ssm", "secretsmanager", "secretref", "atrest"},
 		Why: "the store is below every service and knows none of them"},
-	{From: []string{"controlplane", "ecs", "awsapi", "dashboard"}, Forbid: []string{"agent"},
+	{From: []string{"controlplane", "ecs", "awsapi", "dashboard", "ssm", "secretsmanager", "secretref", "atrest"}, Forbid: []string{"agent"},
 		Why: "the control plane runs no agent code; in-process agents live in internal/inprocess"},
-	{From: []string{"agent"}, Forbid: []string{"controlplane", "store", "ecs", "awsapi", "dashboard", "scheduler"},
+	{From: []string{"agent"}, Forbid: []string{"controlplane", "store", "ecs", "awsapi", "dashboard", "scheduler", "ssm", "secretsmanager", "secretref", "atrest"},
 		Why: "the agent knows the control plane only through the session protocol (api/proto)"},
 	{From: []string{"api"}, Forbid: []string{ours}, Allow: []string{"api"},
 		Why: "the API definitions and their generated code depend on nothing of berth's"},
@@ -48,7 +48,7 @@ var Rules = []Rule{
 		Why: "the error vocabulary is below everything"},
 	{From: []string{"hostpool"}, Forbid: []string{"ecs", "agent", "controlplane", "awsapi", "dashboard"},
 		Why: "the shared host pool loop is below the services whose pools it runs: they plug their decisions into it"},
-	{From: []string{"awsapi"}, Forbid: []string{"ecs"},
+	{From: []string{"awsapi"}, Forbid: []string{"ecs", "ssm", "secretsmanager"},
 		Why: "the wire layer is below the services: they register their operations with it"},
 }
 

@@ -1,5 +1,6 @@
-// Package berthv1 is berth's API: the ECS-shaped gRPC service (ecs.proto) and
-// the store's command records (store.proto). The .pb.go files are generated:
+// Package berthv1 is berth's API: the ECS-shaped gRPC service (ecs.proto),
+// SSM Parameter Store and Secrets Manager (ssm.proto, secretsmanager.proto),
+// key rotation (atrest.proto) and the store's command records (store.proto). The .pb.go files are generated:
 // edit the .proto files and run `go generate ./api/...` (buf with local
 // plugins pinned in tools/go.mod; no network needed).
 package berthv1

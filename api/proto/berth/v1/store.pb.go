@@ -60,6 +60,10 @@ type Command struct {
 	//	*Command_DeleteAttributes
 	//	*Command_DeleteCapacityProvider
 	//	*Command_UpdateCapacityProvider
+	//	*Command_PutParameterRecord
+	//	*Command_DeleteParameterRecords
+	//	*Command_PutSecretRecord
+	//	*Command_DeleteSecretRecord
 	Change        isCommand_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -334,6 +338,42 @@ func (x *Command) GetUpdateCapacityProvider() *UpdateCapacityProviderCommand {
 	return nil
 }
 
+func (x *Command) GetPutParameterRecord() *PutParameterRecordCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_PutParameterRecord); ok {
+			return x.PutParameterRecord
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteParameterRecords() *DeleteParameterRecordsCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_DeleteParameterRecords); ok {
+			return x.DeleteParameterRecords
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetPutSecretRecord() *PutSecretRecordCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_PutSecretRecord); ok {
+			return x.PutSecretRecord
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteSecretRecord() *DeleteSecretRecordCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_DeleteSecretRecord); ok {
+			return x.DeleteSecretRecord
+		}
+	}
+	return nil
+}
+
 type isCommand_Change interface {
 	isCommand_Change()
 }
@@ -444,6 +484,23 @@ type Command_UpdateCapacityProvider struct {
 	UpdateCapacityProvider *UpdateCapacityProviderCommand `protobuf:"bytes,48,opt,name=update_capacity_provider,json=updateCapacityProvider,proto3,oneof"`
 }
 
+type Command_PutParameterRecord struct {
+	// SSM Parameter Store (ssm/) and Secrets Manager (secretsmanager/).
+	PutParameterRecord *PutParameterRecordCommand `protobuf:"bytes,110,opt,name=put_parameter_record,json=putParameterRecord,proto3,oneof"`
+}
+
+type Command_DeleteParameterRecords struct {
+	DeleteParameterRecords *DeleteParameterRecordsCommand `protobuf:"bytes,111,opt,name=delete_parameter_records,json=deleteParameterRecords,proto3,oneof"`
+}
+
+type Command_PutSecretRecord struct {
+	PutSecretRecord *PutSecretRecordCommand `protobuf:"bytes,112,opt,name=put_secret_record,json=putSecretRecord,proto3,oneof"`
+}
+
+type Command_DeleteSecretRecord struct {
+	DeleteSecretRecord *DeleteSecretRecordCommand `protobuf:"bytes,113,opt,name=delete_secret_record,json=deleteSecretRecord,proto3,oneof"`
+}
+
 func (*Command_RegisterTaskDefinition) isCommand_Change() {}
 
 func (*Command_DeregisterTaskDefinition) isCommand_Change() {}
@@ -493,6 +550,14 @@ func (*Command_DeleteAttributes) isCommand_Change() {}
 func (*Command_DeleteCapacityProvider) isCommand_Change() {}
 
 func (*Command_UpdateCapacityProvider) isCommand_Change() {}
+
+func (*Command_PutParameterRecord) isCommand_Change() {}
+
+func (*Command_DeleteParameterRecords) isCommand_Change() {}
+
+func (*Command_PutSecretRecord) isCommand_Change() {}
+
+func (*Command_DeleteSecretRecord) isCommand_Change() {}
 
 // RegisterTaskDefinitionCommand stores a validated, normalized task definition
 // as the family's next revision. Revision and status are assigned when applied.
@@ -3078,11 +3143,697 @@ func (x *UpdateCapacityProviderCommand) GetManagedDraining() string {
 	return ""
 }
 
+// ParameterRecord is one SSM parameter with every version it keeps (at most
+// 100, oldest first). Values are ciphertext (package atrest): the plaintext
+// of a parameter never reaches the store.
+type ParameterRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// generation counts the puts of the record; a command that replaces it
+	// names the generation it read, so that concurrent changes do not undo
+	// each other.
+	Generation    uint64                    `protobuf:"varint,2,opt,name=generation,proto3" json:"generation,omitempty"`
+	Versions      []*ParameterVersionRecord `protobuf:"bytes,3,rep,name=versions,proto3" json:"versions,omitempty"`
+	Tags          []*SSMTag                 `protobuf:"bytes,4,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ParameterRecord) Reset() {
+	*x = ParameterRecord{}
+	mi := &file_berth_v1_store_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ParameterRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ParameterRecord) ProtoMessage() {}
+
+func (x *ParameterRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ParameterRecord.ProtoReflect.Descriptor instead.
+func (*ParameterRecord) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ParameterRecord) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ParameterRecord) GetGeneration() uint64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *ParameterRecord) GetVersions() []*ParameterVersionRecord {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
+func (x *ParameterRecord) GetTags() []*SSMTag {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+// ParameterVersionRecord is one version of a parameter.
+type ParameterVersionRecord struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Version          int32                  `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	Type             string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	Ciphertext       []byte                 `protobuf:"bytes,3,opt,name=ciphertext,proto3" json:"ciphertext,omitempty"`
+	KeyId            string                 `protobuf:"bytes,4,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	Description      string                 `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
+	AllowedPattern   string                 `protobuf:"bytes,6,opt,name=allowed_pattern,json=allowedPattern,proto3" json:"allowed_pattern,omitempty"`
+	Tier             string                 `protobuf:"bytes,7,opt,name=tier,proto3" json:"tier,omitempty"`
+	DataType         string                 `protobuf:"bytes,8,opt,name=data_type,json=dataType,proto3" json:"data_type,omitempty"`
+	LastModifiedDate float64                `protobuf:"fixed64,9,opt,name=last_modified_date,json=lastModifiedDate,proto3" json:"last_modified_date,omitempty"`
+	LastModifiedUser string                 `protobuf:"bytes,10,opt,name=last_modified_user,json=lastModifiedUser,proto3" json:"last_modified_user,omitempty"`
+	Labels           []string               `protobuf:"bytes,11,rep,name=labels,proto3" json:"labels,omitempty"`
+	Policies         string                 `protobuf:"bytes,12,opt,name=policies,proto3" json:"policies,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ParameterVersionRecord) Reset() {
+	*x = ParameterVersionRecord{}
+	mi := &file_berth_v1_store_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ParameterVersionRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ParameterVersionRecord) ProtoMessage() {}
+
+func (x *ParameterVersionRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ParameterVersionRecord.ProtoReflect.Descriptor instead.
+func (*ParameterVersionRecord) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *ParameterVersionRecord) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ParameterVersionRecord) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *ParameterVersionRecord) GetCiphertext() []byte {
+	if x != nil {
+		return x.Ciphertext
+	}
+	return nil
+}
+
+func (x *ParameterVersionRecord) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *ParameterVersionRecord) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *ParameterVersionRecord) GetAllowedPattern() string {
+	if x != nil {
+		return x.AllowedPattern
+	}
+	return ""
+}
+
+func (x *ParameterVersionRecord) GetTier() string {
+	if x != nil {
+		return x.Tier
+	}
+	return ""
+}
+
+func (x *ParameterVersionRecord) GetDataType() string {
+	if x != nil {
+		return x.DataType
+	}
+	return ""
+}
+
+func (x *ParameterVersionRecord) GetLastModifiedDate() float64 {
+	if x != nil {
+		return x.LastModifiedDate
+	}
+	return 0
+}
+
+func (x *ParameterVersionRecord) GetLastModifiedUser() string {
+	if x != nil {
+		return x.LastModifiedUser
+	}
+	return ""
+}
+
+func (x *ParameterVersionRecord) GetLabels() []string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *ParameterVersionRecord) GetPolicies() string {
+	if x != nil {
+		return x.Policies
+	}
+	return ""
+}
+
+// PutParameterRecordCommand stores a parameter as a whole, if the stored one
+// is still of replaces_generation (0: there must be none); the stored record
+// gets the next generation.
+type PutParameterRecordCommand struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Record             *ParameterRecord       `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	ReplacesGeneration uint64                 `protobuf:"varint,2,opt,name=replaces_generation,json=replacesGeneration,proto3" json:"replaces_generation,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *PutParameterRecordCommand) Reset() {
+	*x = PutParameterRecordCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutParameterRecordCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutParameterRecordCommand) ProtoMessage() {}
+
+func (x *PutParameterRecordCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutParameterRecordCommand.ProtoReflect.Descriptor instead.
+func (*PutParameterRecordCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *PutParameterRecordCommand) GetRecord() *ParameterRecord {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+func (x *PutParameterRecordCommand) GetReplacesGeneration() uint64 {
+	if x != nil {
+		return x.ReplacesGeneration
+	}
+	return 0
+}
+
+// DeleteParameterRecordsCommand deletes the parameters of these names that
+// exist.
+type DeleteParameterRecordsCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Names         []string               `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteParameterRecordsCommand) Reset() {
+	*x = DeleteParameterRecordsCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteParameterRecordsCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteParameterRecordsCommand) ProtoMessage() {}
+
+func (x *DeleteParameterRecordsCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteParameterRecordsCommand.ProtoReflect.Descriptor instead.
+func (*DeleteParameterRecordsCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *DeleteParameterRecordsCommand) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+// DeleteParameterRecordsResult names the parameters a
+// DeleteParameterRecordsCommand deleted.
+type DeleteParameterRecordsResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Deleted       []string               `protobuf:"bytes,1,rep,name=deleted,proto3" json:"deleted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteParameterRecordsResult) Reset() {
+	*x = DeleteParameterRecordsResult{}
+	mi := &file_berth_v1_store_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteParameterRecordsResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteParameterRecordsResult) ProtoMessage() {}
+
+func (x *DeleteParameterRecordsResult) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteParameterRecordsResult.ProtoReflect.Descriptor instead.
+func (*DeleteParameterRecordsResult) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *DeleteParameterRecordsResult) GetDeleted() []string {
+	if x != nil {
+		return x.Deleted
+	}
+	return nil
+}
+
+// SecretRecord is one Secrets Manager secret with its versions. Values are
+// ciphertext (package atrest).
+type SecretRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// arn_suffix is the random 6 characters after the name in the ARN.
+	ArnSuffix string `protobuf:"bytes,2,opt,name=arn_suffix,json=arnSuffix,proto3" json:"arn_suffix,omitempty"`
+	// generation: as ParameterRecord's.
+	Generation       uint64               `protobuf:"varint,3,opt,name=generation,proto3" json:"generation,omitempty"`
+	Description      string               `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	KmsKeyId         string               `protobuf:"bytes,5,opt,name=kms_key_id,json=kmsKeyId,proto3" json:"kms_key_id,omitempty"`
+	Tags             []*SecretsManagerTag `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
+	CreatedDate      float64              `protobuf:"fixed64,7,opt,name=created_date,json=createdDate,proto3" json:"created_date,omitempty"`
+	LastChangedDate  float64              `protobuf:"fixed64,8,opt,name=last_changed_date,json=lastChangedDate,proto3" json:"last_changed_date,omitempty"`
+	LastAccessedDate float64              `protobuf:"fixed64,9,opt,name=last_accessed_date,json=lastAccessedDate,proto3" json:"last_accessed_date,omitempty"`
+	// deleted_date is when DeleteSecret ran (0: not scheduled for deletion);
+	// deletion_date is when the secret is removed for good.
+	DeletedDate   float64                `protobuf:"fixed64,10,opt,name=deleted_date,json=deletedDate,proto3" json:"deleted_date,omitempty"`
+	DeletionDate  float64                `protobuf:"fixed64,11,opt,name=deletion_date,json=deletionDate,proto3" json:"deletion_date,omitempty"`
+	Versions      []*SecretVersionRecord `protobuf:"bytes,12,rep,name=versions,proto3" json:"versions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecretRecord) Reset() {
+	*x = SecretRecord{}
+	mi := &file_berth_v1_store_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecretRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecretRecord) ProtoMessage() {}
+
+func (x *SecretRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecretRecord.ProtoReflect.Descriptor instead.
+func (*SecretRecord) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *SecretRecord) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SecretRecord) GetArnSuffix() string {
+	if x != nil {
+		return x.ArnSuffix
+	}
+	return ""
+}
+
+func (x *SecretRecord) GetGeneration() uint64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *SecretRecord) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *SecretRecord) GetKmsKeyId() string {
+	if x != nil {
+		return x.KmsKeyId
+	}
+	return ""
+}
+
+func (x *SecretRecord) GetTags() []*SecretsManagerTag {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *SecretRecord) GetCreatedDate() float64 {
+	if x != nil {
+		return x.CreatedDate
+	}
+	return 0
+}
+
+func (x *SecretRecord) GetLastChangedDate() float64 {
+	if x != nil {
+		return x.LastChangedDate
+	}
+	return 0
+}
+
+func (x *SecretRecord) GetLastAccessedDate() float64 {
+	if x != nil {
+		return x.LastAccessedDate
+	}
+	return 0
+}
+
+func (x *SecretRecord) GetDeletedDate() float64 {
+	if x != nil {
+		return x.DeletedDate
+	}
+	return 0
+}
+
+func (x *SecretRecord) GetDeletionDate() float64 {
+	if x != nil {
+		return x.DeletionDate
+	}
+	return 0
+}
+
+func (x *SecretRecord) GetVersions() []*SecretVersionRecord {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
+// SecretVersionRecord is one version of a secret.
+type SecretVersionRecord struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	VersionId  string                 `protobuf:"bytes,1,opt,name=version_id,json=versionId,proto3" json:"version_id,omitempty"`
+	Ciphertext []byte                 `protobuf:"bytes,2,opt,name=ciphertext,proto3" json:"ciphertext,omitempty"`
+	// binary: the value is SecretBinary, else SecretString.
+	Binary           bool     `protobuf:"varint,3,opt,name=binary,proto3" json:"binary,omitempty"`
+	Stages           []string `protobuf:"bytes,4,rep,name=stages,proto3" json:"stages,omitempty"`
+	CreatedDate      float64  `protobuf:"fixed64,5,opt,name=created_date,json=createdDate,proto3" json:"created_date,omitempty"`
+	LastAccessedDate float64  `protobuf:"fixed64,6,opt,name=last_accessed_date,json=lastAccessedDate,proto3" json:"last_accessed_date,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *SecretVersionRecord) Reset() {
+	*x = SecretVersionRecord{}
+	mi := &file_berth_v1_store_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecretVersionRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecretVersionRecord) ProtoMessage() {}
+
+func (x *SecretVersionRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecretVersionRecord.ProtoReflect.Descriptor instead.
+func (*SecretVersionRecord) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *SecretVersionRecord) GetVersionId() string {
+	if x != nil {
+		return x.VersionId
+	}
+	return ""
+}
+
+func (x *SecretVersionRecord) GetCiphertext() []byte {
+	if x != nil {
+		return x.Ciphertext
+	}
+	return nil
+}
+
+func (x *SecretVersionRecord) GetBinary() bool {
+	if x != nil {
+		return x.Binary
+	}
+	return false
+}
+
+func (x *SecretVersionRecord) GetStages() []string {
+	if x != nil {
+		return x.Stages
+	}
+	return nil
+}
+
+func (x *SecretVersionRecord) GetCreatedDate() float64 {
+	if x != nil {
+		return x.CreatedDate
+	}
+	return 0
+}
+
+func (x *SecretVersionRecord) GetLastAccessedDate() float64 {
+	if x != nil {
+		return x.LastAccessedDate
+	}
+	return 0
+}
+
+// PutSecretRecordCommand stores a secret as a whole, if the stored one is
+// still of replaces_generation (0: there must be none).
+type PutSecretRecordCommand struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Record             *SecretRecord          `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	ReplacesGeneration uint64                 `protobuf:"varint,2,opt,name=replaces_generation,json=replacesGeneration,proto3" json:"replaces_generation,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *PutSecretRecordCommand) Reset() {
+	*x = PutSecretRecordCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutSecretRecordCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutSecretRecordCommand) ProtoMessage() {}
+
+func (x *PutSecretRecordCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutSecretRecordCommand.ProtoReflect.Descriptor instead.
+func (*PutSecretRecordCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *PutSecretRecordCommand) GetRecord() *SecretRecord {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+func (x *PutSecretRecordCommand) GetReplacesGeneration() uint64 {
+	if x != nil {
+		return x.ReplacesGeneration
+	}
+	return 0
+}
+
+// DeleteSecretRecordCommand removes a secret for good, if the stored one is
+// still of replaces_generation.
+type DeleteSecretRecordCommand struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Name               string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	ReplacesGeneration uint64                 `protobuf:"varint,2,opt,name=replaces_generation,json=replacesGeneration,proto3" json:"replaces_generation,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *DeleteSecretRecordCommand) Reset() {
+	*x = DeleteSecretRecordCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteSecretRecordCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteSecretRecordCommand) ProtoMessage() {}
+
+func (x *DeleteSecretRecordCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteSecretRecordCommand.ProtoReflect.Descriptor instead.
+func (*DeleteSecretRecordCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *DeleteSecretRecordCommand) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteSecretRecordCommand) GetReplacesGeneration() uint64 {
+	if x != nil {
+		return x.ReplacesGeneration
+	}
+	return 0
+}
+
 var File_berth_v1_store_proto protoreflect.FileDescriptor
 
 const file_berth_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\xb9\x11\n" +
+	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\x1a\x1dberth/v1/secretsmanager.proto\x1a\x12berth/v1/ssm.proto\"\xa0\x14\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\x01R\x02at\x12c\n" +
 	"\x18register_task_definition\x18\x02 \x01(\v2'.berth.v1.RegisterTaskDefinitionCommandH\x00R\x16registerTaskDefinition\x12i\n" +
@@ -3113,7 +3864,11 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x0eupdate_cluster\x18, \x01(\v2\x1e.berth.v1.UpdateClusterCommandH\x00R\rupdateCluster\x12P\n" +
 	"\x11delete_attributes\x18. \x01(\v2!.berth.v1.DeleteAttributesCommandH\x00R\x10deleteAttributes\x12c\n" +
 	"\x18delete_capacity_provider\x18/ \x01(\v2'.berth.v1.DeleteCapacityProviderCommandH\x00R\x16deleteCapacityProvider\x12c\n" +
-	"\x18update_capacity_provider\x180 \x01(\v2'.berth.v1.UpdateCapacityProviderCommandH\x00R\x16updateCapacityProviderB\b\n" +
+	"\x18update_capacity_provider\x180 \x01(\v2'.berth.v1.UpdateCapacityProviderCommandH\x00R\x16updateCapacityProvider\x12W\n" +
+	"\x14put_parameter_record\x18n \x01(\v2#.berth.v1.PutParameterRecordCommandH\x00R\x12putParameterRecord\x12c\n" +
+	"\x18delete_parameter_records\x18o \x01(\v2'.berth.v1.DeleteParameterRecordsCommandH\x00R\x16deleteParameterRecords\x12N\n" +
+	"\x11put_secret_record\x18p \x01(\v2 .berth.v1.PutSecretRecordCommandH\x00R\x0fputSecretRecord\x12W\n" +
+	"\x14delete_secret_record\x18q \x01(\v2#.berth.v1.DeleteSecretRecordCommandH\x00R\x12deleteSecretRecordB\b\n" +
 	"\x06change\"\x85\x01\n" +
 	"\x1dRegisterTaskDefinitionCommand\x12A\n" +
 	"\x0ftask_definition\x18\x01 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12!\n" +
@@ -3295,7 +4050,71 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12A\n" +
 	"\x0fmanaged_scaling\x18\x02 \x01(\v2\x18.berth.v1.ManagedScalingR\x0emanagedScaling\x12D\n" +
 	"\x1emanaged_termination_protection\x18\x03 \x01(\tR\x1cmanagedTerminationProtection\x12)\n" +
-	"\x10managed_draining\x18\x04 \x01(\tR\x0fmanagedDrainingB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x10managed_draining\x18\x04 \x01(\tR\x0fmanagedDraining\"\xa9\x01\n" +
+	"\x0fParameterRecord\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x02 \x01(\x04R\n" +
+	"generation\x12<\n" +
+	"\bversions\x18\x03 \x03(\v2 .berth.v1.ParameterVersionRecordR\bversions\x12$\n" +
+	"\x04tags\x18\x04 \x03(\v2\x10.berth.v1.SSMTagR\x04tags\"\x89\x03\n" +
+	"\x16ParameterVersionRecord\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x05R\aversion\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x1e\n" +
+	"\n" +
+	"ciphertext\x18\x03 \x01(\fR\n" +
+	"ciphertext\x12\x15\n" +
+	"\x06key_id\x18\x04 \x01(\tR\x05keyId\x12 \n" +
+	"\vdescription\x18\x05 \x01(\tR\vdescription\x12'\n" +
+	"\x0fallowed_pattern\x18\x06 \x01(\tR\x0eallowedPattern\x12\x12\n" +
+	"\x04tier\x18\a \x01(\tR\x04tier\x12\x1b\n" +
+	"\tdata_type\x18\b \x01(\tR\bdataType\x12,\n" +
+	"\x12last_modified_date\x18\t \x01(\x01R\x10lastModifiedDate\x12,\n" +
+	"\x12last_modified_user\x18\n" +
+	" \x01(\tR\x10lastModifiedUser\x12\x16\n" +
+	"\x06labels\x18\v \x03(\tR\x06labels\x12\x1a\n" +
+	"\bpolicies\x18\f \x01(\tR\bpolicies\"\x7f\n" +
+	"\x19PutParameterRecordCommand\x121\n" +
+	"\x06record\x18\x01 \x01(\v2\x19.berth.v1.ParameterRecordR\x06record\x12/\n" +
+	"\x13replaces_generation\x18\x02 \x01(\x04R\x12replacesGeneration\"5\n" +
+	"\x1dDeleteParameterRecordsCommand\x12\x14\n" +
+	"\x05names\x18\x01 \x03(\tR\x05names\"8\n" +
+	"\x1cDeleteParameterRecordsResult\x12\x18\n" +
+	"\adeleted\x18\x01 \x03(\tR\adeleted\"\xd2\x03\n" +
+	"\fSecretRecord\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"arn_suffix\x18\x02 \x01(\tR\tarnSuffix\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x03 \x01(\x04R\n" +
+	"generation\x12 \n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\x12\x1c\n" +
+	"\n" +
+	"kms_key_id\x18\x05 \x01(\tR\bkmsKeyId\x12/\n" +
+	"\x04tags\x18\x06 \x03(\v2\x1b.berth.v1.SecretsManagerTagR\x04tags\x12!\n" +
+	"\fcreated_date\x18\a \x01(\x01R\vcreatedDate\x12*\n" +
+	"\x11last_changed_date\x18\b \x01(\x01R\x0flastChangedDate\x12,\n" +
+	"\x12last_accessed_date\x18\t \x01(\x01R\x10lastAccessedDate\x12!\n" +
+	"\fdeleted_date\x18\n" +
+	" \x01(\x01R\vdeletedDate\x12#\n" +
+	"\rdeletion_date\x18\v \x01(\x01R\fdeletionDate\x129\n" +
+	"\bversions\x18\f \x03(\v2\x1d.berth.v1.SecretVersionRecordR\bversions\"\xd5\x01\n" +
+	"\x13SecretVersionRecord\x12\x1d\n" +
+	"\n" +
+	"version_id\x18\x01 \x01(\tR\tversionId\x12\x1e\n" +
+	"\n" +
+	"ciphertext\x18\x02 \x01(\fR\n" +
+	"ciphertext\x12\x16\n" +
+	"\x06binary\x18\x03 \x01(\bR\x06binary\x12\x16\n" +
+	"\x06stages\x18\x04 \x03(\tR\x06stages\x12!\n" +
+	"\fcreated_date\x18\x05 \x01(\x01R\vcreatedDate\x12,\n" +
+	"\x12last_accessed_date\x18\x06 \x01(\x01R\x10lastAccessedDate\"y\n" +
+	"\x16PutSecretRecordCommand\x12.\n" +
+	"\x06record\x18\x01 \x01(\v2\x16.berth.v1.SecretRecordR\x06record\x12/\n" +
+	"\x13replaces_generation\x18\x02 \x01(\x04R\x12replacesGeneration\"`\n" +
+	"\x19DeleteSecretRecordCommand\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12/\n" +
+	"\x13replaces_generation\x18\x02 \x01(\x04R\x12replacesGenerationB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_store_proto_rawDescOnce sync.Once
@@ -3309,7 +4128,7 @@ func file_berth_v1_store_proto_rawDescGZIP() []byte {
 	return file_berth_v1_store_proto_rawDescData
 }
 
-var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
 var file_berth_v1_store_proto_goTypes = []any{
 	(*Command)(nil),                              // 0: berth.v1.Command
 	(*RegisterTaskDefinitionCommand)(nil),        // 1: berth.v1.RegisterTaskDefinitionCommand
@@ -3354,28 +4173,39 @@ var file_berth_v1_store_proto_goTypes = []any{
 	(*DeleteAttributesCommand)(nil),              // 40: berth.v1.DeleteAttributesCommand
 	(*DeleteCapacityProviderCommand)(nil),        // 41: berth.v1.DeleteCapacityProviderCommand
 	(*UpdateCapacityProviderCommand)(nil),        // 42: berth.v1.UpdateCapacityProviderCommand
-	nil,                                          // 43: berth.v1.ServiceRecord.TaskSetTokensEntry
-	(*TaskDefinition)(nil),                       // 44: berth.v1.TaskDefinition
-	(*Tag)(nil),                                  // 45: berth.v1.Tag
-	(*Cluster)(nil),                              // 46: berth.v1.Cluster
-	(*ContainerInstance)(nil),                    // 47: berth.v1.ContainerInstance
-	(*Task)(nil),                                 // 48: berth.v1.Task
-	(*PlacementExplanation)(nil),                 // 49: berth.v1.PlacementExplanation
-	(*PlacementStrategy)(nil),                    // 50: berth.v1.PlacementStrategy
-	(*PlacementConstraint)(nil),                  // 51: berth.v1.PlacementConstraint
-	(*TaskLimits)(nil),                           // 52: berth.v1.TaskLimits
-	(*Attribute)(nil),                            // 53: berth.v1.Attribute
-	(*Failure)(nil),                              // 54: berth.v1.Failure
-	(*TaskStateChange)(nil),                      // 55: berth.v1.TaskStateChange
-	(*Service)(nil),                              // 56: berth.v1.Service
-	(*PlacementFailure)(nil),                     // 57: berth.v1.PlacementFailure
-	(*CapacityProvider)(nil),                     // 58: berth.v1.CapacityProvider
-	(*CapacityProviderStrategyItem)(nil),         // 59: berth.v1.CapacityProviderStrategyItem
-	(*Setting)(nil),                              // 60: berth.v1.Setting
-	(*ClusterSetting)(nil),                       // 61: berth.v1.ClusterSetting
-	(*ClusterConfiguration)(nil),                 // 62: berth.v1.ClusterConfiguration
-	(*ClusterServiceConnectDefaults)(nil),        // 63: berth.v1.ClusterServiceConnectDefaults
-	(*ManagedScaling)(nil),                       // 64: berth.v1.ManagedScaling
+	(*ParameterRecord)(nil),                      // 43: berth.v1.ParameterRecord
+	(*ParameterVersionRecord)(nil),               // 44: berth.v1.ParameterVersionRecord
+	(*PutParameterRecordCommand)(nil),            // 45: berth.v1.PutParameterRecordCommand
+	(*DeleteParameterRecordsCommand)(nil),        // 46: berth.v1.DeleteParameterRecordsCommand
+	(*DeleteParameterRecordsResult)(nil),         // 47: berth.v1.DeleteParameterRecordsResult
+	(*SecretRecord)(nil),                         // 48: berth.v1.SecretRecord
+	(*SecretVersionRecord)(nil),                  // 49: berth.v1.SecretVersionRecord
+	(*PutSecretRecordCommand)(nil),               // 50: berth.v1.PutSecretRecordCommand
+	(*DeleteSecretRecordCommand)(nil),            // 51: berth.v1.DeleteSecretRecordCommand
+	nil,                                          // 52: berth.v1.ServiceRecord.TaskSetTokensEntry
+	(*TaskDefinition)(nil),                       // 53: berth.v1.TaskDefinition
+	(*Tag)(nil),                                  // 54: berth.v1.Tag
+	(*Cluster)(nil),                              // 55: berth.v1.Cluster
+	(*ContainerInstance)(nil),                    // 56: berth.v1.ContainerInstance
+	(*Task)(nil),                                 // 57: berth.v1.Task
+	(*PlacementExplanation)(nil),                 // 58: berth.v1.PlacementExplanation
+	(*PlacementStrategy)(nil),                    // 59: berth.v1.PlacementStrategy
+	(*PlacementConstraint)(nil),                  // 60: berth.v1.PlacementConstraint
+	(*TaskLimits)(nil),                           // 61: berth.v1.TaskLimits
+	(*Attribute)(nil),                            // 62: berth.v1.Attribute
+	(*Failure)(nil),                              // 63: berth.v1.Failure
+	(*TaskStateChange)(nil),                      // 64: berth.v1.TaskStateChange
+	(*Service)(nil),                              // 65: berth.v1.Service
+	(*PlacementFailure)(nil),                     // 66: berth.v1.PlacementFailure
+	(*CapacityProvider)(nil),                     // 67: berth.v1.CapacityProvider
+	(*CapacityProviderStrategyItem)(nil),         // 68: berth.v1.CapacityProviderStrategyItem
+	(*Setting)(nil),                              // 69: berth.v1.Setting
+	(*ClusterSetting)(nil),                       // 70: berth.v1.ClusterSetting
+	(*ClusterConfiguration)(nil),                 // 71: berth.v1.ClusterConfiguration
+	(*ClusterServiceConnectDefaults)(nil),        // 72: berth.v1.ClusterServiceConnectDefaults
+	(*ManagedScaling)(nil),                       // 73: berth.v1.ManagedScaling
+	(*SSMTag)(nil),                               // 74: berth.v1.SSMTag
+	(*SecretsManagerTag)(nil),                    // 75: berth.v1.SecretsManagerTag
 }
 var file_berth_v1_store_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
@@ -3403,58 +4233,68 @@ var file_berth_v1_store_proto_depIdxs = []int32{
 	40, // 22: berth.v1.Command.delete_attributes:type_name -> berth.v1.DeleteAttributesCommand
 	41, // 23: berth.v1.Command.delete_capacity_provider:type_name -> berth.v1.DeleteCapacityProviderCommand
 	42, // 24: berth.v1.Command.update_capacity_provider:type_name -> berth.v1.UpdateCapacityProviderCommand
-	44, // 25: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
-	45, // 26: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
-	46, // 27: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
-	44, // 28: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
-	45, // 29: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
-	47, // 30: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 31: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
-	7,  // 32: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
-	48, // 33: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
-	7,  // 34: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
-	49, // 35: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
-	50, // 36: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
-	51, // 37: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
-	52, // 38: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
-	47, // 39: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 40: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
-	53, // 41: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	9,  // 42: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	9,  // 43: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
-	54, // 44: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
-	55, // 45: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
-	9,  // 46: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
-	8,  // 47: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
-	56, // 48: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
-	22, // 49: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
-	57, // 50: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
-	43, // 51: berth.v1.ServiceRecord.task_set_tokens:type_name -> berth.v1.ServiceRecord.TaskSetTokensEntry
-	21, // 52: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
-	9,  // 53: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	49, // 54: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
-	25, // 55: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
-	9,  // 56: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
-	54, // 57: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
-	58, // 58: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
-	59, // 59: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	30, // 60: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
-	45, // 61: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
-	45, // 62: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
-	60, // 63: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
-	35, // 64: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
-	6,  // 65: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
-	38, // 66: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
-	61, // 67: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
-	62, // 68: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
-	63, // 69: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
-	53, // 70: berth.v1.DeleteAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	64, // 71: berth.v1.UpdateCapacityProviderCommand.managed_scaling:type_name -> berth.v1.ManagedScaling
-	72, // [72:72] is the sub-list for method output_type
-	72, // [72:72] is the sub-list for method input_type
-	72, // [72:72] is the sub-list for extension type_name
-	72, // [72:72] is the sub-list for extension extendee
-	0,  // [0:72] is the sub-list for field type_name
+	45, // 25: berth.v1.Command.put_parameter_record:type_name -> berth.v1.PutParameterRecordCommand
+	46, // 26: berth.v1.Command.delete_parameter_records:type_name -> berth.v1.DeleteParameterRecordsCommand
+	50, // 27: berth.v1.Command.put_secret_record:type_name -> berth.v1.PutSecretRecordCommand
+	51, // 28: berth.v1.Command.delete_secret_record:type_name -> berth.v1.DeleteSecretRecordCommand
+	53, // 29: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
+	54, // 30: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
+	55, // 31: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
+	53, // 32: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
+	54, // 33: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
+	56, // 34: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 35: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
+	7,  // 36: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
+	57, // 37: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
+	7,  // 38: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
+	58, // 39: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
+	59, // 40: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
+	60, // 41: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
+	61, // 42: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
+	56, // 43: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 44: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
+	62, // 45: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	9,  // 46: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	9,  // 47: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
+	63, // 48: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
+	64, // 49: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
+	9,  // 50: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
+	8,  // 51: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
+	65, // 52: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
+	22, // 53: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
+	66, // 54: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
+	52, // 55: berth.v1.ServiceRecord.task_set_tokens:type_name -> berth.v1.ServiceRecord.TaskSetTokensEntry
+	21, // 56: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
+	9,  // 57: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	58, // 58: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
+	25, // 59: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
+	9,  // 60: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
+	63, // 61: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
+	67, // 62: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
+	68, // 63: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	30, // 64: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
+	54, // 65: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
+	54, // 66: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
+	69, // 67: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
+	35, // 68: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
+	6,  // 69: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
+	38, // 70: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
+	70, // 71: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
+	71, // 72: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
+	72, // 73: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	62, // 74: berth.v1.DeleteAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	73, // 75: berth.v1.UpdateCapacityProviderCommand.managed_scaling:type_name -> berth.v1.ManagedScaling
+	44, // 76: berth.v1.ParameterRecord.versions:type_name -> berth.v1.ParameterVersionRecord
+	74, // 77: berth.v1.ParameterRecord.tags:type_name -> berth.v1.SSMTag
+	43, // 78: berth.v1.PutParameterRecordCommand.record:type_name -> berth.v1.ParameterRecord
+	75, // 79: berth.v1.SecretRecord.tags:type_name -> berth.v1.SecretsManagerTag
+	49, // 80: berth.v1.SecretRecord.versions:type_name -> berth.v1.SecretVersionRecord
+	48, // 81: berth.v1.PutSecretRecordCommand.record:type_name -> berth.v1.SecretRecord
+	82, // [82:82] is the sub-list for method output_type
+	82, // [82:82] is the sub-list for method input_type
+	82, // [82:82] is the sub-list for extension type_name
+	82, // [82:82] is the sub-list for extension extendee
+	0,  // [0:82] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_store_proto_init() }
@@ -3465,6 +4305,8 @@ func file_berth_v1_store_proto_init() {
 	file_berth_v1_berth_proto_init()
 	file_berth_v1_agent_proto_init()
 	file_berth_v1_ecs_proto_init()
+	file_berth_v1_secretsmanager_proto_init()
+	file_berth_v1_ssm_proto_init()
 	file_berth_v1_store_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_RegisterTaskDefinition)(nil),
 		(*Command_DeregisterTaskDefinition)(nil),
@@ -3491,6 +4333,10 @@ func file_berth_v1_store_proto_init() {
 		(*Command_DeleteAttributes)(nil),
 		(*Command_DeleteCapacityProvider)(nil),
 		(*Command_UpdateCapacityProvider)(nil),
+		(*Command_PutParameterRecord)(nil),
+		(*Command_DeleteParameterRecords)(nil),
+		(*Command_PutSecretRecord)(nil),
+		(*Command_DeleteSecretRecord)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3498,7 +4344,7 @@ func file_berth_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_store_proto_rawDesc), len(file_berth_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   44,
+			NumMessages:   53,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,7 +1,9 @@
 // Package cli is the berth command line: ECS's operations as `aws ecs` names
-// and flags them, sent over berth's gRPC API (service berth.v1.ECS), and the
+// and flags them, sent over berth's gRPC API (service berth.v1.ECS), SSM
+// Parameter Store's and Secrets Manager's as `aws ssm` and `aws
+// secretsmanager` name them (berth.v1.SSM, berth.v1.SecretsManager), and the
 // commands aws ecs lacks, over service berth.v1.Berth: wait services-stable,
-// explain, logs, exec and top.
+// explain, logs, exec and top; and rotate-encryption-key.
 //
 // The ECS commands are one table (ecsCommands) read by one runner: every
 // member of an operation's request message is a flag named as the aws CLI
@@ -123,10 +125,18 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.output, "output", "json", "output format: json, table or text (explain and top print their own view unless json is asked for)")
 
 	root.AddGroup(&cobra.Group{ID: "ecs", Title: "ECS operations, as aws ecs names them:"},
+		&cobra.Group{ID: "aws", Title: "Other AWS services, as the aws CLI names them:"},
 		&cobra.Group{ID: "berth", Title: "Beyond aws ecs:"})
 	for _, c := range ecsCommands {
 		cmd := a.ecsCommand(c)
 		cmd.GroupID = "ecs"
+		root.AddCommand(cmd)
+	}
+	for _, cmd := range a.serviceCommands() {
+		cmd.GroupID = "aws"
+		if cmd.Name() == "rotate-encryption-key" {
+			cmd.GroupID = "berth"
+		}
 		root.AddCommand(cmd)
 	}
 	for _, cmd := range []*cobra.Command{a.waitCommand(), a.explainCommand(), a.logsCommand(), a.execCommand(), a.topCommand()} {

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -185,6 +186,15 @@ func scalar(k protoreflect.Kind, s string) (protoreflect.Value, error) {
 			return protoreflect.Value{}, fmt.Errorf("%q is not a number", s)
 		}
 		return protoreflect.ValueOfFloat64(f), nil
+	case protoreflect.BytesKind: // a blob: fileb://PATH reads a file, as the aws CLI does; else the text's bytes
+		if path, ok := strings.CutPrefix(s, "fileb://"); ok {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return protoreflect.Value{}, err
+			}
+			return protoreflect.ValueOfBytes(b), nil
+		}
+		return protoreflect.ValueOfBytes([]byte(s)), nil
 	}
 	return protoreflect.Value{}, fmt.Errorf("members of kind %v cannot be given as flags", k)
 }

@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"context"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+
+	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+)
+
+// serviceCommand is one operation of another AWS service berth serves, as
+// the aws CLI names it under the service's command (berth ssm get-parameter).
+type serviceCommand struct {
+	name, short string
+	newRequest  func() proto.Message
+	call        func(context.Context, grpc.ClientConnInterface, proto.Message) (proto.Message, error)
+	// required are the request members (the service's names) that the
+	// flags or --cli-input-json must give, as the aws CLI requires them.
+	required []string
+}
+
+// op makes a serviceCommand's request and call from a client constructor
+// and one of its methods (berthv1.NewSSMClient, berthv1.SSMClient.GetParameter).
+func op[C any, Req, Resp proto.Message](name, short string, newClient func(grpc.ClientConnInterface) C,
+	method func(C, context.Context, Req, ...grpc.CallOption) (Resp, error), required ...string) serviceCommand {
+	return serviceCommand{
+		name: name, short: short, required: required,
+		newRequest: func() proto.Message {
+			var zero Req
+			return zero.ProtoReflect().Type().New().Interface()
+		},
+		call: func(ctx context.Context, conn grpc.ClientConnInterface, req proto.Message) (proto.Message, error) {
+			return method(newClient(conn), ctx, req.(Req))
+		},
+	}
+}
+
+// awsServices are the services besides ECS, each a command with its
+// operations under it.
+var awsServices = []struct {
+	name, short string
+	ops         []serviceCommand
+}{
+	{"ssm", "SSM Parameter Store, as aws ssm names its operations", []serviceCommand{
+		op("put-parameter", "Create a parameter, or with --overwrite a new version", berthv1.NewSSMClient, berthv1.SSMClient.PutParameter, "Name", "Value"),
+		op("get-parameter", "Get a parameter (name, name:version or name:label; --with-decryption)", berthv1.NewSSMClient, berthv1.SSMClient.GetParameter, "Name"),
+		op("get-parameters", "Get up to 10 parameters", berthv1.NewSSMClient, berthv1.SSMClient.GetParameters, "Names"),
+		op("get-parameters-by-path", "Get the parameters under a path (--recursive)", berthv1.NewSSMClient, berthv1.SSMClient.GetParametersByPath, "Path"),
+		op("describe-parameters", "List parameters' metadata", berthv1.NewSSMClient, berthv1.SSMClient.DescribeParameters),
+		op("get-parameter-history", "List a parameter's versions", berthv1.NewSSMClient, berthv1.SSMClient.GetParameterHistory, "Name"),
+		op("delete-parameter", "Delete a parameter", berthv1.NewSSMClient, berthv1.SSMClient.DeleteParameter, "Name"),
+		op("delete-parameters", "Delete up to 10 parameters", berthv1.NewSSMClient, berthv1.SSMClient.DeleteParameters, "Names"),
+		op("label-parameter-version", "Put labels on a version (the latest by default)", berthv1.NewSSMClient, berthv1.SSMClient.LabelParameterVersion, "Name", "Labels"),
+		op("unlabel-parameter-version", "Remove labels from a version", berthv1.NewSSMClient, berthv1.SSMClient.UnlabelParameterVersion, "Name", "ParameterVersion", "Labels"),
+	}},
+	{"secretsmanager", "Secrets Manager, as aws secretsmanager names its operations", []serviceCommand{
+		op("create-secret", "Create a secret", berthv1.NewSecretsManagerClient, berthv1.SecretsManagerClient.CreateSecret, "Name"),
+		op("get-secret-value", "Get a secret's value (AWSCURRENT, or --version-id / --version-stage)", berthv1.NewSecretsManagerClient, berthv1.SecretsManagerClient.GetSecretValue, "SecretId"),
+		op("put-secret-value", "Store a new version of a secret", berthv1.NewSecretsManagerClient, berthv1.SecretsManagerClient.PutSecretValue, "SecretId"),
+		op("update-secret", "Change a secret's description or KMS key id, or its value", berthv1.NewSecretsManagerClient, berthv1.SecretsManagerClient.UpdateSecret, "SecretId"),
+		op("describe-secret", "Describe a secret (never its value)", berthv1.NewSecretsManagerClient, berthv1.SecretsManagerClient.DescribeSecret, "SecretId"),
+		op("list-secrets", "List secrets (--filters, --include-planned-deletion)", berthv1.NewSecretsManagerClient, berthv1.SecretsManagerClient.ListSecrets),
+		op("delete-secret", "Schedule a secret's deletion, or --force-delete-without-recovery", berthv1.NewSecretsManagerClient, berthv1.SecretsManagerClient.DeleteSecret, "SecretId"),
+		op("restore-secret", "Cancel a secret's scheduled deletion", berthv1.NewSecretsManagerClient, berthv1.SecretsManagerClient.RestoreSecret, "SecretId"),
+		op("update-secret-version-stage", "Move a stage between a secret's versions", berthv1.NewSecretsManagerClient, berthv1.SecretsManagerClient.UpdateSecretVersionStage, "SecretId", "VersionStage"),
+		op("list-secret-version-ids", "List a secret's versions", berthv1.NewSecretsManagerClient, berthv1.SecretsManagerClient.ListSecretVersionIds, "SecretId"),
+	}},
+}
+
+// serviceCommands are the services' commands, and berth's key rotation.
+func (a *app) serviceCommands() []*cobra.Command {
+	var out []*cobra.Command
+	for _, svc := range awsServices {
+		parent := &cobra.Command{Use: svc.name, Short: svc.short, Args: noArgs}
+		for _, c := range svc.ops {
+			parent.AddCommand(a.serviceCommand(c))
+		}
+		out = append(out, parent)
+	}
+	rotate := &cobra.Command{
+		Use: "rotate-encryption-key", Args: noArgs,
+		Short: "Make a new key for the values SSM and Secrets Manager keep, re-encrypt them all and forget the old key",
+	}
+	rotate.RunE = a.run(func(cmd *cobra.Command, _ []string) error {
+		return a.withConn(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
+			resp, err := berthv1.NewEncryptionKeysClient(conn).RotateEncryptionKey(ctx, &berthv1.RotateEncryptionKeyRequest{})
+			if err != nil {
+				return err
+			}
+			return a.print(cmd.OutOrStdout(), resp, nil)
+		})
+	})
+	return append(out, rotate)
+}
+
+// serviceCommand builds the command of c: a flag per request member, then
+// --cli-input-json.
+func (a *app) serviceCommand(c serviceCommand) *cobra.Command {
+	md := c.newRequest().ProtoReflect().Descriptor()
+	cmd := &cobra.Command{Use: c.name, Short: c.short, Args: noArgs}
+	flags := addFieldFlags(cmd.Flags(), md)
+	var input string
+	cmd.Flags().StringVar(&input, "cli-input-json", "", "the request as JSON, inline or file://PATH; flags override its members")
+	cmd.RunE = a.run(func(cmd *cobra.Command, _ []string) error {
+		req := c.newRequest()
+		if input != "" {
+			if err := readInput(input, req); err != nil {
+				return err
+			}
+		}
+		m := req.ProtoReflect()
+		for _, f := range flags {
+			if err := f.set(m); err != nil {
+				return err
+			}
+		}
+		var missing []string
+		for _, name := range c.required {
+			if !m.Has(md.Fields().ByJSONName(name)) {
+				missing = append(missing, "--"+kebab(name))
+			}
+		}
+		if len(missing) > 0 {
+			return usagef("the following arguments are required: %s", strings.Join(missing, ", "))
+		}
+		return a.withConn(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
+			resp, err := c.call(ctx, conn, req)
+			if err != nil {
+				return err
+			}
+			return a.print(cmd.OutOrStdout(), resp, req)
+		})
+	})
+	return cmd
+}
+
+// withConn runs f with a connection to the control plane.
+func (a *app) withConn(ctx context.Context, f func(context.Context, *grpc.ClientConn) error) error {
+	ctx, conn, err := a.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return f(ctx, conn)
+}
