@@ -120,7 +120,7 @@ func (d *decider) circuitBreaker() {
 	for _, dep := range d.out.Deployments[1:] {
 		if dep.RolloutState == Completed {
 			back := Deployment{ID: d.in.NewDeploymentID, Status: Primary, TaskDefinition: dep.TaskDefinition,
-				RolloutState: InProgress, CreatedAt: d.in.Now}
+				RolloutState: InProgress, CreatedAt: d.in.Now, RollbackOf: d.primary, RollbackTo: dep.ID}
 			d.out.Deployments[0].Status = Active
 			d.out.Deployments = append([]Deployment{back}, d.out.Deployments...)
 			d.primary = back.ID
@@ -160,6 +160,9 @@ func (d *decider) backoff() {
 	}
 	d.out.Backoff = b
 }
+
+// protected reports whether a task's scale-in protection lasts at Now.
+func (d *decider) protected(t Task) bool { return t.ProtectedUntil.After(d.in.Now) }
 
 // mayStart reports whether the back-off lets tasks start now.
 func (d *decider) mayStart() bool { return !d.in.Now.Before(d.out.Backoff.NextStart) }

@@ -60,6 +60,7 @@ type Command struct {
 	//	*Command_DeleteAttributes
 	//	*Command_DeleteCapacityProvider
 	//	*Command_UpdateCapacityProvider
+	//	*Command_UpdateTaskProtection
 	Change        isCommand_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -334,6 +335,15 @@ func (x *Command) GetUpdateCapacityProvider() *UpdateCapacityProviderCommand {
 	return nil
 }
 
+func (x *Command) GetUpdateTaskProtection() *UpdateTaskProtectionCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_UpdateTaskProtection); ok {
+			return x.UpdateTaskProtection
+		}
+	}
+	return nil
+}
+
 type isCommand_Change interface {
 	isCommand_Change()
 }
@@ -444,6 +454,11 @@ type Command_UpdateCapacityProvider struct {
 	UpdateCapacityProvider *UpdateCapacityProviderCommand `protobuf:"bytes,48,opt,name=update_capacity_provider,json=updateCapacityProvider,proto3,oneof"`
 }
 
+type Command_UpdateTaskProtection struct {
+	// Task scale-in protection.
+	UpdateTaskProtection *UpdateTaskProtectionCommand `protobuf:"bytes,60,opt,name=update_task_protection,json=updateTaskProtection,proto3,oneof"`
+}
+
 func (*Command_RegisterTaskDefinition) isCommand_Change() {}
 
 func (*Command_DeregisterTaskDefinition) isCommand_Change() {}
@@ -493,6 +508,8 @@ func (*Command_DeleteAttributes) isCommand_Change() {}
 func (*Command_DeleteCapacityProvider) isCommand_Change() {}
 
 func (*Command_UpdateCapacityProvider) isCommand_Change() {}
+
+func (*Command_UpdateTaskProtection) isCommand_Change() {}
 
 // RegisterTaskDefinitionCommand stores a validated, normalized task definition
 // as the family's next revision. Revision and status are assigned when applied.
@@ -1003,9 +1020,12 @@ type TaskRecord struct {
 	Revision int32  `protobuf:"varint,10,opt,name=revision,proto3" json:"revision,omitempty"`
 	// The task's effective sizes (task definition and overrides), computed
 	// once at placement; reservation is derived from them.
-	Limits        *TaskLimits `protobuf:"bytes,11,opt,name=limits,proto3" json:"limits,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Limits *TaskLimits `protobuf:"bytes,11,opt,name=limits,proto3" json:"limits,omitempty"`
+	// Scale-in protection (UpdateTaskProtection): protected until this time,
+	// seconds since the epoch; 0 when not protected.
+	ProtectionExpiresAt float64 `protobuf:"fixed64,60,opt,name=protection_expires_at,json=protectionExpiresAt,proto3" json:"protection_expires_at,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *TaskRecord) Reset() {
@@ -1113,6 +1133,13 @@ func (x *TaskRecord) GetLimits() *TaskLimits {
 		return x.Limits
 	}
 	return nil
+}
+
+func (x *TaskRecord) GetProtectionExpiresAt() float64 {
+	if x != nil {
+		return x.ProtectionExpiresAt
+	}
+	return 0
 }
 
 // RegisterContainerInstanceCommand registers an agent's instance, or
@@ -1781,8 +1808,15 @@ type ServiceRecord struct {
 	NextEvent int32 `protobuf:"varint,6,opt,name=next_event,json=nextEvent,proto3" json:"next_event,omitempty"`
 	// The latest placement failure, cleared when tasks are placed again.
 	PlacementFailure *PlacementFailure `protobuf:"bytes,7,opt,name=placement_failure,json=placementFailure,proto3" json:"placement_failure,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// CreateService's clientToken: the same request again returns the service.
+	ClientToken string `protobuf:"bytes,60,opt,name=client_token,json=clientToken,proto3" json:"client_token,omitempty"`
+	// The service's history: its service deployments, newest first, and the
+	// service revisions they name (at most maxServiceDeployments, see
+	// ecs/servicecontroller).
+	ServiceDeployments []*ServiceDeploymentRecord `protobuf:"bytes,61,rep,name=service_deployments,json=serviceDeployments,proto3" json:"service_deployments,omitempty"`
+	ServiceRevisions   []*ServiceRevision         `protobuf:"bytes,62,rep,name=service_revisions,json=serviceRevisions,proto3" json:"service_revisions,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *ServiceRecord) Reset() {
@@ -1864,6 +1898,82 @@ func (x *ServiceRecord) GetPlacementFailure() *PlacementFailure {
 	return nil
 }
 
+func (x *ServiceRecord) GetClientToken() string {
+	if x != nil {
+		return x.ClientToken
+	}
+	return ""
+}
+
+func (x *ServiceRecord) GetServiceDeployments() []*ServiceDeploymentRecord {
+	if x != nil {
+		return x.ServiceDeployments
+	}
+	return nil
+}
+
+func (x *ServiceRecord) GetServiceRevisions() []*ServiceRevision {
+	if x != nil {
+		return x.ServiceRevisions
+	}
+	return nil
+}
+
+// ServiceDeploymentRecord is a service deployment and the service's
+// deployments (ecs-svc/...) that carried it out: the first, and its
+// rollback's when the circuit breaker rolled it back.
+type ServiceDeploymentRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Deployment    *ServiceDeployment     `protobuf:"bytes,1,opt,name=deployment,proto3" json:"deployment,omitempty"`
+	DeploymentIds []string               `protobuf:"bytes,2,rep,name=deployment_ids,json=deploymentIds,proto3" json:"deployment_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceDeploymentRecord) Reset() {
+	*x = ServiceDeploymentRecord{}
+	mi := &file_berth_v1_store_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceDeploymentRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceDeploymentRecord) ProtoMessage() {}
+
+func (x *ServiceDeploymentRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceDeploymentRecord.ProtoReflect.Descriptor instead.
+func (*ServiceDeploymentRecord) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ServiceDeploymentRecord) GetDeployment() *ServiceDeployment {
+	if x != nil {
+		return x.Deployment
+	}
+	return nil
+}
+
+func (x *ServiceDeploymentRecord) GetDeploymentIds() []string {
+	if x != nil {
+		return x.DeploymentIds
+	}
+	return nil
+}
+
 // ServiceBackoff is the start-failure back-off of a service.
 type ServiceBackoff struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1876,7 +1986,7 @@ type ServiceBackoff struct {
 
 func (x *ServiceBackoff) Reset() {
 	*x = ServiceBackoff{}
-	mi := &file_berth_v1_store_proto_msgTypes[22]
+	mi := &file_berth_v1_store_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1888,7 +1998,7 @@ func (x *ServiceBackoff) String() string {
 func (*ServiceBackoff) ProtoMessage() {}
 
 func (x *ServiceBackoff) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[22]
+	mi := &file_berth_v1_store_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1901,7 +2011,7 @@ func (x *ServiceBackoff) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceBackoff.ProtoReflect.Descriptor instead.
 func (*ServiceBackoff) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{22}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ServiceBackoff) GetFailures() int32 {
@@ -1938,7 +2048,7 @@ type PutServiceCommand struct {
 
 func (x *PutServiceCommand) Reset() {
 	*x = PutServiceCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[23]
+	mi := &file_berth_v1_store_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1950,7 +2060,7 @@ func (x *PutServiceCommand) String() string {
 func (*PutServiceCommand) ProtoMessage() {}
 
 func (x *PutServiceCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[23]
+	mi := &file_berth_v1_store_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1963,7 +2073,7 @@ func (x *PutServiceCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutServiceCommand.ProtoReflect.Descriptor instead.
 func (*PutServiceCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{23}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PutServiceCommand) GetService() *ServiceRecord {
@@ -1992,7 +2102,7 @@ type ProvisionTasksCommand struct {
 
 func (x *ProvisionTasksCommand) Reset() {
 	*x = ProvisionTasksCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[24]
+	mi := &file_berth_v1_store_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2004,7 +2114,7 @@ func (x *ProvisionTasksCommand) String() string {
 func (*ProvisionTasksCommand) ProtoMessage() {}
 
 func (x *ProvisionTasksCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[24]
+	mi := &file_berth_v1_store_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2017,7 +2127,7 @@ func (x *ProvisionTasksCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvisionTasksCommand.ProtoReflect.Descriptor instead.
 func (*ProvisionTasksCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{24}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ProvisionTasksCommand) GetCluster() string {
@@ -2050,7 +2160,7 @@ type TaskToHost struct {
 
 func (x *TaskToHost) Reset() {
 	*x = TaskToHost{}
-	mi := &file_berth_v1_store_proto_msgTypes[25]
+	mi := &file_berth_v1_store_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2062,7 +2172,7 @@ func (x *TaskToHost) String() string {
 func (*TaskToHost) ProtoMessage() {}
 
 func (x *TaskToHost) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[25]
+	mi := &file_berth_v1_store_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2075,7 +2185,7 @@ func (x *TaskToHost) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskToHost.ProtoReflect.Descriptor instead.
 func (*TaskToHost) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{25}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *TaskToHost) GetTaskId() string {
@@ -2120,7 +2230,7 @@ type AssignTasksCommand struct {
 
 func (x *AssignTasksCommand) Reset() {
 	*x = AssignTasksCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[26]
+	mi := &file_berth_v1_store_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2132,7 +2242,7 @@ func (x *AssignTasksCommand) String() string {
 func (*AssignTasksCommand) ProtoMessage() {}
 
 func (x *AssignTasksCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[26]
+	mi := &file_berth_v1_store_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2145,7 +2255,7 @@ func (x *AssignTasksCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignTasksCommand.ProtoReflect.Descriptor instead.
 func (*AssignTasksCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{26}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *AssignTasksCommand) GetCluster() string {
@@ -2173,7 +2283,7 @@ type AssignTasksResult struct {
 
 func (x *AssignTasksResult) Reset() {
 	*x = AssignTasksResult{}
-	mi := &file_berth_v1_store_proto_msgTypes[27]
+	mi := &file_berth_v1_store_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2185,7 +2295,7 @@ func (x *AssignTasksResult) String() string {
 func (*AssignTasksResult) ProtoMessage() {}
 
 func (x *AssignTasksResult) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[27]
+	mi := &file_berth_v1_store_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2198,7 +2308,7 @@ func (x *AssignTasksResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignTasksResult.ProtoReflect.Descriptor instead.
 func (*AssignTasksResult) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{27}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AssignTasksResult) GetAssigned() []*TaskRecord {
@@ -2226,7 +2336,7 @@ type CreateCapacityProviderCommand struct {
 
 func (x *CreateCapacityProviderCommand) Reset() {
 	*x = CreateCapacityProviderCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[28]
+	mi := &file_berth_v1_store_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2238,7 +2348,7 @@ func (x *CreateCapacityProviderCommand) String() string {
 func (*CreateCapacityProviderCommand) ProtoMessage() {}
 
 func (x *CreateCapacityProviderCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[28]
+	mi := &file_berth_v1_store_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2251,7 +2361,7 @@ func (x *CreateCapacityProviderCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCapacityProviderCommand.ProtoReflect.Descriptor instead.
 func (*CreateCapacityProviderCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{28}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CreateCapacityProviderCommand) GetCapacityProvider() *CapacityProvider {
@@ -2275,7 +2385,7 @@ type PutClusterCapacityProvidersCommand struct {
 
 func (x *PutClusterCapacityProvidersCommand) Reset() {
 	*x = PutClusterCapacityProvidersCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[29]
+	mi := &file_berth_v1_store_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2287,7 +2397,7 @@ func (x *PutClusterCapacityProvidersCommand) String() string {
 func (*PutClusterCapacityProvidersCommand) ProtoMessage() {}
 
 func (x *PutClusterCapacityProvidersCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[29]
+	mi := &file_berth_v1_store_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2300,7 +2410,7 @@ func (x *PutClusterCapacityProvidersCommand) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use PutClusterCapacityProvidersCommand.ProtoReflect.Descriptor instead.
 func (*PutClusterCapacityProvidersCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{29}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PutClusterCapacityProvidersCommand) GetCluster() string {
@@ -2343,7 +2453,7 @@ type TaggedResource struct {
 
 func (x *TaggedResource) Reset() {
 	*x = TaggedResource{}
-	mi := &file_berth_v1_store_proto_msgTypes[30]
+	mi := &file_berth_v1_store_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2355,7 +2465,7 @@ func (x *TaggedResource) String() string {
 func (*TaggedResource) ProtoMessage() {}
 
 func (x *TaggedResource) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[30]
+	mi := &file_berth_v1_store_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2368,7 +2478,7 @@ func (x *TaggedResource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaggedResource.ProtoReflect.Descriptor instead.
 func (*TaggedResource) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{30}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *TaggedResource) GetType() string {
@@ -2414,7 +2524,7 @@ type TagResourceCommand struct {
 
 func (x *TagResourceCommand) Reset() {
 	*x = TagResourceCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[31]
+	mi := &file_berth_v1_store_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2426,7 +2536,7 @@ func (x *TagResourceCommand) String() string {
 func (*TagResourceCommand) ProtoMessage() {}
 
 func (x *TagResourceCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[31]
+	mi := &file_berth_v1_store_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2439,7 +2549,7 @@ func (x *TagResourceCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagResourceCommand.ProtoReflect.Descriptor instead.
 func (*TagResourceCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{31}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TagResourceCommand) GetResource() *TaggedResource {
@@ -2473,7 +2583,7 @@ type TagResourceResult struct {
 
 func (x *TagResourceResult) Reset() {
 	*x = TagResourceResult{}
-	mi := &file_berth_v1_store_proto_msgTypes[32]
+	mi := &file_berth_v1_store_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2485,7 +2595,7 @@ func (x *TagResourceResult) String() string {
 func (*TagResourceResult) ProtoMessage() {}
 
 func (x *TagResourceResult) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[32]
+	mi := &file_berth_v1_store_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2498,7 +2608,7 @@ func (x *TagResourceResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagResourceResult.ProtoReflect.Descriptor instead.
 func (*TagResourceResult) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{32}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *TagResourceResult) GetTags() []*Tag {
@@ -2519,7 +2629,7 @@ type PutAccountSettingCommand struct {
 
 func (x *PutAccountSettingCommand) Reset() {
 	*x = PutAccountSettingCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[33]
+	mi := &file_berth_v1_store_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2531,7 +2641,7 @@ func (x *PutAccountSettingCommand) String() string {
 func (*PutAccountSettingCommand) ProtoMessage() {}
 
 func (x *PutAccountSettingCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[33]
+	mi := &file_berth_v1_store_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2544,7 +2654,7 @@ func (x *PutAccountSettingCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountSettingCommand.ProtoReflect.Descriptor instead.
 func (*PutAccountSettingCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{33}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PutAccountSettingCommand) GetSetting() *Setting {
@@ -2566,7 +2676,7 @@ type DeleteAccountSettingCommand struct {
 
 func (x *DeleteAccountSettingCommand) Reset() {
 	*x = DeleteAccountSettingCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[34]
+	mi := &file_berth_v1_store_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2578,7 +2688,7 @@ func (x *DeleteAccountSettingCommand) String() string {
 func (*DeleteAccountSettingCommand) ProtoMessage() {}
 
 func (x *DeleteAccountSettingCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[34]
+	mi := &file_berth_v1_store_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2591,7 +2701,7 @@ func (x *DeleteAccountSettingCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccountSettingCommand.ProtoReflect.Descriptor instead.
 func (*DeleteAccountSettingCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{34}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DeleteAccountSettingCommand) GetPrincipalArn() string {
@@ -2619,7 +2729,7 @@ type TaskDefinitionRevision struct {
 
 func (x *TaskDefinitionRevision) Reset() {
 	*x = TaskDefinitionRevision{}
-	mi := &file_berth_v1_store_proto_msgTypes[35]
+	mi := &file_berth_v1_store_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2631,7 +2741,7 @@ func (x *TaskDefinitionRevision) String() string {
 func (*TaskDefinitionRevision) ProtoMessage() {}
 
 func (x *TaskDefinitionRevision) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[35]
+	mi := &file_berth_v1_store_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2644,7 +2754,7 @@ func (x *TaskDefinitionRevision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskDefinitionRevision.ProtoReflect.Descriptor instead.
 func (*TaskDefinitionRevision) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{35}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *TaskDefinitionRevision) GetFamily() string {
@@ -2673,7 +2783,7 @@ type DeleteTaskDefinitionsCommand struct {
 
 func (x *DeleteTaskDefinitionsCommand) Reset() {
 	*x = DeleteTaskDefinitionsCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[36]
+	mi := &file_berth_v1_store_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2685,7 +2795,7 @@ func (x *DeleteTaskDefinitionsCommand) String() string {
 func (*DeleteTaskDefinitionsCommand) ProtoMessage() {}
 
 func (x *DeleteTaskDefinitionsCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[36]
+	mi := &file_berth_v1_store_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2698,7 +2808,7 @@ func (x *DeleteTaskDefinitionsCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTaskDefinitionsCommand.ProtoReflect.Descriptor instead.
 func (*DeleteTaskDefinitionsCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{36}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DeleteTaskDefinitionsCommand) GetRevisions() []*TaskDefinitionRevision {
@@ -2720,7 +2830,7 @@ type DeleteTaskDefinitionsResult struct {
 
 func (x *DeleteTaskDefinitionsResult) Reset() {
 	*x = DeleteTaskDefinitionsResult{}
-	mi := &file_berth_v1_store_proto_msgTypes[37]
+	mi := &file_berth_v1_store_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2732,7 +2842,7 @@ func (x *DeleteTaskDefinitionsResult) String() string {
 func (*DeleteTaskDefinitionsResult) ProtoMessage() {}
 
 func (x *DeleteTaskDefinitionsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[37]
+	mi := &file_berth_v1_store_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2745,7 +2855,7 @@ func (x *DeleteTaskDefinitionsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTaskDefinitionsResult.ProtoReflect.Descriptor instead.
 func (*DeleteTaskDefinitionsResult) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{37}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DeleteTaskDefinitionsResult) GetDeleted() []*TaskDefinitionRecord {
@@ -2775,7 +2885,7 @@ type DeleteTaskDefinitionFailure struct {
 
 func (x *DeleteTaskDefinitionFailure) Reset() {
 	*x = DeleteTaskDefinitionFailure{}
-	mi := &file_berth_v1_store_proto_msgTypes[38]
+	mi := &file_berth_v1_store_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2787,7 +2897,7 @@ func (x *DeleteTaskDefinitionFailure) String() string {
 func (*DeleteTaskDefinitionFailure) ProtoMessage() {}
 
 func (x *DeleteTaskDefinitionFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[38]
+	mi := &file_berth_v1_store_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2800,7 +2910,7 @@ func (x *DeleteTaskDefinitionFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTaskDefinitionFailure.ProtoReflect.Descriptor instead.
 func (*DeleteTaskDefinitionFailure) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{38}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DeleteTaskDefinitionFailure) GetFamily() string {
@@ -2840,7 +2950,7 @@ type UpdateClusterCommand struct {
 
 func (x *UpdateClusterCommand) Reset() {
 	*x = UpdateClusterCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[39]
+	mi := &file_berth_v1_store_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2852,7 +2962,7 @@ func (x *UpdateClusterCommand) String() string {
 func (*UpdateClusterCommand) ProtoMessage() {}
 
 func (x *UpdateClusterCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[39]
+	mi := &file_berth_v1_store_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2865,7 +2975,7 @@ func (x *UpdateClusterCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterCommand.ProtoReflect.Descriptor instead.
 func (*UpdateClusterCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{39}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *UpdateClusterCommand) GetClusterName() string {
@@ -2909,7 +3019,7 @@ type DeleteAttributesCommand struct {
 
 func (x *DeleteAttributesCommand) Reset() {
 	*x = DeleteAttributesCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[40]
+	mi := &file_berth_v1_store_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2921,7 +3031,7 @@ func (x *DeleteAttributesCommand) String() string {
 func (*DeleteAttributesCommand) ProtoMessage() {}
 
 func (x *DeleteAttributesCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[40]
+	mi := &file_berth_v1_store_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2934,7 +3044,7 @@ func (x *DeleteAttributesCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAttributesCommand.ProtoReflect.Descriptor instead.
 func (*DeleteAttributesCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{40}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DeleteAttributesCommand) GetCluster() string {
@@ -2962,7 +3072,7 @@ type DeleteCapacityProviderCommand struct {
 
 func (x *DeleteCapacityProviderCommand) Reset() {
 	*x = DeleteCapacityProviderCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[41]
+	mi := &file_berth_v1_store_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2974,7 +3084,7 @@ func (x *DeleteCapacityProviderCommand) String() string {
 func (*DeleteCapacityProviderCommand) ProtoMessage() {}
 
 func (x *DeleteCapacityProviderCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[41]
+	mi := &file_berth_v1_store_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2987,7 +3097,7 @@ func (x *DeleteCapacityProviderCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCapacityProviderCommand.ProtoReflect.Descriptor instead.
 func (*DeleteCapacityProviderCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{41}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *DeleteCapacityProviderCommand) GetName() string {
@@ -3012,7 +3122,7 @@ type UpdateCapacityProviderCommand struct {
 
 func (x *UpdateCapacityProviderCommand) Reset() {
 	*x = UpdateCapacityProviderCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[42]
+	mi := &file_berth_v1_store_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3024,7 +3134,7 @@ func (x *UpdateCapacityProviderCommand) String() string {
 func (*UpdateCapacityProviderCommand) ProtoMessage() {}
 
 func (x *UpdateCapacityProviderCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[42]
+	mi := &file_berth_v1_store_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3037,7 +3147,7 @@ func (x *UpdateCapacityProviderCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCapacityProviderCommand.ProtoReflect.Descriptor instead.
 func (*UpdateCapacityProviderCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{42}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *UpdateCapacityProviderCommand) GetName() string {
@@ -3068,11 +3178,74 @@ func (x *UpdateCapacityProviderCommand) GetManagedDraining() string {
 	return ""
 }
 
+// UpdateTaskProtectionCommand sets or clears the scale-in protection of a
+// cluster's tasks (checked by the proposer: service tasks, not stopped).
+type UpdateTaskProtectionCommand struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Cluster string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Ids     []string               `protobuf:"bytes,2,rep,name=ids,proto3" json:"ids,omitempty"`
+	// 0 clears the protection.
+	ExpiresAt     float64 `protobuf:"fixed64,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTaskProtectionCommand) Reset() {
+	*x = UpdateTaskProtectionCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTaskProtectionCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTaskProtectionCommand) ProtoMessage() {}
+
+func (x *UpdateTaskProtectionCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTaskProtectionCommand.ProtoReflect.Descriptor instead.
+func (*UpdateTaskProtectionCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *UpdateTaskProtectionCommand) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *UpdateTaskProtectionCommand) GetIds() []string {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+func (x *UpdateTaskProtectionCommand) GetExpiresAt() float64 {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return 0
+}
+
 var File_berth_v1_store_proto protoreflect.FileDescriptor
 
 const file_berth_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\xb9\x11\n" +
+	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\x98\x12\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\x01R\x02at\x12c\n" +
 	"\x18register_task_definition\x18\x02 \x01(\v2'.berth.v1.RegisterTaskDefinitionCommandH\x00R\x16registerTaskDefinition\x12i\n" +
@@ -3103,7 +3276,8 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x0eupdate_cluster\x18, \x01(\v2\x1e.berth.v1.UpdateClusterCommandH\x00R\rupdateCluster\x12P\n" +
 	"\x11delete_attributes\x18. \x01(\v2!.berth.v1.DeleteAttributesCommandH\x00R\x10deleteAttributes\x12c\n" +
 	"\x18delete_capacity_provider\x18/ \x01(\v2'.berth.v1.DeleteCapacityProviderCommandH\x00R\x16deleteCapacityProvider\x12c\n" +
-	"\x18update_capacity_provider\x180 \x01(\v2'.berth.v1.UpdateCapacityProviderCommandH\x00R\x16updateCapacityProviderB\b\n" +
+	"\x18update_capacity_provider\x180 \x01(\v2'.berth.v1.UpdateCapacityProviderCommandH\x00R\x16updateCapacityProvider\x12]\n" +
+	"\x16update_task_protection\x18< \x01(\v2%.berth.v1.UpdateTaskProtectionCommandH\x00R\x14updateTaskProtectionB\b\n" +
 	"\x06change\"\x85\x01\n" +
 	"\x1dRegisterTaskDefinitionCommand\x12A\n" +
 	"\x0ftask_definition\x18\x01 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12!\n" +
@@ -3137,7 +3311,7 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"registered\x121\n" +
 	"\tallocated\x18\x05 \x01(\v2\x13.berth.v1.ResourcesR\tallocated\x12#\n" +
 	"\rrunning_tasks\x18\x06 \x01(\x05R\frunningTasks\x12#\n" +
-	"\rpending_tasks\x18\a \x01(\x05R\fpendingTasks\"\xea\x03\n" +
+	"\rpending_tasks\x18\a \x01(\x05R\fpendingTasks\"\x9e\x04\n" +
 	"\n" +
 	"TaskRecord\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x0e\n" +
@@ -3152,7 +3326,8 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x06family\x18\t \x01(\tR\x06family\x12\x1a\n" +
 	"\brevision\x18\n" +
 	" \x01(\x05R\brevision\x12,\n" +
-	"\x06limits\x18\v \x01(\v2\x14.berth.v1.TaskLimitsR\x06limits\"\xba\x01\n" +
+	"\x06limits\x18\v \x01(\v2\x14.berth.v1.TaskLimitsR\x06limits\x122\n" +
+	"\x15protection_expires_at\x18< \x01(\x01R\x13protectionExpiresAt\"\xba\x01\n" +
 	" RegisterContainerInstanceCommand\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x127\n" +
@@ -3197,7 +3372,7 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\vTaskRecords\x12*\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x14.berth.v1.TaskRecordR\x05tasks\"[\n" +
 	"\x18ContainerInstanceRecords\x12?\n" +
-	"\tinstances\x18\x01 \x03(\v2!.berth.v1.ContainerInstanceRecordR\tinstances\"\xa4\x02\n" +
+	"\tinstances\x18\x01 \x03(\v2!.berth.v1.ContainerInstanceRecordR\tinstances\"\xe3\x03\n" +
 	"\rServiceRecord\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12+\n" +
 	"\aservice\x18\x02 \x01(\v2\x11.berth.v1.ServiceR\aservice\x122\n" +
@@ -3206,7 +3381,15 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\aversion\x18\x05 \x01(\x05R\aversion\x12\x1d\n" +
 	"\n" +
 	"next_event\x18\x06 \x01(\x05R\tnextEvent\x12G\n" +
-	"\x11placement_failure\x18\a \x01(\v2\x1a.berth.v1.PlacementFailureR\x10placementFailure\"_\n" +
+	"\x11placement_failure\x18\a \x01(\v2\x1a.berth.v1.PlacementFailureR\x10placementFailure\x12!\n" +
+	"\fclient_token\x18< \x01(\tR\vclientToken\x12R\n" +
+	"\x13service_deployments\x18= \x03(\v2!.berth.v1.ServiceDeploymentRecordR\x12serviceDeployments\x12F\n" +
+	"\x11service_revisions\x18> \x03(\v2\x19.berth.v1.ServiceRevisionR\x10serviceRevisions\"}\n" +
+	"\x17ServiceDeploymentRecord\x12;\n" +
+	"\n" +
+	"deployment\x18\x01 \x01(\v2\x1b.berth.v1.ServiceDeploymentR\n" +
+	"deployment\x12%\n" +
+	"\x0edeployment_ids\x18\x02 \x03(\tR\rdeploymentIds\"_\n" +
 	"\x0eServiceBackoff\x12\x1a\n" +
 	"\bfailures\x18\x01 \x01(\x05R\bfailures\x12\x1d\n" +
 	"\n" +
@@ -3281,7 +3464,12 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12A\n" +
 	"\x0fmanaged_scaling\x18\x02 \x01(\v2\x18.berth.v1.ManagedScalingR\x0emanagedScaling\x12D\n" +
 	"\x1emanaged_termination_protection\x18\x03 \x01(\tR\x1cmanagedTerminationProtection\x12)\n" +
-	"\x10managed_draining\x18\x04 \x01(\tR\x0fmanagedDrainingB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x10managed_draining\x18\x04 \x01(\tR\x0fmanagedDraining\"h\n" +
+	"\x1bUpdateTaskProtectionCommand\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x10\n" +
+	"\x03ids\x18\x02 \x03(\tR\x03ids\x12\x1d\n" +
+	"\n" +
+	"expires_at\x18\x03 \x01(\x01R\texpiresAtB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_store_proto_rawDescOnce sync.Once
@@ -3295,7 +3483,7 @@ func file_berth_v1_store_proto_rawDescGZIP() []byte {
 	return file_berth_v1_store_proto_rawDescData
 }
 
-var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_berth_v1_store_proto_goTypes = []any{
 	(*Command)(nil),                              // 0: berth.v1.Command
 	(*RegisterTaskDefinitionCommand)(nil),        // 1: berth.v1.RegisterTaskDefinitionCommand
@@ -3319,48 +3507,52 @@ var file_berth_v1_store_proto_goTypes = []any{
 	(*TaskRecords)(nil),                          // 19: berth.v1.TaskRecords
 	(*ContainerInstanceRecords)(nil),             // 20: berth.v1.ContainerInstanceRecords
 	(*ServiceRecord)(nil),                        // 21: berth.v1.ServiceRecord
-	(*ServiceBackoff)(nil),                       // 22: berth.v1.ServiceBackoff
-	(*PutServiceCommand)(nil),                    // 23: berth.v1.PutServiceCommand
-	(*ProvisionTasksCommand)(nil),                // 24: berth.v1.ProvisionTasksCommand
-	(*TaskToHost)(nil),                           // 25: berth.v1.TaskToHost
-	(*AssignTasksCommand)(nil),                   // 26: berth.v1.AssignTasksCommand
-	(*AssignTasksResult)(nil),                    // 27: berth.v1.AssignTasksResult
-	(*CreateCapacityProviderCommand)(nil),        // 28: berth.v1.CreateCapacityProviderCommand
-	(*PutClusterCapacityProvidersCommand)(nil),   // 29: berth.v1.PutClusterCapacityProvidersCommand
-	(*TaggedResource)(nil),                       // 30: berth.v1.TaggedResource
-	(*TagResourceCommand)(nil),                   // 31: berth.v1.TagResourceCommand
-	(*TagResourceResult)(nil),                    // 32: berth.v1.TagResourceResult
-	(*PutAccountSettingCommand)(nil),             // 33: berth.v1.PutAccountSettingCommand
-	(*DeleteAccountSettingCommand)(nil),          // 34: berth.v1.DeleteAccountSettingCommand
-	(*TaskDefinitionRevision)(nil),               // 35: berth.v1.TaskDefinitionRevision
-	(*DeleteTaskDefinitionsCommand)(nil),         // 36: berth.v1.DeleteTaskDefinitionsCommand
-	(*DeleteTaskDefinitionsResult)(nil),          // 37: berth.v1.DeleteTaskDefinitionsResult
-	(*DeleteTaskDefinitionFailure)(nil),          // 38: berth.v1.DeleteTaskDefinitionFailure
-	(*UpdateClusterCommand)(nil),                 // 39: berth.v1.UpdateClusterCommand
-	(*DeleteAttributesCommand)(nil),              // 40: berth.v1.DeleteAttributesCommand
-	(*DeleteCapacityProviderCommand)(nil),        // 41: berth.v1.DeleteCapacityProviderCommand
-	(*UpdateCapacityProviderCommand)(nil),        // 42: berth.v1.UpdateCapacityProviderCommand
-	(*TaskDefinition)(nil),                       // 43: berth.v1.TaskDefinition
-	(*Tag)(nil),                                  // 44: berth.v1.Tag
-	(*Cluster)(nil),                              // 45: berth.v1.Cluster
-	(*ContainerInstance)(nil),                    // 46: berth.v1.ContainerInstance
-	(*Task)(nil),                                 // 47: berth.v1.Task
-	(*PlacementExplanation)(nil),                 // 48: berth.v1.PlacementExplanation
-	(*PlacementStrategy)(nil),                    // 49: berth.v1.PlacementStrategy
-	(*PlacementConstraint)(nil),                  // 50: berth.v1.PlacementConstraint
-	(*TaskLimits)(nil),                           // 51: berth.v1.TaskLimits
-	(*Attribute)(nil),                            // 52: berth.v1.Attribute
-	(*Failure)(nil),                              // 53: berth.v1.Failure
-	(*TaskStateChange)(nil),                      // 54: berth.v1.TaskStateChange
-	(*Service)(nil),                              // 55: berth.v1.Service
-	(*PlacementFailure)(nil),                     // 56: berth.v1.PlacementFailure
-	(*CapacityProvider)(nil),                     // 57: berth.v1.CapacityProvider
-	(*CapacityProviderStrategyItem)(nil),         // 58: berth.v1.CapacityProviderStrategyItem
-	(*Setting)(nil),                              // 59: berth.v1.Setting
-	(*ClusterSetting)(nil),                       // 60: berth.v1.ClusterSetting
-	(*ClusterConfiguration)(nil),                 // 61: berth.v1.ClusterConfiguration
-	(*ClusterServiceConnectDefaults)(nil),        // 62: berth.v1.ClusterServiceConnectDefaults
-	(*ManagedScaling)(nil),                       // 63: berth.v1.ManagedScaling
+	(*ServiceDeploymentRecord)(nil),              // 22: berth.v1.ServiceDeploymentRecord
+	(*ServiceBackoff)(nil),                       // 23: berth.v1.ServiceBackoff
+	(*PutServiceCommand)(nil),                    // 24: berth.v1.PutServiceCommand
+	(*ProvisionTasksCommand)(nil),                // 25: berth.v1.ProvisionTasksCommand
+	(*TaskToHost)(nil),                           // 26: berth.v1.TaskToHost
+	(*AssignTasksCommand)(nil),                   // 27: berth.v1.AssignTasksCommand
+	(*AssignTasksResult)(nil),                    // 28: berth.v1.AssignTasksResult
+	(*CreateCapacityProviderCommand)(nil),        // 29: berth.v1.CreateCapacityProviderCommand
+	(*PutClusterCapacityProvidersCommand)(nil),   // 30: berth.v1.PutClusterCapacityProvidersCommand
+	(*TaggedResource)(nil),                       // 31: berth.v1.TaggedResource
+	(*TagResourceCommand)(nil),                   // 32: berth.v1.TagResourceCommand
+	(*TagResourceResult)(nil),                    // 33: berth.v1.TagResourceResult
+	(*PutAccountSettingCommand)(nil),             // 34: berth.v1.PutAccountSettingCommand
+	(*DeleteAccountSettingCommand)(nil),          // 35: berth.v1.DeleteAccountSettingCommand
+	(*TaskDefinitionRevision)(nil),               // 36: berth.v1.TaskDefinitionRevision
+	(*DeleteTaskDefinitionsCommand)(nil),         // 37: berth.v1.DeleteTaskDefinitionsCommand
+	(*DeleteTaskDefinitionsResult)(nil),          // 38: berth.v1.DeleteTaskDefinitionsResult
+	(*DeleteTaskDefinitionFailure)(nil),          // 39: berth.v1.DeleteTaskDefinitionFailure
+	(*UpdateClusterCommand)(nil),                 // 40: berth.v1.UpdateClusterCommand
+	(*DeleteAttributesCommand)(nil),              // 41: berth.v1.DeleteAttributesCommand
+	(*DeleteCapacityProviderCommand)(nil),        // 42: berth.v1.DeleteCapacityProviderCommand
+	(*UpdateCapacityProviderCommand)(nil),        // 43: berth.v1.UpdateCapacityProviderCommand
+	(*UpdateTaskProtectionCommand)(nil),          // 44: berth.v1.UpdateTaskProtectionCommand
+	(*TaskDefinition)(nil),                       // 45: berth.v1.TaskDefinition
+	(*Tag)(nil),                                  // 46: berth.v1.Tag
+	(*Cluster)(nil),                              // 47: berth.v1.Cluster
+	(*ContainerInstance)(nil),                    // 48: berth.v1.ContainerInstance
+	(*Task)(nil),                                 // 49: berth.v1.Task
+	(*PlacementExplanation)(nil),                 // 50: berth.v1.PlacementExplanation
+	(*PlacementStrategy)(nil),                    // 51: berth.v1.PlacementStrategy
+	(*PlacementConstraint)(nil),                  // 52: berth.v1.PlacementConstraint
+	(*TaskLimits)(nil),                           // 53: berth.v1.TaskLimits
+	(*Attribute)(nil),                            // 54: berth.v1.Attribute
+	(*Failure)(nil),                              // 55: berth.v1.Failure
+	(*TaskStateChange)(nil),                      // 56: berth.v1.TaskStateChange
+	(*Service)(nil),                              // 57: berth.v1.Service
+	(*PlacementFailure)(nil),                     // 58: berth.v1.PlacementFailure
+	(*ServiceRevision)(nil),                      // 59: berth.v1.ServiceRevision
+	(*ServiceDeployment)(nil),                    // 60: berth.v1.ServiceDeployment
+	(*CapacityProvider)(nil),                     // 61: berth.v1.CapacityProvider
+	(*CapacityProviderStrategyItem)(nil),         // 62: berth.v1.CapacityProviderStrategyItem
+	(*Setting)(nil),                              // 63: berth.v1.Setting
+	(*ClusterSetting)(nil),                       // 64: berth.v1.ClusterSetting
+	(*ClusterConfiguration)(nil),                 // 65: berth.v1.ClusterConfiguration
+	(*ClusterServiceConnectDefaults)(nil),        // 66: berth.v1.ClusterServiceConnectDefaults
+	(*ManagedScaling)(nil),                       // 67: berth.v1.ManagedScaling
 }
 var file_berth_v1_store_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
@@ -3375,70 +3567,74 @@ var file_berth_v1_store_proto_depIdxs = []int32{
 	15, // 9: berth.v1.Command.place_tasks:type_name -> berth.v1.PlaceTasksCommand
 	17, // 10: berth.v1.Command.stop_tasks:type_name -> berth.v1.StopTasksCommand
 	18, // 11: berth.v1.Command.update_task_states:type_name -> berth.v1.UpdateTaskStatesCommand
-	23, // 12: berth.v1.Command.put_service:type_name -> berth.v1.PutServiceCommand
-	24, // 13: berth.v1.Command.provision_tasks:type_name -> berth.v1.ProvisionTasksCommand
-	26, // 14: berth.v1.Command.assign_tasks:type_name -> berth.v1.AssignTasksCommand
-	28, // 15: berth.v1.Command.create_capacity_provider:type_name -> berth.v1.CreateCapacityProviderCommand
-	29, // 16: berth.v1.Command.put_cluster_capacity_providers:type_name -> berth.v1.PutClusterCapacityProvidersCommand
-	31, // 17: berth.v1.Command.tag_resource:type_name -> berth.v1.TagResourceCommand
-	33, // 18: berth.v1.Command.put_account_setting:type_name -> berth.v1.PutAccountSettingCommand
-	34, // 19: berth.v1.Command.delete_account_setting:type_name -> berth.v1.DeleteAccountSettingCommand
-	36, // 20: berth.v1.Command.delete_task_definitions:type_name -> berth.v1.DeleteTaskDefinitionsCommand
-	39, // 21: berth.v1.Command.update_cluster:type_name -> berth.v1.UpdateClusterCommand
-	40, // 22: berth.v1.Command.delete_attributes:type_name -> berth.v1.DeleteAttributesCommand
-	41, // 23: berth.v1.Command.delete_capacity_provider:type_name -> berth.v1.DeleteCapacityProviderCommand
-	42, // 24: berth.v1.Command.update_capacity_provider:type_name -> berth.v1.UpdateCapacityProviderCommand
-	43, // 25: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
-	44, // 26: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
-	45, // 27: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
-	43, // 28: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
-	44, // 29: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
-	46, // 30: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 31: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
-	7,  // 32: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
-	47, // 33: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
-	7,  // 34: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
-	48, // 35: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
-	49, // 36: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
-	50, // 37: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
-	51, // 38: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
-	46, // 39: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 40: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
-	52, // 41: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	9,  // 42: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	9,  // 43: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
-	53, // 44: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
-	54, // 45: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
-	9,  // 46: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
-	8,  // 47: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
-	55, // 48: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
-	22, // 49: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
-	56, // 50: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
-	21, // 51: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
-	9,  // 52: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	48, // 53: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
-	25, // 54: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
-	9,  // 55: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
-	53, // 56: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
-	57, // 57: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
-	58, // 58: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	30, // 59: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
-	44, // 60: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
-	44, // 61: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
-	59, // 62: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
-	35, // 63: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
-	6,  // 64: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
-	38, // 65: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
-	60, // 66: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
-	61, // 67: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
-	62, // 68: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
-	52, // 69: berth.v1.DeleteAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	63, // 70: berth.v1.UpdateCapacityProviderCommand.managed_scaling:type_name -> berth.v1.ManagedScaling
-	71, // [71:71] is the sub-list for method output_type
-	71, // [71:71] is the sub-list for method input_type
-	71, // [71:71] is the sub-list for extension type_name
-	71, // [71:71] is the sub-list for extension extendee
-	0,  // [0:71] is the sub-list for field type_name
+	24, // 12: berth.v1.Command.put_service:type_name -> berth.v1.PutServiceCommand
+	25, // 13: berth.v1.Command.provision_tasks:type_name -> berth.v1.ProvisionTasksCommand
+	27, // 14: berth.v1.Command.assign_tasks:type_name -> berth.v1.AssignTasksCommand
+	29, // 15: berth.v1.Command.create_capacity_provider:type_name -> berth.v1.CreateCapacityProviderCommand
+	30, // 16: berth.v1.Command.put_cluster_capacity_providers:type_name -> berth.v1.PutClusterCapacityProvidersCommand
+	32, // 17: berth.v1.Command.tag_resource:type_name -> berth.v1.TagResourceCommand
+	34, // 18: berth.v1.Command.put_account_setting:type_name -> berth.v1.PutAccountSettingCommand
+	35, // 19: berth.v1.Command.delete_account_setting:type_name -> berth.v1.DeleteAccountSettingCommand
+	37, // 20: berth.v1.Command.delete_task_definitions:type_name -> berth.v1.DeleteTaskDefinitionsCommand
+	40, // 21: berth.v1.Command.update_cluster:type_name -> berth.v1.UpdateClusterCommand
+	41, // 22: berth.v1.Command.delete_attributes:type_name -> berth.v1.DeleteAttributesCommand
+	42, // 23: berth.v1.Command.delete_capacity_provider:type_name -> berth.v1.DeleteCapacityProviderCommand
+	43, // 24: berth.v1.Command.update_capacity_provider:type_name -> berth.v1.UpdateCapacityProviderCommand
+	44, // 25: berth.v1.Command.update_task_protection:type_name -> berth.v1.UpdateTaskProtectionCommand
+	45, // 26: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
+	46, // 27: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
+	47, // 28: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
+	45, // 29: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
+	46, // 30: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
+	48, // 31: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 32: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
+	7,  // 33: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
+	49, // 34: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
+	7,  // 35: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
+	50, // 36: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
+	51, // 37: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
+	52, // 38: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
+	53, // 39: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
+	48, // 40: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 41: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
+	54, // 42: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	9,  // 43: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	9,  // 44: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
+	55, // 45: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
+	56, // 46: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
+	9,  // 47: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
+	8,  // 48: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
+	57, // 49: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
+	23, // 50: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
+	58, // 51: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
+	22, // 52: berth.v1.ServiceRecord.service_deployments:type_name -> berth.v1.ServiceDeploymentRecord
+	59, // 53: berth.v1.ServiceRecord.service_revisions:type_name -> berth.v1.ServiceRevision
+	60, // 54: berth.v1.ServiceDeploymentRecord.deployment:type_name -> berth.v1.ServiceDeployment
+	21, // 55: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
+	9,  // 56: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	50, // 57: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
+	26, // 58: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
+	9,  // 59: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
+	55, // 60: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
+	61, // 61: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
+	62, // 62: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	31, // 63: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
+	46, // 64: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
+	46, // 65: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
+	63, // 66: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
+	36, // 67: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
+	6,  // 68: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
+	39, // 69: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
+	64, // 70: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
+	65, // 71: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
+	66, // 72: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	54, // 73: berth.v1.DeleteAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	67, // 74: berth.v1.UpdateCapacityProviderCommand.managed_scaling:type_name -> berth.v1.ManagedScaling
+	75, // [75:75] is the sub-list for method output_type
+	75, // [75:75] is the sub-list for method input_type
+	75, // [75:75] is the sub-list for extension type_name
+	75, // [75:75] is the sub-list for extension extendee
+	0,  // [0:75] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_store_proto_init() }
@@ -3475,6 +3671,7 @@ func file_berth_v1_store_proto_init() {
 		(*Command_DeleteAttributes)(nil),
 		(*Command_DeleteCapacityProvider)(nil),
 		(*Command_UpdateCapacityProvider)(nil),
+		(*Command_UpdateTaskProtection)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3482,7 +3679,7 @@ func file_berth_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_store_proto_rawDesc), len(file_berth_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   43,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
