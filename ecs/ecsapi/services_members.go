@@ -55,7 +55,7 @@ func checkRefusedDeploymentConfig(c *berthv1.DeploymentConfiguration) error {
 			return ecserr.Param("deploymentConfiguration.strategy", "must be ROLLING, BLUE_GREEN, LINEAR or CANARY, not %q", c.GetStrategy())
 		}
 		return unsupported("deploymentConfiguration.strategy", why+", not "+c.GetStrategy())
-	case c.BakeTimeInMinutes != nil:
+	case c != nil && c.BakeTimeInMinutes != nil:
 		return unsupported("deploymentConfiguration.bakeTimeInMinutes", why)
 	case c.GetLifecycleHooks() != nil:
 		return unsupported("deploymentConfiguration.lifecycleHooks", why)
