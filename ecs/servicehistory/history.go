@@ -320,14 +320,14 @@ func FormatID(random [IDLength]byte) string {
 	const mixed = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 	var b strings.Builder
 	for i, r := range random {
-		switch {
-		case i < 8:
+		if i < 8 {
 			b.WriteByte(upper[int(r)%len(upper)])
-		case i == 8:
-			b.WriteByte('-')
-		default:
-			b.WriteByte(mixed[int(r)%len(mixed)])
+			continue
 		}
+		if i == 8 {
+			b.WriteByte('-')
+		}
+		b.WriteByte(mixed[int(r)%len(mixed)])
 	}
 	return b.String()
 }
