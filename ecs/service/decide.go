@@ -33,6 +33,8 @@ type decider struct {
 	// STOPPED), by deployment; doomed those of them to be replaced.
 	live   map[string][]Task
 	doomed map[string]bool
+	// offInstance are the live tasks on a draining or vanished instance.
+	offInstance map[string]bool
 	// failedBeforeRunning counts stopped tasks that never reached RUNNING.
 	failedBeforeRunning int
 	// stopping counts tasks asked to stop that have not stopped yet: they
@@ -52,7 +54,7 @@ func (d *decider) classify() {
 	for _, i := range d.in.Instances {
 		instances[i.ID] = i
 	}
-	d.live, d.doomed = map[string][]Task{}, map[string]bool{}
+	d.live, d.doomed, d.offInstance = map[string][]Task{}, map[string]bool{}, map[string]bool{}
 	for _, t := range d.in.Tasks {
 		c := d.out.Counts[t.Deployment]
 		switch {
@@ -77,8 +79,12 @@ func (d *decider) classify() {
 			}
 			in, ok := instances[t.Instance]
 			waiting := t.Instance == "" // a Fargate task waiting for capacity: no instance yet
-			if t.Deployment != d.primary || !waiting && (!ok || in.Status != instanceActive) {
+			offInstance := !waiting && (!ok || in.Status != instanceActive)
+			if t.Deployment != d.primary || offInstance {
 				d.doomed[t.ID] = true
+			}
+			if offInstance {
+				d.offInstance[t.ID] = true
 			}
 		}
 		d.out.Counts[t.Deployment] = c

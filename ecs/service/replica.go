@@ -64,7 +64,7 @@ func (d *decider) scaleIn(keep []Task, excess int) {
 func (d *decider) stopDoomed(doomed []Task, spare int) {
 	sort.SliceStable(doomed, func(i, j int) bool { return !d.healthy(doomed[i]) && d.healthy(doomed[j]) })
 	for _, t := range doomed {
-		if t.Deployment != d.primary && d.protected(t) {
+		if d.protected(t) && !d.offInstance[t.ID] {
 			continue
 		}
 		if d.healthy(t) {
