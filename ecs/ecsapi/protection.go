@@ -18,7 +18,8 @@ import (
 const (
 	defaultProtectionMinutes = 120
 	maxProtectionMinutes     = 2880
-	maxProtectionTasks       = 10
+	maxProtectionTasks       = 10  // UpdateTaskProtection
+	maxProtectionReads       = 100 // GetTaskProtection
 
 	// ECS's failure reasons: a task that does not exist, and one that is not
 	// a service's.
@@ -76,14 +77,14 @@ func (s *Server) UpdateTaskProtection(ctx context.Context, req *berthv1.UpdateTa
 	return out, nil
 }
 
-// GetTaskProtection tells whether up to 10 of a cluster's service tasks are
+// GetTaskProtection tells whether up to 100 of a cluster's service tasks are
 // protected, and until when.
 func (s *Server) GetTaskProtection(ctx context.Context, req *berthv1.GetTaskProtectionRequest) (*berthv1.GetTaskProtectionResponse, error) {
 	cluster, err := s.clusterName("cluster", req.GetCluster())
 	if err != nil {
 		return nil, err
 	}
-	ids, err := objectIDs("tasks", arn.TypeTask, cluster, req.GetTasks(), maxProtectionTasks)
+	ids, err := objectIDs("tasks", arn.TypeTask, cluster, req.GetTasks(), maxProtectionReads)
 	if err != nil {
 		return nil, err
 	}

@@ -12,19 +12,23 @@ import (
 func TestTaskProtectionBadInput(t *testing.T) {
 	s := newServer(t)
 	task := "0123456789abcdef0123456789abcdef"
-	eleven := make([]string, 11)
-	for i := range eleven {
-		eleven[i] = task
+	many := make([]string, 101)
+	for i := range many {
+		many[i] = task
 	}
 	rejections(t, s, []rejection{
 		{"no tasks", func() error {
 			_, err := s.UpdateTaskProtection(ctx, &berthv1.UpdateTaskProtectionRequest{ProtectionEnabled: true})
 			return err
 		}, ecserr.InvalidArgument, "tasks: give between 1 and 10"},
-		{"eleven tasks", func() error {
-			_, err := s.GetTaskProtection(ctx, &berthv1.GetTaskProtectionRequest{Tasks: eleven})
+		{"eleven tasks to protect", func() error {
+			_, err := s.UpdateTaskProtection(ctx, &berthv1.UpdateTaskProtectionRequest{Tasks: many[:11], ProtectionEnabled: true})
 			return err
-		}, ecserr.InvalidArgument, "tasks: give between 1 and 10"},
+		}, ecserr.InvalidArgument, "tasks: give between 1 and 10,"},
+		{"101 tasks to read", func() error {
+			_, err := s.GetTaskProtection(ctx, &berthv1.GetTaskProtectionRequest{Tasks: many})
+			return err
+		}, ecserr.InvalidArgument, "tasks: give between 1 and 100,"},
 		{"no minutes", func() error {
 			_, err := s.UpdateTaskProtection(ctx, &berthv1.UpdateTaskProtectionRequest{Tasks: []string{task}, ProtectionEnabled: true, ExpiresInMinutes: proto.Int32(0)})
 			return err
