@@ -40,6 +40,9 @@ func (s *Server) UpdateTaskProtection(ctx context.Context, req *berthv1.UpdateTa
 	if err != nil {
 		return nil, err
 	}
+	if req.ProtectionEnabled == nil {
+		return nil, ecserr.Param("protectionEnabled", "is required")
+	}
 	var expires float64
 	switch m := req.ExpiresInMinutes; {
 	case m != nil && !req.GetProtectionEnabled():

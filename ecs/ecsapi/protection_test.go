@@ -18,11 +18,11 @@ func TestTaskProtectionBadInput(t *testing.T) {
 	}
 	rejections(t, s, []rejection{
 		{"no tasks", func() error {
-			_, err := s.UpdateTaskProtection(ctx, &berthv1.UpdateTaskProtectionRequest{ProtectionEnabled: true})
+			_, err := s.UpdateTaskProtection(ctx, &berthv1.UpdateTaskProtectionRequest{ProtectionEnabled: proto.Bool(true)})
 			return err
 		}, ecserr.InvalidArgument, "tasks: give between 1 and 10"},
 		{"eleven tasks to protect", func() error {
-			_, err := s.UpdateTaskProtection(ctx, &berthv1.UpdateTaskProtectionRequest{Tasks: many[:11], ProtectionEnabled: true})
+			_, err := s.UpdateTaskProtection(ctx, &berthv1.UpdateTaskProtectionRequest{Tasks: many[:11], ProtectionEnabled: proto.Bool(true)})
 			return err
 		}, ecserr.InvalidArgument, "tasks: give between 1 and 10,"},
 		{"101 tasks to read", func() error {
@@ -30,15 +30,19 @@ func TestTaskProtectionBadInput(t *testing.T) {
 			return err
 		}, ecserr.InvalidArgument, "tasks: give between 1 and 100,"},
 		{"no minutes", func() error {
-			_, err := s.UpdateTaskProtection(ctx, &berthv1.UpdateTaskProtectionRequest{Tasks: []string{task}, ProtectionEnabled: true, ExpiresInMinutes: proto.Int32(0)})
+			_, err := s.UpdateTaskProtection(ctx, &berthv1.UpdateTaskProtectionRequest{Tasks: []string{task}, ProtectionEnabled: proto.Bool(true), ExpiresInMinutes: proto.Int32(0)})
 			return err
 		}, ecserr.InvalidArgument, "expiresInMinutes: must be between 1 and 2880"},
+		{"no protectionEnabled", func() error {
+			_, err := s.UpdateTaskProtection(ctx, &berthv1.UpdateTaskProtectionRequest{Tasks: []string{task}})
+			return err
+		}, ecserr.InvalidArgument, "protectionEnabled: is required"},
 		{"minutes without protection", func() error {
-			_, err := s.UpdateTaskProtection(ctx, &berthv1.UpdateTaskProtectionRequest{Tasks: []string{task}, ExpiresInMinutes: proto.Int32(5)})
+			_, err := s.UpdateTaskProtection(ctx, &berthv1.UpdateTaskProtectionRequest{Tasks: []string{task}, ProtectionEnabled: proto.Bool(false), ExpiresInMinutes: proto.Int32(5)})
 			return err
 		}, ecserr.InvalidArgument, "expiresInMinutes: can only be given with protectionEnabled true"},
 		{"a task of another cluster", func() error {
-			_, err := s.UpdateTaskProtection(ctx, &berthv1.UpdateTaskProtectionRequest{Tasks: []string{"arn:aws:ecs:us-east-1:000000000000:task/other/" + task}, ProtectionEnabled: true})
+			_, err := s.UpdateTaskProtection(ctx, &berthv1.UpdateTaskProtectionRequest{Tasks: []string{"arn:aws:ecs:us-east-1:000000000000:task/other/" + task}, ProtectionEnabled: proto.Bool(true)})
 			return err
 		}, ecserr.InvalidArgument, "tasks[0]"},
 		{"an unknown cluster", func() error {
@@ -67,8 +71,8 @@ func TestServiceDeploymentsBadInput(t *testing.T) {
 			_, err := s.ListServiceDeployments(ctx, &berthv1.ListServiceDeploymentsRequest{Service: "nope"})
 			return err
 		}, ecserr.NotFound, ""},
-		{"maxResults 0", func() error {
-			_, err := s.ListServiceDeployments(ctx, &berthv1.ListServiceDeploymentsRequest{Service: "web", MaxResults: proto.Int32(0)})
+		{"maxResults 101", func() error {
+			_, err := s.ListServiceDeployments(ctx, &berthv1.ListServiceDeploymentsRequest{Service: "web", MaxResults: 101})
 			return err
 		}, ecserr.InvalidArgument, "maxResults: must be between 1 and 100"},
 		{"a bad token", func() error {

@@ -72,11 +72,11 @@ func (s *Server) ListServiceDeployments(ctx context.Context, req *berthv1.ListSe
 		}
 	}
 	limit := defaultListServiceDeployments
-	if req.MaxResults != nil {
-		if m := req.GetMaxResults(); m < 1 || m > maxListServiceDeployments {
-			return nil, ecserr.Param("maxResults", "must be between 1 and %d, got %d", maxListServiceDeployments, m)
-		}
-		limit = int(req.GetMaxResults())
+	switch m := req.GetMaxResults(); {
+	case m < 0 || m > maxListServiceDeployments:
+		return nil, ecserr.Param("maxResults", "must be between 1 and %d, got %d", maxListServiceDeployments, m)
+	case m > 0:
+		limit = int(m)
 	}
 	_, after, err := page(0, req.GetNextToken(), 1)
 	if err != nil {

@@ -22,7 +22,7 @@ func (e *env) taskArns(t *testing.T, service string) []string {
 
 func (e *env) protect(t *testing.T, enabled bool, tasks ...string) *berthv1.UpdateTaskProtectionResponse {
 	t.Helper()
-	res, err := e.ECS.UpdateTaskProtection(e.Ctx, &berthv1.UpdateTaskProtectionRequest{Cluster: "default", Tasks: tasks, ProtectionEnabled: enabled})
+	res, err := e.ECS.UpdateTaskProtection(e.Ctx, &berthv1.UpdateTaskProtectionRequest{Cluster: "default", Tasks: tasks, ProtectionEnabled: proto.Bool(enabled)})
 	if err != nil || len(res.Failures) > 0 {
 		t.Fatalf("UpdateTaskProtection: %v, %v", res, err)
 	}

@@ -11435,7 +11435,7 @@ type UpdateTaskProtectionRequest struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
 	Cluster           string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
 	Tasks             []string               `protobuf:"bytes,2,rep,name=tasks,proto3" json:"tasks,omitempty"`
-	ProtectionEnabled bool                   `protobuf:"varint,3,opt,name=protection_enabled,json=protectionEnabled,proto3" json:"protection_enabled,omitempty"`
+	ProtectionEnabled *bool                  `protobuf:"varint,3,opt,name=protection_enabled,json=protectionEnabled,proto3,oneof" json:"protection_enabled,omitempty"`
 	// 1-2880; default 120. Only with protectionEnabled.
 	ExpiresInMinutes *int32 `protobuf:"varint,4,opt,name=expires_in_minutes,json=expiresInMinutes,proto3,oneof" json:"expires_in_minutes,omitempty"`
 	unknownFields    protoimpl.UnknownFields
@@ -11487,8 +11487,8 @@ func (x *UpdateTaskProtectionRequest) GetTasks() []string {
 }
 
 func (x *UpdateTaskProtectionRequest) GetProtectionEnabled() bool {
-	if x != nil {
-		return x.ProtectionEnabled
+	if x != nil && x.ProtectionEnabled != nil {
+		return *x.ProtectionEnabled
 	}
 	return false
 }
@@ -12518,13 +12518,14 @@ func (x *CreatedAt) GetAfter() float64 {
 }
 
 type ListServiceDeploymentsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Service       string                 `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
-	Cluster       string                 `protobuf:"bytes,2,opt,name=cluster,proto3" json:"cluster,omitempty"`
-	Status        []string               `protobuf:"bytes,3,rep,name=status,proto3" json:"status,omitempty"`
-	CreatedAt     *CreatedAt             `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	NextToken     string                 `protobuf:"bytes,5,opt,name=next_token,json=nextToken,proto3" json:"next_token,omitempty"`
-	MaxResults    *int32                 `protobuf:"varint,6,opt,name=max_results,json=maxResults,proto3,oneof" json:"max_results,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Service   string                 `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
+	Cluster   string                 `protobuf:"bytes,2,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Status    []string               `protobuf:"bytes,3,rep,name=status,proto3" json:"status,omitempty"`
+	CreatedAt *CreatedAt             `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	NextToken string                 `protobuf:"bytes,5,opt,name=next_token,json=nextToken,proto3" json:"next_token,omitempty"`
+	// 1-100; 0 or none: 20.
+	MaxResults    int32 `protobuf:"varint,6,opt,name=max_results,json=maxResults,proto3" json:"max_results,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -12595,8 +12596,8 @@ func (x *ListServiceDeploymentsRequest) GetNextToken() string {
 }
 
 func (x *ListServiceDeploymentsRequest) GetMaxResults() int32 {
-	if x != nil && x.MaxResults != nil {
-		return *x.MaxResults
+	if x != nil {
+		return x.MaxResults
 	}
 	return 0
 }
@@ -13893,12 +13894,13 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\rProtectedTask\x12\x19\n" +
 	"\btask_arn\x18\x01 \x01(\tR\ataskArn\x12-\n" +
 	"\x12protection_enabled\x18\x02 \x01(\bR\x11protectionEnabled\x12'\n" +
-	"\x0fexpiration_date\x18\x03 \x01(\x01R\x0eexpirationDate\"\xc6\x01\n" +
+	"\x0fexpiration_date\x18\x03 \x01(\x01R\x0eexpirationDate\"\xe2\x01\n" +
 	"\x1bUpdateTaskProtectionRequest\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x14\n" +
-	"\x05tasks\x18\x02 \x03(\tR\x05tasks\x12-\n" +
-	"\x12protection_enabled\x18\x03 \x01(\bR\x11protectionEnabled\x121\n" +
-	"\x12expires_in_minutes\x18\x04 \x01(\x05H\x00R\x10expiresInMinutes\x88\x01\x01B\x15\n" +
+	"\x05tasks\x18\x02 \x03(\tR\x05tasks\x122\n" +
+	"\x12protection_enabled\x18\x03 \x01(\bH\x00R\x11protectionEnabled\x88\x01\x01\x121\n" +
+	"\x12expires_in_minutes\x18\x04 \x01(\x05H\x01R\x10expiresInMinutes\x88\x01\x01B\x15\n" +
+	"\x13_protection_enabledB\x15\n" +
 	"\x13_expires_in_minutes\"\x8f\x01\n" +
 	"\x1cUpdateTaskProtectionResponse\x12@\n" +
 	"\x0fprotected_tasks\x18\x01 \x03(\v2\x17.berth.v1.ProtectedTaskR\x0eprotectedTasks\x12-\n" +
@@ -14009,7 +14011,7 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"created_at\x18\x0f \x01(\x01R\tcreatedAt\"9\n" +
 	"\tCreatedAt\x12\x16\n" +
 	"\x06before\x18\x01 \x01(\x01R\x06before\x12\x14\n" +
-	"\x05after\x18\x02 \x01(\x01R\x05after\"\xf4\x01\n" +
+	"\x05after\x18\x02 \x01(\x01R\x05after\"\xdf\x01\n" +
 	"\x1dListServiceDeploymentsRequest\x12\x18\n" +
 	"\aservice\x18\x01 \x01(\tR\aservice\x12\x18\n" +
 	"\acluster\x18\x02 \x01(\tR\acluster\x12\x16\n" +
@@ -14017,10 +14019,9 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x04 \x01(\v2\x13.berth.v1.CreatedAtR\tcreatedAt\x12\x1d\n" +
 	"\n" +
-	"next_token\x18\x05 \x01(\tR\tnextToken\x12$\n" +
-	"\vmax_results\x18\x06 \x01(\x05H\x00R\n" +
-	"maxResults\x88\x01\x01B\x0e\n" +
-	"\f_max_results\"\x92\x01\n" +
+	"next_token\x18\x05 \x01(\tR\tnextToken\x12\x1f\n" +
+	"\vmax_results\x18\x06 \x01(\x05R\n" +
+	"maxResults\"\x92\x01\n" +
 	"\x1eListServiceDeploymentsResponse\x12Q\n" +
 	"\x13service_deployments\x18\x01 \x03(\v2 .berth.v1.ServiceDeploymentBriefR\x12serviceDeployments\x12\x1d\n" +
 	"\n" +
@@ -14641,7 +14642,6 @@ func file_berth_v1_ecs_proto_init() {
 	file_berth_v1_ecs_proto_msgTypes[166].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[167].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[169].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[176].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -37,6 +37,11 @@ func TestECSCommandFlags(t *testing.T) {
 		{"delete-service", "force"}, {"describe-services", "services"}, {"start-task", "container-instances"},
 		{"list-task-definitions", "family-prefix"}, {"list-task-definitions", "max-items"}, {"list-task-definitions", "status"},
 		{"register-task-definition", "cli-input-json"}, {"create-service", "enable-ecs-managed-tags"},
+		{"update-task-protection", "protection-enabled"}, {"update-task-protection", "no-protection-enabled"},
+		{"update-task-protection", "expires-in-minutes"}, {"get-task-protection", "tasks"},
+		{"list-service-deployments", "service"}, {"list-service-deployments", "max-items"}, {"list-service-deployments", "created-at"},
+		{"describe-service-deployments", "service-deployment-arns"}, {"describe-service-revisions", "service-revision-arns"},
+		{"create-service", "load-balancers"}, {"update-service", "load-balancers"}, {"create-service", "service-connect-configuration"},
 	} {
 		cmd, _, err := root.Find([]string{want.command})
 		if err != nil || cmd.Name() != want.command || cmd.Flags().Lookup(want.flag) == nil {
