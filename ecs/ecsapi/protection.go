@@ -21,9 +21,8 @@ const (
 	maxProtectionTasks       = 10  // UpdateTaskProtection
 	maxProtectionReads       = 100 // GetTaskProtection
 
-	// ECS's failure reasons: a task that does not exist, and one that is not
-	// a service's.
-	reasonMissing      = "MISSING"
+	// ECS's failure reason for a task that is not a service's (a missing
+	// one's is reasonMissing).
 	reasonTaskNotValid = "TASK_NOT_VALID"
 )
 

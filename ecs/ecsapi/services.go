@@ -36,7 +36,7 @@ func (s *Server) CreateService(ctx context.Context, req *berthv1.CreateServiceRe
 	if err != nil {
 		return nil, err
 	}
-	if req.GetSchedulingStrategy() != daemon {
+	if req.GetSchedulingStrategy() != daemon && req.GetDeploymentController().GetType() != controllerExternal {
 		if d := s.clusterDefaultStrategy(cluster, req.GetLaunchType(), req.GetCapacityProviderStrategy()); len(d) > len(req.GetCapacityProviderStrategy()) {
 			req = proto.Clone(req).(*berthv1.CreateServiceRequest)
 			req.CapacityProviderStrategy = d // the cluster's default
@@ -75,6 +75,21 @@ func (s *Server) newService(cluster string, req *berthv1.CreateServiceRequest) (
 	default:
 		return nil, ecserr.Param("schedulingStrategy", "must be REPLICA or DAEMON, not %q", strategy)
 	}
+	controller, err := deploymentController(strategy, req)
+	if err != nil {
+		return nil, err
+	}
+	if controller == controllerExternal {
+		if err := checkExternalCreateMembers(req); err != nil {
+			return nil, err
+		}
+		svc, err := s.newExternalService(cluster, strategy, req)
+		if err != nil {
+			return nil, err
+		}
+		svc.EnableExecuteCommand, svc.AvailabilityZoneRebalancing = req.GetEnableExecuteCommand(), req.GetAvailabilityZoneRebalancing()
+		return svc, nil
+	}
 	if err := checkLaunch(strategy, req.GetLaunchType(), req.GetCapacityProviderStrategy()); err != nil {
 		return nil, err
 	}
@@ -100,9 +115,6 @@ func (s *Server) newService(cluster string, req *berthv1.CreateServiceRequest) (
 		if err := checkFargatePlacement(td, req.GetPlacementStrategy(), req.GetPlacementConstraints()); err != nil {
 			return nil, err
 		}
-	}
-	if t := req.GetDeploymentController().GetType(); t != "" && t != "ECS" {
-		return nil, ecserr.Param("deploymentController.type", "only ECS (rolling update) is supported, not %q", t)
 	}
 	if err := validateTags("tags", req.GetTags()); err != nil {
 		return nil, err
@@ -305,6 +317,12 @@ func (s *Server) UpdateService(ctx context.Context, req *berthv1.UpdateServiceRe
 }
 
 func (s *Server) updateService(svc *berthv1.Service, req *berthv1.UpdateServiceRequest) error {
+	if isExternal(svc) {
+		if err := updateExternalMembers(svc, req); err != nil {
+			return err
+		}
+		return s.updateExternalService(svc, req)
+	}
 	strategy := svc.SchedulingStrategy
 	if err := checkLaunch(strategy, "", req.GetCapacityProviderStrategy()); err != nil {
 		return err
@@ -439,6 +457,9 @@ func (s *Server) DeleteService(ctx context.Context, req *berthv1.DeleteServiceRe
 		}
 		svc.Status = serviceDraining
 		svc.DesiredCount = proto.Int32(0)
+		for _, ts := range svc.TaskSets {
+			drain(ts, epoch(s.now()))
+		}
 		return nil
 	})
 	if err != nil {
@@ -513,6 +534,9 @@ func (s *Server) renderService(rec *berthv1.ServiceRecord, withTags bool) *berth
 	svc.ServiceArn = s.arns.Service(rec.Cluster, svc.ServiceName)
 	if !withTags {
 		svc.Tags = nil
+		for _, ts := range svc.TaskSets {
+			ts.Tags = nil
+		}
 	}
 	return svc
 }

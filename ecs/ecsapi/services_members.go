@@ -93,7 +93,7 @@ func checkLoadBalancers(td *berthv1.TaskDefinition, lbs []*berthv1.LoadBalancer)
 		case lb.ContainerPort == nil:
 			return ecserr.Param(path+".containerPort", "is required")
 		}
-		if err := checkContainerPort(td, path, lb.GetContainerName(), lb.GetContainerPort()); err != nil {
+		if err := checkLBContainerPort(td, path, lb.GetContainerName(), lb.GetContainerPort()); err != nil {
 			return err
 		}
 	}
@@ -102,7 +102,7 @@ func checkLoadBalancers(td *berthv1.TaskDefinition, lbs []*berthv1.LoadBalancer)
 
 // checkContainerPort checks that the task definition has the container and
 // that it maps the port, in ECS's words.
-func checkContainerPort(td *berthv1.TaskDefinition, path, name string, port int32) error {
+func checkLBContainerPort(td *berthv1.TaskDefinition, path, name string, port int32) error {
 	for _, c := range td.GetContainerDefinitions() {
 		if c.GetName() != name {
 			continue
@@ -314,4 +314,67 @@ func equalList[T proto.Message](a, b []T) bool {
 		}
 	}
 	return true
+}
+
+// With the EXTERNAL deployment controller, load balancers, service
+// registries and what runs belong to the task sets: the service's own
+// members of them are refused, naming each.
+const externalMember = "not allowed with the EXTERNAL deployment controller: give it to CreateTaskSet"
+
+// checkExternalCreateMembers checks CreateService's members beyond the
+// scheduler's for a service with the EXTERNAL deployment controller.
+func checkExternalCreateMembers(req *berthv1.CreateServiceRequest) error {
+	switch {
+	case len(req.GetLoadBalancers()) > 0:
+		return ecserr.Param("loadBalancers", externalMember)
+	case len(req.GetServiceRegistries()) > 0:
+		return ecserr.Param("serviceRegistries", externalMember)
+	case req.ServiceConnectConfiguration != nil:
+		return ecserr.Param("serviceConnectConfiguration", externalMember)
+	}
+	if err := checkRefusedCreate(req); err != nil {
+		return err
+	}
+	if err := checkPropagateTags(req.GetPropagateTags()); err != nil {
+		return err
+	}
+	return checkAZRebalancing(req.GetAvailabilityZoneRebalancing())
+}
+
+// updateExternalMembers applies UpdateService's members beyond the
+// scheduler's to a service with the EXTERNAL deployment controller.
+func updateExternalMembers(svc *berthv1.Service, req *berthv1.UpdateServiceRequest) error {
+	switch {
+	case len(req.GetVolumeConfigurations().GetValues()) > 0:
+		return unsupported("volumeConfigurations", "berth has no Amazon EBS volumes; use a task definition volume")
+	case len(req.GetVpcLatticeConfigurations().GetValues()) > 0:
+		return unsupported("vpcLatticeConfigurations", "berth has no Amazon VPC Lattice")
+	case req.DeploymentController != nil && req.DeploymentController.GetType() != svc.GetDeploymentController().GetType():
+		return unsupported("deploymentController", "berth cannot change a service's deployment controller; create a new service")
+	case req.LoadBalancers != nil:
+		return ecserr.Param("loadBalancers", externalMember)
+	case req.ServiceRegistries != nil:
+		return ecserr.Param("serviceRegistries", externalMember)
+	case req.ServiceConnectConfiguration != nil:
+		return ecserr.Param("serviceConnectConfiguration", externalMember)
+	}
+	if err := checkAZRebalancing(req.GetAvailabilityZoneRebalancing()); err != nil {
+		return err
+	}
+	if err := checkPropagateTags(req.GetPropagateTags()); err != nil {
+		return err
+	}
+	if v := req.GetAvailabilityZoneRebalancing(); v != "" {
+		svc.AvailabilityZoneRebalancing = v
+	}
+	if req.EnableEcsManagedTags != nil {
+		svc.EnableEcsManagedTags = req.GetEnableEcsManagedTags()
+	}
+	if v := req.GetPropagateTags(); v != "" {
+		svc.PropagateTags = v
+	}
+	if req.EnableExecuteCommand != nil {
+		svc.EnableExecuteCommand = req.GetEnableExecuteCommand()
+	}
+	return nil
 }

@@ -54,6 +54,7 @@ const (
 	AttributeLimitExceeded         = "AttributeLimitExceededException"
 	PlatformUnknownException       = "PlatformUnknownException"
 	PlatformTaskDefinitionIncompat = "PlatformTaskDefinitionIncompatibilityException"
+	TaskSetNotFoundException       = "TaskSetNotFoundException"
 )
 
 // New returns an error of the class with ECS's exception name.

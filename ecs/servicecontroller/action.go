@@ -47,7 +47,11 @@ func (a *action) stop(ctx context.Context, d service.Decision) error {
 		add(s.Task, s.Reason)
 	}
 	for _, si := range d.ScaleIn {
-		ids, err := a.scaleIn(si)
+		on := a
+		if ts := taskSetOf(a.rec.Service, si.Deployment); ts != nil {
+			on = a.forTaskSet(ts)
+		}
+		ids, err := on.scaleIn(si)
 		if err != nil {
 			return err
 		}
@@ -125,6 +129,15 @@ func (a *action) scaleIn(si service.ScaleIn) ([]string, error) {
 // start places the tasks the decision asks for.
 func (a *action) start(ctx context.Context, d service.Decision) error {
 	for _, st := range d.Start {
+		if ts := taskSetOf(a.rec.Service, st.Deployment); ts != nil {
+			sub := a.forTaskSet(ts)
+			err := sub.startOne(ctx, st, ts.TaskDefinition)
+			a.merge(sub)
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		for _, dep := range d.Deployments {
 			if dep.ID == st.Deployment {
 				if err := a.startOne(ctx, st, dep.TaskDefinition); err != nil {

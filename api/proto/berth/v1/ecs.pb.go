@@ -6739,7 +6739,8 @@ func (x *DeploymentAlarms) GetEnable() bool {
 
 type DeploymentController struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// ECS (rolling update) only.
+	// ECS (rolling update, the default) or EXTERNAL (task sets); berth has no
+	// CodeDeploy and refuses CODE_DEPLOY.
 	Type          string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -7044,8 +7045,10 @@ type Service struct {
 	CurrentServiceDeployment    string                           `protobuf:"bytes,63,opt,name=current_service_deployment,json=currentServiceDeployment,proto3" json:"current_service_deployment,omitempty"`
 	CurrentServiceRevisions     []*ServiceCurrentRevisionSummary `protobuf:"bytes,64,rep,name=current_service_revisions,json=currentServiceRevisions,proto3" json:"current_service_revisions,omitempty"`
 	AvailabilityZoneRebalancing string                           `protobuf:"bytes,65,opt,name=availability_zone_rebalancing,json=availabilityZoneRebalancing,proto3" json:"availability_zone_rebalancing,omitempty"`
-	unknownFields               protoimpl.UnknownFields
-	sizeCache                   protoimpl.SizeCache
+	// The task sets of a service with the EXTERNAL deployment controller.
+	TaskSets      []*TaskSet `protobuf:"bytes,50,rep,name=task_sets,json=taskSets,proto3" json:"task_sets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Service) Reset() {
@@ -7300,6 +7303,13 @@ func (x *Service) GetAvailabilityZoneRebalancing() string {
 		return x.AvailabilityZoneRebalancing
 	}
 	return ""
+}
+
+func (x *Service) GetTaskSets() []*TaskSet {
+	if x != nil {
+		return x.TaskSets
+	}
+	return nil
 }
 
 type CreateServiceRequest struct {
@@ -8194,6 +8204,926 @@ func (x *ListServicesResponse) GetNextToken() string {
 	return ""
 }
 
+// Scale is a task set's share of its service's desired count.
+type Scale struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 0-100; sent even when 0.
+	Value *float64 `protobuf:"fixed64,1,opt,name=value,proto3,oneof" json:"value,omitempty"`
+	// PERCENT.
+	Unit          string `protobuf:"bytes,2,opt,name=unit,proto3" json:"unit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Scale) Reset() {
+	*x = Scale{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[105]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Scale) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Scale) ProtoMessage() {}
+
+func (x *Scale) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[105]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Scale.ProtoReflect.Descriptor instead.
+func (*Scale) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{105}
+}
+
+func (x *Scale) GetValue() float64 {
+	if x != nil && x.Value != nil {
+		return *x.Value
+	}
+	return 0
+}
+
+func (x *Scale) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+type TaskSet struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ecs-svc/ and 19 digits.
+	Id         string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	TaskSetArn string `protobuf:"bytes,2,opt,name=task_set_arn,json=taskSetArn,proto3" json:"task_set_arn,omitempty"`
+	ServiceArn string `protobuf:"bytes,3,opt,name=service_arn,json=serviceArn,proto3" json:"service_arn,omitempty"`
+	ClusterArn string `protobuf:"bytes,4,opt,name=cluster_arn,json=clusterArn,proto3" json:"cluster_arn,omitempty"`
+	StartedBy  string `protobuf:"bytes,5,opt,name=started_by,json=startedBy,proto3" json:"started_by,omitempty"`
+	ExternalId string `protobuf:"bytes,6,opt,name=external_id,json=externalId,proto3" json:"external_id,omitempty"`
+	// PRIMARY, ACTIVE or DRAINING.
+	Status         string `protobuf:"bytes,7,opt,name=status,proto3" json:"status,omitempty"`
+	TaskDefinition string `protobuf:"bytes,8,opt,name=task_definition,json=taskDefinition,proto3" json:"task_definition,omitempty"`
+	// ceil(the service's desiredCount x scale / 100).
+	ComputedDesiredCount     *int32                          `protobuf:"varint,9,opt,name=computed_desired_count,json=computedDesiredCount,proto3,oneof" json:"computed_desired_count,omitempty"`
+	PendingCount             *int32                          `protobuf:"varint,10,opt,name=pending_count,json=pendingCount,proto3,oneof" json:"pending_count,omitempty"`
+	RunningCount             *int32                          `protobuf:"varint,11,opt,name=running_count,json=runningCount,proto3,oneof" json:"running_count,omitempty"`
+	CreatedAt                float64                         `protobuf:"fixed64,12,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt                float64                         `protobuf:"fixed64,13,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	LaunchType               string                          `protobuf:"bytes,14,opt,name=launch_type,json=launchType,proto3" json:"launch_type,omitempty"`
+	CapacityProviderStrategy []*CapacityProviderStrategyItem `protobuf:"bytes,15,rep,name=capacity_provider_strategy,json=capacityProviderStrategy,proto3" json:"capacity_provider_strategy,omitempty"`
+	PlatformVersion          string                          `protobuf:"bytes,16,opt,name=platform_version,json=platformVersion,proto3" json:"platform_version,omitempty"`
+	PlatformFamily           string                          `protobuf:"bytes,17,opt,name=platform_family,json=platformFamily,proto3" json:"platform_family,omitempty"`
+	NetworkConfiguration     *NetworkConfiguration           `protobuf:"bytes,18,opt,name=network_configuration,json=networkConfiguration,proto3" json:"network_configuration,omitempty"`
+	LoadBalancers            []*LoadBalancer                 `protobuf:"bytes,19,rep,name=load_balancers,json=loadBalancers,proto3" json:"load_balancers,omitempty"`
+	ServiceRegistries        []*ServiceRegistry              `protobuf:"bytes,20,rep,name=service_registries,json=serviceRegistries,proto3" json:"service_registries,omitempty"`
+	Scale                    *Scale                          `protobuf:"bytes,21,opt,name=scale,proto3" json:"scale,omitempty"`
+	// STEADY_STATE or STABILIZING.
+	StabilityStatus   string  `protobuf:"bytes,22,opt,name=stability_status,json=stabilityStatus,proto3" json:"stability_status,omitempty"`
+	StabilityStatusAt float64 `protobuf:"fixed64,23,opt,name=stability_status_at,json=stabilityStatusAt,proto3" json:"stability_status_at,omitempty"`
+	Tags              []*Tag  `protobuf:"bytes,24,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *TaskSet) Reset() {
+	*x = TaskSet{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[106]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskSet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskSet) ProtoMessage() {}
+
+func (x *TaskSet) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[106]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskSet.ProtoReflect.Descriptor instead.
+func (*TaskSet) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{106}
+}
+
+func (x *TaskSet) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *TaskSet) GetTaskSetArn() string {
+	if x != nil {
+		return x.TaskSetArn
+	}
+	return ""
+}
+
+func (x *TaskSet) GetServiceArn() string {
+	if x != nil {
+		return x.ServiceArn
+	}
+	return ""
+}
+
+func (x *TaskSet) GetClusterArn() string {
+	if x != nil {
+		return x.ClusterArn
+	}
+	return ""
+}
+
+func (x *TaskSet) GetStartedBy() string {
+	if x != nil {
+		return x.StartedBy
+	}
+	return ""
+}
+
+func (x *TaskSet) GetExternalId() string {
+	if x != nil {
+		return x.ExternalId
+	}
+	return ""
+}
+
+func (x *TaskSet) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *TaskSet) GetTaskDefinition() string {
+	if x != nil {
+		return x.TaskDefinition
+	}
+	return ""
+}
+
+func (x *TaskSet) GetComputedDesiredCount() int32 {
+	if x != nil && x.ComputedDesiredCount != nil {
+		return *x.ComputedDesiredCount
+	}
+	return 0
+}
+
+func (x *TaskSet) GetPendingCount() int32 {
+	if x != nil && x.PendingCount != nil {
+		return *x.PendingCount
+	}
+	return 0
+}
+
+func (x *TaskSet) GetRunningCount() int32 {
+	if x != nil && x.RunningCount != nil {
+		return *x.RunningCount
+	}
+	return 0
+}
+
+func (x *TaskSet) GetCreatedAt() float64 {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return 0
+}
+
+func (x *TaskSet) GetUpdatedAt() float64 {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return 0
+}
+
+func (x *TaskSet) GetLaunchType() string {
+	if x != nil {
+		return x.LaunchType
+	}
+	return ""
+}
+
+func (x *TaskSet) GetCapacityProviderStrategy() []*CapacityProviderStrategyItem {
+	if x != nil {
+		return x.CapacityProviderStrategy
+	}
+	return nil
+}
+
+func (x *TaskSet) GetPlatformVersion() string {
+	if x != nil {
+		return x.PlatformVersion
+	}
+	return ""
+}
+
+func (x *TaskSet) GetPlatformFamily() string {
+	if x != nil {
+		return x.PlatformFamily
+	}
+	return ""
+}
+
+func (x *TaskSet) GetNetworkConfiguration() *NetworkConfiguration {
+	if x != nil {
+		return x.NetworkConfiguration
+	}
+	return nil
+}
+
+func (x *TaskSet) GetLoadBalancers() []*LoadBalancer {
+	if x != nil {
+		return x.LoadBalancers
+	}
+	return nil
+}
+
+func (x *TaskSet) GetServiceRegistries() []*ServiceRegistry {
+	if x != nil {
+		return x.ServiceRegistries
+	}
+	return nil
+}
+
+func (x *TaskSet) GetScale() *Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
+func (x *TaskSet) GetStabilityStatus() string {
+	if x != nil {
+		return x.StabilityStatus
+	}
+	return ""
+}
+
+func (x *TaskSet) GetStabilityStatusAt() float64 {
+	if x != nil {
+		return x.StabilityStatusAt
+	}
+	return 0
+}
+
+func (x *TaskSet) GetTags() []*Tag {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+type CreateTaskSetRequest struct {
+	state                    protoimpl.MessageState          `protogen:"open.v1"`
+	Service                  string                          `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
+	Cluster                  string                          `protobuf:"bytes,2,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	ExternalId               string                          `protobuf:"bytes,3,opt,name=external_id,json=externalId,proto3" json:"external_id,omitempty"`
+	TaskDefinition           string                          `protobuf:"bytes,4,opt,name=task_definition,json=taskDefinition,proto3" json:"task_definition,omitempty"`
+	NetworkConfiguration     *NetworkConfiguration           `protobuf:"bytes,5,opt,name=network_configuration,json=networkConfiguration,proto3" json:"network_configuration,omitempty"`
+	LoadBalancers            []*LoadBalancer                 `protobuf:"bytes,6,rep,name=load_balancers,json=loadBalancers,proto3" json:"load_balancers,omitempty"`
+	ServiceRegistries        []*ServiceRegistry              `protobuf:"bytes,7,rep,name=service_registries,json=serviceRegistries,proto3" json:"service_registries,omitempty"`
+	LaunchType               string                          `protobuf:"bytes,8,opt,name=launch_type,json=launchType,proto3" json:"launch_type,omitempty"`
+	CapacityProviderStrategy []*CapacityProviderStrategyItem `protobuf:"bytes,9,rep,name=capacity_provider_strategy,json=capacityProviderStrategy,proto3" json:"capacity_provider_strategy,omitempty"`
+	PlatformVersion          string                          `protobuf:"bytes,10,opt,name=platform_version,json=platformVersion,proto3" json:"platform_version,omitempty"`
+	Scale                    *Scale                          `protobuf:"bytes,11,opt,name=scale,proto3" json:"scale,omitempty"`
+	ClientToken              string                          `protobuf:"bytes,12,opt,name=client_token,json=clientToken,proto3" json:"client_token,omitempty"`
+	Tags                     []*Tag                          `protobuf:"bytes,13,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *CreateTaskSetRequest) Reset() {
+	*x = CreateTaskSetRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[107]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTaskSetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTaskSetRequest) ProtoMessage() {}
+
+func (x *CreateTaskSetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[107]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTaskSetRequest.ProtoReflect.Descriptor instead.
+func (*CreateTaskSetRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{107}
+}
+
+func (x *CreateTaskSetRequest) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *CreateTaskSetRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *CreateTaskSetRequest) GetExternalId() string {
+	if x != nil {
+		return x.ExternalId
+	}
+	return ""
+}
+
+func (x *CreateTaskSetRequest) GetTaskDefinition() string {
+	if x != nil {
+		return x.TaskDefinition
+	}
+	return ""
+}
+
+func (x *CreateTaskSetRequest) GetNetworkConfiguration() *NetworkConfiguration {
+	if x != nil {
+		return x.NetworkConfiguration
+	}
+	return nil
+}
+
+func (x *CreateTaskSetRequest) GetLoadBalancers() []*LoadBalancer {
+	if x != nil {
+		return x.LoadBalancers
+	}
+	return nil
+}
+
+func (x *CreateTaskSetRequest) GetServiceRegistries() []*ServiceRegistry {
+	if x != nil {
+		return x.ServiceRegistries
+	}
+	return nil
+}
+
+func (x *CreateTaskSetRequest) GetLaunchType() string {
+	if x != nil {
+		return x.LaunchType
+	}
+	return ""
+}
+
+func (x *CreateTaskSetRequest) GetCapacityProviderStrategy() []*CapacityProviderStrategyItem {
+	if x != nil {
+		return x.CapacityProviderStrategy
+	}
+	return nil
+}
+
+func (x *CreateTaskSetRequest) GetPlatformVersion() string {
+	if x != nil {
+		return x.PlatformVersion
+	}
+	return ""
+}
+
+func (x *CreateTaskSetRequest) GetScale() *Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
+func (x *CreateTaskSetRequest) GetClientToken() string {
+	if x != nil {
+		return x.ClientToken
+	}
+	return ""
+}
+
+func (x *CreateTaskSetRequest) GetTags() []*Tag {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+type CreateTaskSetResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskSet       *TaskSet               `protobuf:"bytes,1,opt,name=task_set,json=taskSet,proto3" json:"task_set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTaskSetResponse) Reset() {
+	*x = CreateTaskSetResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[108]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTaskSetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTaskSetResponse) ProtoMessage() {}
+
+func (x *CreateTaskSetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[108]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTaskSetResponse.ProtoReflect.Descriptor instead.
+func (*CreateTaskSetResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{108}
+}
+
+func (x *CreateTaskSetResponse) GetTaskSet() *TaskSet {
+	if x != nil {
+		return x.TaskSet
+	}
+	return nil
+}
+
+type DescribeTaskSetsRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Cluster  string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Service  string                 `protobuf:"bytes,2,opt,name=service,proto3" json:"service,omitempty"`
+	TaskSets []string               `protobuf:"bytes,3,rep,name=task_sets,json=taskSets,proto3" json:"task_sets,omitempty"`
+	// TAGS.
+	Include       []string `protobuf:"bytes,4,rep,name=include,proto3" json:"include,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DescribeTaskSetsRequest) Reset() {
+	*x = DescribeTaskSetsRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[109]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeTaskSetsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeTaskSetsRequest) ProtoMessage() {}
+
+func (x *DescribeTaskSetsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[109]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeTaskSetsRequest.ProtoReflect.Descriptor instead.
+func (*DescribeTaskSetsRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{109}
+}
+
+func (x *DescribeTaskSetsRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *DescribeTaskSetsRequest) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *DescribeTaskSetsRequest) GetTaskSets() []string {
+	if x != nil {
+		return x.TaskSets
+	}
+	return nil
+}
+
+func (x *DescribeTaskSetsRequest) GetInclude() []string {
+	if x != nil {
+		return x.Include
+	}
+	return nil
+}
+
+type DescribeTaskSetsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskSets      []*TaskSet             `protobuf:"bytes,1,rep,name=task_sets,json=taskSets,proto3" json:"task_sets,omitempty"`
+	Failures      []*Failure             `protobuf:"bytes,2,rep,name=failures,proto3" json:"failures,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DescribeTaskSetsResponse) Reset() {
+	*x = DescribeTaskSetsResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[110]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeTaskSetsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeTaskSetsResponse) ProtoMessage() {}
+
+func (x *DescribeTaskSetsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[110]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeTaskSetsResponse.ProtoReflect.Descriptor instead.
+func (*DescribeTaskSetsResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{110}
+}
+
+func (x *DescribeTaskSetsResponse) GetTaskSets() []*TaskSet {
+	if x != nil {
+		return x.TaskSets
+	}
+	return nil
+}
+
+func (x *DescribeTaskSetsResponse) GetFailures() []*Failure {
+	if x != nil {
+		return x.Failures
+	}
+	return nil
+}
+
+type UpdateTaskSetRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cluster       string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Service       string                 `protobuf:"bytes,2,opt,name=service,proto3" json:"service,omitempty"`
+	TaskSet       string                 `protobuf:"bytes,3,opt,name=task_set,json=taskSet,proto3" json:"task_set,omitempty"`
+	Scale         *Scale                 `protobuf:"bytes,4,opt,name=scale,proto3" json:"scale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTaskSetRequest) Reset() {
+	*x = UpdateTaskSetRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[111]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTaskSetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTaskSetRequest) ProtoMessage() {}
+
+func (x *UpdateTaskSetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[111]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTaskSetRequest.ProtoReflect.Descriptor instead.
+func (*UpdateTaskSetRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{111}
+}
+
+func (x *UpdateTaskSetRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *UpdateTaskSetRequest) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *UpdateTaskSetRequest) GetTaskSet() string {
+	if x != nil {
+		return x.TaskSet
+	}
+	return ""
+}
+
+func (x *UpdateTaskSetRequest) GetScale() *Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
+type UpdateTaskSetResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskSet       *TaskSet               `protobuf:"bytes,1,opt,name=task_set,json=taskSet,proto3" json:"task_set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTaskSetResponse) Reset() {
+	*x = UpdateTaskSetResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[112]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTaskSetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTaskSetResponse) ProtoMessage() {}
+
+func (x *UpdateTaskSetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[112]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTaskSetResponse.ProtoReflect.Descriptor instead.
+func (*UpdateTaskSetResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{112}
+}
+
+func (x *UpdateTaskSetResponse) GetTaskSet() *TaskSet {
+	if x != nil {
+		return x.TaskSet
+	}
+	return nil
+}
+
+type DeleteTaskSetRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cluster       string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Service       string                 `protobuf:"bytes,2,opt,name=service,proto3" json:"service,omitempty"`
+	TaskSet       string                 `protobuf:"bytes,3,opt,name=task_set,json=taskSet,proto3" json:"task_set,omitempty"`
+	Force         bool                   `protobuf:"varint,4,opt,name=force,proto3" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteTaskSetRequest) Reset() {
+	*x = DeleteTaskSetRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[113]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTaskSetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTaskSetRequest) ProtoMessage() {}
+
+func (x *DeleteTaskSetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[113]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTaskSetRequest.ProtoReflect.Descriptor instead.
+func (*DeleteTaskSetRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{113}
+}
+
+func (x *DeleteTaskSetRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *DeleteTaskSetRequest) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *DeleteTaskSetRequest) GetTaskSet() string {
+	if x != nil {
+		return x.TaskSet
+	}
+	return ""
+}
+
+func (x *DeleteTaskSetRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
+}
+
+type DeleteTaskSetResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskSet       *TaskSet               `protobuf:"bytes,1,opt,name=task_set,json=taskSet,proto3" json:"task_set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteTaskSetResponse) Reset() {
+	*x = DeleteTaskSetResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[114]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTaskSetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTaskSetResponse) ProtoMessage() {}
+
+func (x *DeleteTaskSetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[114]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTaskSetResponse.ProtoReflect.Descriptor instead.
+func (*DeleteTaskSetResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{114}
+}
+
+func (x *DeleteTaskSetResponse) GetTaskSet() *TaskSet {
+	if x != nil {
+		return x.TaskSet
+	}
+	return nil
+}
+
+type UpdateServicePrimaryTaskSetRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Cluster        string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Service        string                 `protobuf:"bytes,2,opt,name=service,proto3" json:"service,omitempty"`
+	PrimaryTaskSet string                 `protobuf:"bytes,3,opt,name=primary_task_set,json=primaryTaskSet,proto3" json:"primary_task_set,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *UpdateServicePrimaryTaskSetRequest) Reset() {
+	*x = UpdateServicePrimaryTaskSetRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[115]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateServicePrimaryTaskSetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateServicePrimaryTaskSetRequest) ProtoMessage() {}
+
+func (x *UpdateServicePrimaryTaskSetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[115]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateServicePrimaryTaskSetRequest.ProtoReflect.Descriptor instead.
+func (*UpdateServicePrimaryTaskSetRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{115}
+}
+
+func (x *UpdateServicePrimaryTaskSetRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *UpdateServicePrimaryTaskSetRequest) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *UpdateServicePrimaryTaskSetRequest) GetPrimaryTaskSet() string {
+	if x != nil {
+		return x.PrimaryTaskSet
+	}
+	return ""
+}
+
+type UpdateServicePrimaryTaskSetResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskSet       *TaskSet               `protobuf:"bytes,1,opt,name=task_set,json=taskSet,proto3" json:"task_set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateServicePrimaryTaskSetResponse) Reset() {
+	*x = UpdateServicePrimaryTaskSetResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[116]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateServicePrimaryTaskSetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateServicePrimaryTaskSetResponse) ProtoMessage() {}
+
+func (x *UpdateServicePrimaryTaskSetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[116]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateServicePrimaryTaskSetResponse.ProtoReflect.Descriptor instead.
+func (*UpdateServicePrimaryTaskSetResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{116}
+}
+
+func (x *UpdateServicePrimaryTaskSetResponse) GetTaskSet() *TaskSet {
+	if x != nil {
+		return x.TaskSet
+	}
+	return nil
+}
+
 type ManagedScaling struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ENABLED or DISABLED.
@@ -8209,7 +9139,7 @@ type ManagedScaling struct {
 
 func (x *ManagedScaling) Reset() {
 	*x = ManagedScaling{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[105]
+	mi := &file_berth_v1_ecs_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8221,7 +9151,7 @@ func (x *ManagedScaling) String() string {
 func (*ManagedScaling) ProtoMessage() {}
 
 func (x *ManagedScaling) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[105]
+	mi := &file_berth_v1_ecs_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8234,7 +9164,7 @@ func (x *ManagedScaling) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManagedScaling.ProtoReflect.Descriptor instead.
 func (*ManagedScaling) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{105}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *ManagedScaling) GetStatus() string {
@@ -8284,7 +9214,7 @@ type AutoScalingGroupProvider struct {
 
 func (x *AutoScalingGroupProvider) Reset() {
 	*x = AutoScalingGroupProvider{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[106]
+	mi := &file_berth_v1_ecs_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8296,7 +9226,7 @@ func (x *AutoScalingGroupProvider) String() string {
 func (*AutoScalingGroupProvider) ProtoMessage() {}
 
 func (x *AutoScalingGroupProvider) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[106]
+	mi := &file_berth_v1_ecs_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8309,7 +9239,7 @@ func (x *AutoScalingGroupProvider) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutoScalingGroupProvider.ProtoReflect.Descriptor instead.
 func (*AutoScalingGroupProvider) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{106}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *AutoScalingGroupProvider) GetAutoScalingGroupArn() string {
@@ -8360,7 +9290,7 @@ type CapacityProvider struct {
 
 func (x *CapacityProvider) Reset() {
 	*x = CapacityProvider{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[107]
+	mi := &file_berth_v1_ecs_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8372,7 +9302,7 @@ func (x *CapacityProvider) String() string {
 func (*CapacityProvider) ProtoMessage() {}
 
 func (x *CapacityProvider) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[107]
+	mi := &file_berth_v1_ecs_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8385,7 +9315,7 @@ func (x *CapacityProvider) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CapacityProvider.ProtoReflect.Descriptor instead.
 func (*CapacityProvider) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{107}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *CapacityProvider) GetCapacityProviderArn() string {
@@ -8458,7 +9388,7 @@ type CapacityProviderReservation struct {
 
 func (x *CapacityProviderReservation) Reset() {
 	*x = CapacityProviderReservation{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[108]
+	mi := &file_berth_v1_ecs_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8470,7 +9400,7 @@ func (x *CapacityProviderReservation) String() string {
 func (*CapacityProviderReservation) ProtoMessage() {}
 
 func (x *CapacityProviderReservation) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[108]
+	mi := &file_berth_v1_ecs_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8483,7 +9413,7 @@ func (x *CapacityProviderReservation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CapacityProviderReservation.ProtoReflect.Descriptor instead.
 func (*CapacityProviderReservation) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{108}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *CapacityProviderReservation) GetClusterName() string {
@@ -8525,7 +9455,7 @@ type CreateCapacityProviderRequest struct {
 
 func (x *CreateCapacityProviderRequest) Reset() {
 	*x = CreateCapacityProviderRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[109]
+	mi := &file_berth_v1_ecs_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8537,7 +9467,7 @@ func (x *CreateCapacityProviderRequest) String() string {
 func (*CreateCapacityProviderRequest) ProtoMessage() {}
 
 func (x *CreateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[109]
+	mi := &file_berth_v1_ecs_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8550,7 +9480,7 @@ func (x *CreateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCapacityProviderRequest.ProtoReflect.Descriptor instead.
 func (*CreateCapacityProviderRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{109}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *CreateCapacityProviderRequest) GetName() string {
@@ -8583,7 +9513,7 @@ type CreateCapacityProviderResponse struct {
 
 func (x *CreateCapacityProviderResponse) Reset() {
 	*x = CreateCapacityProviderResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[110]
+	mi := &file_berth_v1_ecs_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8595,7 +9525,7 @@ func (x *CreateCapacityProviderResponse) String() string {
 func (*CreateCapacityProviderResponse) ProtoMessage() {}
 
 func (x *CreateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[110]
+	mi := &file_berth_v1_ecs_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8608,7 +9538,7 @@ func (x *CreateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCapacityProviderResponse.ProtoReflect.Descriptor instead.
 func (*CreateCapacityProviderResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{110}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *CreateCapacityProviderResponse) GetCapacityProvider() *CapacityProvider {
@@ -8630,7 +9560,7 @@ type DescribeCapacityProvidersRequest struct {
 
 func (x *DescribeCapacityProvidersRequest) Reset() {
 	*x = DescribeCapacityProvidersRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[111]
+	mi := &file_berth_v1_ecs_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8642,7 +9572,7 @@ func (x *DescribeCapacityProvidersRequest) String() string {
 func (*DescribeCapacityProvidersRequest) ProtoMessage() {}
 
 func (x *DescribeCapacityProvidersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[111]
+	mi := &file_berth_v1_ecs_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8655,7 +9585,7 @@ func (x *DescribeCapacityProvidersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeCapacityProvidersRequest.ProtoReflect.Descriptor instead.
 func (*DescribeCapacityProvidersRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{111}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *DescribeCapacityProvidersRequest) GetCapacityProviders() []string {
@@ -8697,7 +9627,7 @@ type DescribeCapacityProvidersResponse struct {
 
 func (x *DescribeCapacityProvidersResponse) Reset() {
 	*x = DescribeCapacityProvidersResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[112]
+	mi := &file_berth_v1_ecs_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8709,7 +9639,7 @@ func (x *DescribeCapacityProvidersResponse) String() string {
 func (*DescribeCapacityProvidersResponse) ProtoMessage() {}
 
 func (x *DescribeCapacityProvidersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[112]
+	mi := &file_berth_v1_ecs_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8722,7 +9652,7 @@ func (x *DescribeCapacityProvidersResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use DescribeCapacityProvidersResponse.ProtoReflect.Descriptor instead.
 func (*DescribeCapacityProvidersResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{112}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *DescribeCapacityProvidersResponse) GetCapacityProviders() []*CapacityProvider {
@@ -8757,7 +9687,7 @@ type PutClusterCapacityProvidersRequest struct {
 
 func (x *PutClusterCapacityProvidersRequest) Reset() {
 	*x = PutClusterCapacityProvidersRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[113]
+	mi := &file_berth_v1_ecs_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8769,7 +9699,7 @@ func (x *PutClusterCapacityProvidersRequest) String() string {
 func (*PutClusterCapacityProvidersRequest) ProtoMessage() {}
 
 func (x *PutClusterCapacityProvidersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[113]
+	mi := &file_berth_v1_ecs_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8782,7 +9712,7 @@ func (x *PutClusterCapacityProvidersRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use PutClusterCapacityProvidersRequest.ProtoReflect.Descriptor instead.
 func (*PutClusterCapacityProvidersRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{113}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *PutClusterCapacityProvidersRequest) GetCluster() string {
@@ -8815,7 +9745,7 @@ type PutClusterCapacityProvidersResponse struct {
 
 func (x *PutClusterCapacityProvidersResponse) Reset() {
 	*x = PutClusterCapacityProvidersResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[114]
+	mi := &file_berth_v1_ecs_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8827,7 +9757,7 @@ func (x *PutClusterCapacityProvidersResponse) String() string {
 func (*PutClusterCapacityProvidersResponse) ProtoMessage() {}
 
 func (x *PutClusterCapacityProvidersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[114]
+	mi := &file_berth_v1_ecs_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8840,7 +9770,7 @@ func (x *PutClusterCapacityProvidersResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use PutClusterCapacityProvidersResponse.ProtoReflect.Descriptor instead.
 func (*PutClusterCapacityProvidersResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{114}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *PutClusterCapacityProvidersResponse) GetCluster() *Cluster {
@@ -8860,7 +9790,7 @@ type TagResourceRequest struct {
 
 func (x *TagResourceRequest) Reset() {
 	*x = TagResourceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[115]
+	mi := &file_berth_v1_ecs_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8872,7 +9802,7 @@ func (x *TagResourceRequest) String() string {
 func (*TagResourceRequest) ProtoMessage() {}
 
 func (x *TagResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[115]
+	mi := &file_berth_v1_ecs_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8885,7 +9815,7 @@ func (x *TagResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagResourceRequest.ProtoReflect.Descriptor instead.
 func (*TagResourceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{115}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *TagResourceRequest) GetResourceArn() string {
@@ -8910,7 +9840,7 @@ type TagResourceResponse struct {
 
 func (x *TagResourceResponse) Reset() {
 	*x = TagResourceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[116]
+	mi := &file_berth_v1_ecs_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8922,7 +9852,7 @@ func (x *TagResourceResponse) String() string {
 func (*TagResourceResponse) ProtoMessage() {}
 
 func (x *TagResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[116]
+	mi := &file_berth_v1_ecs_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8935,7 +9865,7 @@ func (x *TagResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagResourceResponse.ProtoReflect.Descriptor instead.
 func (*TagResourceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{116}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{128}
 }
 
 type UntagResourceRequest struct {
@@ -8948,7 +9878,7 @@ type UntagResourceRequest struct {
 
 func (x *UntagResourceRequest) Reset() {
 	*x = UntagResourceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[117]
+	mi := &file_berth_v1_ecs_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8960,7 +9890,7 @@ func (x *UntagResourceRequest) String() string {
 func (*UntagResourceRequest) ProtoMessage() {}
 
 func (x *UntagResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[117]
+	mi := &file_berth_v1_ecs_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8973,7 +9903,7 @@ func (x *UntagResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UntagResourceRequest.ProtoReflect.Descriptor instead.
 func (*UntagResourceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{117}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *UntagResourceRequest) GetResourceArn() string {
@@ -8998,7 +9928,7 @@ type UntagResourceResponse struct {
 
 func (x *UntagResourceResponse) Reset() {
 	*x = UntagResourceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[118]
+	mi := &file_berth_v1_ecs_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9010,7 +9940,7 @@ func (x *UntagResourceResponse) String() string {
 func (*UntagResourceResponse) ProtoMessage() {}
 
 func (x *UntagResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[118]
+	mi := &file_berth_v1_ecs_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9023,7 +9953,7 @@ func (x *UntagResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UntagResourceResponse.ProtoReflect.Descriptor instead.
 func (*UntagResourceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{118}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{130}
 }
 
 type ListTagsForResourceRequest struct {
@@ -9035,7 +9965,7 @@ type ListTagsForResourceRequest struct {
 
 func (x *ListTagsForResourceRequest) Reset() {
 	*x = ListTagsForResourceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[119]
+	mi := &file_berth_v1_ecs_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9047,7 +9977,7 @@ func (x *ListTagsForResourceRequest) String() string {
 func (*ListTagsForResourceRequest) ProtoMessage() {}
 
 func (x *ListTagsForResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[119]
+	mi := &file_berth_v1_ecs_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9060,7 +9990,7 @@ func (x *ListTagsForResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTagsForResourceRequest.ProtoReflect.Descriptor instead.
 func (*ListTagsForResourceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{119}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *ListTagsForResourceRequest) GetResourceArn() string {
@@ -9079,7 +10009,7 @@ type ListTagsForResourceResponse struct {
 
 func (x *ListTagsForResourceResponse) Reset() {
 	*x = ListTagsForResourceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[120]
+	mi := &file_berth_v1_ecs_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9091,7 +10021,7 @@ func (x *ListTagsForResourceResponse) String() string {
 func (*ListTagsForResourceResponse) ProtoMessage() {}
 
 func (x *ListTagsForResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[120]
+	mi := &file_berth_v1_ecs_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9104,7 +10034,7 @@ func (x *ListTagsForResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTagsForResourceResponse.ProtoReflect.Descriptor instead.
 func (*ListTagsForResourceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{120}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *ListTagsForResourceResponse) GetTags() []*Tag {
@@ -9129,7 +10059,7 @@ type Setting struct {
 
 func (x *Setting) Reset() {
 	*x = Setting{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[121]
+	mi := &file_berth_v1_ecs_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9141,7 +10071,7 @@ func (x *Setting) String() string {
 func (*Setting) ProtoMessage() {}
 
 func (x *Setting) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[121]
+	mi := &file_berth_v1_ecs_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9154,7 +10084,7 @@ func (x *Setting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Setting.ProtoReflect.Descriptor instead.
 func (*Setting) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{121}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{133}
 }
 
 func (x *Setting) GetName() string {
@@ -9199,7 +10129,7 @@ type ListAccountSettingsRequest struct {
 
 func (x *ListAccountSettingsRequest) Reset() {
 	*x = ListAccountSettingsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[122]
+	mi := &file_berth_v1_ecs_proto_msgTypes[134]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9211,7 +10141,7 @@ func (x *ListAccountSettingsRequest) String() string {
 func (*ListAccountSettingsRequest) ProtoMessage() {}
 
 func (x *ListAccountSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[122]
+	mi := &file_berth_v1_ecs_proto_msgTypes[134]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9224,7 +10154,7 @@ func (x *ListAccountSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountSettingsRequest.ProtoReflect.Descriptor instead.
 func (*ListAccountSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{122}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{134}
 }
 
 func (x *ListAccountSettingsRequest) GetName() string {
@@ -9279,7 +10209,7 @@ type ListAccountSettingsResponse struct {
 
 func (x *ListAccountSettingsResponse) Reset() {
 	*x = ListAccountSettingsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[123]
+	mi := &file_berth_v1_ecs_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9291,7 +10221,7 @@ func (x *ListAccountSettingsResponse) String() string {
 func (*ListAccountSettingsResponse) ProtoMessage() {}
 
 func (x *ListAccountSettingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[123]
+	mi := &file_berth_v1_ecs_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9304,7 +10234,7 @@ func (x *ListAccountSettingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountSettingsResponse.ProtoReflect.Descriptor instead.
 func (*ListAccountSettingsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{123}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{135}
 }
 
 func (x *ListAccountSettingsResponse) GetSettings() []*Setting {
@@ -9332,7 +10262,7 @@ type PutAccountSettingRequest struct {
 
 func (x *PutAccountSettingRequest) Reset() {
 	*x = PutAccountSettingRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[124]
+	mi := &file_berth_v1_ecs_proto_msgTypes[136]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9344,7 +10274,7 @@ func (x *PutAccountSettingRequest) String() string {
 func (*PutAccountSettingRequest) ProtoMessage() {}
 
 func (x *PutAccountSettingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[124]
+	mi := &file_berth_v1_ecs_proto_msgTypes[136]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9357,7 +10287,7 @@ func (x *PutAccountSettingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountSettingRequest.ProtoReflect.Descriptor instead.
 func (*PutAccountSettingRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{124}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{136}
 }
 
 func (x *PutAccountSettingRequest) GetName() string {
@@ -9390,7 +10320,7 @@ type PutAccountSettingResponse struct {
 
 func (x *PutAccountSettingResponse) Reset() {
 	*x = PutAccountSettingResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[125]
+	mi := &file_berth_v1_ecs_proto_msgTypes[137]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9402,7 +10332,7 @@ func (x *PutAccountSettingResponse) String() string {
 func (*PutAccountSettingResponse) ProtoMessage() {}
 
 func (x *PutAccountSettingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[125]
+	mi := &file_berth_v1_ecs_proto_msgTypes[137]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9415,7 +10345,7 @@ func (x *PutAccountSettingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountSettingResponse.ProtoReflect.Descriptor instead.
 func (*PutAccountSettingResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{125}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{137}
 }
 
 func (x *PutAccountSettingResponse) GetSetting() *Setting {
@@ -9435,7 +10365,7 @@ type PutAccountSettingDefaultRequest struct {
 
 func (x *PutAccountSettingDefaultRequest) Reset() {
 	*x = PutAccountSettingDefaultRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[126]
+	mi := &file_berth_v1_ecs_proto_msgTypes[138]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9447,7 +10377,7 @@ func (x *PutAccountSettingDefaultRequest) String() string {
 func (*PutAccountSettingDefaultRequest) ProtoMessage() {}
 
 func (x *PutAccountSettingDefaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[126]
+	mi := &file_berth_v1_ecs_proto_msgTypes[138]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9460,7 +10390,7 @@ func (x *PutAccountSettingDefaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountSettingDefaultRequest.ProtoReflect.Descriptor instead.
 func (*PutAccountSettingDefaultRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{126}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{138}
 }
 
 func (x *PutAccountSettingDefaultRequest) GetName() string {
@@ -9486,7 +10416,7 @@ type PutAccountSettingDefaultResponse struct {
 
 func (x *PutAccountSettingDefaultResponse) Reset() {
 	*x = PutAccountSettingDefaultResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[127]
+	mi := &file_berth_v1_ecs_proto_msgTypes[139]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9498,7 +10428,7 @@ func (x *PutAccountSettingDefaultResponse) String() string {
 func (*PutAccountSettingDefaultResponse) ProtoMessage() {}
 
 func (x *PutAccountSettingDefaultResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[127]
+	mi := &file_berth_v1_ecs_proto_msgTypes[139]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9511,7 +10441,7 @@ func (x *PutAccountSettingDefaultResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountSettingDefaultResponse.ProtoReflect.Descriptor instead.
 func (*PutAccountSettingDefaultResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{127}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{139}
 }
 
 func (x *PutAccountSettingDefaultResponse) GetSetting() *Setting {
@@ -9531,7 +10461,7 @@ type DeleteAccountSettingRequest struct {
 
 func (x *DeleteAccountSettingRequest) Reset() {
 	*x = DeleteAccountSettingRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[128]
+	mi := &file_berth_v1_ecs_proto_msgTypes[140]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9543,7 +10473,7 @@ func (x *DeleteAccountSettingRequest) String() string {
 func (*DeleteAccountSettingRequest) ProtoMessage() {}
 
 func (x *DeleteAccountSettingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[128]
+	mi := &file_berth_v1_ecs_proto_msgTypes[140]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9556,7 +10486,7 @@ func (x *DeleteAccountSettingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccountSettingRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAccountSettingRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{128}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{140}
 }
 
 func (x *DeleteAccountSettingRequest) GetName() string {
@@ -9582,7 +10512,7 @@ type DeleteAccountSettingResponse struct {
 
 func (x *DeleteAccountSettingResponse) Reset() {
 	*x = DeleteAccountSettingResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[129]
+	mi := &file_berth_v1_ecs_proto_msgTypes[141]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9594,7 +10524,7 @@ func (x *DeleteAccountSettingResponse) String() string {
 func (*DeleteAccountSettingResponse) ProtoMessage() {}
 
 func (x *DeleteAccountSettingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[129]
+	mi := &file_berth_v1_ecs_proto_msgTypes[141]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9607,7 +10537,7 @@ func (x *DeleteAccountSettingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccountSettingResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAccountSettingResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{129}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{141}
 }
 
 func (x *DeleteAccountSettingResponse) GetSetting() *Setting {
@@ -9627,7 +10557,7 @@ type DeleteTaskDefinitionsRequest struct {
 
 func (x *DeleteTaskDefinitionsRequest) Reset() {
 	*x = DeleteTaskDefinitionsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[130]
+	mi := &file_berth_v1_ecs_proto_msgTypes[142]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9639,7 +10569,7 @@ func (x *DeleteTaskDefinitionsRequest) String() string {
 func (*DeleteTaskDefinitionsRequest) ProtoMessage() {}
 
 func (x *DeleteTaskDefinitionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[130]
+	mi := &file_berth_v1_ecs_proto_msgTypes[142]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9652,7 +10582,7 @@ func (x *DeleteTaskDefinitionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTaskDefinitionsRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTaskDefinitionsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{130}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{142}
 }
 
 func (x *DeleteTaskDefinitionsRequest) GetTaskDefinitions() []string {
@@ -9672,7 +10602,7 @@ type DeleteTaskDefinitionsResponse struct {
 
 func (x *DeleteTaskDefinitionsResponse) Reset() {
 	*x = DeleteTaskDefinitionsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[131]
+	mi := &file_berth_v1_ecs_proto_msgTypes[143]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9684,7 +10614,7 @@ func (x *DeleteTaskDefinitionsResponse) String() string {
 func (*DeleteTaskDefinitionsResponse) ProtoMessage() {}
 
 func (x *DeleteTaskDefinitionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[131]
+	mi := &file_berth_v1_ecs_proto_msgTypes[143]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9697,7 +10627,7 @@ func (x *DeleteTaskDefinitionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTaskDefinitionsResponse.ProtoReflect.Descriptor instead.
 func (*DeleteTaskDefinitionsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{131}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{143}
 }
 
 func (x *DeleteTaskDefinitionsResponse) GetTaskDefinitions() []*TaskDefinition {
@@ -9727,7 +10657,7 @@ type ExecuteCommandConfiguration struct {
 
 func (x *ExecuteCommandConfiguration) Reset() {
 	*x = ExecuteCommandConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[132]
+	mi := &file_berth_v1_ecs_proto_msgTypes[144]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9739,7 +10669,7 @@ func (x *ExecuteCommandConfiguration) String() string {
 func (*ExecuteCommandConfiguration) ProtoMessage() {}
 
 func (x *ExecuteCommandConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[132]
+	mi := &file_berth_v1_ecs_proto_msgTypes[144]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9752,7 +10682,7 @@ func (x *ExecuteCommandConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteCommandConfiguration.ProtoReflect.Descriptor instead.
 func (*ExecuteCommandConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{132}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{144}
 }
 
 func (x *ExecuteCommandConfiguration) GetKmsKeyId() string {
@@ -9789,7 +10719,7 @@ type ExecuteCommandLogConfiguration struct {
 
 func (x *ExecuteCommandLogConfiguration) Reset() {
 	*x = ExecuteCommandLogConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[133]
+	mi := &file_berth_v1_ecs_proto_msgTypes[145]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9801,7 +10731,7 @@ func (x *ExecuteCommandLogConfiguration) String() string {
 func (*ExecuteCommandLogConfiguration) ProtoMessage() {}
 
 func (x *ExecuteCommandLogConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[133]
+	mi := &file_berth_v1_ecs_proto_msgTypes[145]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9814,7 +10744,7 @@ func (x *ExecuteCommandLogConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteCommandLogConfiguration.ProtoReflect.Descriptor instead.
 func (*ExecuteCommandLogConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{133}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{145}
 }
 
 func (x *ExecuteCommandLogConfiguration) GetCloudWatchLogGroupName() string {
@@ -9862,7 +10792,7 @@ type ManagedStorageConfiguration struct {
 
 func (x *ManagedStorageConfiguration) Reset() {
 	*x = ManagedStorageConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[134]
+	mi := &file_berth_v1_ecs_proto_msgTypes[146]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9874,7 +10804,7 @@ func (x *ManagedStorageConfiguration) String() string {
 func (*ManagedStorageConfiguration) ProtoMessage() {}
 
 func (x *ManagedStorageConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[134]
+	mi := &file_berth_v1_ecs_proto_msgTypes[146]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9887,7 +10817,7 @@ func (x *ManagedStorageConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManagedStorageConfiguration.ProtoReflect.Descriptor instead.
 func (*ManagedStorageConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{134}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{146}
 }
 
 func (x *ManagedStorageConfiguration) GetKmsKeyId() string {
@@ -9916,7 +10846,7 @@ type ClusterServiceConnectDefaults struct {
 
 func (x *ClusterServiceConnectDefaults) Reset() {
 	*x = ClusterServiceConnectDefaults{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[135]
+	mi := &file_berth_v1_ecs_proto_msgTypes[147]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9928,7 +10858,7 @@ func (x *ClusterServiceConnectDefaults) String() string {
 func (*ClusterServiceConnectDefaults) ProtoMessage() {}
 
 func (x *ClusterServiceConnectDefaults) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[135]
+	mi := &file_berth_v1_ecs_proto_msgTypes[147]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9941,7 +10871,7 @@ func (x *ClusterServiceConnectDefaults) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterServiceConnectDefaults.ProtoReflect.Descriptor instead.
 func (*ClusterServiceConnectDefaults) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{135}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{147}
 }
 
 func (x *ClusterServiceConnectDefaults) GetNamespace() string {
@@ -9963,7 +10893,7 @@ type UpdateClusterRequest struct {
 
 func (x *UpdateClusterRequest) Reset() {
 	*x = UpdateClusterRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[136]
+	mi := &file_berth_v1_ecs_proto_msgTypes[148]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9975,7 +10905,7 @@ func (x *UpdateClusterRequest) String() string {
 func (*UpdateClusterRequest) ProtoMessage() {}
 
 func (x *UpdateClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[136]
+	mi := &file_berth_v1_ecs_proto_msgTypes[148]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9988,7 +10918,7 @@ func (x *UpdateClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterRequest.ProtoReflect.Descriptor instead.
 func (*UpdateClusterRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{136}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{148}
 }
 
 func (x *UpdateClusterRequest) GetCluster() string {
@@ -10028,7 +10958,7 @@ type UpdateClusterResponse struct {
 
 func (x *UpdateClusterResponse) Reset() {
 	*x = UpdateClusterResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[137]
+	mi := &file_berth_v1_ecs_proto_msgTypes[149]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10040,7 +10970,7 @@ func (x *UpdateClusterResponse) String() string {
 func (*UpdateClusterResponse) ProtoMessage() {}
 
 func (x *UpdateClusterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[137]
+	mi := &file_berth_v1_ecs_proto_msgTypes[149]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10053,7 +10983,7 @@ func (x *UpdateClusterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterResponse.ProtoReflect.Descriptor instead.
 func (*UpdateClusterResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{137}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{149}
 }
 
 func (x *UpdateClusterResponse) GetCluster() *Cluster {
@@ -10073,7 +11003,7 @@ type UpdateClusterSettingsRequest struct {
 
 func (x *UpdateClusterSettingsRequest) Reset() {
 	*x = UpdateClusterSettingsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[138]
+	mi := &file_berth_v1_ecs_proto_msgTypes[150]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10085,7 +11015,7 @@ func (x *UpdateClusterSettingsRequest) String() string {
 func (*UpdateClusterSettingsRequest) ProtoMessage() {}
 
 func (x *UpdateClusterSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[138]
+	mi := &file_berth_v1_ecs_proto_msgTypes[150]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10098,7 +11028,7 @@ func (x *UpdateClusterSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterSettingsRequest.ProtoReflect.Descriptor instead.
 func (*UpdateClusterSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{138}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{150}
 }
 
 func (x *UpdateClusterSettingsRequest) GetCluster() string {
@@ -10124,7 +11054,7 @@ type UpdateClusterSettingsResponse struct {
 
 func (x *UpdateClusterSettingsResponse) Reset() {
 	*x = UpdateClusterSettingsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[139]
+	mi := &file_berth_v1_ecs_proto_msgTypes[151]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10136,7 +11066,7 @@ func (x *UpdateClusterSettingsResponse) String() string {
 func (*UpdateClusterSettingsResponse) ProtoMessage() {}
 
 func (x *UpdateClusterSettingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[139]
+	mi := &file_berth_v1_ecs_proto_msgTypes[151]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10149,7 +11079,7 @@ func (x *UpdateClusterSettingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterSettingsResponse.ProtoReflect.Descriptor instead.
 func (*UpdateClusterSettingsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{139}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{151}
 }
 
 func (x *UpdateClusterSettingsResponse) GetCluster() *Cluster {
@@ -10175,7 +11105,7 @@ type ListAttributesRequest struct {
 
 func (x *ListAttributesRequest) Reset() {
 	*x = ListAttributesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[140]
+	mi := &file_berth_v1_ecs_proto_msgTypes[152]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10187,7 +11117,7 @@ func (x *ListAttributesRequest) String() string {
 func (*ListAttributesRequest) ProtoMessage() {}
 
 func (x *ListAttributesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[140]
+	mi := &file_berth_v1_ecs_proto_msgTypes[152]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10200,7 +11130,7 @@ func (x *ListAttributesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttributesRequest.ProtoReflect.Descriptor instead.
 func (*ListAttributesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{140}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{152}
 }
 
 func (x *ListAttributesRequest) GetCluster() string {
@@ -10255,7 +11185,7 @@ type ListAttributesResponse struct {
 
 func (x *ListAttributesResponse) Reset() {
 	*x = ListAttributesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[141]
+	mi := &file_berth_v1_ecs_proto_msgTypes[153]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10267,7 +11197,7 @@ func (x *ListAttributesResponse) String() string {
 func (*ListAttributesResponse) ProtoMessage() {}
 
 func (x *ListAttributesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[141]
+	mi := &file_berth_v1_ecs_proto_msgTypes[153]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10280,7 +11210,7 @@ func (x *ListAttributesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttributesResponse.ProtoReflect.Descriptor instead.
 func (*ListAttributesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{141}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{153}
 }
 
 func (x *ListAttributesResponse) GetAttributes() []*Attribute {
@@ -10308,7 +11238,7 @@ type DeleteAttributesRequest struct {
 
 func (x *DeleteAttributesRequest) Reset() {
 	*x = DeleteAttributesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[142]
+	mi := &file_berth_v1_ecs_proto_msgTypes[154]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10320,7 +11250,7 @@ func (x *DeleteAttributesRequest) String() string {
 func (*DeleteAttributesRequest) ProtoMessage() {}
 
 func (x *DeleteAttributesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[142]
+	mi := &file_berth_v1_ecs_proto_msgTypes[154]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10333,7 +11263,7 @@ func (x *DeleteAttributesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAttributesRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAttributesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{142}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{154}
 }
 
 func (x *DeleteAttributesRequest) GetCluster() string {
@@ -10359,7 +11289,7 @@ type DeleteAttributesResponse struct {
 
 func (x *DeleteAttributesResponse) Reset() {
 	*x = DeleteAttributesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[143]
+	mi := &file_berth_v1_ecs_proto_msgTypes[155]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10371,7 +11301,7 @@ func (x *DeleteAttributesResponse) String() string {
 func (*DeleteAttributesResponse) ProtoMessage() {}
 
 func (x *DeleteAttributesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[143]
+	mi := &file_berth_v1_ecs_proto_msgTypes[155]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10384,7 +11314,7 @@ func (x *DeleteAttributesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAttributesResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAttributesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{143}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{155}
 }
 
 func (x *DeleteAttributesResponse) GetAttributes() []*Attribute {
@@ -10405,7 +11335,7 @@ type DeleteCapacityProviderRequest struct {
 
 func (x *DeleteCapacityProviderRequest) Reset() {
 	*x = DeleteCapacityProviderRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[144]
+	mi := &file_berth_v1_ecs_proto_msgTypes[156]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10417,7 +11347,7 @@ func (x *DeleteCapacityProviderRequest) String() string {
 func (*DeleteCapacityProviderRequest) ProtoMessage() {}
 
 func (x *DeleteCapacityProviderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[144]
+	mi := &file_berth_v1_ecs_proto_msgTypes[156]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10430,7 +11360,7 @@ func (x *DeleteCapacityProviderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCapacityProviderRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCapacityProviderRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{144}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{156}
 }
 
 func (x *DeleteCapacityProviderRequest) GetCapacityProvider() string {
@@ -10456,7 +11386,7 @@ type DeleteCapacityProviderResponse struct {
 
 func (x *DeleteCapacityProviderResponse) Reset() {
 	*x = DeleteCapacityProviderResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[145]
+	mi := &file_berth_v1_ecs_proto_msgTypes[157]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10468,7 +11398,7 @@ func (x *DeleteCapacityProviderResponse) String() string {
 func (*DeleteCapacityProviderResponse) ProtoMessage() {}
 
 func (x *DeleteCapacityProviderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[145]
+	mi := &file_berth_v1_ecs_proto_msgTypes[157]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10481,7 +11411,7 @@ func (x *DeleteCapacityProviderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCapacityProviderResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCapacityProviderResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{145}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{157}
 }
 
 func (x *DeleteCapacityProviderResponse) GetCapacityProvider() *CapacityProvider {
@@ -10504,7 +11434,7 @@ type AutoScalingGroupProviderUpdate struct {
 
 func (x *AutoScalingGroupProviderUpdate) Reset() {
 	*x = AutoScalingGroupProviderUpdate{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[146]
+	mi := &file_berth_v1_ecs_proto_msgTypes[158]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10516,7 +11446,7 @@ func (x *AutoScalingGroupProviderUpdate) String() string {
 func (*AutoScalingGroupProviderUpdate) ProtoMessage() {}
 
 func (x *AutoScalingGroupProviderUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[146]
+	mi := &file_berth_v1_ecs_proto_msgTypes[158]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10529,7 +11459,7 @@ func (x *AutoScalingGroupProviderUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutoScalingGroupProviderUpdate.ProtoReflect.Descriptor instead.
 func (*AutoScalingGroupProviderUpdate) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{146}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{158}
 }
 
 func (x *AutoScalingGroupProviderUpdate) GetManagedScaling() *ManagedScaling {
@@ -10564,7 +11494,7 @@ type UpdateCapacityProviderRequest struct {
 
 func (x *UpdateCapacityProviderRequest) Reset() {
 	*x = UpdateCapacityProviderRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[147]
+	mi := &file_berth_v1_ecs_proto_msgTypes[159]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10576,7 +11506,7 @@ func (x *UpdateCapacityProviderRequest) String() string {
 func (*UpdateCapacityProviderRequest) ProtoMessage() {}
 
 func (x *UpdateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[147]
+	mi := &file_berth_v1_ecs_proto_msgTypes[159]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10589,7 +11519,7 @@ func (x *UpdateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCapacityProviderRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCapacityProviderRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{147}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{159}
 }
 
 func (x *UpdateCapacityProviderRequest) GetName() string {
@@ -10622,7 +11552,7 @@ type UpdateCapacityProviderResponse struct {
 
 func (x *UpdateCapacityProviderResponse) Reset() {
 	*x = UpdateCapacityProviderResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[148]
+	mi := &file_berth_v1_ecs_proto_msgTypes[160]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10634,7 +11564,7 @@ func (x *UpdateCapacityProviderResponse) String() string {
 func (*UpdateCapacityProviderResponse) ProtoMessage() {}
 
 func (x *UpdateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[148]
+	mi := &file_berth_v1_ecs_proto_msgTypes[160]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10647,7 +11577,7 @@ func (x *UpdateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCapacityProviderResponse.ProtoReflect.Descriptor instead.
 func (*UpdateCapacityProviderResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{148}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{160}
 }
 
 func (x *UpdateCapacityProviderResponse) GetCapacityProvider() *CapacityProvider {
@@ -10671,7 +11601,7 @@ type LoadBalancer struct {
 
 func (x *LoadBalancer) Reset() {
 	*x = LoadBalancer{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[149]
+	mi := &file_berth_v1_ecs_proto_msgTypes[161]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10683,7 +11613,7 @@ func (x *LoadBalancer) String() string {
 func (*LoadBalancer) ProtoMessage() {}
 
 func (x *LoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[149]
+	mi := &file_berth_v1_ecs_proto_msgTypes[161]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10696,7 +11626,7 @@ func (x *LoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancer.ProtoReflect.Descriptor instead.
 func (*LoadBalancer) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{149}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{161}
 }
 
 func (x *LoadBalancer) GetTargetGroupArn() string {
@@ -10746,7 +11676,7 @@ type ServiceRegistry struct {
 
 func (x *ServiceRegistry) Reset() {
 	*x = ServiceRegistry{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[150]
+	mi := &file_berth_v1_ecs_proto_msgTypes[162]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10758,7 +11688,7 @@ func (x *ServiceRegistry) String() string {
 func (*ServiceRegistry) ProtoMessage() {}
 
 func (x *ServiceRegistry) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[150]
+	mi := &file_berth_v1_ecs_proto_msgTypes[162]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10771,7 +11701,7 @@ func (x *ServiceRegistry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceRegistry.ProtoReflect.Descriptor instead.
 func (*ServiceRegistry) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{150}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{162}
 }
 
 func (x *ServiceRegistry) GetRegistryArn() string {
@@ -10815,7 +11745,7 @@ type ServiceConnectConfiguration struct {
 
 func (x *ServiceConnectConfiguration) Reset() {
 	*x = ServiceConnectConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[151]
+	mi := &file_berth_v1_ecs_proto_msgTypes[163]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10827,7 +11757,7 @@ func (x *ServiceConnectConfiguration) String() string {
 func (*ServiceConnectConfiguration) ProtoMessage() {}
 
 func (x *ServiceConnectConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[151]
+	mi := &file_berth_v1_ecs_proto_msgTypes[163]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10840,7 +11770,7 @@ func (x *ServiceConnectConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceConnectConfiguration.ProtoReflect.Descriptor instead.
 func (*ServiceConnectConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{151}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{163}
 }
 
 func (x *ServiceConnectConfiguration) GetEnabled() bool {
@@ -10892,7 +11822,7 @@ type ServiceConnectService struct {
 
 func (x *ServiceConnectService) Reset() {
 	*x = ServiceConnectService{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[152]
+	mi := &file_berth_v1_ecs_proto_msgTypes[164]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10904,7 +11834,7 @@ func (x *ServiceConnectService) String() string {
 func (*ServiceConnectService) ProtoMessage() {}
 
 func (x *ServiceConnectService) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[152]
+	mi := &file_berth_v1_ecs_proto_msgTypes[164]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10917,7 +11847,7 @@ func (x *ServiceConnectService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceConnectService.ProtoReflect.Descriptor instead.
 func (*ServiceConnectService) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{152}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{164}
 }
 
 func (x *ServiceConnectService) GetPortName() string {
@@ -10973,7 +11903,7 @@ type ServiceConnectClientAlias struct {
 
 func (x *ServiceConnectClientAlias) Reset() {
 	*x = ServiceConnectClientAlias{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[153]
+	mi := &file_berth_v1_ecs_proto_msgTypes[165]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10985,7 +11915,7 @@ func (x *ServiceConnectClientAlias) String() string {
 func (*ServiceConnectClientAlias) ProtoMessage() {}
 
 func (x *ServiceConnectClientAlias) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[153]
+	mi := &file_berth_v1_ecs_proto_msgTypes[165]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10998,7 +11928,7 @@ func (x *ServiceConnectClientAlias) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceConnectClientAlias.ProtoReflect.Descriptor instead.
 func (*ServiceConnectClientAlias) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{153}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{165}
 }
 
 func (x *ServiceConnectClientAlias) GetPort() int32 {
@@ -11031,7 +11961,7 @@ type ServiceConnectTestTrafficRules struct {
 
 func (x *ServiceConnectTestTrafficRules) Reset() {
 	*x = ServiceConnectTestTrafficRules{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[154]
+	mi := &file_berth_v1_ecs_proto_msgTypes[166]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11043,7 +11973,7 @@ func (x *ServiceConnectTestTrafficRules) String() string {
 func (*ServiceConnectTestTrafficRules) ProtoMessage() {}
 
 func (x *ServiceConnectTestTrafficRules) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[154]
+	mi := &file_berth_v1_ecs_proto_msgTypes[166]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11056,7 +11986,7 @@ func (x *ServiceConnectTestTrafficRules) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceConnectTestTrafficRules.ProtoReflect.Descriptor instead.
 func (*ServiceConnectTestTrafficRules) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{154}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{166}
 }
 
 func (x *ServiceConnectTestTrafficRules) GetHeader() *ServiceConnectTestTrafficHeaderRules {
@@ -11076,7 +12006,7 @@ type ServiceConnectTestTrafficHeaderRules struct {
 
 func (x *ServiceConnectTestTrafficHeaderRules) Reset() {
 	*x = ServiceConnectTestTrafficHeaderRules{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[155]
+	mi := &file_berth_v1_ecs_proto_msgTypes[167]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11088,7 +12018,7 @@ func (x *ServiceConnectTestTrafficHeaderRules) String() string {
 func (*ServiceConnectTestTrafficHeaderRules) ProtoMessage() {}
 
 func (x *ServiceConnectTestTrafficHeaderRules) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[155]
+	mi := &file_berth_v1_ecs_proto_msgTypes[167]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11101,7 +12031,7 @@ func (x *ServiceConnectTestTrafficHeaderRules) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use ServiceConnectTestTrafficHeaderRules.ProtoReflect.Descriptor instead.
 func (*ServiceConnectTestTrafficHeaderRules) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{155}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{167}
 }
 
 func (x *ServiceConnectTestTrafficHeaderRules) GetName() string {
@@ -11127,7 +12057,7 @@ type ServiceConnectTestTrafficHeaderMatchRules struct {
 
 func (x *ServiceConnectTestTrafficHeaderMatchRules) Reset() {
 	*x = ServiceConnectTestTrafficHeaderMatchRules{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[156]
+	mi := &file_berth_v1_ecs_proto_msgTypes[168]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11139,7 +12069,7 @@ func (x *ServiceConnectTestTrafficHeaderMatchRules) String() string {
 func (*ServiceConnectTestTrafficHeaderMatchRules) ProtoMessage() {}
 
 func (x *ServiceConnectTestTrafficHeaderMatchRules) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[156]
+	mi := &file_berth_v1_ecs_proto_msgTypes[168]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11152,7 +12082,7 @@ func (x *ServiceConnectTestTrafficHeaderMatchRules) ProtoReflect() protoreflect.
 
 // Deprecated: Use ServiceConnectTestTrafficHeaderMatchRules.ProtoReflect.Descriptor instead.
 func (*ServiceConnectTestTrafficHeaderMatchRules) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{156}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{168}
 }
 
 func (x *ServiceConnectTestTrafficHeaderMatchRules) GetExact() string {
@@ -11172,7 +12102,7 @@ type TimeoutConfiguration struct {
 
 func (x *TimeoutConfiguration) Reset() {
 	*x = TimeoutConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[157]
+	mi := &file_berth_v1_ecs_proto_msgTypes[169]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11184,7 +12114,7 @@ func (x *TimeoutConfiguration) String() string {
 func (*TimeoutConfiguration) ProtoMessage() {}
 
 func (x *TimeoutConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[157]
+	mi := &file_berth_v1_ecs_proto_msgTypes[169]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11197,7 +12127,7 @@ func (x *TimeoutConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimeoutConfiguration.ProtoReflect.Descriptor instead.
 func (*TimeoutConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{157}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{169}
 }
 
 func (x *TimeoutConfiguration) GetIdleTimeoutSeconds() int32 {
@@ -11225,7 +12155,7 @@ type ServiceConnectTlsConfiguration struct {
 
 func (x *ServiceConnectTlsConfiguration) Reset() {
 	*x = ServiceConnectTlsConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[158]
+	mi := &file_berth_v1_ecs_proto_msgTypes[170]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11237,7 +12167,7 @@ func (x *ServiceConnectTlsConfiguration) String() string {
 func (*ServiceConnectTlsConfiguration) ProtoMessage() {}
 
 func (x *ServiceConnectTlsConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[158]
+	mi := &file_berth_v1_ecs_proto_msgTypes[170]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11250,7 +12180,7 @@ func (x *ServiceConnectTlsConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceConnectTlsConfiguration.ProtoReflect.Descriptor instead.
 func (*ServiceConnectTlsConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{158}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{170}
 }
 
 func (x *ServiceConnectTlsConfiguration) GetIssuerCertificateAuthority() *ServiceConnectTlsCertificateAuthority {
@@ -11283,7 +12213,7 @@ type ServiceConnectTlsCertificateAuthority struct {
 
 func (x *ServiceConnectTlsCertificateAuthority) Reset() {
 	*x = ServiceConnectTlsCertificateAuthority{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[159]
+	mi := &file_berth_v1_ecs_proto_msgTypes[171]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11295,7 +12225,7 @@ func (x *ServiceConnectTlsCertificateAuthority) String() string {
 func (*ServiceConnectTlsCertificateAuthority) ProtoMessage() {}
 
 func (x *ServiceConnectTlsCertificateAuthority) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[159]
+	mi := &file_berth_v1_ecs_proto_msgTypes[171]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11308,7 +12238,7 @@ func (x *ServiceConnectTlsCertificateAuthority) ProtoReflect() protoreflect.Mess
 
 // Deprecated: Use ServiceConnectTlsCertificateAuthority.ProtoReflect.Descriptor instead.
 func (*ServiceConnectTlsCertificateAuthority) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{159}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{171}
 }
 
 func (x *ServiceConnectTlsCertificateAuthority) GetAwsPcaAuthorityArn() string {
@@ -11328,7 +12258,7 @@ type ServiceConnectAccessLogConfiguration struct {
 
 func (x *ServiceConnectAccessLogConfiguration) Reset() {
 	*x = ServiceConnectAccessLogConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[160]
+	mi := &file_berth_v1_ecs_proto_msgTypes[172]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11340,7 +12270,7 @@ func (x *ServiceConnectAccessLogConfiguration) String() string {
 func (*ServiceConnectAccessLogConfiguration) ProtoMessage() {}
 
 func (x *ServiceConnectAccessLogConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[160]
+	mi := &file_berth_v1_ecs_proto_msgTypes[172]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11353,7 +12283,7 @@ func (x *ServiceConnectAccessLogConfiguration) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use ServiceConnectAccessLogConfiguration.ProtoReflect.Descriptor instead.
 func (*ServiceConnectAccessLogConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{160}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{172}
 }
 
 func (x *ServiceConnectAccessLogConfiguration) GetFormat() string {
@@ -11382,7 +12312,7 @@ type ProtectedTask struct {
 
 func (x *ProtectedTask) Reset() {
 	*x = ProtectedTask{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[161]
+	mi := &file_berth_v1_ecs_proto_msgTypes[173]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11394,7 +12324,7 @@ func (x *ProtectedTask) String() string {
 func (*ProtectedTask) ProtoMessage() {}
 
 func (x *ProtectedTask) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[161]
+	mi := &file_berth_v1_ecs_proto_msgTypes[173]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11407,7 +12337,7 @@ func (x *ProtectedTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtectedTask.ProtoReflect.Descriptor instead.
 func (*ProtectedTask) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{161}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{173}
 }
 
 func (x *ProtectedTask) GetTaskArn() string {
@@ -11444,7 +12374,7 @@ type UpdateTaskProtectionRequest struct {
 
 func (x *UpdateTaskProtectionRequest) Reset() {
 	*x = UpdateTaskProtectionRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[162]
+	mi := &file_berth_v1_ecs_proto_msgTypes[174]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11456,7 +12386,7 @@ func (x *UpdateTaskProtectionRequest) String() string {
 func (*UpdateTaskProtectionRequest) ProtoMessage() {}
 
 func (x *UpdateTaskProtectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[162]
+	mi := &file_berth_v1_ecs_proto_msgTypes[174]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11469,7 +12399,7 @@ func (x *UpdateTaskProtectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTaskProtectionRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTaskProtectionRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{162}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{174}
 }
 
 func (x *UpdateTaskProtectionRequest) GetCluster() string {
@@ -11510,7 +12440,7 @@ type UpdateTaskProtectionResponse struct {
 
 func (x *UpdateTaskProtectionResponse) Reset() {
 	*x = UpdateTaskProtectionResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[163]
+	mi := &file_berth_v1_ecs_proto_msgTypes[175]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11522,7 +12452,7 @@ func (x *UpdateTaskProtectionResponse) String() string {
 func (*UpdateTaskProtectionResponse) ProtoMessage() {}
 
 func (x *UpdateTaskProtectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[163]
+	mi := &file_berth_v1_ecs_proto_msgTypes[175]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11535,7 +12465,7 @@ func (x *UpdateTaskProtectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTaskProtectionResponse.ProtoReflect.Descriptor instead.
 func (*UpdateTaskProtectionResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{163}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{175}
 }
 
 func (x *UpdateTaskProtectionResponse) GetProtectedTasks() []*ProtectedTask {
@@ -11562,7 +12492,7 @@ type GetTaskProtectionRequest struct {
 
 func (x *GetTaskProtectionRequest) Reset() {
 	*x = GetTaskProtectionRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[164]
+	mi := &file_berth_v1_ecs_proto_msgTypes[176]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11574,7 +12504,7 @@ func (x *GetTaskProtectionRequest) String() string {
 func (*GetTaskProtectionRequest) ProtoMessage() {}
 
 func (x *GetTaskProtectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[164]
+	mi := &file_berth_v1_ecs_proto_msgTypes[176]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11587,7 +12517,7 @@ func (x *GetTaskProtectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTaskProtectionRequest.ProtoReflect.Descriptor instead.
 func (*GetTaskProtectionRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{164}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{176}
 }
 
 func (x *GetTaskProtectionRequest) GetCluster() string {
@@ -11614,7 +12544,7 @@ type GetTaskProtectionResponse struct {
 
 func (x *GetTaskProtectionResponse) Reset() {
 	*x = GetTaskProtectionResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[165]
+	mi := &file_berth_v1_ecs_proto_msgTypes[177]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11626,7 +12556,7 @@ func (x *GetTaskProtectionResponse) String() string {
 func (*GetTaskProtectionResponse) ProtoMessage() {}
 
 func (x *GetTaskProtectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[165]
+	mi := &file_berth_v1_ecs_proto_msgTypes[177]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11639,7 +12569,7 @@ func (x *GetTaskProtectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTaskProtectionResponse.ProtoReflect.Descriptor instead.
 func (*GetTaskProtectionResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{165}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{177}
 }
 
 func (x *GetTaskProtectionResponse) GetProtectedTasks() []*ProtectedTask {
@@ -11668,7 +12598,7 @@ type ServiceRevisionSummary struct {
 
 func (x *ServiceRevisionSummary) Reset() {
 	*x = ServiceRevisionSummary{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[166]
+	mi := &file_berth_v1_ecs_proto_msgTypes[178]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11680,7 +12610,7 @@ func (x *ServiceRevisionSummary) String() string {
 func (*ServiceRevisionSummary) ProtoMessage() {}
 
 func (x *ServiceRevisionSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[166]
+	mi := &file_berth_v1_ecs_proto_msgTypes[178]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11693,7 +12623,7 @@ func (x *ServiceRevisionSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceRevisionSummary.ProtoReflect.Descriptor instead.
 func (*ServiceRevisionSummary) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{166}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{178}
 }
 
 func (x *ServiceRevisionSummary) GetArn() string {
@@ -11736,7 +12666,7 @@ type ServiceCurrentRevisionSummary struct {
 
 func (x *ServiceCurrentRevisionSummary) Reset() {
 	*x = ServiceCurrentRevisionSummary{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[167]
+	mi := &file_berth_v1_ecs_proto_msgTypes[179]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11748,7 +12678,7 @@ func (x *ServiceCurrentRevisionSummary) String() string {
 func (*ServiceCurrentRevisionSummary) ProtoMessage() {}
 
 func (x *ServiceCurrentRevisionSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[167]
+	mi := &file_berth_v1_ecs_proto_msgTypes[179]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11761,7 +12691,7 @@ func (x *ServiceCurrentRevisionSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceCurrentRevisionSummary.ProtoReflect.Descriptor instead.
 func (*ServiceCurrentRevisionSummary) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{167}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{179}
 }
 
 func (x *ServiceCurrentRevisionSummary) GetArn() string {
@@ -11803,7 +12733,7 @@ type Rollback struct {
 
 func (x *Rollback) Reset() {
 	*x = Rollback{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[168]
+	mi := &file_berth_v1_ecs_proto_msgTypes[180]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11815,7 +12745,7 @@ func (x *Rollback) String() string {
 func (*Rollback) ProtoMessage() {}
 
 func (x *Rollback) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[168]
+	mi := &file_berth_v1_ecs_proto_msgTypes[180]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11828,7 +12758,7 @@ func (x *Rollback) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rollback.ProtoReflect.Descriptor instead.
 func (*Rollback) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{168}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{180}
 }
 
 func (x *Rollback) GetReason() string {
@@ -11864,7 +12794,7 @@ type ServiceDeploymentCircuitBreaker struct {
 
 func (x *ServiceDeploymentCircuitBreaker) Reset() {
 	*x = ServiceDeploymentCircuitBreaker{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[169]
+	mi := &file_berth_v1_ecs_proto_msgTypes[181]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11876,7 +12806,7 @@ func (x *ServiceDeploymentCircuitBreaker) String() string {
 func (*ServiceDeploymentCircuitBreaker) ProtoMessage() {}
 
 func (x *ServiceDeploymentCircuitBreaker) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[169]
+	mi := &file_berth_v1_ecs_proto_msgTypes[181]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11889,7 +12819,7 @@ func (x *ServiceDeploymentCircuitBreaker) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceDeploymentCircuitBreaker.ProtoReflect.Descriptor instead.
 func (*ServiceDeploymentCircuitBreaker) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{169}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{181}
 }
 
 func (x *ServiceDeploymentCircuitBreaker) GetStatus() string {
@@ -11924,7 +12854,7 @@ type ServiceDeploymentAlarms struct {
 
 func (x *ServiceDeploymentAlarms) Reset() {
 	*x = ServiceDeploymentAlarms{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[170]
+	mi := &file_berth_v1_ecs_proto_msgTypes[182]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11936,7 +12866,7 @@ func (x *ServiceDeploymentAlarms) String() string {
 func (*ServiceDeploymentAlarms) ProtoMessage() {}
 
 func (x *ServiceDeploymentAlarms) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[170]
+	mi := &file_berth_v1_ecs_proto_msgTypes[182]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11949,7 +12879,7 @@ func (x *ServiceDeploymentAlarms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceDeploymentAlarms.ProtoReflect.Descriptor instead.
 func (*ServiceDeploymentAlarms) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{170}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{182}
 }
 
 func (x *ServiceDeploymentAlarms) GetStatus() string {
@@ -12000,7 +12930,7 @@ type ServiceDeployment struct {
 
 func (x *ServiceDeployment) Reset() {
 	*x = ServiceDeployment{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[171]
+	mi := &file_berth_v1_ecs_proto_msgTypes[183]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12012,7 +12942,7 @@ func (x *ServiceDeployment) String() string {
 func (*ServiceDeployment) ProtoMessage() {}
 
 func (x *ServiceDeployment) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[171]
+	mi := &file_berth_v1_ecs_proto_msgTypes[183]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12025,7 +12955,7 @@ func (x *ServiceDeployment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceDeployment.ProtoReflect.Descriptor instead.
 func (*ServiceDeployment) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{171}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{183}
 }
 
 func (x *ServiceDeployment) GetServiceDeploymentArn() string {
@@ -12157,7 +13087,7 @@ type ServiceDeploymentBrief struct {
 
 func (x *ServiceDeploymentBrief) Reset() {
 	*x = ServiceDeploymentBrief{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[172]
+	mi := &file_berth_v1_ecs_proto_msgTypes[184]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12169,7 +13099,7 @@ func (x *ServiceDeploymentBrief) String() string {
 func (*ServiceDeploymentBrief) ProtoMessage() {}
 
 func (x *ServiceDeploymentBrief) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[172]
+	mi := &file_berth_v1_ecs_proto_msgTypes[184]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12182,7 +13112,7 @@ func (x *ServiceDeploymentBrief) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceDeploymentBrief.ProtoReflect.Descriptor instead.
 func (*ServiceDeploymentBrief) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{172}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{184}
 }
 
 func (x *ServiceDeploymentBrief) GetServiceDeploymentArn() string {
@@ -12259,7 +13189,7 @@ type ContainerImage struct {
 
 func (x *ContainerImage) Reset() {
 	*x = ContainerImage{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[173]
+	mi := &file_berth_v1_ecs_proto_msgTypes[185]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12271,7 +13201,7 @@ func (x *ContainerImage) String() string {
 func (*ContainerImage) ProtoMessage() {}
 
 func (x *ContainerImage) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[173]
+	mi := &file_berth_v1_ecs_proto_msgTypes[185]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12284,7 +13214,7 @@ func (x *ContainerImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerImage.ProtoReflect.Descriptor instead.
 func (*ContainerImage) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{173}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{185}
 }
 
 func (x *ContainerImage) GetContainerName() string {
@@ -12331,7 +13261,7 @@ type ServiceRevision struct {
 
 func (x *ServiceRevision) Reset() {
 	*x = ServiceRevision{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[174]
+	mi := &file_berth_v1_ecs_proto_msgTypes[186]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12343,7 +13273,7 @@ func (x *ServiceRevision) String() string {
 func (*ServiceRevision) ProtoMessage() {}
 
 func (x *ServiceRevision) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[174]
+	mi := &file_berth_v1_ecs_proto_msgTypes[186]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12356,7 +13286,7 @@ func (x *ServiceRevision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceRevision.ProtoReflect.Descriptor instead.
 func (*ServiceRevision) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{174}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{186}
 }
 
 func (x *ServiceRevision) GetServiceRevisionArn() string {
@@ -12475,7 +13405,7 @@ type CreatedAt struct {
 
 func (x *CreatedAt) Reset() {
 	*x = CreatedAt{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[175]
+	mi := &file_berth_v1_ecs_proto_msgTypes[187]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12487,7 +13417,7 @@ func (x *CreatedAt) String() string {
 func (*CreatedAt) ProtoMessage() {}
 
 func (x *CreatedAt) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[175]
+	mi := &file_berth_v1_ecs_proto_msgTypes[187]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12500,7 +13430,7 @@ func (x *CreatedAt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatedAt.ProtoReflect.Descriptor instead.
 func (*CreatedAt) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{175}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{187}
 }
 
 func (x *CreatedAt) GetBefore() float64 {
@@ -12532,7 +13462,7 @@ type ListServiceDeploymentsRequest struct {
 
 func (x *ListServiceDeploymentsRequest) Reset() {
 	*x = ListServiceDeploymentsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[176]
+	mi := &file_berth_v1_ecs_proto_msgTypes[188]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12544,7 +13474,7 @@ func (x *ListServiceDeploymentsRequest) String() string {
 func (*ListServiceDeploymentsRequest) ProtoMessage() {}
 
 func (x *ListServiceDeploymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[176]
+	mi := &file_berth_v1_ecs_proto_msgTypes[188]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12557,7 +13487,7 @@ func (x *ListServiceDeploymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServiceDeploymentsRequest.ProtoReflect.Descriptor instead.
 func (*ListServiceDeploymentsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{176}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{188}
 }
 
 func (x *ListServiceDeploymentsRequest) GetService() string {
@@ -12612,7 +13542,7 @@ type ListServiceDeploymentsResponse struct {
 
 func (x *ListServiceDeploymentsResponse) Reset() {
 	*x = ListServiceDeploymentsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[177]
+	mi := &file_berth_v1_ecs_proto_msgTypes[189]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12624,7 +13554,7 @@ func (x *ListServiceDeploymentsResponse) String() string {
 func (*ListServiceDeploymentsResponse) ProtoMessage() {}
 
 func (x *ListServiceDeploymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[177]
+	mi := &file_berth_v1_ecs_proto_msgTypes[189]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12637,7 +13567,7 @@ func (x *ListServiceDeploymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServiceDeploymentsResponse.ProtoReflect.Descriptor instead.
 func (*ListServiceDeploymentsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{177}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{189}
 }
 
 func (x *ListServiceDeploymentsResponse) GetServiceDeployments() []*ServiceDeploymentBrief {
@@ -12663,7 +13593,7 @@ type DescribeServiceDeploymentsRequest struct {
 
 func (x *DescribeServiceDeploymentsRequest) Reset() {
 	*x = DescribeServiceDeploymentsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[178]
+	mi := &file_berth_v1_ecs_proto_msgTypes[190]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12675,7 +13605,7 @@ func (x *DescribeServiceDeploymentsRequest) String() string {
 func (*DescribeServiceDeploymentsRequest) ProtoMessage() {}
 
 func (x *DescribeServiceDeploymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[178]
+	mi := &file_berth_v1_ecs_proto_msgTypes[190]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12688,7 +13618,7 @@ func (x *DescribeServiceDeploymentsRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use DescribeServiceDeploymentsRequest.ProtoReflect.Descriptor instead.
 func (*DescribeServiceDeploymentsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{178}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{190}
 }
 
 func (x *DescribeServiceDeploymentsRequest) GetServiceDeploymentArns() []string {
@@ -12708,7 +13638,7 @@ type DescribeServiceDeploymentsResponse struct {
 
 func (x *DescribeServiceDeploymentsResponse) Reset() {
 	*x = DescribeServiceDeploymentsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[179]
+	mi := &file_berth_v1_ecs_proto_msgTypes[191]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12720,7 +13650,7 @@ func (x *DescribeServiceDeploymentsResponse) String() string {
 func (*DescribeServiceDeploymentsResponse) ProtoMessage() {}
 
 func (x *DescribeServiceDeploymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[179]
+	mi := &file_berth_v1_ecs_proto_msgTypes[191]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12733,7 +13663,7 @@ func (x *DescribeServiceDeploymentsResponse) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use DescribeServiceDeploymentsResponse.ProtoReflect.Descriptor instead.
 func (*DescribeServiceDeploymentsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{179}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{191}
 }
 
 func (x *DescribeServiceDeploymentsResponse) GetServiceDeployments() []*ServiceDeployment {
@@ -12759,7 +13689,7 @@ type DescribeServiceRevisionsRequest struct {
 
 func (x *DescribeServiceRevisionsRequest) Reset() {
 	*x = DescribeServiceRevisionsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[180]
+	mi := &file_berth_v1_ecs_proto_msgTypes[192]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12771,7 +13701,7 @@ func (x *DescribeServiceRevisionsRequest) String() string {
 func (*DescribeServiceRevisionsRequest) ProtoMessage() {}
 
 func (x *DescribeServiceRevisionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[180]
+	mi := &file_berth_v1_ecs_proto_msgTypes[192]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12784,7 +13714,7 @@ func (x *DescribeServiceRevisionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeServiceRevisionsRequest.ProtoReflect.Descriptor instead.
 func (*DescribeServiceRevisionsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{180}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{192}
 }
 
 func (x *DescribeServiceRevisionsRequest) GetServiceRevisionArns() []string {
@@ -12804,7 +13734,7 @@ type DescribeServiceRevisionsResponse struct {
 
 func (x *DescribeServiceRevisionsResponse) Reset() {
 	*x = DescribeServiceRevisionsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[181]
+	mi := &file_berth_v1_ecs_proto_msgTypes[193]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12816,7 +13746,7 @@ func (x *DescribeServiceRevisionsResponse) String() string {
 func (*DescribeServiceRevisionsResponse) ProtoMessage() {}
 
 func (x *DescribeServiceRevisionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[181]
+	mi := &file_berth_v1_ecs_proto_msgTypes[193]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12829,7 +13759,7 @@ func (x *DescribeServiceRevisionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeServiceRevisionsResponse.ProtoReflect.Descriptor instead.
 func (*DescribeServiceRevisionsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{181}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{193}
 }
 
 func (x *DescribeServiceRevisionsResponse) GetServiceRevisions() []*ServiceRevision {
@@ -13535,7 +14465,7 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
 	"created_at\x18\x02 \x01(\x01R\tcreatedAt\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"\xa0\x0e\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xd0\x0e\n" +
 	"\aService\x12\x1f\n" +
 	"\vservice_arn\x18\x01 \x01(\tR\n" +
 	"serviceArn\x12!\n" +
@@ -13574,7 +14504,8 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\brole_arn\x18> \x01(\tR\aroleArn\x12<\n" +
 	"\x1acurrent_service_deployment\x18? \x01(\tR\x18currentServiceDeployment\x12c\n" +
 	"\x19current_service_revisions\x18@ \x03(\v2'.berth.v1.ServiceCurrentRevisionSummaryR\x17currentServiceRevisions\x12B\n" +
-	"\x1davailability_zone_rebalancing\x18A \x01(\tR\x1bavailabilityZoneRebalancingB\x10\n" +
+	"\x1davailability_zone_rebalancing\x18A \x01(\tR\x1bavailabilityZoneRebalancing\x12.\n" +
+	"\ttask_sets\x182 \x03(\v2\x11.berth.v1.TaskSetR\btaskSetsB\x10\n" +
 	"\x0e_desired_countB\x10\n" +
 	"\x0e_running_countB\x10\n" +
 	"\x0e_pending_count\"\xde\f\n" +
@@ -13665,7 +14596,95 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x14ListServicesResponse\x12!\n" +
 	"\fservice_arns\x18\x01 \x03(\tR\vserviceArns\x12\x1d\n" +
 	"\n" +
-	"next_token\x18\x02 \x01(\tR\tnextToken\"\xfd\x01\n" +
+	"next_token\x18\x02 \x01(\tR\tnextToken\"@\n" +
+	"\x05Scale\x12\x19\n" +
+	"\x05value\x18\x01 \x01(\x01H\x00R\x05value\x88\x01\x01\x12\x12\n" +
+	"\x04unit\x18\x02 \x01(\tR\x04unitB\b\n" +
+	"\x06_value\"\xe8\b\n" +
+	"\aTaskSet\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12 \n" +
+	"\ftask_set_arn\x18\x02 \x01(\tR\n" +
+	"taskSetArn\x12\x1f\n" +
+	"\vservice_arn\x18\x03 \x01(\tR\n" +
+	"serviceArn\x12\x1f\n" +
+	"\vcluster_arn\x18\x04 \x01(\tR\n" +
+	"clusterArn\x12\x1d\n" +
+	"\n" +
+	"started_by\x18\x05 \x01(\tR\tstartedBy\x12\x1f\n" +
+	"\vexternal_id\x18\x06 \x01(\tR\n" +
+	"externalId\x12\x16\n" +
+	"\x06status\x18\a \x01(\tR\x06status\x12'\n" +
+	"\x0ftask_definition\x18\b \x01(\tR\x0etaskDefinition\x129\n" +
+	"\x16computed_desired_count\x18\t \x01(\x05H\x00R\x14computedDesiredCount\x88\x01\x01\x12(\n" +
+	"\rpending_count\x18\n" +
+	" \x01(\x05H\x01R\fpendingCount\x88\x01\x01\x12(\n" +
+	"\rrunning_count\x18\v \x01(\x05H\x02R\frunningCount\x88\x01\x01\x12\x1d\n" +
+	"\n" +
+	"created_at\x18\f \x01(\x01R\tcreatedAt\x12\x1d\n" +
+	"\n" +
+	"updated_at\x18\r \x01(\x01R\tupdatedAt\x12\x1f\n" +
+	"\vlaunch_type\x18\x0e \x01(\tR\n" +
+	"launchType\x12d\n" +
+	"\x1acapacity_provider_strategy\x18\x0f \x03(\v2&.berth.v1.CapacityProviderStrategyItemR\x18capacityProviderStrategy\x12)\n" +
+	"\x10platform_version\x18\x10 \x01(\tR\x0fplatformVersion\x12'\n" +
+	"\x0fplatform_family\x18\x11 \x01(\tR\x0eplatformFamily\x12S\n" +
+	"\x15network_configuration\x18\x12 \x01(\v2\x1e.berth.v1.NetworkConfigurationR\x14networkConfiguration\x12=\n" +
+	"\x0eload_balancers\x18\x13 \x03(\v2\x16.berth.v1.LoadBalancerR\rloadBalancers\x12H\n" +
+	"\x12service_registries\x18\x14 \x03(\v2\x19.berth.v1.ServiceRegistryR\x11serviceRegistries\x12%\n" +
+	"\x05scale\x18\x15 \x01(\v2\x0f.berth.v1.ScaleR\x05scale\x12)\n" +
+	"\x10stability_status\x18\x16 \x01(\tR\x0fstabilityStatus\x12.\n" +
+	"\x13stability_status_at\x18\x17 \x01(\x01R\x11stabilityStatusAt\x12!\n" +
+	"\x04tags\x18\x18 \x03(\v2\r.berth.v1.TagR\x04tagsB\x19\n" +
+	"\x17_computed_desired_countB\x10\n" +
+	"\x0e_pending_countB\x10\n" +
+	"\x0e_running_count\"\x91\x05\n" +
+	"\x14CreateTaskSetRequest\x12\x18\n" +
+	"\aservice\x18\x01 \x01(\tR\aservice\x12\x18\n" +
+	"\acluster\x18\x02 \x01(\tR\acluster\x12\x1f\n" +
+	"\vexternal_id\x18\x03 \x01(\tR\n" +
+	"externalId\x12'\n" +
+	"\x0ftask_definition\x18\x04 \x01(\tR\x0etaskDefinition\x12S\n" +
+	"\x15network_configuration\x18\x05 \x01(\v2\x1e.berth.v1.NetworkConfigurationR\x14networkConfiguration\x12=\n" +
+	"\x0eload_balancers\x18\x06 \x03(\v2\x16.berth.v1.LoadBalancerR\rloadBalancers\x12H\n" +
+	"\x12service_registries\x18\a \x03(\v2\x19.berth.v1.ServiceRegistryR\x11serviceRegistries\x12\x1f\n" +
+	"\vlaunch_type\x18\b \x01(\tR\n" +
+	"launchType\x12d\n" +
+	"\x1acapacity_provider_strategy\x18\t \x03(\v2&.berth.v1.CapacityProviderStrategyItemR\x18capacityProviderStrategy\x12)\n" +
+	"\x10platform_version\x18\n" +
+	" \x01(\tR\x0fplatformVersion\x12%\n" +
+	"\x05scale\x18\v \x01(\v2\x0f.berth.v1.ScaleR\x05scale\x12!\n" +
+	"\fclient_token\x18\f \x01(\tR\vclientToken\x12!\n" +
+	"\x04tags\x18\r \x03(\v2\r.berth.v1.TagR\x04tags\"E\n" +
+	"\x15CreateTaskSetResponse\x12,\n" +
+	"\btask_set\x18\x01 \x01(\v2\x11.berth.v1.TaskSetR\ataskSet\"\x84\x01\n" +
+	"\x17DescribeTaskSetsRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x18\n" +
+	"\aservice\x18\x02 \x01(\tR\aservice\x12\x1b\n" +
+	"\ttask_sets\x18\x03 \x03(\tR\btaskSets\x12\x18\n" +
+	"\ainclude\x18\x04 \x03(\tR\ainclude\"y\n" +
+	"\x18DescribeTaskSetsResponse\x12.\n" +
+	"\ttask_sets\x18\x01 \x03(\v2\x11.berth.v1.TaskSetR\btaskSets\x12-\n" +
+	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\"\x8c\x01\n" +
+	"\x14UpdateTaskSetRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x18\n" +
+	"\aservice\x18\x02 \x01(\tR\aservice\x12\x19\n" +
+	"\btask_set\x18\x03 \x01(\tR\ataskSet\x12%\n" +
+	"\x05scale\x18\x04 \x01(\v2\x0f.berth.v1.ScaleR\x05scale\"E\n" +
+	"\x15UpdateTaskSetResponse\x12,\n" +
+	"\btask_set\x18\x01 \x01(\v2\x11.berth.v1.TaskSetR\ataskSet\"{\n" +
+	"\x14DeleteTaskSetRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x18\n" +
+	"\aservice\x18\x02 \x01(\tR\aservice\x12\x19\n" +
+	"\btask_set\x18\x03 \x01(\tR\ataskSet\x12\x14\n" +
+	"\x05force\x18\x04 \x01(\bR\x05force\"E\n" +
+	"\x15DeleteTaskSetResponse\x12,\n" +
+	"\btask_set\x18\x01 \x01(\v2\x11.berth.v1.TaskSetR\ataskSet\"\x82\x01\n" +
+	"\"UpdateServicePrimaryTaskSetRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x18\n" +
+	"\aservice\x18\x02 \x01(\tR\aservice\x12(\n" +
+	"\x10primary_task_set\x18\x03 \x01(\tR\x0eprimaryTaskSet\"S\n" +
+	"#UpdateServicePrimaryTaskSetResponse\x12,\n" +
+	"\btask_set\x18\x01 \x01(\v2\x11.berth.v1.TaskSetR\ataskSet\"\xfd\x01\n" +
 	"\x0eManagedScaling\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x12'\n" +
 	"\x0ftarget_capacity\x18\x02 \x01(\x05R\x0etargetCapacity\x129\n" +
@@ -14035,7 +15054,7 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x15service_revision_arns\x18\x01 \x03(\tR\x13serviceRevisionArns\"\x99\x01\n" +
 	" DescribeServiceRevisionsResponse\x12F\n" +
 	"\x11service_revisions\x18\x01 \x03(\v2\x19.berth.v1.ServiceRevisionR\x10serviceRevisions\x12-\n" +
-	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures2\x80#\n" +
+	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures2\xcd&\n" +
 	"\x03ECS\x12k\n" +
 	"\x16RegisterTaskDefinition\x12'.berth.v1.RegisterTaskDefinitionRequest\x1a(.berth.v1.RegisterTaskDefinitionResponse\x12k\n" +
 	"\x16DescribeTaskDefinition\x12'.berth.v1.DescribeTaskDefinitionRequest\x1a(.berth.v1.DescribeTaskDefinitionResponse\x12b\n" +
@@ -14060,7 +15079,12 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\rUpdateService\x12\x1e.berth.v1.UpdateServiceRequest\x1a\x1f.berth.v1.UpdateServiceResponse\x12P\n" +
 	"\rDeleteService\x12\x1e.berth.v1.DeleteServiceRequest\x1a\x1f.berth.v1.DeleteServiceResponse\x12Y\n" +
 	"\x10DescribeServices\x12!.berth.v1.DescribeServicesRequest\x1a\".berth.v1.DescribeServicesResponse\x12M\n" +
-	"\fListServices\x12\x1d.berth.v1.ListServicesRequest\x1a\x1e.berth.v1.ListServicesResponse\x12k\n" +
+	"\fListServices\x12\x1d.berth.v1.ListServicesRequest\x1a\x1e.berth.v1.ListServicesResponse\x12P\n" +
+	"\rCreateTaskSet\x12\x1e.berth.v1.CreateTaskSetRequest\x1a\x1f.berth.v1.CreateTaskSetResponse\x12Y\n" +
+	"\x10DescribeTaskSets\x12!.berth.v1.DescribeTaskSetsRequest\x1a\".berth.v1.DescribeTaskSetsResponse\x12P\n" +
+	"\rUpdateTaskSet\x12\x1e.berth.v1.UpdateTaskSetRequest\x1a\x1f.berth.v1.UpdateTaskSetResponse\x12P\n" +
+	"\rDeleteTaskSet\x12\x1e.berth.v1.DeleteTaskSetRequest\x1a\x1f.berth.v1.DeleteTaskSetResponse\x12z\n" +
+	"\x1bUpdateServicePrimaryTaskSet\x12,.berth.v1.UpdateServicePrimaryTaskSetRequest\x1a-.berth.v1.UpdateServicePrimaryTaskSetResponse\x12k\n" +
 	"\x16CreateCapacityProvider\x12'.berth.v1.CreateCapacityProviderRequest\x1a(.berth.v1.CreateCapacityProviderResponse\x12t\n" +
 	"\x19DescribeCapacityProviders\x12*.berth.v1.DescribeCapacityProvidersRequest\x1a+.berth.v1.DescribeCapacityProvidersResponse\x12z\n" +
 	"\x1bPutClusterCapacityProviders\x12,.berth.v1.PutClusterCapacityProvidersRequest\x1a-.berth.v1.PutClusterCapacityProvidersResponse\x12J\n" +
@@ -14096,7 +15120,7 @@ func file_berth_v1_ecs_proto_rawDescGZIP() []byte {
 	return file_berth_v1_ecs_proto_rawDescData
 }
 
-var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 187)
+var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 199)
 var file_berth_v1_ecs_proto_goTypes = []any{
 	(*KeyValuePair)(nil),                              // 0: berth.v1.KeyValuePair
 	(*Tag)(nil),                                       // 1: berth.v1.Tag
@@ -14203,99 +15227,111 @@ var file_berth_v1_ecs_proto_goTypes = []any{
 	(*DescribeServicesResponse)(nil),                  // 102: berth.v1.DescribeServicesResponse
 	(*ListServicesRequest)(nil),                       // 103: berth.v1.ListServicesRequest
 	(*ListServicesResponse)(nil),                      // 104: berth.v1.ListServicesResponse
-	(*ManagedScaling)(nil),                            // 105: berth.v1.ManagedScaling
-	(*AutoScalingGroupProvider)(nil),                  // 106: berth.v1.AutoScalingGroupProvider
-	(*CapacityProvider)(nil),                          // 107: berth.v1.CapacityProvider
-	(*CapacityProviderReservation)(nil),               // 108: berth.v1.CapacityProviderReservation
-	(*CreateCapacityProviderRequest)(nil),             // 109: berth.v1.CreateCapacityProviderRequest
-	(*CreateCapacityProviderResponse)(nil),            // 110: berth.v1.CreateCapacityProviderResponse
-	(*DescribeCapacityProvidersRequest)(nil),          // 111: berth.v1.DescribeCapacityProvidersRequest
-	(*DescribeCapacityProvidersResponse)(nil),         // 112: berth.v1.DescribeCapacityProvidersResponse
-	(*PutClusterCapacityProvidersRequest)(nil),        // 113: berth.v1.PutClusterCapacityProvidersRequest
-	(*PutClusterCapacityProvidersResponse)(nil),       // 114: berth.v1.PutClusterCapacityProvidersResponse
-	(*TagResourceRequest)(nil),                        // 115: berth.v1.TagResourceRequest
-	(*TagResourceResponse)(nil),                       // 116: berth.v1.TagResourceResponse
-	(*UntagResourceRequest)(nil),                      // 117: berth.v1.UntagResourceRequest
-	(*UntagResourceResponse)(nil),                     // 118: berth.v1.UntagResourceResponse
-	(*ListTagsForResourceRequest)(nil),                // 119: berth.v1.ListTagsForResourceRequest
-	(*ListTagsForResourceResponse)(nil),               // 120: berth.v1.ListTagsForResourceResponse
-	(*Setting)(nil),                                   // 121: berth.v1.Setting
-	(*ListAccountSettingsRequest)(nil),                // 122: berth.v1.ListAccountSettingsRequest
-	(*ListAccountSettingsResponse)(nil),               // 123: berth.v1.ListAccountSettingsResponse
-	(*PutAccountSettingRequest)(nil),                  // 124: berth.v1.PutAccountSettingRequest
-	(*PutAccountSettingResponse)(nil),                 // 125: berth.v1.PutAccountSettingResponse
-	(*PutAccountSettingDefaultRequest)(nil),           // 126: berth.v1.PutAccountSettingDefaultRequest
-	(*PutAccountSettingDefaultResponse)(nil),          // 127: berth.v1.PutAccountSettingDefaultResponse
-	(*DeleteAccountSettingRequest)(nil),               // 128: berth.v1.DeleteAccountSettingRequest
-	(*DeleteAccountSettingResponse)(nil),              // 129: berth.v1.DeleteAccountSettingResponse
-	(*DeleteTaskDefinitionsRequest)(nil),              // 130: berth.v1.DeleteTaskDefinitionsRequest
-	(*DeleteTaskDefinitionsResponse)(nil),             // 131: berth.v1.DeleteTaskDefinitionsResponse
-	(*ExecuteCommandConfiguration)(nil),               // 132: berth.v1.ExecuteCommandConfiguration
-	(*ExecuteCommandLogConfiguration)(nil),            // 133: berth.v1.ExecuteCommandLogConfiguration
-	(*ManagedStorageConfiguration)(nil),               // 134: berth.v1.ManagedStorageConfiguration
-	(*ClusterServiceConnectDefaults)(nil),             // 135: berth.v1.ClusterServiceConnectDefaults
-	(*UpdateClusterRequest)(nil),                      // 136: berth.v1.UpdateClusterRequest
-	(*UpdateClusterResponse)(nil),                     // 137: berth.v1.UpdateClusterResponse
-	(*UpdateClusterSettingsRequest)(nil),              // 138: berth.v1.UpdateClusterSettingsRequest
-	(*UpdateClusterSettingsResponse)(nil),             // 139: berth.v1.UpdateClusterSettingsResponse
-	(*ListAttributesRequest)(nil),                     // 140: berth.v1.ListAttributesRequest
-	(*ListAttributesResponse)(nil),                    // 141: berth.v1.ListAttributesResponse
-	(*DeleteAttributesRequest)(nil),                   // 142: berth.v1.DeleteAttributesRequest
-	(*DeleteAttributesResponse)(nil),                  // 143: berth.v1.DeleteAttributesResponse
-	(*DeleteCapacityProviderRequest)(nil),             // 144: berth.v1.DeleteCapacityProviderRequest
-	(*DeleteCapacityProviderResponse)(nil),            // 145: berth.v1.DeleteCapacityProviderResponse
-	(*AutoScalingGroupProviderUpdate)(nil),            // 146: berth.v1.AutoScalingGroupProviderUpdate
-	(*UpdateCapacityProviderRequest)(nil),             // 147: berth.v1.UpdateCapacityProviderRequest
-	(*UpdateCapacityProviderResponse)(nil),            // 148: berth.v1.UpdateCapacityProviderResponse
-	(*LoadBalancer)(nil),                              // 149: berth.v1.LoadBalancer
-	(*ServiceRegistry)(nil),                           // 150: berth.v1.ServiceRegistry
-	(*ServiceConnectConfiguration)(nil),               // 151: berth.v1.ServiceConnectConfiguration
-	(*ServiceConnectService)(nil),                     // 152: berth.v1.ServiceConnectService
-	(*ServiceConnectClientAlias)(nil),                 // 153: berth.v1.ServiceConnectClientAlias
-	(*ServiceConnectTestTrafficRules)(nil),            // 154: berth.v1.ServiceConnectTestTrafficRules
-	(*ServiceConnectTestTrafficHeaderRules)(nil),      // 155: berth.v1.ServiceConnectTestTrafficHeaderRules
-	(*ServiceConnectTestTrafficHeaderMatchRules)(nil), // 156: berth.v1.ServiceConnectTestTrafficHeaderMatchRules
-	(*TimeoutConfiguration)(nil),                      // 157: berth.v1.TimeoutConfiguration
-	(*ServiceConnectTlsConfiguration)(nil),            // 158: berth.v1.ServiceConnectTlsConfiguration
-	(*ServiceConnectTlsCertificateAuthority)(nil),     // 159: berth.v1.ServiceConnectTlsCertificateAuthority
-	(*ServiceConnectAccessLogConfiguration)(nil),      // 160: berth.v1.ServiceConnectAccessLogConfiguration
-	(*ProtectedTask)(nil),                             // 161: berth.v1.ProtectedTask
-	(*UpdateTaskProtectionRequest)(nil),               // 162: berth.v1.UpdateTaskProtectionRequest
-	(*UpdateTaskProtectionResponse)(nil),              // 163: berth.v1.UpdateTaskProtectionResponse
-	(*GetTaskProtectionRequest)(nil),                  // 164: berth.v1.GetTaskProtectionRequest
-	(*GetTaskProtectionResponse)(nil),                 // 165: berth.v1.GetTaskProtectionResponse
-	(*ServiceRevisionSummary)(nil),                    // 166: berth.v1.ServiceRevisionSummary
-	(*ServiceCurrentRevisionSummary)(nil),             // 167: berth.v1.ServiceCurrentRevisionSummary
-	(*Rollback)(nil),                                  // 168: berth.v1.Rollback
-	(*ServiceDeploymentCircuitBreaker)(nil),           // 169: berth.v1.ServiceDeploymentCircuitBreaker
-	(*ServiceDeploymentAlarms)(nil),                   // 170: berth.v1.ServiceDeploymentAlarms
-	(*ServiceDeployment)(nil),                         // 171: berth.v1.ServiceDeployment
-	(*ServiceDeploymentBrief)(nil),                    // 172: berth.v1.ServiceDeploymentBrief
-	(*ContainerImage)(nil),                            // 173: berth.v1.ContainerImage
-	(*ServiceRevision)(nil),                           // 174: berth.v1.ServiceRevision
-	(*CreatedAt)(nil),                                 // 175: berth.v1.CreatedAt
-	(*ListServiceDeploymentsRequest)(nil),             // 176: berth.v1.ListServiceDeploymentsRequest
-	(*ListServiceDeploymentsResponse)(nil),            // 177: berth.v1.ListServiceDeploymentsResponse
-	(*DescribeServiceDeploymentsRequest)(nil),         // 178: berth.v1.DescribeServiceDeploymentsRequest
-	(*DescribeServiceDeploymentsResponse)(nil),        // 179: berth.v1.DescribeServiceDeploymentsResponse
-	(*DescribeServiceRevisionsRequest)(nil),           // 180: berth.v1.DescribeServiceRevisionsRequest
-	(*DescribeServiceRevisionsResponse)(nil),          // 181: berth.v1.DescribeServiceRevisionsResponse
-	nil,                                               // 182: berth.v1.LogConfiguration.OptionsEntry
-	nil,                                               // 183: berth.v1.FirelensConfiguration.OptionsEntry
-	nil,                                               // 184: berth.v1.ContainerDefinition.DockerLabelsEntry
-	nil,                                               // 185: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	nil,                                               // 186: berth.v1.DockerVolumeConfiguration.LabelsEntry
-	(*structpb.ListValue)(nil),                        // 187: google.protobuf.ListValue
-	(*structpb.Struct)(nil),                           // 188: google.protobuf.Struct
+	(*Scale)(nil),                                     // 105: berth.v1.Scale
+	(*TaskSet)(nil),                                   // 106: berth.v1.TaskSet
+	(*CreateTaskSetRequest)(nil),                      // 107: berth.v1.CreateTaskSetRequest
+	(*CreateTaskSetResponse)(nil),                     // 108: berth.v1.CreateTaskSetResponse
+	(*DescribeTaskSetsRequest)(nil),                   // 109: berth.v1.DescribeTaskSetsRequest
+	(*DescribeTaskSetsResponse)(nil),                  // 110: berth.v1.DescribeTaskSetsResponse
+	(*UpdateTaskSetRequest)(nil),                      // 111: berth.v1.UpdateTaskSetRequest
+	(*UpdateTaskSetResponse)(nil),                     // 112: berth.v1.UpdateTaskSetResponse
+	(*DeleteTaskSetRequest)(nil),                      // 113: berth.v1.DeleteTaskSetRequest
+	(*DeleteTaskSetResponse)(nil),                     // 114: berth.v1.DeleteTaskSetResponse
+	(*UpdateServicePrimaryTaskSetRequest)(nil),        // 115: berth.v1.UpdateServicePrimaryTaskSetRequest
+	(*UpdateServicePrimaryTaskSetResponse)(nil),       // 116: berth.v1.UpdateServicePrimaryTaskSetResponse
+	(*ManagedScaling)(nil),                            // 117: berth.v1.ManagedScaling
+	(*AutoScalingGroupProvider)(nil),                  // 118: berth.v1.AutoScalingGroupProvider
+	(*CapacityProvider)(nil),                          // 119: berth.v1.CapacityProvider
+	(*CapacityProviderReservation)(nil),               // 120: berth.v1.CapacityProviderReservation
+	(*CreateCapacityProviderRequest)(nil),             // 121: berth.v1.CreateCapacityProviderRequest
+	(*CreateCapacityProviderResponse)(nil),            // 122: berth.v1.CreateCapacityProviderResponse
+	(*DescribeCapacityProvidersRequest)(nil),          // 123: berth.v1.DescribeCapacityProvidersRequest
+	(*DescribeCapacityProvidersResponse)(nil),         // 124: berth.v1.DescribeCapacityProvidersResponse
+	(*PutClusterCapacityProvidersRequest)(nil),        // 125: berth.v1.PutClusterCapacityProvidersRequest
+	(*PutClusterCapacityProvidersResponse)(nil),       // 126: berth.v1.PutClusterCapacityProvidersResponse
+	(*TagResourceRequest)(nil),                        // 127: berth.v1.TagResourceRequest
+	(*TagResourceResponse)(nil),                       // 128: berth.v1.TagResourceResponse
+	(*UntagResourceRequest)(nil),                      // 129: berth.v1.UntagResourceRequest
+	(*UntagResourceResponse)(nil),                     // 130: berth.v1.UntagResourceResponse
+	(*ListTagsForResourceRequest)(nil),                // 131: berth.v1.ListTagsForResourceRequest
+	(*ListTagsForResourceResponse)(nil),               // 132: berth.v1.ListTagsForResourceResponse
+	(*Setting)(nil),                                   // 133: berth.v1.Setting
+	(*ListAccountSettingsRequest)(nil),                // 134: berth.v1.ListAccountSettingsRequest
+	(*ListAccountSettingsResponse)(nil),               // 135: berth.v1.ListAccountSettingsResponse
+	(*PutAccountSettingRequest)(nil),                  // 136: berth.v1.PutAccountSettingRequest
+	(*PutAccountSettingResponse)(nil),                 // 137: berth.v1.PutAccountSettingResponse
+	(*PutAccountSettingDefaultRequest)(nil),           // 138: berth.v1.PutAccountSettingDefaultRequest
+	(*PutAccountSettingDefaultResponse)(nil),          // 139: berth.v1.PutAccountSettingDefaultResponse
+	(*DeleteAccountSettingRequest)(nil),               // 140: berth.v1.DeleteAccountSettingRequest
+	(*DeleteAccountSettingResponse)(nil),              // 141: berth.v1.DeleteAccountSettingResponse
+	(*DeleteTaskDefinitionsRequest)(nil),              // 142: berth.v1.DeleteTaskDefinitionsRequest
+	(*DeleteTaskDefinitionsResponse)(nil),             // 143: berth.v1.DeleteTaskDefinitionsResponse
+	(*ExecuteCommandConfiguration)(nil),               // 144: berth.v1.ExecuteCommandConfiguration
+	(*ExecuteCommandLogConfiguration)(nil),            // 145: berth.v1.ExecuteCommandLogConfiguration
+	(*ManagedStorageConfiguration)(nil),               // 146: berth.v1.ManagedStorageConfiguration
+	(*ClusterServiceConnectDefaults)(nil),             // 147: berth.v1.ClusterServiceConnectDefaults
+	(*UpdateClusterRequest)(nil),                      // 148: berth.v1.UpdateClusterRequest
+	(*UpdateClusterResponse)(nil),                     // 149: berth.v1.UpdateClusterResponse
+	(*UpdateClusterSettingsRequest)(nil),              // 150: berth.v1.UpdateClusterSettingsRequest
+	(*UpdateClusterSettingsResponse)(nil),             // 151: berth.v1.UpdateClusterSettingsResponse
+	(*ListAttributesRequest)(nil),                     // 152: berth.v1.ListAttributesRequest
+	(*ListAttributesResponse)(nil),                    // 153: berth.v1.ListAttributesResponse
+	(*DeleteAttributesRequest)(nil),                   // 154: berth.v1.DeleteAttributesRequest
+	(*DeleteAttributesResponse)(nil),                  // 155: berth.v1.DeleteAttributesResponse
+	(*DeleteCapacityProviderRequest)(nil),             // 156: berth.v1.DeleteCapacityProviderRequest
+	(*DeleteCapacityProviderResponse)(nil),            // 157: berth.v1.DeleteCapacityProviderResponse
+	(*AutoScalingGroupProviderUpdate)(nil),            // 158: berth.v1.AutoScalingGroupProviderUpdate
+	(*UpdateCapacityProviderRequest)(nil),             // 159: berth.v1.UpdateCapacityProviderRequest
+	(*UpdateCapacityProviderResponse)(nil),            // 160: berth.v1.UpdateCapacityProviderResponse
+	(*LoadBalancer)(nil),                              // 161: berth.v1.LoadBalancer
+	(*ServiceRegistry)(nil),                           // 162: berth.v1.ServiceRegistry
+	(*ServiceConnectConfiguration)(nil),               // 163: berth.v1.ServiceConnectConfiguration
+	(*ServiceConnectService)(nil),                     // 164: berth.v1.ServiceConnectService
+	(*ServiceConnectClientAlias)(nil),                 // 165: berth.v1.ServiceConnectClientAlias
+	(*ServiceConnectTestTrafficRules)(nil),            // 166: berth.v1.ServiceConnectTestTrafficRules
+	(*ServiceConnectTestTrafficHeaderRules)(nil),      // 167: berth.v1.ServiceConnectTestTrafficHeaderRules
+	(*ServiceConnectTestTrafficHeaderMatchRules)(nil), // 168: berth.v1.ServiceConnectTestTrafficHeaderMatchRules
+	(*TimeoutConfiguration)(nil),                      // 169: berth.v1.TimeoutConfiguration
+	(*ServiceConnectTlsConfiguration)(nil),            // 170: berth.v1.ServiceConnectTlsConfiguration
+	(*ServiceConnectTlsCertificateAuthority)(nil),     // 171: berth.v1.ServiceConnectTlsCertificateAuthority
+	(*ServiceConnectAccessLogConfiguration)(nil),      // 172: berth.v1.ServiceConnectAccessLogConfiguration
+	(*ProtectedTask)(nil),                             // 173: berth.v1.ProtectedTask
+	(*UpdateTaskProtectionRequest)(nil),               // 174: berth.v1.UpdateTaskProtectionRequest
+	(*UpdateTaskProtectionResponse)(nil),              // 175: berth.v1.UpdateTaskProtectionResponse
+	(*GetTaskProtectionRequest)(nil),                  // 176: berth.v1.GetTaskProtectionRequest
+	(*GetTaskProtectionResponse)(nil),                 // 177: berth.v1.GetTaskProtectionResponse
+	(*ServiceRevisionSummary)(nil),                    // 178: berth.v1.ServiceRevisionSummary
+	(*ServiceCurrentRevisionSummary)(nil),             // 179: berth.v1.ServiceCurrentRevisionSummary
+	(*Rollback)(nil),                                  // 180: berth.v1.Rollback
+	(*ServiceDeploymentCircuitBreaker)(nil),           // 181: berth.v1.ServiceDeploymentCircuitBreaker
+	(*ServiceDeploymentAlarms)(nil),                   // 182: berth.v1.ServiceDeploymentAlarms
+	(*ServiceDeployment)(nil),                         // 183: berth.v1.ServiceDeployment
+	(*ServiceDeploymentBrief)(nil),                    // 184: berth.v1.ServiceDeploymentBrief
+	(*ContainerImage)(nil),                            // 185: berth.v1.ContainerImage
+	(*ServiceRevision)(nil),                           // 186: berth.v1.ServiceRevision
+	(*CreatedAt)(nil),                                 // 187: berth.v1.CreatedAt
+	(*ListServiceDeploymentsRequest)(nil),             // 188: berth.v1.ListServiceDeploymentsRequest
+	(*ListServiceDeploymentsResponse)(nil),            // 189: berth.v1.ListServiceDeploymentsResponse
+	(*DescribeServiceDeploymentsRequest)(nil),         // 190: berth.v1.DescribeServiceDeploymentsRequest
+	(*DescribeServiceDeploymentsResponse)(nil),        // 191: berth.v1.DescribeServiceDeploymentsResponse
+	(*DescribeServiceRevisionsRequest)(nil),           // 192: berth.v1.DescribeServiceRevisionsRequest
+	(*DescribeServiceRevisionsResponse)(nil),          // 193: berth.v1.DescribeServiceRevisionsResponse
+	nil,                                               // 194: berth.v1.LogConfiguration.OptionsEntry
+	nil,                                               // 195: berth.v1.FirelensConfiguration.OptionsEntry
+	nil,                                               // 196: berth.v1.ContainerDefinition.DockerLabelsEntry
+	nil,                                               // 197: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	nil,                                               // 198: berth.v1.DockerVolumeConfiguration.LabelsEntry
+	(*structpb.ListValue)(nil),                        // 199: google.protobuf.ListValue
+	(*structpb.Struct)(nil),                           // 200: google.protobuf.Struct
 }
 var file_berth_v1_ecs_proto_depIdxs = []int32{
 	7,   // 0: berth.v1.NetworkConfiguration.awsvpc_configuration:type_name -> berth.v1.AwsVpcConfiguration
 	12,  // 1: berth.v1.LinuxParameters.capabilities:type_name -> berth.v1.KernelCapabilities
 	13,  // 2: berth.v1.LinuxParameters.devices:type_name -> berth.v1.Device
 	14,  // 3: berth.v1.LinuxParameters.tmpfs:type_name -> berth.v1.Tmpfs
-	182, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
+	194, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
 	16,  // 5: berth.v1.LogConfiguration.secret_options:type_name -> berth.v1.Secret
-	183, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
+	195, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
 	26,  // 7: berth.v1.ContainerDefinition.repository_credentials:type_name -> berth.v1.RepositoryCredentials
 	9,   // 8: berth.v1.ContainerDefinition.port_mappings:type_name -> berth.v1.PortMapping
 	0,   // 9: berth.v1.ContainerDefinition.environment:type_name -> berth.v1.KeyValuePair
@@ -14306,15 +15342,15 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	16,  // 14: berth.v1.ContainerDefinition.secrets:type_name -> berth.v1.Secret
 	17,  // 15: berth.v1.ContainerDefinition.depends_on:type_name -> berth.v1.ContainerDependency
 	18,  // 16: berth.v1.ContainerDefinition.extra_hosts:type_name -> berth.v1.HostEntry
-	184, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
+	196, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
 	19,  // 18: berth.v1.ContainerDefinition.ulimits:type_name -> berth.v1.Ulimit
 	20,  // 19: berth.v1.ContainerDefinition.log_configuration:type_name -> berth.v1.LogConfiguration
 	21,  // 20: berth.v1.ContainerDefinition.health_check:type_name -> berth.v1.HealthCheck
 	22,  // 21: berth.v1.ContainerDefinition.system_controls:type_name -> berth.v1.SystemControl
 	23,  // 22: berth.v1.ContainerDefinition.resource_requirements:type_name -> berth.v1.ResourceRequirement
 	24,  // 23: berth.v1.ContainerDefinition.firelens_configuration:type_name -> berth.v1.FirelensConfiguration
-	185, // 24: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	186, // 25: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
+	197, // 24: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	198, // 25: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
 	28,  // 26: berth.v1.Volume.host:type_name -> berth.v1.HostVolumeProperties
 	29,  // 27: berth.v1.Volume.docker_volume_configuration:type_name -> berth.v1.DockerVolumeConfiguration
 	30,  // 28: berth.v1.Volume.efs_volume_configuration:type_name -> berth.v1.EFSVolumeConfiguration
@@ -14340,19 +15376,19 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	37,  // 48: berth.v1.DescribeTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
 	1,   // 49: berth.v1.DescribeTaskDefinitionResponse.tags:type_name -> berth.v1.Tag
 	37,  // 50: berth.v1.DeregisterTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
-	132, // 51: berth.v1.ClusterConfiguration.execute_command_configuration:type_name -> berth.v1.ExecuteCommandConfiguration
-	134, // 52: berth.v1.ClusterConfiguration.managed_storage_configuration:type_name -> berth.v1.ManagedStorageConfiguration
+	144, // 51: berth.v1.ClusterConfiguration.execute_command_configuration:type_name -> berth.v1.ExecuteCommandConfiguration
+	146, // 52: berth.v1.ClusterConfiguration.managed_storage_configuration:type_name -> berth.v1.ManagedStorageConfiguration
 	0,   // 53: berth.v1.Cluster.statistics:type_name -> berth.v1.KeyValuePair
 	1,   // 54: berth.v1.Cluster.tags:type_name -> berth.v1.Tag
 	48,  // 55: berth.v1.Cluster.settings:type_name -> berth.v1.ClusterSetting
 	6,   // 56: berth.v1.Cluster.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
 	49,  // 57: berth.v1.Cluster.configuration:type_name -> berth.v1.ClusterConfiguration
-	135, // 58: berth.v1.Cluster.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	147, // 58: berth.v1.Cluster.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
 	1,   // 59: berth.v1.CreateClusterRequest.tags:type_name -> berth.v1.Tag
 	48,  // 60: berth.v1.CreateClusterRequest.settings:type_name -> berth.v1.ClusterSetting
 	6,   // 61: berth.v1.CreateClusterRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
 	49,  // 62: berth.v1.CreateClusterRequest.configuration:type_name -> berth.v1.ClusterConfiguration
-	135, // 63: berth.v1.CreateClusterRequest.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	147, // 63: berth.v1.CreateClusterRequest.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
 	50,  // 64: berth.v1.CreateClusterResponse.cluster:type_name -> berth.v1.Cluster
 	50,  // 65: berth.v1.DescribeClustersResponse.clusters:type_name -> berth.v1.Cluster
 	2,   // 66: berth.v1.DescribeClustersResponse.failures:type_name -> berth.v1.Failure
@@ -14399,12 +15435,12 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	2,   // 107: berth.v1.DescribeTasksResponse.failures:type_name -> berth.v1.Failure
 	88,  // 108: berth.v1.DeploymentConfiguration.deployment_circuit_breaker:type_name -> berth.v1.DeploymentCircuitBreaker
 	90,  // 109: berth.v1.DeploymentConfiguration.alarms:type_name -> berth.v1.DeploymentAlarms
-	187, // 110: berth.v1.DeploymentConfiguration.lifecycle_hooks:type_name -> google.protobuf.ListValue
-	188, // 111: berth.v1.DeploymentConfiguration.linear_configuration:type_name -> google.protobuf.Struct
-	188, // 112: berth.v1.DeploymentConfiguration.canary_configuration:type_name -> google.protobuf.Struct
+	199, // 110: berth.v1.DeploymentConfiguration.lifecycle_hooks:type_name -> google.protobuf.ListValue
+	200, // 111: berth.v1.DeploymentConfiguration.linear_configuration:type_name -> google.protobuf.Struct
+	200, // 112: berth.v1.DeploymentConfiguration.canary_configuration:type_name -> google.protobuf.Struct
 	6,   // 113: berth.v1.Deployment.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
 	8,   // 114: berth.v1.Deployment.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	151, // 115: berth.v1.Deployment.service_connect_configuration:type_name -> berth.v1.ServiceConnectConfiguration
+	163, // 115: berth.v1.Deployment.service_connect_configuration:type_name -> berth.v1.ServiceConnectConfiguration
 	6,   // 116: berth.v1.Service.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
 	89,  // 117: berth.v1.Service.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
 	92,  // 118: berth.v1.Service.deployments:type_name -> berth.v1.Deployment
@@ -14414,200 +15450,230 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	8,   // 122: berth.v1.Service.network_configuration:type_name -> berth.v1.NetworkConfiguration
 	91,  // 123: berth.v1.Service.deployment_controller:type_name -> berth.v1.DeploymentController
 	1,   // 124: berth.v1.Service.tags:type_name -> berth.v1.Tag
-	149, // 125: berth.v1.Service.load_balancers:type_name -> berth.v1.LoadBalancer
-	150, // 126: berth.v1.Service.service_registries:type_name -> berth.v1.ServiceRegistry
-	167, // 127: berth.v1.Service.current_service_revisions:type_name -> berth.v1.ServiceCurrentRevisionSummary
-	6,   // 128: berth.v1.CreateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	89,  // 129: berth.v1.CreateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
-	4,   // 130: berth.v1.CreateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
-	5,   // 131: berth.v1.CreateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
-	8,   // 132: berth.v1.CreateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	91,  // 133: berth.v1.CreateServiceRequest.deployment_controller:type_name -> berth.v1.DeploymentController
-	1,   // 134: berth.v1.CreateServiceRequest.tags:type_name -> berth.v1.Tag
-	149, // 135: berth.v1.CreateServiceRequest.load_balancers:type_name -> berth.v1.LoadBalancer
-	150, // 136: berth.v1.CreateServiceRequest.service_registries:type_name -> berth.v1.ServiceRegistry
-	151, // 137: berth.v1.CreateServiceRequest.service_connect_configuration:type_name -> berth.v1.ServiceConnectConfiguration
-	187, // 138: berth.v1.CreateServiceRequest.volume_configurations:type_name -> google.protobuf.ListValue
-	187, // 139: berth.v1.CreateServiceRequest.vpc_lattice_configurations:type_name -> google.protobuf.ListValue
-	94,  // 140: berth.v1.CreateServiceResponse.service:type_name -> berth.v1.Service
-	6,   // 141: berth.v1.UpdateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	89,  // 142: berth.v1.UpdateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
-	8,   // 143: berth.v1.UpdateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	4,   // 144: berth.v1.UpdateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
-	5,   // 145: berth.v1.UpdateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
-	187, // 146: berth.v1.UpdateServiceRequest.load_balancers:type_name -> google.protobuf.ListValue
-	187, // 147: berth.v1.UpdateServiceRequest.service_registries:type_name -> google.protobuf.ListValue
-	151, // 148: berth.v1.UpdateServiceRequest.service_connect_configuration:type_name -> berth.v1.ServiceConnectConfiguration
-	187, // 149: berth.v1.UpdateServiceRequest.volume_configurations:type_name -> google.protobuf.ListValue
-	187, // 150: berth.v1.UpdateServiceRequest.vpc_lattice_configurations:type_name -> google.protobuf.ListValue
-	91,  // 151: berth.v1.UpdateServiceRequest.deployment_controller:type_name -> berth.v1.DeploymentController
-	94,  // 152: berth.v1.UpdateServiceResponse.service:type_name -> berth.v1.Service
-	94,  // 153: berth.v1.DeleteServiceResponse.service:type_name -> berth.v1.Service
-	94,  // 154: berth.v1.DescribeServicesResponse.services:type_name -> berth.v1.Service
-	2,   // 155: berth.v1.DescribeServicesResponse.failures:type_name -> berth.v1.Failure
-	105, // 156: berth.v1.AutoScalingGroupProvider.managed_scaling:type_name -> berth.v1.ManagedScaling
-	106, // 157: berth.v1.CapacityProvider.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
-	1,   // 158: berth.v1.CapacityProvider.tags:type_name -> berth.v1.Tag
-	108, // 159: berth.v1.CapacityProvider.reservations:type_name -> berth.v1.CapacityProviderReservation
-	106, // 160: berth.v1.CreateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
-	1,   // 161: berth.v1.CreateCapacityProviderRequest.tags:type_name -> berth.v1.Tag
-	107, // 162: berth.v1.CreateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
-	107, // 163: berth.v1.DescribeCapacityProvidersResponse.capacity_providers:type_name -> berth.v1.CapacityProvider
-	2,   // 164: berth.v1.DescribeCapacityProvidersResponse.failures:type_name -> berth.v1.Failure
-	6,   // 165: berth.v1.PutClusterCapacityProvidersRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	50,  // 166: berth.v1.PutClusterCapacityProvidersResponse.cluster:type_name -> berth.v1.Cluster
-	1,   // 167: berth.v1.TagResourceRequest.tags:type_name -> berth.v1.Tag
-	1,   // 168: berth.v1.ListTagsForResourceResponse.tags:type_name -> berth.v1.Tag
-	121, // 169: berth.v1.ListAccountSettingsResponse.settings:type_name -> berth.v1.Setting
-	121, // 170: berth.v1.PutAccountSettingResponse.setting:type_name -> berth.v1.Setting
-	121, // 171: berth.v1.PutAccountSettingDefaultResponse.setting:type_name -> berth.v1.Setting
-	121, // 172: berth.v1.DeleteAccountSettingResponse.setting:type_name -> berth.v1.Setting
-	37,  // 173: berth.v1.DeleteTaskDefinitionsResponse.task_definitions:type_name -> berth.v1.TaskDefinition
-	2,   // 174: berth.v1.DeleteTaskDefinitionsResponse.failures:type_name -> berth.v1.Failure
-	133, // 175: berth.v1.ExecuteCommandConfiguration.log_configuration:type_name -> berth.v1.ExecuteCommandLogConfiguration
-	48,  // 176: berth.v1.UpdateClusterRequest.settings:type_name -> berth.v1.ClusterSetting
-	49,  // 177: berth.v1.UpdateClusterRequest.configuration:type_name -> berth.v1.ClusterConfiguration
-	135, // 178: berth.v1.UpdateClusterRequest.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
-	50,  // 179: berth.v1.UpdateClusterResponse.cluster:type_name -> berth.v1.Cluster
-	48,  // 180: berth.v1.UpdateClusterSettingsRequest.settings:type_name -> berth.v1.ClusterSetting
-	50,  // 181: berth.v1.UpdateClusterSettingsResponse.cluster:type_name -> berth.v1.Cluster
-	3,   // 182: berth.v1.ListAttributesResponse.attributes:type_name -> berth.v1.Attribute
-	3,   // 183: berth.v1.DeleteAttributesRequest.attributes:type_name -> berth.v1.Attribute
-	3,   // 184: berth.v1.DeleteAttributesResponse.attributes:type_name -> berth.v1.Attribute
-	107, // 185: berth.v1.DeleteCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
-	105, // 186: berth.v1.AutoScalingGroupProviderUpdate.managed_scaling:type_name -> berth.v1.ManagedScaling
-	146, // 187: berth.v1.UpdateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProviderUpdate
-	107, // 188: berth.v1.UpdateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
-	188, // 189: berth.v1.LoadBalancer.advanced_configuration:type_name -> google.protobuf.Struct
-	152, // 190: berth.v1.ServiceConnectConfiguration.services:type_name -> berth.v1.ServiceConnectService
-	20,  // 191: berth.v1.ServiceConnectConfiguration.log_configuration:type_name -> berth.v1.LogConfiguration
-	160, // 192: berth.v1.ServiceConnectConfiguration.access_log_configuration:type_name -> berth.v1.ServiceConnectAccessLogConfiguration
-	153, // 193: berth.v1.ServiceConnectService.client_aliases:type_name -> berth.v1.ServiceConnectClientAlias
-	157, // 194: berth.v1.ServiceConnectService.timeout:type_name -> berth.v1.TimeoutConfiguration
-	158, // 195: berth.v1.ServiceConnectService.tls:type_name -> berth.v1.ServiceConnectTlsConfiguration
-	154, // 196: berth.v1.ServiceConnectClientAlias.test_traffic_rules:type_name -> berth.v1.ServiceConnectTestTrafficRules
-	155, // 197: berth.v1.ServiceConnectTestTrafficRules.header:type_name -> berth.v1.ServiceConnectTestTrafficHeaderRules
-	156, // 198: berth.v1.ServiceConnectTestTrafficHeaderRules.value:type_name -> berth.v1.ServiceConnectTestTrafficHeaderMatchRules
-	159, // 199: berth.v1.ServiceConnectTlsConfiguration.issuer_certificate_authority:type_name -> berth.v1.ServiceConnectTlsCertificateAuthority
-	161, // 200: berth.v1.UpdateTaskProtectionResponse.protected_tasks:type_name -> berth.v1.ProtectedTask
-	2,   // 201: berth.v1.UpdateTaskProtectionResponse.failures:type_name -> berth.v1.Failure
-	161, // 202: berth.v1.GetTaskProtectionResponse.protected_tasks:type_name -> berth.v1.ProtectedTask
-	2,   // 203: berth.v1.GetTaskProtectionResponse.failures:type_name -> berth.v1.Failure
-	166, // 204: berth.v1.ServiceDeployment.source_service_revisions:type_name -> berth.v1.ServiceRevisionSummary
-	166, // 205: berth.v1.ServiceDeployment.target_service_revision:type_name -> berth.v1.ServiceRevisionSummary
-	89,  // 206: berth.v1.ServiceDeployment.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
-	168, // 207: berth.v1.ServiceDeployment.rollback:type_name -> berth.v1.Rollback
-	169, // 208: berth.v1.ServiceDeployment.deployment_circuit_breaker:type_name -> berth.v1.ServiceDeploymentCircuitBreaker
-	170, // 209: berth.v1.ServiceDeployment.alarms:type_name -> berth.v1.ServiceDeploymentAlarms
-	6,   // 210: berth.v1.ServiceRevision.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	149, // 211: berth.v1.ServiceRevision.load_balancers:type_name -> berth.v1.LoadBalancer
-	150, // 212: berth.v1.ServiceRevision.service_registries:type_name -> berth.v1.ServiceRegistry
-	8,   // 213: berth.v1.ServiceRevision.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	173, // 214: berth.v1.ServiceRevision.container_images:type_name -> berth.v1.ContainerImage
-	151, // 215: berth.v1.ServiceRevision.service_connect_configuration:type_name -> berth.v1.ServiceConnectConfiguration
-	175, // 216: berth.v1.ListServiceDeploymentsRequest.created_at:type_name -> berth.v1.CreatedAt
-	172, // 217: berth.v1.ListServiceDeploymentsResponse.service_deployments:type_name -> berth.v1.ServiceDeploymentBrief
-	171, // 218: berth.v1.DescribeServiceDeploymentsResponse.service_deployments:type_name -> berth.v1.ServiceDeployment
-	2,   // 219: berth.v1.DescribeServiceDeploymentsResponse.failures:type_name -> berth.v1.Failure
-	174, // 220: berth.v1.DescribeServiceRevisionsResponse.service_revisions:type_name -> berth.v1.ServiceRevision
-	2,   // 221: berth.v1.DescribeServiceRevisionsResponse.failures:type_name -> berth.v1.Failure
-	38,  // 222: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
-	40,  // 223: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
-	42,  // 224: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
-	44,  // 225: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
-	46,  // 226: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
-	51,  // 227: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
-	53,  // 228: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
-	55,  // 229: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
-	57,  // 230: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
-	62,  // 231: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
-	64,  // 232: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
-	66,  // 233: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
-	68,  // 234: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
-	70,  // 235: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
-	78,  // 236: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
-	80,  // 237: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
-	82,  // 238: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
-	84,  // 239: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
-	86,  // 240: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
-	95,  // 241: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
-	97,  // 242: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
-	99,  // 243: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
-	101, // 244: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
-	103, // 245: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
-	109, // 246: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
-	111, // 247: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
-	113, // 248: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
-	115, // 249: berth.v1.ECS.TagResource:input_type -> berth.v1.TagResourceRequest
-	117, // 250: berth.v1.ECS.UntagResource:input_type -> berth.v1.UntagResourceRequest
-	119, // 251: berth.v1.ECS.ListTagsForResource:input_type -> berth.v1.ListTagsForResourceRequest
-	122, // 252: berth.v1.ECS.ListAccountSettings:input_type -> berth.v1.ListAccountSettingsRequest
-	124, // 253: berth.v1.ECS.PutAccountSetting:input_type -> berth.v1.PutAccountSettingRequest
-	126, // 254: berth.v1.ECS.PutAccountSettingDefault:input_type -> berth.v1.PutAccountSettingDefaultRequest
-	128, // 255: berth.v1.ECS.DeleteAccountSetting:input_type -> berth.v1.DeleteAccountSettingRequest
-	130, // 256: berth.v1.ECS.DeleteTaskDefinitions:input_type -> berth.v1.DeleteTaskDefinitionsRequest
-	136, // 257: berth.v1.ECS.UpdateCluster:input_type -> berth.v1.UpdateClusterRequest
-	138, // 258: berth.v1.ECS.UpdateClusterSettings:input_type -> berth.v1.UpdateClusterSettingsRequest
-	140, // 259: berth.v1.ECS.ListAttributes:input_type -> berth.v1.ListAttributesRequest
-	142, // 260: berth.v1.ECS.DeleteAttributes:input_type -> berth.v1.DeleteAttributesRequest
-	144, // 261: berth.v1.ECS.DeleteCapacityProvider:input_type -> berth.v1.DeleteCapacityProviderRequest
-	147, // 262: berth.v1.ECS.UpdateCapacityProvider:input_type -> berth.v1.UpdateCapacityProviderRequest
-	162, // 263: berth.v1.ECS.UpdateTaskProtection:input_type -> berth.v1.UpdateTaskProtectionRequest
-	164, // 264: berth.v1.ECS.GetTaskProtection:input_type -> berth.v1.GetTaskProtectionRequest
-	176, // 265: berth.v1.ECS.ListServiceDeployments:input_type -> berth.v1.ListServiceDeploymentsRequest
-	178, // 266: berth.v1.ECS.DescribeServiceDeployments:input_type -> berth.v1.DescribeServiceDeploymentsRequest
-	180, // 267: berth.v1.ECS.DescribeServiceRevisions:input_type -> berth.v1.DescribeServiceRevisionsRequest
-	39,  // 268: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
-	41,  // 269: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
-	43,  // 270: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
-	45,  // 271: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
-	47,  // 272: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
-	52,  // 273: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
-	54,  // 274: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
-	56,  // 275: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
-	58,  // 276: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
-	63,  // 277: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
-	65,  // 278: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
-	67,  // 279: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
-	69,  // 280: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
-	71,  // 281: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
-	79,  // 282: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
-	81,  // 283: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
-	83,  // 284: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
-	85,  // 285: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
-	87,  // 286: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
-	96,  // 287: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
-	98,  // 288: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
-	100, // 289: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
-	102, // 290: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
-	104, // 291: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
-	110, // 292: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
-	112, // 293: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
-	114, // 294: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
-	116, // 295: berth.v1.ECS.TagResource:output_type -> berth.v1.TagResourceResponse
-	118, // 296: berth.v1.ECS.UntagResource:output_type -> berth.v1.UntagResourceResponse
-	120, // 297: berth.v1.ECS.ListTagsForResource:output_type -> berth.v1.ListTagsForResourceResponse
-	123, // 298: berth.v1.ECS.ListAccountSettings:output_type -> berth.v1.ListAccountSettingsResponse
-	125, // 299: berth.v1.ECS.PutAccountSetting:output_type -> berth.v1.PutAccountSettingResponse
-	127, // 300: berth.v1.ECS.PutAccountSettingDefault:output_type -> berth.v1.PutAccountSettingDefaultResponse
-	129, // 301: berth.v1.ECS.DeleteAccountSetting:output_type -> berth.v1.DeleteAccountSettingResponse
-	131, // 302: berth.v1.ECS.DeleteTaskDefinitions:output_type -> berth.v1.DeleteTaskDefinitionsResponse
-	137, // 303: berth.v1.ECS.UpdateCluster:output_type -> berth.v1.UpdateClusterResponse
-	139, // 304: berth.v1.ECS.UpdateClusterSettings:output_type -> berth.v1.UpdateClusterSettingsResponse
-	141, // 305: berth.v1.ECS.ListAttributes:output_type -> berth.v1.ListAttributesResponse
-	143, // 306: berth.v1.ECS.DeleteAttributes:output_type -> berth.v1.DeleteAttributesResponse
-	145, // 307: berth.v1.ECS.DeleteCapacityProvider:output_type -> berth.v1.DeleteCapacityProviderResponse
-	148, // 308: berth.v1.ECS.UpdateCapacityProvider:output_type -> berth.v1.UpdateCapacityProviderResponse
-	163, // 309: berth.v1.ECS.UpdateTaskProtection:output_type -> berth.v1.UpdateTaskProtectionResponse
-	165, // 310: berth.v1.ECS.GetTaskProtection:output_type -> berth.v1.GetTaskProtectionResponse
-	177, // 311: berth.v1.ECS.ListServiceDeployments:output_type -> berth.v1.ListServiceDeploymentsResponse
-	179, // 312: berth.v1.ECS.DescribeServiceDeployments:output_type -> berth.v1.DescribeServiceDeploymentsResponse
-	181, // 313: berth.v1.ECS.DescribeServiceRevisions:output_type -> berth.v1.DescribeServiceRevisionsResponse
-	268, // [268:314] is the sub-list for method output_type
-	222, // [222:268] is the sub-list for method input_type
-	222, // [222:222] is the sub-list for extension type_name
-	222, // [222:222] is the sub-list for extension extendee
-	0,   // [0:222] is the sub-list for field type_name
+	161, // 125: berth.v1.Service.load_balancers:type_name -> berth.v1.LoadBalancer
+	162, // 126: berth.v1.Service.service_registries:type_name -> berth.v1.ServiceRegistry
+	179, // 127: berth.v1.Service.current_service_revisions:type_name -> berth.v1.ServiceCurrentRevisionSummary
+	106, // 128: berth.v1.Service.task_sets:type_name -> berth.v1.TaskSet
+	6,   // 129: berth.v1.CreateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	89,  // 130: berth.v1.CreateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
+	4,   // 131: berth.v1.CreateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
+	5,   // 132: berth.v1.CreateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
+	8,   // 133: berth.v1.CreateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	91,  // 134: berth.v1.CreateServiceRequest.deployment_controller:type_name -> berth.v1.DeploymentController
+	1,   // 135: berth.v1.CreateServiceRequest.tags:type_name -> berth.v1.Tag
+	161, // 136: berth.v1.CreateServiceRequest.load_balancers:type_name -> berth.v1.LoadBalancer
+	162, // 137: berth.v1.CreateServiceRequest.service_registries:type_name -> berth.v1.ServiceRegistry
+	163, // 138: berth.v1.CreateServiceRequest.service_connect_configuration:type_name -> berth.v1.ServiceConnectConfiguration
+	199, // 139: berth.v1.CreateServiceRequest.volume_configurations:type_name -> google.protobuf.ListValue
+	199, // 140: berth.v1.CreateServiceRequest.vpc_lattice_configurations:type_name -> google.protobuf.ListValue
+	94,  // 141: berth.v1.CreateServiceResponse.service:type_name -> berth.v1.Service
+	6,   // 142: berth.v1.UpdateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	89,  // 143: berth.v1.UpdateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
+	8,   // 144: berth.v1.UpdateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	4,   // 145: berth.v1.UpdateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
+	5,   // 146: berth.v1.UpdateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
+	199, // 147: berth.v1.UpdateServiceRequest.load_balancers:type_name -> google.protobuf.ListValue
+	199, // 148: berth.v1.UpdateServiceRequest.service_registries:type_name -> google.protobuf.ListValue
+	163, // 149: berth.v1.UpdateServiceRequest.service_connect_configuration:type_name -> berth.v1.ServiceConnectConfiguration
+	199, // 150: berth.v1.UpdateServiceRequest.volume_configurations:type_name -> google.protobuf.ListValue
+	199, // 151: berth.v1.UpdateServiceRequest.vpc_lattice_configurations:type_name -> google.protobuf.ListValue
+	91,  // 152: berth.v1.UpdateServiceRequest.deployment_controller:type_name -> berth.v1.DeploymentController
+	94,  // 153: berth.v1.UpdateServiceResponse.service:type_name -> berth.v1.Service
+	94,  // 154: berth.v1.DeleteServiceResponse.service:type_name -> berth.v1.Service
+	94,  // 155: berth.v1.DescribeServicesResponse.services:type_name -> berth.v1.Service
+	2,   // 156: berth.v1.DescribeServicesResponse.failures:type_name -> berth.v1.Failure
+	6,   // 157: berth.v1.TaskSet.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	8,   // 158: berth.v1.TaskSet.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	161, // 159: berth.v1.TaskSet.load_balancers:type_name -> berth.v1.LoadBalancer
+	162, // 160: berth.v1.TaskSet.service_registries:type_name -> berth.v1.ServiceRegistry
+	105, // 161: berth.v1.TaskSet.scale:type_name -> berth.v1.Scale
+	1,   // 162: berth.v1.TaskSet.tags:type_name -> berth.v1.Tag
+	8,   // 163: berth.v1.CreateTaskSetRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	161, // 164: berth.v1.CreateTaskSetRequest.load_balancers:type_name -> berth.v1.LoadBalancer
+	162, // 165: berth.v1.CreateTaskSetRequest.service_registries:type_name -> berth.v1.ServiceRegistry
+	6,   // 166: berth.v1.CreateTaskSetRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	105, // 167: berth.v1.CreateTaskSetRequest.scale:type_name -> berth.v1.Scale
+	1,   // 168: berth.v1.CreateTaskSetRequest.tags:type_name -> berth.v1.Tag
+	106, // 169: berth.v1.CreateTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
+	106, // 170: berth.v1.DescribeTaskSetsResponse.task_sets:type_name -> berth.v1.TaskSet
+	2,   // 171: berth.v1.DescribeTaskSetsResponse.failures:type_name -> berth.v1.Failure
+	105, // 172: berth.v1.UpdateTaskSetRequest.scale:type_name -> berth.v1.Scale
+	106, // 173: berth.v1.UpdateTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
+	106, // 174: berth.v1.DeleteTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
+	106, // 175: berth.v1.UpdateServicePrimaryTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
+	117, // 176: berth.v1.AutoScalingGroupProvider.managed_scaling:type_name -> berth.v1.ManagedScaling
+	118, // 177: berth.v1.CapacityProvider.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
+	1,   // 178: berth.v1.CapacityProvider.tags:type_name -> berth.v1.Tag
+	120, // 179: berth.v1.CapacityProvider.reservations:type_name -> berth.v1.CapacityProviderReservation
+	118, // 180: berth.v1.CreateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
+	1,   // 181: berth.v1.CreateCapacityProviderRequest.tags:type_name -> berth.v1.Tag
+	119, // 182: berth.v1.CreateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
+	119, // 183: berth.v1.DescribeCapacityProvidersResponse.capacity_providers:type_name -> berth.v1.CapacityProvider
+	2,   // 184: berth.v1.DescribeCapacityProvidersResponse.failures:type_name -> berth.v1.Failure
+	6,   // 185: berth.v1.PutClusterCapacityProvidersRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	50,  // 186: berth.v1.PutClusterCapacityProvidersResponse.cluster:type_name -> berth.v1.Cluster
+	1,   // 187: berth.v1.TagResourceRequest.tags:type_name -> berth.v1.Tag
+	1,   // 188: berth.v1.ListTagsForResourceResponse.tags:type_name -> berth.v1.Tag
+	133, // 189: berth.v1.ListAccountSettingsResponse.settings:type_name -> berth.v1.Setting
+	133, // 190: berth.v1.PutAccountSettingResponse.setting:type_name -> berth.v1.Setting
+	133, // 191: berth.v1.PutAccountSettingDefaultResponse.setting:type_name -> berth.v1.Setting
+	133, // 192: berth.v1.DeleteAccountSettingResponse.setting:type_name -> berth.v1.Setting
+	37,  // 193: berth.v1.DeleteTaskDefinitionsResponse.task_definitions:type_name -> berth.v1.TaskDefinition
+	2,   // 194: berth.v1.DeleteTaskDefinitionsResponse.failures:type_name -> berth.v1.Failure
+	145, // 195: berth.v1.ExecuteCommandConfiguration.log_configuration:type_name -> berth.v1.ExecuteCommandLogConfiguration
+	48,  // 196: berth.v1.UpdateClusterRequest.settings:type_name -> berth.v1.ClusterSetting
+	49,  // 197: berth.v1.UpdateClusterRequest.configuration:type_name -> berth.v1.ClusterConfiguration
+	147, // 198: berth.v1.UpdateClusterRequest.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	50,  // 199: berth.v1.UpdateClusterResponse.cluster:type_name -> berth.v1.Cluster
+	48,  // 200: berth.v1.UpdateClusterSettingsRequest.settings:type_name -> berth.v1.ClusterSetting
+	50,  // 201: berth.v1.UpdateClusterSettingsResponse.cluster:type_name -> berth.v1.Cluster
+	3,   // 202: berth.v1.ListAttributesResponse.attributes:type_name -> berth.v1.Attribute
+	3,   // 203: berth.v1.DeleteAttributesRequest.attributes:type_name -> berth.v1.Attribute
+	3,   // 204: berth.v1.DeleteAttributesResponse.attributes:type_name -> berth.v1.Attribute
+	119, // 205: berth.v1.DeleteCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
+	117, // 206: berth.v1.AutoScalingGroupProviderUpdate.managed_scaling:type_name -> berth.v1.ManagedScaling
+	158, // 207: berth.v1.UpdateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProviderUpdate
+	119, // 208: berth.v1.UpdateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
+	200, // 209: berth.v1.LoadBalancer.advanced_configuration:type_name -> google.protobuf.Struct
+	164, // 210: berth.v1.ServiceConnectConfiguration.services:type_name -> berth.v1.ServiceConnectService
+	20,  // 211: berth.v1.ServiceConnectConfiguration.log_configuration:type_name -> berth.v1.LogConfiguration
+	172, // 212: berth.v1.ServiceConnectConfiguration.access_log_configuration:type_name -> berth.v1.ServiceConnectAccessLogConfiguration
+	165, // 213: berth.v1.ServiceConnectService.client_aliases:type_name -> berth.v1.ServiceConnectClientAlias
+	169, // 214: berth.v1.ServiceConnectService.timeout:type_name -> berth.v1.TimeoutConfiguration
+	170, // 215: berth.v1.ServiceConnectService.tls:type_name -> berth.v1.ServiceConnectTlsConfiguration
+	166, // 216: berth.v1.ServiceConnectClientAlias.test_traffic_rules:type_name -> berth.v1.ServiceConnectTestTrafficRules
+	167, // 217: berth.v1.ServiceConnectTestTrafficRules.header:type_name -> berth.v1.ServiceConnectTestTrafficHeaderRules
+	168, // 218: berth.v1.ServiceConnectTestTrafficHeaderRules.value:type_name -> berth.v1.ServiceConnectTestTrafficHeaderMatchRules
+	171, // 219: berth.v1.ServiceConnectTlsConfiguration.issuer_certificate_authority:type_name -> berth.v1.ServiceConnectTlsCertificateAuthority
+	173, // 220: berth.v1.UpdateTaskProtectionResponse.protected_tasks:type_name -> berth.v1.ProtectedTask
+	2,   // 221: berth.v1.UpdateTaskProtectionResponse.failures:type_name -> berth.v1.Failure
+	173, // 222: berth.v1.GetTaskProtectionResponse.protected_tasks:type_name -> berth.v1.ProtectedTask
+	2,   // 223: berth.v1.GetTaskProtectionResponse.failures:type_name -> berth.v1.Failure
+	178, // 224: berth.v1.ServiceDeployment.source_service_revisions:type_name -> berth.v1.ServiceRevisionSummary
+	178, // 225: berth.v1.ServiceDeployment.target_service_revision:type_name -> berth.v1.ServiceRevisionSummary
+	89,  // 226: berth.v1.ServiceDeployment.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
+	180, // 227: berth.v1.ServiceDeployment.rollback:type_name -> berth.v1.Rollback
+	181, // 228: berth.v1.ServiceDeployment.deployment_circuit_breaker:type_name -> berth.v1.ServiceDeploymentCircuitBreaker
+	182, // 229: berth.v1.ServiceDeployment.alarms:type_name -> berth.v1.ServiceDeploymentAlarms
+	6,   // 230: berth.v1.ServiceRevision.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	161, // 231: berth.v1.ServiceRevision.load_balancers:type_name -> berth.v1.LoadBalancer
+	162, // 232: berth.v1.ServiceRevision.service_registries:type_name -> berth.v1.ServiceRegistry
+	8,   // 233: berth.v1.ServiceRevision.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	185, // 234: berth.v1.ServiceRevision.container_images:type_name -> berth.v1.ContainerImage
+	163, // 235: berth.v1.ServiceRevision.service_connect_configuration:type_name -> berth.v1.ServiceConnectConfiguration
+	187, // 236: berth.v1.ListServiceDeploymentsRequest.created_at:type_name -> berth.v1.CreatedAt
+	184, // 237: berth.v1.ListServiceDeploymentsResponse.service_deployments:type_name -> berth.v1.ServiceDeploymentBrief
+	183, // 238: berth.v1.DescribeServiceDeploymentsResponse.service_deployments:type_name -> berth.v1.ServiceDeployment
+	2,   // 239: berth.v1.DescribeServiceDeploymentsResponse.failures:type_name -> berth.v1.Failure
+	186, // 240: berth.v1.DescribeServiceRevisionsResponse.service_revisions:type_name -> berth.v1.ServiceRevision
+	2,   // 241: berth.v1.DescribeServiceRevisionsResponse.failures:type_name -> berth.v1.Failure
+	38,  // 242: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
+	40,  // 243: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
+	42,  // 244: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
+	44,  // 245: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
+	46,  // 246: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
+	51,  // 247: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
+	53,  // 248: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
+	55,  // 249: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
+	57,  // 250: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
+	62,  // 251: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
+	64,  // 252: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
+	66,  // 253: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
+	68,  // 254: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
+	70,  // 255: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
+	78,  // 256: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
+	80,  // 257: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
+	82,  // 258: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
+	84,  // 259: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
+	86,  // 260: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
+	95,  // 261: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
+	97,  // 262: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
+	99,  // 263: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
+	101, // 264: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
+	103, // 265: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
+	107, // 266: berth.v1.ECS.CreateTaskSet:input_type -> berth.v1.CreateTaskSetRequest
+	109, // 267: berth.v1.ECS.DescribeTaskSets:input_type -> berth.v1.DescribeTaskSetsRequest
+	111, // 268: berth.v1.ECS.UpdateTaskSet:input_type -> berth.v1.UpdateTaskSetRequest
+	113, // 269: berth.v1.ECS.DeleteTaskSet:input_type -> berth.v1.DeleteTaskSetRequest
+	115, // 270: berth.v1.ECS.UpdateServicePrimaryTaskSet:input_type -> berth.v1.UpdateServicePrimaryTaskSetRequest
+	121, // 271: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
+	123, // 272: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
+	125, // 273: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
+	127, // 274: berth.v1.ECS.TagResource:input_type -> berth.v1.TagResourceRequest
+	129, // 275: berth.v1.ECS.UntagResource:input_type -> berth.v1.UntagResourceRequest
+	131, // 276: berth.v1.ECS.ListTagsForResource:input_type -> berth.v1.ListTagsForResourceRequest
+	134, // 277: berth.v1.ECS.ListAccountSettings:input_type -> berth.v1.ListAccountSettingsRequest
+	136, // 278: berth.v1.ECS.PutAccountSetting:input_type -> berth.v1.PutAccountSettingRequest
+	138, // 279: berth.v1.ECS.PutAccountSettingDefault:input_type -> berth.v1.PutAccountSettingDefaultRequest
+	140, // 280: berth.v1.ECS.DeleteAccountSetting:input_type -> berth.v1.DeleteAccountSettingRequest
+	142, // 281: berth.v1.ECS.DeleteTaskDefinitions:input_type -> berth.v1.DeleteTaskDefinitionsRequest
+	148, // 282: berth.v1.ECS.UpdateCluster:input_type -> berth.v1.UpdateClusterRequest
+	150, // 283: berth.v1.ECS.UpdateClusterSettings:input_type -> berth.v1.UpdateClusterSettingsRequest
+	152, // 284: berth.v1.ECS.ListAttributes:input_type -> berth.v1.ListAttributesRequest
+	154, // 285: berth.v1.ECS.DeleteAttributes:input_type -> berth.v1.DeleteAttributesRequest
+	156, // 286: berth.v1.ECS.DeleteCapacityProvider:input_type -> berth.v1.DeleteCapacityProviderRequest
+	159, // 287: berth.v1.ECS.UpdateCapacityProvider:input_type -> berth.v1.UpdateCapacityProviderRequest
+	174, // 288: berth.v1.ECS.UpdateTaskProtection:input_type -> berth.v1.UpdateTaskProtectionRequest
+	176, // 289: berth.v1.ECS.GetTaskProtection:input_type -> berth.v1.GetTaskProtectionRequest
+	188, // 290: berth.v1.ECS.ListServiceDeployments:input_type -> berth.v1.ListServiceDeploymentsRequest
+	190, // 291: berth.v1.ECS.DescribeServiceDeployments:input_type -> berth.v1.DescribeServiceDeploymentsRequest
+	192, // 292: berth.v1.ECS.DescribeServiceRevisions:input_type -> berth.v1.DescribeServiceRevisionsRequest
+	39,  // 293: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
+	41,  // 294: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
+	43,  // 295: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
+	45,  // 296: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
+	47,  // 297: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
+	52,  // 298: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
+	54,  // 299: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
+	56,  // 300: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
+	58,  // 301: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
+	63,  // 302: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
+	65,  // 303: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
+	67,  // 304: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
+	69,  // 305: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
+	71,  // 306: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
+	79,  // 307: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
+	81,  // 308: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
+	83,  // 309: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
+	85,  // 310: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
+	87,  // 311: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
+	96,  // 312: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
+	98,  // 313: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
+	100, // 314: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
+	102, // 315: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
+	104, // 316: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
+	108, // 317: berth.v1.ECS.CreateTaskSet:output_type -> berth.v1.CreateTaskSetResponse
+	110, // 318: berth.v1.ECS.DescribeTaskSets:output_type -> berth.v1.DescribeTaskSetsResponse
+	112, // 319: berth.v1.ECS.UpdateTaskSet:output_type -> berth.v1.UpdateTaskSetResponse
+	114, // 320: berth.v1.ECS.DeleteTaskSet:output_type -> berth.v1.DeleteTaskSetResponse
+	116, // 321: berth.v1.ECS.UpdateServicePrimaryTaskSet:output_type -> berth.v1.UpdateServicePrimaryTaskSetResponse
+	122, // 322: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
+	124, // 323: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
+	126, // 324: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
+	128, // 325: berth.v1.ECS.TagResource:output_type -> berth.v1.TagResourceResponse
+	130, // 326: berth.v1.ECS.UntagResource:output_type -> berth.v1.UntagResourceResponse
+	132, // 327: berth.v1.ECS.ListTagsForResource:output_type -> berth.v1.ListTagsForResourceResponse
+	135, // 328: berth.v1.ECS.ListAccountSettings:output_type -> berth.v1.ListAccountSettingsResponse
+	137, // 329: berth.v1.ECS.PutAccountSetting:output_type -> berth.v1.PutAccountSettingResponse
+	139, // 330: berth.v1.ECS.PutAccountSettingDefault:output_type -> berth.v1.PutAccountSettingDefaultResponse
+	141, // 331: berth.v1.ECS.DeleteAccountSetting:output_type -> berth.v1.DeleteAccountSettingResponse
+	143, // 332: berth.v1.ECS.DeleteTaskDefinitions:output_type -> berth.v1.DeleteTaskDefinitionsResponse
+	149, // 333: berth.v1.ECS.UpdateCluster:output_type -> berth.v1.UpdateClusterResponse
+	151, // 334: berth.v1.ECS.UpdateClusterSettings:output_type -> berth.v1.UpdateClusterSettingsResponse
+	153, // 335: berth.v1.ECS.ListAttributes:output_type -> berth.v1.ListAttributesResponse
+	155, // 336: berth.v1.ECS.DeleteAttributes:output_type -> berth.v1.DeleteAttributesResponse
+	157, // 337: berth.v1.ECS.DeleteCapacityProvider:output_type -> berth.v1.DeleteCapacityProviderResponse
+	160, // 338: berth.v1.ECS.UpdateCapacityProvider:output_type -> berth.v1.UpdateCapacityProviderResponse
+	175, // 339: berth.v1.ECS.UpdateTaskProtection:output_type -> berth.v1.UpdateTaskProtectionResponse
+	177, // 340: berth.v1.ECS.GetTaskProtection:output_type -> berth.v1.GetTaskProtectionResponse
+	189, // 341: berth.v1.ECS.ListServiceDeployments:output_type -> berth.v1.ListServiceDeploymentsResponse
+	191, // 342: berth.v1.ECS.DescribeServiceDeployments:output_type -> berth.v1.DescribeServiceDeploymentsResponse
+	193, // 343: berth.v1.ECS.DescribeServiceRevisions:output_type -> berth.v1.DescribeServiceRevisionsResponse
+	293, // [293:344] is the sub-list for method output_type
+	242, // [242:293] is the sub-list for method input_type
+	242, // [242:242] is the sub-list for extension type_name
+	242, // [242:242] is the sub-list for extension extendee
+	0,   // [0:242] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_ecs_proto_init() }
@@ -14632,23 +15698,25 @@ func file_berth_v1_ecs_proto_init() {
 	file_berth_v1_ecs_proto_msgTypes[94].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[95].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[97].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[133].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[149].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[150].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[152].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[153].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[157].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[105].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[106].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[145].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[161].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[162].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[166].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[167].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[164].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[165].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[169].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[174].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[178].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[179].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[181].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_ecs_proto_rawDesc), len(file_berth_v1_ecs_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   187,
+			NumMessages:   199,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1815,8 +1815,11 @@ type ServiceRecord struct {
 	// ecs/servicecontroller).
 	ServiceDeployments []*ServiceDeploymentRecord `protobuf:"bytes,61,rep,name=service_deployments,json=serviceDeployments,proto3" json:"service_deployments,omitempty"`
 	ServiceRevisions   []*ServiceRevision         `protobuf:"bytes,62,rep,name=service_revisions,json=serviceRevisions,proto3" json:"service_revisions,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// CreateTaskSet's client tokens and the task set each made, so that a
+	// request sent again makes no second task set.
+	TaskSetTokens map[string]string `protobuf:"bytes,50,rep,name=task_set_tokens,json=taskSetTokens,proto3" json:"task_set_tokens,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ServiceRecord) Reset() {
@@ -1915,6 +1918,13 @@ func (x *ServiceRecord) GetServiceDeployments() []*ServiceDeploymentRecord {
 func (x *ServiceRecord) GetServiceRevisions() []*ServiceRevision {
 	if x != nil {
 		return x.ServiceRevisions
+	}
+	return nil
+}
+
+func (x *ServiceRecord) GetTaskSetTokens() map[string]string {
+	if x != nil {
+		return x.TaskSetTokens
 	}
 	return nil
 }
@@ -3372,7 +3382,7 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\vTaskRecords\x12*\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x14.berth.v1.TaskRecordR\x05tasks\"[\n" +
 	"\x18ContainerInstanceRecords\x12?\n" +
-	"\tinstances\x18\x01 \x03(\v2!.berth.v1.ContainerInstanceRecordR\tinstances\"\xe3\x03\n" +
+	"\tinstances\x18\x01 \x03(\v2!.berth.v1.ContainerInstanceRecordR\tinstances\"\xf9\x04\n" +
 	"\rServiceRecord\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12+\n" +
 	"\aservice\x18\x02 \x01(\v2\x11.berth.v1.ServiceR\aservice\x122\n" +
@@ -3384,7 +3394,11 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x11placement_failure\x18\a \x01(\v2\x1a.berth.v1.PlacementFailureR\x10placementFailure\x12!\n" +
 	"\fclient_token\x18< \x01(\tR\vclientToken\x12R\n" +
 	"\x13service_deployments\x18= \x03(\v2!.berth.v1.ServiceDeploymentRecordR\x12serviceDeployments\x12F\n" +
-	"\x11service_revisions\x18> \x03(\v2\x19.berth.v1.ServiceRevisionR\x10serviceRevisions\"}\n" +
+	"\x11service_revisions\x18> \x03(\v2\x19.berth.v1.ServiceRevisionR\x10serviceRevisions\x12R\n" +
+	"\x0ftask_set_tokens\x182 \x03(\v2*.berth.v1.ServiceRecord.TaskSetTokensEntryR\rtaskSetTokens\x1a@\n" +
+	"\x12TaskSetTokensEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"}\n" +
 	"\x17ServiceDeploymentRecord\x12;\n" +
 	"\n" +
 	"deployment\x18\x01 \x01(\v2\x1b.berth.v1.ServiceDeploymentR\n" +
@@ -3483,7 +3497,7 @@ func file_berth_v1_store_proto_rawDescGZIP() []byte {
 	return file_berth_v1_store_proto_rawDescData
 }
 
-var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_berth_v1_store_proto_goTypes = []any{
 	(*Command)(nil),                              // 0: berth.v1.Command
 	(*RegisterTaskDefinitionCommand)(nil),        // 1: berth.v1.RegisterTaskDefinitionCommand
@@ -3530,29 +3544,30 @@ var file_berth_v1_store_proto_goTypes = []any{
 	(*DeleteCapacityProviderCommand)(nil),        // 42: berth.v1.DeleteCapacityProviderCommand
 	(*UpdateCapacityProviderCommand)(nil),        // 43: berth.v1.UpdateCapacityProviderCommand
 	(*UpdateTaskProtectionCommand)(nil),          // 44: berth.v1.UpdateTaskProtectionCommand
-	(*TaskDefinition)(nil),                       // 45: berth.v1.TaskDefinition
-	(*Tag)(nil),                                  // 46: berth.v1.Tag
-	(*Cluster)(nil),                              // 47: berth.v1.Cluster
-	(*ContainerInstance)(nil),                    // 48: berth.v1.ContainerInstance
-	(*Task)(nil),                                 // 49: berth.v1.Task
-	(*PlacementExplanation)(nil),                 // 50: berth.v1.PlacementExplanation
-	(*PlacementStrategy)(nil),                    // 51: berth.v1.PlacementStrategy
-	(*PlacementConstraint)(nil),                  // 52: berth.v1.PlacementConstraint
-	(*TaskLimits)(nil),                           // 53: berth.v1.TaskLimits
-	(*Attribute)(nil),                            // 54: berth.v1.Attribute
-	(*Failure)(nil),                              // 55: berth.v1.Failure
-	(*TaskStateChange)(nil),                      // 56: berth.v1.TaskStateChange
-	(*Service)(nil),                              // 57: berth.v1.Service
-	(*PlacementFailure)(nil),                     // 58: berth.v1.PlacementFailure
-	(*ServiceRevision)(nil),                      // 59: berth.v1.ServiceRevision
-	(*ServiceDeployment)(nil),                    // 60: berth.v1.ServiceDeployment
-	(*CapacityProvider)(nil),                     // 61: berth.v1.CapacityProvider
-	(*CapacityProviderStrategyItem)(nil),         // 62: berth.v1.CapacityProviderStrategyItem
-	(*Setting)(nil),                              // 63: berth.v1.Setting
-	(*ClusterSetting)(nil),                       // 64: berth.v1.ClusterSetting
-	(*ClusterConfiguration)(nil),                 // 65: berth.v1.ClusterConfiguration
-	(*ClusterServiceConnectDefaults)(nil),        // 66: berth.v1.ClusterServiceConnectDefaults
-	(*ManagedScaling)(nil),                       // 67: berth.v1.ManagedScaling
+	nil,                                          // 45: berth.v1.ServiceRecord.TaskSetTokensEntry
+	(*TaskDefinition)(nil),                       // 46: berth.v1.TaskDefinition
+	(*Tag)(nil),                                  // 47: berth.v1.Tag
+	(*Cluster)(nil),                              // 48: berth.v1.Cluster
+	(*ContainerInstance)(nil),                    // 49: berth.v1.ContainerInstance
+	(*Task)(nil),                                 // 50: berth.v1.Task
+	(*PlacementExplanation)(nil),                 // 51: berth.v1.PlacementExplanation
+	(*PlacementStrategy)(nil),                    // 52: berth.v1.PlacementStrategy
+	(*PlacementConstraint)(nil),                  // 53: berth.v1.PlacementConstraint
+	(*TaskLimits)(nil),                           // 54: berth.v1.TaskLimits
+	(*Attribute)(nil),                            // 55: berth.v1.Attribute
+	(*Failure)(nil),                              // 56: berth.v1.Failure
+	(*TaskStateChange)(nil),                      // 57: berth.v1.TaskStateChange
+	(*Service)(nil),                              // 58: berth.v1.Service
+	(*PlacementFailure)(nil),                     // 59: berth.v1.PlacementFailure
+	(*ServiceRevision)(nil),                      // 60: berth.v1.ServiceRevision
+	(*ServiceDeployment)(nil),                    // 61: berth.v1.ServiceDeployment
+	(*CapacityProvider)(nil),                     // 62: berth.v1.CapacityProvider
+	(*CapacityProviderStrategyItem)(nil),         // 63: berth.v1.CapacityProviderStrategyItem
+	(*Setting)(nil),                              // 64: berth.v1.Setting
+	(*ClusterSetting)(nil),                       // 65: berth.v1.ClusterSetting
+	(*ClusterConfiguration)(nil),                 // 66: berth.v1.ClusterConfiguration
+	(*ClusterServiceConnectDefaults)(nil),        // 67: berth.v1.ClusterServiceConnectDefaults
+	(*ManagedScaling)(nil),                       // 68: berth.v1.ManagedScaling
 }
 var file_berth_v1_store_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
@@ -3581,60 +3596,61 @@ var file_berth_v1_store_proto_depIdxs = []int32{
 	42, // 23: berth.v1.Command.delete_capacity_provider:type_name -> berth.v1.DeleteCapacityProviderCommand
 	43, // 24: berth.v1.Command.update_capacity_provider:type_name -> berth.v1.UpdateCapacityProviderCommand
 	44, // 25: berth.v1.Command.update_task_protection:type_name -> berth.v1.UpdateTaskProtectionCommand
-	45, // 26: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
-	46, // 27: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
-	47, // 28: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
-	45, // 29: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
-	46, // 30: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
-	48, // 31: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
+	46, // 26: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
+	47, // 27: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
+	48, // 28: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
+	46, // 29: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
+	47, // 30: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
+	49, // 31: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
 	7,  // 32: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
 	7,  // 33: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
-	49, // 34: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
+	50, // 34: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
 	7,  // 35: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
-	50, // 36: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
-	51, // 37: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
-	52, // 38: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
-	53, // 39: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
-	48, // 40: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
+	51, // 36: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
+	52, // 37: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
+	53, // 38: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
+	54, // 39: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
+	49, // 40: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
 	7,  // 41: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
-	54, // 42: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	55, // 42: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
 	9,  // 43: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
 	9,  // 44: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
-	55, // 45: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
-	56, // 46: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
+	56, // 45: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
+	57, // 46: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
 	9,  // 47: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
 	8,  // 48: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
-	57, // 49: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
+	58, // 49: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
 	23, // 50: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
-	58, // 51: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
+	59, // 51: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
 	22, // 52: berth.v1.ServiceRecord.service_deployments:type_name -> berth.v1.ServiceDeploymentRecord
-	59, // 53: berth.v1.ServiceRecord.service_revisions:type_name -> berth.v1.ServiceRevision
-	60, // 54: berth.v1.ServiceDeploymentRecord.deployment:type_name -> berth.v1.ServiceDeployment
-	21, // 55: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
-	9,  // 56: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	50, // 57: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
-	26, // 58: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
-	9,  // 59: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
-	55, // 60: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
-	61, // 61: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
-	62, // 62: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	31, // 63: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
-	46, // 64: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
-	46, // 65: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
-	63, // 66: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
-	36, // 67: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
-	6,  // 68: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
-	39, // 69: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
-	64, // 70: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
-	65, // 71: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
-	66, // 72: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
-	54, // 73: berth.v1.DeleteAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	67, // 74: berth.v1.UpdateCapacityProviderCommand.managed_scaling:type_name -> berth.v1.ManagedScaling
-	75, // [75:75] is the sub-list for method output_type
-	75, // [75:75] is the sub-list for method input_type
-	75, // [75:75] is the sub-list for extension type_name
-	75, // [75:75] is the sub-list for extension extendee
-	0,  // [0:75] is the sub-list for field type_name
+	60, // 53: berth.v1.ServiceRecord.service_revisions:type_name -> berth.v1.ServiceRevision
+	45, // 54: berth.v1.ServiceRecord.task_set_tokens:type_name -> berth.v1.ServiceRecord.TaskSetTokensEntry
+	61, // 55: berth.v1.ServiceDeploymentRecord.deployment:type_name -> berth.v1.ServiceDeployment
+	21, // 56: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
+	9,  // 57: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	51, // 58: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
+	26, // 59: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
+	9,  // 60: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
+	56, // 61: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
+	62, // 62: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
+	63, // 63: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	31, // 64: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
+	47, // 65: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
+	47, // 66: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
+	64, // 67: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
+	36, // 68: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
+	6,  // 69: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
+	39, // 70: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
+	65, // 71: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
+	66, // 72: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
+	67, // 73: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	55, // 74: berth.v1.DeleteAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	68, // 75: berth.v1.UpdateCapacityProviderCommand.managed_scaling:type_name -> berth.v1.ManagedScaling
+	76, // [76:76] is the sub-list for method output_type
+	76, // [76:76] is the sub-list for method input_type
+	76, // [76:76] is the sub-list for extension type_name
+	76, // [76:76] is the sub-list for extension extendee
+	0,  // [0:76] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_store_proto_init() }
@@ -3679,7 +3695,7 @@ func file_berth_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_store_proto_rawDesc), len(file_berth_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   45,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
