@@ -194,6 +194,36 @@ check "a deleted secret: InvalidRequestException" 'InvalidRequestException' sm g
 check "restore it" '"Name": "prod/db"' sm restore-secret --secret-id prod/db
 check "delete it for good" '"Name": "prod/db"' sm delete-secret --secret-id prod/db --force-delete-without-recovery
 check "no value in the state file" 'clean' bash -c "grep -q -a -e s3cret-value -e pw1 $data/cp/state.db && echo found || echo clean"
+# Task scale-in protection, the service deployment history and the service
+# members berth stores (the newer aws CLI: Debian's 2.9 predates the history).
+check "register nginx again" '"revision": 2' \
+  ecs register-task-definition --cli-input-json "file://$taskdefs/aws-samples__aws-containers-task-definitions__nginx_ec2.json"
+check "a service with a load balancer, a role and alarms keeps them" '"roleArn": "arn:aws:iam::000000000000:role/ecsServiceRole"' \
+  ecsnew create-service --cluster prod --service-name lb --task-definition nginx --desired-count 1 --role ecsServiceRole \
+  --load-balancers targetGroupArn=arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web/0123456789abcdef,containerName=nginx,containerPort=80 \
+  --deployment-configuration 'alarms={alarmNames=[high-cpu],enable=true,rollback=true}'
+check "a load balancer on a port the container does not map" 'The container nginx did not have a container port 8080 defined.' \
+  ecsnew update-service --cluster prod --service lb \
+  --load-balancers targetGroupArn=arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web/0123456789abcdef,containerName=nginx,containerPort=8080
+check "EBS volume configurations are refused by name" 'volumeConfigurations: not supported' \
+  ecsnew update-service --cluster prod --service lb \
+  --volume-configurations 'name=data,managedEBSVolume={roleArn=arn:aws:iam::000000000000:role/ebs}'
+check "the service's deployments" '"serviceDeploymentArn": "arn:aws:ecs:us-east-1:000000000000:service-deployment/prod/lb/' \
+  ecsnew list-service-deployments --cluster prod --service lb
+deployment=$(ecsnew list-service-deployments --cluster prod --service lb --query 'serviceDeployments[0].serviceDeploymentArn' --output text 2>/dev/null)
+revision=$(ecsnew list-service-deployments --cluster prod --service lb --query 'serviceDeployments[0].targetServiceRevisionArn' --output text 2>/dev/null)
+check "describe a service deployment" '"status": "IN_PROGRESS"' ecsnew describe-service-deployments --service-deployment-arns "$deployment"
+check "describe its service revision" '"containerPort": 80' ecsnew describe-service-revisions --service-revision-arns "$revision"
+check "a service deployment ARN that is not one" 'InvalidParameterException' \
+  ecsnew describe-service-deployments --service-deployment-arns arn:aws:ecs:us-east-1:000000000000:service/prod/lb
+check "protection of a missing task is a failure" '"reason": "MISSING"' \
+  ecsnew get-task-protection --cluster prod --tasks 0123456789abcdef0123456789abcdef
+check "protection beyond 48 hours" 'InvalidParameterException' \
+  ecsnew update-task-protection --cluster prod --tasks 0123456789abcdef0123456789abcdef --protection-enabled --expires-in-minutes 2881
+standalone=$(ecsnew run-task --cluster prod --task-definition nginx --capacity-provider-strategy capacityProvider=asg,weight=1 \
+  --query 'tasks[0].taskArn' --output text 2>/dev/null)
+check "a standalone task cannot be protected" '"reason": "TASK_NOT_VALID"' \
+  ecsnew update-task-protection --cluster prod --tasks "$standalone" --protection-enabled
 
 echo "awscli: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -16,6 +16,8 @@ const (
 	TypeTask              = "task"
 	TypeService           = "service"
 	TypeCapacityProvider  = "capacity-provider"
+	TypeServiceDeployment = "service-deployment"
+	TypeServiceRevision   = "service-revision"
 )
 
 // Namer renders ARNs for one region and account.
@@ -53,6 +55,33 @@ func (n Namer) Task(cluster, id string) string { return n.arn(TypeTask + "/" + c
 // Service is the ARN of a service of cluster.
 func (n Namer) Service(cluster, name string) string {
 	return n.arn(TypeService + "/" + cluster + "/" + name)
+}
+
+// ServiceDeployment is the ARN of one of a service's service deployments.
+func (n Namer) ServiceDeployment(cluster, service, id string) string {
+	return n.arn(TypeServiceDeployment + "/" + cluster + "/" + service + "/" + id)
+}
+
+// ServiceRevision is the ARN of one of a service's revisions.
+func (n Namer) ServiceRevision(cluster, service, id string) string {
+	return n.arn(TypeServiceRevision + "/" + cluster + "/" + service + "/" + id)
+}
+
+// ServiceObject reads the ARN of a service's deployment or revision (typ
+// service-deployment or service-revision): TYPE/CLUSTER/SERVICE/ID.
+func ServiceObject(typ, s string) (cluster, service, id string, err error) {
+	a, err := Parse(s)
+	if err != nil {
+		return "", "", "", err
+	}
+	if a.Type != typ {
+		return "", "", "", fmt.Errorf("%q is a %s ARN, not a %s ARN", s, a.Type, typ)
+	}
+	parts := strings.Split(a.Resource, "/")
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+		return "", "", "", fmt.Errorf("%q is not a %s ARN (%s/CLUSTER/SERVICE/ID)", s, typ, typ)
+	}
+	return parts[0], parts[1], parts[2], nil
 }
 
 // Container is the ARN of one container of a task.

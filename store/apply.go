@@ -102,6 +102,8 @@ func apply(c *change, cmd *berthv1.Command) (proto.Message, error) {
 		return deleteCapacityProvider(c, ch.DeleteCapacityProvider)
 	case *berthv1.Command_UpdateCapacityProvider:
 		return updateCapacityProvider(c, ch.UpdateCapacityProvider)
+	case *berthv1.Command_UpdateTaskProtection:
+		return updateTaskProtection(c, ch.UpdateTaskProtection)
 	default:
 		return nil, fmt.Errorf("store: unknown command %T", ch)
 	}

@@ -19,12 +19,12 @@ import (
 // object whose members are fields of md (by JSON or proto name), each once,
 // each holding a value of its field's type. path names v in errors.
 func walkMessage(v any, md protoreflect.MessageDescriptor, path string) error {
+	if strings.HasPrefix(string(md.FullName()), "google.protobuf.") {
+		return nil // well-known types have their own JSON forms (a ListValue is an array); protojson checks them
+	}
 	obj, ok := v.(object)
 	if !ok {
 		return typeError(path, "a JSON object", v)
-	}
-	if strings.HasPrefix(string(md.FullName()), "google.protobuf.") {
-		return nil // well-known types have their own JSON forms; protojson checks them
 	}
 	fields := md.Fields()
 	seen := map[protoreflect.FieldNumber]bool{}

@@ -227,6 +227,7 @@ func (m *Manager) decideGroup(k hostpool.Key, v hostpool.View, cp *berthv1.Capac
 			ID: in.Id, Host: hostID(in), Status: in.Instance.GetStatus(),
 			Busy: busy[in.Id] || runsTasks(m.cfg.Store, in, daemons), Tasks: int(in.RunningTasks+in.PendingTasks) + assigned[in.Id],
 			RegisteredAt: in.Instance.GetRegisteredAt(), Removing: v.Removing(in.Id),
+			Protected: runsProtected(m.cfg.Store, in, now),
 		})
 	}
 	for _, t := range waiting {
@@ -277,6 +278,18 @@ func need(t *berthv1.TaskRecord) TaskNeed {
 func runsTasks(st *store.Store, in *berthv1.ContainerInstanceRecord, daemons map[string]bool) bool {
 	for _, t := range st.LiveTasksOn(in.Cluster, in.Id) {
 		if !daemons[t.Task.GetGroup()] {
+			return true
+		}
+	}
+	return false
+}
+
+// runsProtected reports whether an instance runs a task whose scale-in
+// protection lasts at now.
+func runsProtected(st *store.Store, in *berthv1.ContainerInstanceRecord, now time.Time) bool {
+	at := float64(now.UnixNano()) / 1e9
+	for _, t := range st.LiveTasksOn(in.Cluster, in.Id) {
+		if t.ProtectionExpiresAt > at {
 			return true
 		}
 	}

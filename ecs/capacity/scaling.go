@@ -38,8 +38,11 @@ type GroupInstance struct {
 	Status string // ACTIVE, DRAINING
 	// Busy: it runs (or was just given) a task other than a DAEMON
 	// service's. Tasks counts all its running and pending tasks.
-	Busy         bool
-	Tasks        int
+	Busy  bool
+	Tasks int
+	// Protected: it runs a task whose scale-in protection lasts (a DAEMON
+	// service's too), so managed scaling does not scale it in.
+	Protected    bool
 	RegisteredAt float64
 	Removing     bool // being deregistered and stopped
 }
@@ -112,7 +115,8 @@ type ScalingDecision struct {
 // sooner than the warm-up of the last, or the back-off of a failed start),
 // or, once the reservation stayed below the target for ScaleInAfter, a
 // scale-in that drains the newest idle instances (ECS's managed draining;
-// DAEMON tasks do not make an instance busy); instances it drained are
+// DAEMON tasks do not make an instance busy, but a protected task of any
+// service keeps its instance from being scaled in); instances it drained are
 // removed once they run no task. It does no I/O and reads no clock: now is
 // the time.
 func DecideScaling(cfg GroupConfig, sc Scaling, s GroupState, now time.Time) ScalingDecision {
@@ -137,7 +141,7 @@ func DecideScaling(cfg GroupConfig, sc Scaling, s GroupState, now time.Time) Sca
 		active++
 		if in.Busy {
 			busy++
-		} else if in.Host != "" {
+		} else if in.Host != "" && !in.Protected {
 			idle = append(idle, in)
 		}
 	}

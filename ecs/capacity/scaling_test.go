@@ -22,12 +22,12 @@ import (
 //
 //	provider target=100 min-step=1 max-step=10 warmup=300s [disabled]
 //	config scale-in-after=15m max=100 size=2048/4096
-//	instance id=i1 [busy] [daemon] [unmanaged]   (daemon: runs DAEMON tasks only)
+//	instance id=i1 [busy] [daemon] [unmanaged] [protected]   (daemon: runs DAEMON tasks only; protected: one of its tasks is)
 //	wait n=3 size=1024/2048 [port=80] [distinct group=g]
 //	place                                     the waiting tasks go onto new busy instances
 //	decide                                    decide, print, carry out
 //	register                                  the instances starting register, idle
-//	busy id=i1 / idle id=i1 / daemon-stopped id=i1
+//	busy id=i1 / idle id=i1 / daemon-stopped id=i1 / unprotect id=i1
 //	start-failed                              the last start failed: back-off 5s
 //	tick 1m
 func TestScalingScenarios(t *testing.T) {
@@ -105,7 +105,7 @@ func (s *scalingScenario) run(t *testing.T, d *datadriven.TestData) string {
 	case "instance":
 		s.add(args["id"], !has("unmanaged"))
 		in := &s.instances[len(s.instances)-1]
-		in.Busy = has("busy")
+		in.Busy, in.Protected = has("busy"), has("protected")
 		if has("busy") || has("daemon") {
 			in.Tasks = 1
 		}
@@ -137,6 +137,8 @@ func (s *scalingScenario) run(t *testing.T, d *datadriven.TestData) string {
 	case "idle":
 		in := find()
 		in.Busy, in.Tasks = false, 0
+	case "unprotect":
+		find().Protected = false
 	case "daemon-stopped":
 		find().Tasks = 0
 	case "start-failed":

@@ -42,12 +42,19 @@ func (s *Server) CreateService(ctx context.Context, req *berthv1.CreateServiceRe
 			req.CapacityProviderStrategy = d // the cluster's default
 		}
 	}
+	name := req.GetServiceName()
+	if old, err := s.store.Service(cluster, name); err == nil && req.GetClientToken() != "" &&
+		old.ClientToken == req.GetClientToken() && old.Service.GetStatus() == store.StatusActive {
+		return &berthv1.CreateServiceResponse{Service: s.renderService(old, true)}, nil // the same request again
+	}
 	svc, err := s.newService(cluster, req)
 	if err != nil {
 		return nil, err
 	}
+	rec := &berthv1.ServiceRecord{Cluster: cluster, Service: svc, ClientToken: req.GetClientToken()}
+	s.recordHistory(rec)
 	res, err := s.apply(ctx, &berthv1.Command{Change: &berthv1.Command_PutService{PutService: &berthv1.PutServiceCommand{
-		Service: &berthv1.ServiceRecord{Cluster: cluster, Service: svc},
+		Service: rec,
 	}}})
 	if err != nil {
 		return nil, err
@@ -73,7 +80,15 @@ func (s *Server) newService(cluster string, req *berthv1.CreateServiceRequest) (
 		return nil, err
 	}
 	if controller == controllerExternal {
-		return s.newExternalService(cluster, strategy, req)
+		if err := checkExternalCreateMembers(req); err != nil {
+			return nil, err
+		}
+		svc, err := s.newExternalService(cluster, strategy, req)
+		if err != nil {
+			return nil, err
+		}
+		svc.EnableExecuteCommand, svc.AvailabilityZoneRebalancing = req.GetEnableExecuteCommand(), req.GetAvailabilityZoneRebalancing()
+		return svc, nil
 	}
 	if err := checkLaunch(strategy, req.GetLaunchType(), req.GetCapacityProviderStrategy()); err != nil {
 		return nil, err
@@ -104,6 +119,9 @@ func (s *Server) newService(cluster string, req *berthv1.CreateServiceRequest) (
 	if err := validateTags("tags", req.GetTags()); err != nil {
 		return nil, err
 	}
+	if err := s.checkCreateMembers(td, req); err != nil {
+		return nil, err
+	}
 	now := epoch(s.now())
 	svc := &berthv1.Service{
 		ServiceName: req.GetServiceName(), ClusterArn: s.arns.Cluster(cluster), Status: store.StatusActive,
@@ -114,13 +132,50 @@ func (s *Server) newService(cluster string, req *berthv1.CreateServiceRequest) (
 		NetworkConfiguration: req.GetNetworkConfiguration(), HealthCheckGracePeriodSeconds: req.GetHealthCheckGracePeriodSeconds(),
 		SchedulingStrategy: strategy, DeploymentController: &berthv1.DeploymentController{Type: "ECS"},
 		Tags: req.GetTags(), EnableEcsManagedTags: req.GetEnableEcsManagedTags(), PropagateTags: req.GetPropagateTags(),
-		EnableExecuteCommand: req.GetEnableExecuteCommand(),
+		EnableExecuteCommand: req.GetEnableExecuteCommand(), PlatformVersion: req.GetPlatformVersion(),
+		LoadBalancers: req.GetLoadBalancers(), ServiceRegistries: req.GetServiceRegistries(), RoleArn: s.roleArn(req.GetRole()),
+		AvailabilityZoneRebalancing: req.GetAvailabilityZoneRebalancing(),
 	}
 	if svc.LaunchType == "" && len(svc.CapacityProviderStrategy) == 0 {
 		svc.LaunchType = "EC2"
 	}
-	svc.Deployments = []*berthv1.Deployment{s.newDeployment(svc)}
+	if launchType == fargateLaunchType && svc.PlatformVersion == "" {
+		svc.PlatformVersion = "LATEST"
+	}
+	svc.Deployments = []*berthv1.Deployment{s.newDeployment(svc, req.GetServiceConnectConfiguration())}
 	return svc, nil
+}
+
+// checkCreateMembers checks CreateService's members beyond the scheduler's
+// (services_members.go).
+func (s *Server) checkCreateMembers(td *berthv1.TaskDefinition, req *berthv1.CreateServiceRequest) error {
+	if err := checkRefusedCreate(req); err != nil {
+		return err
+	}
+	if err := checkLoadBalancers(td, req.GetLoadBalancers()); err != nil {
+		return err
+	}
+	if err := checkServiceRegistries(td, req.GetServiceRegistries()); err != nil {
+		return err
+	}
+	if err := checkServiceConnect(td, req.GetServiceConnectConfiguration()); err != nil {
+		return err
+	}
+	if err := checkPropagateTags(req.GetPropagateTags()); err != nil {
+		return err
+	}
+	if t := req.GetClientToken(); len(t) > 36 {
+		return ecserr.Param("clientToken", "at most 36 characters, got %d", len(t))
+	}
+	return checkAZRebalancing(req.GetAvailabilityZoneRebalancing())
+}
+
+// checkPropagateTags checks propagateTags.
+func checkPropagateTags(v string) error {
+	if v != "" && !includes([]string{"TASK_DEFINITION", "SERVICE", "NONE"}, v) {
+		return ecserr.Param("propagateTags", "must be TASK_DEFINITION, SERVICE or NONE, not %q", v)
+	}
+	return nil
 }
 
 // checkLaunch checks the launch type against the scheduling strategy.
@@ -198,6 +253,15 @@ func deploymentConfiguration(strategy string, current, req *berthv1.DeploymentCo
 	if req.DeploymentCircuitBreaker != nil {
 		out.DeploymentCircuitBreaker = req.DeploymentCircuitBreaker
 	}
+	if err := checkRefusedDeploymentConfig(req); err != nil {
+		return nil, err
+	}
+	if req.Alarms != nil {
+		out.Alarms = req.Alarms
+	}
+	if req.Strategy != "" {
+		out.Strategy = req.Strategy
+	}
 	maxP, minP := out.GetMaximumPercent(), out.GetMinimumHealthyPercent()
 	switch {
 	case minP < 0 || minP > 100:
@@ -226,7 +290,7 @@ func checkPlacement(strategy string, td *berthv1.TaskDefinition, ps []*berthv1.P
 
 // newDeployment is the PRIMARY deployment of the service's current task
 // definition.
-func (s *Server) newDeployment(svc *berthv1.Service) *berthv1.Deployment {
+func (s *Server) newDeployment(svc *berthv1.Service, sc *berthv1.ServiceConnectConfiguration) *berthv1.Deployment {
 	n, _ := rand.Int(rand.Reader, big.NewInt(9e18))
 	id := service.DeploymentID(n.Uint64())
 	now := epoch(s.now())
@@ -235,6 +299,7 @@ func (s *Server) newDeployment(svc *berthv1.Service) *berthv1.Deployment {
 		PendingCount: proto.Int32(0), RunningCount: proto.Int32(0), FailedTasks: proto.Int32(0),
 		CreatedAt: now, UpdatedAt: now, LaunchType: svc.LaunchType, NetworkConfiguration: svc.NetworkConfiguration,
 		CapacityProviderStrategy: svc.CapacityProviderStrategy, RolloutState: "IN_PROGRESS", RolloutStateReason: "ECS deployment " + id + " in progress.",
+		PlatformVersion: svc.PlatformVersion, ServiceConnectConfiguration: sc,
 	}
 }
 
@@ -253,6 +318,9 @@ func (s *Server) UpdateService(ctx context.Context, req *berthv1.UpdateServiceRe
 
 func (s *Server) updateService(svc *berthv1.Service, req *berthv1.UpdateServiceRequest) error {
 	if isExternal(svc) {
+		if err := updateExternalMembers(svc, req); err != nil {
+			return err
+		}
 		return s.updateExternalService(svc, req)
 	}
 	strategy := svc.SchedulingStrategy
@@ -317,19 +385,24 @@ func (s *Server) updateService(svc *berthv1.Service, req *berthv1.UpdateServiceR
 		svc.PlacementStrategy, svc.PlacementConstraints = req.GetPlacementStrategy(), req.GetPlacementConstraints()
 	}
 	if req.NetworkConfiguration != nil {
+		if !proto.Equal(req.NetworkConfiguration, svc.NetworkConfiguration) {
+			newDeployment = true // ECS starts new tasks with it
+		}
 		svc.NetworkConfiguration = req.NetworkConfiguration
 	}
 	if req.HealthCheckGracePeriodSeconds != nil {
 		svc.HealthCheckGracePeriodSeconds = req.GetHealthCheckGracePeriodSeconds()
 	}
-	if req.EnableExecuteCommand != nil { // for the tasks started from now on, as in ECS
-		svc.EnableExecuteCommand = req.GetEnableExecuteCommand()
+	sc := svc.Deployments[0].GetServiceConnectConfiguration()
+	changed, err := s.updateMembers(svc, req, &sc)
+	if err != nil {
+		return err
 	}
-	if newDeployment {
+	if newDeployment || changed {
 		for _, d := range svc.Deployments {
 			d.Status = "ACTIVE"
 		}
-		svc.Deployments = append([]*berthv1.Deployment{s.newDeployment(svc)}, svc.Deployments...)
+		svc.Deployments = append([]*berthv1.Deployment{s.newDeployment(svc, sc)}, svc.Deployments...)
 	}
 	return nil
 }
@@ -360,6 +433,7 @@ func (s *Server) changeService(ctx context.Context, clusterParam, serviceParam s
 		if err := change(next.Service); err != nil {
 			return nil, err
 		}
+		s.recordHistory(next)
 		res, err := s.apply(ctx, &berthv1.Command{Change: &berthv1.Command_PutService{PutService: &berthv1.PutServiceCommand{
 			Service: next, ExpectedVersion: rec.Version,
 		}}})

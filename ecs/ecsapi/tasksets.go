@@ -168,6 +168,9 @@ func checkTaskSetTargets(td *berthv1.TaskDefinition, lbs []*berthv1.LoadBalancer
 		return ecserr.Param("loadBalancers", "a task set takes one load balancer, got %d", len(lbs))
 	}
 	for i, lb := range lbs {
+		if lb.AdvancedConfiguration != nil {
+			return unsupported(fieldIndex("loadBalancers", i)+".advancedConfiguration", "berth has no blue/green deployments")
+		}
 		if (lb.GetTargetGroupArn() == "") == (lb.GetLoadBalancerName() == "") {
 			return ecserr.Param(fieldIndex("loadBalancers", i), "give either targetGroupArn or loadBalancerName")
 		}

@@ -37,6 +37,8 @@ type decider struct {
 	// STOPPED), by deployment; doomed those of them to be replaced.
 	live   map[string][]Task
 	doomed map[string]bool
+	// offInstance are the live tasks on a draining or vanished instance.
+	offInstance map[string]bool
 	// failedBeforeRunning counts stopped tasks that never reached RUNNING.
 	failedBeforeRunning int
 	// stopping counts tasks asked to stop that have not stopped yet: they
@@ -59,6 +61,7 @@ func (d *decider) classify() {
 		instances[i.ID] = i
 	}
 	d.live, d.doomed, d.stoppingOf = map[string][]Task{}, map[string]bool{}, map[string]int{}
+	d.offInstance = map[string]bool{}
 	for _, t := range d.in.Tasks {
 		c := d.out.Counts[t.Deployment]
 		switch {
@@ -84,8 +87,12 @@ func (d *decider) classify() {
 			}
 			in, ok := instances[t.Instance]
 			waiting := t.Instance == "" // a Fargate task waiting for capacity: no instance yet
-			if d.obsolete(t) || !waiting && (!ok || in.Status != instanceActive) {
+			offInstance := !waiting && (!ok || in.Status != instanceActive)
+			if d.obsolete(t) || offInstance {
 				d.doomed[t.ID] = true
+			}
+			if offInstance {
+				d.offInstance[t.ID] = true
 			}
 		}
 		d.out.Counts[t.Deployment] = c
@@ -136,7 +143,7 @@ func (d *decider) circuitBreaker() {
 	for _, dep := range d.out.Deployments[1:] {
 		if dep.RolloutState == Completed {
 			back := Deployment{ID: d.in.NewDeploymentID, Status: Primary, TaskDefinition: dep.TaskDefinition,
-				RolloutState: InProgress, CreatedAt: d.in.Now}
+				RolloutState: InProgress, CreatedAt: d.in.Now, RollbackOf: d.primary, RollbackTo: dep.ID}
 			d.out.Deployments[0].Status = Active
 			d.out.Deployments = append([]Deployment{back}, d.out.Deployments...)
 			d.primary = back.ID
@@ -181,6 +188,9 @@ func (d *decider) backoff() {
 	}
 	d.out.Backoff = b
 }
+
+// protected reports whether a task's scale-in protection lasts at Now.
+func (d *decider) protected(t Task) bool { return t.ProtectedUntil.After(d.in.Now) }
 
 // mayStart reports whether the back-off lets tasks start now.
 func (d *decider) mayStart() bool { return !d.in.Now.Before(d.out.Backoff.NextStart) }

@@ -24,6 +24,11 @@
 //     deployment of the last COMPLETED one's task definition becomes PRIMARY.
 //   - Tasks that fail before RUNNING again and again slow starts down: the
 //     delay doubles up to 15 minutes, with ECS's event.
+//   - Task scale-in protection: a task protected at Now (Task.ProtectedUntil)
+//     is stopped by neither a scale-in nor a deployment; the service stays
+//     above its desired count, or the deployment waits, until it ends (as
+//     ECS documents). A task on a draining or vanished instance is replaced
+//     all the same.
 //   - DAEMON runs one PRIMARY task on every ACTIVE, connected instance that
 //     meets the constraints (the caller says which), and none elsewhere.
 //   - A service with the EXTERNAL deployment controller has no deployments:

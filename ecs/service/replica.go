@@ -25,8 +25,7 @@ func (d *decider) replica() {
 		}
 	}
 	if excess := len(keep) - s.DesiredCount; excess > 0 {
-		d.out.ScaleIn = append(d.out.ScaleIn, ScaleIn{Deployment: d.primary, Count: excess,
-			Reason: "Scaling activity initiated by (deployment " + d.primary + ")"})
+		d.scaleIn(keep, excess)
 	}
 	// Tasks asked to stop count against maximumPercent until they have
 	// stopped: replacements for them start on a later decision.
@@ -37,11 +36,37 @@ func (d *decider) replica() {
 	}
 }
 
+// scaleIn asks for excess of the kept tasks to stop, but never a protected
+// one: while protection lasts the service stays above its desired count,
+// and says why.
+func (d *decider) scaleIn(keep []Task, excess int) {
+	protected := 0
+	for _, t := range keep {
+		if d.protected(t) {
+			protected++
+		}
+	}
+	n := min(excess, len(keep)-protected)
+	if n > 0 {
+		d.out.ScaleIn = append(d.out.ScaleIn, ScaleIn{Deployment: d.primary, Count: n,
+			Reason: "Scaling activity initiated by (deployment " + d.primary + ")"})
+	}
+	if n < excess {
+		d.say("(service %s) was unable to scale in due to (reason: %d tasks under protection).", d.in.Service.Name, protected)
+	}
+}
+
 // stopDoomed stops doomed tasks: the ones that are not healthy at once, the
-// healthy ones only while spare (how many healthy tasks may go) lasts.
+// healthy ones only while spare (how many healthy tasks may go) lasts. A
+// protected task of an older deployment waits for its protection to end
+// (a deployment never stops one); one on a draining or vanished instance
+// is replaced all the same.
 func (d *decider) stopDoomed(doomed []Task, spare int) {
 	sort.SliceStable(doomed, func(i, j int) bool { return !d.healthy(doomed[i]) && d.healthy(doomed[j]) })
 	for _, t := range doomed {
+		if d.protected(t) && !d.offInstance[t.ID] {
+			continue
+		}
 		if d.healthy(t) {
 			if spare <= 0 {
 				break

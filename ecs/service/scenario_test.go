@@ -2,6 +2,7 @@ package service
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,6 +32,7 @@ import (
 //	finish-stops                                       tasks asked to stop reach STOPPED
 //	lose instance=i1                                   an instance's tasks are lost
 //	tick 40s                                           time passes
+//	protect ids... for=10m / unprotect ids...          scale-in protection of tasks
 func TestScenarios(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
 		sc := &scenario{now: time.Unix(1_700_000_000, 0)}
@@ -137,6 +139,17 @@ func (sc *scenario) run(t *testing.T, d *datadriven.TestData) string {
 		sc.each(nil, func(tk *Task) bool { return tk.Instance == args["instance"] && tk.LastStatus != Stopped }, func(tk *Task) {
 			tk.LastStatus, tk.DesiredStatus = Stopped, Stopped
 		})
+	case "protect", "unprotect":
+		var until time.Time
+		if d.Cmd == "protect" {
+			dur, err := time.ParseDuration(args["for"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			until = sc.now.Add(dur)
+		}
+		ids := slices.DeleteFunc(slices.Clone(words), func(w string) bool { return w == "for" })
+		sc.each(ids, func(*Task) bool { return true }, func(tk *Task) { tk.ProtectedUntil = until })
 	case "decide":
 		return sc.decide()
 	default:
@@ -256,6 +269,7 @@ func (sc *scenario) carryOut(out Decision) {
 				victims = append(victims, tk)
 			}
 		}
+		victims = slices.DeleteFunc(victims, func(tk *Task) bool { return tk.ProtectedUntil.After(sc.now) })
 		sort.SliceStable(victims, func(i, j int) bool { // pending first, then the newest
 			pi, pj := victims[i].LastStatus != Running, victims[j].LastStatus != Running
 			if pi != pj {

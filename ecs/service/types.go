@@ -65,6 +65,10 @@ type Deployment struct {
 	TaskDefinition string
 	RolloutState   string
 	CreatedAt      time.Time
+	// RollbackOf is, for a deployment the circuit breaker started, the
+	// failed deployment it rolls back, and RollbackTo the COMPLETED one whose
+	// task definition it runs again.
+	RollbackOf, RollbackTo string
 }
 
 // Backoff is the start-failure back-off: how many tasks in a row failed
@@ -89,6 +93,10 @@ type Task struct {
 	StopCode       string
 	// EverRan is whether it reached RUNNING before it stopped.
 	EverRan bool
+	// ProtectedUntil is when its scale-in protection (UpdateTaskProtection)
+	// ends; zero when it has none. While it lasts neither a scale-in nor a
+	// deployment stops the task.
+	ProtectedUntil time.Time
 }
 
 // Instance is what Decide needs of a container instance.
@@ -127,7 +135,8 @@ type Decision struct {
 	// Stop lists tasks to stop, with the reason to give.
 	Stop []Stop
 	// ScaleIn asks the controller to choose Count tasks of a deployment to stop
-	// (by the placement strategy's scale-in rule); pending ones go first.
+	// (by the placement strategy's scale-in rule); pending ones go first, and
+	// protected ones (Task.ProtectedUntil after Now) never.
 	ScaleIn []ScaleIn
 	// Deployments is the service's deployments after this decision.
 	Deployments []Deployment

@@ -11,6 +11,7 @@ import (
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/ecs/placement"
 	"github.com/berth/berth/ecs/service"
+	"github.com/berth/berth/ecs/servicehistory"
 	"github.com/berth/berth/scheduler"
 	"github.com/berth/berth/store"
 )
@@ -78,9 +79,13 @@ func (a *action) stop(ctx context.Context, d service.Decision) error {
 // scaleIn picks si.Count live tasks of the deployment to stop.
 func (a *action) scaleIn(si service.ScaleIn) ([]string, error) {
 	var pending, running []*berthv1.TaskRecord
+	now := toEpoch(a.c.cfg.Now())
 	for _, t := range a.tasks {
 		if t.Task.StartedBy != si.Deployment || t.Task.DesiredStatus != store.TaskRunning || t.Task.LastStatus == store.TaskStopped {
 			continue
+		}
+		if t.ProtectionExpiresAt > now && a.rec.Service.Status != "DRAINING" {
+			continue // scale-in protection: Decide counted it out
 		}
 		if t.Task.LastStatus == store.TaskRunning {
 			running = append(running, t)
@@ -264,3 +269,9 @@ func randomSeed() uint64 {
 }
 
 func newDeploymentID() string { return service.DeploymentID(randomSeed()) }
+
+func newServiceDeploymentID() string {
+	var b [servicehistory.IDLength]byte
+	rand.Read(b[:])
+	return servicehistory.FormatID(b)
+}

@@ -12,6 +12,7 @@ import (
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/arn"
 	"github.com/berth/berth/ecs/service"
+	"github.com/berth/berth/ecs/servicehistory"
 	"github.com/berth/berth/store"
 )
 
@@ -72,7 +73,7 @@ func (c *Controller) input(rec *berthv1.ServiceRecord, tasks []*berthv1.TaskReco
 		in.Tasks = append(in.Tasks, service.Task{ID: t.Id, Deployment: t.Task.StartedBy, Instance: t.InstanceId,
 			LastStatus: t.Task.LastStatus, DesiredStatus: t.Task.DesiredStatus, HealthStatus: t.Task.HealthStatus,
 			HasHealthCheck: checks[td], StartedAt: fromEpoch(t.Task.StartedAt), StopCode: t.Task.StopCode,
-			EverRan: t.Task.StartedAt != 0})
+			EverRan: t.Task.StartedAt != 0, ProtectedUntil: protectedUntil(svc, t)})
 	}
 	instances, err := c.instances(rec, tasks)
 	if err != nil {
@@ -86,6 +87,16 @@ func (c *Controller) input(rec *berthv1.ServiceRecord, tasks []*berthv1.TaskReco
 		}
 	}
 	return in, nil
+}
+
+// protectedUntil is when a task's scale-in protection ends. Deleting the
+// service stops its tasks all the same: protection holds against scale-in
+// and deployments, not against the service's end.
+func protectedUntil(svc *berthv1.Service, t *berthv1.TaskRecord) time.Time {
+	if svc.Status == "DRAINING" {
+		return time.Time{}
+	}
+	return fromEpoch(t.ProtectionExpiresAt)
 }
 
 // hasHealthCheck reports whether a task definition's essential containers
@@ -211,6 +222,7 @@ func (c *Controller) save(ctx context.Context, rec *berthv1.ServiceRecord, d ser
 		events = append(events, fmt.Sprintf("(service %s) has been deleted.", svc.ServiceName))
 	}
 	c.addEvents(next, append(d.Events, events...))
+	c.recordHistory(next, d)
 	if proto.Equal(next, rec) {
 		return nil
 	}
@@ -223,6 +235,33 @@ func (c *Controller) save(ctx context.Context, rec *berthv1.ServiceRecord, d ser
 	return err
 }
 
+// recordHistory moves the service's history (servicehistory) with the
+// decision's deployments: a rollback joins the service deployment it rolls
+// back.
+func (c *Controller) recordHistory(rec *berthv1.ServiceRecord, d service.Decision) {
+	rollbacks := map[string]servicehistory.Rollback{}
+	for _, dep := range d.Deployments {
+		if dep.RollbackOf != "" {
+			rollbacks[dep.ID] = servicehistory.Rollback{Of: dep.RollbackOf, To: dep.RollbackTo}
+		}
+	}
+	servicehistory.Update(rec, servicehistory.Change{ARNs: c.cfg.ARNs, Now: toEpoch(c.cfg.Now()), NewID: newServiceDeploymentID,
+		Rollbacks: rollbacks, Images: c.containerImages})
+}
+
+// containerImages are a task definition's containers and images.
+func (c *Controller) containerImages(tdArn string) []*berthv1.ContainerImage {
+	td, err := c.taskDefinition(tdArn)
+	if err != nil {
+		return nil
+	}
+	var out []*berthv1.ContainerImage
+	for _, cd := range td.TaskDefinition.GetContainerDefinitions() {
+		out = append(out, &berthv1.ContainerImage{ContainerName: cd.GetName(), Image: cd.GetImage()})
+	}
+	return out
+}
+
 // deployments maps the decision's deployments back to ECS's shape, keeping
 // what Decide does not know of each (and making the rollback's).
 func (c *Controller) deployments(svc *berthv1.Service, d service.Decision) []*berthv1.Deployment {
@@ -233,7 +272,7 @@ func (c *Controller) deployments(svc *berthv1.Service, d service.Decision) []*be
 	now := toEpoch(c.cfg.Now())
 	var out []*berthv1.Deployment
 	for _, dd := range d.Deployments {
-		dep := proto.Clone(orNew(byID[dd.ID], dd, svc, now)).(*berthv1.Deployment)
+		dep := proto.Clone(orNew(byID[dd.ID], dd, svc, byID[dd.RollbackTo], now)).(*berthv1.Deployment)
 		counts := d.Counts[dd.ID]
 		changed := dep.Status != dd.Status || dep.RolloutState != dd.RolloutState ||
 			dep.GetRunningCount() != int32(counts.Running) || dep.GetPendingCount() != int32(counts.Pending) ||
@@ -252,12 +291,15 @@ func (c *Controller) deployments(svc *berthv1.Service, d service.Decision) []*be
 	return out
 }
 
-func orNew(dep *berthv1.Deployment, dd service.Deployment, svc *berthv1.Service, now float64) *berthv1.Deployment {
+// orNew is the stored deployment, or a rollback's new one (with the Service
+// Connect configuration of the deployment it goes back to, when kept).
+func orNew(dep *berthv1.Deployment, dd service.Deployment, svc *berthv1.Service, to *berthv1.Deployment, now float64) *berthv1.Deployment {
 	if dep != nil {
 		return dep
 	}
 	return &berthv1.Deployment{Id: dd.ID, TaskDefinition: dd.TaskDefinition, CreatedAt: now, UpdatedAt: now,
-		LaunchType: svc.LaunchType, NetworkConfiguration: svc.NetworkConfiguration}
+		LaunchType: svc.LaunchType, NetworkConfiguration: svc.NetworkConfiguration, PlatformVersion: svc.PlatformVersion,
+		CapacityProviderStrategy: svc.CapacityProviderStrategy, ServiceConnectConfiguration: to.GetServiceConnectConfiguration()}
 }
 
 func rolloutReason(dep *berthv1.Deployment) string {
@@ -274,7 +316,7 @@ func rolloutReason(dep *berthv1.Deployment) string {
 func (c *Controller) addEvents(rec *berthv1.ServiceRecord, messages []string) {
 	now := toEpoch(c.cfg.Now())
 	for _, m := range messages {
-		if len(rec.Service.Events) > 0 && rec.Service.Events[0].Message == m && strings.Contains(m, "unable to place") {
+		if len(rec.Service.Events) > 0 && rec.Service.Events[0].Message == m && (strings.Contains(m, "unable to place") || strings.Contains(m, "unable to scale in")) {
 			continue // said already; ECS repeats it only now and then
 		}
 		rec.NextEvent++

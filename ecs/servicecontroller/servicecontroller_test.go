@@ -179,6 +179,23 @@ func TestCircuitBreakerRollsBack(t *testing.T) {
 			len(svc.Deployments) == 1 && svc.Deployments[0].TaskDefinition == v1 && svc.Deployments[0].RolloutState == "COMPLETED" &&
 			svc.GetRunningCount() == 2
 	})
+	// The history: the first deployment SUCCESSFUL, the bad one rolled back
+	// to the first one's revision.
+	cptest.Eventually(t, "the bad deployment ROLLBACK_SUCCESSFUL", func() bool {
+		list, err := e.ECS.ListServiceDeployments(e.Ctx, &berthv1.ListServiceDeploymentsRequest{Service: "web"})
+		return err == nil && len(list.ServiceDeployments) == 2 && list.ServiceDeployments[0].Status == "ROLLBACK_SUCCESSFUL" &&
+			list.ServiceDeployments[1].Status == "SUCCESSFUL"
+	})
+	list, _ := e.ECS.ListServiceDeployments(e.Ctx, &berthv1.ListServiceDeploymentsRequest{Service: "web"})
+	d, err := e.ECS.DescribeServiceDeployments(e.Ctx, &berthv1.DescribeServiceDeploymentsRequest{
+		ServiceDeploymentArns: []string{list.ServiceDeployments[0].ServiceDeploymentArn}})
+	if err != nil || len(d.ServiceDeployments) != 1 {
+		t.Fatalf("describe: %v %v", d, err)
+	}
+	if rb := d.ServiceDeployments[0].Rollback; rb.GetServiceRevisionArn() != list.ServiceDeployments[1].TargetServiceRevisionArn ||
+		d.ServiceDeployments[0].DeploymentCircuitBreaker.GetStatus() != "TRIGGERED" {
+		t.Fatalf("the rollback goes to the first revision %s: %v", list.ServiceDeployments[1].TargetServiceRevisionArn, d.ServiceDeployments[0])
+	}
 }
 
 func TestDaemonServiceFollowsInstances(t *testing.T) {

@@ -21,6 +21,7 @@ package berthv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -6579,8 +6580,18 @@ type DeploymentConfiguration struct {
 	MaximumPercent *int32 `protobuf:"varint,2,opt,name=maximum_percent,json=maximumPercent,proto3,oneof" json:"maximum_percent,omitempty"`
 	// Rounded up; default 100 (0 for DAEMON).
 	MinimumHealthyPercent *int32 `protobuf:"varint,3,opt,name=minimum_healthy_percent,json=minimumHealthyPercent,proto3,oneof" json:"minimum_healthy_percent,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// Stored and shown; berth has no CloudWatch alarms to watch yet.
+	Alarms *DeploymentAlarms `protobuf:"bytes,60,opt,name=alarms,proto3" json:"alarms,omitempty"`
+	// ROLLING only.
+	Strategy string `protobuf:"bytes,61,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	// Refused: they belong to the BLUE_GREEN, LINEAR and CANARY strategies
+	// berth does not have.
+	BakeTimeInMinutes   *int32              `protobuf:"varint,62,opt,name=bake_time_in_minutes,json=bakeTimeInMinutes,proto3,oneof" json:"bake_time_in_minutes,omitempty"`
+	LifecycleHooks      *structpb.ListValue `protobuf:"bytes,63,opt,name=lifecycle_hooks,json=lifecycleHooks,proto3" json:"lifecycle_hooks,omitempty"`
+	LinearConfiguration *structpb.Struct    `protobuf:"bytes,64,opt,name=linear_configuration,json=linearConfiguration,proto3" json:"linear_configuration,omitempty"`
+	CanaryConfiguration *structpb.Struct    `protobuf:"bytes,65,opt,name=canary_configuration,json=canaryConfiguration,proto3" json:"canary_configuration,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *DeploymentConfiguration) Reset() {
@@ -6634,6 +6645,108 @@ func (x *DeploymentConfiguration) GetMinimumHealthyPercent() int32 {
 	return 0
 }
 
+func (x *DeploymentConfiguration) GetAlarms() *DeploymentAlarms {
+	if x != nil {
+		return x.Alarms
+	}
+	return nil
+}
+
+func (x *DeploymentConfiguration) GetStrategy() string {
+	if x != nil {
+		return x.Strategy
+	}
+	return ""
+}
+
+func (x *DeploymentConfiguration) GetBakeTimeInMinutes() int32 {
+	if x != nil && x.BakeTimeInMinutes != nil {
+		return *x.BakeTimeInMinutes
+	}
+	return 0
+}
+
+func (x *DeploymentConfiguration) GetLifecycleHooks() *structpb.ListValue {
+	if x != nil {
+		return x.LifecycleHooks
+	}
+	return nil
+}
+
+func (x *DeploymentConfiguration) GetLinearConfiguration() *structpb.Struct {
+	if x != nil {
+		return x.LinearConfiguration
+	}
+	return nil
+}
+
+func (x *DeploymentConfiguration) GetCanaryConfiguration() *structpb.Struct {
+	if x != nil {
+		return x.CanaryConfiguration
+	}
+	return nil
+}
+
+type DeploymentAlarms struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AlarmNames    []string               `protobuf:"bytes,1,rep,name=alarm_names,json=alarmNames,proto3" json:"alarm_names,omitempty"`
+	Rollback      bool                   `protobuf:"varint,2,opt,name=rollback,proto3" json:"rollback,omitempty"`
+	Enable        bool                   `protobuf:"varint,3,opt,name=enable,proto3" json:"enable,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeploymentAlarms) Reset() {
+	*x = DeploymentAlarms{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[90]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeploymentAlarms) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeploymentAlarms) ProtoMessage() {}
+
+func (x *DeploymentAlarms) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[90]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeploymentAlarms.ProtoReflect.Descriptor instead.
+func (*DeploymentAlarms) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{90}
+}
+
+func (x *DeploymentAlarms) GetAlarmNames() []string {
+	if x != nil {
+		return x.AlarmNames
+	}
+	return nil
+}
+
+func (x *DeploymentAlarms) GetRollback() bool {
+	if x != nil {
+		return x.Rollback
+	}
+	return false
+}
+
+func (x *DeploymentAlarms) GetEnable() bool {
+	if x != nil {
+		return x.Enable
+	}
+	return false
+}
+
 type DeploymentController struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ECS (rolling update, the default) or EXTERNAL (task sets); berth has no
@@ -6645,7 +6758,7 @@ type DeploymentController struct {
 
 func (x *DeploymentController) Reset() {
 	*x = DeploymentController{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[90]
+	mi := &file_berth_v1_ecs_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6657,7 +6770,7 @@ func (x *DeploymentController) String() string {
 func (*DeploymentController) ProtoMessage() {}
 
 func (x *DeploymentController) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[90]
+	mi := &file_berth_v1_ecs_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6670,7 +6783,7 @@ func (x *DeploymentController) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeploymentController.ProtoReflect.Descriptor instead.
 func (*DeploymentController) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{90}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *DeploymentController) GetType() string {
@@ -6697,15 +6810,16 @@ type Deployment struct {
 	PlatformVersion          string                          `protobuf:"bytes,12,opt,name=platform_version,json=platformVersion,proto3" json:"platform_version,omitempty"`
 	NetworkConfiguration     *NetworkConfiguration           `protobuf:"bytes,13,opt,name=network_configuration,json=networkConfiguration,proto3" json:"network_configuration,omitempty"`
 	// IN_PROGRESS, COMPLETED or FAILED.
-	RolloutState       string `protobuf:"bytes,14,opt,name=rollout_state,json=rolloutState,proto3" json:"rollout_state,omitempty"`
-	RolloutStateReason string `protobuf:"bytes,15,opt,name=rollout_state_reason,json=rolloutStateReason,proto3" json:"rollout_state_reason,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	RolloutState                string                       `protobuf:"bytes,14,opt,name=rollout_state,json=rolloutState,proto3" json:"rollout_state,omitempty"`
+	RolloutStateReason          string                       `protobuf:"bytes,15,opt,name=rollout_state_reason,json=rolloutStateReason,proto3" json:"rollout_state_reason,omitempty"`
+	ServiceConnectConfiguration *ServiceConnectConfiguration `protobuf:"bytes,60,opt,name=service_connect_configuration,json=serviceConnectConfiguration,proto3" json:"service_connect_configuration,omitempty"`
+	unknownFields               protoimpl.UnknownFields
+	sizeCache                   protoimpl.SizeCache
 }
 
 func (x *Deployment) Reset() {
 	*x = Deployment{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[91]
+	mi := &file_berth_v1_ecs_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6717,7 +6831,7 @@ func (x *Deployment) String() string {
 func (*Deployment) ProtoMessage() {}
 
 func (x *Deployment) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[91]
+	mi := &file_berth_v1_ecs_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6730,7 +6844,7 @@ func (x *Deployment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deployment.ProtoReflect.Descriptor instead.
 func (*Deployment) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{91}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *Deployment) GetId() string {
@@ -6838,6 +6952,13 @@ func (x *Deployment) GetRolloutStateReason() string {
 	return ""
 }
 
+func (x *Deployment) GetServiceConnectConfiguration() *ServiceConnectConfiguration {
+	if x != nil {
+		return x.ServiceConnectConfiguration
+	}
+	return nil
+}
+
 type ServiceEvent struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -6849,7 +6970,7 @@ type ServiceEvent struct {
 
 func (x *ServiceEvent) Reset() {
 	*x = ServiceEvent{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[92]
+	mi := &file_berth_v1_ecs_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6861,7 +6982,7 @@ func (x *ServiceEvent) String() string {
 func (*ServiceEvent) ProtoMessage() {}
 
 func (x *ServiceEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[92]
+	mi := &file_berth_v1_ecs_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6874,7 +6995,7 @@ func (x *ServiceEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceEvent.ProtoReflect.Descriptor instead.
 func (*ServiceEvent) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{92}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *ServiceEvent) GetId() string {
@@ -6921,13 +7042,19 @@ type Service struct {
 	NetworkConfiguration          *NetworkConfiguration           `protobuf:"bytes,18,opt,name=network_configuration,json=networkConfiguration,proto3" json:"network_configuration,omitempty"`
 	HealthCheckGracePeriodSeconds int32                           `protobuf:"varint,19,opt,name=health_check_grace_period_seconds,json=healthCheckGracePeriodSeconds,proto3" json:"health_check_grace_period_seconds,omitempty"`
 	// REPLICA (default) or DAEMON.
-	SchedulingStrategy   string                `protobuf:"bytes,20,opt,name=scheduling_strategy,json=schedulingStrategy,proto3" json:"scheduling_strategy,omitempty"`
-	DeploymentController *DeploymentController `protobuf:"bytes,21,opt,name=deployment_controller,json=deploymentController,proto3" json:"deployment_controller,omitempty"`
-	Tags                 []*Tag                `protobuf:"bytes,22,rep,name=tags,proto3" json:"tags,omitempty"`
-	CreatedBy            string                `protobuf:"bytes,23,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
-	EnableEcsManagedTags bool                  `protobuf:"varint,24,opt,name=enable_ecs_managed_tags,json=enableECSManagedTags,proto3" json:"enable_ecs_managed_tags,omitempty"`
-	PropagateTags        string                `protobuf:"bytes,25,opt,name=propagate_tags,json=propagateTags,proto3" json:"propagate_tags,omitempty"`
-	EnableExecuteCommand bool                  `protobuf:"varint,26,opt,name=enable_execute_command,json=enableExecuteCommand,proto3" json:"enable_execute_command,omitempty"`
+	SchedulingStrategy          string                           `protobuf:"bytes,20,opt,name=scheduling_strategy,json=schedulingStrategy,proto3" json:"scheduling_strategy,omitempty"`
+	DeploymentController        *DeploymentController            `protobuf:"bytes,21,opt,name=deployment_controller,json=deploymentController,proto3" json:"deployment_controller,omitempty"`
+	Tags                        []*Tag                           `protobuf:"bytes,22,rep,name=tags,proto3" json:"tags,omitempty"`
+	CreatedBy                   string                           `protobuf:"bytes,23,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	EnableEcsManagedTags        bool                             `protobuf:"varint,24,opt,name=enable_ecs_managed_tags,json=enableECSManagedTags,proto3" json:"enable_ecs_managed_tags,omitempty"`
+	PropagateTags               string                           `protobuf:"bytes,25,opt,name=propagate_tags,json=propagateTags,proto3" json:"propagate_tags,omitempty"`
+	EnableExecuteCommand        bool                             `protobuf:"varint,26,opt,name=enable_execute_command,json=enableExecuteCommand,proto3" json:"enable_execute_command,omitempty"`
+	LoadBalancers               []*LoadBalancer                  `protobuf:"bytes,60,rep,name=load_balancers,json=loadBalancers,proto3" json:"load_balancers,omitempty"`
+	ServiceRegistries           []*ServiceRegistry               `protobuf:"bytes,61,rep,name=service_registries,json=serviceRegistries,proto3" json:"service_registries,omitempty"`
+	RoleArn                     string                           `protobuf:"bytes,62,opt,name=role_arn,json=roleArn,proto3" json:"role_arn,omitempty"`
+	CurrentServiceDeployment    string                           `protobuf:"bytes,63,opt,name=current_service_deployment,json=currentServiceDeployment,proto3" json:"current_service_deployment,omitempty"`
+	CurrentServiceRevisions     []*ServiceCurrentRevisionSummary `protobuf:"bytes,64,rep,name=current_service_revisions,json=currentServiceRevisions,proto3" json:"current_service_revisions,omitempty"`
+	AvailabilityZoneRebalancing string                           `protobuf:"bytes,65,opt,name=availability_zone_rebalancing,json=availabilityZoneRebalancing,proto3" json:"availability_zone_rebalancing,omitempty"`
 	// The task sets of a service with the EXTERNAL deployment controller.
 	TaskSets      []*TaskSet `protobuf:"bytes,50,rep,name=task_sets,json=taskSets,proto3" json:"task_sets,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -6936,7 +7063,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[93]
+	mi := &file_berth_v1_ecs_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6948,7 +7075,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[93]
+	mi := &file_berth_v1_ecs_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6961,7 +7088,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{93}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *Service) GetServiceArn() string {
@@ -7146,6 +7273,48 @@ func (x *Service) GetEnableExecuteCommand() bool {
 	return false
 }
 
+func (x *Service) GetLoadBalancers() []*LoadBalancer {
+	if x != nil {
+		return x.LoadBalancers
+	}
+	return nil
+}
+
+func (x *Service) GetServiceRegistries() []*ServiceRegistry {
+	if x != nil {
+		return x.ServiceRegistries
+	}
+	return nil
+}
+
+func (x *Service) GetRoleArn() string {
+	if x != nil {
+		return x.RoleArn
+	}
+	return ""
+}
+
+func (x *Service) GetCurrentServiceDeployment() string {
+	if x != nil {
+		return x.CurrentServiceDeployment
+	}
+	return ""
+}
+
+func (x *Service) GetCurrentServiceRevisions() []*ServiceCurrentRevisionSummary {
+	if x != nil {
+		return x.CurrentServiceRevisions
+	}
+	return nil
+}
+
+func (x *Service) GetAvailabilityZoneRebalancing() string {
+	if x != nil {
+		return x.AvailabilityZoneRebalancing
+	}
+	return ""
+}
+
 func (x *Service) GetTaskSets() []*TaskSet {
 	if x != nil {
 		return x.TaskSets
@@ -7175,13 +7344,21 @@ type CreateServiceRequest struct {
 	PropagateTags                 string                          `protobuf:"bytes,18,opt,name=propagate_tags,json=propagateTags,proto3" json:"propagate_tags,omitempty"`
 	EnableExecuteCommand          bool                            `protobuf:"varint,19,opt,name=enable_execute_command,json=enableExecuteCommand,proto3" json:"enable_execute_command,omitempty"`
 	Role                          string                          `protobuf:"bytes,20,opt,name=role,proto3" json:"role,omitempty"`
-	unknownFields                 protoimpl.UnknownFields
-	sizeCache                     protoimpl.SizeCache
+	LoadBalancers                 []*LoadBalancer                 `protobuf:"bytes,60,rep,name=load_balancers,json=loadBalancers,proto3" json:"load_balancers,omitempty"`
+	ServiceRegistries             []*ServiceRegistry              `protobuf:"bytes,61,rep,name=service_registries,json=serviceRegistries,proto3" json:"service_registries,omitempty"`
+	ServiceConnectConfiguration   *ServiceConnectConfiguration    `protobuf:"bytes,62,opt,name=service_connect_configuration,json=serviceConnectConfiguration,proto3" json:"service_connect_configuration,omitempty"`
+	// Refused: berth has no EBS volumes and no VPC Lattice. Kept as JSON so
+	// that the refusal names them.
+	VolumeConfigurations        *structpb.ListValue `protobuf:"bytes,63,opt,name=volume_configurations,json=volumeConfigurations,proto3" json:"volume_configurations,omitempty"`
+	VpcLatticeConfigurations    *structpb.ListValue `protobuf:"bytes,64,opt,name=vpc_lattice_configurations,json=vpcLatticeConfigurations,proto3" json:"vpc_lattice_configurations,omitempty"`
+	AvailabilityZoneRebalancing string              `protobuf:"bytes,65,opt,name=availability_zone_rebalancing,json=availabilityZoneRebalancing,proto3" json:"availability_zone_rebalancing,omitempty"`
+	unknownFields               protoimpl.UnknownFields
+	sizeCache                   protoimpl.SizeCache
 }
 
 func (x *CreateServiceRequest) Reset() {
 	*x = CreateServiceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[94]
+	mi := &file_berth_v1_ecs_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7193,7 +7370,7 @@ func (x *CreateServiceRequest) String() string {
 func (*CreateServiceRequest) ProtoMessage() {}
 
 func (x *CreateServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[94]
+	mi := &file_berth_v1_ecs_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7206,7 +7383,7 @@ func (x *CreateServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateServiceRequest.ProtoReflect.Descriptor instead.
 func (*CreateServiceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{94}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *CreateServiceRequest) GetCluster() string {
@@ -7349,6 +7526,48 @@ func (x *CreateServiceRequest) GetRole() string {
 	return ""
 }
 
+func (x *CreateServiceRequest) GetLoadBalancers() []*LoadBalancer {
+	if x != nil {
+		return x.LoadBalancers
+	}
+	return nil
+}
+
+func (x *CreateServiceRequest) GetServiceRegistries() []*ServiceRegistry {
+	if x != nil {
+		return x.ServiceRegistries
+	}
+	return nil
+}
+
+func (x *CreateServiceRequest) GetServiceConnectConfiguration() *ServiceConnectConfiguration {
+	if x != nil {
+		return x.ServiceConnectConfiguration
+	}
+	return nil
+}
+
+func (x *CreateServiceRequest) GetVolumeConfigurations() *structpb.ListValue {
+	if x != nil {
+		return x.VolumeConfigurations
+	}
+	return nil
+}
+
+func (x *CreateServiceRequest) GetVpcLatticeConfigurations() *structpb.ListValue {
+	if x != nil {
+		return x.VpcLatticeConfigurations
+	}
+	return nil
+}
+
+func (x *CreateServiceRequest) GetAvailabilityZoneRebalancing() string {
+	if x != nil {
+		return x.AvailabilityZoneRebalancing
+	}
+	return ""
+}
+
 type CreateServiceResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Service       *Service               `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
@@ -7358,7 +7577,7 @@ type CreateServiceResponse struct {
 
 func (x *CreateServiceResponse) Reset() {
 	*x = CreateServiceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[95]
+	mi := &file_berth_v1_ecs_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7370,7 +7589,7 @@ func (x *CreateServiceResponse) String() string {
 func (*CreateServiceResponse) ProtoMessage() {}
 
 func (x *CreateServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[95]
+	mi := &file_berth_v1_ecs_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7383,7 +7602,7 @@ func (x *CreateServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateServiceResponse.ProtoReflect.Descriptor instead.
 func (*CreateServiceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{95}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *CreateServiceResponse) GetService() *Service {
@@ -7408,13 +7627,24 @@ type UpdateServiceRequest struct {
 	ForceNewDeployment            bool                            `protobuf:"varint,11,opt,name=force_new_deployment,json=forceNewDeployment,proto3" json:"force_new_deployment,omitempty"`
 	HealthCheckGracePeriodSeconds *int32                          `protobuf:"varint,12,opt,name=health_check_grace_period_seconds,json=healthCheckGracePeriodSeconds,proto3,oneof" json:"health_check_grace_period_seconds,omitempty"`
 	EnableExecuteCommand          *bool                           `protobuf:"varint,13,opt,name=enable_execute_command,json=enableExecuteCommand,proto3,oneof" json:"enable_execute_command,omitempty"`
-	unknownFields                 protoimpl.UnknownFields
-	sizeCache                     protoimpl.SizeCache
+	// Lists as JSON values, so that an empty list (remove them all) is told
+	// from none (keep them): checked against LoadBalancer and ServiceRegistry.
+	LoadBalancers               *structpb.ListValue          `protobuf:"bytes,60,opt,name=load_balancers,json=loadBalancers,proto3" json:"load_balancers,omitempty"`
+	ServiceRegistries           *structpb.ListValue          `protobuf:"bytes,61,opt,name=service_registries,json=serviceRegistries,proto3" json:"service_registries,omitempty"`
+	ServiceConnectConfiguration *ServiceConnectConfiguration `protobuf:"bytes,62,opt,name=service_connect_configuration,json=serviceConnectConfiguration,proto3" json:"service_connect_configuration,omitempty"`
+	VolumeConfigurations        *structpb.ListValue          `protobuf:"bytes,63,opt,name=volume_configurations,json=volumeConfigurations,proto3" json:"volume_configurations,omitempty"`
+	VpcLatticeConfigurations    *structpb.ListValue          `protobuf:"bytes,64,opt,name=vpc_lattice_configurations,json=vpcLatticeConfigurations,proto3" json:"vpc_lattice_configurations,omitempty"`
+	AvailabilityZoneRebalancing string                       `protobuf:"bytes,65,opt,name=availability_zone_rebalancing,json=availabilityZoneRebalancing,proto3" json:"availability_zone_rebalancing,omitempty"`
+	DeploymentController        *DeploymentController        `protobuf:"bytes,66,opt,name=deployment_controller,json=deploymentController,proto3" json:"deployment_controller,omitempty"`
+	EnableEcsManagedTags        *bool                        `protobuf:"varint,67,opt,name=enable_ecs_managed_tags,json=enableECSManagedTags,proto3,oneof" json:"enable_ecs_managed_tags,omitempty"`
+	PropagateTags               string                       `protobuf:"bytes,68,opt,name=propagate_tags,json=propagateTags,proto3" json:"propagate_tags,omitempty"`
+	unknownFields               protoimpl.UnknownFields
+	sizeCache                   protoimpl.SizeCache
 }
 
 func (x *UpdateServiceRequest) Reset() {
 	*x = UpdateServiceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[96]
+	mi := &file_berth_v1_ecs_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7426,7 +7656,7 @@ func (x *UpdateServiceRequest) String() string {
 func (*UpdateServiceRequest) ProtoMessage() {}
 
 func (x *UpdateServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[96]
+	mi := &file_berth_v1_ecs_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7439,7 +7669,7 @@ func (x *UpdateServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateServiceRequest.ProtoReflect.Descriptor instead.
 func (*UpdateServiceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{96}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *UpdateServiceRequest) GetCluster() string {
@@ -7533,6 +7763,69 @@ func (x *UpdateServiceRequest) GetEnableExecuteCommand() bool {
 	return false
 }
 
+func (x *UpdateServiceRequest) GetLoadBalancers() *structpb.ListValue {
+	if x != nil {
+		return x.LoadBalancers
+	}
+	return nil
+}
+
+func (x *UpdateServiceRequest) GetServiceRegistries() *structpb.ListValue {
+	if x != nil {
+		return x.ServiceRegistries
+	}
+	return nil
+}
+
+func (x *UpdateServiceRequest) GetServiceConnectConfiguration() *ServiceConnectConfiguration {
+	if x != nil {
+		return x.ServiceConnectConfiguration
+	}
+	return nil
+}
+
+func (x *UpdateServiceRequest) GetVolumeConfigurations() *structpb.ListValue {
+	if x != nil {
+		return x.VolumeConfigurations
+	}
+	return nil
+}
+
+func (x *UpdateServiceRequest) GetVpcLatticeConfigurations() *structpb.ListValue {
+	if x != nil {
+		return x.VpcLatticeConfigurations
+	}
+	return nil
+}
+
+func (x *UpdateServiceRequest) GetAvailabilityZoneRebalancing() string {
+	if x != nil {
+		return x.AvailabilityZoneRebalancing
+	}
+	return ""
+}
+
+func (x *UpdateServiceRequest) GetDeploymentController() *DeploymentController {
+	if x != nil {
+		return x.DeploymentController
+	}
+	return nil
+}
+
+func (x *UpdateServiceRequest) GetEnableEcsManagedTags() bool {
+	if x != nil && x.EnableEcsManagedTags != nil {
+		return *x.EnableEcsManagedTags
+	}
+	return false
+}
+
+func (x *UpdateServiceRequest) GetPropagateTags() string {
+	if x != nil {
+		return x.PropagateTags
+	}
+	return ""
+}
+
 type UpdateServiceResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Service       *Service               `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
@@ -7542,7 +7835,7 @@ type UpdateServiceResponse struct {
 
 func (x *UpdateServiceResponse) Reset() {
 	*x = UpdateServiceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[97]
+	mi := &file_berth_v1_ecs_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7554,7 +7847,7 @@ func (x *UpdateServiceResponse) String() string {
 func (*UpdateServiceResponse) ProtoMessage() {}
 
 func (x *UpdateServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[97]
+	mi := &file_berth_v1_ecs_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7567,7 +7860,7 @@ func (x *UpdateServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateServiceResponse.ProtoReflect.Descriptor instead.
 func (*UpdateServiceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{97}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *UpdateServiceResponse) GetService() *Service {
@@ -7588,7 +7881,7 @@ type DeleteServiceRequest struct {
 
 func (x *DeleteServiceRequest) Reset() {
 	*x = DeleteServiceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[98]
+	mi := &file_berth_v1_ecs_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7600,7 +7893,7 @@ func (x *DeleteServiceRequest) String() string {
 func (*DeleteServiceRequest) ProtoMessage() {}
 
 func (x *DeleteServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[98]
+	mi := &file_berth_v1_ecs_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7613,7 +7906,7 @@ func (x *DeleteServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteServiceRequest.ProtoReflect.Descriptor instead.
 func (*DeleteServiceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{98}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *DeleteServiceRequest) GetCluster() string {
@@ -7646,7 +7939,7 @@ type DeleteServiceResponse struct {
 
 func (x *DeleteServiceResponse) Reset() {
 	*x = DeleteServiceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[99]
+	mi := &file_berth_v1_ecs_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7658,7 +7951,7 @@ func (x *DeleteServiceResponse) String() string {
 func (*DeleteServiceResponse) ProtoMessage() {}
 
 func (x *DeleteServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[99]
+	mi := &file_berth_v1_ecs_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7671,7 +7964,7 @@ func (x *DeleteServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteServiceResponse.ProtoReflect.Descriptor instead.
 func (*DeleteServiceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{99}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *DeleteServiceResponse) GetService() *Service {
@@ -7692,7 +7985,7 @@ type DescribeServicesRequest struct {
 
 func (x *DescribeServicesRequest) Reset() {
 	*x = DescribeServicesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[100]
+	mi := &file_berth_v1_ecs_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7704,7 +7997,7 @@ func (x *DescribeServicesRequest) String() string {
 func (*DescribeServicesRequest) ProtoMessage() {}
 
 func (x *DescribeServicesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[100]
+	mi := &file_berth_v1_ecs_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7717,7 +8010,7 @@ func (x *DescribeServicesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeServicesRequest.ProtoReflect.Descriptor instead.
 func (*DescribeServicesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{100}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *DescribeServicesRequest) GetCluster() string {
@@ -7751,7 +8044,7 @@ type DescribeServicesResponse struct {
 
 func (x *DescribeServicesResponse) Reset() {
 	*x = DescribeServicesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[101]
+	mi := &file_berth_v1_ecs_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7763,7 +8056,7 @@ func (x *DescribeServicesResponse) String() string {
 func (*DescribeServicesResponse) ProtoMessage() {}
 
 func (x *DescribeServicesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[101]
+	mi := &file_berth_v1_ecs_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7776,7 +8069,7 @@ func (x *DescribeServicesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeServicesResponse.ProtoReflect.Descriptor instead.
 func (*DescribeServicesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{101}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *DescribeServicesResponse) GetServices() []*Service {
@@ -7806,7 +8099,7 @@ type ListServicesRequest struct {
 
 func (x *ListServicesRequest) Reset() {
 	*x = ListServicesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[102]
+	mi := &file_berth_v1_ecs_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7818,7 +8111,7 @@ func (x *ListServicesRequest) String() string {
 func (*ListServicesRequest) ProtoMessage() {}
 
 func (x *ListServicesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[102]
+	mi := &file_berth_v1_ecs_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7831,7 +8124,7 @@ func (x *ListServicesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServicesRequest.ProtoReflect.Descriptor instead.
 func (*ListServicesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{102}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *ListServicesRequest) GetCluster() string {
@@ -7879,7 +8172,7 @@ type ListServicesResponse struct {
 
 func (x *ListServicesResponse) Reset() {
 	*x = ListServicesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[103]
+	mi := &file_berth_v1_ecs_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7891,7 +8184,7 @@ func (x *ListServicesResponse) String() string {
 func (*ListServicesResponse) ProtoMessage() {}
 
 func (x *ListServicesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[103]
+	mi := &file_berth_v1_ecs_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7904,7 +8197,7 @@ func (x *ListServicesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServicesResponse.ProtoReflect.Descriptor instead.
 func (*ListServicesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{103}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *ListServicesResponse) GetServiceArns() []string {
@@ -7921,142 +8214,6 @@ func (x *ListServicesResponse) GetNextToken() string {
 	return ""
 }
 
-type LoadBalancer struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	TargetGroupArn   string                 `protobuf:"bytes,1,opt,name=target_group_arn,json=targetGroupArn,proto3" json:"target_group_arn,omitempty"`
-	LoadBalancerName string                 `protobuf:"bytes,2,opt,name=load_balancer_name,json=loadBalancerName,proto3" json:"load_balancer_name,omitempty"`
-	ContainerName    string                 `protobuf:"bytes,3,opt,name=container_name,json=containerName,proto3" json:"container_name,omitempty"`
-	ContainerPort    *int32                 `protobuf:"varint,4,opt,name=container_port,json=containerPort,proto3,oneof" json:"container_port,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
-}
-
-func (x *LoadBalancer) Reset() {
-	*x = LoadBalancer{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[104]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *LoadBalancer) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*LoadBalancer) ProtoMessage() {}
-
-func (x *LoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[104]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use LoadBalancer.ProtoReflect.Descriptor instead.
-func (*LoadBalancer) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{104}
-}
-
-func (x *LoadBalancer) GetTargetGroupArn() string {
-	if x != nil {
-		return x.TargetGroupArn
-	}
-	return ""
-}
-
-func (x *LoadBalancer) GetLoadBalancerName() string {
-	if x != nil {
-		return x.LoadBalancerName
-	}
-	return ""
-}
-
-func (x *LoadBalancer) GetContainerName() string {
-	if x != nil {
-		return x.ContainerName
-	}
-	return ""
-}
-
-func (x *LoadBalancer) GetContainerPort() int32 {
-	if x != nil && x.ContainerPort != nil {
-		return *x.ContainerPort
-	}
-	return 0
-}
-
-type ServiceRegistry struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RegistryArn   string                 `protobuf:"bytes,1,opt,name=registry_arn,json=registryArn,proto3" json:"registry_arn,omitempty"`
-	Port          *int32                 `protobuf:"varint,2,opt,name=port,proto3,oneof" json:"port,omitempty"`
-	ContainerName string                 `protobuf:"bytes,3,opt,name=container_name,json=containerName,proto3" json:"container_name,omitempty"`
-	ContainerPort *int32                 `protobuf:"varint,4,opt,name=container_port,json=containerPort,proto3,oneof" json:"container_port,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ServiceRegistry) Reset() {
-	*x = ServiceRegistry{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[105]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ServiceRegistry) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ServiceRegistry) ProtoMessage() {}
-
-func (x *ServiceRegistry) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[105]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ServiceRegistry.ProtoReflect.Descriptor instead.
-func (*ServiceRegistry) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{105}
-}
-
-func (x *ServiceRegistry) GetRegistryArn() string {
-	if x != nil {
-		return x.RegistryArn
-	}
-	return ""
-}
-
-func (x *ServiceRegistry) GetPort() int32 {
-	if x != nil && x.Port != nil {
-		return *x.Port
-	}
-	return 0
-}
-
-func (x *ServiceRegistry) GetContainerName() string {
-	if x != nil {
-		return x.ContainerName
-	}
-	return ""
-}
-
-func (x *ServiceRegistry) GetContainerPort() int32 {
-	if x != nil && x.ContainerPort != nil {
-		return *x.ContainerPort
-	}
-	return 0
-}
-
 // Scale is a task set's share of its service's desired count.
 type Scale struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -8070,7 +8227,7 @@ type Scale struct {
 
 func (x *Scale) Reset() {
 	*x = Scale{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[106]
+	mi := &file_berth_v1_ecs_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8082,7 +8239,7 @@ func (x *Scale) String() string {
 func (*Scale) ProtoMessage() {}
 
 func (x *Scale) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[106]
+	mi := &file_berth_v1_ecs_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8095,7 +8252,7 @@ func (x *Scale) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Scale.ProtoReflect.Descriptor instead.
 func (*Scale) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{106}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *Scale) GetValue() float64 {
@@ -8148,7 +8305,7 @@ type TaskSet struct {
 
 func (x *TaskSet) Reset() {
 	*x = TaskSet{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[107]
+	mi := &file_berth_v1_ecs_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8160,7 +8317,7 @@ func (x *TaskSet) String() string {
 func (*TaskSet) ProtoMessage() {}
 
 func (x *TaskSet) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[107]
+	mi := &file_berth_v1_ecs_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8173,7 +8330,7 @@ func (x *TaskSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskSet.ProtoReflect.Descriptor instead.
 func (*TaskSet) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{107}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *TaskSet) GetId() string {
@@ -8365,7 +8522,7 @@ type CreateTaskSetRequest struct {
 
 func (x *CreateTaskSetRequest) Reset() {
 	*x = CreateTaskSetRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[108]
+	mi := &file_berth_v1_ecs_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8377,7 +8534,7 @@ func (x *CreateTaskSetRequest) String() string {
 func (*CreateTaskSetRequest) ProtoMessage() {}
 
 func (x *CreateTaskSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[108]
+	mi := &file_berth_v1_ecs_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8390,7 +8547,7 @@ func (x *CreateTaskSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTaskSetRequest.ProtoReflect.Descriptor instead.
 func (*CreateTaskSetRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{108}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *CreateTaskSetRequest) GetService() string {
@@ -8493,7 +8650,7 @@ type CreateTaskSetResponse struct {
 
 func (x *CreateTaskSetResponse) Reset() {
 	*x = CreateTaskSetResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[109]
+	mi := &file_berth_v1_ecs_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8505,7 +8662,7 @@ func (x *CreateTaskSetResponse) String() string {
 func (*CreateTaskSetResponse) ProtoMessage() {}
 
 func (x *CreateTaskSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[109]
+	mi := &file_berth_v1_ecs_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8518,7 +8675,7 @@ func (x *CreateTaskSetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTaskSetResponse.ProtoReflect.Descriptor instead.
 func (*CreateTaskSetResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{109}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *CreateTaskSetResponse) GetTaskSet() *TaskSet {
@@ -8541,7 +8698,7 @@ type DescribeTaskSetsRequest struct {
 
 func (x *DescribeTaskSetsRequest) Reset() {
 	*x = DescribeTaskSetsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[110]
+	mi := &file_berth_v1_ecs_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8553,7 +8710,7 @@ func (x *DescribeTaskSetsRequest) String() string {
 func (*DescribeTaskSetsRequest) ProtoMessage() {}
 
 func (x *DescribeTaskSetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[110]
+	mi := &file_berth_v1_ecs_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8566,7 +8723,7 @@ func (x *DescribeTaskSetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeTaskSetsRequest.ProtoReflect.Descriptor instead.
 func (*DescribeTaskSetsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{110}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *DescribeTaskSetsRequest) GetCluster() string {
@@ -8607,7 +8764,7 @@ type DescribeTaskSetsResponse struct {
 
 func (x *DescribeTaskSetsResponse) Reset() {
 	*x = DescribeTaskSetsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[111]
+	mi := &file_berth_v1_ecs_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8619,7 +8776,7 @@ func (x *DescribeTaskSetsResponse) String() string {
 func (*DescribeTaskSetsResponse) ProtoMessage() {}
 
 func (x *DescribeTaskSetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[111]
+	mi := &file_berth_v1_ecs_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8632,7 +8789,7 @@ func (x *DescribeTaskSetsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeTaskSetsResponse.ProtoReflect.Descriptor instead.
 func (*DescribeTaskSetsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{111}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *DescribeTaskSetsResponse) GetTaskSets() []*TaskSet {
@@ -8661,7 +8818,7 @@ type UpdateTaskSetRequest struct {
 
 func (x *UpdateTaskSetRequest) Reset() {
 	*x = UpdateTaskSetRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[112]
+	mi := &file_berth_v1_ecs_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8673,7 +8830,7 @@ func (x *UpdateTaskSetRequest) String() string {
 func (*UpdateTaskSetRequest) ProtoMessage() {}
 
 func (x *UpdateTaskSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[112]
+	mi := &file_berth_v1_ecs_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8686,7 +8843,7 @@ func (x *UpdateTaskSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTaskSetRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTaskSetRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{112}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *UpdateTaskSetRequest) GetCluster() string {
@@ -8726,7 +8883,7 @@ type UpdateTaskSetResponse struct {
 
 func (x *UpdateTaskSetResponse) Reset() {
 	*x = UpdateTaskSetResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[113]
+	mi := &file_berth_v1_ecs_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8738,7 +8895,7 @@ func (x *UpdateTaskSetResponse) String() string {
 func (*UpdateTaskSetResponse) ProtoMessage() {}
 
 func (x *UpdateTaskSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[113]
+	mi := &file_berth_v1_ecs_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8751,7 +8908,7 @@ func (x *UpdateTaskSetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTaskSetResponse.ProtoReflect.Descriptor instead.
 func (*UpdateTaskSetResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{113}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *UpdateTaskSetResponse) GetTaskSet() *TaskSet {
@@ -8773,7 +8930,7 @@ type DeleteTaskSetRequest struct {
 
 func (x *DeleteTaskSetRequest) Reset() {
 	*x = DeleteTaskSetRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[114]
+	mi := &file_berth_v1_ecs_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8785,7 +8942,7 @@ func (x *DeleteTaskSetRequest) String() string {
 func (*DeleteTaskSetRequest) ProtoMessage() {}
 
 func (x *DeleteTaskSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[114]
+	mi := &file_berth_v1_ecs_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8798,7 +8955,7 @@ func (x *DeleteTaskSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTaskSetRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTaskSetRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{114}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *DeleteTaskSetRequest) GetCluster() string {
@@ -8838,7 +8995,7 @@ type DeleteTaskSetResponse struct {
 
 func (x *DeleteTaskSetResponse) Reset() {
 	*x = DeleteTaskSetResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[115]
+	mi := &file_berth_v1_ecs_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8850,7 +9007,7 @@ func (x *DeleteTaskSetResponse) String() string {
 func (*DeleteTaskSetResponse) ProtoMessage() {}
 
 func (x *DeleteTaskSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[115]
+	mi := &file_berth_v1_ecs_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8863,7 +9020,7 @@ func (x *DeleteTaskSetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTaskSetResponse.ProtoReflect.Descriptor instead.
 func (*DeleteTaskSetResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{115}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *DeleteTaskSetResponse) GetTaskSet() *TaskSet {
@@ -8884,7 +9041,7 @@ type UpdateServicePrimaryTaskSetRequest struct {
 
 func (x *UpdateServicePrimaryTaskSetRequest) Reset() {
 	*x = UpdateServicePrimaryTaskSetRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[116]
+	mi := &file_berth_v1_ecs_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8896,7 +9053,7 @@ func (x *UpdateServicePrimaryTaskSetRequest) String() string {
 func (*UpdateServicePrimaryTaskSetRequest) ProtoMessage() {}
 
 func (x *UpdateServicePrimaryTaskSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[116]
+	mi := &file_berth_v1_ecs_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8909,7 +9066,7 @@ func (x *UpdateServicePrimaryTaskSetRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use UpdateServicePrimaryTaskSetRequest.ProtoReflect.Descriptor instead.
 func (*UpdateServicePrimaryTaskSetRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{116}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *UpdateServicePrimaryTaskSetRequest) GetCluster() string {
@@ -8942,7 +9099,7 @@ type UpdateServicePrimaryTaskSetResponse struct {
 
 func (x *UpdateServicePrimaryTaskSetResponse) Reset() {
 	*x = UpdateServicePrimaryTaskSetResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[117]
+	mi := &file_berth_v1_ecs_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8954,7 +9111,7 @@ func (x *UpdateServicePrimaryTaskSetResponse) String() string {
 func (*UpdateServicePrimaryTaskSetResponse) ProtoMessage() {}
 
 func (x *UpdateServicePrimaryTaskSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[117]
+	mi := &file_berth_v1_ecs_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8967,7 +9124,7 @@ func (x *UpdateServicePrimaryTaskSetResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use UpdateServicePrimaryTaskSetResponse.ProtoReflect.Descriptor instead.
 func (*UpdateServicePrimaryTaskSetResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{117}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *UpdateServicePrimaryTaskSetResponse) GetTaskSet() *TaskSet {
@@ -8992,7 +9149,7 @@ type ManagedScaling struct {
 
 func (x *ManagedScaling) Reset() {
 	*x = ManagedScaling{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[118]
+	mi := &file_berth_v1_ecs_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9004,7 +9161,7 @@ func (x *ManagedScaling) String() string {
 func (*ManagedScaling) ProtoMessage() {}
 
 func (x *ManagedScaling) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[118]
+	mi := &file_berth_v1_ecs_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9017,7 +9174,7 @@ func (x *ManagedScaling) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManagedScaling.ProtoReflect.Descriptor instead.
 func (*ManagedScaling) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{118}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *ManagedScaling) GetStatus() string {
@@ -9067,7 +9224,7 @@ type AutoScalingGroupProvider struct {
 
 func (x *AutoScalingGroupProvider) Reset() {
 	*x = AutoScalingGroupProvider{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[119]
+	mi := &file_berth_v1_ecs_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9079,7 +9236,7 @@ func (x *AutoScalingGroupProvider) String() string {
 func (*AutoScalingGroupProvider) ProtoMessage() {}
 
 func (x *AutoScalingGroupProvider) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[119]
+	mi := &file_berth_v1_ecs_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9092,7 +9249,7 @@ func (x *AutoScalingGroupProvider) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutoScalingGroupProvider.ProtoReflect.Descriptor instead.
 func (*AutoScalingGroupProvider) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{119}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *AutoScalingGroupProvider) GetAutoScalingGroupArn() string {
@@ -9143,7 +9300,7 @@ type CapacityProvider struct {
 
 func (x *CapacityProvider) Reset() {
 	*x = CapacityProvider{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[120]
+	mi := &file_berth_v1_ecs_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9155,7 +9312,7 @@ func (x *CapacityProvider) String() string {
 func (*CapacityProvider) ProtoMessage() {}
 
 func (x *CapacityProvider) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[120]
+	mi := &file_berth_v1_ecs_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9168,7 +9325,7 @@ func (x *CapacityProvider) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CapacityProvider.ProtoReflect.Descriptor instead.
 func (*CapacityProvider) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{120}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *CapacityProvider) GetCapacityProviderArn() string {
@@ -9241,7 +9398,7 @@ type CapacityProviderReservation struct {
 
 func (x *CapacityProviderReservation) Reset() {
 	*x = CapacityProviderReservation{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[121]
+	mi := &file_berth_v1_ecs_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9253,7 +9410,7 @@ func (x *CapacityProviderReservation) String() string {
 func (*CapacityProviderReservation) ProtoMessage() {}
 
 func (x *CapacityProviderReservation) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[121]
+	mi := &file_berth_v1_ecs_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9266,7 +9423,7 @@ func (x *CapacityProviderReservation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CapacityProviderReservation.ProtoReflect.Descriptor instead.
 func (*CapacityProviderReservation) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{121}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *CapacityProviderReservation) GetClusterName() string {
@@ -9308,7 +9465,7 @@ type CreateCapacityProviderRequest struct {
 
 func (x *CreateCapacityProviderRequest) Reset() {
 	*x = CreateCapacityProviderRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[122]
+	mi := &file_berth_v1_ecs_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9320,7 +9477,7 @@ func (x *CreateCapacityProviderRequest) String() string {
 func (*CreateCapacityProviderRequest) ProtoMessage() {}
 
 func (x *CreateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[122]
+	mi := &file_berth_v1_ecs_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9333,7 +9490,7 @@ func (x *CreateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCapacityProviderRequest.ProtoReflect.Descriptor instead.
 func (*CreateCapacityProviderRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{122}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *CreateCapacityProviderRequest) GetName() string {
@@ -9366,7 +9523,7 @@ type CreateCapacityProviderResponse struct {
 
 func (x *CreateCapacityProviderResponse) Reset() {
 	*x = CreateCapacityProviderResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[123]
+	mi := &file_berth_v1_ecs_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9378,7 +9535,7 @@ func (x *CreateCapacityProviderResponse) String() string {
 func (*CreateCapacityProviderResponse) ProtoMessage() {}
 
 func (x *CreateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[123]
+	mi := &file_berth_v1_ecs_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9391,7 +9548,7 @@ func (x *CreateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCapacityProviderResponse.ProtoReflect.Descriptor instead.
 func (*CreateCapacityProviderResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{123}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *CreateCapacityProviderResponse) GetCapacityProvider() *CapacityProvider {
@@ -9413,7 +9570,7 @@ type DescribeCapacityProvidersRequest struct {
 
 func (x *DescribeCapacityProvidersRequest) Reset() {
 	*x = DescribeCapacityProvidersRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[124]
+	mi := &file_berth_v1_ecs_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9425,7 +9582,7 @@ func (x *DescribeCapacityProvidersRequest) String() string {
 func (*DescribeCapacityProvidersRequest) ProtoMessage() {}
 
 func (x *DescribeCapacityProvidersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[124]
+	mi := &file_berth_v1_ecs_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9438,7 +9595,7 @@ func (x *DescribeCapacityProvidersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeCapacityProvidersRequest.ProtoReflect.Descriptor instead.
 func (*DescribeCapacityProvidersRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{124}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *DescribeCapacityProvidersRequest) GetCapacityProviders() []string {
@@ -9480,7 +9637,7 @@ type DescribeCapacityProvidersResponse struct {
 
 func (x *DescribeCapacityProvidersResponse) Reset() {
 	*x = DescribeCapacityProvidersResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[125]
+	mi := &file_berth_v1_ecs_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9492,7 +9649,7 @@ func (x *DescribeCapacityProvidersResponse) String() string {
 func (*DescribeCapacityProvidersResponse) ProtoMessage() {}
 
 func (x *DescribeCapacityProvidersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[125]
+	mi := &file_berth_v1_ecs_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9505,7 +9662,7 @@ func (x *DescribeCapacityProvidersResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use DescribeCapacityProvidersResponse.ProtoReflect.Descriptor instead.
 func (*DescribeCapacityProvidersResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{125}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *DescribeCapacityProvidersResponse) GetCapacityProviders() []*CapacityProvider {
@@ -9540,7 +9697,7 @@ type PutClusterCapacityProvidersRequest struct {
 
 func (x *PutClusterCapacityProvidersRequest) Reset() {
 	*x = PutClusterCapacityProvidersRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[126]
+	mi := &file_berth_v1_ecs_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9552,7 +9709,7 @@ func (x *PutClusterCapacityProvidersRequest) String() string {
 func (*PutClusterCapacityProvidersRequest) ProtoMessage() {}
 
 func (x *PutClusterCapacityProvidersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[126]
+	mi := &file_berth_v1_ecs_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9565,7 +9722,7 @@ func (x *PutClusterCapacityProvidersRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use PutClusterCapacityProvidersRequest.ProtoReflect.Descriptor instead.
 func (*PutClusterCapacityProvidersRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{126}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *PutClusterCapacityProvidersRequest) GetCluster() string {
@@ -9598,7 +9755,7 @@ type PutClusterCapacityProvidersResponse struct {
 
 func (x *PutClusterCapacityProvidersResponse) Reset() {
 	*x = PutClusterCapacityProvidersResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[127]
+	mi := &file_berth_v1_ecs_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9610,7 +9767,7 @@ func (x *PutClusterCapacityProvidersResponse) String() string {
 func (*PutClusterCapacityProvidersResponse) ProtoMessage() {}
 
 func (x *PutClusterCapacityProvidersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[127]
+	mi := &file_berth_v1_ecs_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9623,7 +9780,7 @@ func (x *PutClusterCapacityProvidersResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use PutClusterCapacityProvidersResponse.ProtoReflect.Descriptor instead.
 func (*PutClusterCapacityProvidersResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{127}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *PutClusterCapacityProvidersResponse) GetCluster() *Cluster {
@@ -9643,7 +9800,7 @@ type TagResourceRequest struct {
 
 func (x *TagResourceRequest) Reset() {
 	*x = TagResourceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[128]
+	mi := &file_berth_v1_ecs_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9655,7 +9812,7 @@ func (x *TagResourceRequest) String() string {
 func (*TagResourceRequest) ProtoMessage() {}
 
 func (x *TagResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[128]
+	mi := &file_berth_v1_ecs_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9668,7 +9825,7 @@ func (x *TagResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagResourceRequest.ProtoReflect.Descriptor instead.
 func (*TagResourceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{128}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *TagResourceRequest) GetResourceArn() string {
@@ -9693,7 +9850,7 @@ type TagResourceResponse struct {
 
 func (x *TagResourceResponse) Reset() {
 	*x = TagResourceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[129]
+	mi := &file_berth_v1_ecs_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9705,7 +9862,7 @@ func (x *TagResourceResponse) String() string {
 func (*TagResourceResponse) ProtoMessage() {}
 
 func (x *TagResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[129]
+	mi := &file_berth_v1_ecs_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9718,7 +9875,7 @@ func (x *TagResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagResourceResponse.ProtoReflect.Descriptor instead.
 func (*TagResourceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{129}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{128}
 }
 
 type UntagResourceRequest struct {
@@ -9731,7 +9888,7 @@ type UntagResourceRequest struct {
 
 func (x *UntagResourceRequest) Reset() {
 	*x = UntagResourceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[130]
+	mi := &file_berth_v1_ecs_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9743,7 +9900,7 @@ func (x *UntagResourceRequest) String() string {
 func (*UntagResourceRequest) ProtoMessage() {}
 
 func (x *UntagResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[130]
+	mi := &file_berth_v1_ecs_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9756,7 +9913,7 @@ func (x *UntagResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UntagResourceRequest.ProtoReflect.Descriptor instead.
 func (*UntagResourceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{130}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *UntagResourceRequest) GetResourceArn() string {
@@ -9781,7 +9938,7 @@ type UntagResourceResponse struct {
 
 func (x *UntagResourceResponse) Reset() {
 	*x = UntagResourceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[131]
+	mi := &file_berth_v1_ecs_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9793,7 +9950,7 @@ func (x *UntagResourceResponse) String() string {
 func (*UntagResourceResponse) ProtoMessage() {}
 
 func (x *UntagResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[131]
+	mi := &file_berth_v1_ecs_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9806,7 +9963,7 @@ func (x *UntagResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UntagResourceResponse.ProtoReflect.Descriptor instead.
 func (*UntagResourceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{131}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{130}
 }
 
 type ListTagsForResourceRequest struct {
@@ -9818,7 +9975,7 @@ type ListTagsForResourceRequest struct {
 
 func (x *ListTagsForResourceRequest) Reset() {
 	*x = ListTagsForResourceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[132]
+	mi := &file_berth_v1_ecs_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9830,7 +9987,7 @@ func (x *ListTagsForResourceRequest) String() string {
 func (*ListTagsForResourceRequest) ProtoMessage() {}
 
 func (x *ListTagsForResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[132]
+	mi := &file_berth_v1_ecs_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9843,7 +10000,7 @@ func (x *ListTagsForResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTagsForResourceRequest.ProtoReflect.Descriptor instead.
 func (*ListTagsForResourceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{132}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *ListTagsForResourceRequest) GetResourceArn() string {
@@ -9862,7 +10019,7 @@ type ListTagsForResourceResponse struct {
 
 func (x *ListTagsForResourceResponse) Reset() {
 	*x = ListTagsForResourceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[133]
+	mi := &file_berth_v1_ecs_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9874,7 +10031,7 @@ func (x *ListTagsForResourceResponse) String() string {
 func (*ListTagsForResourceResponse) ProtoMessage() {}
 
 func (x *ListTagsForResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[133]
+	mi := &file_berth_v1_ecs_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9887,7 +10044,7 @@ func (x *ListTagsForResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTagsForResourceResponse.ProtoReflect.Descriptor instead.
 func (*ListTagsForResourceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{133}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *ListTagsForResourceResponse) GetTags() []*Tag {
@@ -9912,7 +10069,7 @@ type Setting struct {
 
 func (x *Setting) Reset() {
 	*x = Setting{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[134]
+	mi := &file_berth_v1_ecs_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9924,7 +10081,7 @@ func (x *Setting) String() string {
 func (*Setting) ProtoMessage() {}
 
 func (x *Setting) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[134]
+	mi := &file_berth_v1_ecs_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9937,7 +10094,7 @@ func (x *Setting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Setting.ProtoReflect.Descriptor instead.
 func (*Setting) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{134}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{133}
 }
 
 func (x *Setting) GetName() string {
@@ -9982,7 +10139,7 @@ type ListAccountSettingsRequest struct {
 
 func (x *ListAccountSettingsRequest) Reset() {
 	*x = ListAccountSettingsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[135]
+	mi := &file_berth_v1_ecs_proto_msgTypes[134]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9994,7 +10151,7 @@ func (x *ListAccountSettingsRequest) String() string {
 func (*ListAccountSettingsRequest) ProtoMessage() {}
 
 func (x *ListAccountSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[135]
+	mi := &file_berth_v1_ecs_proto_msgTypes[134]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10007,7 +10164,7 @@ func (x *ListAccountSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountSettingsRequest.ProtoReflect.Descriptor instead.
 func (*ListAccountSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{135}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{134}
 }
 
 func (x *ListAccountSettingsRequest) GetName() string {
@@ -10062,7 +10219,7 @@ type ListAccountSettingsResponse struct {
 
 func (x *ListAccountSettingsResponse) Reset() {
 	*x = ListAccountSettingsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[136]
+	mi := &file_berth_v1_ecs_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10074,7 +10231,7 @@ func (x *ListAccountSettingsResponse) String() string {
 func (*ListAccountSettingsResponse) ProtoMessage() {}
 
 func (x *ListAccountSettingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[136]
+	mi := &file_berth_v1_ecs_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10087,7 +10244,7 @@ func (x *ListAccountSettingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountSettingsResponse.ProtoReflect.Descriptor instead.
 func (*ListAccountSettingsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{136}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{135}
 }
 
 func (x *ListAccountSettingsResponse) GetSettings() []*Setting {
@@ -10115,7 +10272,7 @@ type PutAccountSettingRequest struct {
 
 func (x *PutAccountSettingRequest) Reset() {
 	*x = PutAccountSettingRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[137]
+	mi := &file_berth_v1_ecs_proto_msgTypes[136]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10127,7 +10284,7 @@ func (x *PutAccountSettingRequest) String() string {
 func (*PutAccountSettingRequest) ProtoMessage() {}
 
 func (x *PutAccountSettingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[137]
+	mi := &file_berth_v1_ecs_proto_msgTypes[136]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10140,7 +10297,7 @@ func (x *PutAccountSettingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountSettingRequest.ProtoReflect.Descriptor instead.
 func (*PutAccountSettingRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{137}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{136}
 }
 
 func (x *PutAccountSettingRequest) GetName() string {
@@ -10173,7 +10330,7 @@ type PutAccountSettingResponse struct {
 
 func (x *PutAccountSettingResponse) Reset() {
 	*x = PutAccountSettingResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[138]
+	mi := &file_berth_v1_ecs_proto_msgTypes[137]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10185,7 +10342,7 @@ func (x *PutAccountSettingResponse) String() string {
 func (*PutAccountSettingResponse) ProtoMessage() {}
 
 func (x *PutAccountSettingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[138]
+	mi := &file_berth_v1_ecs_proto_msgTypes[137]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10198,7 +10355,7 @@ func (x *PutAccountSettingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountSettingResponse.ProtoReflect.Descriptor instead.
 func (*PutAccountSettingResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{138}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{137}
 }
 
 func (x *PutAccountSettingResponse) GetSetting() *Setting {
@@ -10218,7 +10375,7 @@ type PutAccountSettingDefaultRequest struct {
 
 func (x *PutAccountSettingDefaultRequest) Reset() {
 	*x = PutAccountSettingDefaultRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[139]
+	mi := &file_berth_v1_ecs_proto_msgTypes[138]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10230,7 +10387,7 @@ func (x *PutAccountSettingDefaultRequest) String() string {
 func (*PutAccountSettingDefaultRequest) ProtoMessage() {}
 
 func (x *PutAccountSettingDefaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[139]
+	mi := &file_berth_v1_ecs_proto_msgTypes[138]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10243,7 +10400,7 @@ func (x *PutAccountSettingDefaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountSettingDefaultRequest.ProtoReflect.Descriptor instead.
 func (*PutAccountSettingDefaultRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{139}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{138}
 }
 
 func (x *PutAccountSettingDefaultRequest) GetName() string {
@@ -10269,7 +10426,7 @@ type PutAccountSettingDefaultResponse struct {
 
 func (x *PutAccountSettingDefaultResponse) Reset() {
 	*x = PutAccountSettingDefaultResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[140]
+	mi := &file_berth_v1_ecs_proto_msgTypes[139]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10281,7 +10438,7 @@ func (x *PutAccountSettingDefaultResponse) String() string {
 func (*PutAccountSettingDefaultResponse) ProtoMessage() {}
 
 func (x *PutAccountSettingDefaultResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[140]
+	mi := &file_berth_v1_ecs_proto_msgTypes[139]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10294,7 +10451,7 @@ func (x *PutAccountSettingDefaultResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountSettingDefaultResponse.ProtoReflect.Descriptor instead.
 func (*PutAccountSettingDefaultResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{140}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{139}
 }
 
 func (x *PutAccountSettingDefaultResponse) GetSetting() *Setting {
@@ -10314,7 +10471,7 @@ type DeleteAccountSettingRequest struct {
 
 func (x *DeleteAccountSettingRequest) Reset() {
 	*x = DeleteAccountSettingRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[141]
+	mi := &file_berth_v1_ecs_proto_msgTypes[140]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10326,7 +10483,7 @@ func (x *DeleteAccountSettingRequest) String() string {
 func (*DeleteAccountSettingRequest) ProtoMessage() {}
 
 func (x *DeleteAccountSettingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[141]
+	mi := &file_berth_v1_ecs_proto_msgTypes[140]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10339,7 +10496,7 @@ func (x *DeleteAccountSettingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccountSettingRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAccountSettingRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{141}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{140}
 }
 
 func (x *DeleteAccountSettingRequest) GetName() string {
@@ -10365,7 +10522,7 @@ type DeleteAccountSettingResponse struct {
 
 func (x *DeleteAccountSettingResponse) Reset() {
 	*x = DeleteAccountSettingResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[142]
+	mi := &file_berth_v1_ecs_proto_msgTypes[141]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10377,7 +10534,7 @@ func (x *DeleteAccountSettingResponse) String() string {
 func (*DeleteAccountSettingResponse) ProtoMessage() {}
 
 func (x *DeleteAccountSettingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[142]
+	mi := &file_berth_v1_ecs_proto_msgTypes[141]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10390,7 +10547,7 @@ func (x *DeleteAccountSettingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccountSettingResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAccountSettingResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{142}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{141}
 }
 
 func (x *DeleteAccountSettingResponse) GetSetting() *Setting {
@@ -10410,7 +10567,7 @@ type DeleteTaskDefinitionsRequest struct {
 
 func (x *DeleteTaskDefinitionsRequest) Reset() {
 	*x = DeleteTaskDefinitionsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[143]
+	mi := &file_berth_v1_ecs_proto_msgTypes[142]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10422,7 +10579,7 @@ func (x *DeleteTaskDefinitionsRequest) String() string {
 func (*DeleteTaskDefinitionsRequest) ProtoMessage() {}
 
 func (x *DeleteTaskDefinitionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[143]
+	mi := &file_berth_v1_ecs_proto_msgTypes[142]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10435,7 +10592,7 @@ func (x *DeleteTaskDefinitionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTaskDefinitionsRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTaskDefinitionsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{143}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{142}
 }
 
 func (x *DeleteTaskDefinitionsRequest) GetTaskDefinitions() []string {
@@ -10455,7 +10612,7 @@ type DeleteTaskDefinitionsResponse struct {
 
 func (x *DeleteTaskDefinitionsResponse) Reset() {
 	*x = DeleteTaskDefinitionsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[144]
+	mi := &file_berth_v1_ecs_proto_msgTypes[143]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10467,7 +10624,7 @@ func (x *DeleteTaskDefinitionsResponse) String() string {
 func (*DeleteTaskDefinitionsResponse) ProtoMessage() {}
 
 func (x *DeleteTaskDefinitionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[144]
+	mi := &file_berth_v1_ecs_proto_msgTypes[143]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10480,7 +10637,7 @@ func (x *DeleteTaskDefinitionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTaskDefinitionsResponse.ProtoReflect.Descriptor instead.
 func (*DeleteTaskDefinitionsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{144}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{143}
 }
 
 func (x *DeleteTaskDefinitionsResponse) GetTaskDefinitions() []*TaskDefinition {
@@ -10510,7 +10667,7 @@ type ExecuteCommandConfiguration struct {
 
 func (x *ExecuteCommandConfiguration) Reset() {
 	*x = ExecuteCommandConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[145]
+	mi := &file_berth_v1_ecs_proto_msgTypes[144]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10522,7 +10679,7 @@ func (x *ExecuteCommandConfiguration) String() string {
 func (*ExecuteCommandConfiguration) ProtoMessage() {}
 
 func (x *ExecuteCommandConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[145]
+	mi := &file_berth_v1_ecs_proto_msgTypes[144]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10535,7 +10692,7 @@ func (x *ExecuteCommandConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteCommandConfiguration.ProtoReflect.Descriptor instead.
 func (*ExecuteCommandConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{145}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{144}
 }
 
 func (x *ExecuteCommandConfiguration) GetKmsKeyId() string {
@@ -10572,7 +10729,7 @@ type ExecuteCommandLogConfiguration struct {
 
 func (x *ExecuteCommandLogConfiguration) Reset() {
 	*x = ExecuteCommandLogConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[146]
+	mi := &file_berth_v1_ecs_proto_msgTypes[145]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10584,7 +10741,7 @@ func (x *ExecuteCommandLogConfiguration) String() string {
 func (*ExecuteCommandLogConfiguration) ProtoMessage() {}
 
 func (x *ExecuteCommandLogConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[146]
+	mi := &file_berth_v1_ecs_proto_msgTypes[145]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10597,7 +10754,7 @@ func (x *ExecuteCommandLogConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteCommandLogConfiguration.ProtoReflect.Descriptor instead.
 func (*ExecuteCommandLogConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{146}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{145}
 }
 
 func (x *ExecuteCommandLogConfiguration) GetCloudWatchLogGroupName() string {
@@ -10645,7 +10802,7 @@ type ManagedStorageConfiguration struct {
 
 func (x *ManagedStorageConfiguration) Reset() {
 	*x = ManagedStorageConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[147]
+	mi := &file_berth_v1_ecs_proto_msgTypes[146]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10657,7 +10814,7 @@ func (x *ManagedStorageConfiguration) String() string {
 func (*ManagedStorageConfiguration) ProtoMessage() {}
 
 func (x *ManagedStorageConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[147]
+	mi := &file_berth_v1_ecs_proto_msgTypes[146]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10670,7 +10827,7 @@ func (x *ManagedStorageConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManagedStorageConfiguration.ProtoReflect.Descriptor instead.
 func (*ManagedStorageConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{147}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{146}
 }
 
 func (x *ManagedStorageConfiguration) GetKmsKeyId() string {
@@ -10699,7 +10856,7 @@ type ClusterServiceConnectDefaults struct {
 
 func (x *ClusterServiceConnectDefaults) Reset() {
 	*x = ClusterServiceConnectDefaults{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[148]
+	mi := &file_berth_v1_ecs_proto_msgTypes[147]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10711,7 +10868,7 @@ func (x *ClusterServiceConnectDefaults) String() string {
 func (*ClusterServiceConnectDefaults) ProtoMessage() {}
 
 func (x *ClusterServiceConnectDefaults) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[148]
+	mi := &file_berth_v1_ecs_proto_msgTypes[147]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10724,7 +10881,7 @@ func (x *ClusterServiceConnectDefaults) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterServiceConnectDefaults.ProtoReflect.Descriptor instead.
 func (*ClusterServiceConnectDefaults) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{148}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{147}
 }
 
 func (x *ClusterServiceConnectDefaults) GetNamespace() string {
@@ -10746,7 +10903,7 @@ type UpdateClusterRequest struct {
 
 func (x *UpdateClusterRequest) Reset() {
 	*x = UpdateClusterRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[149]
+	mi := &file_berth_v1_ecs_proto_msgTypes[148]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10758,7 +10915,7 @@ func (x *UpdateClusterRequest) String() string {
 func (*UpdateClusterRequest) ProtoMessage() {}
 
 func (x *UpdateClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[149]
+	mi := &file_berth_v1_ecs_proto_msgTypes[148]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10771,7 +10928,7 @@ func (x *UpdateClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterRequest.ProtoReflect.Descriptor instead.
 func (*UpdateClusterRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{149}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{148}
 }
 
 func (x *UpdateClusterRequest) GetCluster() string {
@@ -10811,7 +10968,7 @@ type UpdateClusterResponse struct {
 
 func (x *UpdateClusterResponse) Reset() {
 	*x = UpdateClusterResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[150]
+	mi := &file_berth_v1_ecs_proto_msgTypes[149]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10823,7 +10980,7 @@ func (x *UpdateClusterResponse) String() string {
 func (*UpdateClusterResponse) ProtoMessage() {}
 
 func (x *UpdateClusterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[150]
+	mi := &file_berth_v1_ecs_proto_msgTypes[149]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10836,7 +10993,7 @@ func (x *UpdateClusterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterResponse.ProtoReflect.Descriptor instead.
 func (*UpdateClusterResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{150}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{149}
 }
 
 func (x *UpdateClusterResponse) GetCluster() *Cluster {
@@ -10856,7 +11013,7 @@ type UpdateClusterSettingsRequest struct {
 
 func (x *UpdateClusterSettingsRequest) Reset() {
 	*x = UpdateClusterSettingsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[151]
+	mi := &file_berth_v1_ecs_proto_msgTypes[150]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10868,7 +11025,7 @@ func (x *UpdateClusterSettingsRequest) String() string {
 func (*UpdateClusterSettingsRequest) ProtoMessage() {}
 
 func (x *UpdateClusterSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[151]
+	mi := &file_berth_v1_ecs_proto_msgTypes[150]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10881,7 +11038,7 @@ func (x *UpdateClusterSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterSettingsRequest.ProtoReflect.Descriptor instead.
 func (*UpdateClusterSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{151}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{150}
 }
 
 func (x *UpdateClusterSettingsRequest) GetCluster() string {
@@ -10907,7 +11064,7 @@ type UpdateClusterSettingsResponse struct {
 
 func (x *UpdateClusterSettingsResponse) Reset() {
 	*x = UpdateClusterSettingsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[152]
+	mi := &file_berth_v1_ecs_proto_msgTypes[151]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10919,7 +11076,7 @@ func (x *UpdateClusterSettingsResponse) String() string {
 func (*UpdateClusterSettingsResponse) ProtoMessage() {}
 
 func (x *UpdateClusterSettingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[152]
+	mi := &file_berth_v1_ecs_proto_msgTypes[151]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10932,7 +11089,7 @@ func (x *UpdateClusterSettingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterSettingsResponse.ProtoReflect.Descriptor instead.
 func (*UpdateClusterSettingsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{152}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{151}
 }
 
 func (x *UpdateClusterSettingsResponse) GetCluster() *Cluster {
@@ -10958,7 +11115,7 @@ type ListAttributesRequest struct {
 
 func (x *ListAttributesRequest) Reset() {
 	*x = ListAttributesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[153]
+	mi := &file_berth_v1_ecs_proto_msgTypes[152]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10970,7 +11127,7 @@ func (x *ListAttributesRequest) String() string {
 func (*ListAttributesRequest) ProtoMessage() {}
 
 func (x *ListAttributesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[153]
+	mi := &file_berth_v1_ecs_proto_msgTypes[152]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10983,7 +11140,7 @@ func (x *ListAttributesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttributesRequest.ProtoReflect.Descriptor instead.
 func (*ListAttributesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{153}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{152}
 }
 
 func (x *ListAttributesRequest) GetCluster() string {
@@ -11038,7 +11195,7 @@ type ListAttributesResponse struct {
 
 func (x *ListAttributesResponse) Reset() {
 	*x = ListAttributesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[154]
+	mi := &file_berth_v1_ecs_proto_msgTypes[153]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11050,7 +11207,7 @@ func (x *ListAttributesResponse) String() string {
 func (*ListAttributesResponse) ProtoMessage() {}
 
 func (x *ListAttributesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[154]
+	mi := &file_berth_v1_ecs_proto_msgTypes[153]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11063,7 +11220,7 @@ func (x *ListAttributesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttributesResponse.ProtoReflect.Descriptor instead.
 func (*ListAttributesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{154}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{153}
 }
 
 func (x *ListAttributesResponse) GetAttributes() []*Attribute {
@@ -11091,7 +11248,7 @@ type DeleteAttributesRequest struct {
 
 func (x *DeleteAttributesRequest) Reset() {
 	*x = DeleteAttributesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[155]
+	mi := &file_berth_v1_ecs_proto_msgTypes[154]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11103,7 +11260,7 @@ func (x *DeleteAttributesRequest) String() string {
 func (*DeleteAttributesRequest) ProtoMessage() {}
 
 func (x *DeleteAttributesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[155]
+	mi := &file_berth_v1_ecs_proto_msgTypes[154]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11116,7 +11273,7 @@ func (x *DeleteAttributesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAttributesRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAttributesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{155}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{154}
 }
 
 func (x *DeleteAttributesRequest) GetCluster() string {
@@ -11142,7 +11299,7 @@ type DeleteAttributesResponse struct {
 
 func (x *DeleteAttributesResponse) Reset() {
 	*x = DeleteAttributesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[156]
+	mi := &file_berth_v1_ecs_proto_msgTypes[155]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11154,7 +11311,7 @@ func (x *DeleteAttributesResponse) String() string {
 func (*DeleteAttributesResponse) ProtoMessage() {}
 
 func (x *DeleteAttributesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[156]
+	mi := &file_berth_v1_ecs_proto_msgTypes[155]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11167,7 +11324,7 @@ func (x *DeleteAttributesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAttributesResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAttributesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{156}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{155}
 }
 
 func (x *DeleteAttributesResponse) GetAttributes() []*Attribute {
@@ -11188,7 +11345,7 @@ type DeleteCapacityProviderRequest struct {
 
 func (x *DeleteCapacityProviderRequest) Reset() {
 	*x = DeleteCapacityProviderRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[157]
+	mi := &file_berth_v1_ecs_proto_msgTypes[156]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11200,7 +11357,7 @@ func (x *DeleteCapacityProviderRequest) String() string {
 func (*DeleteCapacityProviderRequest) ProtoMessage() {}
 
 func (x *DeleteCapacityProviderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[157]
+	mi := &file_berth_v1_ecs_proto_msgTypes[156]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11213,7 +11370,7 @@ func (x *DeleteCapacityProviderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCapacityProviderRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCapacityProviderRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{157}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{156}
 }
 
 func (x *DeleteCapacityProviderRequest) GetCapacityProvider() string {
@@ -11239,7 +11396,7 @@ type DeleteCapacityProviderResponse struct {
 
 func (x *DeleteCapacityProviderResponse) Reset() {
 	*x = DeleteCapacityProviderResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[158]
+	mi := &file_berth_v1_ecs_proto_msgTypes[157]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11251,7 +11408,7 @@ func (x *DeleteCapacityProviderResponse) String() string {
 func (*DeleteCapacityProviderResponse) ProtoMessage() {}
 
 func (x *DeleteCapacityProviderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[158]
+	mi := &file_berth_v1_ecs_proto_msgTypes[157]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11264,7 +11421,7 @@ func (x *DeleteCapacityProviderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCapacityProviderResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCapacityProviderResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{158}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{157}
 }
 
 func (x *DeleteCapacityProviderResponse) GetCapacityProvider() *CapacityProvider {
@@ -11287,7 +11444,7 @@ type AutoScalingGroupProviderUpdate struct {
 
 func (x *AutoScalingGroupProviderUpdate) Reset() {
 	*x = AutoScalingGroupProviderUpdate{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[159]
+	mi := &file_berth_v1_ecs_proto_msgTypes[158]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11299,7 +11456,7 @@ func (x *AutoScalingGroupProviderUpdate) String() string {
 func (*AutoScalingGroupProviderUpdate) ProtoMessage() {}
 
 func (x *AutoScalingGroupProviderUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[159]
+	mi := &file_berth_v1_ecs_proto_msgTypes[158]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11312,7 +11469,7 @@ func (x *AutoScalingGroupProviderUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutoScalingGroupProviderUpdate.ProtoReflect.Descriptor instead.
 func (*AutoScalingGroupProviderUpdate) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{159}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{158}
 }
 
 func (x *AutoScalingGroupProviderUpdate) GetManagedScaling() *ManagedScaling {
@@ -11347,7 +11504,7 @@ type UpdateCapacityProviderRequest struct {
 
 func (x *UpdateCapacityProviderRequest) Reset() {
 	*x = UpdateCapacityProviderRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[160]
+	mi := &file_berth_v1_ecs_proto_msgTypes[159]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11359,7 +11516,7 @@ func (x *UpdateCapacityProviderRequest) String() string {
 func (*UpdateCapacityProviderRequest) ProtoMessage() {}
 
 func (x *UpdateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[160]
+	mi := &file_berth_v1_ecs_proto_msgTypes[159]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11372,7 +11529,7 @@ func (x *UpdateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCapacityProviderRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCapacityProviderRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{160}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{159}
 }
 
 func (x *UpdateCapacityProviderRequest) GetName() string {
@@ -11405,7 +11562,7 @@ type UpdateCapacityProviderResponse struct {
 
 func (x *UpdateCapacityProviderResponse) Reset() {
 	*x = UpdateCapacityProviderResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[161]
+	mi := &file_berth_v1_ecs_proto_msgTypes[160]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11417,7 +11574,7 @@ func (x *UpdateCapacityProviderResponse) String() string {
 func (*UpdateCapacityProviderResponse) ProtoMessage() {}
 
 func (x *UpdateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[161]
+	mi := &file_berth_v1_ecs_proto_msgTypes[160]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11430,7 +11587,7 @@ func (x *UpdateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCapacityProviderResponse.ProtoReflect.Descriptor instead.
 func (*UpdateCapacityProviderResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{161}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{160}
 }
 
 func (x *UpdateCapacityProviderResponse) GetCapacityProvider() *CapacityProvider {
@@ -11453,7 +11610,7 @@ type ExecuteCommandRequest struct {
 
 func (x *ExecuteCommandRequest) Reset() {
 	*x = ExecuteCommandRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[162]
+	mi := &file_berth_v1_ecs_proto_msgTypes[161]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11465,7 +11622,7 @@ func (x *ExecuteCommandRequest) String() string {
 func (*ExecuteCommandRequest) ProtoMessage() {}
 
 func (x *ExecuteCommandRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[162]
+	mi := &file_berth_v1_ecs_proto_msgTypes[161]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11478,7 +11635,7 @@ func (x *ExecuteCommandRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteCommandRequest.ProtoReflect.Descriptor instead.
 func (*ExecuteCommandRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{162}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{161}
 }
 
 func (x *ExecuteCommandRequest) GetCluster() string {
@@ -11532,7 +11689,7 @@ type ExecuteCommandResponse struct {
 
 func (x *ExecuteCommandResponse) Reset() {
 	*x = ExecuteCommandResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[163]
+	mi := &file_berth_v1_ecs_proto_msgTypes[162]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11544,7 +11701,7 @@ func (x *ExecuteCommandResponse) String() string {
 func (*ExecuteCommandResponse) ProtoMessage() {}
 
 func (x *ExecuteCommandResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[163]
+	mi := &file_berth_v1_ecs_proto_msgTypes[162]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11557,7 +11714,7 @@ func (x *ExecuteCommandResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteCommandResponse.ProtoReflect.Descriptor instead.
 func (*ExecuteCommandResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{163}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{162}
 }
 
 func (x *ExecuteCommandResponse) GetClusterArn() string {
@@ -11614,7 +11771,7 @@ type ExecuteCommandSession struct {
 
 func (x *ExecuteCommandSession) Reset() {
 	*x = ExecuteCommandSession{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[164]
+	mi := &file_berth_v1_ecs_proto_msgTypes[163]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11626,7 +11783,7 @@ func (x *ExecuteCommandSession) String() string {
 func (*ExecuteCommandSession) ProtoMessage() {}
 
 func (x *ExecuteCommandSession) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[164]
+	mi := &file_berth_v1_ecs_proto_msgTypes[163]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11639,7 +11796,7 @@ func (x *ExecuteCommandSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteCommandSession.ProtoReflect.Descriptor instead.
 func (*ExecuteCommandSession) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{164}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{163}
 }
 
 func (x *ExecuteCommandSession) GetSessionId() string {
@@ -11663,11 +11820,2200 @@ func (x *ExecuteCommandSession) GetTokenValue() string {
 	return ""
 }
 
+type LoadBalancer struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	TargetGroupArn   string                 `protobuf:"bytes,1,opt,name=target_group_arn,json=targetGroupArn,proto3" json:"target_group_arn,omitempty"`
+	LoadBalancerName string                 `protobuf:"bytes,2,opt,name=load_balancer_name,json=loadBalancerName,proto3" json:"load_balancer_name,omitempty"`
+	ContainerName    string                 `protobuf:"bytes,3,opt,name=container_name,json=containerName,proto3" json:"container_name,omitempty"`
+	ContainerPort    *int32                 `protobuf:"varint,4,opt,name=container_port,json=containerPort,proto3,oneof" json:"container_port,omitempty"`
+	// Refused: blue/green deployments only.
+	AdvancedConfiguration *structpb.Struct `protobuf:"bytes,5,opt,name=advanced_configuration,json=advancedConfiguration,proto3" json:"advanced_configuration,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *LoadBalancer) Reset() {
+	*x = LoadBalancer{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[164]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoadBalancer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoadBalancer) ProtoMessage() {}
+
+func (x *LoadBalancer) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[164]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoadBalancer.ProtoReflect.Descriptor instead.
+func (*LoadBalancer) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{164}
+}
+
+func (x *LoadBalancer) GetTargetGroupArn() string {
+	if x != nil {
+		return x.TargetGroupArn
+	}
+	return ""
+}
+
+func (x *LoadBalancer) GetLoadBalancerName() string {
+	if x != nil {
+		return x.LoadBalancerName
+	}
+	return ""
+}
+
+func (x *LoadBalancer) GetContainerName() string {
+	if x != nil {
+		return x.ContainerName
+	}
+	return ""
+}
+
+func (x *LoadBalancer) GetContainerPort() int32 {
+	if x != nil && x.ContainerPort != nil {
+		return *x.ContainerPort
+	}
+	return 0
+}
+
+func (x *LoadBalancer) GetAdvancedConfiguration() *structpb.Struct {
+	if x != nil {
+		return x.AdvancedConfiguration
+	}
+	return nil
+}
+
+type ServiceRegistry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RegistryArn   string                 `protobuf:"bytes,1,opt,name=registry_arn,json=registryArn,proto3" json:"registry_arn,omitempty"`
+	Port          *int32                 `protobuf:"varint,2,opt,name=port,proto3,oneof" json:"port,omitempty"`
+	ContainerName string                 `protobuf:"bytes,3,opt,name=container_name,json=containerName,proto3" json:"container_name,omitempty"`
+	ContainerPort *int32                 `protobuf:"varint,4,opt,name=container_port,json=containerPort,proto3,oneof" json:"container_port,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceRegistry) Reset() {
+	*x = ServiceRegistry{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[165]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceRegistry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceRegistry) ProtoMessage() {}
+
+func (x *ServiceRegistry) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[165]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceRegistry.ProtoReflect.Descriptor instead.
+func (*ServiceRegistry) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{165}
+}
+
+func (x *ServiceRegistry) GetRegistryArn() string {
+	if x != nil {
+		return x.RegistryArn
+	}
+	return ""
+}
+
+func (x *ServiceRegistry) GetPort() int32 {
+	if x != nil && x.Port != nil {
+		return *x.Port
+	}
+	return 0
+}
+
+func (x *ServiceRegistry) GetContainerName() string {
+	if x != nil {
+		return x.ContainerName
+	}
+	return ""
+}
+
+func (x *ServiceRegistry) GetContainerPort() int32 {
+	if x != nil && x.ContainerPort != nil {
+		return *x.ContainerPort
+	}
+	return 0
+}
+
+type ServiceConnectConfiguration struct {
+	state                  protoimpl.MessageState                `protogen:"open.v1"`
+	Enabled                bool                                  `protobuf:"varint,1,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	Namespace              string                                `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Services               []*ServiceConnectService              `protobuf:"bytes,3,rep,name=services,proto3" json:"services,omitempty"`
+	LogConfiguration       *LogConfiguration                     `protobuf:"bytes,4,opt,name=log_configuration,json=logConfiguration,proto3" json:"log_configuration,omitempty"`
+	AccessLogConfiguration *ServiceConnectAccessLogConfiguration `protobuf:"bytes,5,opt,name=access_log_configuration,json=accessLogConfiguration,proto3" json:"access_log_configuration,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *ServiceConnectConfiguration) Reset() {
+	*x = ServiceConnectConfiguration{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[166]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceConnectConfiguration) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceConnectConfiguration) ProtoMessage() {}
+
+func (x *ServiceConnectConfiguration) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[166]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceConnectConfiguration.ProtoReflect.Descriptor instead.
+func (*ServiceConnectConfiguration) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{166}
+}
+
+func (x *ServiceConnectConfiguration) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+func (x *ServiceConnectConfiguration) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *ServiceConnectConfiguration) GetServices() []*ServiceConnectService {
+	if x != nil {
+		return x.Services
+	}
+	return nil
+}
+
+func (x *ServiceConnectConfiguration) GetLogConfiguration() *LogConfiguration {
+	if x != nil {
+		return x.LogConfiguration
+	}
+	return nil
+}
+
+func (x *ServiceConnectConfiguration) GetAccessLogConfiguration() *ServiceConnectAccessLogConfiguration {
+	if x != nil {
+		return x.AccessLogConfiguration
+	}
+	return nil
+}
+
+type ServiceConnectService struct {
+	state               protoimpl.MessageState          `protogen:"open.v1"`
+	PortName            string                          `protobuf:"bytes,1,opt,name=port_name,json=portName,proto3" json:"port_name,omitempty"`
+	DiscoveryName       string                          `protobuf:"bytes,2,opt,name=discovery_name,json=discoveryName,proto3" json:"discovery_name,omitempty"`
+	ClientAliases       []*ServiceConnectClientAlias    `protobuf:"bytes,3,rep,name=client_aliases,json=clientAliases,proto3" json:"client_aliases,omitempty"`
+	IngressPortOverride *int32                          `protobuf:"varint,4,opt,name=ingress_port_override,json=ingressPortOverride,proto3,oneof" json:"ingress_port_override,omitempty"`
+	Timeout             *TimeoutConfiguration           `protobuf:"bytes,5,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	Tls                 *ServiceConnectTlsConfiguration `protobuf:"bytes,6,opt,name=tls,proto3" json:"tls,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *ServiceConnectService) Reset() {
+	*x = ServiceConnectService{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[167]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceConnectService) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceConnectService) ProtoMessage() {}
+
+func (x *ServiceConnectService) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[167]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceConnectService.ProtoReflect.Descriptor instead.
+func (*ServiceConnectService) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{167}
+}
+
+func (x *ServiceConnectService) GetPortName() string {
+	if x != nil {
+		return x.PortName
+	}
+	return ""
+}
+
+func (x *ServiceConnectService) GetDiscoveryName() string {
+	if x != nil {
+		return x.DiscoveryName
+	}
+	return ""
+}
+
+func (x *ServiceConnectService) GetClientAliases() []*ServiceConnectClientAlias {
+	if x != nil {
+		return x.ClientAliases
+	}
+	return nil
+}
+
+func (x *ServiceConnectService) GetIngressPortOverride() int32 {
+	if x != nil && x.IngressPortOverride != nil {
+		return *x.IngressPortOverride
+	}
+	return 0
+}
+
+func (x *ServiceConnectService) GetTimeout() *TimeoutConfiguration {
+	if x != nil {
+		return x.Timeout
+	}
+	return nil
+}
+
+func (x *ServiceConnectService) GetTls() *ServiceConnectTlsConfiguration {
+	if x != nil {
+		return x.Tls
+	}
+	return nil
+}
+
+type ServiceConnectClientAlias struct {
+	state            protoimpl.MessageState          `protogen:"open.v1"`
+	Port             *int32                          `protobuf:"varint,1,opt,name=port,proto3,oneof" json:"port,omitempty"`
+	DnsName          string                          `protobuf:"bytes,2,opt,name=dns_name,json=dnsName,proto3" json:"dns_name,omitempty"`
+	TestTrafficRules *ServiceConnectTestTrafficRules `protobuf:"bytes,3,opt,name=test_traffic_rules,json=testTrafficRules,proto3" json:"test_traffic_rules,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ServiceConnectClientAlias) Reset() {
+	*x = ServiceConnectClientAlias{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[168]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceConnectClientAlias) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceConnectClientAlias) ProtoMessage() {}
+
+func (x *ServiceConnectClientAlias) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[168]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceConnectClientAlias.ProtoReflect.Descriptor instead.
+func (*ServiceConnectClientAlias) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{168}
+}
+
+func (x *ServiceConnectClientAlias) GetPort() int32 {
+	if x != nil && x.Port != nil {
+		return *x.Port
+	}
+	return 0
+}
+
+func (x *ServiceConnectClientAlias) GetDnsName() string {
+	if x != nil {
+		return x.DnsName
+	}
+	return ""
+}
+
+func (x *ServiceConnectClientAlias) GetTestTrafficRules() *ServiceConnectTestTrafficRules {
+	if x != nil {
+		return x.TestTrafficRules
+	}
+	return nil
+}
+
+type ServiceConnectTestTrafficRules struct {
+	state         protoimpl.MessageState                `protogen:"open.v1"`
+	Header        *ServiceConnectTestTrafficHeaderRules `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceConnectTestTrafficRules) Reset() {
+	*x = ServiceConnectTestTrafficRules{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[169]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceConnectTestTrafficRules) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceConnectTestTrafficRules) ProtoMessage() {}
+
+func (x *ServiceConnectTestTrafficRules) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[169]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceConnectTestTrafficRules.ProtoReflect.Descriptor instead.
+func (*ServiceConnectTestTrafficRules) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{169}
+}
+
+func (x *ServiceConnectTestTrafficRules) GetHeader() *ServiceConnectTestTrafficHeaderRules {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+type ServiceConnectTestTrafficHeaderRules struct {
+	state         protoimpl.MessageState                     `protogen:"open.v1"`
+	Name          string                                     `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Value         *ServiceConnectTestTrafficHeaderMatchRules `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceConnectTestTrafficHeaderRules) Reset() {
+	*x = ServiceConnectTestTrafficHeaderRules{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[170]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceConnectTestTrafficHeaderRules) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceConnectTestTrafficHeaderRules) ProtoMessage() {}
+
+func (x *ServiceConnectTestTrafficHeaderRules) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[170]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceConnectTestTrafficHeaderRules.ProtoReflect.Descriptor instead.
+func (*ServiceConnectTestTrafficHeaderRules) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{170}
+}
+
+func (x *ServiceConnectTestTrafficHeaderRules) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ServiceConnectTestTrafficHeaderRules) GetValue() *ServiceConnectTestTrafficHeaderMatchRules {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+type ServiceConnectTestTrafficHeaderMatchRules struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Exact         string                 `protobuf:"bytes,1,opt,name=exact,proto3" json:"exact,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceConnectTestTrafficHeaderMatchRules) Reset() {
+	*x = ServiceConnectTestTrafficHeaderMatchRules{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[171]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceConnectTestTrafficHeaderMatchRules) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceConnectTestTrafficHeaderMatchRules) ProtoMessage() {}
+
+func (x *ServiceConnectTestTrafficHeaderMatchRules) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[171]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceConnectTestTrafficHeaderMatchRules.ProtoReflect.Descriptor instead.
+func (*ServiceConnectTestTrafficHeaderMatchRules) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{171}
+}
+
+func (x *ServiceConnectTestTrafficHeaderMatchRules) GetExact() string {
+	if x != nil {
+		return x.Exact
+	}
+	return ""
+}
+
+type TimeoutConfiguration struct {
+	state                    protoimpl.MessageState `protogen:"open.v1"`
+	IdleTimeoutSeconds       *int32                 `protobuf:"varint,1,opt,name=idle_timeout_seconds,json=idleTimeoutSeconds,proto3,oneof" json:"idle_timeout_seconds,omitempty"`
+	PerRequestTimeoutSeconds *int32                 `protobuf:"varint,2,opt,name=per_request_timeout_seconds,json=perRequestTimeoutSeconds,proto3,oneof" json:"per_request_timeout_seconds,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *TimeoutConfiguration) Reset() {
+	*x = TimeoutConfiguration{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[172]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TimeoutConfiguration) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TimeoutConfiguration) ProtoMessage() {}
+
+func (x *TimeoutConfiguration) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[172]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TimeoutConfiguration.ProtoReflect.Descriptor instead.
+func (*TimeoutConfiguration) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{172}
+}
+
+func (x *TimeoutConfiguration) GetIdleTimeoutSeconds() int32 {
+	if x != nil && x.IdleTimeoutSeconds != nil {
+		return *x.IdleTimeoutSeconds
+	}
+	return 0
+}
+
+func (x *TimeoutConfiguration) GetPerRequestTimeoutSeconds() int32 {
+	if x != nil && x.PerRequestTimeoutSeconds != nil {
+		return *x.PerRequestTimeoutSeconds
+	}
+	return 0
+}
+
+type ServiceConnectTlsConfiguration struct {
+	state                      protoimpl.MessageState                 `protogen:"open.v1"`
+	IssuerCertificateAuthority *ServiceConnectTlsCertificateAuthority `protobuf:"bytes,1,opt,name=issuer_certificate_authority,json=issuerCertificateAuthority,proto3" json:"issuer_certificate_authority,omitempty"`
+	KmsKey                     string                                 `protobuf:"bytes,2,opt,name=kms_key,json=kmsKey,proto3" json:"kms_key,omitempty"`
+	RoleArn                    string                                 `protobuf:"bytes,3,opt,name=role_arn,json=roleArn,proto3" json:"role_arn,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
+}
+
+func (x *ServiceConnectTlsConfiguration) Reset() {
+	*x = ServiceConnectTlsConfiguration{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[173]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceConnectTlsConfiguration) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceConnectTlsConfiguration) ProtoMessage() {}
+
+func (x *ServiceConnectTlsConfiguration) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[173]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceConnectTlsConfiguration.ProtoReflect.Descriptor instead.
+func (*ServiceConnectTlsConfiguration) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{173}
+}
+
+func (x *ServiceConnectTlsConfiguration) GetIssuerCertificateAuthority() *ServiceConnectTlsCertificateAuthority {
+	if x != nil {
+		return x.IssuerCertificateAuthority
+	}
+	return nil
+}
+
+func (x *ServiceConnectTlsConfiguration) GetKmsKey() string {
+	if x != nil {
+		return x.KmsKey
+	}
+	return ""
+}
+
+func (x *ServiceConnectTlsConfiguration) GetRoleArn() string {
+	if x != nil {
+		return x.RoleArn
+	}
+	return ""
+}
+
+type ServiceConnectTlsCertificateAuthority struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	AwsPcaAuthorityArn string                 `protobuf:"bytes,1,opt,name=aws_pca_authority_arn,json=awsPcaAuthorityArn,proto3" json:"aws_pca_authority_arn,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ServiceConnectTlsCertificateAuthority) Reset() {
+	*x = ServiceConnectTlsCertificateAuthority{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[174]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceConnectTlsCertificateAuthority) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceConnectTlsCertificateAuthority) ProtoMessage() {}
+
+func (x *ServiceConnectTlsCertificateAuthority) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[174]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceConnectTlsCertificateAuthority.ProtoReflect.Descriptor instead.
+func (*ServiceConnectTlsCertificateAuthority) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{174}
+}
+
+func (x *ServiceConnectTlsCertificateAuthority) GetAwsPcaAuthorityArn() string {
+	if x != nil {
+		return x.AwsPcaAuthorityArn
+	}
+	return ""
+}
+
+type ServiceConnectAccessLogConfiguration struct {
+	state                  protoimpl.MessageState `protogen:"open.v1"`
+	Format                 string                 `protobuf:"bytes,1,opt,name=format,proto3" json:"format,omitempty"`
+	IncludeQueryParameters string                 `protobuf:"bytes,2,opt,name=include_query_parameters,json=includeQueryParameters,proto3" json:"include_query_parameters,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *ServiceConnectAccessLogConfiguration) Reset() {
+	*x = ServiceConnectAccessLogConfiguration{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[175]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceConnectAccessLogConfiguration) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceConnectAccessLogConfiguration) ProtoMessage() {}
+
+func (x *ServiceConnectAccessLogConfiguration) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[175]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceConnectAccessLogConfiguration.ProtoReflect.Descriptor instead.
+func (*ServiceConnectAccessLogConfiguration) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{175}
+}
+
+func (x *ServiceConnectAccessLogConfiguration) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+func (x *ServiceConnectAccessLogConfiguration) GetIncludeQueryParameters() string {
+	if x != nil {
+		return x.IncludeQueryParameters
+	}
+	return ""
+}
+
+type ProtectedTask struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	TaskArn           string                 `protobuf:"bytes,1,opt,name=task_arn,json=taskArn,proto3" json:"task_arn,omitempty"`
+	ProtectionEnabled bool                   `protobuf:"varint,2,opt,name=protection_enabled,json=protectionEnabled,proto3" json:"protection_enabled,omitempty"`
+	// Only while protected.
+	ExpirationDate float64 `protobuf:"fixed64,3,opt,name=expiration_date,json=expirationDate,proto3" json:"expiration_date,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ProtectedTask) Reset() {
+	*x = ProtectedTask{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[176]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProtectedTask) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProtectedTask) ProtoMessage() {}
+
+func (x *ProtectedTask) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[176]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProtectedTask.ProtoReflect.Descriptor instead.
+func (*ProtectedTask) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{176}
+}
+
+func (x *ProtectedTask) GetTaskArn() string {
+	if x != nil {
+		return x.TaskArn
+	}
+	return ""
+}
+
+func (x *ProtectedTask) GetProtectionEnabled() bool {
+	if x != nil {
+		return x.ProtectionEnabled
+	}
+	return false
+}
+
+func (x *ProtectedTask) GetExpirationDate() float64 {
+	if x != nil {
+		return x.ExpirationDate
+	}
+	return 0
+}
+
+type UpdateTaskProtectionRequest struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Cluster           string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Tasks             []string               `protobuf:"bytes,2,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	ProtectionEnabled *bool                  `protobuf:"varint,3,opt,name=protection_enabled,json=protectionEnabled,proto3,oneof" json:"protection_enabled,omitempty"`
+	// 1-2880; default 120. Only with protectionEnabled.
+	ExpiresInMinutes *int32 `protobuf:"varint,4,opt,name=expires_in_minutes,json=expiresInMinutes,proto3,oneof" json:"expires_in_minutes,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *UpdateTaskProtectionRequest) Reset() {
+	*x = UpdateTaskProtectionRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[177]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTaskProtectionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTaskProtectionRequest) ProtoMessage() {}
+
+func (x *UpdateTaskProtectionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[177]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTaskProtectionRequest.ProtoReflect.Descriptor instead.
+func (*UpdateTaskProtectionRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{177}
+}
+
+func (x *UpdateTaskProtectionRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *UpdateTaskProtectionRequest) GetTasks() []string {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
+func (x *UpdateTaskProtectionRequest) GetProtectionEnabled() bool {
+	if x != nil && x.ProtectionEnabled != nil {
+		return *x.ProtectionEnabled
+	}
+	return false
+}
+
+func (x *UpdateTaskProtectionRequest) GetExpiresInMinutes() int32 {
+	if x != nil && x.ExpiresInMinutes != nil {
+		return *x.ExpiresInMinutes
+	}
+	return 0
+}
+
+type UpdateTaskProtectionResponse struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	ProtectedTasks []*ProtectedTask       `protobuf:"bytes,1,rep,name=protected_tasks,json=protectedTasks,proto3" json:"protected_tasks,omitempty"`
+	Failures       []*Failure             `protobuf:"bytes,2,rep,name=failures,proto3" json:"failures,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *UpdateTaskProtectionResponse) Reset() {
+	*x = UpdateTaskProtectionResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[178]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTaskProtectionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTaskProtectionResponse) ProtoMessage() {}
+
+func (x *UpdateTaskProtectionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[178]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTaskProtectionResponse.ProtoReflect.Descriptor instead.
+func (*UpdateTaskProtectionResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{178}
+}
+
+func (x *UpdateTaskProtectionResponse) GetProtectedTasks() []*ProtectedTask {
+	if x != nil {
+		return x.ProtectedTasks
+	}
+	return nil
+}
+
+func (x *UpdateTaskProtectionResponse) GetFailures() []*Failure {
+	if x != nil {
+		return x.Failures
+	}
+	return nil
+}
+
+type GetTaskProtectionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cluster       string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Tasks         []string               `protobuf:"bytes,2,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTaskProtectionRequest) Reset() {
+	*x = GetTaskProtectionRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[179]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTaskProtectionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTaskProtectionRequest) ProtoMessage() {}
+
+func (x *GetTaskProtectionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[179]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTaskProtectionRequest.ProtoReflect.Descriptor instead.
+func (*GetTaskProtectionRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{179}
+}
+
+func (x *GetTaskProtectionRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *GetTaskProtectionRequest) GetTasks() []string {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
+type GetTaskProtectionResponse struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	ProtectedTasks []*ProtectedTask       `protobuf:"bytes,1,rep,name=protected_tasks,json=protectedTasks,proto3" json:"protected_tasks,omitempty"`
+	Failures       []*Failure             `protobuf:"bytes,2,rep,name=failures,proto3" json:"failures,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetTaskProtectionResponse) Reset() {
+	*x = GetTaskProtectionResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[180]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTaskProtectionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTaskProtectionResponse) ProtoMessage() {}
+
+func (x *GetTaskProtectionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[180]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTaskProtectionResponse.ProtoReflect.Descriptor instead.
+func (*GetTaskProtectionResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{180}
+}
+
+func (x *GetTaskProtectionResponse) GetProtectedTasks() []*ProtectedTask {
+	if x != nil {
+		return x.ProtectedTasks
+	}
+	return nil
+}
+
+func (x *GetTaskProtectionResponse) GetFailures() []*Failure {
+	if x != nil {
+		return x.Failures
+	}
+	return nil
+}
+
+type ServiceRevisionSummary struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Arn                string                 `protobuf:"bytes,1,opt,name=arn,proto3" json:"arn,omitempty"`
+	RequestedTaskCount *int32                 `protobuf:"varint,2,opt,name=requested_task_count,json=requestedTaskCount,proto3,oneof" json:"requested_task_count,omitempty"`
+	RunningTaskCount   *int32                 `protobuf:"varint,3,opt,name=running_task_count,json=runningTaskCount,proto3,oneof" json:"running_task_count,omitempty"`
+	PendingTaskCount   *int32                 `protobuf:"varint,4,opt,name=pending_task_count,json=pendingTaskCount,proto3,oneof" json:"pending_task_count,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ServiceRevisionSummary) Reset() {
+	*x = ServiceRevisionSummary{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[181]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceRevisionSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceRevisionSummary) ProtoMessage() {}
+
+func (x *ServiceRevisionSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[181]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceRevisionSummary.ProtoReflect.Descriptor instead.
+func (*ServiceRevisionSummary) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{181}
+}
+
+func (x *ServiceRevisionSummary) GetArn() string {
+	if x != nil {
+		return x.Arn
+	}
+	return ""
+}
+
+func (x *ServiceRevisionSummary) GetRequestedTaskCount() int32 {
+	if x != nil && x.RequestedTaskCount != nil {
+		return *x.RequestedTaskCount
+	}
+	return 0
+}
+
+func (x *ServiceRevisionSummary) GetRunningTaskCount() int32 {
+	if x != nil && x.RunningTaskCount != nil {
+		return *x.RunningTaskCount
+	}
+	return 0
+}
+
+func (x *ServiceRevisionSummary) GetPendingTaskCount() int32 {
+	if x != nil && x.PendingTaskCount != nil {
+		return *x.PendingTaskCount
+	}
+	return 0
+}
+
+type ServiceCurrentRevisionSummary struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Arn                string                 `protobuf:"bytes,1,opt,name=arn,proto3" json:"arn,omitempty"`
+	RequestedTaskCount *int32                 `protobuf:"varint,2,opt,name=requested_task_count,json=requestedTaskCount,proto3,oneof" json:"requested_task_count,omitempty"`
+	RunningTaskCount   *int32                 `protobuf:"varint,3,opt,name=running_task_count,json=runningTaskCount,proto3,oneof" json:"running_task_count,omitempty"`
+	PendingTaskCount   *int32                 `protobuf:"varint,4,opt,name=pending_task_count,json=pendingTaskCount,proto3,oneof" json:"pending_task_count,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ServiceCurrentRevisionSummary) Reset() {
+	*x = ServiceCurrentRevisionSummary{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[182]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceCurrentRevisionSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceCurrentRevisionSummary) ProtoMessage() {}
+
+func (x *ServiceCurrentRevisionSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[182]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceCurrentRevisionSummary.ProtoReflect.Descriptor instead.
+func (*ServiceCurrentRevisionSummary) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{182}
+}
+
+func (x *ServiceCurrentRevisionSummary) GetArn() string {
+	if x != nil {
+		return x.Arn
+	}
+	return ""
+}
+
+func (x *ServiceCurrentRevisionSummary) GetRequestedTaskCount() int32 {
+	if x != nil && x.RequestedTaskCount != nil {
+		return *x.RequestedTaskCount
+	}
+	return 0
+}
+
+func (x *ServiceCurrentRevisionSummary) GetRunningTaskCount() int32 {
+	if x != nil && x.RunningTaskCount != nil {
+		return *x.RunningTaskCount
+	}
+	return 0
+}
+
+func (x *ServiceCurrentRevisionSummary) GetPendingTaskCount() int32 {
+	if x != nil && x.PendingTaskCount != nil {
+		return *x.PendingTaskCount
+	}
+	return 0
+}
+
+type Rollback struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Reason             string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	StartedAt          float64                `protobuf:"fixed64,2,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	ServiceRevisionArn string                 `protobuf:"bytes,3,opt,name=service_revision_arn,json=serviceRevisionArn,proto3" json:"service_revision_arn,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *Rollback) Reset() {
+	*x = Rollback{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[183]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Rollback) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Rollback) ProtoMessage() {}
+
+func (x *Rollback) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[183]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Rollback.ProtoReflect.Descriptor instead.
+func (*Rollback) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{183}
+}
+
+func (x *Rollback) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Rollback) GetStartedAt() float64 {
+	if x != nil {
+		return x.StartedAt
+	}
+	return 0
+}
+
+func (x *Rollback) GetServiceRevisionArn() string {
+	if x != nil {
+		return x.ServiceRevisionArn
+	}
+	return ""
+}
+
+type ServiceDeploymentCircuitBreaker struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// TRIGGERED, MONITORING, MONITORING_COMPLETE or DISABLED.
+	Status        string `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	FailureCount  *int32 `protobuf:"varint,2,opt,name=failure_count,json=failureCount,proto3,oneof" json:"failure_count,omitempty"`
+	Threshold     *int32 `protobuf:"varint,3,opt,name=threshold,proto3,oneof" json:"threshold,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceDeploymentCircuitBreaker) Reset() {
+	*x = ServiceDeploymentCircuitBreaker{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[184]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceDeploymentCircuitBreaker) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceDeploymentCircuitBreaker) ProtoMessage() {}
+
+func (x *ServiceDeploymentCircuitBreaker) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[184]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceDeploymentCircuitBreaker.ProtoReflect.Descriptor instead.
+func (*ServiceDeploymentCircuitBreaker) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{184}
+}
+
+func (x *ServiceDeploymentCircuitBreaker) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ServiceDeploymentCircuitBreaker) GetFailureCount() int32 {
+	if x != nil && x.FailureCount != nil {
+		return *x.FailureCount
+	}
+	return 0
+}
+
+func (x *ServiceDeploymentCircuitBreaker) GetThreshold() int32 {
+	if x != nil && x.Threshold != nil {
+		return *x.Threshold
+	}
+	return 0
+}
+
+type ServiceDeploymentAlarms struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	Status              string                 `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	AlarmNames          []string               `protobuf:"bytes,2,rep,name=alarm_names,json=alarmNames,proto3" json:"alarm_names,omitempty"`
+	TriggeredAlarmNames []string               `protobuf:"bytes,3,rep,name=triggered_alarm_names,json=triggeredAlarmNames,proto3" json:"triggered_alarm_names,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *ServiceDeploymentAlarms) Reset() {
+	*x = ServiceDeploymentAlarms{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[185]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceDeploymentAlarms) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceDeploymentAlarms) ProtoMessage() {}
+
+func (x *ServiceDeploymentAlarms) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[185]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceDeploymentAlarms.ProtoReflect.Descriptor instead.
+func (*ServiceDeploymentAlarms) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{185}
+}
+
+func (x *ServiceDeploymentAlarms) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ServiceDeploymentAlarms) GetAlarmNames() []string {
+	if x != nil {
+		return x.AlarmNames
+	}
+	return nil
+}
+
+func (x *ServiceDeploymentAlarms) GetTriggeredAlarmNames() []string {
+	if x != nil {
+		return x.TriggeredAlarmNames
+	}
+	return nil
+}
+
+type ServiceDeployment struct {
+	state                  protoimpl.MessageState    `protogen:"open.v1"`
+	ServiceDeploymentArn   string                    `protobuf:"bytes,1,opt,name=service_deployment_arn,json=serviceDeploymentArn,proto3" json:"service_deployment_arn,omitempty"`
+	ServiceArn             string                    `protobuf:"bytes,2,opt,name=service_arn,json=serviceArn,proto3" json:"service_arn,omitempty"`
+	ClusterArn             string                    `protobuf:"bytes,3,opt,name=cluster_arn,json=clusterArn,proto3" json:"cluster_arn,omitempty"`
+	CreatedAt              float64                   `protobuf:"fixed64,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	StartedAt              float64                   `protobuf:"fixed64,5,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	FinishedAt             float64                   `protobuf:"fixed64,6,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
+	StoppedAt              float64                   `protobuf:"fixed64,7,opt,name=stopped_at,json=stoppedAt,proto3" json:"stopped_at,omitempty"`
+	UpdatedAt              float64                   `protobuf:"fixed64,8,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	SourceServiceRevisions []*ServiceRevisionSummary `protobuf:"bytes,9,rep,name=source_service_revisions,json=sourceServiceRevisions,proto3" json:"source_service_revisions,omitempty"`
+	TargetServiceRevision  *ServiceRevisionSummary   `protobuf:"bytes,10,opt,name=target_service_revision,json=targetServiceRevision,proto3" json:"target_service_revision,omitempty"`
+	// PENDING, SUCCESSFUL, STOPPED, STOP_REQUESTED, IN_PROGRESS,
+	// ROLLBACK_REQUESTED, ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL or
+	// ROLLBACK_FAILED.
+	Status                   string                           `protobuf:"bytes,11,opt,name=status,proto3" json:"status,omitempty"`
+	StatusReason             string                           `protobuf:"bytes,12,opt,name=status_reason,json=statusReason,proto3" json:"status_reason,omitempty"`
+	DeploymentConfiguration  *DeploymentConfiguration         `protobuf:"bytes,13,opt,name=deployment_configuration,json=deploymentConfiguration,proto3" json:"deployment_configuration,omitempty"`
+	Rollback                 *Rollback                        `protobuf:"bytes,14,opt,name=rollback,proto3" json:"rollback,omitempty"`
+	DeploymentCircuitBreaker *ServiceDeploymentCircuitBreaker `protobuf:"bytes,15,opt,name=deployment_circuit_breaker,json=deploymentCircuitBreaker,proto3" json:"deployment_circuit_breaker,omitempty"`
+	Alarms                   *ServiceDeploymentAlarms         `protobuf:"bytes,16,opt,name=alarms,proto3" json:"alarms,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *ServiceDeployment) Reset() {
+	*x = ServiceDeployment{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[186]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceDeployment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceDeployment) ProtoMessage() {}
+
+func (x *ServiceDeployment) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[186]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceDeployment.ProtoReflect.Descriptor instead.
+func (*ServiceDeployment) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{186}
+}
+
+func (x *ServiceDeployment) GetServiceDeploymentArn() string {
+	if x != nil {
+		return x.ServiceDeploymentArn
+	}
+	return ""
+}
+
+func (x *ServiceDeployment) GetServiceArn() string {
+	if x != nil {
+		return x.ServiceArn
+	}
+	return ""
+}
+
+func (x *ServiceDeployment) GetClusterArn() string {
+	if x != nil {
+		return x.ClusterArn
+	}
+	return ""
+}
+
+func (x *ServiceDeployment) GetCreatedAt() float64 {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return 0
+}
+
+func (x *ServiceDeployment) GetStartedAt() float64 {
+	if x != nil {
+		return x.StartedAt
+	}
+	return 0
+}
+
+func (x *ServiceDeployment) GetFinishedAt() float64 {
+	if x != nil {
+		return x.FinishedAt
+	}
+	return 0
+}
+
+func (x *ServiceDeployment) GetStoppedAt() float64 {
+	if x != nil {
+		return x.StoppedAt
+	}
+	return 0
+}
+
+func (x *ServiceDeployment) GetUpdatedAt() float64 {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return 0
+}
+
+func (x *ServiceDeployment) GetSourceServiceRevisions() []*ServiceRevisionSummary {
+	if x != nil {
+		return x.SourceServiceRevisions
+	}
+	return nil
+}
+
+func (x *ServiceDeployment) GetTargetServiceRevision() *ServiceRevisionSummary {
+	if x != nil {
+		return x.TargetServiceRevision
+	}
+	return nil
+}
+
+func (x *ServiceDeployment) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ServiceDeployment) GetStatusReason() string {
+	if x != nil {
+		return x.StatusReason
+	}
+	return ""
+}
+
+func (x *ServiceDeployment) GetDeploymentConfiguration() *DeploymentConfiguration {
+	if x != nil {
+		return x.DeploymentConfiguration
+	}
+	return nil
+}
+
+func (x *ServiceDeployment) GetRollback() *Rollback {
+	if x != nil {
+		return x.Rollback
+	}
+	return nil
+}
+
+func (x *ServiceDeployment) GetDeploymentCircuitBreaker() *ServiceDeploymentCircuitBreaker {
+	if x != nil {
+		return x.DeploymentCircuitBreaker
+	}
+	return nil
+}
+
+func (x *ServiceDeployment) GetAlarms() *ServiceDeploymentAlarms {
+	if x != nil {
+		return x.Alarms
+	}
+	return nil
+}
+
+type ServiceDeploymentBrief struct {
+	state                    protoimpl.MessageState `protogen:"open.v1"`
+	ServiceDeploymentArn     string                 `protobuf:"bytes,1,opt,name=service_deployment_arn,json=serviceDeploymentArn,proto3" json:"service_deployment_arn,omitempty"`
+	ServiceArn               string                 `protobuf:"bytes,2,opt,name=service_arn,json=serviceArn,proto3" json:"service_arn,omitempty"`
+	ClusterArn               string                 `protobuf:"bytes,3,opt,name=cluster_arn,json=clusterArn,proto3" json:"cluster_arn,omitempty"`
+	StartedAt                float64                `protobuf:"fixed64,4,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	CreatedAt                float64                `protobuf:"fixed64,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	FinishedAt               float64                `protobuf:"fixed64,6,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
+	TargetServiceRevisionArn string                 `protobuf:"bytes,7,opt,name=target_service_revision_arn,json=targetServiceRevisionArn,proto3" json:"target_service_revision_arn,omitempty"`
+	Status                   string                 `protobuf:"bytes,8,opt,name=status,proto3" json:"status,omitempty"`
+	StatusReason             string                 `protobuf:"bytes,9,opt,name=status_reason,json=statusReason,proto3" json:"status_reason,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *ServiceDeploymentBrief) Reset() {
+	*x = ServiceDeploymentBrief{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[187]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceDeploymentBrief) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceDeploymentBrief) ProtoMessage() {}
+
+func (x *ServiceDeploymentBrief) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[187]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceDeploymentBrief.ProtoReflect.Descriptor instead.
+func (*ServiceDeploymentBrief) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{187}
+}
+
+func (x *ServiceDeploymentBrief) GetServiceDeploymentArn() string {
+	if x != nil {
+		return x.ServiceDeploymentArn
+	}
+	return ""
+}
+
+func (x *ServiceDeploymentBrief) GetServiceArn() string {
+	if x != nil {
+		return x.ServiceArn
+	}
+	return ""
+}
+
+func (x *ServiceDeploymentBrief) GetClusterArn() string {
+	if x != nil {
+		return x.ClusterArn
+	}
+	return ""
+}
+
+func (x *ServiceDeploymentBrief) GetStartedAt() float64 {
+	if x != nil {
+		return x.StartedAt
+	}
+	return 0
+}
+
+func (x *ServiceDeploymentBrief) GetCreatedAt() float64 {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return 0
+}
+
+func (x *ServiceDeploymentBrief) GetFinishedAt() float64 {
+	if x != nil {
+		return x.FinishedAt
+	}
+	return 0
+}
+
+func (x *ServiceDeploymentBrief) GetTargetServiceRevisionArn() string {
+	if x != nil {
+		return x.TargetServiceRevisionArn
+	}
+	return ""
+}
+
+func (x *ServiceDeploymentBrief) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ServiceDeploymentBrief) GetStatusReason() string {
+	if x != nil {
+		return x.StatusReason
+	}
+	return ""
+}
+
+type ContainerImage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ContainerName string                 `protobuf:"bytes,1,opt,name=container_name,json=containerName,proto3" json:"container_name,omitempty"`
+	ImageDigest   string                 `protobuf:"bytes,2,opt,name=image_digest,json=imageDigest,proto3" json:"image_digest,omitempty"`
+	Image         string                 `protobuf:"bytes,3,opt,name=image,proto3" json:"image,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContainerImage) Reset() {
+	*x = ContainerImage{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[188]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContainerImage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContainerImage) ProtoMessage() {}
+
+func (x *ContainerImage) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[188]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContainerImage.ProtoReflect.Descriptor instead.
+func (*ContainerImage) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{188}
+}
+
+func (x *ContainerImage) GetContainerName() string {
+	if x != nil {
+		return x.ContainerName
+	}
+	return ""
+}
+
+func (x *ContainerImage) GetImageDigest() string {
+	if x != nil {
+		return x.ImageDigest
+	}
+	return ""
+}
+
+func (x *ContainerImage) GetImage() string {
+	if x != nil {
+		return x.Image
+	}
+	return ""
+}
+
+type ServiceRevision struct {
+	state                       protoimpl.MessageState          `protogen:"open.v1"`
+	ServiceRevisionArn          string                          `protobuf:"bytes,1,opt,name=service_revision_arn,json=serviceRevisionArn,proto3" json:"service_revision_arn,omitempty"`
+	ServiceArn                  string                          `protobuf:"bytes,2,opt,name=service_arn,json=serviceArn,proto3" json:"service_arn,omitempty"`
+	ClusterArn                  string                          `protobuf:"bytes,3,opt,name=cluster_arn,json=clusterArn,proto3" json:"cluster_arn,omitempty"`
+	TaskDefinition              string                          `protobuf:"bytes,4,opt,name=task_definition,json=taskDefinition,proto3" json:"task_definition,omitempty"`
+	CapacityProviderStrategy    []*CapacityProviderStrategyItem `protobuf:"bytes,5,rep,name=capacity_provider_strategy,json=capacityProviderStrategy,proto3" json:"capacity_provider_strategy,omitempty"`
+	LaunchType                  string                          `protobuf:"bytes,6,opt,name=launch_type,json=launchType,proto3" json:"launch_type,omitempty"`
+	PlatformVersion             string                          `protobuf:"bytes,7,opt,name=platform_version,json=platformVersion,proto3" json:"platform_version,omitempty"`
+	PlatformFamily              string                          `protobuf:"bytes,8,opt,name=platform_family,json=platformFamily,proto3" json:"platform_family,omitempty"`
+	LoadBalancers               []*LoadBalancer                 `protobuf:"bytes,9,rep,name=load_balancers,json=loadBalancers,proto3" json:"load_balancers,omitempty"`
+	ServiceRegistries           []*ServiceRegistry              `protobuf:"bytes,10,rep,name=service_registries,json=serviceRegistries,proto3" json:"service_registries,omitempty"`
+	NetworkConfiguration        *NetworkConfiguration           `protobuf:"bytes,11,opt,name=network_configuration,json=networkConfiguration,proto3" json:"network_configuration,omitempty"`
+	ContainerImages             []*ContainerImage               `protobuf:"bytes,12,rep,name=container_images,json=containerImages,proto3" json:"container_images,omitempty"`
+	GuardDutyEnabled            bool                            `protobuf:"varint,13,opt,name=guard_duty_enabled,json=guardDutyEnabled,proto3" json:"guard_duty_enabled,omitempty"`
+	ServiceConnectConfiguration *ServiceConnectConfiguration    `protobuf:"bytes,14,opt,name=service_connect_configuration,json=serviceConnectConfiguration,proto3" json:"service_connect_configuration,omitempty"`
+	CreatedAt                   float64                         `protobuf:"fixed64,15,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields               protoimpl.UnknownFields
+	sizeCache                   protoimpl.SizeCache
+}
+
+func (x *ServiceRevision) Reset() {
+	*x = ServiceRevision{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[189]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceRevision) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceRevision) ProtoMessage() {}
+
+func (x *ServiceRevision) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[189]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceRevision.ProtoReflect.Descriptor instead.
+func (*ServiceRevision) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{189}
+}
+
+func (x *ServiceRevision) GetServiceRevisionArn() string {
+	if x != nil {
+		return x.ServiceRevisionArn
+	}
+	return ""
+}
+
+func (x *ServiceRevision) GetServiceArn() string {
+	if x != nil {
+		return x.ServiceArn
+	}
+	return ""
+}
+
+func (x *ServiceRevision) GetClusterArn() string {
+	if x != nil {
+		return x.ClusterArn
+	}
+	return ""
+}
+
+func (x *ServiceRevision) GetTaskDefinition() string {
+	if x != nil {
+		return x.TaskDefinition
+	}
+	return ""
+}
+
+func (x *ServiceRevision) GetCapacityProviderStrategy() []*CapacityProviderStrategyItem {
+	if x != nil {
+		return x.CapacityProviderStrategy
+	}
+	return nil
+}
+
+func (x *ServiceRevision) GetLaunchType() string {
+	if x != nil {
+		return x.LaunchType
+	}
+	return ""
+}
+
+func (x *ServiceRevision) GetPlatformVersion() string {
+	if x != nil {
+		return x.PlatformVersion
+	}
+	return ""
+}
+
+func (x *ServiceRevision) GetPlatformFamily() string {
+	if x != nil {
+		return x.PlatformFamily
+	}
+	return ""
+}
+
+func (x *ServiceRevision) GetLoadBalancers() []*LoadBalancer {
+	if x != nil {
+		return x.LoadBalancers
+	}
+	return nil
+}
+
+func (x *ServiceRevision) GetServiceRegistries() []*ServiceRegistry {
+	if x != nil {
+		return x.ServiceRegistries
+	}
+	return nil
+}
+
+func (x *ServiceRevision) GetNetworkConfiguration() *NetworkConfiguration {
+	if x != nil {
+		return x.NetworkConfiguration
+	}
+	return nil
+}
+
+func (x *ServiceRevision) GetContainerImages() []*ContainerImage {
+	if x != nil {
+		return x.ContainerImages
+	}
+	return nil
+}
+
+func (x *ServiceRevision) GetGuardDutyEnabled() bool {
+	if x != nil {
+		return x.GuardDutyEnabled
+	}
+	return false
+}
+
+func (x *ServiceRevision) GetServiceConnectConfiguration() *ServiceConnectConfiguration {
+	if x != nil {
+		return x.ServiceConnectConfiguration
+	}
+	return nil
+}
+
+func (x *ServiceRevision) GetCreatedAt() float64 {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return 0
+}
+
+// CreatedAt is ECS's ListServiceDeployments filter by creation time.
+type CreatedAt struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Before        float64                `protobuf:"fixed64,1,opt,name=before,proto3" json:"before,omitempty"`
+	After         float64                `protobuf:"fixed64,2,opt,name=after,proto3" json:"after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreatedAt) Reset() {
+	*x = CreatedAt{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[190]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatedAt) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatedAt) ProtoMessage() {}
+
+func (x *CreatedAt) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[190]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatedAt.ProtoReflect.Descriptor instead.
+func (*CreatedAt) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{190}
+}
+
+func (x *CreatedAt) GetBefore() float64 {
+	if x != nil {
+		return x.Before
+	}
+	return 0
+}
+
+func (x *CreatedAt) GetAfter() float64 {
+	if x != nil {
+		return x.After
+	}
+	return 0
+}
+
+type ListServiceDeploymentsRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Service   string                 `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
+	Cluster   string                 `protobuf:"bytes,2,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Status    []string               `protobuf:"bytes,3,rep,name=status,proto3" json:"status,omitempty"`
+	CreatedAt *CreatedAt             `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	NextToken string                 `protobuf:"bytes,5,opt,name=next_token,json=nextToken,proto3" json:"next_token,omitempty"`
+	// 1-100; 0 or none: 20.
+	MaxResults    int32 `protobuf:"varint,6,opt,name=max_results,json=maxResults,proto3" json:"max_results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListServiceDeploymentsRequest) Reset() {
+	*x = ListServiceDeploymentsRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[191]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListServiceDeploymentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListServiceDeploymentsRequest) ProtoMessage() {}
+
+func (x *ListServiceDeploymentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[191]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListServiceDeploymentsRequest.ProtoReflect.Descriptor instead.
+func (*ListServiceDeploymentsRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{191}
+}
+
+func (x *ListServiceDeploymentsRequest) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *ListServiceDeploymentsRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *ListServiceDeploymentsRequest) GetStatus() []string {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *ListServiceDeploymentsRequest) GetCreatedAt() *CreatedAt {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *ListServiceDeploymentsRequest) GetNextToken() string {
+	if x != nil {
+		return x.NextToken
+	}
+	return ""
+}
+
+func (x *ListServiceDeploymentsRequest) GetMaxResults() int32 {
+	if x != nil {
+		return x.MaxResults
+	}
+	return 0
+}
+
+type ListServiceDeploymentsResponse struct {
+	state              protoimpl.MessageState    `protogen:"open.v1"`
+	ServiceDeployments []*ServiceDeploymentBrief `protobuf:"bytes,1,rep,name=service_deployments,json=serviceDeployments,proto3" json:"service_deployments,omitempty"`
+	NextToken          string                    `protobuf:"bytes,2,opt,name=next_token,json=nextToken,proto3" json:"next_token,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ListServiceDeploymentsResponse) Reset() {
+	*x = ListServiceDeploymentsResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[192]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListServiceDeploymentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListServiceDeploymentsResponse) ProtoMessage() {}
+
+func (x *ListServiceDeploymentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[192]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListServiceDeploymentsResponse.ProtoReflect.Descriptor instead.
+func (*ListServiceDeploymentsResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{192}
+}
+
+func (x *ListServiceDeploymentsResponse) GetServiceDeployments() []*ServiceDeploymentBrief {
+	if x != nil {
+		return x.ServiceDeployments
+	}
+	return nil
+}
+
+func (x *ListServiceDeploymentsResponse) GetNextToken() string {
+	if x != nil {
+		return x.NextToken
+	}
+	return ""
+}
+
+type DescribeServiceDeploymentsRequest struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	ServiceDeploymentArns []string               `protobuf:"bytes,1,rep,name=service_deployment_arns,json=serviceDeploymentArns,proto3" json:"service_deployment_arns,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *DescribeServiceDeploymentsRequest) Reset() {
+	*x = DescribeServiceDeploymentsRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[193]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeServiceDeploymentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeServiceDeploymentsRequest) ProtoMessage() {}
+
+func (x *DescribeServiceDeploymentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[193]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeServiceDeploymentsRequest.ProtoReflect.Descriptor instead.
+func (*DescribeServiceDeploymentsRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{193}
+}
+
+func (x *DescribeServiceDeploymentsRequest) GetServiceDeploymentArns() []string {
+	if x != nil {
+		return x.ServiceDeploymentArns
+	}
+	return nil
+}
+
+type DescribeServiceDeploymentsResponse struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	ServiceDeployments []*ServiceDeployment   `protobuf:"bytes,1,rep,name=service_deployments,json=serviceDeployments,proto3" json:"service_deployments,omitempty"`
+	Failures           []*Failure             `protobuf:"bytes,2,rep,name=failures,proto3" json:"failures,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *DescribeServiceDeploymentsResponse) Reset() {
+	*x = DescribeServiceDeploymentsResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[194]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeServiceDeploymentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeServiceDeploymentsResponse) ProtoMessage() {}
+
+func (x *DescribeServiceDeploymentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[194]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeServiceDeploymentsResponse.ProtoReflect.Descriptor instead.
+func (*DescribeServiceDeploymentsResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{194}
+}
+
+func (x *DescribeServiceDeploymentsResponse) GetServiceDeployments() []*ServiceDeployment {
+	if x != nil {
+		return x.ServiceDeployments
+	}
+	return nil
+}
+
+func (x *DescribeServiceDeploymentsResponse) GetFailures() []*Failure {
+	if x != nil {
+		return x.Failures
+	}
+	return nil
+}
+
+type DescribeServiceRevisionsRequest struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	ServiceRevisionArns []string               `protobuf:"bytes,1,rep,name=service_revision_arns,json=serviceRevisionArns,proto3" json:"service_revision_arns,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *DescribeServiceRevisionsRequest) Reset() {
+	*x = DescribeServiceRevisionsRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[195]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeServiceRevisionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeServiceRevisionsRequest) ProtoMessage() {}
+
+func (x *DescribeServiceRevisionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[195]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeServiceRevisionsRequest.ProtoReflect.Descriptor instead.
+func (*DescribeServiceRevisionsRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{195}
+}
+
+func (x *DescribeServiceRevisionsRequest) GetServiceRevisionArns() []string {
+	if x != nil {
+		return x.ServiceRevisionArns
+	}
+	return nil
+}
+
+type DescribeServiceRevisionsResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ServiceRevisions []*ServiceRevision     `protobuf:"bytes,1,rep,name=service_revisions,json=serviceRevisions,proto3" json:"service_revisions,omitempty"`
+	Failures         []*Failure             `protobuf:"bytes,2,rep,name=failures,proto3" json:"failures,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *DescribeServiceRevisionsResponse) Reset() {
+	*x = DescribeServiceRevisionsResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[196]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeServiceRevisionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeServiceRevisionsResponse) ProtoMessage() {}
+
+func (x *DescribeServiceRevisionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[196]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeServiceRevisionsResponse.ProtoReflect.Descriptor instead.
+func (*DescribeServiceRevisionsResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{196}
+}
+
+func (x *DescribeServiceRevisionsResponse) GetServiceRevisions() []*ServiceRevision {
+	if x != nil {
+		return x.ServiceRevisions
+	}
+	return nil
+}
+
+func (x *DescribeServiceRevisionsResponse) GetFailures() []*Failure {
+	if x != nil {
+		return x.Failures
+	}
+	return nil
+}
+
 var File_berth_v1_ecs_proto protoreflect.FileDescriptor
 
 const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\n" +
-	"\x12berth/v1/ecs.proto\x12\bberth.v1\"8\n" +
+	"\x12berth/v1/ecs.proto\x12\bberth.v1\x1a\x1cgoogle/protobuf/struct.proto\"8\n" +
 	"\fKeyValuePair\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value\"-\n" +
@@ -12304,15 +14650,27 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"next_token\x18\x02 \x01(\tR\tnextToken\"N\n" +
 	"\x18DeploymentCircuitBreaker\x12\x16\n" +
 	"\x06enable\x18\x01 \x01(\bR\x06enable\x12\x1a\n" +
-	"\brollback\x18\x02 \x01(\bR\brollback\"\x96\x02\n" +
+	"\brollback\x18\x02 \x01(\bR\brollback\"\x92\x05\n" +
 	"\x17DeploymentConfiguration\x12`\n" +
 	"\x1adeployment_circuit_breaker\x18\x01 \x01(\v2\".berth.v1.DeploymentCircuitBreakerR\x18deploymentCircuitBreaker\x12,\n" +
 	"\x0fmaximum_percent\x18\x02 \x01(\x05H\x00R\x0emaximumPercent\x88\x01\x01\x12;\n" +
-	"\x17minimum_healthy_percent\x18\x03 \x01(\x05H\x01R\x15minimumHealthyPercent\x88\x01\x01B\x12\n" +
+	"\x17minimum_healthy_percent\x18\x03 \x01(\x05H\x01R\x15minimumHealthyPercent\x88\x01\x01\x122\n" +
+	"\x06alarms\x18< \x01(\v2\x1a.berth.v1.DeploymentAlarmsR\x06alarms\x12\x1a\n" +
+	"\bstrategy\x18= \x01(\tR\bstrategy\x124\n" +
+	"\x14bake_time_in_minutes\x18> \x01(\x05H\x02R\x11bakeTimeInMinutes\x88\x01\x01\x12C\n" +
+	"\x0flifecycle_hooks\x18? \x01(\v2\x1a.google.protobuf.ListValueR\x0elifecycleHooks\x12J\n" +
+	"\x14linear_configuration\x18@ \x01(\v2\x17.google.protobuf.StructR\x13linearConfiguration\x12J\n" +
+	"\x14canary_configuration\x18A \x01(\v2\x17.google.protobuf.StructR\x13canaryConfigurationB\x12\n" +
 	"\x10_maximum_percentB\x1a\n" +
-	"\x18_minimum_healthy_percent\"*\n" +
+	"\x18_minimum_healthy_percentB\x17\n" +
+	"\x15_bake_time_in_minutes\"g\n" +
+	"\x10DeploymentAlarms\x12\x1f\n" +
+	"\valarm_names\x18\x01 \x03(\tR\n" +
+	"alarmNames\x12\x1a\n" +
+	"\brollback\x18\x02 \x01(\bR\brollback\x12\x16\n" +
+	"\x06enable\x18\x03 \x01(\bR\x06enable\"*\n" +
 	"\x14DeploymentController\x12\x12\n" +
-	"\x04type\x18\x01 \x01(\tR\x04type\"\xe6\x05\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\"\xd1\x06\n" +
 	"\n" +
 	"Deployment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
@@ -12333,7 +14691,8 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x10platform_version\x18\f \x01(\tR\x0fplatformVersion\x12S\n" +
 	"\x15network_configuration\x18\r \x01(\v2\x1e.berth.v1.NetworkConfigurationR\x14networkConfiguration\x12#\n" +
 	"\rrollout_state\x18\x0e \x01(\tR\frolloutState\x120\n" +
-	"\x14rollout_state_reason\x18\x0f \x01(\tR\x12rolloutStateReasonB\x10\n" +
+	"\x14rollout_state_reason\x18\x0f \x01(\tR\x12rolloutStateReason\x12i\n" +
+	"\x1dservice_connect_configuration\x18< \x01(\v2%.berth.v1.ServiceConnectConfigurationR\x1bserviceConnectConfigurationB\x10\n" +
 	"\x0e_desired_countB\x10\n" +
 	"\x0e_pending_countB\x10\n" +
 	"\x0e_running_countB\x0f\n" +
@@ -12342,7 +14701,7 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
 	"created_at\x18\x02 \x01(\x01R\tcreatedAt\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"\xc5\v\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xd0\x0e\n" +
 	"\aService\x12\x1f\n" +
 	"\vservice_arn\x18\x01 \x01(\tR\n" +
 	"serviceArn\x12!\n" +
@@ -12375,11 +14734,17 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"created_by\x18\x17 \x01(\tR\tcreatedBy\x125\n" +
 	"\x17enable_ecs_managed_tags\x18\x18 \x01(\bR\x14enableECSManagedTags\x12%\n" +
 	"\x0epropagate_tags\x18\x19 \x01(\tR\rpropagateTags\x124\n" +
-	"\x16enable_execute_command\x18\x1a \x01(\bR\x14enableExecuteCommand\x12.\n" +
+	"\x16enable_execute_command\x18\x1a \x01(\bR\x14enableExecuteCommand\x12=\n" +
+	"\x0eload_balancers\x18< \x03(\v2\x16.berth.v1.LoadBalancerR\rloadBalancers\x12H\n" +
+	"\x12service_registries\x18= \x03(\v2\x19.berth.v1.ServiceRegistryR\x11serviceRegistries\x12\x19\n" +
+	"\brole_arn\x18> \x01(\tR\aroleArn\x12<\n" +
+	"\x1acurrent_service_deployment\x18? \x01(\tR\x18currentServiceDeployment\x12c\n" +
+	"\x19current_service_revisions\x18@ \x03(\v2'.berth.v1.ServiceCurrentRevisionSummaryR\x17currentServiceRevisions\x12B\n" +
+	"\x1davailability_zone_rebalancing\x18A \x01(\tR\x1bavailabilityZoneRebalancing\x12.\n" +
 	"\ttask_sets\x182 \x03(\v2\x11.berth.v1.TaskSetR\btaskSetsB\x10\n" +
 	"\x0e_desired_countB\x10\n" +
 	"\x0e_running_countB\x10\n" +
-	"\x0e_pending_count\"\xfb\b\n" +
+	"\x0e_pending_count\"\xde\f\n" +
 	"\x14CreateServiceRequest\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12!\n" +
 	"\fservice_name\x18\x02 \x01(\tR\vserviceName\x12'\n" +
@@ -12402,10 +14767,16 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x17enable_ecs_managed_tags\x18\x11 \x01(\bR\x14enableECSManagedTags\x12%\n" +
 	"\x0epropagate_tags\x18\x12 \x01(\tR\rpropagateTags\x124\n" +
 	"\x16enable_execute_command\x18\x13 \x01(\bR\x14enableExecuteCommand\x12\x12\n" +
-	"\x04role\x18\x14 \x01(\tR\x04roleB\x10\n" +
+	"\x04role\x18\x14 \x01(\tR\x04role\x12=\n" +
+	"\x0eload_balancers\x18< \x03(\v2\x16.berth.v1.LoadBalancerR\rloadBalancers\x12H\n" +
+	"\x12service_registries\x18= \x03(\v2\x19.berth.v1.ServiceRegistryR\x11serviceRegistries\x12i\n" +
+	"\x1dservice_connect_configuration\x18> \x01(\v2%.berth.v1.ServiceConnectConfigurationR\x1bserviceConnectConfiguration\x12O\n" +
+	"\x15volume_configurations\x18? \x01(\v2\x1a.google.protobuf.ListValueR\x14volumeConfigurations\x12X\n" +
+	"\x1avpc_lattice_configurations\x18@ \x01(\v2\x1a.google.protobuf.ListValueR\x18vpcLatticeConfigurations\x12B\n" +
+	"\x1davailability_zone_rebalancing\x18A \x01(\tR\x1bavailabilityZoneRebalancingB\x10\n" +
 	"\x0e_desired_count\"D\n" +
 	"\x15CreateServiceResponse\x12+\n" +
-	"\aservice\x18\x01 \x01(\v2\x11.berth.v1.ServiceR\aservice\"\x90\a\n" +
+	"\aservice\x18\x01 \x01(\v2\x11.berth.v1.ServiceR\aservice\"\xcc\f\n" +
 	"\x14UpdateServiceRequest\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x18\n" +
 	"\aservice\x18\x02 \x01(\tR\aservice\x12(\n" +
@@ -12420,10 +14791,20 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	" \x01(\tR\x0fplatformVersion\x120\n" +
 	"\x14force_new_deployment\x18\v \x01(\bR\x12forceNewDeployment\x12M\n" +
 	"!health_check_grace_period_seconds\x18\f \x01(\x05H\x01R\x1dhealthCheckGracePeriodSeconds\x88\x01\x01\x129\n" +
-	"\x16enable_execute_command\x18\r \x01(\bH\x02R\x14enableExecuteCommand\x88\x01\x01B\x10\n" +
+	"\x16enable_execute_command\x18\r \x01(\bH\x02R\x14enableExecuteCommand\x88\x01\x01\x12A\n" +
+	"\x0eload_balancers\x18< \x01(\v2\x1a.google.protobuf.ListValueR\rloadBalancers\x12I\n" +
+	"\x12service_registries\x18= \x01(\v2\x1a.google.protobuf.ListValueR\x11serviceRegistries\x12i\n" +
+	"\x1dservice_connect_configuration\x18> \x01(\v2%.berth.v1.ServiceConnectConfigurationR\x1bserviceConnectConfiguration\x12O\n" +
+	"\x15volume_configurations\x18? \x01(\v2\x1a.google.protobuf.ListValueR\x14volumeConfigurations\x12X\n" +
+	"\x1avpc_lattice_configurations\x18@ \x01(\v2\x1a.google.protobuf.ListValueR\x18vpcLatticeConfigurations\x12B\n" +
+	"\x1davailability_zone_rebalancing\x18A \x01(\tR\x1bavailabilityZoneRebalancing\x12S\n" +
+	"\x15deployment_controller\x18B \x01(\v2\x1e.berth.v1.DeploymentControllerR\x14deploymentController\x12:\n" +
+	"\x17enable_ecs_managed_tags\x18C \x01(\bH\x03R\x14enableECSManagedTags\x88\x01\x01\x12%\n" +
+	"\x0epropagate_tags\x18D \x01(\tR\rpropagateTagsB\x10\n" +
 	"\x0e_desired_countB$\n" +
 	"\"_health_check_grace_period_secondsB\x19\n" +
-	"\x17_enable_execute_command\"D\n" +
+	"\x17_enable_execute_commandB\x1a\n" +
+	"\x18_enable_ecs_managed_tags\"D\n" +
 	"\x15UpdateServiceResponse\x12+\n" +
 	"\aservice\x18\x01 \x01(\v2\x11.berth.v1.ServiceR\aservice\"`\n" +
 	"\x14DeleteServiceRequest\x12\x18\n" +
@@ -12451,20 +14832,7 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x14ListServicesResponse\x12!\n" +
 	"\fservice_arns\x18\x01 \x03(\tR\vserviceArns\x12\x1d\n" +
 	"\n" +
-	"next_token\x18\x02 \x01(\tR\tnextToken\"\xcc\x01\n" +
-	"\fLoadBalancer\x12(\n" +
-	"\x10target_group_arn\x18\x01 \x01(\tR\x0etargetGroupArn\x12,\n" +
-	"\x12load_balancer_name\x18\x02 \x01(\tR\x10loadBalancerName\x12%\n" +
-	"\x0econtainer_name\x18\x03 \x01(\tR\rcontainerName\x12*\n" +
-	"\x0econtainer_port\x18\x04 \x01(\x05H\x00R\rcontainerPort\x88\x01\x01B\x11\n" +
-	"\x0f_container_port\"\xbc\x01\n" +
-	"\x0fServiceRegistry\x12!\n" +
-	"\fregistry_arn\x18\x01 \x01(\tR\vregistryArn\x12\x17\n" +
-	"\x04port\x18\x02 \x01(\x05H\x00R\x04port\x88\x01\x01\x12%\n" +
-	"\x0econtainer_name\x18\x03 \x01(\tR\rcontainerName\x12*\n" +
-	"\x0econtainer_port\x18\x04 \x01(\x05H\x01R\rcontainerPort\x88\x01\x01B\a\n" +
-	"\x05_portB\x11\n" +
-	"\x0f_container_port\"@\n" +
+	"next_token\x18\x02 \x01(\tR\tnextToken\"@\n" +
 	"\x05Scale\x12\x19\n" +
 	"\x05value\x18\x01 \x01(\x01H\x00R\x05value\x88\x01\x01\x12\x12\n" +
 	"\x04unit\x18\x02 \x01(\tR\x04unitB\b\n" +
@@ -12744,7 +15112,206 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\n" +
 	"stream_url\x18\x02 \x01(\tR\tstreamUrl\x12\x1f\n" +
 	"\vtoken_value\x18\x03 \x01(\tR\n" +
-	"tokenValue2\x84#\n" +
+	"tokenValue\"\x9c\x02\n" +
+	"\fLoadBalancer\x12(\n" +
+	"\x10target_group_arn\x18\x01 \x01(\tR\x0etargetGroupArn\x12,\n" +
+	"\x12load_balancer_name\x18\x02 \x01(\tR\x10loadBalancerName\x12%\n" +
+	"\x0econtainer_name\x18\x03 \x01(\tR\rcontainerName\x12*\n" +
+	"\x0econtainer_port\x18\x04 \x01(\x05H\x00R\rcontainerPort\x88\x01\x01\x12N\n" +
+	"\x16advanced_configuration\x18\x05 \x01(\v2\x17.google.protobuf.StructR\x15advancedConfigurationB\x11\n" +
+	"\x0f_container_port\"\xbc\x01\n" +
+	"\x0fServiceRegistry\x12!\n" +
+	"\fregistry_arn\x18\x01 \x01(\tR\vregistryArn\x12\x17\n" +
+	"\x04port\x18\x02 \x01(\x05H\x00R\x04port\x88\x01\x01\x12%\n" +
+	"\x0econtainer_name\x18\x03 \x01(\tR\rcontainerName\x12*\n" +
+	"\x0econtainer_port\x18\x04 \x01(\x05H\x01R\rcontainerPort\x88\x01\x01B\a\n" +
+	"\x05_portB\x11\n" +
+	"\x0f_container_port\"\xc5\x02\n" +
+	"\x1bServiceConnectConfiguration\x12\x18\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12;\n" +
+	"\bservices\x18\x03 \x03(\v2\x1f.berth.v1.ServiceConnectServiceR\bservices\x12G\n" +
+	"\x11log_configuration\x18\x04 \x01(\v2\x1a.berth.v1.LogConfigurationR\x10logConfiguration\x12h\n" +
+	"\x18access_log_configuration\x18\x05 \x01(\v2..berth.v1.ServiceConnectAccessLogConfigurationR\x16accessLogConfiguration\"\xf0\x02\n" +
+	"\x15ServiceConnectService\x12\x1b\n" +
+	"\tport_name\x18\x01 \x01(\tR\bportName\x12%\n" +
+	"\x0ediscovery_name\x18\x02 \x01(\tR\rdiscoveryName\x12J\n" +
+	"\x0eclient_aliases\x18\x03 \x03(\v2#.berth.v1.ServiceConnectClientAliasR\rclientAliases\x127\n" +
+	"\x15ingress_port_override\x18\x04 \x01(\x05H\x00R\x13ingressPortOverride\x88\x01\x01\x128\n" +
+	"\atimeout\x18\x05 \x01(\v2\x1e.berth.v1.TimeoutConfigurationR\atimeout\x12:\n" +
+	"\x03tls\x18\x06 \x01(\v2(.berth.v1.ServiceConnectTlsConfigurationR\x03tlsB\x18\n" +
+	"\x16_ingress_port_override\"\xb0\x01\n" +
+	"\x19ServiceConnectClientAlias\x12\x17\n" +
+	"\x04port\x18\x01 \x01(\x05H\x00R\x04port\x88\x01\x01\x12\x19\n" +
+	"\bdns_name\x18\x02 \x01(\tR\adnsName\x12V\n" +
+	"\x12test_traffic_rules\x18\x03 \x01(\v2(.berth.v1.ServiceConnectTestTrafficRulesR\x10testTrafficRulesB\a\n" +
+	"\x05_port\"h\n" +
+	"\x1eServiceConnectTestTrafficRules\x12F\n" +
+	"\x06header\x18\x01 \x01(\v2..berth.v1.ServiceConnectTestTrafficHeaderRulesR\x06header\"\x85\x01\n" +
+	"$ServiceConnectTestTrafficHeaderRules\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12I\n" +
+	"\x05value\x18\x02 \x01(\v23.berth.v1.ServiceConnectTestTrafficHeaderMatchRulesR\x05value\"A\n" +
+	")ServiceConnectTestTrafficHeaderMatchRules\x12\x14\n" +
+	"\x05exact\x18\x01 \x01(\tR\x05exact\"\xca\x01\n" +
+	"\x14TimeoutConfiguration\x125\n" +
+	"\x14idle_timeout_seconds\x18\x01 \x01(\x05H\x00R\x12idleTimeoutSeconds\x88\x01\x01\x12B\n" +
+	"\x1bper_request_timeout_seconds\x18\x02 \x01(\x05H\x01R\x18perRequestTimeoutSeconds\x88\x01\x01B\x17\n" +
+	"\x15_idle_timeout_secondsB\x1e\n" +
+	"\x1c_per_request_timeout_seconds\"\xc7\x01\n" +
+	"\x1eServiceConnectTlsConfiguration\x12q\n" +
+	"\x1cissuer_certificate_authority\x18\x01 \x01(\v2/.berth.v1.ServiceConnectTlsCertificateAuthorityR\x1aissuerCertificateAuthority\x12\x17\n" +
+	"\akms_key\x18\x02 \x01(\tR\x06kmsKey\x12\x19\n" +
+	"\brole_arn\x18\x03 \x01(\tR\aroleArn\"Z\n" +
+	"%ServiceConnectTlsCertificateAuthority\x121\n" +
+	"\x15aws_pca_authority_arn\x18\x01 \x01(\tR\x12awsPcaAuthorityArn\"x\n" +
+	"$ServiceConnectAccessLogConfiguration\x12\x16\n" +
+	"\x06format\x18\x01 \x01(\tR\x06format\x128\n" +
+	"\x18include_query_parameters\x18\x02 \x01(\tR\x16includeQueryParameters\"\x82\x01\n" +
+	"\rProtectedTask\x12\x19\n" +
+	"\btask_arn\x18\x01 \x01(\tR\ataskArn\x12-\n" +
+	"\x12protection_enabled\x18\x02 \x01(\bR\x11protectionEnabled\x12'\n" +
+	"\x0fexpiration_date\x18\x03 \x01(\x01R\x0eexpirationDate\"\xe2\x01\n" +
+	"\x1bUpdateTaskProtectionRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x14\n" +
+	"\x05tasks\x18\x02 \x03(\tR\x05tasks\x122\n" +
+	"\x12protection_enabled\x18\x03 \x01(\bH\x00R\x11protectionEnabled\x88\x01\x01\x121\n" +
+	"\x12expires_in_minutes\x18\x04 \x01(\x05H\x01R\x10expiresInMinutes\x88\x01\x01B\x15\n" +
+	"\x13_protection_enabledB\x15\n" +
+	"\x13_expires_in_minutes\"\x8f\x01\n" +
+	"\x1cUpdateTaskProtectionResponse\x12@\n" +
+	"\x0fprotected_tasks\x18\x01 \x03(\v2\x17.berth.v1.ProtectedTaskR\x0eprotectedTasks\x12-\n" +
+	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\"J\n" +
+	"\x18GetTaskProtectionRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x14\n" +
+	"\x05tasks\x18\x02 \x03(\tR\x05tasks\"\x8c\x01\n" +
+	"\x19GetTaskProtectionResponse\x12@\n" +
+	"\x0fprotected_tasks\x18\x01 \x03(\v2\x17.berth.v1.ProtectedTaskR\x0eprotectedTasks\x12-\n" +
+	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\"\x8e\x02\n" +
+	"\x16ServiceRevisionSummary\x12\x10\n" +
+	"\x03arn\x18\x01 \x01(\tR\x03arn\x125\n" +
+	"\x14requested_task_count\x18\x02 \x01(\x05H\x00R\x12requestedTaskCount\x88\x01\x01\x121\n" +
+	"\x12running_task_count\x18\x03 \x01(\x05H\x01R\x10runningTaskCount\x88\x01\x01\x121\n" +
+	"\x12pending_task_count\x18\x04 \x01(\x05H\x02R\x10pendingTaskCount\x88\x01\x01B\x17\n" +
+	"\x15_requested_task_countB\x15\n" +
+	"\x13_running_task_countB\x15\n" +
+	"\x13_pending_task_count\"\x95\x02\n" +
+	"\x1dServiceCurrentRevisionSummary\x12\x10\n" +
+	"\x03arn\x18\x01 \x01(\tR\x03arn\x125\n" +
+	"\x14requested_task_count\x18\x02 \x01(\x05H\x00R\x12requestedTaskCount\x88\x01\x01\x121\n" +
+	"\x12running_task_count\x18\x03 \x01(\x05H\x01R\x10runningTaskCount\x88\x01\x01\x121\n" +
+	"\x12pending_task_count\x18\x04 \x01(\x05H\x02R\x10pendingTaskCount\x88\x01\x01B\x17\n" +
+	"\x15_requested_task_countB\x15\n" +
+	"\x13_running_task_countB\x15\n" +
+	"\x13_pending_task_count\"s\n" +
+	"\bRollback\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x1d\n" +
+	"\n" +
+	"started_at\x18\x02 \x01(\x01R\tstartedAt\x120\n" +
+	"\x14service_revision_arn\x18\x03 \x01(\tR\x12serviceRevisionArn\"\xa6\x01\n" +
+	"\x1fServiceDeploymentCircuitBreaker\x12\x16\n" +
+	"\x06status\x18\x01 \x01(\tR\x06status\x12(\n" +
+	"\rfailure_count\x18\x02 \x01(\x05H\x00R\ffailureCount\x88\x01\x01\x12!\n" +
+	"\tthreshold\x18\x03 \x01(\x05H\x01R\tthreshold\x88\x01\x01B\x10\n" +
+	"\x0e_failure_countB\f\n" +
+	"\n" +
+	"_threshold\"\x86\x01\n" +
+	"\x17ServiceDeploymentAlarms\x12\x16\n" +
+	"\x06status\x18\x01 \x01(\tR\x06status\x12\x1f\n" +
+	"\valarm_names\x18\x02 \x03(\tR\n" +
+	"alarmNames\x122\n" +
+	"\x15triggered_alarm_names\x18\x03 \x03(\tR\x13triggeredAlarmNames\"\xcd\x06\n" +
+	"\x11ServiceDeployment\x124\n" +
+	"\x16service_deployment_arn\x18\x01 \x01(\tR\x14serviceDeploymentArn\x12\x1f\n" +
+	"\vservice_arn\x18\x02 \x01(\tR\n" +
+	"serviceArn\x12\x1f\n" +
+	"\vcluster_arn\x18\x03 \x01(\tR\n" +
+	"clusterArn\x12\x1d\n" +
+	"\n" +
+	"created_at\x18\x04 \x01(\x01R\tcreatedAt\x12\x1d\n" +
+	"\n" +
+	"started_at\x18\x05 \x01(\x01R\tstartedAt\x12\x1f\n" +
+	"\vfinished_at\x18\x06 \x01(\x01R\n" +
+	"finishedAt\x12\x1d\n" +
+	"\n" +
+	"stopped_at\x18\a \x01(\x01R\tstoppedAt\x12\x1d\n" +
+	"\n" +
+	"updated_at\x18\b \x01(\x01R\tupdatedAt\x12Z\n" +
+	"\x18source_service_revisions\x18\t \x03(\v2 .berth.v1.ServiceRevisionSummaryR\x16sourceServiceRevisions\x12X\n" +
+	"\x17target_service_revision\x18\n" +
+	" \x01(\v2 .berth.v1.ServiceRevisionSummaryR\x15targetServiceRevision\x12\x16\n" +
+	"\x06status\x18\v \x01(\tR\x06status\x12#\n" +
+	"\rstatus_reason\x18\f \x01(\tR\fstatusReason\x12\\\n" +
+	"\x18deployment_configuration\x18\r \x01(\v2!.berth.v1.DeploymentConfigurationR\x17deploymentConfiguration\x12.\n" +
+	"\brollback\x18\x0e \x01(\v2\x12.berth.v1.RollbackR\brollback\x12g\n" +
+	"\x1adeployment_circuit_breaker\x18\x0f \x01(\v2).berth.v1.ServiceDeploymentCircuitBreakerR\x18deploymentCircuitBreaker\x129\n" +
+	"\x06alarms\x18\x10 \x01(\v2!.berth.v1.ServiceDeploymentAlarmsR\x06alarms\"\xeb\x02\n" +
+	"\x16ServiceDeploymentBrief\x124\n" +
+	"\x16service_deployment_arn\x18\x01 \x01(\tR\x14serviceDeploymentArn\x12\x1f\n" +
+	"\vservice_arn\x18\x02 \x01(\tR\n" +
+	"serviceArn\x12\x1f\n" +
+	"\vcluster_arn\x18\x03 \x01(\tR\n" +
+	"clusterArn\x12\x1d\n" +
+	"\n" +
+	"started_at\x18\x04 \x01(\x01R\tstartedAt\x12\x1d\n" +
+	"\n" +
+	"created_at\x18\x05 \x01(\x01R\tcreatedAt\x12\x1f\n" +
+	"\vfinished_at\x18\x06 \x01(\x01R\n" +
+	"finishedAt\x12=\n" +
+	"\x1btarget_service_revision_arn\x18\a \x01(\tR\x18targetServiceRevisionArn\x12\x16\n" +
+	"\x06status\x18\b \x01(\tR\x06status\x12#\n" +
+	"\rstatus_reason\x18\t \x01(\tR\fstatusReason\"p\n" +
+	"\x0eContainerImage\x12%\n" +
+	"\x0econtainer_name\x18\x01 \x01(\tR\rcontainerName\x12!\n" +
+	"\fimage_digest\x18\x02 \x01(\tR\vimageDigest\x12\x14\n" +
+	"\x05image\x18\x03 \x01(\tR\x05image\"\xe4\x06\n" +
+	"\x0fServiceRevision\x120\n" +
+	"\x14service_revision_arn\x18\x01 \x01(\tR\x12serviceRevisionArn\x12\x1f\n" +
+	"\vservice_arn\x18\x02 \x01(\tR\n" +
+	"serviceArn\x12\x1f\n" +
+	"\vcluster_arn\x18\x03 \x01(\tR\n" +
+	"clusterArn\x12'\n" +
+	"\x0ftask_definition\x18\x04 \x01(\tR\x0etaskDefinition\x12d\n" +
+	"\x1acapacity_provider_strategy\x18\x05 \x03(\v2&.berth.v1.CapacityProviderStrategyItemR\x18capacityProviderStrategy\x12\x1f\n" +
+	"\vlaunch_type\x18\x06 \x01(\tR\n" +
+	"launchType\x12)\n" +
+	"\x10platform_version\x18\a \x01(\tR\x0fplatformVersion\x12'\n" +
+	"\x0fplatform_family\x18\b \x01(\tR\x0eplatformFamily\x12=\n" +
+	"\x0eload_balancers\x18\t \x03(\v2\x16.berth.v1.LoadBalancerR\rloadBalancers\x12H\n" +
+	"\x12service_registries\x18\n" +
+	" \x03(\v2\x19.berth.v1.ServiceRegistryR\x11serviceRegistries\x12S\n" +
+	"\x15network_configuration\x18\v \x01(\v2\x1e.berth.v1.NetworkConfigurationR\x14networkConfiguration\x12C\n" +
+	"\x10container_images\x18\f \x03(\v2\x18.berth.v1.ContainerImageR\x0fcontainerImages\x12,\n" +
+	"\x12guard_duty_enabled\x18\r \x01(\bR\x10guardDutyEnabled\x12i\n" +
+	"\x1dservice_connect_configuration\x18\x0e \x01(\v2%.berth.v1.ServiceConnectConfigurationR\x1bserviceConnectConfiguration\x12\x1d\n" +
+	"\n" +
+	"created_at\x18\x0f \x01(\x01R\tcreatedAt\"9\n" +
+	"\tCreatedAt\x12\x16\n" +
+	"\x06before\x18\x01 \x01(\x01R\x06before\x12\x14\n" +
+	"\x05after\x18\x02 \x01(\x01R\x05after\"\xdf\x01\n" +
+	"\x1dListServiceDeploymentsRequest\x12\x18\n" +
+	"\aservice\x18\x01 \x01(\tR\aservice\x12\x18\n" +
+	"\acluster\x18\x02 \x01(\tR\acluster\x12\x16\n" +
+	"\x06status\x18\x03 \x03(\tR\x06status\x122\n" +
+	"\n" +
+	"created_at\x18\x04 \x01(\v2\x13.berth.v1.CreatedAtR\tcreatedAt\x12\x1d\n" +
+	"\n" +
+	"next_token\x18\x05 \x01(\tR\tnextToken\x12\x1f\n" +
+	"\vmax_results\x18\x06 \x01(\x05R\n" +
+	"maxResults\"\x92\x01\n" +
+	"\x1eListServiceDeploymentsResponse\x12Q\n" +
+	"\x13service_deployments\x18\x01 \x03(\v2 .berth.v1.ServiceDeploymentBriefR\x12serviceDeployments\x12\x1d\n" +
+	"\n" +
+	"next_token\x18\x02 \x01(\tR\tnextToken\"[\n" +
+	"!DescribeServiceDeploymentsRequest\x126\n" +
+	"\x17service_deployment_arns\x18\x01 \x03(\tR\x15serviceDeploymentArns\"\xa1\x01\n" +
+	"\"DescribeServiceDeploymentsResponse\x12L\n" +
+	"\x13service_deployments\x18\x01 \x03(\v2\x1b.berth.v1.ServiceDeploymentR\x12serviceDeployments\x12-\n" +
+	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\"U\n" +
+	"\x1fDescribeServiceRevisionsRequest\x122\n" +
+	"\x15service_revision_arns\x18\x01 \x03(\tR\x13serviceRevisionArns\"\x99\x01\n" +
+	" DescribeServiceRevisionsResponse\x12F\n" +
+	"\x11service_revisions\x18\x01 \x03(\v2\x19.berth.v1.ServiceRevisionR\x10serviceRevisions\x12-\n" +
+	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures2\xa2'\n" +
 	"\x03ECS\x12k\n" +
 	"\x16RegisterTaskDefinition\x12'.berth.v1.RegisterTaskDefinitionRequest\x1a(.berth.v1.RegisterTaskDefinitionResponse\x12k\n" +
 	"\x16DescribeTaskDefinition\x12'.berth.v1.DescribeTaskDefinitionRequest\x1a(.berth.v1.DescribeTaskDefinitionResponse\x12b\n" +
@@ -12792,7 +15359,12 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x10DeleteAttributes\x12!.berth.v1.DeleteAttributesRequest\x1a\".berth.v1.DeleteAttributesResponse\x12k\n" +
 	"\x16DeleteCapacityProvider\x12'.berth.v1.DeleteCapacityProviderRequest\x1a(.berth.v1.DeleteCapacityProviderResponse\x12k\n" +
 	"\x16UpdateCapacityProvider\x12'.berth.v1.UpdateCapacityProviderRequest\x1a(.berth.v1.UpdateCapacityProviderResponse\x12S\n" +
-	"\x0eExecuteCommand\x12\x1f.berth.v1.ExecuteCommandRequest\x1a .berth.v1.ExecuteCommandResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x0eExecuteCommand\x12\x1f.berth.v1.ExecuteCommandRequest\x1a .berth.v1.ExecuteCommandResponse\x12e\n" +
+	"\x14UpdateTaskProtection\x12%.berth.v1.UpdateTaskProtectionRequest\x1a&.berth.v1.UpdateTaskProtectionResponse\x12\\\n" +
+	"\x11GetTaskProtection\x12\".berth.v1.GetTaskProtectionRequest\x1a#.berth.v1.GetTaskProtectionResponse\x12k\n" +
+	"\x16ListServiceDeployments\x12'.berth.v1.ListServiceDeploymentsRequest\x1a(.berth.v1.ListServiceDeploymentsResponse\x12w\n" +
+	"\x1aDescribeServiceDeployments\x12+.berth.v1.DescribeServiceDeploymentsRequest\x1a,.berth.v1.DescribeServiceDeploymentsResponse\x12q\n" +
+	"\x18DescribeServiceRevisions\x12).berth.v1.DescribeServiceRevisionsRequest\x1a*.berth.v1.DescribeServiceRevisionsResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_ecs_proto_rawDescOnce sync.Once
@@ -12806,187 +15378,221 @@ func file_berth_v1_ecs_proto_rawDescGZIP() []byte {
 	return file_berth_v1_ecs_proto_rawDescData
 }
 
-var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 170)
+var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 202)
 var file_berth_v1_ecs_proto_goTypes = []any{
-	(*KeyValuePair)(nil),                          // 0: berth.v1.KeyValuePair
-	(*Tag)(nil),                                   // 1: berth.v1.Tag
-	(*Failure)(nil),                               // 2: berth.v1.Failure
-	(*Attribute)(nil),                             // 3: berth.v1.Attribute
-	(*PlacementConstraint)(nil),                   // 4: berth.v1.PlacementConstraint
-	(*PlacementStrategy)(nil),                     // 5: berth.v1.PlacementStrategy
-	(*CapacityProviderStrategyItem)(nil),          // 6: berth.v1.CapacityProviderStrategyItem
-	(*AwsVpcConfiguration)(nil),                   // 7: berth.v1.AwsVpcConfiguration
-	(*NetworkConfiguration)(nil),                  // 8: berth.v1.NetworkConfiguration
-	(*PortMapping)(nil),                           // 9: berth.v1.PortMapping
-	(*MountPoint)(nil),                            // 10: berth.v1.MountPoint
-	(*VolumeFrom)(nil),                            // 11: berth.v1.VolumeFrom
-	(*KernelCapabilities)(nil),                    // 12: berth.v1.KernelCapabilities
-	(*Device)(nil),                                // 13: berth.v1.Device
-	(*Tmpfs)(nil),                                 // 14: berth.v1.Tmpfs
-	(*LinuxParameters)(nil),                       // 15: berth.v1.LinuxParameters
-	(*Secret)(nil),                                // 16: berth.v1.Secret
-	(*ContainerDependency)(nil),                   // 17: berth.v1.ContainerDependency
-	(*HostEntry)(nil),                             // 18: berth.v1.HostEntry
-	(*Ulimit)(nil),                                // 19: berth.v1.Ulimit
-	(*LogConfiguration)(nil),                      // 20: berth.v1.LogConfiguration
-	(*HealthCheck)(nil),                           // 21: berth.v1.HealthCheck
-	(*SystemControl)(nil),                         // 22: berth.v1.SystemControl
-	(*ResourceRequirement)(nil),                   // 23: berth.v1.ResourceRequirement
-	(*FirelensConfiguration)(nil),                 // 24: berth.v1.FirelensConfiguration
-	(*EnvironmentFile)(nil),                       // 25: berth.v1.EnvironmentFile
-	(*RepositoryCredentials)(nil),                 // 26: berth.v1.RepositoryCredentials
-	(*ContainerDefinition)(nil),                   // 27: berth.v1.ContainerDefinition
-	(*HostVolumeProperties)(nil),                  // 28: berth.v1.HostVolumeProperties
-	(*DockerVolumeConfiguration)(nil),             // 29: berth.v1.DockerVolumeConfiguration
-	(*EFSVolumeConfiguration)(nil),                // 30: berth.v1.EFSVolumeConfiguration
-	(*Volume)(nil),                                // 31: berth.v1.Volume
-	(*TaskDefinitionPlacementConstraint)(nil),     // 32: berth.v1.TaskDefinitionPlacementConstraint
-	(*ProxyConfiguration)(nil),                    // 33: berth.v1.ProxyConfiguration
-	(*RuntimePlatform)(nil),                       // 34: berth.v1.RuntimePlatform
-	(*EphemeralStorage)(nil),                      // 35: berth.v1.EphemeralStorage
-	(*InferenceAccelerator)(nil),                  // 36: berth.v1.InferenceAccelerator
-	(*TaskDefinition)(nil),                        // 37: berth.v1.TaskDefinition
-	(*RegisterTaskDefinitionRequest)(nil),         // 38: berth.v1.RegisterTaskDefinitionRequest
-	(*RegisterTaskDefinitionResponse)(nil),        // 39: berth.v1.RegisterTaskDefinitionResponse
-	(*DescribeTaskDefinitionRequest)(nil),         // 40: berth.v1.DescribeTaskDefinitionRequest
-	(*DescribeTaskDefinitionResponse)(nil),        // 41: berth.v1.DescribeTaskDefinitionResponse
-	(*ListTaskDefinitionsRequest)(nil),            // 42: berth.v1.ListTaskDefinitionsRequest
-	(*ListTaskDefinitionsResponse)(nil),           // 43: berth.v1.ListTaskDefinitionsResponse
-	(*ListTaskDefinitionFamiliesRequest)(nil),     // 44: berth.v1.ListTaskDefinitionFamiliesRequest
-	(*ListTaskDefinitionFamiliesResponse)(nil),    // 45: berth.v1.ListTaskDefinitionFamiliesResponse
-	(*DeregisterTaskDefinitionRequest)(nil),       // 46: berth.v1.DeregisterTaskDefinitionRequest
-	(*DeregisterTaskDefinitionResponse)(nil),      // 47: berth.v1.DeregisterTaskDefinitionResponse
-	(*ClusterSetting)(nil),                        // 48: berth.v1.ClusterSetting
-	(*ClusterConfiguration)(nil),                  // 49: berth.v1.ClusterConfiguration
-	(*Cluster)(nil),                               // 50: berth.v1.Cluster
-	(*CreateClusterRequest)(nil),                  // 51: berth.v1.CreateClusterRequest
-	(*CreateClusterResponse)(nil),                 // 52: berth.v1.CreateClusterResponse
-	(*DescribeClustersRequest)(nil),               // 53: berth.v1.DescribeClustersRequest
-	(*DescribeClustersResponse)(nil),              // 54: berth.v1.DescribeClustersResponse
-	(*ListClustersRequest)(nil),                   // 55: berth.v1.ListClustersRequest
-	(*ListClustersResponse)(nil),                  // 56: berth.v1.ListClustersResponse
-	(*DeleteClusterRequest)(nil),                  // 57: berth.v1.DeleteClusterRequest
-	(*DeleteClusterResponse)(nil),                 // 58: berth.v1.DeleteClusterResponse
-	(*Resource)(nil),                              // 59: berth.v1.Resource
-	(*VersionInfo)(nil),                           // 60: berth.v1.VersionInfo
-	(*ContainerInstance)(nil),                     // 61: berth.v1.ContainerInstance
-	(*DescribeContainerInstancesRequest)(nil),     // 62: berth.v1.DescribeContainerInstancesRequest
-	(*DescribeContainerInstancesResponse)(nil),    // 63: berth.v1.DescribeContainerInstancesResponse
-	(*ListContainerInstancesRequest)(nil),         // 64: berth.v1.ListContainerInstancesRequest
-	(*ListContainerInstancesResponse)(nil),        // 65: berth.v1.ListContainerInstancesResponse
-	(*UpdateContainerInstancesStateRequest)(nil),  // 66: berth.v1.UpdateContainerInstancesStateRequest
-	(*UpdateContainerInstancesStateResponse)(nil), // 67: berth.v1.UpdateContainerInstancesStateResponse
-	(*DeregisterContainerInstanceRequest)(nil),    // 68: berth.v1.DeregisterContainerInstanceRequest
-	(*DeregisterContainerInstanceResponse)(nil),   // 69: berth.v1.DeregisterContainerInstanceResponse
-	(*PutAttributesRequest)(nil),                  // 70: berth.v1.PutAttributesRequest
-	(*PutAttributesResponse)(nil),                 // 71: berth.v1.PutAttributesResponse
-	(*ContainerOverride)(nil),                     // 72: berth.v1.ContainerOverride
-	(*TaskOverride)(nil),                          // 73: berth.v1.TaskOverride
-	(*NetworkBinding)(nil),                        // 74: berth.v1.NetworkBinding
-	(*NetworkInterface)(nil),                      // 75: berth.v1.NetworkInterface
-	(*Container)(nil),                             // 76: berth.v1.Container
-	(*Task)(nil),                                  // 77: berth.v1.Task
-	(*RunTaskRequest)(nil),                        // 78: berth.v1.RunTaskRequest
-	(*RunTaskResponse)(nil),                       // 79: berth.v1.RunTaskResponse
-	(*StartTaskRequest)(nil),                      // 80: berth.v1.StartTaskRequest
-	(*StartTaskResponse)(nil),                     // 81: berth.v1.StartTaskResponse
-	(*StopTaskRequest)(nil),                       // 82: berth.v1.StopTaskRequest
-	(*StopTaskResponse)(nil),                      // 83: berth.v1.StopTaskResponse
-	(*DescribeTasksRequest)(nil),                  // 84: berth.v1.DescribeTasksRequest
-	(*DescribeTasksResponse)(nil),                 // 85: berth.v1.DescribeTasksResponse
-	(*ListTasksRequest)(nil),                      // 86: berth.v1.ListTasksRequest
-	(*ListTasksResponse)(nil),                     // 87: berth.v1.ListTasksResponse
-	(*DeploymentCircuitBreaker)(nil),              // 88: berth.v1.DeploymentCircuitBreaker
-	(*DeploymentConfiguration)(nil),               // 89: berth.v1.DeploymentConfiguration
-	(*DeploymentController)(nil),                  // 90: berth.v1.DeploymentController
-	(*Deployment)(nil),                            // 91: berth.v1.Deployment
-	(*ServiceEvent)(nil),                          // 92: berth.v1.ServiceEvent
-	(*Service)(nil),                               // 93: berth.v1.Service
-	(*CreateServiceRequest)(nil),                  // 94: berth.v1.CreateServiceRequest
-	(*CreateServiceResponse)(nil),                 // 95: berth.v1.CreateServiceResponse
-	(*UpdateServiceRequest)(nil),                  // 96: berth.v1.UpdateServiceRequest
-	(*UpdateServiceResponse)(nil),                 // 97: berth.v1.UpdateServiceResponse
-	(*DeleteServiceRequest)(nil),                  // 98: berth.v1.DeleteServiceRequest
-	(*DeleteServiceResponse)(nil),                 // 99: berth.v1.DeleteServiceResponse
-	(*DescribeServicesRequest)(nil),               // 100: berth.v1.DescribeServicesRequest
-	(*DescribeServicesResponse)(nil),              // 101: berth.v1.DescribeServicesResponse
-	(*ListServicesRequest)(nil),                   // 102: berth.v1.ListServicesRequest
-	(*ListServicesResponse)(nil),                  // 103: berth.v1.ListServicesResponse
-	(*LoadBalancer)(nil),                          // 104: berth.v1.LoadBalancer
-	(*ServiceRegistry)(nil),                       // 105: berth.v1.ServiceRegistry
-	(*Scale)(nil),                                 // 106: berth.v1.Scale
-	(*TaskSet)(nil),                               // 107: berth.v1.TaskSet
-	(*CreateTaskSetRequest)(nil),                  // 108: berth.v1.CreateTaskSetRequest
-	(*CreateTaskSetResponse)(nil),                 // 109: berth.v1.CreateTaskSetResponse
-	(*DescribeTaskSetsRequest)(nil),               // 110: berth.v1.DescribeTaskSetsRequest
-	(*DescribeTaskSetsResponse)(nil),              // 111: berth.v1.DescribeTaskSetsResponse
-	(*UpdateTaskSetRequest)(nil),                  // 112: berth.v1.UpdateTaskSetRequest
-	(*UpdateTaskSetResponse)(nil),                 // 113: berth.v1.UpdateTaskSetResponse
-	(*DeleteTaskSetRequest)(nil),                  // 114: berth.v1.DeleteTaskSetRequest
-	(*DeleteTaskSetResponse)(nil),                 // 115: berth.v1.DeleteTaskSetResponse
-	(*UpdateServicePrimaryTaskSetRequest)(nil),    // 116: berth.v1.UpdateServicePrimaryTaskSetRequest
-	(*UpdateServicePrimaryTaskSetResponse)(nil),   // 117: berth.v1.UpdateServicePrimaryTaskSetResponse
-	(*ManagedScaling)(nil),                        // 118: berth.v1.ManagedScaling
-	(*AutoScalingGroupProvider)(nil),              // 119: berth.v1.AutoScalingGroupProvider
-	(*CapacityProvider)(nil),                      // 120: berth.v1.CapacityProvider
-	(*CapacityProviderReservation)(nil),           // 121: berth.v1.CapacityProviderReservation
-	(*CreateCapacityProviderRequest)(nil),         // 122: berth.v1.CreateCapacityProviderRequest
-	(*CreateCapacityProviderResponse)(nil),        // 123: berth.v1.CreateCapacityProviderResponse
-	(*DescribeCapacityProvidersRequest)(nil),      // 124: berth.v1.DescribeCapacityProvidersRequest
-	(*DescribeCapacityProvidersResponse)(nil),     // 125: berth.v1.DescribeCapacityProvidersResponse
-	(*PutClusterCapacityProvidersRequest)(nil),    // 126: berth.v1.PutClusterCapacityProvidersRequest
-	(*PutClusterCapacityProvidersResponse)(nil),   // 127: berth.v1.PutClusterCapacityProvidersResponse
-	(*TagResourceRequest)(nil),                    // 128: berth.v1.TagResourceRequest
-	(*TagResourceResponse)(nil),                   // 129: berth.v1.TagResourceResponse
-	(*UntagResourceRequest)(nil),                  // 130: berth.v1.UntagResourceRequest
-	(*UntagResourceResponse)(nil),                 // 131: berth.v1.UntagResourceResponse
-	(*ListTagsForResourceRequest)(nil),            // 132: berth.v1.ListTagsForResourceRequest
-	(*ListTagsForResourceResponse)(nil),           // 133: berth.v1.ListTagsForResourceResponse
-	(*Setting)(nil),                               // 134: berth.v1.Setting
-	(*ListAccountSettingsRequest)(nil),            // 135: berth.v1.ListAccountSettingsRequest
-	(*ListAccountSettingsResponse)(nil),           // 136: berth.v1.ListAccountSettingsResponse
-	(*PutAccountSettingRequest)(nil),              // 137: berth.v1.PutAccountSettingRequest
-	(*PutAccountSettingResponse)(nil),             // 138: berth.v1.PutAccountSettingResponse
-	(*PutAccountSettingDefaultRequest)(nil),       // 139: berth.v1.PutAccountSettingDefaultRequest
-	(*PutAccountSettingDefaultResponse)(nil),      // 140: berth.v1.PutAccountSettingDefaultResponse
-	(*DeleteAccountSettingRequest)(nil),           // 141: berth.v1.DeleteAccountSettingRequest
-	(*DeleteAccountSettingResponse)(nil),          // 142: berth.v1.DeleteAccountSettingResponse
-	(*DeleteTaskDefinitionsRequest)(nil),          // 143: berth.v1.DeleteTaskDefinitionsRequest
-	(*DeleteTaskDefinitionsResponse)(nil),         // 144: berth.v1.DeleteTaskDefinitionsResponse
-	(*ExecuteCommandConfiguration)(nil),           // 145: berth.v1.ExecuteCommandConfiguration
-	(*ExecuteCommandLogConfiguration)(nil),        // 146: berth.v1.ExecuteCommandLogConfiguration
-	(*ManagedStorageConfiguration)(nil),           // 147: berth.v1.ManagedStorageConfiguration
-	(*ClusterServiceConnectDefaults)(nil),         // 148: berth.v1.ClusterServiceConnectDefaults
-	(*UpdateClusterRequest)(nil),                  // 149: berth.v1.UpdateClusterRequest
-	(*UpdateClusterResponse)(nil),                 // 150: berth.v1.UpdateClusterResponse
-	(*UpdateClusterSettingsRequest)(nil),          // 151: berth.v1.UpdateClusterSettingsRequest
-	(*UpdateClusterSettingsResponse)(nil),         // 152: berth.v1.UpdateClusterSettingsResponse
-	(*ListAttributesRequest)(nil),                 // 153: berth.v1.ListAttributesRequest
-	(*ListAttributesResponse)(nil),                // 154: berth.v1.ListAttributesResponse
-	(*DeleteAttributesRequest)(nil),               // 155: berth.v1.DeleteAttributesRequest
-	(*DeleteAttributesResponse)(nil),              // 156: berth.v1.DeleteAttributesResponse
-	(*DeleteCapacityProviderRequest)(nil),         // 157: berth.v1.DeleteCapacityProviderRequest
-	(*DeleteCapacityProviderResponse)(nil),        // 158: berth.v1.DeleteCapacityProviderResponse
-	(*AutoScalingGroupProviderUpdate)(nil),        // 159: berth.v1.AutoScalingGroupProviderUpdate
-	(*UpdateCapacityProviderRequest)(nil),         // 160: berth.v1.UpdateCapacityProviderRequest
-	(*UpdateCapacityProviderResponse)(nil),        // 161: berth.v1.UpdateCapacityProviderResponse
-	(*ExecuteCommandRequest)(nil),                 // 162: berth.v1.ExecuteCommandRequest
-	(*ExecuteCommandResponse)(nil),                // 163: berth.v1.ExecuteCommandResponse
-	(*ExecuteCommandSession)(nil),                 // 164: berth.v1.ExecuteCommandSession
-	nil,                                           // 165: berth.v1.LogConfiguration.OptionsEntry
-	nil,                                           // 166: berth.v1.FirelensConfiguration.OptionsEntry
-	nil,                                           // 167: berth.v1.ContainerDefinition.DockerLabelsEntry
-	nil,                                           // 168: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	nil,                                           // 169: berth.v1.DockerVolumeConfiguration.LabelsEntry
+	(*KeyValuePair)(nil),                              // 0: berth.v1.KeyValuePair
+	(*Tag)(nil),                                       // 1: berth.v1.Tag
+	(*Failure)(nil),                                   // 2: berth.v1.Failure
+	(*Attribute)(nil),                                 // 3: berth.v1.Attribute
+	(*PlacementConstraint)(nil),                       // 4: berth.v1.PlacementConstraint
+	(*PlacementStrategy)(nil),                         // 5: berth.v1.PlacementStrategy
+	(*CapacityProviderStrategyItem)(nil),              // 6: berth.v1.CapacityProviderStrategyItem
+	(*AwsVpcConfiguration)(nil),                       // 7: berth.v1.AwsVpcConfiguration
+	(*NetworkConfiguration)(nil),                      // 8: berth.v1.NetworkConfiguration
+	(*PortMapping)(nil),                               // 9: berth.v1.PortMapping
+	(*MountPoint)(nil),                                // 10: berth.v1.MountPoint
+	(*VolumeFrom)(nil),                                // 11: berth.v1.VolumeFrom
+	(*KernelCapabilities)(nil),                        // 12: berth.v1.KernelCapabilities
+	(*Device)(nil),                                    // 13: berth.v1.Device
+	(*Tmpfs)(nil),                                     // 14: berth.v1.Tmpfs
+	(*LinuxParameters)(nil),                           // 15: berth.v1.LinuxParameters
+	(*Secret)(nil),                                    // 16: berth.v1.Secret
+	(*ContainerDependency)(nil),                       // 17: berth.v1.ContainerDependency
+	(*HostEntry)(nil),                                 // 18: berth.v1.HostEntry
+	(*Ulimit)(nil),                                    // 19: berth.v1.Ulimit
+	(*LogConfiguration)(nil),                          // 20: berth.v1.LogConfiguration
+	(*HealthCheck)(nil),                               // 21: berth.v1.HealthCheck
+	(*SystemControl)(nil),                             // 22: berth.v1.SystemControl
+	(*ResourceRequirement)(nil),                       // 23: berth.v1.ResourceRequirement
+	(*FirelensConfiguration)(nil),                     // 24: berth.v1.FirelensConfiguration
+	(*EnvironmentFile)(nil),                           // 25: berth.v1.EnvironmentFile
+	(*RepositoryCredentials)(nil),                     // 26: berth.v1.RepositoryCredentials
+	(*ContainerDefinition)(nil),                       // 27: berth.v1.ContainerDefinition
+	(*HostVolumeProperties)(nil),                      // 28: berth.v1.HostVolumeProperties
+	(*DockerVolumeConfiguration)(nil),                 // 29: berth.v1.DockerVolumeConfiguration
+	(*EFSVolumeConfiguration)(nil),                    // 30: berth.v1.EFSVolumeConfiguration
+	(*Volume)(nil),                                    // 31: berth.v1.Volume
+	(*TaskDefinitionPlacementConstraint)(nil),         // 32: berth.v1.TaskDefinitionPlacementConstraint
+	(*ProxyConfiguration)(nil),                        // 33: berth.v1.ProxyConfiguration
+	(*RuntimePlatform)(nil),                           // 34: berth.v1.RuntimePlatform
+	(*EphemeralStorage)(nil),                          // 35: berth.v1.EphemeralStorage
+	(*InferenceAccelerator)(nil),                      // 36: berth.v1.InferenceAccelerator
+	(*TaskDefinition)(nil),                            // 37: berth.v1.TaskDefinition
+	(*RegisterTaskDefinitionRequest)(nil),             // 38: berth.v1.RegisterTaskDefinitionRequest
+	(*RegisterTaskDefinitionResponse)(nil),            // 39: berth.v1.RegisterTaskDefinitionResponse
+	(*DescribeTaskDefinitionRequest)(nil),             // 40: berth.v1.DescribeTaskDefinitionRequest
+	(*DescribeTaskDefinitionResponse)(nil),            // 41: berth.v1.DescribeTaskDefinitionResponse
+	(*ListTaskDefinitionsRequest)(nil),                // 42: berth.v1.ListTaskDefinitionsRequest
+	(*ListTaskDefinitionsResponse)(nil),               // 43: berth.v1.ListTaskDefinitionsResponse
+	(*ListTaskDefinitionFamiliesRequest)(nil),         // 44: berth.v1.ListTaskDefinitionFamiliesRequest
+	(*ListTaskDefinitionFamiliesResponse)(nil),        // 45: berth.v1.ListTaskDefinitionFamiliesResponse
+	(*DeregisterTaskDefinitionRequest)(nil),           // 46: berth.v1.DeregisterTaskDefinitionRequest
+	(*DeregisterTaskDefinitionResponse)(nil),          // 47: berth.v1.DeregisterTaskDefinitionResponse
+	(*ClusterSetting)(nil),                            // 48: berth.v1.ClusterSetting
+	(*ClusterConfiguration)(nil),                      // 49: berth.v1.ClusterConfiguration
+	(*Cluster)(nil),                                   // 50: berth.v1.Cluster
+	(*CreateClusterRequest)(nil),                      // 51: berth.v1.CreateClusterRequest
+	(*CreateClusterResponse)(nil),                     // 52: berth.v1.CreateClusterResponse
+	(*DescribeClustersRequest)(nil),                   // 53: berth.v1.DescribeClustersRequest
+	(*DescribeClustersResponse)(nil),                  // 54: berth.v1.DescribeClustersResponse
+	(*ListClustersRequest)(nil),                       // 55: berth.v1.ListClustersRequest
+	(*ListClustersResponse)(nil),                      // 56: berth.v1.ListClustersResponse
+	(*DeleteClusterRequest)(nil),                      // 57: berth.v1.DeleteClusterRequest
+	(*DeleteClusterResponse)(nil),                     // 58: berth.v1.DeleteClusterResponse
+	(*Resource)(nil),                                  // 59: berth.v1.Resource
+	(*VersionInfo)(nil),                               // 60: berth.v1.VersionInfo
+	(*ContainerInstance)(nil),                         // 61: berth.v1.ContainerInstance
+	(*DescribeContainerInstancesRequest)(nil),         // 62: berth.v1.DescribeContainerInstancesRequest
+	(*DescribeContainerInstancesResponse)(nil),        // 63: berth.v1.DescribeContainerInstancesResponse
+	(*ListContainerInstancesRequest)(nil),             // 64: berth.v1.ListContainerInstancesRequest
+	(*ListContainerInstancesResponse)(nil),            // 65: berth.v1.ListContainerInstancesResponse
+	(*UpdateContainerInstancesStateRequest)(nil),      // 66: berth.v1.UpdateContainerInstancesStateRequest
+	(*UpdateContainerInstancesStateResponse)(nil),     // 67: berth.v1.UpdateContainerInstancesStateResponse
+	(*DeregisterContainerInstanceRequest)(nil),        // 68: berth.v1.DeregisterContainerInstanceRequest
+	(*DeregisterContainerInstanceResponse)(nil),       // 69: berth.v1.DeregisterContainerInstanceResponse
+	(*PutAttributesRequest)(nil),                      // 70: berth.v1.PutAttributesRequest
+	(*PutAttributesResponse)(nil),                     // 71: berth.v1.PutAttributesResponse
+	(*ContainerOverride)(nil),                         // 72: berth.v1.ContainerOverride
+	(*TaskOverride)(nil),                              // 73: berth.v1.TaskOverride
+	(*NetworkBinding)(nil),                            // 74: berth.v1.NetworkBinding
+	(*NetworkInterface)(nil),                          // 75: berth.v1.NetworkInterface
+	(*Container)(nil),                                 // 76: berth.v1.Container
+	(*Task)(nil),                                      // 77: berth.v1.Task
+	(*RunTaskRequest)(nil),                            // 78: berth.v1.RunTaskRequest
+	(*RunTaskResponse)(nil),                           // 79: berth.v1.RunTaskResponse
+	(*StartTaskRequest)(nil),                          // 80: berth.v1.StartTaskRequest
+	(*StartTaskResponse)(nil),                         // 81: berth.v1.StartTaskResponse
+	(*StopTaskRequest)(nil),                           // 82: berth.v1.StopTaskRequest
+	(*StopTaskResponse)(nil),                          // 83: berth.v1.StopTaskResponse
+	(*DescribeTasksRequest)(nil),                      // 84: berth.v1.DescribeTasksRequest
+	(*DescribeTasksResponse)(nil),                     // 85: berth.v1.DescribeTasksResponse
+	(*ListTasksRequest)(nil),                          // 86: berth.v1.ListTasksRequest
+	(*ListTasksResponse)(nil),                         // 87: berth.v1.ListTasksResponse
+	(*DeploymentCircuitBreaker)(nil),                  // 88: berth.v1.DeploymentCircuitBreaker
+	(*DeploymentConfiguration)(nil),                   // 89: berth.v1.DeploymentConfiguration
+	(*DeploymentAlarms)(nil),                          // 90: berth.v1.DeploymentAlarms
+	(*DeploymentController)(nil),                      // 91: berth.v1.DeploymentController
+	(*Deployment)(nil),                                // 92: berth.v1.Deployment
+	(*ServiceEvent)(nil),                              // 93: berth.v1.ServiceEvent
+	(*Service)(nil),                                   // 94: berth.v1.Service
+	(*CreateServiceRequest)(nil),                      // 95: berth.v1.CreateServiceRequest
+	(*CreateServiceResponse)(nil),                     // 96: berth.v1.CreateServiceResponse
+	(*UpdateServiceRequest)(nil),                      // 97: berth.v1.UpdateServiceRequest
+	(*UpdateServiceResponse)(nil),                     // 98: berth.v1.UpdateServiceResponse
+	(*DeleteServiceRequest)(nil),                      // 99: berth.v1.DeleteServiceRequest
+	(*DeleteServiceResponse)(nil),                     // 100: berth.v1.DeleteServiceResponse
+	(*DescribeServicesRequest)(nil),                   // 101: berth.v1.DescribeServicesRequest
+	(*DescribeServicesResponse)(nil),                  // 102: berth.v1.DescribeServicesResponse
+	(*ListServicesRequest)(nil),                       // 103: berth.v1.ListServicesRequest
+	(*ListServicesResponse)(nil),                      // 104: berth.v1.ListServicesResponse
+	(*Scale)(nil),                                     // 105: berth.v1.Scale
+	(*TaskSet)(nil),                                   // 106: berth.v1.TaskSet
+	(*CreateTaskSetRequest)(nil),                      // 107: berth.v1.CreateTaskSetRequest
+	(*CreateTaskSetResponse)(nil),                     // 108: berth.v1.CreateTaskSetResponse
+	(*DescribeTaskSetsRequest)(nil),                   // 109: berth.v1.DescribeTaskSetsRequest
+	(*DescribeTaskSetsResponse)(nil),                  // 110: berth.v1.DescribeTaskSetsResponse
+	(*UpdateTaskSetRequest)(nil),                      // 111: berth.v1.UpdateTaskSetRequest
+	(*UpdateTaskSetResponse)(nil),                     // 112: berth.v1.UpdateTaskSetResponse
+	(*DeleteTaskSetRequest)(nil),                      // 113: berth.v1.DeleteTaskSetRequest
+	(*DeleteTaskSetResponse)(nil),                     // 114: berth.v1.DeleteTaskSetResponse
+	(*UpdateServicePrimaryTaskSetRequest)(nil),        // 115: berth.v1.UpdateServicePrimaryTaskSetRequest
+	(*UpdateServicePrimaryTaskSetResponse)(nil),       // 116: berth.v1.UpdateServicePrimaryTaskSetResponse
+	(*ManagedScaling)(nil),                            // 117: berth.v1.ManagedScaling
+	(*AutoScalingGroupProvider)(nil),                  // 118: berth.v1.AutoScalingGroupProvider
+	(*CapacityProvider)(nil),                          // 119: berth.v1.CapacityProvider
+	(*CapacityProviderReservation)(nil),               // 120: berth.v1.CapacityProviderReservation
+	(*CreateCapacityProviderRequest)(nil),             // 121: berth.v1.CreateCapacityProviderRequest
+	(*CreateCapacityProviderResponse)(nil),            // 122: berth.v1.CreateCapacityProviderResponse
+	(*DescribeCapacityProvidersRequest)(nil),          // 123: berth.v1.DescribeCapacityProvidersRequest
+	(*DescribeCapacityProvidersResponse)(nil),         // 124: berth.v1.DescribeCapacityProvidersResponse
+	(*PutClusterCapacityProvidersRequest)(nil),        // 125: berth.v1.PutClusterCapacityProvidersRequest
+	(*PutClusterCapacityProvidersResponse)(nil),       // 126: berth.v1.PutClusterCapacityProvidersResponse
+	(*TagResourceRequest)(nil),                        // 127: berth.v1.TagResourceRequest
+	(*TagResourceResponse)(nil),                       // 128: berth.v1.TagResourceResponse
+	(*UntagResourceRequest)(nil),                      // 129: berth.v1.UntagResourceRequest
+	(*UntagResourceResponse)(nil),                     // 130: berth.v1.UntagResourceResponse
+	(*ListTagsForResourceRequest)(nil),                // 131: berth.v1.ListTagsForResourceRequest
+	(*ListTagsForResourceResponse)(nil),               // 132: berth.v1.ListTagsForResourceResponse
+	(*Setting)(nil),                                   // 133: berth.v1.Setting
+	(*ListAccountSettingsRequest)(nil),                // 134: berth.v1.ListAccountSettingsRequest
+	(*ListAccountSettingsResponse)(nil),               // 135: berth.v1.ListAccountSettingsResponse
+	(*PutAccountSettingRequest)(nil),                  // 136: berth.v1.PutAccountSettingRequest
+	(*PutAccountSettingResponse)(nil),                 // 137: berth.v1.PutAccountSettingResponse
+	(*PutAccountSettingDefaultRequest)(nil),           // 138: berth.v1.PutAccountSettingDefaultRequest
+	(*PutAccountSettingDefaultResponse)(nil),          // 139: berth.v1.PutAccountSettingDefaultResponse
+	(*DeleteAccountSettingRequest)(nil),               // 140: berth.v1.DeleteAccountSettingRequest
+	(*DeleteAccountSettingResponse)(nil),              // 141: berth.v1.DeleteAccountSettingResponse
+	(*DeleteTaskDefinitionsRequest)(nil),              // 142: berth.v1.DeleteTaskDefinitionsRequest
+	(*DeleteTaskDefinitionsResponse)(nil),             // 143: berth.v1.DeleteTaskDefinitionsResponse
+	(*ExecuteCommandConfiguration)(nil),               // 144: berth.v1.ExecuteCommandConfiguration
+	(*ExecuteCommandLogConfiguration)(nil),            // 145: berth.v1.ExecuteCommandLogConfiguration
+	(*ManagedStorageConfiguration)(nil),               // 146: berth.v1.ManagedStorageConfiguration
+	(*ClusterServiceConnectDefaults)(nil),             // 147: berth.v1.ClusterServiceConnectDefaults
+	(*UpdateClusterRequest)(nil),                      // 148: berth.v1.UpdateClusterRequest
+	(*UpdateClusterResponse)(nil),                     // 149: berth.v1.UpdateClusterResponse
+	(*UpdateClusterSettingsRequest)(nil),              // 150: berth.v1.UpdateClusterSettingsRequest
+	(*UpdateClusterSettingsResponse)(nil),             // 151: berth.v1.UpdateClusterSettingsResponse
+	(*ListAttributesRequest)(nil),                     // 152: berth.v1.ListAttributesRequest
+	(*ListAttributesResponse)(nil),                    // 153: berth.v1.ListAttributesResponse
+	(*DeleteAttributesRequest)(nil),                   // 154: berth.v1.DeleteAttributesRequest
+	(*DeleteAttributesResponse)(nil),                  // 155: berth.v1.DeleteAttributesResponse
+	(*DeleteCapacityProviderRequest)(nil),             // 156: berth.v1.DeleteCapacityProviderRequest
+	(*DeleteCapacityProviderResponse)(nil),            // 157: berth.v1.DeleteCapacityProviderResponse
+	(*AutoScalingGroupProviderUpdate)(nil),            // 158: berth.v1.AutoScalingGroupProviderUpdate
+	(*UpdateCapacityProviderRequest)(nil),             // 159: berth.v1.UpdateCapacityProviderRequest
+	(*UpdateCapacityProviderResponse)(nil),            // 160: berth.v1.UpdateCapacityProviderResponse
+	(*ExecuteCommandRequest)(nil),                     // 161: berth.v1.ExecuteCommandRequest
+	(*ExecuteCommandResponse)(nil),                    // 162: berth.v1.ExecuteCommandResponse
+	(*ExecuteCommandSession)(nil),                     // 163: berth.v1.ExecuteCommandSession
+	(*LoadBalancer)(nil),                              // 164: berth.v1.LoadBalancer
+	(*ServiceRegistry)(nil),                           // 165: berth.v1.ServiceRegistry
+	(*ServiceConnectConfiguration)(nil),               // 166: berth.v1.ServiceConnectConfiguration
+	(*ServiceConnectService)(nil),                     // 167: berth.v1.ServiceConnectService
+	(*ServiceConnectClientAlias)(nil),                 // 168: berth.v1.ServiceConnectClientAlias
+	(*ServiceConnectTestTrafficRules)(nil),            // 169: berth.v1.ServiceConnectTestTrafficRules
+	(*ServiceConnectTestTrafficHeaderRules)(nil),      // 170: berth.v1.ServiceConnectTestTrafficHeaderRules
+	(*ServiceConnectTestTrafficHeaderMatchRules)(nil), // 171: berth.v1.ServiceConnectTestTrafficHeaderMatchRules
+	(*TimeoutConfiguration)(nil),                      // 172: berth.v1.TimeoutConfiguration
+	(*ServiceConnectTlsConfiguration)(nil),            // 173: berth.v1.ServiceConnectTlsConfiguration
+	(*ServiceConnectTlsCertificateAuthority)(nil),     // 174: berth.v1.ServiceConnectTlsCertificateAuthority
+	(*ServiceConnectAccessLogConfiguration)(nil),      // 175: berth.v1.ServiceConnectAccessLogConfiguration
+	(*ProtectedTask)(nil),                             // 176: berth.v1.ProtectedTask
+	(*UpdateTaskProtectionRequest)(nil),               // 177: berth.v1.UpdateTaskProtectionRequest
+	(*UpdateTaskProtectionResponse)(nil),              // 178: berth.v1.UpdateTaskProtectionResponse
+	(*GetTaskProtectionRequest)(nil),                  // 179: berth.v1.GetTaskProtectionRequest
+	(*GetTaskProtectionResponse)(nil),                 // 180: berth.v1.GetTaskProtectionResponse
+	(*ServiceRevisionSummary)(nil),                    // 181: berth.v1.ServiceRevisionSummary
+	(*ServiceCurrentRevisionSummary)(nil),             // 182: berth.v1.ServiceCurrentRevisionSummary
+	(*Rollback)(nil),                                  // 183: berth.v1.Rollback
+	(*ServiceDeploymentCircuitBreaker)(nil),           // 184: berth.v1.ServiceDeploymentCircuitBreaker
+	(*ServiceDeploymentAlarms)(nil),                   // 185: berth.v1.ServiceDeploymentAlarms
+	(*ServiceDeployment)(nil),                         // 186: berth.v1.ServiceDeployment
+	(*ServiceDeploymentBrief)(nil),                    // 187: berth.v1.ServiceDeploymentBrief
+	(*ContainerImage)(nil),                            // 188: berth.v1.ContainerImage
+	(*ServiceRevision)(nil),                           // 189: berth.v1.ServiceRevision
+	(*CreatedAt)(nil),                                 // 190: berth.v1.CreatedAt
+	(*ListServiceDeploymentsRequest)(nil),             // 191: berth.v1.ListServiceDeploymentsRequest
+	(*ListServiceDeploymentsResponse)(nil),            // 192: berth.v1.ListServiceDeploymentsResponse
+	(*DescribeServiceDeploymentsRequest)(nil),         // 193: berth.v1.DescribeServiceDeploymentsRequest
+	(*DescribeServiceDeploymentsResponse)(nil),        // 194: berth.v1.DescribeServiceDeploymentsResponse
+	(*DescribeServiceRevisionsRequest)(nil),           // 195: berth.v1.DescribeServiceRevisionsRequest
+	(*DescribeServiceRevisionsResponse)(nil),          // 196: berth.v1.DescribeServiceRevisionsResponse
+	nil,                                               // 197: berth.v1.LogConfiguration.OptionsEntry
+	nil,                                               // 198: berth.v1.FirelensConfiguration.OptionsEntry
+	nil,                                               // 199: berth.v1.ContainerDefinition.DockerLabelsEntry
+	nil,                                               // 200: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	nil,                                               // 201: berth.v1.DockerVolumeConfiguration.LabelsEntry
+	(*structpb.ListValue)(nil),                        // 202: google.protobuf.ListValue
+	(*structpb.Struct)(nil),                           // 203: google.protobuf.Struct
 }
 var file_berth_v1_ecs_proto_depIdxs = []int32{
 	7,   // 0: berth.v1.NetworkConfiguration.awsvpc_configuration:type_name -> berth.v1.AwsVpcConfiguration
 	12,  // 1: berth.v1.LinuxParameters.capabilities:type_name -> berth.v1.KernelCapabilities
 	13,  // 2: berth.v1.LinuxParameters.devices:type_name -> berth.v1.Device
 	14,  // 3: berth.v1.LinuxParameters.tmpfs:type_name -> berth.v1.Tmpfs
-	165, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
+	197, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
 	16,  // 5: berth.v1.LogConfiguration.secret_options:type_name -> berth.v1.Secret
-	166, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
+	198, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
 	26,  // 7: berth.v1.ContainerDefinition.repository_credentials:type_name -> berth.v1.RepositoryCredentials
 	9,   // 8: berth.v1.ContainerDefinition.port_mappings:type_name -> berth.v1.PortMapping
 	0,   // 9: berth.v1.ContainerDefinition.environment:type_name -> berth.v1.KeyValuePair
@@ -12997,15 +15603,15 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	16,  // 14: berth.v1.ContainerDefinition.secrets:type_name -> berth.v1.Secret
 	17,  // 15: berth.v1.ContainerDefinition.depends_on:type_name -> berth.v1.ContainerDependency
 	18,  // 16: berth.v1.ContainerDefinition.extra_hosts:type_name -> berth.v1.HostEntry
-	167, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
+	199, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
 	19,  // 18: berth.v1.ContainerDefinition.ulimits:type_name -> berth.v1.Ulimit
 	20,  // 19: berth.v1.ContainerDefinition.log_configuration:type_name -> berth.v1.LogConfiguration
 	21,  // 20: berth.v1.ContainerDefinition.health_check:type_name -> berth.v1.HealthCheck
 	22,  // 21: berth.v1.ContainerDefinition.system_controls:type_name -> berth.v1.SystemControl
 	23,  // 22: berth.v1.ContainerDefinition.resource_requirements:type_name -> berth.v1.ResourceRequirement
 	24,  // 23: berth.v1.ContainerDefinition.firelens_configuration:type_name -> berth.v1.FirelensConfiguration
-	168, // 24: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	169, // 25: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
+	200, // 24: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	201, // 25: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
 	28,  // 26: berth.v1.Volume.host:type_name -> berth.v1.HostVolumeProperties
 	29,  // 27: berth.v1.Volume.docker_volume_configuration:type_name -> berth.v1.DockerVolumeConfiguration
 	30,  // 28: berth.v1.Volume.efs_volume_configuration:type_name -> berth.v1.EFSVolumeConfiguration
@@ -13031,19 +15637,19 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	37,  // 48: berth.v1.DescribeTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
 	1,   // 49: berth.v1.DescribeTaskDefinitionResponse.tags:type_name -> berth.v1.Tag
 	37,  // 50: berth.v1.DeregisterTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
-	145, // 51: berth.v1.ClusterConfiguration.execute_command_configuration:type_name -> berth.v1.ExecuteCommandConfiguration
-	147, // 52: berth.v1.ClusterConfiguration.managed_storage_configuration:type_name -> berth.v1.ManagedStorageConfiguration
+	144, // 51: berth.v1.ClusterConfiguration.execute_command_configuration:type_name -> berth.v1.ExecuteCommandConfiguration
+	146, // 52: berth.v1.ClusterConfiguration.managed_storage_configuration:type_name -> berth.v1.ManagedStorageConfiguration
 	0,   // 53: berth.v1.Cluster.statistics:type_name -> berth.v1.KeyValuePair
 	1,   // 54: berth.v1.Cluster.tags:type_name -> berth.v1.Tag
 	48,  // 55: berth.v1.Cluster.settings:type_name -> berth.v1.ClusterSetting
 	6,   // 56: berth.v1.Cluster.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
 	49,  // 57: berth.v1.Cluster.configuration:type_name -> berth.v1.ClusterConfiguration
-	148, // 58: berth.v1.Cluster.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	147, // 58: berth.v1.Cluster.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
 	1,   // 59: berth.v1.CreateClusterRequest.tags:type_name -> berth.v1.Tag
 	48,  // 60: berth.v1.CreateClusterRequest.settings:type_name -> berth.v1.ClusterSetting
 	6,   // 61: berth.v1.CreateClusterRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
 	49,  // 62: berth.v1.CreateClusterRequest.configuration:type_name -> berth.v1.ClusterConfiguration
-	148, // 63: berth.v1.CreateClusterRequest.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	147, // 63: berth.v1.CreateClusterRequest.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
 	50,  // 64: berth.v1.CreateClusterResponse.cluster:type_name -> berth.v1.Cluster
 	50,  // 65: berth.v1.DescribeClustersResponse.clusters:type_name -> berth.v1.Cluster
 	2,   // 66: berth.v1.DescribeClustersResponse.failures:type_name -> berth.v1.Failure
@@ -13089,187 +15695,249 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	77,  // 106: berth.v1.DescribeTasksResponse.tasks:type_name -> berth.v1.Task
 	2,   // 107: berth.v1.DescribeTasksResponse.failures:type_name -> berth.v1.Failure
 	88,  // 108: berth.v1.DeploymentConfiguration.deployment_circuit_breaker:type_name -> berth.v1.DeploymentCircuitBreaker
-	6,   // 109: berth.v1.Deployment.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	8,   // 110: berth.v1.Deployment.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	6,   // 111: berth.v1.Service.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	89,  // 112: berth.v1.Service.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
-	91,  // 113: berth.v1.Service.deployments:type_name -> berth.v1.Deployment
-	92,  // 114: berth.v1.Service.events:type_name -> berth.v1.ServiceEvent
-	4,   // 115: berth.v1.Service.placement_constraints:type_name -> berth.v1.PlacementConstraint
-	5,   // 116: berth.v1.Service.placement_strategy:type_name -> berth.v1.PlacementStrategy
-	8,   // 117: berth.v1.Service.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	90,  // 118: berth.v1.Service.deployment_controller:type_name -> berth.v1.DeploymentController
-	1,   // 119: berth.v1.Service.tags:type_name -> berth.v1.Tag
-	107, // 120: berth.v1.Service.task_sets:type_name -> berth.v1.TaskSet
-	6,   // 121: berth.v1.CreateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	89,  // 122: berth.v1.CreateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
-	4,   // 123: berth.v1.CreateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
-	5,   // 124: berth.v1.CreateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
-	8,   // 125: berth.v1.CreateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	90,  // 126: berth.v1.CreateServiceRequest.deployment_controller:type_name -> berth.v1.DeploymentController
-	1,   // 127: berth.v1.CreateServiceRequest.tags:type_name -> berth.v1.Tag
-	93,  // 128: berth.v1.CreateServiceResponse.service:type_name -> berth.v1.Service
-	6,   // 129: berth.v1.UpdateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	89,  // 130: berth.v1.UpdateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
-	8,   // 131: berth.v1.UpdateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	4,   // 132: berth.v1.UpdateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
-	5,   // 133: berth.v1.UpdateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
-	93,  // 134: berth.v1.UpdateServiceResponse.service:type_name -> berth.v1.Service
-	93,  // 135: berth.v1.DeleteServiceResponse.service:type_name -> berth.v1.Service
-	93,  // 136: berth.v1.DescribeServicesResponse.services:type_name -> berth.v1.Service
-	2,   // 137: berth.v1.DescribeServicesResponse.failures:type_name -> berth.v1.Failure
-	6,   // 138: berth.v1.TaskSet.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	8,   // 139: berth.v1.TaskSet.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	104, // 140: berth.v1.TaskSet.load_balancers:type_name -> berth.v1.LoadBalancer
-	105, // 141: berth.v1.TaskSet.service_registries:type_name -> berth.v1.ServiceRegistry
-	106, // 142: berth.v1.TaskSet.scale:type_name -> berth.v1.Scale
-	1,   // 143: berth.v1.TaskSet.tags:type_name -> berth.v1.Tag
-	8,   // 144: berth.v1.CreateTaskSetRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	104, // 145: berth.v1.CreateTaskSetRequest.load_balancers:type_name -> berth.v1.LoadBalancer
-	105, // 146: berth.v1.CreateTaskSetRequest.service_registries:type_name -> berth.v1.ServiceRegistry
-	6,   // 147: berth.v1.CreateTaskSetRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	106, // 148: berth.v1.CreateTaskSetRequest.scale:type_name -> berth.v1.Scale
-	1,   // 149: berth.v1.CreateTaskSetRequest.tags:type_name -> berth.v1.Tag
-	107, // 150: berth.v1.CreateTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
-	107, // 151: berth.v1.DescribeTaskSetsResponse.task_sets:type_name -> berth.v1.TaskSet
-	2,   // 152: berth.v1.DescribeTaskSetsResponse.failures:type_name -> berth.v1.Failure
-	106, // 153: berth.v1.UpdateTaskSetRequest.scale:type_name -> berth.v1.Scale
-	107, // 154: berth.v1.UpdateTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
-	107, // 155: berth.v1.DeleteTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
-	107, // 156: berth.v1.UpdateServicePrimaryTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
-	118, // 157: berth.v1.AutoScalingGroupProvider.managed_scaling:type_name -> berth.v1.ManagedScaling
-	119, // 158: berth.v1.CapacityProvider.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
-	1,   // 159: berth.v1.CapacityProvider.tags:type_name -> berth.v1.Tag
-	121, // 160: berth.v1.CapacityProvider.reservations:type_name -> berth.v1.CapacityProviderReservation
-	119, // 161: berth.v1.CreateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
-	1,   // 162: berth.v1.CreateCapacityProviderRequest.tags:type_name -> berth.v1.Tag
-	120, // 163: berth.v1.CreateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
-	120, // 164: berth.v1.DescribeCapacityProvidersResponse.capacity_providers:type_name -> berth.v1.CapacityProvider
-	2,   // 165: berth.v1.DescribeCapacityProvidersResponse.failures:type_name -> berth.v1.Failure
-	6,   // 166: berth.v1.PutClusterCapacityProvidersRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	50,  // 167: berth.v1.PutClusterCapacityProvidersResponse.cluster:type_name -> berth.v1.Cluster
-	1,   // 168: berth.v1.TagResourceRequest.tags:type_name -> berth.v1.Tag
-	1,   // 169: berth.v1.ListTagsForResourceResponse.tags:type_name -> berth.v1.Tag
-	134, // 170: berth.v1.ListAccountSettingsResponse.settings:type_name -> berth.v1.Setting
-	134, // 171: berth.v1.PutAccountSettingResponse.setting:type_name -> berth.v1.Setting
-	134, // 172: berth.v1.PutAccountSettingDefaultResponse.setting:type_name -> berth.v1.Setting
-	134, // 173: berth.v1.DeleteAccountSettingResponse.setting:type_name -> berth.v1.Setting
-	37,  // 174: berth.v1.DeleteTaskDefinitionsResponse.task_definitions:type_name -> berth.v1.TaskDefinition
-	2,   // 175: berth.v1.DeleteTaskDefinitionsResponse.failures:type_name -> berth.v1.Failure
-	146, // 176: berth.v1.ExecuteCommandConfiguration.log_configuration:type_name -> berth.v1.ExecuteCommandLogConfiguration
-	48,  // 177: berth.v1.UpdateClusterRequest.settings:type_name -> berth.v1.ClusterSetting
-	49,  // 178: berth.v1.UpdateClusterRequest.configuration:type_name -> berth.v1.ClusterConfiguration
-	148, // 179: berth.v1.UpdateClusterRequest.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
-	50,  // 180: berth.v1.UpdateClusterResponse.cluster:type_name -> berth.v1.Cluster
-	48,  // 181: berth.v1.UpdateClusterSettingsRequest.settings:type_name -> berth.v1.ClusterSetting
-	50,  // 182: berth.v1.UpdateClusterSettingsResponse.cluster:type_name -> berth.v1.Cluster
-	3,   // 183: berth.v1.ListAttributesResponse.attributes:type_name -> berth.v1.Attribute
-	3,   // 184: berth.v1.DeleteAttributesRequest.attributes:type_name -> berth.v1.Attribute
-	3,   // 185: berth.v1.DeleteAttributesResponse.attributes:type_name -> berth.v1.Attribute
-	120, // 186: berth.v1.DeleteCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
-	118, // 187: berth.v1.AutoScalingGroupProviderUpdate.managed_scaling:type_name -> berth.v1.ManagedScaling
-	159, // 188: berth.v1.UpdateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProviderUpdate
-	120, // 189: berth.v1.UpdateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
-	164, // 190: berth.v1.ExecuteCommandResponse.session:type_name -> berth.v1.ExecuteCommandSession
-	38,  // 191: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
-	40,  // 192: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
-	42,  // 193: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
-	44,  // 194: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
-	46,  // 195: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
-	51,  // 196: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
-	53,  // 197: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
-	55,  // 198: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
-	57,  // 199: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
-	62,  // 200: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
-	64,  // 201: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
-	66,  // 202: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
-	68,  // 203: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
-	70,  // 204: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
-	78,  // 205: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
-	80,  // 206: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
-	82,  // 207: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
-	84,  // 208: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
-	86,  // 209: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
-	94,  // 210: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
-	96,  // 211: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
-	98,  // 212: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
-	100, // 213: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
-	102, // 214: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
-	108, // 215: berth.v1.ECS.CreateTaskSet:input_type -> berth.v1.CreateTaskSetRequest
-	110, // 216: berth.v1.ECS.DescribeTaskSets:input_type -> berth.v1.DescribeTaskSetsRequest
-	112, // 217: berth.v1.ECS.UpdateTaskSet:input_type -> berth.v1.UpdateTaskSetRequest
-	114, // 218: berth.v1.ECS.DeleteTaskSet:input_type -> berth.v1.DeleteTaskSetRequest
-	116, // 219: berth.v1.ECS.UpdateServicePrimaryTaskSet:input_type -> berth.v1.UpdateServicePrimaryTaskSetRequest
-	122, // 220: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
-	124, // 221: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
-	126, // 222: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
-	128, // 223: berth.v1.ECS.TagResource:input_type -> berth.v1.TagResourceRequest
-	130, // 224: berth.v1.ECS.UntagResource:input_type -> berth.v1.UntagResourceRequest
-	132, // 225: berth.v1.ECS.ListTagsForResource:input_type -> berth.v1.ListTagsForResourceRequest
-	135, // 226: berth.v1.ECS.ListAccountSettings:input_type -> berth.v1.ListAccountSettingsRequest
-	137, // 227: berth.v1.ECS.PutAccountSetting:input_type -> berth.v1.PutAccountSettingRequest
-	139, // 228: berth.v1.ECS.PutAccountSettingDefault:input_type -> berth.v1.PutAccountSettingDefaultRequest
-	141, // 229: berth.v1.ECS.DeleteAccountSetting:input_type -> berth.v1.DeleteAccountSettingRequest
-	143, // 230: berth.v1.ECS.DeleteTaskDefinitions:input_type -> berth.v1.DeleteTaskDefinitionsRequest
-	149, // 231: berth.v1.ECS.UpdateCluster:input_type -> berth.v1.UpdateClusterRequest
-	151, // 232: berth.v1.ECS.UpdateClusterSettings:input_type -> berth.v1.UpdateClusterSettingsRequest
-	153, // 233: berth.v1.ECS.ListAttributes:input_type -> berth.v1.ListAttributesRequest
-	155, // 234: berth.v1.ECS.DeleteAttributes:input_type -> berth.v1.DeleteAttributesRequest
-	157, // 235: berth.v1.ECS.DeleteCapacityProvider:input_type -> berth.v1.DeleteCapacityProviderRequest
-	160, // 236: berth.v1.ECS.UpdateCapacityProvider:input_type -> berth.v1.UpdateCapacityProviderRequest
-	162, // 237: berth.v1.ECS.ExecuteCommand:input_type -> berth.v1.ExecuteCommandRequest
-	39,  // 238: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
-	41,  // 239: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
-	43,  // 240: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
-	45,  // 241: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
-	47,  // 242: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
-	52,  // 243: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
-	54,  // 244: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
-	56,  // 245: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
-	58,  // 246: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
-	63,  // 247: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
-	65,  // 248: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
-	67,  // 249: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
-	69,  // 250: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
-	71,  // 251: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
-	79,  // 252: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
-	81,  // 253: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
-	83,  // 254: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
-	85,  // 255: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
-	87,  // 256: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
-	95,  // 257: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
-	97,  // 258: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
-	99,  // 259: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
-	101, // 260: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
-	103, // 261: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
-	109, // 262: berth.v1.ECS.CreateTaskSet:output_type -> berth.v1.CreateTaskSetResponse
-	111, // 263: berth.v1.ECS.DescribeTaskSets:output_type -> berth.v1.DescribeTaskSetsResponse
-	113, // 264: berth.v1.ECS.UpdateTaskSet:output_type -> berth.v1.UpdateTaskSetResponse
-	115, // 265: berth.v1.ECS.DeleteTaskSet:output_type -> berth.v1.DeleteTaskSetResponse
-	117, // 266: berth.v1.ECS.UpdateServicePrimaryTaskSet:output_type -> berth.v1.UpdateServicePrimaryTaskSetResponse
-	123, // 267: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
-	125, // 268: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
-	127, // 269: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
-	129, // 270: berth.v1.ECS.TagResource:output_type -> berth.v1.TagResourceResponse
-	131, // 271: berth.v1.ECS.UntagResource:output_type -> berth.v1.UntagResourceResponse
-	133, // 272: berth.v1.ECS.ListTagsForResource:output_type -> berth.v1.ListTagsForResourceResponse
-	136, // 273: berth.v1.ECS.ListAccountSettings:output_type -> berth.v1.ListAccountSettingsResponse
-	138, // 274: berth.v1.ECS.PutAccountSetting:output_type -> berth.v1.PutAccountSettingResponse
-	140, // 275: berth.v1.ECS.PutAccountSettingDefault:output_type -> berth.v1.PutAccountSettingDefaultResponse
-	142, // 276: berth.v1.ECS.DeleteAccountSetting:output_type -> berth.v1.DeleteAccountSettingResponse
-	144, // 277: berth.v1.ECS.DeleteTaskDefinitions:output_type -> berth.v1.DeleteTaskDefinitionsResponse
-	150, // 278: berth.v1.ECS.UpdateCluster:output_type -> berth.v1.UpdateClusterResponse
-	152, // 279: berth.v1.ECS.UpdateClusterSettings:output_type -> berth.v1.UpdateClusterSettingsResponse
-	154, // 280: berth.v1.ECS.ListAttributes:output_type -> berth.v1.ListAttributesResponse
-	156, // 281: berth.v1.ECS.DeleteAttributes:output_type -> berth.v1.DeleteAttributesResponse
-	158, // 282: berth.v1.ECS.DeleteCapacityProvider:output_type -> berth.v1.DeleteCapacityProviderResponse
-	161, // 283: berth.v1.ECS.UpdateCapacityProvider:output_type -> berth.v1.UpdateCapacityProviderResponse
-	163, // 284: berth.v1.ECS.ExecuteCommand:output_type -> berth.v1.ExecuteCommandResponse
-	238, // [238:285] is the sub-list for method output_type
-	191, // [191:238] is the sub-list for method input_type
-	191, // [191:191] is the sub-list for extension type_name
-	191, // [191:191] is the sub-list for extension extendee
-	0,   // [0:191] is the sub-list for field type_name
+	90,  // 109: berth.v1.DeploymentConfiguration.alarms:type_name -> berth.v1.DeploymentAlarms
+	202, // 110: berth.v1.DeploymentConfiguration.lifecycle_hooks:type_name -> google.protobuf.ListValue
+	203, // 111: berth.v1.DeploymentConfiguration.linear_configuration:type_name -> google.protobuf.Struct
+	203, // 112: berth.v1.DeploymentConfiguration.canary_configuration:type_name -> google.protobuf.Struct
+	6,   // 113: berth.v1.Deployment.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	8,   // 114: berth.v1.Deployment.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	166, // 115: berth.v1.Deployment.service_connect_configuration:type_name -> berth.v1.ServiceConnectConfiguration
+	6,   // 116: berth.v1.Service.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	89,  // 117: berth.v1.Service.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
+	92,  // 118: berth.v1.Service.deployments:type_name -> berth.v1.Deployment
+	93,  // 119: berth.v1.Service.events:type_name -> berth.v1.ServiceEvent
+	4,   // 120: berth.v1.Service.placement_constraints:type_name -> berth.v1.PlacementConstraint
+	5,   // 121: berth.v1.Service.placement_strategy:type_name -> berth.v1.PlacementStrategy
+	8,   // 122: berth.v1.Service.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	91,  // 123: berth.v1.Service.deployment_controller:type_name -> berth.v1.DeploymentController
+	1,   // 124: berth.v1.Service.tags:type_name -> berth.v1.Tag
+	164, // 125: berth.v1.Service.load_balancers:type_name -> berth.v1.LoadBalancer
+	165, // 126: berth.v1.Service.service_registries:type_name -> berth.v1.ServiceRegistry
+	182, // 127: berth.v1.Service.current_service_revisions:type_name -> berth.v1.ServiceCurrentRevisionSummary
+	106, // 128: berth.v1.Service.task_sets:type_name -> berth.v1.TaskSet
+	6,   // 129: berth.v1.CreateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	89,  // 130: berth.v1.CreateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
+	4,   // 131: berth.v1.CreateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
+	5,   // 132: berth.v1.CreateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
+	8,   // 133: berth.v1.CreateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	91,  // 134: berth.v1.CreateServiceRequest.deployment_controller:type_name -> berth.v1.DeploymentController
+	1,   // 135: berth.v1.CreateServiceRequest.tags:type_name -> berth.v1.Tag
+	164, // 136: berth.v1.CreateServiceRequest.load_balancers:type_name -> berth.v1.LoadBalancer
+	165, // 137: berth.v1.CreateServiceRequest.service_registries:type_name -> berth.v1.ServiceRegistry
+	166, // 138: berth.v1.CreateServiceRequest.service_connect_configuration:type_name -> berth.v1.ServiceConnectConfiguration
+	202, // 139: berth.v1.CreateServiceRequest.volume_configurations:type_name -> google.protobuf.ListValue
+	202, // 140: berth.v1.CreateServiceRequest.vpc_lattice_configurations:type_name -> google.protobuf.ListValue
+	94,  // 141: berth.v1.CreateServiceResponse.service:type_name -> berth.v1.Service
+	6,   // 142: berth.v1.UpdateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	89,  // 143: berth.v1.UpdateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
+	8,   // 144: berth.v1.UpdateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	4,   // 145: berth.v1.UpdateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
+	5,   // 146: berth.v1.UpdateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
+	202, // 147: berth.v1.UpdateServiceRequest.load_balancers:type_name -> google.protobuf.ListValue
+	202, // 148: berth.v1.UpdateServiceRequest.service_registries:type_name -> google.protobuf.ListValue
+	166, // 149: berth.v1.UpdateServiceRequest.service_connect_configuration:type_name -> berth.v1.ServiceConnectConfiguration
+	202, // 150: berth.v1.UpdateServiceRequest.volume_configurations:type_name -> google.protobuf.ListValue
+	202, // 151: berth.v1.UpdateServiceRequest.vpc_lattice_configurations:type_name -> google.protobuf.ListValue
+	91,  // 152: berth.v1.UpdateServiceRequest.deployment_controller:type_name -> berth.v1.DeploymentController
+	94,  // 153: berth.v1.UpdateServiceResponse.service:type_name -> berth.v1.Service
+	94,  // 154: berth.v1.DeleteServiceResponse.service:type_name -> berth.v1.Service
+	94,  // 155: berth.v1.DescribeServicesResponse.services:type_name -> berth.v1.Service
+	2,   // 156: berth.v1.DescribeServicesResponse.failures:type_name -> berth.v1.Failure
+	6,   // 157: berth.v1.TaskSet.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	8,   // 158: berth.v1.TaskSet.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	164, // 159: berth.v1.TaskSet.load_balancers:type_name -> berth.v1.LoadBalancer
+	165, // 160: berth.v1.TaskSet.service_registries:type_name -> berth.v1.ServiceRegistry
+	105, // 161: berth.v1.TaskSet.scale:type_name -> berth.v1.Scale
+	1,   // 162: berth.v1.TaskSet.tags:type_name -> berth.v1.Tag
+	8,   // 163: berth.v1.CreateTaskSetRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	164, // 164: berth.v1.CreateTaskSetRequest.load_balancers:type_name -> berth.v1.LoadBalancer
+	165, // 165: berth.v1.CreateTaskSetRequest.service_registries:type_name -> berth.v1.ServiceRegistry
+	6,   // 166: berth.v1.CreateTaskSetRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	105, // 167: berth.v1.CreateTaskSetRequest.scale:type_name -> berth.v1.Scale
+	1,   // 168: berth.v1.CreateTaskSetRequest.tags:type_name -> berth.v1.Tag
+	106, // 169: berth.v1.CreateTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
+	106, // 170: berth.v1.DescribeTaskSetsResponse.task_sets:type_name -> berth.v1.TaskSet
+	2,   // 171: berth.v1.DescribeTaskSetsResponse.failures:type_name -> berth.v1.Failure
+	105, // 172: berth.v1.UpdateTaskSetRequest.scale:type_name -> berth.v1.Scale
+	106, // 173: berth.v1.UpdateTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
+	106, // 174: berth.v1.DeleteTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
+	106, // 175: berth.v1.UpdateServicePrimaryTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
+	117, // 176: berth.v1.AutoScalingGroupProvider.managed_scaling:type_name -> berth.v1.ManagedScaling
+	118, // 177: berth.v1.CapacityProvider.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
+	1,   // 178: berth.v1.CapacityProvider.tags:type_name -> berth.v1.Tag
+	120, // 179: berth.v1.CapacityProvider.reservations:type_name -> berth.v1.CapacityProviderReservation
+	118, // 180: berth.v1.CreateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
+	1,   // 181: berth.v1.CreateCapacityProviderRequest.tags:type_name -> berth.v1.Tag
+	119, // 182: berth.v1.CreateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
+	119, // 183: berth.v1.DescribeCapacityProvidersResponse.capacity_providers:type_name -> berth.v1.CapacityProvider
+	2,   // 184: berth.v1.DescribeCapacityProvidersResponse.failures:type_name -> berth.v1.Failure
+	6,   // 185: berth.v1.PutClusterCapacityProvidersRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	50,  // 186: berth.v1.PutClusterCapacityProvidersResponse.cluster:type_name -> berth.v1.Cluster
+	1,   // 187: berth.v1.TagResourceRequest.tags:type_name -> berth.v1.Tag
+	1,   // 188: berth.v1.ListTagsForResourceResponse.tags:type_name -> berth.v1.Tag
+	133, // 189: berth.v1.ListAccountSettingsResponse.settings:type_name -> berth.v1.Setting
+	133, // 190: berth.v1.PutAccountSettingResponse.setting:type_name -> berth.v1.Setting
+	133, // 191: berth.v1.PutAccountSettingDefaultResponse.setting:type_name -> berth.v1.Setting
+	133, // 192: berth.v1.DeleteAccountSettingResponse.setting:type_name -> berth.v1.Setting
+	37,  // 193: berth.v1.DeleteTaskDefinitionsResponse.task_definitions:type_name -> berth.v1.TaskDefinition
+	2,   // 194: berth.v1.DeleteTaskDefinitionsResponse.failures:type_name -> berth.v1.Failure
+	145, // 195: berth.v1.ExecuteCommandConfiguration.log_configuration:type_name -> berth.v1.ExecuteCommandLogConfiguration
+	48,  // 196: berth.v1.UpdateClusterRequest.settings:type_name -> berth.v1.ClusterSetting
+	49,  // 197: berth.v1.UpdateClusterRequest.configuration:type_name -> berth.v1.ClusterConfiguration
+	147, // 198: berth.v1.UpdateClusterRequest.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	50,  // 199: berth.v1.UpdateClusterResponse.cluster:type_name -> berth.v1.Cluster
+	48,  // 200: berth.v1.UpdateClusterSettingsRequest.settings:type_name -> berth.v1.ClusterSetting
+	50,  // 201: berth.v1.UpdateClusterSettingsResponse.cluster:type_name -> berth.v1.Cluster
+	3,   // 202: berth.v1.ListAttributesResponse.attributes:type_name -> berth.v1.Attribute
+	3,   // 203: berth.v1.DeleteAttributesRequest.attributes:type_name -> berth.v1.Attribute
+	3,   // 204: berth.v1.DeleteAttributesResponse.attributes:type_name -> berth.v1.Attribute
+	119, // 205: berth.v1.DeleteCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
+	117, // 206: berth.v1.AutoScalingGroupProviderUpdate.managed_scaling:type_name -> berth.v1.ManagedScaling
+	158, // 207: berth.v1.UpdateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProviderUpdate
+	119, // 208: berth.v1.UpdateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
+	163, // 209: berth.v1.ExecuteCommandResponse.session:type_name -> berth.v1.ExecuteCommandSession
+	203, // 210: berth.v1.LoadBalancer.advanced_configuration:type_name -> google.protobuf.Struct
+	167, // 211: berth.v1.ServiceConnectConfiguration.services:type_name -> berth.v1.ServiceConnectService
+	20,  // 212: berth.v1.ServiceConnectConfiguration.log_configuration:type_name -> berth.v1.LogConfiguration
+	175, // 213: berth.v1.ServiceConnectConfiguration.access_log_configuration:type_name -> berth.v1.ServiceConnectAccessLogConfiguration
+	168, // 214: berth.v1.ServiceConnectService.client_aliases:type_name -> berth.v1.ServiceConnectClientAlias
+	172, // 215: berth.v1.ServiceConnectService.timeout:type_name -> berth.v1.TimeoutConfiguration
+	173, // 216: berth.v1.ServiceConnectService.tls:type_name -> berth.v1.ServiceConnectTlsConfiguration
+	169, // 217: berth.v1.ServiceConnectClientAlias.test_traffic_rules:type_name -> berth.v1.ServiceConnectTestTrafficRules
+	170, // 218: berth.v1.ServiceConnectTestTrafficRules.header:type_name -> berth.v1.ServiceConnectTestTrafficHeaderRules
+	171, // 219: berth.v1.ServiceConnectTestTrafficHeaderRules.value:type_name -> berth.v1.ServiceConnectTestTrafficHeaderMatchRules
+	174, // 220: berth.v1.ServiceConnectTlsConfiguration.issuer_certificate_authority:type_name -> berth.v1.ServiceConnectTlsCertificateAuthority
+	176, // 221: berth.v1.UpdateTaskProtectionResponse.protected_tasks:type_name -> berth.v1.ProtectedTask
+	2,   // 222: berth.v1.UpdateTaskProtectionResponse.failures:type_name -> berth.v1.Failure
+	176, // 223: berth.v1.GetTaskProtectionResponse.protected_tasks:type_name -> berth.v1.ProtectedTask
+	2,   // 224: berth.v1.GetTaskProtectionResponse.failures:type_name -> berth.v1.Failure
+	181, // 225: berth.v1.ServiceDeployment.source_service_revisions:type_name -> berth.v1.ServiceRevisionSummary
+	181, // 226: berth.v1.ServiceDeployment.target_service_revision:type_name -> berth.v1.ServiceRevisionSummary
+	89,  // 227: berth.v1.ServiceDeployment.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
+	183, // 228: berth.v1.ServiceDeployment.rollback:type_name -> berth.v1.Rollback
+	184, // 229: berth.v1.ServiceDeployment.deployment_circuit_breaker:type_name -> berth.v1.ServiceDeploymentCircuitBreaker
+	185, // 230: berth.v1.ServiceDeployment.alarms:type_name -> berth.v1.ServiceDeploymentAlarms
+	6,   // 231: berth.v1.ServiceRevision.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	164, // 232: berth.v1.ServiceRevision.load_balancers:type_name -> berth.v1.LoadBalancer
+	165, // 233: berth.v1.ServiceRevision.service_registries:type_name -> berth.v1.ServiceRegistry
+	8,   // 234: berth.v1.ServiceRevision.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	188, // 235: berth.v1.ServiceRevision.container_images:type_name -> berth.v1.ContainerImage
+	166, // 236: berth.v1.ServiceRevision.service_connect_configuration:type_name -> berth.v1.ServiceConnectConfiguration
+	190, // 237: berth.v1.ListServiceDeploymentsRequest.created_at:type_name -> berth.v1.CreatedAt
+	187, // 238: berth.v1.ListServiceDeploymentsResponse.service_deployments:type_name -> berth.v1.ServiceDeploymentBrief
+	186, // 239: berth.v1.DescribeServiceDeploymentsResponse.service_deployments:type_name -> berth.v1.ServiceDeployment
+	2,   // 240: berth.v1.DescribeServiceDeploymentsResponse.failures:type_name -> berth.v1.Failure
+	189, // 241: berth.v1.DescribeServiceRevisionsResponse.service_revisions:type_name -> berth.v1.ServiceRevision
+	2,   // 242: berth.v1.DescribeServiceRevisionsResponse.failures:type_name -> berth.v1.Failure
+	38,  // 243: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
+	40,  // 244: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
+	42,  // 245: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
+	44,  // 246: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
+	46,  // 247: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
+	51,  // 248: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
+	53,  // 249: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
+	55,  // 250: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
+	57,  // 251: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
+	62,  // 252: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
+	64,  // 253: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
+	66,  // 254: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
+	68,  // 255: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
+	70,  // 256: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
+	78,  // 257: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
+	80,  // 258: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
+	82,  // 259: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
+	84,  // 260: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
+	86,  // 261: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
+	95,  // 262: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
+	97,  // 263: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
+	99,  // 264: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
+	101, // 265: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
+	103, // 266: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
+	107, // 267: berth.v1.ECS.CreateTaskSet:input_type -> berth.v1.CreateTaskSetRequest
+	109, // 268: berth.v1.ECS.DescribeTaskSets:input_type -> berth.v1.DescribeTaskSetsRequest
+	111, // 269: berth.v1.ECS.UpdateTaskSet:input_type -> berth.v1.UpdateTaskSetRequest
+	113, // 270: berth.v1.ECS.DeleteTaskSet:input_type -> berth.v1.DeleteTaskSetRequest
+	115, // 271: berth.v1.ECS.UpdateServicePrimaryTaskSet:input_type -> berth.v1.UpdateServicePrimaryTaskSetRequest
+	121, // 272: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
+	123, // 273: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
+	125, // 274: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
+	127, // 275: berth.v1.ECS.TagResource:input_type -> berth.v1.TagResourceRequest
+	129, // 276: berth.v1.ECS.UntagResource:input_type -> berth.v1.UntagResourceRequest
+	131, // 277: berth.v1.ECS.ListTagsForResource:input_type -> berth.v1.ListTagsForResourceRequest
+	134, // 278: berth.v1.ECS.ListAccountSettings:input_type -> berth.v1.ListAccountSettingsRequest
+	136, // 279: berth.v1.ECS.PutAccountSetting:input_type -> berth.v1.PutAccountSettingRequest
+	138, // 280: berth.v1.ECS.PutAccountSettingDefault:input_type -> berth.v1.PutAccountSettingDefaultRequest
+	140, // 281: berth.v1.ECS.DeleteAccountSetting:input_type -> berth.v1.DeleteAccountSettingRequest
+	142, // 282: berth.v1.ECS.DeleteTaskDefinitions:input_type -> berth.v1.DeleteTaskDefinitionsRequest
+	148, // 283: berth.v1.ECS.UpdateCluster:input_type -> berth.v1.UpdateClusterRequest
+	150, // 284: berth.v1.ECS.UpdateClusterSettings:input_type -> berth.v1.UpdateClusterSettingsRequest
+	152, // 285: berth.v1.ECS.ListAttributes:input_type -> berth.v1.ListAttributesRequest
+	154, // 286: berth.v1.ECS.DeleteAttributes:input_type -> berth.v1.DeleteAttributesRequest
+	156, // 287: berth.v1.ECS.DeleteCapacityProvider:input_type -> berth.v1.DeleteCapacityProviderRequest
+	159, // 288: berth.v1.ECS.UpdateCapacityProvider:input_type -> berth.v1.UpdateCapacityProviderRequest
+	161, // 289: berth.v1.ECS.ExecuteCommand:input_type -> berth.v1.ExecuteCommandRequest
+	177, // 290: berth.v1.ECS.UpdateTaskProtection:input_type -> berth.v1.UpdateTaskProtectionRequest
+	179, // 291: berth.v1.ECS.GetTaskProtection:input_type -> berth.v1.GetTaskProtectionRequest
+	191, // 292: berth.v1.ECS.ListServiceDeployments:input_type -> berth.v1.ListServiceDeploymentsRequest
+	193, // 293: berth.v1.ECS.DescribeServiceDeployments:input_type -> berth.v1.DescribeServiceDeploymentsRequest
+	195, // 294: berth.v1.ECS.DescribeServiceRevisions:input_type -> berth.v1.DescribeServiceRevisionsRequest
+	39,  // 295: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
+	41,  // 296: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
+	43,  // 297: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
+	45,  // 298: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
+	47,  // 299: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
+	52,  // 300: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
+	54,  // 301: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
+	56,  // 302: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
+	58,  // 303: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
+	63,  // 304: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
+	65,  // 305: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
+	67,  // 306: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
+	69,  // 307: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
+	71,  // 308: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
+	79,  // 309: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
+	81,  // 310: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
+	83,  // 311: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
+	85,  // 312: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
+	87,  // 313: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
+	96,  // 314: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
+	98,  // 315: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
+	100, // 316: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
+	102, // 317: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
+	104, // 318: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
+	108, // 319: berth.v1.ECS.CreateTaskSet:output_type -> berth.v1.CreateTaskSetResponse
+	110, // 320: berth.v1.ECS.DescribeTaskSets:output_type -> berth.v1.DescribeTaskSetsResponse
+	112, // 321: berth.v1.ECS.UpdateTaskSet:output_type -> berth.v1.UpdateTaskSetResponse
+	114, // 322: berth.v1.ECS.DeleteTaskSet:output_type -> berth.v1.DeleteTaskSetResponse
+	116, // 323: berth.v1.ECS.UpdateServicePrimaryTaskSet:output_type -> berth.v1.UpdateServicePrimaryTaskSetResponse
+	122, // 324: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
+	124, // 325: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
+	126, // 326: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
+	128, // 327: berth.v1.ECS.TagResource:output_type -> berth.v1.TagResourceResponse
+	130, // 328: berth.v1.ECS.UntagResource:output_type -> berth.v1.UntagResourceResponse
+	132, // 329: berth.v1.ECS.ListTagsForResource:output_type -> berth.v1.ListTagsForResourceResponse
+	135, // 330: berth.v1.ECS.ListAccountSettings:output_type -> berth.v1.ListAccountSettingsResponse
+	137, // 331: berth.v1.ECS.PutAccountSetting:output_type -> berth.v1.PutAccountSettingResponse
+	139, // 332: berth.v1.ECS.PutAccountSettingDefault:output_type -> berth.v1.PutAccountSettingDefaultResponse
+	141, // 333: berth.v1.ECS.DeleteAccountSetting:output_type -> berth.v1.DeleteAccountSettingResponse
+	143, // 334: berth.v1.ECS.DeleteTaskDefinitions:output_type -> berth.v1.DeleteTaskDefinitionsResponse
+	149, // 335: berth.v1.ECS.UpdateCluster:output_type -> berth.v1.UpdateClusterResponse
+	151, // 336: berth.v1.ECS.UpdateClusterSettings:output_type -> berth.v1.UpdateClusterSettingsResponse
+	153, // 337: berth.v1.ECS.ListAttributes:output_type -> berth.v1.ListAttributesResponse
+	155, // 338: berth.v1.ECS.DeleteAttributes:output_type -> berth.v1.DeleteAttributesResponse
+	157, // 339: berth.v1.ECS.DeleteCapacityProvider:output_type -> berth.v1.DeleteCapacityProviderResponse
+	160, // 340: berth.v1.ECS.UpdateCapacityProvider:output_type -> berth.v1.UpdateCapacityProviderResponse
+	162, // 341: berth.v1.ECS.ExecuteCommand:output_type -> berth.v1.ExecuteCommandResponse
+	178, // 342: berth.v1.ECS.UpdateTaskProtection:output_type -> berth.v1.UpdateTaskProtectionResponse
+	180, // 343: berth.v1.ECS.GetTaskProtection:output_type -> berth.v1.GetTaskProtectionResponse
+	192, // 344: berth.v1.ECS.ListServiceDeployments:output_type -> berth.v1.ListServiceDeploymentsResponse
+	194, // 345: berth.v1.ECS.DescribeServiceDeployments:output_type -> berth.v1.DescribeServiceDeploymentsResponse
+	196, // 346: berth.v1.ECS.DescribeServiceRevisions:output_type -> berth.v1.DescribeServiceRevisionsResponse
+	295, // [295:347] is the sub-list for method output_type
+	243, // [243:295] is the sub-list for method input_type
+	243, // [243:243] is the sub-list for extension type_name
+	243, // [243:243] is the sub-list for extension extendee
+	0,   // [0:243] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_ecs_proto_init() }
@@ -13291,22 +15959,29 @@ func file_berth_v1_ecs_proto_init() {
 	file_berth_v1_ecs_proto_msgTypes[76].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[77].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[89].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[91].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[93].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[92].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[94].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[96].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[104].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[95].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[97].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[105].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[106].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[107].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[146].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[145].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[164].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[165].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[167].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[168].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[172].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[177].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[181].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[182].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[184].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_ecs_proto_rawDesc), len(file_berth_v1_ecs_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   170,
+			NumMessages:   202,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

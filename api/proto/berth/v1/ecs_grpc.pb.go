@@ -78,6 +78,11 @@ const (
 	ECS_DeleteCapacityProvider_FullMethodName        = "/berth.v1.ECS/DeleteCapacityProvider"
 	ECS_UpdateCapacityProvider_FullMethodName        = "/berth.v1.ECS/UpdateCapacityProvider"
 	ECS_ExecuteCommand_FullMethodName                = "/berth.v1.ECS/ExecuteCommand"
+	ECS_UpdateTaskProtection_FullMethodName          = "/berth.v1.ECS/UpdateTaskProtection"
+	ECS_GetTaskProtection_FullMethodName             = "/berth.v1.ECS/GetTaskProtection"
+	ECS_ListServiceDeployments_FullMethodName        = "/berth.v1.ECS/ListServiceDeployments"
+	ECS_DescribeServiceDeployments_FullMethodName    = "/berth.v1.ECS/DescribeServiceDeployments"
+	ECS_DescribeServiceRevisions_FullMethodName      = "/berth.v1.ECS/DescribeServiceRevisions"
 )
 
 // ECSClient is the client API for ECS service.
@@ -147,6 +152,12 @@ type ECSClient interface {
 	// ECS Exec: berth answers with ECS's exception (see the handler), never
 	// a session; berth exec (berth.v1.Berth/ExecTask) runs the command.
 	ExecuteCommand(ctx context.Context, in *ExecuteCommandRequest, opts ...grpc.CallOption) (*ExecuteCommandResponse, error)
+	// Task scale-in protection, and the service deployment history.
+	UpdateTaskProtection(ctx context.Context, in *UpdateTaskProtectionRequest, opts ...grpc.CallOption) (*UpdateTaskProtectionResponse, error)
+	GetTaskProtection(ctx context.Context, in *GetTaskProtectionRequest, opts ...grpc.CallOption) (*GetTaskProtectionResponse, error)
+	ListServiceDeployments(ctx context.Context, in *ListServiceDeploymentsRequest, opts ...grpc.CallOption) (*ListServiceDeploymentsResponse, error)
+	DescribeServiceDeployments(ctx context.Context, in *DescribeServiceDeploymentsRequest, opts ...grpc.CallOption) (*DescribeServiceDeploymentsResponse, error)
+	DescribeServiceRevisions(ctx context.Context, in *DescribeServiceRevisionsRequest, opts ...grpc.CallOption) (*DescribeServiceRevisionsResponse, error)
 }
 
 type eCSClient struct {
@@ -627,6 +638,56 @@ func (c *eCSClient) ExecuteCommand(ctx context.Context, in *ExecuteCommandReques
 	return out, nil
 }
 
+func (c *eCSClient) UpdateTaskProtection(ctx context.Context, in *UpdateTaskProtectionRequest, opts ...grpc.CallOption) (*UpdateTaskProtectionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateTaskProtectionResponse)
+	err := c.cc.Invoke(ctx, ECS_UpdateTaskProtection_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eCSClient) GetTaskProtection(ctx context.Context, in *GetTaskProtectionRequest, opts ...grpc.CallOption) (*GetTaskProtectionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTaskProtectionResponse)
+	err := c.cc.Invoke(ctx, ECS_GetTaskProtection_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eCSClient) ListServiceDeployments(ctx context.Context, in *ListServiceDeploymentsRequest, opts ...grpc.CallOption) (*ListServiceDeploymentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListServiceDeploymentsResponse)
+	err := c.cc.Invoke(ctx, ECS_ListServiceDeployments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eCSClient) DescribeServiceDeployments(ctx context.Context, in *DescribeServiceDeploymentsRequest, opts ...grpc.CallOption) (*DescribeServiceDeploymentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DescribeServiceDeploymentsResponse)
+	err := c.cc.Invoke(ctx, ECS_DescribeServiceDeployments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eCSClient) DescribeServiceRevisions(ctx context.Context, in *DescribeServiceRevisionsRequest, opts ...grpc.CallOption) (*DescribeServiceRevisionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DescribeServiceRevisionsResponse)
+	err := c.cc.Invoke(ctx, ECS_DescribeServiceRevisions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ECSServer is the server API for ECS service.
 // All implementations must embed UnimplementedECSServer
 // for forward compatibility.
@@ -694,6 +755,12 @@ type ECSServer interface {
 	// ECS Exec: berth answers with ECS's exception (see the handler), never
 	// a session; berth exec (berth.v1.Berth/ExecTask) runs the command.
 	ExecuteCommand(context.Context, *ExecuteCommandRequest) (*ExecuteCommandResponse, error)
+	// Task scale-in protection, and the service deployment history.
+	UpdateTaskProtection(context.Context, *UpdateTaskProtectionRequest) (*UpdateTaskProtectionResponse, error)
+	GetTaskProtection(context.Context, *GetTaskProtectionRequest) (*GetTaskProtectionResponse, error)
+	ListServiceDeployments(context.Context, *ListServiceDeploymentsRequest) (*ListServiceDeploymentsResponse, error)
+	DescribeServiceDeployments(context.Context, *DescribeServiceDeploymentsRequest) (*DescribeServiceDeploymentsResponse, error)
+	DescribeServiceRevisions(context.Context, *DescribeServiceRevisionsRequest) (*DescribeServiceRevisionsResponse, error)
 	mustEmbedUnimplementedECSServer()
 }
 
@@ -844,6 +911,21 @@ func (UnimplementedECSServer) UpdateCapacityProvider(context.Context, *UpdateCap
 }
 func (UnimplementedECSServer) ExecuteCommand(context.Context, *ExecuteCommandRequest) (*ExecuteCommandResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExecuteCommand not implemented")
+}
+func (UnimplementedECSServer) UpdateTaskProtection(context.Context, *UpdateTaskProtectionRequest) (*UpdateTaskProtectionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateTaskProtection not implemented")
+}
+func (UnimplementedECSServer) GetTaskProtection(context.Context, *GetTaskProtectionRequest) (*GetTaskProtectionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTaskProtection not implemented")
+}
+func (UnimplementedECSServer) ListServiceDeployments(context.Context, *ListServiceDeploymentsRequest) (*ListServiceDeploymentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListServiceDeployments not implemented")
+}
+func (UnimplementedECSServer) DescribeServiceDeployments(context.Context, *DescribeServiceDeploymentsRequest) (*DescribeServiceDeploymentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DescribeServiceDeployments not implemented")
+}
+func (UnimplementedECSServer) DescribeServiceRevisions(context.Context, *DescribeServiceRevisionsRequest) (*DescribeServiceRevisionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DescribeServiceRevisions not implemented")
 }
 func (UnimplementedECSServer) mustEmbedUnimplementedECSServer() {}
 func (UnimplementedECSServer) testEmbeddedByValue()             {}
@@ -1712,6 +1794,96 @@ func _ECS_ExecuteCommand_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ECS_UpdateTaskProtection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateTaskProtectionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).UpdateTaskProtection(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_UpdateTaskProtection_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).UpdateTaskProtection(ctx, req.(*UpdateTaskProtectionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ECS_GetTaskProtection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTaskProtectionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).GetTaskProtection(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_GetTaskProtection_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).GetTaskProtection(ctx, req.(*GetTaskProtectionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ECS_ListServiceDeployments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListServiceDeploymentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).ListServiceDeployments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_ListServiceDeployments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).ListServiceDeployments(ctx, req.(*ListServiceDeploymentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ECS_DescribeServiceDeployments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DescribeServiceDeploymentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).DescribeServiceDeployments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_DescribeServiceDeployments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).DescribeServiceDeployments(ctx, req.(*DescribeServiceDeploymentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ECS_DescribeServiceRevisions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DescribeServiceRevisionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).DescribeServiceRevisions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_DescribeServiceRevisions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).DescribeServiceRevisions(ctx, req.(*DescribeServiceRevisionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ECS_ServiceDesc is the grpc.ServiceDesc for ECS service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1906,6 +2078,26 @@ var ECS_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ExecuteCommand",
 			Handler:    _ECS_ExecuteCommand_Handler,
+		},
+		{
+			MethodName: "UpdateTaskProtection",
+			Handler:    _ECS_UpdateTaskProtection_Handler,
+		},
+		{
+			MethodName: "GetTaskProtection",
+			Handler:    _ECS_GetTaskProtection_Handler,
+		},
+		{
+			MethodName: "ListServiceDeployments",
+			Handler:    _ECS_ListServiceDeployments_Handler,
+		},
+		{
+			MethodName: "DescribeServiceDeployments",
+			Handler:    _ECS_DescribeServiceDeployments_Handler,
+		},
+		{
+			MethodName: "DescribeServiceRevisions",
+			Handler:    _ECS_DescribeServiceRevisions_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

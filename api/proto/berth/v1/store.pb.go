@@ -64,6 +64,7 @@ type Command struct {
 	//	*Command_DeleteParameterRecords
 	//	*Command_PutSecretRecord
 	//	*Command_DeleteSecretRecord
+	//	*Command_UpdateTaskProtection
 	Change        isCommand_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -374,6 +375,15 @@ func (x *Command) GetDeleteSecretRecord() *DeleteSecretRecordCommand {
 	return nil
 }
 
+func (x *Command) GetUpdateTaskProtection() *UpdateTaskProtectionCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_UpdateTaskProtection); ok {
+			return x.UpdateTaskProtection
+		}
+	}
+	return nil
+}
+
 type isCommand_Change interface {
 	isCommand_Change()
 }
@@ -501,6 +511,11 @@ type Command_DeleteSecretRecord struct {
 	DeleteSecretRecord *DeleteSecretRecordCommand `protobuf:"bytes,113,opt,name=delete_secret_record,json=deleteSecretRecord,proto3,oneof"`
 }
 
+type Command_UpdateTaskProtection struct {
+	// Task scale-in protection.
+	UpdateTaskProtection *UpdateTaskProtectionCommand `protobuf:"bytes,60,opt,name=update_task_protection,json=updateTaskProtection,proto3,oneof"`
+}
+
 func (*Command_RegisterTaskDefinition) isCommand_Change() {}
 
 func (*Command_DeregisterTaskDefinition) isCommand_Change() {}
@@ -558,6 +573,8 @@ func (*Command_DeleteParameterRecords) isCommand_Change() {}
 func (*Command_PutSecretRecord) isCommand_Change() {}
 
 func (*Command_DeleteSecretRecord) isCommand_Change() {}
+
+func (*Command_UpdateTaskProtection) isCommand_Change() {}
 
 // RegisterTaskDefinitionCommand stores a validated, normalized task definition
 // as the family's next revision. Revision and status are assigned when applied.
@@ -1068,9 +1085,12 @@ type TaskRecord struct {
 	Revision int32  `protobuf:"varint,10,opt,name=revision,proto3" json:"revision,omitempty"`
 	// The task's effective sizes (task definition and overrides), computed
 	// once at placement; reservation is derived from them.
-	Limits        *TaskLimits `protobuf:"bytes,11,opt,name=limits,proto3" json:"limits,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Limits *TaskLimits `protobuf:"bytes,11,opt,name=limits,proto3" json:"limits,omitempty"`
+	// Scale-in protection (UpdateTaskProtection): protected until this time,
+	// seconds since the epoch; 0 when not protected.
+	ProtectionExpiresAt float64 `protobuf:"fixed64,60,opt,name=protection_expires_at,json=protectionExpiresAt,proto3" json:"protection_expires_at,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *TaskRecord) Reset() {
@@ -1178,6 +1198,13 @@ func (x *TaskRecord) GetLimits() *TaskLimits {
 		return x.Limits
 	}
 	return nil
+}
+
+func (x *TaskRecord) GetProtectionExpiresAt() float64 {
+	if x != nil {
+		return x.ProtectionExpiresAt
+	}
+	return 0
 }
 
 // RegisterContainerInstanceCommand registers an agent's instance, or
@@ -1846,6 +1873,13 @@ type ServiceRecord struct {
 	NextEvent int32 `protobuf:"varint,6,opt,name=next_event,json=nextEvent,proto3" json:"next_event,omitempty"`
 	// The latest placement failure, cleared when tasks are placed again.
 	PlacementFailure *PlacementFailure `protobuf:"bytes,7,opt,name=placement_failure,json=placementFailure,proto3" json:"placement_failure,omitempty"`
+	// CreateService's clientToken: the same request again returns the service.
+	ClientToken string `protobuf:"bytes,60,opt,name=client_token,json=clientToken,proto3" json:"client_token,omitempty"`
+	// The service's history: its service deployments, newest first, and the
+	// service revisions they name (at most maxServiceDeployments, see
+	// ecs/servicecontroller).
+	ServiceDeployments []*ServiceDeploymentRecord `protobuf:"bytes,61,rep,name=service_deployments,json=serviceDeployments,proto3" json:"service_deployments,omitempty"`
+	ServiceRevisions   []*ServiceRevision         `protobuf:"bytes,62,rep,name=service_revisions,json=serviceRevisions,proto3" json:"service_revisions,omitempty"`
 	// CreateTaskSet's client tokens and the task set each made, so that a
 	// request sent again makes no second task set.
 	TaskSetTokens map[string]string `protobuf:"bytes,50,rep,name=task_set_tokens,json=taskSetTokens,proto3" json:"task_set_tokens,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
@@ -1932,9 +1966,85 @@ func (x *ServiceRecord) GetPlacementFailure() *PlacementFailure {
 	return nil
 }
 
+func (x *ServiceRecord) GetClientToken() string {
+	if x != nil {
+		return x.ClientToken
+	}
+	return ""
+}
+
+func (x *ServiceRecord) GetServiceDeployments() []*ServiceDeploymentRecord {
+	if x != nil {
+		return x.ServiceDeployments
+	}
+	return nil
+}
+
+func (x *ServiceRecord) GetServiceRevisions() []*ServiceRevision {
+	if x != nil {
+		return x.ServiceRevisions
+	}
+	return nil
+}
+
 func (x *ServiceRecord) GetTaskSetTokens() map[string]string {
 	if x != nil {
 		return x.TaskSetTokens
+	}
+	return nil
+}
+
+// ServiceDeploymentRecord is a service deployment and the service's
+// deployments (ecs-svc/...) that carried it out: the first, and its
+// rollback's when the circuit breaker rolled it back.
+type ServiceDeploymentRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Deployment    *ServiceDeployment     `protobuf:"bytes,1,opt,name=deployment,proto3" json:"deployment,omitempty"`
+	DeploymentIds []string               `protobuf:"bytes,2,rep,name=deployment_ids,json=deploymentIds,proto3" json:"deployment_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceDeploymentRecord) Reset() {
+	*x = ServiceDeploymentRecord{}
+	mi := &file_berth_v1_store_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceDeploymentRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceDeploymentRecord) ProtoMessage() {}
+
+func (x *ServiceDeploymentRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceDeploymentRecord.ProtoReflect.Descriptor instead.
+func (*ServiceDeploymentRecord) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ServiceDeploymentRecord) GetDeployment() *ServiceDeployment {
+	if x != nil {
+		return x.Deployment
+	}
+	return nil
+}
+
+func (x *ServiceDeploymentRecord) GetDeploymentIds() []string {
+	if x != nil {
+		return x.DeploymentIds
 	}
 	return nil
 }
@@ -1951,7 +2061,7 @@ type ServiceBackoff struct {
 
 func (x *ServiceBackoff) Reset() {
 	*x = ServiceBackoff{}
-	mi := &file_berth_v1_store_proto_msgTypes[22]
+	mi := &file_berth_v1_store_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1963,7 +2073,7 @@ func (x *ServiceBackoff) String() string {
 func (*ServiceBackoff) ProtoMessage() {}
 
 func (x *ServiceBackoff) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[22]
+	mi := &file_berth_v1_store_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1976,7 +2086,7 @@ func (x *ServiceBackoff) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceBackoff.ProtoReflect.Descriptor instead.
 func (*ServiceBackoff) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{22}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ServiceBackoff) GetFailures() int32 {
@@ -2013,7 +2123,7 @@ type PutServiceCommand struct {
 
 func (x *PutServiceCommand) Reset() {
 	*x = PutServiceCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[23]
+	mi := &file_berth_v1_store_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2025,7 +2135,7 @@ func (x *PutServiceCommand) String() string {
 func (*PutServiceCommand) ProtoMessage() {}
 
 func (x *PutServiceCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[23]
+	mi := &file_berth_v1_store_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2038,7 +2148,7 @@ func (x *PutServiceCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutServiceCommand.ProtoReflect.Descriptor instead.
 func (*PutServiceCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{23}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PutServiceCommand) GetService() *ServiceRecord {
@@ -2067,7 +2177,7 @@ type ProvisionTasksCommand struct {
 
 func (x *ProvisionTasksCommand) Reset() {
 	*x = ProvisionTasksCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[24]
+	mi := &file_berth_v1_store_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2079,7 +2189,7 @@ func (x *ProvisionTasksCommand) String() string {
 func (*ProvisionTasksCommand) ProtoMessage() {}
 
 func (x *ProvisionTasksCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[24]
+	mi := &file_berth_v1_store_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2092,7 +2202,7 @@ func (x *ProvisionTasksCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvisionTasksCommand.ProtoReflect.Descriptor instead.
 func (*ProvisionTasksCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{24}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ProvisionTasksCommand) GetCluster() string {
@@ -2125,7 +2235,7 @@ type TaskToHost struct {
 
 func (x *TaskToHost) Reset() {
 	*x = TaskToHost{}
-	mi := &file_berth_v1_store_proto_msgTypes[25]
+	mi := &file_berth_v1_store_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2137,7 +2247,7 @@ func (x *TaskToHost) String() string {
 func (*TaskToHost) ProtoMessage() {}
 
 func (x *TaskToHost) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[25]
+	mi := &file_berth_v1_store_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2150,7 +2260,7 @@ func (x *TaskToHost) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskToHost.ProtoReflect.Descriptor instead.
 func (*TaskToHost) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{25}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *TaskToHost) GetTaskId() string {
@@ -2195,7 +2305,7 @@ type AssignTasksCommand struct {
 
 func (x *AssignTasksCommand) Reset() {
 	*x = AssignTasksCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[26]
+	mi := &file_berth_v1_store_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2207,7 +2317,7 @@ func (x *AssignTasksCommand) String() string {
 func (*AssignTasksCommand) ProtoMessage() {}
 
 func (x *AssignTasksCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[26]
+	mi := &file_berth_v1_store_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2220,7 +2330,7 @@ func (x *AssignTasksCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignTasksCommand.ProtoReflect.Descriptor instead.
 func (*AssignTasksCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{26}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *AssignTasksCommand) GetCluster() string {
@@ -2248,7 +2358,7 @@ type AssignTasksResult struct {
 
 func (x *AssignTasksResult) Reset() {
 	*x = AssignTasksResult{}
-	mi := &file_berth_v1_store_proto_msgTypes[27]
+	mi := &file_berth_v1_store_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2260,7 +2370,7 @@ func (x *AssignTasksResult) String() string {
 func (*AssignTasksResult) ProtoMessage() {}
 
 func (x *AssignTasksResult) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[27]
+	mi := &file_berth_v1_store_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2273,7 +2383,7 @@ func (x *AssignTasksResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignTasksResult.ProtoReflect.Descriptor instead.
 func (*AssignTasksResult) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{27}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AssignTasksResult) GetAssigned() []*TaskRecord {
@@ -2301,7 +2411,7 @@ type CreateCapacityProviderCommand struct {
 
 func (x *CreateCapacityProviderCommand) Reset() {
 	*x = CreateCapacityProviderCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[28]
+	mi := &file_berth_v1_store_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2313,7 +2423,7 @@ func (x *CreateCapacityProviderCommand) String() string {
 func (*CreateCapacityProviderCommand) ProtoMessage() {}
 
 func (x *CreateCapacityProviderCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[28]
+	mi := &file_berth_v1_store_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2326,7 +2436,7 @@ func (x *CreateCapacityProviderCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCapacityProviderCommand.ProtoReflect.Descriptor instead.
 func (*CreateCapacityProviderCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{28}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CreateCapacityProviderCommand) GetCapacityProvider() *CapacityProvider {
@@ -2350,7 +2460,7 @@ type PutClusterCapacityProvidersCommand struct {
 
 func (x *PutClusterCapacityProvidersCommand) Reset() {
 	*x = PutClusterCapacityProvidersCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[29]
+	mi := &file_berth_v1_store_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2362,7 +2472,7 @@ func (x *PutClusterCapacityProvidersCommand) String() string {
 func (*PutClusterCapacityProvidersCommand) ProtoMessage() {}
 
 func (x *PutClusterCapacityProvidersCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[29]
+	mi := &file_berth_v1_store_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2375,7 +2485,7 @@ func (x *PutClusterCapacityProvidersCommand) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use PutClusterCapacityProvidersCommand.ProtoReflect.Descriptor instead.
 func (*PutClusterCapacityProvidersCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{29}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PutClusterCapacityProvidersCommand) GetCluster() string {
@@ -2418,7 +2528,7 @@ type TaggedResource struct {
 
 func (x *TaggedResource) Reset() {
 	*x = TaggedResource{}
-	mi := &file_berth_v1_store_proto_msgTypes[30]
+	mi := &file_berth_v1_store_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2430,7 +2540,7 @@ func (x *TaggedResource) String() string {
 func (*TaggedResource) ProtoMessage() {}
 
 func (x *TaggedResource) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[30]
+	mi := &file_berth_v1_store_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2443,7 +2553,7 @@ func (x *TaggedResource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaggedResource.ProtoReflect.Descriptor instead.
 func (*TaggedResource) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{30}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *TaggedResource) GetType() string {
@@ -2489,7 +2599,7 @@ type TagResourceCommand struct {
 
 func (x *TagResourceCommand) Reset() {
 	*x = TagResourceCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[31]
+	mi := &file_berth_v1_store_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2501,7 +2611,7 @@ func (x *TagResourceCommand) String() string {
 func (*TagResourceCommand) ProtoMessage() {}
 
 func (x *TagResourceCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[31]
+	mi := &file_berth_v1_store_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2514,7 +2624,7 @@ func (x *TagResourceCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagResourceCommand.ProtoReflect.Descriptor instead.
 func (*TagResourceCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{31}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TagResourceCommand) GetResource() *TaggedResource {
@@ -2548,7 +2658,7 @@ type TagResourceResult struct {
 
 func (x *TagResourceResult) Reset() {
 	*x = TagResourceResult{}
-	mi := &file_berth_v1_store_proto_msgTypes[32]
+	mi := &file_berth_v1_store_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2560,7 +2670,7 @@ func (x *TagResourceResult) String() string {
 func (*TagResourceResult) ProtoMessage() {}
 
 func (x *TagResourceResult) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[32]
+	mi := &file_berth_v1_store_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2573,7 +2683,7 @@ func (x *TagResourceResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagResourceResult.ProtoReflect.Descriptor instead.
 func (*TagResourceResult) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{32}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *TagResourceResult) GetTags() []*Tag {
@@ -2594,7 +2704,7 @@ type PutAccountSettingCommand struct {
 
 func (x *PutAccountSettingCommand) Reset() {
 	*x = PutAccountSettingCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[33]
+	mi := &file_berth_v1_store_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2606,7 +2716,7 @@ func (x *PutAccountSettingCommand) String() string {
 func (*PutAccountSettingCommand) ProtoMessage() {}
 
 func (x *PutAccountSettingCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[33]
+	mi := &file_berth_v1_store_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2619,7 +2729,7 @@ func (x *PutAccountSettingCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountSettingCommand.ProtoReflect.Descriptor instead.
 func (*PutAccountSettingCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{33}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PutAccountSettingCommand) GetSetting() *Setting {
@@ -2641,7 +2751,7 @@ type DeleteAccountSettingCommand struct {
 
 func (x *DeleteAccountSettingCommand) Reset() {
 	*x = DeleteAccountSettingCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[34]
+	mi := &file_berth_v1_store_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2653,7 +2763,7 @@ func (x *DeleteAccountSettingCommand) String() string {
 func (*DeleteAccountSettingCommand) ProtoMessage() {}
 
 func (x *DeleteAccountSettingCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[34]
+	mi := &file_berth_v1_store_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2666,7 +2776,7 @@ func (x *DeleteAccountSettingCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccountSettingCommand.ProtoReflect.Descriptor instead.
 func (*DeleteAccountSettingCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{34}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DeleteAccountSettingCommand) GetPrincipalArn() string {
@@ -2694,7 +2804,7 @@ type TaskDefinitionRevision struct {
 
 func (x *TaskDefinitionRevision) Reset() {
 	*x = TaskDefinitionRevision{}
-	mi := &file_berth_v1_store_proto_msgTypes[35]
+	mi := &file_berth_v1_store_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2706,7 +2816,7 @@ func (x *TaskDefinitionRevision) String() string {
 func (*TaskDefinitionRevision) ProtoMessage() {}
 
 func (x *TaskDefinitionRevision) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[35]
+	mi := &file_berth_v1_store_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2719,7 +2829,7 @@ func (x *TaskDefinitionRevision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskDefinitionRevision.ProtoReflect.Descriptor instead.
 func (*TaskDefinitionRevision) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{35}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *TaskDefinitionRevision) GetFamily() string {
@@ -2748,7 +2858,7 @@ type DeleteTaskDefinitionsCommand struct {
 
 func (x *DeleteTaskDefinitionsCommand) Reset() {
 	*x = DeleteTaskDefinitionsCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[36]
+	mi := &file_berth_v1_store_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2760,7 +2870,7 @@ func (x *DeleteTaskDefinitionsCommand) String() string {
 func (*DeleteTaskDefinitionsCommand) ProtoMessage() {}
 
 func (x *DeleteTaskDefinitionsCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[36]
+	mi := &file_berth_v1_store_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2773,7 +2883,7 @@ func (x *DeleteTaskDefinitionsCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTaskDefinitionsCommand.ProtoReflect.Descriptor instead.
 func (*DeleteTaskDefinitionsCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{36}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DeleteTaskDefinitionsCommand) GetRevisions() []*TaskDefinitionRevision {
@@ -2795,7 +2905,7 @@ type DeleteTaskDefinitionsResult struct {
 
 func (x *DeleteTaskDefinitionsResult) Reset() {
 	*x = DeleteTaskDefinitionsResult{}
-	mi := &file_berth_v1_store_proto_msgTypes[37]
+	mi := &file_berth_v1_store_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2807,7 +2917,7 @@ func (x *DeleteTaskDefinitionsResult) String() string {
 func (*DeleteTaskDefinitionsResult) ProtoMessage() {}
 
 func (x *DeleteTaskDefinitionsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[37]
+	mi := &file_berth_v1_store_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2820,7 +2930,7 @@ func (x *DeleteTaskDefinitionsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTaskDefinitionsResult.ProtoReflect.Descriptor instead.
 func (*DeleteTaskDefinitionsResult) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{37}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DeleteTaskDefinitionsResult) GetDeleted() []*TaskDefinitionRecord {
@@ -2850,7 +2960,7 @@ type DeleteTaskDefinitionFailure struct {
 
 func (x *DeleteTaskDefinitionFailure) Reset() {
 	*x = DeleteTaskDefinitionFailure{}
-	mi := &file_berth_v1_store_proto_msgTypes[38]
+	mi := &file_berth_v1_store_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2862,7 +2972,7 @@ func (x *DeleteTaskDefinitionFailure) String() string {
 func (*DeleteTaskDefinitionFailure) ProtoMessage() {}
 
 func (x *DeleteTaskDefinitionFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[38]
+	mi := &file_berth_v1_store_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2875,7 +2985,7 @@ func (x *DeleteTaskDefinitionFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTaskDefinitionFailure.ProtoReflect.Descriptor instead.
 func (*DeleteTaskDefinitionFailure) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{38}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DeleteTaskDefinitionFailure) GetFamily() string {
@@ -2915,7 +3025,7 @@ type UpdateClusterCommand struct {
 
 func (x *UpdateClusterCommand) Reset() {
 	*x = UpdateClusterCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[39]
+	mi := &file_berth_v1_store_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2927,7 +3037,7 @@ func (x *UpdateClusterCommand) String() string {
 func (*UpdateClusterCommand) ProtoMessage() {}
 
 func (x *UpdateClusterCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[39]
+	mi := &file_berth_v1_store_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2940,7 +3050,7 @@ func (x *UpdateClusterCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterCommand.ProtoReflect.Descriptor instead.
 func (*UpdateClusterCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{39}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *UpdateClusterCommand) GetClusterName() string {
@@ -2984,7 +3094,7 @@ type DeleteAttributesCommand struct {
 
 func (x *DeleteAttributesCommand) Reset() {
 	*x = DeleteAttributesCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[40]
+	mi := &file_berth_v1_store_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2996,7 +3106,7 @@ func (x *DeleteAttributesCommand) String() string {
 func (*DeleteAttributesCommand) ProtoMessage() {}
 
 func (x *DeleteAttributesCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[40]
+	mi := &file_berth_v1_store_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3009,7 +3119,7 @@ func (x *DeleteAttributesCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAttributesCommand.ProtoReflect.Descriptor instead.
 func (*DeleteAttributesCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{40}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DeleteAttributesCommand) GetCluster() string {
@@ -3037,7 +3147,7 @@ type DeleteCapacityProviderCommand struct {
 
 func (x *DeleteCapacityProviderCommand) Reset() {
 	*x = DeleteCapacityProviderCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[41]
+	mi := &file_berth_v1_store_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3049,7 +3159,7 @@ func (x *DeleteCapacityProviderCommand) String() string {
 func (*DeleteCapacityProviderCommand) ProtoMessage() {}
 
 func (x *DeleteCapacityProviderCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[41]
+	mi := &file_berth_v1_store_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3062,7 +3172,7 @@ func (x *DeleteCapacityProviderCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCapacityProviderCommand.ProtoReflect.Descriptor instead.
 func (*DeleteCapacityProviderCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{41}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *DeleteCapacityProviderCommand) GetName() string {
@@ -3087,7 +3197,7 @@ type UpdateCapacityProviderCommand struct {
 
 func (x *UpdateCapacityProviderCommand) Reset() {
 	*x = UpdateCapacityProviderCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[42]
+	mi := &file_berth_v1_store_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3099,7 +3209,7 @@ func (x *UpdateCapacityProviderCommand) String() string {
 func (*UpdateCapacityProviderCommand) ProtoMessage() {}
 
 func (x *UpdateCapacityProviderCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[42]
+	mi := &file_berth_v1_store_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3112,7 +3222,7 @@ func (x *UpdateCapacityProviderCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCapacityProviderCommand.ProtoReflect.Descriptor instead.
 func (*UpdateCapacityProviderCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{42}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *UpdateCapacityProviderCommand) GetName() string {
@@ -3161,7 +3271,7 @@ type ParameterRecord struct {
 
 func (x *ParameterRecord) Reset() {
 	*x = ParameterRecord{}
-	mi := &file_berth_v1_store_proto_msgTypes[43]
+	mi := &file_berth_v1_store_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3173,7 +3283,7 @@ func (x *ParameterRecord) String() string {
 func (*ParameterRecord) ProtoMessage() {}
 
 func (x *ParameterRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[43]
+	mi := &file_berth_v1_store_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3186,7 +3296,7 @@ func (x *ParameterRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParameterRecord.ProtoReflect.Descriptor instead.
 func (*ParameterRecord) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{43}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ParameterRecord) GetName() string {
@@ -3238,7 +3348,7 @@ type ParameterVersionRecord struct {
 
 func (x *ParameterVersionRecord) Reset() {
 	*x = ParameterVersionRecord{}
-	mi := &file_berth_v1_store_proto_msgTypes[44]
+	mi := &file_berth_v1_store_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3250,7 +3360,7 @@ func (x *ParameterVersionRecord) String() string {
 func (*ParameterVersionRecord) ProtoMessage() {}
 
 func (x *ParameterVersionRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[44]
+	mi := &file_berth_v1_store_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3263,7 +3373,7 @@ func (x *ParameterVersionRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParameterVersionRecord.ProtoReflect.Descriptor instead.
 func (*ParameterVersionRecord) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{44}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ParameterVersionRecord) GetVersion() int32 {
@@ -3363,7 +3473,7 @@ type PutParameterRecordCommand struct {
 
 func (x *PutParameterRecordCommand) Reset() {
 	*x = PutParameterRecordCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[45]
+	mi := &file_berth_v1_store_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3375,7 +3485,7 @@ func (x *PutParameterRecordCommand) String() string {
 func (*PutParameterRecordCommand) ProtoMessage() {}
 
 func (x *PutParameterRecordCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[45]
+	mi := &file_berth_v1_store_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3388,7 +3498,7 @@ func (x *PutParameterRecordCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutParameterRecordCommand.ProtoReflect.Descriptor instead.
 func (*PutParameterRecordCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{45}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *PutParameterRecordCommand) GetRecord() *ParameterRecord {
@@ -3416,7 +3526,7 @@ type DeleteParameterRecordsCommand struct {
 
 func (x *DeleteParameterRecordsCommand) Reset() {
 	*x = DeleteParameterRecordsCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[46]
+	mi := &file_berth_v1_store_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3428,7 +3538,7 @@ func (x *DeleteParameterRecordsCommand) String() string {
 func (*DeleteParameterRecordsCommand) ProtoMessage() {}
 
 func (x *DeleteParameterRecordsCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[46]
+	mi := &file_berth_v1_store_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3441,7 +3551,7 @@ func (x *DeleteParameterRecordsCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteParameterRecordsCommand.ProtoReflect.Descriptor instead.
 func (*DeleteParameterRecordsCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{46}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *DeleteParameterRecordsCommand) GetNames() []string {
@@ -3462,7 +3572,7 @@ type DeleteParameterRecordsResult struct {
 
 func (x *DeleteParameterRecordsResult) Reset() {
 	*x = DeleteParameterRecordsResult{}
-	mi := &file_berth_v1_store_proto_msgTypes[47]
+	mi := &file_berth_v1_store_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3474,7 +3584,7 @@ func (x *DeleteParameterRecordsResult) String() string {
 func (*DeleteParameterRecordsResult) ProtoMessage() {}
 
 func (x *DeleteParameterRecordsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[47]
+	mi := &file_berth_v1_store_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3487,7 +3597,7 @@ func (x *DeleteParameterRecordsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteParameterRecordsResult.ProtoReflect.Descriptor instead.
 func (*DeleteParameterRecordsResult) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{47}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *DeleteParameterRecordsResult) GetDeleted() []string {
@@ -3523,7 +3633,7 @@ type SecretRecord struct {
 
 func (x *SecretRecord) Reset() {
 	*x = SecretRecord{}
-	mi := &file_berth_v1_store_proto_msgTypes[48]
+	mi := &file_berth_v1_store_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3535,7 +3645,7 @@ func (x *SecretRecord) String() string {
 func (*SecretRecord) ProtoMessage() {}
 
 func (x *SecretRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[48]
+	mi := &file_berth_v1_store_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3548,7 +3658,7 @@ func (x *SecretRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretRecord.ProtoReflect.Descriptor instead.
 func (*SecretRecord) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{48}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *SecretRecord) GetName() string {
@@ -3651,7 +3761,7 @@ type SecretVersionRecord struct {
 
 func (x *SecretVersionRecord) Reset() {
 	*x = SecretVersionRecord{}
-	mi := &file_berth_v1_store_proto_msgTypes[49]
+	mi := &file_berth_v1_store_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3663,7 +3773,7 @@ func (x *SecretVersionRecord) String() string {
 func (*SecretVersionRecord) ProtoMessage() {}
 
 func (x *SecretVersionRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[49]
+	mi := &file_berth_v1_store_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3676,7 +3786,7 @@ func (x *SecretVersionRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretVersionRecord.ProtoReflect.Descriptor instead.
 func (*SecretVersionRecord) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{49}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *SecretVersionRecord) GetVersionId() string {
@@ -3733,7 +3843,7 @@ type PutSecretRecordCommand struct {
 
 func (x *PutSecretRecordCommand) Reset() {
 	*x = PutSecretRecordCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[50]
+	mi := &file_berth_v1_store_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3745,7 +3855,7 @@ func (x *PutSecretRecordCommand) String() string {
 func (*PutSecretRecordCommand) ProtoMessage() {}
 
 func (x *PutSecretRecordCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[50]
+	mi := &file_berth_v1_store_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3758,7 +3868,7 @@ func (x *PutSecretRecordCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSecretRecordCommand.ProtoReflect.Descriptor instead.
 func (*PutSecretRecordCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{50}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *PutSecretRecordCommand) GetRecord() *SecretRecord {
@@ -3787,7 +3897,7 @@ type DeleteSecretRecordCommand struct {
 
 func (x *DeleteSecretRecordCommand) Reset() {
 	*x = DeleteSecretRecordCommand{}
-	mi := &file_berth_v1_store_proto_msgTypes[51]
+	mi := &file_berth_v1_store_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3799,7 +3909,7 @@ func (x *DeleteSecretRecordCommand) String() string {
 func (*DeleteSecretRecordCommand) ProtoMessage() {}
 
 func (x *DeleteSecretRecordCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_store_proto_msgTypes[51]
+	mi := &file_berth_v1_store_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3812,7 +3922,7 @@ func (x *DeleteSecretRecordCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSecretRecordCommand.ProtoReflect.Descriptor instead.
 func (*DeleteSecretRecordCommand) Descriptor() ([]byte, []int) {
-	return file_berth_v1_store_proto_rawDescGZIP(), []int{51}
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *DeleteSecretRecordCommand) GetName() string {
@@ -3829,11 +3939,74 @@ func (x *DeleteSecretRecordCommand) GetReplacesGeneration() uint64 {
 	return 0
 }
 
+// UpdateTaskProtectionCommand sets or clears the scale-in protection of a
+// cluster's tasks (checked by the proposer: service tasks, not stopped).
+type UpdateTaskProtectionCommand struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Cluster string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Ids     []string               `protobuf:"bytes,2,rep,name=ids,proto3" json:"ids,omitempty"`
+	// 0 clears the protection.
+	ExpiresAt     float64 `protobuf:"fixed64,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTaskProtectionCommand) Reset() {
+	*x = UpdateTaskProtectionCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTaskProtectionCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTaskProtectionCommand) ProtoMessage() {}
+
+func (x *UpdateTaskProtectionCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTaskProtectionCommand.ProtoReflect.Descriptor instead.
+func (*UpdateTaskProtectionCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *UpdateTaskProtectionCommand) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *UpdateTaskProtectionCommand) GetIds() []string {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+func (x *UpdateTaskProtectionCommand) GetExpiresAt() float64 {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return 0
+}
+
 var File_berth_v1_store_proto protoreflect.FileDescriptor
 
 const file_berth_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\x1a\x1dberth/v1/secretsmanager.proto\x1a\x12berth/v1/ssm.proto\"\xa0\x14\n" +
+	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\x1a\x1dberth/v1/secretsmanager.proto\x1a\x12berth/v1/ssm.proto\"\xff\x14\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\x01R\x02at\x12c\n" +
 	"\x18register_task_definition\x18\x02 \x01(\v2'.berth.v1.RegisterTaskDefinitionCommandH\x00R\x16registerTaskDefinition\x12i\n" +
@@ -3868,7 +4041,8 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x14put_parameter_record\x18n \x01(\v2#.berth.v1.PutParameterRecordCommandH\x00R\x12putParameterRecord\x12c\n" +
 	"\x18delete_parameter_records\x18o \x01(\v2'.berth.v1.DeleteParameterRecordsCommandH\x00R\x16deleteParameterRecords\x12N\n" +
 	"\x11put_secret_record\x18p \x01(\v2 .berth.v1.PutSecretRecordCommandH\x00R\x0fputSecretRecord\x12W\n" +
-	"\x14delete_secret_record\x18q \x01(\v2#.berth.v1.DeleteSecretRecordCommandH\x00R\x12deleteSecretRecordB\b\n" +
+	"\x14delete_secret_record\x18q \x01(\v2#.berth.v1.DeleteSecretRecordCommandH\x00R\x12deleteSecretRecord\x12]\n" +
+	"\x16update_task_protection\x18< \x01(\v2%.berth.v1.UpdateTaskProtectionCommandH\x00R\x14updateTaskProtectionB\b\n" +
 	"\x06change\"\x85\x01\n" +
 	"\x1dRegisterTaskDefinitionCommand\x12A\n" +
 	"\x0ftask_definition\x18\x01 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12!\n" +
@@ -3902,7 +4076,7 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"registered\x121\n" +
 	"\tallocated\x18\x05 \x01(\v2\x13.berth.v1.ResourcesR\tallocated\x12#\n" +
 	"\rrunning_tasks\x18\x06 \x01(\x05R\frunningTasks\x12#\n" +
-	"\rpending_tasks\x18\a \x01(\x05R\fpendingTasks\"\xea\x03\n" +
+	"\rpending_tasks\x18\a \x01(\x05R\fpendingTasks\"\x9e\x04\n" +
 	"\n" +
 	"TaskRecord\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x0e\n" +
@@ -3917,7 +4091,8 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x06family\x18\t \x01(\tR\x06family\x12\x1a\n" +
 	"\brevision\x18\n" +
 	" \x01(\x05R\brevision\x12,\n" +
-	"\x06limits\x18\v \x01(\v2\x14.berth.v1.TaskLimitsR\x06limits\"\xba\x01\n" +
+	"\x06limits\x18\v \x01(\v2\x14.berth.v1.TaskLimitsR\x06limits\x122\n" +
+	"\x15protection_expires_at\x18< \x01(\x01R\x13protectionExpiresAt\"\xba\x01\n" +
 	" RegisterContainerInstanceCommand\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x127\n" +
@@ -3962,7 +4137,7 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\vTaskRecords\x12*\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x14.berth.v1.TaskRecordR\x05tasks\"[\n" +
 	"\x18ContainerInstanceRecords\x12?\n" +
-	"\tinstances\x18\x01 \x03(\v2!.berth.v1.ContainerInstanceRecordR\tinstances\"\xba\x03\n" +
+	"\tinstances\x18\x01 \x03(\v2!.berth.v1.ContainerInstanceRecordR\tinstances\"\xf9\x04\n" +
 	"\rServiceRecord\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12+\n" +
 	"\aservice\x18\x02 \x01(\v2\x11.berth.v1.ServiceR\aservice\x122\n" +
@@ -3971,11 +4146,19 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\aversion\x18\x05 \x01(\x05R\aversion\x12\x1d\n" +
 	"\n" +
 	"next_event\x18\x06 \x01(\x05R\tnextEvent\x12G\n" +
-	"\x11placement_failure\x18\a \x01(\v2\x1a.berth.v1.PlacementFailureR\x10placementFailure\x12R\n" +
+	"\x11placement_failure\x18\a \x01(\v2\x1a.berth.v1.PlacementFailureR\x10placementFailure\x12!\n" +
+	"\fclient_token\x18< \x01(\tR\vclientToken\x12R\n" +
+	"\x13service_deployments\x18= \x03(\v2!.berth.v1.ServiceDeploymentRecordR\x12serviceDeployments\x12F\n" +
+	"\x11service_revisions\x18> \x03(\v2\x19.berth.v1.ServiceRevisionR\x10serviceRevisions\x12R\n" +
 	"\x0ftask_set_tokens\x182 \x03(\v2*.berth.v1.ServiceRecord.TaskSetTokensEntryR\rtaskSetTokens\x1a@\n" +
 	"\x12TaskSetTokensEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"_\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"}\n" +
+	"\x17ServiceDeploymentRecord\x12;\n" +
+	"\n" +
+	"deployment\x18\x01 \x01(\v2\x1b.berth.v1.ServiceDeploymentR\n" +
+	"deployment\x12%\n" +
+	"\x0edeployment_ids\x18\x02 \x03(\tR\rdeploymentIds\"_\n" +
 	"\x0eServiceBackoff\x12\x1a\n" +
 	"\bfailures\x18\x01 \x01(\x05R\bfailures\x12\x1d\n" +
 	"\n" +
@@ -4114,7 +4297,12 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x13replaces_generation\x18\x02 \x01(\x04R\x12replacesGeneration\"`\n" +
 	"\x19DeleteSecretRecordCommand\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12/\n" +
-	"\x13replaces_generation\x18\x02 \x01(\x04R\x12replacesGenerationB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x13replaces_generation\x18\x02 \x01(\x04R\x12replacesGeneration\"h\n" +
+	"\x1bUpdateTaskProtectionCommand\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x10\n" +
+	"\x03ids\x18\x02 \x03(\tR\x03ids\x12\x1d\n" +
+	"\n" +
+	"expires_at\x18\x03 \x01(\x01R\texpiresAtB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_store_proto_rawDescOnce sync.Once
@@ -4128,7 +4316,7 @@ func file_berth_v1_store_proto_rawDescGZIP() []byte {
 	return file_berth_v1_store_proto_rawDescData
 }
 
-var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
+var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
 var file_berth_v1_store_proto_goTypes = []any{
 	(*Command)(nil),                              // 0: berth.v1.Command
 	(*RegisterTaskDefinitionCommand)(nil),        // 1: berth.v1.RegisterTaskDefinitionCommand
@@ -4152,60 +4340,64 @@ var file_berth_v1_store_proto_goTypes = []any{
 	(*TaskRecords)(nil),                          // 19: berth.v1.TaskRecords
 	(*ContainerInstanceRecords)(nil),             // 20: berth.v1.ContainerInstanceRecords
 	(*ServiceRecord)(nil),                        // 21: berth.v1.ServiceRecord
-	(*ServiceBackoff)(nil),                       // 22: berth.v1.ServiceBackoff
-	(*PutServiceCommand)(nil),                    // 23: berth.v1.PutServiceCommand
-	(*ProvisionTasksCommand)(nil),                // 24: berth.v1.ProvisionTasksCommand
-	(*TaskToHost)(nil),                           // 25: berth.v1.TaskToHost
-	(*AssignTasksCommand)(nil),                   // 26: berth.v1.AssignTasksCommand
-	(*AssignTasksResult)(nil),                    // 27: berth.v1.AssignTasksResult
-	(*CreateCapacityProviderCommand)(nil),        // 28: berth.v1.CreateCapacityProviderCommand
-	(*PutClusterCapacityProvidersCommand)(nil),   // 29: berth.v1.PutClusterCapacityProvidersCommand
-	(*TaggedResource)(nil),                       // 30: berth.v1.TaggedResource
-	(*TagResourceCommand)(nil),                   // 31: berth.v1.TagResourceCommand
-	(*TagResourceResult)(nil),                    // 32: berth.v1.TagResourceResult
-	(*PutAccountSettingCommand)(nil),             // 33: berth.v1.PutAccountSettingCommand
-	(*DeleteAccountSettingCommand)(nil),          // 34: berth.v1.DeleteAccountSettingCommand
-	(*TaskDefinitionRevision)(nil),               // 35: berth.v1.TaskDefinitionRevision
-	(*DeleteTaskDefinitionsCommand)(nil),         // 36: berth.v1.DeleteTaskDefinitionsCommand
-	(*DeleteTaskDefinitionsResult)(nil),          // 37: berth.v1.DeleteTaskDefinitionsResult
-	(*DeleteTaskDefinitionFailure)(nil),          // 38: berth.v1.DeleteTaskDefinitionFailure
-	(*UpdateClusterCommand)(nil),                 // 39: berth.v1.UpdateClusterCommand
-	(*DeleteAttributesCommand)(nil),              // 40: berth.v1.DeleteAttributesCommand
-	(*DeleteCapacityProviderCommand)(nil),        // 41: berth.v1.DeleteCapacityProviderCommand
-	(*UpdateCapacityProviderCommand)(nil),        // 42: berth.v1.UpdateCapacityProviderCommand
-	(*ParameterRecord)(nil),                      // 43: berth.v1.ParameterRecord
-	(*ParameterVersionRecord)(nil),               // 44: berth.v1.ParameterVersionRecord
-	(*PutParameterRecordCommand)(nil),            // 45: berth.v1.PutParameterRecordCommand
-	(*DeleteParameterRecordsCommand)(nil),        // 46: berth.v1.DeleteParameterRecordsCommand
-	(*DeleteParameterRecordsResult)(nil),         // 47: berth.v1.DeleteParameterRecordsResult
-	(*SecretRecord)(nil),                         // 48: berth.v1.SecretRecord
-	(*SecretVersionRecord)(nil),                  // 49: berth.v1.SecretVersionRecord
-	(*PutSecretRecordCommand)(nil),               // 50: berth.v1.PutSecretRecordCommand
-	(*DeleteSecretRecordCommand)(nil),            // 51: berth.v1.DeleteSecretRecordCommand
-	nil,                                          // 52: berth.v1.ServiceRecord.TaskSetTokensEntry
-	(*TaskDefinition)(nil),                       // 53: berth.v1.TaskDefinition
-	(*Tag)(nil),                                  // 54: berth.v1.Tag
-	(*Cluster)(nil),                              // 55: berth.v1.Cluster
-	(*ContainerInstance)(nil),                    // 56: berth.v1.ContainerInstance
-	(*Task)(nil),                                 // 57: berth.v1.Task
-	(*PlacementExplanation)(nil),                 // 58: berth.v1.PlacementExplanation
-	(*PlacementStrategy)(nil),                    // 59: berth.v1.PlacementStrategy
-	(*PlacementConstraint)(nil),                  // 60: berth.v1.PlacementConstraint
-	(*TaskLimits)(nil),                           // 61: berth.v1.TaskLimits
-	(*Attribute)(nil),                            // 62: berth.v1.Attribute
-	(*Failure)(nil),                              // 63: berth.v1.Failure
-	(*TaskStateChange)(nil),                      // 64: berth.v1.TaskStateChange
-	(*Service)(nil),                              // 65: berth.v1.Service
-	(*PlacementFailure)(nil),                     // 66: berth.v1.PlacementFailure
-	(*CapacityProvider)(nil),                     // 67: berth.v1.CapacityProvider
-	(*CapacityProviderStrategyItem)(nil),         // 68: berth.v1.CapacityProviderStrategyItem
-	(*Setting)(nil),                              // 69: berth.v1.Setting
-	(*ClusterSetting)(nil),                       // 70: berth.v1.ClusterSetting
-	(*ClusterConfiguration)(nil),                 // 71: berth.v1.ClusterConfiguration
-	(*ClusterServiceConnectDefaults)(nil),        // 72: berth.v1.ClusterServiceConnectDefaults
-	(*ManagedScaling)(nil),                       // 73: berth.v1.ManagedScaling
-	(*SSMTag)(nil),                               // 74: berth.v1.SSMTag
-	(*SecretsManagerTag)(nil),                    // 75: berth.v1.SecretsManagerTag
+	(*ServiceDeploymentRecord)(nil),              // 22: berth.v1.ServiceDeploymentRecord
+	(*ServiceBackoff)(nil),                       // 23: berth.v1.ServiceBackoff
+	(*PutServiceCommand)(nil),                    // 24: berth.v1.PutServiceCommand
+	(*ProvisionTasksCommand)(nil),                // 25: berth.v1.ProvisionTasksCommand
+	(*TaskToHost)(nil),                           // 26: berth.v1.TaskToHost
+	(*AssignTasksCommand)(nil),                   // 27: berth.v1.AssignTasksCommand
+	(*AssignTasksResult)(nil),                    // 28: berth.v1.AssignTasksResult
+	(*CreateCapacityProviderCommand)(nil),        // 29: berth.v1.CreateCapacityProviderCommand
+	(*PutClusterCapacityProvidersCommand)(nil),   // 30: berth.v1.PutClusterCapacityProvidersCommand
+	(*TaggedResource)(nil),                       // 31: berth.v1.TaggedResource
+	(*TagResourceCommand)(nil),                   // 32: berth.v1.TagResourceCommand
+	(*TagResourceResult)(nil),                    // 33: berth.v1.TagResourceResult
+	(*PutAccountSettingCommand)(nil),             // 34: berth.v1.PutAccountSettingCommand
+	(*DeleteAccountSettingCommand)(nil),          // 35: berth.v1.DeleteAccountSettingCommand
+	(*TaskDefinitionRevision)(nil),               // 36: berth.v1.TaskDefinitionRevision
+	(*DeleteTaskDefinitionsCommand)(nil),         // 37: berth.v1.DeleteTaskDefinitionsCommand
+	(*DeleteTaskDefinitionsResult)(nil),          // 38: berth.v1.DeleteTaskDefinitionsResult
+	(*DeleteTaskDefinitionFailure)(nil),          // 39: berth.v1.DeleteTaskDefinitionFailure
+	(*UpdateClusterCommand)(nil),                 // 40: berth.v1.UpdateClusterCommand
+	(*DeleteAttributesCommand)(nil),              // 41: berth.v1.DeleteAttributesCommand
+	(*DeleteCapacityProviderCommand)(nil),        // 42: berth.v1.DeleteCapacityProviderCommand
+	(*UpdateCapacityProviderCommand)(nil),        // 43: berth.v1.UpdateCapacityProviderCommand
+	(*ParameterRecord)(nil),                      // 44: berth.v1.ParameterRecord
+	(*ParameterVersionRecord)(nil),               // 45: berth.v1.ParameterVersionRecord
+	(*PutParameterRecordCommand)(nil),            // 46: berth.v1.PutParameterRecordCommand
+	(*DeleteParameterRecordsCommand)(nil),        // 47: berth.v1.DeleteParameterRecordsCommand
+	(*DeleteParameterRecordsResult)(nil),         // 48: berth.v1.DeleteParameterRecordsResult
+	(*SecretRecord)(nil),                         // 49: berth.v1.SecretRecord
+	(*SecretVersionRecord)(nil),                  // 50: berth.v1.SecretVersionRecord
+	(*PutSecretRecordCommand)(nil),               // 51: berth.v1.PutSecretRecordCommand
+	(*DeleteSecretRecordCommand)(nil),            // 52: berth.v1.DeleteSecretRecordCommand
+	(*UpdateTaskProtectionCommand)(nil),          // 53: berth.v1.UpdateTaskProtectionCommand
+	nil,                                          // 54: berth.v1.ServiceRecord.TaskSetTokensEntry
+	(*TaskDefinition)(nil),                       // 55: berth.v1.TaskDefinition
+	(*Tag)(nil),                                  // 56: berth.v1.Tag
+	(*Cluster)(nil),                              // 57: berth.v1.Cluster
+	(*ContainerInstance)(nil),                    // 58: berth.v1.ContainerInstance
+	(*Task)(nil),                                 // 59: berth.v1.Task
+	(*PlacementExplanation)(nil),                 // 60: berth.v1.PlacementExplanation
+	(*PlacementStrategy)(nil),                    // 61: berth.v1.PlacementStrategy
+	(*PlacementConstraint)(nil),                  // 62: berth.v1.PlacementConstraint
+	(*TaskLimits)(nil),                           // 63: berth.v1.TaskLimits
+	(*Attribute)(nil),                            // 64: berth.v1.Attribute
+	(*Failure)(nil),                              // 65: berth.v1.Failure
+	(*TaskStateChange)(nil),                      // 66: berth.v1.TaskStateChange
+	(*Service)(nil),                              // 67: berth.v1.Service
+	(*PlacementFailure)(nil),                     // 68: berth.v1.PlacementFailure
+	(*ServiceRevision)(nil),                      // 69: berth.v1.ServiceRevision
+	(*ServiceDeployment)(nil),                    // 70: berth.v1.ServiceDeployment
+	(*CapacityProvider)(nil),                     // 71: berth.v1.CapacityProvider
+	(*CapacityProviderStrategyItem)(nil),         // 72: berth.v1.CapacityProviderStrategyItem
+	(*Setting)(nil),                              // 73: berth.v1.Setting
+	(*ClusterSetting)(nil),                       // 74: berth.v1.ClusterSetting
+	(*ClusterConfiguration)(nil),                 // 75: berth.v1.ClusterConfiguration
+	(*ClusterServiceConnectDefaults)(nil),        // 76: berth.v1.ClusterServiceConnectDefaults
+	(*ManagedScaling)(nil),                       // 77: berth.v1.ManagedScaling
+	(*SSMTag)(nil),                               // 78: berth.v1.SSMTag
+	(*SecretsManagerTag)(nil),                    // 79: berth.v1.SecretsManagerTag
 }
 var file_berth_v1_store_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
@@ -4220,81 +4412,85 @@ var file_berth_v1_store_proto_depIdxs = []int32{
 	15, // 9: berth.v1.Command.place_tasks:type_name -> berth.v1.PlaceTasksCommand
 	17, // 10: berth.v1.Command.stop_tasks:type_name -> berth.v1.StopTasksCommand
 	18, // 11: berth.v1.Command.update_task_states:type_name -> berth.v1.UpdateTaskStatesCommand
-	23, // 12: berth.v1.Command.put_service:type_name -> berth.v1.PutServiceCommand
-	24, // 13: berth.v1.Command.provision_tasks:type_name -> berth.v1.ProvisionTasksCommand
-	26, // 14: berth.v1.Command.assign_tasks:type_name -> berth.v1.AssignTasksCommand
-	28, // 15: berth.v1.Command.create_capacity_provider:type_name -> berth.v1.CreateCapacityProviderCommand
-	29, // 16: berth.v1.Command.put_cluster_capacity_providers:type_name -> berth.v1.PutClusterCapacityProvidersCommand
-	31, // 17: berth.v1.Command.tag_resource:type_name -> berth.v1.TagResourceCommand
-	33, // 18: berth.v1.Command.put_account_setting:type_name -> berth.v1.PutAccountSettingCommand
-	34, // 19: berth.v1.Command.delete_account_setting:type_name -> berth.v1.DeleteAccountSettingCommand
-	36, // 20: berth.v1.Command.delete_task_definitions:type_name -> berth.v1.DeleteTaskDefinitionsCommand
-	39, // 21: berth.v1.Command.update_cluster:type_name -> berth.v1.UpdateClusterCommand
-	40, // 22: berth.v1.Command.delete_attributes:type_name -> berth.v1.DeleteAttributesCommand
-	41, // 23: berth.v1.Command.delete_capacity_provider:type_name -> berth.v1.DeleteCapacityProviderCommand
-	42, // 24: berth.v1.Command.update_capacity_provider:type_name -> berth.v1.UpdateCapacityProviderCommand
-	45, // 25: berth.v1.Command.put_parameter_record:type_name -> berth.v1.PutParameterRecordCommand
-	46, // 26: berth.v1.Command.delete_parameter_records:type_name -> berth.v1.DeleteParameterRecordsCommand
-	50, // 27: berth.v1.Command.put_secret_record:type_name -> berth.v1.PutSecretRecordCommand
-	51, // 28: berth.v1.Command.delete_secret_record:type_name -> berth.v1.DeleteSecretRecordCommand
-	53, // 29: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
-	54, // 30: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
-	55, // 31: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
-	53, // 32: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
-	54, // 33: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
-	56, // 34: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 35: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
-	7,  // 36: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
-	57, // 37: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
-	7,  // 38: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
-	58, // 39: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
-	59, // 40: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
-	60, // 41: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
-	61, // 42: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
-	56, // 43: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 44: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
-	62, // 45: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	9,  // 46: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	9,  // 47: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
-	63, // 48: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
-	64, // 49: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
-	9,  // 50: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
-	8,  // 51: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
-	65, // 52: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
-	22, // 53: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
-	66, // 54: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
-	52, // 55: berth.v1.ServiceRecord.task_set_tokens:type_name -> berth.v1.ServiceRecord.TaskSetTokensEntry
-	21, // 56: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
-	9,  // 57: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	58, // 58: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
-	25, // 59: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
-	9,  // 60: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
-	63, // 61: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
-	67, // 62: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
-	68, // 63: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	30, // 64: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
-	54, // 65: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
-	54, // 66: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
-	69, // 67: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
-	35, // 68: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
-	6,  // 69: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
-	38, // 70: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
-	70, // 71: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
-	71, // 72: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
-	72, // 73: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
-	62, // 74: berth.v1.DeleteAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	73, // 75: berth.v1.UpdateCapacityProviderCommand.managed_scaling:type_name -> berth.v1.ManagedScaling
-	44, // 76: berth.v1.ParameterRecord.versions:type_name -> berth.v1.ParameterVersionRecord
-	74, // 77: berth.v1.ParameterRecord.tags:type_name -> berth.v1.SSMTag
-	43, // 78: berth.v1.PutParameterRecordCommand.record:type_name -> berth.v1.ParameterRecord
-	75, // 79: berth.v1.SecretRecord.tags:type_name -> berth.v1.SecretsManagerTag
-	49, // 80: berth.v1.SecretRecord.versions:type_name -> berth.v1.SecretVersionRecord
-	48, // 81: berth.v1.PutSecretRecordCommand.record:type_name -> berth.v1.SecretRecord
-	82, // [82:82] is the sub-list for method output_type
-	82, // [82:82] is the sub-list for method input_type
-	82, // [82:82] is the sub-list for extension type_name
-	82, // [82:82] is the sub-list for extension extendee
-	0,  // [0:82] is the sub-list for field type_name
+	24, // 12: berth.v1.Command.put_service:type_name -> berth.v1.PutServiceCommand
+	25, // 13: berth.v1.Command.provision_tasks:type_name -> berth.v1.ProvisionTasksCommand
+	27, // 14: berth.v1.Command.assign_tasks:type_name -> berth.v1.AssignTasksCommand
+	29, // 15: berth.v1.Command.create_capacity_provider:type_name -> berth.v1.CreateCapacityProviderCommand
+	30, // 16: berth.v1.Command.put_cluster_capacity_providers:type_name -> berth.v1.PutClusterCapacityProvidersCommand
+	32, // 17: berth.v1.Command.tag_resource:type_name -> berth.v1.TagResourceCommand
+	34, // 18: berth.v1.Command.put_account_setting:type_name -> berth.v1.PutAccountSettingCommand
+	35, // 19: berth.v1.Command.delete_account_setting:type_name -> berth.v1.DeleteAccountSettingCommand
+	37, // 20: berth.v1.Command.delete_task_definitions:type_name -> berth.v1.DeleteTaskDefinitionsCommand
+	40, // 21: berth.v1.Command.update_cluster:type_name -> berth.v1.UpdateClusterCommand
+	41, // 22: berth.v1.Command.delete_attributes:type_name -> berth.v1.DeleteAttributesCommand
+	42, // 23: berth.v1.Command.delete_capacity_provider:type_name -> berth.v1.DeleteCapacityProviderCommand
+	43, // 24: berth.v1.Command.update_capacity_provider:type_name -> berth.v1.UpdateCapacityProviderCommand
+	46, // 25: berth.v1.Command.put_parameter_record:type_name -> berth.v1.PutParameterRecordCommand
+	47, // 26: berth.v1.Command.delete_parameter_records:type_name -> berth.v1.DeleteParameterRecordsCommand
+	51, // 27: berth.v1.Command.put_secret_record:type_name -> berth.v1.PutSecretRecordCommand
+	52, // 28: berth.v1.Command.delete_secret_record:type_name -> berth.v1.DeleteSecretRecordCommand
+	53, // 29: berth.v1.Command.update_task_protection:type_name -> berth.v1.UpdateTaskProtectionCommand
+	55, // 30: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
+	56, // 31: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
+	57, // 32: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
+	55, // 33: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
+	56, // 34: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
+	58, // 35: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 36: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
+	7,  // 37: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
+	59, // 38: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
+	7,  // 39: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
+	60, // 40: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
+	61, // 41: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
+	62, // 42: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
+	63, // 43: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
+	58, // 44: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 45: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
+	64, // 46: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	9,  // 47: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	9,  // 48: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
+	65, // 49: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
+	66, // 50: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
+	9,  // 51: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
+	8,  // 52: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
+	67, // 53: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
+	23, // 54: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
+	68, // 55: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
+	22, // 56: berth.v1.ServiceRecord.service_deployments:type_name -> berth.v1.ServiceDeploymentRecord
+	69, // 57: berth.v1.ServiceRecord.service_revisions:type_name -> berth.v1.ServiceRevision
+	54, // 58: berth.v1.ServiceRecord.task_set_tokens:type_name -> berth.v1.ServiceRecord.TaskSetTokensEntry
+	70, // 59: berth.v1.ServiceDeploymentRecord.deployment:type_name -> berth.v1.ServiceDeployment
+	21, // 60: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
+	9,  // 61: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	60, // 62: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
+	26, // 63: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
+	9,  // 64: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
+	65, // 65: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
+	71, // 66: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
+	72, // 67: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	31, // 68: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
+	56, // 69: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
+	56, // 70: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
+	73, // 71: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
+	36, // 72: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
+	6,  // 73: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
+	39, // 74: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
+	74, // 75: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
+	75, // 76: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
+	76, // 77: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	64, // 78: berth.v1.DeleteAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	77, // 79: berth.v1.UpdateCapacityProviderCommand.managed_scaling:type_name -> berth.v1.ManagedScaling
+	45, // 80: berth.v1.ParameterRecord.versions:type_name -> berth.v1.ParameterVersionRecord
+	78, // 81: berth.v1.ParameterRecord.tags:type_name -> berth.v1.SSMTag
+	44, // 82: berth.v1.PutParameterRecordCommand.record:type_name -> berth.v1.ParameterRecord
+	79, // 83: berth.v1.SecretRecord.tags:type_name -> berth.v1.SecretsManagerTag
+	50, // 84: berth.v1.SecretRecord.versions:type_name -> berth.v1.SecretVersionRecord
+	49, // 85: berth.v1.PutSecretRecordCommand.record:type_name -> berth.v1.SecretRecord
+	86, // [86:86] is the sub-list for method output_type
+	86, // [86:86] is the sub-list for method input_type
+	86, // [86:86] is the sub-list for extension type_name
+	86, // [86:86] is the sub-list for extension extendee
+	0,  // [0:86] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_store_proto_init() }
@@ -4337,6 +4533,7 @@ func file_berth_v1_store_proto_init() {
 		(*Command_DeleteParameterRecords)(nil),
 		(*Command_PutSecretRecord)(nil),
 		(*Command_DeleteSecretRecord)(nil),
+		(*Command_UpdateTaskProtection)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -4344,7 +4541,7 @@ func file_berth_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_store_proto_rawDesc), len(file_berth_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   53,
+			NumMessages:   55,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

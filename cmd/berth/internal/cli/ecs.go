@@ -81,6 +81,11 @@ var ecsCommands = []ecsCommand{
 	{"delete-capacity-provider", "Delete a capacity provider no cluster or service uses", rpc(berthv1.ECSClient.DeleteCapacityProvider), []string{"capacityProvider"}},
 	{"update-capacity-provider", "Update a capacity provider's managed scaling, termination protection and draining", rpc(berthv1.ECSClient.UpdateCapacityProvider), []string{"name", "autoScalingGroupProvider"}},
 	{"execute-command", "ECS Exec's Session Manager session, which berth refuses as ECS would or names berth exec", rpc(berthv1.ECSClient.ExecuteCommand), []string{"command", "task"}},
+	{"update-task-protection", "Protect service tasks from scale-in (--protection-enabled, --expires-in-minutes) or clear it", rpc(berthv1.ECSClient.UpdateTaskProtection), []string{"cluster", "tasks", "protectionEnabled"}},
+	{"get-task-protection", "Show whether service tasks are protected from scale-in, and until when", rpc(berthv1.ECSClient.GetTaskProtection), []string{"cluster"}},
+	{"list-service-deployments", "List a service's service deployments, newest first", rpc(berthv1.ECSClient.ListServiceDeployments), []string{"service"}},
+	{"describe-service-deployments", "Describe service deployments by ARN", rpc(berthv1.ECSClient.DescribeServiceDeployments), []string{"serviceDeploymentArns"}},
+	{"describe-service-revisions", "Describe service revisions by ARN", rpc(berthv1.ECSClient.DescribeServiceRevisions), []string{"serviceRevisionArns"}},
 }
 
 // operation is one method of the ECS service with its message types erased.

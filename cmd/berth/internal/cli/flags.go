@@ -35,11 +35,18 @@ func (f *fieldFlag) Set(s string) error {
 	f.vals = append(f.vals, s)
 	return nil
 }
-func (f *fieldFlag) isList() bool { return f.fd.IsList() }
+func (f *fieldFlag) isList() bool { return f.fd.IsList() || jsonList(f.fd) }
+
+// jsonList reports whether a member is a list kept as JSON in berth's
+// message (UpdateService's loadBalancers: a ListValue, so that an empty
+// list is told from none). Its flag takes structures as a list member's.
+func jsonList(fd protoreflect.FieldDescriptor) bool {
+	return fd.Message() != nil && fd.Message().FullName() == "google.protobuf.ListValue"
+}
 
 func (f *fieldFlag) Type() string {
 	switch {
-	case f.fd.Message() != nil && f.fd.IsList():
+	case f.fd.Message() != nil && (f.fd.IsList() || jsonList(f.fd)):
 		return "json|shorthand..."
 	case f.fd.Message() != nil:
 		return "json|shorthand"
@@ -110,6 +117,14 @@ func (f *fieldFlag) set(m protoreflect.Message) error {
 		return nil
 	}
 	name := "--" + kebab(f.fd.JSONName())
+	if jsonList(f.fd) {
+		v := m.NewField(f.fd)
+		if err := jsonListValue(f.vals, v.Message().Interface()); err != nil {
+			return usagef("%s: %v", name, err)
+		}
+		m.Set(f.fd, v)
+		return nil
+	}
 	if !f.fd.IsList() {
 		v, err := fieldValue(m, f.fd, f.vals[len(f.vals)-1])
 		if err != nil {
@@ -142,6 +157,60 @@ func (f *fieldFlag) set(m protoreflect.Message) error {
 		l.Append(v)
 	}
 	return nil
+}
+
+// jsonListValue makes the JSON list of structures given as a list member's
+// values (a JSON array, JSON objects or shorthands; "[]" for none) into m,
+// a ListValue. The server checks the structures.
+func jsonListValue(vals []string, m proto.Message) error {
+	var items []json.RawMessage
+	for _, s := range vals {
+		s = strings.TrimSpace(s)
+		switch {
+		case strings.HasPrefix(s, "["):
+			var more []json.RawMessage
+			if err := json.Unmarshal([]byte(s), &more); err != nil {
+				return err
+			}
+			items = append(items, more...)
+		case strings.HasPrefix(s, "{"):
+			items = append(items, json.RawMessage(s))
+		default:
+			obj := map[string]any{}
+			for _, kv := range strings.Split(s, ",") {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok {
+					return fmt.Errorf("%q: want key=value (or JSON)", kv)
+				}
+				obj[strings.TrimSpace(k)] = shorthandValue(v)
+			}
+			b, err := json.Marshal(obj)
+			if err != nil {
+				return err
+			}
+			items = append(items, b)
+		}
+	}
+	if items == nil {
+		items = []json.RawMessage{}
+	}
+	b, err := json.Marshal(items)
+	if err != nil {
+		return err
+	}
+	return awsjson.Unmarshal(b, m)
+}
+
+// shorthandValue is a shorthand value as JSON: a number, true or false, or
+// text.
+func shorthandValue(v string) any {
+	if b, err := strconv.ParseBool(v); err == nil {
+		return b
+	}
+	if _, err := strconv.ParseFloat(v, 64); err == nil {
+		return json.Number(v)
+	}
+	return v
 }
 
 // fieldValue converts s to a value of the singular member fd of m.

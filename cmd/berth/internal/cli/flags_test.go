@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/awsapi/awsjson"
 )
 
 func TestKebab(t *testing.T) {
@@ -37,6 +40,11 @@ func TestECSCommandFlags(t *testing.T) {
 		{"delete-service", "force"}, {"describe-services", "services"}, {"start-task", "container-instances"},
 		{"list-task-definitions", "family-prefix"}, {"list-task-definitions", "max-items"}, {"list-task-definitions", "status"},
 		{"register-task-definition", "cli-input-json"}, {"create-service", "enable-ecs-managed-tags"},
+		{"update-task-protection", "protection-enabled"}, {"update-task-protection", "no-protection-enabled"},
+		{"update-task-protection", "expires-in-minutes"}, {"get-task-protection", "tasks"},
+		{"list-service-deployments", "service"}, {"list-service-deployments", "max-items"}, {"list-service-deployments", "created-at"},
+		{"describe-service-deployments", "service-deployment-arns"}, {"describe-service-revisions", "service-revision-arns"},
+		{"create-service", "load-balancers"}, {"update-service", "load-balancers"}, {"create-service", "service-connect-configuration"},
 	} {
 		cmd, _, err := root.Find([]string{want.command})
 		if err != nil || cmd.Name() != want.command || cmd.Flags().Lookup(want.flag) == nil {
@@ -132,5 +140,35 @@ func TestProgress(t *testing.T) {
 		"\x1b[2A\r\x1b[2Kwaiting for services to be stable (0s)", "\r\x1b[2Ka 2", "",
 	}) {
 		t.Errorf("live progress: %q", lines)
+	}
+}
+
+// UpdateService's load balancers, kept as JSON to tell [] from none, take
+// shorthands, JSON objects and arrays as a list member's flag does.
+func TestJSONListFlag(t *testing.T) {
+	c := ecsCommand{name: "update-service", op: rpc(berthv1.ECSClient.UpdateService)}
+	md := c.op.newRequest().ProtoReflect().Descriptor()
+	for _, tc := range []struct {
+		vals []string
+		want string
+	}{
+		{[]string{"targetGroupArn=arn:tg,containerName=web,containerPort=80", `{"loadBalancerName": "lb"}`},
+			`[{"containerName":"web","containerPort":80,"targetGroupArn":"arn:tg"},{"loadBalancerName":"lb"}]`},
+		{[]string{"[]"}, `[]`},
+	} {
+		f := &fieldFlag{fd: md.Fields().ByJSONName("loadBalancers"), vals: tc.vals}
+		req := c.op.newRequest()
+		if err := f.set(req.ProtoReflect()); err != nil {
+			t.Fatal(err)
+		}
+		out, _ := awsjson.Marshal(req)
+		var doc struct{ LoadBalancers json.RawMessage }
+		json.Unmarshal(out, &doc)
+		var got, want any
+		json.Unmarshal(doc.LoadBalancers, &got)
+		json.Unmarshal([]byte(tc.want), &want)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%v: got %s, want %s", tc.vals, doc.LoadBalancers, tc.want)
+		}
 	}
 }
