@@ -96,6 +96,8 @@ type ControlPlane struct {
 	keys       awsapi.Keys
 	served     chan error
 	pprof      bool
+	// errorTables name the AWS services' exceptions in gRPC statuses.
+	errorTables errorTables
 
 	dispatcher  *dispatcher.Dispatcher
 	stopLoops   context.CancelFunc
@@ -154,9 +156,11 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		c.loops.Add(1)
 		go func() { defer c.loops.Done(); run(runCtx) }()
 	}
+	ecsWire := ecsapi.Wire(api)
+	c.errorTables = newErrorTables(ecsWire)
 	c.serveGRPC(api)
 	front := awsapi.New(c.keys, awsapi.Options{Interceptor: c.unaryChain(), Logger: cfg.Logger, Observe: c.metrics.observeWire})
-	if err := front.Register(ecsapi.Wire(api)); err != nil {
+	if err := front.Register(ecsWire); err != nil {
 		c.Shutdown(ctx)
 		return nil, err
 	}

@@ -158,7 +158,7 @@ func checkDesiredCount(strategy string, count *int32, create bool) error {
 func (s *Server) serviceTaskDefinition(v, launchType string) (*berthv1.TaskDefinition, error) {
 	rec, err := s.activeTaskDefinition(v)
 	if err != nil {
-		return nil, err
+		return nil, taskDefinitionSays(err, ecserr.TextTaskDefinitionNotFound)
 	}
 	td := rec.TaskDefinition
 	if launchType == fargateLaunchType {
@@ -368,7 +368,8 @@ func (s *Server) DeleteService(ctx context.Context, req *berthv1.DeleteServiceRe
 	rec, err := s.changeService(ctx, req.GetCluster(), req.GetService(), func(svc *berthv1.Service) error {
 		if svc.SchedulingStrategy == replica && svc.GetDesiredCount() > 0 && !req.GetForce() {
 			return ecserr.New(ecserr.InvalidArgument, ecserr.InvalidParameterException,
-				"The service cannot be stopped while it is scaled above 0: set desiredCount to 0 first, or delete with force.")
+				"service %s has desiredCount %d: set desiredCount to 0 first, or delete with force", svc.ServiceName, svc.GetDesiredCount()).
+				Says(ecserr.TextServiceScaledAbove0)
 		}
 		svc.Status = serviceDraining
 		svc.DesiredCount = proto.Int32(0)

@@ -204,7 +204,7 @@ func TestWireMalformedBodies(t *testing.T) {
 		Family:               aws.String("web"),
 		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("nginx")}},
 	})
-	if err == nil || !strings.Contains(err.Error(), "containerDefinitions[0].memory") {
+	if err == nil || !strings.Contains(err.Error(), "At least one of 'memory' or 'memoryReservation' must be specified.") {
 		t.Fatalf("container without memory: %v", err)
 	}
 	list, err := client.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{})
@@ -215,6 +215,19 @@ func TestWireMalformedBodies(t *testing.T) {
 
 // signed sends body to the operation, signed with the berth key.
 func signed(t *testing.T, cp *controlplane.ControlPlane, op string, body []byte, at time.Time) (int, string, string) {
+	t.Helper()
+	code, b := signedBody(t, cp, op, body, at)
+	var e struct {
+		Type    string `json:"__type"`
+		Message string `json:"message"`
+	}
+	json.Unmarshal(b, &e)
+	return code, e.Type, e.Message
+}
+
+// signedBody sends body to the operation, signed with the berth key, and
+// returns the status and the response body.
+func signedBody(t *testing.T, cp *controlplane.ControlPlane, op string, body []byte, at time.Time) (int, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, "http://"+cp.HTTPAddr()+"/", bytes.NewReader(body))
 	req.Header.Set("X-Amz-Target", ecsapi.TargetPrefix+"."+op)
@@ -232,12 +245,7 @@ func signed(t *testing.T, cp *controlplane.ControlPlane, op string, body []byte,
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	var e struct {
-		Type    string `json:"__type"`
-		Message string `json:"message"`
-	}
-	json.Unmarshal(b, &e)
-	return resp.StatusCode, e.Type, e.Message
+	return resp.StatusCode, b
 }
 
 func TestWireSignedButBad(t *testing.T) {
