@@ -420,6 +420,14 @@ func (s *Server) ListServices(ctx context.Context, req *berthv1.ListServicesRequ
 	if st := req.GetSchedulingStrategy(); st != "" && st != replica && st != daemon {
 		return nil, ecserr.Param("schedulingStrategy", "must be REPLICA or DAEMON, not %q", st)
 	}
+	// Every service berth runs is the customer's: none is managed by ECS.
+	switch req.GetResourceManagementType() {
+	case "", "CUSTOMER":
+	case "ECS":
+		return &berthv1.ListServicesResponse{}, nil
+	default:
+		return nil, ecserr.Param("resourceManagementType", "must be CUSTOMER or ECS, not %q", req.GetResourceManagementType())
+	}
 	limit, after, err := page(req.GetMaxResults(), req.GetNextToken(), 100)
 	if err != nil {
 		return nil, err

@@ -10,7 +10,7 @@ import (
 )
 
 // activeTaskDefinition resolves the taskDefinition parameter to an ACTIVE
-// revision.
+// revision that berth can start tasks of.
 func (s *Server) activeTaskDefinition(v string) (*berthv1.TaskDefinitionRecord, error) {
 	family, rev, err := parseTaskDefinition(v)
 	if err != nil {
@@ -23,6 +23,9 @@ func (s *Server) activeTaskDefinition(v string) (*berthv1.TaskDefinitionRecord, 
 	if rec.TaskDefinition.Status != store.StatusActive {
 		return nil, ecserr.Param("taskDefinition", "%s:%d is %s: only an ACTIVE revision can start new tasks", family, rev, rec.TaskDefinition.Status)
 	}
+	if err := taskdef.CheckLaunch(rec.TaskDefinition); err != nil {
+		return nil, err
+	}
 	return rec, nil
 }
 
@@ -31,6 +34,9 @@ func (s *Server) activeTaskDefinition(v string) (*berthv1.TaskDefinitionRecord, 
 // which change what each task reserves (placement.Reservation).
 func checkOverrides(td *berthv1.TaskDefinition, o *berthv1.TaskOverride, launchType string) error {
 	if err := taskdef.NormalizeOverrideSize(td, o, launchType == "FARGATE"); err != nil {
+		return err
+	}
+	if err := checkInferenceOverrides(o); err != nil {
 		return err
 	}
 	for i, co := range o.GetContainerOverrides() {

@@ -90,6 +90,8 @@ type Plan struct {
 	// CapacityProvider, when set, is the EC2 capacity provider the tasks
 	// run on: only its instances are candidates, and the tasks name it.
 	CapacityProvider string
+	// EnableExecuteCommand is kept on the tasks (ECS Exec).
+	EnableExecuteCommand bool
 }
 
 // NewPlan is a plan with its reservation worked out.

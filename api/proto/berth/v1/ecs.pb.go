@@ -21,6 +21,7 @@ package berthv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -1630,28 +1631,29 @@ type ContainerDefinition struct {
 	DependsOn        []*ContainerDependency `protobuf:"bytes,18,rep,name=depends_on,json=dependsOn,proto3" json:"depends_on,omitempty"`
 	StartTimeout     *int32                 `protobuf:"varint,19,opt,name=start_timeout,json=startTimeout,proto3,oneof" json:"start_timeout,omitempty"`
 	// Seconds between SIGTERM and SIGKILL; agent default 30.
-	StopTimeout            *int32                 `protobuf:"varint,20,opt,name=stop_timeout,json=stopTimeout,proto3,oneof" json:"stop_timeout,omitempty"`
-	Hostname               string                 `protobuf:"bytes,21,opt,name=hostname,proto3" json:"hostname,omitempty"`
-	User                   string                 `protobuf:"bytes,22,opt,name=user,proto3" json:"user,omitempty"`
-	WorkingDirectory       string                 `protobuf:"bytes,23,opt,name=working_directory,json=workingDirectory,proto3" json:"working_directory,omitempty"`
-	DisableNetworking      *bool                  `protobuf:"varint,24,opt,name=disable_networking,json=disableNetworking,proto3,oneof" json:"disable_networking,omitempty"`
-	Privileged             *bool                  `protobuf:"varint,25,opt,name=privileged,proto3,oneof" json:"privileged,omitempty"`
-	ReadonlyRootFilesystem *bool                  `protobuf:"varint,26,opt,name=readonly_root_filesystem,json=readonlyRootFilesystem,proto3,oneof" json:"readonly_root_filesystem,omitempty"`
-	DnsServers             []string               `protobuf:"bytes,27,rep,name=dns_servers,json=dnsServers,proto3" json:"dns_servers,omitempty"`
-	DnsSearchDomains       []string               `protobuf:"bytes,28,rep,name=dns_search_domains,json=dnsSearchDomains,proto3" json:"dns_search_domains,omitempty"`
-	ExtraHosts             []*HostEntry           `protobuf:"bytes,29,rep,name=extra_hosts,json=extraHosts,proto3" json:"extra_hosts,omitempty"`
-	DockerSecurityOptions  []string               `protobuf:"bytes,30,rep,name=docker_security_options,json=dockerSecurityOptions,proto3" json:"docker_security_options,omitempty"`
-	Interactive            *bool                  `protobuf:"varint,31,opt,name=interactive,proto3,oneof" json:"interactive,omitempty"`
-	PseudoTerminal         *bool                  `protobuf:"varint,32,opt,name=pseudo_terminal,json=pseudoTerminal,proto3,oneof" json:"pseudo_terminal,omitempty"`
-	DockerLabels           map[string]string      `protobuf:"bytes,33,rep,name=docker_labels,json=dockerLabels,proto3" json:"docker_labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Ulimits                []*Ulimit              `protobuf:"bytes,34,rep,name=ulimits,proto3" json:"ulimits,omitempty"`
-	LogConfiguration       *LogConfiguration      `protobuf:"bytes,35,opt,name=log_configuration,json=logConfiguration,proto3" json:"log_configuration,omitempty"`
-	HealthCheck            *HealthCheck           `protobuf:"bytes,36,opt,name=health_check,json=healthCheck,proto3" json:"health_check,omitempty"`
-	SystemControls         []*SystemControl       `protobuf:"bytes,37,rep,name=system_controls,json=systemControls,proto3" json:"system_controls,omitempty"`
-	ResourceRequirements   []*ResourceRequirement `protobuf:"bytes,38,rep,name=resource_requirements,json=resourceRequirements,proto3" json:"resource_requirements,omitempty"`
-	FirelensConfiguration  *FirelensConfiguration `protobuf:"bytes,39,opt,name=firelens_configuration,json=firelensConfiguration,proto3" json:"firelens_configuration,omitempty"`
-	CredentialSpecs        []string               `protobuf:"bytes,40,rep,name=credential_specs,json=credentialSpecs,proto3" json:"credential_specs,omitempty"`
-	VersionConsistency     string                 `protobuf:"bytes,41,opt,name=version_consistency,json=versionConsistency,proto3" json:"version_consistency,omitempty"`
+	StopTimeout            *int32                  `protobuf:"varint,20,opt,name=stop_timeout,json=stopTimeout,proto3,oneof" json:"stop_timeout,omitempty"`
+	Hostname               string                  `protobuf:"bytes,21,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	User                   string                  `protobuf:"bytes,22,opt,name=user,proto3" json:"user,omitempty"`
+	WorkingDirectory       string                  `protobuf:"bytes,23,opt,name=working_directory,json=workingDirectory,proto3" json:"working_directory,omitempty"`
+	DisableNetworking      *bool                   `protobuf:"varint,24,opt,name=disable_networking,json=disableNetworking,proto3,oneof" json:"disable_networking,omitempty"`
+	Privileged             *bool                   `protobuf:"varint,25,opt,name=privileged,proto3,oneof" json:"privileged,omitempty"`
+	ReadonlyRootFilesystem *bool                   `protobuf:"varint,26,opt,name=readonly_root_filesystem,json=readonlyRootFilesystem,proto3,oneof" json:"readonly_root_filesystem,omitempty"`
+	DnsServers             []string                `protobuf:"bytes,27,rep,name=dns_servers,json=dnsServers,proto3" json:"dns_servers,omitempty"`
+	DnsSearchDomains       []string                `protobuf:"bytes,28,rep,name=dns_search_domains,json=dnsSearchDomains,proto3" json:"dns_search_domains,omitempty"`
+	ExtraHosts             []*HostEntry            `protobuf:"bytes,29,rep,name=extra_hosts,json=extraHosts,proto3" json:"extra_hosts,omitempty"`
+	DockerSecurityOptions  []string                `protobuf:"bytes,30,rep,name=docker_security_options,json=dockerSecurityOptions,proto3" json:"docker_security_options,omitempty"`
+	Interactive            *bool                   `protobuf:"varint,31,opt,name=interactive,proto3,oneof" json:"interactive,omitempty"`
+	PseudoTerminal         *bool                   `protobuf:"varint,32,opt,name=pseudo_terminal,json=pseudoTerminal,proto3,oneof" json:"pseudo_terminal,omitempty"`
+	DockerLabels           map[string]string       `protobuf:"bytes,33,rep,name=docker_labels,json=dockerLabels,proto3" json:"docker_labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Ulimits                []*Ulimit               `protobuf:"bytes,34,rep,name=ulimits,proto3" json:"ulimits,omitempty"`
+	LogConfiguration       *LogConfiguration       `protobuf:"bytes,35,opt,name=log_configuration,json=logConfiguration,proto3" json:"log_configuration,omitempty"`
+	HealthCheck            *HealthCheck            `protobuf:"bytes,36,opt,name=health_check,json=healthCheck,proto3" json:"health_check,omitempty"`
+	SystemControls         []*SystemControl        `protobuf:"bytes,37,rep,name=system_controls,json=systemControls,proto3" json:"system_controls,omitempty"`
+	ResourceRequirements   []*ResourceRequirement  `protobuf:"bytes,38,rep,name=resource_requirements,json=resourceRequirements,proto3" json:"resource_requirements,omitempty"`
+	FirelensConfiguration  *FirelensConfiguration  `protobuf:"bytes,39,opt,name=firelens_configuration,json=firelensConfiguration,proto3" json:"firelens_configuration,omitempty"`
+	CredentialSpecs        []string                `protobuf:"bytes,40,rep,name=credential_specs,json=credentialSpecs,proto3" json:"credential_specs,omitempty"`
+	VersionConsistency     string                  `protobuf:"bytes,41,opt,name=version_consistency,json=versionConsistency,proto3" json:"version_consistency,omitempty"`
+	RestartPolicy          *ContainerRestartPolicy `protobuf:"bytes,70,opt,name=restart_policy,json=restartPolicy,proto3" json:"restart_policy,omitempty"`
 	unknownFields          protoimpl.UnknownFields
 	sizeCache              protoimpl.SizeCache
 }
@@ -1973,6 +1975,73 @@ func (x *ContainerDefinition) GetVersionConsistency() string {
 	return ""
 }
 
+func (x *ContainerDefinition) GetRestartPolicy() *ContainerRestartPolicy {
+	if x != nil {
+		return x.RestartPolicy
+	}
+	return nil
+}
+
+type ContainerRestartPolicy struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	Enabled              *bool                  `protobuf:"varint,1,opt,name=enabled,proto3,oneof" json:"enabled,omitempty"`
+	IgnoredExitCodes     []int32                `protobuf:"varint,2,rep,packed,name=ignored_exit_codes,json=ignoredExitCodes,proto3" json:"ignored_exit_codes,omitempty"`
+	RestartAttemptPeriod *int32                 `protobuf:"varint,3,opt,name=restart_attempt_period,json=restartAttemptPeriod,proto3,oneof" json:"restart_attempt_period,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *ContainerRestartPolicy) Reset() {
+	*x = ContainerRestartPolicy{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContainerRestartPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContainerRestartPolicy) ProtoMessage() {}
+
+func (x *ContainerRestartPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContainerRestartPolicy.ProtoReflect.Descriptor instead.
+func (*ContainerRestartPolicy) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ContainerRestartPolicy) GetEnabled() bool {
+	if x != nil && x.Enabled != nil {
+		return *x.Enabled
+	}
+	return false
+}
+
+func (x *ContainerRestartPolicy) GetIgnoredExitCodes() []int32 {
+	if x != nil {
+		return x.IgnoredExitCodes
+	}
+	return nil
+}
+
+func (x *ContainerRestartPolicy) GetRestartAttemptPeriod() int32 {
+	if x != nil && x.RestartAttemptPeriod != nil {
+		return *x.RestartAttemptPeriod
+	}
+	return 0
+}
+
 type HostVolumeProperties struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	SourcePath    string                 `protobuf:"bytes,1,opt,name=source_path,json=sourcePath,proto3" json:"source_path,omitempty"`
@@ -1982,7 +2051,7 @@ type HostVolumeProperties struct {
 
 func (x *HostVolumeProperties) Reset() {
 	*x = HostVolumeProperties{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[28]
+	mi := &file_berth_v1_ecs_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1994,7 +2063,7 @@ func (x *HostVolumeProperties) String() string {
 func (*HostVolumeProperties) ProtoMessage() {}
 
 func (x *HostVolumeProperties) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[28]
+	mi := &file_berth_v1_ecs_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2007,7 +2076,7 @@ func (x *HostVolumeProperties) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostVolumeProperties.ProtoReflect.Descriptor instead.
 func (*HostVolumeProperties) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{28}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *HostVolumeProperties) GetSourcePath() string {
@@ -2030,7 +2099,7 @@ type DockerVolumeConfiguration struct {
 
 func (x *DockerVolumeConfiguration) Reset() {
 	*x = DockerVolumeConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[29]
+	mi := &file_berth_v1_ecs_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2042,7 +2111,7 @@ func (x *DockerVolumeConfiguration) String() string {
 func (*DockerVolumeConfiguration) ProtoMessage() {}
 
 func (x *DockerVolumeConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[29]
+	mi := &file_berth_v1_ecs_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2055,7 +2124,7 @@ func (x *DockerVolumeConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DockerVolumeConfiguration.ProtoReflect.Descriptor instead.
 func (*DockerVolumeConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{29}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DockerVolumeConfiguration) GetScope() string {
@@ -2094,18 +2163,20 @@ func (x *DockerVolumeConfiguration) GetLabels() map[string]string {
 }
 
 type EFSVolumeConfiguration struct {
-	state                 protoimpl.MessageState `protogen:"open.v1"`
-	FileSystemId          string                 `protobuf:"bytes,1,opt,name=file_system_id,json=fileSystemId,proto3" json:"file_system_id,omitempty"`
-	RootDirectory         string                 `protobuf:"bytes,2,opt,name=root_directory,json=rootDirectory,proto3" json:"root_directory,omitempty"`
-	TransitEncryption     string                 `protobuf:"bytes,3,opt,name=transit_encryption,json=transitEncryption,proto3" json:"transit_encryption,omitempty"`
-	TransitEncryptionPort int32                  `protobuf:"varint,4,opt,name=transit_encryption_port,json=transitEncryptionPort,proto3" json:"transit_encryption_port,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	FileSystemId string                 `protobuf:"bytes,1,opt,name=file_system_id,json=fileSystemId,proto3" json:"file_system_id,omitempty"`
+	// "/" when not given, as ECS stores it.
+	RootDirectory         string                  `protobuf:"bytes,2,opt,name=root_directory,json=rootDirectory,proto3" json:"root_directory,omitempty"`
+	TransitEncryption     string                  `protobuf:"bytes,3,opt,name=transit_encryption,json=transitEncryption,proto3" json:"transit_encryption,omitempty"`
+	TransitEncryptionPort int32                   `protobuf:"varint,4,opt,name=transit_encryption_port,json=transitEncryptionPort,proto3" json:"transit_encryption_port,omitempty"`
+	AuthorizationConfig   *EFSAuthorizationConfig `protobuf:"bytes,70,opt,name=authorization_config,json=authorizationConfig,proto3" json:"authorization_config,omitempty"`
 	unknownFields         protoimpl.UnknownFields
 	sizeCache             protoimpl.SizeCache
 }
 
 func (x *EFSVolumeConfiguration) Reset() {
 	*x = EFSVolumeConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[30]
+	mi := &file_berth_v1_ecs_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2117,7 +2188,7 @@ func (x *EFSVolumeConfiguration) String() string {
 func (*EFSVolumeConfiguration) ProtoMessage() {}
 
 func (x *EFSVolumeConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[30]
+	mi := &file_berth_v1_ecs_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2130,7 +2201,7 @@ func (x *EFSVolumeConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EFSVolumeConfiguration.ProtoReflect.Descriptor instead.
 func (*EFSVolumeConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{30}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *EFSVolumeConfiguration) GetFileSystemId() string {
@@ -2161,6 +2232,245 @@ func (x *EFSVolumeConfiguration) GetTransitEncryptionPort() int32 {
 	return 0
 }
 
+func (x *EFSVolumeConfiguration) GetAuthorizationConfig() *EFSAuthorizationConfig {
+	if x != nil {
+		return x.AuthorizationConfig
+	}
+	return nil
+}
+
+type EFSAuthorizationConfig struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AccessPointId string                 `protobuf:"bytes,1,opt,name=access_point_id,json=accessPointId,proto3" json:"access_point_id,omitempty"`
+	Iam           string                 `protobuf:"bytes,2,opt,name=iam,proto3" json:"iam,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EFSAuthorizationConfig) Reset() {
+	*x = EFSAuthorizationConfig{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EFSAuthorizationConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EFSAuthorizationConfig) ProtoMessage() {}
+
+func (x *EFSAuthorizationConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EFSAuthorizationConfig.ProtoReflect.Descriptor instead.
+func (*EFSAuthorizationConfig) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *EFSAuthorizationConfig) GetAccessPointId() string {
+	if x != nil {
+		return x.AccessPointId
+	}
+	return ""
+}
+
+func (x *EFSAuthorizationConfig) GetIam() string {
+	if x != nil {
+		return x.Iam
+	}
+	return ""
+}
+
+type FSxWindowsFileServerAuthorizationConfig struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	CredentialsParameter string                 `protobuf:"bytes,1,opt,name=credentials_parameter,json=credentialsParameter,proto3" json:"credentials_parameter,omitempty"`
+	Domain               string                 `protobuf:"bytes,2,opt,name=domain,proto3" json:"domain,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *FSxWindowsFileServerAuthorizationConfig) Reset() {
+	*x = FSxWindowsFileServerAuthorizationConfig{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FSxWindowsFileServerAuthorizationConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FSxWindowsFileServerAuthorizationConfig) ProtoMessage() {}
+
+func (x *FSxWindowsFileServerAuthorizationConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FSxWindowsFileServerAuthorizationConfig.ProtoReflect.Descriptor instead.
+func (*FSxWindowsFileServerAuthorizationConfig) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *FSxWindowsFileServerAuthorizationConfig) GetCredentialsParameter() string {
+	if x != nil {
+		return x.CredentialsParameter
+	}
+	return ""
+}
+
+func (x *FSxWindowsFileServerAuthorizationConfig) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+type FSxWindowsFileServerVolumeConfiguration struct {
+	state               protoimpl.MessageState                   `protogen:"open.v1"`
+	FileSystemId        string                                   `protobuf:"bytes,1,opt,name=file_system_id,json=fileSystemId,proto3" json:"file_system_id,omitempty"`
+	RootDirectory       string                                   `protobuf:"bytes,2,opt,name=root_directory,json=rootDirectory,proto3" json:"root_directory,omitempty"`
+	AuthorizationConfig *FSxWindowsFileServerAuthorizationConfig `protobuf:"bytes,3,opt,name=authorization_config,json=authorizationConfig,proto3" json:"authorization_config,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *FSxWindowsFileServerVolumeConfiguration) Reset() {
+	*x = FSxWindowsFileServerVolumeConfiguration{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FSxWindowsFileServerVolumeConfiguration) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FSxWindowsFileServerVolumeConfiguration) ProtoMessage() {}
+
+func (x *FSxWindowsFileServerVolumeConfiguration) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FSxWindowsFileServerVolumeConfiguration.ProtoReflect.Descriptor instead.
+func (*FSxWindowsFileServerVolumeConfiguration) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *FSxWindowsFileServerVolumeConfiguration) GetFileSystemId() string {
+	if x != nil {
+		return x.FileSystemId
+	}
+	return ""
+}
+
+func (x *FSxWindowsFileServerVolumeConfiguration) GetRootDirectory() string {
+	if x != nil {
+		return x.RootDirectory
+	}
+	return ""
+}
+
+func (x *FSxWindowsFileServerVolumeConfiguration) GetAuthorizationConfig() *FSxWindowsFileServerAuthorizationConfig {
+	if x != nil {
+		return x.AuthorizationConfig
+	}
+	return nil
+}
+
+type S3FilesVolumeConfiguration struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	FileSystemArn         string                 `protobuf:"bytes,1,opt,name=file_system_arn,json=fileSystemArn,proto3" json:"file_system_arn,omitempty"`
+	RootDirectory         string                 `protobuf:"bytes,2,opt,name=root_directory,json=rootDirectory,proto3" json:"root_directory,omitempty"`
+	TransitEncryptionPort *int32                 `protobuf:"varint,3,opt,name=transit_encryption_port,json=transitEncryptionPort,proto3,oneof" json:"transit_encryption_port,omitempty"`
+	AccessPointArn        string                 `protobuf:"bytes,4,opt,name=access_point_arn,json=accessPointArn,proto3" json:"access_point_arn,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *S3FilesVolumeConfiguration) Reset() {
+	*x = S3FilesVolumeConfiguration{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *S3FilesVolumeConfiguration) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*S3FilesVolumeConfiguration) ProtoMessage() {}
+
+func (x *S3FilesVolumeConfiguration) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use S3FilesVolumeConfiguration.ProtoReflect.Descriptor instead.
+func (*S3FilesVolumeConfiguration) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *S3FilesVolumeConfiguration) GetFileSystemArn() string {
+	if x != nil {
+		return x.FileSystemArn
+	}
+	return ""
+}
+
+func (x *S3FilesVolumeConfiguration) GetRootDirectory() string {
+	if x != nil {
+		return x.RootDirectory
+	}
+	return ""
+}
+
+func (x *S3FilesVolumeConfiguration) GetTransitEncryptionPort() int32 {
+	if x != nil && x.TransitEncryptionPort != nil {
+		return *x.TransitEncryptionPort
+	}
+	return 0
+}
+
+func (x *S3FilesVolumeConfiguration) GetAccessPointArn() string {
+	if x != nil {
+		return x.AccessPointArn
+	}
+	return ""
+}
+
 type Volume struct {
 	state                     protoimpl.MessageState     `protogen:"open.v1"`
 	Name                      string                     `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -2168,13 +2478,16 @@ type Volume struct {
 	DockerVolumeConfiguration *DockerVolumeConfiguration `protobuf:"bytes,3,opt,name=docker_volume_configuration,json=dockerVolumeConfiguration,proto3" json:"docker_volume_configuration,omitempty"`
 	EfsVolumeConfiguration    *EFSVolumeConfiguration    `protobuf:"bytes,4,opt,name=efs_volume_configuration,json=efsVolumeConfiguration,proto3" json:"efs_volume_configuration,omitempty"`
 	ConfiguredAtLaunch        *bool                      `protobuf:"varint,5,opt,name=configured_at_launch,json=configuredAtLaunch,proto3,oneof" json:"configured_at_launch,omitempty"`
-	unknownFields             protoimpl.UnknownFields
-	sizeCache                 protoimpl.SizeCache
+	// Refused at registration: berth runs Linux containers, and has no S3 Files.
+	FsxWindowsFileServerVolumeConfiguration *FSxWindowsFileServerVolumeConfiguration `protobuf:"bytes,70,opt,name=fsx_windows_file_server_volume_configuration,json=fsxWindowsFileServerVolumeConfiguration,proto3" json:"fsx_windows_file_server_volume_configuration,omitempty"`
+	S3FilesVolumeConfiguration              *S3FilesVolumeConfiguration              `protobuf:"bytes,71,opt,name=s3files_volume_configuration,json=s3filesVolumeConfiguration,proto3" json:"s3files_volume_configuration,omitempty"`
+	unknownFields                           protoimpl.UnknownFields
+	sizeCache                               protoimpl.SizeCache
 }
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[31]
+	mi := &file_berth_v1_ecs_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2186,7 +2499,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[31]
+	mi := &file_berth_v1_ecs_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2199,7 +2512,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{31}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Volume) GetName() string {
@@ -2237,6 +2550,20 @@ func (x *Volume) GetConfiguredAtLaunch() bool {
 	return false
 }
 
+func (x *Volume) GetFsxWindowsFileServerVolumeConfiguration() *FSxWindowsFileServerVolumeConfiguration {
+	if x != nil {
+		return x.FsxWindowsFileServerVolumeConfiguration
+	}
+	return nil
+}
+
+func (x *Volume) GetS3FilesVolumeConfiguration() *S3FilesVolumeConfiguration {
+	if x != nil {
+		return x.S3FilesVolumeConfiguration
+	}
+	return nil
+}
+
 type TaskDefinitionPlacementConstraint struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// memberOf only.
@@ -2248,7 +2575,7 @@ type TaskDefinitionPlacementConstraint struct {
 
 func (x *TaskDefinitionPlacementConstraint) Reset() {
 	*x = TaskDefinitionPlacementConstraint{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[32]
+	mi := &file_berth_v1_ecs_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2260,7 +2587,7 @@ func (x *TaskDefinitionPlacementConstraint) String() string {
 func (*TaskDefinitionPlacementConstraint) ProtoMessage() {}
 
 func (x *TaskDefinitionPlacementConstraint) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[32]
+	mi := &file_berth_v1_ecs_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2273,7 +2600,7 @@ func (x *TaskDefinitionPlacementConstraint) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use TaskDefinitionPlacementConstraint.ProtoReflect.Descriptor instead.
 func (*TaskDefinitionPlacementConstraint) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{32}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *TaskDefinitionPlacementConstraint) GetType() string {
@@ -2301,7 +2628,7 @@ type ProxyConfiguration struct {
 
 func (x *ProxyConfiguration) Reset() {
 	*x = ProxyConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[33]
+	mi := &file_berth_v1_ecs_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2313,7 +2640,7 @@ func (x *ProxyConfiguration) String() string {
 func (*ProxyConfiguration) ProtoMessage() {}
 
 func (x *ProxyConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[33]
+	mi := &file_berth_v1_ecs_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2326,7 +2653,7 @@ func (x *ProxyConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProxyConfiguration.ProtoReflect.Descriptor instead.
 func (*ProxyConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{33}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ProxyConfiguration) GetType() string {
@@ -2360,7 +2687,7 @@ type RuntimePlatform struct {
 
 func (x *RuntimePlatform) Reset() {
 	*x = RuntimePlatform{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[34]
+	mi := &file_berth_v1_ecs_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2372,7 +2699,7 @@ func (x *RuntimePlatform) String() string {
 func (*RuntimePlatform) ProtoMessage() {}
 
 func (x *RuntimePlatform) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[34]
+	mi := &file_berth_v1_ecs_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2385,7 +2712,7 @@ func (x *RuntimePlatform) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RuntimePlatform.ProtoReflect.Descriptor instead.
 func (*RuntimePlatform) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{34}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RuntimePlatform) GetCpuArchitecture() string {
@@ -2411,7 +2738,7 @@ type EphemeralStorage struct {
 
 func (x *EphemeralStorage) Reset() {
 	*x = EphemeralStorage{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[35]
+	mi := &file_berth_v1_ecs_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2423,7 +2750,7 @@ func (x *EphemeralStorage) String() string {
 func (*EphemeralStorage) ProtoMessage() {}
 
 func (x *EphemeralStorage) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[35]
+	mi := &file_berth_v1_ecs_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2436,7 +2763,7 @@ func (x *EphemeralStorage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EphemeralStorage.ProtoReflect.Descriptor instead.
 func (*EphemeralStorage) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{35}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *EphemeralStorage) GetSizeInGib() int32 {
@@ -2456,7 +2783,7 @@ type InferenceAccelerator struct {
 
 func (x *InferenceAccelerator) Reset() {
 	*x = InferenceAccelerator{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[36]
+	mi := &file_berth_v1_ecs_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2468,7 +2795,7 @@ func (x *InferenceAccelerator) String() string {
 func (*InferenceAccelerator) ProtoMessage() {}
 
 func (x *InferenceAccelerator) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[36]
+	mi := &file_berth_v1_ecs_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2481,7 +2808,7 @@ func (x *InferenceAccelerator) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InferenceAccelerator.ProtoReflect.Descriptor instead.
 func (*InferenceAccelerator) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{36}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *InferenceAccelerator) GetDeviceName() string {
@@ -2528,13 +2855,14 @@ type TaskDefinition struct {
 	DeregisteredAt        float64                 `protobuf:"fixed64,22,opt,name=deregistered_at,json=deregisteredAt,proto3" json:"deregistered_at,omitempty"`
 	RegisteredBy          string                  `protobuf:"bytes,23,opt,name=registered_by,json=registeredBy,proto3" json:"registered_by,omitempty"`
 	EphemeralStorage      *EphemeralStorage       `protobuf:"bytes,24,opt,name=ephemeral_storage,json=ephemeralStorage,proto3" json:"ephemeral_storage,omitempty"`
+	EnableFaultInjection  *bool                   `protobuf:"varint,70,opt,name=enable_fault_injection,json=enableFaultInjection,proto3,oneof" json:"enable_fault_injection,omitempty"`
 	unknownFields         protoimpl.UnknownFields
 	sizeCache             protoimpl.SizeCache
 }
 
 func (x *TaskDefinition) Reset() {
 	*x = TaskDefinition{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[37]
+	mi := &file_berth_v1_ecs_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2546,7 +2874,7 @@ func (x *TaskDefinition) String() string {
 func (*TaskDefinition) ProtoMessage() {}
 
 func (x *TaskDefinition) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[37]
+	mi := &file_berth_v1_ecs_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2559,7 +2887,7 @@ func (x *TaskDefinition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskDefinition.ProtoReflect.Descriptor instead.
 func (*TaskDefinition) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{37}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *TaskDefinition) GetTaskDefinitionArn() string {
@@ -2730,6 +3058,13 @@ func (x *TaskDefinition) GetEphemeralStorage() *EphemeralStorage {
 	return nil
 }
 
+func (x *TaskDefinition) GetEnableFaultInjection() bool {
+	if x != nil && x.EnableFaultInjection != nil {
+		return *x.EnableFaultInjection
+	}
+	return false
+}
+
 type RegisterTaskDefinitionRequest struct {
 	state                   protoimpl.MessageState               `protogen:"open.v1"`
 	Family                  string                               `protobuf:"bytes,1,opt,name=family,proto3" json:"family,omitempty"`
@@ -2751,13 +3086,14 @@ type RegisterTaskDefinitionRequest struct {
 	InferenceAccelerators []*InferenceAccelerator `protobuf:"bytes,15,rep,name=inference_accelerators,json=inferenceAccelerators,proto3" json:"inference_accelerators,omitempty"`
 	EphemeralStorage      *EphemeralStorage       `protobuf:"bytes,16,opt,name=ephemeral_storage,json=ephemeralStorage,proto3" json:"ephemeral_storage,omitempty"`
 	RuntimePlatform       *RuntimePlatform        `protobuf:"bytes,17,opt,name=runtime_platform,json=runtimePlatform,proto3" json:"runtime_platform,omitempty"`
+	EnableFaultInjection  *bool                   `protobuf:"varint,70,opt,name=enable_fault_injection,json=enableFaultInjection,proto3,oneof" json:"enable_fault_injection,omitempty"`
 	unknownFields         protoimpl.UnknownFields
 	sizeCache             protoimpl.SizeCache
 }
 
 func (x *RegisterTaskDefinitionRequest) Reset() {
 	*x = RegisterTaskDefinitionRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[38]
+	mi := &file_berth_v1_ecs_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2769,7 +3105,7 @@ func (x *RegisterTaskDefinitionRequest) String() string {
 func (*RegisterTaskDefinitionRequest) ProtoMessage() {}
 
 func (x *RegisterTaskDefinitionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[38]
+	mi := &file_berth_v1_ecs_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2782,7 +3118,7 @@ func (x *RegisterTaskDefinitionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterTaskDefinitionRequest.ProtoReflect.Descriptor instead.
 func (*RegisterTaskDefinitionRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{38}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RegisterTaskDefinitionRequest) GetFamily() string {
@@ -2904,6 +3240,13 @@ func (x *RegisterTaskDefinitionRequest) GetRuntimePlatform() *RuntimePlatform {
 	return nil
 }
 
+func (x *RegisterTaskDefinitionRequest) GetEnableFaultInjection() bool {
+	if x != nil && x.EnableFaultInjection != nil {
+		return *x.EnableFaultInjection
+	}
+	return false
+}
+
 type RegisterTaskDefinitionResponse struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	TaskDefinition *TaskDefinition        `protobuf:"bytes,1,opt,name=task_definition,json=taskDefinition,proto3" json:"task_definition,omitempty"`
@@ -2914,7 +3257,7 @@ type RegisterTaskDefinitionResponse struct {
 
 func (x *RegisterTaskDefinitionResponse) Reset() {
 	*x = RegisterTaskDefinitionResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[39]
+	mi := &file_berth_v1_ecs_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2926,7 +3269,7 @@ func (x *RegisterTaskDefinitionResponse) String() string {
 func (*RegisterTaskDefinitionResponse) ProtoMessage() {}
 
 func (x *RegisterTaskDefinitionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[39]
+	mi := &file_berth_v1_ecs_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2939,7 +3282,7 @@ func (x *RegisterTaskDefinitionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterTaskDefinitionResponse.ProtoReflect.Descriptor instead.
 func (*RegisterTaskDefinitionResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{39}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RegisterTaskDefinitionResponse) GetTaskDefinition() *TaskDefinition {
@@ -2967,7 +3310,7 @@ type DescribeTaskDefinitionRequest struct {
 
 func (x *DescribeTaskDefinitionRequest) Reset() {
 	*x = DescribeTaskDefinitionRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[40]
+	mi := &file_berth_v1_ecs_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2979,7 +3322,7 @@ func (x *DescribeTaskDefinitionRequest) String() string {
 func (*DescribeTaskDefinitionRequest) ProtoMessage() {}
 
 func (x *DescribeTaskDefinitionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[40]
+	mi := &file_berth_v1_ecs_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2992,7 +3335,7 @@ func (x *DescribeTaskDefinitionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeTaskDefinitionRequest.ProtoReflect.Descriptor instead.
 func (*DescribeTaskDefinitionRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{40}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *DescribeTaskDefinitionRequest) GetTaskDefinition() string {
@@ -3019,7 +3362,7 @@ type DescribeTaskDefinitionResponse struct {
 
 func (x *DescribeTaskDefinitionResponse) Reset() {
 	*x = DescribeTaskDefinitionResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[41]
+	mi := &file_berth_v1_ecs_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3374,7 @@ func (x *DescribeTaskDefinitionResponse) String() string {
 func (*DescribeTaskDefinitionResponse) ProtoMessage() {}
 
 func (x *DescribeTaskDefinitionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[41]
+	mi := &file_berth_v1_ecs_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3044,7 +3387,7 @@ func (x *DescribeTaskDefinitionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeTaskDefinitionResponse.ProtoReflect.Descriptor instead.
 func (*DescribeTaskDefinitionResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{41}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *DescribeTaskDefinitionResponse) GetTaskDefinition() *TaskDefinition {
@@ -3077,7 +3420,7 @@ type ListTaskDefinitionsRequest struct {
 
 func (x *ListTaskDefinitionsRequest) Reset() {
 	*x = ListTaskDefinitionsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[42]
+	mi := &file_berth_v1_ecs_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3089,7 +3432,7 @@ func (x *ListTaskDefinitionsRequest) String() string {
 func (*ListTaskDefinitionsRequest) ProtoMessage() {}
 
 func (x *ListTaskDefinitionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[42]
+	mi := &file_berth_v1_ecs_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3102,7 +3445,7 @@ func (x *ListTaskDefinitionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTaskDefinitionsRequest.ProtoReflect.Descriptor instead.
 func (*ListTaskDefinitionsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{42}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListTaskDefinitionsRequest) GetFamilyPrefix() string {
@@ -3150,7 +3493,7 @@ type ListTaskDefinitionsResponse struct {
 
 func (x *ListTaskDefinitionsResponse) Reset() {
 	*x = ListTaskDefinitionsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[43]
+	mi := &file_berth_v1_ecs_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3162,7 +3505,7 @@ func (x *ListTaskDefinitionsResponse) String() string {
 func (*ListTaskDefinitionsResponse) ProtoMessage() {}
 
 func (x *ListTaskDefinitionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[43]
+	mi := &file_berth_v1_ecs_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3175,7 +3518,7 @@ func (x *ListTaskDefinitionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTaskDefinitionsResponse.ProtoReflect.Descriptor instead.
 func (*ListTaskDefinitionsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{43}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ListTaskDefinitionsResponse) GetTaskDefinitionArns() []string {
@@ -3205,7 +3548,7 @@ type ListTaskDefinitionFamiliesRequest struct {
 
 func (x *ListTaskDefinitionFamiliesRequest) Reset() {
 	*x = ListTaskDefinitionFamiliesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[44]
+	mi := &file_berth_v1_ecs_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3217,7 +3560,7 @@ func (x *ListTaskDefinitionFamiliesRequest) String() string {
 func (*ListTaskDefinitionFamiliesRequest) ProtoMessage() {}
 
 func (x *ListTaskDefinitionFamiliesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[44]
+	mi := &file_berth_v1_ecs_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3230,7 +3573,7 @@ func (x *ListTaskDefinitionFamiliesRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use ListTaskDefinitionFamiliesRequest.ProtoReflect.Descriptor instead.
 func (*ListTaskDefinitionFamiliesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{44}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ListTaskDefinitionFamiliesRequest) GetFamilyPrefix() string {
@@ -3271,7 +3614,7 @@ type ListTaskDefinitionFamiliesResponse struct {
 
 func (x *ListTaskDefinitionFamiliesResponse) Reset() {
 	*x = ListTaskDefinitionFamiliesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[45]
+	mi := &file_berth_v1_ecs_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3283,7 +3626,7 @@ func (x *ListTaskDefinitionFamiliesResponse) String() string {
 func (*ListTaskDefinitionFamiliesResponse) ProtoMessage() {}
 
 func (x *ListTaskDefinitionFamiliesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[45]
+	mi := &file_berth_v1_ecs_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3296,7 +3639,7 @@ func (x *ListTaskDefinitionFamiliesResponse) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use ListTaskDefinitionFamiliesResponse.ProtoReflect.Descriptor instead.
 func (*ListTaskDefinitionFamiliesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{45}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ListTaskDefinitionFamiliesResponse) GetFamilies() []string {
@@ -3323,7 +3666,7 @@ type DeregisterTaskDefinitionRequest struct {
 
 func (x *DeregisterTaskDefinitionRequest) Reset() {
 	*x = DeregisterTaskDefinitionRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[46]
+	mi := &file_berth_v1_ecs_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3335,7 +3678,7 @@ func (x *DeregisterTaskDefinitionRequest) String() string {
 func (*DeregisterTaskDefinitionRequest) ProtoMessage() {}
 
 func (x *DeregisterTaskDefinitionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[46]
+	mi := &file_berth_v1_ecs_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3348,7 +3691,7 @@ func (x *DeregisterTaskDefinitionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeregisterTaskDefinitionRequest.ProtoReflect.Descriptor instead.
 func (*DeregisterTaskDefinitionRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{46}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *DeregisterTaskDefinitionRequest) GetTaskDefinition() string {
@@ -3367,7 +3710,7 @@ type DeregisterTaskDefinitionResponse struct {
 
 func (x *DeregisterTaskDefinitionResponse) Reset() {
 	*x = DeregisterTaskDefinitionResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[47]
+	mi := &file_berth_v1_ecs_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3379,7 +3722,7 @@ func (x *DeregisterTaskDefinitionResponse) String() string {
 func (*DeregisterTaskDefinitionResponse) ProtoMessage() {}
 
 func (x *DeregisterTaskDefinitionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[47]
+	mi := &file_berth_v1_ecs_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3392,7 +3735,7 @@ func (x *DeregisterTaskDefinitionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeregisterTaskDefinitionResponse.ProtoReflect.Descriptor instead.
 func (*DeregisterTaskDefinitionResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{47}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *DeregisterTaskDefinitionResponse) GetTaskDefinition() *TaskDefinition {
@@ -3412,7 +3755,7 @@ type ClusterSetting struct {
 
 func (x *ClusterSetting) Reset() {
 	*x = ClusterSetting{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[48]
+	mi := &file_berth_v1_ecs_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3424,7 +3767,7 @@ func (x *ClusterSetting) String() string {
 func (*ClusterSetting) ProtoMessage() {}
 
 func (x *ClusterSetting) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[48]
+	mi := &file_berth_v1_ecs_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3437,7 +3780,7 @@ func (x *ClusterSetting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterSetting.ProtoReflect.Descriptor instead.
 func (*ClusterSetting) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{48}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ClusterSetting) GetName() string {
@@ -3466,7 +3809,7 @@ type ClusterConfiguration struct {
 
 func (x *ClusterConfiguration) Reset() {
 	*x = ClusterConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[49]
+	mi := &file_berth_v1_ecs_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3478,7 +3821,7 @@ func (x *ClusterConfiguration) String() string {
 func (*ClusterConfiguration) ProtoMessage() {}
 
 func (x *ClusterConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[49]
+	mi := &file_berth_v1_ecs_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3491,7 +3834,7 @@ func (x *ClusterConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterConfiguration.ProtoReflect.Descriptor instead.
 func (*ClusterConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{49}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ClusterConfiguration) GetExecuteCommandConfiguration() *ExecuteCommandConfiguration {
@@ -3531,7 +3874,7 @@ type Cluster struct {
 
 func (x *Cluster) Reset() {
 	*x = Cluster{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[50]
+	mi := &file_berth_v1_ecs_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3543,7 +3886,7 @@ func (x *Cluster) String() string {
 func (*Cluster) ProtoMessage() {}
 
 func (x *Cluster) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[50]
+	mi := &file_berth_v1_ecs_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3556,7 +3899,7 @@ func (x *Cluster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cluster.ProtoReflect.Descriptor instead.
 func (*Cluster) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{50}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *Cluster) GetClusterArn() string {
@@ -3672,7 +4015,7 @@ type CreateClusterRequest struct {
 
 func (x *CreateClusterRequest) Reset() {
 	*x = CreateClusterRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[51]
+	mi := &file_berth_v1_ecs_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3684,7 +4027,7 @@ func (x *CreateClusterRequest) String() string {
 func (*CreateClusterRequest) ProtoMessage() {}
 
 func (x *CreateClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[51]
+	mi := &file_berth_v1_ecs_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3697,7 +4040,7 @@ func (x *CreateClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateClusterRequest.ProtoReflect.Descriptor instead.
 func (*CreateClusterRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{51}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *CreateClusterRequest) GetClusterName() string {
@@ -3758,7 +4101,7 @@ type CreateClusterResponse struct {
 
 func (x *CreateClusterResponse) Reset() {
 	*x = CreateClusterResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[52]
+	mi := &file_berth_v1_ecs_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3770,7 +4113,7 @@ func (x *CreateClusterResponse) String() string {
 func (*CreateClusterResponse) ProtoMessage() {}
 
 func (x *CreateClusterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[52]
+	mi := &file_berth_v1_ecs_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3783,7 +4126,7 @@ func (x *CreateClusterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateClusterResponse.ProtoReflect.Descriptor instead.
 func (*CreateClusterResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{52}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *CreateClusterResponse) GetCluster() *Cluster {
@@ -3804,7 +4147,7 @@ type DescribeClustersRequest struct {
 
 func (x *DescribeClustersRequest) Reset() {
 	*x = DescribeClustersRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[53]
+	mi := &file_berth_v1_ecs_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3816,7 +4159,7 @@ func (x *DescribeClustersRequest) String() string {
 func (*DescribeClustersRequest) ProtoMessage() {}
 
 func (x *DescribeClustersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[53]
+	mi := &file_berth_v1_ecs_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3829,7 +4172,7 @@ func (x *DescribeClustersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeClustersRequest.ProtoReflect.Descriptor instead.
 func (*DescribeClustersRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{53}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *DescribeClustersRequest) GetClusters() []string {
@@ -3856,7 +4199,7 @@ type DescribeClustersResponse struct {
 
 func (x *DescribeClustersResponse) Reset() {
 	*x = DescribeClustersResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[54]
+	mi := &file_berth_v1_ecs_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3868,7 +4211,7 @@ func (x *DescribeClustersResponse) String() string {
 func (*DescribeClustersResponse) ProtoMessage() {}
 
 func (x *DescribeClustersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[54]
+	mi := &file_berth_v1_ecs_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3881,7 +4224,7 @@ func (x *DescribeClustersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeClustersResponse.ProtoReflect.Descriptor instead.
 func (*DescribeClustersResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{54}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *DescribeClustersResponse) GetClusters() []*Cluster {
@@ -3908,7 +4251,7 @@ type ListClustersRequest struct {
 
 func (x *ListClustersRequest) Reset() {
 	*x = ListClustersRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[55]
+	mi := &file_berth_v1_ecs_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3920,7 +4263,7 @@ func (x *ListClustersRequest) String() string {
 func (*ListClustersRequest) ProtoMessage() {}
 
 func (x *ListClustersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[55]
+	mi := &file_berth_v1_ecs_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3933,7 +4276,7 @@ func (x *ListClustersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListClustersRequest.ProtoReflect.Descriptor instead.
 func (*ListClustersRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{55}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ListClustersRequest) GetNextToken() string {
@@ -3960,7 +4303,7 @@ type ListClustersResponse struct {
 
 func (x *ListClustersResponse) Reset() {
 	*x = ListClustersResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[56]
+	mi := &file_berth_v1_ecs_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3972,7 +4315,7 @@ func (x *ListClustersResponse) String() string {
 func (*ListClustersResponse) ProtoMessage() {}
 
 func (x *ListClustersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[56]
+	mi := &file_berth_v1_ecs_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3985,7 +4328,7 @@ func (x *ListClustersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListClustersResponse.ProtoReflect.Descriptor instead.
 func (*ListClustersResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{56}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ListClustersResponse) GetClusterArns() []string {
@@ -4011,7 +4354,7 @@ type DeleteClusterRequest struct {
 
 func (x *DeleteClusterRequest) Reset() {
 	*x = DeleteClusterRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[57]
+	mi := &file_berth_v1_ecs_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4023,7 +4366,7 @@ func (x *DeleteClusterRequest) String() string {
 func (*DeleteClusterRequest) ProtoMessage() {}
 
 func (x *DeleteClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[57]
+	mi := &file_berth_v1_ecs_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4036,7 +4379,7 @@ func (x *DeleteClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteClusterRequest.ProtoReflect.Descriptor instead.
 func (*DeleteClusterRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{57}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *DeleteClusterRequest) GetCluster() string {
@@ -4055,7 +4398,7 @@ type DeleteClusterResponse struct {
 
 func (x *DeleteClusterResponse) Reset() {
 	*x = DeleteClusterResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[58]
+	mi := &file_berth_v1_ecs_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4067,7 +4410,7 @@ func (x *DeleteClusterResponse) String() string {
 func (*DeleteClusterResponse) ProtoMessage() {}
 
 func (x *DeleteClusterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[58]
+	mi := &file_berth_v1_ecs_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4080,7 +4423,7 @@ func (x *DeleteClusterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteClusterResponse.ProtoReflect.Descriptor instead.
 func (*DeleteClusterResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{58}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *DeleteClusterResponse) GetCluster() *Cluster {
@@ -4106,7 +4449,7 @@ type Resource struct {
 
 func (x *Resource) Reset() {
 	*x = Resource{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[59]
+	mi := &file_berth_v1_ecs_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4118,7 +4461,7 @@ func (x *Resource) String() string {
 func (*Resource) ProtoMessage() {}
 
 func (x *Resource) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[59]
+	mi := &file_berth_v1_ecs_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4131,7 +4474,7 @@ func (x *Resource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource.ProtoReflect.Descriptor instead.
 func (*Resource) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{59}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *Resource) GetName() string {
@@ -4187,7 +4530,7 @@ type VersionInfo struct {
 
 func (x *VersionInfo) Reset() {
 	*x = VersionInfo{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[60]
+	mi := &file_berth_v1_ecs_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4199,7 +4542,7 @@ func (x *VersionInfo) String() string {
 func (*VersionInfo) ProtoMessage() {}
 
 func (x *VersionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[60]
+	mi := &file_berth_v1_ecs_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4212,7 +4555,7 @@ func (x *VersionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionInfo.ProtoReflect.Descriptor instead.
 func (*VersionInfo) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{60}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *VersionInfo) GetAgentVersion() string {
@@ -4260,7 +4603,7 @@ type ContainerInstance struct {
 
 func (x *ContainerInstance) Reset() {
 	*x = ContainerInstance{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[61]
+	mi := &file_berth_v1_ecs_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4272,7 +4615,7 @@ func (x *ContainerInstance) String() string {
 func (*ContainerInstance) ProtoMessage() {}
 
 func (x *ContainerInstance) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[61]
+	mi := &file_berth_v1_ecs_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4285,7 +4628,7 @@ func (x *ContainerInstance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerInstance.ProtoReflect.Descriptor instead.
 func (*ContainerInstance) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{61}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ContainerInstance) GetContainerInstanceArn() string {
@@ -4404,7 +4747,7 @@ type DescribeContainerInstancesRequest struct {
 
 func (x *DescribeContainerInstancesRequest) Reset() {
 	*x = DescribeContainerInstancesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[62]
+	mi := &file_berth_v1_ecs_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4416,7 +4759,7 @@ func (x *DescribeContainerInstancesRequest) String() string {
 func (*DescribeContainerInstancesRequest) ProtoMessage() {}
 
 func (x *DescribeContainerInstancesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[62]
+	mi := &file_berth_v1_ecs_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4429,7 +4772,7 @@ func (x *DescribeContainerInstancesRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use DescribeContainerInstancesRequest.ProtoReflect.Descriptor instead.
 func (*DescribeContainerInstancesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{62}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *DescribeContainerInstancesRequest) GetCluster() string {
@@ -4463,7 +4806,7 @@ type DescribeContainerInstancesResponse struct {
 
 func (x *DescribeContainerInstancesResponse) Reset() {
 	*x = DescribeContainerInstancesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[63]
+	mi := &file_berth_v1_ecs_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4475,7 +4818,7 @@ func (x *DescribeContainerInstancesResponse) String() string {
 func (*DescribeContainerInstancesResponse) ProtoMessage() {}
 
 func (x *DescribeContainerInstancesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[63]
+	mi := &file_berth_v1_ecs_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4488,7 +4831,7 @@ func (x *DescribeContainerInstancesResponse) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use DescribeContainerInstancesResponse.ProtoReflect.Descriptor instead.
 func (*DescribeContainerInstancesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{63}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *DescribeContainerInstancesResponse) GetContainerInstances() []*ContainerInstance {
@@ -4519,7 +4862,7 @@ type ListContainerInstancesRequest struct {
 
 func (x *ListContainerInstancesRequest) Reset() {
 	*x = ListContainerInstancesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[64]
+	mi := &file_berth_v1_ecs_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4531,7 +4874,7 @@ func (x *ListContainerInstancesRequest) String() string {
 func (*ListContainerInstancesRequest) ProtoMessage() {}
 
 func (x *ListContainerInstancesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[64]
+	mi := &file_berth_v1_ecs_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4544,7 +4887,7 @@ func (x *ListContainerInstancesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListContainerInstancesRequest.ProtoReflect.Descriptor instead.
 func (*ListContainerInstancesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{64}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *ListContainerInstancesRequest) GetCluster() string {
@@ -4592,7 +4935,7 @@ type ListContainerInstancesResponse struct {
 
 func (x *ListContainerInstancesResponse) Reset() {
 	*x = ListContainerInstancesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[65]
+	mi := &file_berth_v1_ecs_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4604,7 +4947,7 @@ func (x *ListContainerInstancesResponse) String() string {
 func (*ListContainerInstancesResponse) ProtoMessage() {}
 
 func (x *ListContainerInstancesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[65]
+	mi := &file_berth_v1_ecs_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4617,7 +4960,7 @@ func (x *ListContainerInstancesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListContainerInstancesResponse.ProtoReflect.Descriptor instead.
 func (*ListContainerInstancesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{65}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *ListContainerInstancesResponse) GetContainerInstanceArns() []string {
@@ -4646,7 +4989,7 @@ type UpdateContainerInstancesStateRequest struct {
 
 func (x *UpdateContainerInstancesStateRequest) Reset() {
 	*x = UpdateContainerInstancesStateRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[66]
+	mi := &file_berth_v1_ecs_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4658,7 +5001,7 @@ func (x *UpdateContainerInstancesStateRequest) String() string {
 func (*UpdateContainerInstancesStateRequest) ProtoMessage() {}
 
 func (x *UpdateContainerInstancesStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[66]
+	mi := &file_berth_v1_ecs_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4671,7 +5014,7 @@ func (x *UpdateContainerInstancesStateRequest) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use UpdateContainerInstancesStateRequest.ProtoReflect.Descriptor instead.
 func (*UpdateContainerInstancesStateRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{66}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *UpdateContainerInstancesStateRequest) GetCluster() string {
@@ -4705,7 +5048,7 @@ type UpdateContainerInstancesStateResponse struct {
 
 func (x *UpdateContainerInstancesStateResponse) Reset() {
 	*x = UpdateContainerInstancesStateResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[67]
+	mi := &file_berth_v1_ecs_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4717,7 +5060,7 @@ func (x *UpdateContainerInstancesStateResponse) String() string {
 func (*UpdateContainerInstancesStateResponse) ProtoMessage() {}
 
 func (x *UpdateContainerInstancesStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[67]
+	mi := &file_berth_v1_ecs_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4730,7 +5073,7 @@ func (x *UpdateContainerInstancesStateResponse) ProtoReflect() protoreflect.Mess
 
 // Deprecated: Use UpdateContainerInstancesStateResponse.ProtoReflect.Descriptor instead.
 func (*UpdateContainerInstancesStateResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{67}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *UpdateContainerInstancesStateResponse) GetContainerInstances() []*ContainerInstance {
@@ -4758,7 +5101,7 @@ type DeregisterContainerInstanceRequest struct {
 
 func (x *DeregisterContainerInstanceRequest) Reset() {
 	*x = DeregisterContainerInstanceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[68]
+	mi := &file_berth_v1_ecs_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4770,7 +5113,7 @@ func (x *DeregisterContainerInstanceRequest) String() string {
 func (*DeregisterContainerInstanceRequest) ProtoMessage() {}
 
 func (x *DeregisterContainerInstanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[68]
+	mi := &file_berth_v1_ecs_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4783,7 +5126,7 @@ func (x *DeregisterContainerInstanceRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use DeregisterContainerInstanceRequest.ProtoReflect.Descriptor instead.
 func (*DeregisterContainerInstanceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{68}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *DeregisterContainerInstanceRequest) GetCluster() string {
@@ -4816,7 +5159,7 @@ type DeregisterContainerInstanceResponse struct {
 
 func (x *DeregisterContainerInstanceResponse) Reset() {
 	*x = DeregisterContainerInstanceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[69]
+	mi := &file_berth_v1_ecs_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4828,7 +5171,7 @@ func (x *DeregisterContainerInstanceResponse) String() string {
 func (*DeregisterContainerInstanceResponse) ProtoMessage() {}
 
 func (x *DeregisterContainerInstanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[69]
+	mi := &file_berth_v1_ecs_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4841,7 +5184,7 @@ func (x *DeregisterContainerInstanceResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use DeregisterContainerInstanceResponse.ProtoReflect.Descriptor instead.
 func (*DeregisterContainerInstanceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{69}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *DeregisterContainerInstanceResponse) GetContainerInstance() *ContainerInstance {
@@ -4861,7 +5204,7 @@ type PutAttributesRequest struct {
 
 func (x *PutAttributesRequest) Reset() {
 	*x = PutAttributesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[70]
+	mi := &file_berth_v1_ecs_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4873,7 +5216,7 @@ func (x *PutAttributesRequest) String() string {
 func (*PutAttributesRequest) ProtoMessage() {}
 
 func (x *PutAttributesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[70]
+	mi := &file_berth_v1_ecs_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4886,7 +5229,7 @@ func (x *PutAttributesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAttributesRequest.ProtoReflect.Descriptor instead.
 func (*PutAttributesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{70}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *PutAttributesRequest) GetCluster() string {
@@ -4912,7 +5255,7 @@ type PutAttributesResponse struct {
 
 func (x *PutAttributesResponse) Reset() {
 	*x = PutAttributesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[71]
+	mi := &file_berth_v1_ecs_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4924,7 +5267,7 @@ func (x *PutAttributesResponse) String() string {
 func (*PutAttributesResponse) ProtoMessage() {}
 
 func (x *PutAttributesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[71]
+	mi := &file_berth_v1_ecs_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4937,7 +5280,7 @@ func (x *PutAttributesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAttributesResponse.ProtoReflect.Descriptor instead.
 func (*PutAttributesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{71}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *PutAttributesResponse) GetAttributes() []*Attribute {
@@ -4963,7 +5306,7 @@ type ContainerOverride struct {
 
 func (x *ContainerOverride) Reset() {
 	*x = ContainerOverride{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[72]
+	mi := &file_berth_v1_ecs_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4975,7 +5318,7 @@ func (x *ContainerOverride) String() string {
 func (*ContainerOverride) ProtoMessage() {}
 
 func (x *ContainerOverride) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[72]
+	mi := &file_berth_v1_ecs_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4988,7 +5331,7 @@ func (x *ContainerOverride) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerOverride.ProtoReflect.Descriptor instead.
 func (*ContainerOverride) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{72}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *ContainerOverride) GetName() string {
@@ -5055,13 +5398,15 @@ type TaskOverride struct {
 	ExecutionRoleArn   string                 `protobuf:"bytes,4,opt,name=execution_role_arn,json=executionRoleArn,proto3" json:"execution_role_arn,omitempty"`
 	TaskRoleArn        string                 `protobuf:"bytes,5,opt,name=task_role_arn,json=taskRoleArn,proto3" json:"task_role_arn,omitempty"`
 	EphemeralStorage   *EphemeralStorage      `protobuf:"bytes,6,opt,name=ephemeral_storage,json=ephemeralStorage,proto3" json:"ephemeral_storage,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Refused: Elastic Inference is no longer available, and berth never had it.
+	InferenceAcceleratorOverrides []*InferenceAcceleratorOverride `protobuf:"bytes,70,rep,name=inference_accelerator_overrides,json=inferenceAcceleratorOverrides,proto3" json:"inference_accelerator_overrides,omitempty"`
+	unknownFields                 protoimpl.UnknownFields
+	sizeCache                     protoimpl.SizeCache
 }
 
 func (x *TaskOverride) Reset() {
 	*x = TaskOverride{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[73]
+	mi := &file_berth_v1_ecs_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5073,7 +5418,7 @@ func (x *TaskOverride) String() string {
 func (*TaskOverride) ProtoMessage() {}
 
 func (x *TaskOverride) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[73]
+	mi := &file_berth_v1_ecs_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5086,7 +5431,7 @@ func (x *TaskOverride) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskOverride.ProtoReflect.Descriptor instead.
 func (*TaskOverride) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{73}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *TaskOverride) GetContainerOverrides() []*ContainerOverride {
@@ -5131,6 +5476,65 @@ func (x *TaskOverride) GetEphemeralStorage() *EphemeralStorage {
 	return nil
 }
 
+func (x *TaskOverride) GetInferenceAcceleratorOverrides() []*InferenceAcceleratorOverride {
+	if x != nil {
+		return x.InferenceAcceleratorOverrides
+	}
+	return nil
+}
+
+type InferenceAcceleratorOverride struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DeviceName    string                 `protobuf:"bytes,1,opt,name=device_name,json=deviceName,proto3" json:"device_name,omitempty"`
+	DeviceType    string                 `protobuf:"bytes,2,opt,name=device_type,json=deviceType,proto3" json:"device_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InferenceAcceleratorOverride) Reset() {
+	*x = InferenceAcceleratorOverride{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[79]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InferenceAcceleratorOverride) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InferenceAcceleratorOverride) ProtoMessage() {}
+
+func (x *InferenceAcceleratorOverride) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[79]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InferenceAcceleratorOverride.ProtoReflect.Descriptor instead.
+func (*InferenceAcceleratorOverride) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{79}
+}
+
+func (x *InferenceAcceleratorOverride) GetDeviceName() string {
+	if x != nil {
+		return x.DeviceName
+	}
+	return ""
+}
+
+func (x *InferenceAcceleratorOverride) GetDeviceType() string {
+	if x != nil {
+		return x.DeviceType
+	}
+	return ""
+}
+
 type NetworkBinding struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	BindIp        string                 `protobuf:"bytes,1,opt,name=bind_ip,json=bindIP,proto3" json:"bind_ip,omitempty"`
@@ -5143,7 +5547,7 @@ type NetworkBinding struct {
 
 func (x *NetworkBinding) Reset() {
 	*x = NetworkBinding{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[74]
+	mi := &file_berth_v1_ecs_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5155,7 +5559,7 @@ func (x *NetworkBinding) String() string {
 func (*NetworkBinding) ProtoMessage() {}
 
 func (x *NetworkBinding) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[74]
+	mi := &file_berth_v1_ecs_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5168,7 +5572,7 @@ func (x *NetworkBinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkBinding.ProtoReflect.Descriptor instead.
 func (*NetworkBinding) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{74}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *NetworkBinding) GetBindIp() string {
@@ -5210,7 +5614,7 @@ type NetworkInterface struct {
 
 func (x *NetworkInterface) Reset() {
 	*x = NetworkInterface{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[75]
+	mi := &file_berth_v1_ecs_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5222,7 +5626,7 @@ func (x *NetworkInterface) String() string {
 func (*NetworkInterface) ProtoMessage() {}
 
 func (x *NetworkInterface) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[75]
+	mi := &file_berth_v1_ecs_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5235,7 +5639,7 @@ func (x *NetworkInterface) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkInterface.ProtoReflect.Descriptor instead.
 func (*NetworkInterface) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{75}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *NetworkInterface) GetAttachmentId() string {
@@ -5284,7 +5688,7 @@ type Container struct {
 
 func (x *Container) Reset() {
 	*x = Container{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[76]
+	mi := &file_berth_v1_ecs_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5296,7 +5700,7 @@ func (x *Container) String() string {
 func (*Container) ProtoMessage() {}
 
 func (x *Container) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[76]
+	mi := &file_berth_v1_ecs_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5309,7 +5713,7 @@ func (x *Container) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Container.ProtoReflect.Descriptor instead.
 func (*Container) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{76}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *Container) GetContainerArn() string {
@@ -5458,13 +5862,14 @@ type Task struct {
 	Attributes           []*Attribute           `protobuf:"bytes,30,rep,name=attributes,proto3" json:"attributes,omitempty"`
 	PlatformVersion      string                 `protobuf:"bytes,31,opt,name=platform_version,json=platformVersion,proto3" json:"platform_version,omitempty"`
 	EphemeralStorage     *EphemeralStorage      `protobuf:"bytes,32,opt,name=ephemeral_storage,json=ephemeralStorage,proto3" json:"ephemeral_storage,omitempty"`
+	EnableExecuteCommand bool                   `protobuf:"varint,70,opt,name=enable_execute_command,json=enableExecuteCommand,proto3" json:"enable_execute_command,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[77]
+	mi := &file_berth_v1_ecs_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5476,7 +5881,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[77]
+	mi := &file_berth_v1_ecs_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5489,7 +5894,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{77}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *Task) GetTaskArn() string {
@@ -5716,6 +6121,13 @@ func (x *Task) GetEphemeralStorage() *EphemeralStorage {
 	return nil
 }
 
+func (x *Task) GetEnableExecuteCommand() bool {
+	if x != nil {
+		return x.EnableExecuteCommand
+	}
+	return false
+}
+
 type RunTaskRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Cluster        string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
@@ -5737,13 +6149,15 @@ type RunTaskRequest struct {
 	PropagateTags            string                          `protobuf:"bytes,16,opt,name=propagate_tags,json=propagateTags,proto3" json:"propagate_tags,omitempty"`
 	ReferenceId              string                          `protobuf:"bytes,17,opt,name=reference_id,json=referenceId,proto3" json:"reference_id,omitempty"`
 	ClientToken              string                          `protobuf:"bytes,18,opt,name=client_token,json=clientToken,proto3" json:"client_token,omitempty"`
-	unknownFields            protoimpl.UnknownFields
-	sizeCache                protoimpl.SizeCache
+	// Refused: berth has no EBS (ECS's TaskVolumeConfiguration).
+	VolumeConfigurations []*structpb.Struct `protobuf:"bytes,70,rep,name=volume_configurations,json=volumeConfigurations,proto3" json:"volume_configurations,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *RunTaskRequest) Reset() {
 	*x = RunTaskRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[78]
+	mi := &file_berth_v1_ecs_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5755,7 +6169,7 @@ func (x *RunTaskRequest) String() string {
 func (*RunTaskRequest) ProtoMessage() {}
 
 func (x *RunTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[78]
+	mi := &file_berth_v1_ecs_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5768,7 +6182,7 @@ func (x *RunTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunTaskRequest.ProtoReflect.Descriptor instead.
 func (*RunTaskRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{78}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *RunTaskRequest) GetCluster() string {
@@ -5897,6 +6311,13 @@ func (x *RunTaskRequest) GetClientToken() string {
 	return ""
 }
 
+func (x *RunTaskRequest) GetVolumeConfigurations() []*structpb.Struct {
+	if x != nil {
+		return x.VolumeConfigurations
+	}
+	return nil
+}
+
 type RunTaskResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Tasks         []*Task                `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
@@ -5907,7 +6328,7 @@ type RunTaskResponse struct {
 
 func (x *RunTaskResponse) Reset() {
 	*x = RunTaskResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[79]
+	mi := &file_berth_v1_ecs_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5919,7 +6340,7 @@ func (x *RunTaskResponse) String() string {
 func (*RunTaskResponse) ProtoMessage() {}
 
 func (x *RunTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[79]
+	mi := &file_berth_v1_ecs_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5932,7 +6353,7 @@ func (x *RunTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunTaskResponse.ProtoReflect.Descriptor instead.
 func (*RunTaskResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{79}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *RunTaskResponse) GetTasks() []*Task {
@@ -5963,13 +6384,15 @@ type StartTaskRequest struct {
 	EnableExecuteCommand bool                   `protobuf:"varint,10,opt,name=enable_execute_command,json=enableExecuteCommand,proto3" json:"enable_execute_command,omitempty"`
 	PropagateTags        string                 `protobuf:"bytes,11,opt,name=propagate_tags,json=propagateTags,proto3" json:"propagate_tags,omitempty"`
 	ReferenceId          string                 `protobuf:"bytes,12,opt,name=reference_id,json=referenceId,proto3" json:"reference_id,omitempty"`
+	// Refused: berth has no EBS (ECS's TaskVolumeConfiguration).
+	VolumeConfigurations []*structpb.Struct `protobuf:"bytes,70,rep,name=volume_configurations,json=volumeConfigurations,proto3" json:"volume_configurations,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
 }
 
 func (x *StartTaskRequest) Reset() {
 	*x = StartTaskRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[80]
+	mi := &file_berth_v1_ecs_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5981,7 +6404,7 @@ func (x *StartTaskRequest) String() string {
 func (*StartTaskRequest) ProtoMessage() {}
 
 func (x *StartTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[80]
+	mi := &file_berth_v1_ecs_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5994,7 +6417,7 @@ func (x *StartTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartTaskRequest.ProtoReflect.Descriptor instead.
 func (*StartTaskRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{80}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *StartTaskRequest) GetCluster() string {
@@ -6081,6 +6504,13 @@ func (x *StartTaskRequest) GetReferenceId() string {
 	return ""
 }
 
+func (x *StartTaskRequest) GetVolumeConfigurations() []*structpb.Struct {
+	if x != nil {
+		return x.VolumeConfigurations
+	}
+	return nil
+}
+
 type StartTaskResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Tasks         []*Task                `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
@@ -6091,7 +6521,7 @@ type StartTaskResponse struct {
 
 func (x *StartTaskResponse) Reset() {
 	*x = StartTaskResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[81]
+	mi := &file_berth_v1_ecs_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6103,7 +6533,7 @@ func (x *StartTaskResponse) String() string {
 func (*StartTaskResponse) ProtoMessage() {}
 
 func (x *StartTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[81]
+	mi := &file_berth_v1_ecs_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6116,7 +6546,7 @@ func (x *StartTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartTaskResponse.ProtoReflect.Descriptor instead.
 func (*StartTaskResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{81}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *StartTaskResponse) GetTasks() []*Task {
@@ -6144,7 +6574,7 @@ type StopTaskRequest struct {
 
 func (x *StopTaskRequest) Reset() {
 	*x = StopTaskRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[82]
+	mi := &file_berth_v1_ecs_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6156,7 +6586,7 @@ func (x *StopTaskRequest) String() string {
 func (*StopTaskRequest) ProtoMessage() {}
 
 func (x *StopTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[82]
+	mi := &file_berth_v1_ecs_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6169,7 +6599,7 @@ func (x *StopTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopTaskRequest.ProtoReflect.Descriptor instead.
 func (*StopTaskRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{82}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *StopTaskRequest) GetCluster() string {
@@ -6202,7 +6632,7 @@ type StopTaskResponse struct {
 
 func (x *StopTaskResponse) Reset() {
 	*x = StopTaskResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[83]
+	mi := &file_berth_v1_ecs_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6214,7 +6644,7 @@ func (x *StopTaskResponse) String() string {
 func (*StopTaskResponse) ProtoMessage() {}
 
 func (x *StopTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[83]
+	mi := &file_berth_v1_ecs_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6227,7 +6657,7 @@ func (x *StopTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopTaskResponse.ProtoReflect.Descriptor instead.
 func (*StopTaskResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{83}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *StopTaskResponse) GetTask() *Task {
@@ -6248,7 +6678,7 @@ type DescribeTasksRequest struct {
 
 func (x *DescribeTasksRequest) Reset() {
 	*x = DescribeTasksRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[84]
+	mi := &file_berth_v1_ecs_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6260,7 +6690,7 @@ func (x *DescribeTasksRequest) String() string {
 func (*DescribeTasksRequest) ProtoMessage() {}
 
 func (x *DescribeTasksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[84]
+	mi := &file_berth_v1_ecs_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6273,7 +6703,7 @@ func (x *DescribeTasksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeTasksRequest.ProtoReflect.Descriptor instead.
 func (*DescribeTasksRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{84}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *DescribeTasksRequest) GetCluster() string {
@@ -6307,7 +6737,7 @@ type DescribeTasksResponse struct {
 
 func (x *DescribeTasksResponse) Reset() {
 	*x = DescribeTasksResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[85]
+	mi := &file_berth_v1_ecs_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6319,7 +6749,7 @@ func (x *DescribeTasksResponse) String() string {
 func (*DescribeTasksResponse) ProtoMessage() {}
 
 func (x *DescribeTasksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[85]
+	mi := &file_berth_v1_ecs_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6332,7 +6762,7 @@ func (x *DescribeTasksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeTasksResponse.ProtoReflect.Descriptor instead.
 func (*DescribeTasksResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{85}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *DescribeTasksResponse) GetTasks() []*Task {
@@ -6361,13 +6791,15 @@ type ListTasksRequest struct {
 	// RUNNING (default), PENDING or STOPPED.
 	DesiredStatus string `protobuf:"bytes,8,opt,name=desired_status,json=desiredStatus,proto3" json:"desired_status,omitempty"`
 	LaunchType    string `protobuf:"bytes,9,opt,name=launch_type,json=launchType,proto3" json:"launch_type,omitempty"`
+	// Tasks of an ECS managed daemon: berth has none.
+	DaemonName    string `protobuf:"bytes,70,opt,name=daemon_name,json=daemonName,proto3" json:"daemon_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListTasksRequest) Reset() {
 	*x = ListTasksRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[86]
+	mi := &file_berth_v1_ecs_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6379,7 +6811,7 @@ func (x *ListTasksRequest) String() string {
 func (*ListTasksRequest) ProtoMessage() {}
 
 func (x *ListTasksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[86]
+	mi := &file_berth_v1_ecs_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6392,7 +6824,7 @@ func (x *ListTasksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTasksRequest.ProtoReflect.Descriptor instead.
 func (*ListTasksRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{86}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *ListTasksRequest) GetCluster() string {
@@ -6458,6 +6890,13 @@ func (x *ListTasksRequest) GetLaunchType() string {
 	return ""
 }
 
+func (x *ListTasksRequest) GetDaemonName() string {
+	if x != nil {
+		return x.DaemonName
+	}
+	return ""
+}
+
 type ListTasksResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TaskArns      []string               `protobuf:"bytes,1,rep,name=task_arns,json=taskArns,proto3" json:"task_arns,omitempty"`
@@ -6468,7 +6907,7 @@ type ListTasksResponse struct {
 
 func (x *ListTasksResponse) Reset() {
 	*x = ListTasksResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[87]
+	mi := &file_berth_v1_ecs_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6480,7 +6919,7 @@ func (x *ListTasksResponse) String() string {
 func (*ListTasksResponse) ProtoMessage() {}
 
 func (x *ListTasksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[87]
+	mi := &file_berth_v1_ecs_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6493,7 +6932,7 @@ func (x *ListTasksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTasksResponse.ProtoReflect.Descriptor instead.
 func (*ListTasksResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{87}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *ListTasksResponse) GetTaskArns() []string {
@@ -6520,7 +6959,7 @@ type DeploymentCircuitBreaker struct {
 
 func (x *DeploymentCircuitBreaker) Reset() {
 	*x = DeploymentCircuitBreaker{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[88]
+	mi := &file_berth_v1_ecs_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6532,7 +6971,7 @@ func (x *DeploymentCircuitBreaker) String() string {
 func (*DeploymentCircuitBreaker) ProtoMessage() {}
 
 func (x *DeploymentCircuitBreaker) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[88]
+	mi := &file_berth_v1_ecs_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6545,7 +6984,7 @@ func (x *DeploymentCircuitBreaker) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeploymentCircuitBreaker.ProtoReflect.Descriptor instead.
 func (*DeploymentCircuitBreaker) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{88}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *DeploymentCircuitBreaker) GetEnable() bool {
@@ -6575,7 +7014,7 @@ type DeploymentConfiguration struct {
 
 func (x *DeploymentConfiguration) Reset() {
 	*x = DeploymentConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[89]
+	mi := &file_berth_v1_ecs_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6587,7 +7026,7 @@ func (x *DeploymentConfiguration) String() string {
 func (*DeploymentConfiguration) ProtoMessage() {}
 
 func (x *DeploymentConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[89]
+	mi := &file_berth_v1_ecs_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6600,7 +7039,7 @@ func (x *DeploymentConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeploymentConfiguration.ProtoReflect.Descriptor instead.
 func (*DeploymentConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{89}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *DeploymentConfiguration) GetDeploymentCircuitBreaker() *DeploymentCircuitBreaker {
@@ -6634,7 +7073,7 @@ type DeploymentController struct {
 
 func (x *DeploymentController) Reset() {
 	*x = DeploymentController{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[90]
+	mi := &file_berth_v1_ecs_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6646,7 +7085,7 @@ func (x *DeploymentController) String() string {
 func (*DeploymentController) ProtoMessage() {}
 
 func (x *DeploymentController) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[90]
+	mi := &file_berth_v1_ecs_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6659,7 +7098,7 @@ func (x *DeploymentController) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeploymentController.ProtoReflect.Descriptor instead.
 func (*DeploymentController) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{90}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *DeploymentController) GetType() string {
@@ -6694,7 +7133,7 @@ type Deployment struct {
 
 func (x *Deployment) Reset() {
 	*x = Deployment{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[91]
+	mi := &file_berth_v1_ecs_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6706,7 +7145,7 @@ func (x *Deployment) String() string {
 func (*Deployment) ProtoMessage() {}
 
 func (x *Deployment) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[91]
+	mi := &file_berth_v1_ecs_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6719,7 +7158,7 @@ func (x *Deployment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deployment.ProtoReflect.Descriptor instead.
 func (*Deployment) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{91}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *Deployment) GetId() string {
@@ -6838,7 +7277,7 @@ type ServiceEvent struct {
 
 func (x *ServiceEvent) Reset() {
 	*x = ServiceEvent{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[92]
+	mi := &file_berth_v1_ecs_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6850,7 +7289,7 @@ func (x *ServiceEvent) String() string {
 func (*ServiceEvent) ProtoMessage() {}
 
 func (x *ServiceEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[92]
+	mi := &file_berth_v1_ecs_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6863,7 +7302,7 @@ func (x *ServiceEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceEvent.ProtoReflect.Descriptor instead.
 func (*ServiceEvent) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{92}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *ServiceEvent) GetId() string {
@@ -6923,7 +7362,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[93]
+	mi := &file_berth_v1_ecs_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6935,7 +7374,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[93]
+	mi := &file_berth_v1_ecs_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6948,7 +7387,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{93}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *Service) GetServiceArn() string {
@@ -7161,7 +7600,7 @@ type CreateServiceRequest struct {
 
 func (x *CreateServiceRequest) Reset() {
 	*x = CreateServiceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[94]
+	mi := &file_berth_v1_ecs_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7173,7 +7612,7 @@ func (x *CreateServiceRequest) String() string {
 func (*CreateServiceRequest) ProtoMessage() {}
 
 func (x *CreateServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[94]
+	mi := &file_berth_v1_ecs_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7186,7 +7625,7 @@ func (x *CreateServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateServiceRequest.ProtoReflect.Descriptor instead.
 func (*CreateServiceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{94}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *CreateServiceRequest) GetCluster() string {
@@ -7338,7 +7777,7 @@ type CreateServiceResponse struct {
 
 func (x *CreateServiceResponse) Reset() {
 	*x = CreateServiceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[95]
+	mi := &file_berth_v1_ecs_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7350,7 +7789,7 @@ func (x *CreateServiceResponse) String() string {
 func (*CreateServiceResponse) ProtoMessage() {}
 
 func (x *CreateServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[95]
+	mi := &file_berth_v1_ecs_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7363,7 +7802,7 @@ func (x *CreateServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateServiceResponse.ProtoReflect.Descriptor instead.
 func (*CreateServiceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{95}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *CreateServiceResponse) GetService() *Service {
@@ -7394,7 +7833,7 @@ type UpdateServiceRequest struct {
 
 func (x *UpdateServiceRequest) Reset() {
 	*x = UpdateServiceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[96]
+	mi := &file_berth_v1_ecs_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7406,7 +7845,7 @@ func (x *UpdateServiceRequest) String() string {
 func (*UpdateServiceRequest) ProtoMessage() {}
 
 func (x *UpdateServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[96]
+	mi := &file_berth_v1_ecs_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7419,7 +7858,7 @@ func (x *UpdateServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateServiceRequest.ProtoReflect.Descriptor instead.
 func (*UpdateServiceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{96}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *UpdateServiceRequest) GetCluster() string {
@@ -7522,7 +7961,7 @@ type UpdateServiceResponse struct {
 
 func (x *UpdateServiceResponse) Reset() {
 	*x = UpdateServiceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[97]
+	mi := &file_berth_v1_ecs_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7534,7 +7973,7 @@ func (x *UpdateServiceResponse) String() string {
 func (*UpdateServiceResponse) ProtoMessage() {}
 
 func (x *UpdateServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[97]
+	mi := &file_berth_v1_ecs_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7547,7 +7986,7 @@ func (x *UpdateServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateServiceResponse.ProtoReflect.Descriptor instead.
 func (*UpdateServiceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{97}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *UpdateServiceResponse) GetService() *Service {
@@ -7568,7 +8007,7 @@ type DeleteServiceRequest struct {
 
 func (x *DeleteServiceRequest) Reset() {
 	*x = DeleteServiceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[98]
+	mi := &file_berth_v1_ecs_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7580,7 +8019,7 @@ func (x *DeleteServiceRequest) String() string {
 func (*DeleteServiceRequest) ProtoMessage() {}
 
 func (x *DeleteServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[98]
+	mi := &file_berth_v1_ecs_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7593,7 +8032,7 @@ func (x *DeleteServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteServiceRequest.ProtoReflect.Descriptor instead.
 func (*DeleteServiceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{98}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *DeleteServiceRequest) GetCluster() string {
@@ -7626,7 +8065,7 @@ type DeleteServiceResponse struct {
 
 func (x *DeleteServiceResponse) Reset() {
 	*x = DeleteServiceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[99]
+	mi := &file_berth_v1_ecs_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7638,7 +8077,7 @@ func (x *DeleteServiceResponse) String() string {
 func (*DeleteServiceResponse) ProtoMessage() {}
 
 func (x *DeleteServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[99]
+	mi := &file_berth_v1_ecs_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7651,7 +8090,7 @@ func (x *DeleteServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteServiceResponse.ProtoReflect.Descriptor instead.
 func (*DeleteServiceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{99}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *DeleteServiceResponse) GetService() *Service {
@@ -7672,7 +8111,7 @@ type DescribeServicesRequest struct {
 
 func (x *DescribeServicesRequest) Reset() {
 	*x = DescribeServicesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[100]
+	mi := &file_berth_v1_ecs_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7684,7 +8123,7 @@ func (x *DescribeServicesRequest) String() string {
 func (*DescribeServicesRequest) ProtoMessage() {}
 
 func (x *DescribeServicesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[100]
+	mi := &file_berth_v1_ecs_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7697,7 +8136,7 @@ func (x *DescribeServicesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeServicesRequest.ProtoReflect.Descriptor instead.
 func (*DescribeServicesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{100}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *DescribeServicesRequest) GetCluster() string {
@@ -7731,7 +8170,7 @@ type DescribeServicesResponse struct {
 
 func (x *DescribeServicesResponse) Reset() {
 	*x = DescribeServicesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[101]
+	mi := &file_berth_v1_ecs_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7743,7 +8182,7 @@ func (x *DescribeServicesResponse) String() string {
 func (*DescribeServicesResponse) ProtoMessage() {}
 
 func (x *DescribeServicesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[101]
+	mi := &file_berth_v1_ecs_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7756,7 +8195,7 @@ func (x *DescribeServicesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeServicesResponse.ProtoReflect.Descriptor instead.
 func (*DescribeServicesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{101}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *DescribeServicesResponse) GetServices() []*Service {
@@ -7780,13 +8219,15 @@ type ListServicesRequest struct {
 	MaxResults         int32                  `protobuf:"varint,3,opt,name=max_results,json=maxResults,proto3" json:"max_results,omitempty"`
 	LaunchType         string                 `protobuf:"bytes,4,opt,name=launch_type,json=launchType,proto3" json:"launch_type,omitempty"`
 	SchedulingStrategy string                 `protobuf:"bytes,5,opt,name=scheduling_strategy,json=schedulingStrategy,proto3" json:"scheduling_strategy,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// CUSTOMER or ECS: berth's services are all the customer's.
+	ResourceManagementType string `protobuf:"bytes,70,opt,name=resource_management_type,json=resourceManagementType,proto3" json:"resource_management_type,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *ListServicesRequest) Reset() {
 	*x = ListServicesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[102]
+	mi := &file_berth_v1_ecs_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7798,7 +8239,7 @@ func (x *ListServicesRequest) String() string {
 func (*ListServicesRequest) ProtoMessage() {}
 
 func (x *ListServicesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[102]
+	mi := &file_berth_v1_ecs_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7811,7 +8252,7 @@ func (x *ListServicesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServicesRequest.ProtoReflect.Descriptor instead.
 func (*ListServicesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{102}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *ListServicesRequest) GetCluster() string {
@@ -7849,6 +8290,13 @@ func (x *ListServicesRequest) GetSchedulingStrategy() string {
 	return ""
 }
 
+func (x *ListServicesRequest) GetResourceManagementType() string {
+	if x != nil {
+		return x.ResourceManagementType
+	}
+	return ""
+}
+
 type ListServicesResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ServiceArns   []string               `protobuf:"bytes,1,rep,name=service_arns,json=serviceArns,proto3" json:"service_arns,omitempty"`
@@ -7859,7 +8307,7 @@ type ListServicesResponse struct {
 
 func (x *ListServicesResponse) Reset() {
 	*x = ListServicesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[103]
+	mi := &file_berth_v1_ecs_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7871,7 +8319,7 @@ func (x *ListServicesResponse) String() string {
 func (*ListServicesResponse) ProtoMessage() {}
 
 func (x *ListServicesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[103]
+	mi := &file_berth_v1_ecs_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7884,7 +8332,7 @@ func (x *ListServicesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServicesResponse.ProtoReflect.Descriptor instead.
 func (*ListServicesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{103}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *ListServicesResponse) GetServiceArns() []string {
@@ -7916,7 +8364,7 @@ type ManagedScaling struct {
 
 func (x *ManagedScaling) Reset() {
 	*x = ManagedScaling{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[104]
+	mi := &file_berth_v1_ecs_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7928,7 +8376,7 @@ func (x *ManagedScaling) String() string {
 func (*ManagedScaling) ProtoMessage() {}
 
 func (x *ManagedScaling) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[104]
+	mi := &file_berth_v1_ecs_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7941,7 +8389,7 @@ func (x *ManagedScaling) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManagedScaling.ProtoReflect.Descriptor instead.
 func (*ManagedScaling) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{104}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *ManagedScaling) GetStatus() string {
@@ -7991,7 +8439,7 @@ type AutoScalingGroupProvider struct {
 
 func (x *AutoScalingGroupProvider) Reset() {
 	*x = AutoScalingGroupProvider{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[105]
+	mi := &file_berth_v1_ecs_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8003,7 +8451,7 @@ func (x *AutoScalingGroupProvider) String() string {
 func (*AutoScalingGroupProvider) ProtoMessage() {}
 
 func (x *AutoScalingGroupProvider) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[105]
+	mi := &file_berth_v1_ecs_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8016,7 +8464,7 @@ func (x *AutoScalingGroupProvider) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutoScalingGroupProvider.ProtoReflect.Descriptor instead.
 func (*AutoScalingGroupProvider) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{105}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *AutoScalingGroupProvider) GetAutoScalingGroupArn() string {
@@ -8067,7 +8515,7 @@ type CapacityProvider struct {
 
 func (x *CapacityProvider) Reset() {
 	*x = CapacityProvider{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[106]
+	mi := &file_berth_v1_ecs_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8079,7 +8527,7 @@ func (x *CapacityProvider) String() string {
 func (*CapacityProvider) ProtoMessage() {}
 
 func (x *CapacityProvider) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[106]
+	mi := &file_berth_v1_ecs_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8092,7 +8540,7 @@ func (x *CapacityProvider) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CapacityProvider.ProtoReflect.Descriptor instead.
 func (*CapacityProvider) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{106}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *CapacityProvider) GetCapacityProviderArn() string {
@@ -8165,7 +8613,7 @@ type CapacityProviderReservation struct {
 
 func (x *CapacityProviderReservation) Reset() {
 	*x = CapacityProviderReservation{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[107]
+	mi := &file_berth_v1_ecs_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8177,7 +8625,7 @@ func (x *CapacityProviderReservation) String() string {
 func (*CapacityProviderReservation) ProtoMessage() {}
 
 func (x *CapacityProviderReservation) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[107]
+	mi := &file_berth_v1_ecs_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8190,7 +8638,7 @@ func (x *CapacityProviderReservation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CapacityProviderReservation.ProtoReflect.Descriptor instead.
 func (*CapacityProviderReservation) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{107}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *CapacityProviderReservation) GetClusterName() string {
@@ -8226,13 +8674,16 @@ type CreateCapacityProviderRequest struct {
 	Name                     string                    `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	AutoScalingGroupProvider *AutoScalingGroupProvider `protobuf:"bytes,2,opt,name=auto_scaling_group_provider,json=autoScalingGroupProvider,proto3" json:"auto_scaling_group_provider,omitempty"`
 	Tags                     []*Tag                    `protobuf:"bytes,3,rep,name=tags,proto3" json:"tags,omitempty"`
+	// Refused: both come with ECS Managed Instances, which berth does not have.
+	Cluster                  string           `protobuf:"bytes,70,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	ManagedInstancesProvider *structpb.Struct `protobuf:"bytes,71,opt,name=managed_instances_provider,json=managedInstancesProvider,proto3" json:"managed_instances_provider,omitempty"`
 	unknownFields            protoimpl.UnknownFields
 	sizeCache                protoimpl.SizeCache
 }
 
 func (x *CreateCapacityProviderRequest) Reset() {
 	*x = CreateCapacityProviderRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[108]
+	mi := &file_berth_v1_ecs_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8244,7 +8695,7 @@ func (x *CreateCapacityProviderRequest) String() string {
 func (*CreateCapacityProviderRequest) ProtoMessage() {}
 
 func (x *CreateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[108]
+	mi := &file_berth_v1_ecs_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8257,7 +8708,7 @@ func (x *CreateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCapacityProviderRequest.ProtoReflect.Descriptor instead.
 func (*CreateCapacityProviderRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{108}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *CreateCapacityProviderRequest) GetName() string {
@@ -8281,6 +8732,20 @@ func (x *CreateCapacityProviderRequest) GetTags() []*Tag {
 	return nil
 }
 
+func (x *CreateCapacityProviderRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *CreateCapacityProviderRequest) GetManagedInstancesProvider() *structpb.Struct {
+	if x != nil {
+		return x.ManagedInstancesProvider
+	}
+	return nil
+}
+
 type CreateCapacityProviderResponse struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	CapacityProvider *CapacityProvider      `protobuf:"bytes,1,opt,name=capacity_provider,json=capacityProvider,proto3" json:"capacity_provider,omitempty"`
@@ -8290,7 +8755,7 @@ type CreateCapacityProviderResponse struct {
 
 func (x *CreateCapacityProviderResponse) Reset() {
 	*x = CreateCapacityProviderResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[109]
+	mi := &file_berth_v1_ecs_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8302,7 +8767,7 @@ func (x *CreateCapacityProviderResponse) String() string {
 func (*CreateCapacityProviderResponse) ProtoMessage() {}
 
 func (x *CreateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[109]
+	mi := &file_berth_v1_ecs_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8315,7 +8780,7 @@ func (x *CreateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCapacityProviderResponse.ProtoReflect.Descriptor instead.
 func (*CreateCapacityProviderResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{109}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *CreateCapacityProviderResponse) GetCapacityProvider() *CapacityProvider {
@@ -8331,13 +8796,15 @@ type DescribeCapacityProvidersRequest struct {
 	Include           []string               `protobuf:"bytes,2,rep,name=include,proto3" json:"include,omitempty"`
 	MaxResults        int32                  `protobuf:"varint,3,opt,name=max_results,json=maxResults,proto3" json:"max_results,omitempty"`
 	NextToken         string                 `protobuf:"bytes,4,opt,name=next_token,json=nextToken,proto3" json:"next_token,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Only the providers associated with the cluster.
+	Cluster       string `protobuf:"bytes,70,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DescribeCapacityProvidersRequest) Reset() {
 	*x = DescribeCapacityProvidersRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[110]
+	mi := &file_berth_v1_ecs_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8349,7 +8816,7 @@ func (x *DescribeCapacityProvidersRequest) String() string {
 func (*DescribeCapacityProvidersRequest) ProtoMessage() {}
 
 func (x *DescribeCapacityProvidersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[110]
+	mi := &file_berth_v1_ecs_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8362,7 +8829,7 @@ func (x *DescribeCapacityProvidersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeCapacityProvidersRequest.ProtoReflect.Descriptor instead.
 func (*DescribeCapacityProvidersRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{110}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *DescribeCapacityProvidersRequest) GetCapacityProviders() []string {
@@ -8393,6 +8860,13 @@ func (x *DescribeCapacityProvidersRequest) GetNextToken() string {
 	return ""
 }
 
+func (x *DescribeCapacityProvidersRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
 type DescribeCapacityProvidersResponse struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
 	CapacityProviders []*CapacityProvider    `protobuf:"bytes,1,rep,name=capacity_providers,json=capacityProviders,proto3" json:"capacity_providers,omitempty"`
@@ -8404,7 +8878,7 @@ type DescribeCapacityProvidersResponse struct {
 
 func (x *DescribeCapacityProvidersResponse) Reset() {
 	*x = DescribeCapacityProvidersResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[111]
+	mi := &file_berth_v1_ecs_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8416,7 +8890,7 @@ func (x *DescribeCapacityProvidersResponse) String() string {
 func (*DescribeCapacityProvidersResponse) ProtoMessage() {}
 
 func (x *DescribeCapacityProvidersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[111]
+	mi := &file_berth_v1_ecs_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8429,7 +8903,7 @@ func (x *DescribeCapacityProvidersResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use DescribeCapacityProvidersResponse.ProtoReflect.Descriptor instead.
 func (*DescribeCapacityProvidersResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{111}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *DescribeCapacityProvidersResponse) GetCapacityProviders() []*CapacityProvider {
@@ -8464,7 +8938,7 @@ type PutClusterCapacityProvidersRequest struct {
 
 func (x *PutClusterCapacityProvidersRequest) Reset() {
 	*x = PutClusterCapacityProvidersRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[112]
+	mi := &file_berth_v1_ecs_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8476,7 +8950,7 @@ func (x *PutClusterCapacityProvidersRequest) String() string {
 func (*PutClusterCapacityProvidersRequest) ProtoMessage() {}
 
 func (x *PutClusterCapacityProvidersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[112]
+	mi := &file_berth_v1_ecs_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8489,7 +8963,7 @@ func (x *PutClusterCapacityProvidersRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use PutClusterCapacityProvidersRequest.ProtoReflect.Descriptor instead.
 func (*PutClusterCapacityProvidersRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{112}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *PutClusterCapacityProvidersRequest) GetCluster() string {
@@ -8522,7 +8996,7 @@ type PutClusterCapacityProvidersResponse struct {
 
 func (x *PutClusterCapacityProvidersResponse) Reset() {
 	*x = PutClusterCapacityProvidersResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[113]
+	mi := &file_berth_v1_ecs_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8534,7 +9008,7 @@ func (x *PutClusterCapacityProvidersResponse) String() string {
 func (*PutClusterCapacityProvidersResponse) ProtoMessage() {}
 
 func (x *PutClusterCapacityProvidersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[113]
+	mi := &file_berth_v1_ecs_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8547,7 +9021,7 @@ func (x *PutClusterCapacityProvidersResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use PutClusterCapacityProvidersResponse.ProtoReflect.Descriptor instead.
 func (*PutClusterCapacityProvidersResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{113}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *PutClusterCapacityProvidersResponse) GetCluster() *Cluster {
@@ -8567,7 +9041,7 @@ type TagResourceRequest struct {
 
 func (x *TagResourceRequest) Reset() {
 	*x = TagResourceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[114]
+	mi := &file_berth_v1_ecs_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8579,7 +9053,7 @@ func (x *TagResourceRequest) String() string {
 func (*TagResourceRequest) ProtoMessage() {}
 
 func (x *TagResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[114]
+	mi := &file_berth_v1_ecs_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8592,7 +9066,7 @@ func (x *TagResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagResourceRequest.ProtoReflect.Descriptor instead.
 func (*TagResourceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{114}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *TagResourceRequest) GetResourceArn() string {
@@ -8617,7 +9091,7 @@ type TagResourceResponse struct {
 
 func (x *TagResourceResponse) Reset() {
 	*x = TagResourceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[115]
+	mi := &file_berth_v1_ecs_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8629,7 +9103,7 @@ func (x *TagResourceResponse) String() string {
 func (*TagResourceResponse) ProtoMessage() {}
 
 func (x *TagResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[115]
+	mi := &file_berth_v1_ecs_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8642,7 +9116,7 @@ func (x *TagResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagResourceResponse.ProtoReflect.Descriptor instead.
 func (*TagResourceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{115}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{121}
 }
 
 type UntagResourceRequest struct {
@@ -8655,7 +9129,7 @@ type UntagResourceRequest struct {
 
 func (x *UntagResourceRequest) Reset() {
 	*x = UntagResourceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[116]
+	mi := &file_berth_v1_ecs_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8667,7 +9141,7 @@ func (x *UntagResourceRequest) String() string {
 func (*UntagResourceRequest) ProtoMessage() {}
 
 func (x *UntagResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[116]
+	mi := &file_berth_v1_ecs_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8680,7 +9154,7 @@ func (x *UntagResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UntagResourceRequest.ProtoReflect.Descriptor instead.
 func (*UntagResourceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{116}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *UntagResourceRequest) GetResourceArn() string {
@@ -8705,7 +9179,7 @@ type UntagResourceResponse struct {
 
 func (x *UntagResourceResponse) Reset() {
 	*x = UntagResourceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[117]
+	mi := &file_berth_v1_ecs_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8717,7 +9191,7 @@ func (x *UntagResourceResponse) String() string {
 func (*UntagResourceResponse) ProtoMessage() {}
 
 func (x *UntagResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[117]
+	mi := &file_berth_v1_ecs_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8730,7 +9204,7 @@ func (x *UntagResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UntagResourceResponse.ProtoReflect.Descriptor instead.
 func (*UntagResourceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{117}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{123}
 }
 
 type ListTagsForResourceRequest struct {
@@ -8742,7 +9216,7 @@ type ListTagsForResourceRequest struct {
 
 func (x *ListTagsForResourceRequest) Reset() {
 	*x = ListTagsForResourceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[118]
+	mi := &file_berth_v1_ecs_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8754,7 +9228,7 @@ func (x *ListTagsForResourceRequest) String() string {
 func (*ListTagsForResourceRequest) ProtoMessage() {}
 
 func (x *ListTagsForResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[118]
+	mi := &file_berth_v1_ecs_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8767,7 +9241,7 @@ func (x *ListTagsForResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTagsForResourceRequest.ProtoReflect.Descriptor instead.
 func (*ListTagsForResourceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{118}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *ListTagsForResourceRequest) GetResourceArn() string {
@@ -8786,7 +9260,7 @@ type ListTagsForResourceResponse struct {
 
 func (x *ListTagsForResourceResponse) Reset() {
 	*x = ListTagsForResourceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[119]
+	mi := &file_berth_v1_ecs_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8798,7 +9272,7 @@ func (x *ListTagsForResourceResponse) String() string {
 func (*ListTagsForResourceResponse) ProtoMessage() {}
 
 func (x *ListTagsForResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[119]
+	mi := &file_berth_v1_ecs_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8811,7 +9285,7 @@ func (x *ListTagsForResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTagsForResourceResponse.ProtoReflect.Descriptor instead.
 func (*ListTagsForResourceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{119}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *ListTagsForResourceResponse) GetTags() []*Tag {
@@ -8836,7 +9310,7 @@ type Setting struct {
 
 func (x *Setting) Reset() {
 	*x = Setting{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[120]
+	mi := &file_berth_v1_ecs_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8848,7 +9322,7 @@ func (x *Setting) String() string {
 func (*Setting) ProtoMessage() {}
 
 func (x *Setting) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[120]
+	mi := &file_berth_v1_ecs_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8861,7 +9335,7 @@ func (x *Setting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Setting.ProtoReflect.Descriptor instead.
 func (*Setting) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{120}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *Setting) GetName() string {
@@ -8906,7 +9380,7 @@ type ListAccountSettingsRequest struct {
 
 func (x *ListAccountSettingsRequest) Reset() {
 	*x = ListAccountSettingsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[121]
+	mi := &file_berth_v1_ecs_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8918,7 +9392,7 @@ func (x *ListAccountSettingsRequest) String() string {
 func (*ListAccountSettingsRequest) ProtoMessage() {}
 
 func (x *ListAccountSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[121]
+	mi := &file_berth_v1_ecs_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8931,7 +9405,7 @@ func (x *ListAccountSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountSettingsRequest.ProtoReflect.Descriptor instead.
 func (*ListAccountSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{121}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *ListAccountSettingsRequest) GetName() string {
@@ -8986,7 +9460,7 @@ type ListAccountSettingsResponse struct {
 
 func (x *ListAccountSettingsResponse) Reset() {
 	*x = ListAccountSettingsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[122]
+	mi := &file_berth_v1_ecs_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8998,7 +9472,7 @@ func (x *ListAccountSettingsResponse) String() string {
 func (*ListAccountSettingsResponse) ProtoMessage() {}
 
 func (x *ListAccountSettingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[122]
+	mi := &file_berth_v1_ecs_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9011,7 +9485,7 @@ func (x *ListAccountSettingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountSettingsResponse.ProtoReflect.Descriptor instead.
 func (*ListAccountSettingsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{122}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{128}
 }
 
 func (x *ListAccountSettingsResponse) GetSettings() []*Setting {
@@ -9039,7 +9513,7 @@ type PutAccountSettingRequest struct {
 
 func (x *PutAccountSettingRequest) Reset() {
 	*x = PutAccountSettingRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[123]
+	mi := &file_berth_v1_ecs_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9051,7 +9525,7 @@ func (x *PutAccountSettingRequest) String() string {
 func (*PutAccountSettingRequest) ProtoMessage() {}
 
 func (x *PutAccountSettingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[123]
+	mi := &file_berth_v1_ecs_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9064,7 +9538,7 @@ func (x *PutAccountSettingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountSettingRequest.ProtoReflect.Descriptor instead.
 func (*PutAccountSettingRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{123}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *PutAccountSettingRequest) GetName() string {
@@ -9097,7 +9571,7 @@ type PutAccountSettingResponse struct {
 
 func (x *PutAccountSettingResponse) Reset() {
 	*x = PutAccountSettingResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[124]
+	mi := &file_berth_v1_ecs_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9109,7 +9583,7 @@ func (x *PutAccountSettingResponse) String() string {
 func (*PutAccountSettingResponse) ProtoMessage() {}
 
 func (x *PutAccountSettingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[124]
+	mi := &file_berth_v1_ecs_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9122,7 +9596,7 @@ func (x *PutAccountSettingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountSettingResponse.ProtoReflect.Descriptor instead.
 func (*PutAccountSettingResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{124}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{130}
 }
 
 func (x *PutAccountSettingResponse) GetSetting() *Setting {
@@ -9142,7 +9616,7 @@ type PutAccountSettingDefaultRequest struct {
 
 func (x *PutAccountSettingDefaultRequest) Reset() {
 	*x = PutAccountSettingDefaultRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[125]
+	mi := &file_berth_v1_ecs_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9154,7 +9628,7 @@ func (x *PutAccountSettingDefaultRequest) String() string {
 func (*PutAccountSettingDefaultRequest) ProtoMessage() {}
 
 func (x *PutAccountSettingDefaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[125]
+	mi := &file_berth_v1_ecs_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9167,7 +9641,7 @@ func (x *PutAccountSettingDefaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountSettingDefaultRequest.ProtoReflect.Descriptor instead.
 func (*PutAccountSettingDefaultRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{125}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *PutAccountSettingDefaultRequest) GetName() string {
@@ -9193,7 +9667,7 @@ type PutAccountSettingDefaultResponse struct {
 
 func (x *PutAccountSettingDefaultResponse) Reset() {
 	*x = PutAccountSettingDefaultResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[126]
+	mi := &file_berth_v1_ecs_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9205,7 +9679,7 @@ func (x *PutAccountSettingDefaultResponse) String() string {
 func (*PutAccountSettingDefaultResponse) ProtoMessage() {}
 
 func (x *PutAccountSettingDefaultResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[126]
+	mi := &file_berth_v1_ecs_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9218,7 +9692,7 @@ func (x *PutAccountSettingDefaultResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountSettingDefaultResponse.ProtoReflect.Descriptor instead.
 func (*PutAccountSettingDefaultResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{126}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *PutAccountSettingDefaultResponse) GetSetting() *Setting {
@@ -9238,7 +9712,7 @@ type DeleteAccountSettingRequest struct {
 
 func (x *DeleteAccountSettingRequest) Reset() {
 	*x = DeleteAccountSettingRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[127]
+	mi := &file_berth_v1_ecs_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9250,7 +9724,7 @@ func (x *DeleteAccountSettingRequest) String() string {
 func (*DeleteAccountSettingRequest) ProtoMessage() {}
 
 func (x *DeleteAccountSettingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[127]
+	mi := &file_berth_v1_ecs_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9263,7 +9737,7 @@ func (x *DeleteAccountSettingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccountSettingRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAccountSettingRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{127}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{133}
 }
 
 func (x *DeleteAccountSettingRequest) GetName() string {
@@ -9289,7 +9763,7 @@ type DeleteAccountSettingResponse struct {
 
 func (x *DeleteAccountSettingResponse) Reset() {
 	*x = DeleteAccountSettingResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[128]
+	mi := &file_berth_v1_ecs_proto_msgTypes[134]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9301,7 +9775,7 @@ func (x *DeleteAccountSettingResponse) String() string {
 func (*DeleteAccountSettingResponse) ProtoMessage() {}
 
 func (x *DeleteAccountSettingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[128]
+	mi := &file_berth_v1_ecs_proto_msgTypes[134]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9314,7 +9788,7 @@ func (x *DeleteAccountSettingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccountSettingResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAccountSettingResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{128}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{134}
 }
 
 func (x *DeleteAccountSettingResponse) GetSetting() *Setting {
@@ -9334,7 +9808,7 @@ type DeleteTaskDefinitionsRequest struct {
 
 func (x *DeleteTaskDefinitionsRequest) Reset() {
 	*x = DeleteTaskDefinitionsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[129]
+	mi := &file_berth_v1_ecs_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9346,7 +9820,7 @@ func (x *DeleteTaskDefinitionsRequest) String() string {
 func (*DeleteTaskDefinitionsRequest) ProtoMessage() {}
 
 func (x *DeleteTaskDefinitionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[129]
+	mi := &file_berth_v1_ecs_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9359,7 +9833,7 @@ func (x *DeleteTaskDefinitionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTaskDefinitionsRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTaskDefinitionsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{129}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{135}
 }
 
 func (x *DeleteTaskDefinitionsRequest) GetTaskDefinitions() []string {
@@ -9379,7 +9853,7 @@ type DeleteTaskDefinitionsResponse struct {
 
 func (x *DeleteTaskDefinitionsResponse) Reset() {
 	*x = DeleteTaskDefinitionsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[130]
+	mi := &file_berth_v1_ecs_proto_msgTypes[136]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9391,7 +9865,7 @@ func (x *DeleteTaskDefinitionsResponse) String() string {
 func (*DeleteTaskDefinitionsResponse) ProtoMessage() {}
 
 func (x *DeleteTaskDefinitionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[130]
+	mi := &file_berth_v1_ecs_proto_msgTypes[136]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9404,7 +9878,7 @@ func (x *DeleteTaskDefinitionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTaskDefinitionsResponse.ProtoReflect.Descriptor instead.
 func (*DeleteTaskDefinitionsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{130}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{136}
 }
 
 func (x *DeleteTaskDefinitionsResponse) GetTaskDefinitions() []*TaskDefinition {
@@ -9434,7 +9908,7 @@ type ExecuteCommandConfiguration struct {
 
 func (x *ExecuteCommandConfiguration) Reset() {
 	*x = ExecuteCommandConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[131]
+	mi := &file_berth_v1_ecs_proto_msgTypes[137]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9446,7 +9920,7 @@ func (x *ExecuteCommandConfiguration) String() string {
 func (*ExecuteCommandConfiguration) ProtoMessage() {}
 
 func (x *ExecuteCommandConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[131]
+	mi := &file_berth_v1_ecs_proto_msgTypes[137]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9459,7 +9933,7 @@ func (x *ExecuteCommandConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteCommandConfiguration.ProtoReflect.Descriptor instead.
 func (*ExecuteCommandConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{131}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{137}
 }
 
 func (x *ExecuteCommandConfiguration) GetKmsKeyId() string {
@@ -9496,7 +9970,7 @@ type ExecuteCommandLogConfiguration struct {
 
 func (x *ExecuteCommandLogConfiguration) Reset() {
 	*x = ExecuteCommandLogConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[132]
+	mi := &file_berth_v1_ecs_proto_msgTypes[138]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9508,7 +9982,7 @@ func (x *ExecuteCommandLogConfiguration) String() string {
 func (*ExecuteCommandLogConfiguration) ProtoMessage() {}
 
 func (x *ExecuteCommandLogConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[132]
+	mi := &file_berth_v1_ecs_proto_msgTypes[138]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9521,7 +9995,7 @@ func (x *ExecuteCommandLogConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteCommandLogConfiguration.ProtoReflect.Descriptor instead.
 func (*ExecuteCommandLogConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{132}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{138}
 }
 
 func (x *ExecuteCommandLogConfiguration) GetCloudWatchLogGroupName() string {
@@ -9569,7 +10043,7 @@ type ManagedStorageConfiguration struct {
 
 func (x *ManagedStorageConfiguration) Reset() {
 	*x = ManagedStorageConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[133]
+	mi := &file_berth_v1_ecs_proto_msgTypes[139]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9581,7 +10055,7 @@ func (x *ManagedStorageConfiguration) String() string {
 func (*ManagedStorageConfiguration) ProtoMessage() {}
 
 func (x *ManagedStorageConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[133]
+	mi := &file_berth_v1_ecs_proto_msgTypes[139]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9594,7 +10068,7 @@ func (x *ManagedStorageConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManagedStorageConfiguration.ProtoReflect.Descriptor instead.
 func (*ManagedStorageConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{133}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{139}
 }
 
 func (x *ManagedStorageConfiguration) GetKmsKeyId() string {
@@ -9623,7 +10097,7 @@ type ClusterServiceConnectDefaults struct {
 
 func (x *ClusterServiceConnectDefaults) Reset() {
 	*x = ClusterServiceConnectDefaults{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[134]
+	mi := &file_berth_v1_ecs_proto_msgTypes[140]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9635,7 +10109,7 @@ func (x *ClusterServiceConnectDefaults) String() string {
 func (*ClusterServiceConnectDefaults) ProtoMessage() {}
 
 func (x *ClusterServiceConnectDefaults) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[134]
+	mi := &file_berth_v1_ecs_proto_msgTypes[140]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9648,7 +10122,7 @@ func (x *ClusterServiceConnectDefaults) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterServiceConnectDefaults.ProtoReflect.Descriptor instead.
 func (*ClusterServiceConnectDefaults) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{134}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{140}
 }
 
 func (x *ClusterServiceConnectDefaults) GetNamespace() string {
@@ -9670,7 +10144,7 @@ type UpdateClusterRequest struct {
 
 func (x *UpdateClusterRequest) Reset() {
 	*x = UpdateClusterRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[135]
+	mi := &file_berth_v1_ecs_proto_msgTypes[141]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9682,7 +10156,7 @@ func (x *UpdateClusterRequest) String() string {
 func (*UpdateClusterRequest) ProtoMessage() {}
 
 func (x *UpdateClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[135]
+	mi := &file_berth_v1_ecs_proto_msgTypes[141]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9695,7 +10169,7 @@ func (x *UpdateClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterRequest.ProtoReflect.Descriptor instead.
 func (*UpdateClusterRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{135}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{141}
 }
 
 func (x *UpdateClusterRequest) GetCluster() string {
@@ -9735,7 +10209,7 @@ type UpdateClusterResponse struct {
 
 func (x *UpdateClusterResponse) Reset() {
 	*x = UpdateClusterResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[136]
+	mi := &file_berth_v1_ecs_proto_msgTypes[142]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9747,7 +10221,7 @@ func (x *UpdateClusterResponse) String() string {
 func (*UpdateClusterResponse) ProtoMessage() {}
 
 func (x *UpdateClusterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[136]
+	mi := &file_berth_v1_ecs_proto_msgTypes[142]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9760,7 +10234,7 @@ func (x *UpdateClusterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterResponse.ProtoReflect.Descriptor instead.
 func (*UpdateClusterResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{136}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{142}
 }
 
 func (x *UpdateClusterResponse) GetCluster() *Cluster {
@@ -9780,7 +10254,7 @@ type UpdateClusterSettingsRequest struct {
 
 func (x *UpdateClusterSettingsRequest) Reset() {
 	*x = UpdateClusterSettingsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[137]
+	mi := &file_berth_v1_ecs_proto_msgTypes[143]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9792,7 +10266,7 @@ func (x *UpdateClusterSettingsRequest) String() string {
 func (*UpdateClusterSettingsRequest) ProtoMessage() {}
 
 func (x *UpdateClusterSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[137]
+	mi := &file_berth_v1_ecs_proto_msgTypes[143]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9805,7 +10279,7 @@ func (x *UpdateClusterSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterSettingsRequest.ProtoReflect.Descriptor instead.
 func (*UpdateClusterSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{137}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{143}
 }
 
 func (x *UpdateClusterSettingsRequest) GetCluster() string {
@@ -9831,7 +10305,7 @@ type UpdateClusterSettingsResponse struct {
 
 func (x *UpdateClusterSettingsResponse) Reset() {
 	*x = UpdateClusterSettingsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[138]
+	mi := &file_berth_v1_ecs_proto_msgTypes[144]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9843,7 +10317,7 @@ func (x *UpdateClusterSettingsResponse) String() string {
 func (*UpdateClusterSettingsResponse) ProtoMessage() {}
 
 func (x *UpdateClusterSettingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[138]
+	mi := &file_berth_v1_ecs_proto_msgTypes[144]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9856,7 +10330,7 @@ func (x *UpdateClusterSettingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterSettingsResponse.ProtoReflect.Descriptor instead.
 func (*UpdateClusterSettingsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{138}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{144}
 }
 
 func (x *UpdateClusterSettingsResponse) GetCluster() *Cluster {
@@ -9882,7 +10356,7 @@ type ListAttributesRequest struct {
 
 func (x *ListAttributesRequest) Reset() {
 	*x = ListAttributesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[139]
+	mi := &file_berth_v1_ecs_proto_msgTypes[145]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9894,7 +10368,7 @@ func (x *ListAttributesRequest) String() string {
 func (*ListAttributesRequest) ProtoMessage() {}
 
 func (x *ListAttributesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[139]
+	mi := &file_berth_v1_ecs_proto_msgTypes[145]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9907,7 +10381,7 @@ func (x *ListAttributesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttributesRequest.ProtoReflect.Descriptor instead.
 func (*ListAttributesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{139}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{145}
 }
 
 func (x *ListAttributesRequest) GetCluster() string {
@@ -9962,7 +10436,7 @@ type ListAttributesResponse struct {
 
 func (x *ListAttributesResponse) Reset() {
 	*x = ListAttributesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[140]
+	mi := &file_berth_v1_ecs_proto_msgTypes[146]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9974,7 +10448,7 @@ func (x *ListAttributesResponse) String() string {
 func (*ListAttributesResponse) ProtoMessage() {}
 
 func (x *ListAttributesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[140]
+	mi := &file_berth_v1_ecs_proto_msgTypes[146]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9987,7 +10461,7 @@ func (x *ListAttributesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttributesResponse.ProtoReflect.Descriptor instead.
 func (*ListAttributesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{140}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{146}
 }
 
 func (x *ListAttributesResponse) GetAttributes() []*Attribute {
@@ -10015,7 +10489,7 @@ type DeleteAttributesRequest struct {
 
 func (x *DeleteAttributesRequest) Reset() {
 	*x = DeleteAttributesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[141]
+	mi := &file_berth_v1_ecs_proto_msgTypes[147]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10027,7 +10501,7 @@ func (x *DeleteAttributesRequest) String() string {
 func (*DeleteAttributesRequest) ProtoMessage() {}
 
 func (x *DeleteAttributesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[141]
+	mi := &file_berth_v1_ecs_proto_msgTypes[147]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10040,7 +10514,7 @@ func (x *DeleteAttributesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAttributesRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAttributesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{141}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{147}
 }
 
 func (x *DeleteAttributesRequest) GetCluster() string {
@@ -10066,7 +10540,7 @@ type DeleteAttributesResponse struct {
 
 func (x *DeleteAttributesResponse) Reset() {
 	*x = DeleteAttributesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[142]
+	mi := &file_berth_v1_ecs_proto_msgTypes[148]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10078,7 +10552,7 @@ func (x *DeleteAttributesResponse) String() string {
 func (*DeleteAttributesResponse) ProtoMessage() {}
 
 func (x *DeleteAttributesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[142]
+	mi := &file_berth_v1_ecs_proto_msgTypes[148]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10091,7 +10565,7 @@ func (x *DeleteAttributesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAttributesResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAttributesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{142}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{148}
 }
 
 func (x *DeleteAttributesResponse) GetAttributes() []*Attribute {
@@ -10112,7 +10586,7 @@ type DeleteCapacityProviderRequest struct {
 
 func (x *DeleteCapacityProviderRequest) Reset() {
 	*x = DeleteCapacityProviderRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[143]
+	mi := &file_berth_v1_ecs_proto_msgTypes[149]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10124,7 +10598,7 @@ func (x *DeleteCapacityProviderRequest) String() string {
 func (*DeleteCapacityProviderRequest) ProtoMessage() {}
 
 func (x *DeleteCapacityProviderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[143]
+	mi := &file_berth_v1_ecs_proto_msgTypes[149]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10137,7 +10611,7 @@ func (x *DeleteCapacityProviderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCapacityProviderRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCapacityProviderRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{143}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{149}
 }
 
 func (x *DeleteCapacityProviderRequest) GetCapacityProvider() string {
@@ -10163,7 +10637,7 @@ type DeleteCapacityProviderResponse struct {
 
 func (x *DeleteCapacityProviderResponse) Reset() {
 	*x = DeleteCapacityProviderResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[144]
+	mi := &file_berth_v1_ecs_proto_msgTypes[150]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10175,7 +10649,7 @@ func (x *DeleteCapacityProviderResponse) String() string {
 func (*DeleteCapacityProviderResponse) ProtoMessage() {}
 
 func (x *DeleteCapacityProviderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[144]
+	mi := &file_berth_v1_ecs_proto_msgTypes[150]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10188,7 +10662,7 @@ func (x *DeleteCapacityProviderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCapacityProviderResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCapacityProviderResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{144}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{150}
 }
 
 func (x *DeleteCapacityProviderResponse) GetCapacityProvider() *CapacityProvider {
@@ -10211,7 +10685,7 @@ type AutoScalingGroupProviderUpdate struct {
 
 func (x *AutoScalingGroupProviderUpdate) Reset() {
 	*x = AutoScalingGroupProviderUpdate{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[145]
+	mi := &file_berth_v1_ecs_proto_msgTypes[151]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10223,7 +10697,7 @@ func (x *AutoScalingGroupProviderUpdate) String() string {
 func (*AutoScalingGroupProviderUpdate) ProtoMessage() {}
 
 func (x *AutoScalingGroupProviderUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[145]
+	mi := &file_berth_v1_ecs_proto_msgTypes[151]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10236,7 +10710,7 @@ func (x *AutoScalingGroupProviderUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutoScalingGroupProviderUpdate.ProtoReflect.Descriptor instead.
 func (*AutoScalingGroupProviderUpdate) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{145}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{151}
 }
 
 func (x *AutoScalingGroupProviderUpdate) GetManagedScaling() *ManagedScaling {
@@ -10265,13 +10739,15 @@ type UpdateCapacityProviderRequest struct {
 	Name                     string                          `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Cluster                  string                          `protobuf:"bytes,2,opt,name=cluster,proto3" json:"cluster,omitempty"`
 	AutoScalingGroupProvider *AutoScalingGroupProviderUpdate `protobuf:"bytes,3,opt,name=auto_scaling_group_provider,json=autoScalingGroupProvider,proto3" json:"auto_scaling_group_provider,omitempty"`
+	// Refused: berth has no ECS Managed Instances.
+	ManagedInstancesProvider *structpb.Struct `protobuf:"bytes,70,opt,name=managed_instances_provider,json=managedInstancesProvider,proto3" json:"managed_instances_provider,omitempty"`
 	unknownFields            protoimpl.UnknownFields
 	sizeCache                protoimpl.SizeCache
 }
 
 func (x *UpdateCapacityProviderRequest) Reset() {
 	*x = UpdateCapacityProviderRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[146]
+	mi := &file_berth_v1_ecs_proto_msgTypes[152]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10283,7 +10759,7 @@ func (x *UpdateCapacityProviderRequest) String() string {
 func (*UpdateCapacityProviderRequest) ProtoMessage() {}
 
 func (x *UpdateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[146]
+	mi := &file_berth_v1_ecs_proto_msgTypes[152]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10296,7 +10772,7 @@ func (x *UpdateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCapacityProviderRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCapacityProviderRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{146}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{152}
 }
 
 func (x *UpdateCapacityProviderRequest) GetName() string {
@@ -10320,6 +10796,13 @@ func (x *UpdateCapacityProviderRequest) GetAutoScalingGroupProvider() *AutoScali
 	return nil
 }
 
+func (x *UpdateCapacityProviderRequest) GetManagedInstancesProvider() *structpb.Struct {
+	if x != nil {
+		return x.ManagedInstancesProvider
+	}
+	return nil
+}
+
 type UpdateCapacityProviderResponse struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	CapacityProvider *CapacityProvider      `protobuf:"bytes,1,opt,name=capacity_provider,json=capacityProvider,proto3" json:"capacity_provider,omitempty"`
@@ -10329,7 +10812,7 @@ type UpdateCapacityProviderResponse struct {
 
 func (x *UpdateCapacityProviderResponse) Reset() {
 	*x = UpdateCapacityProviderResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[147]
+	mi := &file_berth_v1_ecs_proto_msgTypes[153]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10341,7 +10824,7 @@ func (x *UpdateCapacityProviderResponse) String() string {
 func (*UpdateCapacityProviderResponse) ProtoMessage() {}
 
 func (x *UpdateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[147]
+	mi := &file_berth_v1_ecs_proto_msgTypes[153]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10354,7 +10837,7 @@ func (x *UpdateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCapacityProviderResponse.ProtoReflect.Descriptor instead.
 func (*UpdateCapacityProviderResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{147}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{153}
 }
 
 func (x *UpdateCapacityProviderResponse) GetCapacityProvider() *CapacityProvider {
@@ -10368,7 +10851,7 @@ var File_berth_v1_ecs_proto protoreflect.FileDescriptor
 
 const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\n" +
-	"\x12berth/v1/ecs.proto\x12\bberth.v1\"8\n" +
+	"\x12berth/v1/ecs.proto\x12\bberth.v1\x1a\x1cgoogle/protobuf/struct.proto\"8\n" +
 	"\fKeyValuePair\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value\"-\n" +
@@ -10498,7 +10981,7 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x05value\x18\x01 \x01(\tR\x05value\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\"L\n" +
 	"\x15RepositoryCredentials\x123\n" +
-	"\x15credentials_parameter\x18\x01 \x01(\tR\x14credentialsParameter\"\xf1\x11\n" +
+	"\x15credentials_parameter\x18\x01 \x01(\tR\x14credentialsParameter\"\xba\x12\n" +
 	"\x13ContainerDefinition\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05image\x18\x02 \x01(\tR\x05image\x12V\n" +
@@ -10547,7 +11030,8 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x15resource_requirements\x18& \x03(\v2\x1d.berth.v1.ResourceRequirementR\x14resourceRequirements\x12V\n" +
 	"\x16firelens_configuration\x18' \x01(\v2\x1f.berth.v1.FirelensConfigurationR\x15firelensConfiguration\x12)\n" +
 	"\x10credential_specs\x18( \x03(\tR\x0fcredentialSpecs\x12/\n" +
-	"\x13version_consistency\x18) \x01(\tR\x12versionConsistency\x1a?\n" +
+	"\x13version_consistency\x18) \x01(\tR\x12versionConsistency\x12G\n" +
+	"\x0erestart_policy\x18F \x01(\v2 .berth.v1.ContainerRestartPolicyR\rrestartPolicy\x1a?\n" +
 	"\x11DockerLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\t\n" +
@@ -10561,7 +11045,14 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\v_privilegedB\x1b\n" +
 	"\x19_readonly_root_filesystemB\x0e\n" +
 	"\f_interactiveB\x12\n" +
-	"\x10_pseudo_terminal\"7\n" +
+	"\x10_pseudo_terminal\"\xc7\x01\n" +
+	"\x16ContainerRestartPolicy\x12\x1d\n" +
+	"\aenabled\x18\x01 \x01(\bH\x00R\aenabled\x88\x01\x01\x12,\n" +
+	"\x12ignored_exit_codes\x18\x02 \x03(\x05R\x10ignoredExitCodes\x129\n" +
+	"\x16restart_attempt_period\x18\x03 \x01(\x05H\x01R\x14restartAttemptPeriod\x88\x01\x01B\n" +
+	"\n" +
+	"\b_enabledB\x19\n" +
+	"\x17_restart_attempt_period\"7\n" +
 	"\x14HostVolumeProperties\x12\x1f\n" +
 	"\vsource_path\x18\x01 \x01(\tR\n" +
 	"sourcePath\"\x9f\x03\n" +
@@ -10578,18 +11069,37 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x10\n" +
-	"\x0e_autoprovision\"\xcc\x01\n" +
+	"\x0e_autoprovision\"\xa1\x02\n" +
 	"\x16EFSVolumeConfiguration\x12$\n" +
 	"\x0efile_system_id\x18\x01 \x01(\tR\ffileSystemId\x12%\n" +
 	"\x0eroot_directory\x18\x02 \x01(\tR\rrootDirectory\x12-\n" +
 	"\x12transit_encryption\x18\x03 \x01(\tR\x11transitEncryption\x126\n" +
-	"\x17transit_encryption_port\x18\x04 \x01(\x05R\x15transitEncryptionPort\"\xe1\x02\n" +
+	"\x17transit_encryption_port\x18\x04 \x01(\x05R\x15transitEncryptionPort\x12S\n" +
+	"\x14authorization_config\x18F \x01(\v2 .berth.v1.EFSAuthorizationConfigR\x13authorizationConfig\"R\n" +
+	"\x16EFSAuthorizationConfig\x12&\n" +
+	"\x0faccess_point_id\x18\x01 \x01(\tR\raccessPointId\x12\x10\n" +
+	"\x03iam\x18\x02 \x01(\tR\x03iam\"v\n" +
+	"'FSxWindowsFileServerAuthorizationConfig\x123\n" +
+	"\x15credentials_parameter\x18\x01 \x01(\tR\x14credentialsParameter\x12\x16\n" +
+	"\x06domain\x18\x02 \x01(\tR\x06domain\"\xdc\x01\n" +
+	"'FSxWindowsFileServerVolumeConfiguration\x12$\n" +
+	"\x0efile_system_id\x18\x01 \x01(\tR\ffileSystemId\x12%\n" +
+	"\x0eroot_directory\x18\x02 \x01(\tR\rrootDirectory\x12d\n" +
+	"\x14authorization_config\x18\x03 \x01(\v21.berth.v1.FSxWindowsFileServerAuthorizationConfigR\x13authorizationConfig\"\xee\x01\n" +
+	"\x1aS3FilesVolumeConfiguration\x12&\n" +
+	"\x0ffile_system_arn\x18\x01 \x01(\tR\rfileSystemArn\x12%\n" +
+	"\x0eroot_directory\x18\x02 \x01(\tR\rrootDirectory\x12;\n" +
+	"\x17transit_encryption_port\x18\x03 \x01(\x05H\x00R\x15transitEncryptionPort\x88\x01\x01\x12(\n" +
+	"\x10access_point_arn\x18\x04 \x01(\tR\x0eaccessPointArnB\x1a\n" +
+	"\x18_transit_encryption_port\"\xdc\x04\n" +
 	"\x06Volume\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x122\n" +
 	"\x04host\x18\x02 \x01(\v2\x1e.berth.v1.HostVolumePropertiesR\x04host\x12c\n" +
 	"\x1bdocker_volume_configuration\x18\x03 \x01(\v2#.berth.v1.DockerVolumeConfigurationR\x19dockerVolumeConfiguration\x12Z\n" +
 	"\x18efs_volume_configuration\x18\x04 \x01(\v2 .berth.v1.EFSVolumeConfigurationR\x16efsVolumeConfiguration\x125\n" +
-	"\x14configured_at_launch\x18\x05 \x01(\bH\x00R\x12configuredAtLaunch\x88\x01\x01B\x17\n" +
+	"\x14configured_at_launch\x18\x05 \x01(\bH\x00R\x12configuredAtLaunch\x88\x01\x01\x12\x90\x01\n" +
+	",fsx_windows_file_server_volume_configuration\x18F \x01(\v21.berth.v1.FSxWindowsFileServerVolumeConfigurationR'fsxWindowsFileServerVolumeConfiguration\x12f\n" +
+	"\x1cs3files_volume_configuration\x18G \x01(\v2$.berth.v1.S3FilesVolumeConfigurationR\x1as3filesVolumeConfigurationB\x17\n" +
 	"\x15_configured_at_launch\"W\n" +
 	"!TaskDefinitionPlacementConstraint\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x1e\n" +
@@ -10611,7 +11121,7 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\vdevice_name\x18\x01 \x01(\tR\n" +
 	"deviceName\x12\x1f\n" +
 	"\vdevice_type\x18\x02 \x01(\tR\n" +
-	"deviceType\"\x96\t\n" +
+	"deviceType\"\xec\t\n" +
 	"\x0eTaskDefinition\x12.\n" +
 	"\x13task_definition_arn\x18\x01 \x01(\tR\x11taskDefinitionArn\x12R\n" +
 	"\x15container_definitions\x18\x02 \x03(\v2\x1d.berth.v1.ContainerDefinitionR\x14containerDefinitions\x12\x16\n" +
@@ -10637,7 +11147,9 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\rregistered_at\x18\x15 \x01(\x01R\fregisteredAt\x12'\n" +
 	"\x0fderegistered_at\x18\x16 \x01(\x01R\x0ederegisteredAt\x12#\n" +
 	"\rregistered_by\x18\x17 \x01(\tR\fregisteredBy\x12G\n" +
-	"\x11ephemeral_storage\x18\x18 \x01(\v2\x1a.berth.v1.EphemeralStorageR\x10ephemeralStorage\"\x81\a\n" +
+	"\x11ephemeral_storage\x18\x18 \x01(\v2\x1a.berth.v1.EphemeralStorageR\x10ephemeralStorage\x129\n" +
+	"\x16enable_fault_injection\x18F \x01(\bH\x00R\x14enableFaultInjection\x88\x01\x01B\x19\n" +
+	"\x17_enable_fault_injection\"\xd7\a\n" +
 	"\x1dRegisterTaskDefinitionRequest\x12\x16\n" +
 	"\x06family\x18\x01 \x01(\tR\x06family\x12\"\n" +
 	"\rtask_role_arn\x18\x02 \x01(\tR\vtaskRoleArn\x12,\n" +
@@ -10656,7 +11168,9 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x13proxy_configuration\x18\x0e \x01(\v2\x1c.berth.v1.ProxyConfigurationR\x12proxyConfiguration\x12U\n" +
 	"\x16inference_accelerators\x18\x0f \x03(\v2\x1e.berth.v1.InferenceAcceleratorR\x15inferenceAccelerators\x12G\n" +
 	"\x11ephemeral_storage\x18\x10 \x01(\v2\x1a.berth.v1.EphemeralStorageR\x10ephemeralStorage\x12D\n" +
-	"\x10runtime_platform\x18\x11 \x01(\v2\x19.berth.v1.RuntimePlatformR\x0fruntimePlatform\"\x86\x01\n" +
+	"\x10runtime_platform\x18\x11 \x01(\v2\x19.berth.v1.RuntimePlatformR\x0fruntimePlatform\x129\n" +
+	"\x16enable_fault_injection\x18F \x01(\bH\x00R\x14enableFaultInjection\x88\x01\x01B\x19\n" +
+	"\x17_enable_fault_injection\"\x86\x01\n" +
 	"\x1eRegisterTaskDefinitionResponse\x12A\n" +
 	"\x0ftask_definition\x18\x01 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12!\n" +
 	"\x04tags\x18\x02 \x03(\v2\r.berth.v1.TagR\x04tags\"b\n" +
@@ -10841,14 +11355,20 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x15resource_requirements\x18\b \x03(\v2\x1d.berth.v1.ResourceRequirementR\x14resourceRequirementsB\x06\n" +
 	"\x04_cpuB\t\n" +
 	"\a_memoryB\x15\n" +
-	"\x13_memory_reservation\"\xa1\x02\n" +
+	"\x13_memory_reservation\"\x91\x03\n" +
 	"\fTaskOverride\x12L\n" +
 	"\x13container_overrides\x18\x01 \x03(\v2\x1b.berth.v1.ContainerOverrideR\x12containerOverrides\x12\x10\n" +
 	"\x03cpu\x18\x02 \x01(\tR\x03cpu\x12\x16\n" +
 	"\x06memory\x18\x03 \x01(\tR\x06memory\x12,\n" +
 	"\x12execution_role_arn\x18\x04 \x01(\tR\x10executionRoleArn\x12\"\n" +
 	"\rtask_role_arn\x18\x05 \x01(\tR\vtaskRoleArn\x12G\n" +
-	"\x11ephemeral_storage\x18\x06 \x01(\v2\x1a.berth.v1.EphemeralStorageR\x10ephemeralStorage\"\x89\x01\n" +
+	"\x11ephemeral_storage\x18\x06 \x01(\v2\x1a.berth.v1.EphemeralStorageR\x10ephemeralStorage\x12n\n" +
+	"\x1finference_accelerator_overrides\x18F \x03(\v2&.berth.v1.InferenceAcceleratorOverrideR\x1dinferenceAcceleratorOverrides\"`\n" +
+	"\x1cInferenceAcceleratorOverride\x12\x1f\n" +
+	"\vdevice_name\x18\x01 \x01(\tR\n" +
+	"deviceName\x12\x1f\n" +
+	"\vdevice_type\x18\x02 \x01(\tR\n" +
+	"deviceType\"\x89\x01\n" +
 	"\x0eNetworkBinding\x12\x17\n" +
 	"\abind_ip\x18\x01 \x01(\tR\x06bindIP\x12%\n" +
 	"\x0econtainer_port\x18\x02 \x01(\x05R\rcontainerPort\x12\x1b\n" +
@@ -10879,7 +11399,8 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x12memory_reservation\x18\x0f \x01(\tR\x11memoryReservation\x12\x17\n" +
 	"\agpu_ids\x18\x10 \x03(\tR\x06gpuIdsB\f\n" +
 	"\n" +
-	"_exit_code\"\xda\t\n" +
+	"_exit_code\"\x90\n" +
+	"\n" +
 	"\x04Task\x12\x19\n" +
 	"\btask_arn\x18\x01 \x01(\tR\ataskArn\x12\x1f\n" +
 	"\vcluster_arn\x18\x02 \x01(\tR\n" +
@@ -10925,7 +11446,8 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"attributes\x18\x1e \x03(\v2\x13.berth.v1.AttributeR\n" +
 	"attributes\x12)\n" +
 	"\x10platform_version\x18\x1f \x01(\tR\x0fplatformVersion\x12G\n" +
-	"\x11ephemeral_storage\x18  \x01(\v2\x1a.berth.v1.EphemeralStorageR\x10ephemeralStorage\"\xf8\x06\n" +
+	"\x11ephemeral_storage\x18  \x01(\v2\x1a.berth.v1.EphemeralStorageR\x10ephemeralStorage\x124\n" +
+	"\x16enable_execute_command\x18F \x01(\bR\x14enableExecuteCommand\"\xc6\a\n" +
 	"\x0eRunTaskRequest\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12'\n" +
 	"\x0ftask_definition\x18\x02 \x01(\tR\x0etaskDefinition\x12\x14\n" +
@@ -10947,10 +11469,11 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x16enable_execute_command\x18\x0f \x01(\bR\x14enableExecuteCommand\x12%\n" +
 	"\x0epropagate_tags\x18\x10 \x01(\tR\rpropagateTags\x12!\n" +
 	"\freference_id\x18\x11 \x01(\tR\vreferenceId\x12!\n" +
-	"\fclient_token\x18\x12 \x01(\tR\vclientToken\"f\n" +
+	"\fclient_token\x18\x12 \x01(\tR\vclientToken\x12L\n" +
+	"\x15volume_configurations\x18F \x03(\v2\x17.google.protobuf.StructR\x14volumeConfigurations\"f\n" +
 	"\x0fRunTaskResponse\x12$\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x0e.berth.v1.TaskR\x05tasks\x12-\n" +
-	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\"\xa0\x04\n" +
+	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\"\xee\x04\n" +
 	"\x10StartTaskRequest\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12'\n" +
 	"\x0ftask_definition\x18\x02 \x01(\tR\x0etaskDefinition\x12/\n" +
@@ -10965,7 +11488,8 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x16enable_execute_command\x18\n" +
 	" \x01(\bR\x14enableExecuteCommand\x12%\n" +
 	"\x0epropagate_tags\x18\v \x01(\tR\rpropagateTags\x12!\n" +
-	"\freference_id\x18\f \x01(\tR\vreferenceId\"h\n" +
+	"\freference_id\x18\f \x01(\tR\vreferenceId\x12L\n" +
+	"\x15volume_configurations\x18F \x03(\v2\x17.google.protobuf.StructR\x14volumeConfigurations\"h\n" +
 	"\x11StartTaskResponse\x12$\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x0e.berth.v1.TaskR\x05tasks\x12-\n" +
 	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\"W\n" +
@@ -10981,7 +11505,7 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\ainclude\x18\x03 \x03(\tR\ainclude\"l\n" +
 	"\x15DescribeTasksResponse\x12$\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x0e.berth.v1.TaskR\x05tasks\x12-\n" +
-	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\"\xbd\x02\n" +
+	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\"\xde\x02\n" +
 	"\x10ListTasksRequest\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12-\n" +
 	"\x12container_instance\x18\x02 \x01(\tR\x11containerInstance\x12\x16\n" +
@@ -10995,7 +11519,9 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\fservice_name\x18\a \x01(\tR\vserviceName\x12%\n" +
 	"\x0edesired_status\x18\b \x01(\tR\rdesiredStatus\x12\x1f\n" +
 	"\vlaunch_type\x18\t \x01(\tR\n" +
-	"launchType\"O\n" +
+	"launchType\x12\x1f\n" +
+	"\vdaemon_name\x18F \x01(\tR\n" +
+	"daemonName\"O\n" +
 	"\x11ListTasksResponse\x12\x1b\n" +
 	"\ttask_arns\x18\x01 \x03(\tR\btaskArns\x12\x1d\n" +
 	"\n" +
@@ -11135,7 +11661,7 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\ainclude\x18\x03 \x03(\tR\ainclude\"x\n" +
 	"\x18DescribeServicesResponse\x12-\n" +
 	"\bservices\x18\x01 \x03(\v2\x11.berth.v1.ServiceR\bservices\x12-\n" +
-	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\"\xc1\x01\n" +
+	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\"\xfb\x01\n" +
 	"\x13ListServicesRequest\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x1d\n" +
 	"\n" +
@@ -11144,7 +11670,8 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"maxResults\x12\x1f\n" +
 	"\vlaunch_type\x18\x04 \x01(\tR\n" +
 	"launchType\x12/\n" +
-	"\x13scheduling_strategy\x18\x05 \x01(\tR\x12schedulingStrategy\"X\n" +
+	"\x13scheduling_strategy\x18\x05 \x01(\tR\x12schedulingStrategy\x128\n" +
+	"\x18resource_management_type\x18F \x01(\tR\x16resourceManagementType\"X\n" +
 	"\x14ListServicesResponse\x12!\n" +
 	"\fservice_arns\x18\x01 \x03(\tR\vserviceArns\x12\x1d\n" +
 	"\n" +
@@ -11173,20 +11700,23 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\fcluster_name\x18\x01 \x01(\tR\vclusterName\x12 \n" +
 	"\vreservation\x18\x02 \x01(\x01R\vreservation\x12+\n" +
 	"\x11instances_running\x18\x03 \x01(\x05R\x10instancesRunning\x12)\n" +
-	"\x10instances_needed\x18\x04 \x01(\x05R\x0finstancesNeeded\"\xb9\x01\n" +
+	"\x10instances_needed\x18\x04 \x01(\x05R\x0finstancesNeeded\"\xaa\x02\n" +
 	"\x1dCreateCapacityProviderRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12a\n" +
 	"\x1bauto_scaling_group_provider\x18\x02 \x01(\v2\".berth.v1.AutoScalingGroupProviderR\x18autoScalingGroupProvider\x12!\n" +
-	"\x04tags\x18\x03 \x03(\v2\r.berth.v1.TagR\x04tags\"i\n" +
+	"\x04tags\x18\x03 \x03(\v2\r.berth.v1.TagR\x04tags\x12\x18\n" +
+	"\acluster\x18F \x01(\tR\acluster\x12U\n" +
+	"\x1amanaged_instances_provider\x18G \x01(\v2\x17.google.protobuf.StructR\x18managedInstancesProvider\"i\n" +
 	"\x1eCreateCapacityProviderResponse\x12G\n" +
-	"\x11capacity_provider\x18\x01 \x01(\v2\x1a.berth.v1.CapacityProviderR\x10capacityProvider\"\xab\x01\n" +
+	"\x11capacity_provider\x18\x01 \x01(\v2\x1a.berth.v1.CapacityProviderR\x10capacityProvider\"\xc5\x01\n" +
 	" DescribeCapacityProvidersRequest\x12-\n" +
 	"\x12capacity_providers\x18\x01 \x03(\tR\x11capacityProviders\x12\x18\n" +
 	"\ainclude\x18\x02 \x03(\tR\ainclude\x12\x1f\n" +
 	"\vmax_results\x18\x03 \x01(\x05R\n" +
 	"maxResults\x12\x1d\n" +
 	"\n" +
-	"next_token\x18\x04 \x01(\tR\tnextToken\"\xbc\x01\n" +
+	"next_token\x18\x04 \x01(\tR\tnextToken\x12\x18\n" +
+	"\acluster\x18F \x01(\tR\acluster\"\xbc\x01\n" +
 	"!DescribeCapacityProvidersResponse\x12I\n" +
 	"\x12capacity_providers\x18\x01 \x03(\v2\x1a.berth.v1.CapacityProviderR\x11capacityProviders\x12-\n" +
 	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\x12\x1d\n" +
@@ -11313,11 +11843,12 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x1eAutoScalingGroupProviderUpdate\x12A\n" +
 	"\x0fmanaged_scaling\x18\x01 \x01(\v2\x18.berth.v1.ManagedScalingR\x0emanagedScaling\x12D\n" +
 	"\x1emanaged_termination_protection\x18\x02 \x01(\tR\x1cmanagedTerminationProtection\x12)\n" +
-	"\x10managed_draining\x18\x03 \x01(\tR\x0fmanagedDraining\"\xb6\x01\n" +
+	"\x10managed_draining\x18\x03 \x01(\tR\x0fmanagedDraining\"\x8d\x02\n" +
 	"\x1dUpdateCapacityProviderRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\acluster\x18\x02 \x01(\tR\acluster\x12g\n" +
-	"\x1bauto_scaling_group_provider\x18\x03 \x01(\v2(.berth.v1.AutoScalingGroupProviderUpdateR\x18autoScalingGroupProvider\"i\n" +
+	"\x1bauto_scaling_group_provider\x18\x03 \x01(\v2(.berth.v1.AutoScalingGroupProviderUpdateR\x18autoScalingGroupProvider\x12U\n" +
+	"\x1amanaged_instances_provider\x18F \x01(\v2\x17.google.protobuf.StructR\x18managedInstancesProvider\"i\n" +
 	"\x1eUpdateCapacityProviderResponse\x12G\n" +
 	"\x11capacity_provider\x18\x01 \x01(\v2\x1a.berth.v1.CapacityProviderR\x10capacityProvider2\xe2\x1e\n" +
 	"\x03ECS\x12k\n" +
@@ -11375,170 +11906,177 @@ func file_berth_v1_ecs_proto_rawDescGZIP() []byte {
 	return file_berth_v1_ecs_proto_rawDescData
 }
 
-var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 153)
+var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 159)
 var file_berth_v1_ecs_proto_goTypes = []any{
-	(*KeyValuePair)(nil),                          // 0: berth.v1.KeyValuePair
-	(*Tag)(nil),                                   // 1: berth.v1.Tag
-	(*Failure)(nil),                               // 2: berth.v1.Failure
-	(*Attribute)(nil),                             // 3: berth.v1.Attribute
-	(*PlacementConstraint)(nil),                   // 4: berth.v1.PlacementConstraint
-	(*PlacementStrategy)(nil),                     // 5: berth.v1.PlacementStrategy
-	(*CapacityProviderStrategyItem)(nil),          // 6: berth.v1.CapacityProviderStrategyItem
-	(*AwsVpcConfiguration)(nil),                   // 7: berth.v1.AwsVpcConfiguration
-	(*NetworkConfiguration)(nil),                  // 8: berth.v1.NetworkConfiguration
-	(*PortMapping)(nil),                           // 9: berth.v1.PortMapping
-	(*MountPoint)(nil),                            // 10: berth.v1.MountPoint
-	(*VolumeFrom)(nil),                            // 11: berth.v1.VolumeFrom
-	(*KernelCapabilities)(nil),                    // 12: berth.v1.KernelCapabilities
-	(*Device)(nil),                                // 13: berth.v1.Device
-	(*Tmpfs)(nil),                                 // 14: berth.v1.Tmpfs
-	(*LinuxParameters)(nil),                       // 15: berth.v1.LinuxParameters
-	(*Secret)(nil),                                // 16: berth.v1.Secret
-	(*ContainerDependency)(nil),                   // 17: berth.v1.ContainerDependency
-	(*HostEntry)(nil),                             // 18: berth.v1.HostEntry
-	(*Ulimit)(nil),                                // 19: berth.v1.Ulimit
-	(*LogConfiguration)(nil),                      // 20: berth.v1.LogConfiguration
-	(*HealthCheck)(nil),                           // 21: berth.v1.HealthCheck
-	(*SystemControl)(nil),                         // 22: berth.v1.SystemControl
-	(*ResourceRequirement)(nil),                   // 23: berth.v1.ResourceRequirement
-	(*FirelensConfiguration)(nil),                 // 24: berth.v1.FirelensConfiguration
-	(*EnvironmentFile)(nil),                       // 25: berth.v1.EnvironmentFile
-	(*RepositoryCredentials)(nil),                 // 26: berth.v1.RepositoryCredentials
-	(*ContainerDefinition)(nil),                   // 27: berth.v1.ContainerDefinition
-	(*HostVolumeProperties)(nil),                  // 28: berth.v1.HostVolumeProperties
-	(*DockerVolumeConfiguration)(nil),             // 29: berth.v1.DockerVolumeConfiguration
-	(*EFSVolumeConfiguration)(nil),                // 30: berth.v1.EFSVolumeConfiguration
-	(*Volume)(nil),                                // 31: berth.v1.Volume
-	(*TaskDefinitionPlacementConstraint)(nil),     // 32: berth.v1.TaskDefinitionPlacementConstraint
-	(*ProxyConfiguration)(nil),                    // 33: berth.v1.ProxyConfiguration
-	(*RuntimePlatform)(nil),                       // 34: berth.v1.RuntimePlatform
-	(*EphemeralStorage)(nil),                      // 35: berth.v1.EphemeralStorage
-	(*InferenceAccelerator)(nil),                  // 36: berth.v1.InferenceAccelerator
-	(*TaskDefinition)(nil),                        // 37: berth.v1.TaskDefinition
-	(*RegisterTaskDefinitionRequest)(nil),         // 38: berth.v1.RegisterTaskDefinitionRequest
-	(*RegisterTaskDefinitionResponse)(nil),        // 39: berth.v1.RegisterTaskDefinitionResponse
-	(*DescribeTaskDefinitionRequest)(nil),         // 40: berth.v1.DescribeTaskDefinitionRequest
-	(*DescribeTaskDefinitionResponse)(nil),        // 41: berth.v1.DescribeTaskDefinitionResponse
-	(*ListTaskDefinitionsRequest)(nil),            // 42: berth.v1.ListTaskDefinitionsRequest
-	(*ListTaskDefinitionsResponse)(nil),           // 43: berth.v1.ListTaskDefinitionsResponse
-	(*ListTaskDefinitionFamiliesRequest)(nil),     // 44: berth.v1.ListTaskDefinitionFamiliesRequest
-	(*ListTaskDefinitionFamiliesResponse)(nil),    // 45: berth.v1.ListTaskDefinitionFamiliesResponse
-	(*DeregisterTaskDefinitionRequest)(nil),       // 46: berth.v1.DeregisterTaskDefinitionRequest
-	(*DeregisterTaskDefinitionResponse)(nil),      // 47: berth.v1.DeregisterTaskDefinitionResponse
-	(*ClusterSetting)(nil),                        // 48: berth.v1.ClusterSetting
-	(*ClusterConfiguration)(nil),                  // 49: berth.v1.ClusterConfiguration
-	(*Cluster)(nil),                               // 50: berth.v1.Cluster
-	(*CreateClusterRequest)(nil),                  // 51: berth.v1.CreateClusterRequest
-	(*CreateClusterResponse)(nil),                 // 52: berth.v1.CreateClusterResponse
-	(*DescribeClustersRequest)(nil),               // 53: berth.v1.DescribeClustersRequest
-	(*DescribeClustersResponse)(nil),              // 54: berth.v1.DescribeClustersResponse
-	(*ListClustersRequest)(nil),                   // 55: berth.v1.ListClustersRequest
-	(*ListClustersResponse)(nil),                  // 56: berth.v1.ListClustersResponse
-	(*DeleteClusterRequest)(nil),                  // 57: berth.v1.DeleteClusterRequest
-	(*DeleteClusterResponse)(nil),                 // 58: berth.v1.DeleteClusterResponse
-	(*Resource)(nil),                              // 59: berth.v1.Resource
-	(*VersionInfo)(nil),                           // 60: berth.v1.VersionInfo
-	(*ContainerInstance)(nil),                     // 61: berth.v1.ContainerInstance
-	(*DescribeContainerInstancesRequest)(nil),     // 62: berth.v1.DescribeContainerInstancesRequest
-	(*DescribeContainerInstancesResponse)(nil),    // 63: berth.v1.DescribeContainerInstancesResponse
-	(*ListContainerInstancesRequest)(nil),         // 64: berth.v1.ListContainerInstancesRequest
-	(*ListContainerInstancesResponse)(nil),        // 65: berth.v1.ListContainerInstancesResponse
-	(*UpdateContainerInstancesStateRequest)(nil),  // 66: berth.v1.UpdateContainerInstancesStateRequest
-	(*UpdateContainerInstancesStateResponse)(nil), // 67: berth.v1.UpdateContainerInstancesStateResponse
-	(*DeregisterContainerInstanceRequest)(nil),    // 68: berth.v1.DeregisterContainerInstanceRequest
-	(*DeregisterContainerInstanceResponse)(nil),   // 69: berth.v1.DeregisterContainerInstanceResponse
-	(*PutAttributesRequest)(nil),                  // 70: berth.v1.PutAttributesRequest
-	(*PutAttributesResponse)(nil),                 // 71: berth.v1.PutAttributesResponse
-	(*ContainerOverride)(nil),                     // 72: berth.v1.ContainerOverride
-	(*TaskOverride)(nil),                          // 73: berth.v1.TaskOverride
-	(*NetworkBinding)(nil),                        // 74: berth.v1.NetworkBinding
-	(*NetworkInterface)(nil),                      // 75: berth.v1.NetworkInterface
-	(*Container)(nil),                             // 76: berth.v1.Container
-	(*Task)(nil),                                  // 77: berth.v1.Task
-	(*RunTaskRequest)(nil),                        // 78: berth.v1.RunTaskRequest
-	(*RunTaskResponse)(nil),                       // 79: berth.v1.RunTaskResponse
-	(*StartTaskRequest)(nil),                      // 80: berth.v1.StartTaskRequest
-	(*StartTaskResponse)(nil),                     // 81: berth.v1.StartTaskResponse
-	(*StopTaskRequest)(nil),                       // 82: berth.v1.StopTaskRequest
-	(*StopTaskResponse)(nil),                      // 83: berth.v1.StopTaskResponse
-	(*DescribeTasksRequest)(nil),                  // 84: berth.v1.DescribeTasksRequest
-	(*DescribeTasksResponse)(nil),                 // 85: berth.v1.DescribeTasksResponse
-	(*ListTasksRequest)(nil),                      // 86: berth.v1.ListTasksRequest
-	(*ListTasksResponse)(nil),                     // 87: berth.v1.ListTasksResponse
-	(*DeploymentCircuitBreaker)(nil),              // 88: berth.v1.DeploymentCircuitBreaker
-	(*DeploymentConfiguration)(nil),               // 89: berth.v1.DeploymentConfiguration
-	(*DeploymentController)(nil),                  // 90: berth.v1.DeploymentController
-	(*Deployment)(nil),                            // 91: berth.v1.Deployment
-	(*ServiceEvent)(nil),                          // 92: berth.v1.ServiceEvent
-	(*Service)(nil),                               // 93: berth.v1.Service
-	(*CreateServiceRequest)(nil),                  // 94: berth.v1.CreateServiceRequest
-	(*CreateServiceResponse)(nil),                 // 95: berth.v1.CreateServiceResponse
-	(*UpdateServiceRequest)(nil),                  // 96: berth.v1.UpdateServiceRequest
-	(*UpdateServiceResponse)(nil),                 // 97: berth.v1.UpdateServiceResponse
-	(*DeleteServiceRequest)(nil),                  // 98: berth.v1.DeleteServiceRequest
-	(*DeleteServiceResponse)(nil),                 // 99: berth.v1.DeleteServiceResponse
-	(*DescribeServicesRequest)(nil),               // 100: berth.v1.DescribeServicesRequest
-	(*DescribeServicesResponse)(nil),              // 101: berth.v1.DescribeServicesResponse
-	(*ListServicesRequest)(nil),                   // 102: berth.v1.ListServicesRequest
-	(*ListServicesResponse)(nil),                  // 103: berth.v1.ListServicesResponse
-	(*ManagedScaling)(nil),                        // 104: berth.v1.ManagedScaling
-	(*AutoScalingGroupProvider)(nil),              // 105: berth.v1.AutoScalingGroupProvider
-	(*CapacityProvider)(nil),                      // 106: berth.v1.CapacityProvider
-	(*CapacityProviderReservation)(nil),           // 107: berth.v1.CapacityProviderReservation
-	(*CreateCapacityProviderRequest)(nil),         // 108: berth.v1.CreateCapacityProviderRequest
-	(*CreateCapacityProviderResponse)(nil),        // 109: berth.v1.CreateCapacityProviderResponse
-	(*DescribeCapacityProvidersRequest)(nil),      // 110: berth.v1.DescribeCapacityProvidersRequest
-	(*DescribeCapacityProvidersResponse)(nil),     // 111: berth.v1.DescribeCapacityProvidersResponse
-	(*PutClusterCapacityProvidersRequest)(nil),    // 112: berth.v1.PutClusterCapacityProvidersRequest
-	(*PutClusterCapacityProvidersResponse)(nil),   // 113: berth.v1.PutClusterCapacityProvidersResponse
-	(*TagResourceRequest)(nil),                    // 114: berth.v1.TagResourceRequest
-	(*TagResourceResponse)(nil),                   // 115: berth.v1.TagResourceResponse
-	(*UntagResourceRequest)(nil),                  // 116: berth.v1.UntagResourceRequest
-	(*UntagResourceResponse)(nil),                 // 117: berth.v1.UntagResourceResponse
-	(*ListTagsForResourceRequest)(nil),            // 118: berth.v1.ListTagsForResourceRequest
-	(*ListTagsForResourceResponse)(nil),           // 119: berth.v1.ListTagsForResourceResponse
-	(*Setting)(nil),                               // 120: berth.v1.Setting
-	(*ListAccountSettingsRequest)(nil),            // 121: berth.v1.ListAccountSettingsRequest
-	(*ListAccountSettingsResponse)(nil),           // 122: berth.v1.ListAccountSettingsResponse
-	(*PutAccountSettingRequest)(nil),              // 123: berth.v1.PutAccountSettingRequest
-	(*PutAccountSettingResponse)(nil),             // 124: berth.v1.PutAccountSettingResponse
-	(*PutAccountSettingDefaultRequest)(nil),       // 125: berth.v1.PutAccountSettingDefaultRequest
-	(*PutAccountSettingDefaultResponse)(nil),      // 126: berth.v1.PutAccountSettingDefaultResponse
-	(*DeleteAccountSettingRequest)(nil),           // 127: berth.v1.DeleteAccountSettingRequest
-	(*DeleteAccountSettingResponse)(nil),          // 128: berth.v1.DeleteAccountSettingResponse
-	(*DeleteTaskDefinitionsRequest)(nil),          // 129: berth.v1.DeleteTaskDefinitionsRequest
-	(*DeleteTaskDefinitionsResponse)(nil),         // 130: berth.v1.DeleteTaskDefinitionsResponse
-	(*ExecuteCommandConfiguration)(nil),           // 131: berth.v1.ExecuteCommandConfiguration
-	(*ExecuteCommandLogConfiguration)(nil),        // 132: berth.v1.ExecuteCommandLogConfiguration
-	(*ManagedStorageConfiguration)(nil),           // 133: berth.v1.ManagedStorageConfiguration
-	(*ClusterServiceConnectDefaults)(nil),         // 134: berth.v1.ClusterServiceConnectDefaults
-	(*UpdateClusterRequest)(nil),                  // 135: berth.v1.UpdateClusterRequest
-	(*UpdateClusterResponse)(nil),                 // 136: berth.v1.UpdateClusterResponse
-	(*UpdateClusterSettingsRequest)(nil),          // 137: berth.v1.UpdateClusterSettingsRequest
-	(*UpdateClusterSettingsResponse)(nil),         // 138: berth.v1.UpdateClusterSettingsResponse
-	(*ListAttributesRequest)(nil),                 // 139: berth.v1.ListAttributesRequest
-	(*ListAttributesResponse)(nil),                // 140: berth.v1.ListAttributesResponse
-	(*DeleteAttributesRequest)(nil),               // 141: berth.v1.DeleteAttributesRequest
-	(*DeleteAttributesResponse)(nil),              // 142: berth.v1.DeleteAttributesResponse
-	(*DeleteCapacityProviderRequest)(nil),         // 143: berth.v1.DeleteCapacityProviderRequest
-	(*DeleteCapacityProviderResponse)(nil),        // 144: berth.v1.DeleteCapacityProviderResponse
-	(*AutoScalingGroupProviderUpdate)(nil),        // 145: berth.v1.AutoScalingGroupProviderUpdate
-	(*UpdateCapacityProviderRequest)(nil),         // 146: berth.v1.UpdateCapacityProviderRequest
-	(*UpdateCapacityProviderResponse)(nil),        // 147: berth.v1.UpdateCapacityProviderResponse
-	nil,                                           // 148: berth.v1.LogConfiguration.OptionsEntry
-	nil,                                           // 149: berth.v1.FirelensConfiguration.OptionsEntry
-	nil,                                           // 150: berth.v1.ContainerDefinition.DockerLabelsEntry
-	nil,                                           // 151: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	nil,                                           // 152: berth.v1.DockerVolumeConfiguration.LabelsEntry
+	(*KeyValuePair)(nil),                            // 0: berth.v1.KeyValuePair
+	(*Tag)(nil),                                     // 1: berth.v1.Tag
+	(*Failure)(nil),                                 // 2: berth.v1.Failure
+	(*Attribute)(nil),                               // 3: berth.v1.Attribute
+	(*PlacementConstraint)(nil),                     // 4: berth.v1.PlacementConstraint
+	(*PlacementStrategy)(nil),                       // 5: berth.v1.PlacementStrategy
+	(*CapacityProviderStrategyItem)(nil),            // 6: berth.v1.CapacityProviderStrategyItem
+	(*AwsVpcConfiguration)(nil),                     // 7: berth.v1.AwsVpcConfiguration
+	(*NetworkConfiguration)(nil),                    // 8: berth.v1.NetworkConfiguration
+	(*PortMapping)(nil),                             // 9: berth.v1.PortMapping
+	(*MountPoint)(nil),                              // 10: berth.v1.MountPoint
+	(*VolumeFrom)(nil),                              // 11: berth.v1.VolumeFrom
+	(*KernelCapabilities)(nil),                      // 12: berth.v1.KernelCapabilities
+	(*Device)(nil),                                  // 13: berth.v1.Device
+	(*Tmpfs)(nil),                                   // 14: berth.v1.Tmpfs
+	(*LinuxParameters)(nil),                         // 15: berth.v1.LinuxParameters
+	(*Secret)(nil),                                  // 16: berth.v1.Secret
+	(*ContainerDependency)(nil),                     // 17: berth.v1.ContainerDependency
+	(*HostEntry)(nil),                               // 18: berth.v1.HostEntry
+	(*Ulimit)(nil),                                  // 19: berth.v1.Ulimit
+	(*LogConfiguration)(nil),                        // 20: berth.v1.LogConfiguration
+	(*HealthCheck)(nil),                             // 21: berth.v1.HealthCheck
+	(*SystemControl)(nil),                           // 22: berth.v1.SystemControl
+	(*ResourceRequirement)(nil),                     // 23: berth.v1.ResourceRequirement
+	(*FirelensConfiguration)(nil),                   // 24: berth.v1.FirelensConfiguration
+	(*EnvironmentFile)(nil),                         // 25: berth.v1.EnvironmentFile
+	(*RepositoryCredentials)(nil),                   // 26: berth.v1.RepositoryCredentials
+	(*ContainerDefinition)(nil),                     // 27: berth.v1.ContainerDefinition
+	(*ContainerRestartPolicy)(nil),                  // 28: berth.v1.ContainerRestartPolicy
+	(*HostVolumeProperties)(nil),                    // 29: berth.v1.HostVolumeProperties
+	(*DockerVolumeConfiguration)(nil),               // 30: berth.v1.DockerVolumeConfiguration
+	(*EFSVolumeConfiguration)(nil),                  // 31: berth.v1.EFSVolumeConfiguration
+	(*EFSAuthorizationConfig)(nil),                  // 32: berth.v1.EFSAuthorizationConfig
+	(*FSxWindowsFileServerAuthorizationConfig)(nil), // 33: berth.v1.FSxWindowsFileServerAuthorizationConfig
+	(*FSxWindowsFileServerVolumeConfiguration)(nil), // 34: berth.v1.FSxWindowsFileServerVolumeConfiguration
+	(*S3FilesVolumeConfiguration)(nil),              // 35: berth.v1.S3FilesVolumeConfiguration
+	(*Volume)(nil),                                  // 36: berth.v1.Volume
+	(*TaskDefinitionPlacementConstraint)(nil),       // 37: berth.v1.TaskDefinitionPlacementConstraint
+	(*ProxyConfiguration)(nil),                      // 38: berth.v1.ProxyConfiguration
+	(*RuntimePlatform)(nil),                         // 39: berth.v1.RuntimePlatform
+	(*EphemeralStorage)(nil),                        // 40: berth.v1.EphemeralStorage
+	(*InferenceAccelerator)(nil),                    // 41: berth.v1.InferenceAccelerator
+	(*TaskDefinition)(nil),                          // 42: berth.v1.TaskDefinition
+	(*RegisterTaskDefinitionRequest)(nil),           // 43: berth.v1.RegisterTaskDefinitionRequest
+	(*RegisterTaskDefinitionResponse)(nil),          // 44: berth.v1.RegisterTaskDefinitionResponse
+	(*DescribeTaskDefinitionRequest)(nil),           // 45: berth.v1.DescribeTaskDefinitionRequest
+	(*DescribeTaskDefinitionResponse)(nil),          // 46: berth.v1.DescribeTaskDefinitionResponse
+	(*ListTaskDefinitionsRequest)(nil),              // 47: berth.v1.ListTaskDefinitionsRequest
+	(*ListTaskDefinitionsResponse)(nil),             // 48: berth.v1.ListTaskDefinitionsResponse
+	(*ListTaskDefinitionFamiliesRequest)(nil),       // 49: berth.v1.ListTaskDefinitionFamiliesRequest
+	(*ListTaskDefinitionFamiliesResponse)(nil),      // 50: berth.v1.ListTaskDefinitionFamiliesResponse
+	(*DeregisterTaskDefinitionRequest)(nil),         // 51: berth.v1.DeregisterTaskDefinitionRequest
+	(*DeregisterTaskDefinitionResponse)(nil),        // 52: berth.v1.DeregisterTaskDefinitionResponse
+	(*ClusterSetting)(nil),                          // 53: berth.v1.ClusterSetting
+	(*ClusterConfiguration)(nil),                    // 54: berth.v1.ClusterConfiguration
+	(*Cluster)(nil),                                 // 55: berth.v1.Cluster
+	(*CreateClusterRequest)(nil),                    // 56: berth.v1.CreateClusterRequest
+	(*CreateClusterResponse)(nil),                   // 57: berth.v1.CreateClusterResponse
+	(*DescribeClustersRequest)(nil),                 // 58: berth.v1.DescribeClustersRequest
+	(*DescribeClustersResponse)(nil),                // 59: berth.v1.DescribeClustersResponse
+	(*ListClustersRequest)(nil),                     // 60: berth.v1.ListClustersRequest
+	(*ListClustersResponse)(nil),                    // 61: berth.v1.ListClustersResponse
+	(*DeleteClusterRequest)(nil),                    // 62: berth.v1.DeleteClusterRequest
+	(*DeleteClusterResponse)(nil),                   // 63: berth.v1.DeleteClusterResponse
+	(*Resource)(nil),                                // 64: berth.v1.Resource
+	(*VersionInfo)(nil),                             // 65: berth.v1.VersionInfo
+	(*ContainerInstance)(nil),                       // 66: berth.v1.ContainerInstance
+	(*DescribeContainerInstancesRequest)(nil),       // 67: berth.v1.DescribeContainerInstancesRequest
+	(*DescribeContainerInstancesResponse)(nil),      // 68: berth.v1.DescribeContainerInstancesResponse
+	(*ListContainerInstancesRequest)(nil),           // 69: berth.v1.ListContainerInstancesRequest
+	(*ListContainerInstancesResponse)(nil),          // 70: berth.v1.ListContainerInstancesResponse
+	(*UpdateContainerInstancesStateRequest)(nil),    // 71: berth.v1.UpdateContainerInstancesStateRequest
+	(*UpdateContainerInstancesStateResponse)(nil),   // 72: berth.v1.UpdateContainerInstancesStateResponse
+	(*DeregisterContainerInstanceRequest)(nil),      // 73: berth.v1.DeregisterContainerInstanceRequest
+	(*DeregisterContainerInstanceResponse)(nil),     // 74: berth.v1.DeregisterContainerInstanceResponse
+	(*PutAttributesRequest)(nil),                    // 75: berth.v1.PutAttributesRequest
+	(*PutAttributesResponse)(nil),                   // 76: berth.v1.PutAttributesResponse
+	(*ContainerOverride)(nil),                       // 77: berth.v1.ContainerOverride
+	(*TaskOverride)(nil),                            // 78: berth.v1.TaskOverride
+	(*InferenceAcceleratorOverride)(nil),            // 79: berth.v1.InferenceAcceleratorOverride
+	(*NetworkBinding)(nil),                          // 80: berth.v1.NetworkBinding
+	(*NetworkInterface)(nil),                        // 81: berth.v1.NetworkInterface
+	(*Container)(nil),                               // 82: berth.v1.Container
+	(*Task)(nil),                                    // 83: berth.v1.Task
+	(*RunTaskRequest)(nil),                          // 84: berth.v1.RunTaskRequest
+	(*RunTaskResponse)(nil),                         // 85: berth.v1.RunTaskResponse
+	(*StartTaskRequest)(nil),                        // 86: berth.v1.StartTaskRequest
+	(*StartTaskResponse)(nil),                       // 87: berth.v1.StartTaskResponse
+	(*StopTaskRequest)(nil),                         // 88: berth.v1.StopTaskRequest
+	(*StopTaskResponse)(nil),                        // 89: berth.v1.StopTaskResponse
+	(*DescribeTasksRequest)(nil),                    // 90: berth.v1.DescribeTasksRequest
+	(*DescribeTasksResponse)(nil),                   // 91: berth.v1.DescribeTasksResponse
+	(*ListTasksRequest)(nil),                        // 92: berth.v1.ListTasksRequest
+	(*ListTasksResponse)(nil),                       // 93: berth.v1.ListTasksResponse
+	(*DeploymentCircuitBreaker)(nil),                // 94: berth.v1.DeploymentCircuitBreaker
+	(*DeploymentConfiguration)(nil),                 // 95: berth.v1.DeploymentConfiguration
+	(*DeploymentController)(nil),                    // 96: berth.v1.DeploymentController
+	(*Deployment)(nil),                              // 97: berth.v1.Deployment
+	(*ServiceEvent)(nil),                            // 98: berth.v1.ServiceEvent
+	(*Service)(nil),                                 // 99: berth.v1.Service
+	(*CreateServiceRequest)(nil),                    // 100: berth.v1.CreateServiceRequest
+	(*CreateServiceResponse)(nil),                   // 101: berth.v1.CreateServiceResponse
+	(*UpdateServiceRequest)(nil),                    // 102: berth.v1.UpdateServiceRequest
+	(*UpdateServiceResponse)(nil),                   // 103: berth.v1.UpdateServiceResponse
+	(*DeleteServiceRequest)(nil),                    // 104: berth.v1.DeleteServiceRequest
+	(*DeleteServiceResponse)(nil),                   // 105: berth.v1.DeleteServiceResponse
+	(*DescribeServicesRequest)(nil),                 // 106: berth.v1.DescribeServicesRequest
+	(*DescribeServicesResponse)(nil),                // 107: berth.v1.DescribeServicesResponse
+	(*ListServicesRequest)(nil),                     // 108: berth.v1.ListServicesRequest
+	(*ListServicesResponse)(nil),                    // 109: berth.v1.ListServicesResponse
+	(*ManagedScaling)(nil),                          // 110: berth.v1.ManagedScaling
+	(*AutoScalingGroupProvider)(nil),                // 111: berth.v1.AutoScalingGroupProvider
+	(*CapacityProvider)(nil),                        // 112: berth.v1.CapacityProvider
+	(*CapacityProviderReservation)(nil),             // 113: berth.v1.CapacityProviderReservation
+	(*CreateCapacityProviderRequest)(nil),           // 114: berth.v1.CreateCapacityProviderRequest
+	(*CreateCapacityProviderResponse)(nil),          // 115: berth.v1.CreateCapacityProviderResponse
+	(*DescribeCapacityProvidersRequest)(nil),        // 116: berth.v1.DescribeCapacityProvidersRequest
+	(*DescribeCapacityProvidersResponse)(nil),       // 117: berth.v1.DescribeCapacityProvidersResponse
+	(*PutClusterCapacityProvidersRequest)(nil),      // 118: berth.v1.PutClusterCapacityProvidersRequest
+	(*PutClusterCapacityProvidersResponse)(nil),     // 119: berth.v1.PutClusterCapacityProvidersResponse
+	(*TagResourceRequest)(nil),                      // 120: berth.v1.TagResourceRequest
+	(*TagResourceResponse)(nil),                     // 121: berth.v1.TagResourceResponse
+	(*UntagResourceRequest)(nil),                    // 122: berth.v1.UntagResourceRequest
+	(*UntagResourceResponse)(nil),                   // 123: berth.v1.UntagResourceResponse
+	(*ListTagsForResourceRequest)(nil),              // 124: berth.v1.ListTagsForResourceRequest
+	(*ListTagsForResourceResponse)(nil),             // 125: berth.v1.ListTagsForResourceResponse
+	(*Setting)(nil),                                 // 126: berth.v1.Setting
+	(*ListAccountSettingsRequest)(nil),              // 127: berth.v1.ListAccountSettingsRequest
+	(*ListAccountSettingsResponse)(nil),             // 128: berth.v1.ListAccountSettingsResponse
+	(*PutAccountSettingRequest)(nil),                // 129: berth.v1.PutAccountSettingRequest
+	(*PutAccountSettingResponse)(nil),               // 130: berth.v1.PutAccountSettingResponse
+	(*PutAccountSettingDefaultRequest)(nil),         // 131: berth.v1.PutAccountSettingDefaultRequest
+	(*PutAccountSettingDefaultResponse)(nil),        // 132: berth.v1.PutAccountSettingDefaultResponse
+	(*DeleteAccountSettingRequest)(nil),             // 133: berth.v1.DeleteAccountSettingRequest
+	(*DeleteAccountSettingResponse)(nil),            // 134: berth.v1.DeleteAccountSettingResponse
+	(*DeleteTaskDefinitionsRequest)(nil),            // 135: berth.v1.DeleteTaskDefinitionsRequest
+	(*DeleteTaskDefinitionsResponse)(nil),           // 136: berth.v1.DeleteTaskDefinitionsResponse
+	(*ExecuteCommandConfiguration)(nil),             // 137: berth.v1.ExecuteCommandConfiguration
+	(*ExecuteCommandLogConfiguration)(nil),          // 138: berth.v1.ExecuteCommandLogConfiguration
+	(*ManagedStorageConfiguration)(nil),             // 139: berth.v1.ManagedStorageConfiguration
+	(*ClusterServiceConnectDefaults)(nil),           // 140: berth.v1.ClusterServiceConnectDefaults
+	(*UpdateClusterRequest)(nil),                    // 141: berth.v1.UpdateClusterRequest
+	(*UpdateClusterResponse)(nil),                   // 142: berth.v1.UpdateClusterResponse
+	(*UpdateClusterSettingsRequest)(nil),            // 143: berth.v1.UpdateClusterSettingsRequest
+	(*UpdateClusterSettingsResponse)(nil),           // 144: berth.v1.UpdateClusterSettingsResponse
+	(*ListAttributesRequest)(nil),                   // 145: berth.v1.ListAttributesRequest
+	(*ListAttributesResponse)(nil),                  // 146: berth.v1.ListAttributesResponse
+	(*DeleteAttributesRequest)(nil),                 // 147: berth.v1.DeleteAttributesRequest
+	(*DeleteAttributesResponse)(nil),                // 148: berth.v1.DeleteAttributesResponse
+	(*DeleteCapacityProviderRequest)(nil),           // 149: berth.v1.DeleteCapacityProviderRequest
+	(*DeleteCapacityProviderResponse)(nil),          // 150: berth.v1.DeleteCapacityProviderResponse
+	(*AutoScalingGroupProviderUpdate)(nil),          // 151: berth.v1.AutoScalingGroupProviderUpdate
+	(*UpdateCapacityProviderRequest)(nil),           // 152: berth.v1.UpdateCapacityProviderRequest
+	(*UpdateCapacityProviderResponse)(nil),          // 153: berth.v1.UpdateCapacityProviderResponse
+	nil,                                             // 154: berth.v1.LogConfiguration.OptionsEntry
+	nil,                                             // 155: berth.v1.FirelensConfiguration.OptionsEntry
+	nil,                                             // 156: berth.v1.ContainerDefinition.DockerLabelsEntry
+	nil,                                             // 157: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	nil,                                             // 158: berth.v1.DockerVolumeConfiguration.LabelsEntry
+	(*structpb.Struct)(nil),                         // 159: google.protobuf.Struct
 }
 var file_berth_v1_ecs_proto_depIdxs = []int32{
 	7,   // 0: berth.v1.NetworkConfiguration.awsvpc_configuration:type_name -> berth.v1.AwsVpcConfiguration
 	12,  // 1: berth.v1.LinuxParameters.capabilities:type_name -> berth.v1.KernelCapabilities
 	13,  // 2: berth.v1.LinuxParameters.devices:type_name -> berth.v1.Device
 	14,  // 3: berth.v1.LinuxParameters.tmpfs:type_name -> berth.v1.Tmpfs
-	148, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
+	154, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
 	16,  // 5: berth.v1.LogConfiguration.secret_options:type_name -> berth.v1.Secret
-	149, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
+	155, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
 	26,  // 7: berth.v1.ContainerDefinition.repository_credentials:type_name -> berth.v1.RepositoryCredentials
 	9,   // 8: berth.v1.ContainerDefinition.port_mappings:type_name -> berth.v1.PortMapping
 	0,   // 9: berth.v1.ContainerDefinition.environment:type_name -> berth.v1.KeyValuePair
@@ -11549,246 +12087,256 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	16,  // 14: berth.v1.ContainerDefinition.secrets:type_name -> berth.v1.Secret
 	17,  // 15: berth.v1.ContainerDefinition.depends_on:type_name -> berth.v1.ContainerDependency
 	18,  // 16: berth.v1.ContainerDefinition.extra_hosts:type_name -> berth.v1.HostEntry
-	150, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
+	156, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
 	19,  // 18: berth.v1.ContainerDefinition.ulimits:type_name -> berth.v1.Ulimit
 	20,  // 19: berth.v1.ContainerDefinition.log_configuration:type_name -> berth.v1.LogConfiguration
 	21,  // 20: berth.v1.ContainerDefinition.health_check:type_name -> berth.v1.HealthCheck
 	22,  // 21: berth.v1.ContainerDefinition.system_controls:type_name -> berth.v1.SystemControl
 	23,  // 22: berth.v1.ContainerDefinition.resource_requirements:type_name -> berth.v1.ResourceRequirement
 	24,  // 23: berth.v1.ContainerDefinition.firelens_configuration:type_name -> berth.v1.FirelensConfiguration
-	151, // 24: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	152, // 25: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
-	28,  // 26: berth.v1.Volume.host:type_name -> berth.v1.HostVolumeProperties
-	29,  // 27: berth.v1.Volume.docker_volume_configuration:type_name -> berth.v1.DockerVolumeConfiguration
-	30,  // 28: berth.v1.Volume.efs_volume_configuration:type_name -> berth.v1.EFSVolumeConfiguration
-	0,   // 29: berth.v1.ProxyConfiguration.properties:type_name -> berth.v1.KeyValuePair
-	27,  // 30: berth.v1.TaskDefinition.container_definitions:type_name -> berth.v1.ContainerDefinition
-	31,  // 31: berth.v1.TaskDefinition.volumes:type_name -> berth.v1.Volume
-	3,   // 32: berth.v1.TaskDefinition.requires_attributes:type_name -> berth.v1.Attribute
-	32,  // 33: berth.v1.TaskDefinition.placement_constraints:type_name -> berth.v1.TaskDefinitionPlacementConstraint
-	34,  // 34: berth.v1.TaskDefinition.runtime_platform:type_name -> berth.v1.RuntimePlatform
-	36,  // 35: berth.v1.TaskDefinition.inference_accelerators:type_name -> berth.v1.InferenceAccelerator
-	33,  // 36: berth.v1.TaskDefinition.proxy_configuration:type_name -> berth.v1.ProxyConfiguration
-	35,  // 37: berth.v1.TaskDefinition.ephemeral_storage:type_name -> berth.v1.EphemeralStorage
-	27,  // 38: berth.v1.RegisterTaskDefinitionRequest.container_definitions:type_name -> berth.v1.ContainerDefinition
-	31,  // 39: berth.v1.RegisterTaskDefinitionRequest.volumes:type_name -> berth.v1.Volume
-	32,  // 40: berth.v1.RegisterTaskDefinitionRequest.placement_constraints:type_name -> berth.v1.TaskDefinitionPlacementConstraint
-	1,   // 41: berth.v1.RegisterTaskDefinitionRequest.tags:type_name -> berth.v1.Tag
-	33,  // 42: berth.v1.RegisterTaskDefinitionRequest.proxy_configuration:type_name -> berth.v1.ProxyConfiguration
-	36,  // 43: berth.v1.RegisterTaskDefinitionRequest.inference_accelerators:type_name -> berth.v1.InferenceAccelerator
-	35,  // 44: berth.v1.RegisterTaskDefinitionRequest.ephemeral_storage:type_name -> berth.v1.EphemeralStorage
-	34,  // 45: berth.v1.RegisterTaskDefinitionRequest.runtime_platform:type_name -> berth.v1.RuntimePlatform
-	37,  // 46: berth.v1.RegisterTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
-	1,   // 47: berth.v1.RegisterTaskDefinitionResponse.tags:type_name -> berth.v1.Tag
-	37,  // 48: berth.v1.DescribeTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
-	1,   // 49: berth.v1.DescribeTaskDefinitionResponse.tags:type_name -> berth.v1.Tag
-	37,  // 50: berth.v1.DeregisterTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
-	131, // 51: berth.v1.ClusterConfiguration.execute_command_configuration:type_name -> berth.v1.ExecuteCommandConfiguration
-	133, // 52: berth.v1.ClusterConfiguration.managed_storage_configuration:type_name -> berth.v1.ManagedStorageConfiguration
-	0,   // 53: berth.v1.Cluster.statistics:type_name -> berth.v1.KeyValuePair
-	1,   // 54: berth.v1.Cluster.tags:type_name -> berth.v1.Tag
-	48,  // 55: berth.v1.Cluster.settings:type_name -> berth.v1.ClusterSetting
-	6,   // 56: berth.v1.Cluster.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	49,  // 57: berth.v1.Cluster.configuration:type_name -> berth.v1.ClusterConfiguration
-	134, // 58: berth.v1.Cluster.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
-	1,   // 59: berth.v1.CreateClusterRequest.tags:type_name -> berth.v1.Tag
-	48,  // 60: berth.v1.CreateClusterRequest.settings:type_name -> berth.v1.ClusterSetting
-	6,   // 61: berth.v1.CreateClusterRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	49,  // 62: berth.v1.CreateClusterRequest.configuration:type_name -> berth.v1.ClusterConfiguration
-	134, // 63: berth.v1.CreateClusterRequest.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
-	50,  // 64: berth.v1.CreateClusterResponse.cluster:type_name -> berth.v1.Cluster
-	50,  // 65: berth.v1.DescribeClustersResponse.clusters:type_name -> berth.v1.Cluster
-	2,   // 66: berth.v1.DescribeClustersResponse.failures:type_name -> berth.v1.Failure
-	50,  // 67: berth.v1.DeleteClusterResponse.cluster:type_name -> berth.v1.Cluster
-	60,  // 68: berth.v1.ContainerInstance.version_info:type_name -> berth.v1.VersionInfo
-	59,  // 69: berth.v1.ContainerInstance.remaining_resources:type_name -> berth.v1.Resource
-	59,  // 70: berth.v1.ContainerInstance.registered_resources:type_name -> berth.v1.Resource
-	3,   // 71: berth.v1.ContainerInstance.attributes:type_name -> berth.v1.Attribute
-	1,   // 72: berth.v1.ContainerInstance.tags:type_name -> berth.v1.Tag
-	61,  // 73: berth.v1.DescribeContainerInstancesResponse.container_instances:type_name -> berth.v1.ContainerInstance
-	2,   // 74: berth.v1.DescribeContainerInstancesResponse.failures:type_name -> berth.v1.Failure
-	61,  // 75: berth.v1.UpdateContainerInstancesStateResponse.container_instances:type_name -> berth.v1.ContainerInstance
-	2,   // 76: berth.v1.UpdateContainerInstancesStateResponse.failures:type_name -> berth.v1.Failure
-	61,  // 77: berth.v1.DeregisterContainerInstanceResponse.container_instance:type_name -> berth.v1.ContainerInstance
-	3,   // 78: berth.v1.PutAttributesRequest.attributes:type_name -> berth.v1.Attribute
-	3,   // 79: berth.v1.PutAttributesResponse.attributes:type_name -> berth.v1.Attribute
-	0,   // 80: berth.v1.ContainerOverride.environment:type_name -> berth.v1.KeyValuePair
-	25,  // 81: berth.v1.ContainerOverride.environment_files:type_name -> berth.v1.EnvironmentFile
-	23,  // 82: berth.v1.ContainerOverride.resource_requirements:type_name -> berth.v1.ResourceRequirement
-	72,  // 83: berth.v1.TaskOverride.container_overrides:type_name -> berth.v1.ContainerOverride
-	35,  // 84: berth.v1.TaskOverride.ephemeral_storage:type_name -> berth.v1.EphemeralStorage
-	74,  // 85: berth.v1.Container.network_bindings:type_name -> berth.v1.NetworkBinding
-	75,  // 86: berth.v1.Container.network_interfaces:type_name -> berth.v1.NetworkInterface
-	76,  // 87: berth.v1.Task.containers:type_name -> berth.v1.Container
-	73,  // 88: berth.v1.Task.overrides:type_name -> berth.v1.TaskOverride
-	1,   // 89: berth.v1.Task.tags:type_name -> berth.v1.Tag
-	3,   // 90: berth.v1.Task.attributes:type_name -> berth.v1.Attribute
-	35,  // 91: berth.v1.Task.ephemeral_storage:type_name -> berth.v1.EphemeralStorage
-	6,   // 92: berth.v1.RunTaskRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	73,  // 93: berth.v1.RunTaskRequest.overrides:type_name -> berth.v1.TaskOverride
-	4,   // 94: berth.v1.RunTaskRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
-	5,   // 95: berth.v1.RunTaskRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
-	8,   // 96: berth.v1.RunTaskRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	1,   // 97: berth.v1.RunTaskRequest.tags:type_name -> berth.v1.Tag
-	77,  // 98: berth.v1.RunTaskResponse.tasks:type_name -> berth.v1.Task
-	2,   // 99: berth.v1.RunTaskResponse.failures:type_name -> berth.v1.Failure
-	73,  // 100: berth.v1.StartTaskRequest.overrides:type_name -> berth.v1.TaskOverride
-	8,   // 101: berth.v1.StartTaskRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	1,   // 102: berth.v1.StartTaskRequest.tags:type_name -> berth.v1.Tag
-	77,  // 103: berth.v1.StartTaskResponse.tasks:type_name -> berth.v1.Task
-	2,   // 104: berth.v1.StartTaskResponse.failures:type_name -> berth.v1.Failure
-	77,  // 105: berth.v1.StopTaskResponse.task:type_name -> berth.v1.Task
-	77,  // 106: berth.v1.DescribeTasksResponse.tasks:type_name -> berth.v1.Task
-	2,   // 107: berth.v1.DescribeTasksResponse.failures:type_name -> berth.v1.Failure
-	88,  // 108: berth.v1.DeploymentConfiguration.deployment_circuit_breaker:type_name -> berth.v1.DeploymentCircuitBreaker
-	6,   // 109: berth.v1.Deployment.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	8,   // 110: berth.v1.Deployment.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	6,   // 111: berth.v1.Service.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	89,  // 112: berth.v1.Service.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
-	91,  // 113: berth.v1.Service.deployments:type_name -> berth.v1.Deployment
-	92,  // 114: berth.v1.Service.events:type_name -> berth.v1.ServiceEvent
-	4,   // 115: berth.v1.Service.placement_constraints:type_name -> berth.v1.PlacementConstraint
-	5,   // 116: berth.v1.Service.placement_strategy:type_name -> berth.v1.PlacementStrategy
-	8,   // 117: berth.v1.Service.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	90,  // 118: berth.v1.Service.deployment_controller:type_name -> berth.v1.DeploymentController
-	1,   // 119: berth.v1.Service.tags:type_name -> berth.v1.Tag
-	6,   // 120: berth.v1.CreateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	89,  // 121: berth.v1.CreateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
-	4,   // 122: berth.v1.CreateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
-	5,   // 123: berth.v1.CreateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
-	8,   // 124: berth.v1.CreateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	90,  // 125: berth.v1.CreateServiceRequest.deployment_controller:type_name -> berth.v1.DeploymentController
-	1,   // 126: berth.v1.CreateServiceRequest.tags:type_name -> berth.v1.Tag
-	93,  // 127: berth.v1.CreateServiceResponse.service:type_name -> berth.v1.Service
-	6,   // 128: berth.v1.UpdateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	89,  // 129: berth.v1.UpdateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
-	8,   // 130: berth.v1.UpdateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	4,   // 131: berth.v1.UpdateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
-	5,   // 132: berth.v1.UpdateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
-	93,  // 133: berth.v1.UpdateServiceResponse.service:type_name -> berth.v1.Service
-	93,  // 134: berth.v1.DeleteServiceResponse.service:type_name -> berth.v1.Service
-	93,  // 135: berth.v1.DescribeServicesResponse.services:type_name -> berth.v1.Service
-	2,   // 136: berth.v1.DescribeServicesResponse.failures:type_name -> berth.v1.Failure
-	104, // 137: berth.v1.AutoScalingGroupProvider.managed_scaling:type_name -> berth.v1.ManagedScaling
-	105, // 138: berth.v1.CapacityProvider.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
-	1,   // 139: berth.v1.CapacityProvider.tags:type_name -> berth.v1.Tag
-	107, // 140: berth.v1.CapacityProvider.reservations:type_name -> berth.v1.CapacityProviderReservation
-	105, // 141: berth.v1.CreateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
-	1,   // 142: berth.v1.CreateCapacityProviderRequest.tags:type_name -> berth.v1.Tag
-	106, // 143: berth.v1.CreateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
-	106, // 144: berth.v1.DescribeCapacityProvidersResponse.capacity_providers:type_name -> berth.v1.CapacityProvider
-	2,   // 145: berth.v1.DescribeCapacityProvidersResponse.failures:type_name -> berth.v1.Failure
-	6,   // 146: berth.v1.PutClusterCapacityProvidersRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	50,  // 147: berth.v1.PutClusterCapacityProvidersResponse.cluster:type_name -> berth.v1.Cluster
-	1,   // 148: berth.v1.TagResourceRequest.tags:type_name -> berth.v1.Tag
-	1,   // 149: berth.v1.ListTagsForResourceResponse.tags:type_name -> berth.v1.Tag
-	120, // 150: berth.v1.ListAccountSettingsResponse.settings:type_name -> berth.v1.Setting
-	120, // 151: berth.v1.PutAccountSettingResponse.setting:type_name -> berth.v1.Setting
-	120, // 152: berth.v1.PutAccountSettingDefaultResponse.setting:type_name -> berth.v1.Setting
-	120, // 153: berth.v1.DeleteAccountSettingResponse.setting:type_name -> berth.v1.Setting
-	37,  // 154: berth.v1.DeleteTaskDefinitionsResponse.task_definitions:type_name -> berth.v1.TaskDefinition
-	2,   // 155: berth.v1.DeleteTaskDefinitionsResponse.failures:type_name -> berth.v1.Failure
-	132, // 156: berth.v1.ExecuteCommandConfiguration.log_configuration:type_name -> berth.v1.ExecuteCommandLogConfiguration
-	48,  // 157: berth.v1.UpdateClusterRequest.settings:type_name -> berth.v1.ClusterSetting
-	49,  // 158: berth.v1.UpdateClusterRequest.configuration:type_name -> berth.v1.ClusterConfiguration
-	134, // 159: berth.v1.UpdateClusterRequest.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
-	50,  // 160: berth.v1.UpdateClusterResponse.cluster:type_name -> berth.v1.Cluster
-	48,  // 161: berth.v1.UpdateClusterSettingsRequest.settings:type_name -> berth.v1.ClusterSetting
-	50,  // 162: berth.v1.UpdateClusterSettingsResponse.cluster:type_name -> berth.v1.Cluster
-	3,   // 163: berth.v1.ListAttributesResponse.attributes:type_name -> berth.v1.Attribute
-	3,   // 164: berth.v1.DeleteAttributesRequest.attributes:type_name -> berth.v1.Attribute
-	3,   // 165: berth.v1.DeleteAttributesResponse.attributes:type_name -> berth.v1.Attribute
-	106, // 166: berth.v1.DeleteCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
-	104, // 167: berth.v1.AutoScalingGroupProviderUpdate.managed_scaling:type_name -> berth.v1.ManagedScaling
-	145, // 168: berth.v1.UpdateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProviderUpdate
-	106, // 169: berth.v1.UpdateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
-	38,  // 170: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
-	40,  // 171: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
-	42,  // 172: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
-	44,  // 173: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
-	46,  // 174: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
-	51,  // 175: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
-	53,  // 176: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
-	55,  // 177: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
-	57,  // 178: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
-	62,  // 179: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
-	64,  // 180: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
-	66,  // 181: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
-	68,  // 182: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
-	70,  // 183: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
-	78,  // 184: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
-	80,  // 185: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
-	82,  // 186: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
-	84,  // 187: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
-	86,  // 188: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
-	94,  // 189: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
-	96,  // 190: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
-	98,  // 191: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
-	100, // 192: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
-	102, // 193: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
-	108, // 194: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
-	110, // 195: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
-	112, // 196: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
-	114, // 197: berth.v1.ECS.TagResource:input_type -> berth.v1.TagResourceRequest
-	116, // 198: berth.v1.ECS.UntagResource:input_type -> berth.v1.UntagResourceRequest
-	118, // 199: berth.v1.ECS.ListTagsForResource:input_type -> berth.v1.ListTagsForResourceRequest
-	121, // 200: berth.v1.ECS.ListAccountSettings:input_type -> berth.v1.ListAccountSettingsRequest
-	123, // 201: berth.v1.ECS.PutAccountSetting:input_type -> berth.v1.PutAccountSettingRequest
-	125, // 202: berth.v1.ECS.PutAccountSettingDefault:input_type -> berth.v1.PutAccountSettingDefaultRequest
-	127, // 203: berth.v1.ECS.DeleteAccountSetting:input_type -> berth.v1.DeleteAccountSettingRequest
-	129, // 204: berth.v1.ECS.DeleteTaskDefinitions:input_type -> berth.v1.DeleteTaskDefinitionsRequest
-	135, // 205: berth.v1.ECS.UpdateCluster:input_type -> berth.v1.UpdateClusterRequest
-	137, // 206: berth.v1.ECS.UpdateClusterSettings:input_type -> berth.v1.UpdateClusterSettingsRequest
-	139, // 207: berth.v1.ECS.ListAttributes:input_type -> berth.v1.ListAttributesRequest
-	141, // 208: berth.v1.ECS.DeleteAttributes:input_type -> berth.v1.DeleteAttributesRequest
-	143, // 209: berth.v1.ECS.DeleteCapacityProvider:input_type -> berth.v1.DeleteCapacityProviderRequest
-	146, // 210: berth.v1.ECS.UpdateCapacityProvider:input_type -> berth.v1.UpdateCapacityProviderRequest
-	39,  // 211: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
-	41,  // 212: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
-	43,  // 213: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
-	45,  // 214: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
-	47,  // 215: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
-	52,  // 216: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
-	54,  // 217: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
-	56,  // 218: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
-	58,  // 219: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
-	63,  // 220: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
-	65,  // 221: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
-	67,  // 222: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
-	69,  // 223: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
-	71,  // 224: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
-	79,  // 225: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
-	81,  // 226: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
-	83,  // 227: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
-	85,  // 228: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
-	87,  // 229: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
-	95,  // 230: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
-	97,  // 231: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
-	99,  // 232: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
-	101, // 233: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
-	103, // 234: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
-	109, // 235: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
-	111, // 236: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
-	113, // 237: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
-	115, // 238: berth.v1.ECS.TagResource:output_type -> berth.v1.TagResourceResponse
-	117, // 239: berth.v1.ECS.UntagResource:output_type -> berth.v1.UntagResourceResponse
-	119, // 240: berth.v1.ECS.ListTagsForResource:output_type -> berth.v1.ListTagsForResourceResponse
-	122, // 241: berth.v1.ECS.ListAccountSettings:output_type -> berth.v1.ListAccountSettingsResponse
-	124, // 242: berth.v1.ECS.PutAccountSetting:output_type -> berth.v1.PutAccountSettingResponse
-	126, // 243: berth.v1.ECS.PutAccountSettingDefault:output_type -> berth.v1.PutAccountSettingDefaultResponse
-	128, // 244: berth.v1.ECS.DeleteAccountSetting:output_type -> berth.v1.DeleteAccountSettingResponse
-	130, // 245: berth.v1.ECS.DeleteTaskDefinitions:output_type -> berth.v1.DeleteTaskDefinitionsResponse
-	136, // 246: berth.v1.ECS.UpdateCluster:output_type -> berth.v1.UpdateClusterResponse
-	138, // 247: berth.v1.ECS.UpdateClusterSettings:output_type -> berth.v1.UpdateClusterSettingsResponse
-	140, // 248: berth.v1.ECS.ListAttributes:output_type -> berth.v1.ListAttributesResponse
-	142, // 249: berth.v1.ECS.DeleteAttributes:output_type -> berth.v1.DeleteAttributesResponse
-	144, // 250: berth.v1.ECS.DeleteCapacityProvider:output_type -> berth.v1.DeleteCapacityProviderResponse
-	147, // 251: berth.v1.ECS.UpdateCapacityProvider:output_type -> berth.v1.UpdateCapacityProviderResponse
-	211, // [211:252] is the sub-list for method output_type
-	170, // [170:211] is the sub-list for method input_type
-	170, // [170:170] is the sub-list for extension type_name
-	170, // [170:170] is the sub-list for extension extendee
-	0,   // [0:170] is the sub-list for field type_name
+	28,  // 24: berth.v1.ContainerDefinition.restart_policy:type_name -> berth.v1.ContainerRestartPolicy
+	157, // 25: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	158, // 26: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
+	32,  // 27: berth.v1.EFSVolumeConfiguration.authorization_config:type_name -> berth.v1.EFSAuthorizationConfig
+	33,  // 28: berth.v1.FSxWindowsFileServerVolumeConfiguration.authorization_config:type_name -> berth.v1.FSxWindowsFileServerAuthorizationConfig
+	29,  // 29: berth.v1.Volume.host:type_name -> berth.v1.HostVolumeProperties
+	30,  // 30: berth.v1.Volume.docker_volume_configuration:type_name -> berth.v1.DockerVolumeConfiguration
+	31,  // 31: berth.v1.Volume.efs_volume_configuration:type_name -> berth.v1.EFSVolumeConfiguration
+	34,  // 32: berth.v1.Volume.fsx_windows_file_server_volume_configuration:type_name -> berth.v1.FSxWindowsFileServerVolumeConfiguration
+	35,  // 33: berth.v1.Volume.s3files_volume_configuration:type_name -> berth.v1.S3FilesVolumeConfiguration
+	0,   // 34: berth.v1.ProxyConfiguration.properties:type_name -> berth.v1.KeyValuePair
+	27,  // 35: berth.v1.TaskDefinition.container_definitions:type_name -> berth.v1.ContainerDefinition
+	36,  // 36: berth.v1.TaskDefinition.volumes:type_name -> berth.v1.Volume
+	3,   // 37: berth.v1.TaskDefinition.requires_attributes:type_name -> berth.v1.Attribute
+	37,  // 38: berth.v1.TaskDefinition.placement_constraints:type_name -> berth.v1.TaskDefinitionPlacementConstraint
+	39,  // 39: berth.v1.TaskDefinition.runtime_platform:type_name -> berth.v1.RuntimePlatform
+	41,  // 40: berth.v1.TaskDefinition.inference_accelerators:type_name -> berth.v1.InferenceAccelerator
+	38,  // 41: berth.v1.TaskDefinition.proxy_configuration:type_name -> berth.v1.ProxyConfiguration
+	40,  // 42: berth.v1.TaskDefinition.ephemeral_storage:type_name -> berth.v1.EphemeralStorage
+	27,  // 43: berth.v1.RegisterTaskDefinitionRequest.container_definitions:type_name -> berth.v1.ContainerDefinition
+	36,  // 44: berth.v1.RegisterTaskDefinitionRequest.volumes:type_name -> berth.v1.Volume
+	37,  // 45: berth.v1.RegisterTaskDefinitionRequest.placement_constraints:type_name -> berth.v1.TaskDefinitionPlacementConstraint
+	1,   // 46: berth.v1.RegisterTaskDefinitionRequest.tags:type_name -> berth.v1.Tag
+	38,  // 47: berth.v1.RegisterTaskDefinitionRequest.proxy_configuration:type_name -> berth.v1.ProxyConfiguration
+	41,  // 48: berth.v1.RegisterTaskDefinitionRequest.inference_accelerators:type_name -> berth.v1.InferenceAccelerator
+	40,  // 49: berth.v1.RegisterTaskDefinitionRequest.ephemeral_storage:type_name -> berth.v1.EphemeralStorage
+	39,  // 50: berth.v1.RegisterTaskDefinitionRequest.runtime_platform:type_name -> berth.v1.RuntimePlatform
+	42,  // 51: berth.v1.RegisterTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
+	1,   // 52: berth.v1.RegisterTaskDefinitionResponse.tags:type_name -> berth.v1.Tag
+	42,  // 53: berth.v1.DescribeTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
+	1,   // 54: berth.v1.DescribeTaskDefinitionResponse.tags:type_name -> berth.v1.Tag
+	42,  // 55: berth.v1.DeregisterTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
+	137, // 56: berth.v1.ClusterConfiguration.execute_command_configuration:type_name -> berth.v1.ExecuteCommandConfiguration
+	139, // 57: berth.v1.ClusterConfiguration.managed_storage_configuration:type_name -> berth.v1.ManagedStorageConfiguration
+	0,   // 58: berth.v1.Cluster.statistics:type_name -> berth.v1.KeyValuePair
+	1,   // 59: berth.v1.Cluster.tags:type_name -> berth.v1.Tag
+	53,  // 60: berth.v1.Cluster.settings:type_name -> berth.v1.ClusterSetting
+	6,   // 61: berth.v1.Cluster.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	54,  // 62: berth.v1.Cluster.configuration:type_name -> berth.v1.ClusterConfiguration
+	140, // 63: berth.v1.Cluster.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	1,   // 64: berth.v1.CreateClusterRequest.tags:type_name -> berth.v1.Tag
+	53,  // 65: berth.v1.CreateClusterRequest.settings:type_name -> berth.v1.ClusterSetting
+	6,   // 66: berth.v1.CreateClusterRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	54,  // 67: berth.v1.CreateClusterRequest.configuration:type_name -> berth.v1.ClusterConfiguration
+	140, // 68: berth.v1.CreateClusterRequest.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	55,  // 69: berth.v1.CreateClusterResponse.cluster:type_name -> berth.v1.Cluster
+	55,  // 70: berth.v1.DescribeClustersResponse.clusters:type_name -> berth.v1.Cluster
+	2,   // 71: berth.v1.DescribeClustersResponse.failures:type_name -> berth.v1.Failure
+	55,  // 72: berth.v1.DeleteClusterResponse.cluster:type_name -> berth.v1.Cluster
+	65,  // 73: berth.v1.ContainerInstance.version_info:type_name -> berth.v1.VersionInfo
+	64,  // 74: berth.v1.ContainerInstance.remaining_resources:type_name -> berth.v1.Resource
+	64,  // 75: berth.v1.ContainerInstance.registered_resources:type_name -> berth.v1.Resource
+	3,   // 76: berth.v1.ContainerInstance.attributes:type_name -> berth.v1.Attribute
+	1,   // 77: berth.v1.ContainerInstance.tags:type_name -> berth.v1.Tag
+	66,  // 78: berth.v1.DescribeContainerInstancesResponse.container_instances:type_name -> berth.v1.ContainerInstance
+	2,   // 79: berth.v1.DescribeContainerInstancesResponse.failures:type_name -> berth.v1.Failure
+	66,  // 80: berth.v1.UpdateContainerInstancesStateResponse.container_instances:type_name -> berth.v1.ContainerInstance
+	2,   // 81: berth.v1.UpdateContainerInstancesStateResponse.failures:type_name -> berth.v1.Failure
+	66,  // 82: berth.v1.DeregisterContainerInstanceResponse.container_instance:type_name -> berth.v1.ContainerInstance
+	3,   // 83: berth.v1.PutAttributesRequest.attributes:type_name -> berth.v1.Attribute
+	3,   // 84: berth.v1.PutAttributesResponse.attributes:type_name -> berth.v1.Attribute
+	0,   // 85: berth.v1.ContainerOverride.environment:type_name -> berth.v1.KeyValuePair
+	25,  // 86: berth.v1.ContainerOverride.environment_files:type_name -> berth.v1.EnvironmentFile
+	23,  // 87: berth.v1.ContainerOverride.resource_requirements:type_name -> berth.v1.ResourceRequirement
+	77,  // 88: berth.v1.TaskOverride.container_overrides:type_name -> berth.v1.ContainerOverride
+	40,  // 89: berth.v1.TaskOverride.ephemeral_storage:type_name -> berth.v1.EphemeralStorage
+	79,  // 90: berth.v1.TaskOverride.inference_accelerator_overrides:type_name -> berth.v1.InferenceAcceleratorOverride
+	80,  // 91: berth.v1.Container.network_bindings:type_name -> berth.v1.NetworkBinding
+	81,  // 92: berth.v1.Container.network_interfaces:type_name -> berth.v1.NetworkInterface
+	82,  // 93: berth.v1.Task.containers:type_name -> berth.v1.Container
+	78,  // 94: berth.v1.Task.overrides:type_name -> berth.v1.TaskOverride
+	1,   // 95: berth.v1.Task.tags:type_name -> berth.v1.Tag
+	3,   // 96: berth.v1.Task.attributes:type_name -> berth.v1.Attribute
+	40,  // 97: berth.v1.Task.ephemeral_storage:type_name -> berth.v1.EphemeralStorage
+	6,   // 98: berth.v1.RunTaskRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	78,  // 99: berth.v1.RunTaskRequest.overrides:type_name -> berth.v1.TaskOverride
+	4,   // 100: berth.v1.RunTaskRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
+	5,   // 101: berth.v1.RunTaskRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
+	8,   // 102: berth.v1.RunTaskRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	1,   // 103: berth.v1.RunTaskRequest.tags:type_name -> berth.v1.Tag
+	159, // 104: berth.v1.RunTaskRequest.volume_configurations:type_name -> google.protobuf.Struct
+	83,  // 105: berth.v1.RunTaskResponse.tasks:type_name -> berth.v1.Task
+	2,   // 106: berth.v1.RunTaskResponse.failures:type_name -> berth.v1.Failure
+	78,  // 107: berth.v1.StartTaskRequest.overrides:type_name -> berth.v1.TaskOverride
+	8,   // 108: berth.v1.StartTaskRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	1,   // 109: berth.v1.StartTaskRequest.tags:type_name -> berth.v1.Tag
+	159, // 110: berth.v1.StartTaskRequest.volume_configurations:type_name -> google.protobuf.Struct
+	83,  // 111: berth.v1.StartTaskResponse.tasks:type_name -> berth.v1.Task
+	2,   // 112: berth.v1.StartTaskResponse.failures:type_name -> berth.v1.Failure
+	83,  // 113: berth.v1.StopTaskResponse.task:type_name -> berth.v1.Task
+	83,  // 114: berth.v1.DescribeTasksResponse.tasks:type_name -> berth.v1.Task
+	2,   // 115: berth.v1.DescribeTasksResponse.failures:type_name -> berth.v1.Failure
+	94,  // 116: berth.v1.DeploymentConfiguration.deployment_circuit_breaker:type_name -> berth.v1.DeploymentCircuitBreaker
+	6,   // 117: berth.v1.Deployment.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	8,   // 118: berth.v1.Deployment.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	6,   // 119: berth.v1.Service.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	95,  // 120: berth.v1.Service.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
+	97,  // 121: berth.v1.Service.deployments:type_name -> berth.v1.Deployment
+	98,  // 122: berth.v1.Service.events:type_name -> berth.v1.ServiceEvent
+	4,   // 123: berth.v1.Service.placement_constraints:type_name -> berth.v1.PlacementConstraint
+	5,   // 124: berth.v1.Service.placement_strategy:type_name -> berth.v1.PlacementStrategy
+	8,   // 125: berth.v1.Service.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	96,  // 126: berth.v1.Service.deployment_controller:type_name -> berth.v1.DeploymentController
+	1,   // 127: berth.v1.Service.tags:type_name -> berth.v1.Tag
+	6,   // 128: berth.v1.CreateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	95,  // 129: berth.v1.CreateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
+	4,   // 130: berth.v1.CreateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
+	5,   // 131: berth.v1.CreateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
+	8,   // 132: berth.v1.CreateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	96,  // 133: berth.v1.CreateServiceRequest.deployment_controller:type_name -> berth.v1.DeploymentController
+	1,   // 134: berth.v1.CreateServiceRequest.tags:type_name -> berth.v1.Tag
+	99,  // 135: berth.v1.CreateServiceResponse.service:type_name -> berth.v1.Service
+	6,   // 136: berth.v1.UpdateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	95,  // 137: berth.v1.UpdateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
+	8,   // 138: berth.v1.UpdateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	4,   // 139: berth.v1.UpdateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
+	5,   // 140: berth.v1.UpdateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
+	99,  // 141: berth.v1.UpdateServiceResponse.service:type_name -> berth.v1.Service
+	99,  // 142: berth.v1.DeleteServiceResponse.service:type_name -> berth.v1.Service
+	99,  // 143: berth.v1.DescribeServicesResponse.services:type_name -> berth.v1.Service
+	2,   // 144: berth.v1.DescribeServicesResponse.failures:type_name -> berth.v1.Failure
+	110, // 145: berth.v1.AutoScalingGroupProvider.managed_scaling:type_name -> berth.v1.ManagedScaling
+	111, // 146: berth.v1.CapacityProvider.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
+	1,   // 147: berth.v1.CapacityProvider.tags:type_name -> berth.v1.Tag
+	113, // 148: berth.v1.CapacityProvider.reservations:type_name -> berth.v1.CapacityProviderReservation
+	111, // 149: berth.v1.CreateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
+	1,   // 150: berth.v1.CreateCapacityProviderRequest.tags:type_name -> berth.v1.Tag
+	159, // 151: berth.v1.CreateCapacityProviderRequest.managed_instances_provider:type_name -> google.protobuf.Struct
+	112, // 152: berth.v1.CreateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
+	112, // 153: berth.v1.DescribeCapacityProvidersResponse.capacity_providers:type_name -> berth.v1.CapacityProvider
+	2,   // 154: berth.v1.DescribeCapacityProvidersResponse.failures:type_name -> berth.v1.Failure
+	6,   // 155: berth.v1.PutClusterCapacityProvidersRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	55,  // 156: berth.v1.PutClusterCapacityProvidersResponse.cluster:type_name -> berth.v1.Cluster
+	1,   // 157: berth.v1.TagResourceRequest.tags:type_name -> berth.v1.Tag
+	1,   // 158: berth.v1.ListTagsForResourceResponse.tags:type_name -> berth.v1.Tag
+	126, // 159: berth.v1.ListAccountSettingsResponse.settings:type_name -> berth.v1.Setting
+	126, // 160: berth.v1.PutAccountSettingResponse.setting:type_name -> berth.v1.Setting
+	126, // 161: berth.v1.PutAccountSettingDefaultResponse.setting:type_name -> berth.v1.Setting
+	126, // 162: berth.v1.DeleteAccountSettingResponse.setting:type_name -> berth.v1.Setting
+	42,  // 163: berth.v1.DeleteTaskDefinitionsResponse.task_definitions:type_name -> berth.v1.TaskDefinition
+	2,   // 164: berth.v1.DeleteTaskDefinitionsResponse.failures:type_name -> berth.v1.Failure
+	138, // 165: berth.v1.ExecuteCommandConfiguration.log_configuration:type_name -> berth.v1.ExecuteCommandLogConfiguration
+	53,  // 166: berth.v1.UpdateClusterRequest.settings:type_name -> berth.v1.ClusterSetting
+	54,  // 167: berth.v1.UpdateClusterRequest.configuration:type_name -> berth.v1.ClusterConfiguration
+	140, // 168: berth.v1.UpdateClusterRequest.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	55,  // 169: berth.v1.UpdateClusterResponse.cluster:type_name -> berth.v1.Cluster
+	53,  // 170: berth.v1.UpdateClusterSettingsRequest.settings:type_name -> berth.v1.ClusterSetting
+	55,  // 171: berth.v1.UpdateClusterSettingsResponse.cluster:type_name -> berth.v1.Cluster
+	3,   // 172: berth.v1.ListAttributesResponse.attributes:type_name -> berth.v1.Attribute
+	3,   // 173: berth.v1.DeleteAttributesRequest.attributes:type_name -> berth.v1.Attribute
+	3,   // 174: berth.v1.DeleteAttributesResponse.attributes:type_name -> berth.v1.Attribute
+	112, // 175: berth.v1.DeleteCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
+	110, // 176: berth.v1.AutoScalingGroupProviderUpdate.managed_scaling:type_name -> berth.v1.ManagedScaling
+	151, // 177: berth.v1.UpdateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProviderUpdate
+	159, // 178: berth.v1.UpdateCapacityProviderRequest.managed_instances_provider:type_name -> google.protobuf.Struct
+	112, // 179: berth.v1.UpdateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
+	43,  // 180: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
+	45,  // 181: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
+	47,  // 182: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
+	49,  // 183: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
+	51,  // 184: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
+	56,  // 185: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
+	58,  // 186: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
+	60,  // 187: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
+	62,  // 188: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
+	67,  // 189: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
+	69,  // 190: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
+	71,  // 191: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
+	73,  // 192: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
+	75,  // 193: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
+	84,  // 194: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
+	86,  // 195: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
+	88,  // 196: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
+	90,  // 197: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
+	92,  // 198: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
+	100, // 199: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
+	102, // 200: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
+	104, // 201: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
+	106, // 202: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
+	108, // 203: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
+	114, // 204: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
+	116, // 205: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
+	118, // 206: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
+	120, // 207: berth.v1.ECS.TagResource:input_type -> berth.v1.TagResourceRequest
+	122, // 208: berth.v1.ECS.UntagResource:input_type -> berth.v1.UntagResourceRequest
+	124, // 209: berth.v1.ECS.ListTagsForResource:input_type -> berth.v1.ListTagsForResourceRequest
+	127, // 210: berth.v1.ECS.ListAccountSettings:input_type -> berth.v1.ListAccountSettingsRequest
+	129, // 211: berth.v1.ECS.PutAccountSetting:input_type -> berth.v1.PutAccountSettingRequest
+	131, // 212: berth.v1.ECS.PutAccountSettingDefault:input_type -> berth.v1.PutAccountSettingDefaultRequest
+	133, // 213: berth.v1.ECS.DeleteAccountSetting:input_type -> berth.v1.DeleteAccountSettingRequest
+	135, // 214: berth.v1.ECS.DeleteTaskDefinitions:input_type -> berth.v1.DeleteTaskDefinitionsRequest
+	141, // 215: berth.v1.ECS.UpdateCluster:input_type -> berth.v1.UpdateClusterRequest
+	143, // 216: berth.v1.ECS.UpdateClusterSettings:input_type -> berth.v1.UpdateClusterSettingsRequest
+	145, // 217: berth.v1.ECS.ListAttributes:input_type -> berth.v1.ListAttributesRequest
+	147, // 218: berth.v1.ECS.DeleteAttributes:input_type -> berth.v1.DeleteAttributesRequest
+	149, // 219: berth.v1.ECS.DeleteCapacityProvider:input_type -> berth.v1.DeleteCapacityProviderRequest
+	152, // 220: berth.v1.ECS.UpdateCapacityProvider:input_type -> berth.v1.UpdateCapacityProviderRequest
+	44,  // 221: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
+	46,  // 222: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
+	48,  // 223: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
+	50,  // 224: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
+	52,  // 225: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
+	57,  // 226: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
+	59,  // 227: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
+	61,  // 228: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
+	63,  // 229: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
+	68,  // 230: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
+	70,  // 231: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
+	72,  // 232: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
+	74,  // 233: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
+	76,  // 234: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
+	85,  // 235: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
+	87,  // 236: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
+	89,  // 237: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
+	91,  // 238: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
+	93,  // 239: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
+	101, // 240: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
+	103, // 241: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
+	105, // 242: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
+	107, // 243: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
+	109, // 244: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
+	115, // 245: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
+	117, // 246: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
+	119, // 247: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
+	121, // 248: berth.v1.ECS.TagResource:output_type -> berth.v1.TagResourceResponse
+	123, // 249: berth.v1.ECS.UntagResource:output_type -> berth.v1.UntagResourceResponse
+	125, // 250: berth.v1.ECS.ListTagsForResource:output_type -> berth.v1.ListTagsForResourceResponse
+	128, // 251: berth.v1.ECS.ListAccountSettings:output_type -> berth.v1.ListAccountSettingsResponse
+	130, // 252: berth.v1.ECS.PutAccountSetting:output_type -> berth.v1.PutAccountSettingResponse
+	132, // 253: berth.v1.ECS.PutAccountSettingDefault:output_type -> berth.v1.PutAccountSettingDefaultResponse
+	134, // 254: berth.v1.ECS.DeleteAccountSetting:output_type -> berth.v1.DeleteAccountSettingResponse
+	136, // 255: berth.v1.ECS.DeleteTaskDefinitions:output_type -> berth.v1.DeleteTaskDefinitionsResponse
+	142, // 256: berth.v1.ECS.UpdateCluster:output_type -> berth.v1.UpdateClusterResponse
+	144, // 257: berth.v1.ECS.UpdateClusterSettings:output_type -> berth.v1.UpdateClusterSettingsResponse
+	146, // 258: berth.v1.ECS.ListAttributes:output_type -> berth.v1.ListAttributesResponse
+	148, // 259: berth.v1.ECS.DeleteAttributes:output_type -> berth.v1.DeleteAttributesResponse
+	150, // 260: berth.v1.ECS.DeleteCapacityProvider:output_type -> berth.v1.DeleteCapacityProviderResponse
+	153, // 261: berth.v1.ECS.UpdateCapacityProvider:output_type -> berth.v1.UpdateCapacityProviderResponse
+	221, // [221:262] is the sub-list for method output_type
+	180, // [180:221] is the sub-list for method input_type
+	180, // [180:180] is the sub-list for extension type_name
+	180, // [180:180] is the sub-list for extension extendee
+	0,   // [0:180] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_ecs_proto_init() }
@@ -11800,27 +12348,31 @@ func file_berth_v1_ecs_proto_init() {
 	file_berth_v1_ecs_proto_msgTypes[15].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[21].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[27].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[29].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[31].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[50].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[59].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[61].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[68].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[72].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[76].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[89].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[91].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[93].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[94].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[96].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[132].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[28].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[30].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[35].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[36].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[42].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[43].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[55].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[64].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[66].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[73].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[77].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[82].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[95].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[97].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[99].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[100].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[102].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[138].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_ecs_proto_rawDesc), len(file_berth_v1_ecs_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   153,
+			NumMessages:   159,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
