@@ -44,6 +44,12 @@ func checkOverrides(td *berthv1.TaskDefinition, o *berthv1.TaskOverride, launchT
 		if containerDef(td, co.GetName()) == nil {
 			return ecserr.Param(path+".name", "no container %q in %s:%d", co.GetName(), td.Family, td.Revision)
 		}
+		if len(co.GetEnvironmentFiles()) > 0 {
+			return ecserr.Param(path+".environmentFiles", "not supported by berth: it has no S3 to read them from; use environment")
+		}
+		if len(co.GetResourceRequirements()) > 0 {
+			return ecserr.Param(path+".resourceRequirements", "not supported by berth yet: a task's GPUs are its task definition's")
+		}
 		for field, v := range map[string]*int32{"cpu": co.Cpu, "memory": co.Memory, "memoryReservation": co.MemoryReservation} {
 			if v != nil && *v < 0 {
 				return ecserr.Param(path+"."+field, "must not be negative")
