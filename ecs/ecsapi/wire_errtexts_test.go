@@ -67,6 +67,9 @@ var errTexts = []errText{
 	{"container without memory", "RegisterTaskDefinition", `{"family":"x","containerDefinitions":[{"name":"web","image":"busybox"}]}`,
 		"ClientException", "Invalid setting for container 'web'. At least one of 'memory' or 'memoryReservation' must be specified.",
 		"containerDefinitions[0].memory"},
+	// dagster-io/dagster#6926 (ECS's stray "+" included).
+	{"dependency on a missing container", "RegisterTaskDefinition", `{"family":"x","containerDefinitions":[{"name":"web","image":"busybox","memory":64,"dependsOn":[{"containerName":"db","condition":"START"}]}]}`,
+		"ClientException", "Cannot depend on container + 'db' because it does not exist", "containerDefinitions[0].dependsOn[0].containerName"},
 	// The ECS Developer Guide's troubleshooting page for task cpu and memory.
 	{"fargate cpu", "RegisterTaskDefinition", `{"family":"x","requiresCompatibilities":["FARGATE"],"networkMode":"awsvpc","cpu":"768","memory":"2048","containerDefinitions":[{"name":"web","image":"busybox"}]}`,
 		"ClientException", "Invalid 'cpu' setting for task.", "cpu"},

@@ -54,3 +54,10 @@ func TextContainerMissing(member string) string {
 func TextContainerNoMemory(container string) string {
 	return fmt.Sprintf("Invalid setting for container '%s'. At least one of 'memory' or 'memoryReservation' must be specified.", container)
 }
+
+// TextDependsOnMissing is RegisterTaskDefinition's ClientException for a
+// dependsOn that names no container of the task, with ECS's own stray "+":
+// quoted from ECS in dagster-io/dagster#6926.
+func TextDependsOnMissing(container string) string {
+	return fmt.Sprintf("Cannot depend on container + '%s' because it does not exist", container)
+}
