@@ -53,8 +53,11 @@ check "describe the service" '"serviceName": "web"' ecs describe-services --clus
 check "unable to place without instances" 'was unable to place a task' \
   bash -c "sleep 2; $AWS ecs --endpoint-url http://$addr describe-services --cluster prod --services web"
 check "RunTask failures, not an error" '"reason": "NO_CONTAINER_INSTANCES"' ecs run-task --cluster prod --task-definition nginx
-check "ClientException for an unknown task definition" 'ClientException' ecs describe-task-definition --task-definition nope
-check "ClusterNotFoundException" 'ClusterNotFoundException' ecs list-tasks --cluster nope
+check "ClientException for an unknown task definition, in ECS's words" 'ClientException) when calling the DescribeTaskDefinition operation: Unable to describe task definition.' \
+  ecs describe-task-definition --task-definition nope
+check "ClusterNotFoundException, in ECS's words" 'ClusterNotFoundException) when calling the ListTasks operation: Cluster not found.' ecs list-tasks --cluster nope
+check "InvalidParameterException for an unknown task, in ECS's words" 'The referenced task was not found.' \
+  ecs stop-task --cluster prod --task 0123456789abcdef0123456789abcdef
 check "InvalidParameterException" 'InvalidParameterException' ecs run-task --task-definition nginx --count 11
 check "a bad signature is refused" 'InvalidSignatureException' \
   env AWS_ACCESS_KEY_ID="$(grep aws_access_key_id "$AWS_SHARED_CREDENTIALS_FILE" | cut -d' ' -f3)" AWS_SECRET_ACCESS_KEY=wrong \
