@@ -37,8 +37,10 @@ func newErrorTables(services ...awsapi.Service) errorTables {
 }
 
 // status is the gRPC status of a domain error from method (a full method
-// name, "/berth.v1.ECS/RunTask"). Its message is the error's Message, the
-// AWS service's own text where it has one; its details are the standard
+// name, "/berth.v1.ECS/RunTask"). Its message is, for a method of an AWS
+// service, the error's Message, the service's own text where it has one,
+// and for berth's own APIs (agent sessions, berth.v1.Berth) berth's own
+// words; its details are the standard
 // ones, which clients that do not know them ignore: google.rpc.BadRequest
 // with a field violation (berth's field path and rule) for an error about a
 // request member, and, for a method of an AWS service, google.rpc.ErrorInfo
@@ -54,14 +56,19 @@ func (t errorTables) status(method string, err error) *status.Status {
 		return status.New(codes.DeadlineExceeded, err.Error())
 	}
 	e := apierr.From(err)
-	st := status.New(grpcCodes[e.Class], e.Message)
+	table, aws := t[serviceOf(method)]
+	message := e.Message
+	if !aws {
+		message = e.Own() // berth's own APIs speak berth's words
+	}
+	st := status.New(grpcCodes[e.Class], message)
 	var details []protoadapt.MessageV1
 	if e.Field != "" {
 		details = append(details, &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
 			{Field: e.Field, Description: e.Rule()},
 		}})
 	}
-	if table, ok := t[serviceOf(method)]; ok {
+	if aws {
 		name, _ := table.exception(e)
 		info := &errdetails.ErrorInfo{Reason: name, Domain: table.domain}
 		if e.Detail != "" {
