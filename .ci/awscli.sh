@@ -53,6 +53,25 @@ check "describe the service" '"serviceName": "web"' ecs describe-services --clus
 check "unable to place without instances" 'was unable to place a task' \
   bash -c "sleep 2; $AWS ecs --endpoint-url http://$addr describe-services --cluster prod --services web"
 check "RunTask failures, not an error" '"reason": "NO_CONTAINER_INSTANCES"' ecs run-task --cluster prod --task-definition nginx
+check "create a service with the EXTERNAL deployment controller" '"type": "EXTERNAL"' \
+  ecs create-service --cluster prod --service-name ext --desired-count 2 --deployment-controller type=EXTERNAL
+check "create a task set at 50 percent" '"computedDesiredCount": 1' \
+  ecs create-task-set --cluster prod --service ext --task-definition nginx --scale value=50,unit=PERCENT --external-id deploy-1
+taskset=$(ecs describe-services --cluster prod --services ext --query 'services[0].taskSets[0].id' --output text)
+check "scale the task set" '"value": 100' \
+  ecs update-task-set --cluster prod --service ext --task-set "$taskset" --scale value=100,unit=PERCENT
+check "make it the primary task set" '"status": "PRIMARY"' \
+  ecs update-service-primary-task-set --cluster prod --service ext --primary-task-set "$taskset"
+check "describe the task sets" '"computedDesiredCount": 2' ecs describe-task-sets --cluster prod --service ext
+check "the service shows the primary's task definition" '"taskDefinition": "arn:aws:ecs:us-east-1:000000000000:task-definition/nginx:1"' \
+  ecs describe-services --cluster prod --services ext
+check "the primary task set is deleted only with force" 'Primary TaskSet cannot be deleted' \
+  ecs delete-task-set --cluster prod --service ext --task-set "$taskset"
+check "delete it with force" '"status": "DRAINING"' ecs delete-task-set --cluster prod --service ext --task-set "$taskset" --force
+check "a task set on a service without the EXTERNAL controller" 'only supports task set management on services configured to use external deployment controllers' \
+  ecs create-task-set --cluster prod --service web --task-definition nginx
+check "CODE_DEPLOY is refused, naming it" 'CODE_DEPLOY is not supported' \
+  ecs create-service --cluster prod --service-name cd --task-definition nginx --desired-count 1 --deployment-controller type=CODE_DEPLOY
 check "ClientException for an unknown task definition, in ECS's words" 'ClientException) when calling the DescribeTaskDefinition operation: Unable to describe task definition.' \
   ecs describe-task-definition --task-definition nope
 check "ClusterNotFoundException, in ECS's words" 'ClusterNotFoundException) when calling the ListTasks operation: Cluster not found.' ecs list-tasks --cluster nope

@@ -24,7 +24,11 @@ import (
 
 func unmarshalStrict(doc []byte, m proto.Message) error { return awsjson.Unmarshal(doc, m) }
 
-func marshalJSON(m proto.Message) ([]byte, error) { return awsjson.Marshal(m) }
+// marshalJSON is the JSON document of m, the response to req, with the
+// service's rule for the members written when empty.
+func marshalJSON(m, req proto.Message, rule awsjson.Rule) ([]byte, error) {
+	return awsjson.MarshalRule(m, req, rule)
+}
 
 // fieldFault is the InvalidArgument error about a member.
 func fieldFault(path, format string, args ...any) error { return apierr.Field(path, format, args...) }

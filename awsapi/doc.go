@@ -21,7 +21,8 @@
 //  5. calls the operation through the same unary interceptor chain gRPC
 //     callers go through (recovery, metrics, logging, auth, error mapping), so
 //     each operation has one implementation: the gRPC handler;
-//  6. renders the response, or the error in the protocol's own shape with the
+//  6. renders the response (with the service's Render rule: the members it
+//     writes when empty or zero), or the error in the protocol's own shape with the
 //     service's own exception name (JSON __type; REST-JSON x-amzn-ErrorType and
 //     a body; S3's <Error>; the query protocol's <ErrorResponse>; CBOR's
 //     __type).

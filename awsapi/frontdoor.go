@@ -190,11 +190,15 @@ func (f *FrontDoor) serve(w http.ResponseWriter, r *http.Request, requestID stri
 		}
 	}
 	ctx := context.WithValue(r.Context(), callerKey{}, Caller{s.AccessKeyID, c.svc.Name})
-	out, err := c.method.Handler(c.svc.Impl, ctx, func(in any) error { return f.decode(r, c, in.(proto.Message)) }, f.chain)
+	var in proto.Message
+	out, err := c.method.Handler(c.svc.Impl, ctx, func(m any) error {
+		in = m.(proto.Message)
+		return f.decode(r, c, in)
+	}, f.chain)
 	if err != nil {
 		return c, err
 	}
-	return c, f.encode(w, c, out.(proto.Message), requestID)
+	return c, f.encode(w, c, in, out.(proto.Message), requestID)
 }
 
 // resolve finds the protocol, the service and the operation of r, and its

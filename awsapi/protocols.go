@@ -70,9 +70,10 @@ func (f *FrontDoor) decode(r *http.Request, c *call, in proto.Message) error {
 	return unmarshalStrict(doc, in)
 }
 
-// encode writes the operation's response in the call's protocol.
-func (f *FrontDoor) encode(w http.ResponseWriter, c *call, out proto.Message, requestID string) error {
-	doc, err := marshalJSON(out)
+// encode writes the operation's response to the request in in the call's
+// protocol.
+func (f *FrontDoor) encode(w http.ResponseWriter, c *call, in, out proto.Message, requestID string) error {
+	doc, err := marshalJSON(out, in, c.svc.Render)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/berth/berth/apierr"
+	"github.com/berth/berth/awsapi/awsjson"
 )
 
 // Protocol is an AWS wire protocol.
@@ -71,6 +72,11 @@ type Service struct {
 	// once the front door has checked its signature (a library's server for
 	// a REST-XML service). Signing describes the checked signature.
 	Handler func(w http.ResponseWriter, r *http.Request, s Signing)
+
+	// Render names the members the service writes in its JSON (and CBOR)
+	// responses even when they are empty or zero (ECS's "serviceArns": []);
+	// nil writes only the members that are set.
+	Render awsjson.Rule
 
 	// Exception names the service's exception for an error, and the HTTP
 	// status it is sent with (0: the status of the error's class).

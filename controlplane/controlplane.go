@@ -216,6 +216,7 @@ func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
 	berthv1.RegisterECSServer(c.grpc, api)
 	berth := api.Berth()
 	berth.Logs = c.dispatcher
+	berth.Exec = c.dispatcher
 	berthv1.RegisterBerthServer(c.grpc, berth)
 	berthv1.RegisterAgentSessionsServer(c.grpc, c.dispatcher)
 	c.health = health.NewServer()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
@@ -306,6 +307,15 @@ func (d *Dashboard) service(ctx context.Context, rec *berthv1.ServiceRecord) Ser
 			ID: dep.GetId(), Status: dep.GetStatus(), TaskDef: shortTaskDef(dep.GetTaskDefinition()),
 			Desired: dep.GetDesiredCount(), Running: dep.GetRunningCount(), Pending: dep.GetPendingCount(),
 			Failed: dep.GetFailedTasks(), RolloutState: dep.GetRolloutState(), RolloutWhy: dep.GetRolloutStateReason(),
+		})
+	}
+	// An EXTERNAL service's task sets are its deployments (ECS counts them
+	// as such): shown with their computed count and stability.
+	for _, ts := range s.GetTaskSets() {
+		out.Deployments = append(out.Deployments, Deployment{
+			ID: ts.GetId(), Status: ts.GetStatus(), TaskDef: shortTaskDef(ts.GetTaskDefinition()),
+			Desired: ts.GetComputedDesiredCount(), Running: ts.GetRunningCount(), Pending: ts.GetPendingCount(),
+			RolloutState: ts.GetStabilityStatus(), RolloutWhy: "task set at " + strconv.FormatFloat(ts.GetScale().GetValue(), 'f', -1, 64) + " %",
 		})
 	}
 	events := s.GetEvents()

@@ -4,7 +4,8 @@
 // batches until each is acknowledged, reconnecting with back-off when the
 // stream breaks. It knows nothing of containers: the caller's Assign runs the
 // tasks and the caller's engine calls Report. A LogsRequest is answered by the
-// caller's Logs on a TaskLogs call of its own, beside the session stream.
+// caller's Logs on a TaskLogs call of its own, beside the session stream, and
+// an ExecRequest by the caller's Exec on a TaskExec call.
 package session
 
 import (
@@ -52,6 +53,12 @@ type Config struct {
 	// the session ended). It runs on a goroutine of its own; send is for that
 	// goroutine only. Nil refuses every request.
 	Logs func(ctx context.Context, req *berthv1.LogsRequest, send func(*berthv1.TaskLogsChunk) error) error
+	// Exec answers an ExecRequest: it runs the command with the stream's
+	// input and output and returns its exit code once it has exited, or
+	// returns when ctx ends (the caller hung up, the session ended), having
+	// ended the command. It runs on a goroutine of its own. Nil refuses
+	// every request.
+	Exec func(ctx context.Context, req *berthv1.ExecRequest, stream ExecStream) (int32, error)
 	// BatchWindow is how long state changes gather before they are sent
 	// (default 100 ms).
 	BatchWindow time.Duration
@@ -69,7 +76,7 @@ type Session struct {
 	wake    chan struct{}
 
 	client berthv1.AgentSessionsClient // set by Run
-	logs   sync.WaitGroup              // the goroutines answering LogsRequests
+	logs   sync.WaitGroup              // the goroutines answering LogsRequests and ExecRequests
 }
 
 // New returns a session; Run it.
@@ -253,6 +260,8 @@ func (s *Session) receive(ctx context.Context, stream berthv1.AgentSessions_Sess
 			s.acked(msg.Ack.Batch)
 		case *berthv1.ControlPlaneMessage_LogsRequest:
 			s.startLogs(ctx, msg.LogsRequest)
+		case *berthv1.ControlPlaneMessage_ExecRequest:
+			s.startExec(ctx, msg.ExecRequest)
 		}
 	}
 }

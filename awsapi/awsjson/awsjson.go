@@ -10,6 +10,12 @@
 // does, it accepts each field under its JSON name (ECS's member name) or its
 // proto name, numbers written as strings ("256") and null as "not set".
 //
+// Encoding writes AWS's member names and leaves out members that are not set;
+// a Rule names the members a service writes even when empty or zero (ECS's
+// "serviceArns": []), which protobuf cannot tell from members not set.
+// MarshalRule walks the message itself to write them in place, writing every
+// value as protojson does (its test holds it to protojson's output).
+//
 // Errors are *apierr.Error of class InvalidArgument. The package does no I/O.
 package awsjson
 
@@ -40,8 +46,9 @@ func Unmarshal(data []byte, m proto.Message) error {
 	return nil
 }
 
-// Marshal encodes m as ECS writes its JSON: ECS's member names, and members
-// that are not set left out. Like protojson's, the output's whitespace is not
+// Marshal encodes m as AWS writes its JSON: AWS's member names, and members
+// that are not set left out (MarshalRule also writes the members a service
+// sends when they are empty). Like protojson's, the output's whitespace is not
 // stable between releases: compare decoded messages, not bytes.
 func Marshal(m proto.Message) ([]byte, error) {
 	return protojson.MarshalOptions{UseProtoNames: false, EmitUnpopulated: false}.Marshal(m)

@@ -59,6 +59,9 @@ type Dispatcher struct {
 
 	logsMu sync.Mutex
 	logs   map[string]*logRequest // LogsRequests waiting for their TaskLogs call, by request id
+
+	execMu sync.Mutex
+	execs  map[string]*execRequest // ExecRequests waiting for their TaskExec call, by request id
 }
 
 // departure is when an offline instance's tasks are lost, and how long its
@@ -86,7 +89,7 @@ func New(cfg Config) *Dispatcher {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Dispatcher{cfg: cfg, sessions: map[string]*session{}, offline: map[string]departure{}, logs: map[string]*logRequest{}}
+	return &Dispatcher{cfg: cfg, sessions: map[string]*session{}, offline: map[string]departure{}, logs: map[string]*logRequest{}, execs: map[string]*execRequest{}}
 }
 
 // Heartbeats is how many heartbeats agents have sent.

@@ -22,6 +22,14 @@
 // handler hands the chunks to the waiting StreamTaskLogs; when that caller
 // hangs up, the handler ends the call, which tells the agent to stop reading.
 //
+// A command run in a task's container (berth exec) travels the same way, on
+// a TaskExec call that carries both directions: StreamExec sends an
+// ExecRequest, the call's handler sends the caller's input and hands the
+// command's output back. The handler sends no more input than the agent's
+// window (ExecInputWindow messages) beyond what the agent said it took, so
+// that it never waits on an agent whose command does not read; when the
+// caller hangs up, the handler ends the call, and the agent ends the command.
+//
 // The dispatcher owns two goroutines, both started by Run and ended with its
 // context: the fan-out of committed task changes to sessions, and the reaper
 // of silent agents. Each session is served on the gRPC handler's goroutine,

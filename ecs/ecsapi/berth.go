@@ -17,6 +17,9 @@ type Berth struct {
 	// Logs reaches the agents for GetTaskLogs; without it GetTaskLogs is
 	// Unimplemented.
 	Logs TaskLogSource
+	// Exec reaches the agents for ExecTask; without it ExecTask is
+	// Unimplemented.
+	Exec TaskExecutor
 }
 
 // Berth returns berth's own API over the server's store.

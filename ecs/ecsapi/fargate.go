@@ -120,6 +120,7 @@ func (s *Server) runFargateTask(ctx context.Context, req *berthv1.RunTaskRequest
 	if err != nil {
 		return nil, err
 	}
+	p.EnableExecuteCommand = req.GetEnableExecuteCommand()
 	td := p.TaskDef.TaskDefinition
 	if err := taskdef.CheckFargateLaunch(td); err != nil {
 		return nil, err

@@ -36,7 +36,7 @@ func (s *Server) CreateService(ctx context.Context, req *berthv1.CreateServiceRe
 	if err != nil {
 		return nil, err
 	}
-	if req.GetSchedulingStrategy() != daemon {
+	if req.GetSchedulingStrategy() != daemon && req.GetDeploymentController().GetType() != controllerExternal {
 		if d := s.clusterDefaultStrategy(cluster, req.GetLaunchType(), req.GetCapacityProviderStrategy()); len(d) > len(req.GetCapacityProviderStrategy()) {
 			req = proto.Clone(req).(*berthv1.CreateServiceRequest)
 			req.CapacityProviderStrategy = d // the cluster's default
@@ -68,6 +68,13 @@ func (s *Server) newService(cluster string, req *berthv1.CreateServiceRequest) (
 	default:
 		return nil, ecserr.Param("schedulingStrategy", "must be REPLICA or DAEMON, not %q", strategy)
 	}
+	controller, err := deploymentController(strategy, req)
+	if err != nil {
+		return nil, err
+	}
+	if controller == controllerExternal {
+		return s.newExternalService(cluster, strategy, req)
+	}
 	if err := checkLaunch(strategy, req.GetLaunchType(), req.GetCapacityProviderStrategy()); err != nil {
 		return nil, err
 	}
@@ -94,9 +101,6 @@ func (s *Server) newService(cluster string, req *berthv1.CreateServiceRequest) (
 			return nil, err
 		}
 	}
-	if t := req.GetDeploymentController().GetType(); t != "" && t != "ECS" {
-		return nil, ecserr.Param("deploymentController.type", "only ECS (rolling update) is supported, not %q", t)
-	}
 	if err := validateTags("tags", req.GetTags()); err != nil {
 		return nil, err
 	}
@@ -110,6 +114,7 @@ func (s *Server) newService(cluster string, req *berthv1.CreateServiceRequest) (
 		NetworkConfiguration: req.GetNetworkConfiguration(), HealthCheckGracePeriodSeconds: req.GetHealthCheckGracePeriodSeconds(),
 		SchedulingStrategy: strategy, DeploymentController: &berthv1.DeploymentController{Type: "ECS"},
 		Tags: req.GetTags(), EnableEcsManagedTags: req.GetEnableEcsManagedTags(), PropagateTags: req.GetPropagateTags(),
+		EnableExecuteCommand: req.GetEnableExecuteCommand(),
 	}
 	if svc.LaunchType == "" && len(svc.CapacityProviderStrategy) == 0 {
 		svc.LaunchType = "EC2"
@@ -247,6 +252,9 @@ func (s *Server) UpdateService(ctx context.Context, req *berthv1.UpdateServiceRe
 }
 
 func (s *Server) updateService(svc *berthv1.Service, req *berthv1.UpdateServiceRequest) error {
+	if isExternal(svc) {
+		return s.updateExternalService(svc, req)
+	}
 	strategy := svc.SchedulingStrategy
 	if err := checkLaunch(strategy, "", req.GetCapacityProviderStrategy()); err != nil {
 		return err
@@ -314,6 +322,9 @@ func (s *Server) updateService(svc *berthv1.Service, req *berthv1.UpdateServiceR
 	if req.HealthCheckGracePeriodSeconds != nil {
 		svc.HealthCheckGracePeriodSeconds = req.GetHealthCheckGracePeriodSeconds()
 	}
+	if req.EnableExecuteCommand != nil { // for the tasks started from now on, as in ECS
+		svc.EnableExecuteCommand = req.GetEnableExecuteCommand()
+	}
 	if newDeployment {
 		for _, d := range svc.Deployments {
 			d.Status = "ACTIVE"
@@ -373,6 +384,9 @@ func (s *Server) DeleteService(ctx context.Context, req *berthv1.DeleteServiceRe
 		}
 		svc.Status = serviceDraining
 		svc.DesiredCount = proto.Int32(0)
+		for _, ts := range svc.TaskSets {
+			drain(ts, epoch(s.now()))
+		}
 		return nil
 	})
 	if err != nil {
@@ -455,6 +469,9 @@ func (s *Server) renderService(rec *berthv1.ServiceRecord, withTags bool) *berth
 	svc.ServiceArn = s.arns.Service(rec.Cluster, svc.ServiceName)
 	if !withTags {
 		svc.Tags = nil
+		for _, ts := range svc.TaskSets {
+			ts.Tags = nil
+		}
 	}
 	return svc
 }

@@ -124,12 +124,10 @@ var notActedOn = []string{
 	"StartTask.overrides.executionRoleArn",
 	"RunTask.clientToken",
 	"RunTask.referenceId",
-	"RunTask.enableExecuteCommand",
 	"RunTask.enableECSManagedTags",
 	"RunTask.networkConfiguration",
 	"RunTask.platformVersion",
 	"StartTask.referenceId",
-	"StartTask.enableExecuteCommand",
 	"StartTask.enableECSManagedTags",
 	"StartTask.networkConfiguration",
 }

@@ -28,7 +28,7 @@ func TestRunTaskLaunchMembers(t *testing.T) {
 	for _, tag := range task.Tags {
 		got[tag.Key] = tag.Value
 	}
-	if len(got) != 2 || got["team"] != "a" || got["env"] != "prod" || !task.EnableExecuteCommand {
+	if len(got) != 2 || got["team"] != "a" || got["env"] != "prod" || !task.GetEnableExecuteCommand() {
 		t.Fatalf("task tags %v, enableExecuteCommand %v", task.Tags, task.EnableExecuteCommand)
 	}
 	rejections(t, s, []rejection{

@@ -163,7 +163,7 @@ func checkGRPCText(t *testing.T, c *cptest.Cluster, tt errText) {
 // error body's extra members: the field, and berth's own words.
 func checkWireBody(t *testing.T, cp *controlplane.ControlPlane, tt errText) {
 	t.Helper()
-	code, body := signedBody(t, cp, tt.op, []byte(tt.body), time.Now())
+	code, body := signedDoc(t, cp, tt.op, []byte(tt.body), time.Now())
 	var e struct {
 		Type    string `json:"__type"`
 		Message string `json:"message"`

@@ -213,21 +213,22 @@ func TestWireMalformedBodies(t *testing.T) {
 	}
 }
 
-// signed sends body to the operation, signed with the berth key.
+// signed sends body to the operation, signed with the berth key, and
+// returns the status and the error's type and message.
 func signed(t *testing.T, cp *controlplane.ControlPlane, op string, body []byte, at time.Time) (int, string, string) {
 	t.Helper()
-	code, b := signedBody(t, cp, op, body, at)
+	status, b := signedDoc(t, cp, op, body, at)
 	var e struct {
 		Type    string `json:"__type"`
 		Message string `json:"message"`
 	}
 	json.Unmarshal(b, &e)
-	return code, e.Type, e.Message
+	return status, e.Type, e.Message
 }
 
-// signedBody sends body to the operation, signed with the berth key, and
+// signedDoc sends body to the operation, signed with the berth key, and
 // returns the status and the response body.
-func signedBody(t *testing.T, cp *controlplane.ControlPlane, op string, body []byte, at time.Time) (int, []byte) {
+func signedDoc(t *testing.T, cp *controlplane.ControlPlane, op string, body []byte, at time.Time) (int, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, "http://"+cp.HTTPAddr()+"/", bytes.NewReader(body))
 	req.Header.Set("X-Amz-Target", ecsapi.TargetPrefix+"."+op)

@@ -51,9 +51,11 @@ const (
 	UnrecognizedClientException    = "UnrecognizedClientException"
 	ResourceInUseException         = "ResourceInUseException"
 	TargetNotFoundException        = "TargetNotFoundException"
+	TargetNotConnectedException    = "TargetNotConnectedException"
 	AttributeLimitExceeded         = "AttributeLimitExceededException"
 	PlatformUnknownException       = "PlatformUnknownException"
 	PlatformTaskDefinitionIncompat = "PlatformTaskDefinitionIncompatibilityException"
+	TaskSetNotFoundException       = "TaskSetNotFoundException"
 )
 
 // New returns an error of the class with ECS's exception name.

@@ -90,7 +90,7 @@ type Plan struct {
 	// CapacityProvider, when set, is the EC2 capacity provider the tasks
 	// run on: only its instances are candidates, and the tasks name it.
 	CapacityProvider string
-	// EnableExecuteCommand is kept on the tasks (ECS Exec).
+	// EnableExecuteCommand lets berth exec run commands in the tasks.
 	EnableExecuteCommand bool
 }
 

@@ -141,7 +141,7 @@ func (p *Placer) NewTask(plan *Plan, instanceID, az string) *berthv1.TaskRecord 
 		HealthStatus:         "UNKNOWN",
 		Version:              1,
 		Tags:                 plan.Tags,
-		EnableExecuteCommand: plan.EnableExecuteCommand,
+		EnableExecuteCommand: proto.Bool(plan.EnableExecuteCommand),
 	}
 	for i, c := range td.ContainerDefinitions {
 		cl := plan.Limits.GetContainers()[i] // numbers until rendered here, as ECS's strings

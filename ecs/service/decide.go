@@ -14,9 +14,13 @@ func Decide(in Input) Decision {
 	d.classify()
 	d.circuitBreaker()
 	d.backoff()
-	if in.Service.SchedulingStrategy == Daemon {
+	switch {
+	case in.Service.External:
+		d.taskSets()
+		return d.out
+	case in.Service.SchedulingStrategy == Daemon:
 		d.daemon()
-	} else {
+	default:
 		d.replica()
 	}
 	d.rollout()
@@ -36,8 +40,10 @@ type decider struct {
 	// failedBeforeRunning counts stopped tasks that never reached RUNNING.
 	failedBeforeRunning int
 	// stopping counts tasks asked to stop that have not stopped yet: they
-	// still count against maximumPercent.
-	stopping int
+	// still count against maximumPercent; stoppingOf counts them by
+	// deployment (or task set).
+	stopping   int
+	stoppingOf map[string]int
 	// rolledBack: a rollback deployment starts afresh, without back-off.
 	rolledBack bool
 }
@@ -52,7 +58,7 @@ func (d *decider) classify() {
 	for _, i := range d.in.Instances {
 		instances[i.ID] = i
 	}
-	d.live, d.doomed = map[string][]Task{}, map[string]bool{}
+	d.live, d.doomed, d.stoppingOf = map[string][]Task{}, map[string]bool{}, map[string]int{}
 	for _, t := range d.in.Tasks {
 		c := d.out.Counts[t.Deployment]
 		switch {
@@ -65,6 +71,7 @@ func (d *decider) classify() {
 			}
 		case t.DesiredStatus == Stopped:
 			d.stopping++ // on its way out: not the service's any more, but still there
+			d.stoppingOf[t.Deployment]++
 		default:
 			d.live[t.Deployment] = append(d.live[t.Deployment], t)
 			if t.LastStatus == Running {
@@ -77,12 +84,21 @@ func (d *decider) classify() {
 			}
 			in, ok := instances[t.Instance]
 			waiting := t.Instance == "" // a Fargate task waiting for capacity: no instance yet
-			if t.Deployment != d.primary || !waiting && (!ok || in.Status != instanceActive) {
+			if d.obsolete(t) || !waiting && (!ok || in.Status != instanceActive) {
 				d.doomed[t.ID] = true
 			}
 		}
 		d.out.Counts[t.Deployment] = c
 	}
+}
+
+// obsolete reports whether a task belongs to what the service no longer
+// runs: an older deployment, or no task set of an EXTERNAL service.
+func (d *decider) obsolete(t Task) bool {
+	if d.in.Service.External {
+		return !d.ofTaskSet(t)
+	}
+	return t.Deployment != d.primary
 }
 
 func failed(t Task) bool {
@@ -153,9 +169,14 @@ func (d *decider) backoff() {
 			d.say("(service %s) is unable to consistently start tasks successfully.", d.in.Service.Name)
 		}
 	}
-	for _, t := range d.live[d.primary] {
-		if t.LastStatus == Running && b.Failures > 0 { // a start that worked resets the count
-			b.Failures, b.NextStart = 0, time.Time{}
+	for id, tasks := range d.live {
+		if id != d.primary && !d.in.Service.External {
+			continue
+		}
+		for _, t := range tasks {
+			if t.LastStatus == Running && b.Failures > 0 { // a start that worked resets the count
+				b.Failures, b.NextStart = 0, time.Time{}
+			}
 		}
 	}
 	d.out.Backoff = b

@@ -26,4 +26,12 @@
 //     delay doubles up to 15 minutes, with ECS's event.
 //   - DAEMON runs one PRIMARY task on every ACTIVE, connected instance that
 //     meets the constraints (the caller says which), and none elsewhere.
+//   - A service with the EXTERNAL deployment controller has no deployments:
+//     it runs its task sets, each at its computed desired count
+//     (ceil(DesiredCount x scale / 100); none when DRAINING), tasks on
+//     draining instances replaced as above but without maximumPercent (ECS
+//     ignores it for external deployments). A task set is STEADY_STATE when
+//     it runs exactly its count, all RUNNING (and HEALTHY with a health
+//     check) with nothing to start or stop, else STABILIZING; a DRAINING one
+//     with no task left is dropped (taskset.go, testdata/tasksets_*.txt).
 package service

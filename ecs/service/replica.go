@@ -54,8 +54,11 @@ func (d *decider) stopDoomed(doomed []Task, spare int) {
 
 // stopReason is ECS's stoppedReason for a task the scheduler replaces.
 func (d *decider) stopReason(t Task) string {
-	if t.Deployment == d.primary {
+	if !d.obsolete(t) {
 		return "Task replaced: its container instance is draining or gone"
+	}
+	if d.in.Service.External {
+		return "Scaling activity initiated by (deployment " + t.Deployment + ")"
 	}
 	return "Scaling activity initiated by (deployment " + d.primary + ")"
 }

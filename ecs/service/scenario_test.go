@@ -15,8 +15,12 @@ import (
 // life told as commands, each decision printed and then carried out as the
 // controller and agents would.
 //
-//	service name=web desired=3 min=100 max=200 [daemon] [breaker] [rollback]
+//	service name=web desired=3 min=100 max=200 [daemon] [breaker] [rollback] [external]
 //	deployment id=d1 taskdef=web:1 [state=COMPLETED]   (the newest is PRIMARY)
+//	taskset id=s1 taskdef=web:1 scale=50 [primary]     a task set (EXTERNAL)
+//	scale-set id=s1 scale=100                          UpdateTaskSet
+//	primary-set id=s2                                  UpdateServicePrimaryTaskSet
+//	drain-set id=s1                                    DeleteTaskSet
 //	instance id=i1 [status=DRAINING] [disconnected] [ineligible] [others=N]
 //	set desired=N                                      change the service
 //	decide                                             decide, print, carry out
@@ -63,6 +67,25 @@ func (sc *scenario) run(t *testing.T, d *datadriven.TestData) string {
 			MinHealthyPercent: num("min"), MaxPercent: num("max"), CircuitBreaker: has("breaker"), Rollback: has("rollback")}
 		if has("daemon") {
 			s.SchedulingStrategy = Daemon
+		}
+		s.External = has("external")
+	case "taskset":
+		ts := TaskSet{ID: args["id"], Status: Active, TaskDefinition: args["taskdef"], Scale: float(args["scale"])}
+		if has("primary") {
+			ts.Status = Primary
+		}
+		s.TaskSets = append(s.TaskSets, ts)
+	case "scale-set", "primary-set", "drain-set":
+		for i := range s.TaskSets {
+			ts := &s.TaskSets[i]
+			switch {
+			case d.Cmd == "scale-set" && ts.ID == args["id"]:
+				ts.Scale = float(args["scale"])
+			case d.Cmd == "primary-set" && ts.Status != TaskSetDraining:
+				ts.Status = map[bool]string{true: Primary, false: Active}[ts.ID == args["id"]]
+			case d.Cmd == "drain-set" && ts.ID == args["id"]:
+				ts.Status = TaskSetDraining
+			}
 		}
 	case "deployment":
 		state := args["state"]
@@ -122,6 +145,20 @@ func (sc *scenario) run(t *testing.T, d *datadriven.TestData) string {
 	return ""
 }
 
+func float(v string) float64 {
+	f, _ := strconv.ParseFloat(v, 64)
+	return f
+}
+
+func (sc *scenario) taskSetStatus(id string) string {
+	for _, ts := range sc.in.Service.TaskSets {
+		if ts.ID == id {
+			return ts.Status
+		}
+	}
+	return ""
+}
+
 func (sc *scenario) setInstance(in Instance) {
 	for i := range sc.in.Instances {
 		if sc.in.Instances[i].ID == in.ID {
@@ -172,6 +209,11 @@ func (sc *scenario) decide() string {
 	for _, si := range out.ScaleIn {
 		fmt.Fprintf(&b, "scale-in %s x%d\n", si.Deployment, si.Count)
 	}
+	for _, ts := range out.TaskSets {
+		c := out.Counts[ts.ID]
+		fmt.Fprintf(&b, "task set %s %s computed=%d running=%d pending=%d %s\n",
+			ts.ID, sc.taskSetStatus(ts.ID), ts.ComputedDesiredCount, c.Running, c.Pending, ts.Stability)
+	}
 	for _, dep := range out.Deployments {
 		c := out.Counts[dep.ID]
 		fmt.Fprintf(&b, "deployment %s %s %s %s running=%d pending=%d healthy=%d failed=%d\n",
@@ -190,6 +232,17 @@ func (sc *scenario) decide() string {
 func (sc *scenario) carryOut(out Decision) {
 	s := &sc.in.Service
 	s.Deployments, s.Backoff, s.Steady = out.Deployments, out.Backoff, out.Steady
+	if s.External {
+		var kept []TaskSet
+		for _, ts := range s.TaskSets {
+			for _, st := range out.TaskSets {
+				if st.ID == ts.ID {
+					kept = append(kept, ts)
+				}
+			}
+		}
+		s.TaskSets = kept
+	}
 	for _, st := range out.Stop {
 		sc.each([]string{st.Task}, func(*Task) bool { return true }, func(tk *Task) {
 			tk.DesiredStatus, tk.StopCode = Stopped, StopSchedulerInitiated

@@ -52,6 +52,10 @@ type Service struct {
 	// Steady is whether the last decision found the service steady (so that
 	// the steady-state event is said once per arrival).
 	Steady bool
+	// External is the EXTERNAL deployment controller: the service runs its
+	// TaskSets instead of Deployments.
+	External bool
+	TaskSets []TaskSet
 }
 
 // Deployment is one of the service's deployments.
@@ -129,7 +133,9 @@ type Decision struct {
 	Deployments []Deployment
 	Backoff     Backoff
 	Steady      bool
-	// Counts per deployment ID and for the service.
+	// TaskSets is the service's task sets after this decision (EXTERNAL).
+	TaskSets []TaskSetState
+	// Counts per deployment (or task set) ID.
 	Counts map[string]Counts
 	Events []string
 }

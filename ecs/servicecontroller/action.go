@@ -46,7 +46,11 @@ func (a *action) stop(ctx context.Context, d service.Decision) error {
 		add(s.Task, s.Reason)
 	}
 	for _, si := range d.ScaleIn {
-		ids, err := a.scaleIn(si)
+		on := a
+		if ts := taskSetOf(a.rec.Service, si.Deployment); ts != nil {
+			on = a.forTaskSet(ts)
+		}
+		ids, err := on.scaleIn(si)
 		if err != nil {
 			return err
 		}
@@ -120,6 +124,15 @@ func (a *action) scaleIn(si service.ScaleIn) ([]string, error) {
 // start places the tasks the decision asks for.
 func (a *action) start(ctx context.Context, d service.Decision) error {
 	for _, st := range d.Start {
+		if ts := taskSetOf(a.rec.Service, st.Deployment); ts != nil {
+			sub := a.forTaskSet(ts)
+			err := sub.startOne(ctx, st, ts.TaskDefinition)
+			a.merge(sub)
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		for _, dep := range d.Deployments {
 			if dep.ID == st.Deployment {
 				if err := a.startOne(ctx, st, dep.TaskDefinition); err != nil {
@@ -138,6 +151,7 @@ func (a *action) startOne(ctx context.Context, st service.Start, tdArn string) e
 	}
 	svc := a.rec.Service
 	plan := placement.NewPlan(a.rec.Cluster, td, nil, "service:"+svc.ServiceName, st.Deployment, propagatedTags(svc))
+	plan.EnableExecuteCommand = svc.EnableExecuteCommand
 	var placed []*berthv1.TaskRecord
 	if len(st.Instances) > 0 {
 		tasks, failures, err := a.c.cfg.Placer.PlaceOn(ctx, plan, st.Instances)

@@ -3,7 +3,10 @@
 // tasks or its cluster's instances, or a periodic resync for what time
 // changes) it reads the service's state, asks the pure service.Decide what to
 // do, carries that out (places tasks through placement, stops tasks) and
-// writes the service's deployments, counts and events back.
+// writes the service's deployments (or, for the EXTERNAL deployment
+// controller, its task sets: each task set's tasks are placed with its own
+// task definition, launch type and capacity provider strategy, and started
+// by its ID), counts and events back.
 //
 // One goroutine, started by Run and ended with its context, owns all of it:
 // it decides the services a change concerns with a few short-lived workers

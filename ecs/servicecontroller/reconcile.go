@@ -51,7 +51,7 @@ func (c *Controller) input(rec *berthv1.ServiceRecord, tasks []*berthv1.TaskReco
 			CircuitBreaker: cfg.GetDeploymentCircuitBreaker().GetEnable(), Rollback: cfg.GetDeploymentCircuitBreaker().GetRollback(),
 			Backoff: service.Backoff{Failures: int(rec.GetBackoff().GetFailures()), NextStart: fromEpoch(rec.GetBackoff().GetNextStart()),
 				Seen: int(rec.GetBackoff().GetSeen())},
-			Steady: rec.Steady,
+			Steady: rec.Steady, External: external(svc), TaskSets: taskSetInputs(svc),
 		},
 		Now: c.cfg.Now(), HealthGrace: c.cfg.HealthGrace, NewDeploymentID: newDeploymentID(),
 	}
@@ -135,11 +135,15 @@ func (c *Controller) instances(rec *berthv1.ServiceRecord, tasks []*berthv1.Task
 			}
 		}
 	}
-	td, err := c.taskDefinition(rec.Service.TaskDefinition)
-	if err != nil {
-		return nil, err
+	td := &berthv1.TaskDefinition{} // an EXTERNAL service has none until a task set is PRIMARY
+	if rec.Service.TaskDefinition != "" {
+		r, err := c.taskDefinition(rec.Service.TaskDefinition)
+		if err != nil {
+			return nil, err
+		}
+		td = r.TaskDefinition
 	}
-	memberOf, err := memberOfExpressions(td.TaskDefinition, rec.Service)
+	memberOf, err := memberOfExpressions(td, rec.Service)
 	if err != nil {
 		return nil, err
 	}
@@ -188,6 +192,9 @@ func (c *Controller) save(ctx context.Context, rec *berthv1.ServiceRecord, d ser
 	}
 	svc := next.Service
 	svc.Deployments = c.deployments(rec.Service, d)
+	if external(svc) {
+		svc.TaskSets = c.taskSets(rec.Service, d)
+	}
 	running, pending := 0, 0
 	for _, n := range d.Counts {
 		running += n.Running

@@ -148,6 +148,7 @@ type ControlPlaneMessage struct {
 	//	*ControlPlaneMessage_Assignments
 	//	*ControlPlaneMessage_Ack
 	//	*ControlPlaneMessage_LogsRequest
+	//	*ControlPlaneMessage_ExecRequest
 	Message       isControlPlaneMessage_Message `protobuf_oneof:"message"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -226,6 +227,15 @@ func (x *ControlPlaneMessage) GetLogsRequest() *LogsRequest {
 	return nil
 }
 
+func (x *ControlPlaneMessage) GetExecRequest() *ExecRequest {
+	if x != nil {
+		if x, ok := x.Message.(*ControlPlaneMessage_ExecRequest); ok {
+			return x.ExecRequest
+		}
+	}
+	return nil
+}
+
 type isControlPlaneMessage_Message interface {
 	isControlPlaneMessage_Message()
 }
@@ -246,6 +256,10 @@ type ControlPlaneMessage_LogsRequest struct {
 	LogsRequest *LogsRequest `protobuf:"bytes,4,opt,name=logs_request,json=logsRequest,proto3,oneof"`
 }
 
+type ControlPlaneMessage_ExecRequest struct {
+	ExecRequest *ExecRequest `protobuf:"bytes,80,opt,name=exec_request,json=execRequest,proto3,oneof"`
+}
+
 func (*ControlPlaneMessage_Registered) isControlPlaneMessage_Message() {}
 
 func (*ControlPlaneMessage_Assignments) isControlPlaneMessage_Message() {}
@@ -253,6 +267,8 @@ func (*ControlPlaneMessage_Assignments) isControlPlaneMessage_Message() {}
 func (*ControlPlaneMessage_Ack) isControlPlaneMessage_Message() {}
 
 func (*ControlPlaneMessage_LogsRequest) isControlPlaneMessage_Message() {}
+
+func (*ControlPlaneMessage_ExecRequest) isControlPlaneMessage_Message() {}
 
 // RegisterInstance opens a session. An agent that was registered before
 // sends the same instance id (kept in its data dir) and keeps its container
@@ -1286,24 +1302,374 @@ func (*TaskLogsDone) Descriptor() ([]byte, []int) {
 	return file_berth_v1_agent_proto_rawDescGZIP(), []int{16}
 }
 
+// ExecRequest asks the agent to run a command in a task's container and to
+// answer on a TaskExec call that names request_id.
+type ExecRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	TaskArn   string                 `protobuf:"bytes,2,opt,name=task_arn,json=taskArn,proto3" json:"task_arn,omitempty"`
+	// The container definition's name.
+	Container string        `protobuf:"bytes,3,opt,name=container,proto3" json:"container,omitempty"`
+	Command   []string      `protobuf:"bytes,4,rep,name=command,proto3" json:"command,omitempty"`
+	Tty       bool          `protobuf:"varint,5,opt,name=tty,proto3" json:"tty,omitempty"`
+	Stdin     bool          `protobuf:"varint,6,opt,name=stdin,proto3" json:"stdin,omitempty"`
+	Size      *TerminalSize `protobuf:"bytes,7,opt,name=size,proto3" json:"size,omitempty"`
+	// How many TaskExecInput messages the control plane may send beyond
+	// those the agent said it took.
+	InputWindow   int32 `protobuf:"varint,8,opt,name=input_window,json=inputWindow,proto3" json:"input_window,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecRequest) Reset() {
+	*x = ExecRequest{}
+	mi := &file_berth_v1_agent_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecRequest) ProtoMessage() {}
+
+func (x *ExecRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_agent_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecRequest.ProtoReflect.Descriptor instead.
+func (*ExecRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ExecRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ExecRequest) GetTaskArn() string {
+	if x != nil {
+		return x.TaskArn
+	}
+	return ""
+}
+
+func (x *ExecRequest) GetContainer() string {
+	if x != nil {
+		return x.Container
+	}
+	return ""
+}
+
+func (x *ExecRequest) GetCommand() []string {
+	if x != nil {
+		return x.Command
+	}
+	return nil
+}
+
+func (x *ExecRequest) GetTty() bool {
+	if x != nil {
+		return x.Tty
+	}
+	return false
+}
+
+func (x *ExecRequest) GetStdin() bool {
+	if x != nil {
+		return x.Stdin
+	}
+	return false
+}
+
+func (x *ExecRequest) GetSize() *TerminalSize {
+	if x != nil {
+		return x.Size
+	}
+	return nil
+}
+
+func (x *ExecRequest) GetInputWindow() int32 {
+	if x != nil {
+		return x.InputWindow
+	}
+	return 0
+}
+
+// TaskExecInput is the command's input, from the control plane.
+type TaskExecInput struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Message:
+	//
+	//	*TaskExecInput_Stdin
+	//	*TaskExecInput_CloseStdin
+	//	*TaskExecInput_Resize
+	Message       isTaskExecInput_Message `protobuf_oneof:"message"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskExecInput) Reset() {
+	*x = TaskExecInput{}
+	mi := &file_berth_v1_agent_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskExecInput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskExecInput) ProtoMessage() {}
+
+func (x *TaskExecInput) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_agent_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskExecInput.ProtoReflect.Descriptor instead.
+func (*TaskExecInput) Descriptor() ([]byte, []int) {
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *TaskExecInput) GetMessage() isTaskExecInput_Message {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+func (x *TaskExecInput) GetStdin() []byte {
+	if x != nil {
+		if x, ok := x.Message.(*TaskExecInput_Stdin); ok {
+			return x.Stdin
+		}
+	}
+	return nil
+}
+
+func (x *TaskExecInput) GetCloseStdin() bool {
+	if x != nil {
+		if x, ok := x.Message.(*TaskExecInput_CloseStdin); ok {
+			return x.CloseStdin
+		}
+	}
+	return false
+}
+
+func (x *TaskExecInput) GetResize() *TerminalSize {
+	if x != nil {
+		if x, ok := x.Message.(*TaskExecInput_Resize); ok {
+			return x.Resize
+		}
+	}
+	return nil
+}
+
+type isTaskExecInput_Message interface {
+	isTaskExecInput_Message()
+}
+
+type TaskExecInput_Stdin struct {
+	Stdin []byte `protobuf:"bytes,1,opt,name=stdin,proto3,oneof"`
+}
+
+type TaskExecInput_CloseStdin struct {
+	CloseStdin bool `protobuf:"varint,2,opt,name=close_stdin,json=closeStdin,proto3,oneof"`
+}
+
+type TaskExecInput_Resize struct {
+	Resize *TerminalSize `protobuf:"bytes,3,opt,name=resize,proto3,oneof"`
+}
+
+func (*TaskExecInput_Stdin) isTaskExecInput_Message() {}
+
+func (*TaskExecInput_CloseStdin) isTaskExecInput_Message() {}
+
+func (*TaskExecInput_Resize) isTaskExecInput_Message() {}
+
+// TaskExecOutput is what the agent sends on a TaskExec call.
+type TaskExecOutput struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The ExecRequest the call answers: the first message, and only it.
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Types that are valid to be assigned to Message:
+	//
+	//	*TaskExecOutput_Stdout
+	//	*TaskExecOutput_Stderr
+	//	*TaskExecOutput_ExitCode
+	//	*TaskExecOutput_Error
+	//	*TaskExecOutput_InputTaken
+	Message       isTaskExecOutput_Message `protobuf_oneof:"message"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskExecOutput) Reset() {
+	*x = TaskExecOutput{}
+	mi := &file_berth_v1_agent_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskExecOutput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskExecOutput) ProtoMessage() {}
+
+func (x *TaskExecOutput) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_agent_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskExecOutput.ProtoReflect.Descriptor instead.
+func (*TaskExecOutput) Descriptor() ([]byte, []int) {
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *TaskExecOutput) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *TaskExecOutput) GetMessage() isTaskExecOutput_Message {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+func (x *TaskExecOutput) GetStdout() []byte {
+	if x != nil {
+		if x, ok := x.Message.(*TaskExecOutput_Stdout); ok {
+			return x.Stdout
+		}
+	}
+	return nil
+}
+
+func (x *TaskExecOutput) GetStderr() []byte {
+	if x != nil {
+		if x, ok := x.Message.(*TaskExecOutput_Stderr); ok {
+			return x.Stderr
+		}
+	}
+	return nil
+}
+
+func (x *TaskExecOutput) GetExitCode() int32 {
+	if x != nil {
+		if x, ok := x.Message.(*TaskExecOutput_ExitCode); ok {
+			return x.ExitCode
+		}
+	}
+	return 0
+}
+
+func (x *TaskExecOutput) GetError() string {
+	if x != nil {
+		if x, ok := x.Message.(*TaskExecOutput_Error); ok {
+			return x.Error
+		}
+	}
+	return ""
+}
+
+func (x *TaskExecOutput) GetInputTaken() bool {
+	if x != nil {
+		if x, ok := x.Message.(*TaskExecOutput_InputTaken); ok {
+			return x.InputTaken
+		}
+	}
+	return false
+}
+
+type isTaskExecOutput_Message interface {
+	isTaskExecOutput_Message()
+}
+
+type TaskExecOutput_Stdout struct {
+	Stdout []byte `protobuf:"bytes,2,opt,name=stdout,proto3,oneof"`
+}
+
+type TaskExecOutput_Stderr struct {
+	Stderr []byte `protobuf:"bytes,3,opt,name=stderr,proto3,oneof"`
+}
+
+type TaskExecOutput_ExitCode struct {
+	// The command exited; the last message.
+	ExitCode int32 `protobuf:"varint,4,opt,name=exit_code,json=exitCode,proto3,oneof"`
+}
+
+type TaskExecOutput_Error struct {
+	// Why the command could not run or went on no longer (the container is
+	// not running, the runtime cannot exec); the last message.
+	Error string `protobuf:"bytes,5,opt,name=error,proto3,oneof"`
+}
+
+type TaskExecOutput_InputTaken struct {
+	// The agent handed one more TaskExecInput to the command: the control
+	// plane may send one more.
+	InputTaken bool `protobuf:"varint,6,opt,name=input_taken,json=inputTaken,proto3,oneof"`
+}
+
+func (*TaskExecOutput_Stdout) isTaskExecOutput_Message() {}
+
+func (*TaskExecOutput_Stderr) isTaskExecOutput_Message() {}
+
+func (*TaskExecOutput_ExitCode) isTaskExecOutput_Message() {}
+
+func (*TaskExecOutput_Error) isTaskExecOutput_Message() {}
+
+func (*TaskExecOutput_InputTaken) isTaskExecOutput_Message() {}
+
 var File_berth_v1_agent_proto protoreflect.FileDescriptor
 
 const file_berth_v1_agent_proto_rawDesc = "" +
 	"\n" +
-	"\x14berth/v1/agent.proto\x12\bberth.v1\x1a\x12berth/v1/ecs.proto\"\xf7\x01\n" +
+	"\x14berth/v1/agent.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x12berth/v1/ecs.proto\"\xf7\x01\n" +
 	"\fAgentMessage\x128\n" +
 	"\bregister\x18\x01 \x01(\v2\x1a.berth.v1.RegisterInstanceH\x00R\bregister\x123\n" +
 	"\theartbeat\x18\x02 \x01(\v2\x13.berth.v1.HeartbeatH\x00R\theartbeat\x12A\n" +
 	"\rstate_changes\x18\x03 \x01(\v2\x1a.berth.v1.TaskStateChangesH\x00R\fstateChanges\x12*\n" +
 	"\x06resync\x18\x04 \x01(\v2\x10.berth.v1.ResyncH\x00R\x06resyncB\t\n" +
-	"\amessage\"\xfe\x01\n" +
+	"\amessage\"\xba\x02\n" +
 	"\x13ControlPlaneMessage\x126\n" +
 	"\n" +
 	"registered\x18\x01 \x01(\v2\x14.berth.v1.RegisteredH\x00R\n" +
 	"registered\x129\n" +
 	"\vassignments\x18\x02 \x01(\v2\x15.berth.v1.AssignmentsH\x00R\vassignments\x12-\n" +
 	"\x03ack\x18\x03 \x01(\v2\x19.berth.v1.StateChangesAckH\x00R\x03ack\x12:\n" +
-	"\flogs_request\x18\x04 \x01(\v2\x15.berth.v1.LogsRequestH\x00R\vlogsRequestB\t\n" +
+	"\flogs_request\x18\x04 \x01(\v2\x15.berth.v1.LogsRequestH\x00R\vlogsRequest\x12:\n" +
+	"\fexec_request\x18P \x01(\v2\x15.berth.v1.ExecRequestH\x00R\vexecRequestB\t\n" +
 	"\amessage\"\xaf\x02\n" +
 	"\x10RegisterInstance\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x1f\n" +
@@ -1395,10 +1761,37 @@ const file_berth_v1_agent_proto_rawDesc = "" +
 	"\x06stream\x18\x03 \x01(\tR\x06stream\x12\x12\n" +
 	"\x04data\x18\x04 \x01(\fR\x04data\x12\x14\n" +
 	"\x05error\x18\x05 \x01(\tR\x05error\"\x0e\n" +
-	"\fTaskLogsDone2\x94\x01\n" +
+	"\fTaskLogsDone\"\xf6\x01\n" +
+	"\vExecRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x19\n" +
+	"\btask_arn\x18\x02 \x01(\tR\ataskArn\x12\x1c\n" +
+	"\tcontainer\x18\x03 \x01(\tR\tcontainer\x12\x18\n" +
+	"\acommand\x18\x04 \x03(\tR\acommand\x12\x10\n" +
+	"\x03tty\x18\x05 \x01(\bR\x03tty\x12\x14\n" +
+	"\x05stdin\x18\x06 \x01(\bR\x05stdin\x12*\n" +
+	"\x04size\x18\a \x01(\v2\x16.berth.v1.TerminalSizeR\x04size\x12!\n" +
+	"\finput_window\x18\b \x01(\x05R\vinputWindow\"\x87\x01\n" +
+	"\rTaskExecInput\x12\x16\n" +
+	"\x05stdin\x18\x01 \x01(\fH\x00R\x05stdin\x12!\n" +
+	"\vclose_stdin\x18\x02 \x01(\bH\x00R\n" +
+	"closeStdin\x120\n" +
+	"\x06resize\x18\x03 \x01(\v2\x16.berth.v1.TerminalSizeH\x00R\x06resizeB\t\n" +
+	"\amessage\"\xc8\x01\n" +
+	"\x0eTaskExecOutput\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x18\n" +
+	"\x06stdout\x18\x02 \x01(\fH\x00R\x06stdout\x12\x18\n" +
+	"\x06stderr\x18\x03 \x01(\fH\x00R\x06stderr\x12\x1d\n" +
+	"\texit_code\x18\x04 \x01(\x05H\x00R\bexitCode\x12\x16\n" +
+	"\x05error\x18\x05 \x01(\tH\x00R\x05error\x12!\n" +
+	"\vinput_taken\x18\x06 \x01(\bH\x00R\n" +
+	"inputTakenB\t\n" +
+	"\amessage2\xd7\x01\n" +
 	"\rAgentSessions\x12D\n" +
 	"\aSession\x12\x16.berth.v1.AgentMessage\x1a\x1d.berth.v1.ControlPlaneMessage(\x010\x01\x12=\n" +
-	"\bTaskLogs\x12\x17.berth.v1.TaskLogsChunk\x1a\x16.berth.v1.TaskLogsDone(\x01B3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\bTaskLogs\x12\x17.berth.v1.TaskLogsChunk\x1a\x16.berth.v1.TaskLogsDone(\x01\x12A\n" +
+	"\bTaskExec\x12\x18.berth.v1.TaskExecOutput\x1a\x17.berth.v1.TaskExecInput(\x010\x01B3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_agent_proto_rawDescOnce sync.Once
@@ -1412,7 +1805,7 @@ func file_berth_v1_agent_proto_rawDescGZIP() []byte {
 	return file_berth_v1_agent_proto_rawDescData
 }
 
-var file_berth_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_berth_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_berth_v1_agent_proto_goTypes = []any{
 	(*AgentMessage)(nil),         // 0: berth.v1.AgentMessage
 	(*ControlPlaneMessage)(nil),  // 1: berth.v1.ControlPlaneMessage
@@ -1431,12 +1824,16 @@ var file_berth_v1_agent_proto_goTypes = []any{
 	(*LogsRequest)(nil),          // 14: berth.v1.LogsRequest
 	(*TaskLogsChunk)(nil),        // 15: berth.v1.TaskLogsChunk
 	(*TaskLogsDone)(nil),         // 16: berth.v1.TaskLogsDone
-	(*Resource)(nil),             // 17: berth.v1.Resource
-	(*Attribute)(nil),            // 18: berth.v1.Attribute
-	(*VersionInfo)(nil),          // 19: berth.v1.VersionInfo
-	(*Task)(nil),                 // 20: berth.v1.Task
-	(*TaskDefinition)(nil),       // 21: berth.v1.TaskDefinition
-	(*NetworkBinding)(nil),       // 22: berth.v1.NetworkBinding
+	(*ExecRequest)(nil),          // 17: berth.v1.ExecRequest
+	(*TaskExecInput)(nil),        // 18: berth.v1.TaskExecInput
+	(*TaskExecOutput)(nil),       // 19: berth.v1.TaskExecOutput
+	(*Resource)(nil),             // 20: berth.v1.Resource
+	(*Attribute)(nil),            // 21: berth.v1.Attribute
+	(*VersionInfo)(nil),          // 22: berth.v1.VersionInfo
+	(*Task)(nil),                 // 23: berth.v1.Task
+	(*TaskDefinition)(nil),       // 24: berth.v1.TaskDefinition
+	(*NetworkBinding)(nil),       // 25: berth.v1.NetworkBinding
+	(*TerminalSize)(nil),         // 26: berth.v1.TerminalSize
 }
 var file_berth_v1_agent_proto_depIdxs = []int32{
 	2,  // 0: berth.v1.AgentMessage.register:type_name -> berth.v1.RegisterInstance
@@ -1447,26 +1844,31 @@ var file_berth_v1_agent_proto_depIdxs = []int32{
 	6,  // 5: berth.v1.ControlPlaneMessage.assignments:type_name -> berth.v1.Assignments
 	13, // 6: berth.v1.ControlPlaneMessage.ack:type_name -> berth.v1.StateChangesAck
 	14, // 7: berth.v1.ControlPlaneMessage.logs_request:type_name -> berth.v1.LogsRequest
-	17, // 8: berth.v1.RegisterInstance.registered_resources:type_name -> berth.v1.Resource
-	18, // 9: berth.v1.RegisterInstance.attributes:type_name -> berth.v1.Attribute
-	19, // 10: berth.v1.RegisterInstance.version_info:type_name -> berth.v1.VersionInfo
-	7,  // 11: berth.v1.Assignments.tasks:type_name -> berth.v1.TaskAssignment
-	20, // 12: berth.v1.TaskAssignment.task:type_name -> berth.v1.Task
-	21, // 13: berth.v1.TaskAssignment.task_definition:type_name -> berth.v1.TaskDefinition
-	8,  // 14: berth.v1.TaskAssignment.limits:type_name -> berth.v1.TaskLimits
-	9,  // 15: berth.v1.TaskLimits.containers:type_name -> berth.v1.ContainerLimits
-	11, // 16: berth.v1.TaskStateChanges.tasks:type_name -> berth.v1.TaskStateChange
-	12, // 17: berth.v1.TaskStateChange.containers:type_name -> berth.v1.ContainerStateChange
-	22, // 18: berth.v1.ContainerStateChange.network_bindings:type_name -> berth.v1.NetworkBinding
-	0,  // 19: berth.v1.AgentSessions.Session:input_type -> berth.v1.AgentMessage
-	15, // 20: berth.v1.AgentSessions.TaskLogs:input_type -> berth.v1.TaskLogsChunk
-	1,  // 21: berth.v1.AgentSessions.Session:output_type -> berth.v1.ControlPlaneMessage
-	16, // 22: berth.v1.AgentSessions.TaskLogs:output_type -> berth.v1.TaskLogsDone
-	21, // [21:23] is the sub-list for method output_type
-	19, // [19:21] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	17, // 8: berth.v1.ControlPlaneMessage.exec_request:type_name -> berth.v1.ExecRequest
+	20, // 9: berth.v1.RegisterInstance.registered_resources:type_name -> berth.v1.Resource
+	21, // 10: berth.v1.RegisterInstance.attributes:type_name -> berth.v1.Attribute
+	22, // 11: berth.v1.RegisterInstance.version_info:type_name -> berth.v1.VersionInfo
+	7,  // 12: berth.v1.Assignments.tasks:type_name -> berth.v1.TaskAssignment
+	23, // 13: berth.v1.TaskAssignment.task:type_name -> berth.v1.Task
+	24, // 14: berth.v1.TaskAssignment.task_definition:type_name -> berth.v1.TaskDefinition
+	8,  // 15: berth.v1.TaskAssignment.limits:type_name -> berth.v1.TaskLimits
+	9,  // 16: berth.v1.TaskLimits.containers:type_name -> berth.v1.ContainerLimits
+	11, // 17: berth.v1.TaskStateChanges.tasks:type_name -> berth.v1.TaskStateChange
+	12, // 18: berth.v1.TaskStateChange.containers:type_name -> berth.v1.ContainerStateChange
+	25, // 19: berth.v1.ContainerStateChange.network_bindings:type_name -> berth.v1.NetworkBinding
+	26, // 20: berth.v1.ExecRequest.size:type_name -> berth.v1.TerminalSize
+	26, // 21: berth.v1.TaskExecInput.resize:type_name -> berth.v1.TerminalSize
+	0,  // 22: berth.v1.AgentSessions.Session:input_type -> berth.v1.AgentMessage
+	15, // 23: berth.v1.AgentSessions.TaskLogs:input_type -> berth.v1.TaskLogsChunk
+	19, // 24: berth.v1.AgentSessions.TaskExec:input_type -> berth.v1.TaskExecOutput
+	1,  // 25: berth.v1.AgentSessions.Session:output_type -> berth.v1.ControlPlaneMessage
+	16, // 26: berth.v1.AgentSessions.TaskLogs:output_type -> berth.v1.TaskLogsDone
+	18, // 27: berth.v1.AgentSessions.TaskExec:output_type -> berth.v1.TaskExecInput
+	25, // [25:28] is the sub-list for method output_type
+	22, // [22:25] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_agent_proto_init() }
@@ -1474,6 +1876,7 @@ func file_berth_v1_agent_proto_init() {
 	if File_berth_v1_agent_proto != nil {
 		return
 	}
+	file_berth_v1_berth_proto_init()
 	file_berth_v1_ecs_proto_init()
 	file_berth_v1_agent_proto_msgTypes[0].OneofWrappers = []any{
 		(*AgentMessage_Register)(nil),
@@ -1486,15 +1889,28 @@ func file_berth_v1_agent_proto_init() {
 		(*ControlPlaneMessage_Assignments)(nil),
 		(*ControlPlaneMessage_Ack)(nil),
 		(*ControlPlaneMessage_LogsRequest)(nil),
+		(*ControlPlaneMessage_ExecRequest)(nil),
 	}
 	file_berth_v1_agent_proto_msgTypes[12].OneofWrappers = []any{}
+	file_berth_v1_agent_proto_msgTypes[18].OneofWrappers = []any{
+		(*TaskExecInput_Stdin)(nil),
+		(*TaskExecInput_CloseStdin)(nil),
+		(*TaskExecInput_Resize)(nil),
+	}
+	file_berth_v1_agent_proto_msgTypes[19].OneofWrappers = []any{
+		(*TaskExecOutput_Stdout)(nil),
+		(*TaskExecOutput_Stderr)(nil),
+		(*TaskExecOutput_ExitCode)(nil),
+		(*TaskExecOutput_Error)(nil),
+		(*TaskExecOutput_InputTaken)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_agent_proto_rawDesc), len(file_berth_v1_agent_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

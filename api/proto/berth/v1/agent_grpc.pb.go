@@ -24,6 +24,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	AgentSessions_Session_FullMethodName  = "/berth.v1.AgentSessions/Session"
 	AgentSessions_TaskLogs_FullMethodName = "/berth.v1.AgentSessions/TaskLogs"
+	AgentSessions_TaskExec_FullMethodName = "/berth.v1.AgentSessions/TaskExec"
 )
 
 // AgentSessionsClient is the client API for AgentSessions service.
@@ -47,6 +48,16 @@ type AgentSessionsClient interface {
 	// reading. Output never travels on the session stream, so heartbeats and
 	// state changes never wait behind it.
 	TaskLogs(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[TaskLogsChunk, TaskLogsDone], error)
+	// TaskExec carries one ExecRequest: the agent opens it when the request
+	// arrives over its session and names the request in its first message;
+	// the control plane sends the command's input, the agent its output, an
+	// input_taken for each input it has handed to the command, and last the
+	// exit code (or why the command could not run). The control plane sends
+	// no more input than the request's input_window allows before
+	// input_taken, so neither side ever waits for the other's reading. The
+	// control plane ends the call when its caller hangs up, and the agent
+	// then ends the command.
+	TaskExec(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[TaskExecOutput, TaskExecInput], error)
 }
 
 type agentSessionsClient struct {
@@ -83,6 +94,19 @@ func (c *agentSessionsClient) TaskLogs(ctx context.Context, opts ...grpc.CallOpt
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type AgentSessions_TaskLogsClient = grpc.ClientStreamingClient[TaskLogsChunk, TaskLogsDone]
 
+func (c *agentSessionsClient) TaskExec(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[TaskExecOutput, TaskExecInput], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AgentSessions_ServiceDesc.Streams[2], AgentSessions_TaskExec_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[TaskExecOutput, TaskExecInput]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AgentSessions_TaskExecClient = grpc.BidiStreamingClient[TaskExecOutput, TaskExecInput]
+
 // AgentSessionsServer is the server API for AgentSessions service.
 // All implementations must embed UnimplementedAgentSessionsServer
 // for forward compatibility.
@@ -104,6 +128,16 @@ type AgentSessionsServer interface {
 	// reading. Output never travels on the session stream, so heartbeats and
 	// state changes never wait behind it.
 	TaskLogs(grpc.ClientStreamingServer[TaskLogsChunk, TaskLogsDone]) error
+	// TaskExec carries one ExecRequest: the agent opens it when the request
+	// arrives over its session and names the request in its first message;
+	// the control plane sends the command's input, the agent its output, an
+	// input_taken for each input it has handed to the command, and last the
+	// exit code (or why the command could not run). The control plane sends
+	// no more input than the request's input_window allows before
+	// input_taken, so neither side ever waits for the other's reading. The
+	// control plane ends the call when its caller hangs up, and the agent
+	// then ends the command.
+	TaskExec(grpc.BidiStreamingServer[TaskExecOutput, TaskExecInput]) error
 	mustEmbedUnimplementedAgentSessionsServer()
 }
 
@@ -119,6 +153,9 @@ func (UnimplementedAgentSessionsServer) Session(grpc.BidiStreamingServer[AgentMe
 }
 func (UnimplementedAgentSessionsServer) TaskLogs(grpc.ClientStreamingServer[TaskLogsChunk, TaskLogsDone]) error {
 	return status.Error(codes.Unimplemented, "method TaskLogs not implemented")
+}
+func (UnimplementedAgentSessionsServer) TaskExec(grpc.BidiStreamingServer[TaskExecOutput, TaskExecInput]) error {
+	return status.Error(codes.Unimplemented, "method TaskExec not implemented")
 }
 func (UnimplementedAgentSessionsServer) mustEmbedUnimplementedAgentSessionsServer() {}
 func (UnimplementedAgentSessionsServer) testEmbeddedByValue()                       {}
@@ -155,6 +192,13 @@ func _AgentSessions_TaskLogs_Handler(srv interface{}, stream grpc.ServerStream) 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type AgentSessions_TaskLogsServer = grpc.ClientStreamingServer[TaskLogsChunk, TaskLogsDone]
 
+func _AgentSessions_TaskExec_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(AgentSessionsServer).TaskExec(&grpc.GenericServerStream[TaskExecOutput, TaskExecInput]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AgentSessions_TaskExecServer = grpc.BidiStreamingServer[TaskExecOutput, TaskExecInput]
+
 // AgentSessions_ServiceDesc is the grpc.ServiceDesc for AgentSessions service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -172,6 +216,12 @@ var AgentSessions_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "TaskLogs",
 			Handler:       _AgentSessions_TaskLogs_Handler,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "TaskExec",
+			Handler:       _AgentSessions_TaskExec_Handler,
+			ServerStreams: true,
 			ClientStreams: true,
 		},
 	},

@@ -5862,7 +5862,9 @@ type Task struct {
 	Attributes           []*Attribute           `protobuf:"bytes,30,rep,name=attributes,proto3" json:"attributes,omitempty"`
 	PlatformVersion      string                 `protobuf:"bytes,31,opt,name=platform_version,json=platformVersion,proto3" json:"platform_version,omitempty"`
 	EphemeralStorage     *EphemeralStorage      `protobuf:"bytes,32,opt,name=ephemeral_storage,json=ephemeralStorage,proto3" json:"ephemeral_storage,omitempty"`
-	EnableExecuteCommand bool                   `protobuf:"varint,70,opt,name=enable_execute_command,json=enableExecuteCommand,proto3" json:"enable_execute_command,omitempty"`
+	// Set by RunTask, StartTask or the service that started the task;
+	// always sent, as ECS sends it.
+	EnableExecuteCommand *bool `protobuf:"varint,80,opt,name=enable_execute_command,json=enableExecuteCommand,proto3,oneof" json:"enable_execute_command,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
 }
@@ -6122,8 +6124,8 @@ func (x *Task) GetEphemeralStorage() *EphemeralStorage {
 }
 
 func (x *Task) GetEnableExecuteCommand() bool {
-	if x != nil {
-		return x.EnableExecuteCommand
+	if x != nil && x.EnableExecuteCommand != nil {
+		return *x.EnableExecuteCommand
 	}
 	return false
 }
@@ -7065,7 +7067,8 @@ func (x *DeploymentConfiguration) GetMinimumHealthyPercent() int32 {
 
 type DeploymentController struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// ECS (rolling update) only.
+	// ECS (rolling update, the default) or EXTERNAL (task sets); berth has no
+	// CodeDeploy and refuses CODE_DEPLOY.
 	Type          string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -7356,8 +7359,10 @@ type Service struct {
 	EnableEcsManagedTags bool                  `protobuf:"varint,24,opt,name=enable_ecs_managed_tags,json=enableECSManagedTags,proto3" json:"enable_ecs_managed_tags,omitempty"`
 	PropagateTags        string                `protobuf:"bytes,25,opt,name=propagate_tags,json=propagateTags,proto3" json:"propagate_tags,omitempty"`
 	EnableExecuteCommand bool                  `protobuf:"varint,26,opt,name=enable_execute_command,json=enableExecuteCommand,proto3" json:"enable_execute_command,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// The task sets of a service with the EXTERNAL deployment controller.
+	TaskSets      []*TaskSet `protobuf:"bytes,50,rep,name=task_sets,json=taskSets,proto3" json:"task_sets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Service) Reset() {
@@ -7570,6 +7575,13 @@ func (x *Service) GetEnableExecuteCommand() bool {
 		return x.EnableExecuteCommand
 	}
 	return false
+}
+
+func (x *Service) GetTaskSets() []*TaskSet {
+	if x != nil {
+		return x.TaskSets
+	}
+	return nil
 }
 
 type CreateServiceRequest struct {
@@ -8349,6 +8361,1062 @@ func (x *ListServicesResponse) GetNextToken() string {
 	return ""
 }
 
+type LoadBalancer struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	TargetGroupArn   string                 `protobuf:"bytes,1,opt,name=target_group_arn,json=targetGroupArn,proto3" json:"target_group_arn,omitempty"`
+	LoadBalancerName string                 `protobuf:"bytes,2,opt,name=load_balancer_name,json=loadBalancerName,proto3" json:"load_balancer_name,omitempty"`
+	ContainerName    string                 `protobuf:"bytes,3,opt,name=container_name,json=containerName,proto3" json:"container_name,omitempty"`
+	ContainerPort    *int32                 `protobuf:"varint,4,opt,name=container_port,json=containerPort,proto3,oneof" json:"container_port,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *LoadBalancer) Reset() {
+	*x = LoadBalancer{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[110]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoadBalancer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoadBalancer) ProtoMessage() {}
+
+func (x *LoadBalancer) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[110]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoadBalancer.ProtoReflect.Descriptor instead.
+func (*LoadBalancer) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{110}
+}
+
+func (x *LoadBalancer) GetTargetGroupArn() string {
+	if x != nil {
+		return x.TargetGroupArn
+	}
+	return ""
+}
+
+func (x *LoadBalancer) GetLoadBalancerName() string {
+	if x != nil {
+		return x.LoadBalancerName
+	}
+	return ""
+}
+
+func (x *LoadBalancer) GetContainerName() string {
+	if x != nil {
+		return x.ContainerName
+	}
+	return ""
+}
+
+func (x *LoadBalancer) GetContainerPort() int32 {
+	if x != nil && x.ContainerPort != nil {
+		return *x.ContainerPort
+	}
+	return 0
+}
+
+type ServiceRegistry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RegistryArn   string                 `protobuf:"bytes,1,opt,name=registry_arn,json=registryArn,proto3" json:"registry_arn,omitempty"`
+	Port          *int32                 `protobuf:"varint,2,opt,name=port,proto3,oneof" json:"port,omitempty"`
+	ContainerName string                 `protobuf:"bytes,3,opt,name=container_name,json=containerName,proto3" json:"container_name,omitempty"`
+	ContainerPort *int32                 `protobuf:"varint,4,opt,name=container_port,json=containerPort,proto3,oneof" json:"container_port,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceRegistry) Reset() {
+	*x = ServiceRegistry{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[111]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceRegistry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceRegistry) ProtoMessage() {}
+
+func (x *ServiceRegistry) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[111]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceRegistry.ProtoReflect.Descriptor instead.
+func (*ServiceRegistry) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{111}
+}
+
+func (x *ServiceRegistry) GetRegistryArn() string {
+	if x != nil {
+		return x.RegistryArn
+	}
+	return ""
+}
+
+func (x *ServiceRegistry) GetPort() int32 {
+	if x != nil && x.Port != nil {
+		return *x.Port
+	}
+	return 0
+}
+
+func (x *ServiceRegistry) GetContainerName() string {
+	if x != nil {
+		return x.ContainerName
+	}
+	return ""
+}
+
+func (x *ServiceRegistry) GetContainerPort() int32 {
+	if x != nil && x.ContainerPort != nil {
+		return *x.ContainerPort
+	}
+	return 0
+}
+
+// Scale is a task set's share of its service's desired count.
+type Scale struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 0-100; sent even when 0.
+	Value *float64 `protobuf:"fixed64,1,opt,name=value,proto3,oneof" json:"value,omitempty"`
+	// PERCENT.
+	Unit          string `protobuf:"bytes,2,opt,name=unit,proto3" json:"unit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Scale) Reset() {
+	*x = Scale{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[112]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Scale) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Scale) ProtoMessage() {}
+
+func (x *Scale) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[112]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Scale.ProtoReflect.Descriptor instead.
+func (*Scale) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{112}
+}
+
+func (x *Scale) GetValue() float64 {
+	if x != nil && x.Value != nil {
+		return *x.Value
+	}
+	return 0
+}
+
+func (x *Scale) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+type TaskSet struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ecs-svc/ and 19 digits.
+	Id         string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	TaskSetArn string `protobuf:"bytes,2,opt,name=task_set_arn,json=taskSetArn,proto3" json:"task_set_arn,omitempty"`
+	ServiceArn string `protobuf:"bytes,3,opt,name=service_arn,json=serviceArn,proto3" json:"service_arn,omitempty"`
+	ClusterArn string `protobuf:"bytes,4,opt,name=cluster_arn,json=clusterArn,proto3" json:"cluster_arn,omitempty"`
+	StartedBy  string `protobuf:"bytes,5,opt,name=started_by,json=startedBy,proto3" json:"started_by,omitempty"`
+	ExternalId string `protobuf:"bytes,6,opt,name=external_id,json=externalId,proto3" json:"external_id,omitempty"`
+	// PRIMARY, ACTIVE or DRAINING.
+	Status         string `protobuf:"bytes,7,opt,name=status,proto3" json:"status,omitempty"`
+	TaskDefinition string `protobuf:"bytes,8,opt,name=task_definition,json=taskDefinition,proto3" json:"task_definition,omitempty"`
+	// ceil(the service's desiredCount x scale / 100).
+	ComputedDesiredCount     *int32                          `protobuf:"varint,9,opt,name=computed_desired_count,json=computedDesiredCount,proto3,oneof" json:"computed_desired_count,omitempty"`
+	PendingCount             *int32                          `protobuf:"varint,10,opt,name=pending_count,json=pendingCount,proto3,oneof" json:"pending_count,omitempty"`
+	RunningCount             *int32                          `protobuf:"varint,11,opt,name=running_count,json=runningCount,proto3,oneof" json:"running_count,omitempty"`
+	CreatedAt                float64                         `protobuf:"fixed64,12,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt                float64                         `protobuf:"fixed64,13,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	LaunchType               string                          `protobuf:"bytes,14,opt,name=launch_type,json=launchType,proto3" json:"launch_type,omitempty"`
+	CapacityProviderStrategy []*CapacityProviderStrategyItem `protobuf:"bytes,15,rep,name=capacity_provider_strategy,json=capacityProviderStrategy,proto3" json:"capacity_provider_strategy,omitempty"`
+	PlatformVersion          string                          `protobuf:"bytes,16,opt,name=platform_version,json=platformVersion,proto3" json:"platform_version,omitempty"`
+	PlatformFamily           string                          `protobuf:"bytes,17,opt,name=platform_family,json=platformFamily,proto3" json:"platform_family,omitempty"`
+	NetworkConfiguration     *NetworkConfiguration           `protobuf:"bytes,18,opt,name=network_configuration,json=networkConfiguration,proto3" json:"network_configuration,omitempty"`
+	LoadBalancers            []*LoadBalancer                 `protobuf:"bytes,19,rep,name=load_balancers,json=loadBalancers,proto3" json:"load_balancers,omitempty"`
+	ServiceRegistries        []*ServiceRegistry              `protobuf:"bytes,20,rep,name=service_registries,json=serviceRegistries,proto3" json:"service_registries,omitempty"`
+	Scale                    *Scale                          `protobuf:"bytes,21,opt,name=scale,proto3" json:"scale,omitempty"`
+	// STEADY_STATE or STABILIZING.
+	StabilityStatus   string  `protobuf:"bytes,22,opt,name=stability_status,json=stabilityStatus,proto3" json:"stability_status,omitempty"`
+	StabilityStatusAt float64 `protobuf:"fixed64,23,opt,name=stability_status_at,json=stabilityStatusAt,proto3" json:"stability_status_at,omitempty"`
+	Tags              []*Tag  `protobuf:"bytes,24,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *TaskSet) Reset() {
+	*x = TaskSet{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[113]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskSet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskSet) ProtoMessage() {}
+
+func (x *TaskSet) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[113]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskSet.ProtoReflect.Descriptor instead.
+func (*TaskSet) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{113}
+}
+
+func (x *TaskSet) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *TaskSet) GetTaskSetArn() string {
+	if x != nil {
+		return x.TaskSetArn
+	}
+	return ""
+}
+
+func (x *TaskSet) GetServiceArn() string {
+	if x != nil {
+		return x.ServiceArn
+	}
+	return ""
+}
+
+func (x *TaskSet) GetClusterArn() string {
+	if x != nil {
+		return x.ClusterArn
+	}
+	return ""
+}
+
+func (x *TaskSet) GetStartedBy() string {
+	if x != nil {
+		return x.StartedBy
+	}
+	return ""
+}
+
+func (x *TaskSet) GetExternalId() string {
+	if x != nil {
+		return x.ExternalId
+	}
+	return ""
+}
+
+func (x *TaskSet) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *TaskSet) GetTaskDefinition() string {
+	if x != nil {
+		return x.TaskDefinition
+	}
+	return ""
+}
+
+func (x *TaskSet) GetComputedDesiredCount() int32 {
+	if x != nil && x.ComputedDesiredCount != nil {
+		return *x.ComputedDesiredCount
+	}
+	return 0
+}
+
+func (x *TaskSet) GetPendingCount() int32 {
+	if x != nil && x.PendingCount != nil {
+		return *x.PendingCount
+	}
+	return 0
+}
+
+func (x *TaskSet) GetRunningCount() int32 {
+	if x != nil && x.RunningCount != nil {
+		return *x.RunningCount
+	}
+	return 0
+}
+
+func (x *TaskSet) GetCreatedAt() float64 {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return 0
+}
+
+func (x *TaskSet) GetUpdatedAt() float64 {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return 0
+}
+
+func (x *TaskSet) GetLaunchType() string {
+	if x != nil {
+		return x.LaunchType
+	}
+	return ""
+}
+
+func (x *TaskSet) GetCapacityProviderStrategy() []*CapacityProviderStrategyItem {
+	if x != nil {
+		return x.CapacityProviderStrategy
+	}
+	return nil
+}
+
+func (x *TaskSet) GetPlatformVersion() string {
+	if x != nil {
+		return x.PlatformVersion
+	}
+	return ""
+}
+
+func (x *TaskSet) GetPlatformFamily() string {
+	if x != nil {
+		return x.PlatformFamily
+	}
+	return ""
+}
+
+func (x *TaskSet) GetNetworkConfiguration() *NetworkConfiguration {
+	if x != nil {
+		return x.NetworkConfiguration
+	}
+	return nil
+}
+
+func (x *TaskSet) GetLoadBalancers() []*LoadBalancer {
+	if x != nil {
+		return x.LoadBalancers
+	}
+	return nil
+}
+
+func (x *TaskSet) GetServiceRegistries() []*ServiceRegistry {
+	if x != nil {
+		return x.ServiceRegistries
+	}
+	return nil
+}
+
+func (x *TaskSet) GetScale() *Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
+func (x *TaskSet) GetStabilityStatus() string {
+	if x != nil {
+		return x.StabilityStatus
+	}
+	return ""
+}
+
+func (x *TaskSet) GetStabilityStatusAt() float64 {
+	if x != nil {
+		return x.StabilityStatusAt
+	}
+	return 0
+}
+
+func (x *TaskSet) GetTags() []*Tag {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+type CreateTaskSetRequest struct {
+	state                    protoimpl.MessageState          `protogen:"open.v1"`
+	Service                  string                          `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
+	Cluster                  string                          `protobuf:"bytes,2,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	ExternalId               string                          `protobuf:"bytes,3,opt,name=external_id,json=externalId,proto3" json:"external_id,omitempty"`
+	TaskDefinition           string                          `protobuf:"bytes,4,opt,name=task_definition,json=taskDefinition,proto3" json:"task_definition,omitempty"`
+	NetworkConfiguration     *NetworkConfiguration           `protobuf:"bytes,5,opt,name=network_configuration,json=networkConfiguration,proto3" json:"network_configuration,omitempty"`
+	LoadBalancers            []*LoadBalancer                 `protobuf:"bytes,6,rep,name=load_balancers,json=loadBalancers,proto3" json:"load_balancers,omitempty"`
+	ServiceRegistries        []*ServiceRegistry              `protobuf:"bytes,7,rep,name=service_registries,json=serviceRegistries,proto3" json:"service_registries,omitempty"`
+	LaunchType               string                          `protobuf:"bytes,8,opt,name=launch_type,json=launchType,proto3" json:"launch_type,omitempty"`
+	CapacityProviderStrategy []*CapacityProviderStrategyItem `protobuf:"bytes,9,rep,name=capacity_provider_strategy,json=capacityProviderStrategy,proto3" json:"capacity_provider_strategy,omitempty"`
+	PlatformVersion          string                          `protobuf:"bytes,10,opt,name=platform_version,json=platformVersion,proto3" json:"platform_version,omitempty"`
+	Scale                    *Scale                          `protobuf:"bytes,11,opt,name=scale,proto3" json:"scale,omitempty"`
+	ClientToken              string                          `protobuf:"bytes,12,opt,name=client_token,json=clientToken,proto3" json:"client_token,omitempty"`
+	Tags                     []*Tag                          `protobuf:"bytes,13,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *CreateTaskSetRequest) Reset() {
+	*x = CreateTaskSetRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[114]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTaskSetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTaskSetRequest) ProtoMessage() {}
+
+func (x *CreateTaskSetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[114]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTaskSetRequest.ProtoReflect.Descriptor instead.
+func (*CreateTaskSetRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{114}
+}
+
+func (x *CreateTaskSetRequest) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *CreateTaskSetRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *CreateTaskSetRequest) GetExternalId() string {
+	if x != nil {
+		return x.ExternalId
+	}
+	return ""
+}
+
+func (x *CreateTaskSetRequest) GetTaskDefinition() string {
+	if x != nil {
+		return x.TaskDefinition
+	}
+	return ""
+}
+
+func (x *CreateTaskSetRequest) GetNetworkConfiguration() *NetworkConfiguration {
+	if x != nil {
+		return x.NetworkConfiguration
+	}
+	return nil
+}
+
+func (x *CreateTaskSetRequest) GetLoadBalancers() []*LoadBalancer {
+	if x != nil {
+		return x.LoadBalancers
+	}
+	return nil
+}
+
+func (x *CreateTaskSetRequest) GetServiceRegistries() []*ServiceRegistry {
+	if x != nil {
+		return x.ServiceRegistries
+	}
+	return nil
+}
+
+func (x *CreateTaskSetRequest) GetLaunchType() string {
+	if x != nil {
+		return x.LaunchType
+	}
+	return ""
+}
+
+func (x *CreateTaskSetRequest) GetCapacityProviderStrategy() []*CapacityProviderStrategyItem {
+	if x != nil {
+		return x.CapacityProviderStrategy
+	}
+	return nil
+}
+
+func (x *CreateTaskSetRequest) GetPlatformVersion() string {
+	if x != nil {
+		return x.PlatformVersion
+	}
+	return ""
+}
+
+func (x *CreateTaskSetRequest) GetScale() *Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
+func (x *CreateTaskSetRequest) GetClientToken() string {
+	if x != nil {
+		return x.ClientToken
+	}
+	return ""
+}
+
+func (x *CreateTaskSetRequest) GetTags() []*Tag {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+type CreateTaskSetResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskSet       *TaskSet               `protobuf:"bytes,1,opt,name=task_set,json=taskSet,proto3" json:"task_set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTaskSetResponse) Reset() {
+	*x = CreateTaskSetResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[115]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTaskSetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTaskSetResponse) ProtoMessage() {}
+
+func (x *CreateTaskSetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[115]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTaskSetResponse.ProtoReflect.Descriptor instead.
+func (*CreateTaskSetResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{115}
+}
+
+func (x *CreateTaskSetResponse) GetTaskSet() *TaskSet {
+	if x != nil {
+		return x.TaskSet
+	}
+	return nil
+}
+
+type DescribeTaskSetsRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Cluster  string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Service  string                 `protobuf:"bytes,2,opt,name=service,proto3" json:"service,omitempty"`
+	TaskSets []string               `protobuf:"bytes,3,rep,name=task_sets,json=taskSets,proto3" json:"task_sets,omitempty"`
+	// TAGS.
+	Include       []string `protobuf:"bytes,4,rep,name=include,proto3" json:"include,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DescribeTaskSetsRequest) Reset() {
+	*x = DescribeTaskSetsRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[116]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeTaskSetsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeTaskSetsRequest) ProtoMessage() {}
+
+func (x *DescribeTaskSetsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[116]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeTaskSetsRequest.ProtoReflect.Descriptor instead.
+func (*DescribeTaskSetsRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{116}
+}
+
+func (x *DescribeTaskSetsRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *DescribeTaskSetsRequest) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *DescribeTaskSetsRequest) GetTaskSets() []string {
+	if x != nil {
+		return x.TaskSets
+	}
+	return nil
+}
+
+func (x *DescribeTaskSetsRequest) GetInclude() []string {
+	if x != nil {
+		return x.Include
+	}
+	return nil
+}
+
+type DescribeTaskSetsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskSets      []*TaskSet             `protobuf:"bytes,1,rep,name=task_sets,json=taskSets,proto3" json:"task_sets,omitempty"`
+	Failures      []*Failure             `protobuf:"bytes,2,rep,name=failures,proto3" json:"failures,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DescribeTaskSetsResponse) Reset() {
+	*x = DescribeTaskSetsResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[117]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeTaskSetsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeTaskSetsResponse) ProtoMessage() {}
+
+func (x *DescribeTaskSetsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[117]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeTaskSetsResponse.ProtoReflect.Descriptor instead.
+func (*DescribeTaskSetsResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{117}
+}
+
+func (x *DescribeTaskSetsResponse) GetTaskSets() []*TaskSet {
+	if x != nil {
+		return x.TaskSets
+	}
+	return nil
+}
+
+func (x *DescribeTaskSetsResponse) GetFailures() []*Failure {
+	if x != nil {
+		return x.Failures
+	}
+	return nil
+}
+
+type UpdateTaskSetRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cluster       string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Service       string                 `protobuf:"bytes,2,opt,name=service,proto3" json:"service,omitempty"`
+	TaskSet       string                 `protobuf:"bytes,3,opt,name=task_set,json=taskSet,proto3" json:"task_set,omitempty"`
+	Scale         *Scale                 `protobuf:"bytes,4,opt,name=scale,proto3" json:"scale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTaskSetRequest) Reset() {
+	*x = UpdateTaskSetRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[118]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTaskSetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTaskSetRequest) ProtoMessage() {}
+
+func (x *UpdateTaskSetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[118]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTaskSetRequest.ProtoReflect.Descriptor instead.
+func (*UpdateTaskSetRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{118}
+}
+
+func (x *UpdateTaskSetRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *UpdateTaskSetRequest) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *UpdateTaskSetRequest) GetTaskSet() string {
+	if x != nil {
+		return x.TaskSet
+	}
+	return ""
+}
+
+func (x *UpdateTaskSetRequest) GetScale() *Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
+type UpdateTaskSetResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskSet       *TaskSet               `protobuf:"bytes,1,opt,name=task_set,json=taskSet,proto3" json:"task_set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTaskSetResponse) Reset() {
+	*x = UpdateTaskSetResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[119]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTaskSetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTaskSetResponse) ProtoMessage() {}
+
+func (x *UpdateTaskSetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[119]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTaskSetResponse.ProtoReflect.Descriptor instead.
+func (*UpdateTaskSetResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{119}
+}
+
+func (x *UpdateTaskSetResponse) GetTaskSet() *TaskSet {
+	if x != nil {
+		return x.TaskSet
+	}
+	return nil
+}
+
+type DeleteTaskSetRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cluster       string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Service       string                 `protobuf:"bytes,2,opt,name=service,proto3" json:"service,omitempty"`
+	TaskSet       string                 `protobuf:"bytes,3,opt,name=task_set,json=taskSet,proto3" json:"task_set,omitempty"`
+	Force         bool                   `protobuf:"varint,4,opt,name=force,proto3" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteTaskSetRequest) Reset() {
+	*x = DeleteTaskSetRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[120]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTaskSetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTaskSetRequest) ProtoMessage() {}
+
+func (x *DeleteTaskSetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[120]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTaskSetRequest.ProtoReflect.Descriptor instead.
+func (*DeleteTaskSetRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{120}
+}
+
+func (x *DeleteTaskSetRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *DeleteTaskSetRequest) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *DeleteTaskSetRequest) GetTaskSet() string {
+	if x != nil {
+		return x.TaskSet
+	}
+	return ""
+}
+
+func (x *DeleteTaskSetRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
+}
+
+type DeleteTaskSetResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskSet       *TaskSet               `protobuf:"bytes,1,opt,name=task_set,json=taskSet,proto3" json:"task_set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteTaskSetResponse) Reset() {
+	*x = DeleteTaskSetResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[121]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTaskSetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTaskSetResponse) ProtoMessage() {}
+
+func (x *DeleteTaskSetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[121]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTaskSetResponse.ProtoReflect.Descriptor instead.
+func (*DeleteTaskSetResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{121}
+}
+
+func (x *DeleteTaskSetResponse) GetTaskSet() *TaskSet {
+	if x != nil {
+		return x.TaskSet
+	}
+	return nil
+}
+
+type UpdateServicePrimaryTaskSetRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Cluster        string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Service        string                 `protobuf:"bytes,2,opt,name=service,proto3" json:"service,omitempty"`
+	PrimaryTaskSet string                 `protobuf:"bytes,3,opt,name=primary_task_set,json=primaryTaskSet,proto3" json:"primary_task_set,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *UpdateServicePrimaryTaskSetRequest) Reset() {
+	*x = UpdateServicePrimaryTaskSetRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[122]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateServicePrimaryTaskSetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateServicePrimaryTaskSetRequest) ProtoMessage() {}
+
+func (x *UpdateServicePrimaryTaskSetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[122]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateServicePrimaryTaskSetRequest.ProtoReflect.Descriptor instead.
+func (*UpdateServicePrimaryTaskSetRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{122}
+}
+
+func (x *UpdateServicePrimaryTaskSetRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *UpdateServicePrimaryTaskSetRequest) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *UpdateServicePrimaryTaskSetRequest) GetPrimaryTaskSet() string {
+	if x != nil {
+		return x.PrimaryTaskSet
+	}
+	return ""
+}
+
+type UpdateServicePrimaryTaskSetResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskSet       *TaskSet               `protobuf:"bytes,1,opt,name=task_set,json=taskSet,proto3" json:"task_set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateServicePrimaryTaskSetResponse) Reset() {
+	*x = UpdateServicePrimaryTaskSetResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[123]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateServicePrimaryTaskSetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateServicePrimaryTaskSetResponse) ProtoMessage() {}
+
+func (x *UpdateServicePrimaryTaskSetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[123]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateServicePrimaryTaskSetResponse.ProtoReflect.Descriptor instead.
+func (*UpdateServicePrimaryTaskSetResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{123}
+}
+
+func (x *UpdateServicePrimaryTaskSetResponse) GetTaskSet() *TaskSet {
+	if x != nil {
+		return x.TaskSet
+	}
+	return nil
+}
+
 type ManagedScaling struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ENABLED or DISABLED.
@@ -8364,7 +9432,7 @@ type ManagedScaling struct {
 
 func (x *ManagedScaling) Reset() {
 	*x = ManagedScaling{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[110]
+	mi := &file_berth_v1_ecs_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8376,7 +9444,7 @@ func (x *ManagedScaling) String() string {
 func (*ManagedScaling) ProtoMessage() {}
 
 func (x *ManagedScaling) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[110]
+	mi := &file_berth_v1_ecs_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8389,7 +9457,7 @@ func (x *ManagedScaling) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManagedScaling.ProtoReflect.Descriptor instead.
 func (*ManagedScaling) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{110}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *ManagedScaling) GetStatus() string {
@@ -8439,7 +9507,7 @@ type AutoScalingGroupProvider struct {
 
 func (x *AutoScalingGroupProvider) Reset() {
 	*x = AutoScalingGroupProvider{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[111]
+	mi := &file_berth_v1_ecs_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8451,7 +9519,7 @@ func (x *AutoScalingGroupProvider) String() string {
 func (*AutoScalingGroupProvider) ProtoMessage() {}
 
 func (x *AutoScalingGroupProvider) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[111]
+	mi := &file_berth_v1_ecs_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8464,7 +9532,7 @@ func (x *AutoScalingGroupProvider) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutoScalingGroupProvider.ProtoReflect.Descriptor instead.
 func (*AutoScalingGroupProvider) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{111}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *AutoScalingGroupProvider) GetAutoScalingGroupArn() string {
@@ -8515,7 +9583,7 @@ type CapacityProvider struct {
 
 func (x *CapacityProvider) Reset() {
 	*x = CapacityProvider{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[112]
+	mi := &file_berth_v1_ecs_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8527,7 +9595,7 @@ func (x *CapacityProvider) String() string {
 func (*CapacityProvider) ProtoMessage() {}
 
 func (x *CapacityProvider) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[112]
+	mi := &file_berth_v1_ecs_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8540,7 +9608,7 @@ func (x *CapacityProvider) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CapacityProvider.ProtoReflect.Descriptor instead.
 func (*CapacityProvider) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{112}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *CapacityProvider) GetCapacityProviderArn() string {
@@ -8613,7 +9681,7 @@ type CapacityProviderReservation struct {
 
 func (x *CapacityProviderReservation) Reset() {
 	*x = CapacityProviderReservation{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[113]
+	mi := &file_berth_v1_ecs_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8625,7 +9693,7 @@ func (x *CapacityProviderReservation) String() string {
 func (*CapacityProviderReservation) ProtoMessage() {}
 
 func (x *CapacityProviderReservation) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[113]
+	mi := &file_berth_v1_ecs_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8638,7 +9706,7 @@ func (x *CapacityProviderReservation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CapacityProviderReservation.ProtoReflect.Descriptor instead.
 func (*CapacityProviderReservation) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{113}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *CapacityProviderReservation) GetClusterName() string {
@@ -8683,7 +9751,7 @@ type CreateCapacityProviderRequest struct {
 
 func (x *CreateCapacityProviderRequest) Reset() {
 	*x = CreateCapacityProviderRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[114]
+	mi := &file_berth_v1_ecs_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8695,7 +9763,7 @@ func (x *CreateCapacityProviderRequest) String() string {
 func (*CreateCapacityProviderRequest) ProtoMessage() {}
 
 func (x *CreateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[114]
+	mi := &file_berth_v1_ecs_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8708,7 +9776,7 @@ func (x *CreateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCapacityProviderRequest.ProtoReflect.Descriptor instead.
 func (*CreateCapacityProviderRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{114}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{128}
 }
 
 func (x *CreateCapacityProviderRequest) GetName() string {
@@ -8755,7 +9823,7 @@ type CreateCapacityProviderResponse struct {
 
 func (x *CreateCapacityProviderResponse) Reset() {
 	*x = CreateCapacityProviderResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[115]
+	mi := &file_berth_v1_ecs_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8767,7 +9835,7 @@ func (x *CreateCapacityProviderResponse) String() string {
 func (*CreateCapacityProviderResponse) ProtoMessage() {}
 
 func (x *CreateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[115]
+	mi := &file_berth_v1_ecs_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8780,7 +9848,7 @@ func (x *CreateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCapacityProviderResponse.ProtoReflect.Descriptor instead.
 func (*CreateCapacityProviderResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{115}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *CreateCapacityProviderResponse) GetCapacityProvider() *CapacityProvider {
@@ -8804,7 +9872,7 @@ type DescribeCapacityProvidersRequest struct {
 
 func (x *DescribeCapacityProvidersRequest) Reset() {
 	*x = DescribeCapacityProvidersRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[116]
+	mi := &file_berth_v1_ecs_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8816,7 +9884,7 @@ func (x *DescribeCapacityProvidersRequest) String() string {
 func (*DescribeCapacityProvidersRequest) ProtoMessage() {}
 
 func (x *DescribeCapacityProvidersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[116]
+	mi := &file_berth_v1_ecs_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8829,7 +9897,7 @@ func (x *DescribeCapacityProvidersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeCapacityProvidersRequest.ProtoReflect.Descriptor instead.
 func (*DescribeCapacityProvidersRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{116}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{130}
 }
 
 func (x *DescribeCapacityProvidersRequest) GetCapacityProviders() []string {
@@ -8878,7 +9946,7 @@ type DescribeCapacityProvidersResponse struct {
 
 func (x *DescribeCapacityProvidersResponse) Reset() {
 	*x = DescribeCapacityProvidersResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[117]
+	mi := &file_berth_v1_ecs_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8890,7 +9958,7 @@ func (x *DescribeCapacityProvidersResponse) String() string {
 func (*DescribeCapacityProvidersResponse) ProtoMessage() {}
 
 func (x *DescribeCapacityProvidersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[117]
+	mi := &file_berth_v1_ecs_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8903,7 +9971,7 @@ func (x *DescribeCapacityProvidersResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use DescribeCapacityProvidersResponse.ProtoReflect.Descriptor instead.
 func (*DescribeCapacityProvidersResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{117}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *DescribeCapacityProvidersResponse) GetCapacityProviders() []*CapacityProvider {
@@ -8938,7 +10006,7 @@ type PutClusterCapacityProvidersRequest struct {
 
 func (x *PutClusterCapacityProvidersRequest) Reset() {
 	*x = PutClusterCapacityProvidersRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[118]
+	mi := &file_berth_v1_ecs_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8950,7 +10018,7 @@ func (x *PutClusterCapacityProvidersRequest) String() string {
 func (*PutClusterCapacityProvidersRequest) ProtoMessage() {}
 
 func (x *PutClusterCapacityProvidersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[118]
+	mi := &file_berth_v1_ecs_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8963,7 +10031,7 @@ func (x *PutClusterCapacityProvidersRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use PutClusterCapacityProvidersRequest.ProtoReflect.Descriptor instead.
 func (*PutClusterCapacityProvidersRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{118}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *PutClusterCapacityProvidersRequest) GetCluster() string {
@@ -8996,7 +10064,7 @@ type PutClusterCapacityProvidersResponse struct {
 
 func (x *PutClusterCapacityProvidersResponse) Reset() {
 	*x = PutClusterCapacityProvidersResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[119]
+	mi := &file_berth_v1_ecs_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9008,7 +10076,7 @@ func (x *PutClusterCapacityProvidersResponse) String() string {
 func (*PutClusterCapacityProvidersResponse) ProtoMessage() {}
 
 func (x *PutClusterCapacityProvidersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[119]
+	mi := &file_berth_v1_ecs_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9021,7 +10089,7 @@ func (x *PutClusterCapacityProvidersResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use PutClusterCapacityProvidersResponse.ProtoReflect.Descriptor instead.
 func (*PutClusterCapacityProvidersResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{119}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{133}
 }
 
 func (x *PutClusterCapacityProvidersResponse) GetCluster() *Cluster {
@@ -9041,7 +10109,7 @@ type TagResourceRequest struct {
 
 func (x *TagResourceRequest) Reset() {
 	*x = TagResourceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[120]
+	mi := &file_berth_v1_ecs_proto_msgTypes[134]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9053,7 +10121,7 @@ func (x *TagResourceRequest) String() string {
 func (*TagResourceRequest) ProtoMessage() {}
 
 func (x *TagResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[120]
+	mi := &file_berth_v1_ecs_proto_msgTypes[134]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9066,7 +10134,7 @@ func (x *TagResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagResourceRequest.ProtoReflect.Descriptor instead.
 func (*TagResourceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{120}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{134}
 }
 
 func (x *TagResourceRequest) GetResourceArn() string {
@@ -9091,7 +10159,7 @@ type TagResourceResponse struct {
 
 func (x *TagResourceResponse) Reset() {
 	*x = TagResourceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[121]
+	mi := &file_berth_v1_ecs_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9103,7 +10171,7 @@ func (x *TagResourceResponse) String() string {
 func (*TagResourceResponse) ProtoMessage() {}
 
 func (x *TagResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[121]
+	mi := &file_berth_v1_ecs_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9116,7 +10184,7 @@ func (x *TagResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagResourceResponse.ProtoReflect.Descriptor instead.
 func (*TagResourceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{121}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{135}
 }
 
 type UntagResourceRequest struct {
@@ -9129,7 +10197,7 @@ type UntagResourceRequest struct {
 
 func (x *UntagResourceRequest) Reset() {
 	*x = UntagResourceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[122]
+	mi := &file_berth_v1_ecs_proto_msgTypes[136]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9141,7 +10209,7 @@ func (x *UntagResourceRequest) String() string {
 func (*UntagResourceRequest) ProtoMessage() {}
 
 func (x *UntagResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[122]
+	mi := &file_berth_v1_ecs_proto_msgTypes[136]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9154,7 +10222,7 @@ func (x *UntagResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UntagResourceRequest.ProtoReflect.Descriptor instead.
 func (*UntagResourceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{122}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{136}
 }
 
 func (x *UntagResourceRequest) GetResourceArn() string {
@@ -9179,7 +10247,7 @@ type UntagResourceResponse struct {
 
 func (x *UntagResourceResponse) Reset() {
 	*x = UntagResourceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[123]
+	mi := &file_berth_v1_ecs_proto_msgTypes[137]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9191,7 +10259,7 @@ func (x *UntagResourceResponse) String() string {
 func (*UntagResourceResponse) ProtoMessage() {}
 
 func (x *UntagResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[123]
+	mi := &file_berth_v1_ecs_proto_msgTypes[137]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9204,7 +10272,7 @@ func (x *UntagResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UntagResourceResponse.ProtoReflect.Descriptor instead.
 func (*UntagResourceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{123}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{137}
 }
 
 type ListTagsForResourceRequest struct {
@@ -9216,7 +10284,7 @@ type ListTagsForResourceRequest struct {
 
 func (x *ListTagsForResourceRequest) Reset() {
 	*x = ListTagsForResourceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[124]
+	mi := &file_berth_v1_ecs_proto_msgTypes[138]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9228,7 +10296,7 @@ func (x *ListTagsForResourceRequest) String() string {
 func (*ListTagsForResourceRequest) ProtoMessage() {}
 
 func (x *ListTagsForResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[124]
+	mi := &file_berth_v1_ecs_proto_msgTypes[138]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9241,7 +10309,7 @@ func (x *ListTagsForResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTagsForResourceRequest.ProtoReflect.Descriptor instead.
 func (*ListTagsForResourceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{124}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{138}
 }
 
 func (x *ListTagsForResourceRequest) GetResourceArn() string {
@@ -9260,7 +10328,7 @@ type ListTagsForResourceResponse struct {
 
 func (x *ListTagsForResourceResponse) Reset() {
 	*x = ListTagsForResourceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[125]
+	mi := &file_berth_v1_ecs_proto_msgTypes[139]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9272,7 +10340,7 @@ func (x *ListTagsForResourceResponse) String() string {
 func (*ListTagsForResourceResponse) ProtoMessage() {}
 
 func (x *ListTagsForResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[125]
+	mi := &file_berth_v1_ecs_proto_msgTypes[139]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9285,7 +10353,7 @@ func (x *ListTagsForResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTagsForResourceResponse.ProtoReflect.Descriptor instead.
 func (*ListTagsForResourceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{125}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{139}
 }
 
 func (x *ListTagsForResourceResponse) GetTags() []*Tag {
@@ -9310,7 +10378,7 @@ type Setting struct {
 
 func (x *Setting) Reset() {
 	*x = Setting{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[126]
+	mi := &file_berth_v1_ecs_proto_msgTypes[140]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9322,7 +10390,7 @@ func (x *Setting) String() string {
 func (*Setting) ProtoMessage() {}
 
 func (x *Setting) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[126]
+	mi := &file_berth_v1_ecs_proto_msgTypes[140]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9335,7 +10403,7 @@ func (x *Setting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Setting.ProtoReflect.Descriptor instead.
 func (*Setting) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{126}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{140}
 }
 
 func (x *Setting) GetName() string {
@@ -9380,7 +10448,7 @@ type ListAccountSettingsRequest struct {
 
 func (x *ListAccountSettingsRequest) Reset() {
 	*x = ListAccountSettingsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[127]
+	mi := &file_berth_v1_ecs_proto_msgTypes[141]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9392,7 +10460,7 @@ func (x *ListAccountSettingsRequest) String() string {
 func (*ListAccountSettingsRequest) ProtoMessage() {}
 
 func (x *ListAccountSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[127]
+	mi := &file_berth_v1_ecs_proto_msgTypes[141]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9405,7 +10473,7 @@ func (x *ListAccountSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountSettingsRequest.ProtoReflect.Descriptor instead.
 func (*ListAccountSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{127}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{141}
 }
 
 func (x *ListAccountSettingsRequest) GetName() string {
@@ -9460,7 +10528,7 @@ type ListAccountSettingsResponse struct {
 
 func (x *ListAccountSettingsResponse) Reset() {
 	*x = ListAccountSettingsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[128]
+	mi := &file_berth_v1_ecs_proto_msgTypes[142]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9472,7 +10540,7 @@ func (x *ListAccountSettingsResponse) String() string {
 func (*ListAccountSettingsResponse) ProtoMessage() {}
 
 func (x *ListAccountSettingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[128]
+	mi := &file_berth_v1_ecs_proto_msgTypes[142]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9485,7 +10553,7 @@ func (x *ListAccountSettingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountSettingsResponse.ProtoReflect.Descriptor instead.
 func (*ListAccountSettingsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{128}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{142}
 }
 
 func (x *ListAccountSettingsResponse) GetSettings() []*Setting {
@@ -9513,7 +10581,7 @@ type PutAccountSettingRequest struct {
 
 func (x *PutAccountSettingRequest) Reset() {
 	*x = PutAccountSettingRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[129]
+	mi := &file_berth_v1_ecs_proto_msgTypes[143]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9525,7 +10593,7 @@ func (x *PutAccountSettingRequest) String() string {
 func (*PutAccountSettingRequest) ProtoMessage() {}
 
 func (x *PutAccountSettingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[129]
+	mi := &file_berth_v1_ecs_proto_msgTypes[143]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9538,7 +10606,7 @@ func (x *PutAccountSettingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountSettingRequest.ProtoReflect.Descriptor instead.
 func (*PutAccountSettingRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{129}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{143}
 }
 
 func (x *PutAccountSettingRequest) GetName() string {
@@ -9571,7 +10639,7 @@ type PutAccountSettingResponse struct {
 
 func (x *PutAccountSettingResponse) Reset() {
 	*x = PutAccountSettingResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[130]
+	mi := &file_berth_v1_ecs_proto_msgTypes[144]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9583,7 +10651,7 @@ func (x *PutAccountSettingResponse) String() string {
 func (*PutAccountSettingResponse) ProtoMessage() {}
 
 func (x *PutAccountSettingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[130]
+	mi := &file_berth_v1_ecs_proto_msgTypes[144]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9596,7 +10664,7 @@ func (x *PutAccountSettingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountSettingResponse.ProtoReflect.Descriptor instead.
 func (*PutAccountSettingResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{130}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{144}
 }
 
 func (x *PutAccountSettingResponse) GetSetting() *Setting {
@@ -9616,7 +10684,7 @@ type PutAccountSettingDefaultRequest struct {
 
 func (x *PutAccountSettingDefaultRequest) Reset() {
 	*x = PutAccountSettingDefaultRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[131]
+	mi := &file_berth_v1_ecs_proto_msgTypes[145]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9628,7 +10696,7 @@ func (x *PutAccountSettingDefaultRequest) String() string {
 func (*PutAccountSettingDefaultRequest) ProtoMessage() {}
 
 func (x *PutAccountSettingDefaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[131]
+	mi := &file_berth_v1_ecs_proto_msgTypes[145]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9641,7 +10709,7 @@ func (x *PutAccountSettingDefaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountSettingDefaultRequest.ProtoReflect.Descriptor instead.
 func (*PutAccountSettingDefaultRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{131}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{145}
 }
 
 func (x *PutAccountSettingDefaultRequest) GetName() string {
@@ -9667,7 +10735,7 @@ type PutAccountSettingDefaultResponse struct {
 
 func (x *PutAccountSettingDefaultResponse) Reset() {
 	*x = PutAccountSettingDefaultResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[132]
+	mi := &file_berth_v1_ecs_proto_msgTypes[146]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9679,7 +10747,7 @@ func (x *PutAccountSettingDefaultResponse) String() string {
 func (*PutAccountSettingDefaultResponse) ProtoMessage() {}
 
 func (x *PutAccountSettingDefaultResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[132]
+	mi := &file_berth_v1_ecs_proto_msgTypes[146]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9692,7 +10760,7 @@ func (x *PutAccountSettingDefaultResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountSettingDefaultResponse.ProtoReflect.Descriptor instead.
 func (*PutAccountSettingDefaultResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{132}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{146}
 }
 
 func (x *PutAccountSettingDefaultResponse) GetSetting() *Setting {
@@ -9712,7 +10780,7 @@ type DeleteAccountSettingRequest struct {
 
 func (x *DeleteAccountSettingRequest) Reset() {
 	*x = DeleteAccountSettingRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[133]
+	mi := &file_berth_v1_ecs_proto_msgTypes[147]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9724,7 +10792,7 @@ func (x *DeleteAccountSettingRequest) String() string {
 func (*DeleteAccountSettingRequest) ProtoMessage() {}
 
 func (x *DeleteAccountSettingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[133]
+	mi := &file_berth_v1_ecs_proto_msgTypes[147]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9737,7 +10805,7 @@ func (x *DeleteAccountSettingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccountSettingRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAccountSettingRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{133}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{147}
 }
 
 func (x *DeleteAccountSettingRequest) GetName() string {
@@ -9763,7 +10831,7 @@ type DeleteAccountSettingResponse struct {
 
 func (x *DeleteAccountSettingResponse) Reset() {
 	*x = DeleteAccountSettingResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[134]
+	mi := &file_berth_v1_ecs_proto_msgTypes[148]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9775,7 +10843,7 @@ func (x *DeleteAccountSettingResponse) String() string {
 func (*DeleteAccountSettingResponse) ProtoMessage() {}
 
 func (x *DeleteAccountSettingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[134]
+	mi := &file_berth_v1_ecs_proto_msgTypes[148]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9788,7 +10856,7 @@ func (x *DeleteAccountSettingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccountSettingResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAccountSettingResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{134}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{148}
 }
 
 func (x *DeleteAccountSettingResponse) GetSetting() *Setting {
@@ -9808,7 +10876,7 @@ type DeleteTaskDefinitionsRequest struct {
 
 func (x *DeleteTaskDefinitionsRequest) Reset() {
 	*x = DeleteTaskDefinitionsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[135]
+	mi := &file_berth_v1_ecs_proto_msgTypes[149]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9820,7 +10888,7 @@ func (x *DeleteTaskDefinitionsRequest) String() string {
 func (*DeleteTaskDefinitionsRequest) ProtoMessage() {}
 
 func (x *DeleteTaskDefinitionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[135]
+	mi := &file_berth_v1_ecs_proto_msgTypes[149]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9833,7 +10901,7 @@ func (x *DeleteTaskDefinitionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTaskDefinitionsRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTaskDefinitionsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{135}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{149}
 }
 
 func (x *DeleteTaskDefinitionsRequest) GetTaskDefinitions() []string {
@@ -9853,7 +10921,7 @@ type DeleteTaskDefinitionsResponse struct {
 
 func (x *DeleteTaskDefinitionsResponse) Reset() {
 	*x = DeleteTaskDefinitionsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[136]
+	mi := &file_berth_v1_ecs_proto_msgTypes[150]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9865,7 +10933,7 @@ func (x *DeleteTaskDefinitionsResponse) String() string {
 func (*DeleteTaskDefinitionsResponse) ProtoMessage() {}
 
 func (x *DeleteTaskDefinitionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[136]
+	mi := &file_berth_v1_ecs_proto_msgTypes[150]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9878,7 +10946,7 @@ func (x *DeleteTaskDefinitionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTaskDefinitionsResponse.ProtoReflect.Descriptor instead.
 func (*DeleteTaskDefinitionsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{136}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{150}
 }
 
 func (x *DeleteTaskDefinitionsResponse) GetTaskDefinitions() []*TaskDefinition {
@@ -9908,7 +10976,7 @@ type ExecuteCommandConfiguration struct {
 
 func (x *ExecuteCommandConfiguration) Reset() {
 	*x = ExecuteCommandConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[137]
+	mi := &file_berth_v1_ecs_proto_msgTypes[151]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9920,7 +10988,7 @@ func (x *ExecuteCommandConfiguration) String() string {
 func (*ExecuteCommandConfiguration) ProtoMessage() {}
 
 func (x *ExecuteCommandConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[137]
+	mi := &file_berth_v1_ecs_proto_msgTypes[151]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9933,7 +11001,7 @@ func (x *ExecuteCommandConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteCommandConfiguration.ProtoReflect.Descriptor instead.
 func (*ExecuteCommandConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{137}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{151}
 }
 
 func (x *ExecuteCommandConfiguration) GetKmsKeyId() string {
@@ -9970,7 +11038,7 @@ type ExecuteCommandLogConfiguration struct {
 
 func (x *ExecuteCommandLogConfiguration) Reset() {
 	*x = ExecuteCommandLogConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[138]
+	mi := &file_berth_v1_ecs_proto_msgTypes[152]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9982,7 +11050,7 @@ func (x *ExecuteCommandLogConfiguration) String() string {
 func (*ExecuteCommandLogConfiguration) ProtoMessage() {}
 
 func (x *ExecuteCommandLogConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[138]
+	mi := &file_berth_v1_ecs_proto_msgTypes[152]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9995,7 +11063,7 @@ func (x *ExecuteCommandLogConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteCommandLogConfiguration.ProtoReflect.Descriptor instead.
 func (*ExecuteCommandLogConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{138}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{152}
 }
 
 func (x *ExecuteCommandLogConfiguration) GetCloudWatchLogGroupName() string {
@@ -10043,7 +11111,7 @@ type ManagedStorageConfiguration struct {
 
 func (x *ManagedStorageConfiguration) Reset() {
 	*x = ManagedStorageConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[139]
+	mi := &file_berth_v1_ecs_proto_msgTypes[153]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10055,7 +11123,7 @@ func (x *ManagedStorageConfiguration) String() string {
 func (*ManagedStorageConfiguration) ProtoMessage() {}
 
 func (x *ManagedStorageConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[139]
+	mi := &file_berth_v1_ecs_proto_msgTypes[153]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10068,7 +11136,7 @@ func (x *ManagedStorageConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManagedStorageConfiguration.ProtoReflect.Descriptor instead.
 func (*ManagedStorageConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{139}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{153}
 }
 
 func (x *ManagedStorageConfiguration) GetKmsKeyId() string {
@@ -10097,7 +11165,7 @@ type ClusterServiceConnectDefaults struct {
 
 func (x *ClusterServiceConnectDefaults) Reset() {
 	*x = ClusterServiceConnectDefaults{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[140]
+	mi := &file_berth_v1_ecs_proto_msgTypes[154]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10109,7 +11177,7 @@ func (x *ClusterServiceConnectDefaults) String() string {
 func (*ClusterServiceConnectDefaults) ProtoMessage() {}
 
 func (x *ClusterServiceConnectDefaults) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[140]
+	mi := &file_berth_v1_ecs_proto_msgTypes[154]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10122,7 +11190,7 @@ func (x *ClusterServiceConnectDefaults) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterServiceConnectDefaults.ProtoReflect.Descriptor instead.
 func (*ClusterServiceConnectDefaults) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{140}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{154}
 }
 
 func (x *ClusterServiceConnectDefaults) GetNamespace() string {
@@ -10144,7 +11212,7 @@ type UpdateClusterRequest struct {
 
 func (x *UpdateClusterRequest) Reset() {
 	*x = UpdateClusterRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[141]
+	mi := &file_berth_v1_ecs_proto_msgTypes[155]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10156,7 +11224,7 @@ func (x *UpdateClusterRequest) String() string {
 func (*UpdateClusterRequest) ProtoMessage() {}
 
 func (x *UpdateClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[141]
+	mi := &file_berth_v1_ecs_proto_msgTypes[155]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10169,7 +11237,7 @@ func (x *UpdateClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterRequest.ProtoReflect.Descriptor instead.
 func (*UpdateClusterRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{141}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{155}
 }
 
 func (x *UpdateClusterRequest) GetCluster() string {
@@ -10209,7 +11277,7 @@ type UpdateClusterResponse struct {
 
 func (x *UpdateClusterResponse) Reset() {
 	*x = UpdateClusterResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[142]
+	mi := &file_berth_v1_ecs_proto_msgTypes[156]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10221,7 +11289,7 @@ func (x *UpdateClusterResponse) String() string {
 func (*UpdateClusterResponse) ProtoMessage() {}
 
 func (x *UpdateClusterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[142]
+	mi := &file_berth_v1_ecs_proto_msgTypes[156]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10234,7 +11302,7 @@ func (x *UpdateClusterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterResponse.ProtoReflect.Descriptor instead.
 func (*UpdateClusterResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{142}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{156}
 }
 
 func (x *UpdateClusterResponse) GetCluster() *Cluster {
@@ -10254,7 +11322,7 @@ type UpdateClusterSettingsRequest struct {
 
 func (x *UpdateClusterSettingsRequest) Reset() {
 	*x = UpdateClusterSettingsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[143]
+	mi := &file_berth_v1_ecs_proto_msgTypes[157]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10266,7 +11334,7 @@ func (x *UpdateClusterSettingsRequest) String() string {
 func (*UpdateClusterSettingsRequest) ProtoMessage() {}
 
 func (x *UpdateClusterSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[143]
+	mi := &file_berth_v1_ecs_proto_msgTypes[157]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10279,7 +11347,7 @@ func (x *UpdateClusterSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterSettingsRequest.ProtoReflect.Descriptor instead.
 func (*UpdateClusterSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{143}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{157}
 }
 
 func (x *UpdateClusterSettingsRequest) GetCluster() string {
@@ -10305,7 +11373,7 @@ type UpdateClusterSettingsResponse struct {
 
 func (x *UpdateClusterSettingsResponse) Reset() {
 	*x = UpdateClusterSettingsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[144]
+	mi := &file_berth_v1_ecs_proto_msgTypes[158]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10317,7 +11385,7 @@ func (x *UpdateClusterSettingsResponse) String() string {
 func (*UpdateClusterSettingsResponse) ProtoMessage() {}
 
 func (x *UpdateClusterSettingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[144]
+	mi := &file_berth_v1_ecs_proto_msgTypes[158]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10330,7 +11398,7 @@ func (x *UpdateClusterSettingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterSettingsResponse.ProtoReflect.Descriptor instead.
 func (*UpdateClusterSettingsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{144}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{158}
 }
 
 func (x *UpdateClusterSettingsResponse) GetCluster() *Cluster {
@@ -10356,7 +11424,7 @@ type ListAttributesRequest struct {
 
 func (x *ListAttributesRequest) Reset() {
 	*x = ListAttributesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[145]
+	mi := &file_berth_v1_ecs_proto_msgTypes[159]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10368,7 +11436,7 @@ func (x *ListAttributesRequest) String() string {
 func (*ListAttributesRequest) ProtoMessage() {}
 
 func (x *ListAttributesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[145]
+	mi := &file_berth_v1_ecs_proto_msgTypes[159]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10381,7 +11449,7 @@ func (x *ListAttributesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttributesRequest.ProtoReflect.Descriptor instead.
 func (*ListAttributesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{145}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{159}
 }
 
 func (x *ListAttributesRequest) GetCluster() string {
@@ -10436,7 +11504,7 @@ type ListAttributesResponse struct {
 
 func (x *ListAttributesResponse) Reset() {
 	*x = ListAttributesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[146]
+	mi := &file_berth_v1_ecs_proto_msgTypes[160]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10448,7 +11516,7 @@ func (x *ListAttributesResponse) String() string {
 func (*ListAttributesResponse) ProtoMessage() {}
 
 func (x *ListAttributesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[146]
+	mi := &file_berth_v1_ecs_proto_msgTypes[160]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10461,7 +11529,7 @@ func (x *ListAttributesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttributesResponse.ProtoReflect.Descriptor instead.
 func (*ListAttributesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{146}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{160}
 }
 
 func (x *ListAttributesResponse) GetAttributes() []*Attribute {
@@ -10489,7 +11557,7 @@ type DeleteAttributesRequest struct {
 
 func (x *DeleteAttributesRequest) Reset() {
 	*x = DeleteAttributesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[147]
+	mi := &file_berth_v1_ecs_proto_msgTypes[161]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10501,7 +11569,7 @@ func (x *DeleteAttributesRequest) String() string {
 func (*DeleteAttributesRequest) ProtoMessage() {}
 
 func (x *DeleteAttributesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[147]
+	mi := &file_berth_v1_ecs_proto_msgTypes[161]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10514,7 +11582,7 @@ func (x *DeleteAttributesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAttributesRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAttributesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{147}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{161}
 }
 
 func (x *DeleteAttributesRequest) GetCluster() string {
@@ -10540,7 +11608,7 @@ type DeleteAttributesResponse struct {
 
 func (x *DeleteAttributesResponse) Reset() {
 	*x = DeleteAttributesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[148]
+	mi := &file_berth_v1_ecs_proto_msgTypes[162]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10552,7 +11620,7 @@ func (x *DeleteAttributesResponse) String() string {
 func (*DeleteAttributesResponse) ProtoMessage() {}
 
 func (x *DeleteAttributesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[148]
+	mi := &file_berth_v1_ecs_proto_msgTypes[162]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10565,7 +11633,7 @@ func (x *DeleteAttributesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAttributesResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAttributesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{148}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{162}
 }
 
 func (x *DeleteAttributesResponse) GetAttributes() []*Attribute {
@@ -10586,7 +11654,7 @@ type DeleteCapacityProviderRequest struct {
 
 func (x *DeleteCapacityProviderRequest) Reset() {
 	*x = DeleteCapacityProviderRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[149]
+	mi := &file_berth_v1_ecs_proto_msgTypes[163]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10598,7 +11666,7 @@ func (x *DeleteCapacityProviderRequest) String() string {
 func (*DeleteCapacityProviderRequest) ProtoMessage() {}
 
 func (x *DeleteCapacityProviderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[149]
+	mi := &file_berth_v1_ecs_proto_msgTypes[163]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10611,7 +11679,7 @@ func (x *DeleteCapacityProviderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCapacityProviderRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCapacityProviderRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{149}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{163}
 }
 
 func (x *DeleteCapacityProviderRequest) GetCapacityProvider() string {
@@ -10637,7 +11705,7 @@ type DeleteCapacityProviderResponse struct {
 
 func (x *DeleteCapacityProviderResponse) Reset() {
 	*x = DeleteCapacityProviderResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[150]
+	mi := &file_berth_v1_ecs_proto_msgTypes[164]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10649,7 +11717,7 @@ func (x *DeleteCapacityProviderResponse) String() string {
 func (*DeleteCapacityProviderResponse) ProtoMessage() {}
 
 func (x *DeleteCapacityProviderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[150]
+	mi := &file_berth_v1_ecs_proto_msgTypes[164]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10662,7 +11730,7 @@ func (x *DeleteCapacityProviderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCapacityProviderResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCapacityProviderResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{150}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{164}
 }
 
 func (x *DeleteCapacityProviderResponse) GetCapacityProvider() *CapacityProvider {
@@ -10685,7 +11753,7 @@ type AutoScalingGroupProviderUpdate struct {
 
 func (x *AutoScalingGroupProviderUpdate) Reset() {
 	*x = AutoScalingGroupProviderUpdate{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[151]
+	mi := &file_berth_v1_ecs_proto_msgTypes[165]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10697,7 +11765,7 @@ func (x *AutoScalingGroupProviderUpdate) String() string {
 func (*AutoScalingGroupProviderUpdate) ProtoMessage() {}
 
 func (x *AutoScalingGroupProviderUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[151]
+	mi := &file_berth_v1_ecs_proto_msgTypes[165]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10710,7 +11778,7 @@ func (x *AutoScalingGroupProviderUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutoScalingGroupProviderUpdate.ProtoReflect.Descriptor instead.
 func (*AutoScalingGroupProviderUpdate) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{151}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{165}
 }
 
 func (x *AutoScalingGroupProviderUpdate) GetManagedScaling() *ManagedScaling {
@@ -10747,7 +11815,7 @@ type UpdateCapacityProviderRequest struct {
 
 func (x *UpdateCapacityProviderRequest) Reset() {
 	*x = UpdateCapacityProviderRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[152]
+	mi := &file_berth_v1_ecs_proto_msgTypes[166]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10759,7 +11827,7 @@ func (x *UpdateCapacityProviderRequest) String() string {
 func (*UpdateCapacityProviderRequest) ProtoMessage() {}
 
 func (x *UpdateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[152]
+	mi := &file_berth_v1_ecs_proto_msgTypes[166]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10772,7 +11840,7 @@ func (x *UpdateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCapacityProviderRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCapacityProviderRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{152}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{166}
 }
 
 func (x *UpdateCapacityProviderRequest) GetName() string {
@@ -10812,7 +11880,7 @@ type UpdateCapacityProviderResponse struct {
 
 func (x *UpdateCapacityProviderResponse) Reset() {
 	*x = UpdateCapacityProviderResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[153]
+	mi := &file_berth_v1_ecs_proto_msgTypes[167]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10824,7 +11892,7 @@ func (x *UpdateCapacityProviderResponse) String() string {
 func (*UpdateCapacityProviderResponse) ProtoMessage() {}
 
 func (x *UpdateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[153]
+	mi := &file_berth_v1_ecs_proto_msgTypes[167]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10837,7 +11905,7 @@ func (x *UpdateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCapacityProviderResponse.ProtoReflect.Descriptor instead.
 func (*UpdateCapacityProviderResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{153}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{167}
 }
 
 func (x *UpdateCapacityProviderResponse) GetCapacityProvider() *CapacityProvider {
@@ -10845,6 +11913,229 @@ func (x *UpdateCapacityProviderResponse) GetCapacityProvider() *CapacityProvider
 		return x.CapacityProvider
 	}
 	return nil
+}
+
+type ExecuteCommandRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cluster       string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Container     string                 `protobuf:"bytes,2,opt,name=container,proto3" json:"container,omitempty"`
+	Command       string                 `protobuf:"bytes,3,opt,name=command,proto3" json:"command,omitempty"`
+	Interactive   bool                   `protobuf:"varint,4,opt,name=interactive,proto3" json:"interactive,omitempty"`
+	Task          string                 `protobuf:"bytes,5,opt,name=task,proto3" json:"task,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecuteCommandRequest) Reset() {
+	*x = ExecuteCommandRequest{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[168]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecuteCommandRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecuteCommandRequest) ProtoMessage() {}
+
+func (x *ExecuteCommandRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[168]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecuteCommandRequest.ProtoReflect.Descriptor instead.
+func (*ExecuteCommandRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{168}
+}
+
+func (x *ExecuteCommandRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *ExecuteCommandRequest) GetContainer() string {
+	if x != nil {
+		return x.Container
+	}
+	return ""
+}
+
+func (x *ExecuteCommandRequest) GetCommand() string {
+	if x != nil {
+		return x.Command
+	}
+	return ""
+}
+
+func (x *ExecuteCommandRequest) GetInteractive() bool {
+	if x != nil {
+		return x.Interactive
+	}
+	return false
+}
+
+func (x *ExecuteCommandRequest) GetTask() string {
+	if x != nil {
+		return x.Task
+	}
+	return ""
+}
+
+// ExecuteCommandResponse is ECS's shape; berth never answers with one (it
+// has no Session Manager), see ExecuteCommand.
+type ExecuteCommandResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ClusterArn    string                 `protobuf:"bytes,1,opt,name=cluster_arn,json=clusterArn,proto3" json:"cluster_arn,omitempty"`
+	ContainerArn  string                 `protobuf:"bytes,2,opt,name=container_arn,json=containerArn,proto3" json:"container_arn,omitempty"`
+	ContainerName string                 `protobuf:"bytes,3,opt,name=container_name,json=containerName,proto3" json:"container_name,omitempty"`
+	Interactive   bool                   `protobuf:"varint,4,opt,name=interactive,proto3" json:"interactive,omitempty"`
+	Session       *ExecuteCommandSession `protobuf:"bytes,5,opt,name=session,proto3" json:"session,omitempty"`
+	TaskArn       string                 `protobuf:"bytes,6,opt,name=task_arn,json=taskArn,proto3" json:"task_arn,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecuteCommandResponse) Reset() {
+	*x = ExecuteCommandResponse{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[169]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecuteCommandResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecuteCommandResponse) ProtoMessage() {}
+
+func (x *ExecuteCommandResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[169]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecuteCommandResponse.ProtoReflect.Descriptor instead.
+func (*ExecuteCommandResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{169}
+}
+
+func (x *ExecuteCommandResponse) GetClusterArn() string {
+	if x != nil {
+		return x.ClusterArn
+	}
+	return ""
+}
+
+func (x *ExecuteCommandResponse) GetContainerArn() string {
+	if x != nil {
+		return x.ContainerArn
+	}
+	return ""
+}
+
+func (x *ExecuteCommandResponse) GetContainerName() string {
+	if x != nil {
+		return x.ContainerName
+	}
+	return ""
+}
+
+func (x *ExecuteCommandResponse) GetInteractive() bool {
+	if x != nil {
+		return x.Interactive
+	}
+	return false
+}
+
+func (x *ExecuteCommandResponse) GetSession() *ExecuteCommandSession {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+func (x *ExecuteCommandResponse) GetTaskArn() string {
+	if x != nil {
+		return x.TaskArn
+	}
+	return ""
+}
+
+// ExecuteCommandSession is ECS's Session shape.
+type ExecuteCommandSession struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SessionId     string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	StreamUrl     string                 `protobuf:"bytes,2,opt,name=stream_url,json=streamUrl,proto3" json:"stream_url,omitempty"`
+	TokenValue    string                 `protobuf:"bytes,3,opt,name=token_value,json=tokenValue,proto3" json:"token_value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecuteCommandSession) Reset() {
+	*x = ExecuteCommandSession{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[170]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecuteCommandSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecuteCommandSession) ProtoMessage() {}
+
+func (x *ExecuteCommandSession) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[170]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecuteCommandSession.ProtoReflect.Descriptor instead.
+func (*ExecuteCommandSession) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{170}
+}
+
+func (x *ExecuteCommandSession) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *ExecuteCommandSession) GetStreamUrl() string {
+	if x != nil {
+		return x.StreamUrl
+	}
+	return ""
+}
+
+func (x *ExecuteCommandSession) GetTokenValue() string {
+	if x != nil {
+		return x.TokenValue
+	}
+	return ""
 }
 
 var File_berth_v1_ecs_proto protoreflect.FileDescriptor
@@ -11399,7 +12690,7 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x12memory_reservation\x18\x0f \x01(\tR\x11memoryReservation\x12\x17\n" +
 	"\agpu_ids\x18\x10 \x03(\tR\x06gpuIdsB\f\n" +
 	"\n" +
-	"_exit_code\"\x90\n" +
+	"_exit_code\"\xb0\n" +
 	"\n" +
 	"\x04Task\x12\x19\n" +
 	"\btask_arn\x18\x01 \x01(\tR\ataskArn\x12\x1f\n" +
@@ -11446,8 +12737,9 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"attributes\x18\x1e \x03(\v2\x13.berth.v1.AttributeR\n" +
 	"attributes\x12)\n" +
 	"\x10platform_version\x18\x1f \x01(\tR\x0fplatformVersion\x12G\n" +
-	"\x11ephemeral_storage\x18  \x01(\v2\x1a.berth.v1.EphemeralStorageR\x10ephemeralStorage\x124\n" +
-	"\x16enable_execute_command\x18F \x01(\bR\x14enableExecuteCommand\"\xc6\a\n" +
+	"\x11ephemeral_storage\x18  \x01(\v2\x1a.berth.v1.EphemeralStorageR\x10ephemeralStorage\x129\n" +
+	"\x16enable_execute_command\x18P \x01(\bH\x00R\x14enableExecuteCommand\x88\x01\x01B\x19\n" +
+	"\x17_enable_execute_command\"\xc6\a\n" +
 	"\x0eRunTaskRequest\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12'\n" +
 	"\x0ftask_definition\x18\x02 \x01(\tR\x0etaskDefinition\x12\x14\n" +
@@ -11566,7 +12858,7 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
 	"created_at\x18\x02 \x01(\x01R\tcreatedAt\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"\x95\v\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xc5\v\n" +
 	"\aService\x12\x1f\n" +
 	"\vservice_arn\x18\x01 \x01(\tR\n" +
 	"serviceArn\x12!\n" +
@@ -11599,7 +12891,8 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"created_by\x18\x17 \x01(\tR\tcreatedBy\x125\n" +
 	"\x17enable_ecs_managed_tags\x18\x18 \x01(\bR\x14enableECSManagedTags\x12%\n" +
 	"\x0epropagate_tags\x18\x19 \x01(\tR\rpropagateTags\x124\n" +
-	"\x16enable_execute_command\x18\x1a \x01(\bR\x14enableExecuteCommandB\x10\n" +
+	"\x16enable_execute_command\x18\x1a \x01(\bR\x14enableExecuteCommand\x12.\n" +
+	"\ttask_sets\x182 \x03(\v2\x11.berth.v1.TaskSetR\btaskSetsB\x10\n" +
 	"\x0e_desired_countB\x10\n" +
 	"\x0e_running_countB\x10\n" +
 	"\x0e_pending_count\"\xfb\b\n" +
@@ -11675,7 +12968,108 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x14ListServicesResponse\x12!\n" +
 	"\fservice_arns\x18\x01 \x03(\tR\vserviceArns\x12\x1d\n" +
 	"\n" +
-	"next_token\x18\x02 \x01(\tR\tnextToken\"\xfd\x01\n" +
+	"next_token\x18\x02 \x01(\tR\tnextToken\"\xcc\x01\n" +
+	"\fLoadBalancer\x12(\n" +
+	"\x10target_group_arn\x18\x01 \x01(\tR\x0etargetGroupArn\x12,\n" +
+	"\x12load_balancer_name\x18\x02 \x01(\tR\x10loadBalancerName\x12%\n" +
+	"\x0econtainer_name\x18\x03 \x01(\tR\rcontainerName\x12*\n" +
+	"\x0econtainer_port\x18\x04 \x01(\x05H\x00R\rcontainerPort\x88\x01\x01B\x11\n" +
+	"\x0f_container_port\"\xbc\x01\n" +
+	"\x0fServiceRegistry\x12!\n" +
+	"\fregistry_arn\x18\x01 \x01(\tR\vregistryArn\x12\x17\n" +
+	"\x04port\x18\x02 \x01(\x05H\x00R\x04port\x88\x01\x01\x12%\n" +
+	"\x0econtainer_name\x18\x03 \x01(\tR\rcontainerName\x12*\n" +
+	"\x0econtainer_port\x18\x04 \x01(\x05H\x01R\rcontainerPort\x88\x01\x01B\a\n" +
+	"\x05_portB\x11\n" +
+	"\x0f_container_port\"@\n" +
+	"\x05Scale\x12\x19\n" +
+	"\x05value\x18\x01 \x01(\x01H\x00R\x05value\x88\x01\x01\x12\x12\n" +
+	"\x04unit\x18\x02 \x01(\tR\x04unitB\b\n" +
+	"\x06_value\"\xe8\b\n" +
+	"\aTaskSet\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12 \n" +
+	"\ftask_set_arn\x18\x02 \x01(\tR\n" +
+	"taskSetArn\x12\x1f\n" +
+	"\vservice_arn\x18\x03 \x01(\tR\n" +
+	"serviceArn\x12\x1f\n" +
+	"\vcluster_arn\x18\x04 \x01(\tR\n" +
+	"clusterArn\x12\x1d\n" +
+	"\n" +
+	"started_by\x18\x05 \x01(\tR\tstartedBy\x12\x1f\n" +
+	"\vexternal_id\x18\x06 \x01(\tR\n" +
+	"externalId\x12\x16\n" +
+	"\x06status\x18\a \x01(\tR\x06status\x12'\n" +
+	"\x0ftask_definition\x18\b \x01(\tR\x0etaskDefinition\x129\n" +
+	"\x16computed_desired_count\x18\t \x01(\x05H\x00R\x14computedDesiredCount\x88\x01\x01\x12(\n" +
+	"\rpending_count\x18\n" +
+	" \x01(\x05H\x01R\fpendingCount\x88\x01\x01\x12(\n" +
+	"\rrunning_count\x18\v \x01(\x05H\x02R\frunningCount\x88\x01\x01\x12\x1d\n" +
+	"\n" +
+	"created_at\x18\f \x01(\x01R\tcreatedAt\x12\x1d\n" +
+	"\n" +
+	"updated_at\x18\r \x01(\x01R\tupdatedAt\x12\x1f\n" +
+	"\vlaunch_type\x18\x0e \x01(\tR\n" +
+	"launchType\x12d\n" +
+	"\x1acapacity_provider_strategy\x18\x0f \x03(\v2&.berth.v1.CapacityProviderStrategyItemR\x18capacityProviderStrategy\x12)\n" +
+	"\x10platform_version\x18\x10 \x01(\tR\x0fplatformVersion\x12'\n" +
+	"\x0fplatform_family\x18\x11 \x01(\tR\x0eplatformFamily\x12S\n" +
+	"\x15network_configuration\x18\x12 \x01(\v2\x1e.berth.v1.NetworkConfigurationR\x14networkConfiguration\x12=\n" +
+	"\x0eload_balancers\x18\x13 \x03(\v2\x16.berth.v1.LoadBalancerR\rloadBalancers\x12H\n" +
+	"\x12service_registries\x18\x14 \x03(\v2\x19.berth.v1.ServiceRegistryR\x11serviceRegistries\x12%\n" +
+	"\x05scale\x18\x15 \x01(\v2\x0f.berth.v1.ScaleR\x05scale\x12)\n" +
+	"\x10stability_status\x18\x16 \x01(\tR\x0fstabilityStatus\x12.\n" +
+	"\x13stability_status_at\x18\x17 \x01(\x01R\x11stabilityStatusAt\x12!\n" +
+	"\x04tags\x18\x18 \x03(\v2\r.berth.v1.TagR\x04tagsB\x19\n" +
+	"\x17_computed_desired_countB\x10\n" +
+	"\x0e_pending_countB\x10\n" +
+	"\x0e_running_count\"\x91\x05\n" +
+	"\x14CreateTaskSetRequest\x12\x18\n" +
+	"\aservice\x18\x01 \x01(\tR\aservice\x12\x18\n" +
+	"\acluster\x18\x02 \x01(\tR\acluster\x12\x1f\n" +
+	"\vexternal_id\x18\x03 \x01(\tR\n" +
+	"externalId\x12'\n" +
+	"\x0ftask_definition\x18\x04 \x01(\tR\x0etaskDefinition\x12S\n" +
+	"\x15network_configuration\x18\x05 \x01(\v2\x1e.berth.v1.NetworkConfigurationR\x14networkConfiguration\x12=\n" +
+	"\x0eload_balancers\x18\x06 \x03(\v2\x16.berth.v1.LoadBalancerR\rloadBalancers\x12H\n" +
+	"\x12service_registries\x18\a \x03(\v2\x19.berth.v1.ServiceRegistryR\x11serviceRegistries\x12\x1f\n" +
+	"\vlaunch_type\x18\b \x01(\tR\n" +
+	"launchType\x12d\n" +
+	"\x1acapacity_provider_strategy\x18\t \x03(\v2&.berth.v1.CapacityProviderStrategyItemR\x18capacityProviderStrategy\x12)\n" +
+	"\x10platform_version\x18\n" +
+	" \x01(\tR\x0fplatformVersion\x12%\n" +
+	"\x05scale\x18\v \x01(\v2\x0f.berth.v1.ScaleR\x05scale\x12!\n" +
+	"\fclient_token\x18\f \x01(\tR\vclientToken\x12!\n" +
+	"\x04tags\x18\r \x03(\v2\r.berth.v1.TagR\x04tags\"E\n" +
+	"\x15CreateTaskSetResponse\x12,\n" +
+	"\btask_set\x18\x01 \x01(\v2\x11.berth.v1.TaskSetR\ataskSet\"\x84\x01\n" +
+	"\x17DescribeTaskSetsRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x18\n" +
+	"\aservice\x18\x02 \x01(\tR\aservice\x12\x1b\n" +
+	"\ttask_sets\x18\x03 \x03(\tR\btaskSets\x12\x18\n" +
+	"\ainclude\x18\x04 \x03(\tR\ainclude\"y\n" +
+	"\x18DescribeTaskSetsResponse\x12.\n" +
+	"\ttask_sets\x18\x01 \x03(\v2\x11.berth.v1.TaskSetR\btaskSets\x12-\n" +
+	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\"\x8c\x01\n" +
+	"\x14UpdateTaskSetRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x18\n" +
+	"\aservice\x18\x02 \x01(\tR\aservice\x12\x19\n" +
+	"\btask_set\x18\x03 \x01(\tR\ataskSet\x12%\n" +
+	"\x05scale\x18\x04 \x01(\v2\x0f.berth.v1.ScaleR\x05scale\"E\n" +
+	"\x15UpdateTaskSetResponse\x12,\n" +
+	"\btask_set\x18\x01 \x01(\v2\x11.berth.v1.TaskSetR\ataskSet\"{\n" +
+	"\x14DeleteTaskSetRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x18\n" +
+	"\aservice\x18\x02 \x01(\tR\aservice\x12\x19\n" +
+	"\btask_set\x18\x03 \x01(\tR\ataskSet\x12\x14\n" +
+	"\x05force\x18\x04 \x01(\bR\x05force\"E\n" +
+	"\x15DeleteTaskSetResponse\x12,\n" +
+	"\btask_set\x18\x01 \x01(\v2\x11.berth.v1.TaskSetR\ataskSet\"\x82\x01\n" +
+	"\"UpdateServicePrimaryTaskSetRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x18\n" +
+	"\aservice\x18\x02 \x01(\tR\aservice\x12(\n" +
+	"\x10primary_task_set\x18\x03 \x01(\tR\x0eprimaryTaskSet\"S\n" +
+	"#UpdateServicePrimaryTaskSetResponse\x12,\n" +
+	"\btask_set\x18\x01 \x01(\v2\x11.berth.v1.TaskSetR\ataskSet\"\xfd\x01\n" +
 	"\x0eManagedScaling\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x12'\n" +
 	"\x0ftarget_capacity\x18\x02 \x01(\x05R\x0etargetCapacity\x129\n" +
@@ -11850,7 +13244,28 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x1bauto_scaling_group_provider\x18\x03 \x01(\v2(.berth.v1.AutoScalingGroupProviderUpdateR\x18autoScalingGroupProvider\x12U\n" +
 	"\x1amanaged_instances_provider\x18F \x01(\v2\x17.google.protobuf.StructR\x18managedInstancesProvider\"i\n" +
 	"\x1eUpdateCapacityProviderResponse\x12G\n" +
-	"\x11capacity_provider\x18\x01 \x01(\v2\x1a.berth.v1.CapacityProviderR\x10capacityProvider2\xe2\x1e\n" +
+	"\x11capacity_provider\x18\x01 \x01(\v2\x1a.berth.v1.CapacityProviderR\x10capacityProvider\"\x9f\x01\n" +
+	"\x15ExecuteCommandRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x1c\n" +
+	"\tcontainer\x18\x02 \x01(\tR\tcontainer\x12\x18\n" +
+	"\acommand\x18\x03 \x01(\tR\acommand\x12 \n" +
+	"\vinteractive\x18\x04 \x01(\bR\vinteractive\x12\x12\n" +
+	"\x04task\x18\x05 \x01(\tR\x04task\"\xfd\x01\n" +
+	"\x16ExecuteCommandResponse\x12\x1f\n" +
+	"\vcluster_arn\x18\x01 \x01(\tR\n" +
+	"clusterArn\x12#\n" +
+	"\rcontainer_arn\x18\x02 \x01(\tR\fcontainerArn\x12%\n" +
+	"\x0econtainer_name\x18\x03 \x01(\tR\rcontainerName\x12 \n" +
+	"\vinteractive\x18\x04 \x01(\bR\vinteractive\x129\n" +
+	"\asession\x18\x05 \x01(\v2\x1f.berth.v1.ExecuteCommandSessionR\asession\x12\x19\n" +
+	"\btask_arn\x18\x06 \x01(\tR\ataskArn\"v\n" +
+	"\x15ExecuteCommandSession\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n" +
+	"\n" +
+	"stream_url\x18\x02 \x01(\tR\tstreamUrl\x12\x1f\n" +
+	"\vtoken_value\x18\x03 \x01(\tR\n" +
+	"tokenValue2\x84#\n" +
 	"\x03ECS\x12k\n" +
 	"\x16RegisterTaskDefinition\x12'.berth.v1.RegisterTaskDefinitionRequest\x1a(.berth.v1.RegisterTaskDefinitionResponse\x12k\n" +
 	"\x16DescribeTaskDefinition\x12'.berth.v1.DescribeTaskDefinitionRequest\x1a(.berth.v1.DescribeTaskDefinitionResponse\x12b\n" +
@@ -11875,7 +13290,12 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\rUpdateService\x12\x1e.berth.v1.UpdateServiceRequest\x1a\x1f.berth.v1.UpdateServiceResponse\x12P\n" +
 	"\rDeleteService\x12\x1e.berth.v1.DeleteServiceRequest\x1a\x1f.berth.v1.DeleteServiceResponse\x12Y\n" +
 	"\x10DescribeServices\x12!.berth.v1.DescribeServicesRequest\x1a\".berth.v1.DescribeServicesResponse\x12M\n" +
-	"\fListServices\x12\x1d.berth.v1.ListServicesRequest\x1a\x1e.berth.v1.ListServicesResponse\x12k\n" +
+	"\fListServices\x12\x1d.berth.v1.ListServicesRequest\x1a\x1e.berth.v1.ListServicesResponse\x12P\n" +
+	"\rCreateTaskSet\x12\x1e.berth.v1.CreateTaskSetRequest\x1a\x1f.berth.v1.CreateTaskSetResponse\x12Y\n" +
+	"\x10DescribeTaskSets\x12!.berth.v1.DescribeTaskSetsRequest\x1a\".berth.v1.DescribeTaskSetsResponse\x12P\n" +
+	"\rUpdateTaskSet\x12\x1e.berth.v1.UpdateTaskSetRequest\x1a\x1f.berth.v1.UpdateTaskSetResponse\x12P\n" +
+	"\rDeleteTaskSet\x12\x1e.berth.v1.DeleteTaskSetRequest\x1a\x1f.berth.v1.DeleteTaskSetResponse\x12z\n" +
+	"\x1bUpdateServicePrimaryTaskSet\x12,.berth.v1.UpdateServicePrimaryTaskSetRequest\x1a-.berth.v1.UpdateServicePrimaryTaskSetResponse\x12k\n" +
 	"\x16CreateCapacityProvider\x12'.berth.v1.CreateCapacityProviderRequest\x1a(.berth.v1.CreateCapacityProviderResponse\x12t\n" +
 	"\x19DescribeCapacityProviders\x12*.berth.v1.DescribeCapacityProvidersRequest\x1a+.berth.v1.DescribeCapacityProvidersResponse\x12z\n" +
 	"\x1bPutClusterCapacityProviders\x12,.berth.v1.PutClusterCapacityProvidersRequest\x1a-.berth.v1.PutClusterCapacityProvidersResponse\x12J\n" +
@@ -11892,7 +13312,8 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x0eListAttributes\x12\x1f.berth.v1.ListAttributesRequest\x1a .berth.v1.ListAttributesResponse\x12Y\n" +
 	"\x10DeleteAttributes\x12!.berth.v1.DeleteAttributesRequest\x1a\".berth.v1.DeleteAttributesResponse\x12k\n" +
 	"\x16DeleteCapacityProvider\x12'.berth.v1.DeleteCapacityProviderRequest\x1a(.berth.v1.DeleteCapacityProviderResponse\x12k\n" +
-	"\x16UpdateCapacityProvider\x12'.berth.v1.UpdateCapacityProviderRequest\x1a(.berth.v1.UpdateCapacityProviderResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x16UpdateCapacityProvider\x12'.berth.v1.UpdateCapacityProviderRequest\x1a(.berth.v1.UpdateCapacityProviderResponse\x12S\n" +
+	"\x0eExecuteCommand\x12\x1f.berth.v1.ExecuteCommandRequest\x1a .berth.v1.ExecuteCommandResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_ecs_proto_rawDescOnce sync.Once
@@ -11906,7 +13327,7 @@ func file_berth_v1_ecs_proto_rawDescGZIP() []byte {
 	return file_berth_v1_ecs_proto_rawDescData
 }
 
-var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 159)
+var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 176)
 var file_berth_v1_ecs_proto_goTypes = []any{
 	(*KeyValuePair)(nil),                            // 0: berth.v1.KeyValuePair
 	(*Tag)(nil),                                     // 1: berth.v1.Tag
@@ -12018,65 +13439,82 @@ var file_berth_v1_ecs_proto_goTypes = []any{
 	(*DescribeServicesResponse)(nil),                // 107: berth.v1.DescribeServicesResponse
 	(*ListServicesRequest)(nil),                     // 108: berth.v1.ListServicesRequest
 	(*ListServicesResponse)(nil),                    // 109: berth.v1.ListServicesResponse
-	(*ManagedScaling)(nil),                          // 110: berth.v1.ManagedScaling
-	(*AutoScalingGroupProvider)(nil),                // 111: berth.v1.AutoScalingGroupProvider
-	(*CapacityProvider)(nil),                        // 112: berth.v1.CapacityProvider
-	(*CapacityProviderReservation)(nil),             // 113: berth.v1.CapacityProviderReservation
-	(*CreateCapacityProviderRequest)(nil),           // 114: berth.v1.CreateCapacityProviderRequest
-	(*CreateCapacityProviderResponse)(nil),          // 115: berth.v1.CreateCapacityProviderResponse
-	(*DescribeCapacityProvidersRequest)(nil),        // 116: berth.v1.DescribeCapacityProvidersRequest
-	(*DescribeCapacityProvidersResponse)(nil),       // 117: berth.v1.DescribeCapacityProvidersResponse
-	(*PutClusterCapacityProvidersRequest)(nil),      // 118: berth.v1.PutClusterCapacityProvidersRequest
-	(*PutClusterCapacityProvidersResponse)(nil),     // 119: berth.v1.PutClusterCapacityProvidersResponse
-	(*TagResourceRequest)(nil),                      // 120: berth.v1.TagResourceRequest
-	(*TagResourceResponse)(nil),                     // 121: berth.v1.TagResourceResponse
-	(*UntagResourceRequest)(nil),                    // 122: berth.v1.UntagResourceRequest
-	(*UntagResourceResponse)(nil),                   // 123: berth.v1.UntagResourceResponse
-	(*ListTagsForResourceRequest)(nil),              // 124: berth.v1.ListTagsForResourceRequest
-	(*ListTagsForResourceResponse)(nil),             // 125: berth.v1.ListTagsForResourceResponse
-	(*Setting)(nil),                                 // 126: berth.v1.Setting
-	(*ListAccountSettingsRequest)(nil),              // 127: berth.v1.ListAccountSettingsRequest
-	(*ListAccountSettingsResponse)(nil),             // 128: berth.v1.ListAccountSettingsResponse
-	(*PutAccountSettingRequest)(nil),                // 129: berth.v1.PutAccountSettingRequest
-	(*PutAccountSettingResponse)(nil),               // 130: berth.v1.PutAccountSettingResponse
-	(*PutAccountSettingDefaultRequest)(nil),         // 131: berth.v1.PutAccountSettingDefaultRequest
-	(*PutAccountSettingDefaultResponse)(nil),        // 132: berth.v1.PutAccountSettingDefaultResponse
-	(*DeleteAccountSettingRequest)(nil),             // 133: berth.v1.DeleteAccountSettingRequest
-	(*DeleteAccountSettingResponse)(nil),            // 134: berth.v1.DeleteAccountSettingResponse
-	(*DeleteTaskDefinitionsRequest)(nil),            // 135: berth.v1.DeleteTaskDefinitionsRequest
-	(*DeleteTaskDefinitionsResponse)(nil),           // 136: berth.v1.DeleteTaskDefinitionsResponse
-	(*ExecuteCommandConfiguration)(nil),             // 137: berth.v1.ExecuteCommandConfiguration
-	(*ExecuteCommandLogConfiguration)(nil),          // 138: berth.v1.ExecuteCommandLogConfiguration
-	(*ManagedStorageConfiguration)(nil),             // 139: berth.v1.ManagedStorageConfiguration
-	(*ClusterServiceConnectDefaults)(nil),           // 140: berth.v1.ClusterServiceConnectDefaults
-	(*UpdateClusterRequest)(nil),                    // 141: berth.v1.UpdateClusterRequest
-	(*UpdateClusterResponse)(nil),                   // 142: berth.v1.UpdateClusterResponse
-	(*UpdateClusterSettingsRequest)(nil),            // 143: berth.v1.UpdateClusterSettingsRequest
-	(*UpdateClusterSettingsResponse)(nil),           // 144: berth.v1.UpdateClusterSettingsResponse
-	(*ListAttributesRequest)(nil),                   // 145: berth.v1.ListAttributesRequest
-	(*ListAttributesResponse)(nil),                  // 146: berth.v1.ListAttributesResponse
-	(*DeleteAttributesRequest)(nil),                 // 147: berth.v1.DeleteAttributesRequest
-	(*DeleteAttributesResponse)(nil),                // 148: berth.v1.DeleteAttributesResponse
-	(*DeleteCapacityProviderRequest)(nil),           // 149: berth.v1.DeleteCapacityProviderRequest
-	(*DeleteCapacityProviderResponse)(nil),          // 150: berth.v1.DeleteCapacityProviderResponse
-	(*AutoScalingGroupProviderUpdate)(nil),          // 151: berth.v1.AutoScalingGroupProviderUpdate
-	(*UpdateCapacityProviderRequest)(nil),           // 152: berth.v1.UpdateCapacityProviderRequest
-	(*UpdateCapacityProviderResponse)(nil),          // 153: berth.v1.UpdateCapacityProviderResponse
-	nil,                                             // 154: berth.v1.LogConfiguration.OptionsEntry
-	nil,                                             // 155: berth.v1.FirelensConfiguration.OptionsEntry
-	nil,                                             // 156: berth.v1.ContainerDefinition.DockerLabelsEntry
-	nil,                                             // 157: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	nil,                                             // 158: berth.v1.DockerVolumeConfiguration.LabelsEntry
-	(*structpb.Struct)(nil),                         // 159: google.protobuf.Struct
+	(*LoadBalancer)(nil),                            // 110: berth.v1.LoadBalancer
+	(*ServiceRegistry)(nil),                         // 111: berth.v1.ServiceRegistry
+	(*Scale)(nil),                                   // 112: berth.v1.Scale
+	(*TaskSet)(nil),                                 // 113: berth.v1.TaskSet
+	(*CreateTaskSetRequest)(nil),                    // 114: berth.v1.CreateTaskSetRequest
+	(*CreateTaskSetResponse)(nil),                   // 115: berth.v1.CreateTaskSetResponse
+	(*DescribeTaskSetsRequest)(nil),                 // 116: berth.v1.DescribeTaskSetsRequest
+	(*DescribeTaskSetsResponse)(nil),                // 117: berth.v1.DescribeTaskSetsResponse
+	(*UpdateTaskSetRequest)(nil),                    // 118: berth.v1.UpdateTaskSetRequest
+	(*UpdateTaskSetResponse)(nil),                   // 119: berth.v1.UpdateTaskSetResponse
+	(*DeleteTaskSetRequest)(nil),                    // 120: berth.v1.DeleteTaskSetRequest
+	(*DeleteTaskSetResponse)(nil),                   // 121: berth.v1.DeleteTaskSetResponse
+	(*UpdateServicePrimaryTaskSetRequest)(nil),      // 122: berth.v1.UpdateServicePrimaryTaskSetRequest
+	(*UpdateServicePrimaryTaskSetResponse)(nil),     // 123: berth.v1.UpdateServicePrimaryTaskSetResponse
+	(*ManagedScaling)(nil),                          // 124: berth.v1.ManagedScaling
+	(*AutoScalingGroupProvider)(nil),                // 125: berth.v1.AutoScalingGroupProvider
+	(*CapacityProvider)(nil),                        // 126: berth.v1.CapacityProvider
+	(*CapacityProviderReservation)(nil),             // 127: berth.v1.CapacityProviderReservation
+	(*CreateCapacityProviderRequest)(nil),           // 128: berth.v1.CreateCapacityProviderRequest
+	(*CreateCapacityProviderResponse)(nil),          // 129: berth.v1.CreateCapacityProviderResponse
+	(*DescribeCapacityProvidersRequest)(nil),        // 130: berth.v1.DescribeCapacityProvidersRequest
+	(*DescribeCapacityProvidersResponse)(nil),       // 131: berth.v1.DescribeCapacityProvidersResponse
+	(*PutClusterCapacityProvidersRequest)(nil),      // 132: berth.v1.PutClusterCapacityProvidersRequest
+	(*PutClusterCapacityProvidersResponse)(nil),     // 133: berth.v1.PutClusterCapacityProvidersResponse
+	(*TagResourceRequest)(nil),                      // 134: berth.v1.TagResourceRequest
+	(*TagResourceResponse)(nil),                     // 135: berth.v1.TagResourceResponse
+	(*UntagResourceRequest)(nil),                    // 136: berth.v1.UntagResourceRequest
+	(*UntagResourceResponse)(nil),                   // 137: berth.v1.UntagResourceResponse
+	(*ListTagsForResourceRequest)(nil),              // 138: berth.v1.ListTagsForResourceRequest
+	(*ListTagsForResourceResponse)(nil),             // 139: berth.v1.ListTagsForResourceResponse
+	(*Setting)(nil),                                 // 140: berth.v1.Setting
+	(*ListAccountSettingsRequest)(nil),              // 141: berth.v1.ListAccountSettingsRequest
+	(*ListAccountSettingsResponse)(nil),             // 142: berth.v1.ListAccountSettingsResponse
+	(*PutAccountSettingRequest)(nil),                // 143: berth.v1.PutAccountSettingRequest
+	(*PutAccountSettingResponse)(nil),               // 144: berth.v1.PutAccountSettingResponse
+	(*PutAccountSettingDefaultRequest)(nil),         // 145: berth.v1.PutAccountSettingDefaultRequest
+	(*PutAccountSettingDefaultResponse)(nil),        // 146: berth.v1.PutAccountSettingDefaultResponse
+	(*DeleteAccountSettingRequest)(nil),             // 147: berth.v1.DeleteAccountSettingRequest
+	(*DeleteAccountSettingResponse)(nil),            // 148: berth.v1.DeleteAccountSettingResponse
+	(*DeleteTaskDefinitionsRequest)(nil),            // 149: berth.v1.DeleteTaskDefinitionsRequest
+	(*DeleteTaskDefinitionsResponse)(nil),           // 150: berth.v1.DeleteTaskDefinitionsResponse
+	(*ExecuteCommandConfiguration)(nil),             // 151: berth.v1.ExecuteCommandConfiguration
+	(*ExecuteCommandLogConfiguration)(nil),          // 152: berth.v1.ExecuteCommandLogConfiguration
+	(*ManagedStorageConfiguration)(nil),             // 153: berth.v1.ManagedStorageConfiguration
+	(*ClusterServiceConnectDefaults)(nil),           // 154: berth.v1.ClusterServiceConnectDefaults
+	(*UpdateClusterRequest)(nil),                    // 155: berth.v1.UpdateClusterRequest
+	(*UpdateClusterResponse)(nil),                   // 156: berth.v1.UpdateClusterResponse
+	(*UpdateClusterSettingsRequest)(nil),            // 157: berth.v1.UpdateClusterSettingsRequest
+	(*UpdateClusterSettingsResponse)(nil),           // 158: berth.v1.UpdateClusterSettingsResponse
+	(*ListAttributesRequest)(nil),                   // 159: berth.v1.ListAttributesRequest
+	(*ListAttributesResponse)(nil),                  // 160: berth.v1.ListAttributesResponse
+	(*DeleteAttributesRequest)(nil),                 // 161: berth.v1.DeleteAttributesRequest
+	(*DeleteAttributesResponse)(nil),                // 162: berth.v1.DeleteAttributesResponse
+	(*DeleteCapacityProviderRequest)(nil),           // 163: berth.v1.DeleteCapacityProviderRequest
+	(*DeleteCapacityProviderResponse)(nil),          // 164: berth.v1.DeleteCapacityProviderResponse
+	(*AutoScalingGroupProviderUpdate)(nil),          // 165: berth.v1.AutoScalingGroupProviderUpdate
+	(*UpdateCapacityProviderRequest)(nil),           // 166: berth.v1.UpdateCapacityProviderRequest
+	(*UpdateCapacityProviderResponse)(nil),          // 167: berth.v1.UpdateCapacityProviderResponse
+	(*ExecuteCommandRequest)(nil),                   // 168: berth.v1.ExecuteCommandRequest
+	(*ExecuteCommandResponse)(nil),                  // 169: berth.v1.ExecuteCommandResponse
+	(*ExecuteCommandSession)(nil),                   // 170: berth.v1.ExecuteCommandSession
+	nil,                                             // 171: berth.v1.LogConfiguration.OptionsEntry
+	nil,                                             // 172: berth.v1.FirelensConfiguration.OptionsEntry
+	nil,                                             // 173: berth.v1.ContainerDefinition.DockerLabelsEntry
+	nil,                                             // 174: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	nil,                                             // 175: berth.v1.DockerVolumeConfiguration.LabelsEntry
+	(*structpb.Struct)(nil),                         // 176: google.protobuf.Struct
 }
 var file_berth_v1_ecs_proto_depIdxs = []int32{
 	7,   // 0: berth.v1.NetworkConfiguration.awsvpc_configuration:type_name -> berth.v1.AwsVpcConfiguration
 	12,  // 1: berth.v1.LinuxParameters.capabilities:type_name -> berth.v1.KernelCapabilities
 	13,  // 2: berth.v1.LinuxParameters.devices:type_name -> berth.v1.Device
 	14,  // 3: berth.v1.LinuxParameters.tmpfs:type_name -> berth.v1.Tmpfs
-	154, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
+	171, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
 	16,  // 5: berth.v1.LogConfiguration.secret_options:type_name -> berth.v1.Secret
-	155, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
+	172, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
 	26,  // 7: berth.v1.ContainerDefinition.repository_credentials:type_name -> berth.v1.RepositoryCredentials
 	9,   // 8: berth.v1.ContainerDefinition.port_mappings:type_name -> berth.v1.PortMapping
 	0,   // 9: berth.v1.ContainerDefinition.environment:type_name -> berth.v1.KeyValuePair
@@ -12087,7 +13525,7 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	16,  // 14: berth.v1.ContainerDefinition.secrets:type_name -> berth.v1.Secret
 	17,  // 15: berth.v1.ContainerDefinition.depends_on:type_name -> berth.v1.ContainerDependency
 	18,  // 16: berth.v1.ContainerDefinition.extra_hosts:type_name -> berth.v1.HostEntry
-	156, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
+	173, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
 	19,  // 18: berth.v1.ContainerDefinition.ulimits:type_name -> berth.v1.Ulimit
 	20,  // 19: berth.v1.ContainerDefinition.log_configuration:type_name -> berth.v1.LogConfiguration
 	21,  // 20: berth.v1.ContainerDefinition.health_check:type_name -> berth.v1.HealthCheck
@@ -12095,8 +13533,8 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	23,  // 22: berth.v1.ContainerDefinition.resource_requirements:type_name -> berth.v1.ResourceRequirement
 	24,  // 23: berth.v1.ContainerDefinition.firelens_configuration:type_name -> berth.v1.FirelensConfiguration
 	28,  // 24: berth.v1.ContainerDefinition.restart_policy:type_name -> berth.v1.ContainerRestartPolicy
-	157, // 25: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	158, // 26: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
+	174, // 25: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	175, // 26: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
 	32,  // 27: berth.v1.EFSVolumeConfiguration.authorization_config:type_name -> berth.v1.EFSAuthorizationConfig
 	33,  // 28: berth.v1.FSxWindowsFileServerVolumeConfiguration.authorization_config:type_name -> berth.v1.FSxWindowsFileServerAuthorizationConfig
 	29,  // 29: berth.v1.Volume.host:type_name -> berth.v1.HostVolumeProperties
@@ -12126,19 +13564,19 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	42,  // 53: berth.v1.DescribeTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
 	1,   // 54: berth.v1.DescribeTaskDefinitionResponse.tags:type_name -> berth.v1.Tag
 	42,  // 55: berth.v1.DeregisterTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
-	137, // 56: berth.v1.ClusterConfiguration.execute_command_configuration:type_name -> berth.v1.ExecuteCommandConfiguration
-	139, // 57: berth.v1.ClusterConfiguration.managed_storage_configuration:type_name -> berth.v1.ManagedStorageConfiguration
+	151, // 56: berth.v1.ClusterConfiguration.execute_command_configuration:type_name -> berth.v1.ExecuteCommandConfiguration
+	153, // 57: berth.v1.ClusterConfiguration.managed_storage_configuration:type_name -> berth.v1.ManagedStorageConfiguration
 	0,   // 58: berth.v1.Cluster.statistics:type_name -> berth.v1.KeyValuePair
 	1,   // 59: berth.v1.Cluster.tags:type_name -> berth.v1.Tag
 	53,  // 60: berth.v1.Cluster.settings:type_name -> berth.v1.ClusterSetting
 	6,   // 61: berth.v1.Cluster.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
 	54,  // 62: berth.v1.Cluster.configuration:type_name -> berth.v1.ClusterConfiguration
-	140, // 63: berth.v1.Cluster.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	154, // 63: berth.v1.Cluster.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
 	1,   // 64: berth.v1.CreateClusterRequest.tags:type_name -> berth.v1.Tag
 	53,  // 65: berth.v1.CreateClusterRequest.settings:type_name -> berth.v1.ClusterSetting
 	6,   // 66: berth.v1.CreateClusterRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
 	54,  // 67: berth.v1.CreateClusterRequest.configuration:type_name -> berth.v1.ClusterConfiguration
-	140, // 68: berth.v1.CreateClusterRequest.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	154, // 68: berth.v1.CreateClusterRequest.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
 	55,  // 69: berth.v1.CreateClusterResponse.cluster:type_name -> berth.v1.Cluster
 	55,  // 70: berth.v1.DescribeClustersResponse.clusters:type_name -> berth.v1.Cluster
 	2,   // 71: berth.v1.DescribeClustersResponse.failures:type_name -> berth.v1.Failure
@@ -12174,13 +13612,13 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	5,   // 101: berth.v1.RunTaskRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
 	8,   // 102: berth.v1.RunTaskRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
 	1,   // 103: berth.v1.RunTaskRequest.tags:type_name -> berth.v1.Tag
-	159, // 104: berth.v1.RunTaskRequest.volume_configurations:type_name -> google.protobuf.Struct
+	176, // 104: berth.v1.RunTaskRequest.volume_configurations:type_name -> google.protobuf.Struct
 	83,  // 105: berth.v1.RunTaskResponse.tasks:type_name -> berth.v1.Task
 	2,   // 106: berth.v1.RunTaskResponse.failures:type_name -> berth.v1.Failure
 	78,  // 107: berth.v1.StartTaskRequest.overrides:type_name -> berth.v1.TaskOverride
 	8,   // 108: berth.v1.StartTaskRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
 	1,   // 109: berth.v1.StartTaskRequest.tags:type_name -> berth.v1.Tag
-	159, // 110: berth.v1.StartTaskRequest.volume_configurations:type_name -> google.protobuf.Struct
+	176, // 110: berth.v1.StartTaskRequest.volume_configurations:type_name -> google.protobuf.Struct
 	83,  // 111: berth.v1.StartTaskResponse.tasks:type_name -> berth.v1.Task
 	2,   // 112: berth.v1.StartTaskResponse.failures:type_name -> berth.v1.Failure
 	83,  // 113: berth.v1.StopTaskResponse.task:type_name -> berth.v1.Task
@@ -12198,145 +13636,178 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	8,   // 125: berth.v1.Service.network_configuration:type_name -> berth.v1.NetworkConfiguration
 	96,  // 126: berth.v1.Service.deployment_controller:type_name -> berth.v1.DeploymentController
 	1,   // 127: berth.v1.Service.tags:type_name -> berth.v1.Tag
-	6,   // 128: berth.v1.CreateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	95,  // 129: berth.v1.CreateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
-	4,   // 130: berth.v1.CreateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
-	5,   // 131: berth.v1.CreateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
-	8,   // 132: berth.v1.CreateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	96,  // 133: berth.v1.CreateServiceRequest.deployment_controller:type_name -> berth.v1.DeploymentController
-	1,   // 134: berth.v1.CreateServiceRequest.tags:type_name -> berth.v1.Tag
-	99,  // 135: berth.v1.CreateServiceResponse.service:type_name -> berth.v1.Service
-	6,   // 136: berth.v1.UpdateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	95,  // 137: berth.v1.UpdateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
-	8,   // 138: berth.v1.UpdateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	4,   // 139: berth.v1.UpdateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
-	5,   // 140: berth.v1.UpdateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
-	99,  // 141: berth.v1.UpdateServiceResponse.service:type_name -> berth.v1.Service
-	99,  // 142: berth.v1.DeleteServiceResponse.service:type_name -> berth.v1.Service
-	99,  // 143: berth.v1.DescribeServicesResponse.services:type_name -> berth.v1.Service
-	2,   // 144: berth.v1.DescribeServicesResponse.failures:type_name -> berth.v1.Failure
-	110, // 145: berth.v1.AutoScalingGroupProvider.managed_scaling:type_name -> berth.v1.ManagedScaling
-	111, // 146: berth.v1.CapacityProvider.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
-	1,   // 147: berth.v1.CapacityProvider.tags:type_name -> berth.v1.Tag
-	113, // 148: berth.v1.CapacityProvider.reservations:type_name -> berth.v1.CapacityProviderReservation
-	111, // 149: berth.v1.CreateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
-	1,   // 150: berth.v1.CreateCapacityProviderRequest.tags:type_name -> berth.v1.Tag
-	159, // 151: berth.v1.CreateCapacityProviderRequest.managed_instances_provider:type_name -> google.protobuf.Struct
-	112, // 152: berth.v1.CreateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
-	112, // 153: berth.v1.DescribeCapacityProvidersResponse.capacity_providers:type_name -> berth.v1.CapacityProvider
-	2,   // 154: berth.v1.DescribeCapacityProvidersResponse.failures:type_name -> berth.v1.Failure
-	6,   // 155: berth.v1.PutClusterCapacityProvidersRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	55,  // 156: berth.v1.PutClusterCapacityProvidersResponse.cluster:type_name -> berth.v1.Cluster
-	1,   // 157: berth.v1.TagResourceRequest.tags:type_name -> berth.v1.Tag
-	1,   // 158: berth.v1.ListTagsForResourceResponse.tags:type_name -> berth.v1.Tag
-	126, // 159: berth.v1.ListAccountSettingsResponse.settings:type_name -> berth.v1.Setting
-	126, // 160: berth.v1.PutAccountSettingResponse.setting:type_name -> berth.v1.Setting
-	126, // 161: berth.v1.PutAccountSettingDefaultResponse.setting:type_name -> berth.v1.Setting
-	126, // 162: berth.v1.DeleteAccountSettingResponse.setting:type_name -> berth.v1.Setting
-	42,  // 163: berth.v1.DeleteTaskDefinitionsResponse.task_definitions:type_name -> berth.v1.TaskDefinition
-	2,   // 164: berth.v1.DeleteTaskDefinitionsResponse.failures:type_name -> berth.v1.Failure
-	138, // 165: berth.v1.ExecuteCommandConfiguration.log_configuration:type_name -> berth.v1.ExecuteCommandLogConfiguration
-	53,  // 166: berth.v1.UpdateClusterRequest.settings:type_name -> berth.v1.ClusterSetting
-	54,  // 167: berth.v1.UpdateClusterRequest.configuration:type_name -> berth.v1.ClusterConfiguration
-	140, // 168: berth.v1.UpdateClusterRequest.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
-	55,  // 169: berth.v1.UpdateClusterResponse.cluster:type_name -> berth.v1.Cluster
-	53,  // 170: berth.v1.UpdateClusterSettingsRequest.settings:type_name -> berth.v1.ClusterSetting
-	55,  // 171: berth.v1.UpdateClusterSettingsResponse.cluster:type_name -> berth.v1.Cluster
-	3,   // 172: berth.v1.ListAttributesResponse.attributes:type_name -> berth.v1.Attribute
-	3,   // 173: berth.v1.DeleteAttributesRequest.attributes:type_name -> berth.v1.Attribute
-	3,   // 174: berth.v1.DeleteAttributesResponse.attributes:type_name -> berth.v1.Attribute
-	112, // 175: berth.v1.DeleteCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
-	110, // 176: berth.v1.AutoScalingGroupProviderUpdate.managed_scaling:type_name -> berth.v1.ManagedScaling
-	151, // 177: berth.v1.UpdateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProviderUpdate
-	159, // 178: berth.v1.UpdateCapacityProviderRequest.managed_instances_provider:type_name -> google.protobuf.Struct
-	112, // 179: berth.v1.UpdateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
-	43,  // 180: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
-	45,  // 181: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
-	47,  // 182: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
-	49,  // 183: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
-	51,  // 184: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
-	56,  // 185: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
-	58,  // 186: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
-	60,  // 187: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
-	62,  // 188: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
-	67,  // 189: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
-	69,  // 190: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
-	71,  // 191: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
-	73,  // 192: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
-	75,  // 193: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
-	84,  // 194: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
-	86,  // 195: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
-	88,  // 196: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
-	90,  // 197: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
-	92,  // 198: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
-	100, // 199: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
-	102, // 200: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
-	104, // 201: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
-	106, // 202: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
-	108, // 203: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
-	114, // 204: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
-	116, // 205: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
-	118, // 206: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
-	120, // 207: berth.v1.ECS.TagResource:input_type -> berth.v1.TagResourceRequest
-	122, // 208: berth.v1.ECS.UntagResource:input_type -> berth.v1.UntagResourceRequest
-	124, // 209: berth.v1.ECS.ListTagsForResource:input_type -> berth.v1.ListTagsForResourceRequest
-	127, // 210: berth.v1.ECS.ListAccountSettings:input_type -> berth.v1.ListAccountSettingsRequest
-	129, // 211: berth.v1.ECS.PutAccountSetting:input_type -> berth.v1.PutAccountSettingRequest
-	131, // 212: berth.v1.ECS.PutAccountSettingDefault:input_type -> berth.v1.PutAccountSettingDefaultRequest
-	133, // 213: berth.v1.ECS.DeleteAccountSetting:input_type -> berth.v1.DeleteAccountSettingRequest
-	135, // 214: berth.v1.ECS.DeleteTaskDefinitions:input_type -> berth.v1.DeleteTaskDefinitionsRequest
-	141, // 215: berth.v1.ECS.UpdateCluster:input_type -> berth.v1.UpdateClusterRequest
-	143, // 216: berth.v1.ECS.UpdateClusterSettings:input_type -> berth.v1.UpdateClusterSettingsRequest
-	145, // 217: berth.v1.ECS.ListAttributes:input_type -> berth.v1.ListAttributesRequest
-	147, // 218: berth.v1.ECS.DeleteAttributes:input_type -> berth.v1.DeleteAttributesRequest
-	149, // 219: berth.v1.ECS.DeleteCapacityProvider:input_type -> berth.v1.DeleteCapacityProviderRequest
-	152, // 220: berth.v1.ECS.UpdateCapacityProvider:input_type -> berth.v1.UpdateCapacityProviderRequest
-	44,  // 221: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
-	46,  // 222: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
-	48,  // 223: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
-	50,  // 224: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
-	52,  // 225: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
-	57,  // 226: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
-	59,  // 227: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
-	61,  // 228: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
-	63,  // 229: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
-	68,  // 230: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
-	70,  // 231: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
-	72,  // 232: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
-	74,  // 233: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
-	76,  // 234: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
-	85,  // 235: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
-	87,  // 236: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
-	89,  // 237: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
-	91,  // 238: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
-	93,  // 239: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
-	101, // 240: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
-	103, // 241: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
-	105, // 242: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
-	107, // 243: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
-	109, // 244: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
-	115, // 245: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
-	117, // 246: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
-	119, // 247: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
-	121, // 248: berth.v1.ECS.TagResource:output_type -> berth.v1.TagResourceResponse
-	123, // 249: berth.v1.ECS.UntagResource:output_type -> berth.v1.UntagResourceResponse
-	125, // 250: berth.v1.ECS.ListTagsForResource:output_type -> berth.v1.ListTagsForResourceResponse
-	128, // 251: berth.v1.ECS.ListAccountSettings:output_type -> berth.v1.ListAccountSettingsResponse
-	130, // 252: berth.v1.ECS.PutAccountSetting:output_type -> berth.v1.PutAccountSettingResponse
-	132, // 253: berth.v1.ECS.PutAccountSettingDefault:output_type -> berth.v1.PutAccountSettingDefaultResponse
-	134, // 254: berth.v1.ECS.DeleteAccountSetting:output_type -> berth.v1.DeleteAccountSettingResponse
-	136, // 255: berth.v1.ECS.DeleteTaskDefinitions:output_type -> berth.v1.DeleteTaskDefinitionsResponse
-	142, // 256: berth.v1.ECS.UpdateCluster:output_type -> berth.v1.UpdateClusterResponse
-	144, // 257: berth.v1.ECS.UpdateClusterSettings:output_type -> berth.v1.UpdateClusterSettingsResponse
-	146, // 258: berth.v1.ECS.ListAttributes:output_type -> berth.v1.ListAttributesResponse
-	148, // 259: berth.v1.ECS.DeleteAttributes:output_type -> berth.v1.DeleteAttributesResponse
-	150, // 260: berth.v1.ECS.DeleteCapacityProvider:output_type -> berth.v1.DeleteCapacityProviderResponse
-	153, // 261: berth.v1.ECS.UpdateCapacityProvider:output_type -> berth.v1.UpdateCapacityProviderResponse
-	221, // [221:262] is the sub-list for method output_type
-	180, // [180:221] is the sub-list for method input_type
-	180, // [180:180] is the sub-list for extension type_name
-	180, // [180:180] is the sub-list for extension extendee
-	0,   // [0:180] is the sub-list for field type_name
+	113, // 128: berth.v1.Service.task_sets:type_name -> berth.v1.TaskSet
+	6,   // 129: berth.v1.CreateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	95,  // 130: berth.v1.CreateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
+	4,   // 131: berth.v1.CreateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
+	5,   // 132: berth.v1.CreateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
+	8,   // 133: berth.v1.CreateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	96,  // 134: berth.v1.CreateServiceRequest.deployment_controller:type_name -> berth.v1.DeploymentController
+	1,   // 135: berth.v1.CreateServiceRequest.tags:type_name -> berth.v1.Tag
+	99,  // 136: berth.v1.CreateServiceResponse.service:type_name -> berth.v1.Service
+	6,   // 137: berth.v1.UpdateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	95,  // 138: berth.v1.UpdateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
+	8,   // 139: berth.v1.UpdateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	4,   // 140: berth.v1.UpdateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
+	5,   // 141: berth.v1.UpdateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
+	99,  // 142: berth.v1.UpdateServiceResponse.service:type_name -> berth.v1.Service
+	99,  // 143: berth.v1.DeleteServiceResponse.service:type_name -> berth.v1.Service
+	99,  // 144: berth.v1.DescribeServicesResponse.services:type_name -> berth.v1.Service
+	2,   // 145: berth.v1.DescribeServicesResponse.failures:type_name -> berth.v1.Failure
+	6,   // 146: berth.v1.TaskSet.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	8,   // 147: berth.v1.TaskSet.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	110, // 148: berth.v1.TaskSet.load_balancers:type_name -> berth.v1.LoadBalancer
+	111, // 149: berth.v1.TaskSet.service_registries:type_name -> berth.v1.ServiceRegistry
+	112, // 150: berth.v1.TaskSet.scale:type_name -> berth.v1.Scale
+	1,   // 151: berth.v1.TaskSet.tags:type_name -> berth.v1.Tag
+	8,   // 152: berth.v1.CreateTaskSetRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	110, // 153: berth.v1.CreateTaskSetRequest.load_balancers:type_name -> berth.v1.LoadBalancer
+	111, // 154: berth.v1.CreateTaskSetRequest.service_registries:type_name -> berth.v1.ServiceRegistry
+	6,   // 155: berth.v1.CreateTaskSetRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	112, // 156: berth.v1.CreateTaskSetRequest.scale:type_name -> berth.v1.Scale
+	1,   // 157: berth.v1.CreateTaskSetRequest.tags:type_name -> berth.v1.Tag
+	113, // 158: berth.v1.CreateTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
+	113, // 159: berth.v1.DescribeTaskSetsResponse.task_sets:type_name -> berth.v1.TaskSet
+	2,   // 160: berth.v1.DescribeTaskSetsResponse.failures:type_name -> berth.v1.Failure
+	112, // 161: berth.v1.UpdateTaskSetRequest.scale:type_name -> berth.v1.Scale
+	113, // 162: berth.v1.UpdateTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
+	113, // 163: berth.v1.DeleteTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
+	113, // 164: berth.v1.UpdateServicePrimaryTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
+	124, // 165: berth.v1.AutoScalingGroupProvider.managed_scaling:type_name -> berth.v1.ManagedScaling
+	125, // 166: berth.v1.CapacityProvider.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
+	1,   // 167: berth.v1.CapacityProvider.tags:type_name -> berth.v1.Tag
+	127, // 168: berth.v1.CapacityProvider.reservations:type_name -> berth.v1.CapacityProviderReservation
+	125, // 169: berth.v1.CreateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
+	1,   // 170: berth.v1.CreateCapacityProviderRequest.tags:type_name -> berth.v1.Tag
+	176, // 171: berth.v1.CreateCapacityProviderRequest.managed_instances_provider:type_name -> google.protobuf.Struct
+	126, // 172: berth.v1.CreateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
+	126, // 173: berth.v1.DescribeCapacityProvidersResponse.capacity_providers:type_name -> berth.v1.CapacityProvider
+	2,   // 174: berth.v1.DescribeCapacityProvidersResponse.failures:type_name -> berth.v1.Failure
+	6,   // 175: berth.v1.PutClusterCapacityProvidersRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	55,  // 176: berth.v1.PutClusterCapacityProvidersResponse.cluster:type_name -> berth.v1.Cluster
+	1,   // 177: berth.v1.TagResourceRequest.tags:type_name -> berth.v1.Tag
+	1,   // 178: berth.v1.ListTagsForResourceResponse.tags:type_name -> berth.v1.Tag
+	140, // 179: berth.v1.ListAccountSettingsResponse.settings:type_name -> berth.v1.Setting
+	140, // 180: berth.v1.PutAccountSettingResponse.setting:type_name -> berth.v1.Setting
+	140, // 181: berth.v1.PutAccountSettingDefaultResponse.setting:type_name -> berth.v1.Setting
+	140, // 182: berth.v1.DeleteAccountSettingResponse.setting:type_name -> berth.v1.Setting
+	42,  // 183: berth.v1.DeleteTaskDefinitionsResponse.task_definitions:type_name -> berth.v1.TaskDefinition
+	2,   // 184: berth.v1.DeleteTaskDefinitionsResponse.failures:type_name -> berth.v1.Failure
+	152, // 185: berth.v1.ExecuteCommandConfiguration.log_configuration:type_name -> berth.v1.ExecuteCommandLogConfiguration
+	53,  // 186: berth.v1.UpdateClusterRequest.settings:type_name -> berth.v1.ClusterSetting
+	54,  // 187: berth.v1.UpdateClusterRequest.configuration:type_name -> berth.v1.ClusterConfiguration
+	154, // 188: berth.v1.UpdateClusterRequest.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	55,  // 189: berth.v1.UpdateClusterResponse.cluster:type_name -> berth.v1.Cluster
+	53,  // 190: berth.v1.UpdateClusterSettingsRequest.settings:type_name -> berth.v1.ClusterSetting
+	55,  // 191: berth.v1.UpdateClusterSettingsResponse.cluster:type_name -> berth.v1.Cluster
+	3,   // 192: berth.v1.ListAttributesResponse.attributes:type_name -> berth.v1.Attribute
+	3,   // 193: berth.v1.DeleteAttributesRequest.attributes:type_name -> berth.v1.Attribute
+	3,   // 194: berth.v1.DeleteAttributesResponse.attributes:type_name -> berth.v1.Attribute
+	126, // 195: berth.v1.DeleteCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
+	124, // 196: berth.v1.AutoScalingGroupProviderUpdate.managed_scaling:type_name -> berth.v1.ManagedScaling
+	165, // 197: berth.v1.UpdateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProviderUpdate
+	176, // 198: berth.v1.UpdateCapacityProviderRequest.managed_instances_provider:type_name -> google.protobuf.Struct
+	126, // 199: berth.v1.UpdateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
+	170, // 200: berth.v1.ExecuteCommandResponse.session:type_name -> berth.v1.ExecuteCommandSession
+	43,  // 201: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
+	45,  // 202: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
+	47,  // 203: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
+	49,  // 204: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
+	51,  // 205: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
+	56,  // 206: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
+	58,  // 207: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
+	60,  // 208: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
+	62,  // 209: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
+	67,  // 210: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
+	69,  // 211: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
+	71,  // 212: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
+	73,  // 213: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
+	75,  // 214: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
+	84,  // 215: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
+	86,  // 216: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
+	88,  // 217: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
+	90,  // 218: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
+	92,  // 219: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
+	100, // 220: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
+	102, // 221: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
+	104, // 222: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
+	106, // 223: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
+	108, // 224: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
+	114, // 225: berth.v1.ECS.CreateTaskSet:input_type -> berth.v1.CreateTaskSetRequest
+	116, // 226: berth.v1.ECS.DescribeTaskSets:input_type -> berth.v1.DescribeTaskSetsRequest
+	118, // 227: berth.v1.ECS.UpdateTaskSet:input_type -> berth.v1.UpdateTaskSetRequest
+	120, // 228: berth.v1.ECS.DeleteTaskSet:input_type -> berth.v1.DeleteTaskSetRequest
+	122, // 229: berth.v1.ECS.UpdateServicePrimaryTaskSet:input_type -> berth.v1.UpdateServicePrimaryTaskSetRequest
+	128, // 230: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
+	130, // 231: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
+	132, // 232: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
+	134, // 233: berth.v1.ECS.TagResource:input_type -> berth.v1.TagResourceRequest
+	136, // 234: berth.v1.ECS.UntagResource:input_type -> berth.v1.UntagResourceRequest
+	138, // 235: berth.v1.ECS.ListTagsForResource:input_type -> berth.v1.ListTagsForResourceRequest
+	141, // 236: berth.v1.ECS.ListAccountSettings:input_type -> berth.v1.ListAccountSettingsRequest
+	143, // 237: berth.v1.ECS.PutAccountSetting:input_type -> berth.v1.PutAccountSettingRequest
+	145, // 238: berth.v1.ECS.PutAccountSettingDefault:input_type -> berth.v1.PutAccountSettingDefaultRequest
+	147, // 239: berth.v1.ECS.DeleteAccountSetting:input_type -> berth.v1.DeleteAccountSettingRequest
+	149, // 240: berth.v1.ECS.DeleteTaskDefinitions:input_type -> berth.v1.DeleteTaskDefinitionsRequest
+	155, // 241: berth.v1.ECS.UpdateCluster:input_type -> berth.v1.UpdateClusterRequest
+	157, // 242: berth.v1.ECS.UpdateClusterSettings:input_type -> berth.v1.UpdateClusterSettingsRequest
+	159, // 243: berth.v1.ECS.ListAttributes:input_type -> berth.v1.ListAttributesRequest
+	161, // 244: berth.v1.ECS.DeleteAttributes:input_type -> berth.v1.DeleteAttributesRequest
+	163, // 245: berth.v1.ECS.DeleteCapacityProvider:input_type -> berth.v1.DeleteCapacityProviderRequest
+	166, // 246: berth.v1.ECS.UpdateCapacityProvider:input_type -> berth.v1.UpdateCapacityProviderRequest
+	168, // 247: berth.v1.ECS.ExecuteCommand:input_type -> berth.v1.ExecuteCommandRequest
+	44,  // 248: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
+	46,  // 249: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
+	48,  // 250: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
+	50,  // 251: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
+	52,  // 252: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
+	57,  // 253: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
+	59,  // 254: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
+	61,  // 255: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
+	63,  // 256: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
+	68,  // 257: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
+	70,  // 258: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
+	72,  // 259: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
+	74,  // 260: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
+	76,  // 261: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
+	85,  // 262: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
+	87,  // 263: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
+	89,  // 264: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
+	91,  // 265: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
+	93,  // 266: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
+	101, // 267: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
+	103, // 268: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
+	105, // 269: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
+	107, // 270: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
+	109, // 271: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
+	115, // 272: berth.v1.ECS.CreateTaskSet:output_type -> berth.v1.CreateTaskSetResponse
+	117, // 273: berth.v1.ECS.DescribeTaskSets:output_type -> berth.v1.DescribeTaskSetsResponse
+	119, // 274: berth.v1.ECS.UpdateTaskSet:output_type -> berth.v1.UpdateTaskSetResponse
+	121, // 275: berth.v1.ECS.DeleteTaskSet:output_type -> berth.v1.DeleteTaskSetResponse
+	123, // 276: berth.v1.ECS.UpdateServicePrimaryTaskSet:output_type -> berth.v1.UpdateServicePrimaryTaskSetResponse
+	129, // 277: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
+	131, // 278: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
+	133, // 279: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
+	135, // 280: berth.v1.ECS.TagResource:output_type -> berth.v1.TagResourceResponse
+	137, // 281: berth.v1.ECS.UntagResource:output_type -> berth.v1.UntagResourceResponse
+	139, // 282: berth.v1.ECS.ListTagsForResource:output_type -> berth.v1.ListTagsForResourceResponse
+	142, // 283: berth.v1.ECS.ListAccountSettings:output_type -> berth.v1.ListAccountSettingsResponse
+	144, // 284: berth.v1.ECS.PutAccountSetting:output_type -> berth.v1.PutAccountSettingResponse
+	146, // 285: berth.v1.ECS.PutAccountSettingDefault:output_type -> berth.v1.PutAccountSettingDefaultResponse
+	148, // 286: berth.v1.ECS.DeleteAccountSetting:output_type -> berth.v1.DeleteAccountSettingResponse
+	150, // 287: berth.v1.ECS.DeleteTaskDefinitions:output_type -> berth.v1.DeleteTaskDefinitionsResponse
+	156, // 288: berth.v1.ECS.UpdateCluster:output_type -> berth.v1.UpdateClusterResponse
+	158, // 289: berth.v1.ECS.UpdateClusterSettings:output_type -> berth.v1.UpdateClusterSettingsResponse
+	160, // 290: berth.v1.ECS.ListAttributes:output_type -> berth.v1.ListAttributesResponse
+	162, // 291: berth.v1.ECS.DeleteAttributes:output_type -> berth.v1.DeleteAttributesResponse
+	164, // 292: berth.v1.ECS.DeleteCapacityProvider:output_type -> berth.v1.DeleteCapacityProviderResponse
+	167, // 293: berth.v1.ECS.UpdateCapacityProvider:output_type -> berth.v1.UpdateCapacityProviderResponse
+	169, // 294: berth.v1.ECS.ExecuteCommand:output_type -> berth.v1.ExecuteCommandResponse
+	248, // [248:295] is the sub-list for method output_type
+	201, // [201:248] is the sub-list for method input_type
+	201, // [201:201] is the sub-list for extension type_name
+	201, // [201:201] is the sub-list for extension extendee
+	0,   // [0:201] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_ecs_proto_init() }
@@ -12360,19 +13831,24 @@ func file_berth_v1_ecs_proto_init() {
 	file_berth_v1_ecs_proto_msgTypes[73].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[77].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[82].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[83].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[95].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[97].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[99].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[100].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[102].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[138].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[110].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[111].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[112].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[113].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[152].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_ecs_proto_rawDesc), len(file_berth_v1_ecs_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   159,
+			NumMessages:   176,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -55,6 +55,11 @@ const (
 	ECS_DeleteService_FullMethodName                 = "/berth.v1.ECS/DeleteService"
 	ECS_DescribeServices_FullMethodName              = "/berth.v1.ECS/DescribeServices"
 	ECS_ListServices_FullMethodName                  = "/berth.v1.ECS/ListServices"
+	ECS_CreateTaskSet_FullMethodName                 = "/berth.v1.ECS/CreateTaskSet"
+	ECS_DescribeTaskSets_FullMethodName              = "/berth.v1.ECS/DescribeTaskSets"
+	ECS_UpdateTaskSet_FullMethodName                 = "/berth.v1.ECS/UpdateTaskSet"
+	ECS_DeleteTaskSet_FullMethodName                 = "/berth.v1.ECS/DeleteTaskSet"
+	ECS_UpdateServicePrimaryTaskSet_FullMethodName   = "/berth.v1.ECS/UpdateServicePrimaryTaskSet"
 	ECS_CreateCapacityProvider_FullMethodName        = "/berth.v1.ECS/CreateCapacityProvider"
 	ECS_DescribeCapacityProviders_FullMethodName     = "/berth.v1.ECS/DescribeCapacityProviders"
 	ECS_PutClusterCapacityProviders_FullMethodName   = "/berth.v1.ECS/PutClusterCapacityProviders"
@@ -72,6 +77,7 @@ const (
 	ECS_DeleteAttributes_FullMethodName              = "/berth.v1.ECS/DeleteAttributes"
 	ECS_DeleteCapacityProvider_FullMethodName        = "/berth.v1.ECS/DeleteCapacityProvider"
 	ECS_UpdateCapacityProvider_FullMethodName        = "/berth.v1.ECS/UpdateCapacityProvider"
+	ECS_ExecuteCommand_FullMethodName                = "/berth.v1.ECS/ExecuteCommand"
 )
 
 // ECSClient is the client API for ECS service.
@@ -109,6 +115,12 @@ type ECSClient interface {
 	DeleteService(ctx context.Context, in *DeleteServiceRequest, opts ...grpc.CallOption) (*DeleteServiceResponse, error)
 	DescribeServices(ctx context.Context, in *DescribeServicesRequest, opts ...grpc.CallOption) (*DescribeServicesResponse, error)
 	ListServices(ctx context.Context, in *ListServicesRequest, opts ...grpc.CallOption) (*ListServicesResponse, error)
+	// Task sets (services with the EXTERNAL deployment controller).
+	CreateTaskSet(ctx context.Context, in *CreateTaskSetRequest, opts ...grpc.CallOption) (*CreateTaskSetResponse, error)
+	DescribeTaskSets(ctx context.Context, in *DescribeTaskSetsRequest, opts ...grpc.CallOption) (*DescribeTaskSetsResponse, error)
+	UpdateTaskSet(ctx context.Context, in *UpdateTaskSetRequest, opts ...grpc.CallOption) (*UpdateTaskSetResponse, error)
+	DeleteTaskSet(ctx context.Context, in *DeleteTaskSetRequest, opts ...grpc.CallOption) (*DeleteTaskSetResponse, error)
+	UpdateServicePrimaryTaskSet(ctx context.Context, in *UpdateServicePrimaryTaskSetRequest, opts ...grpc.CallOption) (*UpdateServicePrimaryTaskSetResponse, error)
 	// Capacity providers.
 	CreateCapacityProvider(ctx context.Context, in *CreateCapacityProviderRequest, opts ...grpc.CallOption) (*CreateCapacityProviderResponse, error)
 	DescribeCapacityProviders(ctx context.Context, in *DescribeCapacityProvidersRequest, opts ...grpc.CallOption) (*DescribeCapacityProvidersResponse, error)
@@ -132,6 +144,9 @@ type ECSClient interface {
 	DeleteAttributes(ctx context.Context, in *DeleteAttributesRequest, opts ...grpc.CallOption) (*DeleteAttributesResponse, error)
 	DeleteCapacityProvider(ctx context.Context, in *DeleteCapacityProviderRequest, opts ...grpc.CallOption) (*DeleteCapacityProviderResponse, error)
 	UpdateCapacityProvider(ctx context.Context, in *UpdateCapacityProviderRequest, opts ...grpc.CallOption) (*UpdateCapacityProviderResponse, error)
+	// ECS Exec: berth answers with ECS's exception (see the handler), never
+	// a session; berth exec (berth.v1.Berth/ExecTask) runs the command.
+	ExecuteCommand(ctx context.Context, in *ExecuteCommandRequest, opts ...grpc.CallOption) (*ExecuteCommandResponse, error)
 }
 
 type eCSClient struct {
@@ -382,6 +397,56 @@ func (c *eCSClient) ListServices(ctx context.Context, in *ListServicesRequest, o
 	return out, nil
 }
 
+func (c *eCSClient) CreateTaskSet(ctx context.Context, in *CreateTaskSetRequest, opts ...grpc.CallOption) (*CreateTaskSetResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateTaskSetResponse)
+	err := c.cc.Invoke(ctx, ECS_CreateTaskSet_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eCSClient) DescribeTaskSets(ctx context.Context, in *DescribeTaskSetsRequest, opts ...grpc.CallOption) (*DescribeTaskSetsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DescribeTaskSetsResponse)
+	err := c.cc.Invoke(ctx, ECS_DescribeTaskSets_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eCSClient) UpdateTaskSet(ctx context.Context, in *UpdateTaskSetRequest, opts ...grpc.CallOption) (*UpdateTaskSetResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateTaskSetResponse)
+	err := c.cc.Invoke(ctx, ECS_UpdateTaskSet_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eCSClient) DeleteTaskSet(ctx context.Context, in *DeleteTaskSetRequest, opts ...grpc.CallOption) (*DeleteTaskSetResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteTaskSetResponse)
+	err := c.cc.Invoke(ctx, ECS_DeleteTaskSet_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eCSClient) UpdateServicePrimaryTaskSet(ctx context.Context, in *UpdateServicePrimaryTaskSetRequest, opts ...grpc.CallOption) (*UpdateServicePrimaryTaskSetResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateServicePrimaryTaskSetResponse)
+	err := c.cc.Invoke(ctx, ECS_UpdateServicePrimaryTaskSet_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *eCSClient) CreateCapacityProvider(ctx context.Context, in *CreateCapacityProviderRequest, opts ...grpc.CallOption) (*CreateCapacityProviderResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CreateCapacityProviderResponse)
@@ -552,6 +617,16 @@ func (c *eCSClient) UpdateCapacityProvider(ctx context.Context, in *UpdateCapaci
 	return out, nil
 }
 
+func (c *eCSClient) ExecuteCommand(ctx context.Context, in *ExecuteCommandRequest, opts ...grpc.CallOption) (*ExecuteCommandResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExecuteCommandResponse)
+	err := c.cc.Invoke(ctx, ECS_ExecuteCommand_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ECSServer is the server API for ECS service.
 // All implementations must embed UnimplementedECSServer
 // for forward compatibility.
@@ -587,6 +662,12 @@ type ECSServer interface {
 	DeleteService(context.Context, *DeleteServiceRequest) (*DeleteServiceResponse, error)
 	DescribeServices(context.Context, *DescribeServicesRequest) (*DescribeServicesResponse, error)
 	ListServices(context.Context, *ListServicesRequest) (*ListServicesResponse, error)
+	// Task sets (services with the EXTERNAL deployment controller).
+	CreateTaskSet(context.Context, *CreateTaskSetRequest) (*CreateTaskSetResponse, error)
+	DescribeTaskSets(context.Context, *DescribeTaskSetsRequest) (*DescribeTaskSetsResponse, error)
+	UpdateTaskSet(context.Context, *UpdateTaskSetRequest) (*UpdateTaskSetResponse, error)
+	DeleteTaskSet(context.Context, *DeleteTaskSetRequest) (*DeleteTaskSetResponse, error)
+	UpdateServicePrimaryTaskSet(context.Context, *UpdateServicePrimaryTaskSetRequest) (*UpdateServicePrimaryTaskSetResponse, error)
 	// Capacity providers.
 	CreateCapacityProvider(context.Context, *CreateCapacityProviderRequest) (*CreateCapacityProviderResponse, error)
 	DescribeCapacityProviders(context.Context, *DescribeCapacityProvidersRequest) (*DescribeCapacityProvidersResponse, error)
@@ -610,6 +691,9 @@ type ECSServer interface {
 	DeleteAttributes(context.Context, *DeleteAttributesRequest) (*DeleteAttributesResponse, error)
 	DeleteCapacityProvider(context.Context, *DeleteCapacityProviderRequest) (*DeleteCapacityProviderResponse, error)
 	UpdateCapacityProvider(context.Context, *UpdateCapacityProviderRequest) (*UpdateCapacityProviderResponse, error)
+	// ECS Exec: berth answers with ECS's exception (see the handler), never
+	// a session; berth exec (berth.v1.Berth/ExecTask) runs the command.
+	ExecuteCommand(context.Context, *ExecuteCommandRequest) (*ExecuteCommandResponse, error)
 	mustEmbedUnimplementedECSServer()
 }
 
@@ -692,6 +776,21 @@ func (UnimplementedECSServer) DescribeServices(context.Context, *DescribeService
 func (UnimplementedECSServer) ListServices(context.Context, *ListServicesRequest) (*ListServicesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListServices not implemented")
 }
+func (UnimplementedECSServer) CreateTaskSet(context.Context, *CreateTaskSetRequest) (*CreateTaskSetResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateTaskSet not implemented")
+}
+func (UnimplementedECSServer) DescribeTaskSets(context.Context, *DescribeTaskSetsRequest) (*DescribeTaskSetsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DescribeTaskSets not implemented")
+}
+func (UnimplementedECSServer) UpdateTaskSet(context.Context, *UpdateTaskSetRequest) (*UpdateTaskSetResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateTaskSet not implemented")
+}
+func (UnimplementedECSServer) DeleteTaskSet(context.Context, *DeleteTaskSetRequest) (*DeleteTaskSetResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteTaskSet not implemented")
+}
+func (UnimplementedECSServer) UpdateServicePrimaryTaskSet(context.Context, *UpdateServicePrimaryTaskSetRequest) (*UpdateServicePrimaryTaskSetResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateServicePrimaryTaskSet not implemented")
+}
 func (UnimplementedECSServer) CreateCapacityProvider(context.Context, *CreateCapacityProviderRequest) (*CreateCapacityProviderResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateCapacityProvider not implemented")
 }
@@ -742,6 +841,9 @@ func (UnimplementedECSServer) DeleteCapacityProvider(context.Context, *DeleteCap
 }
 func (UnimplementedECSServer) UpdateCapacityProvider(context.Context, *UpdateCapacityProviderRequest) (*UpdateCapacityProviderResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateCapacityProvider not implemented")
+}
+func (UnimplementedECSServer) ExecuteCommand(context.Context, *ExecuteCommandRequest) (*ExecuteCommandResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExecuteCommand not implemented")
 }
 func (UnimplementedECSServer) mustEmbedUnimplementedECSServer() {}
 func (UnimplementedECSServer) testEmbeddedByValue()             {}
@@ -1196,6 +1298,96 @@ func _ECS_ListServices_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ECS_CreateTaskSet_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateTaskSetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).CreateTaskSet(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_CreateTaskSet_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).CreateTaskSet(ctx, req.(*CreateTaskSetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ECS_DescribeTaskSets_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DescribeTaskSetsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).DescribeTaskSets(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_DescribeTaskSets_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).DescribeTaskSets(ctx, req.(*DescribeTaskSetsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ECS_UpdateTaskSet_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateTaskSetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).UpdateTaskSet(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_UpdateTaskSet_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).UpdateTaskSet(ctx, req.(*UpdateTaskSetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ECS_DeleteTaskSet_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteTaskSetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).DeleteTaskSet(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_DeleteTaskSet_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).DeleteTaskSet(ctx, req.(*DeleteTaskSetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ECS_UpdateServicePrimaryTaskSet_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateServicePrimaryTaskSetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).UpdateServicePrimaryTaskSet(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_UpdateServicePrimaryTaskSet_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).UpdateServicePrimaryTaskSet(ctx, req.(*UpdateServicePrimaryTaskSetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ECS_CreateCapacityProvider_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateCapacityProviderRequest)
 	if err := dec(in); err != nil {
@@ -1502,6 +1694,24 @@ func _ECS_UpdateCapacityProvider_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ECS_ExecuteCommand_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExecuteCommandRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECSServer).ExecuteCommand(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECS_ExecuteCommand_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECSServer).ExecuteCommand(ctx, req.(*ExecuteCommandRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ECS_ServiceDesc is the grpc.ServiceDesc for ECS service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1606,6 +1816,26 @@ var ECS_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _ECS_ListServices_Handler,
 		},
 		{
+			MethodName: "CreateTaskSet",
+			Handler:    _ECS_CreateTaskSet_Handler,
+		},
+		{
+			MethodName: "DescribeTaskSets",
+			Handler:    _ECS_DescribeTaskSets_Handler,
+		},
+		{
+			MethodName: "UpdateTaskSet",
+			Handler:    _ECS_UpdateTaskSet_Handler,
+		},
+		{
+			MethodName: "DeleteTaskSet",
+			Handler:    _ECS_DeleteTaskSet_Handler,
+		},
+		{
+			MethodName: "UpdateServicePrimaryTaskSet",
+			Handler:    _ECS_UpdateServicePrimaryTaskSet_Handler,
+		},
+		{
 			MethodName: "CreateCapacityProvider",
 			Handler:    _ECS_CreateCapacityProvider_Handler,
 		},
@@ -1672,6 +1902,10 @@ var ECS_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateCapacityProvider",
 			Handler:    _ECS_UpdateCapacityProvider_Handler,
+		},
+		{
+			MethodName: "ExecuteCommand",
+			Handler:    _ECS_ExecuteCommand_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

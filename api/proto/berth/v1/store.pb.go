@@ -1781,8 +1781,11 @@ type ServiceRecord struct {
 	NextEvent int32 `protobuf:"varint,6,opt,name=next_event,json=nextEvent,proto3" json:"next_event,omitempty"`
 	// The latest placement failure, cleared when tasks are placed again.
 	PlacementFailure *PlacementFailure `protobuf:"bytes,7,opt,name=placement_failure,json=placementFailure,proto3" json:"placement_failure,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// CreateTaskSet's client tokens and the task set each made, so that a
+	// request sent again makes no second task set.
+	TaskSetTokens map[string]string `protobuf:"bytes,50,rep,name=task_set_tokens,json=taskSetTokens,proto3" json:"task_set_tokens,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ServiceRecord) Reset() {
@@ -1860,6 +1863,13 @@ func (x *ServiceRecord) GetNextEvent() int32 {
 func (x *ServiceRecord) GetPlacementFailure() *PlacementFailure {
 	if x != nil {
 		return x.PlacementFailure
+	}
+	return nil
+}
+
+func (x *ServiceRecord) GetTaskSetTokens() map[string]string {
+	if x != nil {
+		return x.TaskSetTokens
 	}
 	return nil
 }
@@ -3197,7 +3207,7 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\vTaskRecords\x12*\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x14.berth.v1.TaskRecordR\x05tasks\"[\n" +
 	"\x18ContainerInstanceRecords\x12?\n" +
-	"\tinstances\x18\x01 \x03(\v2!.berth.v1.ContainerInstanceRecordR\tinstances\"\xa4\x02\n" +
+	"\tinstances\x18\x01 \x03(\v2!.berth.v1.ContainerInstanceRecordR\tinstances\"\xba\x03\n" +
 	"\rServiceRecord\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12+\n" +
 	"\aservice\x18\x02 \x01(\v2\x11.berth.v1.ServiceR\aservice\x122\n" +
@@ -3206,7 +3216,11 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\aversion\x18\x05 \x01(\x05R\aversion\x12\x1d\n" +
 	"\n" +
 	"next_event\x18\x06 \x01(\x05R\tnextEvent\x12G\n" +
-	"\x11placement_failure\x18\a \x01(\v2\x1a.berth.v1.PlacementFailureR\x10placementFailure\"_\n" +
+	"\x11placement_failure\x18\a \x01(\v2\x1a.berth.v1.PlacementFailureR\x10placementFailure\x12R\n" +
+	"\x0ftask_set_tokens\x182 \x03(\v2*.berth.v1.ServiceRecord.TaskSetTokensEntryR\rtaskSetTokens\x1a@\n" +
+	"\x12TaskSetTokensEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"_\n" +
 	"\x0eServiceBackoff\x12\x1a\n" +
 	"\bfailures\x18\x01 \x01(\x05R\bfailures\x12\x1d\n" +
 	"\n" +
@@ -3295,7 +3309,7 @@ func file_berth_v1_store_proto_rawDescGZIP() []byte {
 	return file_berth_v1_store_proto_rawDescData
 }
 
-var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_berth_v1_store_proto_goTypes = []any{
 	(*Command)(nil),                              // 0: berth.v1.Command
 	(*RegisterTaskDefinitionCommand)(nil),        // 1: berth.v1.RegisterTaskDefinitionCommand
@@ -3340,27 +3354,28 @@ var file_berth_v1_store_proto_goTypes = []any{
 	(*DeleteAttributesCommand)(nil),              // 40: berth.v1.DeleteAttributesCommand
 	(*DeleteCapacityProviderCommand)(nil),        // 41: berth.v1.DeleteCapacityProviderCommand
 	(*UpdateCapacityProviderCommand)(nil),        // 42: berth.v1.UpdateCapacityProviderCommand
-	(*TaskDefinition)(nil),                       // 43: berth.v1.TaskDefinition
-	(*Tag)(nil),                                  // 44: berth.v1.Tag
-	(*Cluster)(nil),                              // 45: berth.v1.Cluster
-	(*ContainerInstance)(nil),                    // 46: berth.v1.ContainerInstance
-	(*Task)(nil),                                 // 47: berth.v1.Task
-	(*PlacementExplanation)(nil),                 // 48: berth.v1.PlacementExplanation
-	(*PlacementStrategy)(nil),                    // 49: berth.v1.PlacementStrategy
-	(*PlacementConstraint)(nil),                  // 50: berth.v1.PlacementConstraint
-	(*TaskLimits)(nil),                           // 51: berth.v1.TaskLimits
-	(*Attribute)(nil),                            // 52: berth.v1.Attribute
-	(*Failure)(nil),                              // 53: berth.v1.Failure
-	(*TaskStateChange)(nil),                      // 54: berth.v1.TaskStateChange
-	(*Service)(nil),                              // 55: berth.v1.Service
-	(*PlacementFailure)(nil),                     // 56: berth.v1.PlacementFailure
-	(*CapacityProvider)(nil),                     // 57: berth.v1.CapacityProvider
-	(*CapacityProviderStrategyItem)(nil),         // 58: berth.v1.CapacityProviderStrategyItem
-	(*Setting)(nil),                              // 59: berth.v1.Setting
-	(*ClusterSetting)(nil),                       // 60: berth.v1.ClusterSetting
-	(*ClusterConfiguration)(nil),                 // 61: berth.v1.ClusterConfiguration
-	(*ClusterServiceConnectDefaults)(nil),        // 62: berth.v1.ClusterServiceConnectDefaults
-	(*ManagedScaling)(nil),                       // 63: berth.v1.ManagedScaling
+	nil,                                          // 43: berth.v1.ServiceRecord.TaskSetTokensEntry
+	(*TaskDefinition)(nil),                       // 44: berth.v1.TaskDefinition
+	(*Tag)(nil),                                  // 45: berth.v1.Tag
+	(*Cluster)(nil),                              // 46: berth.v1.Cluster
+	(*ContainerInstance)(nil),                    // 47: berth.v1.ContainerInstance
+	(*Task)(nil),                                 // 48: berth.v1.Task
+	(*PlacementExplanation)(nil),                 // 49: berth.v1.PlacementExplanation
+	(*PlacementStrategy)(nil),                    // 50: berth.v1.PlacementStrategy
+	(*PlacementConstraint)(nil),                  // 51: berth.v1.PlacementConstraint
+	(*TaskLimits)(nil),                           // 52: berth.v1.TaskLimits
+	(*Attribute)(nil),                            // 53: berth.v1.Attribute
+	(*Failure)(nil),                              // 54: berth.v1.Failure
+	(*TaskStateChange)(nil),                      // 55: berth.v1.TaskStateChange
+	(*Service)(nil),                              // 56: berth.v1.Service
+	(*PlacementFailure)(nil),                     // 57: berth.v1.PlacementFailure
+	(*CapacityProvider)(nil),                     // 58: berth.v1.CapacityProvider
+	(*CapacityProviderStrategyItem)(nil),         // 59: berth.v1.CapacityProviderStrategyItem
+	(*Setting)(nil),                              // 60: berth.v1.Setting
+	(*ClusterSetting)(nil),                       // 61: berth.v1.ClusterSetting
+	(*ClusterConfiguration)(nil),                 // 62: berth.v1.ClusterConfiguration
+	(*ClusterServiceConnectDefaults)(nil),        // 63: berth.v1.ClusterServiceConnectDefaults
+	(*ManagedScaling)(nil),                       // 64: berth.v1.ManagedScaling
 }
 var file_berth_v1_store_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
@@ -3388,57 +3403,58 @@ var file_berth_v1_store_proto_depIdxs = []int32{
 	40, // 22: berth.v1.Command.delete_attributes:type_name -> berth.v1.DeleteAttributesCommand
 	41, // 23: berth.v1.Command.delete_capacity_provider:type_name -> berth.v1.DeleteCapacityProviderCommand
 	42, // 24: berth.v1.Command.update_capacity_provider:type_name -> berth.v1.UpdateCapacityProviderCommand
-	43, // 25: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
-	44, // 26: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
-	45, // 27: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
-	43, // 28: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
-	44, // 29: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
-	46, // 30: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
+	44, // 25: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
+	45, // 26: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
+	46, // 27: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
+	44, // 28: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
+	45, // 29: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
+	47, // 30: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
 	7,  // 31: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
 	7,  // 32: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
-	47, // 33: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
+	48, // 33: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
 	7,  // 34: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
-	48, // 35: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
-	49, // 36: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
-	50, // 37: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
-	51, // 38: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
-	46, // 39: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
+	49, // 35: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
+	50, // 36: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
+	51, // 37: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
+	52, // 38: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
+	47, // 39: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
 	7,  // 40: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
-	52, // 41: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	53, // 41: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
 	9,  // 42: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
 	9,  // 43: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
-	53, // 44: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
-	54, // 45: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
+	54, // 44: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
+	55, // 45: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
 	9,  // 46: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
 	8,  // 47: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
-	55, // 48: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
+	56, // 48: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
 	22, // 49: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
-	56, // 50: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
-	21, // 51: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
-	9,  // 52: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	48, // 53: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
-	25, // 54: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
-	9,  // 55: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
-	53, // 56: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
-	57, // 57: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
-	58, // 58: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	30, // 59: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
-	44, // 60: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
-	44, // 61: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
-	59, // 62: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
-	35, // 63: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
-	6,  // 64: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
-	38, // 65: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
-	60, // 66: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
-	61, // 67: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
-	62, // 68: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
-	52, // 69: berth.v1.DeleteAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	63, // 70: berth.v1.UpdateCapacityProviderCommand.managed_scaling:type_name -> berth.v1.ManagedScaling
-	71, // [71:71] is the sub-list for method output_type
-	71, // [71:71] is the sub-list for method input_type
-	71, // [71:71] is the sub-list for extension type_name
-	71, // [71:71] is the sub-list for extension extendee
-	0,  // [0:71] is the sub-list for field type_name
+	57, // 50: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
+	43, // 51: berth.v1.ServiceRecord.task_set_tokens:type_name -> berth.v1.ServiceRecord.TaskSetTokensEntry
+	21, // 52: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
+	9,  // 53: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	49, // 54: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
+	25, // 55: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
+	9,  // 56: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
+	54, // 57: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
+	58, // 58: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
+	59, // 59: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	30, // 60: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
+	45, // 61: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
+	45, // 62: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
+	60, // 63: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
+	35, // 64: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
+	6,  // 65: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
+	38, // 66: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
+	61, // 67: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
+	62, // 68: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
+	63, // 69: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	53, // 70: berth.v1.DeleteAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	64, // 71: berth.v1.UpdateCapacityProviderCommand.managed_scaling:type_name -> berth.v1.ManagedScaling
+	72, // [72:72] is the sub-list for method output_type
+	72, // [72:72] is the sub-list for method input_type
+	72, // [72:72] is the sub-list for extension type_name
+	72, // [72:72] is the sub-list for extension extendee
+	0,  // [0:72] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_store_proto_init() }
@@ -3482,7 +3498,7 @@ func file_berth_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_store_proto_rawDesc), len(file_berth_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   43,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,7 +1,7 @@
 // Package cli is the berth command line: ECS's operations as `aws ecs` names
 // and flags them, sent over berth's gRPC API (service berth.v1.ECS), and the
 // commands aws ecs lacks, over service berth.v1.Berth: wait services-stable,
-// explain, logs and top.
+// explain, logs, exec and top.
 //
 // The ECS commands are one table (ecsCommands) read by one runner: every
 // member of an operation's request message is a flag named as the aws CLI
@@ -39,6 +39,11 @@ const DefaultEndpoint = "127.0.0.1:7400"
 // Env is what the CLI reads and writes besides the control plane.
 type Env struct {
 	Stdout, Stderr io.Writer
+	// Stdin is what exec sends a command (with a terminal, or -i); nil is
+	// none.
+	Stdin io.Reader
+	// Terminal is the terminal stdin is, for exec's TTY; nil when it is none.
+	Terminal Terminal
 	// Getenv reads an environment variable (os.Getenv); nil reads none.
 	Getenv func(string) string
 }
@@ -54,6 +59,10 @@ func Run(ctx context.Context, args []string, env Env) int {
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
+	}
+	var exit exitStatus
+	if errors.As(err, &exit) { // exec's command's own status, as it is
+		return int(exit)
 	}
 	fmt.Fprintf(env.Stderr, "berth: %s\n", oneLine(a.message(err)))
 	var u usageError
@@ -121,7 +130,7 @@ func (a *app) rootCommand() *cobra.Command {
 		cmd.GroupID = "ecs"
 		root.AddCommand(cmd)
 	}
-	for _, cmd := range []*cobra.Command{a.waitCommand(), a.explainCommand(), a.logsCommand(), a.topCommand()} {
+	for _, cmd := range []*cobra.Command{a.waitCommand(), a.explainCommand(), a.logsCommand(), a.execCommand(), a.topCommand()} {
 		cmd.GroupID = "berth"
 		root.AddCommand(cmd)
 	}

@@ -3,6 +3,8 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,9 +18,23 @@ import (
 	"github.com/berth/berth/cmd/berth/internal/cli"
 	"github.com/berth/berth/controlplane"
 	"github.com/berth/berth/internal/cptest"
+	"github.com/berth/berth/internal/testimage"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain removes the test images (exec's Docker test builds one), then
+// checks that no goroutine outlived the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if err := testimage.Cleanup(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	if err := goleak.Find(); code == 0 && err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	os.Exit(code)
+}
 
 // taskdefs holds the ECS task definitions collected from public repositories,
 // in the shared folder beside the repository.

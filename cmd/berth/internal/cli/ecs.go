@@ -56,6 +56,12 @@ var ecsCommands = []ecsCommand{
 	{"describe-services", "Describe services", rpc(berthv1.ECSClient.DescribeServices), []string{"services"}},
 	{"list-services", "List service ARNs", rpc(berthv1.ECSClient.ListServices), nil},
 
+	{"create-task-set", "Create a task set in a service with the EXTERNAL deployment controller", rpc(berthv1.ECSClient.CreateTaskSet), []string{"service", "cluster", "taskDefinition"}},
+	{"describe-task-sets", "Describe a service's task sets (all when none is named)", rpc(berthv1.ECSClient.DescribeTaskSets), []string{"cluster", "service"}},
+	{"update-task-set", "Change a task set's scale (a percent of the service's desired count)", rpc(berthv1.ECSClient.UpdateTaskSet), []string{"cluster", "service", "taskSet", "scale"}},
+	{"delete-task-set", "Delete a task set: it drains (--force for the primary)", rpc(berthv1.ECSClient.DeleteTaskSet), []string{"cluster", "service", "taskSet"}},
+	{"update-service-primary-task-set", "Make a task set the service's primary one", rpc(berthv1.ECSClient.UpdateServicePrimaryTaskSet), []string{"cluster", "service", "primaryTaskSet"}},
+
 	{"create-capacity-provider", "Create a capacity provider", rpc(berthv1.ECSClient.CreateCapacityProvider), []string{"name"}},
 	{"describe-capacity-providers", "Describe capacity providers", rpc(berthv1.ECSClient.DescribeCapacityProviders), nil},
 	{"put-cluster-capacity-providers", "Set a cluster's capacity providers", rpc(berthv1.ECSClient.PutClusterCapacityProviders), []string{"cluster", "capacityProviders", "defaultCapacityProviderStrategy"}},
@@ -74,6 +80,7 @@ var ecsCommands = []ecsCommand{
 	{"delete-attributes", "Delete custom attributes from container instances", rpc(berthv1.ECSClient.DeleteAttributes), []string{"attributes"}},
 	{"delete-capacity-provider", "Delete a capacity provider no cluster or service uses", rpc(berthv1.ECSClient.DeleteCapacityProvider), []string{"capacityProvider"}},
 	{"update-capacity-provider", "Update a capacity provider's managed scaling, termination protection and draining", rpc(berthv1.ECSClient.UpdateCapacityProvider), []string{"name", "autoScalingGroupProvider"}},
+	{"execute-command", "ECS Exec's Session Manager session, which berth refuses as ECS would or names berth exec", rpc(berthv1.ECSClient.ExecuteCommand), []string{"command", "task"}},
 }
 
 // operation is one method of the ECS service with its message types erased.
@@ -128,7 +135,7 @@ func (a *app) ecsCommand(c ecsCommand) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.print(cmd.OutOrStdout(), resp)
+			return a.print(cmd.OutOrStdout(), resp, req)
 		})
 	})
 	return cmd

@@ -39,7 +39,7 @@ func (a *app) explainCommand() *cobra.Command {
 					return err
 				}
 				if a.outputSet && a.output == "json" {
-					return writeJSON(out, resp)
+					return writeJSON(out, resp, nil)
 				}
 				return writeServiceExplanation(out, resp)
 			}
@@ -48,7 +48,7 @@ func (a *app) explainCommand() *cobra.Command {
 				return err
 			}
 			if a.outputSet && a.output == "json" {
-				return writeJSON(out, resp)
+				return writeJSON(out, resp, nil)
 			}
 			return writeTaskExplanation(out, resp)
 		})

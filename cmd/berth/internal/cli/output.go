@@ -9,13 +9,14 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/berth/berth/ecs/ecsjson"
 )
 
-// print writes a response in the --output format.
-func (a *app) print(w io.Writer, m proto.Message) error {
+// print writes a response to req in the --output format.
+func (a *app) print(w io.Writer, m, req proto.Message) error {
 	switch a.output {
 	case "table":
 		return writeTable(w, m.ProtoReflect())
@@ -24,13 +25,14 @@ func (a *app) print(w io.Writer, m proto.Message) error {
 		tw.message(m.ProtoReflect(), "")
 		return tw.err
 	}
-	return writeJSON(w, m)
+	return writeJSON(w, m, req)
 }
 
-// writeJSON writes m as the aws CLI prints a response: ECS's member names,
-// members not set left out, indented by 4.
-func writeJSON(w io.Writer, m proto.Message) error {
-	b, err := protojson.MarshalOptions{UseProtoNames: false}.Marshal(m)
+// writeJSON writes m, the response to req (nil if none), as the aws CLI
+// prints ECS's responses: ECS's member names, members not set left out but
+// for those ECS writes when empty or zero (ecsjson's rule), indented by 4.
+func writeJSON(w io.Writer, m, req proto.Message) error {
+	b, err := ecsjson.Marshal(m, req)
 	if err != nil {
 		return err
 	}
