@@ -72,8 +72,11 @@ check "a task set on a service without the EXTERNAL controller" 'only supports t
   ecs create-task-set --cluster prod --service web --task-definition nginx
 check "CODE_DEPLOY is refused, naming it" 'CODE_DEPLOY is not supported' \
   ecs create-service --cluster prod --service-name cd --task-definition nginx --desired-count 1 --deployment-controller type=CODE_DEPLOY
-check "ClientException for an unknown task definition" 'ClientException' ecs describe-task-definition --task-definition nope
-check "ClusterNotFoundException" 'ClusterNotFoundException' ecs list-tasks --cluster nope
+check "ClientException for an unknown task definition, in ECS's words" 'ClientException) when calling the DescribeTaskDefinition operation: Unable to describe task definition.' \
+  ecs describe-task-definition --task-definition nope
+check "ClusterNotFoundException, in ECS's words" 'ClusterNotFoundException) when calling the ListTasks operation: Cluster not found.' ecs list-tasks --cluster nope
+check "InvalidParameterException for an unknown task, in ECS's words" 'The referenced task was not found.' \
+  ecs stop-task --cluster prod --task 0123456789abcdef0123456789abcdef
 check "InvalidParameterException" 'InvalidParameterException' ecs run-task --task-definition nginx --count 11
 check "a bad signature is refused" 'InvalidSignatureException' \
   env AWS_ACCESS_KEY_ID="$(grep aws_access_key_id "$AWS_SHARED_CREDENTIALS_FILE" | cut -d' ' -f3)" AWS_SECRET_ACCESS_KEY=wrong \

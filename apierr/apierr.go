@@ -9,12 +9,20 @@
 // (controlplane), and class and reason to the service's own exception name on
 // its AWS wire (each service's error table, e.g. ecs/ecserr).
 //
+// Where the AWS service has a known text for an error, Message is that text
+// word for word (Says), and berth's own words, which name the field and the
+// rule, stay in Detail; the boundary sends both: the text as the message, the
+// field and berth's words beside it (an extra member of a JSON error body,
+// the details of a gRPC status), where clients that do not know them ignore
+// them.
+//
 // This package must not import grpc or any service: it is below them all.
 package apierr
 
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Class is what kind of failure an error is; each maps to one gRPC code.
@@ -56,12 +64,48 @@ type Error struct {
 	// Exception is the wire's exception name, when a service's own handler
 	// chose it; "" lets the service's error table choose.
 	Exception string
-	// Message is what the user reads; for a field error it starts with the
-	// field's path ("path: rule").
+	// Message is what the user reads: the service's own text word for word
+	// where it has one (Says), else berth's own words; for a field error
+	// these start with the field's path ("path: rule").
 	Message string
+	// Detail is berth's own words when Message is the service's text, ""
+	// when Message says them.
+	Detail string
 }
 
 func (e *Error) Error() string { return e.Message }
+
+// Says returns a copy of e whose Message is text, the service's own words
+// for the error, word for word; berth's words move to Detail.
+func (e *Error) Says(text string) *Error {
+	c := *e
+	if c.Detail == "" && c.Message != text {
+		c.Detail = c.Message
+	}
+	c.Message = text
+	return &c
+}
+
+// Own is berth's own words for the error: Detail, else Message.
+func (e *Error) Own() string {
+	if e.Detail != "" {
+		return e.Detail
+	}
+	return e.Message
+}
+
+// Rule is the rule the error's Field breaks, in berth's words without the
+// field's path ("must not be empty"); "" for an error about no field.
+func (e *Error) Rule() string {
+	if e.Field == "" {
+		return ""
+	}
+	own := e.Own()
+	if rule, ok := strings.CutPrefix(own, e.Field+": "); ok {
+		return rule
+	}
+	return own
+}
 
 // New returns an error of the class with a reason.
 func New(class Class, reason, format string, args ...any) *Error {

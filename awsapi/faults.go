@@ -76,37 +76,65 @@ func (f *fault) statusOf(p Protocol) int {
 	return f.status
 }
 
-// writeError writes an error in protocol p's shape. sender says whether the
-// caller is at fault (4xx) rather than the server.
-func writeError(w http.ResponseWriter, p Protocol, status int, code, message, namespace, requestID string) {
+// wireError is an error as a protocol sends it: the exception, the message
+// and, beyond AWS's own members, berth's: the path of the request member the
+// error is about and berth's own words when the message is the service's
+// text. Clients that do not know the extra members ignore them.
+type wireError struct {
+	code, message string
+	field, detail string
+}
+
+// jsonBody is the error body of the JSON protocols (and CBOR's): typeKey
+// names the member that holds the exception ("__type"), or is "" for none
+// (REST-JSON sends it as a header).
+func (e wireError) jsonBody(typeKey string, extra map[string]string) map[string]string {
+	b := map[string]string{"message": e.message}
+	if typeKey != "" {
+		b[typeKey] = e.code
+	}
+	if e.field != "" {
+		b["field"] = e.field
+	}
+	if e.detail != "" {
+		b["detail"] = e.detail
+	}
+	for k, v := range extra {
+		b[k] = v
+	}
+	return b
+}
+
+// writeError writes an error in protocol p's shape.
+func writeError(w http.ResponseWriter, p Protocol, status int, e wireError, namespace, requestID string) {
 	h := w.Header()
 	switch p {
 	case JSON10, JSON11:
 		h.Set("Content-Type", jsonContentType(p))
-		h.Set("X-Amzn-Errortype", code)
+		h.Set("X-Amzn-Errortype", e.code)
 		w.WriteHeader(status)
-		b, _ := json.Marshal(map[string]string{"__type": code, "message": message})
+		b, _ := json.Marshal(e.jsonBody("__type", nil))
 		w.Write(b)
 	case RESTJSON:
 		h.Set("Content-Type", "application/json")
-		h.Set("X-Amzn-Errortype", code)
+		h.Set("X-Amzn-Errortype", e.code)
 		w.WriteHeader(status)
-		b, _ := json.Marshal(map[string]string{"Type": faultParty(status, "User", "Service"), "message": message})
+		b, _ := json.Marshal(e.jsonBody("", map[string]string{"Type": faultParty(status, "User", "Service")}))
 		w.Write(b)
 	case RPCv2CBOR:
 		h.Set("Content-Type", cborContentType)
 		h.Set(smithyProtocolHeader, smithyProtocolCBOR)
 		w.WriteHeader(status)
-		b, _ := cbor.Marshal(map[string]string{"__type": code, "message": message})
+		b, _ := cbor.Marshal(e.jsonBody("__type", nil))
 		w.Write(b)
 	case Query:
 		h.Set("Content-Type", "text/xml")
 		w.WriteHeader(status)
-		writeXML(w, queryErrorResponse{Xmlns: namespace, Error: queryError{Type: faultParty(status, "Sender", "Receiver"), Code: code, Message: message}, RequestID: requestID})
+		writeXML(w, queryErrorResponse{Xmlns: namespace, Error: queryError{Type: faultParty(status, "Sender", "Receiver"), Code: e.code, Message: e.message}, RequestID: requestID})
 	default: // REST-XML, and whatever could not be told
 		h.Set("Content-Type", "application/xml")
 		w.WriteHeader(status)
-		writeXML(w, s3Error{Code: code, Message: message, RequestID: requestID})
+		writeXML(w, s3Error{Code: e.code, Message: e.message, RequestID: requestID})
 	}
 }
 

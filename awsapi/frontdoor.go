@@ -345,7 +345,7 @@ func (f *FrontDoor) writeError(w http.ResponseWriter, c *call, err error, reques
 	var fl *fault
 	if errors.As(err, &fl) {
 		name := fl.name(p)
-		writeError(w, p, fl.statusOf(p), name, fl.message, ns, requestID)
+		writeError(w, p, fl.statusOf(p), wireError{code: name, message: fl.message}, ns, requestID)
 		return name
 	}
 	e := toAPIError(err)
@@ -359,7 +359,7 @@ func (f *FrontDoor) writeError(w http.ResponseWriter, c *call, err error, reques
 	if e.Class == apierr.Internal {
 		f.log.Error("AWS call failed", "service", c.svc.Name, "operation", c.op, "err", err)
 	}
-	writeError(w, p, code, name, e.Message, ns, requestID)
+	writeError(w, p, code, wireError{code: name, message: e.Message, field: e.Field, detail: e.Detail}, ns, requestID)
 	return name
 }
 

@@ -48,6 +48,9 @@ var echoDesc = grpc.ServiceDesc{
 				if in.Group == "missing" {
 					return nil, apierr.New(apierr.NotFound, "ThingNotFound", "thing %q not found", in.TaskDefinition)
 				}
+				if in.Group == "worded" {
+					return nil, apierr.Field("taskDefinition", "%q is not a thing", in.TaskDefinition).Says("The thing is invalid.")
+				}
 				if c, ok := awsapi.CallerFrom(ctx); !ok || c.AccessKeyID != key.AccessKeyID {
 					return nil, fmt.Errorf("no caller in the context")
 				}
@@ -437,4 +440,49 @@ func wantXMLError(t *testing.T, resp *http.Response, b []byte, status int, code 
 
 func unmarshal(b []byte, m proto.Message) error {
 	return awsjsonUnmarshal(b, m)
+}
+
+// An error's field path and berth's own words, beside the service's text,
+// are extra members of every JSON-shaped error body.
+func TestErrorFieldAndDetail(t *testing.T) {
+	srv, _ := frontDoor(t)
+	want := map[string]string{"message": "The thing is invalid.", "field": "taskDefinition", "detail": `taskDefinition: "web" is not a thing`}
+	check := func(name string, resp *http.Response, e map[string]string) {
+		t.Helper()
+		for k, v := range want {
+			if e[k] != v {
+				t.Errorf("%s: %s = %q, want %q (%d %v)", name, k, e[k], v, resp.StatusCode, e)
+			}
+		}
+	}
+	body := []byte(`{"taskDefinition":"web","group":"worded"}`)
+	resp, b := send(t, post(t, srv.URL+"/", "application/x-amz-json-1.1", map[string]string{"X-Amz-Target": "EchoV11.Echo"}, body), "json11", body, time.Now())
+	var e map[string]string
+	json.Unmarshal(b, &e)
+	check("json11", resp, e)
+	if e["__type"] != "ValidationException" {
+		t.Errorf("json11: __type %q", e["__type"])
+	}
+
+	req := post(t, srv.URL+"/2024-01-01/echo/web", "application/json", map[string]string{"X-Group": "worded"}, nil)
+	resp, b = send(t, req, "rest", nil, time.Now())
+	e = nil
+	json.Unmarshal(b, &e)
+	check("rest-json", resp, e)
+
+	cb, _ := cbor.Marshal(map[string]any{"taskDefinition": "web", "group": "worded"})
+	hdr := map[string]string{"Smithy-Protocol": "rpc-v2-cbor", "Accept": "application/cbor"}
+	resp, b = send(t, post(t, srv.URL+"/service/EchoCbor/operation/Echo", "application/cbor", hdr, cb), "cbor", cb, time.Now())
+	e = nil
+	cbor.Unmarshal(b, &e)
+	check("cbor", resp, e)
+
+	// An error in berth's own words names its field, with no detail.
+	bad := []byte(`{"count":"many"}`)
+	resp, b = send(t, post(t, srv.URL+"/", "application/x-amz-json-1.1", map[string]string{"X-Amz-Target": "EchoV11.Echo"}, bad), "json11", bad, time.Now())
+	e = nil
+	json.Unmarshal(b, &e)
+	if _, has := e["detail"]; e["field"] != "count" || has {
+		t.Errorf("berth's own words: %d %v", resp.StatusCode, e)
+	}
 }

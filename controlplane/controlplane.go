@@ -100,6 +100,8 @@ type ControlPlane struct {
 	keys       awsapi.Keys
 	served     chan error
 	pprof      bool
+	// errorTables name the AWS services' exceptions in gRPC statuses.
+	errorTables errorTables
 
 	dispatcher  *dispatcher.Dispatcher
 	stopLoops   context.CancelFunc
@@ -170,9 +172,11 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		c.loops.Add(1)
 		go func() { defer c.loops.Done(); run(runCtx) }()
 	}
+	wires := []awsapi.Service{ecsapi.Wire(api), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets)}
+	c.errorTables = newErrorTables(wires...)
 	c.serveGRPC(api)
 	front := awsapi.New(c.keys, awsapi.Options{Interceptor: c.unaryChain(), Logger: cfg.Logger, Observe: c.metrics.observeWire})
-	for _, svc := range []awsapi.Service{ecsapi.Wire(api), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets)} {
+	for _, svc := range wires {
 		if err := front.Register(svc); err != nil {
 			c.Shutdown(ctx)
 			return nil, err

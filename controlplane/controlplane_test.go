@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -137,8 +138,12 @@ func TestErrorsMapToGRPCCodes(t *testing.T) {
 		t.Fatalf("bad task definition: %v", err)
 	}
 	_, err = ecs.DescribeTaskDefinition(ctx, &berthv1.DescribeTaskDefinitionRequest{TaskDefinition: "nope"})
-	if status.Code(err) != codes.NotFound || !strings.Contains(err.Error(), "nope") {
+	if status.Code(err) != codes.NotFound || status.Convert(err).Message() != "Unable to describe task definition." {
 		t.Fatalf("unknown task definition: %v", err)
+	}
+	// ECS's text is the message; berth's words are in the details.
+	if info := errorInfo(err); info.GetReason() != "ClientException" || !strings.Contains(info.GetMetadata()["detail"], "nope") {
+		t.Fatalf("unknown task definition: ErrorInfo %v", info)
 	}
 	_, err = ecs.DescribeClusters(ctx, &berthv1.DescribeClustersRequest{Clusters: []string{"nope"}})
 	if err != nil {
@@ -265,4 +270,14 @@ func TestHTTPEndpoints(t *testing.T) {
 		t.Errorf("/metrics lacks blue's reservation")
 	}
 	http.DefaultClient.CloseIdleConnections()
+}
+
+// errorInfo is the google.rpc.ErrorInfo of a gRPC error's status, or nil.
+func errorInfo(err error) *errdetails.ErrorInfo {
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info
+		}
+	}
+	return nil
 }

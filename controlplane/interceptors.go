@@ -12,7 +12,6 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/berth/berth/apierr"
 	"github.com/berth/berth/awsapi"
 	"github.com/berth/berth/controlplane/bearer"
 )
@@ -33,7 +32,7 @@ const (
 // see the final code, auth runs before handlers, errors are mapped once. gRPC
 // callers and the AWS front door's callers go through the same chain.
 func (c *ControlPlane) unaryChain() grpc.UnaryServerInterceptor {
-	return chainUnary(c.observe, recoverPanics, c.authenticate, mapErrors)
+	return chainUnary(c.observe, recoverPanics, c.authenticate, c.mapErrors)
 }
 
 // chainUnary makes one interceptor of several, the first outermost, as
@@ -78,7 +77,7 @@ func recoverPanics(ctx context.Context, req any, info *grpc.UnaryServerInfo, han
 
 // streamChain is every stream interceptor, outermost first.
 func (c *ControlPlane) streamChain() grpc.ServerOption {
-	return grpc.ChainStreamInterceptor(c.authenticateStream, mapStreamErrors)
+	return grpc.ChainStreamInterceptor(c.authenticateStream, c.mapStreamErrors)
 }
 
 // authenticate demands the admin token on every ECS and berth method, unless
@@ -117,7 +116,7 @@ func (c *ControlPlane) checkToken(ctx context.Context, method string) error {
 }
 
 // mapStreamErrors maps a stream handler's domain error once.
-func mapStreamErrors(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+func (c *ControlPlane) mapStreamErrors(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	err := handler(srv, ss)
 	if err == nil {
 		return nil
@@ -125,7 +124,7 @@ func mapStreamErrors(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo,
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
-	return GRPCStatus(err).Err()
+	return c.errorTables.status(info.FullMethod, err).Err()
 }
 
 // checkBearer compares the call's bearer token with want in constant time.
@@ -142,7 +141,7 @@ func checkBearer(ctx context.Context, want string) error {
 }
 
 // mapErrors turns domain errors into gRPC statuses, the one place that does.
-func mapErrors(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+func (c *ControlPlane) mapErrors(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	resp, err := handler(ctx, req)
 	if err == nil {
 		return resp, nil
@@ -150,7 +149,7 @@ func mapErrors(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler
 	if _, ok := status.FromError(err); ok {
 		return resp, err
 	}
-	return resp, &statusError{status: GRPCStatus(err), err: err}
+	return resp, &statusError{status: c.errorTables.status(info.FullMethod, err), err: err}
 }
 
 // statusError is a domain error with its gRPC status: gRPC sends the status,
@@ -163,27 +162,3 @@ type statusError struct {
 func (e *statusError) Error() string              { return e.err.Error() }
 func (e *statusError) Unwrap() error              { return e.err }
 func (e *statusError) GRPCStatus() *status.Status { return e.status }
-
-// GRPCStatus is the gRPC status of a domain error.
-func GRPCStatus(err error) *status.Status {
-	switch {
-	case err == context.Canceled:
-		return status.New(codes.Canceled, err.Error())
-	case err == context.DeadlineExceeded:
-		return status.New(codes.DeadlineExceeded, err.Error())
-	}
-	e := apierr.From(err)
-	return status.New(grpcCodes[e.Class], e.Message)
-}
-
-var grpcCodes = map[apierr.Class]codes.Code{
-	apierr.Internal:           codes.Internal,
-	apierr.InvalidArgument:    codes.InvalidArgument,
-	apierr.NotFound:           codes.NotFound,
-	apierr.FailedPrecondition: codes.FailedPrecondition,
-	apierr.AlreadyExists:      codes.AlreadyExists,
-	apierr.Unauthenticated:    codes.Unauthenticated,
-	apierr.PermissionDenied:   codes.PermissionDenied,
-	apierr.ResourceExhausted:  codes.ResourceExhausted,
-	apierr.Unimplemented:      codes.Unimplemented,
-}

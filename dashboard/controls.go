@@ -24,6 +24,8 @@ const maxBody = 64 << 10
 type apiError struct {
 	Error string `json:"error"`
 	Field string `json:"field,omitempty"`
+	// Detail is berth's own words when Error is ECS's text, word for word.
+	Detail string `json:"detail,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -80,7 +82,7 @@ func writeError(w http.ResponseWriter, err error, notFoundField string) {
 	case apierr.Unimplemented:
 		code = http.StatusNotImplemented
 	}
-	writeJSON(w, code, apiError{Error: e.Message, Field: field})
+	writeJSON(w, code, apiError{Error: e.Message, Field: field, Detail: e.Detail})
 }
 
 // admin lets through requests that carry the admin token, compared in
@@ -316,7 +318,7 @@ func (d *Dashboard) instanceState(w http.ResponseWriter, r *http.Request) {
 func ecsFieldRenamed(err error, from, to string) error {
 	e := apierr.From(err)
 	if rest, ok := strings.CutPrefix(e.Field, from); ok && (rest == "" || strings.HasPrefix(rest, "[") || strings.HasPrefix(rest, ".")) {
-		return badField(to, "%s", strings.TrimPrefix(e.Message, e.Field+": "))
+		return badField(to, "%s", e.Rule())
 	}
 	return err
 }

@@ -96,6 +96,11 @@ func TestControlsRejectBadInput(t *testing.T) {
 			}
 		})
 	}
+	// ECS's text, with berth's own words beside it.
+	code, body := e.post(t, "/dashboard/api/services/scale", tok, `{"service":"nope","desiredCount":5}`)
+	if code != 404 || body["error"] != "Service not found." || !strings.Contains(fmt.Sprint(body["detail"]), `service "nope" not found`) {
+		t.Errorf("unknown service: HTTP %d %v, want ECS's text and berth's detail", code, body)
+	}
 	if after := e.fingerprint(t); after != before {
 		t.Errorf("rejected controls changed the cluster:\nbefore:\n%s\nafter:\n%s", before, after)
 	}

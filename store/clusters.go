@@ -11,7 +11,7 @@ import (
 )
 
 func clusterNotFound(name string) error {
-	return refused(apierr.NotFound, ReasonClusterNotFound, "cluster %q not found", name)
+	return apierr.New(apierr.NotFound, ReasonClusterNotFound, "cluster %q not found", name).Says(TextClusterNotFound)
 }
 
 // createCluster stores a new ACTIVE cluster, or returns the ACTIVE one of

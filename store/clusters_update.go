@@ -4,7 +4,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
-	"github.com/berth/berth/apierr"
 )
 
 // updateCluster applies UpdateCluster and UpdateClusterSettings to an ACTIVE
@@ -21,7 +20,7 @@ func updateCluster(c *change, cmd *berthv1.UpdateClusterCommand) (proto.Message,
 		return nil, err
 	}
 	if !found || cl.Status != StatusActive {
-		return nil, refused(apierr.NotFound, ReasonClusterNotFound, "Cluster not found.")
+		return nil, clusterNotFound(name)
 	}
 	for _, st := range cmd.GetSettings() {
 		replaced := false

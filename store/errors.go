@@ -13,9 +13,19 @@ const (
 	ReasonClusterHasTasks          = "ClusterHasTasks"
 	ReasonCapacityProviderInUse    = "CapacityProviderInUse"
 	ReasonCapacityProviderNotFound = "CapacityProviderNotFound"
+	ReasonTaskNotFound             = "TaskNotFound"
 	// ReasonBadParameter is a request parameter that names something the
 	// store cannot take (a provider that does not exist, a name in use).
 	ReasonBadParameter = "BadParameter"
+)
+
+// ECS's own texts for the store's refusals, word for word: quoted by moto's
+// ECS tests and by aws CLI output in the issues of ECS tools. The store's
+// own words, which name the cluster or service, stay in the error's Detail.
+const (
+	TextClusterNotFound = "Cluster not found."
+	TextServiceNotFound = "Service not found."
+	TextTaskNotFound    = "The referenced task was not found."
 )
 
 // refused returns an error of the class and reason.

@@ -78,6 +78,6 @@ func instanceNotFound(cluster, id string) error {
 }
 
 func taskNotFound(cluster, id string) error {
-	return refused(apierr.NotFound, "",
-		"task %s not found in cluster %q", id, cluster)
+	return apierr.New(apierr.NotFound, ReasonTaskNotFound,
+		"task %s not found in cluster %q", id, cluster).Says(TextTaskNotFound)
 }

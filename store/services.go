@@ -47,7 +47,7 @@ func (s *Store) Service(cluster, name string) (*berthv1.ServiceRecord, error) {
 	if rec, ok := s.services.get(cluster, name); ok {
 		return rec, nil
 	}
-	return nil, refused(apierr.NotFound, ReasonServiceNotFound, "service %q not found in cluster %q", name, cluster)
+	return nil, apierr.New(apierr.NotFound, ReasonServiceNotFound, "service %q not found in cluster %q", name, cluster).Says(TextServiceNotFound)
 }
 
 // Services lists the cluster's services that keep accepts (all when nil), by

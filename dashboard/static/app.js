@@ -93,9 +93,15 @@
         sessionStorage.removeItem(TOKEN_KEY);
         setUnlocked(false);
       }
-      throw new Error(data.error || res.statusText);
+      throw new Error(errorText(data) || res.statusText);
     }
     return data;
+  }
+  // errorText is an error answer as the dashboard shows it: ECS's text, and
+  // berth's own words (the field and the rule) beside it when they differ.
+  function errorText(data) {
+    if (!data.error) return "";
+    return data.detail ? `${data.error} (${data.detail})` : data.error;
   }
   async function control(path, body, done) {
     try {
@@ -666,7 +672,7 @@
     try {
       const res = await fetch(`/dashboard/api/task?cluster=${encodeURIComponent(S.cluster)}&task=${encodeURIComponent(id)}`);
       data = await res.json();
-      if (!res.ok) throw new Error(data.error || res.statusText);
+      if (!res.ok) throw new Error(errorText(data) || res.statusText);
     } catch (e) {
       if (seq === taskLoads) $("task-body").replaceChildren(el("p", { class: "error", text: e.message }));
       return;

@@ -45,8 +45,34 @@ func (s *Server) CreateCapacityProvider(ctx context.Context, req *berthv1.Create
 	return &berthv1.CreateCapacityProviderResponse{CapacityProvider: s.renderCapacityProvider(res.(*berthv1.CapacityProvider), true)}, nil
 }
 
+// clusterProviders keeps the providers of all that are associated with the
+// cluster (its capacityProviders).
+func (s *Server) clusterProviders(clusterParam string, all []*berthv1.CapacityProvider) ([]*berthv1.CapacityProvider, error) {
+	name, err := s.clusterName("cluster", clusterParam)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := s.store.Cluster(name)
+	if err != nil {
+		return nil, err
+	}
+	var kept []*berthv1.CapacityProvider
+	for _, cp := range all {
+		if includes(cl.GetCapacityProviders(), cp.Name) {
+			kept = append(kept, cp)
+		}
+	}
+	return kept, nil
+}
+
 // newCapacityProvider validates the request and fills ECS's defaults.
 func newCapacityProvider(req *berthv1.CreateCapacityProviderRequest) (*berthv1.CapacityProvider, error) {
+	if req.GetManagedInstancesProvider() != nil {
+		return nil, ecserr.Param("managedInstancesProvider", "not supported by berth: it has no ECS Managed Instances; use autoScalingGroupProvider")
+	}
+	if req.GetCluster() != "" {
+		return nil, ecserr.Param("cluster", "not supported by berth: a capacity provider of one cluster is an ECS Managed Instances provider, which berth does not have")
+	}
 	name := req.GetName()
 	if !validName(name) {
 		return nil, ecserr.Param("name", "%q: up to 255 letters, digits, hyphens and underscores", name)
@@ -169,6 +195,11 @@ func (s *Server) DescribeCapacityProviders(ctx context.Context, req *berthv1.Des
 		return nil, err
 	}
 	all = append(all, stored...)
+	if req.GetCluster() != "" {
+		if all, err = s.clusterProviders(req.GetCluster(), all); err != nil {
+			return nil, err
+		}
+	}
 	out := &berthv1.DescribeCapacityProvidersResponse{}
 	list := all
 	if names := req.GetCapacityProviders(); len(names) > 0 {

@@ -68,6 +68,9 @@ func (s *Server) UpdateCapacityProvider(ctx context.Context, req *berthv1.Update
 	if store.IsBuiltinProvider(name) {
 		return nil, ecserr.Param("name", "The %s capacity provider is reserved and cannot be updated", name)
 	}
+	if req.GetManagedInstancesProvider() != nil {
+		return nil, ecserr.Param("managedInstancesProvider", "not supported by berth: it has no ECS Managed Instances")
+	}
 	upd := req.GetAutoScalingGroupProvider()
 	if upd == nil {
 		return nil, ecserr.Param("autoScalingGroupProvider", "is required")

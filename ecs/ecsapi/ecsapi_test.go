@@ -78,7 +78,7 @@ func wantErr(t *testing.T, err error, class ecserr.Class, substr string) {
 		t.Fatalf("no error; want %q", substr)
 	}
 	e := ecserr.From(err)
-	if e.Class != class || !strings.Contains(e.Message, substr) {
+	if e.Class != class || !strings.Contains(e.Message, substr) && !strings.Contains(e.Own(), substr) {
 		t.Fatalf("error %v (class %d); want class %d containing %q", err, e.Class, class, substr)
 	}
 }

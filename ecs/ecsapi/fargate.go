@@ -116,7 +116,7 @@ func (s *Server) runFargateTask(ctx context.Context, req *berthv1.RunTaskRequest
 	if c := req.GetCount(); c < 0 || c > 10 {
 		return nil, ecserr.Param("count", "must be between 1 and 10, got %d", c)
 	}
-	p, err := s.plan(req.GetCluster(), req.GetTaskDefinition(), req.GetOverrides(), req.GetGroup(), req.GetStartedBy(), req.GetTags(), fargateLaunchType)
+	p, err := s.plan(req.GetCluster(), req.GetTaskDefinition(), req.GetOverrides(), req.GetGroup(), req.GetStartedBy(), req.GetTags(), fargateLaunchType, runTaskLaunch(req))
 	if err != nil {
 		return nil, err
 	}

@@ -69,17 +69,17 @@ func TestFargateBadInput(t *testing.T) {
 		{"register bad Fargate cpu", func() error {
 			_, err := s.RegisterTaskDefinition(ctx, fargateTaskDef("x", "300", "512"))
 			return err
-		}, ecserr.InvalidArgument, "cpu: Invalid 'cpu' setting for task."},
+		}, ecserr.InvalidArgument, "Invalid 'cpu' setting for task."},
 		{"register bad Fargate memory", func() error {
 			_, err := s.RegisterTaskDefinition(ctx, fargateTaskDef("x", "256", "4096"))
 			return err
-		}, ecserr.InvalidArgument, "memory: No Fargate configuration exists for given values."},
+		}, ecserr.InvalidArgument, "No Fargate configuration exists for given values."},
 		{"register Fargate without awsvpc", func() error {
 			req := fargateTaskDef("x", "256", "512")
 			req.NetworkMode = "bridge"
 			_, err := s.RegisterTaskDefinition(ctx, req)
 			return err
-		}, ecserr.InvalidArgument, "networkMode: Fargate only supports network mode 'awsvpc'."},
+		}, ecserr.InvalidArgument, "Fargate only supports network mode 'awsvpc'."},
 		// RunTask.
 		{"run FARGATE with a task definition without FARGATE", run(&berthv1.RunTaskRequest{TaskDefinition: "web", LaunchType: "FARGATE"}),
 			ecserr.InvalidArgument, "Task definition does not support launch_type FARGATE."},

@@ -98,7 +98,7 @@ func (s *Server) clusterName(field, value string) (string, error) {
 		return "", err
 	}
 	if cl.Status != store.StatusActive {
-		return "", apierr.New(apierr.NotFound, store.ReasonClusterNotFound, "cluster %q not found", name)
+		return "", apierr.New(apierr.NotFound, store.ReasonClusterNotFound, "cluster %q is %s", name, cl.Status).Says(store.TextClusterNotFound)
 	}
 	return name, nil
 }

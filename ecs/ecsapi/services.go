@@ -218,7 +218,7 @@ func checkDesiredCount(strategy string, count *int32, create bool) error {
 func (s *Server) serviceTaskDefinition(v, launchType string) (*berthv1.TaskDefinition, error) {
 	rec, err := s.activeTaskDefinition(v)
 	if err != nil {
-		return nil, err
+		return nil, taskDefinitionSays(err, ecserr.TextTaskDefinitionNotFound)
 	}
 	td := rec.TaskDefinition
 	if launchType == fargateLaunchType {
@@ -453,7 +453,8 @@ func (s *Server) DeleteService(ctx context.Context, req *berthv1.DeleteServiceRe
 	rec, err := s.changeService(ctx, req.GetCluster(), req.GetService(), func(svc *berthv1.Service) error {
 		if svc.SchedulingStrategy == replica && svc.GetDesiredCount() > 0 && !req.GetForce() {
 			return ecserr.New(ecserr.InvalidArgument, ecserr.InvalidParameterException,
-				"The service cannot be stopped while it is scaled above 0: set desiredCount to 0 first, or delete with force.")
+				"service %s has desiredCount %d: set desiredCount to 0 first, or delete with force", svc.ServiceName, svc.GetDesiredCount()).
+				Says(ecserr.TextServiceScaledAbove0)
 		}
 		svc.Status = serviceDraining
 		svc.DesiredCount = proto.Int32(0)
@@ -506,6 +507,14 @@ func (s *Server) ListServices(ctx context.Context, req *berthv1.ListServicesRequ
 	}
 	if st := req.GetSchedulingStrategy(); st != "" && st != replica && st != daemon {
 		return nil, ecserr.Param("schedulingStrategy", "must be REPLICA or DAEMON, not %q", st)
+	}
+	// Every service berth runs is the customer's: none is managed by ECS.
+	switch req.GetResourceManagementType() {
+	case "", "CUSTOMER":
+	case "ECS":
+		return &berthv1.ListServicesResponse{}, nil
+	default:
+		return nil, ecserr.Param("resourceManagementType", "must be CUSTOMER or ECS, not %q", req.GetResourceManagementType())
 	}
 	limit, after, err := page(req.GetMaxResults(), req.GetNextToken(), 100)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 )
 
 // activeTaskDefinition resolves the taskDefinition parameter to an ACTIVE
-// revision.
+// revision that berth can start tasks of.
 func (s *Server) activeTaskDefinition(v string) (*berthv1.TaskDefinitionRecord, error) {
 	family, rev, err := parseTaskDefinition(v)
 	if err != nil {
@@ -23,6 +23,9 @@ func (s *Server) activeTaskDefinition(v string) (*berthv1.TaskDefinitionRecord, 
 	if rec.TaskDefinition.Status != store.StatusActive {
 		return nil, ecserr.Param("taskDefinition", "%s:%d is %s: only an ACTIVE revision can start new tasks", family, rev, rec.TaskDefinition.Status)
 	}
+	if err := taskdef.CheckLaunch(rec.TaskDefinition); err != nil {
+		return nil, err
+	}
 	return rec, nil
 }
 
@@ -33,10 +36,19 @@ func checkOverrides(td *berthv1.TaskDefinition, o *berthv1.TaskOverride, launchT
 	if err := taskdef.NormalizeOverrideSize(td, o, launchType == "FARGATE"); err != nil {
 		return err
 	}
+	if err := checkInferenceOverrides(o); err != nil {
+		return err
+	}
 	for i, co := range o.GetContainerOverrides() {
 		path := fmt.Sprintf("overrides.containerOverrides[%d]", i)
 		if containerDef(td, co.GetName()) == nil {
 			return ecserr.Param(path+".name", "no container %q in %s:%d", co.GetName(), td.Family, td.Revision)
+		}
+		if len(co.GetEnvironmentFiles()) > 0 {
+			return ecserr.Param(path+".environmentFiles", "not supported by berth: it has no S3 to read them from; use environment")
+		}
+		if len(co.GetResourceRequirements()) > 0 {
+			return ecserr.Param(path+".resourceRequirements", "not supported by berth yet: a task's GPUs are its task definition's")
 		}
 		for field, v := range map[string]*int32{"cpu": co.Cpu, "memory": co.Memory, "memoryReservation": co.MemoryReservation} {
 			if v != nil && *v < 0 {

@@ -2,6 +2,7 @@ package ecsapi
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -45,7 +46,7 @@ func (s *Server) DescribeTaskDefinition(ctx context.Context, req *berthv1.Descri
 	}
 	rec, err := s.store.TaskDefinition(family, rev)
 	if err != nil {
-		return nil, err
+		return nil, taskDefinitionSays(err, ecserr.TextTaskDefinitionUndescribable)
 	}
 	out := &berthv1.DescribeTaskDefinitionResponse{TaskDefinition: s.renderTaskDefinition(rec)}
 	if includes(req.GetInclude(), "TAGS") {
@@ -117,13 +118,14 @@ func (s *Server) DeregisterTaskDefinition(ctx context.Context, req *berthv1.Dere
 		return nil, err
 	}
 	if rev == 0 {
-		return nil, ecserr.Param("taskDefinition", "name a revision (family:revision or the full ARN), not only the family %q", family)
+		return nil, ecserr.Field("taskDefinition", "name a revision (family:revision or the full ARN), not only the family %q", family).
+			Says(ecserr.TextRevisionMissing)
 	}
 	res, err := s.apply(ctx, &berthv1.Command{Change: &berthv1.Command_DeregisterTaskDefinition{
 		DeregisterTaskDefinition: &berthv1.DeregisterTaskDefinitionCommand{Family: family, Revision: rev},
 	}})
 	if err != nil {
-		return nil, err
+		return nil, taskDefinitionSays(err, ecserr.TextTaskDefinitionUndescribable)
 	}
 	return &berthv1.DeregisterTaskDefinitionResponse{TaskDefinition: s.renderTaskDefinition(res.(*berthv1.TaskDefinitionRecord))}, nil
 }
@@ -135,7 +137,11 @@ func parseTaskDefinition(v string) (string, int32, error) {
 	}
 	family, rev, err := arn.TaskDefinition(v)
 	if err != nil {
-		return "", 0, ecserr.Param("taskDefinition", "%v", err)
+		e := ecserr.Param("taskDefinition", "%v", err)
+		if r, ok := badRevision(v); ok {
+			return "", 0, e.Says(ecserr.TextInvalidRevision(r))
+		}
+		return "", 0, e
 	}
 	if !validName(family) {
 		return "", 0, ecserr.Param("taskDefinition", "%q is not a family name: up to 255 letters, digits, hyphens and underscores", family)
@@ -167,4 +173,31 @@ func includes(list []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// badRevision is the revision of a family:revision (or ARN) that is not a
+// positive whole number, as ECS's text names it.
+func badRevision(v string) (string, bool) {
+	if arn.IsARN(v) {
+		_, v, _ = strings.Cut(v, "/")
+	}
+	_, rev, ok := strings.Cut(v, ":")
+	if !ok {
+		return "", false
+	}
+	if n, err := strconv.ParseInt(rev, 10, 32); err == nil && n > 0 {
+		return "", false
+	}
+	return rev, true
+}
+
+// taskDefinitionSays gives a task definition the store does not have (a
+// NotFound) ECS's text for the operation, a ClientException.
+func taskDefinitionSays(err error, text string) error {
+	if !ecserr.Is(err, ecserr.NotFound) {
+		return err
+	}
+	e := ecserr.From(err).Says(text)
+	e.Field, e.Exception = "taskDefinition", ecserr.ClientException
+	return e
 }

@@ -75,16 +75,14 @@ func (s *Server) planRunTask(req *berthv1.RunTaskRequest) (*placement.Plan, erro
 	if c := req.GetCount(); c < 0 || c > 10 {
 		return nil, ecserr.Param("count", "must be between 1 and 10, got %d", c)
 	}
-	p, err := s.plan(req.GetCluster(), req.GetTaskDefinition(), req.GetOverrides(), req.GetGroup(), req.GetStartedBy(), req.GetTags(), "EC2")
-	if err != nil {
-		return nil, err
-	}
-	p.EnableExecuteCommand = req.GetEnableExecuteCommand()
-	return p, nil
+	return s.plan(req.GetCluster(), req.GetTaskDefinition(), req.GetOverrides(), req.GetGroup(), req.GetStartedBy(), req.GetTags(), "EC2", runTaskLaunch(req))
 }
 
 // plan checks what RunTask and StartTask share.
-func (s *Server) plan(clusterParam, taskDef string, overrides *berthv1.TaskOverride, group, startedBy string, tags []*berthv1.Tag, launchType string) (*placement.Plan, error) {
+func (s *Server) plan(clusterParam, taskDef string, overrides *berthv1.TaskOverride, group, startedBy string, tags []*berthv1.Tag, launchType string, launch taskLaunch) (*placement.Plan, error) {
+	if err := launch.check(); err != nil {
+		return nil, err
+	}
 	cluster, err := s.clusterName("cluster", clusterParam)
 	if err != nil {
 		return nil, err
@@ -113,17 +111,22 @@ func (s *Server) plan(clusterParam, taskDef string, overrides *berthv1.TaskOverr
 	if err := validateTags("tags", tags); err != nil {
 		return nil, err
 	}
-	return placement.NewPlan(cluster, rec, overrides, group, startedBy, tags), nil
+	if tags, err = launch.withTags(rec, tags); err != nil {
+		return nil, err
+	}
+	p := placement.NewPlan(cluster, rec, overrides, group, startedBy, tags)
+	p.EnableExecuteCommand = launch.enableExecuteCommand
+	return p, nil
 }
 
 // StartTask starts one task on each named container instance (manual
 // placement: no strategies; the instance must have room).
 func (s *Server) StartTask(ctx context.Context, req *berthv1.StartTaskRequest) (*berthv1.StartTaskResponse, error) {
-	p, err := s.plan(req.GetCluster(), req.GetTaskDefinition(), req.GetOverrides(), req.GetGroup(), req.GetStartedBy(), req.GetTags(), "EC2")
+	p, err := s.plan(req.GetCluster(), req.GetTaskDefinition(), req.GetOverrides(), req.GetGroup(), req.GetStartedBy(), req.GetTags(), "EC2",
+		taskLaunch{volumeConfigurations: req.GetVolumeConfigurations(), enableExecuteCommand: req.GetEnableExecuteCommand(), propagateTags: req.GetPropagateTags()})
 	if err != nil {
 		return nil, err
 	}
-	p.EnableExecuteCommand = req.GetEnableExecuteCommand()
 	ids, err := objectIDs("containerInstances", arn.TypeContainerInstance, p.Cluster, req.GetContainerInstances(), 10)
 	if err != nil {
 		return nil, err
@@ -258,9 +261,11 @@ func taskFilter(cluster string, req *berthv1.ListTasksRequest) (func(*berthv1.Ta
 		}
 		instance = id
 	}
+	// berth runs no ECS managed daemons: no task belongs to one.
+	daemon := req.GetDaemonName()
 	return func(t *berthv1.TaskRecord) bool {
 		task := t.Task
-		return task.DesiredStatus == desired &&
+		return daemon == "" && task.DesiredStatus == desired &&
 			(instance == "" || t.InstanceId == instance) &&
 			(req.GetFamily() == "" || t.Family == req.GetFamily()) &&
 			(req.GetServiceName() == "" || task.Group == "service:"+req.GetServiceName()) &&

@@ -204,7 +204,7 @@ func TestWireMalformedBodies(t *testing.T) {
 		Family:               aws.String("web"),
 		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("nginx")}},
 	})
-	if err == nil || !strings.Contains(err.Error(), "containerDefinitions[0].memory") {
+	if err == nil || !strings.Contains(err.Error(), "At least one of 'memory' or 'memoryReservation' must be specified.") {
 		t.Fatalf("container without memory: %v", err)
 	}
 	list, err := client.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{})

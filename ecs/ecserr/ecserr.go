@@ -88,6 +88,7 @@ func Is(err error, class Class) bool { return apierr.Is(err, class) }
 var byReason = map[string]string{
 	store.ReasonClusterNotFound:          ClusterNotFoundException,
 	store.ReasonServiceNotFound:          ServiceNotFoundException,
+	store.ReasonTaskNotFound:             InvalidParameterException,
 	store.ReasonClusterHasServices:       ClusterContainsServices,
 	store.ReasonClusterHasInstances:      ClusterContainsInstances,
 	store.ReasonClusterHasTasks:          ClusterContainsTasks,

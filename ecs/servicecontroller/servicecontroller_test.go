@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -280,8 +281,8 @@ func TestServiceBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.call()
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, want an error containing %q", err, tt.want)
+			if err == nil || !strings.Contains(err.Error()+" "+detailOf(err), tt.want) {
+				t.Fatalf("got %v (%s), want an error containing %q", err, detailOf(err), tt.want)
 			}
 		})
 	}
@@ -350,4 +351,15 @@ func TestExplainTaskAndService(t *testing.T) {
 	if _, err := e.Berth.ExplainService(e.Ctx, &berthv1.ExplainServiceRequest{}); status.Code(err) != codes.InvalidArgument {
 		t.Errorf("ExplainService without a service: %v, want InvalidArgument", err)
 	}
+}
+
+// detailOf is berth's own words in a gRPC error's details, when its message
+// is ECS's text.
+func detailOf(err error) string {
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetMetadata()["detail"]
+		}
+	}
+	return ""
 }

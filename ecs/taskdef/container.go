@@ -48,6 +48,9 @@ func (t *task) checkContainerNames() error {
 	t.containers = map[string]int{}
 	essential := false
 	for i, c := range t.td.ContainerDefinitions {
+		if c.Name == "" {
+			return ecserr.Field(cpath(i, "name"), "required").Says(ecserr.TextContainerMissing("name"))
+		}
 		if err := checkName(cpath(i, "name"), c.Name); err != nil {
 			return err
 		}
@@ -70,7 +73,7 @@ func (t *task) checkContainerNames() error {
 // that of the ContainerDefinition message.
 func (t *task) checkContainer(i int, c *berthv1.ContainerDefinition, used map[portKey]string) error {
 	if c.Image == "" {
-		return ecserr.Field(cpath(i, "image"), "required")
+		return ecserr.Field(cpath(i, "image"), "required").Says(ecserr.TextContainerMissing("image"))
 	}
 	checks := []func() error{
 		func() error { return t.checkContainerResources(i, c) },

@@ -24,7 +24,7 @@ func (t *task) checkContainerResources(i int, c *berthv1.ContainerDefinition) er
 	}
 	if t.memory == 0 && c.Memory == nil && c.MemoryReservation == nil {
 		return ecserr.Field(cpath(i, "memory"),
-			"memory or memoryReservation is required when the task sets no memory")
+			"memory or memoryReservation is required when the task sets no memory").Says(ecserr.TextContainerNoMemory(c.Name))
 	}
 	if t.memory != 0 && c.Memory != nil && int(*c.Memory) > t.memory {
 		return ecserr.Field(cpath(i, "memory"), "%d MiB is more than the task memory %d MiB",

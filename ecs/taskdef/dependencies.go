@@ -15,6 +15,9 @@ func (t *task) checkDependsOn(i int, c *berthv1.ContainerDefinition) error {
 	for k, dep := range c.DependsOn {
 		p := cpath(i, fmt.Sprintf("dependsOn[%d]", k))
 		if err := t.checkContainerRef(p+".containerName", dep.ContainerName, c.Name); err != nil {
+			if _, known := t.containers[dep.ContainerName]; !known && dep.ContainerName != "" {
+				return ecserr.From(err).Says(ecserr.TextDependsOnMissing(dep.ContainerName))
+			}
 			return err
 		}
 		target := t.td.ContainerDefinitions[t.containers[dep.ContainerName]]

@@ -82,6 +82,9 @@ func checkUnsupported(i int, c *berthv1.ContainerDefinition) error {
 		return ecserr.Field(cpath(i, "logConfiguration.secretOptions"), "not supported: %s; use options", noSecretsStore)
 	case len(c.CredentialSpecs) > 0:
 		return ecserr.Field(cpath(i, "credentialSpecs"), "not supported: berth runs Linux containers only")
+	case c.RestartPolicy.GetEnabled():
+		return ecserr.Field(cpath(i, "restartPolicy.enabled"),
+			"not supported by berth yet: its agent does not restart a container within its task (an essential container that exits stops the task)")
 	}
 	return nil
 }

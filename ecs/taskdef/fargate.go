@@ -36,7 +36,9 @@ func steps(from, to, step int) []int {
 	return out
 }
 
-// ECS's own error texts for Fargate, kept so that users can search them.
+// ECS's own error texts for Fargate, word for word (the ECS Developer
+// Guide's "Invalid CPU or memory value specified" troubleshooting page quotes
+// the last two), the message of each error; berth's rule is its detail.
 const (
 	fargateNetworkMode = "Fargate only supports network mode 'awsvpc'."
 	fargateNeedsCPU    = "Fargate requires that 'cpu' be defined at the task level."
@@ -54,19 +56,19 @@ func (t *task) checkFargate() error {
 	}
 	switch {
 	case t.td.NetworkMode != "awsvpc":
-		return ecserr.Field("networkMode", "%s Got %q.", fargateNetworkMode, t.td.NetworkMode)
+		return ecserr.Field("networkMode", "must be awsvpc with FARGATE, got %q", t.td.NetworkMode).Says(fargateNetworkMode)
 	case t.cpu == 0:
-		return ecserr.Field("cpu", fargateNeedsCPU)
+		return ecserr.Field("cpu", "required at the task level with FARGATE").Says(fargateNeedsCPU)
 	case t.memory == 0:
-		return ecserr.Field("memory", fargateNeedsMemory)
+		return ecserr.Field("memory", "required at the task level with FARGATE").Says(fargateNeedsMemory)
 	}
 	i := slices.IndexFunc(fargateSizes, func(s fargateSize) bool { return s.cpu == t.cpu })
 	if i < 0 {
-		return ecserr.Field("cpu", "%s Fargate takes %s CPU units, got %d.", fargateBadCPU, fargateCPUs(), t.cpu)
+		return ecserr.Field("cpu", "Fargate takes %s CPU units, got %d", fargateCPUs(), t.cpu).Says(fargateBadCPU)
 	}
 	if !slices.Contains(fargateSizes[i].memory, t.memory) {
-		return ecserr.Field("memory", "%s With cpu %d Fargate takes memory %s MiB, got %d.",
-			fargateBadMemory, t.cpu, describeSizes(fargateSizes[i].memory), t.memory)
+		return ecserr.Field("memory", "with cpu %d Fargate takes memory %s MiB, got %d",
+			t.cpu, describeSizes(fargateSizes[i].memory), t.memory).Says(fargateBadMemory)
 	}
 	return nil
 }

@@ -15,18 +15,17 @@ import (
 // CreateService check for launchType FARGATE. Errors name the field.
 func CheckFargateLaunch(td *berthv1.TaskDefinition) error {
 	if !slices.Contains(td.GetRequiresCompatibilities(), "FARGATE") {
-		return ecserr.New(ecserr.InvalidArgument, ecserr.InvalidParameterException,
-			"taskDefinition: Task definition does not support launch_type FARGATE. Its requiresCompatibilities must list FARGATE, got %v.",
-			td.GetRequiresCompatibilities())
+		return ecserr.Param("taskDefinition", "its requiresCompatibilities must list FARGATE, got %v",
+			td.GetRequiresCompatibilities()).Says("Task definition does not support launch_type FARGATE.")
 	}
 	cpu, _ := strconv.Atoi(td.GetCpu())
 	memory, _ := strconv.Atoi(td.GetMemory())
 	t := &task{td: td, fargate: true, cpu: cpu, memory: memory}
 	if err := t.checkFargate(); err != nil {
-		e := ecserr.From(err)
-		e.Message = "taskDefinition." + e.Message
+		e := *ecserr.From(err)
+		e.Field, e.Detail = "taskDefinition."+e.Field, "taskDefinition."+e.Detail
 		e.Exception = ecserr.InvalidParameterException
-		return e
+		return &e
 	}
 	return nil
 }

@@ -35,6 +35,13 @@ func TestValidateNormalizes(t *testing.T) {
 			`{'family': 'f', 'requiresCompatibilities': ['EXTERNAL'], 'compatibilities': ['EC2', 'EXTERNAL'],
 			'networkMode': 'bridge', 'cpu': '256', 'memory': '512',
 			'containerDefinitions': [{'name': 'a', 'image': 'x', 'essential': true}]}`},
+		{"efs root directory", `{'family': 'f', 'volumes': [{'name': 'v', 'efsVolumeConfiguration': {'fileSystemId': 'fs-1'}},
+			{'name': 'w', 'efsVolumeConfiguration': {'fileSystemId': 'fs-2', 'transitEncryption': 'ENABLED', 'authorizationConfig': {'accessPointId': 'fsap-1', 'iam': 'ENABLED'}}}],
+			'containerDefinitions': [{'name': 'a', 'image': 'x', 'memory': 64, 'restartPolicy': {'enabled': false}}], 'enableFaultInjection': true}`,
+			`{'family': 'f', 'networkMode': 'bridge', 'compatibilities': ['EC2'], 'enableFaultInjection': true,
+			'volumes': [{'name': 'v', 'efsVolumeConfiguration': {'fileSystemId': 'fs-1', 'rootDirectory': '/'}},
+			{'name': 'w', 'efsVolumeConfiguration': {'fileSystemId': 'fs-2', 'rootDirectory': '/', 'transitEncryption': 'ENABLED', 'authorizationConfig': {'accessPointId': 'fsap-1', 'iam': 'ENABLED'}}}],
+			'containerDefinitions': [{'name': 'a', 'image': 'x', 'memory': 64, 'essential': true, 'restartPolicy': {'enabled': false}}]}`},
 		{"health check defaults", `{'family': 'f', 'containerDefinitions': [{'name': 'a', 'image': 'x', 'memory': 64,
 			'healthCheck': {'command': ['CMD', 'true'], 'retries': 5}}]}`,
 			`{'family': 'f', 'networkMode': 'bridge', 'compatibilities': ['EC2'],
@@ -109,5 +116,6 @@ func requestFrom(td *berthv1.TaskDefinition) *berthv1.RegisterTaskDefinitionRequ
 		InferenceAccelerators:   td.InferenceAccelerators,
 		EphemeralStorage:        td.EphemeralStorage,
 		RuntimePlatform:         td.RuntimePlatform,
+		EnableFaultInjection:    td.EnableFaultInjection,
 	}
 }

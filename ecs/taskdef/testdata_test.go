@@ -8,6 +8,7 @@ import (
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/awsapi/awsjson"
+	"github.com/berth/berth/ecs/ecserr"
 )
 
 // taskdefsDir finds shared/testdata/ecs-taskdefs: shared/ sits beside the
@@ -113,7 +114,7 @@ func TestTestdataTaskdefs(t *testing.T) {
 				td, err = Validate(req)
 			}
 			if want.err != "" {
-				if err == nil || !strings.HasPrefix(err.Error(), want.err) {
+				if err == nil || !strings.HasPrefix(ecserr.From(err).Own(), want.err) {
 					t.Fatalf("got error %v, want %q", err, want.err)
 				}
 				return

@@ -69,6 +69,7 @@ func fromRequest(req *berthv1.RegisterTaskDefinitionRequest) *berthv1.TaskDefini
 		InferenceAccelerators:   req.InferenceAccelerators,
 		EphemeralStorage:        req.EphemeralStorage,
 		RuntimePlatform:         req.RuntimePlatform,
+		EnableFaultInjection:    req.EnableFaultInjection,
 	}
 }
 

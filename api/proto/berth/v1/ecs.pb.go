@@ -1631,28 +1631,29 @@ type ContainerDefinition struct {
 	DependsOn        []*ContainerDependency `protobuf:"bytes,18,rep,name=depends_on,json=dependsOn,proto3" json:"depends_on,omitempty"`
 	StartTimeout     *int32                 `protobuf:"varint,19,opt,name=start_timeout,json=startTimeout,proto3,oneof" json:"start_timeout,omitempty"`
 	// Seconds between SIGTERM and SIGKILL; agent default 30.
-	StopTimeout            *int32                 `protobuf:"varint,20,opt,name=stop_timeout,json=stopTimeout,proto3,oneof" json:"stop_timeout,omitempty"`
-	Hostname               string                 `protobuf:"bytes,21,opt,name=hostname,proto3" json:"hostname,omitempty"`
-	User                   string                 `protobuf:"bytes,22,opt,name=user,proto3" json:"user,omitempty"`
-	WorkingDirectory       string                 `protobuf:"bytes,23,opt,name=working_directory,json=workingDirectory,proto3" json:"working_directory,omitempty"`
-	DisableNetworking      *bool                  `protobuf:"varint,24,opt,name=disable_networking,json=disableNetworking,proto3,oneof" json:"disable_networking,omitempty"`
-	Privileged             *bool                  `protobuf:"varint,25,opt,name=privileged,proto3,oneof" json:"privileged,omitempty"`
-	ReadonlyRootFilesystem *bool                  `protobuf:"varint,26,opt,name=readonly_root_filesystem,json=readonlyRootFilesystem,proto3,oneof" json:"readonly_root_filesystem,omitempty"`
-	DnsServers             []string               `protobuf:"bytes,27,rep,name=dns_servers,json=dnsServers,proto3" json:"dns_servers,omitempty"`
-	DnsSearchDomains       []string               `protobuf:"bytes,28,rep,name=dns_search_domains,json=dnsSearchDomains,proto3" json:"dns_search_domains,omitempty"`
-	ExtraHosts             []*HostEntry           `protobuf:"bytes,29,rep,name=extra_hosts,json=extraHosts,proto3" json:"extra_hosts,omitempty"`
-	DockerSecurityOptions  []string               `protobuf:"bytes,30,rep,name=docker_security_options,json=dockerSecurityOptions,proto3" json:"docker_security_options,omitempty"`
-	Interactive            *bool                  `protobuf:"varint,31,opt,name=interactive,proto3,oneof" json:"interactive,omitempty"`
-	PseudoTerminal         *bool                  `protobuf:"varint,32,opt,name=pseudo_terminal,json=pseudoTerminal,proto3,oneof" json:"pseudo_terminal,omitempty"`
-	DockerLabels           map[string]string      `protobuf:"bytes,33,rep,name=docker_labels,json=dockerLabels,proto3" json:"docker_labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Ulimits                []*Ulimit              `protobuf:"bytes,34,rep,name=ulimits,proto3" json:"ulimits,omitempty"`
-	LogConfiguration       *LogConfiguration      `protobuf:"bytes,35,opt,name=log_configuration,json=logConfiguration,proto3" json:"log_configuration,omitempty"`
-	HealthCheck            *HealthCheck           `protobuf:"bytes,36,opt,name=health_check,json=healthCheck,proto3" json:"health_check,omitempty"`
-	SystemControls         []*SystemControl       `protobuf:"bytes,37,rep,name=system_controls,json=systemControls,proto3" json:"system_controls,omitempty"`
-	ResourceRequirements   []*ResourceRequirement `protobuf:"bytes,38,rep,name=resource_requirements,json=resourceRequirements,proto3" json:"resource_requirements,omitempty"`
-	FirelensConfiguration  *FirelensConfiguration `protobuf:"bytes,39,opt,name=firelens_configuration,json=firelensConfiguration,proto3" json:"firelens_configuration,omitempty"`
-	CredentialSpecs        []string               `protobuf:"bytes,40,rep,name=credential_specs,json=credentialSpecs,proto3" json:"credential_specs,omitempty"`
-	VersionConsistency     string                 `protobuf:"bytes,41,opt,name=version_consistency,json=versionConsistency,proto3" json:"version_consistency,omitempty"`
+	StopTimeout            *int32                  `protobuf:"varint,20,opt,name=stop_timeout,json=stopTimeout,proto3,oneof" json:"stop_timeout,omitempty"`
+	Hostname               string                  `protobuf:"bytes,21,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	User                   string                  `protobuf:"bytes,22,opt,name=user,proto3" json:"user,omitempty"`
+	WorkingDirectory       string                  `protobuf:"bytes,23,opt,name=working_directory,json=workingDirectory,proto3" json:"working_directory,omitempty"`
+	DisableNetworking      *bool                   `protobuf:"varint,24,opt,name=disable_networking,json=disableNetworking,proto3,oneof" json:"disable_networking,omitempty"`
+	Privileged             *bool                   `protobuf:"varint,25,opt,name=privileged,proto3,oneof" json:"privileged,omitempty"`
+	ReadonlyRootFilesystem *bool                   `protobuf:"varint,26,opt,name=readonly_root_filesystem,json=readonlyRootFilesystem,proto3,oneof" json:"readonly_root_filesystem,omitempty"`
+	DnsServers             []string                `protobuf:"bytes,27,rep,name=dns_servers,json=dnsServers,proto3" json:"dns_servers,omitempty"`
+	DnsSearchDomains       []string                `protobuf:"bytes,28,rep,name=dns_search_domains,json=dnsSearchDomains,proto3" json:"dns_search_domains,omitempty"`
+	ExtraHosts             []*HostEntry            `protobuf:"bytes,29,rep,name=extra_hosts,json=extraHosts,proto3" json:"extra_hosts,omitempty"`
+	DockerSecurityOptions  []string                `protobuf:"bytes,30,rep,name=docker_security_options,json=dockerSecurityOptions,proto3" json:"docker_security_options,omitempty"`
+	Interactive            *bool                   `protobuf:"varint,31,opt,name=interactive,proto3,oneof" json:"interactive,omitempty"`
+	PseudoTerminal         *bool                   `protobuf:"varint,32,opt,name=pseudo_terminal,json=pseudoTerminal,proto3,oneof" json:"pseudo_terminal,omitempty"`
+	DockerLabels           map[string]string       `protobuf:"bytes,33,rep,name=docker_labels,json=dockerLabels,proto3" json:"docker_labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Ulimits                []*Ulimit               `protobuf:"bytes,34,rep,name=ulimits,proto3" json:"ulimits,omitempty"`
+	LogConfiguration       *LogConfiguration       `protobuf:"bytes,35,opt,name=log_configuration,json=logConfiguration,proto3" json:"log_configuration,omitempty"`
+	HealthCheck            *HealthCheck            `protobuf:"bytes,36,opt,name=health_check,json=healthCheck,proto3" json:"health_check,omitempty"`
+	SystemControls         []*SystemControl        `protobuf:"bytes,37,rep,name=system_controls,json=systemControls,proto3" json:"system_controls,omitempty"`
+	ResourceRequirements   []*ResourceRequirement  `protobuf:"bytes,38,rep,name=resource_requirements,json=resourceRequirements,proto3" json:"resource_requirements,omitempty"`
+	FirelensConfiguration  *FirelensConfiguration  `protobuf:"bytes,39,opt,name=firelens_configuration,json=firelensConfiguration,proto3" json:"firelens_configuration,omitempty"`
+	CredentialSpecs        []string                `protobuf:"bytes,40,rep,name=credential_specs,json=credentialSpecs,proto3" json:"credential_specs,omitempty"`
+	VersionConsistency     string                  `protobuf:"bytes,41,opt,name=version_consistency,json=versionConsistency,proto3" json:"version_consistency,omitempty"`
+	RestartPolicy          *ContainerRestartPolicy `protobuf:"bytes,70,opt,name=restart_policy,json=restartPolicy,proto3" json:"restart_policy,omitempty"`
 	unknownFields          protoimpl.UnknownFields
 	sizeCache              protoimpl.SizeCache
 }
@@ -1974,6 +1975,73 @@ func (x *ContainerDefinition) GetVersionConsistency() string {
 	return ""
 }
 
+func (x *ContainerDefinition) GetRestartPolicy() *ContainerRestartPolicy {
+	if x != nil {
+		return x.RestartPolicy
+	}
+	return nil
+}
+
+type ContainerRestartPolicy struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	Enabled              *bool                  `protobuf:"varint,1,opt,name=enabled,proto3,oneof" json:"enabled,omitempty"`
+	IgnoredExitCodes     []int32                `protobuf:"varint,2,rep,packed,name=ignored_exit_codes,json=ignoredExitCodes,proto3" json:"ignored_exit_codes,omitempty"`
+	RestartAttemptPeriod *int32                 `protobuf:"varint,3,opt,name=restart_attempt_period,json=restartAttemptPeriod,proto3,oneof" json:"restart_attempt_period,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *ContainerRestartPolicy) Reset() {
+	*x = ContainerRestartPolicy{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContainerRestartPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContainerRestartPolicy) ProtoMessage() {}
+
+func (x *ContainerRestartPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContainerRestartPolicy.ProtoReflect.Descriptor instead.
+func (*ContainerRestartPolicy) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ContainerRestartPolicy) GetEnabled() bool {
+	if x != nil && x.Enabled != nil {
+		return *x.Enabled
+	}
+	return false
+}
+
+func (x *ContainerRestartPolicy) GetIgnoredExitCodes() []int32 {
+	if x != nil {
+		return x.IgnoredExitCodes
+	}
+	return nil
+}
+
+func (x *ContainerRestartPolicy) GetRestartAttemptPeriod() int32 {
+	if x != nil && x.RestartAttemptPeriod != nil {
+		return *x.RestartAttemptPeriod
+	}
+	return 0
+}
+
 type HostVolumeProperties struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	SourcePath    string                 `protobuf:"bytes,1,opt,name=source_path,json=sourcePath,proto3" json:"source_path,omitempty"`
@@ -1983,7 +2051,7 @@ type HostVolumeProperties struct {
 
 func (x *HostVolumeProperties) Reset() {
 	*x = HostVolumeProperties{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[28]
+	mi := &file_berth_v1_ecs_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1995,7 +2063,7 @@ func (x *HostVolumeProperties) String() string {
 func (*HostVolumeProperties) ProtoMessage() {}
 
 func (x *HostVolumeProperties) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[28]
+	mi := &file_berth_v1_ecs_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2008,7 +2076,7 @@ func (x *HostVolumeProperties) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostVolumeProperties.ProtoReflect.Descriptor instead.
 func (*HostVolumeProperties) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{28}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *HostVolumeProperties) GetSourcePath() string {
@@ -2031,7 +2099,7 @@ type DockerVolumeConfiguration struct {
 
 func (x *DockerVolumeConfiguration) Reset() {
 	*x = DockerVolumeConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[29]
+	mi := &file_berth_v1_ecs_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2043,7 +2111,7 @@ func (x *DockerVolumeConfiguration) String() string {
 func (*DockerVolumeConfiguration) ProtoMessage() {}
 
 func (x *DockerVolumeConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[29]
+	mi := &file_berth_v1_ecs_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2056,7 +2124,7 @@ func (x *DockerVolumeConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DockerVolumeConfiguration.ProtoReflect.Descriptor instead.
 func (*DockerVolumeConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{29}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DockerVolumeConfiguration) GetScope() string {
@@ -2095,18 +2163,20 @@ func (x *DockerVolumeConfiguration) GetLabels() map[string]string {
 }
 
 type EFSVolumeConfiguration struct {
-	state                 protoimpl.MessageState `protogen:"open.v1"`
-	FileSystemId          string                 `protobuf:"bytes,1,opt,name=file_system_id,json=fileSystemId,proto3" json:"file_system_id,omitempty"`
-	RootDirectory         string                 `protobuf:"bytes,2,opt,name=root_directory,json=rootDirectory,proto3" json:"root_directory,omitempty"`
-	TransitEncryption     string                 `protobuf:"bytes,3,opt,name=transit_encryption,json=transitEncryption,proto3" json:"transit_encryption,omitempty"`
-	TransitEncryptionPort int32                  `protobuf:"varint,4,opt,name=transit_encryption_port,json=transitEncryptionPort,proto3" json:"transit_encryption_port,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	FileSystemId string                 `protobuf:"bytes,1,opt,name=file_system_id,json=fileSystemId,proto3" json:"file_system_id,omitempty"`
+	// "/" when not given, as ECS stores it.
+	RootDirectory         string                  `protobuf:"bytes,2,opt,name=root_directory,json=rootDirectory,proto3" json:"root_directory,omitempty"`
+	TransitEncryption     string                  `protobuf:"bytes,3,opt,name=transit_encryption,json=transitEncryption,proto3" json:"transit_encryption,omitempty"`
+	TransitEncryptionPort int32                   `protobuf:"varint,4,opt,name=transit_encryption_port,json=transitEncryptionPort,proto3" json:"transit_encryption_port,omitempty"`
+	AuthorizationConfig   *EFSAuthorizationConfig `protobuf:"bytes,70,opt,name=authorization_config,json=authorizationConfig,proto3" json:"authorization_config,omitempty"`
 	unknownFields         protoimpl.UnknownFields
 	sizeCache             protoimpl.SizeCache
 }
 
 func (x *EFSVolumeConfiguration) Reset() {
 	*x = EFSVolumeConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[30]
+	mi := &file_berth_v1_ecs_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2118,7 +2188,7 @@ func (x *EFSVolumeConfiguration) String() string {
 func (*EFSVolumeConfiguration) ProtoMessage() {}
 
 func (x *EFSVolumeConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[30]
+	mi := &file_berth_v1_ecs_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2131,7 +2201,7 @@ func (x *EFSVolumeConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EFSVolumeConfiguration.ProtoReflect.Descriptor instead.
 func (*EFSVolumeConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{30}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *EFSVolumeConfiguration) GetFileSystemId() string {
@@ -2162,6 +2232,245 @@ func (x *EFSVolumeConfiguration) GetTransitEncryptionPort() int32 {
 	return 0
 }
 
+func (x *EFSVolumeConfiguration) GetAuthorizationConfig() *EFSAuthorizationConfig {
+	if x != nil {
+		return x.AuthorizationConfig
+	}
+	return nil
+}
+
+type EFSAuthorizationConfig struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AccessPointId string                 `protobuf:"bytes,1,opt,name=access_point_id,json=accessPointId,proto3" json:"access_point_id,omitempty"`
+	Iam           string                 `protobuf:"bytes,2,opt,name=iam,proto3" json:"iam,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EFSAuthorizationConfig) Reset() {
+	*x = EFSAuthorizationConfig{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EFSAuthorizationConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EFSAuthorizationConfig) ProtoMessage() {}
+
+func (x *EFSAuthorizationConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EFSAuthorizationConfig.ProtoReflect.Descriptor instead.
+func (*EFSAuthorizationConfig) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *EFSAuthorizationConfig) GetAccessPointId() string {
+	if x != nil {
+		return x.AccessPointId
+	}
+	return ""
+}
+
+func (x *EFSAuthorizationConfig) GetIam() string {
+	if x != nil {
+		return x.Iam
+	}
+	return ""
+}
+
+type FSxWindowsFileServerAuthorizationConfig struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	CredentialsParameter string                 `protobuf:"bytes,1,opt,name=credentials_parameter,json=credentialsParameter,proto3" json:"credentials_parameter,omitempty"`
+	Domain               string                 `protobuf:"bytes,2,opt,name=domain,proto3" json:"domain,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *FSxWindowsFileServerAuthorizationConfig) Reset() {
+	*x = FSxWindowsFileServerAuthorizationConfig{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FSxWindowsFileServerAuthorizationConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FSxWindowsFileServerAuthorizationConfig) ProtoMessage() {}
+
+func (x *FSxWindowsFileServerAuthorizationConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FSxWindowsFileServerAuthorizationConfig.ProtoReflect.Descriptor instead.
+func (*FSxWindowsFileServerAuthorizationConfig) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *FSxWindowsFileServerAuthorizationConfig) GetCredentialsParameter() string {
+	if x != nil {
+		return x.CredentialsParameter
+	}
+	return ""
+}
+
+func (x *FSxWindowsFileServerAuthorizationConfig) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+type FSxWindowsFileServerVolumeConfiguration struct {
+	state               protoimpl.MessageState                   `protogen:"open.v1"`
+	FileSystemId        string                                   `protobuf:"bytes,1,opt,name=file_system_id,json=fileSystemId,proto3" json:"file_system_id,omitempty"`
+	RootDirectory       string                                   `protobuf:"bytes,2,opt,name=root_directory,json=rootDirectory,proto3" json:"root_directory,omitempty"`
+	AuthorizationConfig *FSxWindowsFileServerAuthorizationConfig `protobuf:"bytes,3,opt,name=authorization_config,json=authorizationConfig,proto3" json:"authorization_config,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *FSxWindowsFileServerVolumeConfiguration) Reset() {
+	*x = FSxWindowsFileServerVolumeConfiguration{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FSxWindowsFileServerVolumeConfiguration) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FSxWindowsFileServerVolumeConfiguration) ProtoMessage() {}
+
+func (x *FSxWindowsFileServerVolumeConfiguration) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FSxWindowsFileServerVolumeConfiguration.ProtoReflect.Descriptor instead.
+func (*FSxWindowsFileServerVolumeConfiguration) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *FSxWindowsFileServerVolumeConfiguration) GetFileSystemId() string {
+	if x != nil {
+		return x.FileSystemId
+	}
+	return ""
+}
+
+func (x *FSxWindowsFileServerVolumeConfiguration) GetRootDirectory() string {
+	if x != nil {
+		return x.RootDirectory
+	}
+	return ""
+}
+
+func (x *FSxWindowsFileServerVolumeConfiguration) GetAuthorizationConfig() *FSxWindowsFileServerAuthorizationConfig {
+	if x != nil {
+		return x.AuthorizationConfig
+	}
+	return nil
+}
+
+type S3FilesVolumeConfiguration struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	FileSystemArn         string                 `protobuf:"bytes,1,opt,name=file_system_arn,json=fileSystemArn,proto3" json:"file_system_arn,omitempty"`
+	RootDirectory         string                 `protobuf:"bytes,2,opt,name=root_directory,json=rootDirectory,proto3" json:"root_directory,omitempty"`
+	TransitEncryptionPort *int32                 `protobuf:"varint,3,opt,name=transit_encryption_port,json=transitEncryptionPort,proto3,oneof" json:"transit_encryption_port,omitempty"`
+	AccessPointArn        string                 `protobuf:"bytes,4,opt,name=access_point_arn,json=accessPointArn,proto3" json:"access_point_arn,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *S3FilesVolumeConfiguration) Reset() {
+	*x = S3FilesVolumeConfiguration{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *S3FilesVolumeConfiguration) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*S3FilesVolumeConfiguration) ProtoMessage() {}
+
+func (x *S3FilesVolumeConfiguration) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use S3FilesVolumeConfiguration.ProtoReflect.Descriptor instead.
+func (*S3FilesVolumeConfiguration) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *S3FilesVolumeConfiguration) GetFileSystemArn() string {
+	if x != nil {
+		return x.FileSystemArn
+	}
+	return ""
+}
+
+func (x *S3FilesVolumeConfiguration) GetRootDirectory() string {
+	if x != nil {
+		return x.RootDirectory
+	}
+	return ""
+}
+
+func (x *S3FilesVolumeConfiguration) GetTransitEncryptionPort() int32 {
+	if x != nil && x.TransitEncryptionPort != nil {
+		return *x.TransitEncryptionPort
+	}
+	return 0
+}
+
+func (x *S3FilesVolumeConfiguration) GetAccessPointArn() string {
+	if x != nil {
+		return x.AccessPointArn
+	}
+	return ""
+}
+
 type Volume struct {
 	state                     protoimpl.MessageState     `protogen:"open.v1"`
 	Name                      string                     `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -2169,13 +2478,16 @@ type Volume struct {
 	DockerVolumeConfiguration *DockerVolumeConfiguration `protobuf:"bytes,3,opt,name=docker_volume_configuration,json=dockerVolumeConfiguration,proto3" json:"docker_volume_configuration,omitempty"`
 	EfsVolumeConfiguration    *EFSVolumeConfiguration    `protobuf:"bytes,4,opt,name=efs_volume_configuration,json=efsVolumeConfiguration,proto3" json:"efs_volume_configuration,omitempty"`
 	ConfiguredAtLaunch        *bool                      `protobuf:"varint,5,opt,name=configured_at_launch,json=configuredAtLaunch,proto3,oneof" json:"configured_at_launch,omitempty"`
-	unknownFields             protoimpl.UnknownFields
-	sizeCache                 protoimpl.SizeCache
+	// Refused at registration: berth runs Linux containers, and has no S3 Files.
+	FsxWindowsFileServerVolumeConfiguration *FSxWindowsFileServerVolumeConfiguration `protobuf:"bytes,70,opt,name=fsx_windows_file_server_volume_configuration,json=fsxWindowsFileServerVolumeConfiguration,proto3" json:"fsx_windows_file_server_volume_configuration,omitempty"`
+	S3FilesVolumeConfiguration              *S3FilesVolumeConfiguration              `protobuf:"bytes,71,opt,name=s3files_volume_configuration,json=s3filesVolumeConfiguration,proto3" json:"s3files_volume_configuration,omitempty"`
+	unknownFields                           protoimpl.UnknownFields
+	sizeCache                               protoimpl.SizeCache
 }
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[31]
+	mi := &file_berth_v1_ecs_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2187,7 +2499,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[31]
+	mi := &file_berth_v1_ecs_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2200,7 +2512,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{31}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Volume) GetName() string {
@@ -2238,6 +2550,20 @@ func (x *Volume) GetConfiguredAtLaunch() bool {
 	return false
 }
 
+func (x *Volume) GetFsxWindowsFileServerVolumeConfiguration() *FSxWindowsFileServerVolumeConfiguration {
+	if x != nil {
+		return x.FsxWindowsFileServerVolumeConfiguration
+	}
+	return nil
+}
+
+func (x *Volume) GetS3FilesVolumeConfiguration() *S3FilesVolumeConfiguration {
+	if x != nil {
+		return x.S3FilesVolumeConfiguration
+	}
+	return nil
+}
+
 type TaskDefinitionPlacementConstraint struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// memberOf only.
@@ -2249,7 +2575,7 @@ type TaskDefinitionPlacementConstraint struct {
 
 func (x *TaskDefinitionPlacementConstraint) Reset() {
 	*x = TaskDefinitionPlacementConstraint{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[32]
+	mi := &file_berth_v1_ecs_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2261,7 +2587,7 @@ func (x *TaskDefinitionPlacementConstraint) String() string {
 func (*TaskDefinitionPlacementConstraint) ProtoMessage() {}
 
 func (x *TaskDefinitionPlacementConstraint) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[32]
+	mi := &file_berth_v1_ecs_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2274,7 +2600,7 @@ func (x *TaskDefinitionPlacementConstraint) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use TaskDefinitionPlacementConstraint.ProtoReflect.Descriptor instead.
 func (*TaskDefinitionPlacementConstraint) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{32}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *TaskDefinitionPlacementConstraint) GetType() string {
@@ -2302,7 +2628,7 @@ type ProxyConfiguration struct {
 
 func (x *ProxyConfiguration) Reset() {
 	*x = ProxyConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[33]
+	mi := &file_berth_v1_ecs_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2314,7 +2640,7 @@ func (x *ProxyConfiguration) String() string {
 func (*ProxyConfiguration) ProtoMessage() {}
 
 func (x *ProxyConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[33]
+	mi := &file_berth_v1_ecs_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2327,7 +2653,7 @@ func (x *ProxyConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProxyConfiguration.ProtoReflect.Descriptor instead.
 func (*ProxyConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{33}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ProxyConfiguration) GetType() string {
@@ -2361,7 +2687,7 @@ type RuntimePlatform struct {
 
 func (x *RuntimePlatform) Reset() {
 	*x = RuntimePlatform{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[34]
+	mi := &file_berth_v1_ecs_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2373,7 +2699,7 @@ func (x *RuntimePlatform) String() string {
 func (*RuntimePlatform) ProtoMessage() {}
 
 func (x *RuntimePlatform) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[34]
+	mi := &file_berth_v1_ecs_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2386,7 +2712,7 @@ func (x *RuntimePlatform) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RuntimePlatform.ProtoReflect.Descriptor instead.
 func (*RuntimePlatform) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{34}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RuntimePlatform) GetCpuArchitecture() string {
@@ -2412,7 +2738,7 @@ type EphemeralStorage struct {
 
 func (x *EphemeralStorage) Reset() {
 	*x = EphemeralStorage{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[35]
+	mi := &file_berth_v1_ecs_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2424,7 +2750,7 @@ func (x *EphemeralStorage) String() string {
 func (*EphemeralStorage) ProtoMessage() {}
 
 func (x *EphemeralStorage) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[35]
+	mi := &file_berth_v1_ecs_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2437,7 +2763,7 @@ func (x *EphemeralStorage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EphemeralStorage.ProtoReflect.Descriptor instead.
 func (*EphemeralStorage) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{35}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *EphemeralStorage) GetSizeInGib() int32 {
@@ -2457,7 +2783,7 @@ type InferenceAccelerator struct {
 
 func (x *InferenceAccelerator) Reset() {
 	*x = InferenceAccelerator{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[36]
+	mi := &file_berth_v1_ecs_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2469,7 +2795,7 @@ func (x *InferenceAccelerator) String() string {
 func (*InferenceAccelerator) ProtoMessage() {}
 
 func (x *InferenceAccelerator) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[36]
+	mi := &file_berth_v1_ecs_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2482,7 +2808,7 @@ func (x *InferenceAccelerator) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InferenceAccelerator.ProtoReflect.Descriptor instead.
 func (*InferenceAccelerator) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{36}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *InferenceAccelerator) GetDeviceName() string {
@@ -2529,13 +2855,14 @@ type TaskDefinition struct {
 	DeregisteredAt        float64                 `protobuf:"fixed64,22,opt,name=deregistered_at,json=deregisteredAt,proto3" json:"deregistered_at,omitempty"`
 	RegisteredBy          string                  `protobuf:"bytes,23,opt,name=registered_by,json=registeredBy,proto3" json:"registered_by,omitempty"`
 	EphemeralStorage      *EphemeralStorage       `protobuf:"bytes,24,opt,name=ephemeral_storage,json=ephemeralStorage,proto3" json:"ephemeral_storage,omitempty"`
+	EnableFaultInjection  *bool                   `protobuf:"varint,70,opt,name=enable_fault_injection,json=enableFaultInjection,proto3,oneof" json:"enable_fault_injection,omitempty"`
 	unknownFields         protoimpl.UnknownFields
 	sizeCache             protoimpl.SizeCache
 }
 
 func (x *TaskDefinition) Reset() {
 	*x = TaskDefinition{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[37]
+	mi := &file_berth_v1_ecs_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2547,7 +2874,7 @@ func (x *TaskDefinition) String() string {
 func (*TaskDefinition) ProtoMessage() {}
 
 func (x *TaskDefinition) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[37]
+	mi := &file_berth_v1_ecs_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2560,7 +2887,7 @@ func (x *TaskDefinition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskDefinition.ProtoReflect.Descriptor instead.
 func (*TaskDefinition) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{37}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *TaskDefinition) GetTaskDefinitionArn() string {
@@ -2731,6 +3058,13 @@ func (x *TaskDefinition) GetEphemeralStorage() *EphemeralStorage {
 	return nil
 }
 
+func (x *TaskDefinition) GetEnableFaultInjection() bool {
+	if x != nil && x.EnableFaultInjection != nil {
+		return *x.EnableFaultInjection
+	}
+	return false
+}
+
 type RegisterTaskDefinitionRequest struct {
 	state                   protoimpl.MessageState               `protogen:"open.v1"`
 	Family                  string                               `protobuf:"bytes,1,opt,name=family,proto3" json:"family,omitempty"`
@@ -2752,13 +3086,14 @@ type RegisterTaskDefinitionRequest struct {
 	InferenceAccelerators []*InferenceAccelerator `protobuf:"bytes,15,rep,name=inference_accelerators,json=inferenceAccelerators,proto3" json:"inference_accelerators,omitempty"`
 	EphemeralStorage      *EphemeralStorage       `protobuf:"bytes,16,opt,name=ephemeral_storage,json=ephemeralStorage,proto3" json:"ephemeral_storage,omitempty"`
 	RuntimePlatform       *RuntimePlatform        `protobuf:"bytes,17,opt,name=runtime_platform,json=runtimePlatform,proto3" json:"runtime_platform,omitempty"`
+	EnableFaultInjection  *bool                   `protobuf:"varint,70,opt,name=enable_fault_injection,json=enableFaultInjection,proto3,oneof" json:"enable_fault_injection,omitempty"`
 	unknownFields         protoimpl.UnknownFields
 	sizeCache             protoimpl.SizeCache
 }
 
 func (x *RegisterTaskDefinitionRequest) Reset() {
 	*x = RegisterTaskDefinitionRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[38]
+	mi := &file_berth_v1_ecs_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2770,7 +3105,7 @@ func (x *RegisterTaskDefinitionRequest) String() string {
 func (*RegisterTaskDefinitionRequest) ProtoMessage() {}
 
 func (x *RegisterTaskDefinitionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[38]
+	mi := &file_berth_v1_ecs_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2783,7 +3118,7 @@ func (x *RegisterTaskDefinitionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterTaskDefinitionRequest.ProtoReflect.Descriptor instead.
 func (*RegisterTaskDefinitionRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{38}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RegisterTaskDefinitionRequest) GetFamily() string {
@@ -2905,6 +3240,13 @@ func (x *RegisterTaskDefinitionRequest) GetRuntimePlatform() *RuntimePlatform {
 	return nil
 }
 
+func (x *RegisterTaskDefinitionRequest) GetEnableFaultInjection() bool {
+	if x != nil && x.EnableFaultInjection != nil {
+		return *x.EnableFaultInjection
+	}
+	return false
+}
+
 type RegisterTaskDefinitionResponse struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	TaskDefinition *TaskDefinition        `protobuf:"bytes,1,opt,name=task_definition,json=taskDefinition,proto3" json:"task_definition,omitempty"`
@@ -2915,7 +3257,7 @@ type RegisterTaskDefinitionResponse struct {
 
 func (x *RegisterTaskDefinitionResponse) Reset() {
 	*x = RegisterTaskDefinitionResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[39]
+	mi := &file_berth_v1_ecs_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2927,7 +3269,7 @@ func (x *RegisterTaskDefinitionResponse) String() string {
 func (*RegisterTaskDefinitionResponse) ProtoMessage() {}
 
 func (x *RegisterTaskDefinitionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[39]
+	mi := &file_berth_v1_ecs_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2940,7 +3282,7 @@ func (x *RegisterTaskDefinitionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterTaskDefinitionResponse.ProtoReflect.Descriptor instead.
 func (*RegisterTaskDefinitionResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{39}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RegisterTaskDefinitionResponse) GetTaskDefinition() *TaskDefinition {
@@ -2968,7 +3310,7 @@ type DescribeTaskDefinitionRequest struct {
 
 func (x *DescribeTaskDefinitionRequest) Reset() {
 	*x = DescribeTaskDefinitionRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[40]
+	mi := &file_berth_v1_ecs_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2980,7 +3322,7 @@ func (x *DescribeTaskDefinitionRequest) String() string {
 func (*DescribeTaskDefinitionRequest) ProtoMessage() {}
 
 func (x *DescribeTaskDefinitionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[40]
+	mi := &file_berth_v1_ecs_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2993,7 +3335,7 @@ func (x *DescribeTaskDefinitionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeTaskDefinitionRequest.ProtoReflect.Descriptor instead.
 func (*DescribeTaskDefinitionRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{40}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *DescribeTaskDefinitionRequest) GetTaskDefinition() string {
@@ -3020,7 +3362,7 @@ type DescribeTaskDefinitionResponse struct {
 
 func (x *DescribeTaskDefinitionResponse) Reset() {
 	*x = DescribeTaskDefinitionResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[41]
+	mi := &file_berth_v1_ecs_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3032,7 +3374,7 @@ func (x *DescribeTaskDefinitionResponse) String() string {
 func (*DescribeTaskDefinitionResponse) ProtoMessage() {}
 
 func (x *DescribeTaskDefinitionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[41]
+	mi := &file_berth_v1_ecs_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3045,7 +3387,7 @@ func (x *DescribeTaskDefinitionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeTaskDefinitionResponse.ProtoReflect.Descriptor instead.
 func (*DescribeTaskDefinitionResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{41}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *DescribeTaskDefinitionResponse) GetTaskDefinition() *TaskDefinition {
@@ -3078,7 +3420,7 @@ type ListTaskDefinitionsRequest struct {
 
 func (x *ListTaskDefinitionsRequest) Reset() {
 	*x = ListTaskDefinitionsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[42]
+	mi := &file_berth_v1_ecs_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3090,7 +3432,7 @@ func (x *ListTaskDefinitionsRequest) String() string {
 func (*ListTaskDefinitionsRequest) ProtoMessage() {}
 
 func (x *ListTaskDefinitionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[42]
+	mi := &file_berth_v1_ecs_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3103,7 +3445,7 @@ func (x *ListTaskDefinitionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTaskDefinitionsRequest.ProtoReflect.Descriptor instead.
 func (*ListTaskDefinitionsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{42}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListTaskDefinitionsRequest) GetFamilyPrefix() string {
@@ -3151,7 +3493,7 @@ type ListTaskDefinitionsResponse struct {
 
 func (x *ListTaskDefinitionsResponse) Reset() {
 	*x = ListTaskDefinitionsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[43]
+	mi := &file_berth_v1_ecs_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3163,7 +3505,7 @@ func (x *ListTaskDefinitionsResponse) String() string {
 func (*ListTaskDefinitionsResponse) ProtoMessage() {}
 
 func (x *ListTaskDefinitionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[43]
+	mi := &file_berth_v1_ecs_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3176,7 +3518,7 @@ func (x *ListTaskDefinitionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTaskDefinitionsResponse.ProtoReflect.Descriptor instead.
 func (*ListTaskDefinitionsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{43}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ListTaskDefinitionsResponse) GetTaskDefinitionArns() []string {
@@ -3206,7 +3548,7 @@ type ListTaskDefinitionFamiliesRequest struct {
 
 func (x *ListTaskDefinitionFamiliesRequest) Reset() {
 	*x = ListTaskDefinitionFamiliesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[44]
+	mi := &file_berth_v1_ecs_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3218,7 +3560,7 @@ func (x *ListTaskDefinitionFamiliesRequest) String() string {
 func (*ListTaskDefinitionFamiliesRequest) ProtoMessage() {}
 
 func (x *ListTaskDefinitionFamiliesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[44]
+	mi := &file_berth_v1_ecs_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3231,7 +3573,7 @@ func (x *ListTaskDefinitionFamiliesRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use ListTaskDefinitionFamiliesRequest.ProtoReflect.Descriptor instead.
 func (*ListTaskDefinitionFamiliesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{44}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ListTaskDefinitionFamiliesRequest) GetFamilyPrefix() string {
@@ -3272,7 +3614,7 @@ type ListTaskDefinitionFamiliesResponse struct {
 
 func (x *ListTaskDefinitionFamiliesResponse) Reset() {
 	*x = ListTaskDefinitionFamiliesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[45]
+	mi := &file_berth_v1_ecs_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3284,7 +3626,7 @@ func (x *ListTaskDefinitionFamiliesResponse) String() string {
 func (*ListTaskDefinitionFamiliesResponse) ProtoMessage() {}
 
 func (x *ListTaskDefinitionFamiliesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[45]
+	mi := &file_berth_v1_ecs_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3297,7 +3639,7 @@ func (x *ListTaskDefinitionFamiliesResponse) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use ListTaskDefinitionFamiliesResponse.ProtoReflect.Descriptor instead.
 func (*ListTaskDefinitionFamiliesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{45}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ListTaskDefinitionFamiliesResponse) GetFamilies() []string {
@@ -3324,7 +3666,7 @@ type DeregisterTaskDefinitionRequest struct {
 
 func (x *DeregisterTaskDefinitionRequest) Reset() {
 	*x = DeregisterTaskDefinitionRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[46]
+	mi := &file_berth_v1_ecs_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3336,7 +3678,7 @@ func (x *DeregisterTaskDefinitionRequest) String() string {
 func (*DeregisterTaskDefinitionRequest) ProtoMessage() {}
 
 func (x *DeregisterTaskDefinitionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[46]
+	mi := &file_berth_v1_ecs_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3349,7 +3691,7 @@ func (x *DeregisterTaskDefinitionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeregisterTaskDefinitionRequest.ProtoReflect.Descriptor instead.
 func (*DeregisterTaskDefinitionRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{46}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *DeregisterTaskDefinitionRequest) GetTaskDefinition() string {
@@ -3368,7 +3710,7 @@ type DeregisterTaskDefinitionResponse struct {
 
 func (x *DeregisterTaskDefinitionResponse) Reset() {
 	*x = DeregisterTaskDefinitionResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[47]
+	mi := &file_berth_v1_ecs_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3380,7 +3722,7 @@ func (x *DeregisterTaskDefinitionResponse) String() string {
 func (*DeregisterTaskDefinitionResponse) ProtoMessage() {}
 
 func (x *DeregisterTaskDefinitionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[47]
+	mi := &file_berth_v1_ecs_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3393,7 +3735,7 @@ func (x *DeregisterTaskDefinitionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeregisterTaskDefinitionResponse.ProtoReflect.Descriptor instead.
 func (*DeregisterTaskDefinitionResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{47}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *DeregisterTaskDefinitionResponse) GetTaskDefinition() *TaskDefinition {
@@ -3413,7 +3755,7 @@ type ClusterSetting struct {
 
 func (x *ClusterSetting) Reset() {
 	*x = ClusterSetting{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[48]
+	mi := &file_berth_v1_ecs_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3425,7 +3767,7 @@ func (x *ClusterSetting) String() string {
 func (*ClusterSetting) ProtoMessage() {}
 
 func (x *ClusterSetting) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[48]
+	mi := &file_berth_v1_ecs_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3438,7 +3780,7 @@ func (x *ClusterSetting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterSetting.ProtoReflect.Descriptor instead.
 func (*ClusterSetting) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{48}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ClusterSetting) GetName() string {
@@ -3467,7 +3809,7 @@ type ClusterConfiguration struct {
 
 func (x *ClusterConfiguration) Reset() {
 	*x = ClusterConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[49]
+	mi := &file_berth_v1_ecs_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3479,7 +3821,7 @@ func (x *ClusterConfiguration) String() string {
 func (*ClusterConfiguration) ProtoMessage() {}
 
 func (x *ClusterConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[49]
+	mi := &file_berth_v1_ecs_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3492,7 +3834,7 @@ func (x *ClusterConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterConfiguration.ProtoReflect.Descriptor instead.
 func (*ClusterConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{49}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ClusterConfiguration) GetExecuteCommandConfiguration() *ExecuteCommandConfiguration {
@@ -3532,7 +3874,7 @@ type Cluster struct {
 
 func (x *Cluster) Reset() {
 	*x = Cluster{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[50]
+	mi := &file_berth_v1_ecs_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3544,7 +3886,7 @@ func (x *Cluster) String() string {
 func (*Cluster) ProtoMessage() {}
 
 func (x *Cluster) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[50]
+	mi := &file_berth_v1_ecs_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3557,7 +3899,7 @@ func (x *Cluster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cluster.ProtoReflect.Descriptor instead.
 func (*Cluster) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{50}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *Cluster) GetClusterArn() string {
@@ -3673,7 +4015,7 @@ type CreateClusterRequest struct {
 
 func (x *CreateClusterRequest) Reset() {
 	*x = CreateClusterRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[51]
+	mi := &file_berth_v1_ecs_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3685,7 +4027,7 @@ func (x *CreateClusterRequest) String() string {
 func (*CreateClusterRequest) ProtoMessage() {}
 
 func (x *CreateClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[51]
+	mi := &file_berth_v1_ecs_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3698,7 +4040,7 @@ func (x *CreateClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateClusterRequest.ProtoReflect.Descriptor instead.
 func (*CreateClusterRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{51}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *CreateClusterRequest) GetClusterName() string {
@@ -3759,7 +4101,7 @@ type CreateClusterResponse struct {
 
 func (x *CreateClusterResponse) Reset() {
 	*x = CreateClusterResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[52]
+	mi := &file_berth_v1_ecs_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3771,7 +4113,7 @@ func (x *CreateClusterResponse) String() string {
 func (*CreateClusterResponse) ProtoMessage() {}
 
 func (x *CreateClusterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[52]
+	mi := &file_berth_v1_ecs_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3784,7 +4126,7 @@ func (x *CreateClusterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateClusterResponse.ProtoReflect.Descriptor instead.
 func (*CreateClusterResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{52}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *CreateClusterResponse) GetCluster() *Cluster {
@@ -3805,7 +4147,7 @@ type DescribeClustersRequest struct {
 
 func (x *DescribeClustersRequest) Reset() {
 	*x = DescribeClustersRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[53]
+	mi := &file_berth_v1_ecs_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3817,7 +4159,7 @@ func (x *DescribeClustersRequest) String() string {
 func (*DescribeClustersRequest) ProtoMessage() {}
 
 func (x *DescribeClustersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[53]
+	mi := &file_berth_v1_ecs_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3830,7 +4172,7 @@ func (x *DescribeClustersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeClustersRequest.ProtoReflect.Descriptor instead.
 func (*DescribeClustersRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{53}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *DescribeClustersRequest) GetClusters() []string {
@@ -3857,7 +4199,7 @@ type DescribeClustersResponse struct {
 
 func (x *DescribeClustersResponse) Reset() {
 	*x = DescribeClustersResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[54]
+	mi := &file_berth_v1_ecs_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3869,7 +4211,7 @@ func (x *DescribeClustersResponse) String() string {
 func (*DescribeClustersResponse) ProtoMessage() {}
 
 func (x *DescribeClustersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[54]
+	mi := &file_berth_v1_ecs_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3882,7 +4224,7 @@ func (x *DescribeClustersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeClustersResponse.ProtoReflect.Descriptor instead.
 func (*DescribeClustersResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{54}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *DescribeClustersResponse) GetClusters() []*Cluster {
@@ -3909,7 +4251,7 @@ type ListClustersRequest struct {
 
 func (x *ListClustersRequest) Reset() {
 	*x = ListClustersRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[55]
+	mi := &file_berth_v1_ecs_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3921,7 +4263,7 @@ func (x *ListClustersRequest) String() string {
 func (*ListClustersRequest) ProtoMessage() {}
 
 func (x *ListClustersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[55]
+	mi := &file_berth_v1_ecs_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3934,7 +4276,7 @@ func (x *ListClustersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListClustersRequest.ProtoReflect.Descriptor instead.
 func (*ListClustersRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{55}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ListClustersRequest) GetNextToken() string {
@@ -3961,7 +4303,7 @@ type ListClustersResponse struct {
 
 func (x *ListClustersResponse) Reset() {
 	*x = ListClustersResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[56]
+	mi := &file_berth_v1_ecs_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3973,7 +4315,7 @@ func (x *ListClustersResponse) String() string {
 func (*ListClustersResponse) ProtoMessage() {}
 
 func (x *ListClustersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[56]
+	mi := &file_berth_v1_ecs_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3986,7 +4328,7 @@ func (x *ListClustersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListClustersResponse.ProtoReflect.Descriptor instead.
 func (*ListClustersResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{56}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ListClustersResponse) GetClusterArns() []string {
@@ -4012,7 +4354,7 @@ type DeleteClusterRequest struct {
 
 func (x *DeleteClusterRequest) Reset() {
 	*x = DeleteClusterRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[57]
+	mi := &file_berth_v1_ecs_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4024,7 +4366,7 @@ func (x *DeleteClusterRequest) String() string {
 func (*DeleteClusterRequest) ProtoMessage() {}
 
 func (x *DeleteClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[57]
+	mi := &file_berth_v1_ecs_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4037,7 +4379,7 @@ func (x *DeleteClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteClusterRequest.ProtoReflect.Descriptor instead.
 func (*DeleteClusterRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{57}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *DeleteClusterRequest) GetCluster() string {
@@ -4056,7 +4398,7 @@ type DeleteClusterResponse struct {
 
 func (x *DeleteClusterResponse) Reset() {
 	*x = DeleteClusterResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[58]
+	mi := &file_berth_v1_ecs_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4068,7 +4410,7 @@ func (x *DeleteClusterResponse) String() string {
 func (*DeleteClusterResponse) ProtoMessage() {}
 
 func (x *DeleteClusterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[58]
+	mi := &file_berth_v1_ecs_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4081,7 +4423,7 @@ func (x *DeleteClusterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteClusterResponse.ProtoReflect.Descriptor instead.
 func (*DeleteClusterResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{58}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *DeleteClusterResponse) GetCluster() *Cluster {
@@ -4107,7 +4449,7 @@ type Resource struct {
 
 func (x *Resource) Reset() {
 	*x = Resource{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[59]
+	mi := &file_berth_v1_ecs_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4119,7 +4461,7 @@ func (x *Resource) String() string {
 func (*Resource) ProtoMessage() {}
 
 func (x *Resource) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[59]
+	mi := &file_berth_v1_ecs_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4132,7 +4474,7 @@ func (x *Resource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource.ProtoReflect.Descriptor instead.
 func (*Resource) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{59}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *Resource) GetName() string {
@@ -4188,7 +4530,7 @@ type VersionInfo struct {
 
 func (x *VersionInfo) Reset() {
 	*x = VersionInfo{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[60]
+	mi := &file_berth_v1_ecs_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4200,7 +4542,7 @@ func (x *VersionInfo) String() string {
 func (*VersionInfo) ProtoMessage() {}
 
 func (x *VersionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[60]
+	mi := &file_berth_v1_ecs_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4213,7 +4555,7 @@ func (x *VersionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionInfo.ProtoReflect.Descriptor instead.
 func (*VersionInfo) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{60}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *VersionInfo) GetAgentVersion() string {
@@ -4261,7 +4603,7 @@ type ContainerInstance struct {
 
 func (x *ContainerInstance) Reset() {
 	*x = ContainerInstance{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[61]
+	mi := &file_berth_v1_ecs_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4273,7 +4615,7 @@ func (x *ContainerInstance) String() string {
 func (*ContainerInstance) ProtoMessage() {}
 
 func (x *ContainerInstance) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[61]
+	mi := &file_berth_v1_ecs_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4286,7 +4628,7 @@ func (x *ContainerInstance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerInstance.ProtoReflect.Descriptor instead.
 func (*ContainerInstance) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{61}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ContainerInstance) GetContainerInstanceArn() string {
@@ -4405,7 +4747,7 @@ type DescribeContainerInstancesRequest struct {
 
 func (x *DescribeContainerInstancesRequest) Reset() {
 	*x = DescribeContainerInstancesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[62]
+	mi := &file_berth_v1_ecs_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4417,7 +4759,7 @@ func (x *DescribeContainerInstancesRequest) String() string {
 func (*DescribeContainerInstancesRequest) ProtoMessage() {}
 
 func (x *DescribeContainerInstancesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[62]
+	mi := &file_berth_v1_ecs_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4430,7 +4772,7 @@ func (x *DescribeContainerInstancesRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use DescribeContainerInstancesRequest.ProtoReflect.Descriptor instead.
 func (*DescribeContainerInstancesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{62}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *DescribeContainerInstancesRequest) GetCluster() string {
@@ -4464,7 +4806,7 @@ type DescribeContainerInstancesResponse struct {
 
 func (x *DescribeContainerInstancesResponse) Reset() {
 	*x = DescribeContainerInstancesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[63]
+	mi := &file_berth_v1_ecs_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4476,7 +4818,7 @@ func (x *DescribeContainerInstancesResponse) String() string {
 func (*DescribeContainerInstancesResponse) ProtoMessage() {}
 
 func (x *DescribeContainerInstancesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[63]
+	mi := &file_berth_v1_ecs_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4489,7 +4831,7 @@ func (x *DescribeContainerInstancesResponse) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use DescribeContainerInstancesResponse.ProtoReflect.Descriptor instead.
 func (*DescribeContainerInstancesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{63}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *DescribeContainerInstancesResponse) GetContainerInstances() []*ContainerInstance {
@@ -4520,7 +4862,7 @@ type ListContainerInstancesRequest struct {
 
 func (x *ListContainerInstancesRequest) Reset() {
 	*x = ListContainerInstancesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[64]
+	mi := &file_berth_v1_ecs_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4532,7 +4874,7 @@ func (x *ListContainerInstancesRequest) String() string {
 func (*ListContainerInstancesRequest) ProtoMessage() {}
 
 func (x *ListContainerInstancesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[64]
+	mi := &file_berth_v1_ecs_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4545,7 +4887,7 @@ func (x *ListContainerInstancesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListContainerInstancesRequest.ProtoReflect.Descriptor instead.
 func (*ListContainerInstancesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{64}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *ListContainerInstancesRequest) GetCluster() string {
@@ -4593,7 +4935,7 @@ type ListContainerInstancesResponse struct {
 
 func (x *ListContainerInstancesResponse) Reset() {
 	*x = ListContainerInstancesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[65]
+	mi := &file_berth_v1_ecs_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4605,7 +4947,7 @@ func (x *ListContainerInstancesResponse) String() string {
 func (*ListContainerInstancesResponse) ProtoMessage() {}
 
 func (x *ListContainerInstancesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[65]
+	mi := &file_berth_v1_ecs_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4618,7 +4960,7 @@ func (x *ListContainerInstancesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListContainerInstancesResponse.ProtoReflect.Descriptor instead.
 func (*ListContainerInstancesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{65}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *ListContainerInstancesResponse) GetContainerInstanceArns() []string {
@@ -4647,7 +4989,7 @@ type UpdateContainerInstancesStateRequest struct {
 
 func (x *UpdateContainerInstancesStateRequest) Reset() {
 	*x = UpdateContainerInstancesStateRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[66]
+	mi := &file_berth_v1_ecs_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4659,7 +5001,7 @@ func (x *UpdateContainerInstancesStateRequest) String() string {
 func (*UpdateContainerInstancesStateRequest) ProtoMessage() {}
 
 func (x *UpdateContainerInstancesStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[66]
+	mi := &file_berth_v1_ecs_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4672,7 +5014,7 @@ func (x *UpdateContainerInstancesStateRequest) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use UpdateContainerInstancesStateRequest.ProtoReflect.Descriptor instead.
 func (*UpdateContainerInstancesStateRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{66}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *UpdateContainerInstancesStateRequest) GetCluster() string {
@@ -4706,7 +5048,7 @@ type UpdateContainerInstancesStateResponse struct {
 
 func (x *UpdateContainerInstancesStateResponse) Reset() {
 	*x = UpdateContainerInstancesStateResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[67]
+	mi := &file_berth_v1_ecs_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4718,7 +5060,7 @@ func (x *UpdateContainerInstancesStateResponse) String() string {
 func (*UpdateContainerInstancesStateResponse) ProtoMessage() {}
 
 func (x *UpdateContainerInstancesStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[67]
+	mi := &file_berth_v1_ecs_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4731,7 +5073,7 @@ func (x *UpdateContainerInstancesStateResponse) ProtoReflect() protoreflect.Mess
 
 // Deprecated: Use UpdateContainerInstancesStateResponse.ProtoReflect.Descriptor instead.
 func (*UpdateContainerInstancesStateResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{67}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *UpdateContainerInstancesStateResponse) GetContainerInstances() []*ContainerInstance {
@@ -4759,7 +5101,7 @@ type DeregisterContainerInstanceRequest struct {
 
 func (x *DeregisterContainerInstanceRequest) Reset() {
 	*x = DeregisterContainerInstanceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[68]
+	mi := &file_berth_v1_ecs_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4771,7 +5113,7 @@ func (x *DeregisterContainerInstanceRequest) String() string {
 func (*DeregisterContainerInstanceRequest) ProtoMessage() {}
 
 func (x *DeregisterContainerInstanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[68]
+	mi := &file_berth_v1_ecs_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4784,7 +5126,7 @@ func (x *DeregisterContainerInstanceRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use DeregisterContainerInstanceRequest.ProtoReflect.Descriptor instead.
 func (*DeregisterContainerInstanceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{68}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *DeregisterContainerInstanceRequest) GetCluster() string {
@@ -4817,7 +5159,7 @@ type DeregisterContainerInstanceResponse struct {
 
 func (x *DeregisterContainerInstanceResponse) Reset() {
 	*x = DeregisterContainerInstanceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[69]
+	mi := &file_berth_v1_ecs_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4829,7 +5171,7 @@ func (x *DeregisterContainerInstanceResponse) String() string {
 func (*DeregisterContainerInstanceResponse) ProtoMessage() {}
 
 func (x *DeregisterContainerInstanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[69]
+	mi := &file_berth_v1_ecs_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4842,7 +5184,7 @@ func (x *DeregisterContainerInstanceResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use DeregisterContainerInstanceResponse.ProtoReflect.Descriptor instead.
 func (*DeregisterContainerInstanceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{69}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *DeregisterContainerInstanceResponse) GetContainerInstance() *ContainerInstance {
@@ -4862,7 +5204,7 @@ type PutAttributesRequest struct {
 
 func (x *PutAttributesRequest) Reset() {
 	*x = PutAttributesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[70]
+	mi := &file_berth_v1_ecs_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4874,7 +5216,7 @@ func (x *PutAttributesRequest) String() string {
 func (*PutAttributesRequest) ProtoMessage() {}
 
 func (x *PutAttributesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[70]
+	mi := &file_berth_v1_ecs_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4887,7 +5229,7 @@ func (x *PutAttributesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAttributesRequest.ProtoReflect.Descriptor instead.
 func (*PutAttributesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{70}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *PutAttributesRequest) GetCluster() string {
@@ -4913,7 +5255,7 @@ type PutAttributesResponse struct {
 
 func (x *PutAttributesResponse) Reset() {
 	*x = PutAttributesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[71]
+	mi := &file_berth_v1_ecs_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4925,7 +5267,7 @@ func (x *PutAttributesResponse) String() string {
 func (*PutAttributesResponse) ProtoMessage() {}
 
 func (x *PutAttributesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[71]
+	mi := &file_berth_v1_ecs_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4938,7 +5280,7 @@ func (x *PutAttributesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAttributesResponse.ProtoReflect.Descriptor instead.
 func (*PutAttributesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{71}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *PutAttributesResponse) GetAttributes() []*Attribute {
@@ -4964,7 +5306,7 @@ type ContainerOverride struct {
 
 func (x *ContainerOverride) Reset() {
 	*x = ContainerOverride{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[72]
+	mi := &file_berth_v1_ecs_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4976,7 +5318,7 @@ func (x *ContainerOverride) String() string {
 func (*ContainerOverride) ProtoMessage() {}
 
 func (x *ContainerOverride) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[72]
+	mi := &file_berth_v1_ecs_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4989,7 +5331,7 @@ func (x *ContainerOverride) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerOverride.ProtoReflect.Descriptor instead.
 func (*ContainerOverride) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{72}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *ContainerOverride) GetName() string {
@@ -5056,13 +5398,15 @@ type TaskOverride struct {
 	ExecutionRoleArn   string                 `protobuf:"bytes,4,opt,name=execution_role_arn,json=executionRoleArn,proto3" json:"execution_role_arn,omitempty"`
 	TaskRoleArn        string                 `protobuf:"bytes,5,opt,name=task_role_arn,json=taskRoleArn,proto3" json:"task_role_arn,omitempty"`
 	EphemeralStorage   *EphemeralStorage      `protobuf:"bytes,6,opt,name=ephemeral_storage,json=ephemeralStorage,proto3" json:"ephemeral_storage,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Refused: Elastic Inference is no longer available, and berth never had it.
+	InferenceAcceleratorOverrides []*InferenceAcceleratorOverride `protobuf:"bytes,70,rep,name=inference_accelerator_overrides,json=inferenceAcceleratorOverrides,proto3" json:"inference_accelerator_overrides,omitempty"`
+	unknownFields                 protoimpl.UnknownFields
+	sizeCache                     protoimpl.SizeCache
 }
 
 func (x *TaskOverride) Reset() {
 	*x = TaskOverride{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[73]
+	mi := &file_berth_v1_ecs_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5074,7 +5418,7 @@ func (x *TaskOverride) String() string {
 func (*TaskOverride) ProtoMessage() {}
 
 func (x *TaskOverride) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[73]
+	mi := &file_berth_v1_ecs_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5087,7 +5431,7 @@ func (x *TaskOverride) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskOverride.ProtoReflect.Descriptor instead.
 func (*TaskOverride) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{73}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *TaskOverride) GetContainerOverrides() []*ContainerOverride {
@@ -5132,6 +5476,65 @@ func (x *TaskOverride) GetEphemeralStorage() *EphemeralStorage {
 	return nil
 }
 
+func (x *TaskOverride) GetInferenceAcceleratorOverrides() []*InferenceAcceleratorOverride {
+	if x != nil {
+		return x.InferenceAcceleratorOverrides
+	}
+	return nil
+}
+
+type InferenceAcceleratorOverride struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DeviceName    string                 `protobuf:"bytes,1,opt,name=device_name,json=deviceName,proto3" json:"device_name,omitempty"`
+	DeviceType    string                 `protobuf:"bytes,2,opt,name=device_type,json=deviceType,proto3" json:"device_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InferenceAcceleratorOverride) Reset() {
+	*x = InferenceAcceleratorOverride{}
+	mi := &file_berth_v1_ecs_proto_msgTypes[79]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InferenceAcceleratorOverride) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InferenceAcceleratorOverride) ProtoMessage() {}
+
+func (x *InferenceAcceleratorOverride) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecs_proto_msgTypes[79]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InferenceAcceleratorOverride.ProtoReflect.Descriptor instead.
+func (*InferenceAcceleratorOverride) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{79}
+}
+
+func (x *InferenceAcceleratorOverride) GetDeviceName() string {
+	if x != nil {
+		return x.DeviceName
+	}
+	return ""
+}
+
+func (x *InferenceAcceleratorOverride) GetDeviceType() string {
+	if x != nil {
+		return x.DeviceType
+	}
+	return ""
+}
+
 type NetworkBinding struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	BindIp        string                 `protobuf:"bytes,1,opt,name=bind_ip,json=bindIP,proto3" json:"bind_ip,omitempty"`
@@ -5144,7 +5547,7 @@ type NetworkBinding struct {
 
 func (x *NetworkBinding) Reset() {
 	*x = NetworkBinding{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[74]
+	mi := &file_berth_v1_ecs_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5156,7 +5559,7 @@ func (x *NetworkBinding) String() string {
 func (*NetworkBinding) ProtoMessage() {}
 
 func (x *NetworkBinding) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[74]
+	mi := &file_berth_v1_ecs_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5169,7 +5572,7 @@ func (x *NetworkBinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkBinding.ProtoReflect.Descriptor instead.
 func (*NetworkBinding) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{74}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *NetworkBinding) GetBindIp() string {
@@ -5211,7 +5614,7 @@ type NetworkInterface struct {
 
 func (x *NetworkInterface) Reset() {
 	*x = NetworkInterface{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[75]
+	mi := &file_berth_v1_ecs_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5223,7 +5626,7 @@ func (x *NetworkInterface) String() string {
 func (*NetworkInterface) ProtoMessage() {}
 
 func (x *NetworkInterface) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[75]
+	mi := &file_berth_v1_ecs_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5236,7 +5639,7 @@ func (x *NetworkInterface) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkInterface.ProtoReflect.Descriptor instead.
 func (*NetworkInterface) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{75}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *NetworkInterface) GetAttachmentId() string {
@@ -5285,7 +5688,7 @@ type Container struct {
 
 func (x *Container) Reset() {
 	*x = Container{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[76]
+	mi := &file_berth_v1_ecs_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5297,7 +5700,7 @@ func (x *Container) String() string {
 func (*Container) ProtoMessage() {}
 
 func (x *Container) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[76]
+	mi := &file_berth_v1_ecs_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5310,7 +5713,7 @@ func (x *Container) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Container.ProtoReflect.Descriptor instead.
 func (*Container) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{76}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *Container) GetContainerArn() string {
@@ -5468,7 +5871,7 @@ type Task struct {
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[77]
+	mi := &file_berth_v1_ecs_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5480,7 +5883,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[77]
+	mi := &file_berth_v1_ecs_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5493,7 +5896,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{77}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *Task) GetTaskArn() string {
@@ -5748,13 +6151,15 @@ type RunTaskRequest struct {
 	PropagateTags            string                          `protobuf:"bytes,16,opt,name=propagate_tags,json=propagateTags,proto3" json:"propagate_tags,omitempty"`
 	ReferenceId              string                          `protobuf:"bytes,17,opt,name=reference_id,json=referenceId,proto3" json:"reference_id,omitempty"`
 	ClientToken              string                          `protobuf:"bytes,18,opt,name=client_token,json=clientToken,proto3" json:"client_token,omitempty"`
-	unknownFields            protoimpl.UnknownFields
-	sizeCache                protoimpl.SizeCache
+	// Refused: berth has no EBS (ECS's TaskVolumeConfiguration).
+	VolumeConfigurations []*structpb.Struct `protobuf:"bytes,70,rep,name=volume_configurations,json=volumeConfigurations,proto3" json:"volume_configurations,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *RunTaskRequest) Reset() {
 	*x = RunTaskRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[78]
+	mi := &file_berth_v1_ecs_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5766,7 +6171,7 @@ func (x *RunTaskRequest) String() string {
 func (*RunTaskRequest) ProtoMessage() {}
 
 func (x *RunTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[78]
+	mi := &file_berth_v1_ecs_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5779,7 +6184,7 @@ func (x *RunTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunTaskRequest.ProtoReflect.Descriptor instead.
 func (*RunTaskRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{78}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *RunTaskRequest) GetCluster() string {
@@ -5908,6 +6313,13 @@ func (x *RunTaskRequest) GetClientToken() string {
 	return ""
 }
 
+func (x *RunTaskRequest) GetVolumeConfigurations() []*structpb.Struct {
+	if x != nil {
+		return x.VolumeConfigurations
+	}
+	return nil
+}
+
 type RunTaskResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Tasks         []*Task                `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
@@ -5918,7 +6330,7 @@ type RunTaskResponse struct {
 
 func (x *RunTaskResponse) Reset() {
 	*x = RunTaskResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[79]
+	mi := &file_berth_v1_ecs_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5930,7 +6342,7 @@ func (x *RunTaskResponse) String() string {
 func (*RunTaskResponse) ProtoMessage() {}
 
 func (x *RunTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[79]
+	mi := &file_berth_v1_ecs_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5943,7 +6355,7 @@ func (x *RunTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunTaskResponse.ProtoReflect.Descriptor instead.
 func (*RunTaskResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{79}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *RunTaskResponse) GetTasks() []*Task {
@@ -5974,13 +6386,15 @@ type StartTaskRequest struct {
 	EnableExecuteCommand bool                   `protobuf:"varint,10,opt,name=enable_execute_command,json=enableExecuteCommand,proto3" json:"enable_execute_command,omitempty"`
 	PropagateTags        string                 `protobuf:"bytes,11,opt,name=propagate_tags,json=propagateTags,proto3" json:"propagate_tags,omitempty"`
 	ReferenceId          string                 `protobuf:"bytes,12,opt,name=reference_id,json=referenceId,proto3" json:"reference_id,omitempty"`
+	// Refused: berth has no EBS (ECS's TaskVolumeConfiguration).
+	VolumeConfigurations []*structpb.Struct `protobuf:"bytes,70,rep,name=volume_configurations,json=volumeConfigurations,proto3" json:"volume_configurations,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
 }
 
 func (x *StartTaskRequest) Reset() {
 	*x = StartTaskRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[80]
+	mi := &file_berth_v1_ecs_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5992,7 +6406,7 @@ func (x *StartTaskRequest) String() string {
 func (*StartTaskRequest) ProtoMessage() {}
 
 func (x *StartTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[80]
+	mi := &file_berth_v1_ecs_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6005,7 +6419,7 @@ func (x *StartTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartTaskRequest.ProtoReflect.Descriptor instead.
 func (*StartTaskRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{80}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *StartTaskRequest) GetCluster() string {
@@ -6092,6 +6506,13 @@ func (x *StartTaskRequest) GetReferenceId() string {
 	return ""
 }
 
+func (x *StartTaskRequest) GetVolumeConfigurations() []*structpb.Struct {
+	if x != nil {
+		return x.VolumeConfigurations
+	}
+	return nil
+}
+
 type StartTaskResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Tasks         []*Task                `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
@@ -6102,7 +6523,7 @@ type StartTaskResponse struct {
 
 func (x *StartTaskResponse) Reset() {
 	*x = StartTaskResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[81]
+	mi := &file_berth_v1_ecs_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6114,7 +6535,7 @@ func (x *StartTaskResponse) String() string {
 func (*StartTaskResponse) ProtoMessage() {}
 
 func (x *StartTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[81]
+	mi := &file_berth_v1_ecs_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6127,7 +6548,7 @@ func (x *StartTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartTaskResponse.ProtoReflect.Descriptor instead.
 func (*StartTaskResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{81}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *StartTaskResponse) GetTasks() []*Task {
@@ -6155,7 +6576,7 @@ type StopTaskRequest struct {
 
 func (x *StopTaskRequest) Reset() {
 	*x = StopTaskRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[82]
+	mi := &file_berth_v1_ecs_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6167,7 +6588,7 @@ func (x *StopTaskRequest) String() string {
 func (*StopTaskRequest) ProtoMessage() {}
 
 func (x *StopTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[82]
+	mi := &file_berth_v1_ecs_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6180,7 +6601,7 @@ func (x *StopTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopTaskRequest.ProtoReflect.Descriptor instead.
 func (*StopTaskRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{82}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *StopTaskRequest) GetCluster() string {
@@ -6213,7 +6634,7 @@ type StopTaskResponse struct {
 
 func (x *StopTaskResponse) Reset() {
 	*x = StopTaskResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[83]
+	mi := &file_berth_v1_ecs_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6225,7 +6646,7 @@ func (x *StopTaskResponse) String() string {
 func (*StopTaskResponse) ProtoMessage() {}
 
 func (x *StopTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[83]
+	mi := &file_berth_v1_ecs_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6238,7 +6659,7 @@ func (x *StopTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopTaskResponse.ProtoReflect.Descriptor instead.
 func (*StopTaskResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{83}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *StopTaskResponse) GetTask() *Task {
@@ -6259,7 +6680,7 @@ type DescribeTasksRequest struct {
 
 func (x *DescribeTasksRequest) Reset() {
 	*x = DescribeTasksRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[84]
+	mi := &file_berth_v1_ecs_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6271,7 +6692,7 @@ func (x *DescribeTasksRequest) String() string {
 func (*DescribeTasksRequest) ProtoMessage() {}
 
 func (x *DescribeTasksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[84]
+	mi := &file_berth_v1_ecs_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6284,7 +6705,7 @@ func (x *DescribeTasksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeTasksRequest.ProtoReflect.Descriptor instead.
 func (*DescribeTasksRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{84}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *DescribeTasksRequest) GetCluster() string {
@@ -6318,7 +6739,7 @@ type DescribeTasksResponse struct {
 
 func (x *DescribeTasksResponse) Reset() {
 	*x = DescribeTasksResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[85]
+	mi := &file_berth_v1_ecs_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6330,7 +6751,7 @@ func (x *DescribeTasksResponse) String() string {
 func (*DescribeTasksResponse) ProtoMessage() {}
 
 func (x *DescribeTasksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[85]
+	mi := &file_berth_v1_ecs_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6343,7 +6764,7 @@ func (x *DescribeTasksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeTasksResponse.ProtoReflect.Descriptor instead.
 func (*DescribeTasksResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{85}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *DescribeTasksResponse) GetTasks() []*Task {
@@ -6372,13 +6793,15 @@ type ListTasksRequest struct {
 	// RUNNING (default), PENDING or STOPPED.
 	DesiredStatus string `protobuf:"bytes,8,opt,name=desired_status,json=desiredStatus,proto3" json:"desired_status,omitempty"`
 	LaunchType    string `protobuf:"bytes,9,opt,name=launch_type,json=launchType,proto3" json:"launch_type,omitempty"`
+	// Tasks of an ECS managed daemon: berth has none.
+	DaemonName    string `protobuf:"bytes,70,opt,name=daemon_name,json=daemonName,proto3" json:"daemon_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListTasksRequest) Reset() {
 	*x = ListTasksRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[86]
+	mi := &file_berth_v1_ecs_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6390,7 +6813,7 @@ func (x *ListTasksRequest) String() string {
 func (*ListTasksRequest) ProtoMessage() {}
 
 func (x *ListTasksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[86]
+	mi := &file_berth_v1_ecs_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6403,7 +6826,7 @@ func (x *ListTasksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTasksRequest.ProtoReflect.Descriptor instead.
 func (*ListTasksRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{86}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *ListTasksRequest) GetCluster() string {
@@ -6469,6 +6892,13 @@ func (x *ListTasksRequest) GetLaunchType() string {
 	return ""
 }
 
+func (x *ListTasksRequest) GetDaemonName() string {
+	if x != nil {
+		return x.DaemonName
+	}
+	return ""
+}
+
 type ListTasksResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TaskArns      []string               `protobuf:"bytes,1,rep,name=task_arns,json=taskArns,proto3" json:"task_arns,omitempty"`
@@ -6479,7 +6909,7 @@ type ListTasksResponse struct {
 
 func (x *ListTasksResponse) Reset() {
 	*x = ListTasksResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[87]
+	mi := &file_berth_v1_ecs_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6491,7 +6921,7 @@ func (x *ListTasksResponse) String() string {
 func (*ListTasksResponse) ProtoMessage() {}
 
 func (x *ListTasksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[87]
+	mi := &file_berth_v1_ecs_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6504,7 +6934,7 @@ func (x *ListTasksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTasksResponse.ProtoReflect.Descriptor instead.
 func (*ListTasksResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{87}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *ListTasksResponse) GetTaskArns() []string {
@@ -6531,7 +6961,7 @@ type DeploymentCircuitBreaker struct {
 
 func (x *DeploymentCircuitBreaker) Reset() {
 	*x = DeploymentCircuitBreaker{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[88]
+	mi := &file_berth_v1_ecs_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6543,7 +6973,7 @@ func (x *DeploymentCircuitBreaker) String() string {
 func (*DeploymentCircuitBreaker) ProtoMessage() {}
 
 func (x *DeploymentCircuitBreaker) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[88]
+	mi := &file_berth_v1_ecs_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6556,7 +6986,7 @@ func (x *DeploymentCircuitBreaker) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeploymentCircuitBreaker.ProtoReflect.Descriptor instead.
 func (*DeploymentCircuitBreaker) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{88}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *DeploymentCircuitBreaker) GetEnable() bool {
@@ -6596,7 +7026,7 @@ type DeploymentConfiguration struct {
 
 func (x *DeploymentConfiguration) Reset() {
 	*x = DeploymentConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[89]
+	mi := &file_berth_v1_ecs_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6608,7 +7038,7 @@ func (x *DeploymentConfiguration) String() string {
 func (*DeploymentConfiguration) ProtoMessage() {}
 
 func (x *DeploymentConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[89]
+	mi := &file_berth_v1_ecs_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6621,7 +7051,7 @@ func (x *DeploymentConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeploymentConfiguration.ProtoReflect.Descriptor instead.
 func (*DeploymentConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{89}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *DeploymentConfiguration) GetDeploymentCircuitBreaker() *DeploymentCircuitBreaker {
@@ -6698,7 +7128,7 @@ type DeploymentAlarms struct {
 
 func (x *DeploymentAlarms) Reset() {
 	*x = DeploymentAlarms{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[90]
+	mi := &file_berth_v1_ecs_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6710,7 +7140,7 @@ func (x *DeploymentAlarms) String() string {
 func (*DeploymentAlarms) ProtoMessage() {}
 
 func (x *DeploymentAlarms) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[90]
+	mi := &file_berth_v1_ecs_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6723,7 +7153,7 @@ func (x *DeploymentAlarms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeploymentAlarms.ProtoReflect.Descriptor instead.
 func (*DeploymentAlarms) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{90}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *DeploymentAlarms) GetAlarmNames() []string {
@@ -6758,7 +7188,7 @@ type DeploymentController struct {
 
 func (x *DeploymentController) Reset() {
 	*x = DeploymentController{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[91]
+	mi := &file_berth_v1_ecs_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6770,7 +7200,7 @@ func (x *DeploymentController) String() string {
 func (*DeploymentController) ProtoMessage() {}
 
 func (x *DeploymentController) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[91]
+	mi := &file_berth_v1_ecs_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6783,7 +7213,7 @@ func (x *DeploymentController) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeploymentController.ProtoReflect.Descriptor instead.
 func (*DeploymentController) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{91}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *DeploymentController) GetType() string {
@@ -6819,7 +7249,7 @@ type Deployment struct {
 
 func (x *Deployment) Reset() {
 	*x = Deployment{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[92]
+	mi := &file_berth_v1_ecs_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6831,7 +7261,7 @@ func (x *Deployment) String() string {
 func (*Deployment) ProtoMessage() {}
 
 func (x *Deployment) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[92]
+	mi := &file_berth_v1_ecs_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6844,7 +7274,7 @@ func (x *Deployment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deployment.ProtoReflect.Descriptor instead.
 func (*Deployment) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{92}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *Deployment) GetId() string {
@@ -6970,7 +7400,7 @@ type ServiceEvent struct {
 
 func (x *ServiceEvent) Reset() {
 	*x = ServiceEvent{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[93]
+	mi := &file_berth_v1_ecs_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6982,7 +7412,7 @@ func (x *ServiceEvent) String() string {
 func (*ServiceEvent) ProtoMessage() {}
 
 func (x *ServiceEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[93]
+	mi := &file_berth_v1_ecs_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6995,7 +7425,7 @@ func (x *ServiceEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceEvent.ProtoReflect.Descriptor instead.
 func (*ServiceEvent) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{93}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *ServiceEvent) GetId() string {
@@ -7063,7 +7493,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[94]
+	mi := &file_berth_v1_ecs_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7075,7 +7505,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[94]
+	mi := &file_berth_v1_ecs_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7088,7 +7518,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{94}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *Service) GetServiceArn() string {
@@ -7358,7 +7788,7 @@ type CreateServiceRequest struct {
 
 func (x *CreateServiceRequest) Reset() {
 	*x = CreateServiceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[95]
+	mi := &file_berth_v1_ecs_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7370,7 +7800,7 @@ func (x *CreateServiceRequest) String() string {
 func (*CreateServiceRequest) ProtoMessage() {}
 
 func (x *CreateServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[95]
+	mi := &file_berth_v1_ecs_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7383,7 +7813,7 @@ func (x *CreateServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateServiceRequest.ProtoReflect.Descriptor instead.
 func (*CreateServiceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{95}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *CreateServiceRequest) GetCluster() string {
@@ -7577,7 +8007,7 @@ type CreateServiceResponse struct {
 
 func (x *CreateServiceResponse) Reset() {
 	*x = CreateServiceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[96]
+	mi := &file_berth_v1_ecs_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7589,7 +8019,7 @@ func (x *CreateServiceResponse) String() string {
 func (*CreateServiceResponse) ProtoMessage() {}
 
 func (x *CreateServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[96]
+	mi := &file_berth_v1_ecs_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7602,7 +8032,7 @@ func (x *CreateServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateServiceResponse.ProtoReflect.Descriptor instead.
 func (*CreateServiceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{96}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *CreateServiceResponse) GetService() *Service {
@@ -7644,7 +8074,7 @@ type UpdateServiceRequest struct {
 
 func (x *UpdateServiceRequest) Reset() {
 	*x = UpdateServiceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[97]
+	mi := &file_berth_v1_ecs_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7656,7 +8086,7 @@ func (x *UpdateServiceRequest) String() string {
 func (*UpdateServiceRequest) ProtoMessage() {}
 
 func (x *UpdateServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[97]
+	mi := &file_berth_v1_ecs_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7669,7 +8099,7 @@ func (x *UpdateServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateServiceRequest.ProtoReflect.Descriptor instead.
 func (*UpdateServiceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{97}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *UpdateServiceRequest) GetCluster() string {
@@ -7835,7 +8265,7 @@ type UpdateServiceResponse struct {
 
 func (x *UpdateServiceResponse) Reset() {
 	*x = UpdateServiceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[98]
+	mi := &file_berth_v1_ecs_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7847,7 +8277,7 @@ func (x *UpdateServiceResponse) String() string {
 func (*UpdateServiceResponse) ProtoMessage() {}
 
 func (x *UpdateServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[98]
+	mi := &file_berth_v1_ecs_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7860,7 +8290,7 @@ func (x *UpdateServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateServiceResponse.ProtoReflect.Descriptor instead.
 func (*UpdateServiceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{98}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *UpdateServiceResponse) GetService() *Service {
@@ -7881,7 +8311,7 @@ type DeleteServiceRequest struct {
 
 func (x *DeleteServiceRequest) Reset() {
 	*x = DeleteServiceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[99]
+	mi := &file_berth_v1_ecs_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7893,7 +8323,7 @@ func (x *DeleteServiceRequest) String() string {
 func (*DeleteServiceRequest) ProtoMessage() {}
 
 func (x *DeleteServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[99]
+	mi := &file_berth_v1_ecs_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7906,7 +8336,7 @@ func (x *DeleteServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteServiceRequest.ProtoReflect.Descriptor instead.
 func (*DeleteServiceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{99}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *DeleteServiceRequest) GetCluster() string {
@@ -7939,7 +8369,7 @@ type DeleteServiceResponse struct {
 
 func (x *DeleteServiceResponse) Reset() {
 	*x = DeleteServiceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[100]
+	mi := &file_berth_v1_ecs_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7951,7 +8381,7 @@ func (x *DeleteServiceResponse) String() string {
 func (*DeleteServiceResponse) ProtoMessage() {}
 
 func (x *DeleteServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[100]
+	mi := &file_berth_v1_ecs_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7964,7 +8394,7 @@ func (x *DeleteServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteServiceResponse.ProtoReflect.Descriptor instead.
 func (*DeleteServiceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{100}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *DeleteServiceResponse) GetService() *Service {
@@ -7985,7 +8415,7 @@ type DescribeServicesRequest struct {
 
 func (x *DescribeServicesRequest) Reset() {
 	*x = DescribeServicesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[101]
+	mi := &file_berth_v1_ecs_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7997,7 +8427,7 @@ func (x *DescribeServicesRequest) String() string {
 func (*DescribeServicesRequest) ProtoMessage() {}
 
 func (x *DescribeServicesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[101]
+	mi := &file_berth_v1_ecs_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8010,7 +8440,7 @@ func (x *DescribeServicesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeServicesRequest.ProtoReflect.Descriptor instead.
 func (*DescribeServicesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{101}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *DescribeServicesRequest) GetCluster() string {
@@ -8044,7 +8474,7 @@ type DescribeServicesResponse struct {
 
 func (x *DescribeServicesResponse) Reset() {
 	*x = DescribeServicesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[102]
+	mi := &file_berth_v1_ecs_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8056,7 +8486,7 @@ func (x *DescribeServicesResponse) String() string {
 func (*DescribeServicesResponse) ProtoMessage() {}
 
 func (x *DescribeServicesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[102]
+	mi := &file_berth_v1_ecs_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8069,7 +8499,7 @@ func (x *DescribeServicesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeServicesResponse.ProtoReflect.Descriptor instead.
 func (*DescribeServicesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{102}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *DescribeServicesResponse) GetServices() []*Service {
@@ -8093,13 +8523,15 @@ type ListServicesRequest struct {
 	MaxResults         int32                  `protobuf:"varint,3,opt,name=max_results,json=maxResults,proto3" json:"max_results,omitempty"`
 	LaunchType         string                 `protobuf:"bytes,4,opt,name=launch_type,json=launchType,proto3" json:"launch_type,omitempty"`
 	SchedulingStrategy string                 `protobuf:"bytes,5,opt,name=scheduling_strategy,json=schedulingStrategy,proto3" json:"scheduling_strategy,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// CUSTOMER or ECS: berth's services are all the customer's.
+	ResourceManagementType string `protobuf:"bytes,70,opt,name=resource_management_type,json=resourceManagementType,proto3" json:"resource_management_type,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *ListServicesRequest) Reset() {
 	*x = ListServicesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[103]
+	mi := &file_berth_v1_ecs_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8111,7 +8543,7 @@ func (x *ListServicesRequest) String() string {
 func (*ListServicesRequest) ProtoMessage() {}
 
 func (x *ListServicesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[103]
+	mi := &file_berth_v1_ecs_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8124,7 +8556,7 @@ func (x *ListServicesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServicesRequest.ProtoReflect.Descriptor instead.
 func (*ListServicesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{103}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *ListServicesRequest) GetCluster() string {
@@ -8162,6 +8594,13 @@ func (x *ListServicesRequest) GetSchedulingStrategy() string {
 	return ""
 }
 
+func (x *ListServicesRequest) GetResourceManagementType() string {
+	if x != nil {
+		return x.ResourceManagementType
+	}
+	return ""
+}
+
 type ListServicesResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ServiceArns   []string               `protobuf:"bytes,1,rep,name=service_arns,json=serviceArns,proto3" json:"service_arns,omitempty"`
@@ -8172,7 +8611,7 @@ type ListServicesResponse struct {
 
 func (x *ListServicesResponse) Reset() {
 	*x = ListServicesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[104]
+	mi := &file_berth_v1_ecs_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8184,7 +8623,7 @@ func (x *ListServicesResponse) String() string {
 func (*ListServicesResponse) ProtoMessage() {}
 
 func (x *ListServicesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[104]
+	mi := &file_berth_v1_ecs_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8197,7 +8636,7 @@ func (x *ListServicesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServicesResponse.ProtoReflect.Descriptor instead.
 func (*ListServicesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{104}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *ListServicesResponse) GetServiceArns() []string {
@@ -8227,7 +8666,7 @@ type Scale struct {
 
 func (x *Scale) Reset() {
 	*x = Scale{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[105]
+	mi := &file_berth_v1_ecs_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8239,7 +8678,7 @@ func (x *Scale) String() string {
 func (*Scale) ProtoMessage() {}
 
 func (x *Scale) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[105]
+	mi := &file_berth_v1_ecs_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8252,7 +8691,7 @@ func (x *Scale) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Scale.ProtoReflect.Descriptor instead.
 func (*Scale) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{105}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *Scale) GetValue() float64 {
@@ -8305,7 +8744,7 @@ type TaskSet struct {
 
 func (x *TaskSet) Reset() {
 	*x = TaskSet{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[106]
+	mi := &file_berth_v1_ecs_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8317,7 +8756,7 @@ func (x *TaskSet) String() string {
 func (*TaskSet) ProtoMessage() {}
 
 func (x *TaskSet) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[106]
+	mi := &file_berth_v1_ecs_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8330,7 +8769,7 @@ func (x *TaskSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskSet.ProtoReflect.Descriptor instead.
 func (*TaskSet) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{106}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *TaskSet) GetId() string {
@@ -8522,7 +8961,7 @@ type CreateTaskSetRequest struct {
 
 func (x *CreateTaskSetRequest) Reset() {
 	*x = CreateTaskSetRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[107]
+	mi := &file_berth_v1_ecs_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8534,7 +8973,7 @@ func (x *CreateTaskSetRequest) String() string {
 func (*CreateTaskSetRequest) ProtoMessage() {}
 
 func (x *CreateTaskSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[107]
+	mi := &file_berth_v1_ecs_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8547,7 +8986,7 @@ func (x *CreateTaskSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTaskSetRequest.ProtoReflect.Descriptor instead.
 func (*CreateTaskSetRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{107}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *CreateTaskSetRequest) GetService() string {
@@ -8650,7 +9089,7 @@ type CreateTaskSetResponse struct {
 
 func (x *CreateTaskSetResponse) Reset() {
 	*x = CreateTaskSetResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[108]
+	mi := &file_berth_v1_ecs_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8662,7 +9101,7 @@ func (x *CreateTaskSetResponse) String() string {
 func (*CreateTaskSetResponse) ProtoMessage() {}
 
 func (x *CreateTaskSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[108]
+	mi := &file_berth_v1_ecs_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8675,7 +9114,7 @@ func (x *CreateTaskSetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTaskSetResponse.ProtoReflect.Descriptor instead.
 func (*CreateTaskSetResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{108}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *CreateTaskSetResponse) GetTaskSet() *TaskSet {
@@ -8698,7 +9137,7 @@ type DescribeTaskSetsRequest struct {
 
 func (x *DescribeTaskSetsRequest) Reset() {
 	*x = DescribeTaskSetsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[109]
+	mi := &file_berth_v1_ecs_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8710,7 +9149,7 @@ func (x *DescribeTaskSetsRequest) String() string {
 func (*DescribeTaskSetsRequest) ProtoMessage() {}
 
 func (x *DescribeTaskSetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[109]
+	mi := &file_berth_v1_ecs_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8723,7 +9162,7 @@ func (x *DescribeTaskSetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeTaskSetsRequest.ProtoReflect.Descriptor instead.
 func (*DescribeTaskSetsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{109}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *DescribeTaskSetsRequest) GetCluster() string {
@@ -8764,7 +9203,7 @@ type DescribeTaskSetsResponse struct {
 
 func (x *DescribeTaskSetsResponse) Reset() {
 	*x = DescribeTaskSetsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[110]
+	mi := &file_berth_v1_ecs_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8776,7 +9215,7 @@ func (x *DescribeTaskSetsResponse) String() string {
 func (*DescribeTaskSetsResponse) ProtoMessage() {}
 
 func (x *DescribeTaskSetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[110]
+	mi := &file_berth_v1_ecs_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8789,7 +9228,7 @@ func (x *DescribeTaskSetsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeTaskSetsResponse.ProtoReflect.Descriptor instead.
 func (*DescribeTaskSetsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{110}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *DescribeTaskSetsResponse) GetTaskSets() []*TaskSet {
@@ -8818,7 +9257,7 @@ type UpdateTaskSetRequest struct {
 
 func (x *UpdateTaskSetRequest) Reset() {
 	*x = UpdateTaskSetRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[111]
+	mi := &file_berth_v1_ecs_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8830,7 +9269,7 @@ func (x *UpdateTaskSetRequest) String() string {
 func (*UpdateTaskSetRequest) ProtoMessage() {}
 
 func (x *UpdateTaskSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[111]
+	mi := &file_berth_v1_ecs_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8843,7 +9282,7 @@ func (x *UpdateTaskSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTaskSetRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTaskSetRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{111}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *UpdateTaskSetRequest) GetCluster() string {
@@ -8883,7 +9322,7 @@ type UpdateTaskSetResponse struct {
 
 func (x *UpdateTaskSetResponse) Reset() {
 	*x = UpdateTaskSetResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[112]
+	mi := &file_berth_v1_ecs_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8895,7 +9334,7 @@ func (x *UpdateTaskSetResponse) String() string {
 func (*UpdateTaskSetResponse) ProtoMessage() {}
 
 func (x *UpdateTaskSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[112]
+	mi := &file_berth_v1_ecs_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8908,7 +9347,7 @@ func (x *UpdateTaskSetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTaskSetResponse.ProtoReflect.Descriptor instead.
 func (*UpdateTaskSetResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{112}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *UpdateTaskSetResponse) GetTaskSet() *TaskSet {
@@ -8930,7 +9369,7 @@ type DeleteTaskSetRequest struct {
 
 func (x *DeleteTaskSetRequest) Reset() {
 	*x = DeleteTaskSetRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[113]
+	mi := &file_berth_v1_ecs_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8942,7 +9381,7 @@ func (x *DeleteTaskSetRequest) String() string {
 func (*DeleteTaskSetRequest) ProtoMessage() {}
 
 func (x *DeleteTaskSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[113]
+	mi := &file_berth_v1_ecs_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8955,7 +9394,7 @@ func (x *DeleteTaskSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTaskSetRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTaskSetRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{113}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *DeleteTaskSetRequest) GetCluster() string {
@@ -8995,7 +9434,7 @@ type DeleteTaskSetResponse struct {
 
 func (x *DeleteTaskSetResponse) Reset() {
 	*x = DeleteTaskSetResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[114]
+	mi := &file_berth_v1_ecs_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9007,7 +9446,7 @@ func (x *DeleteTaskSetResponse) String() string {
 func (*DeleteTaskSetResponse) ProtoMessage() {}
 
 func (x *DeleteTaskSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[114]
+	mi := &file_berth_v1_ecs_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9020,7 +9459,7 @@ func (x *DeleteTaskSetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTaskSetResponse.ProtoReflect.Descriptor instead.
 func (*DeleteTaskSetResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{114}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *DeleteTaskSetResponse) GetTaskSet() *TaskSet {
@@ -9041,7 +9480,7 @@ type UpdateServicePrimaryTaskSetRequest struct {
 
 func (x *UpdateServicePrimaryTaskSetRequest) Reset() {
 	*x = UpdateServicePrimaryTaskSetRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[115]
+	mi := &file_berth_v1_ecs_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9053,7 +9492,7 @@ func (x *UpdateServicePrimaryTaskSetRequest) String() string {
 func (*UpdateServicePrimaryTaskSetRequest) ProtoMessage() {}
 
 func (x *UpdateServicePrimaryTaskSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[115]
+	mi := &file_berth_v1_ecs_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9066,7 +9505,7 @@ func (x *UpdateServicePrimaryTaskSetRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use UpdateServicePrimaryTaskSetRequest.ProtoReflect.Descriptor instead.
 func (*UpdateServicePrimaryTaskSetRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{115}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *UpdateServicePrimaryTaskSetRequest) GetCluster() string {
@@ -9099,7 +9538,7 @@ type UpdateServicePrimaryTaskSetResponse struct {
 
 func (x *UpdateServicePrimaryTaskSetResponse) Reset() {
 	*x = UpdateServicePrimaryTaskSetResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[116]
+	mi := &file_berth_v1_ecs_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9111,7 +9550,7 @@ func (x *UpdateServicePrimaryTaskSetResponse) String() string {
 func (*UpdateServicePrimaryTaskSetResponse) ProtoMessage() {}
 
 func (x *UpdateServicePrimaryTaskSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[116]
+	mi := &file_berth_v1_ecs_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9124,7 +9563,7 @@ func (x *UpdateServicePrimaryTaskSetResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use UpdateServicePrimaryTaskSetResponse.ProtoReflect.Descriptor instead.
 func (*UpdateServicePrimaryTaskSetResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{116}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *UpdateServicePrimaryTaskSetResponse) GetTaskSet() *TaskSet {
@@ -9149,7 +9588,7 @@ type ManagedScaling struct {
 
 func (x *ManagedScaling) Reset() {
 	*x = ManagedScaling{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[117]
+	mi := &file_berth_v1_ecs_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9161,7 +9600,7 @@ func (x *ManagedScaling) String() string {
 func (*ManagedScaling) ProtoMessage() {}
 
 func (x *ManagedScaling) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[117]
+	mi := &file_berth_v1_ecs_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9174,7 +9613,7 @@ func (x *ManagedScaling) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManagedScaling.ProtoReflect.Descriptor instead.
 func (*ManagedScaling) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{117}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *ManagedScaling) GetStatus() string {
@@ -9224,7 +9663,7 @@ type AutoScalingGroupProvider struct {
 
 func (x *AutoScalingGroupProvider) Reset() {
 	*x = AutoScalingGroupProvider{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[118]
+	mi := &file_berth_v1_ecs_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9236,7 +9675,7 @@ func (x *AutoScalingGroupProvider) String() string {
 func (*AutoScalingGroupProvider) ProtoMessage() {}
 
 func (x *AutoScalingGroupProvider) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[118]
+	mi := &file_berth_v1_ecs_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9249,7 +9688,7 @@ func (x *AutoScalingGroupProvider) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutoScalingGroupProvider.ProtoReflect.Descriptor instead.
 func (*AutoScalingGroupProvider) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{118}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *AutoScalingGroupProvider) GetAutoScalingGroupArn() string {
@@ -9300,7 +9739,7 @@ type CapacityProvider struct {
 
 func (x *CapacityProvider) Reset() {
 	*x = CapacityProvider{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[119]
+	mi := &file_berth_v1_ecs_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9312,7 +9751,7 @@ func (x *CapacityProvider) String() string {
 func (*CapacityProvider) ProtoMessage() {}
 
 func (x *CapacityProvider) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[119]
+	mi := &file_berth_v1_ecs_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9325,7 +9764,7 @@ func (x *CapacityProvider) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CapacityProvider.ProtoReflect.Descriptor instead.
 func (*CapacityProvider) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{119}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *CapacityProvider) GetCapacityProviderArn() string {
@@ -9398,7 +9837,7 @@ type CapacityProviderReservation struct {
 
 func (x *CapacityProviderReservation) Reset() {
 	*x = CapacityProviderReservation{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[120]
+	mi := &file_berth_v1_ecs_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9410,7 +9849,7 @@ func (x *CapacityProviderReservation) String() string {
 func (*CapacityProviderReservation) ProtoMessage() {}
 
 func (x *CapacityProviderReservation) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[120]
+	mi := &file_berth_v1_ecs_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9423,7 +9862,7 @@ func (x *CapacityProviderReservation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CapacityProviderReservation.ProtoReflect.Descriptor instead.
 func (*CapacityProviderReservation) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{120}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *CapacityProviderReservation) GetClusterName() string {
@@ -9459,13 +9898,16 @@ type CreateCapacityProviderRequest struct {
 	Name                     string                    `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	AutoScalingGroupProvider *AutoScalingGroupProvider `protobuf:"bytes,2,opt,name=auto_scaling_group_provider,json=autoScalingGroupProvider,proto3" json:"auto_scaling_group_provider,omitempty"`
 	Tags                     []*Tag                    `protobuf:"bytes,3,rep,name=tags,proto3" json:"tags,omitempty"`
+	// Refused: both come with ECS Managed Instances, which berth does not have.
+	Cluster                  string           `protobuf:"bytes,70,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	ManagedInstancesProvider *structpb.Struct `protobuf:"bytes,71,opt,name=managed_instances_provider,json=managedInstancesProvider,proto3" json:"managed_instances_provider,omitempty"`
 	unknownFields            protoimpl.UnknownFields
 	sizeCache                protoimpl.SizeCache
 }
 
 func (x *CreateCapacityProviderRequest) Reset() {
 	*x = CreateCapacityProviderRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[121]
+	mi := &file_berth_v1_ecs_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9477,7 +9919,7 @@ func (x *CreateCapacityProviderRequest) String() string {
 func (*CreateCapacityProviderRequest) ProtoMessage() {}
 
 func (x *CreateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[121]
+	mi := &file_berth_v1_ecs_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9490,7 +9932,7 @@ func (x *CreateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCapacityProviderRequest.ProtoReflect.Descriptor instead.
 func (*CreateCapacityProviderRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{121}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *CreateCapacityProviderRequest) GetName() string {
@@ -9514,6 +9956,20 @@ func (x *CreateCapacityProviderRequest) GetTags() []*Tag {
 	return nil
 }
 
+func (x *CreateCapacityProviderRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *CreateCapacityProviderRequest) GetManagedInstancesProvider() *structpb.Struct {
+	if x != nil {
+		return x.ManagedInstancesProvider
+	}
+	return nil
+}
+
 type CreateCapacityProviderResponse struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	CapacityProvider *CapacityProvider      `protobuf:"bytes,1,opt,name=capacity_provider,json=capacityProvider,proto3" json:"capacity_provider,omitempty"`
@@ -9523,7 +9979,7 @@ type CreateCapacityProviderResponse struct {
 
 func (x *CreateCapacityProviderResponse) Reset() {
 	*x = CreateCapacityProviderResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[122]
+	mi := &file_berth_v1_ecs_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9535,7 +9991,7 @@ func (x *CreateCapacityProviderResponse) String() string {
 func (*CreateCapacityProviderResponse) ProtoMessage() {}
 
 func (x *CreateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[122]
+	mi := &file_berth_v1_ecs_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9548,7 +10004,7 @@ func (x *CreateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCapacityProviderResponse.ProtoReflect.Descriptor instead.
 func (*CreateCapacityProviderResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{122}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{128}
 }
 
 func (x *CreateCapacityProviderResponse) GetCapacityProvider() *CapacityProvider {
@@ -9564,13 +10020,15 @@ type DescribeCapacityProvidersRequest struct {
 	Include           []string               `protobuf:"bytes,2,rep,name=include,proto3" json:"include,omitempty"`
 	MaxResults        int32                  `protobuf:"varint,3,opt,name=max_results,json=maxResults,proto3" json:"max_results,omitempty"`
 	NextToken         string                 `protobuf:"bytes,4,opt,name=next_token,json=nextToken,proto3" json:"next_token,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Only the providers associated with the cluster.
+	Cluster       string `protobuf:"bytes,70,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DescribeCapacityProvidersRequest) Reset() {
 	*x = DescribeCapacityProvidersRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[123]
+	mi := &file_berth_v1_ecs_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9582,7 +10040,7 @@ func (x *DescribeCapacityProvidersRequest) String() string {
 func (*DescribeCapacityProvidersRequest) ProtoMessage() {}
 
 func (x *DescribeCapacityProvidersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[123]
+	mi := &file_berth_v1_ecs_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9595,7 +10053,7 @@ func (x *DescribeCapacityProvidersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeCapacityProvidersRequest.ProtoReflect.Descriptor instead.
 func (*DescribeCapacityProvidersRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{123}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *DescribeCapacityProvidersRequest) GetCapacityProviders() []string {
@@ -9626,6 +10084,13 @@ func (x *DescribeCapacityProvidersRequest) GetNextToken() string {
 	return ""
 }
 
+func (x *DescribeCapacityProvidersRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
 type DescribeCapacityProvidersResponse struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
 	CapacityProviders []*CapacityProvider    `protobuf:"bytes,1,rep,name=capacity_providers,json=capacityProviders,proto3" json:"capacity_providers,omitempty"`
@@ -9637,7 +10102,7 @@ type DescribeCapacityProvidersResponse struct {
 
 func (x *DescribeCapacityProvidersResponse) Reset() {
 	*x = DescribeCapacityProvidersResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[124]
+	mi := &file_berth_v1_ecs_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9649,7 +10114,7 @@ func (x *DescribeCapacityProvidersResponse) String() string {
 func (*DescribeCapacityProvidersResponse) ProtoMessage() {}
 
 func (x *DescribeCapacityProvidersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[124]
+	mi := &file_berth_v1_ecs_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9662,7 +10127,7 @@ func (x *DescribeCapacityProvidersResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use DescribeCapacityProvidersResponse.ProtoReflect.Descriptor instead.
 func (*DescribeCapacityProvidersResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{124}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{130}
 }
 
 func (x *DescribeCapacityProvidersResponse) GetCapacityProviders() []*CapacityProvider {
@@ -9697,7 +10162,7 @@ type PutClusterCapacityProvidersRequest struct {
 
 func (x *PutClusterCapacityProvidersRequest) Reset() {
 	*x = PutClusterCapacityProvidersRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[125]
+	mi := &file_berth_v1_ecs_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9709,7 +10174,7 @@ func (x *PutClusterCapacityProvidersRequest) String() string {
 func (*PutClusterCapacityProvidersRequest) ProtoMessage() {}
 
 func (x *PutClusterCapacityProvidersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[125]
+	mi := &file_berth_v1_ecs_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9722,7 +10187,7 @@ func (x *PutClusterCapacityProvidersRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use PutClusterCapacityProvidersRequest.ProtoReflect.Descriptor instead.
 func (*PutClusterCapacityProvidersRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{125}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *PutClusterCapacityProvidersRequest) GetCluster() string {
@@ -9755,7 +10220,7 @@ type PutClusterCapacityProvidersResponse struct {
 
 func (x *PutClusterCapacityProvidersResponse) Reset() {
 	*x = PutClusterCapacityProvidersResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[126]
+	mi := &file_berth_v1_ecs_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9767,7 +10232,7 @@ func (x *PutClusterCapacityProvidersResponse) String() string {
 func (*PutClusterCapacityProvidersResponse) ProtoMessage() {}
 
 func (x *PutClusterCapacityProvidersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[126]
+	mi := &file_berth_v1_ecs_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9780,7 +10245,7 @@ func (x *PutClusterCapacityProvidersResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use PutClusterCapacityProvidersResponse.ProtoReflect.Descriptor instead.
 func (*PutClusterCapacityProvidersResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{126}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *PutClusterCapacityProvidersResponse) GetCluster() *Cluster {
@@ -9800,7 +10265,7 @@ type TagResourceRequest struct {
 
 func (x *TagResourceRequest) Reset() {
 	*x = TagResourceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[127]
+	mi := &file_berth_v1_ecs_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9812,7 +10277,7 @@ func (x *TagResourceRequest) String() string {
 func (*TagResourceRequest) ProtoMessage() {}
 
 func (x *TagResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[127]
+	mi := &file_berth_v1_ecs_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9825,7 +10290,7 @@ func (x *TagResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagResourceRequest.ProtoReflect.Descriptor instead.
 func (*TagResourceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{127}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{133}
 }
 
 func (x *TagResourceRequest) GetResourceArn() string {
@@ -9850,7 +10315,7 @@ type TagResourceResponse struct {
 
 func (x *TagResourceResponse) Reset() {
 	*x = TagResourceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[128]
+	mi := &file_berth_v1_ecs_proto_msgTypes[134]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9862,7 +10327,7 @@ func (x *TagResourceResponse) String() string {
 func (*TagResourceResponse) ProtoMessage() {}
 
 func (x *TagResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[128]
+	mi := &file_berth_v1_ecs_proto_msgTypes[134]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9875,7 +10340,7 @@ func (x *TagResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagResourceResponse.ProtoReflect.Descriptor instead.
 func (*TagResourceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{128}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{134}
 }
 
 type UntagResourceRequest struct {
@@ -9888,7 +10353,7 @@ type UntagResourceRequest struct {
 
 func (x *UntagResourceRequest) Reset() {
 	*x = UntagResourceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[129]
+	mi := &file_berth_v1_ecs_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9900,7 +10365,7 @@ func (x *UntagResourceRequest) String() string {
 func (*UntagResourceRequest) ProtoMessage() {}
 
 func (x *UntagResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[129]
+	mi := &file_berth_v1_ecs_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9913,7 +10378,7 @@ func (x *UntagResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UntagResourceRequest.ProtoReflect.Descriptor instead.
 func (*UntagResourceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{129}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{135}
 }
 
 func (x *UntagResourceRequest) GetResourceArn() string {
@@ -9938,7 +10403,7 @@ type UntagResourceResponse struct {
 
 func (x *UntagResourceResponse) Reset() {
 	*x = UntagResourceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[130]
+	mi := &file_berth_v1_ecs_proto_msgTypes[136]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9950,7 +10415,7 @@ func (x *UntagResourceResponse) String() string {
 func (*UntagResourceResponse) ProtoMessage() {}
 
 func (x *UntagResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[130]
+	mi := &file_berth_v1_ecs_proto_msgTypes[136]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9963,7 +10428,7 @@ func (x *UntagResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UntagResourceResponse.ProtoReflect.Descriptor instead.
 func (*UntagResourceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{130}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{136}
 }
 
 type ListTagsForResourceRequest struct {
@@ -9975,7 +10440,7 @@ type ListTagsForResourceRequest struct {
 
 func (x *ListTagsForResourceRequest) Reset() {
 	*x = ListTagsForResourceRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[131]
+	mi := &file_berth_v1_ecs_proto_msgTypes[137]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9987,7 +10452,7 @@ func (x *ListTagsForResourceRequest) String() string {
 func (*ListTagsForResourceRequest) ProtoMessage() {}
 
 func (x *ListTagsForResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[131]
+	mi := &file_berth_v1_ecs_proto_msgTypes[137]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10000,7 +10465,7 @@ func (x *ListTagsForResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTagsForResourceRequest.ProtoReflect.Descriptor instead.
 func (*ListTagsForResourceRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{131}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{137}
 }
 
 func (x *ListTagsForResourceRequest) GetResourceArn() string {
@@ -10019,7 +10484,7 @@ type ListTagsForResourceResponse struct {
 
 func (x *ListTagsForResourceResponse) Reset() {
 	*x = ListTagsForResourceResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[132]
+	mi := &file_berth_v1_ecs_proto_msgTypes[138]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10031,7 +10496,7 @@ func (x *ListTagsForResourceResponse) String() string {
 func (*ListTagsForResourceResponse) ProtoMessage() {}
 
 func (x *ListTagsForResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[132]
+	mi := &file_berth_v1_ecs_proto_msgTypes[138]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10044,7 +10509,7 @@ func (x *ListTagsForResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTagsForResourceResponse.ProtoReflect.Descriptor instead.
 func (*ListTagsForResourceResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{132}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{138}
 }
 
 func (x *ListTagsForResourceResponse) GetTags() []*Tag {
@@ -10069,7 +10534,7 @@ type Setting struct {
 
 func (x *Setting) Reset() {
 	*x = Setting{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[133]
+	mi := &file_berth_v1_ecs_proto_msgTypes[139]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10081,7 +10546,7 @@ func (x *Setting) String() string {
 func (*Setting) ProtoMessage() {}
 
 func (x *Setting) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[133]
+	mi := &file_berth_v1_ecs_proto_msgTypes[139]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10094,7 +10559,7 @@ func (x *Setting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Setting.ProtoReflect.Descriptor instead.
 func (*Setting) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{133}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{139}
 }
 
 func (x *Setting) GetName() string {
@@ -10139,7 +10604,7 @@ type ListAccountSettingsRequest struct {
 
 func (x *ListAccountSettingsRequest) Reset() {
 	*x = ListAccountSettingsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[134]
+	mi := &file_berth_v1_ecs_proto_msgTypes[140]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10151,7 +10616,7 @@ func (x *ListAccountSettingsRequest) String() string {
 func (*ListAccountSettingsRequest) ProtoMessage() {}
 
 func (x *ListAccountSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[134]
+	mi := &file_berth_v1_ecs_proto_msgTypes[140]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10164,7 +10629,7 @@ func (x *ListAccountSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountSettingsRequest.ProtoReflect.Descriptor instead.
 func (*ListAccountSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{134}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{140}
 }
 
 func (x *ListAccountSettingsRequest) GetName() string {
@@ -10219,7 +10684,7 @@ type ListAccountSettingsResponse struct {
 
 func (x *ListAccountSettingsResponse) Reset() {
 	*x = ListAccountSettingsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[135]
+	mi := &file_berth_v1_ecs_proto_msgTypes[141]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10231,7 +10696,7 @@ func (x *ListAccountSettingsResponse) String() string {
 func (*ListAccountSettingsResponse) ProtoMessage() {}
 
 func (x *ListAccountSettingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[135]
+	mi := &file_berth_v1_ecs_proto_msgTypes[141]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10244,7 +10709,7 @@ func (x *ListAccountSettingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountSettingsResponse.ProtoReflect.Descriptor instead.
 func (*ListAccountSettingsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{135}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{141}
 }
 
 func (x *ListAccountSettingsResponse) GetSettings() []*Setting {
@@ -10272,7 +10737,7 @@ type PutAccountSettingRequest struct {
 
 func (x *PutAccountSettingRequest) Reset() {
 	*x = PutAccountSettingRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[136]
+	mi := &file_berth_v1_ecs_proto_msgTypes[142]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10284,7 +10749,7 @@ func (x *PutAccountSettingRequest) String() string {
 func (*PutAccountSettingRequest) ProtoMessage() {}
 
 func (x *PutAccountSettingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[136]
+	mi := &file_berth_v1_ecs_proto_msgTypes[142]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10297,7 +10762,7 @@ func (x *PutAccountSettingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountSettingRequest.ProtoReflect.Descriptor instead.
 func (*PutAccountSettingRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{136}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{142}
 }
 
 func (x *PutAccountSettingRequest) GetName() string {
@@ -10330,7 +10795,7 @@ type PutAccountSettingResponse struct {
 
 func (x *PutAccountSettingResponse) Reset() {
 	*x = PutAccountSettingResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[137]
+	mi := &file_berth_v1_ecs_proto_msgTypes[143]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10342,7 +10807,7 @@ func (x *PutAccountSettingResponse) String() string {
 func (*PutAccountSettingResponse) ProtoMessage() {}
 
 func (x *PutAccountSettingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[137]
+	mi := &file_berth_v1_ecs_proto_msgTypes[143]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10355,7 +10820,7 @@ func (x *PutAccountSettingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountSettingResponse.ProtoReflect.Descriptor instead.
 func (*PutAccountSettingResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{137}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{143}
 }
 
 func (x *PutAccountSettingResponse) GetSetting() *Setting {
@@ -10375,7 +10840,7 @@ type PutAccountSettingDefaultRequest struct {
 
 func (x *PutAccountSettingDefaultRequest) Reset() {
 	*x = PutAccountSettingDefaultRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[138]
+	mi := &file_berth_v1_ecs_proto_msgTypes[144]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10387,7 +10852,7 @@ func (x *PutAccountSettingDefaultRequest) String() string {
 func (*PutAccountSettingDefaultRequest) ProtoMessage() {}
 
 func (x *PutAccountSettingDefaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[138]
+	mi := &file_berth_v1_ecs_proto_msgTypes[144]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10400,7 +10865,7 @@ func (x *PutAccountSettingDefaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountSettingDefaultRequest.ProtoReflect.Descriptor instead.
 func (*PutAccountSettingDefaultRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{138}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{144}
 }
 
 func (x *PutAccountSettingDefaultRequest) GetName() string {
@@ -10426,7 +10891,7 @@ type PutAccountSettingDefaultResponse struct {
 
 func (x *PutAccountSettingDefaultResponse) Reset() {
 	*x = PutAccountSettingDefaultResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[139]
+	mi := &file_berth_v1_ecs_proto_msgTypes[145]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10438,7 +10903,7 @@ func (x *PutAccountSettingDefaultResponse) String() string {
 func (*PutAccountSettingDefaultResponse) ProtoMessage() {}
 
 func (x *PutAccountSettingDefaultResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[139]
+	mi := &file_berth_v1_ecs_proto_msgTypes[145]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10451,7 +10916,7 @@ func (x *PutAccountSettingDefaultResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountSettingDefaultResponse.ProtoReflect.Descriptor instead.
 func (*PutAccountSettingDefaultResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{139}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{145}
 }
 
 func (x *PutAccountSettingDefaultResponse) GetSetting() *Setting {
@@ -10471,7 +10936,7 @@ type DeleteAccountSettingRequest struct {
 
 func (x *DeleteAccountSettingRequest) Reset() {
 	*x = DeleteAccountSettingRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[140]
+	mi := &file_berth_v1_ecs_proto_msgTypes[146]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10483,7 +10948,7 @@ func (x *DeleteAccountSettingRequest) String() string {
 func (*DeleteAccountSettingRequest) ProtoMessage() {}
 
 func (x *DeleteAccountSettingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[140]
+	mi := &file_berth_v1_ecs_proto_msgTypes[146]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10496,7 +10961,7 @@ func (x *DeleteAccountSettingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccountSettingRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAccountSettingRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{140}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{146}
 }
 
 func (x *DeleteAccountSettingRequest) GetName() string {
@@ -10522,7 +10987,7 @@ type DeleteAccountSettingResponse struct {
 
 func (x *DeleteAccountSettingResponse) Reset() {
 	*x = DeleteAccountSettingResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[141]
+	mi := &file_berth_v1_ecs_proto_msgTypes[147]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10534,7 +10999,7 @@ func (x *DeleteAccountSettingResponse) String() string {
 func (*DeleteAccountSettingResponse) ProtoMessage() {}
 
 func (x *DeleteAccountSettingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[141]
+	mi := &file_berth_v1_ecs_proto_msgTypes[147]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10547,7 +11012,7 @@ func (x *DeleteAccountSettingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccountSettingResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAccountSettingResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{141}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{147}
 }
 
 func (x *DeleteAccountSettingResponse) GetSetting() *Setting {
@@ -10567,7 +11032,7 @@ type DeleteTaskDefinitionsRequest struct {
 
 func (x *DeleteTaskDefinitionsRequest) Reset() {
 	*x = DeleteTaskDefinitionsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[142]
+	mi := &file_berth_v1_ecs_proto_msgTypes[148]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10579,7 +11044,7 @@ func (x *DeleteTaskDefinitionsRequest) String() string {
 func (*DeleteTaskDefinitionsRequest) ProtoMessage() {}
 
 func (x *DeleteTaskDefinitionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[142]
+	mi := &file_berth_v1_ecs_proto_msgTypes[148]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10592,7 +11057,7 @@ func (x *DeleteTaskDefinitionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTaskDefinitionsRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTaskDefinitionsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{142}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{148}
 }
 
 func (x *DeleteTaskDefinitionsRequest) GetTaskDefinitions() []string {
@@ -10612,7 +11077,7 @@ type DeleteTaskDefinitionsResponse struct {
 
 func (x *DeleteTaskDefinitionsResponse) Reset() {
 	*x = DeleteTaskDefinitionsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[143]
+	mi := &file_berth_v1_ecs_proto_msgTypes[149]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10624,7 +11089,7 @@ func (x *DeleteTaskDefinitionsResponse) String() string {
 func (*DeleteTaskDefinitionsResponse) ProtoMessage() {}
 
 func (x *DeleteTaskDefinitionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[143]
+	mi := &file_berth_v1_ecs_proto_msgTypes[149]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10637,7 +11102,7 @@ func (x *DeleteTaskDefinitionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTaskDefinitionsResponse.ProtoReflect.Descriptor instead.
 func (*DeleteTaskDefinitionsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{143}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{149}
 }
 
 func (x *DeleteTaskDefinitionsResponse) GetTaskDefinitions() []*TaskDefinition {
@@ -10667,7 +11132,7 @@ type ExecuteCommandConfiguration struct {
 
 func (x *ExecuteCommandConfiguration) Reset() {
 	*x = ExecuteCommandConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[144]
+	mi := &file_berth_v1_ecs_proto_msgTypes[150]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10679,7 +11144,7 @@ func (x *ExecuteCommandConfiguration) String() string {
 func (*ExecuteCommandConfiguration) ProtoMessage() {}
 
 func (x *ExecuteCommandConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[144]
+	mi := &file_berth_v1_ecs_proto_msgTypes[150]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10692,7 +11157,7 @@ func (x *ExecuteCommandConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteCommandConfiguration.ProtoReflect.Descriptor instead.
 func (*ExecuteCommandConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{144}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{150}
 }
 
 func (x *ExecuteCommandConfiguration) GetKmsKeyId() string {
@@ -10729,7 +11194,7 @@ type ExecuteCommandLogConfiguration struct {
 
 func (x *ExecuteCommandLogConfiguration) Reset() {
 	*x = ExecuteCommandLogConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[145]
+	mi := &file_berth_v1_ecs_proto_msgTypes[151]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10741,7 +11206,7 @@ func (x *ExecuteCommandLogConfiguration) String() string {
 func (*ExecuteCommandLogConfiguration) ProtoMessage() {}
 
 func (x *ExecuteCommandLogConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[145]
+	mi := &file_berth_v1_ecs_proto_msgTypes[151]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10754,7 +11219,7 @@ func (x *ExecuteCommandLogConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteCommandLogConfiguration.ProtoReflect.Descriptor instead.
 func (*ExecuteCommandLogConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{145}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{151}
 }
 
 func (x *ExecuteCommandLogConfiguration) GetCloudWatchLogGroupName() string {
@@ -10802,7 +11267,7 @@ type ManagedStorageConfiguration struct {
 
 func (x *ManagedStorageConfiguration) Reset() {
 	*x = ManagedStorageConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[146]
+	mi := &file_berth_v1_ecs_proto_msgTypes[152]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10814,7 +11279,7 @@ func (x *ManagedStorageConfiguration) String() string {
 func (*ManagedStorageConfiguration) ProtoMessage() {}
 
 func (x *ManagedStorageConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[146]
+	mi := &file_berth_v1_ecs_proto_msgTypes[152]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10827,7 +11292,7 @@ func (x *ManagedStorageConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManagedStorageConfiguration.ProtoReflect.Descriptor instead.
 func (*ManagedStorageConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{146}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{152}
 }
 
 func (x *ManagedStorageConfiguration) GetKmsKeyId() string {
@@ -10856,7 +11321,7 @@ type ClusterServiceConnectDefaults struct {
 
 func (x *ClusterServiceConnectDefaults) Reset() {
 	*x = ClusterServiceConnectDefaults{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[147]
+	mi := &file_berth_v1_ecs_proto_msgTypes[153]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10868,7 +11333,7 @@ func (x *ClusterServiceConnectDefaults) String() string {
 func (*ClusterServiceConnectDefaults) ProtoMessage() {}
 
 func (x *ClusterServiceConnectDefaults) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[147]
+	mi := &file_berth_v1_ecs_proto_msgTypes[153]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10881,7 +11346,7 @@ func (x *ClusterServiceConnectDefaults) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterServiceConnectDefaults.ProtoReflect.Descriptor instead.
 func (*ClusterServiceConnectDefaults) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{147}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{153}
 }
 
 func (x *ClusterServiceConnectDefaults) GetNamespace() string {
@@ -10903,7 +11368,7 @@ type UpdateClusterRequest struct {
 
 func (x *UpdateClusterRequest) Reset() {
 	*x = UpdateClusterRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[148]
+	mi := &file_berth_v1_ecs_proto_msgTypes[154]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10915,7 +11380,7 @@ func (x *UpdateClusterRequest) String() string {
 func (*UpdateClusterRequest) ProtoMessage() {}
 
 func (x *UpdateClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[148]
+	mi := &file_berth_v1_ecs_proto_msgTypes[154]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10928,7 +11393,7 @@ func (x *UpdateClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterRequest.ProtoReflect.Descriptor instead.
 func (*UpdateClusterRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{148}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{154}
 }
 
 func (x *UpdateClusterRequest) GetCluster() string {
@@ -10968,7 +11433,7 @@ type UpdateClusterResponse struct {
 
 func (x *UpdateClusterResponse) Reset() {
 	*x = UpdateClusterResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[149]
+	mi := &file_berth_v1_ecs_proto_msgTypes[155]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10980,7 +11445,7 @@ func (x *UpdateClusterResponse) String() string {
 func (*UpdateClusterResponse) ProtoMessage() {}
 
 func (x *UpdateClusterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[149]
+	mi := &file_berth_v1_ecs_proto_msgTypes[155]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10993,7 +11458,7 @@ func (x *UpdateClusterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterResponse.ProtoReflect.Descriptor instead.
 func (*UpdateClusterResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{149}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{155}
 }
 
 func (x *UpdateClusterResponse) GetCluster() *Cluster {
@@ -11013,7 +11478,7 @@ type UpdateClusterSettingsRequest struct {
 
 func (x *UpdateClusterSettingsRequest) Reset() {
 	*x = UpdateClusterSettingsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[150]
+	mi := &file_berth_v1_ecs_proto_msgTypes[156]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11025,7 +11490,7 @@ func (x *UpdateClusterSettingsRequest) String() string {
 func (*UpdateClusterSettingsRequest) ProtoMessage() {}
 
 func (x *UpdateClusterSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[150]
+	mi := &file_berth_v1_ecs_proto_msgTypes[156]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11038,7 +11503,7 @@ func (x *UpdateClusterSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterSettingsRequest.ProtoReflect.Descriptor instead.
 func (*UpdateClusterSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{150}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{156}
 }
 
 func (x *UpdateClusterSettingsRequest) GetCluster() string {
@@ -11064,7 +11529,7 @@ type UpdateClusterSettingsResponse struct {
 
 func (x *UpdateClusterSettingsResponse) Reset() {
 	*x = UpdateClusterSettingsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[151]
+	mi := &file_berth_v1_ecs_proto_msgTypes[157]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11076,7 +11541,7 @@ func (x *UpdateClusterSettingsResponse) String() string {
 func (*UpdateClusterSettingsResponse) ProtoMessage() {}
 
 func (x *UpdateClusterSettingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[151]
+	mi := &file_berth_v1_ecs_proto_msgTypes[157]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11089,7 +11554,7 @@ func (x *UpdateClusterSettingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterSettingsResponse.ProtoReflect.Descriptor instead.
 func (*UpdateClusterSettingsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{151}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{157}
 }
 
 func (x *UpdateClusterSettingsResponse) GetCluster() *Cluster {
@@ -11115,7 +11580,7 @@ type ListAttributesRequest struct {
 
 func (x *ListAttributesRequest) Reset() {
 	*x = ListAttributesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[152]
+	mi := &file_berth_v1_ecs_proto_msgTypes[158]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11127,7 +11592,7 @@ func (x *ListAttributesRequest) String() string {
 func (*ListAttributesRequest) ProtoMessage() {}
 
 func (x *ListAttributesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[152]
+	mi := &file_berth_v1_ecs_proto_msgTypes[158]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11140,7 +11605,7 @@ func (x *ListAttributesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttributesRequest.ProtoReflect.Descriptor instead.
 func (*ListAttributesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{152}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{158}
 }
 
 func (x *ListAttributesRequest) GetCluster() string {
@@ -11195,7 +11660,7 @@ type ListAttributesResponse struct {
 
 func (x *ListAttributesResponse) Reset() {
 	*x = ListAttributesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[153]
+	mi := &file_berth_v1_ecs_proto_msgTypes[159]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11207,7 +11672,7 @@ func (x *ListAttributesResponse) String() string {
 func (*ListAttributesResponse) ProtoMessage() {}
 
 func (x *ListAttributesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[153]
+	mi := &file_berth_v1_ecs_proto_msgTypes[159]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11220,7 +11685,7 @@ func (x *ListAttributesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttributesResponse.ProtoReflect.Descriptor instead.
 func (*ListAttributesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{153}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{159}
 }
 
 func (x *ListAttributesResponse) GetAttributes() []*Attribute {
@@ -11248,7 +11713,7 @@ type DeleteAttributesRequest struct {
 
 func (x *DeleteAttributesRequest) Reset() {
 	*x = DeleteAttributesRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[154]
+	mi := &file_berth_v1_ecs_proto_msgTypes[160]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11260,7 +11725,7 @@ func (x *DeleteAttributesRequest) String() string {
 func (*DeleteAttributesRequest) ProtoMessage() {}
 
 func (x *DeleteAttributesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[154]
+	mi := &file_berth_v1_ecs_proto_msgTypes[160]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11273,7 +11738,7 @@ func (x *DeleteAttributesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAttributesRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAttributesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{154}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{160}
 }
 
 func (x *DeleteAttributesRequest) GetCluster() string {
@@ -11299,7 +11764,7 @@ type DeleteAttributesResponse struct {
 
 func (x *DeleteAttributesResponse) Reset() {
 	*x = DeleteAttributesResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[155]
+	mi := &file_berth_v1_ecs_proto_msgTypes[161]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11311,7 +11776,7 @@ func (x *DeleteAttributesResponse) String() string {
 func (*DeleteAttributesResponse) ProtoMessage() {}
 
 func (x *DeleteAttributesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[155]
+	mi := &file_berth_v1_ecs_proto_msgTypes[161]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11324,7 +11789,7 @@ func (x *DeleteAttributesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAttributesResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAttributesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{155}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{161}
 }
 
 func (x *DeleteAttributesResponse) GetAttributes() []*Attribute {
@@ -11345,7 +11810,7 @@ type DeleteCapacityProviderRequest struct {
 
 func (x *DeleteCapacityProviderRequest) Reset() {
 	*x = DeleteCapacityProviderRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[156]
+	mi := &file_berth_v1_ecs_proto_msgTypes[162]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11357,7 +11822,7 @@ func (x *DeleteCapacityProviderRequest) String() string {
 func (*DeleteCapacityProviderRequest) ProtoMessage() {}
 
 func (x *DeleteCapacityProviderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[156]
+	mi := &file_berth_v1_ecs_proto_msgTypes[162]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11370,7 +11835,7 @@ func (x *DeleteCapacityProviderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCapacityProviderRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCapacityProviderRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{156}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{162}
 }
 
 func (x *DeleteCapacityProviderRequest) GetCapacityProvider() string {
@@ -11396,7 +11861,7 @@ type DeleteCapacityProviderResponse struct {
 
 func (x *DeleteCapacityProviderResponse) Reset() {
 	*x = DeleteCapacityProviderResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[157]
+	mi := &file_berth_v1_ecs_proto_msgTypes[163]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11408,7 +11873,7 @@ func (x *DeleteCapacityProviderResponse) String() string {
 func (*DeleteCapacityProviderResponse) ProtoMessage() {}
 
 func (x *DeleteCapacityProviderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[157]
+	mi := &file_berth_v1_ecs_proto_msgTypes[163]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11421,7 +11886,7 @@ func (x *DeleteCapacityProviderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCapacityProviderResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCapacityProviderResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{157}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{163}
 }
 
 func (x *DeleteCapacityProviderResponse) GetCapacityProvider() *CapacityProvider {
@@ -11444,7 +11909,7 @@ type AutoScalingGroupProviderUpdate struct {
 
 func (x *AutoScalingGroupProviderUpdate) Reset() {
 	*x = AutoScalingGroupProviderUpdate{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[158]
+	mi := &file_berth_v1_ecs_proto_msgTypes[164]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11456,7 +11921,7 @@ func (x *AutoScalingGroupProviderUpdate) String() string {
 func (*AutoScalingGroupProviderUpdate) ProtoMessage() {}
 
 func (x *AutoScalingGroupProviderUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[158]
+	mi := &file_berth_v1_ecs_proto_msgTypes[164]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11469,7 +11934,7 @@ func (x *AutoScalingGroupProviderUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutoScalingGroupProviderUpdate.ProtoReflect.Descriptor instead.
 func (*AutoScalingGroupProviderUpdate) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{158}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{164}
 }
 
 func (x *AutoScalingGroupProviderUpdate) GetManagedScaling() *ManagedScaling {
@@ -11498,13 +11963,15 @@ type UpdateCapacityProviderRequest struct {
 	Name                     string                          `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Cluster                  string                          `protobuf:"bytes,2,opt,name=cluster,proto3" json:"cluster,omitempty"`
 	AutoScalingGroupProvider *AutoScalingGroupProviderUpdate `protobuf:"bytes,3,opt,name=auto_scaling_group_provider,json=autoScalingGroupProvider,proto3" json:"auto_scaling_group_provider,omitempty"`
+	// Refused: berth has no ECS Managed Instances.
+	ManagedInstancesProvider *structpb.Struct `protobuf:"bytes,70,opt,name=managed_instances_provider,json=managedInstancesProvider,proto3" json:"managed_instances_provider,omitempty"`
 	unknownFields            protoimpl.UnknownFields
 	sizeCache                protoimpl.SizeCache
 }
 
 func (x *UpdateCapacityProviderRequest) Reset() {
 	*x = UpdateCapacityProviderRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[159]
+	mi := &file_berth_v1_ecs_proto_msgTypes[165]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11516,7 +11983,7 @@ func (x *UpdateCapacityProviderRequest) String() string {
 func (*UpdateCapacityProviderRequest) ProtoMessage() {}
 
 func (x *UpdateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[159]
+	mi := &file_berth_v1_ecs_proto_msgTypes[165]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11529,7 +11996,7 @@ func (x *UpdateCapacityProviderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCapacityProviderRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCapacityProviderRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{159}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{165}
 }
 
 func (x *UpdateCapacityProviderRequest) GetName() string {
@@ -11553,6 +12020,13 @@ func (x *UpdateCapacityProviderRequest) GetAutoScalingGroupProvider() *AutoScali
 	return nil
 }
 
+func (x *UpdateCapacityProviderRequest) GetManagedInstancesProvider() *structpb.Struct {
+	if x != nil {
+		return x.ManagedInstancesProvider
+	}
+	return nil
+}
+
 type UpdateCapacityProviderResponse struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	CapacityProvider *CapacityProvider      `protobuf:"bytes,1,opt,name=capacity_provider,json=capacityProvider,proto3" json:"capacity_provider,omitempty"`
@@ -11562,7 +12036,7 @@ type UpdateCapacityProviderResponse struct {
 
 func (x *UpdateCapacityProviderResponse) Reset() {
 	*x = UpdateCapacityProviderResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[160]
+	mi := &file_berth_v1_ecs_proto_msgTypes[166]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11574,7 +12048,7 @@ func (x *UpdateCapacityProviderResponse) String() string {
 func (*UpdateCapacityProviderResponse) ProtoMessage() {}
 
 func (x *UpdateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[160]
+	mi := &file_berth_v1_ecs_proto_msgTypes[166]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11587,7 +12061,7 @@ func (x *UpdateCapacityProviderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCapacityProviderResponse.ProtoReflect.Descriptor instead.
 func (*UpdateCapacityProviderResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{160}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{166}
 }
 
 func (x *UpdateCapacityProviderResponse) GetCapacityProvider() *CapacityProvider {
@@ -11610,7 +12084,7 @@ type ExecuteCommandRequest struct {
 
 func (x *ExecuteCommandRequest) Reset() {
 	*x = ExecuteCommandRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[161]
+	mi := &file_berth_v1_ecs_proto_msgTypes[167]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11622,7 +12096,7 @@ func (x *ExecuteCommandRequest) String() string {
 func (*ExecuteCommandRequest) ProtoMessage() {}
 
 func (x *ExecuteCommandRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[161]
+	mi := &file_berth_v1_ecs_proto_msgTypes[167]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11635,7 +12109,7 @@ func (x *ExecuteCommandRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteCommandRequest.ProtoReflect.Descriptor instead.
 func (*ExecuteCommandRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{161}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{167}
 }
 
 func (x *ExecuteCommandRequest) GetCluster() string {
@@ -11689,7 +12163,7 @@ type ExecuteCommandResponse struct {
 
 func (x *ExecuteCommandResponse) Reset() {
 	*x = ExecuteCommandResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[162]
+	mi := &file_berth_v1_ecs_proto_msgTypes[168]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11701,7 +12175,7 @@ func (x *ExecuteCommandResponse) String() string {
 func (*ExecuteCommandResponse) ProtoMessage() {}
 
 func (x *ExecuteCommandResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[162]
+	mi := &file_berth_v1_ecs_proto_msgTypes[168]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11714,7 +12188,7 @@ func (x *ExecuteCommandResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteCommandResponse.ProtoReflect.Descriptor instead.
 func (*ExecuteCommandResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{162}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{168}
 }
 
 func (x *ExecuteCommandResponse) GetClusterArn() string {
@@ -11771,7 +12245,7 @@ type ExecuteCommandSession struct {
 
 func (x *ExecuteCommandSession) Reset() {
 	*x = ExecuteCommandSession{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[163]
+	mi := &file_berth_v1_ecs_proto_msgTypes[169]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11783,7 +12257,7 @@ func (x *ExecuteCommandSession) String() string {
 func (*ExecuteCommandSession) ProtoMessage() {}
 
 func (x *ExecuteCommandSession) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[163]
+	mi := &file_berth_v1_ecs_proto_msgTypes[169]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11796,7 +12270,7 @@ func (x *ExecuteCommandSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteCommandSession.ProtoReflect.Descriptor instead.
 func (*ExecuteCommandSession) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{163}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{169}
 }
 
 func (x *ExecuteCommandSession) GetSessionId() string {
@@ -11834,7 +12308,7 @@ type LoadBalancer struct {
 
 func (x *LoadBalancer) Reset() {
 	*x = LoadBalancer{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[164]
+	mi := &file_berth_v1_ecs_proto_msgTypes[170]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11846,7 +12320,7 @@ func (x *LoadBalancer) String() string {
 func (*LoadBalancer) ProtoMessage() {}
 
 func (x *LoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[164]
+	mi := &file_berth_v1_ecs_proto_msgTypes[170]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11859,7 +12333,7 @@ func (x *LoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancer.ProtoReflect.Descriptor instead.
 func (*LoadBalancer) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{164}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{170}
 }
 
 func (x *LoadBalancer) GetTargetGroupArn() string {
@@ -11909,7 +12383,7 @@ type ServiceRegistry struct {
 
 func (x *ServiceRegistry) Reset() {
 	*x = ServiceRegistry{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[165]
+	mi := &file_berth_v1_ecs_proto_msgTypes[171]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11921,7 +12395,7 @@ func (x *ServiceRegistry) String() string {
 func (*ServiceRegistry) ProtoMessage() {}
 
 func (x *ServiceRegistry) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[165]
+	mi := &file_berth_v1_ecs_proto_msgTypes[171]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11934,7 +12408,7 @@ func (x *ServiceRegistry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceRegistry.ProtoReflect.Descriptor instead.
 func (*ServiceRegistry) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{165}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{171}
 }
 
 func (x *ServiceRegistry) GetRegistryArn() string {
@@ -11978,7 +12452,7 @@ type ServiceConnectConfiguration struct {
 
 func (x *ServiceConnectConfiguration) Reset() {
 	*x = ServiceConnectConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[166]
+	mi := &file_berth_v1_ecs_proto_msgTypes[172]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11990,7 +12464,7 @@ func (x *ServiceConnectConfiguration) String() string {
 func (*ServiceConnectConfiguration) ProtoMessage() {}
 
 func (x *ServiceConnectConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[166]
+	mi := &file_berth_v1_ecs_proto_msgTypes[172]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12003,7 +12477,7 @@ func (x *ServiceConnectConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceConnectConfiguration.ProtoReflect.Descriptor instead.
 func (*ServiceConnectConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{166}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{172}
 }
 
 func (x *ServiceConnectConfiguration) GetEnabled() bool {
@@ -12055,7 +12529,7 @@ type ServiceConnectService struct {
 
 func (x *ServiceConnectService) Reset() {
 	*x = ServiceConnectService{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[167]
+	mi := &file_berth_v1_ecs_proto_msgTypes[173]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12067,7 +12541,7 @@ func (x *ServiceConnectService) String() string {
 func (*ServiceConnectService) ProtoMessage() {}
 
 func (x *ServiceConnectService) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[167]
+	mi := &file_berth_v1_ecs_proto_msgTypes[173]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12080,7 +12554,7 @@ func (x *ServiceConnectService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceConnectService.ProtoReflect.Descriptor instead.
 func (*ServiceConnectService) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{167}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{173}
 }
 
 func (x *ServiceConnectService) GetPortName() string {
@@ -12136,7 +12610,7 @@ type ServiceConnectClientAlias struct {
 
 func (x *ServiceConnectClientAlias) Reset() {
 	*x = ServiceConnectClientAlias{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[168]
+	mi := &file_berth_v1_ecs_proto_msgTypes[174]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12148,7 +12622,7 @@ func (x *ServiceConnectClientAlias) String() string {
 func (*ServiceConnectClientAlias) ProtoMessage() {}
 
 func (x *ServiceConnectClientAlias) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[168]
+	mi := &file_berth_v1_ecs_proto_msgTypes[174]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12161,7 +12635,7 @@ func (x *ServiceConnectClientAlias) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceConnectClientAlias.ProtoReflect.Descriptor instead.
 func (*ServiceConnectClientAlias) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{168}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{174}
 }
 
 func (x *ServiceConnectClientAlias) GetPort() int32 {
@@ -12194,7 +12668,7 @@ type ServiceConnectTestTrafficRules struct {
 
 func (x *ServiceConnectTestTrafficRules) Reset() {
 	*x = ServiceConnectTestTrafficRules{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[169]
+	mi := &file_berth_v1_ecs_proto_msgTypes[175]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12206,7 +12680,7 @@ func (x *ServiceConnectTestTrafficRules) String() string {
 func (*ServiceConnectTestTrafficRules) ProtoMessage() {}
 
 func (x *ServiceConnectTestTrafficRules) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[169]
+	mi := &file_berth_v1_ecs_proto_msgTypes[175]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12219,7 +12693,7 @@ func (x *ServiceConnectTestTrafficRules) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceConnectTestTrafficRules.ProtoReflect.Descriptor instead.
 func (*ServiceConnectTestTrafficRules) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{169}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{175}
 }
 
 func (x *ServiceConnectTestTrafficRules) GetHeader() *ServiceConnectTestTrafficHeaderRules {
@@ -12239,7 +12713,7 @@ type ServiceConnectTestTrafficHeaderRules struct {
 
 func (x *ServiceConnectTestTrafficHeaderRules) Reset() {
 	*x = ServiceConnectTestTrafficHeaderRules{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[170]
+	mi := &file_berth_v1_ecs_proto_msgTypes[176]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12251,7 +12725,7 @@ func (x *ServiceConnectTestTrafficHeaderRules) String() string {
 func (*ServiceConnectTestTrafficHeaderRules) ProtoMessage() {}
 
 func (x *ServiceConnectTestTrafficHeaderRules) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[170]
+	mi := &file_berth_v1_ecs_proto_msgTypes[176]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12264,7 +12738,7 @@ func (x *ServiceConnectTestTrafficHeaderRules) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use ServiceConnectTestTrafficHeaderRules.ProtoReflect.Descriptor instead.
 func (*ServiceConnectTestTrafficHeaderRules) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{170}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{176}
 }
 
 func (x *ServiceConnectTestTrafficHeaderRules) GetName() string {
@@ -12290,7 +12764,7 @@ type ServiceConnectTestTrafficHeaderMatchRules struct {
 
 func (x *ServiceConnectTestTrafficHeaderMatchRules) Reset() {
 	*x = ServiceConnectTestTrafficHeaderMatchRules{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[171]
+	mi := &file_berth_v1_ecs_proto_msgTypes[177]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12302,7 +12776,7 @@ func (x *ServiceConnectTestTrafficHeaderMatchRules) String() string {
 func (*ServiceConnectTestTrafficHeaderMatchRules) ProtoMessage() {}
 
 func (x *ServiceConnectTestTrafficHeaderMatchRules) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[171]
+	mi := &file_berth_v1_ecs_proto_msgTypes[177]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12315,7 +12789,7 @@ func (x *ServiceConnectTestTrafficHeaderMatchRules) ProtoReflect() protoreflect.
 
 // Deprecated: Use ServiceConnectTestTrafficHeaderMatchRules.ProtoReflect.Descriptor instead.
 func (*ServiceConnectTestTrafficHeaderMatchRules) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{171}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{177}
 }
 
 func (x *ServiceConnectTestTrafficHeaderMatchRules) GetExact() string {
@@ -12335,7 +12809,7 @@ type TimeoutConfiguration struct {
 
 func (x *TimeoutConfiguration) Reset() {
 	*x = TimeoutConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[172]
+	mi := &file_berth_v1_ecs_proto_msgTypes[178]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12347,7 +12821,7 @@ func (x *TimeoutConfiguration) String() string {
 func (*TimeoutConfiguration) ProtoMessage() {}
 
 func (x *TimeoutConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[172]
+	mi := &file_berth_v1_ecs_proto_msgTypes[178]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12360,7 +12834,7 @@ func (x *TimeoutConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimeoutConfiguration.ProtoReflect.Descriptor instead.
 func (*TimeoutConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{172}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{178}
 }
 
 func (x *TimeoutConfiguration) GetIdleTimeoutSeconds() int32 {
@@ -12388,7 +12862,7 @@ type ServiceConnectTlsConfiguration struct {
 
 func (x *ServiceConnectTlsConfiguration) Reset() {
 	*x = ServiceConnectTlsConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[173]
+	mi := &file_berth_v1_ecs_proto_msgTypes[179]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12400,7 +12874,7 @@ func (x *ServiceConnectTlsConfiguration) String() string {
 func (*ServiceConnectTlsConfiguration) ProtoMessage() {}
 
 func (x *ServiceConnectTlsConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[173]
+	mi := &file_berth_v1_ecs_proto_msgTypes[179]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12413,7 +12887,7 @@ func (x *ServiceConnectTlsConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceConnectTlsConfiguration.ProtoReflect.Descriptor instead.
 func (*ServiceConnectTlsConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{173}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{179}
 }
 
 func (x *ServiceConnectTlsConfiguration) GetIssuerCertificateAuthority() *ServiceConnectTlsCertificateAuthority {
@@ -12446,7 +12920,7 @@ type ServiceConnectTlsCertificateAuthority struct {
 
 func (x *ServiceConnectTlsCertificateAuthority) Reset() {
 	*x = ServiceConnectTlsCertificateAuthority{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[174]
+	mi := &file_berth_v1_ecs_proto_msgTypes[180]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12458,7 +12932,7 @@ func (x *ServiceConnectTlsCertificateAuthority) String() string {
 func (*ServiceConnectTlsCertificateAuthority) ProtoMessage() {}
 
 func (x *ServiceConnectTlsCertificateAuthority) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[174]
+	mi := &file_berth_v1_ecs_proto_msgTypes[180]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12471,7 +12945,7 @@ func (x *ServiceConnectTlsCertificateAuthority) ProtoReflect() protoreflect.Mess
 
 // Deprecated: Use ServiceConnectTlsCertificateAuthority.ProtoReflect.Descriptor instead.
 func (*ServiceConnectTlsCertificateAuthority) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{174}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{180}
 }
 
 func (x *ServiceConnectTlsCertificateAuthority) GetAwsPcaAuthorityArn() string {
@@ -12491,7 +12965,7 @@ type ServiceConnectAccessLogConfiguration struct {
 
 func (x *ServiceConnectAccessLogConfiguration) Reset() {
 	*x = ServiceConnectAccessLogConfiguration{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[175]
+	mi := &file_berth_v1_ecs_proto_msgTypes[181]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12503,7 +12977,7 @@ func (x *ServiceConnectAccessLogConfiguration) String() string {
 func (*ServiceConnectAccessLogConfiguration) ProtoMessage() {}
 
 func (x *ServiceConnectAccessLogConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[175]
+	mi := &file_berth_v1_ecs_proto_msgTypes[181]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12516,7 +12990,7 @@ func (x *ServiceConnectAccessLogConfiguration) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use ServiceConnectAccessLogConfiguration.ProtoReflect.Descriptor instead.
 func (*ServiceConnectAccessLogConfiguration) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{175}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{181}
 }
 
 func (x *ServiceConnectAccessLogConfiguration) GetFormat() string {
@@ -12545,7 +13019,7 @@ type ProtectedTask struct {
 
 func (x *ProtectedTask) Reset() {
 	*x = ProtectedTask{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[176]
+	mi := &file_berth_v1_ecs_proto_msgTypes[182]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12557,7 +13031,7 @@ func (x *ProtectedTask) String() string {
 func (*ProtectedTask) ProtoMessage() {}
 
 func (x *ProtectedTask) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[176]
+	mi := &file_berth_v1_ecs_proto_msgTypes[182]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12570,7 +13044,7 @@ func (x *ProtectedTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtectedTask.ProtoReflect.Descriptor instead.
 func (*ProtectedTask) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{176}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{182}
 }
 
 func (x *ProtectedTask) GetTaskArn() string {
@@ -12607,7 +13081,7 @@ type UpdateTaskProtectionRequest struct {
 
 func (x *UpdateTaskProtectionRequest) Reset() {
 	*x = UpdateTaskProtectionRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[177]
+	mi := &file_berth_v1_ecs_proto_msgTypes[183]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12619,7 +13093,7 @@ func (x *UpdateTaskProtectionRequest) String() string {
 func (*UpdateTaskProtectionRequest) ProtoMessage() {}
 
 func (x *UpdateTaskProtectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[177]
+	mi := &file_berth_v1_ecs_proto_msgTypes[183]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12632,7 +13106,7 @@ func (x *UpdateTaskProtectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTaskProtectionRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTaskProtectionRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{177}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{183}
 }
 
 func (x *UpdateTaskProtectionRequest) GetCluster() string {
@@ -12673,7 +13147,7 @@ type UpdateTaskProtectionResponse struct {
 
 func (x *UpdateTaskProtectionResponse) Reset() {
 	*x = UpdateTaskProtectionResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[178]
+	mi := &file_berth_v1_ecs_proto_msgTypes[184]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12685,7 +13159,7 @@ func (x *UpdateTaskProtectionResponse) String() string {
 func (*UpdateTaskProtectionResponse) ProtoMessage() {}
 
 func (x *UpdateTaskProtectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[178]
+	mi := &file_berth_v1_ecs_proto_msgTypes[184]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12698,7 +13172,7 @@ func (x *UpdateTaskProtectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTaskProtectionResponse.ProtoReflect.Descriptor instead.
 func (*UpdateTaskProtectionResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{178}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{184}
 }
 
 func (x *UpdateTaskProtectionResponse) GetProtectedTasks() []*ProtectedTask {
@@ -12725,7 +13199,7 @@ type GetTaskProtectionRequest struct {
 
 func (x *GetTaskProtectionRequest) Reset() {
 	*x = GetTaskProtectionRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[179]
+	mi := &file_berth_v1_ecs_proto_msgTypes[185]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12737,7 +13211,7 @@ func (x *GetTaskProtectionRequest) String() string {
 func (*GetTaskProtectionRequest) ProtoMessage() {}
 
 func (x *GetTaskProtectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[179]
+	mi := &file_berth_v1_ecs_proto_msgTypes[185]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12750,7 +13224,7 @@ func (x *GetTaskProtectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTaskProtectionRequest.ProtoReflect.Descriptor instead.
 func (*GetTaskProtectionRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{179}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{185}
 }
 
 func (x *GetTaskProtectionRequest) GetCluster() string {
@@ -12777,7 +13251,7 @@ type GetTaskProtectionResponse struct {
 
 func (x *GetTaskProtectionResponse) Reset() {
 	*x = GetTaskProtectionResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[180]
+	mi := &file_berth_v1_ecs_proto_msgTypes[186]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12789,7 +13263,7 @@ func (x *GetTaskProtectionResponse) String() string {
 func (*GetTaskProtectionResponse) ProtoMessage() {}
 
 func (x *GetTaskProtectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[180]
+	mi := &file_berth_v1_ecs_proto_msgTypes[186]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12802,7 +13276,7 @@ func (x *GetTaskProtectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTaskProtectionResponse.ProtoReflect.Descriptor instead.
 func (*GetTaskProtectionResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{180}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{186}
 }
 
 func (x *GetTaskProtectionResponse) GetProtectedTasks() []*ProtectedTask {
@@ -12831,7 +13305,7 @@ type ServiceRevisionSummary struct {
 
 func (x *ServiceRevisionSummary) Reset() {
 	*x = ServiceRevisionSummary{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[181]
+	mi := &file_berth_v1_ecs_proto_msgTypes[187]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12843,7 +13317,7 @@ func (x *ServiceRevisionSummary) String() string {
 func (*ServiceRevisionSummary) ProtoMessage() {}
 
 func (x *ServiceRevisionSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[181]
+	mi := &file_berth_v1_ecs_proto_msgTypes[187]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12856,7 +13330,7 @@ func (x *ServiceRevisionSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceRevisionSummary.ProtoReflect.Descriptor instead.
 func (*ServiceRevisionSummary) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{181}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{187}
 }
 
 func (x *ServiceRevisionSummary) GetArn() string {
@@ -12899,7 +13373,7 @@ type ServiceCurrentRevisionSummary struct {
 
 func (x *ServiceCurrentRevisionSummary) Reset() {
 	*x = ServiceCurrentRevisionSummary{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[182]
+	mi := &file_berth_v1_ecs_proto_msgTypes[188]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12911,7 +13385,7 @@ func (x *ServiceCurrentRevisionSummary) String() string {
 func (*ServiceCurrentRevisionSummary) ProtoMessage() {}
 
 func (x *ServiceCurrentRevisionSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[182]
+	mi := &file_berth_v1_ecs_proto_msgTypes[188]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12924,7 +13398,7 @@ func (x *ServiceCurrentRevisionSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceCurrentRevisionSummary.ProtoReflect.Descriptor instead.
 func (*ServiceCurrentRevisionSummary) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{182}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{188}
 }
 
 func (x *ServiceCurrentRevisionSummary) GetArn() string {
@@ -12966,7 +13440,7 @@ type Rollback struct {
 
 func (x *Rollback) Reset() {
 	*x = Rollback{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[183]
+	mi := &file_berth_v1_ecs_proto_msgTypes[189]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12978,7 +13452,7 @@ func (x *Rollback) String() string {
 func (*Rollback) ProtoMessage() {}
 
 func (x *Rollback) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[183]
+	mi := &file_berth_v1_ecs_proto_msgTypes[189]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12991,7 +13465,7 @@ func (x *Rollback) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rollback.ProtoReflect.Descriptor instead.
 func (*Rollback) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{183}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{189}
 }
 
 func (x *Rollback) GetReason() string {
@@ -13027,7 +13501,7 @@ type ServiceDeploymentCircuitBreaker struct {
 
 func (x *ServiceDeploymentCircuitBreaker) Reset() {
 	*x = ServiceDeploymentCircuitBreaker{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[184]
+	mi := &file_berth_v1_ecs_proto_msgTypes[190]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13039,7 +13513,7 @@ func (x *ServiceDeploymentCircuitBreaker) String() string {
 func (*ServiceDeploymentCircuitBreaker) ProtoMessage() {}
 
 func (x *ServiceDeploymentCircuitBreaker) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[184]
+	mi := &file_berth_v1_ecs_proto_msgTypes[190]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13052,7 +13526,7 @@ func (x *ServiceDeploymentCircuitBreaker) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceDeploymentCircuitBreaker.ProtoReflect.Descriptor instead.
 func (*ServiceDeploymentCircuitBreaker) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{184}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{190}
 }
 
 func (x *ServiceDeploymentCircuitBreaker) GetStatus() string {
@@ -13087,7 +13561,7 @@ type ServiceDeploymentAlarms struct {
 
 func (x *ServiceDeploymentAlarms) Reset() {
 	*x = ServiceDeploymentAlarms{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[185]
+	mi := &file_berth_v1_ecs_proto_msgTypes[191]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13099,7 +13573,7 @@ func (x *ServiceDeploymentAlarms) String() string {
 func (*ServiceDeploymentAlarms) ProtoMessage() {}
 
 func (x *ServiceDeploymentAlarms) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[185]
+	mi := &file_berth_v1_ecs_proto_msgTypes[191]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13112,7 +13586,7 @@ func (x *ServiceDeploymentAlarms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceDeploymentAlarms.ProtoReflect.Descriptor instead.
 func (*ServiceDeploymentAlarms) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{185}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{191}
 }
 
 func (x *ServiceDeploymentAlarms) GetStatus() string {
@@ -13163,7 +13637,7 @@ type ServiceDeployment struct {
 
 func (x *ServiceDeployment) Reset() {
 	*x = ServiceDeployment{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[186]
+	mi := &file_berth_v1_ecs_proto_msgTypes[192]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13175,7 +13649,7 @@ func (x *ServiceDeployment) String() string {
 func (*ServiceDeployment) ProtoMessage() {}
 
 func (x *ServiceDeployment) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[186]
+	mi := &file_berth_v1_ecs_proto_msgTypes[192]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13188,7 +13662,7 @@ func (x *ServiceDeployment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceDeployment.ProtoReflect.Descriptor instead.
 func (*ServiceDeployment) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{186}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{192}
 }
 
 func (x *ServiceDeployment) GetServiceDeploymentArn() string {
@@ -13320,7 +13794,7 @@ type ServiceDeploymentBrief struct {
 
 func (x *ServiceDeploymentBrief) Reset() {
 	*x = ServiceDeploymentBrief{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[187]
+	mi := &file_berth_v1_ecs_proto_msgTypes[193]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13332,7 +13806,7 @@ func (x *ServiceDeploymentBrief) String() string {
 func (*ServiceDeploymentBrief) ProtoMessage() {}
 
 func (x *ServiceDeploymentBrief) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[187]
+	mi := &file_berth_v1_ecs_proto_msgTypes[193]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13345,7 +13819,7 @@ func (x *ServiceDeploymentBrief) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceDeploymentBrief.ProtoReflect.Descriptor instead.
 func (*ServiceDeploymentBrief) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{187}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{193}
 }
 
 func (x *ServiceDeploymentBrief) GetServiceDeploymentArn() string {
@@ -13422,7 +13896,7 @@ type ContainerImage struct {
 
 func (x *ContainerImage) Reset() {
 	*x = ContainerImage{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[188]
+	mi := &file_berth_v1_ecs_proto_msgTypes[194]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13434,7 +13908,7 @@ func (x *ContainerImage) String() string {
 func (*ContainerImage) ProtoMessage() {}
 
 func (x *ContainerImage) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[188]
+	mi := &file_berth_v1_ecs_proto_msgTypes[194]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13447,7 +13921,7 @@ func (x *ContainerImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerImage.ProtoReflect.Descriptor instead.
 func (*ContainerImage) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{188}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{194}
 }
 
 func (x *ContainerImage) GetContainerName() string {
@@ -13494,7 +13968,7 @@ type ServiceRevision struct {
 
 func (x *ServiceRevision) Reset() {
 	*x = ServiceRevision{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[189]
+	mi := &file_berth_v1_ecs_proto_msgTypes[195]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13506,7 +13980,7 @@ func (x *ServiceRevision) String() string {
 func (*ServiceRevision) ProtoMessage() {}
 
 func (x *ServiceRevision) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[189]
+	mi := &file_berth_v1_ecs_proto_msgTypes[195]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13519,7 +13993,7 @@ func (x *ServiceRevision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceRevision.ProtoReflect.Descriptor instead.
 func (*ServiceRevision) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{189}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{195}
 }
 
 func (x *ServiceRevision) GetServiceRevisionArn() string {
@@ -13638,7 +14112,7 @@ type CreatedAt struct {
 
 func (x *CreatedAt) Reset() {
 	*x = CreatedAt{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[190]
+	mi := &file_berth_v1_ecs_proto_msgTypes[196]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13650,7 +14124,7 @@ func (x *CreatedAt) String() string {
 func (*CreatedAt) ProtoMessage() {}
 
 func (x *CreatedAt) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[190]
+	mi := &file_berth_v1_ecs_proto_msgTypes[196]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13663,7 +14137,7 @@ func (x *CreatedAt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatedAt.ProtoReflect.Descriptor instead.
 func (*CreatedAt) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{190}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{196}
 }
 
 func (x *CreatedAt) GetBefore() float64 {
@@ -13695,7 +14169,7 @@ type ListServiceDeploymentsRequest struct {
 
 func (x *ListServiceDeploymentsRequest) Reset() {
 	*x = ListServiceDeploymentsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[191]
+	mi := &file_berth_v1_ecs_proto_msgTypes[197]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13707,7 +14181,7 @@ func (x *ListServiceDeploymentsRequest) String() string {
 func (*ListServiceDeploymentsRequest) ProtoMessage() {}
 
 func (x *ListServiceDeploymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[191]
+	mi := &file_berth_v1_ecs_proto_msgTypes[197]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13720,7 +14194,7 @@ func (x *ListServiceDeploymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServiceDeploymentsRequest.ProtoReflect.Descriptor instead.
 func (*ListServiceDeploymentsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{191}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{197}
 }
 
 func (x *ListServiceDeploymentsRequest) GetService() string {
@@ -13775,7 +14249,7 @@ type ListServiceDeploymentsResponse struct {
 
 func (x *ListServiceDeploymentsResponse) Reset() {
 	*x = ListServiceDeploymentsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[192]
+	mi := &file_berth_v1_ecs_proto_msgTypes[198]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13787,7 +14261,7 @@ func (x *ListServiceDeploymentsResponse) String() string {
 func (*ListServiceDeploymentsResponse) ProtoMessage() {}
 
 func (x *ListServiceDeploymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[192]
+	mi := &file_berth_v1_ecs_proto_msgTypes[198]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13800,7 +14274,7 @@ func (x *ListServiceDeploymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServiceDeploymentsResponse.ProtoReflect.Descriptor instead.
 func (*ListServiceDeploymentsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{192}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{198}
 }
 
 func (x *ListServiceDeploymentsResponse) GetServiceDeployments() []*ServiceDeploymentBrief {
@@ -13826,7 +14300,7 @@ type DescribeServiceDeploymentsRequest struct {
 
 func (x *DescribeServiceDeploymentsRequest) Reset() {
 	*x = DescribeServiceDeploymentsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[193]
+	mi := &file_berth_v1_ecs_proto_msgTypes[199]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13838,7 +14312,7 @@ func (x *DescribeServiceDeploymentsRequest) String() string {
 func (*DescribeServiceDeploymentsRequest) ProtoMessage() {}
 
 func (x *DescribeServiceDeploymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[193]
+	mi := &file_berth_v1_ecs_proto_msgTypes[199]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13851,7 +14325,7 @@ func (x *DescribeServiceDeploymentsRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use DescribeServiceDeploymentsRequest.ProtoReflect.Descriptor instead.
 func (*DescribeServiceDeploymentsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{193}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{199}
 }
 
 func (x *DescribeServiceDeploymentsRequest) GetServiceDeploymentArns() []string {
@@ -13871,7 +14345,7 @@ type DescribeServiceDeploymentsResponse struct {
 
 func (x *DescribeServiceDeploymentsResponse) Reset() {
 	*x = DescribeServiceDeploymentsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[194]
+	mi := &file_berth_v1_ecs_proto_msgTypes[200]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13883,7 +14357,7 @@ func (x *DescribeServiceDeploymentsResponse) String() string {
 func (*DescribeServiceDeploymentsResponse) ProtoMessage() {}
 
 func (x *DescribeServiceDeploymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[194]
+	mi := &file_berth_v1_ecs_proto_msgTypes[200]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13896,7 +14370,7 @@ func (x *DescribeServiceDeploymentsResponse) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use DescribeServiceDeploymentsResponse.ProtoReflect.Descriptor instead.
 func (*DescribeServiceDeploymentsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{194}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{200}
 }
 
 func (x *DescribeServiceDeploymentsResponse) GetServiceDeployments() []*ServiceDeployment {
@@ -13922,7 +14396,7 @@ type DescribeServiceRevisionsRequest struct {
 
 func (x *DescribeServiceRevisionsRequest) Reset() {
 	*x = DescribeServiceRevisionsRequest{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[195]
+	mi := &file_berth_v1_ecs_proto_msgTypes[201]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13934,7 +14408,7 @@ func (x *DescribeServiceRevisionsRequest) String() string {
 func (*DescribeServiceRevisionsRequest) ProtoMessage() {}
 
 func (x *DescribeServiceRevisionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[195]
+	mi := &file_berth_v1_ecs_proto_msgTypes[201]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13947,7 +14421,7 @@ func (x *DescribeServiceRevisionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeServiceRevisionsRequest.ProtoReflect.Descriptor instead.
 func (*DescribeServiceRevisionsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{195}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{201}
 }
 
 func (x *DescribeServiceRevisionsRequest) GetServiceRevisionArns() []string {
@@ -13967,7 +14441,7 @@ type DescribeServiceRevisionsResponse struct {
 
 func (x *DescribeServiceRevisionsResponse) Reset() {
 	*x = DescribeServiceRevisionsResponse{}
-	mi := &file_berth_v1_ecs_proto_msgTypes[196]
+	mi := &file_berth_v1_ecs_proto_msgTypes[202]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13979,7 +14453,7 @@ func (x *DescribeServiceRevisionsResponse) String() string {
 func (*DescribeServiceRevisionsResponse) ProtoMessage() {}
 
 func (x *DescribeServiceRevisionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecs_proto_msgTypes[196]
+	mi := &file_berth_v1_ecs_proto_msgTypes[202]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13992,7 +14466,7 @@ func (x *DescribeServiceRevisionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeServiceRevisionsResponse.ProtoReflect.Descriptor instead.
 func (*DescribeServiceRevisionsResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{196}
+	return file_berth_v1_ecs_proto_rawDescGZIP(), []int{202}
 }
 
 func (x *DescribeServiceRevisionsResponse) GetServiceRevisions() []*ServiceRevision {
@@ -14143,7 +14617,7 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x05value\x18\x01 \x01(\tR\x05value\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\"L\n" +
 	"\x15RepositoryCredentials\x123\n" +
-	"\x15credentials_parameter\x18\x01 \x01(\tR\x14credentialsParameter\"\xf1\x11\n" +
+	"\x15credentials_parameter\x18\x01 \x01(\tR\x14credentialsParameter\"\xba\x12\n" +
 	"\x13ContainerDefinition\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05image\x18\x02 \x01(\tR\x05image\x12V\n" +
@@ -14192,7 +14666,8 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x15resource_requirements\x18& \x03(\v2\x1d.berth.v1.ResourceRequirementR\x14resourceRequirements\x12V\n" +
 	"\x16firelens_configuration\x18' \x01(\v2\x1f.berth.v1.FirelensConfigurationR\x15firelensConfiguration\x12)\n" +
 	"\x10credential_specs\x18( \x03(\tR\x0fcredentialSpecs\x12/\n" +
-	"\x13version_consistency\x18) \x01(\tR\x12versionConsistency\x1a?\n" +
+	"\x13version_consistency\x18) \x01(\tR\x12versionConsistency\x12G\n" +
+	"\x0erestart_policy\x18F \x01(\v2 .berth.v1.ContainerRestartPolicyR\rrestartPolicy\x1a?\n" +
 	"\x11DockerLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\t\n" +
@@ -14206,7 +14681,14 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\v_privilegedB\x1b\n" +
 	"\x19_readonly_root_filesystemB\x0e\n" +
 	"\f_interactiveB\x12\n" +
-	"\x10_pseudo_terminal\"7\n" +
+	"\x10_pseudo_terminal\"\xc7\x01\n" +
+	"\x16ContainerRestartPolicy\x12\x1d\n" +
+	"\aenabled\x18\x01 \x01(\bH\x00R\aenabled\x88\x01\x01\x12,\n" +
+	"\x12ignored_exit_codes\x18\x02 \x03(\x05R\x10ignoredExitCodes\x129\n" +
+	"\x16restart_attempt_period\x18\x03 \x01(\x05H\x01R\x14restartAttemptPeriod\x88\x01\x01B\n" +
+	"\n" +
+	"\b_enabledB\x19\n" +
+	"\x17_restart_attempt_period\"7\n" +
 	"\x14HostVolumeProperties\x12\x1f\n" +
 	"\vsource_path\x18\x01 \x01(\tR\n" +
 	"sourcePath\"\x9f\x03\n" +
@@ -14223,18 +14705,37 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x10\n" +
-	"\x0e_autoprovision\"\xcc\x01\n" +
+	"\x0e_autoprovision\"\xa1\x02\n" +
 	"\x16EFSVolumeConfiguration\x12$\n" +
 	"\x0efile_system_id\x18\x01 \x01(\tR\ffileSystemId\x12%\n" +
 	"\x0eroot_directory\x18\x02 \x01(\tR\rrootDirectory\x12-\n" +
 	"\x12transit_encryption\x18\x03 \x01(\tR\x11transitEncryption\x126\n" +
-	"\x17transit_encryption_port\x18\x04 \x01(\x05R\x15transitEncryptionPort\"\xe1\x02\n" +
+	"\x17transit_encryption_port\x18\x04 \x01(\x05R\x15transitEncryptionPort\x12S\n" +
+	"\x14authorization_config\x18F \x01(\v2 .berth.v1.EFSAuthorizationConfigR\x13authorizationConfig\"R\n" +
+	"\x16EFSAuthorizationConfig\x12&\n" +
+	"\x0faccess_point_id\x18\x01 \x01(\tR\raccessPointId\x12\x10\n" +
+	"\x03iam\x18\x02 \x01(\tR\x03iam\"v\n" +
+	"'FSxWindowsFileServerAuthorizationConfig\x123\n" +
+	"\x15credentials_parameter\x18\x01 \x01(\tR\x14credentialsParameter\x12\x16\n" +
+	"\x06domain\x18\x02 \x01(\tR\x06domain\"\xdc\x01\n" +
+	"'FSxWindowsFileServerVolumeConfiguration\x12$\n" +
+	"\x0efile_system_id\x18\x01 \x01(\tR\ffileSystemId\x12%\n" +
+	"\x0eroot_directory\x18\x02 \x01(\tR\rrootDirectory\x12d\n" +
+	"\x14authorization_config\x18\x03 \x01(\v21.berth.v1.FSxWindowsFileServerAuthorizationConfigR\x13authorizationConfig\"\xee\x01\n" +
+	"\x1aS3FilesVolumeConfiguration\x12&\n" +
+	"\x0ffile_system_arn\x18\x01 \x01(\tR\rfileSystemArn\x12%\n" +
+	"\x0eroot_directory\x18\x02 \x01(\tR\rrootDirectory\x12;\n" +
+	"\x17transit_encryption_port\x18\x03 \x01(\x05H\x00R\x15transitEncryptionPort\x88\x01\x01\x12(\n" +
+	"\x10access_point_arn\x18\x04 \x01(\tR\x0eaccessPointArnB\x1a\n" +
+	"\x18_transit_encryption_port\"\xdc\x04\n" +
 	"\x06Volume\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x122\n" +
 	"\x04host\x18\x02 \x01(\v2\x1e.berth.v1.HostVolumePropertiesR\x04host\x12c\n" +
 	"\x1bdocker_volume_configuration\x18\x03 \x01(\v2#.berth.v1.DockerVolumeConfigurationR\x19dockerVolumeConfiguration\x12Z\n" +
 	"\x18efs_volume_configuration\x18\x04 \x01(\v2 .berth.v1.EFSVolumeConfigurationR\x16efsVolumeConfiguration\x125\n" +
-	"\x14configured_at_launch\x18\x05 \x01(\bH\x00R\x12configuredAtLaunch\x88\x01\x01B\x17\n" +
+	"\x14configured_at_launch\x18\x05 \x01(\bH\x00R\x12configuredAtLaunch\x88\x01\x01\x12\x90\x01\n" +
+	",fsx_windows_file_server_volume_configuration\x18F \x01(\v21.berth.v1.FSxWindowsFileServerVolumeConfigurationR'fsxWindowsFileServerVolumeConfiguration\x12f\n" +
+	"\x1cs3files_volume_configuration\x18G \x01(\v2$.berth.v1.S3FilesVolumeConfigurationR\x1as3filesVolumeConfigurationB\x17\n" +
 	"\x15_configured_at_launch\"W\n" +
 	"!TaskDefinitionPlacementConstraint\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x1e\n" +
@@ -14256,7 +14757,7 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\vdevice_name\x18\x01 \x01(\tR\n" +
 	"deviceName\x12\x1f\n" +
 	"\vdevice_type\x18\x02 \x01(\tR\n" +
-	"deviceType\"\x96\t\n" +
+	"deviceType\"\xec\t\n" +
 	"\x0eTaskDefinition\x12.\n" +
 	"\x13task_definition_arn\x18\x01 \x01(\tR\x11taskDefinitionArn\x12R\n" +
 	"\x15container_definitions\x18\x02 \x03(\v2\x1d.berth.v1.ContainerDefinitionR\x14containerDefinitions\x12\x16\n" +
@@ -14282,7 +14783,9 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\rregistered_at\x18\x15 \x01(\x01R\fregisteredAt\x12'\n" +
 	"\x0fderegistered_at\x18\x16 \x01(\x01R\x0ederegisteredAt\x12#\n" +
 	"\rregistered_by\x18\x17 \x01(\tR\fregisteredBy\x12G\n" +
-	"\x11ephemeral_storage\x18\x18 \x01(\v2\x1a.berth.v1.EphemeralStorageR\x10ephemeralStorage\"\x81\a\n" +
+	"\x11ephemeral_storage\x18\x18 \x01(\v2\x1a.berth.v1.EphemeralStorageR\x10ephemeralStorage\x129\n" +
+	"\x16enable_fault_injection\x18F \x01(\bH\x00R\x14enableFaultInjection\x88\x01\x01B\x19\n" +
+	"\x17_enable_fault_injection\"\xd7\a\n" +
 	"\x1dRegisterTaskDefinitionRequest\x12\x16\n" +
 	"\x06family\x18\x01 \x01(\tR\x06family\x12\"\n" +
 	"\rtask_role_arn\x18\x02 \x01(\tR\vtaskRoleArn\x12,\n" +
@@ -14301,7 +14804,9 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x13proxy_configuration\x18\x0e \x01(\v2\x1c.berth.v1.ProxyConfigurationR\x12proxyConfiguration\x12U\n" +
 	"\x16inference_accelerators\x18\x0f \x03(\v2\x1e.berth.v1.InferenceAcceleratorR\x15inferenceAccelerators\x12G\n" +
 	"\x11ephemeral_storage\x18\x10 \x01(\v2\x1a.berth.v1.EphemeralStorageR\x10ephemeralStorage\x12D\n" +
-	"\x10runtime_platform\x18\x11 \x01(\v2\x19.berth.v1.RuntimePlatformR\x0fruntimePlatform\"\x86\x01\n" +
+	"\x10runtime_platform\x18\x11 \x01(\v2\x19.berth.v1.RuntimePlatformR\x0fruntimePlatform\x129\n" +
+	"\x16enable_fault_injection\x18F \x01(\bH\x00R\x14enableFaultInjection\x88\x01\x01B\x19\n" +
+	"\x17_enable_fault_injection\"\x86\x01\n" +
 	"\x1eRegisterTaskDefinitionResponse\x12A\n" +
 	"\x0ftask_definition\x18\x01 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12!\n" +
 	"\x04tags\x18\x02 \x03(\v2\r.berth.v1.TagR\x04tags\"b\n" +
@@ -14486,14 +14991,20 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x15resource_requirements\x18\b \x03(\v2\x1d.berth.v1.ResourceRequirementR\x14resourceRequirementsB\x06\n" +
 	"\x04_cpuB\t\n" +
 	"\a_memoryB\x15\n" +
-	"\x13_memory_reservation\"\xa1\x02\n" +
+	"\x13_memory_reservation\"\x91\x03\n" +
 	"\fTaskOverride\x12L\n" +
 	"\x13container_overrides\x18\x01 \x03(\v2\x1b.berth.v1.ContainerOverrideR\x12containerOverrides\x12\x10\n" +
 	"\x03cpu\x18\x02 \x01(\tR\x03cpu\x12\x16\n" +
 	"\x06memory\x18\x03 \x01(\tR\x06memory\x12,\n" +
 	"\x12execution_role_arn\x18\x04 \x01(\tR\x10executionRoleArn\x12\"\n" +
 	"\rtask_role_arn\x18\x05 \x01(\tR\vtaskRoleArn\x12G\n" +
-	"\x11ephemeral_storage\x18\x06 \x01(\v2\x1a.berth.v1.EphemeralStorageR\x10ephemeralStorage\"\x89\x01\n" +
+	"\x11ephemeral_storage\x18\x06 \x01(\v2\x1a.berth.v1.EphemeralStorageR\x10ephemeralStorage\x12n\n" +
+	"\x1finference_accelerator_overrides\x18F \x03(\v2&.berth.v1.InferenceAcceleratorOverrideR\x1dinferenceAcceleratorOverrides\"`\n" +
+	"\x1cInferenceAcceleratorOverride\x12\x1f\n" +
+	"\vdevice_name\x18\x01 \x01(\tR\n" +
+	"deviceName\x12\x1f\n" +
+	"\vdevice_type\x18\x02 \x01(\tR\n" +
+	"deviceType\"\x89\x01\n" +
 	"\x0eNetworkBinding\x12\x17\n" +
 	"\abind_ip\x18\x01 \x01(\tR\x06bindIP\x12%\n" +
 	"\x0econtainer_port\x18\x02 \x01(\x05R\rcontainerPort\x12\x1b\n" +
@@ -14573,7 +15084,7 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x10platform_version\x18\x1f \x01(\tR\x0fplatformVersion\x12G\n" +
 	"\x11ephemeral_storage\x18  \x01(\v2\x1a.berth.v1.EphemeralStorageR\x10ephemeralStorage\x129\n" +
 	"\x16enable_execute_command\x18P \x01(\bH\x00R\x14enableExecuteCommand\x88\x01\x01B\x19\n" +
-	"\x17_enable_execute_command\"\xf8\x06\n" +
+	"\x17_enable_execute_command\"\xc6\a\n" +
 	"\x0eRunTaskRequest\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12'\n" +
 	"\x0ftask_definition\x18\x02 \x01(\tR\x0etaskDefinition\x12\x14\n" +
@@ -14595,10 +15106,11 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x16enable_execute_command\x18\x0f \x01(\bR\x14enableExecuteCommand\x12%\n" +
 	"\x0epropagate_tags\x18\x10 \x01(\tR\rpropagateTags\x12!\n" +
 	"\freference_id\x18\x11 \x01(\tR\vreferenceId\x12!\n" +
-	"\fclient_token\x18\x12 \x01(\tR\vclientToken\"f\n" +
+	"\fclient_token\x18\x12 \x01(\tR\vclientToken\x12L\n" +
+	"\x15volume_configurations\x18F \x03(\v2\x17.google.protobuf.StructR\x14volumeConfigurations\"f\n" +
 	"\x0fRunTaskResponse\x12$\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x0e.berth.v1.TaskR\x05tasks\x12-\n" +
-	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\"\xa0\x04\n" +
+	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\"\xee\x04\n" +
 	"\x10StartTaskRequest\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12'\n" +
 	"\x0ftask_definition\x18\x02 \x01(\tR\x0etaskDefinition\x12/\n" +
@@ -14613,7 +15125,8 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x16enable_execute_command\x18\n" +
 	" \x01(\bR\x14enableExecuteCommand\x12%\n" +
 	"\x0epropagate_tags\x18\v \x01(\tR\rpropagateTags\x12!\n" +
-	"\freference_id\x18\f \x01(\tR\vreferenceId\"h\n" +
+	"\freference_id\x18\f \x01(\tR\vreferenceId\x12L\n" +
+	"\x15volume_configurations\x18F \x03(\v2\x17.google.protobuf.StructR\x14volumeConfigurations\"h\n" +
 	"\x11StartTaskResponse\x12$\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x0e.berth.v1.TaskR\x05tasks\x12-\n" +
 	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\"W\n" +
@@ -14629,7 +15142,7 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\ainclude\x18\x03 \x03(\tR\ainclude\"l\n" +
 	"\x15DescribeTasksResponse\x12$\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x0e.berth.v1.TaskR\x05tasks\x12-\n" +
-	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\"\xbd\x02\n" +
+	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\"\xde\x02\n" +
 	"\x10ListTasksRequest\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12-\n" +
 	"\x12container_instance\x18\x02 \x01(\tR\x11containerInstance\x12\x16\n" +
@@ -14643,7 +15156,9 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\fservice_name\x18\a \x01(\tR\vserviceName\x12%\n" +
 	"\x0edesired_status\x18\b \x01(\tR\rdesiredStatus\x12\x1f\n" +
 	"\vlaunch_type\x18\t \x01(\tR\n" +
-	"launchType\"O\n" +
+	"launchType\x12\x1f\n" +
+	"\vdaemon_name\x18F \x01(\tR\n" +
+	"daemonName\"O\n" +
 	"\x11ListTasksResponse\x12\x1b\n" +
 	"\ttask_arns\x18\x01 \x03(\tR\btaskArns\x12\x1d\n" +
 	"\n" +
@@ -14819,7 +15334,7 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\ainclude\x18\x03 \x03(\tR\ainclude\"x\n" +
 	"\x18DescribeServicesResponse\x12-\n" +
 	"\bservices\x18\x01 \x03(\v2\x11.berth.v1.ServiceR\bservices\x12-\n" +
-	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\"\xc1\x01\n" +
+	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\"\xfb\x01\n" +
 	"\x13ListServicesRequest\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x1d\n" +
 	"\n" +
@@ -14828,7 +15343,8 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"maxResults\x12\x1f\n" +
 	"\vlaunch_type\x18\x04 \x01(\tR\n" +
 	"launchType\x12/\n" +
-	"\x13scheduling_strategy\x18\x05 \x01(\tR\x12schedulingStrategy\"X\n" +
+	"\x13scheduling_strategy\x18\x05 \x01(\tR\x12schedulingStrategy\x128\n" +
+	"\x18resource_management_type\x18F \x01(\tR\x16resourceManagementType\"X\n" +
 	"\x14ListServicesResponse\x12!\n" +
 	"\fservice_arns\x18\x01 \x03(\tR\vserviceArns\x12\x1d\n" +
 	"\n" +
@@ -14945,20 +15461,23 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\fcluster_name\x18\x01 \x01(\tR\vclusterName\x12 \n" +
 	"\vreservation\x18\x02 \x01(\x01R\vreservation\x12+\n" +
 	"\x11instances_running\x18\x03 \x01(\x05R\x10instancesRunning\x12)\n" +
-	"\x10instances_needed\x18\x04 \x01(\x05R\x0finstancesNeeded\"\xb9\x01\n" +
+	"\x10instances_needed\x18\x04 \x01(\x05R\x0finstancesNeeded\"\xaa\x02\n" +
 	"\x1dCreateCapacityProviderRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12a\n" +
 	"\x1bauto_scaling_group_provider\x18\x02 \x01(\v2\".berth.v1.AutoScalingGroupProviderR\x18autoScalingGroupProvider\x12!\n" +
-	"\x04tags\x18\x03 \x03(\v2\r.berth.v1.TagR\x04tags\"i\n" +
+	"\x04tags\x18\x03 \x03(\v2\r.berth.v1.TagR\x04tags\x12\x18\n" +
+	"\acluster\x18F \x01(\tR\acluster\x12U\n" +
+	"\x1amanaged_instances_provider\x18G \x01(\v2\x17.google.protobuf.StructR\x18managedInstancesProvider\"i\n" +
 	"\x1eCreateCapacityProviderResponse\x12G\n" +
-	"\x11capacity_provider\x18\x01 \x01(\v2\x1a.berth.v1.CapacityProviderR\x10capacityProvider\"\xab\x01\n" +
+	"\x11capacity_provider\x18\x01 \x01(\v2\x1a.berth.v1.CapacityProviderR\x10capacityProvider\"\xc5\x01\n" +
 	" DescribeCapacityProvidersRequest\x12-\n" +
 	"\x12capacity_providers\x18\x01 \x03(\tR\x11capacityProviders\x12\x18\n" +
 	"\ainclude\x18\x02 \x03(\tR\ainclude\x12\x1f\n" +
 	"\vmax_results\x18\x03 \x01(\x05R\n" +
 	"maxResults\x12\x1d\n" +
 	"\n" +
-	"next_token\x18\x04 \x01(\tR\tnextToken\"\xbc\x01\n" +
+	"next_token\x18\x04 \x01(\tR\tnextToken\x12\x18\n" +
+	"\acluster\x18F \x01(\tR\acluster\"\xbc\x01\n" +
 	"!DescribeCapacityProvidersResponse\x12I\n" +
 	"\x12capacity_providers\x18\x01 \x03(\v2\x1a.berth.v1.CapacityProviderR\x11capacityProviders\x12-\n" +
 	"\bfailures\x18\x02 \x03(\v2\x11.berth.v1.FailureR\bfailures\x12\x1d\n" +
@@ -15085,11 +15604,12 @@ const file_berth_v1_ecs_proto_rawDesc = "" +
 	"\x1eAutoScalingGroupProviderUpdate\x12A\n" +
 	"\x0fmanaged_scaling\x18\x01 \x01(\v2\x18.berth.v1.ManagedScalingR\x0emanagedScaling\x12D\n" +
 	"\x1emanaged_termination_protection\x18\x02 \x01(\tR\x1cmanagedTerminationProtection\x12)\n" +
-	"\x10managed_draining\x18\x03 \x01(\tR\x0fmanagedDraining\"\xb6\x01\n" +
+	"\x10managed_draining\x18\x03 \x01(\tR\x0fmanagedDraining\"\x8d\x02\n" +
 	"\x1dUpdateCapacityProviderRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\acluster\x18\x02 \x01(\tR\acluster\x12g\n" +
-	"\x1bauto_scaling_group_provider\x18\x03 \x01(\v2(.berth.v1.AutoScalingGroupProviderUpdateR\x18autoScalingGroupProvider\"i\n" +
+	"\x1bauto_scaling_group_provider\x18\x03 \x01(\v2(.berth.v1.AutoScalingGroupProviderUpdateR\x18autoScalingGroupProvider\x12U\n" +
+	"\x1amanaged_instances_provider\x18F \x01(\v2\x17.google.protobuf.StructR\x18managedInstancesProvider\"i\n" +
 	"\x1eUpdateCapacityProviderResponse\x12G\n" +
 	"\x11capacity_provider\x18\x01 \x01(\v2\x1a.berth.v1.CapacityProviderR\x10capacityProvider\"\x9f\x01\n" +
 	"\x15ExecuteCommandRequest\x12\x18\n" +
@@ -15378,7 +15898,7 @@ func file_berth_v1_ecs_proto_rawDescGZIP() []byte {
 	return file_berth_v1_ecs_proto_rawDescData
 }
 
-var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 202)
+var file_berth_v1_ecs_proto_msgTypes = make([]protoimpl.MessageInfo, 208)
 var file_berth_v1_ecs_proto_goTypes = []any{
 	(*KeyValuePair)(nil),                              // 0: berth.v1.KeyValuePair
 	(*Tag)(nil),                                       // 1: berth.v1.Tag
@@ -15408,191 +15928,197 @@ var file_berth_v1_ecs_proto_goTypes = []any{
 	(*EnvironmentFile)(nil),                           // 25: berth.v1.EnvironmentFile
 	(*RepositoryCredentials)(nil),                     // 26: berth.v1.RepositoryCredentials
 	(*ContainerDefinition)(nil),                       // 27: berth.v1.ContainerDefinition
-	(*HostVolumeProperties)(nil),                      // 28: berth.v1.HostVolumeProperties
-	(*DockerVolumeConfiguration)(nil),                 // 29: berth.v1.DockerVolumeConfiguration
-	(*EFSVolumeConfiguration)(nil),                    // 30: berth.v1.EFSVolumeConfiguration
-	(*Volume)(nil),                                    // 31: berth.v1.Volume
-	(*TaskDefinitionPlacementConstraint)(nil),         // 32: berth.v1.TaskDefinitionPlacementConstraint
-	(*ProxyConfiguration)(nil),                        // 33: berth.v1.ProxyConfiguration
-	(*RuntimePlatform)(nil),                           // 34: berth.v1.RuntimePlatform
-	(*EphemeralStorage)(nil),                          // 35: berth.v1.EphemeralStorage
-	(*InferenceAccelerator)(nil),                      // 36: berth.v1.InferenceAccelerator
-	(*TaskDefinition)(nil),                            // 37: berth.v1.TaskDefinition
-	(*RegisterTaskDefinitionRequest)(nil),             // 38: berth.v1.RegisterTaskDefinitionRequest
-	(*RegisterTaskDefinitionResponse)(nil),            // 39: berth.v1.RegisterTaskDefinitionResponse
-	(*DescribeTaskDefinitionRequest)(nil),             // 40: berth.v1.DescribeTaskDefinitionRequest
-	(*DescribeTaskDefinitionResponse)(nil),            // 41: berth.v1.DescribeTaskDefinitionResponse
-	(*ListTaskDefinitionsRequest)(nil),                // 42: berth.v1.ListTaskDefinitionsRequest
-	(*ListTaskDefinitionsResponse)(nil),               // 43: berth.v1.ListTaskDefinitionsResponse
-	(*ListTaskDefinitionFamiliesRequest)(nil),         // 44: berth.v1.ListTaskDefinitionFamiliesRequest
-	(*ListTaskDefinitionFamiliesResponse)(nil),        // 45: berth.v1.ListTaskDefinitionFamiliesResponse
-	(*DeregisterTaskDefinitionRequest)(nil),           // 46: berth.v1.DeregisterTaskDefinitionRequest
-	(*DeregisterTaskDefinitionResponse)(nil),          // 47: berth.v1.DeregisterTaskDefinitionResponse
-	(*ClusterSetting)(nil),                            // 48: berth.v1.ClusterSetting
-	(*ClusterConfiguration)(nil),                      // 49: berth.v1.ClusterConfiguration
-	(*Cluster)(nil),                                   // 50: berth.v1.Cluster
-	(*CreateClusterRequest)(nil),                      // 51: berth.v1.CreateClusterRequest
-	(*CreateClusterResponse)(nil),                     // 52: berth.v1.CreateClusterResponse
-	(*DescribeClustersRequest)(nil),                   // 53: berth.v1.DescribeClustersRequest
-	(*DescribeClustersResponse)(nil),                  // 54: berth.v1.DescribeClustersResponse
-	(*ListClustersRequest)(nil),                       // 55: berth.v1.ListClustersRequest
-	(*ListClustersResponse)(nil),                      // 56: berth.v1.ListClustersResponse
-	(*DeleteClusterRequest)(nil),                      // 57: berth.v1.DeleteClusterRequest
-	(*DeleteClusterResponse)(nil),                     // 58: berth.v1.DeleteClusterResponse
-	(*Resource)(nil),                                  // 59: berth.v1.Resource
-	(*VersionInfo)(nil),                               // 60: berth.v1.VersionInfo
-	(*ContainerInstance)(nil),                         // 61: berth.v1.ContainerInstance
-	(*DescribeContainerInstancesRequest)(nil),         // 62: berth.v1.DescribeContainerInstancesRequest
-	(*DescribeContainerInstancesResponse)(nil),        // 63: berth.v1.DescribeContainerInstancesResponse
-	(*ListContainerInstancesRequest)(nil),             // 64: berth.v1.ListContainerInstancesRequest
-	(*ListContainerInstancesResponse)(nil),            // 65: berth.v1.ListContainerInstancesResponse
-	(*UpdateContainerInstancesStateRequest)(nil),      // 66: berth.v1.UpdateContainerInstancesStateRequest
-	(*UpdateContainerInstancesStateResponse)(nil),     // 67: berth.v1.UpdateContainerInstancesStateResponse
-	(*DeregisterContainerInstanceRequest)(nil),        // 68: berth.v1.DeregisterContainerInstanceRequest
-	(*DeregisterContainerInstanceResponse)(nil),       // 69: berth.v1.DeregisterContainerInstanceResponse
-	(*PutAttributesRequest)(nil),                      // 70: berth.v1.PutAttributesRequest
-	(*PutAttributesResponse)(nil),                     // 71: berth.v1.PutAttributesResponse
-	(*ContainerOverride)(nil),                         // 72: berth.v1.ContainerOverride
-	(*TaskOverride)(nil),                              // 73: berth.v1.TaskOverride
-	(*NetworkBinding)(nil),                            // 74: berth.v1.NetworkBinding
-	(*NetworkInterface)(nil),                          // 75: berth.v1.NetworkInterface
-	(*Container)(nil),                                 // 76: berth.v1.Container
-	(*Task)(nil),                                      // 77: berth.v1.Task
-	(*RunTaskRequest)(nil),                            // 78: berth.v1.RunTaskRequest
-	(*RunTaskResponse)(nil),                           // 79: berth.v1.RunTaskResponse
-	(*StartTaskRequest)(nil),                          // 80: berth.v1.StartTaskRequest
-	(*StartTaskResponse)(nil),                         // 81: berth.v1.StartTaskResponse
-	(*StopTaskRequest)(nil),                           // 82: berth.v1.StopTaskRequest
-	(*StopTaskResponse)(nil),                          // 83: berth.v1.StopTaskResponse
-	(*DescribeTasksRequest)(nil),                      // 84: berth.v1.DescribeTasksRequest
-	(*DescribeTasksResponse)(nil),                     // 85: berth.v1.DescribeTasksResponse
-	(*ListTasksRequest)(nil),                          // 86: berth.v1.ListTasksRequest
-	(*ListTasksResponse)(nil),                         // 87: berth.v1.ListTasksResponse
-	(*DeploymentCircuitBreaker)(nil),                  // 88: berth.v1.DeploymentCircuitBreaker
-	(*DeploymentConfiguration)(nil),                   // 89: berth.v1.DeploymentConfiguration
-	(*DeploymentAlarms)(nil),                          // 90: berth.v1.DeploymentAlarms
-	(*DeploymentController)(nil),                      // 91: berth.v1.DeploymentController
-	(*Deployment)(nil),                                // 92: berth.v1.Deployment
-	(*ServiceEvent)(nil),                              // 93: berth.v1.ServiceEvent
-	(*Service)(nil),                                   // 94: berth.v1.Service
-	(*CreateServiceRequest)(nil),                      // 95: berth.v1.CreateServiceRequest
-	(*CreateServiceResponse)(nil),                     // 96: berth.v1.CreateServiceResponse
-	(*UpdateServiceRequest)(nil),                      // 97: berth.v1.UpdateServiceRequest
-	(*UpdateServiceResponse)(nil),                     // 98: berth.v1.UpdateServiceResponse
-	(*DeleteServiceRequest)(nil),                      // 99: berth.v1.DeleteServiceRequest
-	(*DeleteServiceResponse)(nil),                     // 100: berth.v1.DeleteServiceResponse
-	(*DescribeServicesRequest)(nil),                   // 101: berth.v1.DescribeServicesRequest
-	(*DescribeServicesResponse)(nil),                  // 102: berth.v1.DescribeServicesResponse
-	(*ListServicesRequest)(nil),                       // 103: berth.v1.ListServicesRequest
-	(*ListServicesResponse)(nil),                      // 104: berth.v1.ListServicesResponse
-	(*Scale)(nil),                                     // 105: berth.v1.Scale
-	(*TaskSet)(nil),                                   // 106: berth.v1.TaskSet
-	(*CreateTaskSetRequest)(nil),                      // 107: berth.v1.CreateTaskSetRequest
-	(*CreateTaskSetResponse)(nil),                     // 108: berth.v1.CreateTaskSetResponse
-	(*DescribeTaskSetsRequest)(nil),                   // 109: berth.v1.DescribeTaskSetsRequest
-	(*DescribeTaskSetsResponse)(nil),                  // 110: berth.v1.DescribeTaskSetsResponse
-	(*UpdateTaskSetRequest)(nil),                      // 111: berth.v1.UpdateTaskSetRequest
-	(*UpdateTaskSetResponse)(nil),                     // 112: berth.v1.UpdateTaskSetResponse
-	(*DeleteTaskSetRequest)(nil),                      // 113: berth.v1.DeleteTaskSetRequest
-	(*DeleteTaskSetResponse)(nil),                     // 114: berth.v1.DeleteTaskSetResponse
-	(*UpdateServicePrimaryTaskSetRequest)(nil),        // 115: berth.v1.UpdateServicePrimaryTaskSetRequest
-	(*UpdateServicePrimaryTaskSetResponse)(nil),       // 116: berth.v1.UpdateServicePrimaryTaskSetResponse
-	(*ManagedScaling)(nil),                            // 117: berth.v1.ManagedScaling
-	(*AutoScalingGroupProvider)(nil),                  // 118: berth.v1.AutoScalingGroupProvider
-	(*CapacityProvider)(nil),                          // 119: berth.v1.CapacityProvider
-	(*CapacityProviderReservation)(nil),               // 120: berth.v1.CapacityProviderReservation
-	(*CreateCapacityProviderRequest)(nil),             // 121: berth.v1.CreateCapacityProviderRequest
-	(*CreateCapacityProviderResponse)(nil),            // 122: berth.v1.CreateCapacityProviderResponse
-	(*DescribeCapacityProvidersRequest)(nil),          // 123: berth.v1.DescribeCapacityProvidersRequest
-	(*DescribeCapacityProvidersResponse)(nil),         // 124: berth.v1.DescribeCapacityProvidersResponse
-	(*PutClusterCapacityProvidersRequest)(nil),        // 125: berth.v1.PutClusterCapacityProvidersRequest
-	(*PutClusterCapacityProvidersResponse)(nil),       // 126: berth.v1.PutClusterCapacityProvidersResponse
-	(*TagResourceRequest)(nil),                        // 127: berth.v1.TagResourceRequest
-	(*TagResourceResponse)(nil),                       // 128: berth.v1.TagResourceResponse
-	(*UntagResourceRequest)(nil),                      // 129: berth.v1.UntagResourceRequest
-	(*UntagResourceResponse)(nil),                     // 130: berth.v1.UntagResourceResponse
-	(*ListTagsForResourceRequest)(nil),                // 131: berth.v1.ListTagsForResourceRequest
-	(*ListTagsForResourceResponse)(nil),               // 132: berth.v1.ListTagsForResourceResponse
-	(*Setting)(nil),                                   // 133: berth.v1.Setting
-	(*ListAccountSettingsRequest)(nil),                // 134: berth.v1.ListAccountSettingsRequest
-	(*ListAccountSettingsResponse)(nil),               // 135: berth.v1.ListAccountSettingsResponse
-	(*PutAccountSettingRequest)(nil),                  // 136: berth.v1.PutAccountSettingRequest
-	(*PutAccountSettingResponse)(nil),                 // 137: berth.v1.PutAccountSettingResponse
-	(*PutAccountSettingDefaultRequest)(nil),           // 138: berth.v1.PutAccountSettingDefaultRequest
-	(*PutAccountSettingDefaultResponse)(nil),          // 139: berth.v1.PutAccountSettingDefaultResponse
-	(*DeleteAccountSettingRequest)(nil),               // 140: berth.v1.DeleteAccountSettingRequest
-	(*DeleteAccountSettingResponse)(nil),              // 141: berth.v1.DeleteAccountSettingResponse
-	(*DeleteTaskDefinitionsRequest)(nil),              // 142: berth.v1.DeleteTaskDefinitionsRequest
-	(*DeleteTaskDefinitionsResponse)(nil),             // 143: berth.v1.DeleteTaskDefinitionsResponse
-	(*ExecuteCommandConfiguration)(nil),               // 144: berth.v1.ExecuteCommandConfiguration
-	(*ExecuteCommandLogConfiguration)(nil),            // 145: berth.v1.ExecuteCommandLogConfiguration
-	(*ManagedStorageConfiguration)(nil),               // 146: berth.v1.ManagedStorageConfiguration
-	(*ClusterServiceConnectDefaults)(nil),             // 147: berth.v1.ClusterServiceConnectDefaults
-	(*UpdateClusterRequest)(nil),                      // 148: berth.v1.UpdateClusterRequest
-	(*UpdateClusterResponse)(nil),                     // 149: berth.v1.UpdateClusterResponse
-	(*UpdateClusterSettingsRequest)(nil),              // 150: berth.v1.UpdateClusterSettingsRequest
-	(*UpdateClusterSettingsResponse)(nil),             // 151: berth.v1.UpdateClusterSettingsResponse
-	(*ListAttributesRequest)(nil),                     // 152: berth.v1.ListAttributesRequest
-	(*ListAttributesResponse)(nil),                    // 153: berth.v1.ListAttributesResponse
-	(*DeleteAttributesRequest)(nil),                   // 154: berth.v1.DeleteAttributesRequest
-	(*DeleteAttributesResponse)(nil),                  // 155: berth.v1.DeleteAttributesResponse
-	(*DeleteCapacityProviderRequest)(nil),             // 156: berth.v1.DeleteCapacityProviderRequest
-	(*DeleteCapacityProviderResponse)(nil),            // 157: berth.v1.DeleteCapacityProviderResponse
-	(*AutoScalingGroupProviderUpdate)(nil),            // 158: berth.v1.AutoScalingGroupProviderUpdate
-	(*UpdateCapacityProviderRequest)(nil),             // 159: berth.v1.UpdateCapacityProviderRequest
-	(*UpdateCapacityProviderResponse)(nil),            // 160: berth.v1.UpdateCapacityProviderResponse
-	(*ExecuteCommandRequest)(nil),                     // 161: berth.v1.ExecuteCommandRequest
-	(*ExecuteCommandResponse)(nil),                    // 162: berth.v1.ExecuteCommandResponse
-	(*ExecuteCommandSession)(nil),                     // 163: berth.v1.ExecuteCommandSession
-	(*LoadBalancer)(nil),                              // 164: berth.v1.LoadBalancer
-	(*ServiceRegistry)(nil),                           // 165: berth.v1.ServiceRegistry
-	(*ServiceConnectConfiguration)(nil),               // 166: berth.v1.ServiceConnectConfiguration
-	(*ServiceConnectService)(nil),                     // 167: berth.v1.ServiceConnectService
-	(*ServiceConnectClientAlias)(nil),                 // 168: berth.v1.ServiceConnectClientAlias
-	(*ServiceConnectTestTrafficRules)(nil),            // 169: berth.v1.ServiceConnectTestTrafficRules
-	(*ServiceConnectTestTrafficHeaderRules)(nil),      // 170: berth.v1.ServiceConnectTestTrafficHeaderRules
-	(*ServiceConnectTestTrafficHeaderMatchRules)(nil), // 171: berth.v1.ServiceConnectTestTrafficHeaderMatchRules
-	(*TimeoutConfiguration)(nil),                      // 172: berth.v1.TimeoutConfiguration
-	(*ServiceConnectTlsConfiguration)(nil),            // 173: berth.v1.ServiceConnectTlsConfiguration
-	(*ServiceConnectTlsCertificateAuthority)(nil),     // 174: berth.v1.ServiceConnectTlsCertificateAuthority
-	(*ServiceConnectAccessLogConfiguration)(nil),      // 175: berth.v1.ServiceConnectAccessLogConfiguration
-	(*ProtectedTask)(nil),                             // 176: berth.v1.ProtectedTask
-	(*UpdateTaskProtectionRequest)(nil),               // 177: berth.v1.UpdateTaskProtectionRequest
-	(*UpdateTaskProtectionResponse)(nil),              // 178: berth.v1.UpdateTaskProtectionResponse
-	(*GetTaskProtectionRequest)(nil),                  // 179: berth.v1.GetTaskProtectionRequest
-	(*GetTaskProtectionResponse)(nil),                 // 180: berth.v1.GetTaskProtectionResponse
-	(*ServiceRevisionSummary)(nil),                    // 181: berth.v1.ServiceRevisionSummary
-	(*ServiceCurrentRevisionSummary)(nil),             // 182: berth.v1.ServiceCurrentRevisionSummary
-	(*Rollback)(nil),                                  // 183: berth.v1.Rollback
-	(*ServiceDeploymentCircuitBreaker)(nil),           // 184: berth.v1.ServiceDeploymentCircuitBreaker
-	(*ServiceDeploymentAlarms)(nil),                   // 185: berth.v1.ServiceDeploymentAlarms
-	(*ServiceDeployment)(nil),                         // 186: berth.v1.ServiceDeployment
-	(*ServiceDeploymentBrief)(nil),                    // 187: berth.v1.ServiceDeploymentBrief
-	(*ContainerImage)(nil),                            // 188: berth.v1.ContainerImage
-	(*ServiceRevision)(nil),                           // 189: berth.v1.ServiceRevision
-	(*CreatedAt)(nil),                                 // 190: berth.v1.CreatedAt
-	(*ListServiceDeploymentsRequest)(nil),             // 191: berth.v1.ListServiceDeploymentsRequest
-	(*ListServiceDeploymentsResponse)(nil),            // 192: berth.v1.ListServiceDeploymentsResponse
-	(*DescribeServiceDeploymentsRequest)(nil),         // 193: berth.v1.DescribeServiceDeploymentsRequest
-	(*DescribeServiceDeploymentsResponse)(nil),        // 194: berth.v1.DescribeServiceDeploymentsResponse
-	(*DescribeServiceRevisionsRequest)(nil),           // 195: berth.v1.DescribeServiceRevisionsRequest
-	(*DescribeServiceRevisionsResponse)(nil),          // 196: berth.v1.DescribeServiceRevisionsResponse
-	nil,                                               // 197: berth.v1.LogConfiguration.OptionsEntry
-	nil,                                               // 198: berth.v1.FirelensConfiguration.OptionsEntry
-	nil,                                               // 199: berth.v1.ContainerDefinition.DockerLabelsEntry
-	nil,                                               // 200: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	nil,                                               // 201: berth.v1.DockerVolumeConfiguration.LabelsEntry
-	(*structpb.ListValue)(nil),                        // 202: google.protobuf.ListValue
-	(*structpb.Struct)(nil),                           // 203: google.protobuf.Struct
+	(*ContainerRestartPolicy)(nil),                    // 28: berth.v1.ContainerRestartPolicy
+	(*HostVolumeProperties)(nil),                      // 29: berth.v1.HostVolumeProperties
+	(*DockerVolumeConfiguration)(nil),                 // 30: berth.v1.DockerVolumeConfiguration
+	(*EFSVolumeConfiguration)(nil),                    // 31: berth.v1.EFSVolumeConfiguration
+	(*EFSAuthorizationConfig)(nil),                    // 32: berth.v1.EFSAuthorizationConfig
+	(*FSxWindowsFileServerAuthorizationConfig)(nil),   // 33: berth.v1.FSxWindowsFileServerAuthorizationConfig
+	(*FSxWindowsFileServerVolumeConfiguration)(nil),   // 34: berth.v1.FSxWindowsFileServerVolumeConfiguration
+	(*S3FilesVolumeConfiguration)(nil),                // 35: berth.v1.S3FilesVolumeConfiguration
+	(*Volume)(nil),                                    // 36: berth.v1.Volume
+	(*TaskDefinitionPlacementConstraint)(nil),         // 37: berth.v1.TaskDefinitionPlacementConstraint
+	(*ProxyConfiguration)(nil),                        // 38: berth.v1.ProxyConfiguration
+	(*RuntimePlatform)(nil),                           // 39: berth.v1.RuntimePlatform
+	(*EphemeralStorage)(nil),                          // 40: berth.v1.EphemeralStorage
+	(*InferenceAccelerator)(nil),                      // 41: berth.v1.InferenceAccelerator
+	(*TaskDefinition)(nil),                            // 42: berth.v1.TaskDefinition
+	(*RegisterTaskDefinitionRequest)(nil),             // 43: berth.v1.RegisterTaskDefinitionRequest
+	(*RegisterTaskDefinitionResponse)(nil),            // 44: berth.v1.RegisterTaskDefinitionResponse
+	(*DescribeTaskDefinitionRequest)(nil),             // 45: berth.v1.DescribeTaskDefinitionRequest
+	(*DescribeTaskDefinitionResponse)(nil),            // 46: berth.v1.DescribeTaskDefinitionResponse
+	(*ListTaskDefinitionsRequest)(nil),                // 47: berth.v1.ListTaskDefinitionsRequest
+	(*ListTaskDefinitionsResponse)(nil),               // 48: berth.v1.ListTaskDefinitionsResponse
+	(*ListTaskDefinitionFamiliesRequest)(nil),         // 49: berth.v1.ListTaskDefinitionFamiliesRequest
+	(*ListTaskDefinitionFamiliesResponse)(nil),        // 50: berth.v1.ListTaskDefinitionFamiliesResponse
+	(*DeregisterTaskDefinitionRequest)(nil),           // 51: berth.v1.DeregisterTaskDefinitionRequest
+	(*DeregisterTaskDefinitionResponse)(nil),          // 52: berth.v1.DeregisterTaskDefinitionResponse
+	(*ClusterSetting)(nil),                            // 53: berth.v1.ClusterSetting
+	(*ClusterConfiguration)(nil),                      // 54: berth.v1.ClusterConfiguration
+	(*Cluster)(nil),                                   // 55: berth.v1.Cluster
+	(*CreateClusterRequest)(nil),                      // 56: berth.v1.CreateClusterRequest
+	(*CreateClusterResponse)(nil),                     // 57: berth.v1.CreateClusterResponse
+	(*DescribeClustersRequest)(nil),                   // 58: berth.v1.DescribeClustersRequest
+	(*DescribeClustersResponse)(nil),                  // 59: berth.v1.DescribeClustersResponse
+	(*ListClustersRequest)(nil),                       // 60: berth.v1.ListClustersRequest
+	(*ListClustersResponse)(nil),                      // 61: berth.v1.ListClustersResponse
+	(*DeleteClusterRequest)(nil),                      // 62: berth.v1.DeleteClusterRequest
+	(*DeleteClusterResponse)(nil),                     // 63: berth.v1.DeleteClusterResponse
+	(*Resource)(nil),                                  // 64: berth.v1.Resource
+	(*VersionInfo)(nil),                               // 65: berth.v1.VersionInfo
+	(*ContainerInstance)(nil),                         // 66: berth.v1.ContainerInstance
+	(*DescribeContainerInstancesRequest)(nil),         // 67: berth.v1.DescribeContainerInstancesRequest
+	(*DescribeContainerInstancesResponse)(nil),        // 68: berth.v1.DescribeContainerInstancesResponse
+	(*ListContainerInstancesRequest)(nil),             // 69: berth.v1.ListContainerInstancesRequest
+	(*ListContainerInstancesResponse)(nil),            // 70: berth.v1.ListContainerInstancesResponse
+	(*UpdateContainerInstancesStateRequest)(nil),      // 71: berth.v1.UpdateContainerInstancesStateRequest
+	(*UpdateContainerInstancesStateResponse)(nil),     // 72: berth.v1.UpdateContainerInstancesStateResponse
+	(*DeregisterContainerInstanceRequest)(nil),        // 73: berth.v1.DeregisterContainerInstanceRequest
+	(*DeregisterContainerInstanceResponse)(nil),       // 74: berth.v1.DeregisterContainerInstanceResponse
+	(*PutAttributesRequest)(nil),                      // 75: berth.v1.PutAttributesRequest
+	(*PutAttributesResponse)(nil),                     // 76: berth.v1.PutAttributesResponse
+	(*ContainerOverride)(nil),                         // 77: berth.v1.ContainerOverride
+	(*TaskOverride)(nil),                              // 78: berth.v1.TaskOverride
+	(*InferenceAcceleratorOverride)(nil),              // 79: berth.v1.InferenceAcceleratorOverride
+	(*NetworkBinding)(nil),                            // 80: berth.v1.NetworkBinding
+	(*NetworkInterface)(nil),                          // 81: berth.v1.NetworkInterface
+	(*Container)(nil),                                 // 82: berth.v1.Container
+	(*Task)(nil),                                      // 83: berth.v1.Task
+	(*RunTaskRequest)(nil),                            // 84: berth.v1.RunTaskRequest
+	(*RunTaskResponse)(nil),                           // 85: berth.v1.RunTaskResponse
+	(*StartTaskRequest)(nil),                          // 86: berth.v1.StartTaskRequest
+	(*StartTaskResponse)(nil),                         // 87: berth.v1.StartTaskResponse
+	(*StopTaskRequest)(nil),                           // 88: berth.v1.StopTaskRequest
+	(*StopTaskResponse)(nil),                          // 89: berth.v1.StopTaskResponse
+	(*DescribeTasksRequest)(nil),                      // 90: berth.v1.DescribeTasksRequest
+	(*DescribeTasksResponse)(nil),                     // 91: berth.v1.DescribeTasksResponse
+	(*ListTasksRequest)(nil),                          // 92: berth.v1.ListTasksRequest
+	(*ListTasksResponse)(nil),                         // 93: berth.v1.ListTasksResponse
+	(*DeploymentCircuitBreaker)(nil),                  // 94: berth.v1.DeploymentCircuitBreaker
+	(*DeploymentConfiguration)(nil),                   // 95: berth.v1.DeploymentConfiguration
+	(*DeploymentAlarms)(nil),                          // 96: berth.v1.DeploymentAlarms
+	(*DeploymentController)(nil),                      // 97: berth.v1.DeploymentController
+	(*Deployment)(nil),                                // 98: berth.v1.Deployment
+	(*ServiceEvent)(nil),                              // 99: berth.v1.ServiceEvent
+	(*Service)(nil),                                   // 100: berth.v1.Service
+	(*CreateServiceRequest)(nil),                      // 101: berth.v1.CreateServiceRequest
+	(*CreateServiceResponse)(nil),                     // 102: berth.v1.CreateServiceResponse
+	(*UpdateServiceRequest)(nil),                      // 103: berth.v1.UpdateServiceRequest
+	(*UpdateServiceResponse)(nil),                     // 104: berth.v1.UpdateServiceResponse
+	(*DeleteServiceRequest)(nil),                      // 105: berth.v1.DeleteServiceRequest
+	(*DeleteServiceResponse)(nil),                     // 106: berth.v1.DeleteServiceResponse
+	(*DescribeServicesRequest)(nil),                   // 107: berth.v1.DescribeServicesRequest
+	(*DescribeServicesResponse)(nil),                  // 108: berth.v1.DescribeServicesResponse
+	(*ListServicesRequest)(nil),                       // 109: berth.v1.ListServicesRequest
+	(*ListServicesResponse)(nil),                      // 110: berth.v1.ListServicesResponse
+	(*Scale)(nil),                                     // 111: berth.v1.Scale
+	(*TaskSet)(nil),                                   // 112: berth.v1.TaskSet
+	(*CreateTaskSetRequest)(nil),                      // 113: berth.v1.CreateTaskSetRequest
+	(*CreateTaskSetResponse)(nil),                     // 114: berth.v1.CreateTaskSetResponse
+	(*DescribeTaskSetsRequest)(nil),                   // 115: berth.v1.DescribeTaskSetsRequest
+	(*DescribeTaskSetsResponse)(nil),                  // 116: berth.v1.DescribeTaskSetsResponse
+	(*UpdateTaskSetRequest)(nil),                      // 117: berth.v1.UpdateTaskSetRequest
+	(*UpdateTaskSetResponse)(nil),                     // 118: berth.v1.UpdateTaskSetResponse
+	(*DeleteTaskSetRequest)(nil),                      // 119: berth.v1.DeleteTaskSetRequest
+	(*DeleteTaskSetResponse)(nil),                     // 120: berth.v1.DeleteTaskSetResponse
+	(*UpdateServicePrimaryTaskSetRequest)(nil),        // 121: berth.v1.UpdateServicePrimaryTaskSetRequest
+	(*UpdateServicePrimaryTaskSetResponse)(nil),       // 122: berth.v1.UpdateServicePrimaryTaskSetResponse
+	(*ManagedScaling)(nil),                            // 123: berth.v1.ManagedScaling
+	(*AutoScalingGroupProvider)(nil),                  // 124: berth.v1.AutoScalingGroupProvider
+	(*CapacityProvider)(nil),                          // 125: berth.v1.CapacityProvider
+	(*CapacityProviderReservation)(nil),               // 126: berth.v1.CapacityProviderReservation
+	(*CreateCapacityProviderRequest)(nil),             // 127: berth.v1.CreateCapacityProviderRequest
+	(*CreateCapacityProviderResponse)(nil),            // 128: berth.v1.CreateCapacityProviderResponse
+	(*DescribeCapacityProvidersRequest)(nil),          // 129: berth.v1.DescribeCapacityProvidersRequest
+	(*DescribeCapacityProvidersResponse)(nil),         // 130: berth.v1.DescribeCapacityProvidersResponse
+	(*PutClusterCapacityProvidersRequest)(nil),        // 131: berth.v1.PutClusterCapacityProvidersRequest
+	(*PutClusterCapacityProvidersResponse)(nil),       // 132: berth.v1.PutClusterCapacityProvidersResponse
+	(*TagResourceRequest)(nil),                        // 133: berth.v1.TagResourceRequest
+	(*TagResourceResponse)(nil),                       // 134: berth.v1.TagResourceResponse
+	(*UntagResourceRequest)(nil),                      // 135: berth.v1.UntagResourceRequest
+	(*UntagResourceResponse)(nil),                     // 136: berth.v1.UntagResourceResponse
+	(*ListTagsForResourceRequest)(nil),                // 137: berth.v1.ListTagsForResourceRequest
+	(*ListTagsForResourceResponse)(nil),               // 138: berth.v1.ListTagsForResourceResponse
+	(*Setting)(nil),                                   // 139: berth.v1.Setting
+	(*ListAccountSettingsRequest)(nil),                // 140: berth.v1.ListAccountSettingsRequest
+	(*ListAccountSettingsResponse)(nil),               // 141: berth.v1.ListAccountSettingsResponse
+	(*PutAccountSettingRequest)(nil),                  // 142: berth.v1.PutAccountSettingRequest
+	(*PutAccountSettingResponse)(nil),                 // 143: berth.v1.PutAccountSettingResponse
+	(*PutAccountSettingDefaultRequest)(nil),           // 144: berth.v1.PutAccountSettingDefaultRequest
+	(*PutAccountSettingDefaultResponse)(nil),          // 145: berth.v1.PutAccountSettingDefaultResponse
+	(*DeleteAccountSettingRequest)(nil),               // 146: berth.v1.DeleteAccountSettingRequest
+	(*DeleteAccountSettingResponse)(nil),              // 147: berth.v1.DeleteAccountSettingResponse
+	(*DeleteTaskDefinitionsRequest)(nil),              // 148: berth.v1.DeleteTaskDefinitionsRequest
+	(*DeleteTaskDefinitionsResponse)(nil),             // 149: berth.v1.DeleteTaskDefinitionsResponse
+	(*ExecuteCommandConfiguration)(nil),               // 150: berth.v1.ExecuteCommandConfiguration
+	(*ExecuteCommandLogConfiguration)(nil),            // 151: berth.v1.ExecuteCommandLogConfiguration
+	(*ManagedStorageConfiguration)(nil),               // 152: berth.v1.ManagedStorageConfiguration
+	(*ClusterServiceConnectDefaults)(nil),             // 153: berth.v1.ClusterServiceConnectDefaults
+	(*UpdateClusterRequest)(nil),                      // 154: berth.v1.UpdateClusterRequest
+	(*UpdateClusterResponse)(nil),                     // 155: berth.v1.UpdateClusterResponse
+	(*UpdateClusterSettingsRequest)(nil),              // 156: berth.v1.UpdateClusterSettingsRequest
+	(*UpdateClusterSettingsResponse)(nil),             // 157: berth.v1.UpdateClusterSettingsResponse
+	(*ListAttributesRequest)(nil),                     // 158: berth.v1.ListAttributesRequest
+	(*ListAttributesResponse)(nil),                    // 159: berth.v1.ListAttributesResponse
+	(*DeleteAttributesRequest)(nil),                   // 160: berth.v1.DeleteAttributesRequest
+	(*DeleteAttributesResponse)(nil),                  // 161: berth.v1.DeleteAttributesResponse
+	(*DeleteCapacityProviderRequest)(nil),             // 162: berth.v1.DeleteCapacityProviderRequest
+	(*DeleteCapacityProviderResponse)(nil),            // 163: berth.v1.DeleteCapacityProviderResponse
+	(*AutoScalingGroupProviderUpdate)(nil),            // 164: berth.v1.AutoScalingGroupProviderUpdate
+	(*UpdateCapacityProviderRequest)(nil),             // 165: berth.v1.UpdateCapacityProviderRequest
+	(*UpdateCapacityProviderResponse)(nil),            // 166: berth.v1.UpdateCapacityProviderResponse
+	(*ExecuteCommandRequest)(nil),                     // 167: berth.v1.ExecuteCommandRequest
+	(*ExecuteCommandResponse)(nil),                    // 168: berth.v1.ExecuteCommandResponse
+	(*ExecuteCommandSession)(nil),                     // 169: berth.v1.ExecuteCommandSession
+	(*LoadBalancer)(nil),                              // 170: berth.v1.LoadBalancer
+	(*ServiceRegistry)(nil),                           // 171: berth.v1.ServiceRegistry
+	(*ServiceConnectConfiguration)(nil),               // 172: berth.v1.ServiceConnectConfiguration
+	(*ServiceConnectService)(nil),                     // 173: berth.v1.ServiceConnectService
+	(*ServiceConnectClientAlias)(nil),                 // 174: berth.v1.ServiceConnectClientAlias
+	(*ServiceConnectTestTrafficRules)(nil),            // 175: berth.v1.ServiceConnectTestTrafficRules
+	(*ServiceConnectTestTrafficHeaderRules)(nil),      // 176: berth.v1.ServiceConnectTestTrafficHeaderRules
+	(*ServiceConnectTestTrafficHeaderMatchRules)(nil), // 177: berth.v1.ServiceConnectTestTrafficHeaderMatchRules
+	(*TimeoutConfiguration)(nil),                      // 178: berth.v1.TimeoutConfiguration
+	(*ServiceConnectTlsConfiguration)(nil),            // 179: berth.v1.ServiceConnectTlsConfiguration
+	(*ServiceConnectTlsCertificateAuthority)(nil),     // 180: berth.v1.ServiceConnectTlsCertificateAuthority
+	(*ServiceConnectAccessLogConfiguration)(nil),      // 181: berth.v1.ServiceConnectAccessLogConfiguration
+	(*ProtectedTask)(nil),                             // 182: berth.v1.ProtectedTask
+	(*UpdateTaskProtectionRequest)(nil),               // 183: berth.v1.UpdateTaskProtectionRequest
+	(*UpdateTaskProtectionResponse)(nil),              // 184: berth.v1.UpdateTaskProtectionResponse
+	(*GetTaskProtectionRequest)(nil),                  // 185: berth.v1.GetTaskProtectionRequest
+	(*GetTaskProtectionResponse)(nil),                 // 186: berth.v1.GetTaskProtectionResponse
+	(*ServiceRevisionSummary)(nil),                    // 187: berth.v1.ServiceRevisionSummary
+	(*ServiceCurrentRevisionSummary)(nil),             // 188: berth.v1.ServiceCurrentRevisionSummary
+	(*Rollback)(nil),                                  // 189: berth.v1.Rollback
+	(*ServiceDeploymentCircuitBreaker)(nil),           // 190: berth.v1.ServiceDeploymentCircuitBreaker
+	(*ServiceDeploymentAlarms)(nil),                   // 191: berth.v1.ServiceDeploymentAlarms
+	(*ServiceDeployment)(nil),                         // 192: berth.v1.ServiceDeployment
+	(*ServiceDeploymentBrief)(nil),                    // 193: berth.v1.ServiceDeploymentBrief
+	(*ContainerImage)(nil),                            // 194: berth.v1.ContainerImage
+	(*ServiceRevision)(nil),                           // 195: berth.v1.ServiceRevision
+	(*CreatedAt)(nil),                                 // 196: berth.v1.CreatedAt
+	(*ListServiceDeploymentsRequest)(nil),             // 197: berth.v1.ListServiceDeploymentsRequest
+	(*ListServiceDeploymentsResponse)(nil),            // 198: berth.v1.ListServiceDeploymentsResponse
+	(*DescribeServiceDeploymentsRequest)(nil),         // 199: berth.v1.DescribeServiceDeploymentsRequest
+	(*DescribeServiceDeploymentsResponse)(nil),        // 200: berth.v1.DescribeServiceDeploymentsResponse
+	(*DescribeServiceRevisionsRequest)(nil),           // 201: berth.v1.DescribeServiceRevisionsRequest
+	(*DescribeServiceRevisionsResponse)(nil),          // 202: berth.v1.DescribeServiceRevisionsResponse
+	nil,                                               // 203: berth.v1.LogConfiguration.OptionsEntry
+	nil,                                               // 204: berth.v1.FirelensConfiguration.OptionsEntry
+	nil,                                               // 205: berth.v1.ContainerDefinition.DockerLabelsEntry
+	nil,                                               // 206: berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	nil,                                               // 207: berth.v1.DockerVolumeConfiguration.LabelsEntry
+	(*structpb.Struct)(nil),                           // 208: google.protobuf.Struct
+	(*structpb.ListValue)(nil),                        // 209: google.protobuf.ListValue
 }
 var file_berth_v1_ecs_proto_depIdxs = []int32{
 	7,   // 0: berth.v1.NetworkConfiguration.awsvpc_configuration:type_name -> berth.v1.AwsVpcConfiguration
 	12,  // 1: berth.v1.LinuxParameters.capabilities:type_name -> berth.v1.KernelCapabilities
 	13,  // 2: berth.v1.LinuxParameters.devices:type_name -> berth.v1.Device
 	14,  // 3: berth.v1.LinuxParameters.tmpfs:type_name -> berth.v1.Tmpfs
-	197, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
+	203, // 4: berth.v1.LogConfiguration.options:type_name -> berth.v1.LogConfiguration.OptionsEntry
 	16,  // 5: berth.v1.LogConfiguration.secret_options:type_name -> berth.v1.Secret
-	198, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
+	204, // 6: berth.v1.FirelensConfiguration.options:type_name -> berth.v1.FirelensConfiguration.OptionsEntry
 	26,  // 7: berth.v1.ContainerDefinition.repository_credentials:type_name -> berth.v1.RepositoryCredentials
 	9,   // 8: berth.v1.ContainerDefinition.port_mappings:type_name -> berth.v1.PortMapping
 	0,   // 9: berth.v1.ContainerDefinition.environment:type_name -> berth.v1.KeyValuePair
@@ -15603,341 +16129,351 @@ var file_berth_v1_ecs_proto_depIdxs = []int32{
 	16,  // 14: berth.v1.ContainerDefinition.secrets:type_name -> berth.v1.Secret
 	17,  // 15: berth.v1.ContainerDefinition.depends_on:type_name -> berth.v1.ContainerDependency
 	18,  // 16: berth.v1.ContainerDefinition.extra_hosts:type_name -> berth.v1.HostEntry
-	199, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
+	205, // 17: berth.v1.ContainerDefinition.docker_labels:type_name -> berth.v1.ContainerDefinition.DockerLabelsEntry
 	19,  // 18: berth.v1.ContainerDefinition.ulimits:type_name -> berth.v1.Ulimit
 	20,  // 19: berth.v1.ContainerDefinition.log_configuration:type_name -> berth.v1.LogConfiguration
 	21,  // 20: berth.v1.ContainerDefinition.health_check:type_name -> berth.v1.HealthCheck
 	22,  // 21: berth.v1.ContainerDefinition.system_controls:type_name -> berth.v1.SystemControl
 	23,  // 22: berth.v1.ContainerDefinition.resource_requirements:type_name -> berth.v1.ResourceRequirement
 	24,  // 23: berth.v1.ContainerDefinition.firelens_configuration:type_name -> berth.v1.FirelensConfiguration
-	200, // 24: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
-	201, // 25: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
-	28,  // 26: berth.v1.Volume.host:type_name -> berth.v1.HostVolumeProperties
-	29,  // 27: berth.v1.Volume.docker_volume_configuration:type_name -> berth.v1.DockerVolumeConfiguration
-	30,  // 28: berth.v1.Volume.efs_volume_configuration:type_name -> berth.v1.EFSVolumeConfiguration
-	0,   // 29: berth.v1.ProxyConfiguration.properties:type_name -> berth.v1.KeyValuePair
-	27,  // 30: berth.v1.TaskDefinition.container_definitions:type_name -> berth.v1.ContainerDefinition
-	31,  // 31: berth.v1.TaskDefinition.volumes:type_name -> berth.v1.Volume
-	3,   // 32: berth.v1.TaskDefinition.requires_attributes:type_name -> berth.v1.Attribute
-	32,  // 33: berth.v1.TaskDefinition.placement_constraints:type_name -> berth.v1.TaskDefinitionPlacementConstraint
-	34,  // 34: berth.v1.TaskDefinition.runtime_platform:type_name -> berth.v1.RuntimePlatform
-	36,  // 35: berth.v1.TaskDefinition.inference_accelerators:type_name -> berth.v1.InferenceAccelerator
-	33,  // 36: berth.v1.TaskDefinition.proxy_configuration:type_name -> berth.v1.ProxyConfiguration
-	35,  // 37: berth.v1.TaskDefinition.ephemeral_storage:type_name -> berth.v1.EphemeralStorage
-	27,  // 38: berth.v1.RegisterTaskDefinitionRequest.container_definitions:type_name -> berth.v1.ContainerDefinition
-	31,  // 39: berth.v1.RegisterTaskDefinitionRequest.volumes:type_name -> berth.v1.Volume
-	32,  // 40: berth.v1.RegisterTaskDefinitionRequest.placement_constraints:type_name -> berth.v1.TaskDefinitionPlacementConstraint
-	1,   // 41: berth.v1.RegisterTaskDefinitionRequest.tags:type_name -> berth.v1.Tag
-	33,  // 42: berth.v1.RegisterTaskDefinitionRequest.proxy_configuration:type_name -> berth.v1.ProxyConfiguration
-	36,  // 43: berth.v1.RegisterTaskDefinitionRequest.inference_accelerators:type_name -> berth.v1.InferenceAccelerator
-	35,  // 44: berth.v1.RegisterTaskDefinitionRequest.ephemeral_storage:type_name -> berth.v1.EphemeralStorage
-	34,  // 45: berth.v1.RegisterTaskDefinitionRequest.runtime_platform:type_name -> berth.v1.RuntimePlatform
-	37,  // 46: berth.v1.RegisterTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
-	1,   // 47: berth.v1.RegisterTaskDefinitionResponse.tags:type_name -> berth.v1.Tag
-	37,  // 48: berth.v1.DescribeTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
-	1,   // 49: berth.v1.DescribeTaskDefinitionResponse.tags:type_name -> berth.v1.Tag
-	37,  // 50: berth.v1.DeregisterTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
-	144, // 51: berth.v1.ClusterConfiguration.execute_command_configuration:type_name -> berth.v1.ExecuteCommandConfiguration
-	146, // 52: berth.v1.ClusterConfiguration.managed_storage_configuration:type_name -> berth.v1.ManagedStorageConfiguration
-	0,   // 53: berth.v1.Cluster.statistics:type_name -> berth.v1.KeyValuePair
-	1,   // 54: berth.v1.Cluster.tags:type_name -> berth.v1.Tag
-	48,  // 55: berth.v1.Cluster.settings:type_name -> berth.v1.ClusterSetting
-	6,   // 56: berth.v1.Cluster.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	49,  // 57: berth.v1.Cluster.configuration:type_name -> berth.v1.ClusterConfiguration
-	147, // 58: berth.v1.Cluster.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
-	1,   // 59: berth.v1.CreateClusterRequest.tags:type_name -> berth.v1.Tag
-	48,  // 60: berth.v1.CreateClusterRequest.settings:type_name -> berth.v1.ClusterSetting
-	6,   // 61: berth.v1.CreateClusterRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	49,  // 62: berth.v1.CreateClusterRequest.configuration:type_name -> berth.v1.ClusterConfiguration
-	147, // 63: berth.v1.CreateClusterRequest.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
-	50,  // 64: berth.v1.CreateClusterResponse.cluster:type_name -> berth.v1.Cluster
-	50,  // 65: berth.v1.DescribeClustersResponse.clusters:type_name -> berth.v1.Cluster
-	2,   // 66: berth.v1.DescribeClustersResponse.failures:type_name -> berth.v1.Failure
-	50,  // 67: berth.v1.DeleteClusterResponse.cluster:type_name -> berth.v1.Cluster
-	60,  // 68: berth.v1.ContainerInstance.version_info:type_name -> berth.v1.VersionInfo
-	59,  // 69: berth.v1.ContainerInstance.remaining_resources:type_name -> berth.v1.Resource
-	59,  // 70: berth.v1.ContainerInstance.registered_resources:type_name -> berth.v1.Resource
-	3,   // 71: berth.v1.ContainerInstance.attributes:type_name -> berth.v1.Attribute
-	1,   // 72: berth.v1.ContainerInstance.tags:type_name -> berth.v1.Tag
-	61,  // 73: berth.v1.DescribeContainerInstancesResponse.container_instances:type_name -> berth.v1.ContainerInstance
-	2,   // 74: berth.v1.DescribeContainerInstancesResponse.failures:type_name -> berth.v1.Failure
-	61,  // 75: berth.v1.UpdateContainerInstancesStateResponse.container_instances:type_name -> berth.v1.ContainerInstance
-	2,   // 76: berth.v1.UpdateContainerInstancesStateResponse.failures:type_name -> berth.v1.Failure
-	61,  // 77: berth.v1.DeregisterContainerInstanceResponse.container_instance:type_name -> berth.v1.ContainerInstance
-	3,   // 78: berth.v1.PutAttributesRequest.attributes:type_name -> berth.v1.Attribute
-	3,   // 79: berth.v1.PutAttributesResponse.attributes:type_name -> berth.v1.Attribute
-	0,   // 80: berth.v1.ContainerOverride.environment:type_name -> berth.v1.KeyValuePair
-	25,  // 81: berth.v1.ContainerOverride.environment_files:type_name -> berth.v1.EnvironmentFile
-	23,  // 82: berth.v1.ContainerOverride.resource_requirements:type_name -> berth.v1.ResourceRequirement
-	72,  // 83: berth.v1.TaskOverride.container_overrides:type_name -> berth.v1.ContainerOverride
-	35,  // 84: berth.v1.TaskOverride.ephemeral_storage:type_name -> berth.v1.EphemeralStorage
-	74,  // 85: berth.v1.Container.network_bindings:type_name -> berth.v1.NetworkBinding
-	75,  // 86: berth.v1.Container.network_interfaces:type_name -> berth.v1.NetworkInterface
-	76,  // 87: berth.v1.Task.containers:type_name -> berth.v1.Container
-	73,  // 88: berth.v1.Task.overrides:type_name -> berth.v1.TaskOverride
-	1,   // 89: berth.v1.Task.tags:type_name -> berth.v1.Tag
-	3,   // 90: berth.v1.Task.attributes:type_name -> berth.v1.Attribute
-	35,  // 91: berth.v1.Task.ephemeral_storage:type_name -> berth.v1.EphemeralStorage
-	6,   // 92: berth.v1.RunTaskRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	73,  // 93: berth.v1.RunTaskRequest.overrides:type_name -> berth.v1.TaskOverride
-	4,   // 94: berth.v1.RunTaskRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
-	5,   // 95: berth.v1.RunTaskRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
-	8,   // 96: berth.v1.RunTaskRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	1,   // 97: berth.v1.RunTaskRequest.tags:type_name -> berth.v1.Tag
-	77,  // 98: berth.v1.RunTaskResponse.tasks:type_name -> berth.v1.Task
-	2,   // 99: berth.v1.RunTaskResponse.failures:type_name -> berth.v1.Failure
-	73,  // 100: berth.v1.StartTaskRequest.overrides:type_name -> berth.v1.TaskOverride
-	8,   // 101: berth.v1.StartTaskRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	1,   // 102: berth.v1.StartTaskRequest.tags:type_name -> berth.v1.Tag
-	77,  // 103: berth.v1.StartTaskResponse.tasks:type_name -> berth.v1.Task
-	2,   // 104: berth.v1.StartTaskResponse.failures:type_name -> berth.v1.Failure
-	77,  // 105: berth.v1.StopTaskResponse.task:type_name -> berth.v1.Task
-	77,  // 106: berth.v1.DescribeTasksResponse.tasks:type_name -> berth.v1.Task
-	2,   // 107: berth.v1.DescribeTasksResponse.failures:type_name -> berth.v1.Failure
-	88,  // 108: berth.v1.DeploymentConfiguration.deployment_circuit_breaker:type_name -> berth.v1.DeploymentCircuitBreaker
-	90,  // 109: berth.v1.DeploymentConfiguration.alarms:type_name -> berth.v1.DeploymentAlarms
-	202, // 110: berth.v1.DeploymentConfiguration.lifecycle_hooks:type_name -> google.protobuf.ListValue
-	203, // 111: berth.v1.DeploymentConfiguration.linear_configuration:type_name -> google.protobuf.Struct
-	203, // 112: berth.v1.DeploymentConfiguration.canary_configuration:type_name -> google.protobuf.Struct
-	6,   // 113: berth.v1.Deployment.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	8,   // 114: berth.v1.Deployment.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	166, // 115: berth.v1.Deployment.service_connect_configuration:type_name -> berth.v1.ServiceConnectConfiguration
-	6,   // 116: berth.v1.Service.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	89,  // 117: berth.v1.Service.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
-	92,  // 118: berth.v1.Service.deployments:type_name -> berth.v1.Deployment
-	93,  // 119: berth.v1.Service.events:type_name -> berth.v1.ServiceEvent
-	4,   // 120: berth.v1.Service.placement_constraints:type_name -> berth.v1.PlacementConstraint
-	5,   // 121: berth.v1.Service.placement_strategy:type_name -> berth.v1.PlacementStrategy
-	8,   // 122: berth.v1.Service.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	91,  // 123: berth.v1.Service.deployment_controller:type_name -> berth.v1.DeploymentController
-	1,   // 124: berth.v1.Service.tags:type_name -> berth.v1.Tag
-	164, // 125: berth.v1.Service.load_balancers:type_name -> berth.v1.LoadBalancer
-	165, // 126: berth.v1.Service.service_registries:type_name -> berth.v1.ServiceRegistry
-	182, // 127: berth.v1.Service.current_service_revisions:type_name -> berth.v1.ServiceCurrentRevisionSummary
-	106, // 128: berth.v1.Service.task_sets:type_name -> berth.v1.TaskSet
-	6,   // 129: berth.v1.CreateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	89,  // 130: berth.v1.CreateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
-	4,   // 131: berth.v1.CreateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
-	5,   // 132: berth.v1.CreateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
-	8,   // 133: berth.v1.CreateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	91,  // 134: berth.v1.CreateServiceRequest.deployment_controller:type_name -> berth.v1.DeploymentController
-	1,   // 135: berth.v1.CreateServiceRequest.tags:type_name -> berth.v1.Tag
-	164, // 136: berth.v1.CreateServiceRequest.load_balancers:type_name -> berth.v1.LoadBalancer
-	165, // 137: berth.v1.CreateServiceRequest.service_registries:type_name -> berth.v1.ServiceRegistry
-	166, // 138: berth.v1.CreateServiceRequest.service_connect_configuration:type_name -> berth.v1.ServiceConnectConfiguration
-	202, // 139: berth.v1.CreateServiceRequest.volume_configurations:type_name -> google.protobuf.ListValue
-	202, // 140: berth.v1.CreateServiceRequest.vpc_lattice_configurations:type_name -> google.protobuf.ListValue
-	94,  // 141: berth.v1.CreateServiceResponse.service:type_name -> berth.v1.Service
-	6,   // 142: berth.v1.UpdateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	89,  // 143: berth.v1.UpdateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
-	8,   // 144: berth.v1.UpdateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	4,   // 145: berth.v1.UpdateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
-	5,   // 146: berth.v1.UpdateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
-	202, // 147: berth.v1.UpdateServiceRequest.load_balancers:type_name -> google.protobuf.ListValue
-	202, // 148: berth.v1.UpdateServiceRequest.service_registries:type_name -> google.protobuf.ListValue
-	166, // 149: berth.v1.UpdateServiceRequest.service_connect_configuration:type_name -> berth.v1.ServiceConnectConfiguration
-	202, // 150: berth.v1.UpdateServiceRequest.volume_configurations:type_name -> google.protobuf.ListValue
-	202, // 151: berth.v1.UpdateServiceRequest.vpc_lattice_configurations:type_name -> google.protobuf.ListValue
-	91,  // 152: berth.v1.UpdateServiceRequest.deployment_controller:type_name -> berth.v1.DeploymentController
-	94,  // 153: berth.v1.UpdateServiceResponse.service:type_name -> berth.v1.Service
-	94,  // 154: berth.v1.DeleteServiceResponse.service:type_name -> berth.v1.Service
-	94,  // 155: berth.v1.DescribeServicesResponse.services:type_name -> berth.v1.Service
-	2,   // 156: berth.v1.DescribeServicesResponse.failures:type_name -> berth.v1.Failure
-	6,   // 157: berth.v1.TaskSet.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	8,   // 158: berth.v1.TaskSet.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	164, // 159: berth.v1.TaskSet.load_balancers:type_name -> berth.v1.LoadBalancer
-	165, // 160: berth.v1.TaskSet.service_registries:type_name -> berth.v1.ServiceRegistry
-	105, // 161: berth.v1.TaskSet.scale:type_name -> berth.v1.Scale
-	1,   // 162: berth.v1.TaskSet.tags:type_name -> berth.v1.Tag
-	8,   // 163: berth.v1.CreateTaskSetRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	164, // 164: berth.v1.CreateTaskSetRequest.load_balancers:type_name -> berth.v1.LoadBalancer
-	165, // 165: berth.v1.CreateTaskSetRequest.service_registries:type_name -> berth.v1.ServiceRegistry
-	6,   // 166: berth.v1.CreateTaskSetRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	105, // 167: berth.v1.CreateTaskSetRequest.scale:type_name -> berth.v1.Scale
-	1,   // 168: berth.v1.CreateTaskSetRequest.tags:type_name -> berth.v1.Tag
-	106, // 169: berth.v1.CreateTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
-	106, // 170: berth.v1.DescribeTaskSetsResponse.task_sets:type_name -> berth.v1.TaskSet
-	2,   // 171: berth.v1.DescribeTaskSetsResponse.failures:type_name -> berth.v1.Failure
-	105, // 172: berth.v1.UpdateTaskSetRequest.scale:type_name -> berth.v1.Scale
-	106, // 173: berth.v1.UpdateTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
-	106, // 174: berth.v1.DeleteTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
-	106, // 175: berth.v1.UpdateServicePrimaryTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
-	117, // 176: berth.v1.AutoScalingGroupProvider.managed_scaling:type_name -> berth.v1.ManagedScaling
-	118, // 177: berth.v1.CapacityProvider.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
-	1,   // 178: berth.v1.CapacityProvider.tags:type_name -> berth.v1.Tag
-	120, // 179: berth.v1.CapacityProvider.reservations:type_name -> berth.v1.CapacityProviderReservation
-	118, // 180: berth.v1.CreateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
-	1,   // 181: berth.v1.CreateCapacityProviderRequest.tags:type_name -> berth.v1.Tag
-	119, // 182: berth.v1.CreateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
-	119, // 183: berth.v1.DescribeCapacityProvidersResponse.capacity_providers:type_name -> berth.v1.CapacityProvider
-	2,   // 184: berth.v1.DescribeCapacityProvidersResponse.failures:type_name -> berth.v1.Failure
-	6,   // 185: berth.v1.PutClusterCapacityProvidersRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	50,  // 186: berth.v1.PutClusterCapacityProvidersResponse.cluster:type_name -> berth.v1.Cluster
-	1,   // 187: berth.v1.TagResourceRequest.tags:type_name -> berth.v1.Tag
-	1,   // 188: berth.v1.ListTagsForResourceResponse.tags:type_name -> berth.v1.Tag
-	133, // 189: berth.v1.ListAccountSettingsResponse.settings:type_name -> berth.v1.Setting
-	133, // 190: berth.v1.PutAccountSettingResponse.setting:type_name -> berth.v1.Setting
-	133, // 191: berth.v1.PutAccountSettingDefaultResponse.setting:type_name -> berth.v1.Setting
-	133, // 192: berth.v1.DeleteAccountSettingResponse.setting:type_name -> berth.v1.Setting
-	37,  // 193: berth.v1.DeleteTaskDefinitionsResponse.task_definitions:type_name -> berth.v1.TaskDefinition
-	2,   // 194: berth.v1.DeleteTaskDefinitionsResponse.failures:type_name -> berth.v1.Failure
-	145, // 195: berth.v1.ExecuteCommandConfiguration.log_configuration:type_name -> berth.v1.ExecuteCommandLogConfiguration
-	48,  // 196: berth.v1.UpdateClusterRequest.settings:type_name -> berth.v1.ClusterSetting
-	49,  // 197: berth.v1.UpdateClusterRequest.configuration:type_name -> berth.v1.ClusterConfiguration
-	147, // 198: berth.v1.UpdateClusterRequest.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
-	50,  // 199: berth.v1.UpdateClusterResponse.cluster:type_name -> berth.v1.Cluster
-	48,  // 200: berth.v1.UpdateClusterSettingsRequest.settings:type_name -> berth.v1.ClusterSetting
-	50,  // 201: berth.v1.UpdateClusterSettingsResponse.cluster:type_name -> berth.v1.Cluster
-	3,   // 202: berth.v1.ListAttributesResponse.attributes:type_name -> berth.v1.Attribute
-	3,   // 203: berth.v1.DeleteAttributesRequest.attributes:type_name -> berth.v1.Attribute
-	3,   // 204: berth.v1.DeleteAttributesResponse.attributes:type_name -> berth.v1.Attribute
-	119, // 205: berth.v1.DeleteCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
-	117, // 206: berth.v1.AutoScalingGroupProviderUpdate.managed_scaling:type_name -> berth.v1.ManagedScaling
-	158, // 207: berth.v1.UpdateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProviderUpdate
-	119, // 208: berth.v1.UpdateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
-	163, // 209: berth.v1.ExecuteCommandResponse.session:type_name -> berth.v1.ExecuteCommandSession
-	203, // 210: berth.v1.LoadBalancer.advanced_configuration:type_name -> google.protobuf.Struct
-	167, // 211: berth.v1.ServiceConnectConfiguration.services:type_name -> berth.v1.ServiceConnectService
-	20,  // 212: berth.v1.ServiceConnectConfiguration.log_configuration:type_name -> berth.v1.LogConfiguration
-	175, // 213: berth.v1.ServiceConnectConfiguration.access_log_configuration:type_name -> berth.v1.ServiceConnectAccessLogConfiguration
-	168, // 214: berth.v1.ServiceConnectService.client_aliases:type_name -> berth.v1.ServiceConnectClientAlias
-	172, // 215: berth.v1.ServiceConnectService.timeout:type_name -> berth.v1.TimeoutConfiguration
-	173, // 216: berth.v1.ServiceConnectService.tls:type_name -> berth.v1.ServiceConnectTlsConfiguration
-	169, // 217: berth.v1.ServiceConnectClientAlias.test_traffic_rules:type_name -> berth.v1.ServiceConnectTestTrafficRules
-	170, // 218: berth.v1.ServiceConnectTestTrafficRules.header:type_name -> berth.v1.ServiceConnectTestTrafficHeaderRules
-	171, // 219: berth.v1.ServiceConnectTestTrafficHeaderRules.value:type_name -> berth.v1.ServiceConnectTestTrafficHeaderMatchRules
-	174, // 220: berth.v1.ServiceConnectTlsConfiguration.issuer_certificate_authority:type_name -> berth.v1.ServiceConnectTlsCertificateAuthority
-	176, // 221: berth.v1.UpdateTaskProtectionResponse.protected_tasks:type_name -> berth.v1.ProtectedTask
-	2,   // 222: berth.v1.UpdateTaskProtectionResponse.failures:type_name -> berth.v1.Failure
-	176, // 223: berth.v1.GetTaskProtectionResponse.protected_tasks:type_name -> berth.v1.ProtectedTask
-	2,   // 224: berth.v1.GetTaskProtectionResponse.failures:type_name -> berth.v1.Failure
-	181, // 225: berth.v1.ServiceDeployment.source_service_revisions:type_name -> berth.v1.ServiceRevisionSummary
-	181, // 226: berth.v1.ServiceDeployment.target_service_revision:type_name -> berth.v1.ServiceRevisionSummary
-	89,  // 227: berth.v1.ServiceDeployment.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
-	183, // 228: berth.v1.ServiceDeployment.rollback:type_name -> berth.v1.Rollback
-	184, // 229: berth.v1.ServiceDeployment.deployment_circuit_breaker:type_name -> berth.v1.ServiceDeploymentCircuitBreaker
-	185, // 230: berth.v1.ServiceDeployment.alarms:type_name -> berth.v1.ServiceDeploymentAlarms
-	6,   // 231: berth.v1.ServiceRevision.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	164, // 232: berth.v1.ServiceRevision.load_balancers:type_name -> berth.v1.LoadBalancer
-	165, // 233: berth.v1.ServiceRevision.service_registries:type_name -> berth.v1.ServiceRegistry
-	8,   // 234: berth.v1.ServiceRevision.network_configuration:type_name -> berth.v1.NetworkConfiguration
-	188, // 235: berth.v1.ServiceRevision.container_images:type_name -> berth.v1.ContainerImage
-	166, // 236: berth.v1.ServiceRevision.service_connect_configuration:type_name -> berth.v1.ServiceConnectConfiguration
-	190, // 237: berth.v1.ListServiceDeploymentsRequest.created_at:type_name -> berth.v1.CreatedAt
-	187, // 238: berth.v1.ListServiceDeploymentsResponse.service_deployments:type_name -> berth.v1.ServiceDeploymentBrief
-	186, // 239: berth.v1.DescribeServiceDeploymentsResponse.service_deployments:type_name -> berth.v1.ServiceDeployment
-	2,   // 240: berth.v1.DescribeServiceDeploymentsResponse.failures:type_name -> berth.v1.Failure
-	189, // 241: berth.v1.DescribeServiceRevisionsResponse.service_revisions:type_name -> berth.v1.ServiceRevision
-	2,   // 242: berth.v1.DescribeServiceRevisionsResponse.failures:type_name -> berth.v1.Failure
-	38,  // 243: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
-	40,  // 244: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
-	42,  // 245: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
-	44,  // 246: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
-	46,  // 247: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
-	51,  // 248: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
-	53,  // 249: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
-	55,  // 250: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
-	57,  // 251: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
-	62,  // 252: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
-	64,  // 253: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
-	66,  // 254: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
-	68,  // 255: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
-	70,  // 256: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
-	78,  // 257: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
-	80,  // 258: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
-	82,  // 259: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
-	84,  // 260: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
-	86,  // 261: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
-	95,  // 262: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
-	97,  // 263: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
-	99,  // 264: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
-	101, // 265: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
-	103, // 266: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
-	107, // 267: berth.v1.ECS.CreateTaskSet:input_type -> berth.v1.CreateTaskSetRequest
-	109, // 268: berth.v1.ECS.DescribeTaskSets:input_type -> berth.v1.DescribeTaskSetsRequest
-	111, // 269: berth.v1.ECS.UpdateTaskSet:input_type -> berth.v1.UpdateTaskSetRequest
-	113, // 270: berth.v1.ECS.DeleteTaskSet:input_type -> berth.v1.DeleteTaskSetRequest
-	115, // 271: berth.v1.ECS.UpdateServicePrimaryTaskSet:input_type -> berth.v1.UpdateServicePrimaryTaskSetRequest
-	121, // 272: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
-	123, // 273: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
-	125, // 274: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
-	127, // 275: berth.v1.ECS.TagResource:input_type -> berth.v1.TagResourceRequest
-	129, // 276: berth.v1.ECS.UntagResource:input_type -> berth.v1.UntagResourceRequest
-	131, // 277: berth.v1.ECS.ListTagsForResource:input_type -> berth.v1.ListTagsForResourceRequest
-	134, // 278: berth.v1.ECS.ListAccountSettings:input_type -> berth.v1.ListAccountSettingsRequest
-	136, // 279: berth.v1.ECS.PutAccountSetting:input_type -> berth.v1.PutAccountSettingRequest
-	138, // 280: berth.v1.ECS.PutAccountSettingDefault:input_type -> berth.v1.PutAccountSettingDefaultRequest
-	140, // 281: berth.v1.ECS.DeleteAccountSetting:input_type -> berth.v1.DeleteAccountSettingRequest
-	142, // 282: berth.v1.ECS.DeleteTaskDefinitions:input_type -> berth.v1.DeleteTaskDefinitionsRequest
-	148, // 283: berth.v1.ECS.UpdateCluster:input_type -> berth.v1.UpdateClusterRequest
-	150, // 284: berth.v1.ECS.UpdateClusterSettings:input_type -> berth.v1.UpdateClusterSettingsRequest
-	152, // 285: berth.v1.ECS.ListAttributes:input_type -> berth.v1.ListAttributesRequest
-	154, // 286: berth.v1.ECS.DeleteAttributes:input_type -> berth.v1.DeleteAttributesRequest
-	156, // 287: berth.v1.ECS.DeleteCapacityProvider:input_type -> berth.v1.DeleteCapacityProviderRequest
-	159, // 288: berth.v1.ECS.UpdateCapacityProvider:input_type -> berth.v1.UpdateCapacityProviderRequest
-	161, // 289: berth.v1.ECS.ExecuteCommand:input_type -> berth.v1.ExecuteCommandRequest
-	177, // 290: berth.v1.ECS.UpdateTaskProtection:input_type -> berth.v1.UpdateTaskProtectionRequest
-	179, // 291: berth.v1.ECS.GetTaskProtection:input_type -> berth.v1.GetTaskProtectionRequest
-	191, // 292: berth.v1.ECS.ListServiceDeployments:input_type -> berth.v1.ListServiceDeploymentsRequest
-	193, // 293: berth.v1.ECS.DescribeServiceDeployments:input_type -> berth.v1.DescribeServiceDeploymentsRequest
-	195, // 294: berth.v1.ECS.DescribeServiceRevisions:input_type -> berth.v1.DescribeServiceRevisionsRequest
-	39,  // 295: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
-	41,  // 296: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
-	43,  // 297: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
-	45,  // 298: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
-	47,  // 299: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
-	52,  // 300: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
-	54,  // 301: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
-	56,  // 302: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
-	58,  // 303: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
-	63,  // 304: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
-	65,  // 305: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
-	67,  // 306: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
-	69,  // 307: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
-	71,  // 308: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
-	79,  // 309: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
-	81,  // 310: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
-	83,  // 311: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
-	85,  // 312: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
-	87,  // 313: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
-	96,  // 314: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
-	98,  // 315: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
-	100, // 316: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
-	102, // 317: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
-	104, // 318: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
-	108, // 319: berth.v1.ECS.CreateTaskSet:output_type -> berth.v1.CreateTaskSetResponse
-	110, // 320: berth.v1.ECS.DescribeTaskSets:output_type -> berth.v1.DescribeTaskSetsResponse
-	112, // 321: berth.v1.ECS.UpdateTaskSet:output_type -> berth.v1.UpdateTaskSetResponse
-	114, // 322: berth.v1.ECS.DeleteTaskSet:output_type -> berth.v1.DeleteTaskSetResponse
-	116, // 323: berth.v1.ECS.UpdateServicePrimaryTaskSet:output_type -> berth.v1.UpdateServicePrimaryTaskSetResponse
-	122, // 324: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
-	124, // 325: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
-	126, // 326: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
-	128, // 327: berth.v1.ECS.TagResource:output_type -> berth.v1.TagResourceResponse
-	130, // 328: berth.v1.ECS.UntagResource:output_type -> berth.v1.UntagResourceResponse
-	132, // 329: berth.v1.ECS.ListTagsForResource:output_type -> berth.v1.ListTagsForResourceResponse
-	135, // 330: berth.v1.ECS.ListAccountSettings:output_type -> berth.v1.ListAccountSettingsResponse
-	137, // 331: berth.v1.ECS.PutAccountSetting:output_type -> berth.v1.PutAccountSettingResponse
-	139, // 332: berth.v1.ECS.PutAccountSettingDefault:output_type -> berth.v1.PutAccountSettingDefaultResponse
-	141, // 333: berth.v1.ECS.DeleteAccountSetting:output_type -> berth.v1.DeleteAccountSettingResponse
-	143, // 334: berth.v1.ECS.DeleteTaskDefinitions:output_type -> berth.v1.DeleteTaskDefinitionsResponse
-	149, // 335: berth.v1.ECS.UpdateCluster:output_type -> berth.v1.UpdateClusterResponse
-	151, // 336: berth.v1.ECS.UpdateClusterSettings:output_type -> berth.v1.UpdateClusterSettingsResponse
-	153, // 337: berth.v1.ECS.ListAttributes:output_type -> berth.v1.ListAttributesResponse
-	155, // 338: berth.v1.ECS.DeleteAttributes:output_type -> berth.v1.DeleteAttributesResponse
-	157, // 339: berth.v1.ECS.DeleteCapacityProvider:output_type -> berth.v1.DeleteCapacityProviderResponse
-	160, // 340: berth.v1.ECS.UpdateCapacityProvider:output_type -> berth.v1.UpdateCapacityProviderResponse
-	162, // 341: berth.v1.ECS.ExecuteCommand:output_type -> berth.v1.ExecuteCommandResponse
-	178, // 342: berth.v1.ECS.UpdateTaskProtection:output_type -> berth.v1.UpdateTaskProtectionResponse
-	180, // 343: berth.v1.ECS.GetTaskProtection:output_type -> berth.v1.GetTaskProtectionResponse
-	192, // 344: berth.v1.ECS.ListServiceDeployments:output_type -> berth.v1.ListServiceDeploymentsResponse
-	194, // 345: berth.v1.ECS.DescribeServiceDeployments:output_type -> berth.v1.DescribeServiceDeploymentsResponse
-	196, // 346: berth.v1.ECS.DescribeServiceRevisions:output_type -> berth.v1.DescribeServiceRevisionsResponse
-	295, // [295:347] is the sub-list for method output_type
-	243, // [243:295] is the sub-list for method input_type
-	243, // [243:243] is the sub-list for extension type_name
-	243, // [243:243] is the sub-list for extension extendee
-	0,   // [0:243] is the sub-list for field type_name
+	28,  // 24: berth.v1.ContainerDefinition.restart_policy:type_name -> berth.v1.ContainerRestartPolicy
+	206, // 25: berth.v1.DockerVolumeConfiguration.driver_opts:type_name -> berth.v1.DockerVolumeConfiguration.DriverOptsEntry
+	207, // 26: berth.v1.DockerVolumeConfiguration.labels:type_name -> berth.v1.DockerVolumeConfiguration.LabelsEntry
+	32,  // 27: berth.v1.EFSVolumeConfiguration.authorization_config:type_name -> berth.v1.EFSAuthorizationConfig
+	33,  // 28: berth.v1.FSxWindowsFileServerVolumeConfiguration.authorization_config:type_name -> berth.v1.FSxWindowsFileServerAuthorizationConfig
+	29,  // 29: berth.v1.Volume.host:type_name -> berth.v1.HostVolumeProperties
+	30,  // 30: berth.v1.Volume.docker_volume_configuration:type_name -> berth.v1.DockerVolumeConfiguration
+	31,  // 31: berth.v1.Volume.efs_volume_configuration:type_name -> berth.v1.EFSVolumeConfiguration
+	34,  // 32: berth.v1.Volume.fsx_windows_file_server_volume_configuration:type_name -> berth.v1.FSxWindowsFileServerVolumeConfiguration
+	35,  // 33: berth.v1.Volume.s3files_volume_configuration:type_name -> berth.v1.S3FilesVolumeConfiguration
+	0,   // 34: berth.v1.ProxyConfiguration.properties:type_name -> berth.v1.KeyValuePair
+	27,  // 35: berth.v1.TaskDefinition.container_definitions:type_name -> berth.v1.ContainerDefinition
+	36,  // 36: berth.v1.TaskDefinition.volumes:type_name -> berth.v1.Volume
+	3,   // 37: berth.v1.TaskDefinition.requires_attributes:type_name -> berth.v1.Attribute
+	37,  // 38: berth.v1.TaskDefinition.placement_constraints:type_name -> berth.v1.TaskDefinitionPlacementConstraint
+	39,  // 39: berth.v1.TaskDefinition.runtime_platform:type_name -> berth.v1.RuntimePlatform
+	41,  // 40: berth.v1.TaskDefinition.inference_accelerators:type_name -> berth.v1.InferenceAccelerator
+	38,  // 41: berth.v1.TaskDefinition.proxy_configuration:type_name -> berth.v1.ProxyConfiguration
+	40,  // 42: berth.v1.TaskDefinition.ephemeral_storage:type_name -> berth.v1.EphemeralStorage
+	27,  // 43: berth.v1.RegisterTaskDefinitionRequest.container_definitions:type_name -> berth.v1.ContainerDefinition
+	36,  // 44: berth.v1.RegisterTaskDefinitionRequest.volumes:type_name -> berth.v1.Volume
+	37,  // 45: berth.v1.RegisterTaskDefinitionRequest.placement_constraints:type_name -> berth.v1.TaskDefinitionPlacementConstraint
+	1,   // 46: berth.v1.RegisterTaskDefinitionRequest.tags:type_name -> berth.v1.Tag
+	38,  // 47: berth.v1.RegisterTaskDefinitionRequest.proxy_configuration:type_name -> berth.v1.ProxyConfiguration
+	41,  // 48: berth.v1.RegisterTaskDefinitionRequest.inference_accelerators:type_name -> berth.v1.InferenceAccelerator
+	40,  // 49: berth.v1.RegisterTaskDefinitionRequest.ephemeral_storage:type_name -> berth.v1.EphemeralStorage
+	39,  // 50: berth.v1.RegisterTaskDefinitionRequest.runtime_platform:type_name -> berth.v1.RuntimePlatform
+	42,  // 51: berth.v1.RegisterTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
+	1,   // 52: berth.v1.RegisterTaskDefinitionResponse.tags:type_name -> berth.v1.Tag
+	42,  // 53: berth.v1.DescribeTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
+	1,   // 54: berth.v1.DescribeTaskDefinitionResponse.tags:type_name -> berth.v1.Tag
+	42,  // 55: berth.v1.DeregisterTaskDefinitionResponse.task_definition:type_name -> berth.v1.TaskDefinition
+	150, // 56: berth.v1.ClusterConfiguration.execute_command_configuration:type_name -> berth.v1.ExecuteCommandConfiguration
+	152, // 57: berth.v1.ClusterConfiguration.managed_storage_configuration:type_name -> berth.v1.ManagedStorageConfiguration
+	0,   // 58: berth.v1.Cluster.statistics:type_name -> berth.v1.KeyValuePair
+	1,   // 59: berth.v1.Cluster.tags:type_name -> berth.v1.Tag
+	53,  // 60: berth.v1.Cluster.settings:type_name -> berth.v1.ClusterSetting
+	6,   // 61: berth.v1.Cluster.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	54,  // 62: berth.v1.Cluster.configuration:type_name -> berth.v1.ClusterConfiguration
+	153, // 63: berth.v1.Cluster.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	1,   // 64: berth.v1.CreateClusterRequest.tags:type_name -> berth.v1.Tag
+	53,  // 65: berth.v1.CreateClusterRequest.settings:type_name -> berth.v1.ClusterSetting
+	6,   // 66: berth.v1.CreateClusterRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	54,  // 67: berth.v1.CreateClusterRequest.configuration:type_name -> berth.v1.ClusterConfiguration
+	153, // 68: berth.v1.CreateClusterRequest.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	55,  // 69: berth.v1.CreateClusterResponse.cluster:type_name -> berth.v1.Cluster
+	55,  // 70: berth.v1.DescribeClustersResponse.clusters:type_name -> berth.v1.Cluster
+	2,   // 71: berth.v1.DescribeClustersResponse.failures:type_name -> berth.v1.Failure
+	55,  // 72: berth.v1.DeleteClusterResponse.cluster:type_name -> berth.v1.Cluster
+	65,  // 73: berth.v1.ContainerInstance.version_info:type_name -> berth.v1.VersionInfo
+	64,  // 74: berth.v1.ContainerInstance.remaining_resources:type_name -> berth.v1.Resource
+	64,  // 75: berth.v1.ContainerInstance.registered_resources:type_name -> berth.v1.Resource
+	3,   // 76: berth.v1.ContainerInstance.attributes:type_name -> berth.v1.Attribute
+	1,   // 77: berth.v1.ContainerInstance.tags:type_name -> berth.v1.Tag
+	66,  // 78: berth.v1.DescribeContainerInstancesResponse.container_instances:type_name -> berth.v1.ContainerInstance
+	2,   // 79: berth.v1.DescribeContainerInstancesResponse.failures:type_name -> berth.v1.Failure
+	66,  // 80: berth.v1.UpdateContainerInstancesStateResponse.container_instances:type_name -> berth.v1.ContainerInstance
+	2,   // 81: berth.v1.UpdateContainerInstancesStateResponse.failures:type_name -> berth.v1.Failure
+	66,  // 82: berth.v1.DeregisterContainerInstanceResponse.container_instance:type_name -> berth.v1.ContainerInstance
+	3,   // 83: berth.v1.PutAttributesRequest.attributes:type_name -> berth.v1.Attribute
+	3,   // 84: berth.v1.PutAttributesResponse.attributes:type_name -> berth.v1.Attribute
+	0,   // 85: berth.v1.ContainerOverride.environment:type_name -> berth.v1.KeyValuePair
+	25,  // 86: berth.v1.ContainerOverride.environment_files:type_name -> berth.v1.EnvironmentFile
+	23,  // 87: berth.v1.ContainerOverride.resource_requirements:type_name -> berth.v1.ResourceRequirement
+	77,  // 88: berth.v1.TaskOverride.container_overrides:type_name -> berth.v1.ContainerOverride
+	40,  // 89: berth.v1.TaskOverride.ephemeral_storage:type_name -> berth.v1.EphemeralStorage
+	79,  // 90: berth.v1.TaskOverride.inference_accelerator_overrides:type_name -> berth.v1.InferenceAcceleratorOverride
+	80,  // 91: berth.v1.Container.network_bindings:type_name -> berth.v1.NetworkBinding
+	81,  // 92: berth.v1.Container.network_interfaces:type_name -> berth.v1.NetworkInterface
+	82,  // 93: berth.v1.Task.containers:type_name -> berth.v1.Container
+	78,  // 94: berth.v1.Task.overrides:type_name -> berth.v1.TaskOverride
+	1,   // 95: berth.v1.Task.tags:type_name -> berth.v1.Tag
+	3,   // 96: berth.v1.Task.attributes:type_name -> berth.v1.Attribute
+	40,  // 97: berth.v1.Task.ephemeral_storage:type_name -> berth.v1.EphemeralStorage
+	6,   // 98: berth.v1.RunTaskRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	78,  // 99: berth.v1.RunTaskRequest.overrides:type_name -> berth.v1.TaskOverride
+	4,   // 100: berth.v1.RunTaskRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
+	5,   // 101: berth.v1.RunTaskRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
+	8,   // 102: berth.v1.RunTaskRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	1,   // 103: berth.v1.RunTaskRequest.tags:type_name -> berth.v1.Tag
+	208, // 104: berth.v1.RunTaskRequest.volume_configurations:type_name -> google.protobuf.Struct
+	83,  // 105: berth.v1.RunTaskResponse.tasks:type_name -> berth.v1.Task
+	2,   // 106: berth.v1.RunTaskResponse.failures:type_name -> berth.v1.Failure
+	78,  // 107: berth.v1.StartTaskRequest.overrides:type_name -> berth.v1.TaskOverride
+	8,   // 108: berth.v1.StartTaskRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	1,   // 109: berth.v1.StartTaskRequest.tags:type_name -> berth.v1.Tag
+	208, // 110: berth.v1.StartTaskRequest.volume_configurations:type_name -> google.protobuf.Struct
+	83,  // 111: berth.v1.StartTaskResponse.tasks:type_name -> berth.v1.Task
+	2,   // 112: berth.v1.StartTaskResponse.failures:type_name -> berth.v1.Failure
+	83,  // 113: berth.v1.StopTaskResponse.task:type_name -> berth.v1.Task
+	83,  // 114: berth.v1.DescribeTasksResponse.tasks:type_name -> berth.v1.Task
+	2,   // 115: berth.v1.DescribeTasksResponse.failures:type_name -> berth.v1.Failure
+	94,  // 116: berth.v1.DeploymentConfiguration.deployment_circuit_breaker:type_name -> berth.v1.DeploymentCircuitBreaker
+	96,  // 117: berth.v1.DeploymentConfiguration.alarms:type_name -> berth.v1.DeploymentAlarms
+	209, // 118: berth.v1.DeploymentConfiguration.lifecycle_hooks:type_name -> google.protobuf.ListValue
+	208, // 119: berth.v1.DeploymentConfiguration.linear_configuration:type_name -> google.protobuf.Struct
+	208, // 120: berth.v1.DeploymentConfiguration.canary_configuration:type_name -> google.protobuf.Struct
+	6,   // 121: berth.v1.Deployment.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	8,   // 122: berth.v1.Deployment.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	172, // 123: berth.v1.Deployment.service_connect_configuration:type_name -> berth.v1.ServiceConnectConfiguration
+	6,   // 124: berth.v1.Service.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	95,  // 125: berth.v1.Service.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
+	98,  // 126: berth.v1.Service.deployments:type_name -> berth.v1.Deployment
+	99,  // 127: berth.v1.Service.events:type_name -> berth.v1.ServiceEvent
+	4,   // 128: berth.v1.Service.placement_constraints:type_name -> berth.v1.PlacementConstraint
+	5,   // 129: berth.v1.Service.placement_strategy:type_name -> berth.v1.PlacementStrategy
+	8,   // 130: berth.v1.Service.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	97,  // 131: berth.v1.Service.deployment_controller:type_name -> berth.v1.DeploymentController
+	1,   // 132: berth.v1.Service.tags:type_name -> berth.v1.Tag
+	170, // 133: berth.v1.Service.load_balancers:type_name -> berth.v1.LoadBalancer
+	171, // 134: berth.v1.Service.service_registries:type_name -> berth.v1.ServiceRegistry
+	188, // 135: berth.v1.Service.current_service_revisions:type_name -> berth.v1.ServiceCurrentRevisionSummary
+	112, // 136: berth.v1.Service.task_sets:type_name -> berth.v1.TaskSet
+	6,   // 137: berth.v1.CreateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	95,  // 138: berth.v1.CreateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
+	4,   // 139: berth.v1.CreateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
+	5,   // 140: berth.v1.CreateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
+	8,   // 141: berth.v1.CreateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	97,  // 142: berth.v1.CreateServiceRequest.deployment_controller:type_name -> berth.v1.DeploymentController
+	1,   // 143: berth.v1.CreateServiceRequest.tags:type_name -> berth.v1.Tag
+	170, // 144: berth.v1.CreateServiceRequest.load_balancers:type_name -> berth.v1.LoadBalancer
+	171, // 145: berth.v1.CreateServiceRequest.service_registries:type_name -> berth.v1.ServiceRegistry
+	172, // 146: berth.v1.CreateServiceRequest.service_connect_configuration:type_name -> berth.v1.ServiceConnectConfiguration
+	209, // 147: berth.v1.CreateServiceRequest.volume_configurations:type_name -> google.protobuf.ListValue
+	209, // 148: berth.v1.CreateServiceRequest.vpc_lattice_configurations:type_name -> google.protobuf.ListValue
+	100, // 149: berth.v1.CreateServiceResponse.service:type_name -> berth.v1.Service
+	6,   // 150: berth.v1.UpdateServiceRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	95,  // 151: berth.v1.UpdateServiceRequest.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
+	8,   // 152: berth.v1.UpdateServiceRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	4,   // 153: berth.v1.UpdateServiceRequest.placement_constraints:type_name -> berth.v1.PlacementConstraint
+	5,   // 154: berth.v1.UpdateServiceRequest.placement_strategy:type_name -> berth.v1.PlacementStrategy
+	209, // 155: berth.v1.UpdateServiceRequest.load_balancers:type_name -> google.protobuf.ListValue
+	209, // 156: berth.v1.UpdateServiceRequest.service_registries:type_name -> google.protobuf.ListValue
+	172, // 157: berth.v1.UpdateServiceRequest.service_connect_configuration:type_name -> berth.v1.ServiceConnectConfiguration
+	209, // 158: berth.v1.UpdateServiceRequest.volume_configurations:type_name -> google.protobuf.ListValue
+	209, // 159: berth.v1.UpdateServiceRequest.vpc_lattice_configurations:type_name -> google.protobuf.ListValue
+	97,  // 160: berth.v1.UpdateServiceRequest.deployment_controller:type_name -> berth.v1.DeploymentController
+	100, // 161: berth.v1.UpdateServiceResponse.service:type_name -> berth.v1.Service
+	100, // 162: berth.v1.DeleteServiceResponse.service:type_name -> berth.v1.Service
+	100, // 163: berth.v1.DescribeServicesResponse.services:type_name -> berth.v1.Service
+	2,   // 164: berth.v1.DescribeServicesResponse.failures:type_name -> berth.v1.Failure
+	6,   // 165: berth.v1.TaskSet.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	8,   // 166: berth.v1.TaskSet.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	170, // 167: berth.v1.TaskSet.load_balancers:type_name -> berth.v1.LoadBalancer
+	171, // 168: berth.v1.TaskSet.service_registries:type_name -> berth.v1.ServiceRegistry
+	111, // 169: berth.v1.TaskSet.scale:type_name -> berth.v1.Scale
+	1,   // 170: berth.v1.TaskSet.tags:type_name -> berth.v1.Tag
+	8,   // 171: berth.v1.CreateTaskSetRequest.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	170, // 172: berth.v1.CreateTaskSetRequest.load_balancers:type_name -> berth.v1.LoadBalancer
+	171, // 173: berth.v1.CreateTaskSetRequest.service_registries:type_name -> berth.v1.ServiceRegistry
+	6,   // 174: berth.v1.CreateTaskSetRequest.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	111, // 175: berth.v1.CreateTaskSetRequest.scale:type_name -> berth.v1.Scale
+	1,   // 176: berth.v1.CreateTaskSetRequest.tags:type_name -> berth.v1.Tag
+	112, // 177: berth.v1.CreateTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
+	112, // 178: berth.v1.DescribeTaskSetsResponse.task_sets:type_name -> berth.v1.TaskSet
+	2,   // 179: berth.v1.DescribeTaskSetsResponse.failures:type_name -> berth.v1.Failure
+	111, // 180: berth.v1.UpdateTaskSetRequest.scale:type_name -> berth.v1.Scale
+	112, // 181: berth.v1.UpdateTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
+	112, // 182: berth.v1.DeleteTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
+	112, // 183: berth.v1.UpdateServicePrimaryTaskSetResponse.task_set:type_name -> berth.v1.TaskSet
+	123, // 184: berth.v1.AutoScalingGroupProvider.managed_scaling:type_name -> berth.v1.ManagedScaling
+	124, // 185: berth.v1.CapacityProvider.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
+	1,   // 186: berth.v1.CapacityProvider.tags:type_name -> berth.v1.Tag
+	126, // 187: berth.v1.CapacityProvider.reservations:type_name -> berth.v1.CapacityProviderReservation
+	124, // 188: berth.v1.CreateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProvider
+	1,   // 189: berth.v1.CreateCapacityProviderRequest.tags:type_name -> berth.v1.Tag
+	208, // 190: berth.v1.CreateCapacityProviderRequest.managed_instances_provider:type_name -> google.protobuf.Struct
+	125, // 191: berth.v1.CreateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
+	125, // 192: berth.v1.DescribeCapacityProvidersResponse.capacity_providers:type_name -> berth.v1.CapacityProvider
+	2,   // 193: berth.v1.DescribeCapacityProvidersResponse.failures:type_name -> berth.v1.Failure
+	6,   // 194: berth.v1.PutClusterCapacityProvidersRequest.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	55,  // 195: berth.v1.PutClusterCapacityProvidersResponse.cluster:type_name -> berth.v1.Cluster
+	1,   // 196: berth.v1.TagResourceRequest.tags:type_name -> berth.v1.Tag
+	1,   // 197: berth.v1.ListTagsForResourceResponse.tags:type_name -> berth.v1.Tag
+	139, // 198: berth.v1.ListAccountSettingsResponse.settings:type_name -> berth.v1.Setting
+	139, // 199: berth.v1.PutAccountSettingResponse.setting:type_name -> berth.v1.Setting
+	139, // 200: berth.v1.PutAccountSettingDefaultResponse.setting:type_name -> berth.v1.Setting
+	139, // 201: berth.v1.DeleteAccountSettingResponse.setting:type_name -> berth.v1.Setting
+	42,  // 202: berth.v1.DeleteTaskDefinitionsResponse.task_definitions:type_name -> berth.v1.TaskDefinition
+	2,   // 203: berth.v1.DeleteTaskDefinitionsResponse.failures:type_name -> berth.v1.Failure
+	151, // 204: berth.v1.ExecuteCommandConfiguration.log_configuration:type_name -> berth.v1.ExecuteCommandLogConfiguration
+	53,  // 205: berth.v1.UpdateClusterRequest.settings:type_name -> berth.v1.ClusterSetting
+	54,  // 206: berth.v1.UpdateClusterRequest.configuration:type_name -> berth.v1.ClusterConfiguration
+	153, // 207: berth.v1.UpdateClusterRequest.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	55,  // 208: berth.v1.UpdateClusterResponse.cluster:type_name -> berth.v1.Cluster
+	53,  // 209: berth.v1.UpdateClusterSettingsRequest.settings:type_name -> berth.v1.ClusterSetting
+	55,  // 210: berth.v1.UpdateClusterSettingsResponse.cluster:type_name -> berth.v1.Cluster
+	3,   // 211: berth.v1.ListAttributesResponse.attributes:type_name -> berth.v1.Attribute
+	3,   // 212: berth.v1.DeleteAttributesRequest.attributes:type_name -> berth.v1.Attribute
+	3,   // 213: berth.v1.DeleteAttributesResponse.attributes:type_name -> berth.v1.Attribute
+	125, // 214: berth.v1.DeleteCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
+	123, // 215: berth.v1.AutoScalingGroupProviderUpdate.managed_scaling:type_name -> berth.v1.ManagedScaling
+	164, // 216: berth.v1.UpdateCapacityProviderRequest.auto_scaling_group_provider:type_name -> berth.v1.AutoScalingGroupProviderUpdate
+	208, // 217: berth.v1.UpdateCapacityProviderRequest.managed_instances_provider:type_name -> google.protobuf.Struct
+	125, // 218: berth.v1.UpdateCapacityProviderResponse.capacity_provider:type_name -> berth.v1.CapacityProvider
+	169, // 219: berth.v1.ExecuteCommandResponse.session:type_name -> berth.v1.ExecuteCommandSession
+	208, // 220: berth.v1.LoadBalancer.advanced_configuration:type_name -> google.protobuf.Struct
+	173, // 221: berth.v1.ServiceConnectConfiguration.services:type_name -> berth.v1.ServiceConnectService
+	20,  // 222: berth.v1.ServiceConnectConfiguration.log_configuration:type_name -> berth.v1.LogConfiguration
+	181, // 223: berth.v1.ServiceConnectConfiguration.access_log_configuration:type_name -> berth.v1.ServiceConnectAccessLogConfiguration
+	174, // 224: berth.v1.ServiceConnectService.client_aliases:type_name -> berth.v1.ServiceConnectClientAlias
+	178, // 225: berth.v1.ServiceConnectService.timeout:type_name -> berth.v1.TimeoutConfiguration
+	179, // 226: berth.v1.ServiceConnectService.tls:type_name -> berth.v1.ServiceConnectTlsConfiguration
+	175, // 227: berth.v1.ServiceConnectClientAlias.test_traffic_rules:type_name -> berth.v1.ServiceConnectTestTrafficRules
+	176, // 228: berth.v1.ServiceConnectTestTrafficRules.header:type_name -> berth.v1.ServiceConnectTestTrafficHeaderRules
+	177, // 229: berth.v1.ServiceConnectTestTrafficHeaderRules.value:type_name -> berth.v1.ServiceConnectTestTrafficHeaderMatchRules
+	180, // 230: berth.v1.ServiceConnectTlsConfiguration.issuer_certificate_authority:type_name -> berth.v1.ServiceConnectTlsCertificateAuthority
+	182, // 231: berth.v1.UpdateTaskProtectionResponse.protected_tasks:type_name -> berth.v1.ProtectedTask
+	2,   // 232: berth.v1.UpdateTaskProtectionResponse.failures:type_name -> berth.v1.Failure
+	182, // 233: berth.v1.GetTaskProtectionResponse.protected_tasks:type_name -> berth.v1.ProtectedTask
+	2,   // 234: berth.v1.GetTaskProtectionResponse.failures:type_name -> berth.v1.Failure
+	187, // 235: berth.v1.ServiceDeployment.source_service_revisions:type_name -> berth.v1.ServiceRevisionSummary
+	187, // 236: berth.v1.ServiceDeployment.target_service_revision:type_name -> berth.v1.ServiceRevisionSummary
+	95,  // 237: berth.v1.ServiceDeployment.deployment_configuration:type_name -> berth.v1.DeploymentConfiguration
+	189, // 238: berth.v1.ServiceDeployment.rollback:type_name -> berth.v1.Rollback
+	190, // 239: berth.v1.ServiceDeployment.deployment_circuit_breaker:type_name -> berth.v1.ServiceDeploymentCircuitBreaker
+	191, // 240: berth.v1.ServiceDeployment.alarms:type_name -> berth.v1.ServiceDeploymentAlarms
+	6,   // 241: berth.v1.ServiceRevision.capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	170, // 242: berth.v1.ServiceRevision.load_balancers:type_name -> berth.v1.LoadBalancer
+	171, // 243: berth.v1.ServiceRevision.service_registries:type_name -> berth.v1.ServiceRegistry
+	8,   // 244: berth.v1.ServiceRevision.network_configuration:type_name -> berth.v1.NetworkConfiguration
+	194, // 245: berth.v1.ServiceRevision.container_images:type_name -> berth.v1.ContainerImage
+	172, // 246: berth.v1.ServiceRevision.service_connect_configuration:type_name -> berth.v1.ServiceConnectConfiguration
+	196, // 247: berth.v1.ListServiceDeploymentsRequest.created_at:type_name -> berth.v1.CreatedAt
+	193, // 248: berth.v1.ListServiceDeploymentsResponse.service_deployments:type_name -> berth.v1.ServiceDeploymentBrief
+	192, // 249: berth.v1.DescribeServiceDeploymentsResponse.service_deployments:type_name -> berth.v1.ServiceDeployment
+	2,   // 250: berth.v1.DescribeServiceDeploymentsResponse.failures:type_name -> berth.v1.Failure
+	195, // 251: berth.v1.DescribeServiceRevisionsResponse.service_revisions:type_name -> berth.v1.ServiceRevision
+	2,   // 252: berth.v1.DescribeServiceRevisionsResponse.failures:type_name -> berth.v1.Failure
+	43,  // 253: berth.v1.ECS.RegisterTaskDefinition:input_type -> berth.v1.RegisterTaskDefinitionRequest
+	45,  // 254: berth.v1.ECS.DescribeTaskDefinition:input_type -> berth.v1.DescribeTaskDefinitionRequest
+	47,  // 255: berth.v1.ECS.ListTaskDefinitions:input_type -> berth.v1.ListTaskDefinitionsRequest
+	49,  // 256: berth.v1.ECS.ListTaskDefinitionFamilies:input_type -> berth.v1.ListTaskDefinitionFamiliesRequest
+	51,  // 257: berth.v1.ECS.DeregisterTaskDefinition:input_type -> berth.v1.DeregisterTaskDefinitionRequest
+	56,  // 258: berth.v1.ECS.CreateCluster:input_type -> berth.v1.CreateClusterRequest
+	58,  // 259: berth.v1.ECS.DescribeClusters:input_type -> berth.v1.DescribeClustersRequest
+	60,  // 260: berth.v1.ECS.ListClusters:input_type -> berth.v1.ListClustersRequest
+	62,  // 261: berth.v1.ECS.DeleteCluster:input_type -> berth.v1.DeleteClusterRequest
+	67,  // 262: berth.v1.ECS.DescribeContainerInstances:input_type -> berth.v1.DescribeContainerInstancesRequest
+	69,  // 263: berth.v1.ECS.ListContainerInstances:input_type -> berth.v1.ListContainerInstancesRequest
+	71,  // 264: berth.v1.ECS.UpdateContainerInstancesState:input_type -> berth.v1.UpdateContainerInstancesStateRequest
+	73,  // 265: berth.v1.ECS.DeregisterContainerInstance:input_type -> berth.v1.DeregisterContainerInstanceRequest
+	75,  // 266: berth.v1.ECS.PutAttributes:input_type -> berth.v1.PutAttributesRequest
+	84,  // 267: berth.v1.ECS.RunTask:input_type -> berth.v1.RunTaskRequest
+	86,  // 268: berth.v1.ECS.StartTask:input_type -> berth.v1.StartTaskRequest
+	88,  // 269: berth.v1.ECS.StopTask:input_type -> berth.v1.StopTaskRequest
+	90,  // 270: berth.v1.ECS.DescribeTasks:input_type -> berth.v1.DescribeTasksRequest
+	92,  // 271: berth.v1.ECS.ListTasks:input_type -> berth.v1.ListTasksRequest
+	101, // 272: berth.v1.ECS.CreateService:input_type -> berth.v1.CreateServiceRequest
+	103, // 273: berth.v1.ECS.UpdateService:input_type -> berth.v1.UpdateServiceRequest
+	105, // 274: berth.v1.ECS.DeleteService:input_type -> berth.v1.DeleteServiceRequest
+	107, // 275: berth.v1.ECS.DescribeServices:input_type -> berth.v1.DescribeServicesRequest
+	109, // 276: berth.v1.ECS.ListServices:input_type -> berth.v1.ListServicesRequest
+	113, // 277: berth.v1.ECS.CreateTaskSet:input_type -> berth.v1.CreateTaskSetRequest
+	115, // 278: berth.v1.ECS.DescribeTaskSets:input_type -> berth.v1.DescribeTaskSetsRequest
+	117, // 279: berth.v1.ECS.UpdateTaskSet:input_type -> berth.v1.UpdateTaskSetRequest
+	119, // 280: berth.v1.ECS.DeleteTaskSet:input_type -> berth.v1.DeleteTaskSetRequest
+	121, // 281: berth.v1.ECS.UpdateServicePrimaryTaskSet:input_type -> berth.v1.UpdateServicePrimaryTaskSetRequest
+	127, // 282: berth.v1.ECS.CreateCapacityProvider:input_type -> berth.v1.CreateCapacityProviderRequest
+	129, // 283: berth.v1.ECS.DescribeCapacityProviders:input_type -> berth.v1.DescribeCapacityProvidersRequest
+	131, // 284: berth.v1.ECS.PutClusterCapacityProviders:input_type -> berth.v1.PutClusterCapacityProvidersRequest
+	133, // 285: berth.v1.ECS.TagResource:input_type -> berth.v1.TagResourceRequest
+	135, // 286: berth.v1.ECS.UntagResource:input_type -> berth.v1.UntagResourceRequest
+	137, // 287: berth.v1.ECS.ListTagsForResource:input_type -> berth.v1.ListTagsForResourceRequest
+	140, // 288: berth.v1.ECS.ListAccountSettings:input_type -> berth.v1.ListAccountSettingsRequest
+	142, // 289: berth.v1.ECS.PutAccountSetting:input_type -> berth.v1.PutAccountSettingRequest
+	144, // 290: berth.v1.ECS.PutAccountSettingDefault:input_type -> berth.v1.PutAccountSettingDefaultRequest
+	146, // 291: berth.v1.ECS.DeleteAccountSetting:input_type -> berth.v1.DeleteAccountSettingRequest
+	148, // 292: berth.v1.ECS.DeleteTaskDefinitions:input_type -> berth.v1.DeleteTaskDefinitionsRequest
+	154, // 293: berth.v1.ECS.UpdateCluster:input_type -> berth.v1.UpdateClusterRequest
+	156, // 294: berth.v1.ECS.UpdateClusterSettings:input_type -> berth.v1.UpdateClusterSettingsRequest
+	158, // 295: berth.v1.ECS.ListAttributes:input_type -> berth.v1.ListAttributesRequest
+	160, // 296: berth.v1.ECS.DeleteAttributes:input_type -> berth.v1.DeleteAttributesRequest
+	162, // 297: berth.v1.ECS.DeleteCapacityProvider:input_type -> berth.v1.DeleteCapacityProviderRequest
+	165, // 298: berth.v1.ECS.UpdateCapacityProvider:input_type -> berth.v1.UpdateCapacityProviderRequest
+	167, // 299: berth.v1.ECS.ExecuteCommand:input_type -> berth.v1.ExecuteCommandRequest
+	183, // 300: berth.v1.ECS.UpdateTaskProtection:input_type -> berth.v1.UpdateTaskProtectionRequest
+	185, // 301: berth.v1.ECS.GetTaskProtection:input_type -> berth.v1.GetTaskProtectionRequest
+	197, // 302: berth.v1.ECS.ListServiceDeployments:input_type -> berth.v1.ListServiceDeploymentsRequest
+	199, // 303: berth.v1.ECS.DescribeServiceDeployments:input_type -> berth.v1.DescribeServiceDeploymentsRequest
+	201, // 304: berth.v1.ECS.DescribeServiceRevisions:input_type -> berth.v1.DescribeServiceRevisionsRequest
+	44,  // 305: berth.v1.ECS.RegisterTaskDefinition:output_type -> berth.v1.RegisterTaskDefinitionResponse
+	46,  // 306: berth.v1.ECS.DescribeTaskDefinition:output_type -> berth.v1.DescribeTaskDefinitionResponse
+	48,  // 307: berth.v1.ECS.ListTaskDefinitions:output_type -> berth.v1.ListTaskDefinitionsResponse
+	50,  // 308: berth.v1.ECS.ListTaskDefinitionFamilies:output_type -> berth.v1.ListTaskDefinitionFamiliesResponse
+	52,  // 309: berth.v1.ECS.DeregisterTaskDefinition:output_type -> berth.v1.DeregisterTaskDefinitionResponse
+	57,  // 310: berth.v1.ECS.CreateCluster:output_type -> berth.v1.CreateClusterResponse
+	59,  // 311: berth.v1.ECS.DescribeClusters:output_type -> berth.v1.DescribeClustersResponse
+	61,  // 312: berth.v1.ECS.ListClusters:output_type -> berth.v1.ListClustersResponse
+	63,  // 313: berth.v1.ECS.DeleteCluster:output_type -> berth.v1.DeleteClusterResponse
+	68,  // 314: berth.v1.ECS.DescribeContainerInstances:output_type -> berth.v1.DescribeContainerInstancesResponse
+	70,  // 315: berth.v1.ECS.ListContainerInstances:output_type -> berth.v1.ListContainerInstancesResponse
+	72,  // 316: berth.v1.ECS.UpdateContainerInstancesState:output_type -> berth.v1.UpdateContainerInstancesStateResponse
+	74,  // 317: berth.v1.ECS.DeregisterContainerInstance:output_type -> berth.v1.DeregisterContainerInstanceResponse
+	76,  // 318: berth.v1.ECS.PutAttributes:output_type -> berth.v1.PutAttributesResponse
+	85,  // 319: berth.v1.ECS.RunTask:output_type -> berth.v1.RunTaskResponse
+	87,  // 320: berth.v1.ECS.StartTask:output_type -> berth.v1.StartTaskResponse
+	89,  // 321: berth.v1.ECS.StopTask:output_type -> berth.v1.StopTaskResponse
+	91,  // 322: berth.v1.ECS.DescribeTasks:output_type -> berth.v1.DescribeTasksResponse
+	93,  // 323: berth.v1.ECS.ListTasks:output_type -> berth.v1.ListTasksResponse
+	102, // 324: berth.v1.ECS.CreateService:output_type -> berth.v1.CreateServiceResponse
+	104, // 325: berth.v1.ECS.UpdateService:output_type -> berth.v1.UpdateServiceResponse
+	106, // 326: berth.v1.ECS.DeleteService:output_type -> berth.v1.DeleteServiceResponse
+	108, // 327: berth.v1.ECS.DescribeServices:output_type -> berth.v1.DescribeServicesResponse
+	110, // 328: berth.v1.ECS.ListServices:output_type -> berth.v1.ListServicesResponse
+	114, // 329: berth.v1.ECS.CreateTaskSet:output_type -> berth.v1.CreateTaskSetResponse
+	116, // 330: berth.v1.ECS.DescribeTaskSets:output_type -> berth.v1.DescribeTaskSetsResponse
+	118, // 331: berth.v1.ECS.UpdateTaskSet:output_type -> berth.v1.UpdateTaskSetResponse
+	120, // 332: berth.v1.ECS.DeleteTaskSet:output_type -> berth.v1.DeleteTaskSetResponse
+	122, // 333: berth.v1.ECS.UpdateServicePrimaryTaskSet:output_type -> berth.v1.UpdateServicePrimaryTaskSetResponse
+	128, // 334: berth.v1.ECS.CreateCapacityProvider:output_type -> berth.v1.CreateCapacityProviderResponse
+	130, // 335: berth.v1.ECS.DescribeCapacityProviders:output_type -> berth.v1.DescribeCapacityProvidersResponse
+	132, // 336: berth.v1.ECS.PutClusterCapacityProviders:output_type -> berth.v1.PutClusterCapacityProvidersResponse
+	134, // 337: berth.v1.ECS.TagResource:output_type -> berth.v1.TagResourceResponse
+	136, // 338: berth.v1.ECS.UntagResource:output_type -> berth.v1.UntagResourceResponse
+	138, // 339: berth.v1.ECS.ListTagsForResource:output_type -> berth.v1.ListTagsForResourceResponse
+	141, // 340: berth.v1.ECS.ListAccountSettings:output_type -> berth.v1.ListAccountSettingsResponse
+	143, // 341: berth.v1.ECS.PutAccountSetting:output_type -> berth.v1.PutAccountSettingResponse
+	145, // 342: berth.v1.ECS.PutAccountSettingDefault:output_type -> berth.v1.PutAccountSettingDefaultResponse
+	147, // 343: berth.v1.ECS.DeleteAccountSetting:output_type -> berth.v1.DeleteAccountSettingResponse
+	149, // 344: berth.v1.ECS.DeleteTaskDefinitions:output_type -> berth.v1.DeleteTaskDefinitionsResponse
+	155, // 345: berth.v1.ECS.UpdateCluster:output_type -> berth.v1.UpdateClusterResponse
+	157, // 346: berth.v1.ECS.UpdateClusterSettings:output_type -> berth.v1.UpdateClusterSettingsResponse
+	159, // 347: berth.v1.ECS.ListAttributes:output_type -> berth.v1.ListAttributesResponse
+	161, // 348: berth.v1.ECS.DeleteAttributes:output_type -> berth.v1.DeleteAttributesResponse
+	163, // 349: berth.v1.ECS.DeleteCapacityProvider:output_type -> berth.v1.DeleteCapacityProviderResponse
+	166, // 350: berth.v1.ECS.UpdateCapacityProvider:output_type -> berth.v1.UpdateCapacityProviderResponse
+	168, // 351: berth.v1.ECS.ExecuteCommand:output_type -> berth.v1.ExecuteCommandResponse
+	184, // 352: berth.v1.ECS.UpdateTaskProtection:output_type -> berth.v1.UpdateTaskProtectionResponse
+	186, // 353: berth.v1.ECS.GetTaskProtection:output_type -> berth.v1.GetTaskProtectionResponse
+	198, // 354: berth.v1.ECS.ListServiceDeployments:output_type -> berth.v1.ListServiceDeploymentsResponse
+	200, // 355: berth.v1.ECS.DescribeServiceDeployments:output_type -> berth.v1.DescribeServiceDeploymentsResponse
+	202, // 356: berth.v1.ECS.DescribeServiceRevisions:output_type -> berth.v1.DescribeServiceRevisionsResponse
+	305, // [305:357] is the sub-list for method output_type
+	253, // [253:305] is the sub-list for method input_type
+	253, // [253:253] is the sub-list for extension type_name
+	253, // [253:253] is the sub-list for extension extendee
+	0,   // [0:253] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_ecs_proto_init() }
@@ -15949,39 +16485,43 @@ func file_berth_v1_ecs_proto_init() {
 	file_berth_v1_ecs_proto_msgTypes[15].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[21].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[27].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[29].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[31].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[50].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[59].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[61].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[68].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[72].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[76].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[28].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[30].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[35].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[36].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[42].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[43].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[55].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[64].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[66].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[73].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[77].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[89].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[92].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[94].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[82].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[83].OneofWrappers = []any{}
 	file_berth_v1_ecs_proto_msgTypes[95].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[97].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[105].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[106].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[145].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[164].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[165].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[167].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[168].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[172].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[177].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[181].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[182].OneofWrappers = []any{}
-	file_berth_v1_ecs_proto_msgTypes[184].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[98].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[100].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[101].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[103].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[111].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[112].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[151].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[170].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[171].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[173].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[174].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[178].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[183].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[187].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[188].OneofWrappers = []any{}
+	file_berth_v1_ecs_proto_msgTypes[190].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_ecs_proto_rawDesc), len(file_berth_v1_ecs_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   202,
+			NumMessages:   208,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -218,8 +219,9 @@ func (a *app) withBerth(ctx context.Context, f func(context.Context, berthv1.ECS
 	return f(ctx, berthv1.NewECSClient(conn), berthv1.NewBerthClient(conn))
 }
 
-// message is what berth prints for err: a gRPC status's own message (it
-// names the field or the missing thing), with a hint where one helps.
+// message is what berth prints for err: a gRPC status's own message (ECS's
+// text, or berth's words naming the field or the missing thing), with
+// berth's words beside ECS's text (details) and a hint where one helps.
 func (a *app) message(err error) string {
 	s, ok := status.FromError(err)
 	if !ok {
@@ -235,7 +237,32 @@ func (a *app) message(err error) string {
 	case codes.DeadlineExceeded, codes.Canceled:
 		return s.Code().String() + ": " + s.Message()
 	}
+	if own := ownWords(s); own != "" && own != s.Message() {
+		return s.Message() + " (" + own + ")"
+	}
 	return s.Message()
+}
+
+// ownWords are berth's own words in a status's details: the ErrorInfo's
+// "detail" when the message is ECS's text, else the field violation's
+// "field: rule" when the message does not name the field.
+func ownWords(s *status.Status) string {
+	var field string
+	for _, d := range s.Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			if detail := d.GetMetadata()["detail"]; detail != "" {
+				return detail
+			}
+		case *errdetails.BadRequest:
+			for _, v := range d.GetFieldViolations() {
+				if !strings.Contains(s.Message(), v.GetField()) {
+					field = v.GetField() + ": " + v.GetDescription()
+				}
+			}
+		}
+	}
+	return field
 }
 
 // oneLine joins a message's lines with "; ", so that an error is one line.

@@ -41,6 +41,11 @@ func TestBadInput(t *testing.T) {
 			"containerDefinitions[0].portMappings[0].hostPort"},
 		{"server: not found", []string{"describe-task-definition", "--task-definition", "nosuch:1"}, 1, "nosuch"},
 		{"server: no such cluster", []string{"list-services", "--cluster", "nosuch"}, 1, "nosuch"},
+		// ECS's text word for word, and berth's own words beside it.
+		{"server: ECS's text and berth's", []string{"describe-task-definition", "--task-definition", "nosuch:1"}, 1,
+			"berth: Unable to describe task definition. (taskDefinition: nosuch:1 does not exist)"},
+		{"server: ECS's text and the field", []string{"register-task-definition", "--family", "web", "--container-definitions", `{"image":"busybox","memory":128}`}, 1,
+			"berth: Container.name should not be null or empty. (containerDefinitions[0].name: required)"},
 		{"wait without services", []string{"wait", "services-stable"}, 2, "required: --services"},
 		{"wait without a condition", []string{"wait"}, 2, "wait takes a condition: services-stable"},
 		{"logs without a task", []string{"logs"}, 2, "logs takes one task ID or ARN"},
