@@ -25,6 +25,8 @@ import (
 	"github.com/berth/berth/awsapi"
 	"github.com/berth/berth/controlplane/bearer"
 	"github.com/berth/berth/dashboard"
+	"github.com/berth/berth/ecr/ecrapi"
+	"github.com/berth/berth/ecr/registry"
 	"github.com/berth/berth/ecs/capacity"
 	"github.com/berth/berth/ecs/dispatcher"
 	"github.com/berth/berth/ecs/ecsapi"
@@ -73,6 +75,12 @@ type Config struct {
 	// and join address; the control plane closes the provisioner at
 	// Shutdown if it is an io.Closer. No provisioner: a static pool.
 	Fargate fargate.Config
+	// RegistryAddr is the image registry's address (ECR's;
+	// registry.DefaultAddr when empty, port 0 picks a free port).
+	RegistryAddr string
+	// RegistryMaxBlob bounds one blob upload request to the registry, in
+	// bytes (0: no bound).
+	RegistryMaxBlob int64
 	// Capacity configures the EC2 capacity providers' manager
 	// (ecs/capacity): instance size, scale-in delay. Start fills
 	// in its store, placer and join address; without a provisioner of its
@@ -103,6 +111,10 @@ type ControlPlane struct {
 	pool        *fargate.Manager
 	capacity    *capacity.Manager
 	poolClosers []io.Closer // the provisioners that must be closed
+
+	registry *registry.Registry
+	ecr      *ecrapi.Server
+	gc       *registry.Collector
 }
 
 // Start opens the data dir's state, makes the tokens at first start and
@@ -137,6 +149,12 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		c.store.Close()
 		return nil, err
 	}
+	if err := c.startECR(ctx, cfg); err != nil {
+		c.grpcLis.Close()
+		c.httpLis.Close()
+		c.store.Close()
+		return nil, err
+	}
 	c.dispatcher = dispatcher.New(dispatcher.Config{
 		Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger,
 		HeartbeatPeriod: cfg.HeartbeatPeriod, TTL: cfg.AgentTTL, RestartGrace: cfg.AgentRestartGrace,
@@ -150,19 +168,21 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	api.ProviderUsage = c.capacity.Usage
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.stopLoops = cancel
-	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run, c.capacity.Run} {
+	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run, c.capacity.Run, c.gc.Run} {
 		c.loops.Add(1)
 		go func() { defer c.loops.Done(); run(runCtx) }()
 	}
 	c.serveGRPC(api)
 	front := awsapi.New(c.keys, awsapi.Options{Interceptor: c.unaryChain(), Logger: cfg.Logger, Observe: c.metrics.observeWire})
-	if err := front.Register(ecsapi.Wire(api)); err != nil {
-		c.Shutdown(ctx)
-		return nil, err
+	for _, svc := range []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr)} {
+		if err := front.Register(svc); err != nil {
+			c.Shutdown(ctx)
+			return nil, err
+		}
 	}
 	c.serveHTTP(front,
 		dashboard.New(dashboard.Config{Store: c.store, API: api, AdminToken: c.adminToken, AddInstance: cfg.AddInstance, Logger: cfg.Logger}))
-	c.log.Info("control plane serving", "grpc", c.GRPCAddr(), "http", c.HTTPAddr(), "data_dir", cfg.DataDir)
+	c.log.Info("control plane serving", "grpc", c.GRPCAddr(), "http", c.HTTPAddr(), "registry", c.RegistryAddr(), "data_dir", cfg.DataDir)
 	return c, nil
 }
 
@@ -214,6 +234,7 @@ func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
 	berth.Logs = c.dispatcher
 	berthv1.RegisterBerthServer(c.grpc, berth)
 	berthv1.RegisterAgentSessionsServer(c.grpc, c.dispatcher)
+	berthv1.RegisterECRServer(c.grpc, c.ecr)
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	reflection.Register(c.grpc)
@@ -305,5 +326,6 @@ func (c *ControlPlane) Shutdown(ctx context.Context) error {
 		c.http.Close()
 	}
 	serveErrs := errors.Join(<-c.served, <-c.served)
-	return errors.Join(herr, serveErrs, c.store.Close())
+	rerr := c.registry.Close(ctx)
+	return errors.Join(herr, serveErrs, rerr, c.store.Close())
 }

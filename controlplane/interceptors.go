@@ -18,10 +18,11 @@ import (
 )
 
 // Method prefixes: ECS API and berth API callers present the admin token,
-// agents the join token; health and reflection need none.
+// as do ECR API callers; agents the join token; health and reflection need none.
 const (
 	ecsMethodPrefix   = "/berth.v1.ECS/"
 	berthMethodPrefix = "/berth.v1.Berth/"
+	ecrMethodPrefix   = "/berth.v1.ECR/"
 	agentMethodPrefix = "/berth.v1.AgentSessions/"
 )
 
@@ -102,7 +103,8 @@ func (c *ControlPlane) authenticateStream(srv any, ss grpc.ServerStream, info *g
 // checkToken checks the token a method needs.
 func (c *ControlPlane) checkToken(ctx context.Context, method string) error {
 	switch {
-	case strings.HasPrefix(method, ecsMethodPrefix), strings.HasPrefix(method, berthMethodPrefix):
+	case strings.HasPrefix(method, ecsMethodPrefix), strings.HasPrefix(method, berthMethodPrefix),
+		strings.HasPrefix(method, ecrMethodPrefix):
 		return checkBearer(ctx, c.adminToken)
 	case strings.HasPrefix(method, agentMethodPrefix):
 		return checkBearer(ctx, c.joinToken)

@@ -94,6 +94,12 @@ func apply(c *change, cmd *berthv1.Command) (proto.Message, error) {
 		return deleteCapacityProvider(c, ch.DeleteCapacityProvider)
 	case *berthv1.Command_UpdateCapacityProvider:
 		return updateCapacityProvider(c, ch.UpdateCapacityProvider)
+	case *berthv1.Command_CreateEcrRepository:
+		return createECRRepository(c, ch.CreateEcrRepository)
+	case *berthv1.Command_UpdateEcrRepository:
+		return updateECRRepository(c, ch.UpdateEcrRepository)
+	case *berthv1.Command_DeleteEcrRepository:
+		return deleteECRRepository(c, ch.DeleteEcrRepository)
 	default:
 		return nil, fmt.Errorf("store: unknown command %T", ch)
 	}

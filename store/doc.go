@@ -38,6 +38,8 @@
 //	└── <name> -> berthv1.CapacityProvider (EC2 providers; FARGATE and FARGATE_SPOT are built in)
 //	account-settings (since version 5)
 //	└── <principalArn> 0x00 <name> -> berthv1.Setting (the root user's are the account's defaults)
+//	ecr-repositories (made at Open when missing: new and empty, no migration)
+//	└── <repositoryName> -> berthv1.EcrRepositoryRecord (ECR's repositories; their images are in the registry's storage)
 //
 // Keys are chosen for range scans: a family's revisions are contiguous and in
 // numeric order; a cluster's instances, services and tasks are contiguous.

@@ -67,6 +67,10 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := db.Update(createBuckets(openBuckets...)); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s := &Store{
 		db:      db,
 		opts:    opts,

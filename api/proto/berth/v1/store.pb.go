@@ -60,6 +60,9 @@ type Command struct {
 	//	*Command_DeleteAttributes
 	//	*Command_DeleteCapacityProvider
 	//	*Command_UpdateCapacityProvider
+	//	*Command_CreateEcrRepository
+	//	*Command_UpdateEcrRepository
+	//	*Command_DeleteEcrRepository
 	Change        isCommand_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -334,6 +337,33 @@ func (x *Command) GetUpdateCapacityProvider() *UpdateCapacityProviderCommand {
 	return nil
 }
 
+func (x *Command) GetCreateEcrRepository() *CreateEcrRepositoryCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_CreateEcrRepository); ok {
+			return x.CreateEcrRepository
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetUpdateEcrRepository() *UpdateEcrRepositoryCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_UpdateEcrRepository); ok {
+			return x.UpdateEcrRepository
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteEcrRepository() *DeleteEcrRepositoryCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_DeleteEcrRepository); ok {
+			return x.DeleteEcrRepository
+		}
+	}
+	return nil
+}
+
 type isCommand_Change interface {
 	isCommand_Change()
 }
@@ -444,6 +474,19 @@ type Command_UpdateCapacityProvider struct {
 	UpdateCapacityProvider *UpdateCapacityProviderCommand `protobuf:"bytes,48,opt,name=update_capacity_provider,json=updateCapacityProvider,proto3,oneof"`
 }
 
+type Command_CreateEcrRepository struct {
+	// ECR repositories.
+	CreateEcrRepository *CreateEcrRepositoryCommand `protobuf:"bytes,90,opt,name=create_ecr_repository,json=createEcrRepository,proto3,oneof"`
+}
+
+type Command_UpdateEcrRepository struct {
+	UpdateEcrRepository *UpdateEcrRepositoryCommand `protobuf:"bytes,91,opt,name=update_ecr_repository,json=updateEcrRepository,proto3,oneof"`
+}
+
+type Command_DeleteEcrRepository struct {
+	DeleteEcrRepository *DeleteEcrRepositoryCommand `protobuf:"bytes,92,opt,name=delete_ecr_repository,json=deleteEcrRepository,proto3,oneof"`
+}
+
 func (*Command_RegisterTaskDefinition) isCommand_Change() {}
 
 func (*Command_DeregisterTaskDefinition) isCommand_Change() {}
@@ -493,6 +536,12 @@ func (*Command_DeleteAttributes) isCommand_Change() {}
 func (*Command_DeleteCapacityProvider) isCommand_Change() {}
 
 func (*Command_UpdateCapacityProvider) isCommand_Change() {}
+
+func (*Command_CreateEcrRepository) isCommand_Change() {}
+
+func (*Command_UpdateEcrRepository) isCommand_Change() {}
+
+func (*Command_DeleteEcrRepository) isCommand_Change() {}
 
 // RegisterTaskDefinitionCommand stores a validated, normalized task definition
 // as the family's next revision. Revision and status are assigned when applied.
@@ -3068,11 +3117,149 @@ func (x *UpdateCapacityProviderCommand) GetManagedDraining() string {
 	return ""
 }
 
+// CreateEcrRepositoryCommand stores a new ECR repository; one of that name
+// already stored is an AlreadyExists error.
+type CreateEcrRepositoryCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Record        *EcrRepositoryRecord   `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateEcrRepositoryCommand) Reset() {
+	*x = CreateEcrRepositoryCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateEcrRepositoryCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateEcrRepositoryCommand) ProtoMessage() {}
+
+func (x *CreateEcrRepositoryCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateEcrRepositoryCommand.ProtoReflect.Descriptor instead.
+func (*CreateEcrRepositoryCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *CreateEcrRepositoryCommand) GetRecord() *EcrRepositoryRecord {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+// UpdateEcrRepositoryCommand replaces a stored ECR repository's record (its
+// tag mutability, scanning configuration); a missing one is NotFound.
+type UpdateEcrRepositoryCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Record        *EcrRepositoryRecord   `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateEcrRepositoryCommand) Reset() {
+	*x = UpdateEcrRepositoryCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateEcrRepositoryCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateEcrRepositoryCommand) ProtoMessage() {}
+
+func (x *UpdateEcrRepositoryCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateEcrRepositoryCommand.ProtoReflect.Descriptor instead.
+func (*UpdateEcrRepositoryCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *UpdateEcrRepositoryCommand) GetRecord() *EcrRepositoryRecord {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+// DeleteEcrRepositoryCommand removes an ECR repository's record; a missing
+// one is NotFound. Its images are the registry's to remove.
+type DeleteEcrRepositoryCommand struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	RepositoryName string                 `protobuf:"bytes,1,opt,name=repository_name,json=repositoryName,proto3" json:"repository_name,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *DeleteEcrRepositoryCommand) Reset() {
+	*x = DeleteEcrRepositoryCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteEcrRepositoryCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteEcrRepositoryCommand) ProtoMessage() {}
+
+func (x *DeleteEcrRepositoryCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteEcrRepositoryCommand.ProtoReflect.Descriptor instead.
+func (*DeleteEcrRepositoryCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *DeleteEcrRepositoryCommand) GetRepositoryName() string {
+	if x != nil {
+		return x.RepositoryName
+	}
+	return ""
+}
+
 var File_berth_v1_store_proto protoreflect.FileDescriptor
 
 const file_berth_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\"\xb9\x11\n" +
+	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecr.proto\x1a\x12berth/v1/ecs.proto\"\xcd\x13\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\x01R\x02at\x12c\n" +
 	"\x18register_task_definition\x18\x02 \x01(\v2'.berth.v1.RegisterTaskDefinitionCommandH\x00R\x16registerTaskDefinition\x12i\n" +
@@ -3103,7 +3290,10 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x0eupdate_cluster\x18, \x01(\v2\x1e.berth.v1.UpdateClusterCommandH\x00R\rupdateCluster\x12P\n" +
 	"\x11delete_attributes\x18. \x01(\v2!.berth.v1.DeleteAttributesCommandH\x00R\x10deleteAttributes\x12c\n" +
 	"\x18delete_capacity_provider\x18/ \x01(\v2'.berth.v1.DeleteCapacityProviderCommandH\x00R\x16deleteCapacityProvider\x12c\n" +
-	"\x18update_capacity_provider\x180 \x01(\v2'.berth.v1.UpdateCapacityProviderCommandH\x00R\x16updateCapacityProviderB\b\n" +
+	"\x18update_capacity_provider\x180 \x01(\v2'.berth.v1.UpdateCapacityProviderCommandH\x00R\x16updateCapacityProvider\x12Z\n" +
+	"\x15create_ecr_repository\x18Z \x01(\v2$.berth.v1.CreateEcrRepositoryCommandH\x00R\x13createEcrRepository\x12Z\n" +
+	"\x15update_ecr_repository\x18[ \x01(\v2$.berth.v1.UpdateEcrRepositoryCommandH\x00R\x13updateEcrRepository\x12Z\n" +
+	"\x15delete_ecr_repository\x18\\ \x01(\v2$.berth.v1.DeleteEcrRepositoryCommandH\x00R\x13deleteEcrRepositoryB\b\n" +
 	"\x06change\"\x85\x01\n" +
 	"\x1dRegisterTaskDefinitionCommand\x12A\n" +
 	"\x0ftask_definition\x18\x01 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12!\n" +
@@ -3281,7 +3471,13 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12A\n" +
 	"\x0fmanaged_scaling\x18\x02 \x01(\v2\x18.berth.v1.ManagedScalingR\x0emanagedScaling\x12D\n" +
 	"\x1emanaged_termination_protection\x18\x03 \x01(\tR\x1cmanagedTerminationProtection\x12)\n" +
-	"\x10managed_draining\x18\x04 \x01(\tR\x0fmanagedDrainingB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x10managed_draining\x18\x04 \x01(\tR\x0fmanagedDraining\"S\n" +
+	"\x1aCreateEcrRepositoryCommand\x125\n" +
+	"\x06record\x18\x01 \x01(\v2\x1d.berth.v1.EcrRepositoryRecordR\x06record\"S\n" +
+	"\x1aUpdateEcrRepositoryCommand\x125\n" +
+	"\x06record\x18\x01 \x01(\v2\x1d.berth.v1.EcrRepositoryRecordR\x06record\"E\n" +
+	"\x1aDeleteEcrRepositoryCommand\x12'\n" +
+	"\x0frepository_name\x18\x01 \x01(\tR\x0erepositoryNameB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_store_proto_rawDescOnce sync.Once
@@ -3295,7 +3491,7 @@ func file_berth_v1_store_proto_rawDescGZIP() []byte {
 	return file_berth_v1_store_proto_rawDescData
 }
 
-var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_berth_v1_store_proto_goTypes = []any{
 	(*Command)(nil),                              // 0: berth.v1.Command
 	(*RegisterTaskDefinitionCommand)(nil),        // 1: berth.v1.RegisterTaskDefinitionCommand
@@ -3340,27 +3536,31 @@ var file_berth_v1_store_proto_goTypes = []any{
 	(*DeleteAttributesCommand)(nil),              // 40: berth.v1.DeleteAttributesCommand
 	(*DeleteCapacityProviderCommand)(nil),        // 41: berth.v1.DeleteCapacityProviderCommand
 	(*UpdateCapacityProviderCommand)(nil),        // 42: berth.v1.UpdateCapacityProviderCommand
-	(*TaskDefinition)(nil),                       // 43: berth.v1.TaskDefinition
-	(*Tag)(nil),                                  // 44: berth.v1.Tag
-	(*Cluster)(nil),                              // 45: berth.v1.Cluster
-	(*ContainerInstance)(nil),                    // 46: berth.v1.ContainerInstance
-	(*Task)(nil),                                 // 47: berth.v1.Task
-	(*PlacementExplanation)(nil),                 // 48: berth.v1.PlacementExplanation
-	(*PlacementStrategy)(nil),                    // 49: berth.v1.PlacementStrategy
-	(*PlacementConstraint)(nil),                  // 50: berth.v1.PlacementConstraint
-	(*TaskLimits)(nil),                           // 51: berth.v1.TaskLimits
-	(*Attribute)(nil),                            // 52: berth.v1.Attribute
-	(*Failure)(nil),                              // 53: berth.v1.Failure
-	(*TaskStateChange)(nil),                      // 54: berth.v1.TaskStateChange
-	(*Service)(nil),                              // 55: berth.v1.Service
-	(*PlacementFailure)(nil),                     // 56: berth.v1.PlacementFailure
-	(*CapacityProvider)(nil),                     // 57: berth.v1.CapacityProvider
-	(*CapacityProviderStrategyItem)(nil),         // 58: berth.v1.CapacityProviderStrategyItem
-	(*Setting)(nil),                              // 59: berth.v1.Setting
-	(*ClusterSetting)(nil),                       // 60: berth.v1.ClusterSetting
-	(*ClusterConfiguration)(nil),                 // 61: berth.v1.ClusterConfiguration
-	(*ClusterServiceConnectDefaults)(nil),        // 62: berth.v1.ClusterServiceConnectDefaults
-	(*ManagedScaling)(nil),                       // 63: berth.v1.ManagedScaling
+	(*CreateEcrRepositoryCommand)(nil),           // 43: berth.v1.CreateEcrRepositoryCommand
+	(*UpdateEcrRepositoryCommand)(nil),           // 44: berth.v1.UpdateEcrRepositoryCommand
+	(*DeleteEcrRepositoryCommand)(nil),           // 45: berth.v1.DeleteEcrRepositoryCommand
+	(*TaskDefinition)(nil),                       // 46: berth.v1.TaskDefinition
+	(*Tag)(nil),                                  // 47: berth.v1.Tag
+	(*Cluster)(nil),                              // 48: berth.v1.Cluster
+	(*ContainerInstance)(nil),                    // 49: berth.v1.ContainerInstance
+	(*Task)(nil),                                 // 50: berth.v1.Task
+	(*PlacementExplanation)(nil),                 // 51: berth.v1.PlacementExplanation
+	(*PlacementStrategy)(nil),                    // 52: berth.v1.PlacementStrategy
+	(*PlacementConstraint)(nil),                  // 53: berth.v1.PlacementConstraint
+	(*TaskLimits)(nil),                           // 54: berth.v1.TaskLimits
+	(*Attribute)(nil),                            // 55: berth.v1.Attribute
+	(*Failure)(nil),                              // 56: berth.v1.Failure
+	(*TaskStateChange)(nil),                      // 57: berth.v1.TaskStateChange
+	(*Service)(nil),                              // 58: berth.v1.Service
+	(*PlacementFailure)(nil),                     // 59: berth.v1.PlacementFailure
+	(*CapacityProvider)(nil),                     // 60: berth.v1.CapacityProvider
+	(*CapacityProviderStrategyItem)(nil),         // 61: berth.v1.CapacityProviderStrategyItem
+	(*Setting)(nil),                              // 62: berth.v1.Setting
+	(*ClusterSetting)(nil),                       // 63: berth.v1.ClusterSetting
+	(*ClusterConfiguration)(nil),                 // 64: berth.v1.ClusterConfiguration
+	(*ClusterServiceConnectDefaults)(nil),        // 65: berth.v1.ClusterServiceConnectDefaults
+	(*ManagedScaling)(nil),                       // 66: berth.v1.ManagedScaling
+	(*EcrRepositoryRecord)(nil),                  // 67: berth.v1.EcrRepositoryRecord
 }
 var file_berth_v1_store_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
@@ -3388,57 +3588,62 @@ var file_berth_v1_store_proto_depIdxs = []int32{
 	40, // 22: berth.v1.Command.delete_attributes:type_name -> berth.v1.DeleteAttributesCommand
 	41, // 23: berth.v1.Command.delete_capacity_provider:type_name -> berth.v1.DeleteCapacityProviderCommand
 	42, // 24: berth.v1.Command.update_capacity_provider:type_name -> berth.v1.UpdateCapacityProviderCommand
-	43, // 25: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
-	44, // 26: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
-	45, // 27: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
-	43, // 28: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
-	44, // 29: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
-	46, // 30: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 31: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
-	7,  // 32: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
-	47, // 33: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
-	7,  // 34: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
-	48, // 35: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
-	49, // 36: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
-	50, // 37: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
-	51, // 38: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
-	46, // 39: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 40: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
-	52, // 41: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	9,  // 42: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	9,  // 43: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
-	53, // 44: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
-	54, // 45: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
-	9,  // 46: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
-	8,  // 47: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
-	55, // 48: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
-	22, // 49: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
-	56, // 50: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
-	21, // 51: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
-	9,  // 52: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	48, // 53: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
-	25, // 54: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
-	9,  // 55: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
-	53, // 56: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
-	57, // 57: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
-	58, // 58: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	30, // 59: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
-	44, // 60: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
-	44, // 61: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
-	59, // 62: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
-	35, // 63: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
-	6,  // 64: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
-	38, // 65: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
-	60, // 66: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
-	61, // 67: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
-	62, // 68: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
-	52, // 69: berth.v1.DeleteAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	63, // 70: berth.v1.UpdateCapacityProviderCommand.managed_scaling:type_name -> berth.v1.ManagedScaling
-	71, // [71:71] is the sub-list for method output_type
-	71, // [71:71] is the sub-list for method input_type
-	71, // [71:71] is the sub-list for extension type_name
-	71, // [71:71] is the sub-list for extension extendee
-	0,  // [0:71] is the sub-list for field type_name
+	43, // 25: berth.v1.Command.create_ecr_repository:type_name -> berth.v1.CreateEcrRepositoryCommand
+	44, // 26: berth.v1.Command.update_ecr_repository:type_name -> berth.v1.UpdateEcrRepositoryCommand
+	45, // 27: berth.v1.Command.delete_ecr_repository:type_name -> berth.v1.DeleteEcrRepositoryCommand
+	46, // 28: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
+	47, // 29: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
+	48, // 30: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
+	46, // 31: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
+	47, // 32: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
+	49, // 33: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 34: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
+	7,  // 35: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
+	50, // 36: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
+	7,  // 37: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
+	51, // 38: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
+	52, // 39: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
+	53, // 40: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
+	54, // 41: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
+	49, // 42: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 43: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
+	55, // 44: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	9,  // 45: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	9,  // 46: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
+	56, // 47: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
+	57, // 48: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
+	9,  // 49: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
+	8,  // 50: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
+	58, // 51: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
+	22, // 52: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
+	59, // 53: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
+	21, // 54: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
+	9,  // 55: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	51, // 56: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
+	25, // 57: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
+	9,  // 58: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
+	56, // 59: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
+	60, // 60: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
+	61, // 61: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	30, // 62: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
+	47, // 63: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
+	47, // 64: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
+	62, // 65: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
+	35, // 66: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
+	6,  // 67: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
+	38, // 68: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
+	63, // 69: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
+	64, // 70: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
+	65, // 71: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	55, // 72: berth.v1.DeleteAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	66, // 73: berth.v1.UpdateCapacityProviderCommand.managed_scaling:type_name -> berth.v1.ManagedScaling
+	67, // 74: berth.v1.CreateEcrRepositoryCommand.record:type_name -> berth.v1.EcrRepositoryRecord
+	67, // 75: berth.v1.UpdateEcrRepositoryCommand.record:type_name -> berth.v1.EcrRepositoryRecord
+	76, // [76:76] is the sub-list for method output_type
+	76, // [76:76] is the sub-list for method input_type
+	76, // [76:76] is the sub-list for extension type_name
+	76, // [76:76] is the sub-list for extension extendee
+	0,  // [0:76] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_store_proto_init() }
@@ -3448,6 +3653,7 @@ func file_berth_v1_store_proto_init() {
 	}
 	file_berth_v1_berth_proto_init()
 	file_berth_v1_agent_proto_init()
+	file_berth_v1_ecr_proto_init()
 	file_berth_v1_ecs_proto_init()
 	file_berth_v1_store_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_RegisterTaskDefinition)(nil),
@@ -3475,6 +3681,9 @@ func file_berth_v1_store_proto_init() {
 		(*Command_DeleteAttributes)(nil),
 		(*Command_DeleteCapacityProvider)(nil),
 		(*Command_UpdateCapacityProvider)(nil),
+		(*Command_CreateEcrRepository)(nil),
+		(*Command_UpdateEcrRepository)(nil),
+		(*Command_DeleteEcrRepository)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3482,7 +3691,7 @@ func file_berth_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_store_proto_rawDesc), len(file_berth_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   43,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
