@@ -153,9 +153,11 @@ func newApp(ctx context.Context, root string, key []byte) (app *handlers.App, er
 		},
 	}
 	cfg.HTTP.Secret = hex.EncodeToString(secret.Sum(nil))
-	// distribution logs through logrus's standard logger, at info for every
-	// start and request; berth logs what matters itself (slog).
-	logrus.SetLevel(logrus.WarnLevel)
+	// distribution logs through logrus's standard logger: every start at
+	// info, and every refused request (a tag not found, a blob a push checks
+	// for) at error. Clients get those errors in their responses; berth logs
+	// what it acts on itself (slog).
+	logrus.SetLevel(logrus.FatalLevel)
 	// NewApp panics on a configuration it cannot use.
 	defer func() {
 		if p := recover(); p != nil {
