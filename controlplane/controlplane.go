@@ -81,6 +81,9 @@ type Config struct {
 	// RegistryMaxBlob bounds one blob upload request to the registry, in
 	// bytes (0: no bound).
 	RegistryMaxBlob int64
+	// RegistryGrace is how old a blob no image references must be before the
+	// registry's garbage collector removes it (registry.DefaultGrace when 0).
+	RegistryGrace time.Duration
 	// Capacity configures the EC2 capacity providers' manager
 	// (ecs/capacity): instance size, scale-in delay. Start fills
 	// in its store, placer and join address; without a provisioner of its

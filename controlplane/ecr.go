@@ -34,6 +34,9 @@ func (c *ControlPlane) startECR(ctx context.Context, cfg Config) error {
 		return err
 	}
 	c.gc = registry.NewCollector(c.registry, cfg.Logger)
+	if cfg.RegistryGrace > 0 {
+		c.gc.Grace = cfg.RegistryGrace
+	}
 	c.ecr = ecrapi.New(ecrapi.Config{
 		Store: c.store, Registry: c.registry, ARNs: cfg.ARNs, Key: []byte(key),
 		ProxyEndpoint: "http://" + c.registry.Addr(), Collect: c.gc.Request,
