@@ -172,7 +172,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	api.ProviderUsage = c.capacity.Usage
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.stopLoops = cancel
-	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run, c.capacity.Run, c.gc.Run} {
+	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run, c.capacity.Run, c.gc.Run, c.ecr.RunLifecycle} {
 		c.loops.Add(1)
 		go func() { defer c.loops.Done(); run(runCtx) }()
 	}

@@ -39,7 +39,7 @@ func (c *ControlPlane) startECR(ctx context.Context, cfg Config) error {
 	}
 	c.ecr = ecrapi.New(ecrapi.Config{
 		Store: c.store, Registry: c.registry, ARNs: cfg.ARNs, Key: []byte(key),
-		ProxyEndpoint: "http://" + c.registry.Addr(), Collect: c.gc.Request,
+		ProxyEndpoint: "http://" + c.registry.Addr(), Collect: c.gc.Request, Logger: cfg.Logger,
 	})
 	return nil
 }

@@ -10,6 +10,7 @@ package ecrapi
 import (
 	"context"
 	"encoding/base64"
+	"log/slog"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -36,6 +37,8 @@ type Config struct {
 	// Collect, if set, asks for a garbage collection of the registry's
 	// blobs after images were deleted.
 	Collect func()
+	// Logger logs what the lifecycle policies do (slog.Default when nil).
+	Logger *slog.Logger
 }
 
 // Server implements the ECR operations.
@@ -48,6 +51,9 @@ type Server struct {
 func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	if cfg.Collect == nil {
 		cfg.Collect = func() {}

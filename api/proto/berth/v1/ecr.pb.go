@@ -2130,11 +2130,14 @@ func (x *PutImageResponse) GetImage() *Image {
 // EcrRepositoryRecord is a repository as the store keeps it: ECR's shape and
 // what ECR keeps beside it. Its images live in the registry's storage.
 type EcrRepositoryRecord struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Repository    *Repository            `protobuf:"bytes,1,opt,name=repository,proto3" json:"repository,omitempty"`
-	Tags          []*EcrTag              `protobuf:"bytes,2,rep,name=tags,proto3" json:"tags,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Repository *Repository            `protobuf:"bytes,1,opt,name=repository,proto3" json:"repository,omitempty"`
+	Tags       []*EcrTag              `protobuf:"bytes,2,rep,name=tags,proto3" json:"tags,omitempty"`
+	// The lifecycle policy ("" for none) and when it was last applied.
+	LifecyclePolicyText  string  `protobuf:"bytes,3,opt,name=lifecycle_policy_text,json=lifecyclePolicyText,proto3" json:"lifecycle_policy_text,omitempty"`
+	LifecycleEvaluatedAt float64 `protobuf:"fixed64,4,opt,name=lifecycle_evaluated_at,json=lifecycleEvaluatedAt,proto3" json:"lifecycle_evaluated_at,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *EcrRepositoryRecord) Reset() {
@@ -2179,6 +2182,380 @@ func (x *EcrRepositoryRecord) GetTags() []*EcrTag {
 		return x.Tags
 	}
 	return nil
+}
+
+func (x *EcrRepositoryRecord) GetLifecyclePolicyText() string {
+	if x != nil {
+		return x.LifecyclePolicyText
+	}
+	return ""
+}
+
+func (x *EcrRepositoryRecord) GetLifecycleEvaluatedAt() float64 {
+	if x != nil {
+		return x.LifecycleEvaluatedAt
+	}
+	return 0
+}
+
+type PutLifecyclePolicyRequest struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	RegistryId          string                 `protobuf:"bytes,1,opt,name=registry_id,json=registryId,proto3" json:"registry_id,omitempty"`
+	RepositoryName      string                 `protobuf:"bytes,2,opt,name=repository_name,json=repositoryName,proto3" json:"repository_name,omitempty"`
+	LifecyclePolicyText string                 `protobuf:"bytes,3,opt,name=lifecycle_policy_text,json=lifecyclePolicyText,proto3" json:"lifecycle_policy_text,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *PutLifecyclePolicyRequest) Reset() {
+	*x = PutLifecyclePolicyRequest{}
+	mi := &file_berth_v1_ecr_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutLifecyclePolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutLifecyclePolicyRequest) ProtoMessage() {}
+
+func (x *PutLifecyclePolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecr_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutLifecyclePolicyRequest.ProtoReflect.Descriptor instead.
+func (*PutLifecyclePolicyRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *PutLifecyclePolicyRequest) GetRegistryId() string {
+	if x != nil {
+		return x.RegistryId
+	}
+	return ""
+}
+
+func (x *PutLifecyclePolicyRequest) GetRepositoryName() string {
+	if x != nil {
+		return x.RepositoryName
+	}
+	return ""
+}
+
+func (x *PutLifecyclePolicyRequest) GetLifecyclePolicyText() string {
+	if x != nil {
+		return x.LifecyclePolicyText
+	}
+	return ""
+}
+
+type PutLifecyclePolicyResponse struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	RegistryId          string                 `protobuf:"bytes,1,opt,name=registry_id,json=registryId,proto3" json:"registry_id,omitempty"`
+	RepositoryName      string                 `protobuf:"bytes,2,opt,name=repository_name,json=repositoryName,proto3" json:"repository_name,omitempty"`
+	LifecyclePolicyText string                 `protobuf:"bytes,3,opt,name=lifecycle_policy_text,json=lifecyclePolicyText,proto3" json:"lifecycle_policy_text,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *PutLifecyclePolicyResponse) Reset() {
+	*x = PutLifecyclePolicyResponse{}
+	mi := &file_berth_v1_ecr_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutLifecyclePolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutLifecyclePolicyResponse) ProtoMessage() {}
+
+func (x *PutLifecyclePolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecr_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutLifecyclePolicyResponse.ProtoReflect.Descriptor instead.
+func (*PutLifecyclePolicyResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *PutLifecyclePolicyResponse) GetRegistryId() string {
+	if x != nil {
+		return x.RegistryId
+	}
+	return ""
+}
+
+func (x *PutLifecyclePolicyResponse) GetRepositoryName() string {
+	if x != nil {
+		return x.RepositoryName
+	}
+	return ""
+}
+
+func (x *PutLifecyclePolicyResponse) GetLifecyclePolicyText() string {
+	if x != nil {
+		return x.LifecyclePolicyText
+	}
+	return ""
+}
+
+type GetLifecyclePolicyRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	RegistryId     string                 `protobuf:"bytes,1,opt,name=registry_id,json=registryId,proto3" json:"registry_id,omitempty"`
+	RepositoryName string                 `protobuf:"bytes,2,opt,name=repository_name,json=repositoryName,proto3" json:"repository_name,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetLifecyclePolicyRequest) Reset() {
+	*x = GetLifecyclePolicyRequest{}
+	mi := &file_berth_v1_ecr_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLifecyclePolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLifecyclePolicyRequest) ProtoMessage() {}
+
+func (x *GetLifecyclePolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecr_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLifecyclePolicyRequest.ProtoReflect.Descriptor instead.
+func (*GetLifecyclePolicyRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *GetLifecyclePolicyRequest) GetRegistryId() string {
+	if x != nil {
+		return x.RegistryId
+	}
+	return ""
+}
+
+func (x *GetLifecyclePolicyRequest) GetRepositoryName() string {
+	if x != nil {
+		return x.RepositoryName
+	}
+	return ""
+}
+
+type GetLifecyclePolicyResponse struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	RegistryId          string                 `protobuf:"bytes,1,opt,name=registry_id,json=registryId,proto3" json:"registry_id,omitempty"`
+	RepositoryName      string                 `protobuf:"bytes,2,opt,name=repository_name,json=repositoryName,proto3" json:"repository_name,omitempty"`
+	LifecyclePolicyText string                 `protobuf:"bytes,3,opt,name=lifecycle_policy_text,json=lifecyclePolicyText,proto3" json:"lifecycle_policy_text,omitempty"`
+	LastEvaluatedAt     float64                `protobuf:"fixed64,4,opt,name=last_evaluated_at,json=lastEvaluatedAt,proto3" json:"last_evaluated_at,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *GetLifecyclePolicyResponse) Reset() {
+	*x = GetLifecyclePolicyResponse{}
+	mi := &file_berth_v1_ecr_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLifecyclePolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLifecyclePolicyResponse) ProtoMessage() {}
+
+func (x *GetLifecyclePolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecr_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLifecyclePolicyResponse.ProtoReflect.Descriptor instead.
+func (*GetLifecyclePolicyResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *GetLifecyclePolicyResponse) GetRegistryId() string {
+	if x != nil {
+		return x.RegistryId
+	}
+	return ""
+}
+
+func (x *GetLifecyclePolicyResponse) GetRepositoryName() string {
+	if x != nil {
+		return x.RepositoryName
+	}
+	return ""
+}
+
+func (x *GetLifecyclePolicyResponse) GetLifecyclePolicyText() string {
+	if x != nil {
+		return x.LifecyclePolicyText
+	}
+	return ""
+}
+
+func (x *GetLifecyclePolicyResponse) GetLastEvaluatedAt() float64 {
+	if x != nil {
+		return x.LastEvaluatedAt
+	}
+	return 0
+}
+
+type DeleteLifecyclePolicyRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	RegistryId     string                 `protobuf:"bytes,1,opt,name=registry_id,json=registryId,proto3" json:"registry_id,omitempty"`
+	RepositoryName string                 `protobuf:"bytes,2,opt,name=repository_name,json=repositoryName,proto3" json:"repository_name,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *DeleteLifecyclePolicyRequest) Reset() {
+	*x = DeleteLifecyclePolicyRequest{}
+	mi := &file_berth_v1_ecr_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteLifecyclePolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteLifecyclePolicyRequest) ProtoMessage() {}
+
+func (x *DeleteLifecyclePolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecr_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteLifecyclePolicyRequest.ProtoReflect.Descriptor instead.
+func (*DeleteLifecyclePolicyRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *DeleteLifecyclePolicyRequest) GetRegistryId() string {
+	if x != nil {
+		return x.RegistryId
+	}
+	return ""
+}
+
+func (x *DeleteLifecyclePolicyRequest) GetRepositoryName() string {
+	if x != nil {
+		return x.RepositoryName
+	}
+	return ""
+}
+
+type DeleteLifecyclePolicyResponse struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	RegistryId          string                 `protobuf:"bytes,1,opt,name=registry_id,json=registryId,proto3" json:"registry_id,omitempty"`
+	RepositoryName      string                 `protobuf:"bytes,2,opt,name=repository_name,json=repositoryName,proto3" json:"repository_name,omitempty"`
+	LifecyclePolicyText string                 `protobuf:"bytes,3,opt,name=lifecycle_policy_text,json=lifecyclePolicyText,proto3" json:"lifecycle_policy_text,omitempty"`
+	LastEvaluatedAt     float64                `protobuf:"fixed64,4,opt,name=last_evaluated_at,json=lastEvaluatedAt,proto3" json:"last_evaluated_at,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *DeleteLifecyclePolicyResponse) Reset() {
+	*x = DeleteLifecyclePolicyResponse{}
+	mi := &file_berth_v1_ecr_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteLifecyclePolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteLifecyclePolicyResponse) ProtoMessage() {}
+
+func (x *DeleteLifecyclePolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecr_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteLifecyclePolicyResponse.ProtoReflect.Descriptor instead.
+func (*DeleteLifecyclePolicyResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *DeleteLifecyclePolicyResponse) GetRegistryId() string {
+	if x != nil {
+		return x.RegistryId
+	}
+	return ""
+}
+
+func (x *DeleteLifecyclePolicyResponse) GetRepositoryName() string {
+	if x != nil {
+		return x.RepositoryName
+	}
+	return ""
+}
+
+func (x *DeleteLifecyclePolicyResponse) GetLifecyclePolicyText() string {
+	if x != nil {
+		return x.LifecyclePolicyText
+	}
+	return ""
+}
+
+func (x *DeleteLifecyclePolicyResponse) GetLastEvaluatedAt() float64 {
+	if x != nil {
+		return x.LastEvaluatedAt
+	}
+	return 0
 }
 
 var File_berth_v1_ecr_proto protoreflect.FileDescriptor
@@ -2364,12 +2741,45 @@ const file_berth_v1_ecr_proto_rawDesc = "" +
 	"\timage_tag\x18\x05 \x01(\tR\bimageTag\x12!\n" +
 	"\fimage_digest\x18\x06 \x01(\tR\vimageDigest\"9\n" +
 	"\x10PutImageResponse\x12%\n" +
-	"\x05image\x18\x01 \x01(\v2\x0f.berth.v1.ImageR\x05image\"q\n" +
+	"\x05image\x18\x01 \x01(\v2\x0f.berth.v1.ImageR\x05image\"\xdb\x01\n" +
 	"\x13EcrRepositoryRecord\x124\n" +
 	"\n" +
 	"repository\x18\x01 \x01(\v2\x14.berth.v1.RepositoryR\n" +
 	"repository\x12$\n" +
-	"\x04tags\x18\x02 \x03(\v2\x10.berth.v1.EcrTagR\x04tags2\x87\b\n" +
+	"\x04tags\x18\x02 \x03(\v2\x10.berth.v1.EcrTagR\x04tags\x122\n" +
+	"\x15lifecycle_policy_text\x18\x03 \x01(\tR\x13lifecyclePolicyText\x124\n" +
+	"\x16lifecycle_evaluated_at\x18\x04 \x01(\x01R\x14lifecycleEvaluatedAt\"\x99\x01\n" +
+	"\x19PutLifecyclePolicyRequest\x12\x1f\n" +
+	"\vregistry_id\x18\x01 \x01(\tR\n" +
+	"registryId\x12'\n" +
+	"\x0frepository_name\x18\x02 \x01(\tR\x0erepositoryName\x122\n" +
+	"\x15lifecycle_policy_text\x18\x03 \x01(\tR\x13lifecyclePolicyText\"\x9a\x01\n" +
+	"\x1aPutLifecyclePolicyResponse\x12\x1f\n" +
+	"\vregistry_id\x18\x01 \x01(\tR\n" +
+	"registryId\x12'\n" +
+	"\x0frepository_name\x18\x02 \x01(\tR\x0erepositoryName\x122\n" +
+	"\x15lifecycle_policy_text\x18\x03 \x01(\tR\x13lifecyclePolicyText\"e\n" +
+	"\x19GetLifecyclePolicyRequest\x12\x1f\n" +
+	"\vregistry_id\x18\x01 \x01(\tR\n" +
+	"registryId\x12'\n" +
+	"\x0frepository_name\x18\x02 \x01(\tR\x0erepositoryName\"\xc6\x01\n" +
+	"\x1aGetLifecyclePolicyResponse\x12\x1f\n" +
+	"\vregistry_id\x18\x01 \x01(\tR\n" +
+	"registryId\x12'\n" +
+	"\x0frepository_name\x18\x02 \x01(\tR\x0erepositoryName\x122\n" +
+	"\x15lifecycle_policy_text\x18\x03 \x01(\tR\x13lifecyclePolicyText\x12*\n" +
+	"\x11last_evaluated_at\x18\x04 \x01(\x01R\x0flastEvaluatedAt\"h\n" +
+	"\x1cDeleteLifecyclePolicyRequest\x12\x1f\n" +
+	"\vregistry_id\x18\x01 \x01(\tR\n" +
+	"registryId\x12'\n" +
+	"\x0frepository_name\x18\x02 \x01(\tR\x0erepositoryName\"\xc9\x01\n" +
+	"\x1dDeleteLifecyclePolicyResponse\x12\x1f\n" +
+	"\vregistry_id\x18\x01 \x01(\tR\n" +
+	"registryId\x12'\n" +
+	"\x0frepository_name\x18\x02 \x01(\tR\x0erepositoryName\x122\n" +
+	"\x15lifecycle_policy_text\x18\x03 \x01(\tR\x13lifecyclePolicyText\x12*\n" +
+	"\x11last_evaluated_at\x18\x04 \x01(\x01R\x0flastEvaluatedAt2\xb3\n" +
+	"\n" +
 	"\x03ECR\x12h\n" +
 	"\x15GetAuthorizationToken\x12&.berth.v1.GetAuthorizationTokenRequest\x1a'.berth.v1.GetAuthorizationTokenResponse\x12Y\n" +
 	"\x10CreateRepository\x12!.berth.v1.CreateRepositoryRequest\x1a\".berth.v1.CreateRepositoryResponse\x12e\n" +
@@ -2382,7 +2792,10 @@ const file_berth_v1_ecr_proto_rawDesc = "" +
 	"\x0eDescribeImages\x12\x1f.berth.v1.DescribeImagesRequest\x1a .berth.v1.DescribeImagesResponse\x12P\n" +
 	"\rBatchGetImage\x12\x1e.berth.v1.BatchGetImageRequest\x1a\x1f.berth.v1.BatchGetImageResponse\x12Y\n" +
 	"\x10BatchDeleteImage\x12!.berth.v1.BatchDeleteImageRequest\x1a\".berth.v1.BatchDeleteImageResponse\x12A\n" +
-	"\bPutImage\x12\x19.berth.v1.PutImageRequest\x1a\x1a.berth.v1.PutImageResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\bPutImage\x12\x19.berth.v1.PutImageRequest\x1a\x1a.berth.v1.PutImageResponse\x12_\n" +
+	"\x12PutLifecyclePolicy\x12#.berth.v1.PutLifecyclePolicyRequest\x1a$.berth.v1.PutLifecyclePolicyResponse\x12_\n" +
+	"\x12GetLifecyclePolicy\x12#.berth.v1.GetLifecyclePolicyRequest\x1a$.berth.v1.GetLifecyclePolicyResponse\x12h\n" +
+	"\x15DeleteLifecyclePolicy\x12&.berth.v1.DeleteLifecyclePolicyRequest\x1a'.berth.v1.DeleteLifecyclePolicyResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_ecr_proto_rawDescOnce sync.Once
@@ -2396,7 +2809,7 @@ func file_berth_v1_ecr_proto_rawDescGZIP() []byte {
 	return file_berth_v1_ecr_proto_rawDescData
 }
 
-var file_berth_v1_ecr_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_berth_v1_ecr_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_berth_v1_ecr_proto_goTypes = []any{
 	(*EcrTag)(nil),                                // 0: berth.v1.EcrTag
 	(*AuthorizationData)(nil),                     // 1: berth.v1.AuthorizationData
@@ -2433,6 +2846,12 @@ var file_berth_v1_ecr_proto_goTypes = []any{
 	(*PutImageRequest)(nil),                       // 32: berth.v1.PutImageRequest
 	(*PutImageResponse)(nil),                      // 33: berth.v1.PutImageResponse
 	(*EcrRepositoryRecord)(nil),                   // 34: berth.v1.EcrRepositoryRecord
+	(*PutLifecyclePolicyRequest)(nil),             // 35: berth.v1.PutLifecyclePolicyRequest
+	(*PutLifecyclePolicyResponse)(nil),            // 36: berth.v1.PutLifecyclePolicyResponse
+	(*GetLifecyclePolicyRequest)(nil),             // 37: berth.v1.GetLifecyclePolicyRequest
+	(*GetLifecyclePolicyResponse)(nil),            // 38: berth.v1.GetLifecyclePolicyResponse
+	(*DeleteLifecyclePolicyRequest)(nil),          // 39: berth.v1.DeleteLifecyclePolicyRequest
+	(*DeleteLifecyclePolicyResponse)(nil),         // 40: berth.v1.DeleteLifecyclePolicyResponse
 }
 var file_berth_v1_ecr_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.GetAuthorizationTokenResponse.authorization_data:type_name -> berth.v1.AuthorizationData
@@ -2477,19 +2896,25 @@ var file_berth_v1_ecr_proto_depIdxs = []int32{
 	28, // 39: berth.v1.ECR.BatchGetImage:input_type -> berth.v1.BatchGetImageRequest
 	30, // 40: berth.v1.ECR.BatchDeleteImage:input_type -> berth.v1.BatchDeleteImageRequest
 	32, // 41: berth.v1.ECR.PutImage:input_type -> berth.v1.PutImageRequest
-	3,  // 42: berth.v1.ECR.GetAuthorizationToken:output_type -> berth.v1.GetAuthorizationTokenResponse
-	9,  // 43: berth.v1.ECR.CreateRepository:output_type -> berth.v1.CreateRepositoryResponse
-	11, // 44: berth.v1.ECR.DescribeRepositories:output_type -> berth.v1.DescribeRepositoriesResponse
-	13, // 45: berth.v1.ECR.DeleteRepository:output_type -> berth.v1.DeleteRepositoryResponse
-	15, // 46: berth.v1.ECR.PutImageTagMutability:output_type -> berth.v1.PutImageTagMutabilityResponse
-	17, // 47: berth.v1.ECR.PutImageScanningConfiguration:output_type -> berth.v1.PutImageScanningConfigurationResponse
-	21, // 48: berth.v1.ECR.ListImages:output_type -> berth.v1.ListImagesResponse
-	25, // 49: berth.v1.ECR.DescribeImages:output_type -> berth.v1.DescribeImagesResponse
-	29, // 50: berth.v1.ECR.BatchGetImage:output_type -> berth.v1.BatchGetImageResponse
-	31, // 51: berth.v1.ECR.BatchDeleteImage:output_type -> berth.v1.BatchDeleteImageResponse
-	33, // 52: berth.v1.ECR.PutImage:output_type -> berth.v1.PutImageResponse
-	42, // [42:53] is the sub-list for method output_type
-	31, // [31:42] is the sub-list for method input_type
+	35, // 42: berth.v1.ECR.PutLifecyclePolicy:input_type -> berth.v1.PutLifecyclePolicyRequest
+	37, // 43: berth.v1.ECR.GetLifecyclePolicy:input_type -> berth.v1.GetLifecyclePolicyRequest
+	39, // 44: berth.v1.ECR.DeleteLifecyclePolicy:input_type -> berth.v1.DeleteLifecyclePolicyRequest
+	3,  // 45: berth.v1.ECR.GetAuthorizationToken:output_type -> berth.v1.GetAuthorizationTokenResponse
+	9,  // 46: berth.v1.ECR.CreateRepository:output_type -> berth.v1.CreateRepositoryResponse
+	11, // 47: berth.v1.ECR.DescribeRepositories:output_type -> berth.v1.DescribeRepositoriesResponse
+	13, // 48: berth.v1.ECR.DeleteRepository:output_type -> berth.v1.DeleteRepositoryResponse
+	15, // 49: berth.v1.ECR.PutImageTagMutability:output_type -> berth.v1.PutImageTagMutabilityResponse
+	17, // 50: berth.v1.ECR.PutImageScanningConfiguration:output_type -> berth.v1.PutImageScanningConfigurationResponse
+	21, // 51: berth.v1.ECR.ListImages:output_type -> berth.v1.ListImagesResponse
+	25, // 52: berth.v1.ECR.DescribeImages:output_type -> berth.v1.DescribeImagesResponse
+	29, // 53: berth.v1.ECR.BatchGetImage:output_type -> berth.v1.BatchGetImageResponse
+	31, // 54: berth.v1.ECR.BatchDeleteImage:output_type -> berth.v1.BatchDeleteImageResponse
+	33, // 55: berth.v1.ECR.PutImage:output_type -> berth.v1.PutImageResponse
+	36, // 56: berth.v1.ECR.PutLifecyclePolicy:output_type -> berth.v1.PutLifecyclePolicyResponse
+	38, // 57: berth.v1.ECR.GetLifecyclePolicy:output_type -> berth.v1.GetLifecyclePolicyResponse
+	40, // 58: berth.v1.ECR.DeleteLifecyclePolicy:output_type -> berth.v1.DeleteLifecyclePolicyResponse
+	45, // [45:59] is the sub-list for method output_type
+	31, // [31:45] is the sub-list for method input_type
 	31, // [31:31] is the sub-list for extension type_name
 	31, // [31:31] is the sub-list for extension extendee
 	0,  // [0:31] is the sub-list for field type_name
@@ -2506,7 +2931,7 @@ func file_berth_v1_ecr_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_ecr_proto_rawDesc), len(file_berth_v1_ecr_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   35,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

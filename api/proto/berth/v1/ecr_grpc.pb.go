@@ -39,6 +39,9 @@ const (
 	ECR_BatchGetImage_FullMethodName                 = "/berth.v1.ECR/BatchGetImage"
 	ECR_BatchDeleteImage_FullMethodName              = "/berth.v1.ECR/BatchDeleteImage"
 	ECR_PutImage_FullMethodName                      = "/berth.v1.ECR/PutImage"
+	ECR_PutLifecyclePolicy_FullMethodName            = "/berth.v1.ECR/PutLifecyclePolicy"
+	ECR_GetLifecyclePolicy_FullMethodName            = "/berth.v1.ECR/GetLifecyclePolicy"
+	ECR_DeleteLifecyclePolicy_FullMethodName         = "/berth.v1.ECR/DeleteLifecyclePolicy"
 )
 
 // ECRClient is the client API for ECR service.
@@ -61,6 +64,10 @@ type ECRClient interface {
 	BatchGetImage(ctx context.Context, in *BatchGetImageRequest, opts ...grpc.CallOption) (*BatchGetImageResponse, error)
 	BatchDeleteImage(ctx context.Context, in *BatchDeleteImageRequest, opts ...grpc.CallOption) (*BatchDeleteImageResponse, error)
 	PutImage(ctx context.Context, in *PutImageRequest, opts ...grpc.CallOption) (*PutImageResponse, error)
+	// Lifecycle policies.
+	PutLifecyclePolicy(ctx context.Context, in *PutLifecyclePolicyRequest, opts ...grpc.CallOption) (*PutLifecyclePolicyResponse, error)
+	GetLifecyclePolicy(ctx context.Context, in *GetLifecyclePolicyRequest, opts ...grpc.CallOption) (*GetLifecyclePolicyResponse, error)
+	DeleteLifecyclePolicy(ctx context.Context, in *DeleteLifecyclePolicyRequest, opts ...grpc.CallOption) (*DeleteLifecyclePolicyResponse, error)
 }
 
 type eCRClient struct {
@@ -181,6 +188,36 @@ func (c *eCRClient) PutImage(ctx context.Context, in *PutImageRequest, opts ...g
 	return out, nil
 }
 
+func (c *eCRClient) PutLifecyclePolicy(ctx context.Context, in *PutLifecyclePolicyRequest, opts ...grpc.CallOption) (*PutLifecyclePolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PutLifecyclePolicyResponse)
+	err := c.cc.Invoke(ctx, ECR_PutLifecyclePolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eCRClient) GetLifecyclePolicy(ctx context.Context, in *GetLifecyclePolicyRequest, opts ...grpc.CallOption) (*GetLifecyclePolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetLifecyclePolicyResponse)
+	err := c.cc.Invoke(ctx, ECR_GetLifecyclePolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eCRClient) DeleteLifecyclePolicy(ctx context.Context, in *DeleteLifecyclePolicyRequest, opts ...grpc.CallOption) (*DeleteLifecyclePolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteLifecyclePolicyResponse)
+	err := c.cc.Invoke(ctx, ECR_DeleteLifecyclePolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ECRServer is the server API for ECR service.
 // All implementations must embed UnimplementedECRServer
 // for forward compatibility.
@@ -201,6 +238,10 @@ type ECRServer interface {
 	BatchGetImage(context.Context, *BatchGetImageRequest) (*BatchGetImageResponse, error)
 	BatchDeleteImage(context.Context, *BatchDeleteImageRequest) (*BatchDeleteImageResponse, error)
 	PutImage(context.Context, *PutImageRequest) (*PutImageResponse, error)
+	// Lifecycle policies.
+	PutLifecyclePolicy(context.Context, *PutLifecyclePolicyRequest) (*PutLifecyclePolicyResponse, error)
+	GetLifecyclePolicy(context.Context, *GetLifecyclePolicyRequest) (*GetLifecyclePolicyResponse, error)
+	DeleteLifecyclePolicy(context.Context, *DeleteLifecyclePolicyRequest) (*DeleteLifecyclePolicyResponse, error)
 	mustEmbedUnimplementedECRServer()
 }
 
@@ -243,6 +284,15 @@ func (UnimplementedECRServer) BatchDeleteImage(context.Context, *BatchDeleteImag
 }
 func (UnimplementedECRServer) PutImage(context.Context, *PutImageRequest) (*PutImageResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PutImage not implemented")
+}
+func (UnimplementedECRServer) PutLifecyclePolicy(context.Context, *PutLifecyclePolicyRequest) (*PutLifecyclePolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PutLifecyclePolicy not implemented")
+}
+func (UnimplementedECRServer) GetLifecyclePolicy(context.Context, *GetLifecyclePolicyRequest) (*GetLifecyclePolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetLifecyclePolicy not implemented")
+}
+func (UnimplementedECRServer) DeleteLifecyclePolicy(context.Context, *DeleteLifecyclePolicyRequest) (*DeleteLifecyclePolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteLifecyclePolicy not implemented")
 }
 func (UnimplementedECRServer) mustEmbedUnimplementedECRServer() {}
 func (UnimplementedECRServer) testEmbeddedByValue()             {}
@@ -463,6 +513,60 @@ func _ECR_PutImage_Handler(srv interface{}, ctx context.Context, dec func(interf
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ECR_PutLifecyclePolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutLifecyclePolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECRServer).PutLifecyclePolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECR_PutLifecyclePolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECRServer).PutLifecyclePolicy(ctx, req.(*PutLifecyclePolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ECR_GetLifecyclePolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetLifecyclePolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECRServer).GetLifecyclePolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECR_GetLifecyclePolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECRServer).GetLifecyclePolicy(ctx, req.(*GetLifecyclePolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ECR_DeleteLifecyclePolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteLifecyclePolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECRServer).DeleteLifecyclePolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECR_DeleteLifecyclePolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECRServer).DeleteLifecyclePolicy(ctx, req.(*DeleteLifecyclePolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ECR_ServiceDesc is the grpc.ServiceDesc for ECR service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -513,6 +617,18 @@ var ECR_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PutImage",
 			Handler:    _ECR_PutImage_Handler,
+		},
+		{
+			MethodName: "PutLifecyclePolicy",
+			Handler:    _ECR_PutLifecyclePolicy_Handler,
+		},
+		{
+			MethodName: "GetLifecyclePolicy",
+			Handler:    _ECR_GetLifecyclePolicy_Handler,
+		},
+		{
+			MethodName: "DeleteLifecyclePolicy",
+			Handler:    _ECR_DeleteLifecyclePolicy_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
