@@ -158,6 +158,13 @@ check "batch get image" '"imageManifest":' ecr batch-get-image --repository-name
 check "an image that is not there" 'ImageNotFoundException' ecr describe-images --repository-name web --image-ids imageTag=v9
 check "retag with put-image" '"imageTag": "v2"' \
   bash -c "$AWS ecr --endpoint-url http://$addr put-image --repository-name web --image-tag v2 --image-manifest \"\$($AWS ecr --endpoint-url http://$addr batch-get-image --repository-name web --image-ids imageTag=v1 --query 'images[0].imageManifest' --output text)\""
+policy='{"rules":[{"rulePriority":1,"description":"keep one release","selection":{"tagStatus":"tagged","tagPrefixList":["v"],"countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}]}'
+check "a lifecycle policy with a bad rule" 'rules[0].selection.countNumber' \
+  ecr put-lifecycle-policy --repository-name web --lifecycle-policy-text "${policy/\"countNumber\":1/\"countNumber\":0}"
+check "get a lifecycle policy that is not there" 'LifecyclePolicyNotFoundException' ecr get-lifecycle-policy --repository-name web
+check "put a lifecycle policy" '"repositoryName": "web"' ecr put-lifecycle-policy --repository-name web --lifecycle-policy-text "$policy"
+check "get the lifecycle policy" 'keep one release' ecr get-lifecycle-policy --repository-name web
+check "delete the lifecycle policy" 'keep one release' ecr delete-lifecycle-policy --repository-name web
 check "a repository with images is not deleted" 'RepositoryNotEmptyException' ecr delete-repository --repository-name web
 check "put image tag mutability" '"imageTagMutability": "MUTABLE"' ecr put-image-tag-mutability --repository-name web --image-tag-mutability MUTABLE
 check "batch delete image" '"imageTag": "v2"' ecr batch-delete-image --repository-name web --image-ids imageTag=v2
