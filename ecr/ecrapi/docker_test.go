@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 
+	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/internal/dockertest"
 	"github.com/berth/berth/internal/testimage"
 )
@@ -146,6 +147,29 @@ func TestRegistryRefusesWithoutAValidToken(t *testing.T) {
 		}
 		if tc.want == http.StatusUnauthorized && !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Basic ") {
 			t.Errorf("%s: challenge %q, want Basic", tc.what, resp.Header.Get("WWW-Authenticate"))
+		}
+	}
+
+	// The credential a task brings pulls and never pushes.
+	pulls := cp.ECR().ImagePulls(&berthv1.TaskDefinition{ContainerDefinitions: []*berthv1.ContainerDefinition{
+		{Image: "000000000000.dkr.ecr.us-east-1.amazonaws.com/web:v1"}, {Image: "busybox"}}})
+	if len(pulls) != 1 || pulls[0].GetRef() != cp.RegistryAddr()+"/web:v1" || pulls[0].GetUser() != "AWS" {
+		t.Fatalf("ImagePulls = %v", pulls)
+	}
+	for method, want := range map[string]int{http.MethodGet: http.StatusOK, http.MethodPost: http.StatusForbidden} {
+		url := "http://" + cp.RegistryAddr() + "/v2/"
+		if method == http.MethodPost {
+			url += "web/blobs/uploads/"
+		}
+		req, _ := http.NewRequest(method, url, nil)
+		req.SetBasicAuth("AWS", pulls[0].GetPassword())
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("a task's credential, %s %s: status %d, want %d", method, url, resp.StatusCode, want)
 		}
 	}
 }
