@@ -2,22 +2,25 @@
 # Drives a berth control plane with the real aws CLI (Debian's awscli) over
 # ECS's JSON wire protocol: register a task definition from a real ECS file,
 # describe and list it, create a cluster and a service, scale it, and check
-# ECS's error shapes. Prints "N passed, N failed".
+# ECS's error shapes; then ECR: a repository, docker login with
+# get-login-password, a push, the image operations. Prints "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 AWS=/usr/bin/aws # Debian's package, not a pip-installed one earlier on PATH
 data=$(mktemp -d)
 go build -o "$data/controlplane" ./cmd/controlplane
-"$data/controlplane" --data-dir "$data/cp" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 2>"$data/log" &
+"$data/controlplane" --data-dir "$data/cp" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --registry-addr 127.0.0.1:0 2>"$data/log" &
 cp_pid=$!
-trap 'kill $cp_pid 2>/dev/null; wait $cp_pid 2>/dev/null; rm -rf "$data"' EXIT
+image=berth-awscli/empty:$$
+trap 'kill $cp_pid 2>/dev/null; wait $cp_pid 2>/dev/null; docker rmi -f "$image" "$registry/web:v1" >/dev/null 2>&1; rm -rf "$data"' EXIT
 for _ in $(seq 100); do
   addr=$(grep -o 'http=[0-9.:]*' "$data/log" | head -1 | cut -d= -f2)
   [ -n "$addr" ] && break
   sleep 0.1
 done
 [ -n "$addr" ] || { cat "$data/log"; echo "control plane did not start"; exit 1; }
+registry=$(grep -o 'registry=[0-9.:]*' "$data/log" | head -1 | cut -d= -f2)
 export AWS_SHARED_CREDENTIALS_FILE=$data/cp/aws-credentials AWS_PROFILE=berth AWS_DEFAULT_REGION=us-east-1
 ecs() { "$AWS" ecs --endpoint-url "http://$addr" --output json "$@"; }
 
@@ -227,6 +230,37 @@ standalone=$(ecsnew run-task --cluster prod --task-definition nginx --capacity-p
   --query 'tasks[0].taskArn' --output text 2>/dev/null)
 check "a standalone task cannot be protected" '"reason": "TASK_NOT_VALID"' \
   ecsnew update-task-protection --cluster prod --tasks "$standalone" --protection-enabled
+# ECR: the registry on its own address, its API on the front door.
+ecr() { "$AWS" ecr --endpoint-url "http://$addr" --output json "$@"; }
+export DOCKER_CONFIG=$data/docker
+check "create a repository" '"repositoryUri": "000000000000.dkr.ecr.us-east-1.amazonaws.com/web"' \
+  ecr create-repository --repository-name web --image-tag-mutability IMMUTABLE --image-scanning-configuration scanOnPush=true
+check "a second repository of the name" 'RepositoryAlreadyExistsException' ecr create-repository --repository-name web
+check "a bad repository name" 'InvalidParameterException' ecr create-repository --repository-name Web
+check "describe repositories" '"imageTagMutability": "IMMUTABLE"' ecr describe-repositories --repository-names web
+check "docker login with get-login-password" 'Login Succeeded' \
+  bash -c "$AWS ecr --endpoint-url http://$addr get-login-password | docker login --username AWS --password-stdin $registry"
+tar cf - --files-from /dev/null | docker import - "$image" >/dev/null
+docker tag "$image" "$registry/web:v1"
+check "docker push" 'digest: sha256:' docker push "$registry/web:v1"
+check "describe images" '"imageTags": [' ecr describe-images --repository-name web
+check "list images" '"imageTag": "v1"' ecr list-images --repository-name web
+check "batch get image" '"imageManifest":' ecr batch-get-image --repository-name web --image-ids imageTag=v1
+check "an image that is not there" 'ImageNotFoundException' ecr describe-images --repository-name web --image-ids imageTag=v9
+check "retag with put-image" '"imageTag": "v2"' \
+  bash -c "$AWS ecr --endpoint-url http://$addr put-image --repository-name web --image-tag v2 --image-manifest \"\$($AWS ecr --endpoint-url http://$addr batch-get-image --repository-name web --image-ids imageTag=v1 --query 'images[0].imageManifest' --output text)\""
+policy='{"rules":[{"rulePriority":1,"description":"keep one release","selection":{"tagStatus":"tagged","tagPrefixList":["v"],"countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}]}'
+check "a lifecycle policy with a bad rule" 'rules[0].selection.countNumber' \
+  ecr put-lifecycle-policy --repository-name web --lifecycle-policy-text "${policy/\"countNumber\":1/\"countNumber\":0}"
+check "get a lifecycle policy that is not there" 'LifecyclePolicyNotFoundException' ecr get-lifecycle-policy --repository-name web
+check "put a lifecycle policy" '"repositoryName": "web"' ecr put-lifecycle-policy --repository-name web --lifecycle-policy-text "$policy"
+check "get the lifecycle policy" 'keep one release' ecr get-lifecycle-policy --repository-name web
+check "delete the lifecycle policy" 'keep one release' ecr delete-lifecycle-policy --repository-name web
+check "a repository with images is not deleted" 'RepositoryNotEmptyException' ecr delete-repository --repository-name web
+check "put image tag mutability" '"imageTagMutability": "MUTABLE"' ecr put-image-tag-mutability --repository-name web --image-tag-mutability MUTABLE
+check "batch delete image" '"imageTag": "v2"' ecr batch-delete-image --repository-name web --image-ids imageTag=v2
+check "delete the repository with force" '"repositoryName": "web"' ecr delete-repository --repository-name web --force
+check "an unknown repository" 'RepositoryNotFoundException' ecr list-images --repository-name web
 
 echo "awscli: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -26,6 +26,8 @@ import (
 	"github.com/berth/berth/awsapi"
 	"github.com/berth/berth/controlplane/bearer"
 	"github.com/berth/berth/dashboard"
+	"github.com/berth/berth/ecr/ecrapi"
+	"github.com/berth/berth/ecr/registry"
 	"github.com/berth/berth/ecs/capacity"
 	"github.com/berth/berth/ecs/dispatcher"
 	"github.com/berth/berth/ecs/ecsapi"
@@ -77,6 +79,15 @@ type Config struct {
 	// and join address; the control plane closes the provisioner at
 	// Shutdown if it is an io.Closer. No provisioner: a static pool.
 	Fargate fargate.Config
+	// RegistryAddr is the image registry's address (ECR's;
+	// registry.DefaultAddr when empty, port 0 picks a free port).
+	RegistryAddr string
+	// RegistryMaxBlob bounds one blob upload request to the registry, in
+	// bytes (0: no bound).
+	RegistryMaxBlob int64
+	// RegistryGrace is how old a blob no image references must be before the
+	// registry's garbage collector removes it (registry.DefaultGrace when 0).
+	RegistryGrace time.Duration
 	// Capacity configures the EC2 capacity providers' manager
 	// (ecs/capacity): instance size, scale-in delay. Start fills
 	// in its store, placer and join address; without a provisioner of its
@@ -112,10 +123,13 @@ type ControlPlane struct {
 
 	// SSM Parameter Store and Secrets Manager, with the key that seals
 	// their values in the state file.
-	arns    arn.Namer
-	atRest  *atrest.Keyring
-	ssm     *ssmapi.Server
-	secrets *smapi.Server
+	arns     arn.Namer
+	atRest   *atrest.Keyring
+	ssm      *ssmapi.Server
+	secrets  *smapi.Server
+	registry *registry.Registry
+	ecr      *ecrapi.Server
+	gc       *registry.Collector
 }
 
 // Start opens the data dir's state, makes the tokens at first start and
@@ -154,9 +168,16 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		c.store.Close()
 		return nil, err
 	}
+	if err := c.startECR(ctx, cfg); err != nil {
+		c.grpcLis.Close()
+		c.httpLis.Close()
+		c.store.Close()
+		return nil, err
+	}
 	c.dispatcher = dispatcher.New(dispatcher.Config{
 		Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger,
 		HeartbeatPeriod: cfg.HeartbeatPeriod, TTL: cfg.AgentTTL, RestartGrace: cfg.AgentRestartGrace,
+		ImagePulls: c.ecr.ImagePulls,
 	})
 	c.metrics.observeAgents(c.dispatcher.Heartbeats, c.dispatcher.Sessions)
 	services := servicecontroller.New(servicecontroller.Config{
@@ -168,11 +189,11 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.stopLoops = cancel
 	purge := func(ctx context.Context) error { return c.secrets.Run(ctx, cfg.Logger) }
-	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run, c.capacity.Run, purge} {
+	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run, c.capacity.Run, purge, c.gc.Run, c.ecr.RunLifecycle} {
 		c.loops.Add(1)
 		go func() { defer c.loops.Done(); run(runCtx) }()
 	}
-	wires := []awsapi.Service{ecsapi.Wire(api), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets)}
+	wires := []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets)}
 	c.errorTables = newErrorTables(wires...)
 	c.serveGRPC(api)
 	front := awsapi.New(c.keys, awsapi.Options{Interceptor: c.unaryChain(), Logger: cfg.Logger, Observe: c.metrics.observeWire})
@@ -184,7 +205,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	}
 	c.serveHTTP(front,
 		dashboard.New(dashboard.Config{Store: c.store, API: api, AdminToken: c.adminToken, AddInstance: cfg.AddInstance, Logger: cfg.Logger}))
-	c.log.Info("control plane serving", "grpc", c.GRPCAddr(), "http", c.HTTPAddr(), "data_dir", cfg.DataDir)
+	c.log.Info("control plane serving", "grpc", c.GRPCAddr(), "http", c.HTTPAddr(), "registry", c.RegistryAddr(), "data_dir", cfg.DataDir)
 	return c, nil
 }
 
@@ -265,6 +286,7 @@ func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
 	berthv1.RegisterSSMServer(c.grpc, c.ssm)
 	berthv1.RegisterSecretsManagerServer(c.grpc, c.secrets)
 	berthv1.RegisterEncryptionKeysServer(c.grpc, atrest.NewServer(c.atRest, c.ssm, c.secrets))
+	berthv1.RegisterECRServer(c.grpc, c.ecr)
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	reflection.Register(c.grpc)
@@ -356,5 +378,6 @@ func (c *ControlPlane) Shutdown(ctx context.Context) error {
 		c.http.Close()
 	}
 	serveErrs := errors.Join(<-c.served, <-c.served)
-	return errors.Join(herr, serveErrs, c.store.Close())
+	rerr := c.registry.Close(ctx)
+	return errors.Join(herr, serveErrs, rerr, c.store.Close())
 }

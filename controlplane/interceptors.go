@@ -17,10 +17,11 @@ import (
 )
 
 // Method prefixes: ECS API and berth API callers present the admin token,
-// agents the join token; health and reflection need none.
+// as do ECR API callers; agents the join token; health and reflection need none.
 const (
 	ecsMethodPrefix   = "/berth.v1.ECS/"
 	berthMethodPrefix = "/berth.v1.Berth/"
+	ecrMethodPrefix   = "/berth.v1.ECR/"
 	agentMethodPrefix = "/berth.v1.AgentSessions/"
 	// The other AWS services on gRPC, and berth's key rotation: admin token.
 	ssmMethodPrefix     = "/berth.v1.SSM/"
@@ -107,7 +108,8 @@ func (c *ControlPlane) checkToken(ctx context.Context, method string) error {
 	switch {
 	case strings.HasPrefix(method, ecsMethodPrefix), strings.HasPrefix(method, berthMethodPrefix),
 		strings.HasPrefix(method, ssmMethodPrefix), strings.HasPrefix(method, secretsMethodPrefix),
-		strings.HasPrefix(method, keysMethodPrefix):
+		strings.HasPrefix(method, keysMethodPrefix),
+		strings.HasPrefix(method, ecrMethodPrefix):
 		return checkBearer(ctx, c.adminToken)
 	case strings.HasPrefix(method, agentMethodPrefix):
 		return checkBearer(ctx, c.joinToken)

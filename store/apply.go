@@ -104,6 +104,12 @@ func apply(c *change, cmd *berthv1.Command) (proto.Message, error) {
 		return updateCapacityProvider(c, ch.UpdateCapacityProvider)
 	case *berthv1.Command_UpdateTaskProtection:
 		return updateTaskProtection(c, ch.UpdateTaskProtection)
+	case *berthv1.Command_CreateEcrRepository:
+		return createECRRepository(c, ch.CreateEcrRepository)
+	case *berthv1.Command_UpdateEcrRepository:
+		return updateECRRepository(c, ch.UpdateEcrRepository)
+	case *berthv1.Command_DeleteEcrRepository:
+		return deleteECRRepository(c, ch.DeleteEcrRepository)
 	default:
 		return nil, fmt.Errorf("store: unknown command %T", ch)
 	}

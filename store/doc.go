@@ -42,6 +42,8 @@
 //	└── <name> -> berthv1.ParameterRecord (every version kept; values sealed by package atrest)
 //	secrets        (made at open when missing)
 //	└── <name> -> berthv1.SecretRecord (with its versions; values sealed by package atrest)
+//	ecr-repositories (made at Open when missing: new and empty, no migration)
+//	└── <repositoryName> -> berthv1.EcrRepositoryRecord (ECR's repositories; their images are in the registry's storage)
 //
 // Keys are chosen for range scans: a family's revisions are contiguous and in
 // numeric order; a cluster's instances, services and tasks are contiguous.

@@ -28,6 +28,11 @@ var migrations = []migration{
 	{5, "add the bucket account-settings", createBuckets(bucketAccountSettings)},
 }
 
+// openBuckets are buckets that were added without a migration: a new
+// bucket that starts empty changes no existing data, so Open makes it when
+// it is missing, in any schema version, and the version is not bumped.
+var openBuckets = [][]byte{bucketParameters, bucketSecrets, bucketECRRepositories}
+
 // SchemaVersion is the schema version this build writes.
 func SchemaVersion() uint32 { return migrations[len(migrations)-1].version }
 

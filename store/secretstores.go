@@ -18,9 +18,6 @@ var (
 	bucketSecrets    = []byte("secrets")
 )
 
-// addedBuckets are the buckets Open makes when missing.
-var addedBuckets = [][]byte{bucketParameters, bucketSecrets}
-
 // Kinds of the events of parameters and secrets.
 const (
 	KindParameter Kind = "ssmparameter"
@@ -31,12 +28,12 @@ const (
 // read (its generation moved on): read again and retry.
 const ReasonStale = "Stale"
 
-// ensureBuckets makes the addedBuckets a file lacks, writing only when one is
+// ensureBuckets makes the openBuckets a file lacks, writing only when one is
 // missing.
 func ensureBuckets(db *bolt.DB) error {
 	missing := false
 	db.View(func(tx *bolt.Tx) error {
-		for _, b := range addedBuckets {
+		for _, b := range openBuckets {
 			if tx.Bucket(b) == nil {
 				missing = true
 			}
@@ -46,7 +43,7 @@ func ensureBuckets(db *bolt.DB) error {
 	if !missing {
 		return nil
 	}
-	return db.Update(createBuckets(addedBuckets...))
+	return db.Update(createBuckets(openBuckets...))
 }
 
 // checkGeneration refuses a replace of a record whose generation is not the

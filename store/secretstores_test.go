@@ -85,7 +85,7 @@ func TestAddedBucketsAreMadeAtOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range addedBuckets {
+		for _, b := range openBuckets {
 			if err := tx.DeleteBucket(b); err != nil {
 				return err
 			}

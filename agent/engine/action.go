@@ -33,6 +33,7 @@ type action struct {
 	// container is the container definition's name, or pauseName.
 	container string
 	image     string                // pull
+	from      *runtime.Source       // pull: from berth's registry, or nil
 	spec      runtime.ContainerSpec // create
 	dirs      []string              // create: volume directories to make first; remove-volumes
 	id        string                // start, stop, remove

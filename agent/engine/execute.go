@@ -13,7 +13,7 @@ import (
 func (e *Engine) execute(ctx context.Context, a action) input {
 	switch a.kind {
 	case actPull:
-		return pulled{container: a.container, err: e.rt.Pull(ctx, a.image, e.opts.PullPolicy)}
+		return pulled{container: a.container, err: e.pull(ctx, a)}
 	case actCreate:
 		if err := makeVolumeDirs(a.dirs); err != nil {
 			return created{container: a.container, err: err}
@@ -71,4 +71,13 @@ func (e *Engine) remove(ctx context.Context, a action) {
 	if err := e.rt.Remove(ctx, a.id); err != nil && !errors.Is(err, runtime.ErrNotFound) && ctx.Err() == nil {
 		e.opts.Logger.Warn("cannot remove container", "container", a.container, "id", a.id, "err", err)
 	}
+}
+
+// pull gets a pull action's image: from berth's registry when the assignment
+// says so and the runtime can, else under its own name.
+func (e *Engine) pull(ctx context.Context, a action) error {
+	if sp, ok := e.rt.(runtime.SourcePuller); ok && a.from != nil {
+		return sp.PullFrom(ctx, a.image, *a.from, e.opts.PullPolicy)
+	}
+	return e.rt.Pull(ctx, a.image, e.opts.PullPolicy)
 }

@@ -23,7 +23,7 @@ func (t *task) startActions(now time.Time) []action {
 			c.phase = phasePulling
 			if !pulling[c.spec.Image] {
 				pulling[c.spec.Image] = true
-				acts = append(acts, action{kind: actPull, container: c.name, image: c.spec.Image})
+				acts = append(acts, action{kind: actPull, container: c.name, image: c.spec.Image, from: t.source(c.spec.Image)})
 			}
 		}
 		return acts
@@ -79,4 +79,15 @@ func (t *task) createSpec(c *container) runtime.ContainerSpec {
 		s.IpcMode = runtime.JoinNamespace(t.pause.id)
 	}
 	return s
+}
+
+// source is where the assignment says to pull image from, or nil to pull it
+// under its own name.
+func (t *task) source(image string) *runtime.Source {
+	for _, p := range t.assignment.GetImagePulls() {
+		if p.GetImage() == image {
+			return &runtime.Source{Ref: p.GetRef(), User: p.GetUser(), Password: p.GetPassword()}
+		}
+	}
+	return nil
 }

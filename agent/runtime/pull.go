@@ -1,6 +1,9 @@
 package runtime
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+)
 
 // PullPolicy says when Pull contacts a registry. The values are those of the ECS
 // agent's ECS_IMAGE_PULL_BEHAVIOR.
@@ -32,4 +35,21 @@ func ParsePullPolicy(s string) (PullPolicy, error) {
 // UsesCache reports whether policy accepts a locally present image without pulling.
 func (p PullPolicy) UsesCache() bool {
 	return p == PullOnce || p == PullPreferCached
+}
+
+// Source is where an image comes from when it is not pulled under its own name:
+// berth's registry, which the task definition names by the account's ECR host.
+type Source struct {
+	// Ref is the reference to pull (127.0.0.1:7481/web:v1).
+	Ref string
+	// User and Password are the registry's credentials.
+	User, Password string
+}
+
+// SourcePuller is a Runtime that can pull an image from a Source: it pulls
+// src.Ref with the credentials and gives the image the name image, so that
+// containers are created from image as the task definition names it. Policy
+// applies as for Pull, by image's local presence.
+type SourcePuller interface {
+	PullFrom(ctx context.Context, image string, src Source, policy PullPolicy) error
 }

@@ -181,7 +181,7 @@ func berth(ctx context.Context, image string, n int) (float64, error) {
 	}
 	defer os.RemoveAll(dir)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cp, err := controlplane.Start(ctx, controlplane.Config{DataDir: dir + "/cp", GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Logger: quiet})
+	cp, err := controlplane.Start(ctx, controlplane.Config{DataDir: dir + "/cp", GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0", Logger: quiet})
 	if err != nil {
 		return 0, err
 	}

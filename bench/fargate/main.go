@@ -84,7 +84,7 @@ func run(n int, sizes []string, hostCPU, hostMemory int, delay, timeout time.Dur
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	cp, err := controlplane.Start(context.Background(), controlplane.Config{
-		DataDir: filepath.Join(dir, "cp"), GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+		DataDir: filepath.Join(dir, "cp"), GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Fargate: fargate.Config{Provisioner: prov, HostCPU: hostCPU, HostMemory: hostMemory, MaxHosts: 4 * n,
 			Cooldown: time.Hour, Resync: 500 * time.Millisecond},

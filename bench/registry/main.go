@@ -76,7 +76,7 @@ func run(clients, conns int, duration time.Duration) error {
 	}
 	defer os.RemoveAll(dir)
 	cp, err := controlplane.Start(context.Background(), controlplane.Config{
-		DataDir: dir, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+		DataDir: dir, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

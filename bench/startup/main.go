@@ -116,7 +116,7 @@ func run(n int, idle time.Duration) error {
 		baseline = append(baseline, s)
 		data := filepath.Join(dir, fmt.Sprintf("data-%d", i))
 		args := func(addr string) []string {
-			return []string{"--data-dir", data, "--grpc-addr", freeAddr(), "--http-addr", addr}
+			return []string{"--data-dir", data, "--grpc-addr", freeAddr(), "--http-addr", addr, "--registry-addr", freeAddr()}
 		}
 		if s, err = measure(cp, idle, args); err != nil {
 			return fmt.Errorf("cold start: %w", err)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/berth/berth/arn"
 	"github.com/berth/berth/controlplane"
+	"github.com/berth/berth/ecr/registry"
 	"github.com/berth/berth/internal/inprocess"
 )
 
@@ -37,6 +38,8 @@ func run() error {
 		dataDir  = flag.String("data-dir", "", "directory for state.db and the tokens (required unless -dev)")
 		grpcAddr = flag.String("grpc-addr", controlplane.DefaultGRPCAddr, "gRPC listen address")
 		httpAddr = flag.String("http-addr", controlplane.DefaultHTTPAddr, "HTTP listen address (/healthz, /metrics)")
+		regAddr  = flag.String("registry-addr", registry.DefaultAddr, "the image registry's (ECR's) listen address")
+		maxBlob  = flag.Int64("registry-max-blob", 0, "the most bytes one blob upload request to the registry may carry (0: no limit)")
 		region   = flag.String("region", arn.Default.Region, "region written in ARNs")
 		account  = flag.String("account", arn.Default.Account, "account id written in ARNs")
 		dev      = flag.Bool("dev", false, "development mode: a temporary data dir (unless --data-dir), debug logs, tokens printed")
@@ -93,8 +96,11 @@ func run() error {
 		DataDir:  *dataDir,
 		GRPCAddr: *grpcAddr,
 		HTTPAddr: *httpAddr,
-		ARNs:     arn.Namer{Region: *region, Account: *account},
-		Logger:   log,
+
+		RegistryAddr:    *regAddr,
+		RegistryMaxBlob: *maxBlob,
+		ARNs:            arn.Namer{Region: *region, Account: *account},
+		Logger:          log,
 
 		HeartbeatPeriod:   *hbPeriod,
 		AgentTTL:          3 * *hbPeriod,
@@ -171,6 +177,11 @@ The aws CLI (ECS JSON API, SigV4 with the key in %[3]s/aws-credentials):
   export AWS_SHARED_CREDENTIALS_FILE=%[3]s/aws-credentials AWS_PROFILE=berth AWS_DEFAULT_REGION=us-east-1
   aws ecs --endpoint-url http://%[2]s list-clusters
 
+The image registry (ECR) at %[6]s:
+  aws ecr --endpoint-url http://%[2]s create-repository --repository-name web
+  aws ecr --endpoint-url http://%[2]s get-login-password | docker login --username AWS --password-stdin %[6]s
+  docker tag web %[6]s/web:v1 && docker push %[6]s/web:v1
+
 The berth CLI (gRPC):
   export BERTH_TOKEN=%[4]s
   go run ./cmd/berth list-services
@@ -180,5 +191,5 @@ An agent runs in this process (instance type berth.dev); more can join:
   go run ./cmd/agent --control-plane %[1]s --join-token %[5]s --data-dir /tmp/berth-agent-2
 
 Ctrl-C stops it, removes the dev agent's containers and the temporary data dir.
-`, cp.GRPCAddr(), cp.HTTPAddr(), dataDir, cp.AdminToken(), cp.JoinToken())
+`, cp.GRPCAddr(), cp.HTTPAddr(), dataDir, cp.AdminToken(), cp.JoinToken(), cp.RegistryAddr())
 }

@@ -34,6 +34,10 @@ type Config struct {
 	RestartGrace time.Duration
 	Now          func() time.Time
 	Logger       *slog.Logger
+	// ImagePulls, if set, says how the agent gets the images of a task
+	// definition that live in berth's registry (ECR), sent with each
+	// assignment.
+	ImagePulls func(*berthv1.TaskDefinition) []*berthv1.ImagePull
 }
 
 // Dispatcher serves berthv1.AgentSessions.

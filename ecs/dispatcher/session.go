@@ -313,5 +313,9 @@ func (d *Dispatcher) assignment(t *berthv1.TaskRecord) (*berthv1.TaskAssignment,
 	if limits == nil { // a task placed before tasks kept their limits
 		limits = placement.Limits(td.TaskDefinition, t.Task.GetOverrides())
 	}
-	return &berthv1.TaskAssignment{Task: t.Task, TaskDefinition: td.TaskDefinition, Limits: limits}, nil
+	a := &berthv1.TaskAssignment{Task: t.Task, TaskDefinition: td.TaskDefinition, Limits: limits}
+	if d.cfg.ImagePulls != nil && t.Task.GetDesiredStatus() != "STOPPED" {
+		a.ImagePulls = d.cfg.ImagePulls(td.TaskDefinition)
+	}
+	return a, nil
 }

@@ -42,6 +42,9 @@ func Start(t testing.TB, cfg controlplane.Config) *Cluster {
 	if cfg.HTTPAddr == "" {
 		cfg.HTTPAddr = "127.0.0.1:0"
 	}
+	if cfg.RegistryAddr == "" {
+		cfg.RegistryAddr = "127.0.0.1:0"
+	}
 	cp, err := controlplane.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -36,11 +36,11 @@ type Rule struct {
 var Rules = []Rule{
 	{From: []string{"scheduler"}, Forbid: []string{ours}, Allow: []string{"scheduler"},
 		Why: "the scheduler is pure functions over a snapshot (allow api/proto or apierr here if it ever needs them, nothing else)"},
-	{From: []string{"store"}, Forbid: []string{"controlplane", "scheduler", "ecs", "awsapi", "dashboard", "agent", "ssm", "secretsmanager", "secretref", "atrest"},
+	{From: []string{"store"}, Forbid: []string{"controlplane", "scheduler", "ecs", "ecr", "awsapi", "dashboard", "agent", "ssm", "secretsmanager", "secretref", "atrest"},
 		Why: "the store is below every service and knows none of them"},
-	{From: []string{"controlplane", "ecs", "awsapi", "dashboard", "ssm", "secretsmanager", "secretref", "atrest"}, Forbid: []string{"agent"},
+	{From: []string{"controlplane", "ecs", "ecr", "awsapi", "dashboard", "ssm", "secretsmanager", "secretref", "atrest"}, Forbid: []string{"agent"},
 		Why: "the control plane runs no agent code; in-process agents live in internal/inprocess"},
-	{From: []string{"agent"}, Forbid: []string{"controlplane", "store", "ecs", "awsapi", "dashboard", "scheduler", "ssm", "secretsmanager", "secretref", "atrest"},
+	{From: []string{"agent"}, Forbid: []string{"controlplane", "store", "ecs", "ecr", "awsapi", "dashboard", "scheduler", "ssm", "secretsmanager", "secretref", "atrest"},
 		Why: "the agent knows the control plane only through the session protocol (api/proto)"},
 	{From: []string{"api"}, Forbid: []string{ours}, Allow: []string{"api"},
 		Why: "the API definitions and their generated code depend on nothing of berth's"},
@@ -48,8 +48,14 @@ var Rules = []Rule{
 		Why: "the error vocabulary is below everything"},
 	{From: []string{"hostpool"}, Forbid: []string{"ecs", "agent", "controlplane", "awsapi", "dashboard"},
 		Why: "the shared host pool loop is below the services whose pools it runs: they plug their decisions into it"},
-	{From: []string{"awsapi"}, Forbid: []string{"ecs", "ssm", "secretsmanager"},
+	{From: []string{"awsapi"}, Forbid: []string{"ecs", "ecr", "ssm", "secretsmanager"},
 		Why: "the wire layer is below the services: they register their operations with it"},
+	{From: []string{"ecr"}, Forbid: []string{"ecs", "controlplane", "dashboard"},
+		Why: "ECR is a service of its own: the control plane wires it to ECS (the pull credentials a task carries)"},
+	{From: []string{"ecs"}, Forbid: []string{"ecr"},
+		Why: "ECS learns about the registry only through what the control plane plugs in (the dispatcher's ImagePulls)"},
+	{From: []string{"ecr/token", "ecr/lifecycle"}, Forbid: []string{ours}, Allow: []string{"ecr/token", "ecr/lifecycle"},
+		Why: "token and lifecycle decisions are pure and depend on nothing of berth's"},
 }
 
 // An Exception lets one package depend on one forbidden package for now. Each

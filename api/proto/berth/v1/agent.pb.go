@@ -588,7 +588,10 @@ type TaskAssignment struct {
 	// The task's effective sizes, computed once by the control plane from the
 	// task definition and the task's overrides. Unset from a control plane
 	// that predates it: the agent then works them out itself.
-	Limits        *TaskLimits `protobuf:"bytes,3,opt,name=limits,proto3" json:"limits,omitempty"`
+	Limits *TaskLimits `protobuf:"bytes,3,opt,name=limits,proto3" json:"limits,omitempty"`
+	// Where to pull the images that live in berth's own registry (ECR), with
+	// a short-lived pull-only credential; other images are pulled as named.
+	ImagePulls    []*ImagePull `protobuf:"bytes,90,rep,name=image_pulls,json=imagePulls,proto3" json:"image_pulls,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -644,6 +647,85 @@ func (x *TaskAssignment) GetLimits() *TaskLimits {
 	return nil
 }
 
+func (x *TaskAssignment) GetImagePulls() []*ImagePull {
+	if x != nil {
+		return x.ImagePulls
+	}
+	return nil
+}
+
+// ImagePull says how to get an image of berth's registry: pull ref (the
+// registry's address and the repository: 127.0.0.1:7481/web:v1) as user
+// with password, and give the image the name the task definition uses
+// (000000000000.dkr.ecr.us-east-1.amazonaws.com/web:v1).
+type ImagePull struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Image         string                 `protobuf:"bytes,1,opt,name=image,proto3" json:"image,omitempty"`
+	Ref           string                 `protobuf:"bytes,2,opt,name=ref,proto3" json:"ref,omitempty"`
+	User          string                 `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
+	Password      string                 `protobuf:"bytes,4,opt,name=password,proto3" json:"password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImagePull) Reset() {
+	*x = ImagePull{}
+	mi := &file_berth_v1_agent_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImagePull) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImagePull) ProtoMessage() {}
+
+func (x *ImagePull) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_agent_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImagePull.ProtoReflect.Descriptor instead.
+func (*ImagePull) Descriptor() ([]byte, []int) {
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ImagePull) GetImage() string {
+	if x != nil {
+		return x.Image
+	}
+	return ""
+}
+
+func (x *ImagePull) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *ImagePull) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *ImagePull) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
 // TaskLimits are a task's sizes after its overrides: the task-level CPU
 // units and MiB (0: not set) and each container's.
 type TaskLimits struct {
@@ -657,7 +739,7 @@ type TaskLimits struct {
 
 func (x *TaskLimits) Reset() {
 	*x = TaskLimits{}
-	mi := &file_berth_v1_agent_proto_msgTypes[8]
+	mi := &file_berth_v1_agent_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -669,7 +751,7 @@ func (x *TaskLimits) String() string {
 func (*TaskLimits) ProtoMessage() {}
 
 func (x *TaskLimits) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[8]
+	mi := &file_berth_v1_agent_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -682,7 +764,7 @@ func (x *TaskLimits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLimits.ProtoReflect.Descriptor instead.
 func (*TaskLimits) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{8}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TaskLimits) GetCpu() int32 {
@@ -720,7 +802,7 @@ type ContainerLimits struct {
 
 func (x *ContainerLimits) Reset() {
 	*x = ContainerLimits{}
-	mi := &file_berth_v1_agent_proto_msgTypes[9]
+	mi := &file_berth_v1_agent_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -732,7 +814,7 @@ func (x *ContainerLimits) String() string {
 func (*ContainerLimits) ProtoMessage() {}
 
 func (x *ContainerLimits) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[9]
+	mi := &file_berth_v1_agent_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -745,7 +827,7 @@ func (x *ContainerLimits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerLimits.ProtoReflect.Descriptor instead.
 func (*ContainerLimits) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{9}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ContainerLimits) GetName() string {
@@ -787,7 +869,7 @@ type TaskStateChanges struct {
 
 func (x *TaskStateChanges) Reset() {
 	*x = TaskStateChanges{}
-	mi := &file_berth_v1_agent_proto_msgTypes[10]
+	mi := &file_berth_v1_agent_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -799,7 +881,7 @@ func (x *TaskStateChanges) String() string {
 func (*TaskStateChanges) ProtoMessage() {}
 
 func (x *TaskStateChanges) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[10]
+	mi := &file_berth_v1_agent_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -812,7 +894,7 @@ func (x *TaskStateChanges) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStateChanges.ProtoReflect.Descriptor instead.
 func (*TaskStateChanges) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{10}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TaskStateChanges) GetBatch() uint64 {
@@ -849,7 +931,7 @@ type TaskStateChange struct {
 
 func (x *TaskStateChange) Reset() {
 	*x = TaskStateChange{}
-	mi := &file_berth_v1_agent_proto_msgTypes[11]
+	mi := &file_berth_v1_agent_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -861,7 +943,7 @@ func (x *TaskStateChange) String() string {
 func (*TaskStateChange) ProtoMessage() {}
 
 func (x *TaskStateChange) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[11]
+	mi := &file_berth_v1_agent_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -874,7 +956,7 @@ func (x *TaskStateChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStateChange.ProtoReflect.Descriptor instead.
 func (*TaskStateChange) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{11}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TaskStateChange) GetTaskArn() string {
@@ -971,7 +1053,7 @@ type ContainerStateChange struct {
 
 func (x *ContainerStateChange) Reset() {
 	*x = ContainerStateChange{}
-	mi := &file_berth_v1_agent_proto_msgTypes[12]
+	mi := &file_berth_v1_agent_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -983,7 +1065,7 @@ func (x *ContainerStateChange) String() string {
 func (*ContainerStateChange) ProtoMessage() {}
 
 func (x *ContainerStateChange) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[12]
+	mi := &file_berth_v1_agent_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -996,7 +1078,7 @@ func (x *ContainerStateChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStateChange.ProtoReflect.Descriptor instead.
 func (*ContainerStateChange) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{12}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ContainerStateChange) GetName() string {
@@ -1065,7 +1147,7 @@ type StateChangesAck struct {
 
 func (x *StateChangesAck) Reset() {
 	*x = StateChangesAck{}
-	mi := &file_berth_v1_agent_proto_msgTypes[13]
+	mi := &file_berth_v1_agent_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1077,7 +1159,7 @@ func (x *StateChangesAck) String() string {
 func (*StateChangesAck) ProtoMessage() {}
 
 func (x *StateChangesAck) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[13]
+	mi := &file_berth_v1_agent_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1090,7 +1172,7 @@ func (x *StateChangesAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateChangesAck.ProtoReflect.Descriptor instead.
 func (*StateChangesAck) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{13}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StateChangesAck) GetBatch() uint64 {
@@ -1118,7 +1200,7 @@ type LogsRequest struct {
 
 func (x *LogsRequest) Reset() {
 	*x = LogsRequest{}
-	mi := &file_berth_v1_agent_proto_msgTypes[14]
+	mi := &file_berth_v1_agent_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1130,7 +1212,7 @@ func (x *LogsRequest) String() string {
 func (*LogsRequest) ProtoMessage() {}
 
 func (x *LogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[14]
+	mi := &file_berth_v1_agent_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1143,7 +1225,7 @@ func (x *LogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsRequest.ProtoReflect.Descriptor instead.
 func (*LogsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{14}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *LogsRequest) GetRequestId() string {
@@ -1202,7 +1284,7 @@ type TaskLogsChunk struct {
 
 func (x *TaskLogsChunk) Reset() {
 	*x = TaskLogsChunk{}
-	mi := &file_berth_v1_agent_proto_msgTypes[15]
+	mi := &file_berth_v1_agent_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1214,7 +1296,7 @@ func (x *TaskLogsChunk) String() string {
 func (*TaskLogsChunk) ProtoMessage() {}
 
 func (x *TaskLogsChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[15]
+	mi := &file_berth_v1_agent_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1227,7 +1309,7 @@ func (x *TaskLogsChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLogsChunk.ProtoReflect.Descriptor instead.
 func (*TaskLogsChunk) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{15}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TaskLogsChunk) GetRequestId() string {
@@ -1274,7 +1356,7 @@ type TaskLogsDone struct {
 
 func (x *TaskLogsDone) Reset() {
 	*x = TaskLogsDone{}
-	mi := &file_berth_v1_agent_proto_msgTypes[16]
+	mi := &file_berth_v1_agent_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1286,7 +1368,7 @@ func (x *TaskLogsDone) String() string {
 func (*TaskLogsDone) ProtoMessage() {}
 
 func (x *TaskLogsDone) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[16]
+	mi := &file_berth_v1_agent_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1299,7 +1381,7 @@ func (x *TaskLogsDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLogsDone.ProtoReflect.Descriptor instead.
 func (*TaskLogsDone) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{16}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{17}
 }
 
 // ExecRequest asks the agent to run a command in a task's container and to
@@ -1323,7 +1405,7 @@ type ExecRequest struct {
 
 func (x *ExecRequest) Reset() {
 	*x = ExecRequest{}
-	mi := &file_berth_v1_agent_proto_msgTypes[17]
+	mi := &file_berth_v1_agent_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1335,7 +1417,7 @@ func (x *ExecRequest) String() string {
 func (*ExecRequest) ProtoMessage() {}
 
 func (x *ExecRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[17]
+	mi := &file_berth_v1_agent_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1348,7 +1430,7 @@ func (x *ExecRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecRequest.ProtoReflect.Descriptor instead.
 func (*ExecRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{17}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ExecRequest) GetRequestId() string {
@@ -1422,7 +1504,7 @@ type TaskExecInput struct {
 
 func (x *TaskExecInput) Reset() {
 	*x = TaskExecInput{}
-	mi := &file_berth_v1_agent_proto_msgTypes[18]
+	mi := &file_berth_v1_agent_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1434,7 +1516,7 @@ func (x *TaskExecInput) String() string {
 func (*TaskExecInput) ProtoMessage() {}
 
 func (x *TaskExecInput) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[18]
+	mi := &file_berth_v1_agent_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1447,7 +1529,7 @@ func (x *TaskExecInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskExecInput.ProtoReflect.Descriptor instead.
 func (*TaskExecInput) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{18}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TaskExecInput) GetMessage() isTaskExecInput_Message {
@@ -1525,7 +1607,7 @@ type TaskExecOutput struct {
 
 func (x *TaskExecOutput) Reset() {
 	*x = TaskExecOutput{}
-	mi := &file_berth_v1_agent_proto_msgTypes[19]
+	mi := &file_berth_v1_agent_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1537,7 +1619,7 @@ func (x *TaskExecOutput) String() string {
 func (*TaskExecOutput) ProtoMessage() {}
 
 func (x *TaskExecOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[19]
+	mi := &file_berth_v1_agent_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1550,7 +1632,7 @@ func (x *TaskExecOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskExecOutput.ProtoReflect.Descriptor instead.
 func (*TaskExecOutput) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{19}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TaskExecOutput) GetRequestId() string {
@@ -1694,11 +1776,18 @@ const file_berth_v1_agent_proto_rawDesc = "" +
 	"\vAssignments\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x12\n" +
 	"\x04full\x18\x02 \x01(\bR\x04full\x12.\n" +
-	"\x05tasks\x18\x03 \x03(\v2\x18.berth.v1.TaskAssignmentR\x05tasks\"\xa5\x01\n" +
+	"\x05tasks\x18\x03 \x03(\v2\x18.berth.v1.TaskAssignmentR\x05tasks\"\xdb\x01\n" +
 	"\x0eTaskAssignment\x12\"\n" +
 	"\x04task\x18\x01 \x01(\v2\x0e.berth.v1.TaskR\x04task\x12A\n" +
 	"\x0ftask_definition\x18\x02 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12,\n" +
-	"\x06limits\x18\x03 \x01(\v2\x14.berth.v1.TaskLimitsR\x06limits\"q\n" +
+	"\x06limits\x18\x03 \x01(\v2\x14.berth.v1.TaskLimitsR\x06limits\x124\n" +
+	"\vimage_pulls\x18Z \x03(\v2\x13.berth.v1.ImagePullR\n" +
+	"imagePulls\"c\n" +
+	"\tImagePull\x12\x14\n" +
+	"\x05image\x18\x01 \x01(\tR\x05image\x12\x10\n" +
+	"\x03ref\x18\x02 \x01(\tR\x03ref\x12\x12\n" +
+	"\x04user\x18\x03 \x01(\tR\x04user\x12\x1a\n" +
+	"\bpassword\x18\x04 \x01(\tR\bpassword\"q\n" +
 	"\n" +
 	"TaskLimits\x12\x10\n" +
 	"\x03cpu\x18\x01 \x01(\x05R\x03cpu\x12\x16\n" +
@@ -1805,7 +1894,7 @@ func file_berth_v1_agent_proto_rawDescGZIP() []byte {
 	return file_berth_v1_agent_proto_rawDescData
 }
 
-var file_berth_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_berth_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_berth_v1_agent_proto_goTypes = []any{
 	(*AgentMessage)(nil),         // 0: berth.v1.AgentMessage
 	(*ControlPlaneMessage)(nil),  // 1: berth.v1.ControlPlaneMessage
@@ -1815,60 +1904,62 @@ var file_berth_v1_agent_proto_goTypes = []any{
 	(*Resync)(nil),               // 5: berth.v1.Resync
 	(*Assignments)(nil),          // 6: berth.v1.Assignments
 	(*TaskAssignment)(nil),       // 7: berth.v1.TaskAssignment
-	(*TaskLimits)(nil),           // 8: berth.v1.TaskLimits
-	(*ContainerLimits)(nil),      // 9: berth.v1.ContainerLimits
-	(*TaskStateChanges)(nil),     // 10: berth.v1.TaskStateChanges
-	(*TaskStateChange)(nil),      // 11: berth.v1.TaskStateChange
-	(*ContainerStateChange)(nil), // 12: berth.v1.ContainerStateChange
-	(*StateChangesAck)(nil),      // 13: berth.v1.StateChangesAck
-	(*LogsRequest)(nil),          // 14: berth.v1.LogsRequest
-	(*TaskLogsChunk)(nil),        // 15: berth.v1.TaskLogsChunk
-	(*TaskLogsDone)(nil),         // 16: berth.v1.TaskLogsDone
-	(*ExecRequest)(nil),          // 17: berth.v1.ExecRequest
-	(*TaskExecInput)(nil),        // 18: berth.v1.TaskExecInput
-	(*TaskExecOutput)(nil),       // 19: berth.v1.TaskExecOutput
-	(*Resource)(nil),             // 20: berth.v1.Resource
-	(*Attribute)(nil),            // 21: berth.v1.Attribute
-	(*VersionInfo)(nil),          // 22: berth.v1.VersionInfo
-	(*Task)(nil),                 // 23: berth.v1.Task
-	(*TaskDefinition)(nil),       // 24: berth.v1.TaskDefinition
-	(*NetworkBinding)(nil),       // 25: berth.v1.NetworkBinding
-	(*TerminalSize)(nil),         // 26: berth.v1.TerminalSize
+	(*ImagePull)(nil),            // 8: berth.v1.ImagePull
+	(*TaskLimits)(nil),           // 9: berth.v1.TaskLimits
+	(*ContainerLimits)(nil),      // 10: berth.v1.ContainerLimits
+	(*TaskStateChanges)(nil),     // 11: berth.v1.TaskStateChanges
+	(*TaskStateChange)(nil),      // 12: berth.v1.TaskStateChange
+	(*ContainerStateChange)(nil), // 13: berth.v1.ContainerStateChange
+	(*StateChangesAck)(nil),      // 14: berth.v1.StateChangesAck
+	(*LogsRequest)(nil),          // 15: berth.v1.LogsRequest
+	(*TaskLogsChunk)(nil),        // 16: berth.v1.TaskLogsChunk
+	(*TaskLogsDone)(nil),         // 17: berth.v1.TaskLogsDone
+	(*ExecRequest)(nil),          // 18: berth.v1.ExecRequest
+	(*TaskExecInput)(nil),        // 19: berth.v1.TaskExecInput
+	(*TaskExecOutput)(nil),       // 20: berth.v1.TaskExecOutput
+	(*Resource)(nil),             // 21: berth.v1.Resource
+	(*Attribute)(nil),            // 22: berth.v1.Attribute
+	(*VersionInfo)(nil),          // 23: berth.v1.VersionInfo
+	(*Task)(nil),                 // 24: berth.v1.Task
+	(*TaskDefinition)(nil),       // 25: berth.v1.TaskDefinition
+	(*NetworkBinding)(nil),       // 26: berth.v1.NetworkBinding
+	(*TerminalSize)(nil),         // 27: berth.v1.TerminalSize
 }
 var file_berth_v1_agent_proto_depIdxs = []int32{
 	2,  // 0: berth.v1.AgentMessage.register:type_name -> berth.v1.RegisterInstance
 	4,  // 1: berth.v1.AgentMessage.heartbeat:type_name -> berth.v1.Heartbeat
-	10, // 2: berth.v1.AgentMessage.state_changes:type_name -> berth.v1.TaskStateChanges
+	11, // 2: berth.v1.AgentMessage.state_changes:type_name -> berth.v1.TaskStateChanges
 	5,  // 3: berth.v1.AgentMessage.resync:type_name -> berth.v1.Resync
 	3,  // 4: berth.v1.ControlPlaneMessage.registered:type_name -> berth.v1.Registered
 	6,  // 5: berth.v1.ControlPlaneMessage.assignments:type_name -> berth.v1.Assignments
-	13, // 6: berth.v1.ControlPlaneMessage.ack:type_name -> berth.v1.StateChangesAck
-	14, // 7: berth.v1.ControlPlaneMessage.logs_request:type_name -> berth.v1.LogsRequest
-	17, // 8: berth.v1.ControlPlaneMessage.exec_request:type_name -> berth.v1.ExecRequest
-	20, // 9: berth.v1.RegisterInstance.registered_resources:type_name -> berth.v1.Resource
-	21, // 10: berth.v1.RegisterInstance.attributes:type_name -> berth.v1.Attribute
-	22, // 11: berth.v1.RegisterInstance.version_info:type_name -> berth.v1.VersionInfo
+	14, // 6: berth.v1.ControlPlaneMessage.ack:type_name -> berth.v1.StateChangesAck
+	15, // 7: berth.v1.ControlPlaneMessage.logs_request:type_name -> berth.v1.LogsRequest
+	18, // 8: berth.v1.ControlPlaneMessage.exec_request:type_name -> berth.v1.ExecRequest
+	21, // 9: berth.v1.RegisterInstance.registered_resources:type_name -> berth.v1.Resource
+	22, // 10: berth.v1.RegisterInstance.attributes:type_name -> berth.v1.Attribute
+	23, // 11: berth.v1.RegisterInstance.version_info:type_name -> berth.v1.VersionInfo
 	7,  // 12: berth.v1.Assignments.tasks:type_name -> berth.v1.TaskAssignment
-	23, // 13: berth.v1.TaskAssignment.task:type_name -> berth.v1.Task
-	24, // 14: berth.v1.TaskAssignment.task_definition:type_name -> berth.v1.TaskDefinition
-	8,  // 15: berth.v1.TaskAssignment.limits:type_name -> berth.v1.TaskLimits
-	9,  // 16: berth.v1.TaskLimits.containers:type_name -> berth.v1.ContainerLimits
-	11, // 17: berth.v1.TaskStateChanges.tasks:type_name -> berth.v1.TaskStateChange
-	12, // 18: berth.v1.TaskStateChange.containers:type_name -> berth.v1.ContainerStateChange
-	25, // 19: berth.v1.ContainerStateChange.network_bindings:type_name -> berth.v1.NetworkBinding
-	26, // 20: berth.v1.ExecRequest.size:type_name -> berth.v1.TerminalSize
-	26, // 21: berth.v1.TaskExecInput.resize:type_name -> berth.v1.TerminalSize
-	0,  // 22: berth.v1.AgentSessions.Session:input_type -> berth.v1.AgentMessage
-	15, // 23: berth.v1.AgentSessions.TaskLogs:input_type -> berth.v1.TaskLogsChunk
-	19, // 24: berth.v1.AgentSessions.TaskExec:input_type -> berth.v1.TaskExecOutput
-	1,  // 25: berth.v1.AgentSessions.Session:output_type -> berth.v1.ControlPlaneMessage
-	16, // 26: berth.v1.AgentSessions.TaskLogs:output_type -> berth.v1.TaskLogsDone
-	18, // 27: berth.v1.AgentSessions.TaskExec:output_type -> berth.v1.TaskExecInput
-	25, // [25:28] is the sub-list for method output_type
-	22, // [22:25] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	24, // 13: berth.v1.TaskAssignment.task:type_name -> berth.v1.Task
+	25, // 14: berth.v1.TaskAssignment.task_definition:type_name -> berth.v1.TaskDefinition
+	9,  // 15: berth.v1.TaskAssignment.limits:type_name -> berth.v1.TaskLimits
+	8,  // 16: berth.v1.TaskAssignment.image_pulls:type_name -> berth.v1.ImagePull
+	10, // 17: berth.v1.TaskLimits.containers:type_name -> berth.v1.ContainerLimits
+	12, // 18: berth.v1.TaskStateChanges.tasks:type_name -> berth.v1.TaskStateChange
+	13, // 19: berth.v1.TaskStateChange.containers:type_name -> berth.v1.ContainerStateChange
+	26, // 20: berth.v1.ContainerStateChange.network_bindings:type_name -> berth.v1.NetworkBinding
+	27, // 21: berth.v1.ExecRequest.size:type_name -> berth.v1.TerminalSize
+	27, // 22: berth.v1.TaskExecInput.resize:type_name -> berth.v1.TerminalSize
+	0,  // 23: berth.v1.AgentSessions.Session:input_type -> berth.v1.AgentMessage
+	16, // 24: berth.v1.AgentSessions.TaskLogs:input_type -> berth.v1.TaskLogsChunk
+	20, // 25: berth.v1.AgentSessions.TaskExec:input_type -> berth.v1.TaskExecOutput
+	1,  // 26: berth.v1.AgentSessions.Session:output_type -> berth.v1.ControlPlaneMessage
+	17, // 27: berth.v1.AgentSessions.TaskLogs:output_type -> berth.v1.TaskLogsDone
+	19, // 28: berth.v1.AgentSessions.TaskExec:output_type -> berth.v1.TaskExecInput
+	26, // [26:29] is the sub-list for method output_type
+	23, // [23:26] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_agent_proto_init() }
@@ -1891,13 +1982,13 @@ func file_berth_v1_agent_proto_init() {
 		(*ControlPlaneMessage_LogsRequest)(nil),
 		(*ControlPlaneMessage_ExecRequest)(nil),
 	}
-	file_berth_v1_agent_proto_msgTypes[12].OneofWrappers = []any{}
-	file_berth_v1_agent_proto_msgTypes[18].OneofWrappers = []any{
+	file_berth_v1_agent_proto_msgTypes[13].OneofWrappers = []any{}
+	file_berth_v1_agent_proto_msgTypes[19].OneofWrappers = []any{
 		(*TaskExecInput_Stdin)(nil),
 		(*TaskExecInput_CloseStdin)(nil),
 		(*TaskExecInput_Resize)(nil),
 	}
-	file_berth_v1_agent_proto_msgTypes[19].OneofWrappers = []any{
+	file_berth_v1_agent_proto_msgTypes[20].OneofWrappers = []any{
 		(*TaskExecOutput_Stdout)(nil),
 		(*TaskExecOutput_Stderr)(nil),
 		(*TaskExecOutput_ExitCode)(nil),
@@ -1910,7 +2001,7 @@ func file_berth_v1_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_agent_proto_rawDesc), len(file_berth_v1_agent_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -65,6 +65,9 @@ type Command struct {
 	//	*Command_PutSecretRecord
 	//	*Command_DeleteSecretRecord
 	//	*Command_UpdateTaskProtection
+	//	*Command_CreateEcrRepository
+	//	*Command_UpdateEcrRepository
+	//	*Command_DeleteEcrRepository
 	Change        isCommand_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -384,6 +387,33 @@ func (x *Command) GetUpdateTaskProtection() *UpdateTaskProtectionCommand {
 	return nil
 }
 
+func (x *Command) GetCreateEcrRepository() *CreateEcrRepositoryCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_CreateEcrRepository); ok {
+			return x.CreateEcrRepository
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetUpdateEcrRepository() *UpdateEcrRepositoryCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_UpdateEcrRepository); ok {
+			return x.UpdateEcrRepository
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteEcrRepository() *DeleteEcrRepositoryCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_DeleteEcrRepository); ok {
+			return x.DeleteEcrRepository
+		}
+	}
+	return nil
+}
+
 type isCommand_Change interface {
 	isCommand_Change()
 }
@@ -516,6 +546,19 @@ type Command_UpdateTaskProtection struct {
 	UpdateTaskProtection *UpdateTaskProtectionCommand `protobuf:"bytes,60,opt,name=update_task_protection,json=updateTaskProtection,proto3,oneof"`
 }
 
+type Command_CreateEcrRepository struct {
+	// ECR repositories.
+	CreateEcrRepository *CreateEcrRepositoryCommand `protobuf:"bytes,90,opt,name=create_ecr_repository,json=createEcrRepository,proto3,oneof"`
+}
+
+type Command_UpdateEcrRepository struct {
+	UpdateEcrRepository *UpdateEcrRepositoryCommand `protobuf:"bytes,91,opt,name=update_ecr_repository,json=updateEcrRepository,proto3,oneof"`
+}
+
+type Command_DeleteEcrRepository struct {
+	DeleteEcrRepository *DeleteEcrRepositoryCommand `protobuf:"bytes,92,opt,name=delete_ecr_repository,json=deleteEcrRepository,proto3,oneof"`
+}
+
 func (*Command_RegisterTaskDefinition) isCommand_Change() {}
 
 func (*Command_DeregisterTaskDefinition) isCommand_Change() {}
@@ -575,6 +618,12 @@ func (*Command_PutSecretRecord) isCommand_Change() {}
 func (*Command_DeleteSecretRecord) isCommand_Change() {}
 
 func (*Command_UpdateTaskProtection) isCommand_Change() {}
+
+func (*Command_CreateEcrRepository) isCommand_Change() {}
+
+func (*Command_UpdateEcrRepository) isCommand_Change() {}
+
+func (*Command_DeleteEcrRepository) isCommand_Change() {}
 
 // RegisterTaskDefinitionCommand stores a validated, normalized task definition
 // as the family's next revision. Revision and status are assigned when applied.
@@ -4002,11 +4051,149 @@ func (x *UpdateTaskProtectionCommand) GetExpiresAt() float64 {
 	return 0
 }
 
+// CreateEcrRepositoryCommand stores a new ECR repository; one of that name
+// already stored is an AlreadyExists error.
+type CreateEcrRepositoryCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Record        *EcrRepositoryRecord   `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateEcrRepositoryCommand) Reset() {
+	*x = CreateEcrRepositoryCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateEcrRepositoryCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateEcrRepositoryCommand) ProtoMessage() {}
+
+func (x *CreateEcrRepositoryCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateEcrRepositoryCommand.ProtoReflect.Descriptor instead.
+func (*CreateEcrRepositoryCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *CreateEcrRepositoryCommand) GetRecord() *EcrRepositoryRecord {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+// UpdateEcrRepositoryCommand replaces a stored ECR repository's record (its
+// tag mutability, scanning configuration); a missing one is NotFound.
+type UpdateEcrRepositoryCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Record        *EcrRepositoryRecord   `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateEcrRepositoryCommand) Reset() {
+	*x = UpdateEcrRepositoryCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateEcrRepositoryCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateEcrRepositoryCommand) ProtoMessage() {}
+
+func (x *UpdateEcrRepositoryCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateEcrRepositoryCommand.ProtoReflect.Descriptor instead.
+func (*UpdateEcrRepositoryCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *UpdateEcrRepositoryCommand) GetRecord() *EcrRepositoryRecord {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+// DeleteEcrRepositoryCommand removes an ECR repository's record; a missing
+// one is NotFound. Its images are the registry's to remove.
+type DeleteEcrRepositoryCommand struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	RepositoryName string                 `protobuf:"bytes,1,opt,name=repository_name,json=repositoryName,proto3" json:"repository_name,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *DeleteEcrRepositoryCommand) Reset() {
+	*x = DeleteEcrRepositoryCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteEcrRepositoryCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteEcrRepositoryCommand) ProtoMessage() {}
+
+func (x *DeleteEcrRepositoryCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteEcrRepositoryCommand.ProtoReflect.Descriptor instead.
+func (*DeleteEcrRepositoryCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *DeleteEcrRepositoryCommand) GetRepositoryName() string {
+	if x != nil {
+		return x.RepositoryName
+	}
+	return ""
+}
+
 var File_berth_v1_store_proto protoreflect.FileDescriptor
 
 const file_berth_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecs.proto\x1a\x1dberth/v1/secretsmanager.proto\x1a\x12berth/v1/ssm.proto\"\xff\x14\n" +
+	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecr.proto\x1a\x12berth/v1/ecs.proto\x1a\x1dberth/v1/secretsmanager.proto\x1a\x12berth/v1/ssm.proto\"\x93\x17\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\x01R\x02at\x12c\n" +
 	"\x18register_task_definition\x18\x02 \x01(\v2'.berth.v1.RegisterTaskDefinitionCommandH\x00R\x16registerTaskDefinition\x12i\n" +
@@ -4042,7 +4229,10 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x18delete_parameter_records\x18o \x01(\v2'.berth.v1.DeleteParameterRecordsCommandH\x00R\x16deleteParameterRecords\x12N\n" +
 	"\x11put_secret_record\x18p \x01(\v2 .berth.v1.PutSecretRecordCommandH\x00R\x0fputSecretRecord\x12W\n" +
 	"\x14delete_secret_record\x18q \x01(\v2#.berth.v1.DeleteSecretRecordCommandH\x00R\x12deleteSecretRecord\x12]\n" +
-	"\x16update_task_protection\x18< \x01(\v2%.berth.v1.UpdateTaskProtectionCommandH\x00R\x14updateTaskProtectionB\b\n" +
+	"\x16update_task_protection\x18< \x01(\v2%.berth.v1.UpdateTaskProtectionCommandH\x00R\x14updateTaskProtection\x12Z\n" +
+	"\x15create_ecr_repository\x18Z \x01(\v2$.berth.v1.CreateEcrRepositoryCommandH\x00R\x13createEcrRepository\x12Z\n" +
+	"\x15update_ecr_repository\x18[ \x01(\v2$.berth.v1.UpdateEcrRepositoryCommandH\x00R\x13updateEcrRepository\x12Z\n" +
+	"\x15delete_ecr_repository\x18\\ \x01(\v2$.berth.v1.DeleteEcrRepositoryCommandH\x00R\x13deleteEcrRepositoryB\b\n" +
 	"\x06change\"\x85\x01\n" +
 	"\x1dRegisterTaskDefinitionCommand\x12A\n" +
 	"\x0ftask_definition\x18\x01 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12!\n" +
@@ -4302,7 +4492,13 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x10\n" +
 	"\x03ids\x18\x02 \x03(\tR\x03ids\x12\x1d\n" +
 	"\n" +
-	"expires_at\x18\x03 \x01(\x01R\texpiresAtB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"expires_at\x18\x03 \x01(\x01R\texpiresAt\"S\n" +
+	"\x1aCreateEcrRepositoryCommand\x125\n" +
+	"\x06record\x18\x01 \x01(\v2\x1d.berth.v1.EcrRepositoryRecordR\x06record\"S\n" +
+	"\x1aUpdateEcrRepositoryCommand\x125\n" +
+	"\x06record\x18\x01 \x01(\v2\x1d.berth.v1.EcrRepositoryRecordR\x06record\"E\n" +
+	"\x1aDeleteEcrRepositoryCommand\x12'\n" +
+	"\x0frepository_name\x18\x01 \x01(\tR\x0erepositoryNameB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_store_proto_rawDescOnce sync.Once
@@ -4316,7 +4512,7 @@ func file_berth_v1_store_proto_rawDescGZIP() []byte {
 	return file_berth_v1_store_proto_rawDescData
 }
 
-var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
+var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
 var file_berth_v1_store_proto_goTypes = []any{
 	(*Command)(nil),                              // 0: berth.v1.Command
 	(*RegisterTaskDefinitionCommand)(nil),        // 1: berth.v1.RegisterTaskDefinitionCommand
@@ -4372,32 +4568,36 @@ var file_berth_v1_store_proto_goTypes = []any{
 	(*PutSecretRecordCommand)(nil),               // 51: berth.v1.PutSecretRecordCommand
 	(*DeleteSecretRecordCommand)(nil),            // 52: berth.v1.DeleteSecretRecordCommand
 	(*UpdateTaskProtectionCommand)(nil),          // 53: berth.v1.UpdateTaskProtectionCommand
-	nil,                                          // 54: berth.v1.ServiceRecord.TaskSetTokensEntry
-	(*TaskDefinition)(nil),                       // 55: berth.v1.TaskDefinition
-	(*Tag)(nil),                                  // 56: berth.v1.Tag
-	(*Cluster)(nil),                              // 57: berth.v1.Cluster
-	(*ContainerInstance)(nil),                    // 58: berth.v1.ContainerInstance
-	(*Task)(nil),                                 // 59: berth.v1.Task
-	(*PlacementExplanation)(nil),                 // 60: berth.v1.PlacementExplanation
-	(*PlacementStrategy)(nil),                    // 61: berth.v1.PlacementStrategy
-	(*PlacementConstraint)(nil),                  // 62: berth.v1.PlacementConstraint
-	(*TaskLimits)(nil),                           // 63: berth.v1.TaskLimits
-	(*Attribute)(nil),                            // 64: berth.v1.Attribute
-	(*Failure)(nil),                              // 65: berth.v1.Failure
-	(*TaskStateChange)(nil),                      // 66: berth.v1.TaskStateChange
-	(*Service)(nil),                              // 67: berth.v1.Service
-	(*PlacementFailure)(nil),                     // 68: berth.v1.PlacementFailure
-	(*ServiceRevision)(nil),                      // 69: berth.v1.ServiceRevision
-	(*ServiceDeployment)(nil),                    // 70: berth.v1.ServiceDeployment
-	(*CapacityProvider)(nil),                     // 71: berth.v1.CapacityProvider
-	(*CapacityProviderStrategyItem)(nil),         // 72: berth.v1.CapacityProviderStrategyItem
-	(*Setting)(nil),                              // 73: berth.v1.Setting
-	(*ClusterSetting)(nil),                       // 74: berth.v1.ClusterSetting
-	(*ClusterConfiguration)(nil),                 // 75: berth.v1.ClusterConfiguration
-	(*ClusterServiceConnectDefaults)(nil),        // 76: berth.v1.ClusterServiceConnectDefaults
-	(*ManagedScaling)(nil),                       // 77: berth.v1.ManagedScaling
-	(*SSMTag)(nil),                               // 78: berth.v1.SSMTag
-	(*SecretsManagerTag)(nil),                    // 79: berth.v1.SecretsManagerTag
+	(*CreateEcrRepositoryCommand)(nil),           // 54: berth.v1.CreateEcrRepositoryCommand
+	(*UpdateEcrRepositoryCommand)(nil),           // 55: berth.v1.UpdateEcrRepositoryCommand
+	(*DeleteEcrRepositoryCommand)(nil),           // 56: berth.v1.DeleteEcrRepositoryCommand
+	nil,                                          // 57: berth.v1.ServiceRecord.TaskSetTokensEntry
+	(*TaskDefinition)(nil),                       // 58: berth.v1.TaskDefinition
+	(*Tag)(nil),                                  // 59: berth.v1.Tag
+	(*Cluster)(nil),                              // 60: berth.v1.Cluster
+	(*ContainerInstance)(nil),                    // 61: berth.v1.ContainerInstance
+	(*Task)(nil),                                 // 62: berth.v1.Task
+	(*PlacementExplanation)(nil),                 // 63: berth.v1.PlacementExplanation
+	(*PlacementStrategy)(nil),                    // 64: berth.v1.PlacementStrategy
+	(*PlacementConstraint)(nil),                  // 65: berth.v1.PlacementConstraint
+	(*TaskLimits)(nil),                           // 66: berth.v1.TaskLimits
+	(*Attribute)(nil),                            // 67: berth.v1.Attribute
+	(*Failure)(nil),                              // 68: berth.v1.Failure
+	(*TaskStateChange)(nil),                      // 69: berth.v1.TaskStateChange
+	(*Service)(nil),                              // 70: berth.v1.Service
+	(*PlacementFailure)(nil),                     // 71: berth.v1.PlacementFailure
+	(*ServiceRevision)(nil),                      // 72: berth.v1.ServiceRevision
+	(*ServiceDeployment)(nil),                    // 73: berth.v1.ServiceDeployment
+	(*CapacityProvider)(nil),                     // 74: berth.v1.CapacityProvider
+	(*CapacityProviderStrategyItem)(nil),         // 75: berth.v1.CapacityProviderStrategyItem
+	(*Setting)(nil),                              // 76: berth.v1.Setting
+	(*ClusterSetting)(nil),                       // 77: berth.v1.ClusterSetting
+	(*ClusterConfiguration)(nil),                 // 78: berth.v1.ClusterConfiguration
+	(*ClusterServiceConnectDefaults)(nil),        // 79: berth.v1.ClusterServiceConnectDefaults
+	(*ManagedScaling)(nil),                       // 80: berth.v1.ManagedScaling
+	(*SSMTag)(nil),                               // 81: berth.v1.SSMTag
+	(*SecretsManagerTag)(nil),                    // 82: berth.v1.SecretsManagerTag
+	(*EcrRepositoryRecord)(nil),                  // 83: berth.v1.EcrRepositoryRecord
 }
 var file_berth_v1_store_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
@@ -4430,67 +4630,72 @@ var file_berth_v1_store_proto_depIdxs = []int32{
 	51, // 27: berth.v1.Command.put_secret_record:type_name -> berth.v1.PutSecretRecordCommand
 	52, // 28: berth.v1.Command.delete_secret_record:type_name -> berth.v1.DeleteSecretRecordCommand
 	53, // 29: berth.v1.Command.update_task_protection:type_name -> berth.v1.UpdateTaskProtectionCommand
-	55, // 30: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
-	56, // 31: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
-	57, // 32: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
-	55, // 33: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
-	56, // 34: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
-	58, // 35: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 36: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
-	7,  // 37: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
-	59, // 38: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
-	7,  // 39: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
-	60, // 40: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
-	61, // 41: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
-	62, // 42: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
-	63, // 43: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
-	58, // 44: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 45: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
-	64, // 46: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	9,  // 47: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	9,  // 48: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
-	65, // 49: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
-	66, // 50: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
-	9,  // 51: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
-	8,  // 52: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
-	67, // 53: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
-	23, // 54: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
-	68, // 55: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
-	22, // 56: berth.v1.ServiceRecord.service_deployments:type_name -> berth.v1.ServiceDeploymentRecord
-	69, // 57: berth.v1.ServiceRecord.service_revisions:type_name -> berth.v1.ServiceRevision
-	54, // 58: berth.v1.ServiceRecord.task_set_tokens:type_name -> berth.v1.ServiceRecord.TaskSetTokensEntry
-	70, // 59: berth.v1.ServiceDeploymentRecord.deployment:type_name -> berth.v1.ServiceDeployment
-	21, // 60: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
-	9,  // 61: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	60, // 62: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
-	26, // 63: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
-	9,  // 64: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
-	65, // 65: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
-	71, // 66: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
-	72, // 67: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	31, // 68: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
-	56, // 69: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
-	56, // 70: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
-	73, // 71: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
-	36, // 72: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
-	6,  // 73: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
-	39, // 74: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
-	74, // 75: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
-	75, // 76: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
-	76, // 77: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
-	64, // 78: berth.v1.DeleteAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	77, // 79: berth.v1.UpdateCapacityProviderCommand.managed_scaling:type_name -> berth.v1.ManagedScaling
-	45, // 80: berth.v1.ParameterRecord.versions:type_name -> berth.v1.ParameterVersionRecord
-	78, // 81: berth.v1.ParameterRecord.tags:type_name -> berth.v1.SSMTag
-	44, // 82: berth.v1.PutParameterRecordCommand.record:type_name -> berth.v1.ParameterRecord
-	79, // 83: berth.v1.SecretRecord.tags:type_name -> berth.v1.SecretsManagerTag
-	50, // 84: berth.v1.SecretRecord.versions:type_name -> berth.v1.SecretVersionRecord
-	49, // 85: berth.v1.PutSecretRecordCommand.record:type_name -> berth.v1.SecretRecord
-	86, // [86:86] is the sub-list for method output_type
-	86, // [86:86] is the sub-list for method input_type
-	86, // [86:86] is the sub-list for extension type_name
-	86, // [86:86] is the sub-list for extension extendee
-	0,  // [0:86] is the sub-list for field type_name
+	54, // 30: berth.v1.Command.create_ecr_repository:type_name -> berth.v1.CreateEcrRepositoryCommand
+	55, // 31: berth.v1.Command.update_ecr_repository:type_name -> berth.v1.UpdateEcrRepositoryCommand
+	56, // 32: berth.v1.Command.delete_ecr_repository:type_name -> berth.v1.DeleteEcrRepositoryCommand
+	58, // 33: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
+	59, // 34: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
+	60, // 35: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
+	58, // 36: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
+	59, // 37: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
+	61, // 38: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 39: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
+	7,  // 40: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
+	62, // 41: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
+	7,  // 42: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
+	63, // 43: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
+	64, // 44: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
+	65, // 45: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
+	66, // 46: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
+	61, // 47: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 48: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
+	67, // 49: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	9,  // 50: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	9,  // 51: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
+	68, // 52: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
+	69, // 53: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
+	9,  // 54: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
+	8,  // 55: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
+	70, // 56: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
+	23, // 57: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
+	71, // 58: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
+	22, // 59: berth.v1.ServiceRecord.service_deployments:type_name -> berth.v1.ServiceDeploymentRecord
+	72, // 60: berth.v1.ServiceRecord.service_revisions:type_name -> berth.v1.ServiceRevision
+	57, // 61: berth.v1.ServiceRecord.task_set_tokens:type_name -> berth.v1.ServiceRecord.TaskSetTokensEntry
+	73, // 62: berth.v1.ServiceDeploymentRecord.deployment:type_name -> berth.v1.ServiceDeployment
+	21, // 63: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
+	9,  // 64: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	63, // 65: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
+	26, // 66: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
+	9,  // 67: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
+	68, // 68: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
+	74, // 69: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
+	75, // 70: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	31, // 71: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
+	59, // 72: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
+	59, // 73: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
+	76, // 74: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
+	36, // 75: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
+	6,  // 76: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
+	39, // 77: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
+	77, // 78: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
+	78, // 79: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
+	79, // 80: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	67, // 81: berth.v1.DeleteAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	80, // 82: berth.v1.UpdateCapacityProviderCommand.managed_scaling:type_name -> berth.v1.ManagedScaling
+	45, // 83: berth.v1.ParameterRecord.versions:type_name -> berth.v1.ParameterVersionRecord
+	81, // 84: berth.v1.ParameterRecord.tags:type_name -> berth.v1.SSMTag
+	44, // 85: berth.v1.PutParameterRecordCommand.record:type_name -> berth.v1.ParameterRecord
+	82, // 86: berth.v1.SecretRecord.tags:type_name -> berth.v1.SecretsManagerTag
+	50, // 87: berth.v1.SecretRecord.versions:type_name -> berth.v1.SecretVersionRecord
+	49, // 88: berth.v1.PutSecretRecordCommand.record:type_name -> berth.v1.SecretRecord
+	83, // 89: berth.v1.CreateEcrRepositoryCommand.record:type_name -> berth.v1.EcrRepositoryRecord
+	83, // 90: berth.v1.UpdateEcrRepositoryCommand.record:type_name -> berth.v1.EcrRepositoryRecord
+	91, // [91:91] is the sub-list for method output_type
+	91, // [91:91] is the sub-list for method input_type
+	91, // [91:91] is the sub-list for extension type_name
+	91, // [91:91] is the sub-list for extension extendee
+	0,  // [0:91] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_store_proto_init() }
@@ -4500,6 +4705,7 @@ func file_berth_v1_store_proto_init() {
 	}
 	file_berth_v1_berth_proto_init()
 	file_berth_v1_agent_proto_init()
+	file_berth_v1_ecr_proto_init()
 	file_berth_v1_ecs_proto_init()
 	file_berth_v1_secretsmanager_proto_init()
 	file_berth_v1_ssm_proto_init()
@@ -4534,6 +4740,9 @@ func file_berth_v1_store_proto_init() {
 		(*Command_PutSecretRecord)(nil),
 		(*Command_DeleteSecretRecord)(nil),
 		(*Command_UpdateTaskProtection)(nil),
+		(*Command_CreateEcrRepository)(nil),
+		(*Command_UpdateEcrRepository)(nil),
+		(*Command_DeleteEcrRepository)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -4541,7 +4750,7 @@ func file_berth_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_store_proto_rawDesc), len(file_berth_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   55,
+			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

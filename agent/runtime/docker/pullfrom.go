@@ -1,0 +1,52 @@
+package docker
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/docker/docker/api/types/image"
+
+	"github.com/berth/berth/agent/runtime"
+)
+
+// PullFrom implements runtime.SourcePuller: src.Ref is pulled with its
+// credentials (even by an offline runtime: berth's registry is berth's own)
+// and tagged as ref.
+func (r *Runtime) PullFrom(ctx context.Context, ref string, src runtime.Source, policy runtime.PullPolicy) error {
+	local, err := r.present(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if local && policy.UsesCache() {
+		return nil
+	}
+	err = r.pullAuth(ctx, ref, src)
+	if err != nil && local && policy == runtime.PullDefault {
+		return nil // ECS's default: fall back to the cached image
+	}
+	return err
+}
+
+func (r *Runtime) pullAuth(ctx context.Context, ref string, src runtime.Source) error {
+	auth, err := json.Marshal(map[string]string{
+		"username": src.User, "password": src.Password, "serveraddress": strings.SplitN(src.Ref, "/", 2)[0],
+	})
+	if err != nil {
+		return runtime.CannotPull(ref, err)
+	}
+	body, err := r.cli.ImagePull(ctx, src.Ref, image.PullOptions{RegistryAuth: base64.URLEncoding.EncodeToString(auth)})
+	if err != nil {
+		return runtime.CannotPull(ref, err)
+	}
+	defer body.Close()
+	if err := ReadProgress(body); err != nil {
+		return runtime.CannotPull(ref, err)
+	}
+	if err := r.cli.ImageTag(ctx, src.Ref, ref); err != nil {
+		return runtime.CannotPull(ref, fmt.Errorf("naming %s as %s: %w", src.Ref, ref, err))
+	}
+	return nil
+}
