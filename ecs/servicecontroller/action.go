@@ -155,7 +155,7 @@ func (a *action) startOne(ctx context.Context, st service.Start, tdArn string) e
 		return err
 	}
 	svc := a.rec.Service
-	plan := placement.NewPlan(a.rec.Cluster, td, nil, "service:"+svc.ServiceName, st.Deployment, propagatedTags(svc))
+	plan := placement.NewPlan(a.rec.Cluster, td, nil, "service:"+svc.ServiceName, st.Deployment, propagatedTags(svc, td))
 	plan.EnableExecuteCommand = svc.EnableExecuteCommand
 	var placed []*berthv1.TaskRecord
 	if len(st.Instances) > 0 {
@@ -243,10 +243,15 @@ func memberOfExpressions(td *berthv1.TaskDefinition, svc *berthv1.Service) ([]*s
 	return out, nil
 }
 
-// propagatedTags are the service's tags when it propagates them to tasks.
-func propagatedTags(svc *berthv1.Service) []*berthv1.Tag {
-	if svc.PropagateTags == "SERVICE" {
+// propagatedTags are the tags a service's new task takes: the service's
+// (propagateTags SERVICE) or its task definition's (TASK_DEFINITION), as
+// ECS copies them when it starts the task; none otherwise.
+func propagatedTags(svc *berthv1.Service, td *berthv1.TaskDefinitionRecord) []*berthv1.Tag {
+	switch svc.PropagateTags {
+	case "SERVICE":
 		return svc.Tags
+	case "TASK_DEFINITION":
+		return td.GetTags()
 	}
 	return nil
 }

@@ -363,3 +363,45 @@ func detailOf(err error) string {
 	}
 	return ""
 }
+
+// A service's tasks take the service's tags with propagateTags SERVICE and
+// the task definition's with TASK_DEFINITION, as ECS copies them.
+func TestServicePropagatesTags(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.ECS.RegisterTaskDefinition(e.Ctx, &berthv1.RegisterTaskDefinitionRequest{
+		Family: "tagged", Tags: []*berthv1.Tag{{Key: "from", Value: "taskdef"}},
+		ContainerDefinitions: []*berthv1.ContainerDefinition{{Name: "app", Image: "berth-test/app", Memory: proto.Int32(128), Command: []string{"sleep"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ service, propagate, want string }{
+		{"by-service", "SERVICE", "service"},
+		{"by-taskdef", "TASK_DEFINITION", "taskdef"},
+		{"by-none", "NONE", ""},
+	} {
+		_, err := e.ECS.CreateService(e.Ctx, &berthv1.CreateServiceRequest{ServiceName: c.service, TaskDefinition: "tagged",
+			DesiredCount: proto.Int32(1), PropagateTags: c.propagate, Tags: []*berthv1.Tag{{Key: "from", Value: "service"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.steady(t, c.service, 1)
+		list, err := e.ECS.ListTasks(e.Ctx, &berthv1.ListTasksRequest{ServiceName: c.service})
+		if err != nil || len(list.TaskArns) != 1 {
+			t.Fatalf("%s: tasks %v, %v", c.service, list, err)
+		}
+		d, err := e.ECS.DescribeTasks(e.Ctx, &berthv1.DescribeTasksRequest{Tasks: list.TaskArns, Include: []string{"TAGS"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for _, tag := range d.Tasks[0].Tags {
+			if tag.Key == "from" {
+				got = tag.Value
+			}
+		}
+		if got != c.want {
+			t.Errorf("%s (propagateTags %s): the task's tag from=%q, want %q (tags %v)", c.service, c.propagate, got, c.want, d.Tasks[0].Tags)
+		}
+	}
+}
