@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,6 +42,12 @@ func TestLifecyclePolicyPreview(t *testing.T) {
 			t.Fatal(err)
 		}
 		digests[tag] = aws.ToString(out.Image.ImageId.ImageDigest)
+	}
+	// Each PutImage is a push, in the event log.
+	logged, err := cp.Store().EventLog(0, 100)
+	if err != nil || len(logged) != 4 || !strings.Contains(logged[3].GetDetail(), `"image-tag":"v4"`) ||
+		!strings.Contains(logged[3].GetDetail(), digests["v4"]) {
+		t.Errorf("event log after 4 PutImage = %v, %v", logged, err)
 	}
 	bad := `{"rules":[{"rulePriority":3,"description":"keep two releases","selection":{"tagStatus":"tagged","tagPrefixList":["v"],"countType":"imageCountMoreThan","countNumber":0},"action":{"type":"expire"}}]}`
 	_, err = c.StartLifecyclePolicyPreview(ctx, &ecr.StartLifecyclePolicyPreviewInput{RepositoryName: repo, LifecyclePolicyText: aws.String(bad)})
