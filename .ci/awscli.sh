@@ -253,6 +253,9 @@ policy='{"rules":[{"rulePriority":1,"description":"keep one release","selection"
 check "a lifecycle policy with a bad rule" 'rules[0].selection.countNumber' \
   ecr put-lifecycle-policy --repository-name web --lifecycle-policy-text "${policy/\"countNumber\":1/\"countNumber\":0}"
 check "get a lifecycle policy that is not there" 'LifecyclePolicyNotFoundException' ecr get-lifecycle-policy --repository-name web
+check "a preview that was never started" 'LifecyclePolicyPreviewNotFoundException' ecr get-lifecycle-policy-preview --repository-name web
+check "start a lifecycle policy preview" '"status": "COMPLETE"' ecr start-lifecycle-policy-preview --repository-name web --lifecycle-policy-text "$policy"
+check "get the preview" '"expiringImageTotalCount"' ecr get-lifecycle-policy-preview --repository-name web
 check "put a lifecycle policy" '"repositoryName": "web"' ecr put-lifecycle-policy --repository-name web --lifecycle-policy-text "$policy"
 check "get the lifecycle policy" 'keep one release' ecr get-lifecycle-policy --repository-name web
 check "delete the lifecycle policy" 'keep one release' ecr delete-lifecycle-policy --repository-name web

@@ -110,6 +110,8 @@ func apply(c *change, cmd *berthv1.Command) (proto.Message, error) {
 		return updateECRRepository(c, ch.UpdateEcrRepository)
 	case *berthv1.Command_DeleteEcrRepository:
 		return deleteECRRepository(c, ch.DeleteEcrRepository)
+	case *berthv1.Command_AppendEventLog:
+		return appendEventLog(c, ch.AppendEventLog)
 	default:
 		return nil, fmt.Errorf("store: unknown command %T", ch)
 	}

@@ -44,6 +44,8 @@
 //	└── <name> -> berthv1.SecretRecord (with its versions; values sealed by package atrest)
 //	ecr-repositories (made at Open when missing: new and empty, no migration)
 //	└── <repositoryName> -> berthv1.EcrRepositoryRecord (ECR's repositories; their images are in the registry's storage)
+//	event-log      (made at Open when missing)
+//	└── <sequence, 8 bytes big-endian> -> berthv1.EventLogRecord (berth's event log, the newest MaxEventLog events)
 //
 // Keys are chosen for range scans: a family's revisions are contiguous and in
 // numeric order; a cluster's instances, services and tasks are contiguous.

@@ -37,6 +37,16 @@ func (p PullPolicy) UsesCache() bool {
 	return p == PullOnce || p == PullPreferCached
 }
 
+// Pulls reports whether an image is pulled from its registry under the
+// policy, given whether it is present locally: always unless it is present
+// and the policy takes a cached image (once, prefer-cached).
+func (p PullPolicy) Pulls(local bool) bool { return !local || !p.UsesCache() }
+
+// FallsBack reports whether a failed pull is forgiven and the locally
+// present image used: only under ECS's default, and only with an image to
+// use.
+func (p PullPolicy) FallsBack(local bool) bool { return local && (p == PullDefault || p == "") }
+
 // Source is where an image comes from when it is not pulled under its own name:
 // berth's registry, which the task definition names by the account's ECR host.
 type Source struct {

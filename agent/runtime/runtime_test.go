@@ -61,3 +61,30 @@ func TestCannotPullReadsAsECSReason(t *testing.T) {
 		t.Errorf("CannotPull = %q, want %q wrapping both", err, want)
 	}
 }
+
+// TestPullDecision is ECS_IMAGE_PULL_BEHAVIOR's table: whether a pull goes
+// to the registry, and whether its failure falls back to a cached image.
+func TestPullDecision(t *testing.T) {
+	for _, c := range []struct {
+		p                PullPolicy
+		local            bool
+		pulls, fallsBack bool
+	}{
+		{PullDefault, false, true, false},
+		{PullDefault, true, true, true},
+		{"", true, true, true},
+		{PullAlways, false, true, false},
+		{PullAlways, true, true, false},
+		{PullOnce, false, true, false},
+		{PullOnce, true, false, false},
+		{PullPreferCached, false, true, false},
+		{PullPreferCached, true, false, false},
+	} {
+		if got := c.p.Pulls(c.local); got != c.pulls {
+			t.Errorf("%q.Pulls(local %v) = %v, want %v", c.p, c.local, got, c.pulls)
+		}
+		if got := c.p.FallsBack(c.local); got != c.fallsBack {
+			t.Errorf("%q.FallsBack(local %v) = %v, want %v", c.p, c.local, got, c.fallsBack)
+		}
+	}
+}

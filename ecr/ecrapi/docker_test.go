@@ -13,8 +13,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/internal/cptest"
 	"github.com/berth/berth/internal/dockertest"
 	"github.com/berth/berth/internal/testimage"
+	"github.com/berth/berth/store"
 )
 
 // dockerCLI runs the docker CLI with its own config dir (where docker login
@@ -60,6 +62,9 @@ func TestDockerPushAndPull(t *testing.T) {
 	}
 	ref := reg + "/web:v1"
 	testimage.Tag(t, app, ref)
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	watch := cp.Store().Watch(wctx)
 	if out, err := dockerCLI(t, cfgDir, "", "push", ref); err != nil {
 		t.Fatalf("docker push: %v\n%s", err, out)
 	}
@@ -72,6 +77,31 @@ func TestDockerPushAndPull(t *testing.T) {
 	if len(d.ImageTags) != 1 || d.ImageTags[0] != "v1" || !strings.HasPrefix(aws.ToString(d.ImageDigest), "sha256:") ||
 		aws.ToInt64(d.ImageSizeInBytes) <= 0 || d.ImagePushedAt == nil || aws.ToString(d.ImageManifestMediaType) == "" {
 		t.Errorf("image detail = %+v", d)
+	}
+	// The push is an "ECR Image Action" event, on the store's watch and in
+	// the event log.
+	want := `{"result":"SUCCESS","repository-name":"web","image-digest":"` + aws.ToString(d.ImageDigest) + `","action-type":"PUSH","image-tag":"v1"}`
+	var pushed *berthv1.EventLogRecord
+	cptest.Eventually(t, "the push's event on the store's watch", func() bool {
+		for {
+			select {
+			case ev := <-watch:
+				if ev.Kind == store.KindEventLog {
+					pushed = ev.Value.(*berthv1.EventLogRecord)
+					return true
+				}
+			default:
+				return false
+			}
+		}
+	})
+	if pushed.GetSource() != "aws.ecr" || pushed.GetDetailType() != "ECR Image Action" || pushed.GetDetail() != want ||
+		pushed.GetAccount() != "000000000000" || pushed.GetRegion() != "us-east-1" || len(pushed.GetId()) != 36 || pushed.GetTime() == 0 {
+		t.Errorf("image pushed event = %v, want detail %s", pushed, want)
+	}
+	logged, err := cp.Store().EventLog(0, 100)
+	if err != nil || len(logged) != 1 || logged[0].GetId() != pushed.GetId() {
+		t.Errorf("event log = %v, %v; want the one push", logged, err)
 	}
 	inspect, err := cli.ImageInspect(ctx, ref)
 	if err != nil {
@@ -89,6 +119,9 @@ func TestDockerPushAndPull(t *testing.T) {
 	out, err := dockerCLI(t, cfgDir, "", "push", ref)
 	if err == nil || !strings.Contains(out, "cannot be overwritten because the repository is immutable") {
 		t.Errorf("push over an immutable tag: %v\n%s", err, out)
+	}
+	if logged, err := cp.Store().EventLog(0, 100); err != nil || len(logged) != 1 {
+		t.Errorf("a refused push is in the event log: %v, %v", logged, err)
 	}
 
 	// Pull after the local name is gone.

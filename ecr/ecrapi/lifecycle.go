@@ -9,6 +9,7 @@ import (
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/ecr/ecrerr"
 	"github.com/berth/berth/ecr/lifecycle"
+	"github.com/berth/berth/ecr/registry"
 	"github.com/berth/berth/store"
 )
 
@@ -43,13 +44,8 @@ func (s *Server) PutLifecyclePolicy(ctx context.Context, req *berthv1.PutLifecyc
 		return nil, err
 	}
 	text := req.GetLifecyclePolicyText()
-	if n := len(text); n < 100 || n > 30720 {
-		return nil, ecrerr.Param("lifecyclePolicyText", "must be 100 to 30720 characters, got %d", n)
-	}
-	if _, err := lifecycle.Parse(text); err != nil {
-		e := ecrerr.New(ecrerr.InvalidArgument, ecrerr.InvalidParameterException, "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: '%s'", err.Error())
-		e.Field = "lifecyclePolicyText"
-		return nil, e
+	if _, err := parsePolicy(text); err != nil {
+		return nil, err
 	}
 	name := req.GetRepositoryName()
 	if _, err := s.updateRecord(ctx, name, func(r *berthv1.EcrRepositoryRecord) { r.LifecyclePolicyText = text }); err != nil {
@@ -59,6 +55,21 @@ func (s *Server) PutLifecyclePolicy(ctx context.Context, req *berthv1.PutLifecyc
 		return nil, err
 	}
 	return &berthv1.PutLifecyclePolicyResponse{RegistryId: s.cfg.ARNs.Account, RepositoryName: name, LifecyclePolicyText: text}, nil
+}
+
+// parsePolicy checks a lifecycle policy's text as PutLifecyclePolicy and
+// StartLifecyclePolicyPreview take it.
+func parsePolicy(text string) (lifecycle.Policy, error) {
+	if n := len(text); n < 100 || n > 30720 {
+		return lifecycle.Policy{}, ecrerr.Param("lifecyclePolicyText", "must be 100 to 30720 characters, got %d", n)
+	}
+	p, err := lifecycle.Parse(text)
+	if err != nil {
+		e := ecrerr.New(ecrerr.InvalidArgument, ecrerr.InvalidParameterException, "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: '%s'", err.Error())
+		e.Field = "lifecyclePolicyText"
+		return lifecycle.Policy{}, e
+	}
+	return p, nil
 }
 
 func (s *Server) policyOf(registryID, name string) (*berthv1.EcrRepositoryRecord, error) {
@@ -112,16 +123,11 @@ func (s *Server) applyLifecycle(ctx context.Context, name string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	imgs, err := s.cfg.Registry.Images(ctx, name)
+	now := s.cfg.Now()
+	expired, _, err := s.expiring(ctx, name, policy, now)
 	if err != nil {
 		return 0, err
 	}
-	in := make([]lifecycle.Image, len(imgs))
-	for i, img := range imgs {
-		in[i] = lifecycle.Image{Digest: img.Digest, Tags: img.Tags, PushedAt: img.PushedAt}
-	}
-	now := s.cfg.Now()
-	expired := lifecycle.Expire(policy, in, now)
 	for _, e := range expired {
 		if err := s.cfg.Registry.DeleteImage(ctx, name, e.Digest); err != nil {
 			return 0, err
@@ -133,6 +139,20 @@ func (s *Server) applyLifecycle(ctx context.Context, name string) (int, error) {
 	}
 	_, err = s.updateRecord(ctx, name, func(r *berthv1.EcrRepositoryRecord) { r.LifecycleEvaluatedAt = epoch(now) })
 	return len(expired), err
+}
+
+// expiring returns the images of repository name that policy expires at
+// now, and the repository's images.
+func (s *Server) expiring(ctx context.Context, name string, policy lifecycle.Policy, now time.Time) ([]lifecycle.Expired, []registry.Image, error) {
+	imgs, err := s.cfg.Registry.Images(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	in := make([]lifecycle.Image, len(imgs))
+	for i, img := range imgs {
+		in[i] = lifecycle.Image{Digest: img.Digest, Tags: img.Tags, PushedAt: img.PushedAt}
+	}
+	return lifecycle.Expire(policy, in, now), imgs, nil
 }
 
 // RunLifecycle applies every repository's lifecycle policy each

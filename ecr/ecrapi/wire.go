@@ -3,6 +3,7 @@ package ecrapi
 import (
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/awsapi"
+	"github.com/berth/berth/awsapi/awsjson"
 	"github.com/berth/berth/ecr/ecrerr"
 )
 
@@ -16,6 +17,13 @@ func Wire(s *Server) awsapi.Service {
 	return awsapi.Service{
 		Name: "ecr", SigningName: "ecr", Protocols: []awsapi.Protocol{awsapi.JSON11}, TargetPrefix: TargetPrefix,
 		Desc: &berthv1.ECR_ServiceDesc, Impl: s,
-		Exception: ecrerr.Exception,
+		Exception: ecrerr.Exception, Render: render,
 	}
+}
+
+// render writes the members ECR sends when empty: a preview that expires
+// nothing still has its previewResults list and its count.
+var render = awsjson.Rule{
+	"berth.v1.GetLifecyclePolicyPreviewResponse": {{Name: "previewResults"}, {Name: "summary"}},
+	"berth.v1.LifecyclePolicyPreviewSummary":     {{Name: "expiringImageTotalCount"}},
 }

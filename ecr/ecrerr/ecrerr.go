@@ -13,25 +13,31 @@ import (
 
 // ECR's exception names.
 const (
-	ServerException                   = "ServerException"
-	InvalidParameterException         = "InvalidParameterException"
-	InvalidTagParameterException      = "InvalidTagParameterException"
-	TooManyTagsException              = "TooManyTagsException"
-	RepositoryNotFoundException       = "RepositoryNotFoundException"
-	RepositoryAlreadyExistsException  = "RepositoryAlreadyExistsException"
-	RepositoryNotEmptyException       = "RepositoryNotEmptyException"
-	ImageNotFoundException            = "ImageNotFoundException"
-	ImageAlreadyExistsException       = "ImageAlreadyExistsException"
-	ImageTagAlreadyExistsException    = "ImageTagAlreadyExistsException"
-	ImageDigestDoesNotMatchException  = "ImageDigestDoesNotMatchException"
-	LayersNotFoundException           = "LayersNotFoundException"
-	LifecyclePolicyNotFoundException  = "LifecyclePolicyNotFoundException"
-	ValidationException               = "ValidationException"
-	LimitExceededException            = "LimitExceededException"
-	UnsupportedImageTypeException     = "UnsupportedImageTypeException"
-	AccessDeniedException             = "AccessDeniedException"
-	UnrecognizedClientException       = "UnrecognizedClientException"
-	ReferencedImagesNotFoundException = "ReferencedImagesNotFoundException"
+	ServerException                  = "ServerException"
+	InvalidParameterException        = "InvalidParameterException"
+	InvalidTagParameterException     = "InvalidTagParameterException"
+	TooManyTagsException             = "TooManyTagsException"
+	RepositoryNotFoundException      = "RepositoryNotFoundException"
+	RepositoryAlreadyExistsException = "RepositoryAlreadyExistsException"
+	RepositoryNotEmptyException      = "RepositoryNotEmptyException"
+	ImageNotFoundException           = "ImageNotFoundException"
+	ImageAlreadyExistsException      = "ImageAlreadyExistsException"
+	ImageTagAlreadyExistsException   = "ImageTagAlreadyExistsException"
+	ImageDigestDoesNotMatchException = "ImageDigestDoesNotMatchException"
+	LayersNotFoundException          = "LayersNotFoundException"
+	LifecyclePolicyNotFoundException = "LifecyclePolicyNotFoundException"
+	// LifecyclePolicyPreviewNotFoundException: no preview was started.
+	LifecyclePolicyPreviewNotFoundException = "LifecyclePolicyPreviewNotFoundException"
+	// LifecyclePolicyPreviewInProgressException is ECR's answer to a preview
+	// started while one runs; berth evaluates a preview as it is started, so
+	// none is ever running and berth never raises it.
+	LifecyclePolicyPreviewInProgressException = "LifecyclePolicyPreviewInProgressException"
+	ValidationException                       = "ValidationException"
+	LimitExceededException                    = "LimitExceededException"
+	UnsupportedImageTypeException             = "UnsupportedImageTypeException"
+	AccessDeniedException                     = "AccessDeniedException"
+	UnrecognizedClientException               = "UnrecognizedClientException"
+	ReferencedImagesNotFoundException         = "ReferencedImagesNotFoundException"
 )
 
 var byReason = map[string]string{

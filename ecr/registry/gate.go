@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -151,7 +152,7 @@ func (r *Registry) putManifest(w http.ResponseWriter, req *http.Request, rt rout
 	rec := &statusRecorder{ResponseWriter: w}
 	next.ServeHTTP(rec, req)
 	if rec.status == http.StatusCreated && r.cfg.OnPush != nil {
-		r.cfg.OnPush(rt.name, tag, w.Header().Get("Docker-Content-Digest"))
+		r.cfg.OnPush(context.WithoutCancel(req.Context()), rt.name, tag, w.Header().Get("Docker-Content-Digest"))
 	}
 }
 

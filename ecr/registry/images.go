@@ -168,8 +168,17 @@ func (r *Registry) Manifest(ctx context.Context, name, dgst string) (Manifest, e
 
 // PutManifest stores a manifest (every blob it names must be in the
 // registry) and points tag at it, unless tag is "". An immutable repository
-// refuses to move an existing tag.
+// refuses to move an existing tag. A stored manifest is announced (OnPush)
+// as a push through the registry's API is.
 func (r *Registry) PutManifest(ctx context.Context, name, tag, mediaType string, payload []byte, immutable bool) (string, error) {
+	d, err := r.storeManifest(ctx, name, tag, mediaType, payload, immutable)
+	if err == nil && r.cfg.OnPush != nil {
+		r.cfg.OnPush(context.WithoutCancel(ctx), name, tag, d)
+	}
+	return d, err
+}
+
+func (r *Registry) storeManifest(ctx context.Context, name, tag, mediaType string, payload []byte, immutable bool) (string, error) {
 	r.writes.RLock()
 	defer r.writes.RUnlock()
 	m, desc, err := distribution.UnmarshalManifest(mediaType, payload)

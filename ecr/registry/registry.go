@@ -79,8 +79,9 @@ type Config struct {
 	// Logger logs what the registry does.
 	Logger *slog.Logger
 	// OnPush, if set, is called after a manifest was stored under a tag
-	// (tag "" for a push by digest).
-	OnPush func(repository, tag, digest string)
+	// (tag "" for a push by digest), before the push's response ends; ctx
+	// is the request's, without its cancellation.
+	OnPush func(ctx context.Context, repository, tag, digest string)
 }
 
 // Registry is a running registry.

@@ -25,14 +25,14 @@ func (r *Runtime) Pull(ctx context.Context, ref string, policy runtime.PullPolic
 	if err != nil {
 		return err
 	}
-	if local && (policy.UsesCache() || r.opts.Offline) {
+	if local && (!policy.Pulls(local) || r.opts.Offline) {
 		return nil
 	}
 	if r.opts.Offline {
 		return runtime.CannotPull(ref, errNoRegistry)
 	}
 	err = r.pull(ctx, ref)
-	if err != nil && local && policy == runtime.PullDefault {
+	if err != nil && policy.FallsBack(local) {
 		return nil // ECS's default: fall back to the cached image
 	}
 	return err

@@ -20,11 +20,11 @@ func (r *Runtime) PullFrom(ctx context.Context, ref string, src runtime.Source, 
 	if err != nil {
 		return err
 	}
-	if local && policy.UsesCache() {
+	if !policy.Pulls(local) {
 		return nil
 	}
 	err = r.pullAuth(ctx, ref, src)
-	if err != nil && local && policy == runtime.PullDefault {
+	if err != nil && policy.FallsBack(local) {
 		return nil // ECS's default: fall back to the cached image
 	}
 	return err

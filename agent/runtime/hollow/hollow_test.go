@@ -244,3 +244,36 @@ func TestManyInstances(t *testing.T) {
 		t.Errorf("goroutines grew from %d to %d for %d containers", before, after, instances*perInstance)
 	}
 }
+
+// TestPullBehaviors runs each ECS_IMAGE_PULL_BEHAVIOR against a cached image
+// whose registry copy is gone: default falls back to the cache after trying
+// the registry, always fails, once and prefer-cached never ask the registry;
+// a missing image is pulled under every policy.
+func TestPullBehaviors(t *testing.T) {
+	for _, c := range []struct {
+		p     runtime.PullPolicy
+		fails bool
+		pulls int64
+	}{
+		{runtime.PullDefault, false, 1},
+		{runtime.PullAlways, true, 1},
+		{runtime.PullOnce, false, 0},
+		{runtime.PullPreferCached, false, 0},
+	} {
+		rt := newRuntime(t, hollow.Config{})
+		rt.FailPull(image)
+		err := rt.Pull(t.Context(), image, c.p)
+		if (err != nil) != c.fails || (err != nil && !errors.Is(err, runtime.ErrCannotPull)) {
+			t.Errorf("Pull(cached, gone from the registry, %s) = %v, want failure %v", c.p, err, c.fails)
+		}
+		if n := rt.Counters().Pulls; n != c.pulls {
+			t.Errorf("%s: registry pulls = %d, want %d", c.p, n, c.pulls)
+		}
+		if err := rt.Pull(t.Context(), "missing:1", c.p); err != nil {
+			t.Errorf("Pull(missing, %s) = %v", c.p, err)
+		}
+		if n := rt.Counters().Pulls; n != c.pulls+1 {
+			t.Errorf("%s: a missing image was not pulled (registry pulls %d)", c.p, n)
+		}
+	}
+}

@@ -17,11 +17,11 @@ func (r *Runtime) Pull(ctx context.Context, image string, policy runtime.PullPol
 	r.mu.Lock()
 	local := r.images[image]
 	r.mu.Unlock()
-	if local && policy.UsesCache() {
+	if !policy.Pulls(local) {
 		return nil
 	}
 	err := r.pull(ctx, image)
-	if err != nil && local && policy == runtime.PullDefault {
+	if err != nil && policy.FallsBack(local) {
 		return nil // ECS's default: fall back to the cached image
 	}
 	return err

@@ -2136,8 +2136,10 @@ type EcrRepositoryRecord struct {
 	// The lifecycle policy ("" for none) and when it was last applied.
 	LifecyclePolicyText  string  `protobuf:"bytes,3,opt,name=lifecycle_policy_text,json=lifecyclePolicyText,proto3" json:"lifecycle_policy_text,omitempty"`
 	LifecycleEvaluatedAt float64 `protobuf:"fixed64,4,opt,name=lifecycle_evaluated_at,json=lifecycleEvaluatedAt,proto3" json:"lifecycle_evaluated_at,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// The last lifecycle policy preview (StartLifecyclePolicyPreview), if any.
+	LifecyclePreview *EcrLifecyclePreview `protobuf:"bytes,120,opt,name=lifecycle_preview,json=lifecyclePreview,proto3" json:"lifecycle_preview,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *EcrRepositoryRecord) Reset() {
@@ -2198,6 +2200,83 @@ func (x *EcrRepositoryRecord) GetLifecycleEvaluatedAt() float64 {
 	return 0
 }
 
+func (x *EcrRepositoryRecord) GetLifecyclePreview() *EcrLifecyclePreview {
+	if x != nil {
+		return x.LifecyclePreview
+	}
+	return nil
+}
+
+// EcrLifecyclePreview is a lifecycle policy preview as the store keeps it:
+// the policy evaluated, its status and every image it would expire.
+type EcrLifecyclePreview struct {
+	state               protoimpl.MessageState          `protogen:"open.v1"`
+	LifecyclePolicyText string                          `protobuf:"bytes,1,opt,name=lifecycle_policy_text,json=lifecyclePolicyText,proto3" json:"lifecycle_policy_text,omitempty"`
+	Status              string                          `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	PreviewResults      []*LifecyclePolicyPreviewResult `protobuf:"bytes,3,rep,name=preview_results,json=previewResults,proto3" json:"preview_results,omitempty"`
+	StartedAt           float64                         `protobuf:"fixed64,4,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *EcrLifecyclePreview) Reset() {
+	*x = EcrLifecyclePreview{}
+	mi := &file_berth_v1_ecr_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EcrLifecyclePreview) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EcrLifecyclePreview) ProtoMessage() {}
+
+func (x *EcrLifecyclePreview) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecr_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EcrLifecyclePreview.ProtoReflect.Descriptor instead.
+func (*EcrLifecyclePreview) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *EcrLifecyclePreview) GetLifecyclePolicyText() string {
+	if x != nil {
+		return x.LifecyclePolicyText
+	}
+	return ""
+}
+
+func (x *EcrLifecyclePreview) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *EcrLifecyclePreview) GetPreviewResults() []*LifecyclePolicyPreviewResult {
+	if x != nil {
+		return x.PreviewResults
+	}
+	return nil
+}
+
+func (x *EcrLifecyclePreview) GetStartedAt() float64 {
+	if x != nil {
+		return x.StartedAt
+	}
+	return 0
+}
+
 type PutLifecyclePolicyRequest struct {
 	state               protoimpl.MessageState `protogen:"open.v1"`
 	RegistryId          string                 `protobuf:"bytes,1,opt,name=registry_id,json=registryId,proto3" json:"registry_id,omitempty"`
@@ -2209,7 +2288,7 @@ type PutLifecyclePolicyRequest struct {
 
 func (x *PutLifecyclePolicyRequest) Reset() {
 	*x = PutLifecyclePolicyRequest{}
-	mi := &file_berth_v1_ecr_proto_msgTypes[35]
+	mi := &file_berth_v1_ecr_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2221,7 +2300,7 @@ func (x *PutLifecyclePolicyRequest) String() string {
 func (*PutLifecyclePolicyRequest) ProtoMessage() {}
 
 func (x *PutLifecyclePolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecr_proto_msgTypes[35]
+	mi := &file_berth_v1_ecr_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2234,7 +2313,7 @@ func (x *PutLifecyclePolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutLifecyclePolicyRequest.ProtoReflect.Descriptor instead.
 func (*PutLifecyclePolicyRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{35}
+	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PutLifecyclePolicyRequest) GetRegistryId() string {
@@ -2269,7 +2348,7 @@ type PutLifecyclePolicyResponse struct {
 
 func (x *PutLifecyclePolicyResponse) Reset() {
 	*x = PutLifecyclePolicyResponse{}
-	mi := &file_berth_v1_ecr_proto_msgTypes[36]
+	mi := &file_berth_v1_ecr_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2281,7 +2360,7 @@ func (x *PutLifecyclePolicyResponse) String() string {
 func (*PutLifecyclePolicyResponse) ProtoMessage() {}
 
 func (x *PutLifecyclePolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecr_proto_msgTypes[36]
+	mi := &file_berth_v1_ecr_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2294,7 +2373,7 @@ func (x *PutLifecyclePolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutLifecyclePolicyResponse.ProtoReflect.Descriptor instead.
 func (*PutLifecyclePolicyResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{36}
+	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *PutLifecyclePolicyResponse) GetRegistryId() string {
@@ -2328,7 +2407,7 @@ type GetLifecyclePolicyRequest struct {
 
 func (x *GetLifecyclePolicyRequest) Reset() {
 	*x = GetLifecyclePolicyRequest{}
-	mi := &file_berth_v1_ecr_proto_msgTypes[37]
+	mi := &file_berth_v1_ecr_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2340,7 +2419,7 @@ func (x *GetLifecyclePolicyRequest) String() string {
 func (*GetLifecyclePolicyRequest) ProtoMessage() {}
 
 func (x *GetLifecyclePolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecr_proto_msgTypes[37]
+	mi := &file_berth_v1_ecr_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2353,7 +2432,7 @@ func (x *GetLifecyclePolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLifecyclePolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetLifecyclePolicyRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{37}
+	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetLifecyclePolicyRequest) GetRegistryId() string {
@@ -2382,7 +2461,7 @@ type GetLifecyclePolicyResponse struct {
 
 func (x *GetLifecyclePolicyResponse) Reset() {
 	*x = GetLifecyclePolicyResponse{}
-	mi := &file_berth_v1_ecr_proto_msgTypes[38]
+	mi := &file_berth_v1_ecr_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2394,7 +2473,7 @@ func (x *GetLifecyclePolicyResponse) String() string {
 func (*GetLifecyclePolicyResponse) ProtoMessage() {}
 
 func (x *GetLifecyclePolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecr_proto_msgTypes[38]
+	mi := &file_berth_v1_ecr_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2407,7 +2486,7 @@ func (x *GetLifecyclePolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLifecyclePolicyResponse.ProtoReflect.Descriptor instead.
 func (*GetLifecyclePolicyResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{38}
+	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetLifecyclePolicyResponse) GetRegistryId() string {
@@ -2448,7 +2527,7 @@ type DeleteLifecyclePolicyRequest struct {
 
 func (x *DeleteLifecyclePolicyRequest) Reset() {
 	*x = DeleteLifecyclePolicyRequest{}
-	mi := &file_berth_v1_ecr_proto_msgTypes[39]
+	mi := &file_berth_v1_ecr_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2460,7 +2539,7 @@ func (x *DeleteLifecyclePolicyRequest) String() string {
 func (*DeleteLifecyclePolicyRequest) ProtoMessage() {}
 
 func (x *DeleteLifecyclePolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecr_proto_msgTypes[39]
+	mi := &file_berth_v1_ecr_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2473,7 +2552,7 @@ func (x *DeleteLifecyclePolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteLifecyclePolicyRequest.ProtoReflect.Descriptor instead.
 func (*DeleteLifecyclePolicyRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{39}
+	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DeleteLifecyclePolicyRequest) GetRegistryId() string {
@@ -2502,7 +2581,7 @@ type DeleteLifecyclePolicyResponse struct {
 
 func (x *DeleteLifecyclePolicyResponse) Reset() {
 	*x = DeleteLifecyclePolicyResponse{}
-	mi := &file_berth_v1_ecr_proto_msgTypes[40]
+	mi := &file_berth_v1_ecr_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2514,7 +2593,7 @@ func (x *DeleteLifecyclePolicyResponse) String() string {
 func (*DeleteLifecyclePolicyResponse) ProtoMessage() {}
 
 func (x *DeleteLifecyclePolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_ecr_proto_msgTypes[40]
+	mi := &file_berth_v1_ecr_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2527,7 +2606,7 @@ func (x *DeleteLifecyclePolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteLifecyclePolicyResponse.ProtoReflect.Descriptor instead.
 func (*DeleteLifecyclePolicyResponse) Descriptor() ([]byte, []int) {
-	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{40}
+	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DeleteLifecyclePolicyResponse) GetRegistryId() string {
@@ -2556,6 +2635,534 @@ func (x *DeleteLifecyclePolicyResponse) GetLastEvaluatedAt() float64 {
 		return x.LastEvaluatedAt
 	}
 	return 0
+}
+
+type StartLifecyclePolicyPreviewRequest struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	RegistryId          string                 `protobuf:"bytes,1,opt,name=registry_id,json=registryId,proto3" json:"registry_id,omitempty"`
+	RepositoryName      string                 `protobuf:"bytes,2,opt,name=repository_name,json=repositoryName,proto3" json:"repository_name,omitempty"`
+	LifecyclePolicyText string                 `protobuf:"bytes,3,opt,name=lifecycle_policy_text,json=lifecyclePolicyText,proto3" json:"lifecycle_policy_text,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *StartLifecyclePolicyPreviewRequest) Reset() {
+	*x = StartLifecyclePolicyPreviewRequest{}
+	mi := &file_berth_v1_ecr_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartLifecyclePolicyPreviewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartLifecyclePolicyPreviewRequest) ProtoMessage() {}
+
+func (x *StartLifecyclePolicyPreviewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecr_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartLifecyclePolicyPreviewRequest.ProtoReflect.Descriptor instead.
+func (*StartLifecyclePolicyPreviewRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *StartLifecyclePolicyPreviewRequest) GetRegistryId() string {
+	if x != nil {
+		return x.RegistryId
+	}
+	return ""
+}
+
+func (x *StartLifecyclePolicyPreviewRequest) GetRepositoryName() string {
+	if x != nil {
+		return x.RepositoryName
+	}
+	return ""
+}
+
+func (x *StartLifecyclePolicyPreviewRequest) GetLifecyclePolicyText() string {
+	if x != nil {
+		return x.LifecyclePolicyText
+	}
+	return ""
+}
+
+type StartLifecyclePolicyPreviewResponse struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	RegistryId          string                 `protobuf:"bytes,1,opt,name=registry_id,json=registryId,proto3" json:"registry_id,omitempty"`
+	RepositoryName      string                 `protobuf:"bytes,2,opt,name=repository_name,json=repositoryName,proto3" json:"repository_name,omitempty"`
+	LifecyclePolicyText string                 `protobuf:"bytes,3,opt,name=lifecycle_policy_text,json=lifecyclePolicyText,proto3" json:"lifecycle_policy_text,omitempty"`
+	Status              string                 `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *StartLifecyclePolicyPreviewResponse) Reset() {
+	*x = StartLifecyclePolicyPreviewResponse{}
+	mi := &file_berth_v1_ecr_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartLifecyclePolicyPreviewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartLifecyclePolicyPreviewResponse) ProtoMessage() {}
+
+func (x *StartLifecyclePolicyPreviewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecr_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartLifecyclePolicyPreviewResponse.ProtoReflect.Descriptor instead.
+func (*StartLifecyclePolicyPreviewResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *StartLifecyclePolicyPreviewResponse) GetRegistryId() string {
+	if x != nil {
+		return x.RegistryId
+	}
+	return ""
+}
+
+func (x *StartLifecyclePolicyPreviewResponse) GetRepositoryName() string {
+	if x != nil {
+		return x.RepositoryName
+	}
+	return ""
+}
+
+func (x *StartLifecyclePolicyPreviewResponse) GetLifecyclePolicyText() string {
+	if x != nil {
+		return x.LifecyclePolicyText
+	}
+	return ""
+}
+
+func (x *StartLifecyclePolicyPreviewResponse) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+type LifecyclePolicyPreviewFilter struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TagStatus     string                 `protobuf:"bytes,1,opt,name=tag_status,json=tagStatus,proto3" json:"tag_status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LifecyclePolicyPreviewFilter) Reset() {
+	*x = LifecyclePolicyPreviewFilter{}
+	mi := &file_berth_v1_ecr_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LifecyclePolicyPreviewFilter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LifecyclePolicyPreviewFilter) ProtoMessage() {}
+
+func (x *LifecyclePolicyPreviewFilter) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecr_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LifecyclePolicyPreviewFilter.ProtoReflect.Descriptor instead.
+func (*LifecyclePolicyPreviewFilter) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *LifecyclePolicyPreviewFilter) GetTagStatus() string {
+	if x != nil {
+		return x.TagStatus
+	}
+	return ""
+}
+
+type GetLifecyclePolicyPreviewRequest struct {
+	state          protoimpl.MessageState        `protogen:"open.v1"`
+	RegistryId     string                        `protobuf:"bytes,1,opt,name=registry_id,json=registryId,proto3" json:"registry_id,omitempty"`
+	RepositoryName string                        `protobuf:"bytes,2,opt,name=repository_name,json=repositoryName,proto3" json:"repository_name,omitempty"`
+	ImageIds       []*ImageIdentifier            `protobuf:"bytes,3,rep,name=image_ids,json=imageIds,proto3" json:"image_ids,omitempty"`
+	NextToken      string                        `protobuf:"bytes,4,opt,name=next_token,json=nextToken,proto3" json:"next_token,omitempty"`
+	MaxResults     int32                         `protobuf:"varint,5,opt,name=max_results,json=maxResults,proto3" json:"max_results,omitempty"`
+	Filter         *LifecyclePolicyPreviewFilter `protobuf:"bytes,6,opt,name=filter,proto3" json:"filter,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetLifecyclePolicyPreviewRequest) Reset() {
+	*x = GetLifecyclePolicyPreviewRequest{}
+	mi := &file_berth_v1_ecr_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLifecyclePolicyPreviewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLifecyclePolicyPreviewRequest) ProtoMessage() {}
+
+func (x *GetLifecyclePolicyPreviewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecr_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLifecyclePolicyPreviewRequest.ProtoReflect.Descriptor instead.
+func (*GetLifecyclePolicyPreviewRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *GetLifecyclePolicyPreviewRequest) GetRegistryId() string {
+	if x != nil {
+		return x.RegistryId
+	}
+	return ""
+}
+
+func (x *GetLifecyclePolicyPreviewRequest) GetRepositoryName() string {
+	if x != nil {
+		return x.RepositoryName
+	}
+	return ""
+}
+
+func (x *GetLifecyclePolicyPreviewRequest) GetImageIds() []*ImageIdentifier {
+	if x != nil {
+		return x.ImageIds
+	}
+	return nil
+}
+
+func (x *GetLifecyclePolicyPreviewRequest) GetNextToken() string {
+	if x != nil {
+		return x.NextToken
+	}
+	return ""
+}
+
+func (x *GetLifecyclePolicyPreviewRequest) GetMaxResults() int32 {
+	if x != nil {
+		return x.MaxResults
+	}
+	return 0
+}
+
+func (x *GetLifecyclePolicyPreviewRequest) GetFilter() *LifecyclePolicyPreviewFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+type LifecyclePolicyRuleAction struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Type               string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	TargetStorageClass string                 `protobuf:"bytes,2,opt,name=target_storage_class,json=targetStorageClass,proto3" json:"target_storage_class,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *LifecyclePolicyRuleAction) Reset() {
+	*x = LifecyclePolicyRuleAction{}
+	mi := &file_berth_v1_ecr_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LifecyclePolicyRuleAction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LifecyclePolicyRuleAction) ProtoMessage() {}
+
+func (x *LifecyclePolicyRuleAction) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecr_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LifecyclePolicyRuleAction.ProtoReflect.Descriptor instead.
+func (*LifecyclePolicyRuleAction) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *LifecyclePolicyRuleAction) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *LifecyclePolicyRuleAction) GetTargetStorageClass() string {
+	if x != nil {
+		return x.TargetStorageClass
+	}
+	return ""
+}
+
+type LifecyclePolicyPreviewResult struct {
+	state               protoimpl.MessageState     `protogen:"open.v1"`
+	ImageTags           []string                   `protobuf:"bytes,1,rep,name=image_tags,json=imageTags,proto3" json:"image_tags,omitempty"`
+	ImageDigest         string                     `protobuf:"bytes,2,opt,name=image_digest,json=imageDigest,proto3" json:"image_digest,omitempty"`
+	ImagePushedAt       float64                    `protobuf:"fixed64,3,opt,name=image_pushed_at,json=imagePushedAt,proto3" json:"image_pushed_at,omitempty"`
+	Action              *LifecyclePolicyRuleAction `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
+	AppliedRulePriority int32                      `protobuf:"varint,5,opt,name=applied_rule_priority,json=appliedRulePriority,proto3" json:"applied_rule_priority,omitempty"`
+	StorageClass        string                     `protobuf:"bytes,6,opt,name=storage_class,json=storageClass,proto3" json:"storage_class,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *LifecyclePolicyPreviewResult) Reset() {
+	*x = LifecyclePolicyPreviewResult{}
+	mi := &file_berth_v1_ecr_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LifecyclePolicyPreviewResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LifecyclePolicyPreviewResult) ProtoMessage() {}
+
+func (x *LifecyclePolicyPreviewResult) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecr_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LifecyclePolicyPreviewResult.ProtoReflect.Descriptor instead.
+func (*LifecyclePolicyPreviewResult) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *LifecyclePolicyPreviewResult) GetImageTags() []string {
+	if x != nil {
+		return x.ImageTags
+	}
+	return nil
+}
+
+func (x *LifecyclePolicyPreviewResult) GetImageDigest() string {
+	if x != nil {
+		return x.ImageDigest
+	}
+	return ""
+}
+
+func (x *LifecyclePolicyPreviewResult) GetImagePushedAt() float64 {
+	if x != nil {
+		return x.ImagePushedAt
+	}
+	return 0
+}
+
+func (x *LifecyclePolicyPreviewResult) GetAction() *LifecyclePolicyRuleAction {
+	if x != nil {
+		return x.Action
+	}
+	return nil
+}
+
+func (x *LifecyclePolicyPreviewResult) GetAppliedRulePriority() int32 {
+	if x != nil {
+		return x.AppliedRulePriority
+	}
+	return 0
+}
+
+func (x *LifecyclePolicyPreviewResult) GetStorageClass() string {
+	if x != nil {
+		return x.StorageClass
+	}
+	return ""
+}
+
+type LifecyclePolicyPreviewSummary struct {
+	state                   protoimpl.MessageState `protogen:"open.v1"`
+	ExpiringImageTotalCount int32                  `protobuf:"varint,1,opt,name=expiring_image_total_count,json=expiringImageTotalCount,proto3" json:"expiring_image_total_count,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
+}
+
+func (x *LifecyclePolicyPreviewSummary) Reset() {
+	*x = LifecyclePolicyPreviewSummary{}
+	mi := &file_berth_v1_ecr_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LifecyclePolicyPreviewSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LifecyclePolicyPreviewSummary) ProtoMessage() {}
+
+func (x *LifecyclePolicyPreviewSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecr_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LifecyclePolicyPreviewSummary.ProtoReflect.Descriptor instead.
+func (*LifecyclePolicyPreviewSummary) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *LifecyclePolicyPreviewSummary) GetExpiringImageTotalCount() int32 {
+	if x != nil {
+		return x.ExpiringImageTotalCount
+	}
+	return 0
+}
+
+type GetLifecyclePolicyPreviewResponse struct {
+	state               protoimpl.MessageState          `protogen:"open.v1"`
+	RegistryId          string                          `protobuf:"bytes,1,opt,name=registry_id,json=registryId,proto3" json:"registry_id,omitempty"`
+	RepositoryName      string                          `protobuf:"bytes,2,opt,name=repository_name,json=repositoryName,proto3" json:"repository_name,omitempty"`
+	LifecyclePolicyText string                          `protobuf:"bytes,3,opt,name=lifecycle_policy_text,json=lifecyclePolicyText,proto3" json:"lifecycle_policy_text,omitempty"`
+	Status              string                          `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	NextToken           string                          `protobuf:"bytes,5,opt,name=next_token,json=nextToken,proto3" json:"next_token,omitempty"`
+	PreviewResults      []*LifecyclePolicyPreviewResult `protobuf:"bytes,6,rep,name=preview_results,json=previewResults,proto3" json:"preview_results,omitempty"`
+	Summary             *LifecyclePolicyPreviewSummary  `protobuf:"bytes,7,opt,name=summary,proto3" json:"summary,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *GetLifecyclePolicyPreviewResponse) Reset() {
+	*x = GetLifecyclePolicyPreviewResponse{}
+	mi := &file_berth_v1_ecr_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLifecyclePolicyPreviewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLifecyclePolicyPreviewResponse) ProtoMessage() {}
+
+func (x *GetLifecyclePolicyPreviewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_ecr_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLifecyclePolicyPreviewResponse.ProtoReflect.Descriptor instead.
+func (*GetLifecyclePolicyPreviewResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_ecr_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *GetLifecyclePolicyPreviewResponse) GetRegistryId() string {
+	if x != nil {
+		return x.RegistryId
+	}
+	return ""
+}
+
+func (x *GetLifecyclePolicyPreviewResponse) GetRepositoryName() string {
+	if x != nil {
+		return x.RepositoryName
+	}
+	return ""
+}
+
+func (x *GetLifecyclePolicyPreviewResponse) GetLifecyclePolicyText() string {
+	if x != nil {
+		return x.LifecyclePolicyText
+	}
+	return ""
+}
+
+func (x *GetLifecyclePolicyPreviewResponse) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *GetLifecyclePolicyPreviewResponse) GetNextToken() string {
+	if x != nil {
+		return x.NextToken
+	}
+	return ""
+}
+
+func (x *GetLifecyclePolicyPreviewResponse) GetPreviewResults() []*LifecyclePolicyPreviewResult {
+	if x != nil {
+		return x.PreviewResults
+	}
+	return nil
+}
+
+func (x *GetLifecyclePolicyPreviewResponse) GetSummary() *LifecyclePolicyPreviewSummary {
+	if x != nil {
+		return x.Summary
+	}
+	return nil
 }
 
 var File_berth_v1_ecr_proto protoreflect.FileDescriptor
@@ -2741,14 +3348,21 @@ const file_berth_v1_ecr_proto_rawDesc = "" +
 	"\timage_tag\x18\x05 \x01(\tR\bimageTag\x12!\n" +
 	"\fimage_digest\x18\x06 \x01(\tR\vimageDigest\"9\n" +
 	"\x10PutImageResponse\x12%\n" +
-	"\x05image\x18\x01 \x01(\v2\x0f.berth.v1.ImageR\x05image\"\xdb\x01\n" +
+	"\x05image\x18\x01 \x01(\v2\x0f.berth.v1.ImageR\x05image\"\xa7\x02\n" +
 	"\x13EcrRepositoryRecord\x124\n" +
 	"\n" +
 	"repository\x18\x01 \x01(\v2\x14.berth.v1.RepositoryR\n" +
 	"repository\x12$\n" +
 	"\x04tags\x18\x02 \x03(\v2\x10.berth.v1.EcrTagR\x04tags\x122\n" +
 	"\x15lifecycle_policy_text\x18\x03 \x01(\tR\x13lifecyclePolicyText\x124\n" +
-	"\x16lifecycle_evaluated_at\x18\x04 \x01(\x01R\x14lifecycleEvaluatedAt\"\x99\x01\n" +
+	"\x16lifecycle_evaluated_at\x18\x04 \x01(\x01R\x14lifecycleEvaluatedAt\x12J\n" +
+	"\x11lifecycle_preview\x18x \x01(\v2\x1d.berth.v1.EcrLifecyclePreviewR\x10lifecyclePreview\"\xd1\x01\n" +
+	"\x13EcrLifecyclePreview\x122\n" +
+	"\x15lifecycle_policy_text\x18\x01 \x01(\tR\x13lifecyclePolicyText\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\x12O\n" +
+	"\x0fpreview_results\x18\x03 \x03(\v2&.berth.v1.LifecyclePolicyPreviewResultR\x0epreviewResults\x12\x1d\n" +
+	"\n" +
+	"started_at\x18\x04 \x01(\x01R\tstartedAt\"\x99\x01\n" +
 	"\x19PutLifecyclePolicyRequest\x12\x1f\n" +
 	"\vregistry_id\x18\x01 \x01(\tR\n" +
 	"registryId\x12'\n" +
@@ -2778,8 +3392,54 @@ const file_berth_v1_ecr_proto_rawDesc = "" +
 	"registryId\x12'\n" +
 	"\x0frepository_name\x18\x02 \x01(\tR\x0erepositoryName\x122\n" +
 	"\x15lifecycle_policy_text\x18\x03 \x01(\tR\x13lifecyclePolicyText\x12*\n" +
-	"\x11last_evaluated_at\x18\x04 \x01(\x01R\x0flastEvaluatedAt2\xb3\n" +
+	"\x11last_evaluated_at\x18\x04 \x01(\x01R\x0flastEvaluatedAt\"\xa2\x01\n" +
+	"\"StartLifecyclePolicyPreviewRequest\x12\x1f\n" +
+	"\vregistry_id\x18\x01 \x01(\tR\n" +
+	"registryId\x12'\n" +
+	"\x0frepository_name\x18\x02 \x01(\tR\x0erepositoryName\x122\n" +
+	"\x15lifecycle_policy_text\x18\x03 \x01(\tR\x13lifecyclePolicyText\"\xbb\x01\n" +
+	"#StartLifecyclePolicyPreviewResponse\x12\x1f\n" +
+	"\vregistry_id\x18\x01 \x01(\tR\n" +
+	"registryId\x12'\n" +
+	"\x0frepository_name\x18\x02 \x01(\tR\x0erepositoryName\x122\n" +
+	"\x15lifecycle_policy_text\x18\x03 \x01(\tR\x13lifecyclePolicyText\x12\x16\n" +
+	"\x06status\x18\x04 \x01(\tR\x06status\"=\n" +
+	"\x1cLifecyclePolicyPreviewFilter\x12\x1d\n" +
 	"\n" +
+	"tag_status\x18\x01 \x01(\tR\ttagStatus\"\xa4\x02\n" +
+	" GetLifecyclePolicyPreviewRequest\x12\x1f\n" +
+	"\vregistry_id\x18\x01 \x01(\tR\n" +
+	"registryId\x12'\n" +
+	"\x0frepository_name\x18\x02 \x01(\tR\x0erepositoryName\x126\n" +
+	"\timage_ids\x18\x03 \x03(\v2\x19.berth.v1.ImageIdentifierR\bimageIds\x12\x1d\n" +
+	"\n" +
+	"next_token\x18\x04 \x01(\tR\tnextToken\x12\x1f\n" +
+	"\vmax_results\x18\x05 \x01(\x05R\n" +
+	"maxResults\x12>\n" +
+	"\x06filter\x18\x06 \x01(\v2&.berth.v1.LifecyclePolicyPreviewFilterR\x06filter\"a\n" +
+	"\x19LifecyclePolicyRuleAction\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x120\n" +
+	"\x14target_storage_class\x18\x02 \x01(\tR\x12targetStorageClass\"\x9e\x02\n" +
+	"\x1cLifecyclePolicyPreviewResult\x12\x1d\n" +
+	"\n" +
+	"image_tags\x18\x01 \x03(\tR\timageTags\x12!\n" +
+	"\fimage_digest\x18\x02 \x01(\tR\vimageDigest\x12&\n" +
+	"\x0fimage_pushed_at\x18\x03 \x01(\x01R\rimagePushedAt\x12;\n" +
+	"\x06action\x18\x04 \x01(\v2#.berth.v1.LifecyclePolicyRuleActionR\x06action\x122\n" +
+	"\x15applied_rule_priority\x18\x05 \x01(\x05R\x13appliedRulePriority\x12#\n" +
+	"\rstorage_class\x18\x06 \x01(\tR\fstorageClass\"\\\n" +
+	"\x1dLifecyclePolicyPreviewSummary\x12;\n" +
+	"\x1aexpiring_image_total_count\x18\x01 \x01(\x05R\x17expiringImageTotalCount\"\xec\x02\n" +
+	"!GetLifecyclePolicyPreviewResponse\x12\x1f\n" +
+	"\vregistry_id\x18\x01 \x01(\tR\n" +
+	"registryId\x12'\n" +
+	"\x0frepository_name\x18\x02 \x01(\tR\x0erepositoryName\x122\n" +
+	"\x15lifecycle_policy_text\x18\x03 \x01(\tR\x13lifecyclePolicyText\x12\x16\n" +
+	"\x06status\x18\x04 \x01(\tR\x06status\x12\x1d\n" +
+	"\n" +
+	"next_token\x18\x05 \x01(\tR\tnextToken\x12O\n" +
+	"\x0fpreview_results\x18\x06 \x03(\v2&.berth.v1.LifecyclePolicyPreviewResultR\x0epreviewResults\x12A\n" +
+	"\asummary\x18\a \x01(\v2'.berth.v1.LifecyclePolicyPreviewSummaryR\asummary2\xa5\f\n" +
 	"\x03ECR\x12h\n" +
 	"\x15GetAuthorizationToken\x12&.berth.v1.GetAuthorizationTokenRequest\x1a'.berth.v1.GetAuthorizationTokenResponse\x12Y\n" +
 	"\x10CreateRepository\x12!.berth.v1.CreateRepositoryRequest\x1a\".berth.v1.CreateRepositoryResponse\x12e\n" +
@@ -2795,7 +3455,9 @@ const file_berth_v1_ecr_proto_rawDesc = "" +
 	"\bPutImage\x12\x19.berth.v1.PutImageRequest\x1a\x1a.berth.v1.PutImageResponse\x12_\n" +
 	"\x12PutLifecyclePolicy\x12#.berth.v1.PutLifecyclePolicyRequest\x1a$.berth.v1.PutLifecyclePolicyResponse\x12_\n" +
 	"\x12GetLifecyclePolicy\x12#.berth.v1.GetLifecyclePolicyRequest\x1a$.berth.v1.GetLifecyclePolicyResponse\x12h\n" +
-	"\x15DeleteLifecyclePolicy\x12&.berth.v1.DeleteLifecyclePolicyRequest\x1a'.berth.v1.DeleteLifecyclePolicyResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x15DeleteLifecyclePolicy\x12&.berth.v1.DeleteLifecyclePolicyRequest\x1a'.berth.v1.DeleteLifecyclePolicyResponse\x12z\n" +
+	"\x1bStartLifecyclePolicyPreview\x12,.berth.v1.StartLifecyclePolicyPreviewRequest\x1a-.berth.v1.StartLifecyclePolicyPreviewResponse\x12t\n" +
+	"\x19GetLifecyclePolicyPreview\x12*.berth.v1.GetLifecyclePolicyPreviewRequest\x1a+.berth.v1.GetLifecyclePolicyPreviewResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_ecr_proto_rawDescOnce sync.Once
@@ -2809,7 +3471,7 @@ func file_berth_v1_ecr_proto_rawDescGZIP() []byte {
 	return file_berth_v1_ecr_proto_rawDescData
 }
 
-var file_berth_v1_ecr_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_berth_v1_ecr_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_berth_v1_ecr_proto_goTypes = []any{
 	(*EcrTag)(nil),                                // 0: berth.v1.EcrTag
 	(*AuthorizationData)(nil),                     // 1: berth.v1.AuthorizationData
@@ -2846,12 +3508,21 @@ var file_berth_v1_ecr_proto_goTypes = []any{
 	(*PutImageRequest)(nil),                       // 32: berth.v1.PutImageRequest
 	(*PutImageResponse)(nil),                      // 33: berth.v1.PutImageResponse
 	(*EcrRepositoryRecord)(nil),                   // 34: berth.v1.EcrRepositoryRecord
-	(*PutLifecyclePolicyRequest)(nil),             // 35: berth.v1.PutLifecyclePolicyRequest
-	(*PutLifecyclePolicyResponse)(nil),            // 36: berth.v1.PutLifecyclePolicyResponse
-	(*GetLifecyclePolicyRequest)(nil),             // 37: berth.v1.GetLifecyclePolicyRequest
-	(*GetLifecyclePolicyResponse)(nil),            // 38: berth.v1.GetLifecyclePolicyResponse
-	(*DeleteLifecyclePolicyRequest)(nil),          // 39: berth.v1.DeleteLifecyclePolicyRequest
-	(*DeleteLifecyclePolicyResponse)(nil),         // 40: berth.v1.DeleteLifecyclePolicyResponse
+	(*EcrLifecyclePreview)(nil),                   // 35: berth.v1.EcrLifecyclePreview
+	(*PutLifecyclePolicyRequest)(nil),             // 36: berth.v1.PutLifecyclePolicyRequest
+	(*PutLifecyclePolicyResponse)(nil),            // 37: berth.v1.PutLifecyclePolicyResponse
+	(*GetLifecyclePolicyRequest)(nil),             // 38: berth.v1.GetLifecyclePolicyRequest
+	(*GetLifecyclePolicyResponse)(nil),            // 39: berth.v1.GetLifecyclePolicyResponse
+	(*DeleteLifecyclePolicyRequest)(nil),          // 40: berth.v1.DeleteLifecyclePolicyRequest
+	(*DeleteLifecyclePolicyResponse)(nil),         // 41: berth.v1.DeleteLifecyclePolicyResponse
+	(*StartLifecyclePolicyPreviewRequest)(nil),    // 42: berth.v1.StartLifecyclePolicyPreviewRequest
+	(*StartLifecyclePolicyPreviewResponse)(nil),   // 43: berth.v1.StartLifecyclePolicyPreviewResponse
+	(*LifecyclePolicyPreviewFilter)(nil),          // 44: berth.v1.LifecyclePolicyPreviewFilter
+	(*GetLifecyclePolicyPreviewRequest)(nil),      // 45: berth.v1.GetLifecyclePolicyPreviewRequest
+	(*LifecyclePolicyRuleAction)(nil),             // 46: berth.v1.LifecyclePolicyRuleAction
+	(*LifecyclePolicyPreviewResult)(nil),          // 47: berth.v1.LifecyclePolicyPreviewResult
+	(*LifecyclePolicyPreviewSummary)(nil),         // 48: berth.v1.LifecyclePolicyPreviewSummary
+	(*GetLifecyclePolicyPreviewResponse)(nil),     // 49: berth.v1.GetLifecyclePolicyPreviewResponse
 }
 var file_berth_v1_ecr_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.GetAuthorizationTokenResponse.authorization_data:type_name -> berth.v1.AuthorizationData
@@ -2885,39 +3556,50 @@ var file_berth_v1_ecr_proto_depIdxs = []int32{
 	26, // 28: berth.v1.PutImageResponse.image:type_name -> berth.v1.Image
 	7,  // 29: berth.v1.EcrRepositoryRecord.repository:type_name -> berth.v1.Repository
 	0,  // 30: berth.v1.EcrRepositoryRecord.tags:type_name -> berth.v1.EcrTag
-	2,  // 31: berth.v1.ECR.GetAuthorizationToken:input_type -> berth.v1.GetAuthorizationTokenRequest
-	8,  // 32: berth.v1.ECR.CreateRepository:input_type -> berth.v1.CreateRepositoryRequest
-	10, // 33: berth.v1.ECR.DescribeRepositories:input_type -> berth.v1.DescribeRepositoriesRequest
-	12, // 34: berth.v1.ECR.DeleteRepository:input_type -> berth.v1.DeleteRepositoryRequest
-	14, // 35: berth.v1.ECR.PutImageTagMutability:input_type -> berth.v1.PutImageTagMutabilityRequest
-	16, // 36: berth.v1.ECR.PutImageScanningConfiguration:input_type -> berth.v1.PutImageScanningConfigurationRequest
-	20, // 37: berth.v1.ECR.ListImages:input_type -> berth.v1.ListImagesRequest
-	23, // 38: berth.v1.ECR.DescribeImages:input_type -> berth.v1.DescribeImagesRequest
-	28, // 39: berth.v1.ECR.BatchGetImage:input_type -> berth.v1.BatchGetImageRequest
-	30, // 40: berth.v1.ECR.BatchDeleteImage:input_type -> berth.v1.BatchDeleteImageRequest
-	32, // 41: berth.v1.ECR.PutImage:input_type -> berth.v1.PutImageRequest
-	35, // 42: berth.v1.ECR.PutLifecyclePolicy:input_type -> berth.v1.PutLifecyclePolicyRequest
-	37, // 43: berth.v1.ECR.GetLifecyclePolicy:input_type -> berth.v1.GetLifecyclePolicyRequest
-	39, // 44: berth.v1.ECR.DeleteLifecyclePolicy:input_type -> berth.v1.DeleteLifecyclePolicyRequest
-	3,  // 45: berth.v1.ECR.GetAuthorizationToken:output_type -> berth.v1.GetAuthorizationTokenResponse
-	9,  // 46: berth.v1.ECR.CreateRepository:output_type -> berth.v1.CreateRepositoryResponse
-	11, // 47: berth.v1.ECR.DescribeRepositories:output_type -> berth.v1.DescribeRepositoriesResponse
-	13, // 48: berth.v1.ECR.DeleteRepository:output_type -> berth.v1.DeleteRepositoryResponse
-	15, // 49: berth.v1.ECR.PutImageTagMutability:output_type -> berth.v1.PutImageTagMutabilityResponse
-	17, // 50: berth.v1.ECR.PutImageScanningConfiguration:output_type -> berth.v1.PutImageScanningConfigurationResponse
-	21, // 51: berth.v1.ECR.ListImages:output_type -> berth.v1.ListImagesResponse
-	25, // 52: berth.v1.ECR.DescribeImages:output_type -> berth.v1.DescribeImagesResponse
-	29, // 53: berth.v1.ECR.BatchGetImage:output_type -> berth.v1.BatchGetImageResponse
-	31, // 54: berth.v1.ECR.BatchDeleteImage:output_type -> berth.v1.BatchDeleteImageResponse
-	33, // 55: berth.v1.ECR.PutImage:output_type -> berth.v1.PutImageResponse
-	36, // 56: berth.v1.ECR.PutLifecyclePolicy:output_type -> berth.v1.PutLifecyclePolicyResponse
-	38, // 57: berth.v1.ECR.GetLifecyclePolicy:output_type -> berth.v1.GetLifecyclePolicyResponse
-	40, // 58: berth.v1.ECR.DeleteLifecyclePolicy:output_type -> berth.v1.DeleteLifecyclePolicyResponse
-	45, // [45:59] is the sub-list for method output_type
-	31, // [31:45] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	35, // 31: berth.v1.EcrRepositoryRecord.lifecycle_preview:type_name -> berth.v1.EcrLifecyclePreview
+	47, // 32: berth.v1.EcrLifecyclePreview.preview_results:type_name -> berth.v1.LifecyclePolicyPreviewResult
+	18, // 33: berth.v1.GetLifecyclePolicyPreviewRequest.image_ids:type_name -> berth.v1.ImageIdentifier
+	44, // 34: berth.v1.GetLifecyclePolicyPreviewRequest.filter:type_name -> berth.v1.LifecyclePolicyPreviewFilter
+	46, // 35: berth.v1.LifecyclePolicyPreviewResult.action:type_name -> berth.v1.LifecyclePolicyRuleAction
+	47, // 36: berth.v1.GetLifecyclePolicyPreviewResponse.preview_results:type_name -> berth.v1.LifecyclePolicyPreviewResult
+	48, // 37: berth.v1.GetLifecyclePolicyPreviewResponse.summary:type_name -> berth.v1.LifecyclePolicyPreviewSummary
+	2,  // 38: berth.v1.ECR.GetAuthorizationToken:input_type -> berth.v1.GetAuthorizationTokenRequest
+	8,  // 39: berth.v1.ECR.CreateRepository:input_type -> berth.v1.CreateRepositoryRequest
+	10, // 40: berth.v1.ECR.DescribeRepositories:input_type -> berth.v1.DescribeRepositoriesRequest
+	12, // 41: berth.v1.ECR.DeleteRepository:input_type -> berth.v1.DeleteRepositoryRequest
+	14, // 42: berth.v1.ECR.PutImageTagMutability:input_type -> berth.v1.PutImageTagMutabilityRequest
+	16, // 43: berth.v1.ECR.PutImageScanningConfiguration:input_type -> berth.v1.PutImageScanningConfigurationRequest
+	20, // 44: berth.v1.ECR.ListImages:input_type -> berth.v1.ListImagesRequest
+	23, // 45: berth.v1.ECR.DescribeImages:input_type -> berth.v1.DescribeImagesRequest
+	28, // 46: berth.v1.ECR.BatchGetImage:input_type -> berth.v1.BatchGetImageRequest
+	30, // 47: berth.v1.ECR.BatchDeleteImage:input_type -> berth.v1.BatchDeleteImageRequest
+	32, // 48: berth.v1.ECR.PutImage:input_type -> berth.v1.PutImageRequest
+	36, // 49: berth.v1.ECR.PutLifecyclePolicy:input_type -> berth.v1.PutLifecyclePolicyRequest
+	38, // 50: berth.v1.ECR.GetLifecyclePolicy:input_type -> berth.v1.GetLifecyclePolicyRequest
+	40, // 51: berth.v1.ECR.DeleteLifecyclePolicy:input_type -> berth.v1.DeleteLifecyclePolicyRequest
+	42, // 52: berth.v1.ECR.StartLifecyclePolicyPreview:input_type -> berth.v1.StartLifecyclePolicyPreviewRequest
+	45, // 53: berth.v1.ECR.GetLifecyclePolicyPreview:input_type -> berth.v1.GetLifecyclePolicyPreviewRequest
+	3,  // 54: berth.v1.ECR.GetAuthorizationToken:output_type -> berth.v1.GetAuthorizationTokenResponse
+	9,  // 55: berth.v1.ECR.CreateRepository:output_type -> berth.v1.CreateRepositoryResponse
+	11, // 56: berth.v1.ECR.DescribeRepositories:output_type -> berth.v1.DescribeRepositoriesResponse
+	13, // 57: berth.v1.ECR.DeleteRepository:output_type -> berth.v1.DeleteRepositoryResponse
+	15, // 58: berth.v1.ECR.PutImageTagMutability:output_type -> berth.v1.PutImageTagMutabilityResponse
+	17, // 59: berth.v1.ECR.PutImageScanningConfiguration:output_type -> berth.v1.PutImageScanningConfigurationResponse
+	21, // 60: berth.v1.ECR.ListImages:output_type -> berth.v1.ListImagesResponse
+	25, // 61: berth.v1.ECR.DescribeImages:output_type -> berth.v1.DescribeImagesResponse
+	29, // 62: berth.v1.ECR.BatchGetImage:output_type -> berth.v1.BatchGetImageResponse
+	31, // 63: berth.v1.ECR.BatchDeleteImage:output_type -> berth.v1.BatchDeleteImageResponse
+	33, // 64: berth.v1.ECR.PutImage:output_type -> berth.v1.PutImageResponse
+	37, // 65: berth.v1.ECR.PutLifecyclePolicy:output_type -> berth.v1.PutLifecyclePolicyResponse
+	39, // 66: berth.v1.ECR.GetLifecyclePolicy:output_type -> berth.v1.GetLifecyclePolicyResponse
+	41, // 67: berth.v1.ECR.DeleteLifecyclePolicy:output_type -> berth.v1.DeleteLifecyclePolicyResponse
+	43, // 68: berth.v1.ECR.StartLifecyclePolicyPreview:output_type -> berth.v1.StartLifecyclePolicyPreviewResponse
+	49, // 69: berth.v1.ECR.GetLifecyclePolicyPreview:output_type -> berth.v1.GetLifecyclePolicyPreviewResponse
+	54, // [54:70] is the sub-list for method output_type
+	38, // [38:54] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_ecr_proto_init() }
@@ -2931,7 +3613,7 @@ func file_berth_v1_ecr_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_ecr_proto_rawDesc), len(file_berth_v1_ecr_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   41,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -42,6 +42,8 @@ const (
 	ECR_PutLifecyclePolicy_FullMethodName            = "/berth.v1.ECR/PutLifecyclePolicy"
 	ECR_GetLifecyclePolicy_FullMethodName            = "/berth.v1.ECR/GetLifecyclePolicy"
 	ECR_DeleteLifecyclePolicy_FullMethodName         = "/berth.v1.ECR/DeleteLifecyclePolicy"
+	ECR_StartLifecyclePolicyPreview_FullMethodName   = "/berth.v1.ECR/StartLifecyclePolicyPreview"
+	ECR_GetLifecyclePolicyPreview_FullMethodName     = "/berth.v1.ECR/GetLifecyclePolicyPreview"
 )
 
 // ECRClient is the client API for ECR service.
@@ -68,6 +70,8 @@ type ECRClient interface {
 	PutLifecyclePolicy(ctx context.Context, in *PutLifecyclePolicyRequest, opts ...grpc.CallOption) (*PutLifecyclePolicyResponse, error)
 	GetLifecyclePolicy(ctx context.Context, in *GetLifecyclePolicyRequest, opts ...grpc.CallOption) (*GetLifecyclePolicyResponse, error)
 	DeleteLifecyclePolicy(ctx context.Context, in *DeleteLifecyclePolicyRequest, opts ...grpc.CallOption) (*DeleteLifecyclePolicyResponse, error)
+	StartLifecyclePolicyPreview(ctx context.Context, in *StartLifecyclePolicyPreviewRequest, opts ...grpc.CallOption) (*StartLifecyclePolicyPreviewResponse, error)
+	GetLifecyclePolicyPreview(ctx context.Context, in *GetLifecyclePolicyPreviewRequest, opts ...grpc.CallOption) (*GetLifecyclePolicyPreviewResponse, error)
 }
 
 type eCRClient struct {
@@ -218,6 +222,26 @@ func (c *eCRClient) DeleteLifecyclePolicy(ctx context.Context, in *DeleteLifecyc
 	return out, nil
 }
 
+func (c *eCRClient) StartLifecyclePolicyPreview(ctx context.Context, in *StartLifecyclePolicyPreviewRequest, opts ...grpc.CallOption) (*StartLifecyclePolicyPreviewResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StartLifecyclePolicyPreviewResponse)
+	err := c.cc.Invoke(ctx, ECR_StartLifecyclePolicyPreview_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eCRClient) GetLifecyclePolicyPreview(ctx context.Context, in *GetLifecyclePolicyPreviewRequest, opts ...grpc.CallOption) (*GetLifecyclePolicyPreviewResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetLifecyclePolicyPreviewResponse)
+	err := c.cc.Invoke(ctx, ECR_GetLifecyclePolicyPreview_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ECRServer is the server API for ECR service.
 // All implementations must embed UnimplementedECRServer
 // for forward compatibility.
@@ -242,6 +266,8 @@ type ECRServer interface {
 	PutLifecyclePolicy(context.Context, *PutLifecyclePolicyRequest) (*PutLifecyclePolicyResponse, error)
 	GetLifecyclePolicy(context.Context, *GetLifecyclePolicyRequest) (*GetLifecyclePolicyResponse, error)
 	DeleteLifecyclePolicy(context.Context, *DeleteLifecyclePolicyRequest) (*DeleteLifecyclePolicyResponse, error)
+	StartLifecyclePolicyPreview(context.Context, *StartLifecyclePolicyPreviewRequest) (*StartLifecyclePolicyPreviewResponse, error)
+	GetLifecyclePolicyPreview(context.Context, *GetLifecyclePolicyPreviewRequest) (*GetLifecyclePolicyPreviewResponse, error)
 	mustEmbedUnimplementedECRServer()
 }
 
@@ -293,6 +319,12 @@ func (UnimplementedECRServer) GetLifecyclePolicy(context.Context, *GetLifecycleP
 }
 func (UnimplementedECRServer) DeleteLifecyclePolicy(context.Context, *DeleteLifecyclePolicyRequest) (*DeleteLifecyclePolicyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteLifecyclePolicy not implemented")
+}
+func (UnimplementedECRServer) StartLifecyclePolicyPreview(context.Context, *StartLifecyclePolicyPreviewRequest) (*StartLifecyclePolicyPreviewResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StartLifecyclePolicyPreview not implemented")
+}
+func (UnimplementedECRServer) GetLifecyclePolicyPreview(context.Context, *GetLifecyclePolicyPreviewRequest) (*GetLifecyclePolicyPreviewResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetLifecyclePolicyPreview not implemented")
 }
 func (UnimplementedECRServer) mustEmbedUnimplementedECRServer() {}
 func (UnimplementedECRServer) testEmbeddedByValue()             {}
@@ -567,6 +599,42 @@ func _ECR_DeleteLifecyclePolicy_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ECR_StartLifecyclePolicyPreview_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StartLifecyclePolicyPreviewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECRServer).StartLifecyclePolicyPreview(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECR_StartLifecyclePolicyPreview_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECRServer).StartLifecyclePolicyPreview(ctx, req.(*StartLifecyclePolicyPreviewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ECR_GetLifecyclePolicyPreview_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetLifecyclePolicyPreviewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ECRServer).GetLifecyclePolicyPreview(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ECR_GetLifecyclePolicyPreview_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ECRServer).GetLifecyclePolicyPreview(ctx, req.(*GetLifecyclePolicyPreviewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ECR_ServiceDesc is the grpc.ServiceDesc for ECR service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -629,6 +697,14 @@ var ECR_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteLifecyclePolicy",
 			Handler:    _ECR_DeleteLifecyclePolicy_Handler,
+		},
+		{
+			MethodName: "StartLifecyclePolicyPreview",
+			Handler:    _ECR_StartLifecyclePolicyPreview_Handler,
+		},
+		{
+			MethodName: "GetLifecyclePolicyPreview",
+			Handler:    _ECR_GetLifecyclePolicyPreview_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

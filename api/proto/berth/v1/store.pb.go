@@ -68,6 +68,7 @@ type Command struct {
 	//	*Command_CreateEcrRepository
 	//	*Command_UpdateEcrRepository
 	//	*Command_DeleteEcrRepository
+	//	*Command_AppendEventLog
 	Change        isCommand_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -414,6 +415,15 @@ func (x *Command) GetDeleteEcrRepository() *DeleteEcrRepositoryCommand {
 	return nil
 }
 
+func (x *Command) GetAppendEventLog() *AppendEventLogCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_AppendEventLog); ok {
+			return x.AppendEventLog
+		}
+	}
+	return nil
+}
+
 type isCommand_Change interface {
 	isCommand_Change()
 }
@@ -559,6 +569,11 @@ type Command_DeleteEcrRepository struct {
 	DeleteEcrRepository *DeleteEcrRepositoryCommand `protobuf:"bytes,92,opt,name=delete_ecr_repository,json=deleteEcrRepository,proto3,oneof"`
 }
 
+type Command_AppendEventLog struct {
+	// berth's event log.
+	AppendEventLog *AppendEventLogCommand `protobuf:"bytes,120,opt,name=append_event_log,json=appendEventLog,proto3,oneof"`
+}
+
 func (*Command_RegisterTaskDefinition) isCommand_Change() {}
 
 func (*Command_DeregisterTaskDefinition) isCommand_Change() {}
@@ -624,6 +639,8 @@ func (*Command_CreateEcrRepository) isCommand_Change() {}
 func (*Command_UpdateEcrRepository) isCommand_Change() {}
 
 func (*Command_DeleteEcrRepository) isCommand_Change() {}
+
+func (*Command_AppendEventLog) isCommand_Change() {}
 
 // RegisterTaskDefinitionCommand stores a validated, normalized task definition
 // as the family's next revision. Revision and status are assigned when applied.
@@ -4189,11 +4206,172 @@ func (x *DeleteEcrRepositoryCommand) GetRepositoryName() string {
 	return ""
 }
 
+// EventLogRecord is one event of berth's event log, as EventBridge shapes an
+// event ("version" is always "0"). The store numbers the log (sequence) and
+// keeps its newest events only.
+type EventLogRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Position in the log, from 1, assigned as the event is appended.
+	Sequence uint64 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	Id       string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// source ("aws.ecr") and detail-type ("ECR Image Action").
+	Source     string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	DetailType string `protobuf:"bytes,4,opt,name=detail_type,json=detailType,proto3" json:"detail_type,omitempty"`
+	Account    string `protobuf:"bytes,5,opt,name=account,proto3" json:"account,omitempty"`
+	Region     string `protobuf:"bytes,6,opt,name=region,proto3" json:"region,omitempty"`
+	// When it happened, seconds since the Unix epoch.
+	Time      float64  `protobuf:"fixed64,7,opt,name=time,proto3" json:"time,omitempty"`
+	Resources []string `protobuf:"bytes,8,rep,name=resources,proto3" json:"resources,omitempty"`
+	// The detail, a JSON object.
+	Detail        string `protobuf:"bytes,9,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventLogRecord) Reset() {
+	*x = EventLogRecord{}
+	mi := &file_berth_v1_store_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventLogRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventLogRecord) ProtoMessage() {}
+
+func (x *EventLogRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventLogRecord.ProtoReflect.Descriptor instead.
+func (*EventLogRecord) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *EventLogRecord) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *EventLogRecord) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *EventLogRecord) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *EventLogRecord) GetDetailType() string {
+	if x != nil {
+		return x.DetailType
+	}
+	return ""
+}
+
+func (x *EventLogRecord) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *EventLogRecord) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *EventLogRecord) GetTime() float64 {
+	if x != nil {
+		return x.Time
+	}
+	return 0
+}
+
+func (x *EventLogRecord) GetResources() []string {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+func (x *EventLogRecord) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+// AppendEventLogCommand appends an event to the event log (its sequence is
+// assigned then) and drops the oldest events beyond the log's bound.
+type AppendEventLogCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Event         *EventLogRecord        `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppendEventLogCommand) Reset() {
+	*x = AppendEventLogCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppendEventLogCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppendEventLogCommand) ProtoMessage() {}
+
+func (x *AppendEventLogCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppendEventLogCommand.ProtoReflect.Descriptor instead.
+func (*AppendEventLogCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *AppendEventLogCommand) GetEvent() *EventLogRecord {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
 var File_berth_v1_store_proto protoreflect.FileDescriptor
 
 const file_berth_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecr.proto\x1a\x12berth/v1/ecs.proto\x1a\x1dberth/v1/secretsmanager.proto\x1a\x12berth/v1/ssm.proto\"\x93\x17\n" +
+	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecr.proto\x1a\x12berth/v1/ecs.proto\x1a\x1dberth/v1/secretsmanager.proto\x1a\x12berth/v1/ssm.proto\"\xe0\x17\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\x01R\x02at\x12c\n" +
 	"\x18register_task_definition\x18\x02 \x01(\v2'.berth.v1.RegisterTaskDefinitionCommandH\x00R\x16registerTaskDefinition\x12i\n" +
@@ -4232,7 +4410,8 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x16update_task_protection\x18< \x01(\v2%.berth.v1.UpdateTaskProtectionCommandH\x00R\x14updateTaskProtection\x12Z\n" +
 	"\x15create_ecr_repository\x18Z \x01(\v2$.berth.v1.CreateEcrRepositoryCommandH\x00R\x13createEcrRepository\x12Z\n" +
 	"\x15update_ecr_repository\x18[ \x01(\v2$.berth.v1.UpdateEcrRepositoryCommandH\x00R\x13updateEcrRepository\x12Z\n" +
-	"\x15delete_ecr_repository\x18\\ \x01(\v2$.berth.v1.DeleteEcrRepositoryCommandH\x00R\x13deleteEcrRepositoryB\b\n" +
+	"\x15delete_ecr_repository\x18\\ \x01(\v2$.berth.v1.DeleteEcrRepositoryCommandH\x00R\x13deleteEcrRepository\x12K\n" +
+	"\x10append_event_log\x18x \x01(\v2\x1f.berth.v1.AppendEventLogCommandH\x00R\x0eappendEventLogB\b\n" +
 	"\x06change\"\x85\x01\n" +
 	"\x1dRegisterTaskDefinitionCommand\x12A\n" +
 	"\x0ftask_definition\x18\x01 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12!\n" +
@@ -4498,7 +4677,20 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x1aUpdateEcrRepositoryCommand\x125\n" +
 	"\x06record\x18\x01 \x01(\v2\x1d.berth.v1.EcrRepositoryRecordR\x06record\"E\n" +
 	"\x1aDeleteEcrRepositoryCommand\x12'\n" +
-	"\x0frepository_name\x18\x01 \x01(\tR\x0erepositoryNameB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x0frepository_name\x18\x01 \x01(\tR\x0erepositoryName\"\xf1\x01\n" +
+	"\x0eEventLogRecord\x12\x1a\n" +
+	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x16\n" +
+	"\x06source\x18\x03 \x01(\tR\x06source\x12\x1f\n" +
+	"\vdetail_type\x18\x04 \x01(\tR\n" +
+	"detailType\x12\x18\n" +
+	"\aaccount\x18\x05 \x01(\tR\aaccount\x12\x16\n" +
+	"\x06region\x18\x06 \x01(\tR\x06region\x12\x12\n" +
+	"\x04time\x18\a \x01(\x01R\x04time\x12\x1c\n" +
+	"\tresources\x18\b \x03(\tR\tresources\x12\x16\n" +
+	"\x06detail\x18\t \x01(\tR\x06detail\"G\n" +
+	"\x15AppendEventLogCommand\x12.\n" +
+	"\x05event\x18\x01 \x01(\v2\x18.berth.v1.EventLogRecordR\x05eventB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_store_proto_rawDescOnce sync.Once
@@ -4512,7 +4704,7 @@ func file_berth_v1_store_proto_rawDescGZIP() []byte {
 	return file_berth_v1_store_proto_rawDescData
 }
 
-var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_berth_v1_store_proto_goTypes = []any{
 	(*Command)(nil),                              // 0: berth.v1.Command
 	(*RegisterTaskDefinitionCommand)(nil),        // 1: berth.v1.RegisterTaskDefinitionCommand
@@ -4571,33 +4763,35 @@ var file_berth_v1_store_proto_goTypes = []any{
 	(*CreateEcrRepositoryCommand)(nil),           // 54: berth.v1.CreateEcrRepositoryCommand
 	(*UpdateEcrRepositoryCommand)(nil),           // 55: berth.v1.UpdateEcrRepositoryCommand
 	(*DeleteEcrRepositoryCommand)(nil),           // 56: berth.v1.DeleteEcrRepositoryCommand
-	nil,                                          // 57: berth.v1.ServiceRecord.TaskSetTokensEntry
-	(*TaskDefinition)(nil),                       // 58: berth.v1.TaskDefinition
-	(*Tag)(nil),                                  // 59: berth.v1.Tag
-	(*Cluster)(nil),                              // 60: berth.v1.Cluster
-	(*ContainerInstance)(nil),                    // 61: berth.v1.ContainerInstance
-	(*Task)(nil),                                 // 62: berth.v1.Task
-	(*PlacementExplanation)(nil),                 // 63: berth.v1.PlacementExplanation
-	(*PlacementStrategy)(nil),                    // 64: berth.v1.PlacementStrategy
-	(*PlacementConstraint)(nil),                  // 65: berth.v1.PlacementConstraint
-	(*TaskLimits)(nil),                           // 66: berth.v1.TaskLimits
-	(*Attribute)(nil),                            // 67: berth.v1.Attribute
-	(*Failure)(nil),                              // 68: berth.v1.Failure
-	(*TaskStateChange)(nil),                      // 69: berth.v1.TaskStateChange
-	(*Service)(nil),                              // 70: berth.v1.Service
-	(*PlacementFailure)(nil),                     // 71: berth.v1.PlacementFailure
-	(*ServiceRevision)(nil),                      // 72: berth.v1.ServiceRevision
-	(*ServiceDeployment)(nil),                    // 73: berth.v1.ServiceDeployment
-	(*CapacityProvider)(nil),                     // 74: berth.v1.CapacityProvider
-	(*CapacityProviderStrategyItem)(nil),         // 75: berth.v1.CapacityProviderStrategyItem
-	(*Setting)(nil),                              // 76: berth.v1.Setting
-	(*ClusterSetting)(nil),                       // 77: berth.v1.ClusterSetting
-	(*ClusterConfiguration)(nil),                 // 78: berth.v1.ClusterConfiguration
-	(*ClusterServiceConnectDefaults)(nil),        // 79: berth.v1.ClusterServiceConnectDefaults
-	(*ManagedScaling)(nil),                       // 80: berth.v1.ManagedScaling
-	(*SSMTag)(nil),                               // 81: berth.v1.SSMTag
-	(*SecretsManagerTag)(nil),                    // 82: berth.v1.SecretsManagerTag
-	(*EcrRepositoryRecord)(nil),                  // 83: berth.v1.EcrRepositoryRecord
+	(*EventLogRecord)(nil),                       // 57: berth.v1.EventLogRecord
+	(*AppendEventLogCommand)(nil),                // 58: berth.v1.AppendEventLogCommand
+	nil,                                          // 59: berth.v1.ServiceRecord.TaskSetTokensEntry
+	(*TaskDefinition)(nil),                       // 60: berth.v1.TaskDefinition
+	(*Tag)(nil),                                  // 61: berth.v1.Tag
+	(*Cluster)(nil),                              // 62: berth.v1.Cluster
+	(*ContainerInstance)(nil),                    // 63: berth.v1.ContainerInstance
+	(*Task)(nil),                                 // 64: berth.v1.Task
+	(*PlacementExplanation)(nil),                 // 65: berth.v1.PlacementExplanation
+	(*PlacementStrategy)(nil),                    // 66: berth.v1.PlacementStrategy
+	(*PlacementConstraint)(nil),                  // 67: berth.v1.PlacementConstraint
+	(*TaskLimits)(nil),                           // 68: berth.v1.TaskLimits
+	(*Attribute)(nil),                            // 69: berth.v1.Attribute
+	(*Failure)(nil),                              // 70: berth.v1.Failure
+	(*TaskStateChange)(nil),                      // 71: berth.v1.TaskStateChange
+	(*Service)(nil),                              // 72: berth.v1.Service
+	(*PlacementFailure)(nil),                     // 73: berth.v1.PlacementFailure
+	(*ServiceRevision)(nil),                      // 74: berth.v1.ServiceRevision
+	(*ServiceDeployment)(nil),                    // 75: berth.v1.ServiceDeployment
+	(*CapacityProvider)(nil),                     // 76: berth.v1.CapacityProvider
+	(*CapacityProviderStrategyItem)(nil),         // 77: berth.v1.CapacityProviderStrategyItem
+	(*Setting)(nil),                              // 78: berth.v1.Setting
+	(*ClusterSetting)(nil),                       // 79: berth.v1.ClusterSetting
+	(*ClusterConfiguration)(nil),                 // 80: berth.v1.ClusterConfiguration
+	(*ClusterServiceConnectDefaults)(nil),        // 81: berth.v1.ClusterServiceConnectDefaults
+	(*ManagedScaling)(nil),                       // 82: berth.v1.ManagedScaling
+	(*SSMTag)(nil),                               // 83: berth.v1.SSMTag
+	(*SecretsManagerTag)(nil),                    // 84: berth.v1.SecretsManagerTag
+	(*EcrRepositoryRecord)(nil),                  // 85: berth.v1.EcrRepositoryRecord
 }
 var file_berth_v1_store_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
@@ -4633,69 +4827,71 @@ var file_berth_v1_store_proto_depIdxs = []int32{
 	54, // 30: berth.v1.Command.create_ecr_repository:type_name -> berth.v1.CreateEcrRepositoryCommand
 	55, // 31: berth.v1.Command.update_ecr_repository:type_name -> berth.v1.UpdateEcrRepositoryCommand
 	56, // 32: berth.v1.Command.delete_ecr_repository:type_name -> berth.v1.DeleteEcrRepositoryCommand
-	58, // 33: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
-	59, // 34: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
-	60, // 35: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
-	58, // 36: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
-	59, // 37: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
-	61, // 38: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 39: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
-	7,  // 40: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
-	62, // 41: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
-	7,  // 42: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
-	63, // 43: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
-	64, // 44: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
-	65, // 45: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
-	66, // 46: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
-	61, // 47: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 48: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
-	67, // 49: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	9,  // 50: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	9,  // 51: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
-	68, // 52: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
-	69, // 53: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
-	9,  // 54: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
-	8,  // 55: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
-	70, // 56: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
-	23, // 57: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
-	71, // 58: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
-	22, // 59: berth.v1.ServiceRecord.service_deployments:type_name -> berth.v1.ServiceDeploymentRecord
-	72, // 60: berth.v1.ServiceRecord.service_revisions:type_name -> berth.v1.ServiceRevision
-	57, // 61: berth.v1.ServiceRecord.task_set_tokens:type_name -> berth.v1.ServiceRecord.TaskSetTokensEntry
-	73, // 62: berth.v1.ServiceDeploymentRecord.deployment:type_name -> berth.v1.ServiceDeployment
-	21, // 63: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
-	9,  // 64: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	63, // 65: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
-	26, // 66: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
-	9,  // 67: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
-	68, // 68: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
-	74, // 69: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
-	75, // 70: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	31, // 71: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
-	59, // 72: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
-	59, // 73: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
-	76, // 74: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
-	36, // 75: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
-	6,  // 76: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
-	39, // 77: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
-	77, // 78: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
-	78, // 79: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
-	79, // 80: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
-	67, // 81: berth.v1.DeleteAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	80, // 82: berth.v1.UpdateCapacityProviderCommand.managed_scaling:type_name -> berth.v1.ManagedScaling
-	45, // 83: berth.v1.ParameterRecord.versions:type_name -> berth.v1.ParameterVersionRecord
-	81, // 84: berth.v1.ParameterRecord.tags:type_name -> berth.v1.SSMTag
-	44, // 85: berth.v1.PutParameterRecordCommand.record:type_name -> berth.v1.ParameterRecord
-	82, // 86: berth.v1.SecretRecord.tags:type_name -> berth.v1.SecretsManagerTag
-	50, // 87: berth.v1.SecretRecord.versions:type_name -> berth.v1.SecretVersionRecord
-	49, // 88: berth.v1.PutSecretRecordCommand.record:type_name -> berth.v1.SecretRecord
-	83, // 89: berth.v1.CreateEcrRepositoryCommand.record:type_name -> berth.v1.EcrRepositoryRecord
-	83, // 90: berth.v1.UpdateEcrRepositoryCommand.record:type_name -> berth.v1.EcrRepositoryRecord
-	91, // [91:91] is the sub-list for method output_type
-	91, // [91:91] is the sub-list for method input_type
-	91, // [91:91] is the sub-list for extension type_name
-	91, // [91:91] is the sub-list for extension extendee
-	0,  // [0:91] is the sub-list for field type_name
+	58, // 33: berth.v1.Command.append_event_log:type_name -> berth.v1.AppendEventLogCommand
+	60, // 34: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
+	61, // 35: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
+	62, // 36: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
+	60, // 37: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
+	61, // 38: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
+	63, // 39: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 40: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
+	7,  // 41: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
+	64, // 42: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
+	7,  // 43: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
+	65, // 44: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
+	66, // 45: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
+	67, // 46: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
+	68, // 47: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
+	63, // 48: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 49: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
+	69, // 50: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	9,  // 51: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	9,  // 52: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
+	70, // 53: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
+	71, // 54: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
+	9,  // 55: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
+	8,  // 56: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
+	72, // 57: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
+	23, // 58: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
+	73, // 59: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
+	22, // 60: berth.v1.ServiceRecord.service_deployments:type_name -> berth.v1.ServiceDeploymentRecord
+	74, // 61: berth.v1.ServiceRecord.service_revisions:type_name -> berth.v1.ServiceRevision
+	59, // 62: berth.v1.ServiceRecord.task_set_tokens:type_name -> berth.v1.ServiceRecord.TaskSetTokensEntry
+	75, // 63: berth.v1.ServiceDeploymentRecord.deployment:type_name -> berth.v1.ServiceDeployment
+	21, // 64: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
+	9,  // 65: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	65, // 66: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
+	26, // 67: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
+	9,  // 68: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
+	70, // 69: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
+	76, // 70: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
+	77, // 71: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	31, // 72: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
+	61, // 73: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
+	61, // 74: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
+	78, // 75: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
+	36, // 76: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
+	6,  // 77: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
+	39, // 78: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
+	79, // 79: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
+	80, // 80: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
+	81, // 81: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	69, // 82: berth.v1.DeleteAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	82, // 83: berth.v1.UpdateCapacityProviderCommand.managed_scaling:type_name -> berth.v1.ManagedScaling
+	45, // 84: berth.v1.ParameterRecord.versions:type_name -> berth.v1.ParameterVersionRecord
+	83, // 85: berth.v1.ParameterRecord.tags:type_name -> berth.v1.SSMTag
+	44, // 86: berth.v1.PutParameterRecordCommand.record:type_name -> berth.v1.ParameterRecord
+	84, // 87: berth.v1.SecretRecord.tags:type_name -> berth.v1.SecretsManagerTag
+	50, // 88: berth.v1.SecretRecord.versions:type_name -> berth.v1.SecretVersionRecord
+	49, // 89: berth.v1.PutSecretRecordCommand.record:type_name -> berth.v1.SecretRecord
+	85, // 90: berth.v1.CreateEcrRepositoryCommand.record:type_name -> berth.v1.EcrRepositoryRecord
+	85, // 91: berth.v1.UpdateEcrRepositoryCommand.record:type_name -> berth.v1.EcrRepositoryRecord
+	57, // 92: berth.v1.AppendEventLogCommand.event:type_name -> berth.v1.EventLogRecord
+	93, // [93:93] is the sub-list for method output_type
+	93, // [93:93] is the sub-list for method input_type
+	93, // [93:93] is the sub-list for extension type_name
+	93, // [93:93] is the sub-list for extension extendee
+	0,  // [0:93] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_store_proto_init() }
@@ -4743,6 +4939,7 @@ func file_berth_v1_store_proto_init() {
 		(*Command_CreateEcrRepository)(nil),
 		(*Command_UpdateEcrRepository)(nil),
 		(*Command_DeleteEcrRepository)(nil),
+		(*Command_AppendEventLog)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -4750,7 +4947,7 @@ func file_berth_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_store_proto_rawDesc), len(file_berth_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   58,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,7 +1,8 @@
 // Package cli is the berth command line: ECS's operations as `aws ecs` names
 // and flags them, sent over berth's gRPC API (service berth.v1.ECS), SSM
 // Parameter Store's and Secrets Manager's as `aws ssm` and `aws
-// secretsmanager` name them (berth.v1.SSM, berth.v1.SecretsManager), and the
+// secretsmanager` name them (berth.v1.SSM, berth.v1.SecretsManager), ECR's
+// as `aws ecr` names them (berth.v1.ECR, with get-login-password), and the
 // commands aws ecs lacks, over service berth.v1.Berth: wait services-stable,
 // explain, logs, exec and top; and rotate-encryption-key.
 //

@@ -2,6 +2,9 @@ package cli
 
 import (
 	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -43,6 +46,8 @@ func op[C any, Req, Resp proto.Message](name, short string, newClient func(grpc.
 var awsServices = []struct {
 	name, short string
 	ops         []serviceCommand
+	// extra are the service's commands that are not one operation each.
+	extra func(*app) []*cobra.Command
 }{
 	{"ssm", "SSM Parameter Store, as aws ssm names its operations", []serviceCommand{
 		op("put-parameter", "Create a parameter, or with --overwrite a new version", berthv1.NewSSMClient, berthv1.SSMClient.PutParameter, "Name", "Value"),
@@ -55,7 +60,7 @@ var awsServices = []struct {
 		op("delete-parameters", "Delete up to 10 parameters", berthv1.NewSSMClient, berthv1.SSMClient.DeleteParameters, "Names"),
 		op("label-parameter-version", "Put labels on a version (the latest by default)", berthv1.NewSSMClient, berthv1.SSMClient.LabelParameterVersion, "Name", "Labels"),
 		op("unlabel-parameter-version", "Remove labels from a version", berthv1.NewSSMClient, berthv1.SSMClient.UnlabelParameterVersion, "Name", "ParameterVersion", "Labels"),
-	}},
+	}, nil},
 	{"secretsmanager", "Secrets Manager, as aws secretsmanager names its operations", []serviceCommand{
 		op("create-secret", "Create a secret", berthv1.NewSecretsManagerClient, berthv1.SecretsManagerClient.CreateSecret, "Name"),
 		op("get-secret-value", "Get a secret's value (AWSCURRENT, or --version-id / --version-stage)", berthv1.NewSecretsManagerClient, berthv1.SecretsManagerClient.GetSecretValue, "SecretId"),
@@ -67,7 +72,25 @@ var awsServices = []struct {
 		op("restore-secret", "Cancel a secret's scheduled deletion", berthv1.NewSecretsManagerClient, berthv1.SecretsManagerClient.RestoreSecret, "SecretId"),
 		op("update-secret-version-stage", "Move a stage between a secret's versions", berthv1.NewSecretsManagerClient, berthv1.SecretsManagerClient.UpdateSecretVersionStage, "SecretId", "VersionStage"),
 		op("list-secret-version-ids", "List a secret's versions", berthv1.NewSecretsManagerClient, berthv1.SecretsManagerClient.ListSecretVersionIds, "SecretId"),
-	}},
+	}, nil},
+	{"ecr", "ECR, berth's image registry, as aws ecr names its operations", []serviceCommand{
+		op("get-authorization-token", "Get a token for the registry (base64 AWS:password, 12 hours)", berthv1.NewECRClient, berthv1.ECRClient.GetAuthorizationToken),
+		op("create-repository", "Create a repository", berthv1.NewECRClient, berthv1.ECRClient.CreateRepository, "repositoryName"),
+		op("describe-repositories", "Describe repositories (all, or --repository-names)", berthv1.NewECRClient, berthv1.ECRClient.DescribeRepositories),
+		op("delete-repository", "Delete a repository (with its images only with --force)", berthv1.NewECRClient, berthv1.ECRClient.DeleteRepository, "repositoryName"),
+		op("put-image-tag-mutability", "Make a repository's tags MUTABLE or IMMUTABLE", berthv1.NewECRClient, berthv1.ECRClient.PutImageTagMutability, "repositoryName", "imageTagMutability"),
+		op("put-image-scanning-configuration", "Store a repository's scanOnPush (berth scans nothing)", berthv1.NewECRClient, berthv1.ECRClient.PutImageScanningConfiguration, "repositoryName", "imageScanningConfiguration"),
+		op("list-images", "List a repository's image ids", berthv1.NewECRClient, berthv1.ECRClient.ListImages, "repositoryName"),
+		op("describe-images", "Describe a repository's images (digest, tags, size, pushedAt)", berthv1.NewECRClient, berthv1.ECRClient.DescribeImages, "repositoryName"),
+		op("batch-get-image", "Get images' manifests", berthv1.NewECRClient, berthv1.ECRClient.BatchGetImage, "repositoryName", "imageIds"),
+		op("batch-delete-image", "Delete images by tag or digest", berthv1.NewECRClient, berthv1.ECRClient.BatchDeleteImage, "repositoryName", "imageIds"),
+		op("put-image", "Tag a manifest (retag an image)", berthv1.NewECRClient, berthv1.ECRClient.PutImage, "repositoryName", "imageManifest"),
+		op("put-lifecycle-policy", "Put a repository's lifecycle policy and apply it", berthv1.NewECRClient, berthv1.ECRClient.PutLifecyclePolicy, "repositoryName", "lifecyclePolicyText"),
+		op("get-lifecycle-policy", "Get a repository's lifecycle policy", berthv1.NewECRClient, berthv1.ECRClient.GetLifecyclePolicy, "repositoryName"),
+		op("delete-lifecycle-policy", "Delete a repository's lifecycle policy", berthv1.NewECRClient, berthv1.ECRClient.DeleteLifecyclePolicy, "repositoryName"),
+		op("start-lifecycle-policy-preview", "Preview what a lifecycle policy (given, or the repository's) would expire; nothing is deleted", berthv1.NewECRClient, berthv1.ECRClient.StartLifecyclePolicyPreview, "repositoryName"),
+		op("get-lifecycle-policy-preview", "Get the last lifecycle policy preview's images", berthv1.NewECRClient, berthv1.ECRClient.GetLifecyclePolicyPreview, "repositoryName"),
+	}, (*app).ecrCommands},
 }
 
 // serviceCommands are the services' commands, and berth's key rotation.
@@ -77,6 +100,9 @@ func (a *app) serviceCommands() []*cobra.Command {
 		parent := &cobra.Command{Use: svc.name, Short: svc.short, Args: noArgs}
 		for _, c := range svc.ops {
 			parent.AddCommand(a.serviceCommand(c))
+		}
+		if svc.extra != nil {
+			parent.AddCommand(svc.extra(a)...)
 		}
 		out = append(out, parent)
 	}
@@ -145,4 +171,44 @@ func (a *app) withConn(ctx context.Context, f func(context.Context, *grpc.Client
 	}
 	defer conn.Close()
 	return f(ctx, conn)
+}
+
+// ecrCommands are ECR's commands that are not one operation:
+// get-login-password, the registry's password alone, for `docker login
+// --username AWS --password-stdin`.
+func (a *app) ecrCommands() []*cobra.Command {
+	login := &cobra.Command{Use: "get-login-password", Args: noArgs,
+		Short: "Print a password for the registry, for docker login --username AWS --password-stdin"}
+	login.RunE = a.run(func(cmd *cobra.Command, _ []string) error {
+		return a.withConn(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
+			resp, err := berthv1.NewECRClient(conn).GetAuthorizationToken(ctx, &berthv1.GetAuthorizationTokenRequest{})
+			if err != nil {
+				return err
+			}
+			pw, err := loginPassword(resp)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), pw)
+			return err
+		})
+	})
+	return []*cobra.Command{login}
+}
+
+// loginPassword is the password of GetAuthorizationToken's token
+// (base64 "AWS:<password>").
+func loginPassword(resp *berthv1.GetAuthorizationTokenResponse) (string, error) {
+	if len(resp.GetAuthorizationData()) == 0 {
+		return "", errors.New("GetAuthorizationToken returned no authorizationData")
+	}
+	raw, err := base64.StdEncoding.DecodeString(resp.GetAuthorizationData()[0].GetAuthorizationToken())
+	if err != nil {
+		return "", fmt.Errorf("authorizationToken is not base64: %v", err)
+	}
+	user, pw, ok := strings.Cut(string(raw), ":")
+	if !ok || user != "AWS" {
+		return "", errors.New("authorizationToken is not AWS:<password>")
+	}
+	return pw, nil
 }
