@@ -177,7 +177,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	c.dispatcher = dispatcher.New(dispatcher.Config{
 		Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger,
 		HeartbeatPeriod: cfg.HeartbeatPeriod, TTL: cfg.AgentTTL, RestartGrace: cfg.AgentRestartGrace,
-		ImagePulls: c.ecr.ImagePulls,
+		ImagePulls: c.imagePulls,
 	})
 	c.metrics.observeAgents(c.dispatcher.Heartbeats, c.dispatcher.Sessions)
 	services := servicecontroller.New(servicecontroller.Config{

@@ -68,6 +68,9 @@ func newTask(a *berthv1.TaskAssignment, opts Options) *task {
 	if why := volumeProblem(a, opts); why != "" {
 		t.stop(StopCodeTaskFailedToStart, why)
 	}
+	if why := a.GetImagePullsError(); why != "" { // the registry credentials could not be had
+		t.stop(StopCodeTaskFailedToStart, why)
+	}
 	return t
 }
 

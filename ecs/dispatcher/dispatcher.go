@@ -35,9 +35,11 @@ type Config struct {
 	Now          func() time.Time
 	Logger       *slog.Logger
 	// ImagePulls, if set, says how the agent gets the images of a task
-	// definition that live in berth's registry (ECR), sent with each
-	// assignment.
-	ImagePulls func(*berthv1.TaskDefinition) []*berthv1.ImagePull
+	// definition that live in berth's registry (ECR) or need registry
+	// credentials, sent with each assignment. Its error (a credential that
+	// could not be had) goes with the assignment too, as the reason the
+	// agent stops the task with before any container starts.
+	ImagePulls func(context.Context, *berthv1.TaskDefinition) ([]*berthv1.ImagePull, error)
 }
 
 // Dispatcher serves berthv1.AgentSessions.

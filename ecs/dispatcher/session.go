@@ -315,7 +315,11 @@ func (d *Dispatcher) assignment(t *berthv1.TaskRecord) (*berthv1.TaskAssignment,
 	}
 	a := &berthv1.TaskAssignment{Task: t.Task, TaskDefinition: td.TaskDefinition, Limits: limits}
 	if d.cfg.ImagePulls != nil && t.Task.GetDesiredStatus() != "STOPPED" {
-		a.ImagePulls = d.cfg.ImagePulls(td.TaskDefinition)
+		pulls, err := d.cfg.ImagePulls(context.Background(), td.TaskDefinition)
+		if err != nil {
+			a.ImagePullsError = err.Error()
+		}
+		a.ImagePulls = pulls
 	}
 	return a, nil
 }

@@ -141,7 +141,6 @@ var refusedMembers = map[string]string{
 	"RegisterTaskDefinition.volumes[].dockerVolumeConfiguration":                   `{"family":"f","volumes":[{"name":"v","dockerVolumeConfiguration":{"scope":"task"}}],"containerDefinitions":[{"name":"a","image":"x","memory":64}]}`,
 	"RegisterTaskDefinition.containerDefinitions[].secrets":                        `{"family":"f","containerDefinitions":[{"name":"a","image":"x","memory":64,"secrets":[{"name":"A","valueFrom":"arn:x"}]}]}`,
 	"RegisterTaskDefinition.containerDefinitions[].environmentFiles":               `{"family":"f","containerDefinitions":[{"name":"a","image":"x","memory":64,"environmentFiles":[{"value":"arn:aws:s3:::b/e.env","type":"s3"}]}]}`,
-	"RegisterTaskDefinition.containerDefinitions[].repositoryCredentials":          `{"family":"f","containerDefinitions":[{"name":"a","image":"x","memory":64,"repositoryCredentials":{"credentialsParameter":"arn:x"}}]}`,
 	"RegisterTaskDefinition.containerDefinitions[].credentialSpecs":                `{"family":"f","containerDefinitions":[{"name":"a","image":"x","memory":64,"credentialSpecs":["credentialspec:x"]}]}`,
 	"RegisterTaskDefinition.containerDefinitions[].logConfiguration.secretOptions": `{"family":"f","containerDefinitions":[{"name":"a","image":"x","memory":64,"logConfiguration":{"logDriver":"json-file","secretOptions":[{"name":"A","valueFrom":"arn:x"}]}}]}`,
 	"RunTask.volumeConfigurations":                                                 `{"taskDefinition":"web","volumeConfigurations":[{"name":"v","managedEBSVolume":{"roleArn":"arn:x"}}]}`,

@@ -71,9 +71,9 @@ func (t *task) checkDockerSettings(i int, c *berthv1.ContainerDefinition) error 
 // checkUnsupported refuses what needs a service berth does not have.
 func checkUnsupported(i int, c *berthv1.ContainerDefinition) error {
 	switch {
-	case c.RepositoryCredentials != nil:
-		return ecserr.Field(cpath(i, "repositoryCredentials"),
-			"not supported: berth has no Secrets Manager to read registry credentials from; log the agent's Docker in to the registry instead")
+	case c.RepositoryCredentials != nil && !strings.HasPrefix(c.RepositoryCredentials.CredentialsParameter, "arn:"):
+		return ecserr.Field(cpath(i, "repositoryCredentials.credentialsParameter"),
+			"must be the ARN of a Secrets Manager secret, got %q", c.RepositoryCredentials.CredentialsParameter)
 	case len(c.EnvironmentFiles) > 0:
 		return ecserr.Field(cpath(i, "environmentFiles"), "not supported: %s; use environment", noS3)
 	case len(c.Secrets) > 0:

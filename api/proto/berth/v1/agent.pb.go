@@ -590,10 +590,15 @@ type TaskAssignment struct {
 	// that predates it: the agent then works them out itself.
 	Limits *TaskLimits `protobuf:"bytes,3,opt,name=limits,proto3" json:"limits,omitempty"`
 	// Where to pull the images that live in berth's own registry (ECR), with
-	// a short-lived pull-only credential; other images are pulled as named.
-	ImagePulls    []*ImagePull `protobuf:"bytes,90,rep,name=image_pulls,json=imagePulls,proto3" json:"image_pulls,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// a short-lived pull-only credential, and those of other registries with
+	// a container's repositoryCredentials; other images are pulled as named.
+	ImagePulls []*ImagePull `protobuf:"bytes,90,rep,name=image_pulls,json=imagePulls,proto3" json:"image_pulls,omitempty"`
+	// Why the control plane could not get the credentials of an image the
+	// task pulls (a container's repositoryCredentials): the agent stops the
+	// task with it as stoppedReason before any container starts.
+	ImagePullsError string `protobuf:"bytes,130,opt,name=image_pulls_error,json=imagePullsError,proto3" json:"image_pulls_error,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *TaskAssignment) Reset() {
@@ -654,10 +659,19 @@ func (x *TaskAssignment) GetImagePulls() []*ImagePull {
 	return nil
 }
 
+func (x *TaskAssignment) GetImagePullsError() string {
+	if x != nil {
+		return x.ImagePullsError
+	}
+	return ""
+}
+
 // ImagePull says how to get an image of berth's registry: pull ref (the
 // registry's address and the repository: 127.0.0.1:7481/web:v1) as user
 // with password, and give the image the name the task definition uses
-// (000000000000.dkr.ecr.us-east-1.amazonaws.com/web:v1).
+// (000000000000.dkr.ecr.us-east-1.amazonaws.com/web:v1). An image of
+// another registry with a container's repositoryCredentials has ref equal
+// to image and the secret's username and password.
 type ImagePull struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Image         string                 `protobuf:"bytes,1,opt,name=image,proto3" json:"image,omitempty"`
@@ -1776,13 +1790,14 @@ const file_berth_v1_agent_proto_rawDesc = "" +
 	"\vAssignments\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x12\n" +
 	"\x04full\x18\x02 \x01(\bR\x04full\x12.\n" +
-	"\x05tasks\x18\x03 \x03(\v2\x18.berth.v1.TaskAssignmentR\x05tasks\"\xdb\x01\n" +
+	"\x05tasks\x18\x03 \x03(\v2\x18.berth.v1.TaskAssignmentR\x05tasks\"\x88\x02\n" +
 	"\x0eTaskAssignment\x12\"\n" +
 	"\x04task\x18\x01 \x01(\v2\x0e.berth.v1.TaskR\x04task\x12A\n" +
 	"\x0ftask_definition\x18\x02 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12,\n" +
 	"\x06limits\x18\x03 \x01(\v2\x14.berth.v1.TaskLimitsR\x06limits\x124\n" +
 	"\vimage_pulls\x18Z \x03(\v2\x13.berth.v1.ImagePullR\n" +
-	"imagePulls\"c\n" +
+	"imagePulls\x12+\n" +
+	"\x11image_pulls_error\x18\x82\x01 \x01(\tR\x0fimagePullsError\"c\n" +
 	"\tImagePull\x12\x14\n" +
 	"\x05image\x18\x01 \x01(\tR\x05image\x12\x10\n" +
 	"\x03ref\x18\x02 \x01(\tR\x03ref\x12\x12\n" +
