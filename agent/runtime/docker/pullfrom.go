@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/distribution/reference"
 	"github.com/docker/docker/api/types/image"
 
 	"github.com/berth/berth/agent/runtime"
@@ -32,7 +33,7 @@ func (r *Runtime) PullFrom(ctx context.Context, ref string, src runtime.Source, 
 
 func (r *Runtime) pullAuth(ctx context.Context, ref string, src runtime.Source) error {
 	auth, err := json.Marshal(map[string]string{
-		"username": src.User, "password": src.Password, "serveraddress": strings.SplitN(src.Ref, "/", 2)[0],
+		"username": src.User, "password": src.Password, "serveraddress": serverAddress(src.Ref),
 	})
 	if err != nil {
 		return runtime.CannotPull(ref, err)
@@ -49,4 +50,18 @@ func (r *Runtime) pullAuth(ctx context.Context, ref string, src runtime.Source) 
 		return runtime.CannotPull(ref, fmt.Errorf("naming %s as %s: %w", src.Ref, ref, err))
 	}
 	return nil
+}
+
+// serverAddress is the registry ref is pulled from, as Docker's auth names
+// it: host[:port], or Docker Hub's index for an image of Docker Hub
+// (busybox, user/app).
+func serverAddress(ref string) string {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return strings.SplitN(ref, "/", 2)[0]
+	}
+	if domain := reference.Domain(named); domain != "docker.io" {
+		return domain
+	}
+	return "https://index.docker.io/v1/"
 }
