@@ -22,6 +22,7 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -60,6 +61,9 @@ type round struct {
 	PullS float64 `json:"pull_s"`
 	SaveS float64 `json:"save_s"`
 	LoadS float64 `json:"load_s"`
+	// GzipS is how long compress/gzip (default level, one core) takes over
+	// the layer: docker push compresses the layer so, save does not.
+	GzipS float64 `json:"gzip_layer_s"`
 }
 
 type concurrent struct {
@@ -141,25 +145,30 @@ func run(mib, rounds, pulls int) (err error) {
 	var tags []string
 	defer func() { d.removeImages(append(tags, local)...) }()
 
-	tarPath := filepath.Join(tmp, "image.tar")
-	if err := writeImage(tarPath, local, mib); err != nil {
-		return err
-	}
-	if err := d.run("", "load", "-i", tarPath); err != nil {
-		return err
-	}
 	if err := d.run(password, "login", "--username", "AWS", "--password-stdin", cp.RegistryAddr()); err != nil {
 		return err
 	}
 	res := result{LayerMiB: mib}
 	res.DockerVersion, _ = d.output("version", "--format", "{{.Server.Version}}")
 	saved := filepath.Join(tmp, "saved.tar")
+	tarPath := filepath.Join(tmp, "image.tar")
 	for i := 0; i < rounds; i++ {
+		// A new image each round: a layer the registry or the daemon
+		// already has would be skipped.
+		d.removeImages(local)
+		gz, err := writeImage(tarPath, local, mib)
+		if err != nil {
+			return err
+		}
+		if err := d.run("", "load", "-i", tarPath); err != nil {
+			return err
+		}
 		tags = append(tags, fmt.Sprintf("%s/bench:%x-%d", cp.RegistryAddr(), suffix, i))
 		r, err := d.round(local, saved, tags[i])
 		if err != nil {
 			return err
 		}
+		r.GzipS = gz
 		res.Rounds = append(res.Rounds, r)
 	}
 	res.Median = round{
@@ -167,6 +176,7 @@ func run(mib, rounds, pulls int) (err error) {
 		PullS: median(res.Rounds, func(r round) float64 { return r.PullS }),
 		SaveS: median(res.Rounds, func(r round) float64 { return r.SaveS }),
 		LoadS: median(res.Rounds, func(r round) float64 { return r.LoadS }),
+		GzipS: median(res.Rounds, func(r round) float64 { return r.GzipS }),
 	}
 	res.PushOverSave = round3(res.Median.PushS / res.Median.SaveS)
 	res.PullOverLoad = round3(res.Median.PullS / res.Median.LoadS)
@@ -183,36 +193,46 @@ func run(mib, rounds, pulls int) (err error) {
 }
 
 // writeImage writes a docker-save tarball of an image FROM scratch with one
-// layer: a file of mib MiB of random bytes.
-func writeImage(path, tag string, mib int) error {
+// layer: a file of mib MiB of random bytes. It returns how long gzip took
+// over the layer (the tarball's layer is not compressed).
+func writeImage(path, tag string, mib int) (float64, error) {
 	var layerTar bytes.Buffer
 	tw := tar.NewWriter(&layerTar)
 	content := make([]byte, mib<<20)
 	_, _ = rand.Read(content)
 	if err := tw.WriteHeader(&tar.Header{Name: "blob", Mode: 0o644, Size: int64(len(content)), ModTime: time.Unix(0, 0)}); err != nil {
-		return err
+		return 0, err
 	}
 	if _, err := tw.Write(content); err != nil {
-		return err
+		return 0, err
 	}
 	if err := tw.Close(); err != nil {
-		return err
+		return 0, err
 	}
+	start := time.Now()
+	zw := gzip.NewWriter(io.Discard)
+	if _, err := zw.Write(layerTar.Bytes()); err != nil {
+		return 0, err
+	}
+	if err := zw.Close(); err != nil {
+		return 0, err
+	}
+	gz := round3(time.Since(start).Seconds())
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(layerTar.Bytes())), nil
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	img, err := mutate.AppendLayers(empty.Image, layer)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	ref, err := name.NewTag(tag)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return tarball.WriteToFile(path, ref, img)
+	return gz, tarball.WriteToFile(path, ref, img)
 }
 
 // docker runs the docker CLI with its own config dir (where docker login
