@@ -1797,12 +1797,12 @@ const file_berth_v1_agent_proto_rawDesc = "" +
 	"\x06limits\x18\x03 \x01(\v2\x14.berth.v1.TaskLimitsR\x06limits\x124\n" +
 	"\vimage_pulls\x18Z \x03(\v2\x13.berth.v1.ImagePullR\n" +
 	"imagePulls\x12+\n" +
-	"\x11image_pulls_error\x18\x82\x01 \x01(\tR\x0fimagePullsError\"c\n" +
+	"\x11image_pulls_error\x18\x82\x01 \x01(\tR\x0fimagePullsError\"h\n" +
 	"\tImagePull\x12\x14\n" +
 	"\x05image\x18\x01 \x01(\tR\x05image\x12\x10\n" +
 	"\x03ref\x18\x02 \x01(\tR\x03ref\x12\x12\n" +
-	"\x04user\x18\x03 \x01(\tR\x04user\x12\x1a\n" +
-	"\bpassword\x18\x04 \x01(\tR\bpassword\"q\n" +
+	"\x04user\x18\x03 \x01(\tR\x04user\x12\x1f\n" +
+	"\bpassword\x18\x04 \x01(\tB\x03\x80\x01\x01R\bpassword\"q\n" +
 	"\n" +
 	"TaskLimits\x12\x10\n" +
 	"\x03cpu\x18\x01 \x01(\x05R\x03cpu\x12\x16\n" +
