@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -144,6 +145,28 @@ func TestEngineNonEssentialExitKeepsTask(t *testing.T) {
 	waitFor(t, "sidecar stopped", func() bool { return containerOf(h.last(arn), "sidecar").GetLastStatus() == StatusStopped })
 	if sc := h.last(arn); sc.GetLastStatus() != StatusRunning || containerOf(sc, "sidecar").GetExitCode() != 3 {
 		t.Errorf("after the sidecar exited: task %s, sidecar exit %d; want RUNNING, 3", sc.GetLastStatus(), containerOf(sc, "sidecar").GetExitCode())
+	}
+}
+
+// TestEnginePullsEachImageOnce: two containers of a task naming one image cause one
+// pull of it; another image is pulled on its own.
+func TestEnginePullsEachImageOnce(t *testing.T) {
+	rt := newRecorder(t)
+	h := startEngine(t, rt, Options{})
+	shared := func(d *berthv1.ContainerDefinition) { d.Image = "img-shared" }
+	task := testTask("t1", "bridge", def("web", shared), def("worker", shared), def("other"))
+	h.assign(true, task)
+	h.waitStatus(task.Task.TaskArn, StatusRunning)
+
+	pulls := map[string]int{}
+	for _, ref := range rt.pullLog() {
+		pulls[ref]++
+	}
+	if want := map[string]int{"img-shared": 1, "img-other": 1}; !maps.Equal(pulls, want) {
+		t.Errorf("pulls by image = %v, want %v", pulls, want)
+	}
+	if n := rt.Counters().Pulls; n != 2 {
+		t.Errorf("registry pulls = %d, want 2", n)
 	}
 }
 

@@ -19,6 +19,7 @@ type recorder struct {
 	names map[string]string                // runtime id -> container name
 	specs map[string]runtime.ContainerSpec // runtime id -> spec created
 	calls []string
+	pulls []string // images, in the order Pull was called
 }
 
 // newRecorder returns a hollow runtime for t, closed when t ends.
@@ -37,6 +38,13 @@ func (r *recorder) Create(ctx context.Context, spec runtime.ContainerSpec) (stri
 		r.record("create", id)
 	}
 	return id, err
+}
+
+func (r *recorder) Pull(ctx context.Context, ref string, policy runtime.PullPolicy) error {
+	r.mu.Lock()
+	r.pulls = append(r.pulls, ref)
+	r.mu.Unlock()
+	return r.Runtime.Pull(ctx, ref, policy)
 }
 
 func (r *recorder) Stop(ctx context.Context, id string, timeout time.Duration) error {
@@ -60,6 +68,13 @@ func (r *recorder) created() map[string]runtime.ContainerSpec {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return maps.Clone(r.specs)
+}
+
+// pullLog is the images Pull was called for so far.
+func (r *recorder) pullLog() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.pulls...)
 }
 
 // callLog is the calls made so far.
