@@ -204,7 +204,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		}
 	}
 	c.serveHTTP(front,
-		dashboard.New(dashboard.Config{Store: c.store, API: api, AdminToken: c.adminToken, AddInstance: cfg.AddInstance, Logger: cfg.Logger}))
+		dashboard.New(dashboard.Config{Store: c.store, API: api, Images: c.ecr, AdminToken: c.adminToken, AddInstance: cfg.AddInstance, Logger: cfg.Logger}))
 	c.log.Info("control plane serving", "grpc", c.GRPCAddr(), "http", c.HTTPAddr(), "registry", c.RegistryAddr(), "data_dir", cfg.DataDir)
 	return c, nil
 }

@@ -16,6 +16,9 @@
 //	                                        at most ten a second)
 //	GET  /dashboard/api/task?cluster=C&task=ID   one task's containers, host ports
 //	                                        and placement explanation
+//	GET  /dashboard/api/registry?cluster=C  the Registry view: ECR's repositories,
+//	                                        their images (tags, digest, size, pushed at)
+//	                                        and the cluster's tasks that run them
 //
 // Reads need no token (like /metrics: the control plane listens on loopback
 // by default; a classroom projector must not need a secret). The demo
@@ -63,6 +66,9 @@ type Config struct {
 	// API is the ECS API whose handlers the controls call (and whose
 	// Berth() explains placements).
 	API *ecsapi.Server
+	// Images is the ECR API the Registry view reads; nil shows no
+	// repositories.
+	Images Images
 	// AdminToken guards the demo controls.
 	AdminToken string
 	// AddInstance starts a hollow container instance in the cluster; nil
@@ -108,6 +114,7 @@ func (d *Dashboard) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /dashboard/api/state", d.state)
 	mux.HandleFunc("GET /dashboard/api/events", d.events)
 	mux.HandleFunc("GET /dashboard/api/task", d.task)
+	mux.HandleFunc("GET /dashboard/api/registry", d.registry)
 	mux.HandleFunc("POST /dashboard/api/login", d.admin(d.login))
 	mux.HandleFunc("POST /dashboard/api/services/scale", d.admin(d.scale))
 	mux.HandleFunc("POST /dashboard/api/services/strategy", d.admin(d.strategy))

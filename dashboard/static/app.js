@@ -149,7 +149,7 @@
 
   // ---- views ----------------------------------------------------------------
 
-  const tabs = [$("tab-cluster"), $("tab-services")];
+  const tabs = [$("tab-cluster"), $("tab-services"), $("tab-registry")];
   function selectTab(tab) {
     for (const t of tabs) {
       const on = t === tab;
@@ -159,6 +159,7 @@
     }
     S.dirty.bins = S.dirty.services = true;
     scheduleRender();
+    if (tab.id === "tab-registry") loadRegistry();
   }
   tabs.forEach((t, i) => {
     t.addEventListener("click", () => selectTab(t));
@@ -236,6 +237,7 @@
     if (d.clusters) { S.clusters = d.clusters; S.dirty.controls = true; }
     if ((d.instances || []).length || (d.tasks || []).length || r.instances || r.tasks) S.dirty.bins = true;
     if ((d.services || []).length || r.services) S.dirty.services = S.dirty.bins = true;
+    if ((d.tasks || []).length || r.tasks) loadRegistry();
     scheduleRender();
   }
 
@@ -651,6 +653,53 @@
     all.sort((a, b) => b[1].createdAt - a[1].createdAt);
     $("events").replaceChildren(...all.slice(0, 30).map(([n, e]) =>
       el("li", null, el("time", { text: when(e.createdAt) }), " ", el("b", { text: n }), ": ", e.message)));
+  }
+
+  // ---- the registry ----------------------------------------------------------------
+
+  // loadRegistry draws the Registry view, when it is shown, from a fresh
+  // read; a call while a read is in flight asks for one more after it.
+  let registryBusy = false, registryAgain = false;
+  async function loadRegistry() {
+    if ($("view-registry").hidden) return;
+    if (registryBusy) { registryAgain = true; return; }
+    registryBusy = true;
+    try {
+      const res = await fetch("/dashboard/api/registry?cluster=" + encodeURIComponent(S.cluster));
+      const data = await res.json();
+      if (!res.ok) throw new Error(errorText(data) || res.statusText);
+      renderRegistry(data);
+    } catch (e) {
+      $("registry").replaceChildren(el("p", { class: "error", text: e.message }));
+    } finally {
+      registryBusy = false;
+      if (registryAgain) { registryAgain = false; loadRegistry(); }
+    }
+  }
+  $("registry-refresh").addEventListener("click", loadRegistry);
+
+  const bytes = (n) => (n >= 1 << 20 ? (n / (1 << 20)).toFixed(1) + " MiB" : n >= 1024 ? (n / 1024).toFixed(1) + " KiB" : n + " B");
+
+  function renderRegistry(data) {
+    const cards = data.repositories.map((r) => {
+      const images = el("table", null,
+        el("caption", { class: "visually-hidden", text: `Images of ${r.name}` }),
+        el("thead", null, el("tr", null, ...["Tags", "Digest", "Size", "Pushed at"].map((h) => el("th", { scope: "col", text: h })))),
+        el("tbody", null, ...r.images.map((i) => el("tr", { "data-digest": i.digest },
+          el("td", { text: i.tags.join(", ") || "(untagged)" }), el("td", { text: i.digest.slice(0, 19), title: i.digest }),
+          el("td", { text: bytes(i.size) }), el("td", { text: new Date(i.pushedAt * 1000).toLocaleString() })))));
+      const tasks = r.tasks.length
+        ? el("ul", { "aria-label": `Tasks running ${r.name}` }, ...r.tasks.map((u) => el("li", { "data-task": u.task },
+          el("button", { type: "button", class: "link", text: short(u.task), onclick: () => openTask(u.task) }),
+          ` ${u.lastStatus}: ` + u.containers.map((c, k) => `${c} (${u.images[k]})`).join(", "))))
+        : el("p", { class: "note", text: "No task of this cluster runs it." });
+      return el("article", { class: "svc", "aria-label": `Repository ${r.name}`, "data-repository": r.name },
+        el("h3", null, r.name), el("p", { text: r.uri }),
+        r.images.length ? el("div", { class: "scroll" }, images) : el("p", { class: "note", text: "No images." }),
+        el("h4", { text: "Running tasks" }), tasks);
+    });
+    if (!cards.length) cards.push(el("p", { text: "No repositories." }));
+    $("registry").replaceChildren(...cards);
   }
 
   // ---- a task's details ----------------------------------------------------------
