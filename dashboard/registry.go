@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/apierr"
 )
 
 // Images is the part of the ECR API the Registry view reads (ecrapi.Server's
@@ -70,6 +71,9 @@ func (d *Dashboard) registry(w http.ResponseWriter, r *http.Request) {
 	tasks := d.cfg.Store.Tasks(cluster, live)
 	for _, repo := range repos {
 		images, err := d.images(r.Context(), repo.GetRepositoryName())
+		if apierr.Is(err, apierr.NotFound) {
+			continue // deleted since it was listed
+		}
 		if err != nil {
 			writeError(w, err, "")
 			return
