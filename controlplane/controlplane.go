@@ -82,6 +82,10 @@ type Config struct {
 	// RegistryAddr is the image registry's address (ECR's;
 	// registry.DefaultAddr when empty, port 0 picks a free port).
 	RegistryAddr string
+	// RegistryTLSCert and RegistryTLSKey are the files of the certificate
+	// and key the registry serves HTTPS with; needed for an address beyond
+	// loopback.
+	RegistryTLSCert, RegistryTLSKey string
 	// RegistryMaxBlob bounds one blob upload request to the registry, in
 	// bytes (0: no bound).
 	RegistryMaxBlob int64

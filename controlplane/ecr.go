@@ -29,6 +29,7 @@ func (c *ControlPlane) startECR(ctx context.Context, cfg Config) error {
 	c.registry, err = registry.Start(ctx, registry.Config{
 		DataDir: cfg.DataDir, Addr: addr, Key: []byte(key), RegistryID: cfg.ARNs.Account,
 		Repositories: c.store, MaxBlob: cfg.RegistryMaxBlob, Logger: cfg.Logger,
+		TLSCertFile: cfg.RegistryTLSCert, TLSKeyFile: cfg.RegistryTLSKey,
 		OnPush: func(ctx context.Context, repository, tag, digest string) {
 			cfg.Logger.Info("image pushed", slog.String("repository", repository), slog.String("tag", tag), slog.String("digest", digest))
 			now := time.Now()
@@ -48,7 +49,7 @@ func (c *ControlPlane) startECR(ctx context.Context, cfg Config) error {
 	}
 	c.ecr = ecrapi.New(ecrapi.Config{
 		Store: c.store, Registry: c.registry, ARNs: cfg.ARNs, Key: []byte(key),
-		ProxyEndpoint: "http://" + c.registry.Addr(), Collect: c.gc.Request, Logger: cfg.Logger,
+		ProxyEndpoint: c.registry.URL(), Collect: c.gc.Request, Logger: cfg.Logger,
 	})
 	return nil
 }

@@ -39,6 +39,8 @@ func run() error {
 		grpcAddr = flag.String("grpc-addr", controlplane.DefaultGRPCAddr, "gRPC listen address")
 		httpAddr = flag.String("http-addr", controlplane.DefaultHTTPAddr, "HTTP listen address (/healthz, /metrics)")
 		regAddr  = flag.String("registry-addr", registry.DefaultAddr, "the image registry's (ECR's) listen address")
+		regCert  = flag.String("registry-tls-cert", "", "a certificate file the image registry serves HTTPS with (needed beyond loopback)")
+		regKey   = flag.String("registry-tls-key", "", "the key file of --registry-tls-cert")
 		maxBlob  = flag.Int64("registry-max-blob", 0, "the most bytes one blob upload request to the registry may carry (0: no limit)")
 		region   = flag.String("region", arn.Default.Region, "region written in ARNs")
 		account  = flag.String("account", arn.Default.Account, "account id written in ARNs")
@@ -99,6 +101,8 @@ func run() error {
 
 		RegistryAddr:    *regAddr,
 		RegistryMaxBlob: *maxBlob,
+		RegistryTLSCert: *regCert,
+		RegistryTLSKey:  *regKey,
 		ARNs:            arn.Namer{Region: *region, Account: *account},
 		Logger:          log,
 

@@ -22,6 +22,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -74,6 +75,12 @@ type Config struct {
 	Repositories Repositories
 	// MaxBlob bounds the bytes of one blob upload request; 0: no bound.
 	MaxBlob int64
+	// TLSCertFile and TLSKeyFile, when both set, make the registry serve
+	// HTTPS with that certificate. Without them it serves plain HTTP, which
+	// Docker accepts only from a registry on loopback (127.0.0.0/8 is an
+	// insecure registry to every daemon), so Start refuses an address
+	// beyond loopback without TLS.
+	TLSCertFile, TLSKeyFile string
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Logger logs what the registry does.
@@ -111,6 +118,9 @@ func Start(ctx context.Context, cfg Config) (*Registry, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if err := checkTLS(cfg); err != nil {
+		return nil, err
+	}
 	root := filepath.Join(cfg.DataDir, Dir)
 	r := &Registry{cfg: cfg, served: make(chan error, 1)}
 	r.driver = filesystem.New(filesystem.DriverParameters{RootDirectory: root, MaxThreads: 100})
@@ -130,7 +140,12 @@ func Start(ctx context.Context, cfg Config) (*Registry, error) {
 	}
 	r.srv = &http.Server{Handler: r.gate(app), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
-		err := r.srv.Serve(r.lis)
+		var err error
+		if r.TLS() {
+			err = r.srv.ServeTLS(r.lis, cfg.TLSCertFile, cfg.TLSKeyFile)
+		} else {
+			err = r.srv.Serve(r.lis)
+		}
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}
@@ -170,6 +185,40 @@ func newApp(ctx context.Context, root string, key []byte) (app *handlers.App, er
 
 // Addr is the address the registry listens on.
 func (r *Registry) Addr() string { return r.lis.Addr().String() }
+
+// TLS says whether the registry serves HTTPS.
+func (r *Registry) TLS() bool { return r.cfg.TLSCertFile != "" }
+
+// URL is the registry's base URL: http:// or https:// and its address.
+func (r *Registry) URL() string {
+	if r.TLS() {
+		return "https://" + r.Addr()
+	}
+	return "http://" + r.Addr()
+}
+
+// checkTLS refuses half a TLS configuration, a certificate that does not
+// load, and plain HTTP on an address beyond loopback.
+func checkTLS(cfg Config) error {
+	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
+		return errors.New("registry TLS: give both the certificate and the key file, or neither")
+	}
+	if cfg.TLSCertFile != "" {
+		if _, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
+			return fmt.Errorf("registry TLS: %w", err)
+		}
+		return nil
+	}
+	host, _, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("registry address %q: %w", cfg.Addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("registry address %q is beyond loopback: Docker pulls from a registry there only over TLS; "+
+			"give the registry a certificate and key (--registry-tls-cert, --registry-tls-key) or listen on 127.0.0.1", cfg.Addr)
+	}
+	return nil
+}
 
 // Close stops serving (in-flight requests finish until ctx ends).
 func (r *Registry) Close(ctx context.Context) error {
