@@ -124,22 +124,7 @@ func (d *Dispatcher) TaskExec(call berthv1.AgentSessions_TaskExecServer) error {
 	}
 	close(r.attached)
 	ctx := call.Context()
-	in := make(chan *berthv1.TaskExecOutput)
-	recvErr := make(chan error, 1)
-	go func() { // ends when the call does, which returning from TaskExec ensures
-		for {
-			o, err := call.Recv()
-			if err != nil {
-				recvErr <- err
-				return
-			}
-			select {
-			case in <- o:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	in, recvErr := receive(ctx, call.Recv) // ends with the call, which returning from TaskExec ends
 	end := func(err error) error {
 		r.err = err
 		close(r.ended)

@@ -113,22 +113,7 @@ func (d *Dispatcher) TaskLogs(call berthv1.AgentSessions_TaskLogsServer) error {
 	}
 	close(r.attached)
 	ctx := call.Context()
-	in := make(chan *berthv1.TaskLogsChunk)
-	recvErr := make(chan error, 1)
-	go func() { // ends when the call does, which returning from TaskLogs ensures
-		for {
-			c, err := call.Recv()
-			if err != nil {
-				recvErr <- err
-				return
-			}
-			select {
-			case in <- c:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	in, recvErr := receive(ctx, call.Recv) // ends with the call, which returning from TaskLogs ends
 	end := func(err error) error {
 		r.err = err
 		close(r.ended)
@@ -160,4 +145,27 @@ func (d *Dispatcher) TaskLogs(call berthv1.AgentSessions_TaskLogsServer) error {
 			return end(ctx.Err())
 		}
 	}
+}
+
+// receive hands each message recv returns to the first channel until recv
+// fails, then the error to the second. Its goroutine ends when recv fails or
+// ctx, the call's, ends: the caller's stream handler owns it by returning.
+func receive[T any](ctx context.Context, recv func() (T, error)) (<-chan T, <-chan error) {
+	in := make(chan T)
+	recvErr := make(chan error, 1)
+	go func() {
+		for {
+			m, err := recv()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			select {
+			case in <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return in, recvErr
 }
