@@ -289,6 +289,14 @@ func (s *Server) updateMembers(svc *berthv1.Service, req *berthv1.UpdateServiceR
 	if v := req.GetPlatformVersion(); v != "" && v != svc.PlatformVersion {
 		svc.PlatformVersion, changed = v, true
 	}
+	updateSettings(svc, req)
+	return changed, nil
+}
+
+// updateSettings applies UpdateService's members that start no deployment
+// and apply to every kind of service: AZ rebalancing, managed tags, tag
+// propagation and ECS Exec (for the tasks started from now on).
+func updateSettings(svc *berthv1.Service, req *berthv1.UpdateServiceRequest) {
 	if v := req.GetAvailabilityZoneRebalancing(); v != "" {
 		svc.AvailabilityZoneRebalancing = v
 	}
@@ -301,7 +309,6 @@ func (s *Server) updateMembers(svc *berthv1.Service, req *berthv1.UpdateServiceR
 	if req.EnableExecuteCommand != nil {
 		svc.EnableExecuteCommand = req.GetEnableExecuteCommand()
 	}
-	return changed, nil
 }
 
 func equalList[T proto.Message](a, b []T) bool {
@@ -364,17 +371,6 @@ func updateExternalMembers(svc *berthv1.Service, req *berthv1.UpdateServiceReque
 	if err := checkPropagateTags(req.GetPropagateTags()); err != nil {
 		return err
 	}
-	if v := req.GetAvailabilityZoneRebalancing(); v != "" {
-		svc.AvailabilityZoneRebalancing = v
-	}
-	if req.EnableEcsManagedTags != nil {
-		svc.EnableEcsManagedTags = req.GetEnableEcsManagedTags()
-	}
-	if v := req.GetPropagateTags(); v != "" {
-		svc.PropagateTags = v
-	}
-	if req.EnableExecuteCommand != nil {
-		svc.EnableExecuteCommand = req.GetEnableExecuteCommand()
-	}
+	updateSettings(svc, req)
 	return nil
 }
