@@ -44,6 +44,8 @@ func (c *change) delete(kind Kind, bucket, key []byte, last proto.Message) error
 // *apierr.Error) has written nothing; any other error aborts the transaction.
 func apply(c *change, cmd *berthv1.Command) (proto.Message, error) {
 	switch ch := cmd.GetChange().(type) {
+	case *berthv1.Command_WriteDocuments:
+		return writeDocuments(c, ch.WriteDocuments)
 	case *berthv1.Command_PutParameterRecord:
 		return putParameterRecord(c, ch.PutParameterRecord)
 	case *berthv1.Command_DeleteParameterRecords:

@@ -46,6 +46,9 @@
 //	└── <repositoryName> -> berthv1.EcrRepositoryRecord (ECR's repositories; their images are in the registry's storage)
 //	event-log      (made at Open when missing)
 //	└── <sequence, 8 bytes big-endian> -> berthv1.EventLogRecord (berth's event log, the newest MaxEventLog events)
+//	documents      (made at Open when missing)
+//	└── <collection> (a bucket, made at its first write)
+//	    └── <key> -> berthv1.Document (a service's own record, encoded by the service; see Collection)
 //
 // Keys are chosen for range scans: a family's revisions are contiguous and in
 // numeric order; a cluster's instances, services and tasks are contiguous.

@@ -31,7 +31,7 @@ var migrations = []migration{
 // openBuckets are buckets that were added without a migration: a new
 // bucket that starts empty changes no existing data, so Open makes it when
 // it is missing, in any schema version, and the version is not bumped.
-var openBuckets = [][]byte{bucketParameters, bucketSecrets, bucketECRRepositories, bucketEventLog}
+var openBuckets = [][]byte{bucketParameters, bucketSecrets, bucketECRRepositories, bucketEventLog, bucketDocuments}
 
 // SchemaVersion is the schema version this build writes.
 func SchemaVersion() uint32 { return migrations[len(migrations)-1].version }

@@ -69,6 +69,7 @@ type Command struct {
 	//	*Command_UpdateEcrRepository
 	//	*Command_DeleteEcrRepository
 	//	*Command_AppendEventLog
+	//	*Command_WriteDocuments
 	Change        isCommand_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -424,6 +425,15 @@ func (x *Command) GetAppendEventLog() *AppendEventLogCommand {
 	return nil
 }
 
+func (x *Command) GetWriteDocuments() *WriteDocumentsCommand {
+	if x != nil {
+		if x, ok := x.Change.(*Command_WriteDocuments); ok {
+			return x.WriteDocuments
+		}
+	}
+	return nil
+}
+
 type isCommand_Change interface {
 	isCommand_Change()
 }
@@ -574,6 +584,12 @@ type Command_AppendEventLog struct {
 	AppendEventLog *AppendEventLogCommand `protobuf:"bytes,120,opt,name=append_event_log,json=appendEventLog,proto3,oneof"`
 }
 
+type Command_WriteDocuments struct {
+	// Documents: the records of the services that own their own record
+	// types (Lambda, S3's bucket settings, EventBridge, ELB, auto scaling).
+	WriteDocuments *WriteDocumentsCommand `protobuf:"bytes,130,opt,name=write_documents,json=writeDocuments,proto3,oneof"`
+}
+
 func (*Command_RegisterTaskDefinition) isCommand_Change() {}
 
 func (*Command_DeregisterTaskDefinition) isCommand_Change() {}
@@ -641,6 +657,8 @@ func (*Command_UpdateEcrRepository) isCommand_Change() {}
 func (*Command_DeleteEcrRepository) isCommand_Change() {}
 
 func (*Command_AppendEventLog) isCommand_Change() {}
+
+func (*Command_WriteDocuments) isCommand_Change() {}
 
 // RegisterTaskDefinitionCommand stores a validated, normalized task definition
 // as the family's next revision. Revision and status are assigned when applied.
@@ -4367,11 +4385,272 @@ func (x *AppendEventLogCommand) GetEvent() *EventLogRecord {
 	return nil
 }
 
+// Document is one record of a service that keeps its records as documents:
+// value is the service's own protobuf message, encoded by the service; the
+// store keeps it under collection/key and counts its writes in generation.
+type Document struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Collection string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	Key        string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	Value      []byte                 `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	// generation is 1 for the first write of the key and grows by one on each
+	// write after it.
+	Generation uint64 `protobuf:"varint,4,opt,name=generation,proto3" json:"generation,omitempty"`
+	// updated_at is the command's time, seconds since the Unix epoch.
+	UpdatedAt     float64 `protobuf:"fixed64,5,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Document) Reset() {
+	*x = Document{}
+	mi := &file_berth_v1_store_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Document) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Document) ProtoMessage() {}
+
+func (x *Document) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Document.ProtoReflect.Descriptor instead.
+func (*Document) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *Document) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *Document) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *Document) GetValue() []byte {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *Document) GetGeneration() uint64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *Document) GetUpdatedAt() float64 {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return 0
+}
+
+// DocumentWrite puts (value) or deletes (delete) one document, if the stored
+// one is still of if_generation (0: there must be none) unless any_generation
+// says to write whatever is stored.
+type DocumentWrite struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Collection    string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	Key           string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	Value         []byte                 `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	Delete        bool                   `protobuf:"varint,4,opt,name=delete,proto3" json:"delete,omitempty"`
+	IfGeneration  uint64                 `protobuf:"varint,5,opt,name=if_generation,json=ifGeneration,proto3" json:"if_generation,omitempty"`
+	AnyGeneration bool                   `protobuf:"varint,6,opt,name=any_generation,json=anyGeneration,proto3" json:"any_generation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DocumentWrite) Reset() {
+	*x = DocumentWrite{}
+	mi := &file_berth_v1_store_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DocumentWrite) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DocumentWrite) ProtoMessage() {}
+
+func (x *DocumentWrite) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DocumentWrite.ProtoReflect.Descriptor instead.
+func (*DocumentWrite) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *DocumentWrite) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *DocumentWrite) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *DocumentWrite) GetValue() []byte {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *DocumentWrite) GetDelete() bool {
+	if x != nil {
+		return x.Delete
+	}
+	return false
+}
+
+func (x *DocumentWrite) GetIfGeneration() uint64 {
+	if x != nil {
+		return x.IfGeneration
+	}
+	return 0
+}
+
+func (x *DocumentWrite) GetAnyGeneration() bool {
+	if x != nil {
+		return x.AnyGeneration
+	}
+	return false
+}
+
+// WriteDocumentsCommand applies its writes together: every write's condition
+// holds and all are applied, or none is.
+type WriteDocumentsCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Writes        []*DocumentWrite       `protobuf:"bytes,1,rep,name=writes,proto3" json:"writes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteDocumentsCommand) Reset() {
+	*x = WriteDocumentsCommand{}
+	mi := &file_berth_v1_store_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteDocumentsCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteDocumentsCommand) ProtoMessage() {}
+
+func (x *WriteDocumentsCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteDocumentsCommand.ProtoReflect.Descriptor instead.
+func (*WriteDocumentsCommand) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *WriteDocumentsCommand) GetWrites() []*DocumentWrite {
+	if x != nil {
+		return x.Writes
+	}
+	return nil
+}
+
+// WriteDocumentsResult holds the documents as written, in the order of the
+// writes (a deletion: the document as it was, or an empty one when none was).
+type WriteDocumentsResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Documents     []*Document            `protobuf:"bytes,1,rep,name=documents,proto3" json:"documents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteDocumentsResult) Reset() {
+	*x = WriteDocumentsResult{}
+	mi := &file_berth_v1_store_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteDocumentsResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteDocumentsResult) ProtoMessage() {}
+
+func (x *WriteDocumentsResult) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_store_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteDocumentsResult.ProtoReflect.Descriptor instead.
+func (*WriteDocumentsResult) Descriptor() ([]byte, []int) {
+	return file_berth_v1_store_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *WriteDocumentsResult) GetDocuments() []*Document {
+	if x != nil {
+		return x.Documents
+	}
+	return nil
+}
+
 var File_berth_v1_store_proto protoreflect.FileDescriptor
 
 const file_berth_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecr.proto\x1a\x12berth/v1/ecs.proto\x1a\x1dberth/v1/secretsmanager.proto\x1a\x12berth/v1/ssm.proto\"\xe0\x17\n" +
+	"\x14berth/v1/store.proto\x12\bberth.v1\x1a\x14berth/v1/berth.proto\x1a\x14berth/v1/agent.proto\x1a\x12berth/v1/ecr.proto\x1a\x12berth/v1/ecs.proto\x1a\x1dberth/v1/secretsmanager.proto\x1a\x12berth/v1/ssm.proto\"\xad\x18\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\x01R\x02at\x12c\n" +
 	"\x18register_task_definition\x18\x02 \x01(\v2'.berth.v1.RegisterTaskDefinitionCommandH\x00R\x16registerTaskDefinition\x12i\n" +
@@ -4411,7 +4690,8 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x15create_ecr_repository\x18Z \x01(\v2$.berth.v1.CreateEcrRepositoryCommandH\x00R\x13createEcrRepository\x12Z\n" +
 	"\x15update_ecr_repository\x18[ \x01(\v2$.berth.v1.UpdateEcrRepositoryCommandH\x00R\x13updateEcrRepository\x12Z\n" +
 	"\x15delete_ecr_repository\x18\\ \x01(\v2$.berth.v1.DeleteEcrRepositoryCommandH\x00R\x13deleteEcrRepository\x12K\n" +
-	"\x10append_event_log\x18x \x01(\v2\x1f.berth.v1.AppendEventLogCommandH\x00R\x0eappendEventLogB\b\n" +
+	"\x10append_event_log\x18x \x01(\v2\x1f.berth.v1.AppendEventLogCommandH\x00R\x0eappendEventLog\x12K\n" +
+	"\x0fwrite_documents\x18\x82\x01 \x01(\v2\x1f.berth.v1.WriteDocumentsCommandH\x00R\x0ewriteDocumentsB\b\n" +
 	"\x06change\"\x85\x01\n" +
 	"\x1dRegisterTaskDefinitionCommand\x12A\n" +
 	"\x0ftask_definition\x18\x01 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12!\n" +
@@ -4690,7 +4970,31 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\tresources\x18\b \x03(\tR\tresources\x12\x16\n" +
 	"\x06detail\x18\t \x01(\tR\x06detail\"G\n" +
 	"\x15AppendEventLogCommand\x12.\n" +
-	"\x05event\x18\x01 \x01(\v2\x18.berth.v1.EventLogRecordR\x05eventB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x05event\x18\x01 \x01(\v2\x18.berth.v1.EventLogRecordR\x05event\"\x91\x01\n" +
+	"\bDocument\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tR\n" +
+	"collection\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\fR\x05value\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x04 \x01(\x04R\n" +
+	"generation\x12\x1d\n" +
+	"\n" +
+	"updated_at\x18\x05 \x01(\x01R\tupdatedAt\"\xbb\x01\n" +
+	"\rDocumentWrite\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tR\n" +
+	"collection\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\fR\x05value\x12\x16\n" +
+	"\x06delete\x18\x04 \x01(\bR\x06delete\x12#\n" +
+	"\rif_generation\x18\x05 \x01(\x04R\fifGeneration\x12%\n" +
+	"\x0eany_generation\x18\x06 \x01(\bR\ranyGeneration\"H\n" +
+	"\x15WriteDocumentsCommand\x12/\n" +
+	"\x06writes\x18\x01 \x03(\v2\x17.berth.v1.DocumentWriteR\x06writes\"H\n" +
+	"\x14WriteDocumentsResult\x120\n" +
+	"\tdocuments\x18\x01 \x03(\v2\x12.berth.v1.DocumentR\tdocumentsB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_store_proto_rawDescOnce sync.Once
@@ -4704,7 +5008,7 @@ func file_berth_v1_store_proto_rawDescGZIP() []byte {
 	return file_berth_v1_store_proto_rawDescData
 }
 
-var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
+var file_berth_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
 var file_berth_v1_store_proto_goTypes = []any{
 	(*Command)(nil),                              // 0: berth.v1.Command
 	(*RegisterTaskDefinitionCommand)(nil),        // 1: berth.v1.RegisterTaskDefinitionCommand
@@ -4765,33 +5069,37 @@ var file_berth_v1_store_proto_goTypes = []any{
 	(*DeleteEcrRepositoryCommand)(nil),           // 56: berth.v1.DeleteEcrRepositoryCommand
 	(*EventLogRecord)(nil),                       // 57: berth.v1.EventLogRecord
 	(*AppendEventLogCommand)(nil),                // 58: berth.v1.AppendEventLogCommand
-	nil,                                          // 59: berth.v1.ServiceRecord.TaskSetTokensEntry
-	(*TaskDefinition)(nil),                       // 60: berth.v1.TaskDefinition
-	(*Tag)(nil),                                  // 61: berth.v1.Tag
-	(*Cluster)(nil),                              // 62: berth.v1.Cluster
-	(*ContainerInstance)(nil),                    // 63: berth.v1.ContainerInstance
-	(*Task)(nil),                                 // 64: berth.v1.Task
-	(*PlacementExplanation)(nil),                 // 65: berth.v1.PlacementExplanation
-	(*PlacementStrategy)(nil),                    // 66: berth.v1.PlacementStrategy
-	(*PlacementConstraint)(nil),                  // 67: berth.v1.PlacementConstraint
-	(*TaskLimits)(nil),                           // 68: berth.v1.TaskLimits
-	(*Attribute)(nil),                            // 69: berth.v1.Attribute
-	(*Failure)(nil),                              // 70: berth.v1.Failure
-	(*TaskStateChange)(nil),                      // 71: berth.v1.TaskStateChange
-	(*Service)(nil),                              // 72: berth.v1.Service
-	(*PlacementFailure)(nil),                     // 73: berth.v1.PlacementFailure
-	(*ServiceRevision)(nil),                      // 74: berth.v1.ServiceRevision
-	(*ServiceDeployment)(nil),                    // 75: berth.v1.ServiceDeployment
-	(*CapacityProvider)(nil),                     // 76: berth.v1.CapacityProvider
-	(*CapacityProviderStrategyItem)(nil),         // 77: berth.v1.CapacityProviderStrategyItem
-	(*Setting)(nil),                              // 78: berth.v1.Setting
-	(*ClusterSetting)(nil),                       // 79: berth.v1.ClusterSetting
-	(*ClusterConfiguration)(nil),                 // 80: berth.v1.ClusterConfiguration
-	(*ClusterServiceConnectDefaults)(nil),        // 81: berth.v1.ClusterServiceConnectDefaults
-	(*ManagedScaling)(nil),                       // 82: berth.v1.ManagedScaling
-	(*SSMTag)(nil),                               // 83: berth.v1.SSMTag
-	(*SecretsManagerTag)(nil),                    // 84: berth.v1.SecretsManagerTag
-	(*EcrRepositoryRecord)(nil),                  // 85: berth.v1.EcrRepositoryRecord
+	(*Document)(nil),                             // 59: berth.v1.Document
+	(*DocumentWrite)(nil),                        // 60: berth.v1.DocumentWrite
+	(*WriteDocumentsCommand)(nil),                // 61: berth.v1.WriteDocumentsCommand
+	(*WriteDocumentsResult)(nil),                 // 62: berth.v1.WriteDocumentsResult
+	nil,                                          // 63: berth.v1.ServiceRecord.TaskSetTokensEntry
+	(*TaskDefinition)(nil),                       // 64: berth.v1.TaskDefinition
+	(*Tag)(nil),                                  // 65: berth.v1.Tag
+	(*Cluster)(nil),                              // 66: berth.v1.Cluster
+	(*ContainerInstance)(nil),                    // 67: berth.v1.ContainerInstance
+	(*Task)(nil),                                 // 68: berth.v1.Task
+	(*PlacementExplanation)(nil),                 // 69: berth.v1.PlacementExplanation
+	(*PlacementStrategy)(nil),                    // 70: berth.v1.PlacementStrategy
+	(*PlacementConstraint)(nil),                  // 71: berth.v1.PlacementConstraint
+	(*TaskLimits)(nil),                           // 72: berth.v1.TaskLimits
+	(*Attribute)(nil),                            // 73: berth.v1.Attribute
+	(*Failure)(nil),                              // 74: berth.v1.Failure
+	(*TaskStateChange)(nil),                      // 75: berth.v1.TaskStateChange
+	(*Service)(nil),                              // 76: berth.v1.Service
+	(*PlacementFailure)(nil),                     // 77: berth.v1.PlacementFailure
+	(*ServiceRevision)(nil),                      // 78: berth.v1.ServiceRevision
+	(*ServiceDeployment)(nil),                    // 79: berth.v1.ServiceDeployment
+	(*CapacityProvider)(nil),                     // 80: berth.v1.CapacityProvider
+	(*CapacityProviderStrategyItem)(nil),         // 81: berth.v1.CapacityProviderStrategyItem
+	(*Setting)(nil),                              // 82: berth.v1.Setting
+	(*ClusterSetting)(nil),                       // 83: berth.v1.ClusterSetting
+	(*ClusterConfiguration)(nil),                 // 84: berth.v1.ClusterConfiguration
+	(*ClusterServiceConnectDefaults)(nil),        // 85: berth.v1.ClusterServiceConnectDefaults
+	(*ManagedScaling)(nil),                       // 86: berth.v1.ManagedScaling
+	(*SSMTag)(nil),                               // 87: berth.v1.SSMTag
+	(*SecretsManagerTag)(nil),                    // 88: berth.v1.SecretsManagerTag
+	(*EcrRepositoryRecord)(nil),                  // 89: berth.v1.EcrRepositoryRecord
 }
 var file_berth_v1_store_proto_depIdxs = []int32{
 	1,  // 0: berth.v1.Command.register_task_definition:type_name -> berth.v1.RegisterTaskDefinitionCommand
@@ -4828,70 +5136,73 @@ var file_berth_v1_store_proto_depIdxs = []int32{
 	55, // 31: berth.v1.Command.update_ecr_repository:type_name -> berth.v1.UpdateEcrRepositoryCommand
 	56, // 32: berth.v1.Command.delete_ecr_repository:type_name -> berth.v1.DeleteEcrRepositoryCommand
 	58, // 33: berth.v1.Command.append_event_log:type_name -> berth.v1.AppendEventLogCommand
-	60, // 34: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
-	61, // 35: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
-	62, // 36: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
-	60, // 37: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
-	61, // 38: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
-	63, // 39: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 40: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
-	7,  // 41: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
-	64, // 42: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
-	7,  // 43: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
-	65, // 44: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
-	66, // 45: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
-	67, // 46: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
-	68, // 47: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
-	63, // 48: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
-	7,  // 49: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
-	69, // 50: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	9,  // 51: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	9,  // 52: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
-	70, // 53: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
-	71, // 54: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
-	9,  // 55: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
-	8,  // 56: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
-	72, // 57: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
-	23, // 58: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
-	73, // 59: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
-	22, // 60: berth.v1.ServiceRecord.service_deployments:type_name -> berth.v1.ServiceDeploymentRecord
-	74, // 61: berth.v1.ServiceRecord.service_revisions:type_name -> berth.v1.ServiceRevision
-	59, // 62: berth.v1.ServiceRecord.task_set_tokens:type_name -> berth.v1.ServiceRecord.TaskSetTokensEntry
-	75, // 63: berth.v1.ServiceDeploymentRecord.deployment:type_name -> berth.v1.ServiceDeployment
-	21, // 64: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
-	9,  // 65: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
-	65, // 66: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
-	26, // 67: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
-	9,  // 68: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
-	70, // 69: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
-	76, // 70: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
-	77, // 71: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
-	31, // 72: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
-	61, // 73: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
-	61, // 74: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
-	78, // 75: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
-	36, // 76: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
-	6,  // 77: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
-	39, // 78: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
-	79, // 79: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
-	80, // 80: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
-	81, // 81: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
-	69, // 82: berth.v1.DeleteAttributesCommand.attributes:type_name -> berth.v1.Attribute
-	82, // 83: berth.v1.UpdateCapacityProviderCommand.managed_scaling:type_name -> berth.v1.ManagedScaling
-	45, // 84: berth.v1.ParameterRecord.versions:type_name -> berth.v1.ParameterVersionRecord
-	83, // 85: berth.v1.ParameterRecord.tags:type_name -> berth.v1.SSMTag
-	44, // 86: berth.v1.PutParameterRecordCommand.record:type_name -> berth.v1.ParameterRecord
-	84, // 87: berth.v1.SecretRecord.tags:type_name -> berth.v1.SecretsManagerTag
-	50, // 88: berth.v1.SecretRecord.versions:type_name -> berth.v1.SecretVersionRecord
-	49, // 89: berth.v1.PutSecretRecordCommand.record:type_name -> berth.v1.SecretRecord
-	85, // 90: berth.v1.CreateEcrRepositoryCommand.record:type_name -> berth.v1.EcrRepositoryRecord
-	85, // 91: berth.v1.UpdateEcrRepositoryCommand.record:type_name -> berth.v1.EcrRepositoryRecord
-	57, // 92: berth.v1.AppendEventLogCommand.event:type_name -> berth.v1.EventLogRecord
-	93, // [93:93] is the sub-list for method output_type
-	93, // [93:93] is the sub-list for method input_type
-	93, // [93:93] is the sub-list for extension type_name
-	93, // [93:93] is the sub-list for extension extendee
-	0,  // [0:93] is the sub-list for field type_name
+	61, // 34: berth.v1.Command.write_documents:type_name -> berth.v1.WriteDocumentsCommand
+	64, // 35: berth.v1.RegisterTaskDefinitionCommand.task_definition:type_name -> berth.v1.TaskDefinition
+	65, // 36: berth.v1.RegisterTaskDefinitionCommand.tags:type_name -> berth.v1.Tag
+	66, // 37: berth.v1.CreateClusterCommand.cluster:type_name -> berth.v1.Cluster
+	64, // 38: berth.v1.TaskDefinitionRecord.task_definition:type_name -> berth.v1.TaskDefinition
+	65, // 39: berth.v1.TaskDefinitionRecord.tags:type_name -> berth.v1.Tag
+	67, // 40: berth.v1.ContainerInstanceRecord.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 41: berth.v1.ContainerInstanceRecord.registered:type_name -> berth.v1.Resources
+	7,  // 42: berth.v1.ContainerInstanceRecord.allocated:type_name -> berth.v1.Resources
+	68, // 43: berth.v1.TaskRecord.task:type_name -> berth.v1.Task
+	7,  // 44: berth.v1.TaskRecord.reservation:type_name -> berth.v1.Resources
+	69, // 45: berth.v1.TaskRecord.placement:type_name -> berth.v1.PlacementExplanation
+	70, // 46: berth.v1.TaskRecord.waiting_strategy:type_name -> berth.v1.PlacementStrategy
+	71, // 47: berth.v1.TaskRecord.waiting_constraints:type_name -> berth.v1.PlacementConstraint
+	72, // 48: berth.v1.TaskRecord.limits:type_name -> berth.v1.TaskLimits
+	67, // 49: berth.v1.RegisterContainerInstanceCommand.instance:type_name -> berth.v1.ContainerInstance
+	7,  // 50: berth.v1.RegisterContainerInstanceCommand.registered:type_name -> berth.v1.Resources
+	73, // 51: berth.v1.PutAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	9,  // 52: berth.v1.PlaceTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	9,  // 53: berth.v1.PlaceTasksResult.placed:type_name -> berth.v1.TaskRecord
+	74, // 54: berth.v1.PlaceTasksResult.failures:type_name -> berth.v1.Failure
+	75, // 55: berth.v1.UpdateTaskStatesCommand.changes:type_name -> berth.v1.TaskStateChange
+	9,  // 56: berth.v1.TaskRecords.tasks:type_name -> berth.v1.TaskRecord
+	8,  // 57: berth.v1.ContainerInstanceRecords.instances:type_name -> berth.v1.ContainerInstanceRecord
+	76, // 58: berth.v1.ServiceRecord.service:type_name -> berth.v1.Service
+	23, // 59: berth.v1.ServiceRecord.backoff:type_name -> berth.v1.ServiceBackoff
+	77, // 60: berth.v1.ServiceRecord.placement_failure:type_name -> berth.v1.PlacementFailure
+	22, // 61: berth.v1.ServiceRecord.service_deployments:type_name -> berth.v1.ServiceDeploymentRecord
+	78, // 62: berth.v1.ServiceRecord.service_revisions:type_name -> berth.v1.ServiceRevision
+	63, // 63: berth.v1.ServiceRecord.task_set_tokens:type_name -> berth.v1.ServiceRecord.TaskSetTokensEntry
+	79, // 64: berth.v1.ServiceDeploymentRecord.deployment:type_name -> berth.v1.ServiceDeployment
+	21, // 65: berth.v1.PutServiceCommand.service:type_name -> berth.v1.ServiceRecord
+	9,  // 66: berth.v1.ProvisionTasksCommand.tasks:type_name -> berth.v1.TaskRecord
+	69, // 67: berth.v1.TaskToHost.placement:type_name -> berth.v1.PlacementExplanation
+	26, // 68: berth.v1.AssignTasksCommand.assignments:type_name -> berth.v1.TaskToHost
+	9,  // 69: berth.v1.AssignTasksResult.assigned:type_name -> berth.v1.TaskRecord
+	74, // 70: berth.v1.AssignTasksResult.failures:type_name -> berth.v1.Failure
+	80, // 71: berth.v1.CreateCapacityProviderCommand.capacity_provider:type_name -> berth.v1.CapacityProvider
+	81, // 72: berth.v1.PutClusterCapacityProvidersCommand.default_capacity_provider_strategy:type_name -> berth.v1.CapacityProviderStrategyItem
+	31, // 73: berth.v1.TagResourceCommand.resource:type_name -> berth.v1.TaggedResource
+	65, // 74: berth.v1.TagResourceCommand.tags:type_name -> berth.v1.Tag
+	65, // 75: berth.v1.TagResourceResult.tags:type_name -> berth.v1.Tag
+	82, // 76: berth.v1.PutAccountSettingCommand.setting:type_name -> berth.v1.Setting
+	36, // 77: berth.v1.DeleteTaskDefinitionsCommand.revisions:type_name -> berth.v1.TaskDefinitionRevision
+	6,  // 78: berth.v1.DeleteTaskDefinitionsResult.deleted:type_name -> berth.v1.TaskDefinitionRecord
+	39, // 79: berth.v1.DeleteTaskDefinitionsResult.failures:type_name -> berth.v1.DeleteTaskDefinitionFailure
+	83, // 80: berth.v1.UpdateClusterCommand.settings:type_name -> berth.v1.ClusterSetting
+	84, // 81: berth.v1.UpdateClusterCommand.configuration:type_name -> berth.v1.ClusterConfiguration
+	85, // 82: berth.v1.UpdateClusterCommand.service_connect_defaults:type_name -> berth.v1.ClusterServiceConnectDefaults
+	73, // 83: berth.v1.DeleteAttributesCommand.attributes:type_name -> berth.v1.Attribute
+	86, // 84: berth.v1.UpdateCapacityProviderCommand.managed_scaling:type_name -> berth.v1.ManagedScaling
+	45, // 85: berth.v1.ParameterRecord.versions:type_name -> berth.v1.ParameterVersionRecord
+	87, // 86: berth.v1.ParameterRecord.tags:type_name -> berth.v1.SSMTag
+	44, // 87: berth.v1.PutParameterRecordCommand.record:type_name -> berth.v1.ParameterRecord
+	88, // 88: berth.v1.SecretRecord.tags:type_name -> berth.v1.SecretsManagerTag
+	50, // 89: berth.v1.SecretRecord.versions:type_name -> berth.v1.SecretVersionRecord
+	49, // 90: berth.v1.PutSecretRecordCommand.record:type_name -> berth.v1.SecretRecord
+	89, // 91: berth.v1.CreateEcrRepositoryCommand.record:type_name -> berth.v1.EcrRepositoryRecord
+	89, // 92: berth.v1.UpdateEcrRepositoryCommand.record:type_name -> berth.v1.EcrRepositoryRecord
+	57, // 93: berth.v1.AppendEventLogCommand.event:type_name -> berth.v1.EventLogRecord
+	60, // 94: berth.v1.WriteDocumentsCommand.writes:type_name -> berth.v1.DocumentWrite
+	59, // 95: berth.v1.WriteDocumentsResult.documents:type_name -> berth.v1.Document
+	96, // [96:96] is the sub-list for method output_type
+	96, // [96:96] is the sub-list for method input_type
+	96, // [96:96] is the sub-list for extension type_name
+	96, // [96:96] is the sub-list for extension extendee
+	0,  // [0:96] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_store_proto_init() }
@@ -4940,6 +5251,7 @@ func file_berth_v1_store_proto_init() {
 		(*Command_UpdateEcrRepository)(nil),
 		(*Command_DeleteEcrRepository)(nil),
 		(*Command_AppendEventLog)(nil),
+		(*Command_WriteDocuments)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -4947,7 +5259,7 @@ func file_berth_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_store_proto_rawDesc), len(file_berth_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   60,
+			NumMessages:   64,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
