@@ -175,4 +175,3 @@ func (s *Store) WriteDocuments(ctx context.Context, at float64, writes ...*berth
 	}
 	return out.(*berthv1.WriteDocumentsResult).GetDocuments(), nil
 }
-
