@@ -149,6 +149,7 @@ type ControlPlaneMessage struct {
 	//	*ControlPlaneMessage_Ack
 	//	*ControlPlaneMessage_LogsRequest
 	//	*ControlPlaneMessage_ExecRequest
+	//	*ControlPlaneMessage_TaskCredentials
 	Message       isControlPlaneMessage_Message `protobuf_oneof:"message"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -236,6 +237,15 @@ func (x *ControlPlaneMessage) GetExecRequest() *ExecRequest {
 	return nil
 }
 
+func (x *ControlPlaneMessage) GetTaskCredentials() *TaskCredentials {
+	if x != nil {
+		if x, ok := x.Message.(*ControlPlaneMessage_TaskCredentials); ok {
+			return x.TaskCredentials
+		}
+	}
+	return nil
+}
+
 type isControlPlaneMessage_Message interface {
 	isControlPlaneMessage_Message()
 }
@@ -260,6 +270,10 @@ type ControlPlaneMessage_ExecRequest struct {
 	ExecRequest *ExecRequest `protobuf:"bytes,80,opt,name=exec_request,json=execRequest,proto3,oneof"`
 }
 
+type ControlPlaneMessage_TaskCredentials struct {
+	TaskCredentials *TaskCredentials `protobuf:"bytes,90,opt,name=task_credentials,json=taskCredentials,proto3,oneof"`
+}
+
 func (*ControlPlaneMessage_Registered) isControlPlaneMessage_Message() {}
 
 func (*ControlPlaneMessage_Assignments) isControlPlaneMessage_Message() {}
@@ -269,6 +283,8 @@ func (*ControlPlaneMessage_Ack) isControlPlaneMessage_Message() {}
 func (*ControlPlaneMessage_LogsRequest) isControlPlaneMessage_Message() {}
 
 func (*ControlPlaneMessage_ExecRequest) isControlPlaneMessage_Message() {}
+
+func (*ControlPlaneMessage_TaskCredentials) isControlPlaneMessage_Message() {}
 
 // RegisterInstance opens a session. An agent that was registered before
 // sends the same instance id (kept in its data dir) and keeps its container
@@ -597,8 +613,21 @@ type TaskAssignment struct {
 	// task pulls (a container's repositoryCredentials): the agent stops the
 	// task with it as stoppedReason before any container starts.
 	ImagePullsError string `protobuf:"bytes,130,opt,name=image_pulls_error,json=imagePullsError,proto3" json:"image_pulls_error,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The task role's short-lived credentials (the task definition's
+	// taskRoleArn), which the agent serves to the task's containers through
+	// the container credentials provider; unset when the task has no role.
+	// TaskCredentials messages renew them while the task runs.
+	TaskRoleCredentials *RoleCredentials `protobuf:"bytes,140,opt,name=task_role_credentials,json=taskRoleCredentials,proto3" json:"task_role_credentials,omitempty"`
+	// Where AWS SDKs inside the task reach berth's front door
+	// (AWS_ENDPOINT_URL in each container, unless its definition sets one).
+	AwsEndpointUrl string `protobuf:"bytes,141,opt,name=aws_endpoint_url,json=awsEndpointUrl,proto3" json:"aws_endpoint_url,omitempty"`
+	// The values of the containers' secrets (secrets and
+	// logConfiguration.secretOptions), resolved by the control plane for the
+	// task's execution role: they go into the container's environment and
+	// log options only, never into a log line or a report.
+	ContainerSecrets []*ContainerSecrets `protobuf:"bytes,142,rep,name=container_secrets,json=containerSecrets,proto3" json:"container_secrets,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *TaskAssignment) Reset() {
@@ -666,6 +695,221 @@ func (x *TaskAssignment) GetImagePullsError() string {
 	return ""
 }
 
+func (x *TaskAssignment) GetTaskRoleCredentials() *RoleCredentials {
+	if x != nil {
+		return x.TaskRoleCredentials
+	}
+	return nil
+}
+
+func (x *TaskAssignment) GetAwsEndpointUrl() string {
+	if x != nil {
+		return x.AwsEndpointUrl
+	}
+	return ""
+}
+
+func (x *TaskAssignment) GetContainerSecrets() []*ContainerSecrets {
+	if x != nil {
+		return x.ContainerSecrets
+	}
+	return nil
+}
+
+// RoleCredentials are short-lived keys that berth's front door accepts as
+// role_arn until expiration (seconds since the Unix epoch).
+type RoleCredentials struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	RoleArn         string                 `protobuf:"bytes,1,opt,name=role_arn,json=roleArn,proto3" json:"role_arn,omitempty"`
+	AccessKeyId     string                 `protobuf:"bytes,2,opt,name=access_key_id,json=accessKeyId,proto3" json:"access_key_id,omitempty"`
+	SecretAccessKey string                 `protobuf:"bytes,3,opt,name=secret_access_key,json=secretAccessKey,proto3" json:"secret_access_key,omitempty"`
+	SessionToken    string                 `protobuf:"bytes,4,opt,name=session_token,json=sessionToken,proto3" json:"session_token,omitempty"`
+	Expiration      float64                `protobuf:"fixed64,5,opt,name=expiration,proto3" json:"expiration,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *RoleCredentials) Reset() {
+	*x = RoleCredentials{}
+	mi := &file_berth_v1_agent_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoleCredentials) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoleCredentials) ProtoMessage() {}
+
+func (x *RoleCredentials) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_agent_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoleCredentials.ProtoReflect.Descriptor instead.
+func (*RoleCredentials) Descriptor() ([]byte, []int) {
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RoleCredentials) GetRoleArn() string {
+	if x != nil {
+		return x.RoleArn
+	}
+	return ""
+}
+
+func (x *RoleCredentials) GetAccessKeyId() string {
+	if x != nil {
+		return x.AccessKeyId
+	}
+	return ""
+}
+
+func (x *RoleCredentials) GetSecretAccessKey() string {
+	if x != nil {
+		return x.SecretAccessKey
+	}
+	return ""
+}
+
+func (x *RoleCredentials) GetSessionToken() string {
+	if x != nil {
+		return x.SessionToken
+	}
+	return ""
+}
+
+func (x *RoleCredentials) GetExpiration() float64 {
+	if x != nil {
+		return x.Expiration
+	}
+	return 0
+}
+
+// ContainerSecrets are one container's resolved secrets: environment
+// variables by name, and log driver options by name.
+type ContainerSecrets struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ContainerName string                 `protobuf:"bytes,1,opt,name=container_name,json=containerName,proto3" json:"container_name,omitempty"`
+	Environment   map[string]string      `protobuf:"bytes,2,rep,name=environment,proto3" json:"environment,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	LogOptions    map[string]string      `protobuf:"bytes,3,rep,name=log_options,json=logOptions,proto3" json:"log_options,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContainerSecrets) Reset() {
+	*x = ContainerSecrets{}
+	mi := &file_berth_v1_agent_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContainerSecrets) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContainerSecrets) ProtoMessage() {}
+
+func (x *ContainerSecrets) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_agent_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContainerSecrets.ProtoReflect.Descriptor instead.
+func (*ContainerSecrets) Descriptor() ([]byte, []int) {
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ContainerSecrets) GetContainerName() string {
+	if x != nil {
+		return x.ContainerName
+	}
+	return ""
+}
+
+func (x *ContainerSecrets) GetEnvironment() map[string]string {
+	if x != nil {
+		return x.Environment
+	}
+	return nil
+}
+
+func (x *ContainerSecrets) GetLogOptions() map[string]string {
+	if x != nil {
+		return x.LogOptions
+	}
+	return nil
+}
+
+// TaskCredentials replaces the role credentials of a running task (renewed
+// before they expire).
+type TaskCredentials struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	TaskArn             string                 `protobuf:"bytes,1,opt,name=task_arn,json=taskArn,proto3" json:"task_arn,omitempty"`
+	TaskRoleCredentials *RoleCredentials       `protobuf:"bytes,2,opt,name=task_role_credentials,json=taskRoleCredentials,proto3" json:"task_role_credentials,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *TaskCredentials) Reset() {
+	*x = TaskCredentials{}
+	mi := &file_berth_v1_agent_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskCredentials) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskCredentials) ProtoMessage() {}
+
+func (x *TaskCredentials) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_agent_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskCredentials.ProtoReflect.Descriptor instead.
+func (*TaskCredentials) Descriptor() ([]byte, []int) {
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *TaskCredentials) GetTaskArn() string {
+	if x != nil {
+		return x.TaskArn
+	}
+	return ""
+}
+
+func (x *TaskCredentials) GetTaskRoleCredentials() *RoleCredentials {
+	if x != nil {
+		return x.TaskRoleCredentials
+	}
+	return nil
+}
+
 // ImagePull says how to get an image of berth's registry: pull ref (the
 // registry's address and the repository: 127.0.0.1:7481/web:v1) as user
 // with password, and give the image the name the task definition uses
@@ -684,7 +928,7 @@ type ImagePull struct {
 
 func (x *ImagePull) Reset() {
 	*x = ImagePull{}
-	mi := &file_berth_v1_agent_proto_msgTypes[8]
+	mi := &file_berth_v1_agent_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -696,7 +940,7 @@ func (x *ImagePull) String() string {
 func (*ImagePull) ProtoMessage() {}
 
 func (x *ImagePull) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[8]
+	mi := &file_berth_v1_agent_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -709,7 +953,7 @@ func (x *ImagePull) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImagePull.ProtoReflect.Descriptor instead.
 func (*ImagePull) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{8}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ImagePull) GetImage() string {
@@ -753,7 +997,7 @@ type TaskLimits struct {
 
 func (x *TaskLimits) Reset() {
 	*x = TaskLimits{}
-	mi := &file_berth_v1_agent_proto_msgTypes[9]
+	mi := &file_berth_v1_agent_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -765,7 +1009,7 @@ func (x *TaskLimits) String() string {
 func (*TaskLimits) ProtoMessage() {}
 
 func (x *TaskLimits) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[9]
+	mi := &file_berth_v1_agent_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -778,7 +1022,7 @@ func (x *TaskLimits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLimits.ProtoReflect.Descriptor instead.
 func (*TaskLimits) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{9}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TaskLimits) GetCpu() int32 {
@@ -816,7 +1060,7 @@ type ContainerLimits struct {
 
 func (x *ContainerLimits) Reset() {
 	*x = ContainerLimits{}
-	mi := &file_berth_v1_agent_proto_msgTypes[10]
+	mi := &file_berth_v1_agent_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -828,7 +1072,7 @@ func (x *ContainerLimits) String() string {
 func (*ContainerLimits) ProtoMessage() {}
 
 func (x *ContainerLimits) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[10]
+	mi := &file_berth_v1_agent_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -841,7 +1085,7 @@ func (x *ContainerLimits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerLimits.ProtoReflect.Descriptor instead.
 func (*ContainerLimits) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{10}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ContainerLimits) GetName() string {
@@ -883,7 +1127,7 @@ type TaskStateChanges struct {
 
 func (x *TaskStateChanges) Reset() {
 	*x = TaskStateChanges{}
-	mi := &file_berth_v1_agent_proto_msgTypes[11]
+	mi := &file_berth_v1_agent_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -895,7 +1139,7 @@ func (x *TaskStateChanges) String() string {
 func (*TaskStateChanges) ProtoMessage() {}
 
 func (x *TaskStateChanges) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[11]
+	mi := &file_berth_v1_agent_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -908,7 +1152,7 @@ func (x *TaskStateChanges) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStateChanges.ProtoReflect.Descriptor instead.
 func (*TaskStateChanges) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{11}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TaskStateChanges) GetBatch() uint64 {
@@ -945,7 +1189,7 @@ type TaskStateChange struct {
 
 func (x *TaskStateChange) Reset() {
 	*x = TaskStateChange{}
-	mi := &file_berth_v1_agent_proto_msgTypes[12]
+	mi := &file_berth_v1_agent_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -957,7 +1201,7 @@ func (x *TaskStateChange) String() string {
 func (*TaskStateChange) ProtoMessage() {}
 
 func (x *TaskStateChange) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[12]
+	mi := &file_berth_v1_agent_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -970,7 +1214,7 @@ func (x *TaskStateChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStateChange.ProtoReflect.Descriptor instead.
 func (*TaskStateChange) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{12}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TaskStateChange) GetTaskArn() string {
@@ -1067,7 +1311,7 @@ type ContainerStateChange struct {
 
 func (x *ContainerStateChange) Reset() {
 	*x = ContainerStateChange{}
-	mi := &file_berth_v1_agent_proto_msgTypes[13]
+	mi := &file_berth_v1_agent_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1079,7 +1323,7 @@ func (x *ContainerStateChange) String() string {
 func (*ContainerStateChange) ProtoMessage() {}
 
 func (x *ContainerStateChange) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[13]
+	mi := &file_berth_v1_agent_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1092,7 +1336,7 @@ func (x *ContainerStateChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStateChange.ProtoReflect.Descriptor instead.
 func (*ContainerStateChange) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{13}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ContainerStateChange) GetName() string {
@@ -1161,7 +1405,7 @@ type StateChangesAck struct {
 
 func (x *StateChangesAck) Reset() {
 	*x = StateChangesAck{}
-	mi := &file_berth_v1_agent_proto_msgTypes[14]
+	mi := &file_berth_v1_agent_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1173,7 +1417,7 @@ func (x *StateChangesAck) String() string {
 func (*StateChangesAck) ProtoMessage() {}
 
 func (x *StateChangesAck) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[14]
+	mi := &file_berth_v1_agent_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1186,7 +1430,7 @@ func (x *StateChangesAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateChangesAck.ProtoReflect.Descriptor instead.
 func (*StateChangesAck) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{14}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *StateChangesAck) GetBatch() uint64 {
@@ -1214,7 +1458,7 @@ type LogsRequest struct {
 
 func (x *LogsRequest) Reset() {
 	*x = LogsRequest{}
-	mi := &file_berth_v1_agent_proto_msgTypes[15]
+	mi := &file_berth_v1_agent_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1226,7 +1470,7 @@ func (x *LogsRequest) String() string {
 func (*LogsRequest) ProtoMessage() {}
 
 func (x *LogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[15]
+	mi := &file_berth_v1_agent_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1239,7 +1483,7 @@ func (x *LogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsRequest.ProtoReflect.Descriptor instead.
 func (*LogsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{15}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *LogsRequest) GetRequestId() string {
@@ -1298,7 +1542,7 @@ type TaskLogsChunk struct {
 
 func (x *TaskLogsChunk) Reset() {
 	*x = TaskLogsChunk{}
-	mi := &file_berth_v1_agent_proto_msgTypes[16]
+	mi := &file_berth_v1_agent_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1310,7 +1554,7 @@ func (x *TaskLogsChunk) String() string {
 func (*TaskLogsChunk) ProtoMessage() {}
 
 func (x *TaskLogsChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[16]
+	mi := &file_berth_v1_agent_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1323,7 +1567,7 @@ func (x *TaskLogsChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLogsChunk.ProtoReflect.Descriptor instead.
 func (*TaskLogsChunk) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{16}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TaskLogsChunk) GetRequestId() string {
@@ -1370,7 +1614,7 @@ type TaskLogsDone struct {
 
 func (x *TaskLogsDone) Reset() {
 	*x = TaskLogsDone{}
-	mi := &file_berth_v1_agent_proto_msgTypes[17]
+	mi := &file_berth_v1_agent_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1382,7 +1626,7 @@ func (x *TaskLogsDone) String() string {
 func (*TaskLogsDone) ProtoMessage() {}
 
 func (x *TaskLogsDone) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[17]
+	mi := &file_berth_v1_agent_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1395,7 +1639,7 @@ func (x *TaskLogsDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLogsDone.ProtoReflect.Descriptor instead.
 func (*TaskLogsDone) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{17}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{20}
 }
 
 // ExecRequest asks the agent to run a command in a task's container and to
@@ -1419,7 +1663,7 @@ type ExecRequest struct {
 
 func (x *ExecRequest) Reset() {
 	*x = ExecRequest{}
-	mi := &file_berth_v1_agent_proto_msgTypes[18]
+	mi := &file_berth_v1_agent_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1431,7 +1675,7 @@ func (x *ExecRequest) String() string {
 func (*ExecRequest) ProtoMessage() {}
 
 func (x *ExecRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[18]
+	mi := &file_berth_v1_agent_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1444,7 +1688,7 @@ func (x *ExecRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecRequest.ProtoReflect.Descriptor instead.
 func (*ExecRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{18}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ExecRequest) GetRequestId() string {
@@ -1518,7 +1762,7 @@ type TaskExecInput struct {
 
 func (x *TaskExecInput) Reset() {
 	*x = TaskExecInput{}
-	mi := &file_berth_v1_agent_proto_msgTypes[19]
+	mi := &file_berth_v1_agent_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1530,7 +1774,7 @@ func (x *TaskExecInput) String() string {
 func (*TaskExecInput) ProtoMessage() {}
 
 func (x *TaskExecInput) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[19]
+	mi := &file_berth_v1_agent_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1543,7 +1787,7 @@ func (x *TaskExecInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskExecInput.ProtoReflect.Descriptor instead.
 func (*TaskExecInput) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{19}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TaskExecInput) GetMessage() isTaskExecInput_Message {
@@ -1621,7 +1865,7 @@ type TaskExecOutput struct {
 
 func (x *TaskExecOutput) Reset() {
 	*x = TaskExecOutput{}
-	mi := &file_berth_v1_agent_proto_msgTypes[20]
+	mi := &file_berth_v1_agent_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1633,7 +1877,7 @@ func (x *TaskExecOutput) String() string {
 func (*TaskExecOutput) ProtoMessage() {}
 
 func (x *TaskExecOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[20]
+	mi := &file_berth_v1_agent_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1646,7 +1890,7 @@ func (x *TaskExecOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskExecOutput.ProtoReflect.Descriptor instead.
 func (*TaskExecOutput) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{20}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *TaskExecOutput) GetRequestId() string {
@@ -1757,7 +2001,7 @@ const file_berth_v1_agent_proto_rawDesc = "" +
 	"\theartbeat\x18\x02 \x01(\v2\x13.berth.v1.HeartbeatH\x00R\theartbeat\x12A\n" +
 	"\rstate_changes\x18\x03 \x01(\v2\x1a.berth.v1.TaskStateChangesH\x00R\fstateChanges\x12*\n" +
 	"\x06resync\x18\x04 \x01(\v2\x10.berth.v1.ResyncH\x00R\x06resyncB\t\n" +
-	"\amessage\"\xba\x02\n" +
+	"\amessage\"\x82\x03\n" +
 	"\x13ControlPlaneMessage\x126\n" +
 	"\n" +
 	"registered\x18\x01 \x01(\v2\x14.berth.v1.RegisteredH\x00R\n" +
@@ -1765,7 +2009,8 @@ const file_berth_v1_agent_proto_rawDesc = "" +
 	"\vassignments\x18\x02 \x01(\v2\x15.berth.v1.AssignmentsH\x00R\vassignments\x12-\n" +
 	"\x03ack\x18\x03 \x01(\v2\x19.berth.v1.StateChangesAckH\x00R\x03ack\x12:\n" +
 	"\flogs_request\x18\x04 \x01(\v2\x15.berth.v1.LogsRequestH\x00R\vlogsRequest\x12:\n" +
-	"\fexec_request\x18P \x01(\v2\x15.berth.v1.ExecRequestH\x00R\vexecRequestB\t\n" +
+	"\fexec_request\x18P \x01(\v2\x15.berth.v1.ExecRequestH\x00R\vexecRequest\x12F\n" +
+	"\x10task_credentials\x18Z \x01(\v2\x19.berth.v1.TaskCredentialsH\x00R\x0ftaskCredentialsB\t\n" +
 	"\amessage\"\xaf\x02\n" +
 	"\x10RegisterInstance\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x1f\n" +
@@ -1790,14 +2035,39 @@ const file_berth_v1_agent_proto_rawDesc = "" +
 	"\vAssignments\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x12\n" +
 	"\x04full\x18\x02 \x01(\bR\x04full\x12.\n" +
-	"\x05tasks\x18\x03 \x03(\v2\x18.berth.v1.TaskAssignmentR\x05tasks\"\x88\x02\n" +
+	"\x05tasks\x18\x03 \x03(\v2\x18.berth.v1.TaskAssignmentR\x05tasks\"\xcd\x03\n" +
 	"\x0eTaskAssignment\x12\"\n" +
 	"\x04task\x18\x01 \x01(\v2\x0e.berth.v1.TaskR\x04task\x12A\n" +
 	"\x0ftask_definition\x18\x02 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12,\n" +
 	"\x06limits\x18\x03 \x01(\v2\x14.berth.v1.TaskLimitsR\x06limits\x124\n" +
 	"\vimage_pulls\x18Z \x03(\v2\x13.berth.v1.ImagePullR\n" +
 	"imagePulls\x12+\n" +
-	"\x11image_pulls_error\x18\x82\x01 \x01(\tR\x0fimagePullsError\"h\n" +
+	"\x11image_pulls_error\x18\x82\x01 \x01(\tR\x0fimagePullsError\x12N\n" +
+	"\x15task_role_credentials\x18\x8c\x01 \x01(\v2\x19.berth.v1.RoleCredentialsR\x13taskRoleCredentials\x12)\n" +
+	"\x10aws_endpoint_url\x18\x8d\x01 \x01(\tR\x0eawsEndpointUrl\x12H\n" +
+	"\x11container_secrets\x18\x8e\x01 \x03(\v2\x1a.berth.v1.ContainerSecretsR\x10containerSecrets\"\xcb\x01\n" +
+	"\x0fRoleCredentials\x12\x19\n" +
+	"\brole_arn\x18\x01 \x01(\tR\aroleArn\x12\"\n" +
+	"\raccess_key_id\x18\x02 \x01(\tR\vaccessKeyId\x12/\n" +
+	"\x11secret_access_key\x18\x03 \x01(\tB\x03\x80\x01\x01R\x0fsecretAccessKey\x12(\n" +
+	"\rsession_token\x18\x04 \x01(\tB\x03\x80\x01\x01R\fsessionToken\x12\x1e\n" +
+	"\n" +
+	"expiration\x18\x05 \x01(\x01R\n" +
+	"expiration\"\xde\x02\n" +
+	"\x10ContainerSecrets\x12%\n" +
+	"\x0econtainer_name\x18\x01 \x01(\tR\rcontainerName\x12R\n" +
+	"\venvironment\x18\x02 \x03(\v2+.berth.v1.ContainerSecrets.EnvironmentEntryB\x03\x80\x01\x01R\venvironment\x12P\n" +
+	"\vlog_options\x18\x03 \x03(\v2*.berth.v1.ContainerSecrets.LogOptionsEntryB\x03\x80\x01\x01R\n" +
+	"logOptions\x1a>\n" +
+	"\x10EnvironmentEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
+	"\x0fLogOptionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"{\n" +
+	"\x0fTaskCredentials\x12\x19\n" +
+	"\btask_arn\x18\x01 \x01(\tR\ataskArn\x12M\n" +
+	"\x15task_role_credentials\x18\x02 \x01(\v2\x19.berth.v1.RoleCredentialsR\x13taskRoleCredentials\"h\n" +
 	"\tImagePull\x12\x14\n" +
 	"\x05image\x18\x01 \x01(\tR\x05image\x12\x10\n" +
 	"\x03ref\x18\x02 \x01(\tR\x03ref\x12\x12\n" +
@@ -1909,7 +2179,7 @@ func file_berth_v1_agent_proto_rawDescGZIP() []byte {
 	return file_berth_v1_agent_proto_rawDescData
 }
 
-var file_berth_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_berth_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_berth_v1_agent_proto_goTypes = []any{
 	(*AgentMessage)(nil),         // 0: berth.v1.AgentMessage
 	(*ControlPlaneMessage)(nil),  // 1: berth.v1.ControlPlaneMessage
@@ -1919,62 +2189,73 @@ var file_berth_v1_agent_proto_goTypes = []any{
 	(*Resync)(nil),               // 5: berth.v1.Resync
 	(*Assignments)(nil),          // 6: berth.v1.Assignments
 	(*TaskAssignment)(nil),       // 7: berth.v1.TaskAssignment
-	(*ImagePull)(nil),            // 8: berth.v1.ImagePull
-	(*TaskLimits)(nil),           // 9: berth.v1.TaskLimits
-	(*ContainerLimits)(nil),      // 10: berth.v1.ContainerLimits
-	(*TaskStateChanges)(nil),     // 11: berth.v1.TaskStateChanges
-	(*TaskStateChange)(nil),      // 12: berth.v1.TaskStateChange
-	(*ContainerStateChange)(nil), // 13: berth.v1.ContainerStateChange
-	(*StateChangesAck)(nil),      // 14: berth.v1.StateChangesAck
-	(*LogsRequest)(nil),          // 15: berth.v1.LogsRequest
-	(*TaskLogsChunk)(nil),        // 16: berth.v1.TaskLogsChunk
-	(*TaskLogsDone)(nil),         // 17: berth.v1.TaskLogsDone
-	(*ExecRequest)(nil),          // 18: berth.v1.ExecRequest
-	(*TaskExecInput)(nil),        // 19: berth.v1.TaskExecInput
-	(*TaskExecOutput)(nil),       // 20: berth.v1.TaskExecOutput
-	(*Resource)(nil),             // 21: berth.v1.Resource
-	(*Attribute)(nil),            // 22: berth.v1.Attribute
-	(*VersionInfo)(nil),          // 23: berth.v1.VersionInfo
-	(*Task)(nil),                 // 24: berth.v1.Task
-	(*TaskDefinition)(nil),       // 25: berth.v1.TaskDefinition
-	(*NetworkBinding)(nil),       // 26: berth.v1.NetworkBinding
-	(*TerminalSize)(nil),         // 27: berth.v1.TerminalSize
+	(*RoleCredentials)(nil),      // 8: berth.v1.RoleCredentials
+	(*ContainerSecrets)(nil),     // 9: berth.v1.ContainerSecrets
+	(*TaskCredentials)(nil),      // 10: berth.v1.TaskCredentials
+	(*ImagePull)(nil),            // 11: berth.v1.ImagePull
+	(*TaskLimits)(nil),           // 12: berth.v1.TaskLimits
+	(*ContainerLimits)(nil),      // 13: berth.v1.ContainerLimits
+	(*TaskStateChanges)(nil),     // 14: berth.v1.TaskStateChanges
+	(*TaskStateChange)(nil),      // 15: berth.v1.TaskStateChange
+	(*ContainerStateChange)(nil), // 16: berth.v1.ContainerStateChange
+	(*StateChangesAck)(nil),      // 17: berth.v1.StateChangesAck
+	(*LogsRequest)(nil),          // 18: berth.v1.LogsRequest
+	(*TaskLogsChunk)(nil),        // 19: berth.v1.TaskLogsChunk
+	(*TaskLogsDone)(nil),         // 20: berth.v1.TaskLogsDone
+	(*ExecRequest)(nil),          // 21: berth.v1.ExecRequest
+	(*TaskExecInput)(nil),        // 22: berth.v1.TaskExecInput
+	(*TaskExecOutput)(nil),       // 23: berth.v1.TaskExecOutput
+	nil,                          // 24: berth.v1.ContainerSecrets.EnvironmentEntry
+	nil,                          // 25: berth.v1.ContainerSecrets.LogOptionsEntry
+	(*Resource)(nil),             // 26: berth.v1.Resource
+	(*Attribute)(nil),            // 27: berth.v1.Attribute
+	(*VersionInfo)(nil),          // 28: berth.v1.VersionInfo
+	(*Task)(nil),                 // 29: berth.v1.Task
+	(*TaskDefinition)(nil),       // 30: berth.v1.TaskDefinition
+	(*NetworkBinding)(nil),       // 31: berth.v1.NetworkBinding
+	(*TerminalSize)(nil),         // 32: berth.v1.TerminalSize
 }
 var file_berth_v1_agent_proto_depIdxs = []int32{
 	2,  // 0: berth.v1.AgentMessage.register:type_name -> berth.v1.RegisterInstance
 	4,  // 1: berth.v1.AgentMessage.heartbeat:type_name -> berth.v1.Heartbeat
-	11, // 2: berth.v1.AgentMessage.state_changes:type_name -> berth.v1.TaskStateChanges
+	14, // 2: berth.v1.AgentMessage.state_changes:type_name -> berth.v1.TaskStateChanges
 	5,  // 3: berth.v1.AgentMessage.resync:type_name -> berth.v1.Resync
 	3,  // 4: berth.v1.ControlPlaneMessage.registered:type_name -> berth.v1.Registered
 	6,  // 5: berth.v1.ControlPlaneMessage.assignments:type_name -> berth.v1.Assignments
-	14, // 6: berth.v1.ControlPlaneMessage.ack:type_name -> berth.v1.StateChangesAck
-	15, // 7: berth.v1.ControlPlaneMessage.logs_request:type_name -> berth.v1.LogsRequest
-	18, // 8: berth.v1.ControlPlaneMessage.exec_request:type_name -> berth.v1.ExecRequest
-	21, // 9: berth.v1.RegisterInstance.registered_resources:type_name -> berth.v1.Resource
-	22, // 10: berth.v1.RegisterInstance.attributes:type_name -> berth.v1.Attribute
-	23, // 11: berth.v1.RegisterInstance.version_info:type_name -> berth.v1.VersionInfo
-	7,  // 12: berth.v1.Assignments.tasks:type_name -> berth.v1.TaskAssignment
-	24, // 13: berth.v1.TaskAssignment.task:type_name -> berth.v1.Task
-	25, // 14: berth.v1.TaskAssignment.task_definition:type_name -> berth.v1.TaskDefinition
-	9,  // 15: berth.v1.TaskAssignment.limits:type_name -> berth.v1.TaskLimits
-	8,  // 16: berth.v1.TaskAssignment.image_pulls:type_name -> berth.v1.ImagePull
-	10, // 17: berth.v1.TaskLimits.containers:type_name -> berth.v1.ContainerLimits
-	12, // 18: berth.v1.TaskStateChanges.tasks:type_name -> berth.v1.TaskStateChange
-	13, // 19: berth.v1.TaskStateChange.containers:type_name -> berth.v1.ContainerStateChange
-	26, // 20: berth.v1.ContainerStateChange.network_bindings:type_name -> berth.v1.NetworkBinding
-	27, // 21: berth.v1.ExecRequest.size:type_name -> berth.v1.TerminalSize
-	27, // 22: berth.v1.TaskExecInput.resize:type_name -> berth.v1.TerminalSize
-	0,  // 23: berth.v1.AgentSessions.Session:input_type -> berth.v1.AgentMessage
-	16, // 24: berth.v1.AgentSessions.TaskLogs:input_type -> berth.v1.TaskLogsChunk
-	20, // 25: berth.v1.AgentSessions.TaskExec:input_type -> berth.v1.TaskExecOutput
-	1,  // 26: berth.v1.AgentSessions.Session:output_type -> berth.v1.ControlPlaneMessage
-	17, // 27: berth.v1.AgentSessions.TaskLogs:output_type -> berth.v1.TaskLogsDone
-	19, // 28: berth.v1.AgentSessions.TaskExec:output_type -> berth.v1.TaskExecInput
-	26, // [26:29] is the sub-list for method output_type
-	23, // [23:26] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	17, // 6: berth.v1.ControlPlaneMessage.ack:type_name -> berth.v1.StateChangesAck
+	18, // 7: berth.v1.ControlPlaneMessage.logs_request:type_name -> berth.v1.LogsRequest
+	21, // 8: berth.v1.ControlPlaneMessage.exec_request:type_name -> berth.v1.ExecRequest
+	10, // 9: berth.v1.ControlPlaneMessage.task_credentials:type_name -> berth.v1.TaskCredentials
+	26, // 10: berth.v1.RegisterInstance.registered_resources:type_name -> berth.v1.Resource
+	27, // 11: berth.v1.RegisterInstance.attributes:type_name -> berth.v1.Attribute
+	28, // 12: berth.v1.RegisterInstance.version_info:type_name -> berth.v1.VersionInfo
+	7,  // 13: berth.v1.Assignments.tasks:type_name -> berth.v1.TaskAssignment
+	29, // 14: berth.v1.TaskAssignment.task:type_name -> berth.v1.Task
+	30, // 15: berth.v1.TaskAssignment.task_definition:type_name -> berth.v1.TaskDefinition
+	12, // 16: berth.v1.TaskAssignment.limits:type_name -> berth.v1.TaskLimits
+	11, // 17: berth.v1.TaskAssignment.image_pulls:type_name -> berth.v1.ImagePull
+	8,  // 18: berth.v1.TaskAssignment.task_role_credentials:type_name -> berth.v1.RoleCredentials
+	9,  // 19: berth.v1.TaskAssignment.container_secrets:type_name -> berth.v1.ContainerSecrets
+	24, // 20: berth.v1.ContainerSecrets.environment:type_name -> berth.v1.ContainerSecrets.EnvironmentEntry
+	25, // 21: berth.v1.ContainerSecrets.log_options:type_name -> berth.v1.ContainerSecrets.LogOptionsEntry
+	8,  // 22: berth.v1.TaskCredentials.task_role_credentials:type_name -> berth.v1.RoleCredentials
+	13, // 23: berth.v1.TaskLimits.containers:type_name -> berth.v1.ContainerLimits
+	15, // 24: berth.v1.TaskStateChanges.tasks:type_name -> berth.v1.TaskStateChange
+	16, // 25: berth.v1.TaskStateChange.containers:type_name -> berth.v1.ContainerStateChange
+	31, // 26: berth.v1.ContainerStateChange.network_bindings:type_name -> berth.v1.NetworkBinding
+	32, // 27: berth.v1.ExecRequest.size:type_name -> berth.v1.TerminalSize
+	32, // 28: berth.v1.TaskExecInput.resize:type_name -> berth.v1.TerminalSize
+	0,  // 29: berth.v1.AgentSessions.Session:input_type -> berth.v1.AgentMessage
+	19, // 30: berth.v1.AgentSessions.TaskLogs:input_type -> berth.v1.TaskLogsChunk
+	23, // 31: berth.v1.AgentSessions.TaskExec:input_type -> berth.v1.TaskExecOutput
+	1,  // 32: berth.v1.AgentSessions.Session:output_type -> berth.v1.ControlPlaneMessage
+	20, // 33: berth.v1.AgentSessions.TaskLogs:output_type -> berth.v1.TaskLogsDone
+	22, // 34: berth.v1.AgentSessions.TaskExec:output_type -> berth.v1.TaskExecInput
+	32, // [32:35] is the sub-list for method output_type
+	29, // [29:32] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_agent_proto_init() }
@@ -1996,14 +2277,15 @@ func file_berth_v1_agent_proto_init() {
 		(*ControlPlaneMessage_Ack)(nil),
 		(*ControlPlaneMessage_LogsRequest)(nil),
 		(*ControlPlaneMessage_ExecRequest)(nil),
+		(*ControlPlaneMessage_TaskCredentials)(nil),
 	}
-	file_berth_v1_agent_proto_msgTypes[13].OneofWrappers = []any{}
-	file_berth_v1_agent_proto_msgTypes[19].OneofWrappers = []any{
+	file_berth_v1_agent_proto_msgTypes[16].OneofWrappers = []any{}
+	file_berth_v1_agent_proto_msgTypes[22].OneofWrappers = []any{
 		(*TaskExecInput_Stdin)(nil),
 		(*TaskExecInput_CloseStdin)(nil),
 		(*TaskExecInput_Resize)(nil),
 	}
-	file_berth_v1_agent_proto_msgTypes[20].OneofWrappers = []any{
+	file_berth_v1_agent_proto_msgTypes[23].OneofWrappers = []any{
 		(*TaskExecOutput_Stdout)(nil),
 		(*TaskExecOutput_Stderr)(nil),
 		(*TaskExecOutput_ExitCode)(nil),
@@ -2016,7 +2298,7 @@ func file_berth_v1_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_agent_proto_rawDesc), len(file_berth_v1_agent_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
