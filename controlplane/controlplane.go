@@ -37,6 +37,7 @@ import (
 	"github.com/berth/berth/secretsmanager/smapi"
 	"github.com/berth/berth/ssm/ssmapi"
 	"github.com/berth/berth/store"
+	"github.com/berth/berth/throttle"
 )
 
 // Default addresses.
@@ -97,6 +98,10 @@ type Config struct {
 	// in its store, placer and join address; without a provisioner of its
 	// own it uses the Fargate pool's.
 	Capacity capacity.Config
+	// Throttle limits ECS calls to ECS's documented rates (package
+	// throttle): over them, ThrottlingException. cmd/controlplane turns it
+	// on unless --no-throttle; tests and benchmarks of raw speed leave it off.
+	Throttle bool
 }
 
 // ControlPlane is a running control plane.
@@ -115,6 +120,7 @@ type ControlPlane struct {
 	keys       awsapi.Keys
 	served     chan error
 	pprof      bool
+	limiter    *throttle.Limiter // nil: no throttling
 	// errorTables name the AWS services' exceptions in gRPC statuses.
 	errorTables errorTables
 
@@ -144,6 +150,9 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	c := &ControlPlane{log: cfg.Logger, served: make(chan error, 2), pprof: cfg.Pprof}
+	if cfg.Throttle {
+		c.limiter = throttle.New(throttle.ECS)
+	}
 	var err error
 	if c.adminToken, err = loadOrCreateToken(cfg.DataDir, AdminTokenFile); err != nil {
 		return nil, fmt.Errorf("admin token: %w", err)

@@ -33,7 +33,7 @@ const (
 // see the final code, auth runs before handlers, errors are mapped once. gRPC
 // callers and the AWS front door's callers go through the same chain.
 func (c *ControlPlane) unaryChain() grpc.UnaryServerInterceptor {
-	return chainUnary(c.observe, recoverPanics, c.authenticate, c.mapErrors)
+	return chainUnary(c.observe, recoverPanics, c.authenticate, c.throttleCall, c.mapErrors)
 }
 
 // chainUnary makes one interceptor of several, the first outermost, as

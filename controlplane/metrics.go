@@ -17,6 +17,7 @@ type metrics struct {
 	wireCalls   *prometheus.CounterVec
 	batchSize   prometheus.Histogram
 	commitSecs  prometheus.Histogram
+	throttled   *prometheus.CounterVec
 }
 
 func newMetrics(revision func() uint64) *metrics {
@@ -36,12 +37,15 @@ func newMetrics(revision func() uint64) *metrics {
 			Name: "berth_store_commit_commands", Help: "Commands grouped into one durable store transaction.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
 		}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "berth_throttled_requests_total", Help: "ECS calls refused with ThrottlingException, by operation.",
+		}, []string{"operation"}),
 		commitSecs: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "berth_store_commit_duration_seconds", Help: "Time to apply and fsync one store transaction.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}),
 	}
-	m.registry.MustRegister(m.calls, m.callSeconds, m.wireCalls, m.batchSize, m.commitSecs,
+	m.registry.MustRegister(m.calls, m.callSeconds, m.wireCalls, m.batchSize, m.commitSecs, m.throttled,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "berth_store_revision", Help: "Revision of the last applied change.",
 		}, func() float64 { return float64(revision()) }),

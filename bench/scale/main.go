@@ -373,7 +373,8 @@ func (c *controlPlane) start() error {
 		return err
 	}
 	args := []string{"--data-dir", c.dataDir, "--grpc-addr", c.grpcAddr, "--http-addr", c.httpAddr,
-		"--heartbeat-period", c.heartbeat.String(), "--log-level", "warn", "--pprof"}
+		"--heartbeat-period", c.heartbeat.String(), "--log-level", "warn", "--pprof",
+		"--no-throttle"} // raw speed: ECS's throttling off
 	if c.memLimit != "" {
 		args = append(args, "--memory-limit", c.memLimit)
 	}

@@ -170,6 +170,10 @@ func startControlPlane(ctx context.Context, bin, dir string, pprof bool) (*contr
 	if pprof {
 		args = append(args, "--pprof")
 	}
+	// Raw speed: ECS's throttling off, where the binary has it.
+	if help, _ := exec.Command(bin, "-h").CombinedOutput(); strings.Contains(string(help), "-no-throttle") {
+		args = append(args, "--no-throttle")
+	}
 	w := &addrWatcher{f: logFile, found: make(chan [2]string, 1)}
 	c.cmd = exec.Command(bin, args...)
 	c.cmd.Stdout, c.cmd.Stderr = logFile, w

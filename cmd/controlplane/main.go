@@ -35,21 +35,22 @@ func main() {
 
 func run() error {
 	var (
-		dataDir  = flag.String("data-dir", "", "directory for state.db and the tokens (required unless -dev)")
-		grpcAddr = flag.String("grpc-addr", controlplane.DefaultGRPCAddr, "gRPC listen address")
-		httpAddr = flag.String("http-addr", controlplane.DefaultHTTPAddr, "HTTP listen address (/healthz, /metrics)")
-		regAddr  = flag.String("registry-addr", registry.DefaultAddr, "the image registry's (ECR's) listen address")
-		regCert  = flag.String("registry-tls-cert", "", "a certificate file the image registry serves HTTPS with (needed beyond loopback)")
-		regKey   = flag.String("registry-tls-key", "", "the key file of --registry-tls-cert")
-		maxBlob  = flag.Int64("registry-max-blob", 0, "the most bytes one blob upload request to the registry may carry (0: no limit)")
-		region   = flag.String("region", arn.Default.Region, "region written in ARNs")
-		account  = flag.String("account", arn.Default.Account, "account id written in ARNs")
-		dev      = flag.Bool("dev", false, "development mode: a temporary data dir (unless --data-dir), debug logs, tokens printed")
-		logLevel = flag.String("log-level", "info", "debug, info, warn or error")
-		hbPeriod = flag.Duration("heartbeat-period", 0, "how often agents heartbeat (default 5s); they are cut off after three silent periods")
-		grace    = flag.Duration("agent-restart-grace", 0, "how long the agents have to come back after the control plane starts before their tasks are lost (default 2m)")
-		pprof    = flag.Bool("pprof", false, "serve Go's profiles at /debug/pprof/ on the HTTP address (admin token required)")
-		memLimit = flag.String("memory-limit", defaultMemoryLimit, "soft limit of the Go runtime's memory (as GOMEMLIMIT, which wins over the default), e.g. 768MiB, or off: "+
+		dataDir    = flag.String("data-dir", "", "directory for state.db and the tokens (required unless -dev)")
+		grpcAddr   = flag.String("grpc-addr", controlplane.DefaultGRPCAddr, "gRPC listen address")
+		httpAddr   = flag.String("http-addr", controlplane.DefaultHTTPAddr, "HTTP listen address (/healthz, /metrics)")
+		regAddr    = flag.String("registry-addr", registry.DefaultAddr, "the image registry's (ECR's) listen address")
+		regCert    = flag.String("registry-tls-cert", "", "a certificate file the image registry serves HTTPS with (needed beyond loopback)")
+		regKey     = flag.String("registry-tls-key", "", "the key file of --registry-tls-cert")
+		maxBlob    = flag.Int64("registry-max-blob", 0, "the most bytes one blob upload request to the registry may carry (0: no limit)")
+		region     = flag.String("region", arn.Default.Region, "region written in ARNs")
+		account    = flag.String("account", arn.Default.Account, "account id written in ARNs")
+		dev        = flag.Bool("dev", false, "development mode: a temporary data dir (unless --data-dir), debug logs, tokens printed")
+		logLevel   = flag.String("log-level", "info", "debug, info, warn or error")
+		hbPeriod   = flag.Duration("heartbeat-period", 0, "how often agents heartbeat (default 5s); they are cut off after three silent periods")
+		grace      = flag.Duration("agent-restart-grace", 0, "how long the agents have to come back after the control plane starts before their tasks are lost (default 2m)")
+		noThrottle = flag.Bool("no-throttle", false, "do not throttle ECS calls (by default they are limited to ECS's documented rates, answering ThrottlingException over them)")
+		pprof      = flag.Bool("pprof", false, "serve Go's profiles at /debug/pprof/ on the HTTP address (admin token required)")
+		memLimit   = flag.String("memory-limit", defaultMemoryLimit, "soft limit of the Go runtime's memory (as GOMEMLIMIT, which wins over the default), e.g. 768MiB, or off: "+
 			"the garbage collector works harder near it; raise it for more than 10,000 instances and 100,000 tasks")
 	)
 	flag.Parse()
@@ -110,6 +111,7 @@ func run() error {
 		AgentTTL:          3 * *hbPeriod,
 		AgentRestartGrace: *grace,
 		Pprof:             *pprof,
+		Throttle:          !*noThrottle,
 		AddInstance:       addInstance,
 		Fargate:           fargatePool(ctx, *dev, *dataDir, log),
 		Capacity:          capacityConfig(*dev, log),
