@@ -90,7 +90,9 @@ func (l *logBuffer) String() string {
 
 func startBinary(t *testing.T, bin, dataDir string) *process {
 	t.Helper()
-	cmd := exec.Command(bin, "--data-dir", dataDir, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0")
+	// Throttling off: these tests write as fast as they can to test
+	// durability, not ECS's rates.
+	cmd := exec.Command(bin, "--data-dir", dataDir, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--no-throttle")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
