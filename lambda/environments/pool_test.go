@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -15,11 +16,23 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/berth/berth/apierr"
+	"github.com/berth/berth/internal/testimage"
 	"github.com/berth/berth/lambda/envplan"
 	"github.com/berth/berth/lambda/invoke"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if err := testimage.Cleanup(); err != nil { // the Docker tests' images
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	if err := goleak.Find(); code == 0 && err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	os.Exit(code)
+}
 
 // fakeLauncher starts in-process runtimes that speak the Runtime API over
 // HTTP. What a runtime does is the invocation's payload: "echo:X" answers X,
