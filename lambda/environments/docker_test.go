@@ -1,10 +1,14 @@
 package environments_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +31,7 @@ import (
 	"github.com/berth/berth/internal/testimage"
 	"github.com/berth/berth/lambda/environments"
 	"github.com/berth/berth/lambda/invoke"
+	"github.com/berth/berth/lambda/zipimage"
 )
 
 var _ environments.ECS = (*ecsapi.Server)(nil)
@@ -41,7 +46,7 @@ type lambdaStack struct {
 	lines []string
 }
 
-func newLambdaStack(t *testing.T, idle time.Duration) *lambdaStack {
+func newLambdaStack(t *testing.T, idle time.Duration, images ...environments.ImageResolver) *lambdaStack {
 	t.Helper()
 	dockertest.Client(t)
 	ctx, cancel := dockertest.Context()
@@ -70,7 +75,11 @@ func newLambdaStack(t *testing.T, idle time.Duration) *lambdaStack {
 		ECS: environments.ECSClient{C: c.ECS, Auth: auth}, Logs: environments.GRPCTaskLogs(c.Berth, auth),
 		DockerLabels: dockertest.Labels(nil), Logger: log,
 	})
-	s.pool = environments.New(environments.Config{Launcher: launcher, Idle: idle, Logger: log,
+	var resolve environments.ImageResolver
+	if len(images) > 0 {
+		resolve = images[0]
+	}
+	s.pool = environments.New(environments.Config{Launcher: launcher, Idle: idle, Logger: log, Images: resolve,
 		Log: func(fn invoke.Function, env string, line []byte) {
 			s.mu.Lock()
 			s.lines = append(s.lines, string(line))
@@ -246,4 +255,67 @@ func TestLambdaFailuresOnDocker(t *testing.T) {
 			filters.Arg("ancestor", testimage.Lambda(t)))})
 		return err == nil && len(list) == 0
 	})
+}
+
+// A provided.al2023 zip whose bootstrap is a Go function over aws-lambda-go:
+// berth lays it out under /var/task in an image of its own making (built
+// once per CodeSha256, removable), and runs it like an image function; a
+// managed runtime with no base image fails with a function error naming the
+// flag.
+func TestZipFunctionOnDocker(t *testing.T) {
+	cli := dockertest.Client(t)
+	bootstrap, err := testimage.LambdaBootstrap()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
+	h.SetMode(0o755)
+	w, _ := zw.CreateHeader(h)
+	w.Write(bootstrap)
+	zw.Close()
+	sha := zipimage.CodeSha256(buf.Bytes())
+	zipPath := filepath.Join(t.TempDir(), "code.zip")
+	if err := os.WriteFile(zipPath, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := zipimage.New(zipimage.Config{Docker: cli, ZipPath: func(string) string { return zipPath }, Labels: dockertest.Labels(nil)})
+	t.Cleanup(func() {
+		ctx, cancel := dockertest.Context()
+		defer cancel()
+		if err := b.Remove(ctx, sha); err != nil {
+			t.Errorf("remove the code's image: %v", err)
+		}
+	})
+	s := newLambdaStack(t, time.Minute, b.Image)
+	fn := invoke.Function{
+		ARN: "arn:aws:lambda:us-east-1:000000000000:function:zipped:$LATEST", Name: "zipped", Version: "$LATEST",
+		PackageType: "Zip", Runtime: "provided.al2023", Handler: "bootstrap", CodeSha256: sha,
+		MemoryMB: 128, Timeout: 30 * time.Second, ReservedConcurrency: -1,
+	}
+	if err := b.Prepare(context.Background(), fn, zipPath); err != nil {
+		t.Fatal(err)
+	}
+	r := mustCall(t, s.pool, fn, `{"op":"env"}`)
+	var env map[string]string
+	if err := json.Unmarshal(r.Payload, &env); err != nil || r.FunctionError != "" {
+		t.Fatalf("env: %s %v", r.Payload, err)
+	}
+	if env["_HANDLER"] != "bootstrap" || env["LAMBDA_TASK_ROOT"] != "/var/task" || env["tmpWritable"] != "true" {
+		t.Errorf("env %v", env)
+	}
+	if r := mustCall(t, s.pool, fn, `{"op":"echo","value":"z"}`); string(r.Payload) != `"z"` || r.InitDuration != 0 {
+		t.Errorf("warm: %+v", r)
+	}
+	ctx, cancel := dockertest.Context()
+	defer cancel()
+	if _, err := cli.ImageInspect(ctx, zipimage.Tag(sha, "")); err != nil {
+		t.Errorf("the code's image: %v", err)
+	}
+	py := fn
+	py.Name, py.ARN, py.Runtime, py.Handler = "py", "arn:aws:lambda:us-east-1:000000000000:function:py:$LATEST", "python3.12", "app.handler"
+	if r := mustCall(t, s.pool, py, `{}`); errType(t, r) != "Runtime.Unsupported" || !strings.Contains(string(r.Payload), "--lambda-runtime-image python3.12=IMAGE") {
+		t.Errorf("unmapped runtime: %s", r.Payload)
+	}
 }
