@@ -88,6 +88,10 @@ func (l *lazyImage) image() (string, error) {
 // once per process; Cleanup removes it.
 func BuildApp() (string, error) { return appImage.image() }
 
+// BuildLambda builds the Lambda function image outside a test (for
+// benchmarks), once per process; Cleanup removes it.
+func BuildLambda() (string, error) { return lambdaImage.image() }
+
 // Image returns the tag of the test-program image, building it on first use in this
 // process.
 func Image(t testing.TB) string {
