@@ -68,11 +68,9 @@ type ECSLauncher struct {
 	cfg ECSConfig
 	log *slog.Logger
 
-	clusterOnce sync.Once
-	clusterErr  error
-
-	mu   sync.Mutex
-	defs map[string]string // Key -> task definition ARN
+	mu      sync.Mutex
+	cluster bool              // the cluster exists
+	defs    map[string]string // Key -> task definition ARN
 }
 
 // NewECSLauncher makes a launcher.
@@ -137,16 +135,18 @@ func contains(list []string, s string) bool {
 // Launch registers the function's task definition (once per
 // configuration) and runs a task of it.
 func (l *ECSLauncher) Launch(ctx context.Context, spec Spec) (Instance, error) {
-	l.clusterOnce.Do(func() {
-		_, l.clusterErr = l.cfg.ECS.CreateCluster(ctx, &berthv1.CreateClusterRequest{ClusterName: l.cfg.Cluster})
-	})
-	if l.clusterErr != nil {
-		return nil, fmt.Errorf("creating the cluster %s: %w", l.cfg.Cluster, l.clusterErr)
-	}
 	key := Key(spec.Function) + "|" + spec.Image
 	l.mu.Lock()
-	def := l.defs[key]
+	def, haveCluster := l.defs[key], l.cluster
 	l.mu.Unlock()
+	if !haveCluster { // CreateCluster of an existing cluster returns it
+		if _, err := l.cfg.ECS.CreateCluster(ctx, &berthv1.CreateClusterRequest{ClusterName: l.cfg.Cluster}); err != nil {
+			return nil, fmt.Errorf("creating the cluster %s: %w", l.cfg.Cluster, err)
+		}
+		l.mu.Lock()
+		l.cluster = true
+		l.mu.Unlock()
+	}
 	if def == "" {
 		res, err := l.cfg.ECS.RegisterTaskDefinition(ctx, l.TaskDefinition(spec))
 		if err != nil {

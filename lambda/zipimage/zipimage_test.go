@@ -127,3 +127,20 @@ func TestUnmappedRuntime(t *testing.T) {
 		t.Error("IsCustomRuntime")
 	}
 }
+
+func TestRuntimeImagesFlag(t *testing.T) {
+	r := RuntimeImages{}
+	for _, s := range []string{"python3.12=public.ecr.aws/lambda/python:3.12", "nodejs22.x = node-base"} {
+		if err := r.Set(s); err != nil {
+			t.Errorf("Set(%q): %v", s, err)
+		}
+	}
+	if got := r.String(); got != "nodejs22.x=node-base,python3.12=public.ecr.aws/lambda/python:3.12" {
+		t.Errorf("String = %q", got)
+	}
+	for _, bad := range []string{"python3.12", "=img", "python3.12=", "provided.al2023=img"} {
+		if err := r.Set(bad); err == nil {
+			t.Errorf("Set(%q) accepted", bad)
+		}
+	}
+}
