@@ -319,3 +319,43 @@ func TestZipFunctionOnDocker(t *testing.T) {
 		t.Errorf("unmapped runtime: %s", r.Payload)
 	}
 }
+
+// The control plane's own runner (in-process ECS calls, output followed over
+// its gRPC) runs a function in its Lambda cluster.
+func TestControlPlaneRunnerOnDocker(t *testing.T) {
+	dockertest.Client(t)
+	ctx, cancel := dockertest.Context()
+	defer cancel()
+	rt, err := docker.New(ctx, docker.Options{Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var mu sync.Mutex
+	var lines []string
+	c := cptest.Start(t, controlplane.Config{HeartbeatPeriod: 200 * time.Millisecond, Logger: log,
+		Lambda: controlplane.LambdaRunnerConfig{Idle: time.Minute, Log: func(fn invoke.Function, env string, line []byte) {
+			mu.Lock()
+			lines = append(lines, string(line))
+			mu.Unlock()
+		}}})
+	if _, err := c.ECS.CreateCluster(c.Ctx, &berthv1.CreateClusterRequest{ClusterName: environments.DefaultCluster}); err != nil {
+		t.Fatal(err)
+	}
+	c.StartAgent(t, agent.Config{Cluster: environments.DefaultCluster, Runtime: rt, CPU: 4096, Memory: 4096, Logger: log,
+		RemoveContainersOnExit: true, Engine: engine.Options{StopTimeout: 2 * time.Second}})
+	cptest.Eventually(t, "the agent in berth-lambda", func() bool {
+		l, err := c.ECS.ListContainerInstances(c.Ctx, &berthv1.ListContainerInstancesRequest{Cluster: environments.DefaultCluster})
+		return err == nil && len(l.ContainerInstanceArns) == 1
+	})
+	r := mustCall(t, c.CP.LambdaRunner(), lambdaFunction(t, "cp"), `{"op":"echo","value":"cp"}`)
+	if string(r.Payload) != `"cp"` || r.InitDuration <= 0 {
+		t.Errorf("%+v %s", r, r.Payload)
+	}
+	cptest.Eventually(t, "the function's output in its log stream", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Contains(strings.Join(lines, "\n"), "lambdafn handling echo")
+	})
+}
