@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -414,5 +415,27 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("%s: not within 10s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A caller that gives up ends its invocation: the environment, whose
+// runtime is still busy with it, is stopped rather than reused.
+func TestCallerGivesUp(t *testing.T) {
+	l := newFake()
+	p := newPool(t, l, Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Invoke(ctx, invoke.Request{Function: function("f"), Payload: []byte("sleep")})
+		done <- err
+	}()
+	waitFor(t, "a busy environment", func() bool { st := p.Stats(); return len(st) == 1 && st[0].State == "busy" })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("err %v", err)
+	}
+	waitFor(t, "the environment stopped", func() bool { _, stopped := l.counts(); return len(p.Stats()) == 0 && stopped == 1 })
+	if r := invokeOK(t, p, function("f"), "echo:again", false); string(r.Payload) != "again" || r.InitDuration <= 0 {
+		t.Errorf("next: %+v", r)
 	}
 }
