@@ -102,6 +102,8 @@ type Config struct {
 	// throttle): over them, ThrottlingException. cmd/controlplane turns it
 	// on unless --no-throttle; tests and benchmarks of raw speed leave it off.
 	Throttle bool
+	// Lambda configures the runner of Lambda functions.
+	Lambda LambdaRunnerConfig
 }
 
 // ControlPlane is a running control plane.
@@ -140,6 +142,7 @@ type ControlPlane struct {
 	registry *registry.Registry
 	ecr      *ecrapi.Server
 	gc       *registry.Collector
+	lambda   *lambdaRunner
 }
 
 // Start opens the data dir's state, makes the tokens at first start and
@@ -209,6 +212,10 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	wires := []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets)}
 	c.errorTables = newErrorTables(wires...)
 	c.serveGRPC(api)
+	if err := c.startLambdaRunner(cfg, api); err != nil {
+		c.Shutdown(ctx)
+		return nil, err
+	}
 	front := awsapi.New(c.keys, awsapi.Options{Interceptor: c.unaryChain(), Logger: cfg.Logger, Observe: c.metrics.observeWire})
 	for _, svc := range wires {
 		if err := front.Register(svc); err != nil {
@@ -373,6 +380,7 @@ func (c *ControlPlane) AccessKey() awsapi.Key { return c.accessKey }
 // then cuts them off), ends the agent sessions (agents reconnect to the next
 // control plane) and closes the store.
 func (c *ControlPlane) Shutdown(ctx context.Context) error {
+	c.closeLambdaRunner()
 	c.health.Shutdown()
 	stopped := make(chan struct{})
 	go func() { c.grpc.GracefulStop(); close(stopped) }()

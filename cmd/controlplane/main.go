@@ -24,6 +24,7 @@ import (
 	"github.com/berth/berth/controlplane"
 	"github.com/berth/berth/ecr/registry"
 	"github.com/berth/berth/internal/inprocess"
+	"github.com/berth/berth/lambda/zipimage"
 )
 
 func main() {
@@ -53,7 +54,19 @@ func run() error {
 		memLimit   = flag.String("memory-limit", defaultMemoryLimit, "soft limit of the Go runtime's memory (as GOMEMLIMIT, which wins over the default), e.g. 768MiB, or off: "+
 			"the garbage collector works harder near it; raise it for more than 10,000 instances and 100,000 tasks")
 	)
+	lambdaImages := zipimage.RuntimeImages{}
+	flag.Var(lambdaImages, "lambda-runtime-image", "RUNTIME=IMAGE: run Lambda's managed runtime RUNTIME (python3.12, nodejs22.x, ...) FROM the base image IMAGE, which carries its runtime interface client; repeatable")
+	lambdaIdle := flag.Duration("lambda-idle", 0, "how long an idle Lambda execution environment is kept before it is stopped (default 5m, 1m with -dev)")
+	lambdaCluster := flag.String("lambda-cluster", "", "the cluster whose instances run Lambda's execution environments (default berth-lambda; -dev's agent's cluster, default, with -dev)")
 	flag.Parse()
+	if *dev {
+		if *lambdaIdle == 0 {
+			*lambdaIdle = time.Minute
+		}
+		if *lambdaCluster == "" {
+			*lambdaCluster = "default"
+		}
+	}
 	for name, d := range map[string]time.Duration{"heartbeat-period": *hbPeriod, "agent-restart-grace": *grace} {
 		if d < 0 {
 			return fmt.Errorf("--%s: %s is negative; give a positive duration, or 0 for the default", name, d)
@@ -115,6 +128,7 @@ func run() error {
 		AddInstance:       addInstance,
 		Fargate:           fargatePool(ctx, *dev, *dataDir, log),
 		Capacity:          capacityConfig(*dev, log),
+		Lambda:            controlplane.LambdaRunnerConfig{Cluster: *lambdaCluster, Idle: *lambdaIdle, RuntimeImages: lambdaImages},
 	})
 	if err != nil {
 		return err

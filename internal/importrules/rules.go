@@ -56,6 +56,10 @@ var Rules = []Rule{
 		Why: "ECS learns about the registry only through what the control plane plugs in (the dispatcher's ImagePulls)"},
 	{From: []string{"ecr/token", "ecr/lifecycle"}, Forbid: []string{ours}, Allow: []string{"ecr/token", "ecr/lifecycle"},
 		Why: "token and lifecycle decisions are pure and depend on nothing of berth's"},
+	{From: []string{"lambda/envplan", "lambda/runtimeapi"}, Forbid: []string{ours}, Allow: []string{"lambda/envplan", "lambda/runtimeapi"},
+		Why: "the execution environments' decisions are pure, and the Runtime API knows only the environment it serves"},
+	{From: []string{"lambda"}, Forbid: []string{"agent", "controlplane", "dashboard"},
+		Why: "Lambda runs its environments through ECS's API; the control plane wires it"},
 }
 
 // An Exception lets one package depend on one forbidden package for now. Each

@@ -40,7 +40,7 @@ CMD ["sleep"]
 
 // buildApp compiles testapp and builds the test-program image.
 func buildApp() (string, error) {
-	bin, err := compile()
+	bin, err := compile("testapp")
 	if err != nil {
 		return "", err
 	}
@@ -87,19 +87,43 @@ func buildImage(repo string, files []file) (string, error) {
 	return tag, docker.ReadProgress(resp.Body)
 }
 
-// compile builds testapp as a static Linux binary and returns it.
-func compile() ([]byte, error) {
-	dir, err := os.MkdirTemp("", "berth-testapp-")
+// lambdaDockerfile is a Lambda function's image as AWS's provided base images
+// lay it out: the function's bootstrap in /var/task.
+const lambdaDockerfile = `FROM scratch
+COPY bootstrap /var/task/bootstrap
+WORKDIR /var/task
+ENTRYPOINT ["/var/task/bootstrap"]
+`
+
+// buildLambda compiles lambdafn and builds the Lambda function image.
+func buildLambda() (string, error) {
+	bin, err := LambdaBootstrap()
+	if err != nil {
+		return "", err
+	}
+	return buildImage("berth-test/lambdafn", []file{
+		{name: "Dockerfile", mode: 0o644, data: []byte(lambdaDockerfile)},
+		{name: "bootstrap", mode: 0o755, data: bin},
+	})
+}
+
+// LambdaBootstrap compiles lambdafn (a static Linux binary: a provided.al2023
+// zip's bootstrap) and returns it.
+func LambdaBootstrap() ([]byte, error) { return compile("lambdafn") }
+
+// compile builds the program in ./name as a static Linux binary and returns it.
+func compile(name string) ([]byte, error) {
+	dir, err := os.MkdirTemp("", "berth-"+name+"-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	out := filepath.Join(dir, "testapp")
+	out := filepath.Join(dir, name)
 	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out,
-		"github.com/berth/berth/internal/testimage/testapp")
+		"github.com/berth/berth/internal/testimage/"+name)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build testapp: %w\n%s", err, msg)
+		return nil, fmt.Errorf("go build %s: %w\n%s", name, err, msg)
 	}
 	return os.ReadFile(out)
 }

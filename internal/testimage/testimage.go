@@ -7,6 +7,8 @@
 //   - Busybox: FROM scratch, the host's static busybox (Debian's busybox-static) at
 //     /bin/busybox with its applets linked beside it, for task definitions that run
 //     real shell commands (ECS's own test task definitions use busybox).
+//   - Lambda: FROM scratch, ./lambdafn (a Go function over aws-lambda-go's lambda.Start)
+//     at /var/task/bootstrap, the entrypoint: a Lambda function image.
 //   - Stress: the test image with entrypoint ["/testapp", "stress"], which reads the
 //     flags of amazon/amazon-ecs-stress (-memory MB: allocate and hold MB MiB).
 //
@@ -51,6 +53,7 @@ var (
 	appImage     = &lazyImage{build: buildApp}
 	busyboxImage = &lazyImage{build: buildBusybox}
 	stressImage  = &lazyImage{build: buildStress}
+	lambdaImage  = &lazyImage{build: buildLambda}
 
 	builtMu sync.Mutex
 	built   []string // tags this process built, in build order
@@ -85,6 +88,10 @@ func (l *lazyImage) image() (string, error) {
 // once per process; Cleanup removes it.
 func BuildApp() (string, error) { return appImage.image() }
 
+// BuildLambda builds the Lambda function image outside a test (for
+// benchmarks), once per process; Cleanup removes it.
+func BuildLambda() (string, error) { return lambdaImage.image() }
+
 // Image returns the tag of the test-program image, building it on first use in this
 // process.
 func Image(t testing.TB) string {
@@ -106,6 +113,14 @@ func Stress(t testing.TB) string {
 	t.Helper()
 	Image(t) // its base
 	return stressImage.get(t)
+}
+
+// Lambda returns the tag of the Lambda function image (./lambdafn, over
+// aws-lambda-go, at /var/task/bootstrap FROM scratch), building it on first
+// use in this process.
+func Lambda(t testing.TB) string {
+	t.Helper()
+	return lambdaImage.get(t)
 }
 
 // Cleanup removes the images this process built, the last built first (the stress

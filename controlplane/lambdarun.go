@@ -1,0 +1,108 @@
+package controlplane
+
+import (
+	"context"
+	"time"
+
+	"github.com/docker/docker/client"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/ecs/ecsapi"
+	"github.com/berth/berth/lambda/environments"
+	"github.com/berth/berth/lambda/invoke"
+	"github.com/berth/berth/lambda/zipimage"
+)
+
+// LambdaRunnerConfig configures the runner of Lambda functions (package
+// lambda/environments): execution environments as ECS tasks in Cluster.
+type LambdaRunnerConfig struct {
+	// Cluster runs the environments (environments.DefaultCluster,
+	// berth-lambda, when empty; -dev uses its agent's).
+	Cluster string
+	// Idle is how long an idle environment is kept (5 minutes when 0).
+	Idle time.Duration
+	// AccountConcurrency is the account's concurrent executions (1,000
+	// when 0).
+	AccountConcurrency int
+	// RuntimeImages maps managed runtimes to base images
+	// (--lambda-runtime-image).
+	RuntimeImages map[string]string
+	// ZipPath is where the zip of a CodeSha256 is kept (Lambda's API's
+	// CodePath under the data dir); nil: Zip functions cannot run.
+	ZipPath func(codeSha256 string) string
+	// Log receives each line of an environment's log stream; nil: debug
+	// logs.
+	Log func(fn invoke.Function, envID string, line []byte)
+}
+
+// lambdaRunner is the runner and what it holds.
+type lambdaRunner struct {
+	pool   *environments.Pool
+	zips   *zipimage.Builder
+	docker *client.Client
+	conn   *grpc.ClientConn
+}
+
+// startLambdaRunner makes the runner: the pool over the ECS launcher
+// (in-process ECS calls; the environments' output followed through a
+// loopback gRPC connection's GetTaskLogs), and the builder of Zip functions'
+// images on the local Docker.
+func (c *ControlPlane) startLambdaRunner(cfg Config, api *ecsapi.Server) error {
+	lc := cfg.Lambda
+	conn, err := grpc.NewClient(c.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	auth := func(ctx context.Context) context.Context {
+		return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+c.adminToken)
+	}
+	r := &lambdaRunner{conn: conn}
+	var images environments.ImageResolver
+	if lc.ZipPath != nil {
+		if r.docker, err = client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation()); err != nil {
+			c.log.Warn("lambda: no Docker client: Zip functions cannot run", "err", err)
+		} else {
+			r.zips = zipimage.New(zipimage.Config{Docker: r.docker, ZipPath: lc.ZipPath, RuntimeImages: lc.RuntimeImages})
+			images = r.zips.Image
+		}
+	}
+	logLine := lc.Log
+	if logLine == nil {
+		logLine = func(fn invoke.Function, env string, line []byte) {
+			c.log.Debug("lambda", "function", fn.ARN, "env", env, "line", string(line))
+		}
+	}
+	launcher := environments.NewECSLauncher(environments.ECSConfig{
+		ECS: api, Logs: environments.GRPCTaskLogs(berthv1.NewBerthClient(conn), auth), Cluster: lc.Cluster, Logger: c.log,
+	})
+	r.pool = environments.New(environments.Config{
+		Launcher: launcher, Images: images, Region: cfg.ARNs.Region, AccountConcurrency: lc.AccountConcurrency,
+		Idle: lc.Idle, Log: logLine, Logger: c.log,
+	})
+	c.lambda = r
+	return nil
+}
+
+// closeLambdaRunner stops every environment; before the gRPC server stops,
+// whose log streams the environments follow.
+func (c *ControlPlane) closeLambdaRunner() {
+	if c.lambda == nil {
+		return
+	}
+	c.lambda.pool.Close()
+	c.lambda.conn.Close()
+	if c.lambda.docker != nil {
+		c.lambda.docker.Close()
+	}
+}
+
+// LambdaRunner runs Lambda functions' invocations (the Invoker Lambda's API
+// takes); Stats lists its environments.
+func (c *ControlPlane) LambdaRunner() *environments.Pool { return c.lambda.pool }
+
+// LambdaZips builds Zip functions' images (its Prepare is Lambda's API's
+// hook before a version is Active); nil without a ZipPath or Docker.
+func (c *ControlPlane) LambdaZips() *zipimage.Builder { return c.lambda.zips }
