@@ -56,6 +56,10 @@ var Rules = []Rule{
 		Why: "ECS learns about the registry only through what the control plane plugs in (the dispatcher's ImagePulls)"},
 	{From: []string{"ecr/token", "ecr/lifecycle"}, Forbid: []string{ours}, Allow: []string{"ecr/token", "ecr/lifecycle"},
 		Why: "token and lifecycle decisions are pure and depend on nothing of berth's"},
+	{From: []string{"rolecreds"}, Forbid: []string{"controlplane", "ecs", "ecr", "awsapi", "dashboard", "agent", "ssm", "secretsmanager", "secretref", "lambda"},
+		Why: "role credentials are issued and checked below the services that use them: the control plane plugs them into the front door and the agents' assignments"},
+	{From: []string{"agent"}, Forbid: []string{"rolecreds"},
+		Why: "the agent serves the credentials it is sent; only the control plane issues them"},
 }
 
 // An Exception lets one package depend on one forbidden package for now. Each
