@@ -152,7 +152,7 @@ func resolveSecret(ctx context.Context, r Resolver, container string, s *berthv1
 	ref := s.GetValueFrom()
 	kind, err := r.Classify(ref)
 	if err != nil {
-		return "", fmt.Errorf("%sexecution resource retrieval failed: container %s: secret %s: %s: %w", ResourceInitPrefix, container, s.GetName(), ref, err)
+		return "", fmt.Errorf("%sexecution resource retrieval failed: container %s: secret %s: %w", ResourceInitPrefix, container, s.GetName(), err)
 	}
 	v, err := r.Resolve(ctx, ref)
 	switch {
