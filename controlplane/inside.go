@@ -65,11 +65,17 @@ func (c *ControlPlane) inside(ctx context.Context, t *berthv1.TaskRecord, a *ber
 		return
 	}
 	secrets, err := resolveSecrets(ctx, c.Secrets(), a.GetTaskDefinition())
-	if err != nil {
+	switch {
+	case err != nil && started(t.GetTask()):
+		// Its containers have their values already: a secret deleted since
+		// must not stop a running task when its agent comes back.
+		c.log.Warn("a running task's secret cannot be resolved again", "task", t.GetTask().GetTaskArn(), "err", err)
+	case err != nil:
 		a.ImagePullsError = err.Error()
 		return
+	default:
+		a.ContainerSecrets = secrets
 	}
-	a.ContainerSecrets = secrets
 	role := TaskRole(t.GetTask(), a.GetTaskDefinition())
 	if role == "" {
 		return
@@ -81,6 +87,15 @@ func (c *ControlPlane) inside(ctx context.Context, t *berthv1.TaskRecord, a *ber
 		return
 	}
 	a.TaskRoleCredentials = roleCredentials(creds)
+}
+
+// started says whether the task's containers have started.
+func started(t *berthv1.Task) bool {
+	switch t.GetLastStatus() {
+	case "", "PROVISIONING", "PENDING", "ACTIVATING":
+		return false
+	}
+	return true
 }
 
 // TaskRole is the role a task's containers act as: the RunTask override's,
