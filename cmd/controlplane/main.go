@@ -48,6 +48,8 @@ func run() error {
 		logLevel = flag.String("log-level", "info", "debug, info, warn or error")
 		hbPeriod = flag.Duration("heartbeat-period", 0, "how often agents heartbeat (default 5s); they are cut off after three silent periods")
 		grace    = flag.Duration("agent-restart-grace", 0, "how long the agents have to come back after the control plane starts before their tasks are lost (default 2m)")
+		credLife = flag.Duration("task-credentials-lifetime", 0, "how long a task role's credentials last (default 1h); they are renewed with a third left")
+		endpoint = flag.String("aws-endpoint-url", "", "where tasks' AWS SDKs reach berth (AWS_ENDPOINT_URL; default: the HTTP address, a wildcard address as 127.0.0.1)")
 		pprof    = flag.Bool("pprof", false, "serve Go's profiles at /debug/pprof/ on the HTTP address (admin token required)")
 		memLimit = flag.String("memory-limit", defaultMemoryLimit, "soft limit of the Go runtime's memory (as GOMEMLIMIT, which wins over the default), e.g. 768MiB, or off: "+
 			"the garbage collector works harder near it; raise it for more than 10,000 instances and 100,000 tasks")
@@ -105,6 +107,9 @@ func run() error {
 		RegistryTLSKey:  *regKey,
 		ARNs:            arn.Namer{Region: *region, Account: *account},
 		Logger:          log,
+
+		TaskCredentialsLifetime: *credLife,
+		AWSEndpointURL:          *endpoint,
 
 		HeartbeatPeriod:   *hbPeriod,
 		AgentTTL:          3 * *hbPeriod,
