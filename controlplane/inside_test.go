@@ -325,3 +325,27 @@ func TestMissingSecretStopsTask(t *testing.T) {
 		}
 	}
 }
+
+// TestTaskRoleCredentialsSurviveRestart: credentials issued before a restart
+// of the control plane (same data dir) are accepted after it.
+func TestTaskRoleCredentialsSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	cp := start(t, dir)
+	c := &cptest.Cluster{CP: cp, Ctx: metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+cp.AdminToken())}
+	c.ECS = berthv1.NewECSClient(c.Dial(t))
+	a := connectHand(t, c)
+	registerTD(t, c, &berthv1.RegisterTaskDefinitionRequest{Family: "app", TaskRoleArn: taskRole,
+		ContainerDefinitions: []*berthv1.ContainerDefinition{{Name: "app", Image: "busybox", Memory: proto.Int32(128)}}})
+	taskArn := runTask(t, c, "app")
+	creds := a.assignment(taskArn, "RUNNING").GetTaskRoleCredentials()
+	a.report(taskArn, "RUNNING")
+	a.next(func(m *berthv1.ControlPlaneMessage) bool { return m.GetAck() != nil })
+	stop(t, cp)
+
+	cp = start(t, dir)
+	defer stop(t, cp)
+	out, err := sdkAs(t, cp, creds).DescribeTasks(context.Background(), &ecs.DescribeTasksInput{Tasks: []string{taskArn}})
+	if err != nil || len(out.Tasks) != 1 {
+		t.Fatalf("the task's credentials after a restart: %v, %v", out, err)
+	}
+}
