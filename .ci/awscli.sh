@@ -270,8 +270,11 @@ check "a task definition with a task role and secrets" '"valueFrom": "/app/db-pa
   ecs register-task-definition --family inside --task-role-arn arn:aws:iam::000000000000:role/app \
   --execution-role-arn arn:aws:iam::000000000000:role/ecsTaskExecutionRole \
   --container-definitions '[{"name":"app","image":"busybox","memory":64,"secrets":[{"name":"DB_PASSWORD","valueFrom":"/app/db-password"}]}]'
-check "a secret without valueFrom is refused, naming it" 'containerDefinitions[0].secrets[0].valueFrom' \
+check "secrets need an execution role, as in ECS" "you must also specify a value for 'executionRoleArn'" \
   ecs register-task-definition --family inside \
+  --container-definitions '[{"name":"app","image":"busybox","memory":64,"secrets":[{"name":"DB_PASSWORD","valueFrom":"/app/db-password"}]}]'
+check "a secret without valueFrom is refused, naming it" 'containerDefinitions[0].secrets[0].valueFrom' \
+  ecs register-task-definition --family inside --execution-role-arn arn:aws:iam::000000000000:role/ecsTaskExecutionRole \
   --container-definitions '[{"name":"app","image":"busybox","memory":64,"secrets":[{"name":"DB_PASSWORD","valueFrom":""}]}]'
 check "environment files are refused (no S3 yet)" 'environmentFiles: not supported' \
   ecs register-task-definition --family inside \

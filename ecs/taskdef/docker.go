@@ -62,13 +62,18 @@ func (t *task) checkDockerSettings(i int, c *berthv1.ContainerDefinition) error 
 			return err
 		}
 	}
-	return checkSecrets(i, c)
+	return t.checkSecrets(i, c)
 }
 
 // checkSecrets: each secret (and log driver secret option) names a
 // variable (an option) and where its value is; which parameter or secret
-// that is, and whether it exists, is seen when the task starts.
-func checkSecrets(i int, c *berthv1.ContainerDefinition) error {
+// that is, and whether it exists, is seen when the task starts, on behalf
+// of the execution role, which secrets need as in ECS.
+func (t *task) checkSecrets(i int, c *berthv1.ContainerDefinition) error {
+	if len(c.GetSecrets()) > 0 && t.td.ExecutionRoleArn == "" {
+		return ecserr.Field("executionRoleArn", "is required when a container has secrets (they are read on its behalf)").
+			Says("When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.")
+	}
 	for _, list := range []struct {
 		path    string
 		secrets []*berthv1.Secret

@@ -20,9 +20,11 @@ const fargate = `'requiresCompatibilities': ['FARGATE'], 'networkMode': 'awsvpc'
 // what Docker would refuse, is refused at registration with its field path.
 func TestValidateRefusesDockerSettings(t *testing.T) {
 	tests := []struct{ name, doc, want string }{
-		{"secret without valueFrom", withContainer("", `'secrets': [{'name': 'A'}]`),
+		{"secrets without an execution role", withContainer("", `'secrets': [{'name': 'A', 'valueFrom': '/a'}]`),
+			"When you are specifying container secrets, you must also specify a value for 'executionRoleArn'."},
+		{"secret without valueFrom", withContainer(`'executionRoleArn': 'arn:aws:iam::0:role/x'`, `'secrets': [{'name': 'A'}]`),
 			"containerDefinitions[0].secrets[0].valueFrom: is required"},
-		{"secret without name", withContainer("", `'secrets': [{'name': 'A', 'valueFrom': '/a'}, {'valueFrom': '/b'}]`),
+		{"secret without name", withContainer(`'executionRoleArn': 'arn:aws:iam::0:role/x'`, `'secrets': [{'name': 'A', 'valueFrom': '/a'}, {'valueFrom': '/b'}]`),
 			"containerDefinitions[0].secrets[1].name: is required"},
 		{"environment files", withContainer("", `'environmentFiles': [{'value': 'arn:aws:s3:::b/e.env', 'type': 's3'}]`),
 			"containerDefinitions[0].environmentFiles: not supported: berth has no S3"},
