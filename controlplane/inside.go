@@ -83,7 +83,9 @@ func (c *ControlPlane) inside(ctx context.Context, t *berthv1.TaskRecord, a *ber
 	creds, err := c.grants.Issue(ctx, t.GetTask().GetTaskArn(), role)
 	if err != nil {
 		c.log.Error("task role credentials not issued", "task", t.GetTask().GetTaskArn(), "role", role, "err", err)
-		a.ImagePullsError = "ResourceInitializationError: unable to get credentials for the task role " + role
+		if !started(t.GetTask()) { // a running task keeps the ones it has until the renewer's next pass
+			a.ImagePullsError = "ResourceInitializationError: unable to get credentials for the task role " + role
+		}
 		return
 	}
 	a.TaskRoleCredentials = roleCredentials(creds)
