@@ -42,7 +42,7 @@ check "register a real task definition" '"taskDefinitionArn": "arn:aws:ecs:us-ea
 check "normalized Fargate sizes" '"memory": "2048"' \
   ecs register-task-definition --cli-input-json "file://$taskdefs/aws-samples__amazon-ecs-firelens-examples__appmesh-firelens-colorteller-black-ecs-task-def.json" \
   --cpu "1 vCPU" --memory "2 GB"
-check "a setting berth cannot honour is refused, naming it" 'logConfiguration.secretOptions: not supported' \
+check "a log router's secretOptions are taken (resolved when the task starts)" 'task-definition/newrelic-firelens-example:1' \
   ecs register-task-definition --cli-input-json "file://$taskdefs/aws-samples__amazon-ecs-firelens-examples__example-task-definition.json"
 check "describe by family" '"revision": 1' ecs describe-task-definition --task-definition nginx
 check "list task definitions" 'task-definition/nginx:1' ecs list-task-definitions
@@ -265,5 +265,22 @@ check "batch delete image" '"imageTag": "v2"' ecr batch-delete-image --repositor
 check "delete the repository with force" '"repositoryName": "web"' ecr delete-repository --repository-name web --force
 check "an unknown repository" 'RepositoryNotFoundException' ecr list-images --repository-name web
 
+# Inside a task: roles and secrets are taken; environment files need S3.
+check "a task definition with a task role and secrets" '"valueFrom": "/app/db-password"' \
+  ecs register-task-definition --family inside --task-role-arn arn:aws:iam::000000000000:role/app \
+  --execution-role-arn arn:aws:iam::000000000000:role/ecsTaskExecutionRole \
+  --container-definitions '[{"name":"app","image":"busybox","memory":64,"secrets":[{"name":"DB_PASSWORD","valueFrom":"/app/db-password"}]}]'
+check "secrets need an execution role, as in ECS" "you must also specify a value for 'executionRoleArn'" \
+  ecs register-task-definition --family inside \
+  --container-definitions '[{"name":"app","image":"busybox","memory":64,"secrets":[{"name":"DB_PASSWORD","valueFrom":"/app/db-password"}]}]'
+check "a secret without valueFrom is refused, naming it" 'containerDefinitions[0].secrets[0].valueFrom' \
+  ecs register-task-definition --family inside --execution-role-arn arn:aws:iam::000000000000:role/ecsTaskExecutionRole \
+  --container-definitions '[{"name":"app","image":"busybox","memory":64,"secrets":[{"name":"DB_PASSWORD","valueFrom":""}]}]'
+check "environment files are refused (no S3 yet)" 'environmentFiles: not supported' \
+  ecs register-task-definition --family inside \
+  --container-definitions '[{"name":"app","image":"busybox","memory":64,"environmentFiles":[{"value":"arn:aws:s3:::b/app.env","type":"s3"}]}]'
+check "a session token berth did not issue" 'UnrecognizedClientException' \
+  env -u AWS_PROFILE -u AWS_SHARED_CREDENTIALS_FILE AWS_ACCESS_KEY_ID=ASIAAAAAAAAAAAAAAAAA AWS_SECRET_ACCESS_KEY=x AWS_SESSION_TOKEN=BRTH1.e30.AAAA \
+  "$AWS" ecs --endpoint-url "http://$addr" list-clusters
 echo "awscli: $passed passed, $failed failed"
 [ "$failed" = 0 ]

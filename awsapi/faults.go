@@ -23,6 +23,8 @@ const (
 	expired                         // signed too long ago, or in the future
 	wrongService                    // signed for another service
 	tooLarge                        // a body past the limit
+	expiredToken                    // temporary credentials that have expired
+	internalAuth                    // the credentials could not be checked
 )
 
 // fault is a front door failure with the HTTP status it is sent with.
@@ -50,6 +52,8 @@ var faultNames = map[kind][3]string{
 	expired:             {"InvalidSignatureException", "RequestExpired", "RequestTimeTooSkewed"},
 	wrongService:        {"InvalidSignatureException", "SignatureDoesNotMatch", "AuthorizationHeaderMalformed"},
 	tooLarge:            {"SerializationException", "RequestEntityTooLarge", "EntityTooLarge"},
+	expiredToken:        {"ExpiredTokenException", "ExpiredToken", "ExpiredToken"},
+	internalAuth:        {"InternalFailure", "InternalFailure", "InternalError"},
 }
 
 // name is the kind's exception name in protocol p.
@@ -69,7 +73,7 @@ func (f *fault) name(p Protocol) string {
 func (f *fault) statusOf(p Protocol) int {
 	if (p == Query || p == RESTXML) && f.status == http.StatusBadRequest {
 		switch f.kind {
-		case missingAuth, incompleteSignature, badSignature, unknownKey, expired, wrongService:
+		case missingAuth, incompleteSignature, badSignature, unknownKey, expired, wrongService, expiredToken:
 			return http.StatusForbidden
 		}
 	}

@@ -49,6 +49,7 @@ type FrontDoor struct {
 	now       func() time.Time
 	log       *slog.Logger
 	observe   func(service, op, exception string, took time.Duration)
+	sessions  SessionKeys
 }
 
 // Options tune a FrontDoor; the zero value is fine.
@@ -63,12 +64,15 @@ type Options struct {
 	// ("unknown" when none was found: never a label the caller chose), the
 	// exception sent ("" on success) and how long it took.
 	Observe func(service, op, exception string, took time.Duration)
+	// Sessions, if set, checks temporary credentials (access keys that
+	// come with a session token), such as a task role's.
+	Sessions SessionKeys
 }
 
 // New returns a FrontDoor for callers holding one of keys.
 func New(keys Keys, opts Options) *FrontDoor {
 	f := &FrontDoor{keys: keys, services: map[string]*Service{}, byTarget: map[string]*Service{}, bySigning: map[string]*Service{},
-		chain: opts.Interceptor, now: opts.Now, log: opts.Logger, observe: opts.Observe}
+		chain: opts.Interceptor, now: opts.Now, log: opts.Logger, observe: opts.Observe, sessions: opts.Sessions}
 	if f.now == nil {
 		f.now = time.Now
 	}
@@ -102,6 +106,9 @@ func (f *FrontDoor) Register(s Service) error {
 type Caller struct {
 	AccessKeyID string
 	Service     string
+	// Session is the role the caller acts as, with temporary credentials;
+	// zero for berth's own keys (the account's root).
+	Session Session
 }
 
 type callerKey struct{}
@@ -126,6 +133,7 @@ type call struct {
 	signed bool
 	body   []byte
 	form   url.Values // the query protocol's parameters
+	caller Caller     // once the signature is checked
 }
 
 // ServeHTTP answers one AWS call.
@@ -144,9 +152,35 @@ func (f *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		exception = f.writeError(w, c, err, requestID)
 	}
+	took := f.now().Sub(start)
 	if f.observe != nil {
-		f.observe(svcName, op, exception, f.now().Sub(start))
+		f.observe(svcName, op, exception, took)
 	}
+	f.audit(r.Context(), requestID, svcName, op, c.caller, exception, took)
+}
+
+// audit writes the request's audit log line: the operation, who called
+// (access key, and the role and subject of temporary credentials) and the
+// exception, never a parameter or a value. Calls under a role are logged
+// at Info, the account's own at Debug.
+func (f *FrontDoor) audit(ctx context.Context, requestID, svc, op string, caller Caller, exception string, took time.Duration) {
+	level := slog.LevelDebug
+	if caller.Session.RoleARN != "" {
+		level = slog.LevelInfo
+	}
+	if !f.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{slog.String("request_id", requestID), slog.String("service", svc), slog.String("operation", op),
+		slog.String("access_key_id", caller.AccessKeyID)}
+	if caller.Session.RoleARN != "" {
+		attrs = append(attrs, slog.String("role", caller.Session.RoleARN), slog.String("subject", caller.Session.Subject))
+	}
+	if exception != "" {
+		attrs = append(attrs, slog.String("exception", exception))
+	}
+	attrs = append(attrs, slog.Duration("took", took))
+	f.log.LogAttrs(ctx, level, "aws call", attrs...)
 }
 
 // serve resolves, checks, decodes and runs one request and writes its
@@ -161,7 +195,8 @@ func (f *FrontDoor) serve(w http.ResponseWriter, r *http.Request, requestID stri
 		if err != nil {
 			return c, err
 		}
-		c.svc.Handler(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, Caller{s.AccessKeyID, c.svc.Name})), s)
+		c.caller = Caller{s.AccessKeyID, c.svc.Name, s.Session}
+		c.svc.Handler(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c.caller)), s)
 		return c, nil
 	}
 	if c.body, err = readBody(r); err != nil {
@@ -174,10 +209,11 @@ func (f *FrontDoor) serve(w http.ResponseWriter, r *http.Request, requestID stri
 	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" && h != payloadHash {
 		return c, faultf(badSignature, http.StatusBadRequest, "X-Amz-Content-Sha256 is not the body's SHA-256")
 	}
-	s, ferr := f.keys.verify(r, c.cred, payloadHash, f.now())
+	s, ferr := f.keys.verify(r, c.cred, payloadHash, f.now(), f.sessions)
 	if ferr != nil {
 		return c, ferr
 	}
+	c.caller = Caller{s.AccessKeyID, c.svc.Name, s.Session}
 	if c.proto == Query {
 		if c.form, err = parseForm(r, c.body); err != nil {
 			return c, err
@@ -189,7 +225,7 @@ func (f *FrontDoor) serve(w http.ResponseWriter, r *http.Request, requestID stri
 			return c, err
 		}
 	}
-	ctx := context.WithValue(r.Context(), callerKey{}, Caller{s.AccessKeyID, c.svc.Name})
+	ctx := context.WithValue(r.Context(), callerKey{}, c.caller)
 	var in proto.Message
 	out, err := c.method.Handler(c.svc.Impl, ctx, func(m any) error {
 		in = m.(proto.Message)
@@ -322,7 +358,7 @@ func (f *FrontDoor) verifyStreaming(r *http.Request, c *call) (Signing, error) {
 	case payloadHash == "":
 		return Signing{}, faultf(incompleteSignature, http.StatusBadRequest, "X-Amz-Content-Sha256 must be set: the body's SHA-256, UNSIGNED-PAYLOAD or a STREAMING- form")
 	}
-	s, err := f.keys.verify(r, c.cred, payloadHash, f.now())
+	s, err := f.keys.verify(r, c.cred, payloadHash, f.now(), f.sessions)
 	if err != nil {
 		return Signing{}, err
 	}

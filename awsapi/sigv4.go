@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -43,7 +44,10 @@ type Signing struct {
 	PayloadHash string
 	// Presigned says the signature came in the query string.
 	Presigned bool
-	secret    string
+	// Session is the role the request acts as when it was signed with
+	// temporary credentials (zero for berth's own keys).
+	Session Session
+	secret  string
 }
 
 // SigningKey is SigV4's derived signing key for the signature's scope, with
@@ -133,10 +137,26 @@ func credentialOf(r *http.Request) (c credential, ok bool, err *fault) {
 	return c, true, nil
 }
 
-// verify checks c, the signature of r, against the keys. payloadHash is the
-// hex SHA-256 of the body, or what X-Amz-Content-Sha256 says in its place.
-func (k Keys) verify(r *http.Request, c credential, payloadHash string, now time.Time) (Signing, *fault) {
+// verify checks c, the signature of r, against the keys: berth's own, or
+// temporary keys that sessions accept with the request's session token.
+// payloadHash is the hex SHA-256 of the body, or what X-Amz-Content-Sha256
+// says in its place.
+func (k Keys) verify(r *http.Request, c credential, payloadHash string, now time.Time, sessions SessionKeys) (Signing, *fault) {
+	var session Session
 	secret, ok := k[c.accessKeyID]
+	if token := sessionToken(r, c); !ok && token != "" && sessions != nil {
+		var err error
+		session, secret, err = sessions.CheckSession(c.accessKeyID, token)
+		switch {
+		case errors.Is(err, ErrTokenExpired):
+			return Signing{}, faultf(expiredToken, http.StatusForbidden, "The security token included in the request is expired")
+		case errors.Is(err, ErrTokenInvalid):
+			return Signing{}, faultf(unknownKey, http.StatusForbidden, "The security token included in the request is invalid.")
+		case err != nil:
+			return Signing{}, faultf(internalAuth, http.StatusInternalServerError, "the session credentials cannot be checked: %v", err)
+		}
+		ok = true
+	}
 	if !ok {
 		return Signing{}, faultf(unknownKey, http.StatusBadRequest, "The security token included in the request is invalid: unknown access key %q", c.accessKeyID)
 	}
@@ -163,7 +183,16 @@ func (k Keys) verify(r *http.Request, c credential, payloadHash string, now time
 			"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
 	}
 	return Signing{AccessKeyID: c.accessKeyID, Region: c.region, Service: c.service, SignedAt: signedAt,
-		Signature: c.signature, PayloadHash: payloadHash, Presigned: c.presigned, secret: secret}, nil
+		Signature: c.signature, PayloadHash: payloadHash, Presigned: c.presigned, Session: session, secret: secret}, nil
+}
+
+// sessionToken is the session token r carries, in X-Amz-Security-Token (the
+// header, or the query of a presigned URL).
+func sessionToken(r *http.Request, c credential) string {
+	if c.presigned {
+		return r.URL.Query().Get("X-Amz-Security-Token")
+	}
+	return r.Header.Get("X-Amz-Security-Token")
 }
 
 // The signers, made once: S3 signs the path as sent, escaped once; every
@@ -196,11 +225,7 @@ func resign(r *http.Request, c credential, secret, payloadHash string, at time.T
 			}
 		}
 	}
-	token := r.Header.Get("X-Amz-Security-Token")
-	if c.presigned {
-		token = r.URL.Query().Get("X-Amz-Security-Token")
-	}
-	creds := aws.Credentials{AccessKeyID: c.accessKeyID, SecretAccessKey: secret, SessionToken: token}
+	creds := aws.Credentials{AccessKeyID: c.accessKeyID, SecretAccessKey: secret, SessionToken: sessionToken(r, c)}
 	s := signer
 	if c.service == "s3" {
 		s = s3Signer

@@ -33,6 +33,7 @@ import (
 	"github.com/berth/berth/ecs/ecsapi"
 	"github.com/berth/berth/ecs/fargate"
 	"github.com/berth/berth/ecs/servicecontroller"
+	"github.com/berth/berth/rolecreds"
 	"github.com/berth/berth/secretref"
 	"github.com/berth/berth/secretsmanager/smapi"
 	"github.com/berth/berth/ssm/ssmapi"
@@ -104,6 +105,13 @@ type Config struct {
 	Throttle bool
 	// Lambda configures the runner of Lambda functions.
 	Lambda LambdaRunnerConfig
+	// TaskCredentialsLifetime is how long a task role's credentials last
+	// (rolecreds.DefaultLifetime when 0); they are renewed with a third of
+	// it left.
+	TaskCredentialsLifetime time.Duration
+	// AWSEndpointURL is where tasks' AWS SDKs reach the front door
+	// (AWS_ENDPOINT_URL); the HTTP address when empty.
+	AWSEndpointURL string
 }
 
 // ControlPlane is a running control plane.
@@ -143,6 +151,10 @@ type ControlPlane struct {
 	ecr      *ecrapi.Server
 	gc       *registry.Collector
 	lambda   *lambdaRunner
+
+	// Task role credentials, and the front door's address for tasks.
+	grants      *rolecreds.Grants
+	endpointURL string
 }
 
 // Start opens the data dir's state, makes the tokens at first start and
@@ -175,6 +187,10 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		c.store.Close()
 		return nil, err
 	}
+	if err := c.startRoleCreds(cfg); err != nil {
+		c.store.Close()
+		return nil, err
+	}
 	api := ecsapi.New(c.store, cfg.ARNs, nil)
 	if err := api.EnsureDefaultCluster(ctx); err != nil {
 		c.store.Close()
@@ -193,8 +209,9 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	c.dispatcher = dispatcher.New(dispatcher.Config{
 		Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger,
 		HeartbeatPeriod: cfg.HeartbeatPeriod, TTL: cfg.AgentTTL, RestartGrace: cfg.AgentRestartGrace,
-		ImagePulls: c.imagePulls,
+		ImagePulls: c.imagePulls, Inside: c.inside,
 	})
+	c.endpointURL = endpointURL(cfg, c.HTTPAddr())
 	c.metrics.observeAgents(c.dispatcher.Heartbeats, c.dispatcher.Sessions)
 	services := servicecontroller.New(servicecontroller.Config{
 		Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger, Resync: cfg.ServiceResync, HealthGrace: cfg.HealthGrace,
@@ -205,7 +222,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.stopLoops = cancel
 	purge := func(ctx context.Context) error { return c.secrets.Run(ctx, cfg.Logger) }
-	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run, c.capacity.Run, purge, c.gc.Run, c.ecr.RunLifecycle} {
+	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run, c.capacity.Run, purge, c.gc.Run, c.ecr.RunLifecycle, c.credsLoop} {
 		c.loops.Add(1)
 		go func() { defer c.loops.Done(); run(runCtx) }()
 	}
@@ -216,7 +233,8 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		c.Shutdown(ctx)
 		return nil, err
 	}
-	front := awsapi.New(c.keys, awsapi.Options{Interceptor: c.unaryChain(), Logger: cfg.Logger, Observe: c.metrics.observeWire})
+	front := awsapi.New(c.keys, awsapi.Options{Interceptor: c.unaryChain(), Logger: cfg.Logger, Observe: c.metrics.observeWire,
+		Sessions: sessionKeys{c.grants}})
 	for _, svc := range wires {
 		if err := front.Register(svc); err != nil {
 			c.Shutdown(ctx)

@@ -19,6 +19,24 @@ type TaskDetail struct {
 	// Waiting is the service's latest placement failure, for a task that
 	// is not placed yet.
 	Waiting *Failure `json:"waiting,omitempty"`
+	// TaskRoleArn is the role the task's containers act as; ExecutionRoleArn
+	// the one its secrets are read for (RunTask's overrides, else the task
+	// definition's).
+	TaskRoleArn      string `json:"taskRoleArn,omitempty"`
+	ExecutionRoleArn string `json:"executionRoleArn,omitempty"`
+	// Secrets are the containers' secrets by name and reference, never
+	// their values.
+	Secrets []SecretRef `json:"secrets"`
+}
+
+// SecretRef is one of a container's secrets: an environment variable (or a
+// log driver option) and the parameter or secret it comes from.
+type SecretRef struct {
+	Container string `json:"container"`
+	Name      string `json:"name"`
+	ValueFrom string `json:"valueFrom"`
+	// LogOption says it is a logConfiguration.secretOptions entry.
+	LogOption bool `json:"logOption,omitempty"`
 }
 
 // Container is one of a task's containers.
@@ -97,8 +115,35 @@ func (d *Dashboard) task(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Explanation = e
 	}
+	d.addSecrets(&out, rec)
 	if rec.GetInstanceId() == "" && out.Task.Service != "" {
 		out.Waiting = d.explainService(r.Context(), cluster, out.Task.Service)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// addSecrets fills in the task's roles and its containers' secrets (names
+// and references) from its task definition.
+func (d *Dashboard) addSecrets(out *TaskDetail, rec *berthv1.TaskRecord) {
+	out.Secrets = []SecretRef{}
+	tdr, err := d.cfg.Store.TaskDefinition(rec.GetFamily(), rec.GetRevision())
+	if err != nil {
+		return
+	}
+	td, o := tdr.GetTaskDefinition(), rec.GetTask().GetOverrides()
+	out.TaskRoleArn, out.ExecutionRoleArn = td.GetTaskRoleArn(), td.GetExecutionRoleArn()
+	if r := o.GetTaskRoleArn(); r != "" {
+		out.TaskRoleArn = r
+	}
+	if r := o.GetExecutionRoleArn(); r != "" {
+		out.ExecutionRoleArn = r
+	}
+	for _, cd := range td.GetContainerDefinitions() {
+		for _, s := range cd.GetSecrets() {
+			out.Secrets = append(out.Secrets, SecretRef{Container: cd.GetName(), Name: s.GetName(), ValueFrom: s.GetValueFrom()})
+		}
+		for _, s := range cd.GetLogConfiguration().GetSecretOptions() {
+			out.Secrets = append(out.Secrets, SecretRef{Container: cd.GetName(), Name: s.GetName(), ValueFrom: s.GetValueFrom(), LogOption: true})
+		}
+	}
 }

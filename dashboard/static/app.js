@@ -735,7 +735,15 @@
       el("dt", { text: "Task definition" }), el("dd", { text: t.taskDefinition }),
       el("dt", { text: "Status" }), el("dd", { text: `${t.lastStatus} (desired ${t.desiredStatus})` + (data.stoppedReason ? ": " + data.stoppedReason : "") }),
       el("dt", { text: "Reserves" }), el("dd", { text: `${t.cpu} CPU, ${t.memory} MiB` }),
-      el("dt", { text: "Instance" }), el("dd", { text: t.instance ? `${t.instance}` + (inst ? ` (${inst.instanceType}, ${inst.zone})` : "") : "not placed yet" }));
+      el("dt", { text: "Instance" }), el("dd", { text: t.instance ? `${t.instance}` + (inst ? ` (${inst.instanceType}, ${inst.zone})` : "") : "not placed yet" }),
+      el("dt", { text: "Task role" }), el("dd", { text: data.taskRoleArn || "none" }),
+      el("dt", { text: "Execution role" }), el("dd", { text: data.executionRoleArn || "none" }));
+    // Secrets by name and where they come from; their values never reach the page.
+    const secrets = data.secrets && data.secrets.length ? [el("h3", { text: "Secrets" }), el("table", null,
+      el("caption", { class: "visually-hidden", text: "Secrets" }),
+      el("thead", null, el("tr", null, ...["Container", "Name", "From"].map((h) => el("th", { scope: "col", text: h })))),
+      el("tbody", null, ...data.secrets.map((s) => el("tr", null,
+        el("td", { text: s.container }), el("td", { text: s.name + (s.logOption ? " (log option)" : "") }), el("td", { text: s.valueFrom })))))] : [];
     const containers = el("table", null,
       el("caption", { class: "visually-hidden", text: "Containers" }),
       el("thead", null, el("tr", null, ...["Container", "Image", "Status", "Host ports"].map((h) => el("th", { scope: "col", text: h })))),
@@ -763,7 +771,7 @@
         el("ul", null, ...f.filtered.map((c) => el("li", { text: `${c.filter}: ruled out ${c.ruledOut}` }))),
         f.closest && el("p", { text: `Closest instance ${short(f.closest.instance)} lacks ${f.closest.lacks.join(", ")}` })));
     }
-    $("task-body").replaceChildren(facts, el("h3", { text: "Containers" }), containers, why);
+    $("task-body").replaceChildren(facts, el("h3", { text: "Containers" }), containers, ...secrets, why);
   }
   $("task-close").addEventListener("click", () => $("task-dialog").close());
   $("task-refresh").addEventListener("click", () => openTaskId && loadTask(openTaskId));

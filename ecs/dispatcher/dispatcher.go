@@ -40,6 +40,12 @@ type Config struct {
 	// could not be had) goes with the assignment too, as the reason the
 	// agent stops the task with before any container starts.
 	ImagePulls func(context.Context, *berthv1.TaskDefinition) ([]*berthv1.ImagePull, error)
+	// Inside, if set, fills in what a task that is to run gets from the
+	// control plane beyond its definition (role credentials, the front
+	// door's address, resolved secrets), after ImagePulls; like ImagePulls'
+	// error, a reason it leaves in ImagePullsError stops the task before
+	// any container starts.
+	Inside func(context.Context, *berthv1.TaskRecord, *berthv1.TaskAssignment)
 }
 
 // Dispatcher serves berthv1.AgentSessions.

@@ -15,6 +15,12 @@
 // them. The store is the source of truth; the dispatcher keeps no state that a
 // restart of the control plane would need.
 //
+// An assignment carries what the control plane plugs in beyond the task and
+// its definition (Config.ImagePulls and Config.Inside: pull credentials, the
+// task role's credentials, the front door's address, resolved secrets),
+// made as it is sent and never stored. SendTaskCredentials hands renewed
+// role credentials to a session, beside its assignments.
+//
 // Container output (berth's GetTaskLogs) does not travel on the session, so
 // that heartbeats and state changes never wait behind it: StreamTaskLogs sends
 // the agent a LogsRequest over its session, and the agent answers on a

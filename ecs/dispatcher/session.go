@@ -321,5 +321,19 @@ func (d *Dispatcher) assignment(t *berthv1.TaskRecord) (*berthv1.TaskAssignment,
 		}
 		a.ImagePulls = pulls
 	}
+	if d.cfg.Inside != nil && t.Task.GetDesiredStatus() != "STOPPED" {
+		d.cfg.Inside(context.Background(), t, a)
+	}
 	return a, nil
+}
+
+// SendTaskCredentials sends renewed role credentials to the agent of the
+// instance that runs the task; false when the instance has no session (its
+// agent gets fresh ones with the task's assignment when it comes back) or
+// too many messages wait for it.
+func (d *Dispatcher) SendTaskCredentials(cluster, instanceID string, creds *berthv1.TaskCredentials) bool {
+	d.mu.Lock()
+	s := d.sessions[instanceKey(cluster, instanceID)]
+	d.mu.Unlock()
+	return s != nil && s.sendControl(&berthv1.ControlPlaneMessage{Message: &berthv1.ControlPlaneMessage_TaskCredentials{TaskCredentials: creds}})
 }

@@ -44,10 +44,7 @@ var ipcSysctls = []string{"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "ke
 var securityOptionPrefixes = []string{"apparmor:", "label:", "seccomp:"}
 
 // Refusals of what needs an AWS service berth does not have.
-const (
-	noSecretsStore = "berth has no Secrets Manager or SSM Parameter Store to read secrets from"
-	noS3           = "berth has no S3 to read environment files from"
-)
+const noS3 = "berth has no S3 to read environment files from"
 
 // checkDockerSettings checks container i's Docker settings.
 func (t *task) checkDockerSettings(i int, c *berthv1.ContainerDefinition) error {
@@ -65,6 +62,31 @@ func (t *task) checkDockerSettings(i int, c *berthv1.ContainerDefinition) error 
 			return err
 		}
 	}
+	return t.checkSecrets(i, c)
+}
+
+// checkSecrets: each secret (and log driver secret option) names a
+// variable (an option) and where its value is; which parameter or secret
+// that is, and whether it exists, is seen when the task starts, on behalf
+// of the execution role, which secrets need as in ECS.
+func (t *task) checkSecrets(i int, c *berthv1.ContainerDefinition) error {
+	if len(c.GetSecrets()) > 0 && t.td.ExecutionRoleArn == "" {
+		return ecserr.Field("executionRoleArn", "is required when a container has secrets (they are read on its behalf)").
+			Says("When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.")
+	}
+	for _, list := range []struct {
+		path    string
+		secrets []*berthv1.Secret
+	}{{"secrets", c.GetSecrets()}, {"logConfiguration.secretOptions", c.GetLogConfiguration().GetSecretOptions()}} {
+		for j, s := range list.secrets {
+			switch {
+			case s.GetName() == "":
+				return ecserr.Field(cpath(i, fmt.Sprintf("%s[%d].name", list.path, j)), "is required")
+			case s.GetValueFrom() == "":
+				return ecserr.Field(cpath(i, fmt.Sprintf("%s[%d].valueFrom", list.path, j)), "is required: an SSM parameter's name or ARN, or a Secrets Manager secret's ARN")
+			}
+		}
+	}
 	return nil
 }
 
@@ -76,10 +98,6 @@ func checkUnsupported(i int, c *berthv1.ContainerDefinition) error {
 			"must be the ARN of a Secrets Manager secret, got %q", c.RepositoryCredentials.CredentialsParameter)
 	case len(c.EnvironmentFiles) > 0:
 		return ecserr.Field(cpath(i, "environmentFiles"), "not supported: %s; use environment", noS3)
-	case len(c.Secrets) > 0:
-		return ecserr.Field(cpath(i, "secrets"), "not supported: %s; use environment", noSecretsStore)
-	case c.LogConfiguration != nil && len(c.LogConfiguration.SecretOptions) > 0:
-		return ecserr.Field(cpath(i, "logConfiguration.secretOptions"), "not supported: %s; use options", noSecretsStore)
 	case len(c.CredentialSpecs) > 0:
 		return ecserr.Field(cpath(i, "credentialSpecs"), "not supported: berth runs Linux containers only")
 	case c.RestartPolicy.GetEnabled():

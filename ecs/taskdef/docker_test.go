@@ -20,14 +20,18 @@ const fargate = `'requiresCompatibilities': ['FARGATE'], 'networkMode': 'awsvpc'
 // what Docker would refuse, is refused at registration with its field path.
 func TestValidateRefusesDockerSettings(t *testing.T) {
 	tests := []struct{ name, doc, want string }{
-		{"secrets", withContainer("", `'secrets': [{'name': 'A', 'valueFrom': 'arn:aws:ssm:us-east-1:0:parameter/a'}]`),
-			"containerDefinitions[0].secrets: not supported: berth has no Secrets Manager"},
+		{"secrets without an execution role", withContainer("", `'secrets': [{'name': 'A', 'valueFrom': '/a'}]`),
+			"When you are specifying container secrets, you must also specify a value for 'executionRoleArn'."},
+		{"secret without valueFrom", withContainer(`'executionRoleArn': 'arn:aws:iam::0:role/x'`, `'secrets': [{'name': 'A'}]`),
+			"containerDefinitions[0].secrets[0].valueFrom: is required"},
+		{"secret without name", withContainer(`'executionRoleArn': 'arn:aws:iam::0:role/x'`, `'secrets': [{'name': 'A', 'valueFrom': '/a'}, {'valueFrom': '/b'}]`),
+			"containerDefinitions[0].secrets[1].name: is required"},
 		{"environment files", withContainer("", `'environmentFiles': [{'value': 'arn:aws:s3:::b/e.env', 'type': 's3'}]`),
 			"containerDefinitions[0].environmentFiles: not supported: berth has no S3"},
 		{"repository credentials", withContainer("", `'repositoryCredentials': {'credentialsParameter': 'my-secret'}`),
 			`containerDefinitions[0].repositoryCredentials.credentialsParameter: must be the ARN of a Secrets Manager secret, got "my-secret"`},
-		{"log secret options", withContainer("", `'logConfiguration': {'logDriver': 'splunk', 'secretOptions': [{'name': 'splunk-token', 'valueFrom': 'arn'}]}`),
-			"containerDefinitions[0].logConfiguration.secretOptions: not supported"},
+		{"log secret option without valueFrom", withContainer("", `'logConfiguration': {'logDriver': 'splunk', 'secretOptions': [{'name': 'splunk-token'}]}`),
+			"containerDefinitions[0].logConfiguration.secretOptions[0].valueFrom: is required"},
 		{"hostname awsvpc", withContainer(`'networkMode': 'awsvpc'`, `'hostname': 'h'`),
 			"containerDefinitions[0].hostname: not allowed in awsvpc network mode"},
 		{"dns awsvpc", withContainer(`'networkMode': 'awsvpc'`, `'dnsServers': ['10.0.0.2']`),

@@ -59,10 +59,9 @@ type taskdefExpectation struct {
 // describes them.
 var taskdefExpectations = map[string]taskdefExpectation{
 	"aws-samples__amazon-ecs-firelens-examples__appmesh-firelens-colorteller-black-ecs-task-def.json": {mode: "awsvpc", cpu: "1024", memory: "2048"},
-	// "1 vcpu", "2 gb" normalize to 1024, 2048; but the log router's options
-	// come from Secrets Manager, which berth does not have.
-	"aws-samples__amazon-ecs-firelens-examples__example-task-definition.json": {
-		err: "containerDefinitions[1].logConfiguration.secretOptions: not supported"},
+	// "1 vcpu", "2 gb" normalize to 1024, 2048; the log router's options
+	// come from Secrets Manager, resolved when the task starts.
+	"aws-samples__amazon-ecs-firelens-examples__example-task-definition.json":            {mode: "awsvpc", cpu: "1024", memory: "2048"},
 	"aws-samples__amazon-ecs-firelens-examples__task-definition-bridge.json":             {mode: "bridge"},
 	"aws-samples__amazon-ecs-firelens-examples__task-definition-uptime-healthcheck.json": {mode: "bridge"},
 	"aws-samples__aws-containers-task-definitions__ConsulServer.json":                    {mode: "host"},

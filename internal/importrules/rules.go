@@ -60,6 +60,10 @@ var Rules = []Rule{
 		Why: "the execution environments' decisions are pure, and the Runtime API knows only the environment it serves"},
 	{From: []string{"lambda"}, Forbid: []string{"agent", "controlplane", "dashboard"},
 		Why: "Lambda runs its environments through ECS's API; the control plane wires it"},
+	{From: []string{"rolecreds"}, Forbid: []string{"controlplane", "ecs", "ecr", "awsapi", "dashboard", "agent", "ssm", "secretsmanager", "secretref", "lambda"},
+		Why: "role credentials are issued and checked below the services that use them: the control plane plugs them into the front door and the agents' assignments"},
+	{From: []string{"agent"}, Forbid: []string{"rolecreds"},
+		Why: "the agent serves the credentials it is sent; only the control plane issues them"},
 }
 
 // An Exception lets one package depend on one forbidden package for now. Each
