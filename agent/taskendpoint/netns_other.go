@@ -1,0 +1,14 @@
+//go:build !linux
+
+package taskendpoint
+
+import (
+	"errors"
+	"net"
+)
+
+func listenInNetns(int, string) (net.Listener, error) {
+	return nil, errors.New("network namespaces are Linux's")
+}
+
+const netnsSupported = false
