@@ -9,3 +9,10 @@ type Statser interface {
 	// shape (the Engine API's ContainerStats response, as JSON).
 	Stats(ctx context.Context, id string) ([]byte, error)
 }
+
+// NetworkNamespacer is a runtime whose containers have network namespaces of
+// their own on this host, found at /proc/PID/ns/net of ContainerState.Pid: an
+// optional capability, found by type assertion.
+type NetworkNamespacer interface {
+	NetworkNamespaces() bool
+}

@@ -225,7 +225,7 @@ func statsResponse(sample []byte, name, id string) json.RawMessage {
 	if len(sample) > 0 {
 		return sample
 	}
-	b, _ := json.Marshal(container.StatsResponse{Name: "/" + name, ID: id})
+	b, _ := json.Marshal(container.StatsResponse{Name: "/" + name, ID: id, Networks: map[string]container.NetworkStats{"eth0": {}}})
 	return b
 }
 

@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"io"
+	"strings"
 
 	"github.com/berth/berth/agent/runtime"
 )
@@ -18,4 +19,12 @@ func (r *Runtime) Stats(ctx context.Context, id string) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	return io.ReadAll(resp.Body)
+}
+
+var _ runtime.NetworkNamespacer = (*Runtime)(nil)
+
+// NetworkNamespaces implements runtime.NetworkNamespacer: a daemon reached on
+// a local socket runs its containers on this host.
+func (r *Runtime) NetworkNamespaces() bool {
+	return strings.HasPrefix(r.cli.DaemonHost(), "unix://")
 }
