@@ -57,6 +57,9 @@ type Config struct {
 	// NoTaskEndpoint serves no task metadata or credentials endpoint to the
 	// tasks' containers (agent/taskendpoint).
 	NoTaskEndpoint bool
+	// EditAssignment, for tests, changes each task assignment before the
+	// engine sees it (credentials a control plane does not issue yet).
+	EditAssignment func(*berthv1.TaskAssignment)
 	// RemoveContainersOnExit removes the instance's containers when Run ends
 	// (the -dev mode's Ctrl-C). Normally they are left running, to be
 	// re-adopted.
@@ -234,6 +237,11 @@ func (a *agentRun) assign(ctx context.Context, as *berthv1.Assignments) error {
 	a.mu.Lock()
 	e := a.engine
 	a.mu.Unlock()
+	if edit := a.cfg.EditAssignment; edit != nil {
+		for _, t := range as.GetTasks() {
+			edit(t)
+		}
+	}
 	return e.Assign(ctx, as)
 }
 

@@ -13,6 +13,10 @@
 //	testapp exists PATH             exit 0 if PATH exists, else 1 (for health checks)
 //	testapp lines N [INTERVAL]      print "line 1" to "line N" on stdout, one every INTERVAL
 //	                                (all at once without one), then run until stopped
+//	testapp inside [VAR...]         print one JSON line (InsideReport) of what a program in a
+//	                                task finds: ${ECS_CONTAINER_METADATA_URI_V4} and /task, its
+//	                                credentials through aws-sdk-go-v2's default chain, the
+//	                                variables named; then run until stopped
 //	testapp stress [-memory MB] [-concurrency N]
 //	                                the flags of amazon/amazon-ecs-stress, which ECS's own
 //	                                test task definitions pass: allocate and touch MB MiB,
@@ -56,6 +60,7 @@ var commands = map[string]func(args []string) error{
 	"exists":       exists,
 	"stress":       stress,
 	"lines":        lines,
+	"inside":       inside,
 }
 
 // TrappedFile is created by trap-sigterm once SIGTERM is trapped: a container stopped
