@@ -29,6 +29,8 @@ type insideReport struct {
 	MetadataError                                    string
 	AccessKeyID, CredentialSource, CredentialsError  string
 	Region                                           string
+	FrontDoorStatus, FrontDoorTasks                  int
+	FrontDoorError                                   string
 	Env                                              map[string]string
 }
 
@@ -98,8 +100,18 @@ func testInside(t *testing.T, mode string) {
 	if r.CredentialsError != "" || r.AccessKeyID != creds.AccessKeyId {
 		t.Errorf("credentials from inside: key %q, source %q, error %q", r.AccessKeyID, r.CredentialSource, r.CredentialsError)
 	}
-	if r.Region != "us-east-1" || r.Env["AWS_DEFAULT_REGION"] != "us-east-1" || r.Env["AWS_ENDPOINT_URL"] != endpointURL || r.Env["DB_PASSWORD"] != secret {
+	wantEndpoint := endpointURL // host mode: the front door's own address
+	if mode != "host" {         // a forwarder in the task's namespace
+		wantEndpoint = "http://127.0.0.1:" + strconv.Itoa(taskendpoint.DefaultFrontDoorPort)
+	}
+	if r.Region != "us-east-1" || r.Env["AWS_DEFAULT_REGION"] != "us-east-1" || r.Env["AWS_ENDPOINT_URL"] != wantEndpoint || r.Env["DB_PASSWORD"] != secret {
 		t.Errorf("environment: region %q, %v", r.Region, r.Env)
+	}
+	// The front door answers from inside, in every mode. It refuses the
+	// hand-made credentials until the control plane issues real ones; then
+	// DescribeTasks finds the task itself.
+	if r.FrontDoorStatus == 0 || (r.FrontDoorStatus == http.StatusOK && r.FrontDoorTasks != 1) {
+		t.Errorf("DescribeTasks from inside: status %d, %d tasks, %s", r.FrontDoorStatus, r.FrontDoorTasks, r.FrontDoorError)
 	}
 	full, err := url.Parse(r.Env[taskendpoint.EnvCredentialsFullURI])
 	if err != nil || full.Hostname() != "127.0.0.1" {

@@ -20,16 +20,23 @@ const (
 // taskEnvironment completes a container's environment (the definition's with
 // the override's on top) in ECS's order: the container's resolved secrets
 // over both; the endpoint's variables (metadata URIs, credentials) over all,
-// as the ECS agent sets its own; then AWS_ENDPOINT_URL (berth's front door),
+// as the ECS agent sets its own; then AWS_ENDPOINT_URL (berth's front door, or
+// the endpoint's forwarder to it in the task's network namespace),
 // AWS_REGION with AWS_DEFAULT_REGION (the task's region, both or neither) and
 // AWS_EXECUTION_ENV only where the container sets none.
 func taskEnvironment(a *berthv1.TaskAssignment, name string, env map[string]string, opts Options) map[string]string {
 	maps.Copy(env, containerSecrets(a, name).GetEnvironment())
+	frontDoor := a.GetAwsEndpointUrl()
 	if opts.TaskEndpoint != nil {
-		maps.Copy(env, opts.TaskEndpoint.Environment(a, name))
+		ep := opts.TaskEndpoint.Environment(a, name)
+		if u, ok := ep[envEndpointURL]; ok { // the endpoint forwards to the front door
+			frontDoor = u
+			delete(ep, envEndpointURL)
+		}
+		maps.Copy(env, ep)
 	}
-	if u := a.GetAwsEndpointUrl(); u != "" {
-		setDefault(env, envEndpointURL, u)
+	if frontDoor != "" {
+		setDefault(env, envEndpointURL, frontDoor)
 	}
 	_, hasRegion := env[envRegion]
 	_, hasDefault := env[envDefaultRegion]

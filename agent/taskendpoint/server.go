@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,12 +28,21 @@ import (
 // instance (the agent registers it as taken), so no task expects to bind it.
 const DefaultNetnsPort = 51679
 
+// DefaultFrontDoorPort is the port in each task's network namespace that
+// forwards to berth's front door (AWS_ENDPOINT_URL) when the front door
+// listens on the host's loopback, which a container in a namespace of its own
+// cannot reach: the ECS agent's introspection port, which ECS reserves too.
+const DefaultFrontDoorPort = 51678
+
 // Environment variables the endpoint gives each container.
 const (
 	EnvMetadataV4         = "ECS_CONTAINER_METADATA_URI_V4"
 	EnvMetadataV3         = "ECS_CONTAINER_METADATA_URI"
 	EnvCredentialsFullURI = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
 	EnvAuthorizationToken = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
+	// EnvEndpointURL is set only where the endpoint forwards to the front
+	// door; the engine gives it way to a container's own.
+	EnvEndpointURL = "AWS_ENDPOINT_URL"
 )
 
 // Config configures a Server.
@@ -44,6 +55,9 @@ type Config struct {
 	Namespaces bool
 	// NetnsPort is the port in each namespace; 0 is DefaultNetnsPort.
 	NetnsPort int
+	// FrontDoorPort is the forwarder's port in each namespace; 0 is
+	// DefaultFrontDoorPort.
+	FrontDoorPort int
 	// Addr is the shared listener's address; "" is 127.0.0.1:0.
 	Addr string
 	// AvailabilityZone is the instance's, for tasks that name none.
@@ -57,6 +71,7 @@ type Config struct {
 // use.
 type Server struct {
 	cfg       Config
+	transport *http.Transport // the front door forwarders'
 	shared    *http.Server
 	sharedURL string
 	wg        sync.WaitGroup // the serving goroutines
@@ -94,6 +109,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.NetnsPort == 0 {
 		cfg.NetnsPort = DefaultNetnsPort
 	}
+	if cfg.FrontDoorPort == 0 {
+		cfg.FrontDoorPort = DefaultFrontDoorPort
+	}
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
 	}
@@ -109,21 +127,22 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg:       cfg,
+		transport: &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: time.Minute},
 		sharedURL: "http://" + l.Addr().String(),
 		tasks:     map[string]*record{},
 		ids:       map[string]endpoint{},
 		creds:     map[string]*record{},
 	}
-	s.shared = s.serve(l, nil)
+	s.shared = s.serve(l, &handler{s: s})
 	return s, nil
 }
 
 // URL is the shared listener's base URL (http://127.0.0.1:PORT).
 func (s *Server) URL() string { return s.sharedURL }
 
-// serve serves l on a goroutine the server owns, for task (nil: any task).
-func (s *Server) serve(l net.Listener, task *record) *http.Server {
-	srv := &http.Server{Handler: &handler{s: s, task: task}, ReadHeaderTimeout: 10 * time.Second}
+// serve serves l with h on a goroutine the server owns.
+func (s *Server) serve(l net.Listener, h http.Handler) *http.Server {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.wg.Go(func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.cfg.Logger.Warn("task endpoint listener ended", "addr", l.Addr().String(), "err", err)
@@ -147,6 +166,7 @@ func (s *Server) Close() error {
 		srv.Close()
 	}
 	s.wg.Wait()
+	s.transport.CloseIdleConnections()
 	return err
 }
 
@@ -211,7 +231,40 @@ func (s *Server) Environment(a *berthv1.TaskAssignment, container string) map[st
 		env[EnvCredentialsFullURI] = base + "/v2/credentials/" + r.credID
 		env[EnvAuthorizationToken] = r.token
 	}
+	if s.forwards(a) != nil {
+		env[EnvEndpointURL] = "http://127.0.0.1:" + strconv.Itoa(s.cfg.FrontDoorPort)
+	}
 	return env
+}
+
+// forwards is the front door a task's namespace listener forwards to: its
+// AWS_ENDPOINT_URL when that is on the host's loopback and the task's
+// containers have a loopback of their own; else nil.
+func (s *Server) forwards(a *berthv1.TaskAssignment) *url.URL {
+	if !s.inNamespace(a) || a.GetAwsEndpointUrl() == "" {
+		return nil
+	}
+	u, err := url.Parse(a.GetAwsEndpointUrl())
+	if err != nil || u.Scheme != "http" {
+		return nil
+	}
+	if ip := net.ParseIP(u.Hostname()); (ip == nil || !ip.IsLoopback()) && u.Hostname() != "localhost" {
+		return nil
+	}
+	return u
+}
+
+// forwarder forwards every request to the front door as it came, Host
+// header included, so that the SigV4 signature made for the forwarder's
+// address still holds.
+func (s *Server) forwarder(target *url.URL) http.Handler {
+	return &httputil.ReverseProxy{
+		Director: func(req *http.Request) {
+			req.URL.Scheme, req.URL.Host = target.Scheme, target.Host
+		},
+		Transport: s.transport,
+		ErrorLog:  slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
+	}
 }
 
 // ContainerStarted implements engine.TaskEndpoint: it keeps what the runtime
@@ -232,6 +285,7 @@ func (s *Server) ContainerStarted(ctx context.Context, taskARN, container string
 	r.started[key] = st
 	mode := networkMode(r.a)
 	open := s.inNamespace(r.a) && ((mode == "awsvpc" && key == pauseKey) || (mode == "bridge" && key != pauseKey))
+	frontDoor := s.forwards(r.a)
 	s.mu.Unlock()
 	if !open {
 		return nil
@@ -239,17 +293,24 @@ func (s *Server) ContainerStarted(ctx context.Context, taskARN, container string
 	if st.Pid == 0 {
 		return fmt.Errorf("task endpoint: container %s of %s has no process to find its network namespace by", container, taskARN)
 	}
-	l, err := listenInNetns(st.Pid, "127.0.0.1:"+strconv.Itoa(s.cfg.NetnsPort))
-	if err != nil {
-		return fmt.Errorf("task endpoint for container %s of %s: %w", container, taskARN, err)
+	handlers := map[int]http.Handler{s.cfg.NetnsPort: &handler{s: s, task: r}}
+	if frontDoor != nil {
+		handlers[s.cfg.FrontDoorPort] = s.forwarder(frontDoor)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if r.stopped || s.closed || s.tasks[taskARN] != r {
-		l.Close()
-		return nil
+	for port, h := range handlers {
+		l, err := listenInNetns(st.Pid, "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			return fmt.Errorf("task endpoint for container %s of %s: %w", container, taskARN, err)
+		}
+		s.mu.Lock()
+		if r.stopped || s.closed || s.tasks[taskARN] != r {
+			s.mu.Unlock()
+			l.Close()
+			return nil
+		}
+		r.servers = append(r.servers, s.serve(l, h))
+		s.mu.Unlock()
 	}
-	r.servers = append(r.servers, s.serve(l, r))
 	return nil
 }
 

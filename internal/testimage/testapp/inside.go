@@ -3,13 +3,17 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 )
 
 // InsideReport is what `testapp inside` prints: what a program in an ECS task
@@ -29,6 +33,12 @@ type InsideReport struct {
 	CredentialSource string
 	CredentialsError string `json:",omitempty"`
 	Region           string
+	// DescribeTasks of itself through the SDK at AWS_ENDPOINT_URL: the HTTP
+	// status of the answer (0: none came), how many tasks it found, and the
+	// error, if any.
+	FrontDoorStatus int
+	FrontDoorTasks  int
+	FrontDoorError  string `json:",omitempty"`
 	// The variables named on the command line.
 	Env map[string]string
 }
@@ -48,6 +58,7 @@ func inside(args []string) error {
 		}
 	}
 	var task struct {
+		Cluster     string
 		TaskARN     string
 		KnownStatus string
 		Containers  []struct{ Name string }
@@ -60,6 +71,7 @@ func inside(args []string) error {
 		r.MetadataError = err.Error()
 	}
 	r.ContainerName, r.TaskARN, r.KnownStatus = c.Name, task.TaskARN, task.KnownStatus
+	cluster := task.Cluster
 	for _, tc := range task.Containers {
 		r.Containers = append(r.Containers, tc.Name)
 	}
@@ -77,6 +89,17 @@ func inside(args []string) error {
 	}
 	if err != nil {
 		r.CredentialsError = err.Error()
+	} else if r.TaskARN != "" {
+		out, err := ecs.NewFromConfig(cfg).DescribeTasks(ctx, &ecs.DescribeTasksInput{Tasks: []string{r.TaskARN}, Cluster: aws.String(cluster)})
+		var re *awshttp.ResponseError
+		switch {
+		case err == nil:
+			r.FrontDoorStatus, r.FrontDoorTasks = http.StatusOK, len(out.Tasks)
+		case errors.As(err, &re):
+			r.FrontDoorStatus, r.FrontDoorError = re.HTTPStatusCode(), err.Error()
+		default:
+			r.FrontDoorError = err.Error()
+		}
 	}
 	b, _ := json.Marshal(r)
 	fmt.Println(string(b))
