@@ -9,12 +9,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// listenInNetns opens a TCP listener on addr inside the network namespace of
+// ListenInNetns opens a TCP listener on addr inside the network namespace of
 // process pid. The socket stays in that namespace once made, whatever thread
 // serves it. The calling goroutine's OS thread enters the namespace and comes
 // back; a thread that cannot come back is not unlocked, so that it ends with
 // the goroutine instead of serving others in the wrong namespace.
-func listenInNetns(pid int, addr string) (net.Listener, error) {
+func ListenInNetns(pid int, addr string) (net.Listener, error) {
 	target, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
 	if err != nil {
 		return nil, fmt.Errorf("network namespace of process %d: %w", pid, err)

@@ -7,7 +7,8 @@ import (
 	"net"
 )
 
-func listenInNetns(int, string) (net.Listener, error) {
+// ListenInNetns is Linux's.
+func ListenInNetns(int, string) (net.Listener, error) {
 	return nil, errors.New("network namespaces are Linux's")
 }
 

@@ -298,7 +298,7 @@ func (s *Server) ContainerStarted(ctx context.Context, taskARN, container string
 		handlers[s.cfg.FrontDoorPort] = s.forwarder(frontDoor)
 	}
 	for port, h := range handlers {
-		l, err := listenInNetns(st.Pid, "127.0.0.1:"+strconv.Itoa(port))
+		l, err := ListenInNetns(st.Pid, "127.0.0.1:"+strconv.Itoa(port))
 		if err != nil {
 			return fmt.Errorf("task endpoint for container %s of %s: %w", container, taskARN, err)
 		}
