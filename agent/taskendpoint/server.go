@@ -104,7 +104,9 @@ type record struct {
 	stopped bool
 }
 
-// New opens the shared listener and serves it until Close.
+// New returns a server. Its shared listener opens when a task first needs it
+// (an agent of simulated instances that runs no tasks opens none) and serves
+// until Close. The error is for a future check; New fails on no input today.
 func New(cfg Config) (*Server, error) {
 	if cfg.NetnsPort == 0 {
 		cfg.NetnsPort = DefaultNetnsPort
@@ -121,24 +123,37 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	l, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("task endpoint: %w", err)
-	}
-	s := &Server{
+	return &Server{
 		cfg:       cfg,
 		transport: &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: time.Minute},
-		sharedURL: "http://" + l.Addr().String(),
 		tasks:     map[string]*record{},
 		ids:       map[string]endpoint{},
 		creds:     map[string]*record{},
-	}
-	s.shared = s.serve(l, &handler{s: s})
-	return s, nil
+	}, nil
 }
 
-// URL is the shared listener's base URL (http://127.0.0.1:PORT).
-func (s *Server) URL() string { return s.sharedURL }
+// URL is the shared listener's base URL (http://127.0.0.1:PORT), opening it
+// if it is not yet; "" if it cannot be opened.
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sharedBase()
+}
+
+// sharedBase opens the shared listener on first use and returns its URL;
+// s.mu is held.
+func (s *Server) sharedBase() string {
+	if s.shared == nil && !s.closed {
+		l, err := net.Listen("tcp", s.cfg.Addr)
+		if err != nil {
+			s.cfg.Logger.Warn("the task endpoint cannot listen: tasks get no metadata or credentials endpoint", "addr", s.cfg.Addr, "err", err)
+			return ""
+		}
+		s.sharedURL = "http://" + l.Addr().String()
+		s.shared = s.serve(l, &handler{s: s})
+	}
+	return s.sharedURL
+}
 
 // serve serves l with h on a goroutine the server owns.
 func (s *Server) serve(l net.Listener, h http.Handler) *http.Server {
@@ -160,10 +175,13 @@ func (s *Server) Close() error {
 		srvs = append(srvs, r.servers...)
 		r.servers = nil
 	}
+	if s.shared != nil {
+		srvs = append(srvs, s.shared)
+	}
 	s.mu.Unlock()
-	err := s.shared.Close()
+	var err error
 	for _, srv := range srvs {
-		srv.Close()
+		err = errors.Join(err, srv.Close())
 	}
 	s.wg.Wait()
 	s.transport.CloseIdleConnections()
@@ -185,7 +203,7 @@ func (s *Server) base(a *berthv1.TaskAssignment) string {
 	if s.inNamespace(a) {
 		return "http://127.0.0.1:" + strconv.Itoa(s.cfg.NetnsPort)
 	}
-	return s.sharedURL
+	return s.sharedBase()
 }
 
 // record returns the task's record, made on first sight, with a's
@@ -223,6 +241,9 @@ func (s *Server) Environment(a *berthv1.TaskAssignment, container string) map[st
 		s.ids[id] = endpoint{task: r, container: container}
 	}
 	base := s.base(a)
+	if base == "" {
+		return nil
+	}
 	env := map[string]string{
 		EnvMetadataV4: base + "/v4/" + id,
 		EnvMetadataV3: base + "/v3/" + id,
