@@ -280,8 +280,9 @@ func (s *Server) forwards(a *berthv1.TaskAssignment) *url.URL {
 // address still holds.
 func (s *Server) forwarder(target *url.URL) http.Handler {
 	return &httputil.ReverseProxy{
-		Director: func(req *http.Request) {
-			req.URL.Scheme, req.URL.Host = target.Scheme, target.Host
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme, pr.Out.URL.Host = target.Scheme, target.Host
+			pr.Out.Host = pr.In.Host // the signed Host stays the forwarder's
 		},
 		Transport: s.transport,
 		ErrorLog:  slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),

@@ -210,3 +210,36 @@ func TestMetadataPaths(t *testing.T) {
 		t.Errorf("task A's listener gave task B's credentials: %d", rec.Code)
 	}
 }
+
+// TestForwarderKeepsTheSignedHost: the forwarder to the front door passes a
+// request on as it came, Host header included (SigV4 signs it).
+func TestForwarderKeepsTheSignedHost(t *testing.T) {
+	var gotHost, gotPath, gotTarget string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotHost, gotPath, gotTarget = r.Host, r.URL.Path, r.Header.Get("X-Amz-Target")
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	defer up.Close()
+	s := newServer(t)
+	a := testAssignment(testTaskARN, "bridge")
+	a.AwsEndpointUrl = up.URL
+	s.cfg.Namespaces = true
+	target := s.forwards(a)
+	if target == nil {
+		t.Fatal("a bridge task with a loopback front door is not forwarded")
+	}
+	if env := s.Environment(a, "app"); env[EnvEndpointURL] != "http://127.0.0.1:51678" {
+		t.Errorf("AWS_ENDPOINT_URL = %q", env[EnvEndpointURL])
+	}
+	req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:51678/", strings.NewReader("{}"))
+	req.Header.Set("X-Amz-Target", "AmazonEC2ContainerServiceV20141113.DescribeTasks")
+	rec := httptest.NewRecorder()
+	s.forwarder(target).ServeHTTP(rec, req)
+	if rec.Code != http.StatusTeapot || gotHost != "127.0.0.1:51678" || gotPath != "/" || gotTarget == "" {
+		t.Errorf("forwarded: %d, host %q, path %q, target %q", rec.Code, gotHost, gotPath, gotTarget)
+	}
+	a.AwsEndpointUrl = "https://berth.example.com"
+	if s.forwards(a) != nil {
+		t.Error("a front door off loopback is forwarded")
+	}
+}
