@@ -76,6 +76,10 @@ type Server struct {
 	sharedURL string
 	wg        sync.WaitGroup // the serving goroutines
 
+	clockMu sync.Mutex
+	clockAt time.Time   // when clock was read
+	clock   *ClockDrift // the host clock's state, read at most once a second
+
 	mu     sync.Mutex
 	closed bool
 	tasks  map[string]*record  // by task ARN
@@ -460,7 +464,7 @@ func (h *handler) metadata(w http.ResponseWriter, req *http.Request, version int
 	case "task":
 		var clock *ClockDrift
 		if version >= 4 {
-			clock = hostClock(h.s.cfg.Now())
+			clock = h.s.hostClock()
 		}
 		writeJSON(w, http.StatusOK, taskResponse(v, version, clock))
 	case "stats":
@@ -493,6 +497,18 @@ func (h *handler) stats(ctx context.Context, name, dockerID string) json.RawMess
 		sample = b
 	}
 	return statsResponse(sample, name, dockerID)
+}
+
+// hostClock is the host clock's error bound and state, read from the kernel
+// at most once a second.
+func (s *Server) hostClock() *ClockDrift {
+	s.clockMu.Lock()
+	defer s.clockMu.Unlock()
+	now := s.cfg.Now()
+	if s.clock == nil || now.Sub(s.clockAt) >= time.Second || now.Before(s.clockAt) {
+		s.clock, s.clockAt = hostClock(now), now
+	}
+	return s.clock
 }
 
 // credentialsResponse is the container credentials provider's answer.
