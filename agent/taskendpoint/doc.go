@@ -18,6 +18,12 @@
 //     listener on the host's 127.0.0.1, shared by the tasks, which tells them
 //     apart by the unguessable ids in the paths.
 //
+// In a bridge or awsvpc task's namespace a second listener, on
+// FrontDoorPort, forwards to berth's front door when the task's
+// AWS_ENDPOINT_URL is on the host's loopback (which the task's own loopback is
+// not): AWS_ENDPOINT_URL then names the forwarder, which passes each request
+// on as it came, Host header included, so that its SigV4 signature holds.
+//
 // A task's listeners are closed and its credentials forgotten when it stops;
 // its metadata is forgotten when the engine forgets the task (TaskGone).
 //
@@ -27,7 +33,8 @@
 // agent hands it renewed credentials (Credentials).
 //
 // Goroutines: one http.Server per listener, each serving on a goroutine the
-// Server owns; Close stops them all and waits. The response shapes (render.go)
+// Server owns (the shared listener opens when a task first needs it); Close
+// stops them all and waits. The response shapes (render.go)
 // are pure functions of the task's record.
 //
 // Where berth differs from ECS: ids in the paths are random per agent run, so
