@@ -81,8 +81,13 @@ func Run(ctx context.Context, cfg Config) error {
 	defer cancel()
 	a := &agentRun{cfg: cfg, state: st, ctx: ctx, stop: cancel}
 	if !cfg.NoTaskEndpoint {
+		key, err := st.endpointKey()
+		if err != nil {
+			return err
+		}
 		ns, _ := cfg.Runtime.(rt.NetworkNamespacer)
 		ep, err := taskendpoint.New(taskendpoint.Config{
+			Key:              key,
 			Runtime:          cfg.Runtime,
 			Namespaces:       ns != nil && ns.NetworkNamespaces(),
 			AvailabilityZone: cfg.AvailabilityZone,

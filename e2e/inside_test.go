@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
@@ -18,6 +21,7 @@ import (
 	"github.com/berth/berth/agent/engine"
 	"github.com/berth/berth/agent/taskendpoint"
 	"github.com/berth/berth/controlplane"
+	"github.com/berth/berth/internal/cptest"
 	"github.com/berth/berth/internal/dockertest"
 	"github.com/berth/berth/internal/testimage"
 )
@@ -140,5 +144,69 @@ func testInside(t *testing.T, mode string) {
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("a stopped task's credentials: %d %s", resp.StatusCode, body)
 		}
+	}
+}
+
+// TestInsideAfterAnAgentRestart: a restarted agent answers a re-adopted
+// bridge container at the URI it was given, inside its namespace.
+func TestInsideAfterAnAgentRestart(t *testing.T) {
+	t.Parallel()
+	img := testimage.Image(t)
+	s := newStack(t, controlplane.Config{})
+	cfg := agent.Config{DataDir: t.TempDir()}
+	first := s.startDockerAgent(t, cfg)
+	s.connected(t)
+	td := s.register(t, &berthv1.RegisterTaskDefinitionRequest{
+		Family: "inside-restart", NetworkMode: "bridge",
+		ContainerDefinitions: []*berthv1.ContainerDefinition{{Name: "app", Image: img, Memory: new(int32(64)), DockerLabels: dockertest.Labels(nil),
+			Command: []string{"inside", taskendpoint.EnvMetadataV3}}},
+	})
+	task := s.runTask(t, td)
+	id := containerOf(t, s.waitStatus(t, task, engine.StatusRunning), "app").GetRuntimeId()
+	out := pollWithin(t, 60*time.Second, "the container's report", func() string {
+		out, _ := s.taskLogs(s.Ctx, &berthv1.GetTaskLogsRequest{Task: task, Container: "app"})
+		return out["app/stdout"]
+	}, func(s string) bool { return strings.Contains(s, "\n") })
+	var r insideReport
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &r); err != nil {
+		t.Fatalf("the container printed %q: %v", out, err)
+	}
+	uri := r.Env[taskendpoint.EnvMetadataV3] + "/task"
+	if code := s.execIn(t, id, testimage.Entrypoint, "health", uri); code != 0 {
+		t.Fatalf("GET %s from inside: exit %d", uri, code)
+	}
+
+	if err := first.Stop(); err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	s.startDockerAgent(t, cfg)
+	cptest.Eventually(t, "the metadata endpoint after the restart", func() bool {
+		return s.execIn(t, id, testimage.Entrypoint, "health", uri) == 0
+	})
+	s.stopTask(t, task, "test over")
+	s.waitStatus(t, task, engine.StatusStopped)
+}
+
+// execIn runs cmd in a container and returns its exit code.
+func (s *stack) execIn(t *testing.T, id string, cmd ...string) int {
+	t.Helper()
+	ctx, cancel := dockertest.Context()
+	defer cancel()
+	ex, err := s.docker.ContainerExecCreate(ctx, id, container.ExecOptions{Cmd: cmd})
+	if err != nil {
+		t.Fatalf("exec in %s: %v", id, err)
+	}
+	if err := s.docker.ContainerExecStart(ctx, ex.ID, container.ExecStartOptions{}); err != nil {
+		t.Fatalf("exec in %s: %v", id, err)
+	}
+	for {
+		info, err := s.docker.ContainerExecInspect(ctx, ex.ID)
+		if err != nil {
+			t.Fatalf("exec in %s: %v", id, err)
+		}
+		if !info.Running {
+			return info.ExitCode
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -96,7 +96,9 @@ type TaskEndpoint interface {
 	// ContainerStarted is called in a worker goroutine once a container (the
 	// pause container included, under its own name) runs, before the task's
 	// machine learns of it: for awsvpc, the endpoint is ready before any of
-	// the task's containers starts. An error is logged; the container runs on.
+	// the task's containers starts. It is called too for each running
+	// container a restarted engine re-adopts. An error is logged; the
+	// container runs on.
 	ContainerStarted(ctx context.Context, taskARN, container string, s runtime.ContainerState) error
 	// TaskChanged is called on Run's goroutine with each state change
 	// reported, and must not block.

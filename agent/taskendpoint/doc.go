@@ -37,9 +37,12 @@
 // stops them all and waits. The response shapes (render.go)
 // are pure functions of the task's record.
 //
-// Where berth differs from ECS: ids in the paths are random per agent run, so
-// a restarted agent's re-adopted containers keep URIs that no longer answer; a
-// bridge container's listener opens just after the container starts (its
+// Ids in the paths and tokens are derived from the task's ARN under a key the
+// agent keeps in its data dir, so a restarted agent answers its re-adopted
+// containers at the URIs they were given (the engine tells the server of each
+// re-adopted running container as of a started one).
+//
+// Where berth differs from ECS: a bridge container's listener opens just after the container starts (its
 // namespace does not exist before), so a program that asks in its first
 // milliseconds may find the port closed and retry (the AWS SDKs' credential
 // providers do); awsvpc tasks have theirs before any of their containers

@@ -2,7 +2,9 @@ package taskendpoint
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
@@ -60,6 +62,10 @@ type Config struct {
 	FrontDoorPort int
 	// Addr is the shared listener's address; "" is 127.0.0.1:0.
 	Addr string
+	// Key derives the ids in the paths and the credentials tokens; an agent
+	// keeps it in its data dir so that they outlive its restarts. Empty: a
+	// random key of this server's own.
+	Key []byte
 	// AvailabilityZone is the instance's, for tasks that name none.
 	AvailabilityZone string
 	Logger           *slog.Logger
@@ -110,7 +116,7 @@ type record struct {
 
 // New returns a server. Its shared listener opens when a task first needs it
 // (an agent of simulated instances that runs no tasks opens none) and serves
-// until Close. The error is for a future check; New fails on no input today.
+// until Close.
 func New(cfg Config) (*Server, error) {
 	if cfg.NetnsPort == 0 {
 		cfg.NetnsPort = DefaultNetnsPort
@@ -123,6 +129,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if len(cfg.Key) == 0 {
+		cfg.Key = make([]byte, 32)
+		if _, err := rand.Read(cfg.Key); err != nil {
+			return nil, fmt.Errorf("task endpoint key: %w", err)
+		}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -225,7 +237,7 @@ func (s *Server) record(a *berthv1.TaskAssignment) *record {
 			r.creds = c
 		}
 		if r.credID == "" {
-			r.credID, r.token = randomID(), randomID()+randomID()
+			r.credID, r.token = s.derive("credentials", r.arn)[:32], s.derive("token", r.arn)
 			s.creds[r.credID] = r
 		}
 	}
@@ -240,7 +252,7 @@ func (s *Server) Environment(a *berthv1.TaskAssignment, container string) map[st
 	r := s.record(a)
 	id := r.ids[container]
 	if id == "" {
-		id = randomID()
+		id = s.derive("metadata", r.arn, container)[:32]
 		r.ids[container] = id
 		s.ids[id] = endpoint{task: r, container: container}
 	}
@@ -400,11 +412,13 @@ func (s *Server) Credentials(tc *berthv1.TaskCredentials) bool {
 	return true
 }
 
-// randomID is 128 random bits in hex.
-func randomID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+// derive is an id or token of a task's: HMAC-SHA256 under the server's key,
+// in hex, the same for the same key across agent runs (a re-adopted
+// container's variables keep working) and unguessable without the key.
+func (s *Server) derive(parts ...string) string {
+	m := hmac.New(sha256.New, s.cfg.Key)
+	m.Write([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // handler answers the endpoint's paths for one listener: task is the task a

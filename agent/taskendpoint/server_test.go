@@ -243,3 +243,28 @@ func TestForwarderKeepsTheSignedHost(t *testing.T) {
 		t.Error("a front door off loopback is forwarded")
 	}
 }
+
+// TestIdsOutliveTheServer: a server with the same key (a restarted agent)
+// gives a task's containers the same URIs and token.
+func TestIdsOutliveTheServer(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	a := testAssignment(testTaskARN, "host")
+	env := func(k []byte) map[string]string {
+		s, err := New(Config{Key: k, Addr: "127.0.0.1:0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		e := s.Environment(a, "app")
+		for _, v := range []string{EnvMetadataV4, EnvMetadataV3, EnvCredentialsFullURI} { // the port is the listener's
+			e[v] = e[v][strings.Index(e[v][len("http://"):], "/")+len("http://"):]
+		}
+		return e
+	}
+	first, again, other := env(key), env(key), env([]byte("another key"))
+	for _, v := range []string{EnvMetadataV4, EnvCredentialsFullURI, EnvAuthorizationToken} {
+		if first[v] != again[v] || first[v] == other[v] {
+			t.Errorf("%s: %q, then %q with the same key, %q with another", v, first[v], again[v], other[v])
+		}
+	}
+}
