@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,16 +58,23 @@ func testInside(t *testing.T, mode string) {
 	secret := "s3cret-" + mode
 	creds := &berthv1.RoleCredentials{RoleArn: "arn:aws:iam::000000000000:role/inside", AccessKeyId: "ASIAINSIDE" + strings.ToUpper(mode),
 		SecretAccessKey: "secret", SessionToken: "session", Expiration: float64(time.Now().Add(time.Hour).Unix())}
+	var mu sync.Mutex
+	var gotKey, gotEndpoint string
 	s.startDockerAgent(t, agent.Config{
 		DataDir: t.TempDir(),
 		Engine:  engine.Options{PauseImage: img, PauseCommand: []string{"sleep"}},
 		EditAssignment: func(a *berthv1.TaskAssignment) {
+			// Filled in only where the control plane sent nothing; what the
+			// agent got is what the container must find.
 			if a.TaskRoleCredentials == nil {
 				a.TaskRoleCredentials = creds
 			}
 			if a.AwsEndpointUrl == "" {
 				a.AwsEndpointUrl = endpointURL
 			}
+			mu.Lock()
+			gotKey, gotEndpoint = a.TaskRoleCredentials.GetAccessKeyId(), a.AwsEndpointUrl
+			mu.Unlock()
 			if len(a.ContainerSecrets) == 0 {
 				a.ContainerSecrets = []*berthv1.ContainerSecrets{{ContainerName: "app", Environment: map[string]string{"DB_PASSWORD": secret}}}
 			}
@@ -101,7 +109,10 @@ func testInside(t *testing.T, mode string) {
 	if mode != "host" && len(r.IPv4Addresses) == 0 {
 		t.Errorf("no address in the container's Networks: %+v", r)
 	}
-	if r.CredentialsError != "" || r.AccessKeyID != creds.AccessKeyId {
+	mu.Lock()
+	wantKey, endpointURL := gotKey, gotEndpoint
+	mu.Unlock()
+	if r.CredentialsError != "" || r.AccessKeyID != wantKey {
 		t.Errorf("credentials from inside: key %q, source %q, error %q", r.AccessKeyID, r.CredentialSource, r.CredentialsError)
 	}
 	wantEndpoint := endpointURL // host mode: the front door's own address
