@@ -24,6 +24,7 @@ import (
 	"github.com/berth/berth/agent/engine"
 	rt "github.com/berth/berth/agent/runtime"
 	"github.com/berth/berth/agent/session"
+	"github.com/berth/berth/agent/taskendpoint"
 )
 
 // Version is reported as the agent's version.
@@ -53,6 +54,12 @@ type Config struct {
 	DataDir     string
 	Engine      engine.Options // Report and ContainerInstanceARN are set by the agent, VolumesDir if empty
 	Logger      *slog.Logger
+	// NoTaskEndpoint serves no task metadata or credentials endpoint to the
+	// tasks' containers (agent/taskendpoint).
+	NoTaskEndpoint bool
+	// EditAssignment, for tests, changes each task assignment before the
+	// engine sees it (credentials a control plane does not issue yet).
+	EditAssignment func(*berthv1.TaskAssignment)
 	// RemoveContainersOnExit removes the instance's containers when Run ends
 	// (the -dev mode's Ctrl-C). Normally they are left running, to be
 	// re-adopted.
@@ -73,9 +80,29 @@ func Run(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	a := &agentRun{cfg: cfg, state: st, ctx: ctx, stop: cancel}
+	if !cfg.NoTaskEndpoint {
+		key, err := st.endpointKey()
+		if err != nil {
+			return err
+		}
+		ns, _ := cfg.Runtime.(rt.NetworkNamespacer)
+		ep, err := taskendpoint.New(taskendpoint.Config{
+			Key:              key,
+			Runtime:          cfg.Runtime,
+			Namespaces:       ns != nil && ns.NetworkNamespaces(),
+			AvailabilityZone: cfg.AvailabilityZone,
+			Logger:           cfg.Logger,
+		})
+		if err != nil {
+			return err
+		}
+		defer ep.Close()
+		a.endpoint = ep
+	}
 	a.session = session.New(session.Config{
 		ControlPlane: cfg.ControlPlane, JoinToken: cfg.JoinToken, Logger: cfg.Logger,
 		Register: a.register, Registered: a.registered, Assign: a.assign, Logs: a.logs, Exec: a.exec,
+		Credentials: a.credentials,
 	})
 	defer a.engines.Wait()
 	err = a.session.Run(ctx)
@@ -92,11 +119,12 @@ func Run(ctx context.Context, cfg Config) error {
 
 // agentRun is one run of the agent.
 type agentRun struct {
-	cfg     Config
-	ctx     context.Context // the run's: the engine lives as long as the agent
-	stop    context.CancelFunc
-	state   *state
-	session *session.Session
+	cfg      Config
+	ctx      context.Context // the run's: the engine lives as long as the agent
+	stop     context.CancelFunc
+	state    *state
+	session  *session.Session
+	endpoint *taskendpoint.Server // nil with NoTaskEndpoint
 
 	mu        sync.Mutex
 	engine    *engine.Engine
@@ -187,6 +215,9 @@ func (a *agentRun) registered(_ context.Context, r *berthv1.Registered) error {
 	opts.ContainerInstanceARN = r.ContainerInstanceArn
 	opts.Report = a.session.Report
 	opts.Logger = a.cfg.Logger
+	if a.endpoint != nil && opts.TaskEndpoint == nil {
+		opts.TaskEndpoint = a.endpoint
+	}
 	if opts.VolumesDir == "" {
 		opts.VolumesDir = filepath.Join(a.cfg.DataDir, VolumesDir)
 	}
@@ -211,7 +242,20 @@ func (a *agentRun) assign(ctx context.Context, as *berthv1.Assignments) error {
 	a.mu.Lock()
 	e := a.engine
 	a.mu.Unlock()
+	if edit := a.cfg.EditAssignment; edit != nil {
+		for _, t := range as.GetTasks() {
+			edit(t)
+		}
+	}
 	return e.Assign(ctx, as)
+}
+
+// credentials hands a running task's renewed role credentials to the task
+// endpoint.
+func (a *agentRun) credentials(tc *berthv1.TaskCredentials) {
+	if a.endpoint == nil || !a.endpoint.Credentials(tc) {
+		a.cfg.Logger.Debug("renewed credentials for a task this agent does not serve", "task", tc.GetTaskArn())
+	}
 }
 
 func (a *agentRun) engineErr() error {

@@ -18,6 +18,7 @@ var (
 	bucketAgent    = []byte("agent")
 	keyInstanceID  = []byte("instance-id")
 	keyInstanceARN = []byte("container-instance-arn")
+	keyEndpoint    = []byte("task-endpoint-key")
 )
 
 // state is what the agent keeps across restarts, as the ECS agent keeps its
@@ -72,3 +73,17 @@ func (s *state) setInstanceARN(arn string) error {
 	return s.put(keyInstanceARN, arn)
 }
 func (s *state) close() error { return s.db.Close() }
+
+// endpointKey is the task endpoint's key (taskendpoint.Config.Key), made at
+// the first start and kept, so that the URIs and tokens a container was given
+// outlive the agent's restarts.
+func (s *state) endpointKey() ([]byte, error) {
+	if k := s.get(keyEndpoint); k != "" {
+		return hex.DecodeString(k)
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	return k, s.put(keyEndpoint, hex.EncodeToString(k))
+}

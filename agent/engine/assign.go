@@ -69,6 +69,18 @@ func (l *loop) start(ctx context.Context, a *berthv1.TaskAssignment, states []ru
 	l.tasks[t.arn] = t
 	l.step(ctx, t, adopted{states})
 	l.removeStrays(ctx, t, states)
+	if ep := l.e.opts.TaskEndpoint; ep != nil && report {
+		for _, s := range states {
+			if c := t.container(s.Labels[runtime.LabelContainerName]); c != nil && c.id == s.ID && s.Status == runtime.StatusRunning {
+				l.spawn(ctx, t.arn, func(ctx context.Context) input {
+					if err := ep.ContainerStarted(ctx, t.arn, c.name, s); err != nil {
+						l.log.Warn("the task endpoint is not served to a re-adopted container", "task", t.arn, "container", c.name, "err", err)
+					}
+					return nil
+				})
+			}
+		}
+	}
 }
 
 // removeStrays removes the adopted containers a task's machine did not take: a second

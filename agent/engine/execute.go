@@ -10,7 +10,7 @@ import (
 
 // execute makes the runtime call an action asks for and returns its outcome as the
 // machine's input. It runs in a worker goroutine.
-func (e *Engine) execute(ctx context.Context, a action) input {
+func (e *Engine) execute(ctx context.Context, taskARN string, a action) input {
 	switch a.kind {
 	case actPull:
 		return pulled{container: a.container, err: e.pull(ctx, a)}
@@ -27,6 +27,11 @@ func (e *Engine) execute(ctx context.Context, a action) input {
 		s, err := e.rt.Inspect(ctx, a.id)
 		if err != nil { // it started; an exit will come as an event
 			s = runtime.ContainerState{ID: a.id, Status: runtime.StatusRunning}
+		}
+		if ep := e.opts.TaskEndpoint; ep != nil {
+			if err := ep.ContainerStarted(ctx, taskARN, a.container, s); err != nil {
+				e.opts.Logger.Warn("the task endpoint is not served to a container", "task", taskARN, "container", a.container, "err", err)
+			}
 		}
 		return started{container: a.container, state: s}
 	case actStop:

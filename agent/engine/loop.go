@@ -50,7 +50,7 @@ func newLoop(e *Engine) *loop {
 // its state if it changed, and forgets the task once nothing is left to do for it.
 func (l *loop) step(ctx context.Context, t *task, in input) {
 	for _, a := range t.handle(l.e.opts.Now(), in) {
-		l.spawn(ctx, t.arn, func(ctx context.Context) input { return l.e.execute(ctx, a) })
+		l.spawn(ctx, t.arn, func(ctx context.Context) input { return l.e.execute(ctx, t.arn, a) })
 	}
 	if t.report {
 		l.publish(t)
@@ -58,6 +58,9 @@ func (l *loop) step(ctx context.Context, t *task, in input) {
 	if t.done() && (t.unassigned || !t.report) {
 		delete(l.tasks, t.arn)
 		delete(l.sent, t.arn)
+		if ep := l.e.opts.TaskEndpoint; ep != nil {
+			ep.TaskGone(t.arn)
+		}
 	}
 }
 
@@ -72,6 +75,9 @@ func (l *loop) publish(t *task) {
 			"stopCode", sc.GetStopCode(), "stoppedReason", sc.GetStoppedReason())
 	}
 	l.sent[t.arn] = sc
+	if ep := l.e.opts.TaskEndpoint; ep != nil {
+		ep.TaskChanged(t.assignment, sc)
+	}
 	l.e.opts.Report(sc)
 }
 

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -50,6 +51,10 @@ type Options struct {
 	// to start.
 	VolumesDir string
 
+	// TaskEndpoint serves the task metadata and credentials endpoints to the
+	// tasks' containers (agent/taskendpoint); nil serves none.
+	TaskEndpoint TaskEndpoint
+
 	// Now is the clock that dates state changes; nil is time.Now.
 	Now func() time.Time
 
@@ -79,4 +84,25 @@ func (o Options) withDefaults() (Options, error) {
 		o.Logger = slog.Default()
 	}
 	return o, nil
+}
+
+// TaskEndpoint is what the engine tells the server of the endpoints a task's
+// containers reach from inside (agent/taskendpoint).
+type TaskEndpoint interface {
+	// Environment is the variables that point container at the endpoints
+	// (metadata URIs, credentials). It is called on Run's goroutine when the
+	// container's spec is made, so it must not block.
+	Environment(a *berthv1.TaskAssignment, container string) map[string]string
+	// ContainerStarted is called in a worker goroutine once a container (the
+	// pause container included, under its own name) runs, before the task's
+	// machine learns of it: for awsvpc, the endpoint is ready before any of
+	// the task's containers starts. It is called too for each running
+	// container a restarted engine re-adopts. An error is logged; the
+	// container runs on.
+	ContainerStarted(ctx context.Context, taskARN, container string, s runtime.ContainerState) error
+	// TaskChanged is called on Run's goroutine with each state change
+	// reported, and must not block.
+	TaskChanged(a *berthv1.TaskAssignment, sc *berthv1.TaskStateChange)
+	// TaskGone is called when the engine forgets a task.
+	TaskGone(taskARN string)
 }

@@ -42,6 +42,8 @@ func containerSpec(a *berthv1.TaskAssignment, def *berthv1.ContainerDefinition, 
 		StopTimeout:       opts.StopTimeout,
 	}
 	applyDockerSettings(&s, def)
+	s.Environment = taskEnvironment(a, def.GetName(), s.Environment, opts)
+	applySecretLogOptions(&s, a, def)
 	applyNamespaces(&s, a.GetTaskDefinition())
 	if s.NetworkDisabled {
 		s.NetworkMode = runtime.NetworkNone // nothing to publish, link or join

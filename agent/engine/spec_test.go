@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"reflect"
 	"testing"
 	"time"
@@ -36,10 +37,11 @@ func TestContainerSpec(t *testing.T) {
 		Image: "img",
 		Owner: runtime.Owner{TaskARN: a.Task.TaskArn, ContainerName: "app", Cluster: a.Task.ClusterArn,
 			ContainerInstanceARN: testInstanceARN},
-		DockerLabels:     map[string]string{"team": "web"},
-		EntryPoint:       []string{"/bin/app"},
-		Command:          []string{"migrate"},
-		Environment:      map[string]string{"A": "1", "B": "override"},
+		DockerLabels: map[string]string{"team": "web"},
+		EntryPoint:   []string{"/bin/app"},
+		Command:      []string{"migrate"},
+		Environment: map[string]string{"A": "1", "B": "override",
+			"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "AWS_EXECUTION_ENV": "AWS_ECS_EC2"}, // as ECS sets them
 		WorkingDirectory: "/srv", User: "nobody",
 		CPU: 256, Memory: 512, MemoryReservation: 64,
 		Ulimits:      []runtime.Ulimit{{Name: "nofile", SoftLimit: 1024, HardLimit: 2048}},
@@ -192,3 +194,50 @@ func TestContainerSpecTakesTheLimits(t *testing.T) {
 		t.Errorf("side: cpu %d memory %d, want 128 96", side.CPU, side.Memory)
 	}
 }
+
+// TestTaskEnvironmentPrecedence: secrets over the definition's environment,
+// the endpoint's variables over all, and AWS_ENDPOINT_URL and the region only
+// where the container sets none; secret log options join the driver's own.
+func TestTaskEnvironmentPrecedence(t *testing.T) {
+	a := &berthv1.TaskAssignment{
+		Task: &berthv1.Task{TaskArn: "arn:aws:ecs:eu-west-1:000000000000:task/default/0123abcd", LaunchType: "FARGATE"},
+		TaskDefinition: &berthv1.TaskDefinition{Family: "f", Revision: 1, ContainerDefinitions: []*berthv1.ContainerDefinition{
+			{Name: "app", Image: "img", Environment: []*berthv1.KeyValuePair{{Name: "DB_PASSWORD", Value: "plain"}, {Name: "KEEP", Value: "1"}},
+				LogConfiguration: &berthv1.LogConfiguration{LogDriver: "json-file", Options: map[string]string{"max-size": "1m"}}},
+			{Name: "own", Image: "img", Environment: []*berthv1.KeyValuePair{{Name: "AWS_ENDPOINT_URL", Value: "http://mine"}, {Name: "AWS_DEFAULT_REGION", Value: "us-west-2"}}},
+		}},
+		AwsEndpointUrl: "http://127.0.0.1:7480",
+		ContainerSecrets: []*berthv1.ContainerSecrets{{ContainerName: "app",
+			Environment: map[string]string{"DB_PASSWORD": "s3cret"}, LogOptions: map[string]string{"token": "t0ken"}}},
+	}
+	opts := Options{ContainerInstanceARN: testInstanceARN, TaskEndpoint: fakeEndpoint{}}
+	app := containerSpec(a, a.TaskDefinition.ContainerDefinitions[0], opts)
+	want := map[string]string{"DB_PASSWORD": "s3cret", "KEEP": "1", "ECS_CONTAINER_METADATA_URI_V4": "http://127.0.0.1:1/v4/app",
+		"AWS_ENDPOINT_URL": "http://127.0.0.1:7480", "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1", "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE"}
+	if !reflect.DeepEqual(app.Environment, want) {
+		t.Errorf("app environment:\n got %v\nwant %v", app.Environment, want)
+	}
+	if got := app.Log.Options; !reflect.DeepEqual(got, map[string]string{"max-size": "1m", "token": "t0ken"}) {
+		t.Errorf("app log options: %v", got)
+	}
+	if a.TaskDefinition.ContainerDefinitions[0].LogConfiguration.Options["token"] != "" {
+		t.Error("the definition's log options were changed")
+	}
+	own := containerSpec(a, a.TaskDefinition.ContainerDefinitions[1], opts)
+	want = map[string]string{"ECS_CONTAINER_METADATA_URI_V4": "http://127.0.0.1:1/v4/own", "AWS_ENDPOINT_URL": "http://mine",
+		"AWS_DEFAULT_REGION": "us-west-2", "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE"}
+	if !reflect.DeepEqual(own.Environment, want) {
+		t.Errorf("own environment:\n got %v\nwant %v", own.Environment, want)
+	}
+}
+
+type fakeEndpoint struct{}
+
+func (fakeEndpoint) Environment(_ *berthv1.TaskAssignment, c string) map[string]string {
+	return map[string]string{"ECS_CONTAINER_METADATA_URI_V4": "http://127.0.0.1:1/v4/" + c}
+}
+func (fakeEndpoint) ContainerStarted(context.Context, string, string, runtime.ContainerState) error {
+	return nil
+}
+func (fakeEndpoint) TaskChanged(*berthv1.TaskAssignment, *berthv1.TaskStateChange) {}
+func (fakeEndpoint) TaskGone(string)                                               {}

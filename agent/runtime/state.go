@@ -45,6 +45,13 @@ type ContainerState struct {
 	StartedAt       time.Time
 	FinishedAt      time.Time
 	Labels          map[string]string
+	// Pid is the container's main process on the host while it runs (0 when it
+	// does not, or when the runtime runs no processes): where its namespaces are
+	// found (/proc/PID/ns/net).
+	Pid int
+	// IPv4Addresses are the container's addresses on its networks while it runs
+	// (none for a container that joins another's network, or the host's).
+	IPv4Addresses []string
 }
 
 // NetworkBinding is a bound host port, as ECS reports it in networkBindings.

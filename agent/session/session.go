@@ -59,6 +59,9 @@ type Config struct {
 	// ended the command. It runs on a goroutine of its own. Nil refuses
 	// every request.
 	Exec func(ctx context.Context, req *berthv1.ExecRequest, stream ExecStream) (int32, error)
+	// Credentials takes a running task's renewed role credentials, on the
+	// session's goroutine: it must not block. Nil drops them.
+	Credentials func(*berthv1.TaskCredentials)
 	// BatchWindow is how long state changes gather before they are sent
 	// (default 100 ms).
 	BatchWindow time.Duration
@@ -262,6 +265,10 @@ func (s *Session) receive(ctx context.Context, stream berthv1.AgentSessions_Sess
 			s.startLogs(ctx, msg.LogsRequest)
 		case *berthv1.ControlPlaneMessage_ExecRequest:
 			s.startExec(ctx, msg.ExecRequest)
+		case *berthv1.ControlPlaneMessage_TaskCredentials:
+			if s.cfg.Credentials != nil {
+				s.cfg.Credentials(msg.TaskCredentials)
+			}
 		}
 	}
 }

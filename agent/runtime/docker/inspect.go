@@ -11,6 +11,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/go-connections/nat"
 
 	"github.com/berth/berth/agent/runtime"
@@ -35,6 +36,9 @@ func (r *Runtime) Inspect(ctx context.Context, id string) (runtime.ContainerStat
 		st.Status = status(s.Status)
 		st.ExitCode, st.OOMKilled, st.Error = s.ExitCode, s.OOMKilled, s.Error
 		st.StartedAt, st.FinishedAt = parseTime(s.StartedAt), parseTime(s.FinishedAt)
+		if st.Status == runtime.StatusRunning {
+			st.Pid = s.Pid
+		}
 		if s.Health != nil {
 			st.Health = health(s.Health.Status)
 		}
@@ -44,6 +48,7 @@ func (r *Runtime) Inspect(ctx context.Context, id string) (runtime.ContainerStat
 	}
 	if resp.NetworkSettings != nil && st.Status == runtime.StatusRunning {
 		st.NetworkBindings = bindings(resp.NetworkSettings.Ports)
+		st.IPv4Addresses = addresses(resp.NetworkSettings.Networks)
 	}
 	return st, nil
 }
@@ -224,4 +229,21 @@ func repoDigest(repoDigests []string, ref string) string {
 		return digest
 	}
 	return ""
+}
+
+// addresses are a container's IPv4 addresses on its networks, in network name
+// order.
+func addresses(nets map[string]*network.EndpointSettings) []string {
+	names := make([]string, 0, len(nets))
+	for name := range nets {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var out []string
+	for _, name := range names {
+		if ep := nets[name]; ep != nil && ep.IPAddress != "" {
+			out = append(out, ep.IPAddress)
+		}
+	}
+	return out
 }

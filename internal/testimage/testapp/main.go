@@ -13,6 +13,12 @@
 //	testapp exists PATH             exit 0 if PATH exists, else 1 (for health checks)
 //	testapp lines N [INTERVAL]      print "line 1" to "line N" on stdout, one every INTERVAL
 //	                                (all at once without one), then run until stopped
+//	testapp inside [VAR...]         print one JSON line (InsideReport) of what a program in a
+//	                                task finds: ${ECS_CONTAINER_METADATA_URI_V4} and /task, its
+//	                                credentials through aws-sdk-go-v2's default chain, the
+//	                                variables named; then run until stopped
+//	testapp load N CONC URL [AUTH]  GET URL N times, CONC at a time (Authorization: AUTH), and
+//	                                print a LoadReport line: requests/s, p50 and p99
 //	testapp stress [-memory MB] [-concurrency N]
 //	                                the flags of amazon/amazon-ecs-stress, which ECS's own
 //	                                test task definitions pass: allocate and touch MB MiB,
@@ -56,6 +62,8 @@ var commands = map[string]func(args []string) error{
 	"exists":       exists,
 	"stress":       stress,
 	"lines":        lines,
+	"inside":       inside,
+	"load":         load,
 }
 
 // TrappedFile is created by trap-sigterm once SIGTERM is trapped: a container stopped
