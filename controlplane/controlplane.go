@@ -33,6 +33,8 @@ import (
 	"github.com/berth/berth/ecs/ecsapi"
 	"github.com/berth/berth/ecs/fargate"
 	"github.com/berth/berth/ecs/servicecontroller"
+	"github.com/berth/berth/lambda/invoke"
+	"github.com/berth/berth/s3/s3api"
 	"github.com/berth/berth/secretref"
 	"github.com/berth/berth/secretsmanager/smapi"
 	"github.com/berth/berth/ssm/ssmapi"
@@ -92,6 +94,9 @@ type Config struct {
 	// RegistryGrace is how old a blob no image references must be before the
 	// registry's garbage collector removes it (registry.DefaultGrace when 0).
 	RegistryGrace time.Duration
+	// S3Events invokes functions for S3's bucket notifications (Lambda's
+	// invoke.EventSource); nil: a notification naming a function is refused.
+	S3Events invoke.EventSource
 	// Capacity configures the EC2 capacity providers' manager
 	// (ecs/capacity): instance size, scale-in delay. Start fills
 	// in its store, placer and join address; without a provisioner of its
@@ -134,6 +139,7 @@ type ControlPlane struct {
 	registry *registry.Registry
 	ecr      *ecrapi.Server
 	gc       *registry.Collector
+	s3       *s3api.Server
 }
 
 // Start opens the data dir's state, makes the tokens at first start and
@@ -162,6 +168,10 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	if err := c.startSecrets(ctx, cfg); err != nil {
 		c.store.Close()
 		return nil, err
+	}
+	if err := c.startS3(cfg); err != nil {
+		c.store.Close()
+		return nil, fmt.Errorf("s3: %w", err)
 	}
 	api := ecsapi.New(c.store, cfg.ARNs, nil)
 	if err := api.EnsureDefaultCluster(ctx); err != nil {
@@ -197,7 +207,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		c.loops.Add(1)
 		go func() { defer c.loops.Done(); run(runCtx) }()
 	}
-	wires := []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets)}
+	wires := []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets), s3api.Wire(c.s3)}
 	c.errorTables = newErrorTables(wires...)
 	c.serveGRPC(api)
 	front := awsapi.New(c.keys, awsapi.Options{Interceptor: c.unaryChain(), Logger: cfg.Logger, Observe: c.metrics.observeWire})
@@ -319,7 +329,7 @@ func (c *ControlPlane) serveHTTP(aws http.Handler, dash *dashboard.Dashboard) {
 		mux.Handle("/debug/pprof/profile", c.requireAdmin(http.HandlerFunc(pprof.Profile)))
 	}
 	c.http = &http.Server{
-		Handler:           http.MaxBytesHandler(mux, MaxRequestBytes),
+		Handler:           s3Split(aws, http.MaxBytesHandler(mux, MaxRequestBytes)),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	c.http.RegisterOnShutdown(dash.Close) // end the dashboard's event streams

@@ -56,6 +56,12 @@ var Rules = []Rule{
 		Why: "ECS learns about the registry only through what the control plane plugs in (the dispatcher's ImagePulls)"},
 	{From: []string{"ecr/token", "ecr/lifecycle"}, Forbid: []string{ours}, Allow: []string{"ecr/token", "ecr/lifecycle"},
 		Why: "token and lifecycle decisions are pure and depend on nothing of berth's"},
+	{From: []string{"s3"}, Forbid: []string{"ecs", "ecr", "controlplane", "dashboard", "ssm", "secretsmanager", "agent"},
+		Why: "S3 is a service of its own: it reaches functions only through lambda/invoke's EventSource, which the control plane plugs in"},
+	{From: []string{"s3/notify", "s3/bucketname", "s3/s3fs"}, Forbid: []string{ours}, Allow: []string{"s3/notify", "s3/bucketname", "api"},
+		Why: "S3's notification and naming decisions are pure, and its files know nothing of berth's"},
+	{From: []string{"awsapi", "store"}, Forbid: []string{"s3"},
+		Why: "the wire layer and the store are below S3"},
 }
 
 // An Exception lets one package depend on one forbidden package for now. Each

@@ -125,8 +125,11 @@ func Wire(s *Server) awsapi.Service {
 // query), or to a virtual-hosted bucket. The control plane sends these past
 // its dashboard and its bound on request bodies.
 func Addressed(r *http.Request, hostBases ...string) bool {
-	if strings.Contains(r.Header.Get("Authorization"), "/s3/aws4_request") ||
-		strings.Contains(r.URL.Query().Get("X-Amz-Credential"), "/s3/aws4_request") {
+	if strings.Contains(r.Header.Get("Authorization"), "/s3/aws4_request") {
+		return true
+	}
+	if q := r.URL.Query(); strings.Contains(q.Get("X-Amz-Credential"), "/s3/aws4_request") ||
+		(q.Get("AWSAccessKeyId") != "" && q.Get("Signature") != "") {
 		return true
 	}
 	if len(hostBases) == 0 {
@@ -270,6 +273,27 @@ var statuses = map[string]int{
 	"BadDigest": http.StatusBadRequest, "InvalidRequest": http.StatusBadRequest, "NotImplemented": http.StatusNotImplemented,
 }
 
+// messages are S3's messages of the codes the library sends without one.
+var messages = map[string]string{
+	"NoSuchKey":          "The specified key does not exist.",
+	"NoSuchBucket":       "The specified bucket does not exist",
+	"BucketNotEmpty":     "The bucket you tried to delete is not empty",
+	"NoSuchUpload":       "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+	"InvalidPart":        "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+	"InvalidPartOrder":   "The list of parts was not in ascending order. Parts must be ordered by part number.",
+	"BadDigest":          "The Content-MD5 you specified did not match what we received.",
+	"InvalidDigest":      "The Content-MD5 you specified is not valid.",
+	"KeyTooLongError":    "Your key is too long",
+	"InvalidRange":       "The requested range is not satisfiable",
+	"MethodNotAllowed":   "The specified method is not allowed against this resource.",
+	"MalformedXML":       "The XML you provided was not well-formed or did not validate against our published schema",
+	"IncompleteBody":     "You did not provide the number of bytes specified by the Content-Length HTTP header",
+	"EntityTooSmall":     "Your proposed upload is smaller than the minimum allowed object size.",
+	"NotImplemented":     "A header you provided implies functionality that is not implemented",
+	"InvalidArgument":    "Invalid Argument",
+	"PreconditionFailed": "At least one of the preconditions you specified did not hold",
+}
+
 func statusOf(code string) int {
 	if s, ok := statuses[code]; ok {
 		return s
@@ -337,6 +361,14 @@ func (w *responseWriter) WriteHeader(code int) {
 		h.Set("ETag", et)
 	}
 	h.Del(s3fs.ETagHeader)
+	// User metadata goes out in lowercase, as S3 sends it (clients take the
+	// names as they come).
+	for name, vs := range h {
+		if strings.HasPrefix(name, "X-Amz-Meta-") {
+			delete(h, name)
+			h[strings.ToLower(name)] = vs
+		}
+	}
 	if code >= 400 {
 		w.errBody = &bytes.Buffer{}
 		return
@@ -369,7 +401,7 @@ func (w *responseWriter) finish() {
 		return
 	}
 	var e struct {
-		Code, Message string
+		Code, Message, Resource string
 	}
 	status := w.code
 	body := w.errBody.Bytes()
@@ -378,8 +410,22 @@ func (w *responseWriter) finish() {
 			status = statusOf(e.Code)
 		}
 		if e.Code == "InternalError" {
-			body = errorDoc(e.Code, "We encountered an internal error. Please try again.", w.requestID, nil)
+			e.Message = "We encountered an internal error. Please try again."
 		}
+		if m, ok := messages[e.Code]; ok && (e.Message == "" || e.Message == e.Code) {
+			e.Message = m
+		}
+		extra := map[string]string{}
+		switch e.Code {
+		case "NoSuchKey", "KeyTooLongError":
+			extra["Key"] = e.Resource
+		case "NoSuchBucket", "BucketNotEmpty":
+			extra["BucketName"] = e.Resource
+		}
+		if e.Resource == "" {
+			extra = nil
+		}
+		body = errorDoc(e.Code, e.Message, w.requestID, extra)
 		w.Header().Set("Content-Type", "application/xml")
 	}
 	w.Header().Del("Content-Length")

@@ -425,3 +425,58 @@ func signForTest(t *testing.T, req *http.Request) {
 		t.Fatal(err)
 	}
 }
+
+// Over HTTPS aws-sdk-go-v2 streams a PUT as aws-chunked with a trailing
+// CRC32 (STREAMING-UNSIGNED-PAYLOAD-TRAILER): the front door decodes it.
+func TestSDKChunkedOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, "state.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := s3api.New(s3api.Config{Dir: filepath.Join(dir, "s3"), Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd := awsapi.New(awsapi.Keys{key.AccessKeyID: key.SecretAccessKey}, awsapi.Options{})
+	if err := fd.Register(s3api.Wire(srv)); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	var mu sync.Mutex
+	hs := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("X-Amz-Content-Sha256")+"/"+r.Header.Get("Content-Encoding")+"/"+r.Header.Get("X-Amz-Trailer")+"/"+r.Header.Get("X-Amz-Checksum-Crc32"))
+		mu.Unlock()
+		fd.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { hs.Close(); st.Close() })
+	hc := hs.Client()
+	t.Cleanup(hc.CloseIdleConnections)
+	c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), UsePathStyle: true, HTTPClient: hc,
+		Credentials: credentials.NewStaticCredentialsProvider(key.AccessKeyID, key.SecretAccessKey, "")})
+	ctx := context.Background()
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("tls")}); err != nil {
+		t.Fatal(err)
+	}
+	body := bytes.Repeat([]byte("chunk"), 100000)
+	// A body that cannot seek: the SDK streams it with a trailing checksum.
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("tls"), Key: aws.String("k"),
+		Body: struct{ io.Reader }{bytes.NewReader(body)}, ContentLength: aws.Int64(int64(len(body))), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("tls"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(got.Body)
+	got.Body.Close()
+	if !bytes.Equal(b, body) {
+		t.Fatalf("%d bytes back of %d", len(b), len(body))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(strings.Join(seen, " "), "STREAMING-UNSIGNED-PAYLOAD-TRAILER") {
+		t.Fatalf("the SDK sent no aws-chunked body (payload hashes %v)", seen)
+	}
+}
