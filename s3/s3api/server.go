@@ -433,6 +433,21 @@ func (w *responseWriter) finish() {
 	w.ResponseWriter.Write(body)
 }
 
+// ReadFrom lets the server send an object's file with sendfile.
+func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
+	if w.code == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	rf, ok := w.ResponseWriter.(io.ReaderFrom)
+	if w.errBody != nil || w.keep || !ok {
+		return io.Copy(struct{ io.Writer }{w}, src)
+	}
+	if c, ok := src.(interface{ Reader() io.Reader }); ok {
+		src = c.Reader()
+	}
+	return rf.ReadFrom(src)
+}
+
 // Flush lets large GETs stream.
 func (w *responseWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok && w.errBody == nil {

@@ -501,10 +501,18 @@ func (h header) object(key string) *gofakes3.Object {
 
 const http1123 = "Mon, 02 Jan 2006 15:04:05 GMT"
 
-type readCloser struct {
-	io.Reader
-	io.Closer
+// Contents are an object's bytes: a LimitedReader over its file, read
+// from the object's offset, which the HTTP server can send with sendfile.
+type Contents struct {
+	*io.LimitedReader
+	f *os.File
 }
+
+// Close closes the file.
+func (c Contents) Close() error { return c.f.Close() }
+
+// Reader is the LimitedReader over the file, for io.ReaderFrom.
+func (c Contents) Reader() io.Reader { return c.LimitedReader }
 
 // GetObject returns the object's bytes, or the range of them asked for.
 func (b *Backend) GetObject(bucketName, key string, rangeRequest *gofakes3.ObjectRangeRequest) (*gofakes3.Object, error) {
@@ -523,7 +531,11 @@ func (b *Backend) GetObject(bucketName, key string, rangeRequest *gofakes3.Objec
 		start, length = rnge.Start, rnge.Length
 	}
 	obj.Range = rnge
-	obj.Contents = readCloser{io.NewSectionReader(f, off+start, length), f}
+	if _, err := f.Seek(off+start, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	obj.Contents = Contents{&io.LimitedReader{R: f, N: length}, f}
 	return obj, nil
 }
 
