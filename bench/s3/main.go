@@ -2,12 +2,13 @@
 // GET throughput of 1 KiB and 64 MiB objects through a control plane
 // started in this process on a temporary data dir, beside writing the same
 // bytes to a file on the same disk (write, sync, close: what a PUT does)
-// and reading them back. It prints one JSON object with the ratios.
+// and reading them back, in -rounds rounds. It prints one JSON object: per
+// size the round of the median GET ratio (and the median PUT ratio).
 //
-//	go run ./bench/s3 -small 200 -large 5
+//	go run ./bench/s3 -small 200 -large 5 -rounds 3
 //
-// The disk read is of a file just written, as berth's GET of an object just
-// put is: both are served from the page cache when it holds them.
+// The disk read is of a file just written, as berth's GET is of an object
+// just put: both are served from the page cache. Both read in 256 KiB reads.
 package main
 
 import (
@@ -22,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,6 +36,7 @@ import (
 type measure struct {
 	Size        int     `json:"size_bytes"`
 	Count       int     `json:"count"`
+	Rounds      int     `json:"rounds"`
 	PutMBps     float64 `json:"put_mb_s"`
 	GetMBps     float64 `json:"get_mb_s"`
 	DiskWMBps   float64 `json:"disk_write_mb_s"`
@@ -49,14 +52,15 @@ type measure struct {
 func main() {
 	small := flag.Int("small", 200, "1 KiB objects to put and get")
 	large := flag.Int("large", 5, "64 MiB objects to put and get")
+	rounds := flag.Int("rounds", 3, "rounds, each measuring berth and the disk one after the other: the medians are printed")
 	flag.Parse()
-	if err := run(*small, *large); err != nil {
+	if err := run(*small, *large, *rounds); err != nil {
 		fmt.Fprintln(os.Stderr, "s3 bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(small, large int) error {
+func run(small, large, rounds int) error {
 	dir, err := os.MkdirTemp("", "berth-bench-s3-")
 	if err != nil {
 		return err
@@ -79,15 +83,39 @@ func run(small, large int) error {
 	}
 	var out []measure
 	for _, m := range []struct{ size, count int }{{1 << 10, small}, {64 << 20, large}} {
-		r, err := measureSize(ctx, c, filepath.Join(dir, "disk"), m.size, m.count)
-		if err != nil {
-			return err
+		var runs []measure
+		for round := range rounds {
+			r, err := measureSize(ctx, c, filepath.Join(dir, fmt.Sprintf("disk%d", round)), m.size, m.count)
+			if err != nil {
+				return err
+			}
+			runs = append(runs, r)
 		}
-		out = append(out, r)
+		out = append(out, median(runs))
 	}
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(map[string]any{"results": out})
+}
+
+// drain reads r to its end in reads of len(buf), the same for the HTTP
+// body and the file.
+func drain(r io.Reader, buf []byte) (int64, error) {
+	return io.CopyBuffer(struct{ io.Writer }{io.Discard}, struct{ io.Reader }{r}, buf)
+}
+
+// median is the run of the median GET ratio, with the median PUT ratio.
+func median(runs []measure) measure {
+	sort.Slice(runs, func(i, j int) bool { return runs[i].GetRatio < runs[j].GetRatio })
+	m := runs[len(runs)/2]
+	puts := make([]float64, len(runs))
+	for i, r := range runs {
+		puts[i] = r.PutRatio
+	}
+	sort.Float64s(puts)
+	m.PutRatio = puts[len(puts)/2]
+	m.Rounds = len(runs)
+	return m
 }
 
 func measureSize(ctx context.Context, c *s3.Client, diskDir string, size, count int) (measure, error) {
@@ -99,6 +127,7 @@ func measureSize(ctx context.Context, c *s3.Client, diskDir string, size, count 
 	m := measure{Size: size, Count: count}
 	total := float64(size) * float64(count) / 1e6
 
+	buf := make([]byte, 256<<10)
 	start := time.Now()
 	for i := range count {
 		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bench"), Key: aws.String(fmt.Sprintf("%d/%d", size, i)),
@@ -113,7 +142,7 @@ func measureSize(ctx context.Context, c *s3.Client, diskDir string, size, count 
 		if err != nil {
 			return m, err
 		}
-		n, err := io.Copy(io.Discard, got.Body)
+		n, err := drain(got.Body, buf)
 		got.Body.Close()
 		if err != nil || n != int64(size) {
 			return m, fmt.Errorf("get: %d bytes, %v", n, err)
@@ -138,14 +167,13 @@ func measureSize(ctx context.Context, c *s3.Client, diskDir string, size, count 
 		}
 	}
 	dw := time.Since(start).Seconds()
-	buf := make([]byte, 256<<10)
 	start = time.Now()
 	for i := range count {
 		f, err := os.Open(filepath.Join(diskDir, fmt.Sprintf("%d-%d", size, i)))
 		if err != nil {
 			return m, err
 		}
-		if _, err := io.CopyBuffer(io.Discard, f, buf); err != nil {
+		if _, err := drain(f, buf); err != nil {
 			return m, err
 		}
 		f.Close()
