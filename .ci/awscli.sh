@@ -3,7 +3,8 @@
 # ECS's JSON wire protocol: register a task definition from a real ECS file,
 # describe and list it, create a cluster and a service, scale it, and check
 # ECS's error shapes; then ECR: a repository, docker login with
-# get-login-password, a push, the image operations. Prints "N passed, N failed".
+# get-login-password, a push, the image operations; then S3 with aws s3 and
+# aws s3api (a 100 MiB cp up and down, compared). Prints "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -282,5 +283,43 @@ check "environment files are refused (no S3 yet)" 'environmentFiles: not support
 check "a session token berth did not issue" 'UnrecognizedClientException' \
   env -u AWS_PROFILE -u AWS_SHARED_CREDENTIALS_FILE AWS_ACCESS_KEY_ID=ASIAAAAAAAAAAAAAAAAA AWS_SECRET_ACCESS_KEY=x AWS_SESSION_TOKEN=BRTH1.e30.AAAA \
   "$AWS" ecs --endpoint-url "http://$addr" list-clusters
+
+# S3: buckets and objects on the front door, path-style on the same address.
+s3() { "$AWS" s3 --endpoint-url "http://$addr" --only-show-errors "$@"; }
+s3api() { "$AWS" s3api --endpoint-url "http://$addr" --output json "$@"; }
+head -c 104857600 /dev/urandom >"$data/big.bin"
+echo 'hello, berth' >"$data/small.txt"
+check "make a bucket" 'photos' bash -c "$AWS s3 --endpoint-url http://$addr mb s3://photos"
+check "a bucket that is there" 'BucketAlreadyOwnedByYou' s3api create-bucket --bucket photos
+check "a bucket name S3 refuses" 'InvalidBucketName' s3api create-bucket --bucket Not_A_Bucket
+check "an IP-shaped bucket name" 'InvalidBucketName' s3api create-bucket --bucket 192.168.1.1
+check "head bucket" 'ok' bash -c "$AWS s3api --endpoint-url http://$addr head-bucket --bucket photos && echo ok"
+check "put an object with metadata" '"ETag"' \
+  s3api put-object --bucket photos --key 'in/hello world.txt' --body "$data/small.txt" --content-type text/plain --metadata owner=ann
+check "head it" '"owner": "ann"' s3api head-object --bucket photos --key 'in/hello world.txt'
+check "its content type" '"ContentType": "text/plain"' s3api head-object --bucket photos --key 'in/hello world.txt'
+check "a range" '"ContentRange": "bytes 0-4/13"' s3api get-object --bucket photos --key 'in/hello world.txt' --range bytes=0-4 "$data/range.out"
+check "copy an object" '"CopyObjectResult"' s3api copy-object --bucket photos --key in/copy.txt --copy-source 'photos/in/hello world.txt'
+check "list with a delimiter" '"Prefix": "in/"' s3api list-objects-v2 --bucket photos --delimiter /
+check "list by prefix, paged" '"NextToken"' s3api list-objects-v2 --bucket photos --prefix in/ --max-items 1 --page-size 1
+check "cp 100 MiB up (multipart)" 'ok' bash -c "$AWS s3 --endpoint-url http://$addr --only-show-errors cp $data/big.bin s3://photos/big.bin && echo ok"
+check "its multipart ETag" '-' s3api head-object --bucket photos --key big.bin --query ETag
+check "cp 100 MiB down, the same bytes" 'same' bash -c "$AWS s3 --endpoint-url http://$addr --only-show-errors cp s3://photos/big.bin $data/big.back && cmp $data/big.bin $data/big.back && echo same"
+check "a presigned URL" 'hello, berth' bash -c "curl -sf \"\$($AWS s3 --endpoint-url http://$addr presign 's3://photos/in/hello world.txt')\""
+check "ls" 'big.bin' "$AWS" s3 --endpoint-url "http://$addr" ls s3://photos/
+check "a key that is not there" 'NoSuchKey' s3api get-object --bucket photos --key nope "$data/nope.out"
+check "a bucket that is not there" 'NoSuchBucket' s3api list-objects-v2 --bucket nope
+check "a bucket with objects is not deleted" 'BucketNotEmpty' s3api delete-bucket --bucket photos
+check "a notification to a function berth cannot invoke" 'Unable to validate the following destination configurations' \
+  s3api put-bucket-notification-configuration --bucket photos --notification-configuration \
+  '{"LambdaFunctionConfigurations":[{"LambdaFunctionArn":"arn:aws:lambda:us-east-1:000000000000:function:thumb","Events":["s3:ObjectCreated:*"]}]}'
+# (put-bucket-notification-configuration prints nothing: the get after it checks it)
+s3api put-bucket-notification-configuration --bucket photos --notification-configuration '{"EventBridgeConfiguration":{}}'
+check "get the notification configuration" '"EventBridgeConfiguration": {}' s3api get-bucket-notification-configuration --bucket photos
+check "delete objects" '"Key": "in/copy.txt"' s3api delete-objects --bucket photos --delete 'Objects=[{Key=in/copy.txt},{Key=big.bin}]'
+check "delete an object" 'ok' bash -c "$AWS s3api --endpoint-url http://$addr delete-object --bucket photos --key 'in/hello world.txt' && echo ok"
+check "remove the empty bucket" 'remove_bucket: photos' bash -c "$AWS s3 --endpoint-url http://$addr rb s3://photos"
+check "the bucket is gone" 'NoSuchBucket' s3api list-objects-v2 --bucket photos
+
 echo "awscli: $passed passed, $failed failed"
 [ "$failed" = 0 ]

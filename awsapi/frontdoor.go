@@ -282,7 +282,11 @@ func (f *FrontDoor) resolve(r *http.Request) (*call, error) {
 		}
 	default:
 		c.proto = RESTJSON
-		if rr, labels := f.matchREST(r); rr != nil {
+		if s := f.bySigning[cred.service]; signed && s != nil && s.Handler != nil {
+			// S3's keys are any path: a library's handler takes every
+			// request signed for its service before REST routes match.
+			c.svc, c.proto = s, s.Protocols[0]
+		} else if rr, labels := f.matchREST(r); rr != nil {
 			c.svc, c.op, c.route, c.labels = rr.svc, rr.op, rr, labels
 		} else if s := f.bySigning[cred.service]; s != nil && s.Handler != nil {
 			c.svc, c.proto = s, s.Protocols[0]
@@ -346,7 +350,11 @@ func readBody(r *http.Request) ([]byte, error) {
 
 // verifyStreaming checks the signature of a request whose body the service's
 // Handler reads: the signature covers the hash X-Amz-Content-Sha256 names,
-// and a body with a digest there is checked against it as it is read.
+// and a body with a digest there is checked against it as it is read; an
+// aws-chunked body (a STREAMING- hash) is decoded as it is read, each chunk's
+// signature and the trailer's checksum checked, so that the Handler reads
+// the payload alone (reads fail with a *BodyError where the body breaks its
+// promise).
 func (f *FrontDoor) verifyStreaming(r *http.Request, c *call) (Signing, error) {
 	if !c.signed {
 		return Signing{}, faultf(missingAuth, http.StatusForbidden, "the request is not signed: sign it with SigV4 (the aws CLI and SDKs do)")
@@ -362,7 +370,12 @@ func (f *FrontDoor) verifyStreaming(r *http.Request, c *call) (Signing, error) {
 	if err != nil {
 		return Signing{}, err
 	}
-	if payloadHash != UnsignedPayload && !strings.HasPrefix(payloadHash, streamingPayload) {
+	switch {
+	case strings.HasPrefix(payloadHash, streamingPayload):
+		if ferr := decodeChunked(r, s); ferr != nil {
+			return Signing{}, ferr
+		}
+	case payloadHash != UnsignedPayload:
 		r.Body = &digestReader{r: r.Body, h: newHash(), want: payloadHash}
 	}
 	return s, nil

@@ -1,7 +1,9 @@
 package awsapi_test
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"io"
 
 	"google.golang.org/protobuf/proto"
 
@@ -11,3 +13,5 @@ import (
 func sha(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
 
 func awsjsonUnmarshal(b []byte, m proto.Message) error { return awsjson.Unmarshal(b, m) }
+
+func ioNopCloser(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }

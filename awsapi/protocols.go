@@ -204,7 +204,7 @@ func (d *digestReader) Read(p []byte) (int, error) {
 	n, err := d.r.Read(p)
 	d.h.Write(p[:n])
 	if err == io.EOF && fmt.Sprintf("%x", d.h.Sum(nil)) != d.want {
-		return n, fmt.Errorf("XAmzContentSHA256Mismatch: the body's SHA-256 is not X-Amz-Content-Sha256")
+		return n, &BodyError{Code: "XAmzContentSHA256Mismatch", Message: "The provided 'x-amz-content-sha256' header does not match what was computed."}
 	}
 	return n, err
 }

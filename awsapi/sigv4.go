@@ -73,6 +73,10 @@ type credential struct {
 	presigned                          bool
 	amzDate                            string
 	expires                            time.Duration
+	// v2 says the signature is S3's version 2 presigned query, valid until
+	// expiresAt.
+	v2        bool
+	expiresAt time.Time
 }
 
 // parseScope parses "AKID/20260101/us-east-1/ecs/aws4_request".
@@ -114,7 +118,7 @@ func credentialOf(r *http.Request) (c credential, ok bool, err *fault) {
 	}
 	q := r.URL.Query()
 	if q.Get("X-Amz-Algorithm") == "" && q.Get("X-Amz-Signature") == "" {
-		return c, false, nil
+		return credentialV2(r)
 	}
 	c.presigned = true
 	if q.Get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256" {
@@ -142,6 +146,9 @@ func credentialOf(r *http.Request) (c credential, ok bool, err *fault) {
 // payloadHash is the hex SHA-256 of the body, or what X-Amz-Content-Sha256
 // says in its place.
 func (k Keys) verify(r *http.Request, c credential, payloadHash string, now time.Time, sessions SessionKeys) (Signing, *fault) {
+	if c.v2 {
+		return k.verifyV2(r, c, now)
+	}
 	var session Session
 	secret, ok := k[c.accessKeyID]
 	if token := sessionToken(r, c); !ok && token != "" && sessions != nil {

@@ -34,6 +34,8 @@ import (
 	"github.com/berth/berth/ecs/fargate"
 	"github.com/berth/berth/ecs/servicecontroller"
 	"github.com/berth/berth/rolecreds"
+	"github.com/berth/berth/lambda/invoke"
+	"github.com/berth/berth/s3/s3api"
 	"github.com/berth/berth/secretref"
 	"github.com/berth/berth/secretsmanager/smapi"
 	"github.com/berth/berth/ssm/ssmapi"
@@ -94,6 +96,9 @@ type Config struct {
 	// RegistryGrace is how old a blob no image references must be before the
 	// registry's garbage collector removes it (registry.DefaultGrace when 0).
 	RegistryGrace time.Duration
+	// S3Events invokes functions for S3's bucket notifications (Lambda's
+	// invoke.EventSource); nil: a notification naming a function is refused.
+	S3Events invoke.EventSource
 	// Capacity configures the EC2 capacity providers' manager
 	// (ecs/capacity): instance size, scale-in delay. Start fills
 	// in its store, placer and join address; without a provisioner of its
@@ -155,6 +160,7 @@ type ControlPlane struct {
 	// Task role credentials, and the front door's address for tasks.
 	grants      *rolecreds.Grants
 	endpointURL string
+	s3       *s3api.Server
 }
 
 // Start opens the data dir's state, makes the tokens at first start and
@@ -191,6 +197,10 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		c.store.Close()
 		return nil, err
 	}
+	if err := c.startS3(cfg); err != nil {
+		c.store.Close()
+		return nil, fmt.Errorf("s3: %w", err)
+	}
 	api := ecsapi.New(c.store, cfg.ARNs, nil)
 	if err := api.EnsureDefaultCluster(ctx); err != nil {
 		c.store.Close()
@@ -226,7 +236,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		c.loops.Add(1)
 		go func() { defer c.loops.Done(); run(runCtx) }()
 	}
-	wires := []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets)}
+	wires := []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets), s3api.Wire(c.s3)}
 	c.errorTables = newErrorTables(wires...)
 	c.serveGRPC(api)
 	if err := c.startLambdaRunner(cfg, api); err != nil {
@@ -353,7 +363,7 @@ func (c *ControlPlane) serveHTTP(aws http.Handler, dash *dashboard.Dashboard) {
 		mux.Handle("/debug/pprof/profile", c.requireAdmin(http.HandlerFunc(pprof.Profile)))
 	}
 	c.http = &http.Server{
-		Handler:           http.MaxBytesHandler(mux, MaxRequestBytes),
+		Handler:           s3Split(aws, http.MaxBytesHandler(mux, MaxRequestBytes)),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	c.http.RegisterOnShutdown(dash.Close) // end the dashboard's event streams

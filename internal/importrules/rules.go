@@ -66,6 +66,12 @@ var Rules = []Rule{
 		Why: "role credentials are issued and checked below the services that use them: the control plane plugs them into the front door and the agents' assignments"},
 	{From: []string{"agent"}, Forbid: []string{"rolecreds"},
 		Why: "the agent serves the credentials it is sent; only the control plane issues them"},
+	{From: []string{"s3"}, Forbid: []string{"ecs", "ecr", "controlplane", "dashboard", "ssm", "secretsmanager", "agent"},
+		Why: "S3 is a service of its own: it reaches functions only through lambda/invoke's EventSource, which the control plane plugs in"},
+	{From: []string{"s3/notify", "s3/bucketname", "s3/s3fs"}, Forbid: []string{ours}, Allow: []string{"s3/notify", "s3/bucketname", "api"},
+		Why: "S3's notification and naming decisions are pure, and its files know nothing of berth's"},
+	{From: []string{"awsapi", "store"}, Forbid: []string{"s3"},
+		Why: "the wire layer and the store are below S3"},
 }
 
 // An Exception lets one package depend on one forbidden package for now. Each
