@@ -33,6 +33,8 @@ import (
 	"github.com/berth/berth/ecs/ecsapi"
 	"github.com/berth/berth/ecs/fargate"
 	"github.com/berth/berth/ecs/servicecontroller"
+	"github.com/berth/berth/elbv2/elbv2api"
+	"github.com/berth/berth/elbv2/proxy"
 	"github.com/berth/berth/secretref"
 	"github.com/berth/berth/secretsmanager/smapi"
 	"github.com/berth/berth/ssm/ssmapi"
@@ -97,6 +99,12 @@ type Config struct {
 	// in its store, placer and join address; without a provisioner of its
 	// own it uses the Fargate pool's.
 	Capacity capacity.Config
+	// LBBind is the host the load balancers' listeners bind
+	// ("127.0.0.1" when empty).
+	LBBind string
+	// LBProxy tunes the listeners' proxy (timeouts, the health check
+	// clock); Start fills in its logger and metrics.
+	LBProxy proxy.Options
 }
 
 // ControlPlane is a running control plane.
@@ -134,6 +142,10 @@ type ControlPlane struct {
 	registry *registry.Registry
 	ecr      *ecrapi.Server
 	gc       *registry.Collector
+
+	// Elastic Load Balancing v2 and its listeners' proxy.
+	elb     *elbv2api.Server
+	lbProxy *proxy.Manager
 }
 
 // Start opens the data dir's state, makes the tokens at first start and
@@ -197,7 +209,8 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		c.loops.Add(1)
 		go func() { defer c.loops.Done(); run(runCtx) }()
 	}
-	wires := []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets)}
+	c.startELB(cfg)
+	wires := []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets), elbv2api.Wire(c.elb)}
 	c.errorTables = newErrorTables(wires...)
 	c.serveGRPC(api)
 	front := awsapi.New(c.keys, awsapi.Options{Interceptor: c.unaryChain(), Logger: cfg.Logger, Observe: c.metrics.observeWire})
@@ -212,6 +225,27 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	c.log.Info("control plane serving", "grpc", c.GRPCAddr(), "http", c.HTTPAddr(), "registry", c.RegistryAddr(), "data_dir", cfg.DataDir)
 	return c, nil
 }
+
+// startELB makes Elastic Load Balancing v2 and opens the stored listeners
+// (one that cannot open is logged, and the others serve).
+func (c *ControlPlane) startELB(cfg Config) {
+	o := cfg.LBProxy
+	o.Logger = cfg.Logger
+	o.Metrics = proxy.NewMetrics(c.metrics.registry)
+	c.lbProxy = proxy.New(o)
+	c.elb = elbv2api.New(c.store, cfg.ARNs, elbv2api.Options{Bind: cfg.LBBind, Runtime: c.lbProxy})
+	if err := c.elb.Start(); err != nil {
+		c.log.Error("load balancers' listeners not opened", "err", err)
+	}
+}
+
+// LoadBalancers is Elastic Load Balancing v2's API, for the services that
+// register targets.
+func (c *ControlPlane) LoadBalancers() *elbv2api.Server { return c.elb }
+
+// ListenerAddr is the address a load balancer listener is bound to ("" when
+// it is not).
+func (c *ControlPlane) ListenerAddr(listenerArn string) string { return c.lbProxy.Addr(listenerArn) }
 
 // startSecrets opens the data dir's key for encryption at rest, makes the
 // SSM and Secrets Manager services over the store, and finishes a key
@@ -291,6 +325,7 @@ func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
 	berthv1.RegisterSecretsManagerServer(c.grpc, c.secrets)
 	berthv1.RegisterEncryptionKeysServer(c.grpc, atrest.NewServer(c.atRest, c.ssm, c.secrets))
 	berthv1.RegisterECRServer(c.grpc, c.ecr)
+	berthv1.RegisterElasticLoadBalancingV2Server(c.grpc, c.elb)
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	reflection.Register(c.grpc)
@@ -377,11 +412,15 @@ func (c *ControlPlane) Shutdown(ctx context.Context) error {
 	c.stopLoops()
 	c.loops.Wait()
 	c.closePool()
+	var lerr error
+	if c.lbProxy != nil {
+		lerr = c.lbProxy.Close(ctx)
+	}
 	herr := c.http.Shutdown(ctx)
 	if herr != nil {
 		c.http.Close()
 	}
 	serveErrs := errors.Join(<-c.served, <-c.served)
 	rerr := c.registry.Close(ctx)
-	return errors.Join(herr, serveErrs, rerr, c.store.Close())
+	return errors.Join(herr, serveErrs, rerr, lerr, c.store.Close())
 }

@@ -42,6 +42,7 @@ func run() error {
 		regCert  = flag.String("registry-tls-cert", "", "a certificate file the image registry serves HTTPS with (needed beyond loopback)")
 		regKey   = flag.String("registry-tls-key", "", "the key file of --registry-tls-cert")
 		maxBlob  = flag.Int64("registry-max-blob", 0, "the most bytes one blob upload request to the registry may carry (0: no limit)")
+		lbBind   = flag.String("lb-bind", "127.0.0.1", "the host load balancer listeners (elbv2 create-listener) bind their ports on")
 		region   = flag.String("region", arn.Default.Region, "region written in ARNs")
 		account  = flag.String("account", arn.Default.Account, "account id written in ARNs")
 		dev      = flag.Bool("dev", false, "development mode: a temporary data dir (unless --data-dir), debug logs, tokens printed")
@@ -105,6 +106,7 @@ func run() error {
 		RegistryTLSKey:  *regKey,
 		ARNs:            arn.Namer{Region: *region, Account: *account},
 		Logger:          log,
+		LBBind:          *lbBind,
 
 		HeartbeatPeriod:   *hbPeriod,
 		AgentTTL:          3 * *hbPeriod,
