@@ -196,9 +196,10 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		ImagePulls: c.imagePulls,
 	})
 	c.metrics.observeAgents(c.dispatcher.Heartbeats, c.dispatcher.Sessions)
+	c.startELB(cfg)
 	services := servicecontroller.New(servicecontroller.Config{
 		Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger, Resync: cfg.ServiceResync, HealthGrace: cfg.HealthGrace,
-		Placer: api.Placer(),
+		Placer: api.Placer(), LoadBalancers: serviceTargets{c.elb},
 	})
 	c.startPool(cfg, api.Placer())
 	api.ProviderUsage = c.capacity.Usage
@@ -209,7 +210,6 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		c.loops.Add(1)
 		go func() { defer c.loops.Done(); run(runCtx) }()
 	}
-	c.startELB(cfg)
 	wires := []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets), elbv2api.Wire(c.elb)}
 	c.errorTables = newErrorTables(wires...)
 	c.serveGRPC(api)
