@@ -322,7 +322,12 @@ func Matches(conds []*berthv1.ELBRuleCondition, req Request) bool {
 // Route picks the rule for req: the matching rule of the lowest priority,
 // else the default rule (IsDefault, or the one whose Priority is "default").
 func Route(rules []*berthv1.ELBRule, req Request) *berthv1.ELBRule {
-	sorted := SortRules(rules)
+	return RouteSorted(SortRules(rules), req)
+}
+
+// RouteSorted is Route over rules already in SortRules' order (the proxy
+// sorts a listener's rules once, not per request).
+func RouteSorted(sorted []*berthv1.ELBRule, req Request) *berthv1.ELBRule {
 	var def *berthv1.ELBRule
 	for _, r := range sorted {
 		if r.GetIsDefault() || r.GetPriority() == "default" {

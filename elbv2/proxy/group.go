@@ -94,11 +94,12 @@ func (g *group) health(key string) (elbv2.Health, bool) {
 // pick chooses the target of a new request, nil when none may take it.
 func (g *group) pick() *target {
 	now := time.Now()
+	var liveBuf [8]*target
+	var csBuf [8]elbv2.Candidate
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	checks := g.cfg.TargetGroup.GetHealthCheckEnabled()
-	live := make([]*target, 0, len(g.targets))
-	cs := make([]elbv2.Candidate, 0, len(g.targets))
+	live, cs := liveBuf[:0], csBuf[:0]
 	for _, t := range g.targets {
 		draining := !t.drainingUntil.IsZero()
 		if draining && !t.drainingUntil.After(now) {

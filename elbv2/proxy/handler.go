@@ -33,7 +33,7 @@ func (m *Manager) handler(l *listener) http.Handler {
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
 		}
-		rule := elbv2.Route(*l.rules.Load(), elbv2.Request{Host: host, Path: r.URL.Path})
+		rule := elbv2.RouteSorted(*l.rules.Load(), elbv2.Request{Host: host, Path: r.URL.Path})
 		if rule == nil || len(rule.GetActions()) == 0 {
 			elbError(w, http.StatusServiceUnavailable)
 			return
