@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -44,9 +45,20 @@ func main() {
 	duration := flag.Duration("duration", 5*time.Second, "how long each load runs")
 	concurrency := flag.Int("concurrency", 32, "clients sending at once")
 	targets := flag.Int("targets", 3, "targets behind the listener")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "lb:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*duration, *concurrency, *targets); err != nil {
 		fmt.Fprintln(os.Stderr, "lb:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
