@@ -320,6 +320,55 @@ check "delete objects" '"Key": "in/copy.txt"' s3api delete-objects --bucket phot
 check "delete an object" 'ok' bash -c "$AWS s3api --endpoint-url http://$addr delete-object --bucket photos --key 'in/hello world.txt' && echo ok"
 check "remove the empty bucket" 'remove_bucket: photos' bash -c "$AWS s3 --endpoint-url http://$addr rb s3://photos"
 check "the bucket is gone" 'NoSuchBucket' s3api list-objects-v2 --bucket photos
+# Elastic Load Balancing v2 (the query protocol): a load balancer, a target
+# group over a local web server, a listener that forwards to it, rules, and
+# ELB's errors.
+elbv2() { "$AWS" elbv2 --endpoint-url "http://$addr" --output json "$@"; }
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+mkdir -p "$data/www" && echo "hello from the target" >"$data/www/index.html"
+web_port=$(freeport)
+python3 -m http.server --bind 127.0.0.1 --directory "$data/www" "$web_port" >/dev/null 2>&1 &
+web_pid=$!
+lb_port=$(freeport)
+check "create a load balancer" '"Type": "application"' elbv2 create-load-balancer --name web --subnets subnet-1 subnet-2
+lb=$(elbv2 describe-load-balancers --names web --query 'LoadBalancers[0].LoadBalancerArn' --output text)
+check "a second load balancer of the name" 'DuplicateLoadBalancerName' elbv2 create-load-balancer --name web
+check "create a target group" '"HealthCheckPath": "/index.html"' \
+  elbv2 create-target-group --name web-tg --protocol HTTP --port 80 --target-type ip --health-check-path /index.html \
+  --health-check-interval-seconds 5 --health-check-timeout-seconds 2 --healthy-threshold-count 2 --matcher HttpCode=200-299
+tg=$(elbv2 describe-target-groups --names web-tg --query 'TargetGroups[0].TargetGroupArn' --output text)
+check "a health check timeout over its interval" 'InvalidConfigurationRequest' \
+  elbv2 create-target-group --name bad --protocol HTTP --port 80 --health-check-interval-seconds 5 --health-check-timeout-seconds 6
+check "set the deregistration delay" '"Value": "5"' \
+  elbv2 modify-target-group-attributes --target-group-arn "$tg" --attributes Key=deregistration_delay.timeout_seconds,Value=5
+check "register a target" '' elbv2 register-targets --target-group-arn "$tg" --targets "Id=127.0.0.1,Port=$web_port"
+check "a target of a group no listener uses is unused" '"Reason": "Target.NotInUse"' elbv2 describe-target-health --target-group-arn "$tg"
+check "create a listener" "\"Port\": $lb_port" \
+  elbv2 create-listener --load-balancer-arn "$lb" --protocol HTTP --port "$lb_port" --default-actions "Type=forward,TargetGroupArn=$tg"
+listener=$(elbv2 describe-listeners --load-balancer-arn "$lb" --query 'Listeners[0].ListenerArn' --output text)
+check "a second listener on the port" 'DuplicateListener' \
+  elbv2 create-listener --load-balancer-arn "$lb" --protocol HTTP --port "$lb_port" --default-actions "Type=forward,TargetGroupArn=$tg"
+check "the target turns healthy" '"State": "healthy"' \
+  bash -c "for i in \$(seq 100); do $AWS elbv2 --endpoint-url http://$addr describe-target-health --target-group-arn $tg | grep -q healthy && break; sleep 0.2; done; $AWS elbv2 --endpoint-url http://$addr describe-target-health --target-group-arn $tg"
+check "a request through the listener" 'hello from the target' curl -s "http://127.0.0.1:$lb_port/"
+check "create a fixed-response rule" '"Priority": "10"' \
+  elbv2 create-rule --listener-arn "$listener" --priority 10 --conditions Field=path-pattern,Values=/teapot \
+  --actions 'Type=fixed-response,FixedResponseConfig={StatusCode=418,ContentType=text/plain,MessageBody=teapot}'
+check "the rule answers" '418' curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$lb_port/teapot"
+check "a priority in use" 'PriorityInUse' \
+  elbv2 create-rule --listener-arn "$listener" --priority 10 --conditions Field=host-header,Values=example.com --actions "Type=forward,TargetGroupArn=$tg"
+check "describe rules, the default last" '"IsDefault": true' elbv2 describe-rules --listener-arn "$listener"
+check "tag the load balancer" '' elbv2 add-tags --resource-arns "$lb" --tags Key=team,Value=core
+check "describe tags" '"Value": "core"' elbv2 describe-tags --resource-arns "$lb"
+check "a target group in use is not deleted" 'ResourceInUse' elbv2 delete-target-group --target-group-arn "$tg"
+check "deregister the target" '' elbv2 deregister-targets --target-group-arn "$tg" --targets "Id=127.0.0.1,Port=$web_port"
+check "it drains through the deregistration delay" '"State": "draining"' elbv2 describe-target-health --target-group-arn "$tg"
+check "an unknown target group" 'TargetGroupNotFound' elbv2 describe-target-groups --target-group-arns "${tg}0"
+check "an unknown listener" 'ListenerNotFound' elbv2 describe-listeners --listener-arns "${listener}0"
+check "delete the load balancer" '' elbv2 delete-load-balancer --load-balancer-arn "$lb"
+check "its listener is closed" '000' curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$lb_port/"
+check "delete the target group" '' elbv2 delete-target-group --target-group-arn "$tg"
+kill $web_pid 2>/dev/null; wait $web_pid 2>/dev/null
 
 echo "awscli: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -33,8 +33,10 @@ import (
 	"github.com/berth/berth/ecs/ecsapi"
 	"github.com/berth/berth/ecs/fargate"
 	"github.com/berth/berth/ecs/servicecontroller"
-	"github.com/berth/berth/rolecreds"
+	"github.com/berth/berth/elbv2/elbv2api"
+	"github.com/berth/berth/elbv2/proxy"
 	"github.com/berth/berth/lambda/invoke"
+	"github.com/berth/berth/rolecreds"
 	"github.com/berth/berth/s3/s3api"
 	"github.com/berth/berth/secretref"
 	"github.com/berth/berth/secretsmanager/smapi"
@@ -117,6 +119,12 @@ type Config struct {
 	// AWSEndpointURL is where tasks' AWS SDKs reach the front door
 	// (AWS_ENDPOINT_URL); the HTTP address when empty.
 	AWSEndpointURL string
+	// LBBind is the host the load balancers' listeners bind
+	// ("127.0.0.1" when empty).
+	LBBind string
+	// LBProxy tunes the listeners' proxy (timeouts, the health check
+	// clock); Start fills in its logger and metrics.
+	LBProxy proxy.Options
 }
 
 // ControlPlane is a running control plane.
@@ -160,7 +168,11 @@ type ControlPlane struct {
 	// Task role credentials, and the front door's address for tasks.
 	grants      *rolecreds.Grants
 	endpointURL string
-	s3       *s3api.Server
+	s3          *s3api.Server
+
+	// Elastic Load Balancing v2 and its listeners' proxy.
+	elb     *elbv2api.Server
+	lbProxy *proxy.Manager
 }
 
 // Start opens the data dir's state, makes the tokens at first start and
@@ -223,9 +235,10 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	})
 	c.endpointURL = endpointURL(cfg, c.HTTPAddr())
 	c.metrics.observeAgents(c.dispatcher.Heartbeats, c.dispatcher.Sessions)
+	c.startELB(cfg)
 	services := servicecontroller.New(servicecontroller.Config{
 		Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger, Resync: cfg.ServiceResync, HealthGrace: cfg.HealthGrace,
-		Placer: api.Placer(),
+		Placer: api.Placer(), LoadBalancers: serviceTargets{c.elb},
 	})
 	c.startPool(cfg, api.Placer())
 	api.ProviderUsage = c.capacity.Usage
@@ -236,7 +249,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		c.loops.Add(1)
 		go func() { defer c.loops.Done(); run(runCtx) }()
 	}
-	wires := []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets), s3api.Wire(c.s3)}
+	wires := []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets), s3api.Wire(c.s3), elbv2api.Wire(c.elb)}
 	c.errorTables = newErrorTables(wires...)
 	c.serveGRPC(api)
 	if err := c.startLambdaRunner(cfg, api); err != nil {
@@ -256,6 +269,27 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	c.log.Info("control plane serving", "grpc", c.GRPCAddr(), "http", c.HTTPAddr(), "registry", c.RegistryAddr(), "data_dir", cfg.DataDir)
 	return c, nil
 }
+
+// startELB makes Elastic Load Balancing v2 and opens the stored listeners
+// (one that cannot open is logged, and the others serve).
+func (c *ControlPlane) startELB(cfg Config) {
+	o := cfg.LBProxy
+	o.Logger = cfg.Logger
+	o.Metrics = proxy.NewMetrics(c.metrics.registry)
+	c.lbProxy = proxy.New(o)
+	c.elb = elbv2api.New(c.store, cfg.ARNs, elbv2api.Options{Bind: cfg.LBBind, Runtime: c.lbProxy})
+	if err := c.elb.Start(); err != nil {
+		c.log.Error("load balancers' listeners not opened", "err", err)
+	}
+}
+
+// LoadBalancers is Elastic Load Balancing v2's API, for the services that
+// register targets.
+func (c *ControlPlane) LoadBalancers() *elbv2api.Server { return c.elb }
+
+// ListenerAddr is the address a load balancer listener is bound to ("" when
+// it is not).
+func (c *ControlPlane) ListenerAddr(listenerArn string) string { return c.lbProxy.Addr(listenerArn) }
 
 // startSecrets opens the data dir's key for encryption at rest, makes the
 // SSM and Secrets Manager services over the store, and finishes a key
@@ -335,6 +369,7 @@ func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
 	berthv1.RegisterSecretsManagerServer(c.grpc, c.secrets)
 	berthv1.RegisterEncryptionKeysServer(c.grpc, atrest.NewServer(c.atRest, c.ssm, c.secrets))
 	berthv1.RegisterECRServer(c.grpc, c.ecr)
+	berthv1.RegisterElasticLoadBalancingV2Server(c.grpc, c.elb)
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	reflection.Register(c.grpc)
@@ -422,11 +457,15 @@ func (c *ControlPlane) Shutdown(ctx context.Context) error {
 	c.stopLoops()
 	c.loops.Wait()
 	c.closePool()
+	var lerr error
+	if c.lbProxy != nil {
+		lerr = c.lbProxy.Close(ctx)
+	}
 	herr := c.http.Shutdown(ctx)
 	if herr != nil {
 		c.http.Close()
 	}
 	serveErrs := errors.Join(<-c.served, <-c.served)
 	rerr := c.registry.Close(ctx)
-	return errors.Join(herr, serveErrs, rerr, c.store.Close())
+	return errors.Join(herr, serveErrs, rerr, lerr, c.store.Close())
 }

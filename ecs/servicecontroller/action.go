@@ -61,8 +61,14 @@ func (a *action) stop(ctx context.Context, d service.Decision) error {
 	}
 	var stopped []string
 	for _, reason := range order {
-		ids := byReason[reason]
-		_, err := a.c.cfg.Store.Apply(ctx, &berthv1.Command{At: toEpoch(a.c.cfg.Now()), Change: &berthv1.Command_StopTasks{StopTasks: &berthv1.StopTasksCommand{
+		ids, err := a.drain(ctx, byReason[reason])
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			continue // their targets are draining: stopped once the delay ends
+		}
+		_, err = a.c.cfg.Store.Apply(ctx, &berthv1.Command{At: toEpoch(a.c.cfg.Now()), Change: &berthv1.Command_StopTasks{StopTasks: &berthv1.StopTasksCommand{
 			Cluster: a.rec.Cluster, Ids: ids, StopCode: service.StopSchedulerInitiated, Reason: reason,
 		}}})
 		if err != nil {

@@ -47,6 +47,9 @@ type Config struct {
 	Workers int
 	Now     func() time.Time
 	Logger  *slog.Logger
+	// LoadBalancers registers the tasks of services with loadBalancers as
+	// targets (nil: none are).
+	LoadBalancers LoadBalancers
 }
 
 // Controller is the service scheduler's I/O.
@@ -56,6 +59,13 @@ type Controller struct {
 	// to tell the changes that concern them from the many that do not (a
 	// task's reservation moving). Owned by Run's goroutine.
 	seen map[instanceKey]instanceSeen
+	// leaving holds the tasks whose targets were deregistered before their
+	// stop, so that they are not registered again meanwhile (task id to
+	// struct{}; the workers share it).
+	leaving sync.Map
+	// targets are the targets registered for each running task (task id to
+	// []Target), to deregister them when the task stops by itself.
+	targets sync.Map
 }
 
 // New returns a Controller; call Run.
@@ -138,7 +148,7 @@ func (c *Controller) allServices(steady bool) map[serviceKey]bool {
 	clusters, _, _ := c.cfg.Store.Clusters("", 1<<30)
 	for _, cl := range clusters {
 		for _, s := range c.cfg.Store.Services(cl, live) {
-			if steady || !s.Steady {
+			if steady || !s.Steady || c.balanced(s) { // targets' health changes without an event
 				out[serviceKey{cl, s.Service.ServiceName}] = true
 			}
 		}

@@ -26,12 +26,16 @@ func (c *Controller) reconcile(ctx context.Context, k serviceKey) error {
 		return nil // gone meanwhile
 	}
 	tasks := c.cfg.Store.TasksOfGroup(k.cluster, "service:"+k.name)
-	in, err := c.input(rec, tasks)
+	a := &action{c: c, rec: rec, tasks: tasks}
+	lbHealth, err := a.balance(ctx)
+	if err != nil {
+		return err
+	}
+	in, err := c.input(rec, tasks, lbHealth)
 	if err != nil {
 		return err
 	}
 	d := service.Decide(in)
-	a := &action{c: c, rec: rec, tasks: tasks}
 	if err := a.stop(ctx, d); err != nil {
 		return err
 	}
@@ -42,7 +46,10 @@ func (c *Controller) reconcile(ctx context.Context, k serviceKey) error {
 }
 
 // input is the service's moment as service.Decide reads it.
-func (c *Controller) input(rec *berthv1.ServiceRecord, tasks []*berthv1.TaskRecord) (service.Input, error) {
+// lbHealth is each running task's health by its load balancers' targets
+// (nil for a service without loadBalancers): such a task counts as healthy
+// only when its targets are.
+func (c *Controller) input(rec *berthv1.ServiceRecord, tasks []*berthv1.TaskRecord, lbHealth map[string]string) (service.Input, error) {
 	svc := rec.Service
 	cfg := svc.GetDeploymentConfiguration()
 	in := service.Input{
@@ -74,6 +81,13 @@ func (c *Controller) input(rec *berthv1.ServiceRecord, tasks []*berthv1.TaskReco
 			LastStatus: t.Task.LastStatus, DesiredStatus: t.Task.DesiredStatus, HealthStatus: t.Task.HealthStatus,
 			HasHealthCheck: checks[td], StartedAt: fromEpoch(t.Task.StartedAt), StopCode: t.Task.StopCode,
 			EverRan: t.Task.StartedAt != 0, ProtectedUntil: protectedUntil(svc, t)})
+		if lb, ok := lbHealth[t.Id]; ok {
+			last := &in.Tasks[len(in.Tasks)-1]
+			if !last.HasHealthCheck || last.HealthStatus == "HEALTHY" || lb == "UNHEALTHY" {
+				last.HealthStatus = lb
+			}
+			last.HasHealthCheck = true
+		}
 	}
 	instances, err := c.instances(rec, tasks)
 	if err != nil {

@@ -1,0 +1,143 @@
+package servicecontroller_test
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/berth/berth/agent"
+	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/controlplane"
+	"github.com/berth/berth/elbv2/proxy"
+	"github.com/berth/berth/internal/cptest"
+)
+
+// A service behind a target group: its RUNNING tasks' host ports are
+// registered; a task whose target fails its health checks is replaced with
+// ECS's event; a task whose target answers takes the listener's requests;
+// scaling in drains the targets before the tasks stop.
+func TestServiceBehindLoadBalancer(t *testing.T) {
+	c := cptest.Start(t, controlplane.Config{
+		HeartbeatPeriod: 200 * time.Millisecond, ServiceResync: 100 * time.Millisecond, HealthGrace: 300 * time.Millisecond,
+		LBProxy: proxy.Options{Interval: func(s int32) time.Duration { return time.Duration(s) * 10 * time.Millisecond }},
+	})
+	c.StartAgent(t, agent.Config{AvailabilityZone: "us-east-1a", InstanceType: "t3.large"})
+	c.WaitInstances(t, 1)
+	elb := berthv1.NewElasticLoadBalancingV2Client(c.Dial(t))
+	ctx := c.Ctx
+
+	lb, err := elb.CreateLoadBalancer(ctx, &berthv1.ELBCreateLoadBalancerRequest{Name: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgOut, err := elb.CreateTargetGroup(ctx, &berthv1.ELBCreateTargetGroupRequest{Name: "web", Protocol: "HTTP", Port: proto.Int32(80),
+		HealthCheckIntervalSeconds: proto.Int32(10), HealthCheckTimeoutSeconds: proto.Int32(5), HealthyThresholdCount: proto.Int32(2), UnhealthyThresholdCount: proto.Int32(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := tgOut.TargetGroups[0].TargetGroupArn
+	if _, err := elb.ModifyTargetGroupAttributes(ctx, &berthv1.ELBModifyTargetGroupAttributesRequest{TargetGroupArn: tg,
+		Attributes: []*berthv1.ELBTargetGroupAttribute{{Key: "deregistration_delay.timeout_seconds", Value: "1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := int32(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	if _, err := elb.CreateListener(ctx, &berthv1.ELBCreateListenerRequest{LoadBalancerArn: lb.LoadBalancers[0].LoadBalancerArn, Protocol: "HTTP", Port: &port,
+		DefaultActions: []*berthv1.ELBAction{{Type: "forward", TargetGroupArn: tg}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := c.ECS.RegisterTaskDefinition(ctx, &berthv1.RegisterTaskDefinitionRequest{Family: "web", NetworkMode: "bridge",
+		ContainerDefinitions: []*berthv1.ContainerDefinition{{Name: "app", Image: "berth-test/app", Memory: proto.Int32(64),
+			PortMappings: []*berthv1.PortMapping{{ContainerPort: 80}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ECS.CreateService(ctx, &berthv1.CreateServiceRequest{ServiceName: "web", TaskDefinition: "web", DesiredCount: proto.Int32(1),
+		LoadBalancers: []*berthv1.LoadBalancer{{TargetGroupArn: tg, ContainerName: "app", ContainerPort: proto.Int32(80)}}}); err != nil {
+		t.Fatal(err)
+	}
+	targets := func() []*berthv1.ELBTargetHealthDescription {
+		out, err := elb.DescribeTargetHealth(ctx, &berthv1.ELBDescribeTargetHealthRequest{TargetGroupArn: tg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.TargetHealthDescriptions
+	}
+	// Nothing listens on the hollow task's host port: its target fails its
+	// health checks and the task is replaced.
+	cptest.Eventually(t, "the task's target fails and the service says so", func() bool {
+		res, err := c.ECS.DescribeServices(ctx, &berthv1.DescribeServicesRequest{Services: []string{"web"}})
+		if err != nil || len(res.Services) != 1 {
+			return false
+		}
+		for _, ev := range res.Services[0].Events {
+			if ev.Message != "" && contains(ev.Message, "failed ELB health checks in (target-group "+tg+")") {
+				return true
+			}
+		}
+		return false
+	})
+
+	// Serve on the current task's host port: its target turns healthy and
+	// the listener's requests reach it.
+	var hostPort int32
+	cptest.Eventually(t, "a running task with a registered target", func() bool {
+		for _, d := range targets() {
+			if d.TargetHealth.State == "initial" || d.TargetHealth.State == "healthy" || d.TargetHealth.State == "unhealthy" {
+				hostPort = d.Target.GetPort()
+				backend, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(int(hostPort)))
+				if err != nil {
+					return false
+				}
+				srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "task") })}
+				go srv.Serve(backend)
+				t.Cleanup(func() { srv.Close() })
+				return true
+			}
+		}
+		return false
+	})
+	web := &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(web.CloseIdleConnections)
+	cptest.Eventually(t, "a request through the listener reaches the task", func() bool {
+		resp, err := web.Get("http://127.0.0.1:" + strconv.Itoa(int(port)) + "/")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode == 200 && string(b) == "task"
+	})
+
+	// Scale in: the target drains through its delay, then the task stops.
+	if _, err := c.ECS.UpdateService(ctx, &berthv1.UpdateServiceRequest{Service: "web", DesiredCount: proto.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
+	sawDraining := false
+	cptest.Eventually(t, "targets drained and tasks stopped", func() bool {
+		ts := targets()
+		for _, d := range ts {
+			sawDraining = sawDraining || d.TargetHealth.State == "draining"
+		}
+		res, err := c.ECS.DescribeServices(ctx, &berthv1.DescribeServicesRequest{Services: []string{"web"}})
+		return err == nil && len(ts) == 0 && res.Services[0].GetRunningCount() == 0
+	})
+	if !sawDraining {
+		t.Error("the target did not drain before its task stopped")
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
