@@ -359,7 +359,11 @@ func (f *FrontDoor) writeError(w http.ResponseWriter, c *call, err error, reques
 	if e.Class == apierr.Internal {
 		f.log.Error("AWS call failed", "service", c.svc.Name, "operation", c.op, "err", err)
 	}
-	writeError(w, p, code, wireError{code: name, message: e.Message, field: e.Field, detail: e.Detail}, ns, requestID)
+	we := wireError{code: name, message: e.Message, field: e.Field, detail: e.Detail}
+	if c.svc.ErrorMembers != nil {
+		we.members = c.svc.ErrorMembers(name, e)
+	}
+	writeError(w, p, code, we, ns, requestID)
 	return name
 }
 
