@@ -27,6 +27,7 @@ const (
 	ssmMethodPrefix     = "/berth.v1.SSM/"
 	secretsMethodPrefix = "/berth.v1.SecretsManager/"
 	keysMethodPrefix    = "/berth.v1.EncryptionKeys/"
+	lambdaMethodPrefix  = "/berth.v1.Lambda/"
 )
 
 // unaryChain is every unary interceptor, outermost first: metrics and logging
@@ -108,7 +109,7 @@ func (c *ControlPlane) checkToken(ctx context.Context, method string) error {
 	switch {
 	case strings.HasPrefix(method, ecsMethodPrefix), strings.HasPrefix(method, berthMethodPrefix),
 		strings.HasPrefix(method, ssmMethodPrefix), strings.HasPrefix(method, secretsMethodPrefix),
-		strings.HasPrefix(method, keysMethodPrefix),
+		strings.HasPrefix(method, keysMethodPrefix), strings.HasPrefix(method, lambdaMethodPrefix),
 		strings.HasPrefix(method, ecrMethodPrefix):
 		return checkBearer(ctx, c.adminToken)
 	case strings.HasPrefix(method, agentMethodPrefix):

@@ -131,6 +131,8 @@ type Caller struct {
 	Principal, SourceArn, SourceAccount string
 	// Action is lambda:InvokeFunction (or lambda:InvokeFunctionUrl).
 	Action string
+	// URLAuthType is a function URL's AuthType, for lambda:InvokeFunctionUrl.
+	URLAuthType string
 }
 
 // Allows reports whether a statement of the policy on resource lets the
@@ -181,6 +183,8 @@ func conditionsHold(cond map[string]map[string]string, c Caller) bool {
 				got = c.SourceArn
 			case "aws:sourceaccount":
 				got = c.SourceAccount
+			case "lambda:functionurlauthtype":
+				got = c.URLAuthType
 			default:
 				return false // a condition berth cannot tell from another service's invoke
 			}

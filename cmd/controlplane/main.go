@@ -24,6 +24,7 @@ import (
 	"github.com/berth/berth/controlplane"
 	"github.com/berth/berth/ecr/registry"
 	"github.com/berth/berth/internal/inprocess"
+	"github.com/berth/berth/lambda/lambdaapi"
 )
 
 func main() {
@@ -41,6 +42,7 @@ func run() error {
 		regAddr  = flag.String("registry-addr", registry.DefaultAddr, "the image registry's (ECR's) listen address")
 		regCert  = flag.String("registry-tls-cert", "", "a certificate file the image registry serves HTTPS with (needed beyond loopback)")
 		regKey   = flag.String("registry-tls-key", "", "the key file of --registry-tls-cert")
+		urlAddr  = flag.String("lambda-url-addr", lambdaapi.DefaultURLAddr, "the address Lambda's function URLs are served on (ID.lambda-url.REGION.localhost:PORT, or /ID/... on it)")
 		maxBlob  = flag.Int64("registry-max-blob", 0, "the most bytes one blob upload request to the registry may carry (0: no limit)")
 		region   = flag.String("region", arn.Default.Region, "region written in ARNs")
 		account  = flag.String("account", arn.Default.Account, "account id written in ARNs")
@@ -103,6 +105,7 @@ func run() error {
 		RegistryMaxBlob: *maxBlob,
 		RegistryTLSCert: *regCert,
 		RegistryTLSKey:  *regKey,
+		LambdaURLAddr:   *urlAddr,
 		ARNs:            arn.Namer{Region: *region, Account: *account},
 		Logger:          log,
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -52,8 +53,11 @@ type Config struct {
 	EventWorkers int
 	// URLAddr is the function URL server's address, as URLs are shown.
 	URLAddr string
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// URLAuthenticate checks the SigV4 signature of a request to an
+	// AWS_IAM function URL; nil refuses them all (403).
+	URLAuthenticate func(*http.Request) error
+	Logger          *slog.Logger
+	Now             func() time.Time
 }
 
 // Server is berth.v1.Lambda.
