@@ -80,8 +80,8 @@ func member(field string) string {
 	if field == "" {
 		return field
 	}
-	if i := strings.LastIndexByte(field, '.'); i >= 0 {
-		return field[:i+1] + member(field[i+1:])
+	if head, rest, ok := strings.Cut(field, "."); ok {
+		return member(head) + "." + member(rest)
 	}
 	return strings.ToLower(field[:1]) + field[1:]
 }
