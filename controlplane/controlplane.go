@@ -334,6 +334,7 @@ func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
 	berthv1.RegisterEncryptionKeysServer(c.grpc, atrest.NewServer(c.atRest, c.ssm, c.secrets))
 	berthv1.RegisterECRServer(c.grpc, c.ecr)
 	berthv1.RegisterLambdaServer(c.grpc, c.lambda)
+	berthv1.RegisterLambdaUsageServer(c.grpc, c.lambda.Usage())
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	reflection.Register(c.grpc)

@@ -264,3 +264,19 @@ func TestURLEvent(t *testing.T) {
 		t.Fatalf("%+v", ev)
 	}
 }
+
+func TestUsage(t *testing.T) {
+	recs := []*berthv1.LambdaUsageRecord{
+		{FunctionArn: "arn:f:1", BilledMs: 1000, MemoryMb: 1024, InitDurationMs: 100},
+		{FunctionArn: "arn:f:1", BilledMs: 500, MemoryMb: 1024},
+		{FunctionArn: "arn:g:$LATEST", BilledMs: 2000, MemoryMb: 512},
+	}
+	u := Usage(recs)
+	if len(u.Functions) != 2 || u.Requests != 3 || u.GbSeconds != 2.5 || u.Functions[0].ColdStarts != 1 || u.Functions[0].GbSeconds != 1.5 {
+		t.Fatalf("%v", u)
+	}
+	want := 3*PricePerRequest + 2.5*PricePerGBSecond
+	if diff := u.Cost - want; diff > 1e-15 || diff < -1e-15 || u.CostAfterFreeTier != 0 || u.FreeTierRequests != 3 {
+		t.Fatalf("cost %v, want %v; after free tier %v", u.Cost, want, u.CostAfterFreeTier)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	sdk "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/lambda/invoke"
 	"github.com/berth/berth/lambda/lambdaapi"
 	"github.com/berth/berth/store"
@@ -249,3 +250,25 @@ func (b *blocking) Invoke(ctx context.Context, req invoke.Request) (invoke.Resul
 func (b *blocking) ch() chan struct{} { return b.n }
 
 func (b *blocking) started() bool { return len(b.ch()) > 0 }
+
+// Each invocation's usage is kept and priced by GetFunctionUsage.
+func TestUsageRecords(t *testing.T) {
+	e := start(t, nil, lambdaapi.Config{})
+	ctx := context.Background()
+	e.create(t, "u")
+	for range 3 {
+		if _, err := e.client.Invoke(ctx, &sdk.InvokeInput{FunctionName: aws.String("u")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got *berthv1.GetFunctionUsageResponse
+	eventually(t, "three usage records", func() bool {
+		var err error
+		got, err = e.srv.Usage().GetFunctionUsage(ctx, &berthv1.GetFunctionUsageRequest{FunctionName: "u"})
+		return err == nil && got.Requests == 3
+	})
+	// The fake takes 1.5 ms: billed 2 ms each at 128 MB.
+	if len(got.Functions) != 1 || got.Functions[0].BilledMs != 6 || got.Functions[0].FunctionArn != "arn:aws:lambda:us-east-1:123456789012:function:u:$LATEST" || got.Cost <= 0 {
+		t.Fatalf("usage %v", got)
+	}
+}

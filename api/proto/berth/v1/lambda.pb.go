@@ -5240,6 +5240,264 @@ func (x *LambdaUsageRecord) GetInitDurationMs() float64 {
 	return 0
 }
 
+// GetFunctionUsageRequest names a function (its name or ARN; empty: every
+// function) and a window in seconds since the epoch (0: unbounded).
+type GetFunctionUsageRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FunctionName  string                 `protobuf:"bytes,1,opt,name=function_name,json=FunctionName,proto3" json:"function_name,omitempty"`
+	StartTime     float64                `protobuf:"fixed64,2,opt,name=start_time,json=StartTime,proto3" json:"start_time,omitempty"`
+	EndTime       float64                `protobuf:"fixed64,3,opt,name=end_time,json=EndTime,proto3" json:"end_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFunctionUsageRequest) Reset() {
+	*x = GetFunctionUsageRequest{}
+	mi := &file_berth_v1_lambda_proto_msgTypes[78]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFunctionUsageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFunctionUsageRequest) ProtoMessage() {}
+
+func (x *GetFunctionUsageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_lambda_proto_msgTypes[78]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFunctionUsageRequest.ProtoReflect.Descriptor instead.
+func (*GetFunctionUsageRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_lambda_proto_rawDescGZIP(), []int{78}
+}
+
+func (x *GetFunctionUsageRequest) GetFunctionName() string {
+	if x != nil {
+		return x.FunctionName
+	}
+	return ""
+}
+
+func (x *GetFunctionUsageRequest) GetStartTime() float64 {
+	if x != nil {
+		return x.StartTime
+	}
+	return 0
+}
+
+func (x *GetFunctionUsageRequest) GetEndTime() float64 {
+	if x != nil {
+		return x.EndTime
+	}
+	return 0
+}
+
+// LambdaFunctionUsage is one version's use and its cost in US dollars.
+type LambdaFunctionUsage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FunctionArn   string                 `protobuf:"bytes,1,opt,name=function_arn,json=FunctionArn,proto3" json:"function_arn,omitempty"`
+	Invocations   int64                  `protobuf:"varint,2,opt,name=invocations,json=Invocations,proto3" json:"invocations,omitempty"`
+	BilledMs      int64                  `protobuf:"varint,3,opt,name=billed_ms,json=BilledMs,proto3" json:"billed_ms,omitempty"`
+	GbSeconds     float64                `protobuf:"fixed64,4,opt,name=gb_seconds,json=GbSeconds,proto3" json:"gb_seconds,omitempty"`
+	RequestCost   float64                `protobuf:"fixed64,5,opt,name=request_cost,json=RequestCost,proto3" json:"request_cost,omitempty"`
+	DurationCost  float64                `protobuf:"fixed64,6,opt,name=duration_cost,json=DurationCost,proto3" json:"duration_cost,omitempty"`
+	Cost          float64                `protobuf:"fixed64,7,opt,name=cost,json=Cost,proto3" json:"cost,omitempty"`
+	ColdStarts    int64                  `protobuf:"varint,8,opt,name=cold_starts,json=ColdStarts,proto3" json:"cold_starts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LambdaFunctionUsage) Reset() {
+	*x = LambdaFunctionUsage{}
+	mi := &file_berth_v1_lambda_proto_msgTypes[79]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LambdaFunctionUsage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LambdaFunctionUsage) ProtoMessage() {}
+
+func (x *LambdaFunctionUsage) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_lambda_proto_msgTypes[79]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LambdaFunctionUsage.ProtoReflect.Descriptor instead.
+func (*LambdaFunctionUsage) Descriptor() ([]byte, []int) {
+	return file_berth_v1_lambda_proto_rawDescGZIP(), []int{79}
+}
+
+func (x *LambdaFunctionUsage) GetFunctionArn() string {
+	if x != nil {
+		return x.FunctionArn
+	}
+	return ""
+}
+
+func (x *LambdaFunctionUsage) GetInvocations() int64 {
+	if x != nil {
+		return x.Invocations
+	}
+	return 0
+}
+
+func (x *LambdaFunctionUsage) GetBilledMs() int64 {
+	if x != nil {
+		return x.BilledMs
+	}
+	return 0
+}
+
+func (x *LambdaFunctionUsage) GetGbSeconds() float64 {
+	if x != nil {
+		return x.GbSeconds
+	}
+	return 0
+}
+
+func (x *LambdaFunctionUsage) GetRequestCost() float64 {
+	if x != nil {
+		return x.RequestCost
+	}
+	return 0
+}
+
+func (x *LambdaFunctionUsage) GetDurationCost() float64 {
+	if x != nil {
+		return x.DurationCost
+	}
+	return 0
+}
+
+func (x *LambdaFunctionUsage) GetCost() float64 {
+	if x != nil {
+		return x.Cost
+	}
+	return 0
+}
+
+func (x *LambdaFunctionUsage) GetColdStarts() int64 {
+	if x != nil {
+		return x.ColdStarts
+	}
+	return 0
+}
+
+// GetFunctionUsageResponse is each version's use and the total; the free
+// tier (1M requests and 400,000 GB-seconds a month) is shown apart: Cost
+// is before it, CostAfterFreeTier after it.
+type GetFunctionUsageResponse struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Functions         []*LambdaFunctionUsage `protobuf:"bytes,1,rep,name=functions,json=Functions,proto3" json:"functions,omitempty"`
+	Requests          int64                  `protobuf:"varint,2,opt,name=requests,json=Requests,proto3" json:"requests,omitempty"`
+	GbSeconds         float64                `protobuf:"fixed64,3,opt,name=gb_seconds,json=GbSeconds,proto3" json:"gb_seconds,omitempty"`
+	Cost              float64                `protobuf:"fixed64,4,opt,name=cost,json=Cost,proto3" json:"cost,omitempty"`
+	FreeTierRequests  int64                  `protobuf:"varint,5,opt,name=free_tier_requests,json=FreeTierRequests,proto3" json:"free_tier_requests,omitempty"`
+	FreeTierGbSeconds float64                `protobuf:"fixed64,6,opt,name=free_tier_gb_seconds,json=FreeTierGbSeconds,proto3" json:"free_tier_gb_seconds,omitempty"`
+	CostAfterFreeTier float64                `protobuf:"fixed64,7,opt,name=cost_after_free_tier,json=CostAfterFreeTier,proto3" json:"cost_after_free_tier,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *GetFunctionUsageResponse) Reset() {
+	*x = GetFunctionUsageResponse{}
+	mi := &file_berth_v1_lambda_proto_msgTypes[80]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFunctionUsageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFunctionUsageResponse) ProtoMessage() {}
+
+func (x *GetFunctionUsageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_lambda_proto_msgTypes[80]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFunctionUsageResponse.ProtoReflect.Descriptor instead.
+func (*GetFunctionUsageResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_lambda_proto_rawDescGZIP(), []int{80}
+}
+
+func (x *GetFunctionUsageResponse) GetFunctions() []*LambdaFunctionUsage {
+	if x != nil {
+		return x.Functions
+	}
+	return nil
+}
+
+func (x *GetFunctionUsageResponse) GetRequests() int64 {
+	if x != nil {
+		return x.Requests
+	}
+	return 0
+}
+
+func (x *GetFunctionUsageResponse) GetGbSeconds() float64 {
+	if x != nil {
+		return x.GbSeconds
+	}
+	return 0
+}
+
+func (x *GetFunctionUsageResponse) GetCost() float64 {
+	if x != nil {
+		return x.Cost
+	}
+	return 0
+}
+
+func (x *GetFunctionUsageResponse) GetFreeTierRequests() int64 {
+	if x != nil {
+		return x.FreeTierRequests
+	}
+	return 0
+}
+
+func (x *GetFunctionUsageResponse) GetFreeTierGbSeconds() float64 {
+	if x != nil {
+		return x.FreeTierGbSeconds
+	}
+	return 0
+}
+
+func (x *GetFunctionUsageResponse) GetCostAfterFreeTier() float64 {
+	if x != nil {
+		return x.CostAfterFreeTier
+	}
+	return 0
+}
+
 var File_berth_v1_lambda_proto protoreflect.FileDescriptor
 
 const file_berth_v1_lambda_proto_rawDesc = "" +
@@ -5722,7 +5980,32 @@ const file_berth_v1_lambda_proto_rawDesc = "" +
 	"DurationMs\x12\x1b\n" +
 	"\tbilled_ms\x18\x05 \x01(\x05R\bBilledMs\x12\x1b\n" +
 	"\tmemory_mb\x18\x06 \x01(\x05R\bMemoryMB\x12(\n" +
-	"\x10init_duration_ms\x18\a \x01(\x01R\x0eInitDurationMs2\xe6\x19\n" +
+	"\x10init_duration_ms\x18\a \x01(\x01R\x0eInitDurationMs\"x\n" +
+	"\x17GetFunctionUsageRequest\x12#\n" +
+	"\rfunction_name\x18\x01 \x01(\tR\fFunctionName\x12\x1d\n" +
+	"\n" +
+	"start_time\x18\x02 \x01(\x01R\tStartTime\x12\x19\n" +
+	"\bend_time\x18\x03 \x01(\x01R\aEndTime\"\x93\x02\n" +
+	"\x13LambdaFunctionUsage\x12!\n" +
+	"\ffunction_arn\x18\x01 \x01(\tR\vFunctionArn\x12 \n" +
+	"\vinvocations\x18\x02 \x01(\x03R\vInvocations\x12\x1b\n" +
+	"\tbilled_ms\x18\x03 \x01(\x03R\bBilledMs\x12\x1d\n" +
+	"\n" +
+	"gb_seconds\x18\x04 \x01(\x01R\tGbSeconds\x12!\n" +
+	"\frequest_cost\x18\x05 \x01(\x01R\vRequestCost\x12#\n" +
+	"\rduration_cost\x18\x06 \x01(\x01R\fDurationCost\x12\x12\n" +
+	"\x04cost\x18\a \x01(\x01R\x04Cost\x12\x1f\n" +
+	"\vcold_starts\x18\b \x01(\x03R\n" +
+	"ColdStarts\"\xb6\x02\n" +
+	"\x18GetFunctionUsageResponse\x12;\n" +
+	"\tfunctions\x18\x01 \x03(\v2\x1d.berth.v1.LambdaFunctionUsageR\tFunctions\x12\x1a\n" +
+	"\brequests\x18\x02 \x01(\x03R\bRequests\x12\x1d\n" +
+	"\n" +
+	"gb_seconds\x18\x03 \x01(\x01R\tGbSeconds\x12\x12\n" +
+	"\x04cost\x18\x04 \x01(\x01R\x04Cost\x12,\n" +
+	"\x12free_tier_requests\x18\x05 \x01(\x03R\x10FreeTierRequests\x12/\n" +
+	"\x14free_tier_gb_seconds\x18\x06 \x01(\x01R\x11FreeTierGbSeconds\x12/\n" +
+	"\x14cost_after_free_tier\x18\a \x01(\x01R\x11CostAfterFreeTier2\xe6\x19\n" +
 	"\x06Lambda\x12^\n" +
 	"\x0eCreateFunction\x12%.berth.v1.LambdaCreateFunctionRequest\x1a%.berth.v1.LambdaFunctionConfiguration\x12V\n" +
 	"\vGetFunction\x12\".berth.v1.LambdaGetFunctionRequest\x1a#.berth.v1.LambdaGetFunctionResponse\x12r\n" +
@@ -5755,7 +6038,9 @@ const file_berth_v1_lambda_proto_rawDesc = "" +
 	"\x17CreateFunctionUrlConfig\x12..berth.v1.LambdaCreateFunctionUrlConfigRequest\x1a!.berth.v1.LambdaFunctionUrlConfig\x12f\n" +
 	"\x14GetFunctionUrlConfig\x12+.berth.v1.LambdaGetFunctionUrlConfigRequest\x1a!.berth.v1.LambdaFunctionUrlConfig\x12l\n" +
 	"\x17UpdateFunctionUrlConfig\x12..berth.v1.LambdaUpdateFunctionUrlConfigRequest\x1a!.berth.v1.LambdaFunctionUrlConfig\x12z\n" +
-	"\x17DeleteFunctionUrlConfig\x12..berth.v1.LambdaDeleteFunctionUrlConfigRequest\x1a/.berth.v1.LambdaDeleteFunctionUrlConfigResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x17DeleteFunctionUrlConfig\x12..berth.v1.LambdaDeleteFunctionUrlConfigRequest\x1a/.berth.v1.LambdaDeleteFunctionUrlConfigResponse2h\n" +
+	"\vLambdaUsage\x12Y\n" +
+	"\x10GetFunctionUsage\x12!.berth.v1.GetFunctionUsageRequest\x1a\".berth.v1.GetFunctionUsageResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_lambda_proto_rawDescOnce sync.Once
@@ -5769,7 +6054,7 @@ func file_berth_v1_lambda_proto_rawDescGZIP() []byte {
 	return file_berth_v1_lambda_proto_rawDescData
 }
 
-var file_berth_v1_lambda_proto_msgTypes = make([]protoimpl.MessageInfo, 90)
+var file_berth_v1_lambda_proto_msgTypes = make([]protoimpl.MessageInfo, 93)
 var file_berth_v1_lambda_proto_goTypes = []any{
 	(*LambdaEnvironment)(nil),                             // 0: berth.v1.LambdaEnvironment
 	(*LambdaEnvironmentResponse)(nil),                     // 1: berth.v1.LambdaEnvironmentResponse
@@ -5849,22 +6134,25 @@ var file_berth_v1_lambda_proto_goTypes = []any{
 	(*LambdaFunctionRecord)(nil),                          // 75: berth.v1.LambdaFunctionRecord
 	(*LambdaEventRecord)(nil),                             // 76: berth.v1.LambdaEventRecord
 	(*LambdaUsageRecord)(nil),                             // 77: berth.v1.LambdaUsageRecord
-	nil,                                                   // 78: berth.v1.LambdaEnvironment.VariablesEntry
-	nil,                                                   // 79: berth.v1.LambdaEnvironmentResponse.VariablesEntry
-	nil,                                                   // 80: berth.v1.LambdaCreateFunctionRequest.TagsEntry
-	nil,                                                   // 81: berth.v1.LambdaGetFunctionResponse.TagsEntry
-	nil,                                                   // 82: berth.v1.LambdaAliasRoutingConfiguration.AdditionalVersionWeightsEntry
-	nil,                                                   // 83: berth.v1.LambdaTagResourceRequest.TagsEntry
-	nil,                                                   // 84: berth.v1.LambdaListTagsResponse.TagsEntry
-	nil,                                                   // 85: berth.v1.LambdaFunctionRecord.AliasesEntry
-	nil,                                                   // 86: berth.v1.LambdaFunctionRecord.TagsEntry
-	nil,                                                   // 87: berth.v1.LambdaFunctionRecord.EventInvokeConfigsEntry
-	nil,                                                   // 88: berth.v1.LambdaFunctionRecord.UrlConfigsEntry
-	nil,                                                   // 89: berth.v1.LambdaFunctionRecord.UrlIdsEntry
+	(*GetFunctionUsageRequest)(nil),                       // 78: berth.v1.GetFunctionUsageRequest
+	(*LambdaFunctionUsage)(nil),                           // 79: berth.v1.LambdaFunctionUsage
+	(*GetFunctionUsageResponse)(nil),                      // 80: berth.v1.GetFunctionUsageResponse
+	nil,                                                   // 81: berth.v1.LambdaEnvironment.VariablesEntry
+	nil,                                                   // 82: berth.v1.LambdaEnvironmentResponse.VariablesEntry
+	nil,                                                   // 83: berth.v1.LambdaCreateFunctionRequest.TagsEntry
+	nil,                                                   // 84: berth.v1.LambdaGetFunctionResponse.TagsEntry
+	nil,                                                   // 85: berth.v1.LambdaAliasRoutingConfiguration.AdditionalVersionWeightsEntry
+	nil,                                                   // 86: berth.v1.LambdaTagResourceRequest.TagsEntry
+	nil,                                                   // 87: berth.v1.LambdaListTagsResponse.TagsEntry
+	nil,                                                   // 88: berth.v1.LambdaFunctionRecord.AliasesEntry
+	nil,                                                   // 89: berth.v1.LambdaFunctionRecord.TagsEntry
+	nil,                                                   // 90: berth.v1.LambdaFunctionRecord.EventInvokeConfigsEntry
+	nil,                                                   // 91: berth.v1.LambdaFunctionRecord.UrlConfigsEntry
+	nil,                                                   // 92: berth.v1.LambdaFunctionRecord.UrlIdsEntry
 }
 var file_berth_v1_lambda_proto_depIdxs = []int32{
-	78, // 0: berth.v1.LambdaEnvironment.variables:type_name -> berth.v1.LambdaEnvironment.VariablesEntry
-	79, // 1: berth.v1.LambdaEnvironmentResponse.variables:type_name -> berth.v1.LambdaEnvironmentResponse.VariablesEntry
+	81, // 0: berth.v1.LambdaEnvironment.variables:type_name -> berth.v1.LambdaEnvironment.VariablesEntry
+	82, // 1: berth.v1.LambdaEnvironmentResponse.variables:type_name -> berth.v1.LambdaEnvironmentResponse.VariablesEntry
 	2,  // 2: berth.v1.LambdaEnvironmentResponse.error:type_name -> berth.v1.LambdaEnvironmentError
 	3,  // 3: berth.v1.LambdaImageConfigResponse.image_config:type_name -> berth.v1.LambdaImageConfig
 	5,  // 4: berth.v1.LambdaImageConfigResponse.error:type_name -> berth.v1.LambdaImageConfigError
@@ -5880,13 +6168,13 @@ var file_berth_v1_lambda_proto_depIdxs = []int32{
 	9,  // 14: berth.v1.LambdaCreateFunctionRequest.dead_letter_config:type_name -> berth.v1.LambdaDeadLetterConfig
 	0,  // 15: berth.v1.LambdaCreateFunctionRequest.environment:type_name -> berth.v1.LambdaEnvironment
 	7,  // 16: berth.v1.LambdaCreateFunctionRequest.tracing_config:type_name -> berth.v1.LambdaTracingConfig
-	80, // 17: berth.v1.LambdaCreateFunctionRequest.tags:type_name -> berth.v1.LambdaCreateFunctionRequest.TagsEntry
+	83, // 17: berth.v1.LambdaCreateFunctionRequest.tags:type_name -> berth.v1.LambdaCreateFunctionRequest.TagsEntry
 	3,  // 18: berth.v1.LambdaCreateFunctionRequest.image_config:type_name -> berth.v1.LambdaImageConfig
 	6,  // 19: berth.v1.LambdaCreateFunctionRequest.ephemeral_storage:type_name -> berth.v1.LambdaEphemeralStorage
 	8,  // 20: berth.v1.LambdaCreateFunctionRequest.logging_config:type_name -> berth.v1.LambdaLoggingConfig
 	12, // 21: berth.v1.LambdaGetFunctionResponse.configuration:type_name -> berth.v1.LambdaFunctionConfiguration
 	14, // 22: berth.v1.LambdaGetFunctionResponse.code:type_name -> berth.v1.LambdaFunctionCodeLocation
-	81, // 23: berth.v1.LambdaGetFunctionResponse.tags:type_name -> berth.v1.LambdaGetFunctionResponse.TagsEntry
+	84, // 23: berth.v1.LambdaGetFunctionResponse.tags:type_name -> berth.v1.LambdaGetFunctionResponse.TagsEntry
 	15, // 24: berth.v1.LambdaGetFunctionResponse.concurrency:type_name -> berth.v1.LambdaConcurrency
 	12, // 25: berth.v1.LambdaListFunctionsResponse.functions:type_name -> berth.v1.LambdaFunctionConfiguration
 	10, // 26: berth.v1.LambdaUpdateFunctionConfigurationRequest.vpc_config:type_name -> berth.v1.LambdaVpcConfig
@@ -5897,7 +6185,7 @@ var file_berth_v1_lambda_proto_depIdxs = []int32{
 	6,  // 31: berth.v1.LambdaUpdateFunctionConfigurationRequest.ephemeral_storage:type_name -> berth.v1.LambdaEphemeralStorage
 	8,  // 32: berth.v1.LambdaUpdateFunctionConfigurationRequest.logging_config:type_name -> berth.v1.LambdaLoggingConfig
 	12, // 33: berth.v1.LambdaListVersionsByFunctionResponse.versions:type_name -> berth.v1.LambdaFunctionConfiguration
-	82, // 34: berth.v1.LambdaAliasRoutingConfiguration.additional_version_weights:type_name -> berth.v1.LambdaAliasRoutingConfiguration.AdditionalVersionWeightsEntry
+	85, // 34: berth.v1.LambdaAliasRoutingConfiguration.additional_version_weights:type_name -> berth.v1.LambdaAliasRoutingConfiguration.AdditionalVersionWeightsEntry
 	28, // 35: berth.v1.LambdaAliasConfiguration.routing_config:type_name -> berth.v1.LambdaAliasRoutingConfiguration
 	28, // 36: berth.v1.LambdaCreateAliasRequest.routing_config:type_name -> berth.v1.LambdaAliasRoutingConfiguration
 	28, // 37: berth.v1.LambdaUpdateAliasRequest.routing_config:type_name -> berth.v1.LambdaAliasRoutingConfiguration
@@ -5908,91 +6196,94 @@ var file_berth_v1_lambda_proto_depIdxs = []int32{
 	52, // 42: berth.v1.LambdaDestinationConfig.on_failure:type_name -> berth.v1.LambdaDestination
 	53, // 43: berth.v1.LambdaPutFunctionEventInvokeConfigRequest.destination_config:type_name -> berth.v1.LambdaDestinationConfig
 	53, // 44: berth.v1.LambdaFunctionEventInvokeConfig.destination_config:type_name -> berth.v1.LambdaDestinationConfig
-	83, // 45: berth.v1.LambdaTagResourceRequest.tags:type_name -> berth.v1.LambdaTagResourceRequest.TagsEntry
-	84, // 46: berth.v1.LambdaListTagsResponse.tags:type_name -> berth.v1.LambdaListTagsResponse.TagsEntry
+	86, // 45: berth.v1.LambdaTagResourceRequest.tags:type_name -> berth.v1.LambdaTagResourceRequest.TagsEntry
+	87, // 46: berth.v1.LambdaListTagsResponse.tags:type_name -> berth.v1.LambdaListTagsResponse.TagsEntry
 	67, // 47: berth.v1.LambdaCreateFunctionUrlConfigRequest.cors:type_name -> berth.v1.LambdaCors
 	67, // 48: berth.v1.LambdaFunctionUrlConfig.cors:type_name -> berth.v1.LambdaCors
 	67, // 49: berth.v1.LambdaUpdateFunctionUrlConfigRequest.cors:type_name -> berth.v1.LambdaCors
 	12, // 50: berth.v1.LambdaVersionRecord.config:type_name -> berth.v1.LambdaFunctionConfiguration
 	74, // 51: berth.v1.LambdaFunctionRecord.latest:type_name -> berth.v1.LambdaVersionRecord
 	74, // 52: berth.v1.LambdaFunctionRecord.versions:type_name -> berth.v1.LambdaVersionRecord
-	85, // 53: berth.v1.LambdaFunctionRecord.aliases:type_name -> berth.v1.LambdaFunctionRecord.AliasesEntry
-	86, // 54: berth.v1.LambdaFunctionRecord.tags:type_name -> berth.v1.LambdaFunctionRecord.TagsEntry
-	87, // 55: berth.v1.LambdaFunctionRecord.event_invoke_configs:type_name -> berth.v1.LambdaFunctionRecord.EventInvokeConfigsEntry
-	88, // 56: berth.v1.LambdaFunctionRecord.url_configs:type_name -> berth.v1.LambdaFunctionRecord.UrlConfigsEntry
-	89, // 57: berth.v1.LambdaFunctionRecord.url_ids:type_name -> berth.v1.LambdaFunctionRecord.UrlIdsEntry
-	29, // 58: berth.v1.LambdaFunctionRecord.AliasesEntry.value:type_name -> berth.v1.LambdaAliasConfiguration
-	55, // 59: berth.v1.LambdaFunctionRecord.EventInvokeConfigsEntry.value:type_name -> berth.v1.LambdaFunctionEventInvokeConfig
-	69, // 60: berth.v1.LambdaFunctionRecord.UrlConfigsEntry.value:type_name -> berth.v1.LambdaFunctionUrlConfig
-	13, // 61: berth.v1.Lambda.CreateFunction:input_type -> berth.v1.LambdaCreateFunctionRequest
-	16, // 62: berth.v1.Lambda.GetFunction:input_type -> berth.v1.LambdaGetFunctionRequest
-	18, // 63: berth.v1.Lambda.GetFunctionConfiguration:input_type -> berth.v1.LambdaGetFunctionConfigurationRequest
-	19, // 64: berth.v1.Lambda.ListFunctions:input_type -> berth.v1.LambdaListFunctionsRequest
-	21, // 65: berth.v1.Lambda.UpdateFunctionCode:input_type -> berth.v1.LambdaUpdateFunctionCodeRequest
-	22, // 66: berth.v1.Lambda.UpdateFunctionConfiguration:input_type -> berth.v1.LambdaUpdateFunctionConfigurationRequest
-	23, // 67: berth.v1.Lambda.DeleteFunction:input_type -> berth.v1.LambdaDeleteFunctionRequest
-	25, // 68: berth.v1.Lambda.PublishVersion:input_type -> berth.v1.LambdaPublishVersionRequest
-	26, // 69: berth.v1.Lambda.ListVersionsByFunction:input_type -> berth.v1.LambdaListVersionsByFunctionRequest
-	30, // 70: berth.v1.Lambda.CreateAlias:input_type -> berth.v1.LambdaCreateAliasRequest
-	31, // 71: berth.v1.Lambda.GetAlias:input_type -> berth.v1.LambdaGetAliasRequest
-	32, // 72: berth.v1.Lambda.UpdateAlias:input_type -> berth.v1.LambdaUpdateAliasRequest
-	33, // 73: berth.v1.Lambda.DeleteAlias:input_type -> berth.v1.LambdaDeleteAliasRequest
-	35, // 74: berth.v1.Lambda.ListAliases:input_type -> berth.v1.LambdaListAliasesRequest
-	37, // 75: berth.v1.Lambda.PutFunctionConcurrency:input_type -> berth.v1.LambdaPutFunctionConcurrencyRequest
-	38, // 76: berth.v1.Lambda.GetFunctionConcurrency:input_type -> berth.v1.LambdaGetFunctionConcurrencyRequest
-	40, // 77: berth.v1.Lambda.DeleteFunctionConcurrency:input_type -> berth.v1.LambdaDeleteFunctionConcurrencyRequest
-	42, // 78: berth.v1.Lambda.GetAccountSettings:input_type -> berth.v1.LambdaGetAccountSettingsRequest
-	46, // 79: berth.v1.Lambda.AddPermission:input_type -> berth.v1.LambdaAddPermissionRequest
-	48, // 80: berth.v1.Lambda.RemovePermission:input_type -> berth.v1.LambdaRemovePermissionRequest
-	50, // 81: berth.v1.Lambda.GetPolicy:input_type -> berth.v1.LambdaGetPolicyRequest
-	54, // 82: berth.v1.Lambda.PutFunctionEventInvokeConfig:input_type -> berth.v1.LambdaPutFunctionEventInvokeConfigRequest
-	56, // 83: berth.v1.Lambda.GetFunctionEventInvokeConfig:input_type -> berth.v1.LambdaGetFunctionEventInvokeConfigRequest
-	57, // 84: berth.v1.Lambda.DeleteFunctionEventInvokeConfig:input_type -> berth.v1.LambdaDeleteFunctionEventInvokeConfigRequest
-	59, // 85: berth.v1.Lambda.TagResource:input_type -> berth.v1.LambdaTagResourceRequest
-	61, // 86: berth.v1.Lambda.UntagResource:input_type -> berth.v1.LambdaUntagResourceRequest
-	63, // 87: berth.v1.Lambda.ListTags:input_type -> berth.v1.LambdaListTagsRequest
-	65, // 88: berth.v1.Lambda.Invoke:input_type -> berth.v1.LambdaInvokeRequest
-	68, // 89: berth.v1.Lambda.CreateFunctionUrlConfig:input_type -> berth.v1.LambdaCreateFunctionUrlConfigRequest
-	70, // 90: berth.v1.Lambda.GetFunctionUrlConfig:input_type -> berth.v1.LambdaGetFunctionUrlConfigRequest
-	71, // 91: berth.v1.Lambda.UpdateFunctionUrlConfig:input_type -> berth.v1.LambdaUpdateFunctionUrlConfigRequest
-	72, // 92: berth.v1.Lambda.DeleteFunctionUrlConfig:input_type -> berth.v1.LambdaDeleteFunctionUrlConfigRequest
-	12, // 93: berth.v1.Lambda.CreateFunction:output_type -> berth.v1.LambdaFunctionConfiguration
-	17, // 94: berth.v1.Lambda.GetFunction:output_type -> berth.v1.LambdaGetFunctionResponse
-	12, // 95: berth.v1.Lambda.GetFunctionConfiguration:output_type -> berth.v1.LambdaFunctionConfiguration
-	20, // 96: berth.v1.Lambda.ListFunctions:output_type -> berth.v1.LambdaListFunctionsResponse
-	12, // 97: berth.v1.Lambda.UpdateFunctionCode:output_type -> berth.v1.LambdaFunctionConfiguration
-	12, // 98: berth.v1.Lambda.UpdateFunctionConfiguration:output_type -> berth.v1.LambdaFunctionConfiguration
-	24, // 99: berth.v1.Lambda.DeleteFunction:output_type -> berth.v1.LambdaDeleteFunctionResponse
-	12, // 100: berth.v1.Lambda.PublishVersion:output_type -> berth.v1.LambdaFunctionConfiguration
-	27, // 101: berth.v1.Lambda.ListVersionsByFunction:output_type -> berth.v1.LambdaListVersionsByFunctionResponse
-	29, // 102: berth.v1.Lambda.CreateAlias:output_type -> berth.v1.LambdaAliasConfiguration
-	29, // 103: berth.v1.Lambda.GetAlias:output_type -> berth.v1.LambdaAliasConfiguration
-	29, // 104: berth.v1.Lambda.UpdateAlias:output_type -> berth.v1.LambdaAliasConfiguration
-	34, // 105: berth.v1.Lambda.DeleteAlias:output_type -> berth.v1.LambdaDeleteAliasResponse
-	36, // 106: berth.v1.Lambda.ListAliases:output_type -> berth.v1.LambdaListAliasesResponse
-	15, // 107: berth.v1.Lambda.PutFunctionConcurrency:output_type -> berth.v1.LambdaConcurrency
-	39, // 108: berth.v1.Lambda.GetFunctionConcurrency:output_type -> berth.v1.LambdaGetFunctionConcurrencyResponse
-	41, // 109: berth.v1.Lambda.DeleteFunctionConcurrency:output_type -> berth.v1.LambdaDeleteFunctionConcurrencyResponse
-	45, // 110: berth.v1.Lambda.GetAccountSettings:output_type -> berth.v1.LambdaGetAccountSettingsResponse
-	47, // 111: berth.v1.Lambda.AddPermission:output_type -> berth.v1.LambdaAddPermissionResponse
-	49, // 112: berth.v1.Lambda.RemovePermission:output_type -> berth.v1.LambdaRemovePermissionResponse
-	51, // 113: berth.v1.Lambda.GetPolicy:output_type -> berth.v1.LambdaGetPolicyResponse
-	55, // 114: berth.v1.Lambda.PutFunctionEventInvokeConfig:output_type -> berth.v1.LambdaFunctionEventInvokeConfig
-	55, // 115: berth.v1.Lambda.GetFunctionEventInvokeConfig:output_type -> berth.v1.LambdaFunctionEventInvokeConfig
-	58, // 116: berth.v1.Lambda.DeleteFunctionEventInvokeConfig:output_type -> berth.v1.LambdaDeleteFunctionEventInvokeConfigResponse
-	60, // 117: berth.v1.Lambda.TagResource:output_type -> berth.v1.LambdaTagResourceResponse
-	62, // 118: berth.v1.Lambda.UntagResource:output_type -> berth.v1.LambdaUntagResourceResponse
-	64, // 119: berth.v1.Lambda.ListTags:output_type -> berth.v1.LambdaListTagsResponse
-	66, // 120: berth.v1.Lambda.Invoke:output_type -> berth.v1.LambdaInvokeResponse
-	69, // 121: berth.v1.Lambda.CreateFunctionUrlConfig:output_type -> berth.v1.LambdaFunctionUrlConfig
-	69, // 122: berth.v1.Lambda.GetFunctionUrlConfig:output_type -> berth.v1.LambdaFunctionUrlConfig
-	69, // 123: berth.v1.Lambda.UpdateFunctionUrlConfig:output_type -> berth.v1.LambdaFunctionUrlConfig
-	73, // 124: berth.v1.Lambda.DeleteFunctionUrlConfig:output_type -> berth.v1.LambdaDeleteFunctionUrlConfigResponse
-	93, // [93:125] is the sub-list for method output_type
-	61, // [61:93] is the sub-list for method input_type
-	61, // [61:61] is the sub-list for extension type_name
-	61, // [61:61] is the sub-list for extension extendee
-	0,  // [0:61] is the sub-list for field type_name
+	88, // 53: berth.v1.LambdaFunctionRecord.aliases:type_name -> berth.v1.LambdaFunctionRecord.AliasesEntry
+	89, // 54: berth.v1.LambdaFunctionRecord.tags:type_name -> berth.v1.LambdaFunctionRecord.TagsEntry
+	90, // 55: berth.v1.LambdaFunctionRecord.event_invoke_configs:type_name -> berth.v1.LambdaFunctionRecord.EventInvokeConfigsEntry
+	91, // 56: berth.v1.LambdaFunctionRecord.url_configs:type_name -> berth.v1.LambdaFunctionRecord.UrlConfigsEntry
+	92, // 57: berth.v1.LambdaFunctionRecord.url_ids:type_name -> berth.v1.LambdaFunctionRecord.UrlIdsEntry
+	79, // 58: berth.v1.GetFunctionUsageResponse.functions:type_name -> berth.v1.LambdaFunctionUsage
+	29, // 59: berth.v1.LambdaFunctionRecord.AliasesEntry.value:type_name -> berth.v1.LambdaAliasConfiguration
+	55, // 60: berth.v1.LambdaFunctionRecord.EventInvokeConfigsEntry.value:type_name -> berth.v1.LambdaFunctionEventInvokeConfig
+	69, // 61: berth.v1.LambdaFunctionRecord.UrlConfigsEntry.value:type_name -> berth.v1.LambdaFunctionUrlConfig
+	13, // 62: berth.v1.Lambda.CreateFunction:input_type -> berth.v1.LambdaCreateFunctionRequest
+	16, // 63: berth.v1.Lambda.GetFunction:input_type -> berth.v1.LambdaGetFunctionRequest
+	18, // 64: berth.v1.Lambda.GetFunctionConfiguration:input_type -> berth.v1.LambdaGetFunctionConfigurationRequest
+	19, // 65: berth.v1.Lambda.ListFunctions:input_type -> berth.v1.LambdaListFunctionsRequest
+	21, // 66: berth.v1.Lambda.UpdateFunctionCode:input_type -> berth.v1.LambdaUpdateFunctionCodeRequest
+	22, // 67: berth.v1.Lambda.UpdateFunctionConfiguration:input_type -> berth.v1.LambdaUpdateFunctionConfigurationRequest
+	23, // 68: berth.v1.Lambda.DeleteFunction:input_type -> berth.v1.LambdaDeleteFunctionRequest
+	25, // 69: berth.v1.Lambda.PublishVersion:input_type -> berth.v1.LambdaPublishVersionRequest
+	26, // 70: berth.v1.Lambda.ListVersionsByFunction:input_type -> berth.v1.LambdaListVersionsByFunctionRequest
+	30, // 71: berth.v1.Lambda.CreateAlias:input_type -> berth.v1.LambdaCreateAliasRequest
+	31, // 72: berth.v1.Lambda.GetAlias:input_type -> berth.v1.LambdaGetAliasRequest
+	32, // 73: berth.v1.Lambda.UpdateAlias:input_type -> berth.v1.LambdaUpdateAliasRequest
+	33, // 74: berth.v1.Lambda.DeleteAlias:input_type -> berth.v1.LambdaDeleteAliasRequest
+	35, // 75: berth.v1.Lambda.ListAliases:input_type -> berth.v1.LambdaListAliasesRequest
+	37, // 76: berth.v1.Lambda.PutFunctionConcurrency:input_type -> berth.v1.LambdaPutFunctionConcurrencyRequest
+	38, // 77: berth.v1.Lambda.GetFunctionConcurrency:input_type -> berth.v1.LambdaGetFunctionConcurrencyRequest
+	40, // 78: berth.v1.Lambda.DeleteFunctionConcurrency:input_type -> berth.v1.LambdaDeleteFunctionConcurrencyRequest
+	42, // 79: berth.v1.Lambda.GetAccountSettings:input_type -> berth.v1.LambdaGetAccountSettingsRequest
+	46, // 80: berth.v1.Lambda.AddPermission:input_type -> berth.v1.LambdaAddPermissionRequest
+	48, // 81: berth.v1.Lambda.RemovePermission:input_type -> berth.v1.LambdaRemovePermissionRequest
+	50, // 82: berth.v1.Lambda.GetPolicy:input_type -> berth.v1.LambdaGetPolicyRequest
+	54, // 83: berth.v1.Lambda.PutFunctionEventInvokeConfig:input_type -> berth.v1.LambdaPutFunctionEventInvokeConfigRequest
+	56, // 84: berth.v1.Lambda.GetFunctionEventInvokeConfig:input_type -> berth.v1.LambdaGetFunctionEventInvokeConfigRequest
+	57, // 85: berth.v1.Lambda.DeleteFunctionEventInvokeConfig:input_type -> berth.v1.LambdaDeleteFunctionEventInvokeConfigRequest
+	59, // 86: berth.v1.Lambda.TagResource:input_type -> berth.v1.LambdaTagResourceRequest
+	61, // 87: berth.v1.Lambda.UntagResource:input_type -> berth.v1.LambdaUntagResourceRequest
+	63, // 88: berth.v1.Lambda.ListTags:input_type -> berth.v1.LambdaListTagsRequest
+	65, // 89: berth.v1.Lambda.Invoke:input_type -> berth.v1.LambdaInvokeRequest
+	68, // 90: berth.v1.Lambda.CreateFunctionUrlConfig:input_type -> berth.v1.LambdaCreateFunctionUrlConfigRequest
+	70, // 91: berth.v1.Lambda.GetFunctionUrlConfig:input_type -> berth.v1.LambdaGetFunctionUrlConfigRequest
+	71, // 92: berth.v1.Lambda.UpdateFunctionUrlConfig:input_type -> berth.v1.LambdaUpdateFunctionUrlConfigRequest
+	72, // 93: berth.v1.Lambda.DeleteFunctionUrlConfig:input_type -> berth.v1.LambdaDeleteFunctionUrlConfigRequest
+	78, // 94: berth.v1.LambdaUsage.GetFunctionUsage:input_type -> berth.v1.GetFunctionUsageRequest
+	12, // 95: berth.v1.Lambda.CreateFunction:output_type -> berth.v1.LambdaFunctionConfiguration
+	17, // 96: berth.v1.Lambda.GetFunction:output_type -> berth.v1.LambdaGetFunctionResponse
+	12, // 97: berth.v1.Lambda.GetFunctionConfiguration:output_type -> berth.v1.LambdaFunctionConfiguration
+	20, // 98: berth.v1.Lambda.ListFunctions:output_type -> berth.v1.LambdaListFunctionsResponse
+	12, // 99: berth.v1.Lambda.UpdateFunctionCode:output_type -> berth.v1.LambdaFunctionConfiguration
+	12, // 100: berth.v1.Lambda.UpdateFunctionConfiguration:output_type -> berth.v1.LambdaFunctionConfiguration
+	24, // 101: berth.v1.Lambda.DeleteFunction:output_type -> berth.v1.LambdaDeleteFunctionResponse
+	12, // 102: berth.v1.Lambda.PublishVersion:output_type -> berth.v1.LambdaFunctionConfiguration
+	27, // 103: berth.v1.Lambda.ListVersionsByFunction:output_type -> berth.v1.LambdaListVersionsByFunctionResponse
+	29, // 104: berth.v1.Lambda.CreateAlias:output_type -> berth.v1.LambdaAliasConfiguration
+	29, // 105: berth.v1.Lambda.GetAlias:output_type -> berth.v1.LambdaAliasConfiguration
+	29, // 106: berth.v1.Lambda.UpdateAlias:output_type -> berth.v1.LambdaAliasConfiguration
+	34, // 107: berth.v1.Lambda.DeleteAlias:output_type -> berth.v1.LambdaDeleteAliasResponse
+	36, // 108: berth.v1.Lambda.ListAliases:output_type -> berth.v1.LambdaListAliasesResponse
+	15, // 109: berth.v1.Lambda.PutFunctionConcurrency:output_type -> berth.v1.LambdaConcurrency
+	39, // 110: berth.v1.Lambda.GetFunctionConcurrency:output_type -> berth.v1.LambdaGetFunctionConcurrencyResponse
+	41, // 111: berth.v1.Lambda.DeleteFunctionConcurrency:output_type -> berth.v1.LambdaDeleteFunctionConcurrencyResponse
+	45, // 112: berth.v1.Lambda.GetAccountSettings:output_type -> berth.v1.LambdaGetAccountSettingsResponse
+	47, // 113: berth.v1.Lambda.AddPermission:output_type -> berth.v1.LambdaAddPermissionResponse
+	49, // 114: berth.v1.Lambda.RemovePermission:output_type -> berth.v1.LambdaRemovePermissionResponse
+	51, // 115: berth.v1.Lambda.GetPolicy:output_type -> berth.v1.LambdaGetPolicyResponse
+	55, // 116: berth.v1.Lambda.PutFunctionEventInvokeConfig:output_type -> berth.v1.LambdaFunctionEventInvokeConfig
+	55, // 117: berth.v1.Lambda.GetFunctionEventInvokeConfig:output_type -> berth.v1.LambdaFunctionEventInvokeConfig
+	58, // 118: berth.v1.Lambda.DeleteFunctionEventInvokeConfig:output_type -> berth.v1.LambdaDeleteFunctionEventInvokeConfigResponse
+	60, // 119: berth.v1.Lambda.TagResource:output_type -> berth.v1.LambdaTagResourceResponse
+	62, // 120: berth.v1.Lambda.UntagResource:output_type -> berth.v1.LambdaUntagResourceResponse
+	64, // 121: berth.v1.Lambda.ListTags:output_type -> berth.v1.LambdaListTagsResponse
+	66, // 122: berth.v1.Lambda.Invoke:output_type -> berth.v1.LambdaInvokeResponse
+	69, // 123: berth.v1.Lambda.CreateFunctionUrlConfig:output_type -> berth.v1.LambdaFunctionUrlConfig
+	69, // 124: berth.v1.Lambda.GetFunctionUrlConfig:output_type -> berth.v1.LambdaFunctionUrlConfig
+	69, // 125: berth.v1.Lambda.UpdateFunctionUrlConfig:output_type -> berth.v1.LambdaFunctionUrlConfig
+	73, // 126: berth.v1.Lambda.DeleteFunctionUrlConfig:output_type -> berth.v1.LambdaDeleteFunctionUrlConfigResponse
+	80, // 127: berth.v1.LambdaUsage.GetFunctionUsage:output_type -> berth.v1.GetFunctionUsageResponse
+	95, // [95:128] is the sub-list for method output_type
+	62, // [62:95] is the sub-list for method input_type
+	62, // [62:62] is the sub-list for extension type_name
+	62, // [62:62] is the sub-list for extension extendee
+	0,  // [0:62] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_lambda_proto_init() }
@@ -6018,9 +6309,9 @@ func file_berth_v1_lambda_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_lambda_proto_rawDesc), len(file_berth_v1_lambda_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   90,
+			NumMessages:   93,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   2,
 		},
 		GoTypes:           file_berth_v1_lambda_proto_goTypes,
 		DependencyIndexes: file_berth_v1_lambda_proto_depIdxs,

@@ -1316,3 +1316,115 @@ var Lambda_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "berth/v1/lambda.proto",
 }
+
+const (
+	LambdaUsage_GetFunctionUsage_FullMethodName = "/berth.v1.LambdaUsage/GetFunctionUsage"
+)
+
+// LambdaUsageClient is the client API for LambdaUsage service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// LambdaUsage is berth's own view of Lambda's cost: invocations kept with
+// their duration, billed milliseconds and memory, priced at Lambda's
+// us-east-1 x86 prices. It is apart from Lambda, which has no such
+// operation.
+type LambdaUsageClient interface {
+	GetFunctionUsage(ctx context.Context, in *GetFunctionUsageRequest, opts ...grpc.CallOption) (*GetFunctionUsageResponse, error)
+}
+
+type lambdaUsageClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewLambdaUsageClient(cc grpc.ClientConnInterface) LambdaUsageClient {
+	return &lambdaUsageClient{cc}
+}
+
+func (c *lambdaUsageClient) GetFunctionUsage(ctx context.Context, in *GetFunctionUsageRequest, opts ...grpc.CallOption) (*GetFunctionUsageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetFunctionUsageResponse)
+	err := c.cc.Invoke(ctx, LambdaUsage_GetFunctionUsage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// LambdaUsageServer is the server API for LambdaUsage service.
+// All implementations must embed UnimplementedLambdaUsageServer
+// for forward compatibility.
+//
+// LambdaUsage is berth's own view of Lambda's cost: invocations kept with
+// their duration, billed milliseconds and memory, priced at Lambda's
+// us-east-1 x86 prices. It is apart from Lambda, which has no such
+// operation.
+type LambdaUsageServer interface {
+	GetFunctionUsage(context.Context, *GetFunctionUsageRequest) (*GetFunctionUsageResponse, error)
+	mustEmbedUnimplementedLambdaUsageServer()
+}
+
+// UnimplementedLambdaUsageServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedLambdaUsageServer struct{}
+
+func (UnimplementedLambdaUsageServer) GetFunctionUsage(context.Context, *GetFunctionUsageRequest) (*GetFunctionUsageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetFunctionUsage not implemented")
+}
+func (UnimplementedLambdaUsageServer) mustEmbedUnimplementedLambdaUsageServer() {}
+func (UnimplementedLambdaUsageServer) testEmbeddedByValue()                     {}
+
+// UnsafeLambdaUsageServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to LambdaUsageServer will
+// result in compilation errors.
+type UnsafeLambdaUsageServer interface {
+	mustEmbedUnimplementedLambdaUsageServer()
+}
+
+func RegisterLambdaUsageServer(s grpc.ServiceRegistrar, srv LambdaUsageServer) {
+	// If the following call panics, it indicates UnimplementedLambdaUsageServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&LambdaUsage_ServiceDesc, srv)
+}
+
+func _LambdaUsage_GetFunctionUsage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetFunctionUsageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LambdaUsageServer).GetFunctionUsage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LambdaUsage_GetFunctionUsage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LambdaUsageServer).GetFunctionUsage(ctx, req.(*GetFunctionUsageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// LambdaUsage_ServiceDesc is the grpc.ServiceDesc for LambdaUsage service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var LambdaUsage_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "berth.v1.LambdaUsage",
+	HandlerType: (*LambdaUsageServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetFunctionUsage",
+			Handler:    _LambdaUsage_GetFunctionUsage_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "berth/v1/lambda.proto",
+}

@@ -48,6 +48,7 @@ var lambdaOps = []serviceCommand{
 	op("create-function-url-config", "Give a function a URL", berthv1.NewLambdaClient, berthv1.LambdaClient.CreateFunctionUrlConfig, "FunctionName", "AuthType"),
 	op("get-function-url-config", "Get a function's URL", berthv1.NewLambdaClient, berthv1.LambdaClient.GetFunctionUrlConfig, "FunctionName"),
 	op("update-function-url-config", "Change a function URL's auth type or CORS", berthv1.NewLambdaClient, berthv1.LambdaClient.UpdateFunctionUrlConfig, "FunctionName"),
+	op("get-function-usage", "berth's own: invocations, GB-seconds and their cost at Lambda's us-east-1 prices (the free tier apart)", berthv1.NewLambdaUsageClient, berthv1.LambdaUsageClient.GetFunctionUsage),
 	op("delete-function-url-config", "Delete a function's URL", berthv1.NewLambdaClient, berthv1.LambdaClient.DeleteFunctionUrlConfig, "FunctionName"),
 }
 
