@@ -94,7 +94,7 @@ func (s *Server) runEvent(ctx context.Context, r store.Stored[*berthv1.LambdaEve
 			s.finish(ctx, r, nil)
 			return
 		}
-		s.later(ctx, r, now.Add(s.cfg.RetryBase), false) // Pending: try again without counting an attempt
+		s.later(ctx, r, now.Add(s.cfg.RetryBase)) // Pending: try again without counting an attempt
 		return
 	}
 	res, err := s.run(ctx, f, t.Version, ev.GetRequestId(), ev.GetPayload(), false, "")
@@ -127,11 +127,11 @@ func (s *Server) runEvent(ctx context.Context, r store.Stored[*berthv1.LambdaEve
 		next.Attempts = attempts
 	}
 	r.Value = next
-	s.later(ctx, r, d.After, true)
+	s.later(ctx, r, d.After)
 }
 
 // later puts the event back with its next attempt's time.
-func (s *Server) later(ctx context.Context, r store.Stored[*berthv1.LambdaEventRecord], at time.Time, _ bool) {
+func (s *Server) later(ctx context.Context, r store.Stored[*berthv1.LambdaEventRecord], at time.Time) {
 	next := cloneEvent(r.Value)
 	next.NextAttemptAt = float64(at.UnixNano()) / 1e9
 	if _, err := s.events.Put(ctx, s.at(), r.Key, next, r.Generation); err != nil && ctx.Err() == nil {
