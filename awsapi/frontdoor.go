@@ -417,3 +417,29 @@ func newRequestID() string {
 	h := hex.EncodeToString(b[:])
 	return requestIDs.prefix + "8" + h[1:4] + "-" + h[4:]
 }
+
+// Verify checks the SigV4 signature of a request that another listener
+// serves for service (Lambda's AWS_IAM function URLs), as the front door
+// checks its own: with one of its keys, scoped to service, over body (or
+// the hash X-Amz-Content-Sha256 names when it is UNSIGNED-PAYLOAD).
+func (f *FrontDoor) Verify(r *http.Request, service string, body []byte) error {
+	cred, signed, ferr := credentialOf(r)
+	switch {
+	case ferr != nil:
+		return ferr
+	case !signed:
+		return faultf(missingAuth, http.StatusForbidden, "the request is not signed")
+	case cred.service != service:
+		return faultf(wrongService, http.StatusForbidden, "Credential should be scoped to correct service: '%s'.", service)
+	}
+	hash := bodyHash(body)
+	if h := r.Header.Get("X-Amz-Content-Sha256"); h == UnsignedPayload {
+		hash = h
+	} else if h != "" && h != hash {
+		return faultf(badSignature, http.StatusForbidden, "X-Amz-Content-Sha256 is not the body's SHA-256")
+	}
+	if _, ferr := f.keys.verify(r, cred, hash, f.now()); ferr != nil {
+		return ferr
+	}
+	return nil
+}

@@ -155,6 +155,7 @@ type ControlPlane struct {
 	ecr      *ecrapi.Server
 	gc       *registry.Collector
 	lambda   *lambdaapi.Server
+	front    *awsapi.FrontDoor // set before the function URL server serves
 }
 
 // Start opens the data dir's state, makes the tokens at first start and
@@ -219,6 +220,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		Store: c.store, Region: cfg.ARNs.Region, Account: cfg.ARNs.Account, DataDir: cfg.DataDir,
 		Invoker: cfg.LambdaInvoker, Prepare: cfg.LambdaPrepare, AccountConcurrency: cfg.LambdaConcurrency,
 		URLAddr: c.urlLis.Addr().String(), Logger: cfg.Logger,
+		URLAuthenticate: func(r *http.Request, body []byte) error { return c.front.Verify(r, "lambda", body) },
 	})
 	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run, c.capacity.Run, purge, c.gc.Run, c.ecr.RunLifecycle, c.lambda.Run} {
 		c.loops.Add(1)
@@ -228,6 +230,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	c.errorTables = newErrorTables(wires...)
 	c.serveGRPC(api)
 	front := awsapi.New(c.keys, awsapi.Options{Interceptor: c.unaryChain(), Logger: cfg.Logger, Observe: c.metrics.observeWire})
+	c.front = front
 	for _, svc := range wires {
 		if err := front.Register(svc); err != nil {
 			c.Shutdown(ctx)

@@ -53,9 +53,10 @@ type Config struct {
 	EventWorkers int
 	// URLAddr is the function URL server's address, as URLs are shown.
 	URLAddr string
-	// URLAuthenticate checks the SigV4 signature of a request to an
-	// AWS_IAM function URL; nil refuses them all (403).
-	URLAuthenticate func(*http.Request) error
+	// URLAuthenticate checks the SigV4 signature (service lambda) of a
+	// request to an AWS_IAM function URL, with its body; nil refuses them
+	// all (403).
+	URLAuthenticate func(r *http.Request, body []byte) error
 	Logger          *slog.Logger
 	Now             func() time.Time
 }

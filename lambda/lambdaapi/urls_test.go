@@ -1,7 +1,10 @@
 package lambdaapi_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,9 +12,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	sdk "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
@@ -91,6 +96,32 @@ func TestFunctionURL(t *testing.T) {
 	}
 	if resp, _ := get("/"+id+"/", ""); resp.StatusCode != 403 {
 		t.Fatalf("AWS_IAM without a signature: %d", resp.StatusCode)
+	}
+	// Signed with one of berth's keys for lambda: invoked.
+	signed := func(service, key string) int {
+		body := []byte(`{"signed":true}`)
+		req, _ := http.NewRequest("POST", urls.URL+"/"+id+"/iam", bytes.NewReader(body))
+		sum := sha256.Sum256(body)
+		h := hex.EncodeToString(sum[:])
+		req.Header.Set("X-Amz-Content-Sha256", h)
+		if err := v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: keyID, SecretAccessKey: key}, req, h, service, "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := signed("lambda", secret); got != 200 {
+		t.Fatalf("AWS_IAM signed: %d", got)
+	}
+	if got := signed("s3", secret); got != 403 {
+		t.Fatalf("AWS_IAM signed for another service: %d", got)
+	}
+	if got := signed("lambda", "wrong"); got != 403 {
+		t.Fatalf("AWS_IAM signed with a wrong key: %d", got)
 	}
 	got, err := c.GetFunctionUrlConfig(ctx, &sdk.GetFunctionUrlConfigInput{FunctionName: aws.String("web")})
 	if err != nil || got.AuthType != types.FunctionUrlAuthTypeAwsIam || aws.ToString(got.LastModifiedTime) == "" {

@@ -62,6 +62,15 @@ func (s *Server) serveURL(w http.ResponseWriter, r *http.Request) {
 		writeURLError(w, http.StatusForbidden, "Forbidden")
 		return
 	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxURLBody+1))
+	if err != nil {
+		writeURLError(w, http.StatusBadRequest, "Bad Request")
+		return
+	}
+	if len(body) > maxURLBody {
+		writeURLError(w, http.StatusRequestEntityTooLarge, "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
+		return
+	}
 	account := "anonymous"
 	switch cfg.GetAuthType() {
 	case "AWS_IAM":
@@ -69,7 +78,7 @@ func (s *Server) serveURL(w http.ResponseWriter, r *http.Request) {
 			writeURLError(w, http.StatusForbidden, "Forbidden")
 			return
 		}
-		if err := s.cfg.URLAuthenticate(r); err != nil {
+		if err := s.cfg.URLAuthenticate(r, body); err != nil {
 			writeURLError(w, http.StatusForbidden, "Forbidden")
 			return
 		}
@@ -80,15 +89,6 @@ func (s *Server) serveURL(w http.ResponseWriter, r *http.Request) {
 			writeURLError(w, http.StatusForbidden, "Forbidden")
 			return
 		}
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxURLBody+1))
-	if err != nil {
-		writeURLError(w, http.StatusBadRequest, "Bad Request")
-		return
-	}
-	if len(body) > maxURLBody {
-		writeURLError(w, http.StatusRequestEntityTooLarge, "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
-		return
 	}
 	_, t, err := s.target("FunctionName", f.GetName(), q)
 	if err != nil {

@@ -92,8 +92,12 @@ func start(t *testing.T, st *store.Store, cfg lambdaapi.Config) *env {
 	if cfg.RetryBase == 0 {
 		cfg.RetryBase = 10 * time.Millisecond
 	}
+	var front *awsapi.FrontDoor
+	if cfg.URLAuthenticate == nil {
+		cfg.URLAuthenticate = func(r *http.Request, body []byte) error { return front.Verify(r, "lambda", body) }
+	}
 	s := lambdaapi.New(cfg)
-	front := awsapi.New(awsapi.Keys{keyID: secret}, awsapi.Options{})
+	front = awsapi.New(awsapi.Keys{keyID: secret}, awsapi.Options{})
 	if err := front.Register(lambdaapi.Wire(s)); err != nil {
 		t.Fatal(err)
 	}
