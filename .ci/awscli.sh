@@ -4,14 +4,15 @@
 # describe and list it, create a cluster and a service, scale it, and check
 # ECS's error shapes; then ECR: a repository, docker login with
 # get-login-password, a push, the image operations; then S3 with aws s3 and
-# aws s3api (a 100 MiB cp up and down, compared). Prints "N passed, N failed".
+# aws s3api (a 100 MiB cp up and down, compared); Lambda's operations that
+# need no running function. Prints "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 AWS=/usr/bin/aws # Debian's package, not a pip-installed one earlier on PATH
 data=$(mktemp -d)
 go build -o "$data/controlplane" ./cmd/controlplane
-"$data/controlplane" --data-dir "$data/cp" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --registry-addr 127.0.0.1:0 2>"$data/log" &
+"$data/controlplane" --data-dir "$data/cp" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --registry-addr 127.0.0.1:0 --lambda-url-addr 127.0.0.1:0 2>"$data/log" &
 cp_pid=$!
 image=berth-awscli/empty:$$
 trap 'kill $cp_pid 2>/dev/null; wait $cp_pid 2>/dev/null; docker rmi -f "$image" "$registry/web:v1" >/dev/null 2>&1; rm -rf "$data"' EXIT
@@ -265,6 +266,57 @@ check "put image tag mutability" '"imageTagMutability": "MUTABLE"' ecr put-image
 check "batch delete image" '"imageTag": "v2"' ecr batch-delete-image --repository-name web --image-ids imageTag=v2
 check "delete the repository with force" '"repositoryName": "web"' ecr delete-repository --repository-name web --force
 check "an unknown repository" 'RepositoryNotFoundException' ecr list-images --repository-name web
+# Lambda: functions on the front door (REST-JSON); nothing here runs one.
+lam() { "$AWS" lambda --endpoint-url "http://$addr" --output json "$@"; }
+printf 'bootstrap' >"$data/bootstrap" && (cd "$data" && python3 -c 'import zipfile; z=zipfile.ZipFile("fn.zip","w"); z.write("bootstrap"); z.close()')
+role=arn:aws:iam::000000000000:role/lambda
+check "create an image function" '"State": "Pending"' \
+  lam create-function --function-name img --role "$role" --package-type Image --code ImageUri=000000000000.dkr.ecr.us-east-1.amazonaws.com/fn:1 --memory-size 256
+check "create a provided.al2023 zip function" '"Runtime": "provided.al2023"' \
+  lam create-function --function-name zipped --role "$role" --runtime provided.al2023 --handler bootstrap --zip-file "fileb://$data/fn.zip" --environment 'Variables={GREETING=hi}'
+check "a function of the name exists" 'ResourceConflictException' \
+  lam create-function --function-name img --role "$role" --package-type Image --code ImageUri=fn:1
+check "a zip that is not a zip" 'Could not unzip uploaded file' \
+  lam create-function --cli-input-json "{\"FunctionName\":\"bad\",\"Role\":\"$role\",\"Runtime\":\"provided.al2023\",\"Handler\":\"bootstrap\",\"Code\":{\"ZipFile\":\"bm90IGEgemlw\"}}"
+check "memory out of range" "Value '10241' at 'memorySize' failed to satisfy constraint" \
+  lam create-function --function-name bad --role "$role" --package-type Image --code ImageUri=fn:1 --memory-size 10241
+check "get a function" '"RepositoryType": "ECR"' lam get-function --function-name img
+for _ in $(seq 50); do
+  lam get-function-configuration --function-name zipped 2>/dev/null | grep -q '"State": "Active"' && break
+  sleep 0.1
+done
+check "Pending becomes Active" '"LastUpdateStatus": "Successful"' lam get-function-configuration --function-name zipped
+check "list functions with paging" '"NextMarker"' lam list-functions --max-items 1 --no-paginate
+check "list functions" '"FunctionName": "zipped"' lam list-functions
+check "a function that is not there" 'Function not found: arn:aws:lambda:us-east-1:000000000000:function:nope' lam get-function --function-name nope
+check "update configuration" '"Timeout": 30' lam update-function-configuration --function-name img --timeout 30
+for _ in $(seq 50); do
+  lam get-function-configuration --function-name img 2>/dev/null | grep -q '"LastUpdateStatus": "Successful"' && break
+  sleep 0.1
+done
+check "publish a version" '"Version": "1"' lam publish-version --function-name img
+check "list versions" '"Version": "$LATEST"' lam list-versions-by-function --function-name img
+check "create an alias" '"AliasArn": "arn:aws:lambda:us-east-1:000000000000:function:img:live"' \
+  lam create-alias --function-name img --name live --function-version 1
+check "list aliases" '"Name": "live"' lam list-aliases --function-name img
+check "reserve concurrency" '"ReservedConcurrentExecutions": 5' lam put-function-concurrency --function-name img --reserved-concurrent-executions 5
+check "too much reserved concurrency" 'below its minimum value of [100]' \
+  lam put-function-concurrency --function-name zipped --reserved-concurrent-executions 996
+check "account settings" '"UnreservedConcurrentExecutions": 995' lam get-account-settings
+check "add a permission" '\"Service\":\"s3.amazonaws.com\"' \
+  lam add-permission --function-name img --statement-id s3 --action lambda:InvokeFunction --principal s3.amazonaws.com --source-arn arn:aws:s3:::photos
+check "get the policy" '\"Sid\":\"s3\"' lam get-policy --function-name img
+check "event invoke config" '"MaximumRetryAttempts": 1' \
+  lam put-function-event-invoke-config --function-name img --maximum-retry-attempts 1 --destination-config 'OnFailure={Destination=arn:aws:lambda:us-east-1:000000000000:function:zipped}'
+check "tag a function" '' lam tag-resource --resource arn:aws:lambda:us-east-1:000000000000:function:img --tags team=core
+check "list tags" '"team": "core"' lam list-tags --resource arn:aws:lambda:us-east-1:000000000000:function:img
+check "a function URL" '.lambda-url.us-east-1.localhost:' lam create-function-url-config --function-name img --auth-type NONE
+check "an invoke's payload over 6 MB" 'RequestTooLargeException' \
+  bash -c "head -c 6300000 /dev/zero | tr '\\0' a | sed 's/.*/\"&\"/' >$data/big.json; $AWS lambda --endpoint-url http://$addr invoke --function-name img --cli-binary-format raw-in-base64-out --payload fileb://$data/big.json $data/out.json"
+check "a dry run" '"StatusCode": 204' lam invoke --function-name img --invocation-type DryRun "$data/out.json"
+check "delete a version an alias names" 'ResourceConflictException' lam delete-function --function-name img --qualifier 1
+check "delete a function" '' lam delete-function --function-name zipped
+check "the deleted function" 'ResourceNotFoundException' lam get-function --function-name zipped
 
 # Inside a task: roles and secrets are taken; environment files need S3.
 check "a task definition with a task role and secrets" '"valueFrom": "/app/db-password"' \

@@ -87,6 +87,7 @@ func (f *fault) statusOf(p Protocol) int {
 type wireError struct {
 	code, message string
 	field, detail string
+	members       map[string]string // the service's own members (Service.ErrorMembers)
 }
 
 // jsonBody is the error body of the JSON protocols (and CBOR's): typeKey
@@ -105,6 +106,12 @@ func (e wireError) jsonBody(typeKey string, extra map[string]string) map[string]
 	}
 	for k, v := range extra {
 		b[k] = v
+	}
+	for k, v := range e.members {
+		b[k] = v
+	}
+	if _, ok := e.members["Message"]; ok {
+		delete(b, "message")
 	}
 	return b
 }

@@ -408,7 +408,11 @@ func (f *FrontDoor) writeError(w http.ResponseWriter, c *call, err error, reques
 	if e.Class == apierr.Internal {
 		f.log.Error("AWS call failed", "service", c.svc.Name, "operation", c.op, "err", err)
 	}
-	writeError(w, p, code, wireError{code: name, message: e.Message, field: e.Field, detail: e.Detail}, ns, requestID)
+	we := wireError{code: name, message: e.Message, field: e.Field, detail: e.Detail}
+	if c.svc.ErrorMembers != nil {
+		we.members = c.svc.ErrorMembers(name, e)
+	}
+	writeError(w, p, code, we, ns, requestID)
 	return name
 }
 
@@ -461,4 +465,30 @@ func newRequestID() string {
 	binary.BigEndian.PutUint64(b[:], n)
 	h := hex.EncodeToString(b[:])
 	return requestIDs.prefix + "8" + h[1:4] + "-" + h[4:]
+}
+
+// Verify checks the SigV4 signature of a request that another listener
+// serves for service (Lambda's AWS_IAM function URLs), as the front door
+// checks its own: with one of its keys, scoped to service, over body (or
+// the hash X-Amz-Content-Sha256 names when it is UNSIGNED-PAYLOAD).
+func (f *FrontDoor) Verify(r *http.Request, service string, body []byte) error {
+	cred, signed, ferr := credentialOf(r)
+	switch {
+	case ferr != nil:
+		return ferr
+	case !signed:
+		return faultf(missingAuth, http.StatusForbidden, "the request is not signed")
+	case cred.service != service:
+		return faultf(wrongService, http.StatusForbidden, "Credential should be scoped to correct service: '%s'.", service)
+	}
+	hash := bodyHash(body)
+	if h := r.Header.Get("X-Amz-Content-Sha256"); h == UnsignedPayload {
+		hash = h
+	} else if h != "" && h != hash {
+		return faultf(badSignature, http.StatusForbidden, "X-Amz-Content-Sha256 is not the body's SHA-256")
+	}
+	if _, ferr := f.keys.verify(r, cred, hash, f.now(), f.sessions); ferr != nil {
+		return ferr
+	}
+	return nil
 }

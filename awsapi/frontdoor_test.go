@@ -202,6 +202,13 @@ func TestRESTJSON(t *testing.T) {
 		t.Fatalf("echo: %v %s", err, b)
 	}
 
+	// A trailing slash names the same resource, as botocore writes some URIs.
+	req = post(t, srv.URL+"/2024-01-01/echo/web/?Count=2", "application/json", nil, nil)
+	resp, b = send(t, req, "rest", nil, time.Now())
+	if got := (&berthv1.RunTaskRequest{}); resp.StatusCode != 201 || unmarshal(b, got) != nil || got.TaskDefinition != "web" || got.Count != 2 {
+		t.Fatalf("trailing slash: %d %s", resp.StatusCode, b)
+	}
+
 	req = post(t, srv.URL+"/2024-01-01/echo/web?Count=four", "application/json", nil, nil)
 	resp, b = send(t, req, "rest", nil, time.Now())
 	wantRESTError(t, resp, b, 400, "ValidationException", "count: query parameter Count")

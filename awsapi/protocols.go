@@ -169,6 +169,13 @@ func writeREST(w http.ResponseWriter, route Route, doc []byte) error {
 	if status == 0 {
 		status = http.StatusOK
 	}
+	if raw, ok := fields[route.ResponseStatus]; ok && route.ResponseStatus != "" {
+		var code int
+		if json.Unmarshal(raw, &code) == nil && code >= 200 && code < 300 {
+			status = code
+		}
+		delete(fields, route.ResponseStatus)
+	}
 	if route.ResponsePayload != "" {
 		var payload []byte
 		if raw, ok := fields[route.ResponsePayload]; ok {

@@ -31,7 +31,9 @@ func compileRoute(svc *Service, op string, r Route) *restRoute {
 
 // matchREST finds the REST route of r and its labels.
 func (f *FrontDoor) matchREST(r *http.Request) (*restRoute, map[string]string) {
-	path := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
+	// A trailing slash names the same resource: botocore writes some of
+	// its URIs so (Lambda's /2015-03-31/functions/), the Go SDK without.
+	path := strings.Split(strings.TrimSuffix(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/"), "/")
 	var best *restRoute
 	var bestLabels map[string]string
 	for _, rr := range f.rest {

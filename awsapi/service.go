@@ -81,6 +81,11 @@ type Service struct {
 	// Exception names the service's exception for an error, and the HTTP
 	// status it is sent with (0: the status of the error's class).
 	Exception func(*apierr.Error) (name string, status int)
+	// ErrorMembers, if set, are members the service writes in the JSON body
+	// of an error beside the message (Lambda's TooManyRequestsException
+	// has a Reason). A member "Message" replaces "message", for the
+	// exceptions whose shape spells it so.
+	ErrorMembers func(name string, e *apierr.Error) map[string]string
 }
 
 // Route is where a REST operation lives and how its members bind to the
@@ -101,6 +106,10 @@ type Route struct {
 	// header name; ResponsePayload: the member sent as the whole body.
 	ResponseHeader  map[string]string
 	ResponsePayload string
+	// ResponseStatus, if set, is the member of the response that is the
+	// HTTP status of the success (Lambda's Invoke: 200, 202 or 204); it is
+	// not written in the body.
+	ResponseStatus string
 }
 
 func (s *Service) speaks(p Protocol) bool {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -36,6 +37,7 @@ import (
 	"github.com/berth/berth/elbv2/elbv2api"
 	"github.com/berth/berth/elbv2/proxy"
 	"github.com/berth/berth/lambda/invoke"
+	"github.com/berth/berth/lambda/lambdaapi"
 	"github.com/berth/berth/rolecreds"
 	"github.com/berth/berth/s3/s3api"
 	"github.com/berth/berth/secretref"
@@ -51,8 +53,13 @@ const (
 	DefaultHTTPAddr = "127.0.0.1:7480"
 )
 
-// MaxRequestBytes bounds one gRPC request (and, later, one HTTP body).
+// MaxRequestBytes bounds one gRPC request.
 const MaxRequestBytes = 4 << 20
+
+// MaxHTTPRequestBytes bounds one HTTP body: Lambda's CreateFunction carries
+// a zip of up to 50 MB in base64 in JSON, and Invoke a payload over Lambda's
+// 6 MB must reach its RequestTooLargeException.
+const MaxHTTPRequestBytes = 70 << 20
 
 // StateFile is the bbolt file's name in the data dir.
 const StateFile = "state.db"
@@ -80,6 +87,17 @@ type Config struct {
 	// "add instance" control (ctx is the request's: the instance must
 	// outlive it); nil disables that control.
 	AddInstance func(ctx context.Context, cluster, zone, instanceType string) error
+	// LambdaInvoker runs Lambda functions (the runner of execution
+	// environments); nil answers invokes with a ServiceException.
+	// LambdaPrepare, if set, readies a function version's code before it is
+	// Active. LambdaConcurrency is the account's concurrency limit (1,000
+	// when 0). LambdaURLAddr is the function URL server's address (a free
+	// port on loopback when empty; the binary's flag defaults to
+	// lambdaapi.DefaultURLAddr).
+	LambdaInvoker     invoke.Invoker
+	LambdaPrepare     func(ctx context.Context, fn invoke.Function, zipPath string) error
+	LambdaConcurrency int32
+	LambdaURLAddr     string
 	// Fargate configures the Fargate pool manager (ecs/fargate):
 	// provisioner, host size, cooldown. Start fills in its store, placer
 	// and join address; the control plane closes the provisioner at
@@ -137,6 +155,8 @@ type ControlPlane struct {
 	http       *http.Server
 	grpcLis    net.Listener
 	httpLis    net.Listener
+	urlLis     net.Listener // Lambda's function URLs
+	urls       *http.Server
 	adminToken string
 	joinToken  string
 	accessKey  awsapi.Key
@@ -163,7 +183,7 @@ type ControlPlane struct {
 	registry *registry.Registry
 	ecr      *ecrapi.Server
 	gc       *registry.Collector
-	lambda   *lambdaRunner
+	runner   atomic.Pointer[lambdaRunner] // Lambda's runner, once gRPC serves
 
 	// Task role credentials, and the front door's address for tasks.
 	grants      *rolecreds.Grants
@@ -173,6 +193,8 @@ type ControlPlane struct {
 	// Elastic Load Balancing v2 and its listeners' proxy.
 	elb     *elbv2api.Server
 	lbProxy *proxy.Manager
+	lambda  *lambdaapi.Server
+	front   *awsapi.FrontDoor // set before the function URL server serves
 }
 
 // Start opens the data dir's state, makes the tokens at first start and
@@ -225,6 +247,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	if err := c.startECR(ctx, cfg); err != nil {
 		c.grpcLis.Close()
 		c.httpLis.Close()
+		c.urlLis.Close()
 		c.store.Close()
 		return nil, err
 	}
@@ -245,11 +268,18 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.stopLoops = cancel
 	purge := func(ctx context.Context) error { return c.secrets.Run(ctx, cfg.Logger) }
-	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run, c.capacity.Run, purge, c.gc.Run, c.ecr.RunLifecycle, c.credsLoop} {
+	invoker, prepare := c.lambdaRunnerHooks(cfg)
+	c.lambda = lambdaapi.New(lambdaapi.Config{
+		Store: c.store, Region: cfg.ARNs.Region, Account: cfg.ARNs.Account, DataDir: cfg.DataDir,
+		Invoker: invoker, Prepare: prepare, AccountConcurrency: cfg.LambdaConcurrency,
+		URLAddr: c.urlLis.Addr().String(), Logger: cfg.Logger,
+		URLAuthenticate: func(r *http.Request, body []byte) error { return c.front.Verify(r, "lambda", body) },
+	})
+	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run, c.capacity.Run, purge, c.gc.Run, c.ecr.RunLifecycle, c.credsLoop, c.lambda.Run} {
 		c.loops.Add(1)
 		go func() { defer c.loops.Done(); run(runCtx) }()
 	}
-	wires := []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets), s3api.Wire(c.s3), elbv2api.Wire(c.elb)}
+	wires := []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets), s3api.Wire(c.s3), elbv2api.Wire(c.elb), lambdaapi.Wire(c.lambda)}
 	c.errorTables = newErrorTables(wires...)
 	c.serveGRPC(api)
 	if err := c.startLambdaRunner(cfg, api); err != nil {
@@ -258,6 +288,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	}
 	front := awsapi.New(c.keys, awsapi.Options{Interceptor: c.unaryChain(), Logger: cfg.Logger, Observe: c.metrics.observeWire,
 		Sessions: sessionKeys{c.grants}})
+	c.front = front
 	for _, svc := range wires {
 		if err := front.Register(svc); err != nil {
 			c.Shutdown(ctx)
@@ -266,7 +297,13 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	}
 	c.serveHTTP(front,
 		dashboard.New(dashboard.Config{Store: c.store, API: api, Images: c.ecr, AdminToken: c.adminToken, AddInstance: cfg.AddInstance, Logger: cfg.Logger}))
-	c.log.Info("control plane serving", "grpc", c.GRPCAddr(), "http", c.HTTPAddr(), "registry", c.RegistryAddr(), "data_dir", cfg.DataDir)
+	c.urls = &http.Server{Handler: c.lambda.URLHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := c.urls.Serve(c.urlLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			c.log.Error("lambda function URLs", "err", err)
+		}
+	}()
+	c.log.Info("control plane serving", "grpc", c.GRPCAddr(), "http", c.HTTPAddr(), "registry", c.RegistryAddr(), "lambda_urls", c.LambdaURLAddr(), "data_dir", cfg.DataDir)
 	return c, nil
 }
 
@@ -341,6 +378,15 @@ func (c *ControlPlane) listen(cfg Config) error {
 		c.grpcLis.Close()
 		return fmt.Errorf("http address: %w", err)
 	}
+	urlAddr := cfg.LambdaURLAddr
+	if urlAddr == "" {
+		urlAddr = "127.0.0.1:0" // a free port: tests and tools run side by side
+	}
+	if c.urlLis, err = net.Listen("tcp", urlAddr); err != nil {
+		c.grpcLis.Close()
+		c.httpLis.Close()
+		return fmt.Errorf("lambda function URL address: %w", err)
+	}
 	return nil
 }
 
@@ -370,6 +416,8 @@ func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
 	berthv1.RegisterEncryptionKeysServer(c.grpc, atrest.NewServer(c.atRest, c.ssm, c.secrets))
 	berthv1.RegisterECRServer(c.grpc, c.ecr)
 	berthv1.RegisterElasticLoadBalancingV2Server(c.grpc, c.elb)
+	berthv1.RegisterLambdaServer(c.grpc, c.lambda)
+	berthv1.RegisterLambdaUsageServer(c.grpc, c.lambda.Usage())
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	reflection.Register(c.grpc)
@@ -398,7 +446,7 @@ func (c *ControlPlane) serveHTTP(aws http.Handler, dash *dashboard.Dashboard) {
 		mux.Handle("/debug/pprof/profile", c.requireAdmin(http.HandlerFunc(pprof.Profile)))
 	}
 	c.http = &http.Server{
-		Handler:           s3Split(aws, http.MaxBytesHandler(mux, MaxRequestBytes)),
+		Handler:           s3Split(aws, http.MaxBytesHandler(mux, MaxHTTPRequestBytes)),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	c.http.RegisterOnShutdown(dash.Close) // end the dashboard's event streams
@@ -465,7 +513,21 @@ func (c *ControlPlane) Shutdown(ctx context.Context) error {
 	if herr != nil {
 		c.http.Close()
 	}
+	if c.urls != nil {
+		if err := c.urls.Shutdown(ctx); err != nil {
+			c.urls.Close()
+		}
+	} else {
+		c.urlLis.Close()
+	}
 	serveErrs := errors.Join(<-c.served, <-c.served)
 	rerr := c.registry.Close(ctx)
 	return errors.Join(herr, serveErrs, rerr, lerr, c.store.Close())
 }
+
+// Lambda is the Lambda API, which is also the invoke.EventSource that S3
+// and EventBridge invoke functions through.
+func (c *ControlPlane) Lambda() *lambdaapi.Server { return c.lambda }
+
+// LambdaURLAddr is the address Lambda's function URLs are served on.
+func (c *ControlPlane) LambdaURLAddr() string { return c.urlLis.Addr().String() }

@@ -28,6 +28,8 @@ const (
 	secretsMethodPrefix = "/berth.v1.SecretsManager/"
 	keysMethodPrefix    = "/berth.v1.EncryptionKeys/"
 	elbMethodPrefix     = "/berth.v1.ElasticLoadBalancingV2/"
+	lambdaMethodPrefix  = "/berth.v1.Lambda/"
+	usageMethodPrefix   = "/berth.v1.LambdaUsage/"
 )
 
 // unaryChain is every unary interceptor, outermost first: metrics and logging
@@ -110,6 +112,8 @@ func (c *ControlPlane) checkToken(ctx context.Context, method string) error {
 	case strings.HasPrefix(method, ecsMethodPrefix), strings.HasPrefix(method, berthMethodPrefix),
 		strings.HasPrefix(method, ssmMethodPrefix), strings.HasPrefix(method, secretsMethodPrefix),
 		strings.HasPrefix(method, keysMethodPrefix), strings.HasPrefix(method, elbMethodPrefix),
+		strings.HasPrefix(method, lambdaMethodPrefix),
+		strings.HasPrefix(method, usageMethodPrefix),
 		strings.HasPrefix(method, ecrMethodPrefix):
 		return checkBearer(ctx, c.adminToken)
 	case strings.HasPrefix(method, agentMethodPrefix):

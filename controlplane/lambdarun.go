@@ -10,9 +10,11 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/apierr"
 	"github.com/berth/berth/ecs/ecsapi"
 	"github.com/berth/berth/lambda/environments"
 	"github.com/berth/berth/lambda/invoke"
+	"github.com/berth/berth/lambda/lambdaapi"
 	"github.com/berth/berth/lambda/zipimage"
 )
 
@@ -52,6 +54,12 @@ type lambdaRunner struct {
 // images on the local Docker.
 func (c *ControlPlane) startLambdaRunner(cfg Config, api *ecsapi.Server) error {
 	lc := cfg.Lambda
+	if lc.ZipPath == nil {
+		lc.ZipPath = func(sha string) string { return lambdaapi.CodePath(cfg.DataDir, sha) }
+	}
+	if lc.AccountConcurrency == 0 {
+		lc.AccountConcurrency = int(cfg.LambdaConcurrency)
+	}
 	conn, err := grpc.NewClient(c.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return err
@@ -82,27 +90,58 @@ func (c *ControlPlane) startLambdaRunner(cfg Config, api *ecsapi.Server) error {
 		Launcher: launcher, Images: images, Region: cfg.ARNs.Region, AccountConcurrency: lc.AccountConcurrency,
 		Idle: lc.Idle, Log: logLine, Logger: c.log,
 	})
-	c.lambda = r
+	c.runner.Store(r)
 	return nil
 }
 
 // closeLambdaRunner stops every environment; before the gRPC server stops,
 // whose log streams the environments follow.
 func (c *ControlPlane) closeLambdaRunner() {
-	if c.lambda == nil {
+	r := c.runner.Load()
+	if r == nil {
 		return
 	}
-	c.lambda.pool.Close()
-	c.lambda.conn.Close()
-	if c.lambda.docker != nil {
-		c.lambda.docker.Close()
+	r.pool.Close()
+	r.conn.Close()
+	if r.docker != nil {
+		r.docker.Close()
 	}
 }
 
 // LambdaRunner runs Lambda functions' invocations (the Invoker Lambda's API
 // takes); Stats lists its environments.
-func (c *ControlPlane) LambdaRunner() *environments.Pool { return c.lambda.pool }
+func (c *ControlPlane) LambdaRunner() *environments.Pool { return c.runner.Load().pool }
 
 // LambdaZips builds Zip functions' images (its Prepare is Lambda's API's
 // hook before a version is Active); nil without a ZipPath or Docker.
-func (c *ControlPlane) LambdaZips() *zipimage.Builder { return c.lambda.zips }
+func (c *ControlPlane) LambdaZips() *zipimage.Builder { return c.runner.Load().zips }
+
+// lambdaRunnerHooks are the Invoker and Prepare that Lambda's API uses:
+// cfg's when set, else berth's own runner, reached through the control
+// plane because the runner starts once gRPC serves, after the API is made.
+func (c *ControlPlane) lambdaRunnerHooks(cfg Config) (invoke.Invoker, func(context.Context, invoke.Function, string) error) {
+	invoker, prepare := cfg.LambdaInvoker, cfg.LambdaPrepare
+	if invoker == nil {
+		invoker = runnerInvoker{c}
+	}
+	if prepare == nil && cfg.LambdaInvoker == nil {
+		prepare = func(ctx context.Context, fn invoke.Function, zipPath string) error {
+			if r := c.runner.Load(); r != nil && r.zips != nil {
+				return r.zips.Prepare(ctx, fn, zipPath)
+			}
+			return nil
+		}
+	}
+	return invoker, prepare
+}
+
+// runnerInvoker invokes through berth's own runner.
+type runnerInvoker struct{ c *ControlPlane }
+
+func (i runnerInvoker) Invoke(ctx context.Context, req invoke.Request) (invoke.Result, error) {
+	r := i.c.runner.Load()
+	if r == nil {
+		return invoke.Result{}, apierr.New(apierr.Internal, "", "Lambda's runner is not running yet")
+	}
+	return r.pool.Invoke(ctx, req)
+}

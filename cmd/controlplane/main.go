@@ -24,6 +24,7 @@ import (
 	"github.com/berth/berth/controlplane"
 	"github.com/berth/berth/ecr/registry"
 	"github.com/berth/berth/internal/inprocess"
+	"github.com/berth/berth/lambda/lambdaapi"
 	"github.com/berth/berth/lambda/zipimage"
 )
 
@@ -52,6 +53,7 @@ func run() error {
 		credLife   = flag.Duration("task-credentials-lifetime", 0, "how long a task role's credentials last (default 1h); they are renewed with a third left")
 		endpoint   = flag.String("aws-endpoint-url", "", "where tasks' AWS SDKs reach berth (AWS_ENDPOINT_URL; default: the HTTP address, a wildcard address as 127.0.0.1)")
 		lbBind     = flag.String("lb-bind", "127.0.0.1", "the host load balancer listeners (elbv2 create-listener) bind their ports on")
+		urlAddr    = flag.String("lambda-url-addr", lambdaapi.DefaultURLAddr, "the address Lambda's function URLs are served on (ID.lambda-url.REGION.localhost:PORT, or /ID/... on it)")
 		noThrottle = flag.Bool("no-throttle", false, "do not throttle ECS calls (by default they are limited to ECS's documented rates, answering ThrottlingException over them)")
 		pprof      = flag.Bool("pprof", false, "serve Go's profiles at /debug/pprof/ on the HTTP address (admin token required)")
 		memLimit   = flag.String("memory-limit", defaultMemoryLimit, "soft limit of the Go runtime's memory (as GOMEMLIMIT, which wins over the default), e.g. 768MiB, or off: "+
@@ -120,6 +122,7 @@ func run() error {
 		RegistryMaxBlob: *maxBlob,
 		RegistryTLSCert: *regCert,
 		RegistryTLSKey:  *regKey,
+		LambdaURLAddr:   *urlAddr,
 		ARNs:            arn.Namer{Region: *region, Account: *account},
 		Logger:          log,
 		LBBind:          *lbBind,

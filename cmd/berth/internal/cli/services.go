@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
@@ -23,6 +24,10 @@ type serviceCommand struct {
 	// required are the request members (the service's names) that the
 	// flags or --cli-input-json must give, as the aws CLI requires them.
 	required []string
+	// more, if set, adds flags beyond the members' (the aws CLI's
+	// conveniences, such as create-function's --zip-file) and returns what
+	// sets them in the request once the command line is parsed.
+	more func(*pflag.FlagSet) func(proto.Message) error
 }
 
 // op makes a serviceCommand's request and call from a client constructor
@@ -91,6 +96,7 @@ var awsServices = []struct {
 		op("start-lifecycle-policy-preview", "Preview what a lifecycle policy (given, or the repository's) would expire; nothing is deleted", berthv1.NewECRClient, berthv1.ECRClient.StartLifecyclePolicyPreview, "repositoryName"),
 		op("get-lifecycle-policy-preview", "Get the last lifecycle policy preview's images", berthv1.NewECRClient, berthv1.ECRClient.GetLifecyclePolicyPreview, "repositoryName"),
 	}, (*app).ecrCommands},
+	{"lambda", "Lambda, as aws lambda names its operations", lambdaOps, (*app).lambdaCommands},
 }
 
 // serviceCommands are the services' commands, and berth's key rotation.
@@ -128,6 +134,10 @@ func (a *app) serviceCommand(c serviceCommand) *cobra.Command {
 	md := c.newRequest().ProtoReflect().Descriptor()
 	cmd := &cobra.Command{Use: c.name, Short: c.short, Args: noArgs}
 	flags := addFieldFlags(cmd.Flags(), md)
+	var more func(proto.Message) error
+	if c.more != nil {
+		more = c.more(cmd.Flags())
+	}
 	var input string
 	cmd.Flags().StringVar(&input, "cli-input-json", "", "the request as JSON, inline or file://PATH; flags override its members")
 	cmd.RunE = a.run(func(cmd *cobra.Command, _ []string) error {
@@ -140,6 +150,11 @@ func (a *app) serviceCommand(c serviceCommand) *cobra.Command {
 		m := req.ProtoReflect()
 		for _, f := range flags {
 			if err := f.set(m); err != nil {
+				return err
+			}
+		}
+		if more != nil {
+			if err := more(req); err != nil {
 				return err
 			}
 		}
