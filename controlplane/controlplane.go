@@ -33,6 +33,8 @@ import (
 	"github.com/berth/berth/ecs/ecsapi"
 	"github.com/berth/berth/ecs/fargate"
 	"github.com/berth/berth/ecs/servicecontroller"
+	"github.com/berth/berth/events/eventsapi"
+	"github.com/berth/berth/lambda/invoke"
 	"github.com/berth/berth/secretref"
 	"github.com/berth/berth/secretsmanager/smapi"
 	"github.com/berth/berth/ssm/ssmapi"
@@ -97,6 +99,14 @@ type Config struct {
 	// in its store, placer and join address; without a provisioner of its
 	// own it uses the Fargate pool's.
 	Capacity capacity.Config
+	// Lambda invokes functions for EventBridge's targets and schedules
+	// (nil until Lambda is wired: those deliveries wait and retry).
+	Lambda invoke.EventSource
+	// EventsClock is the clock of EventBridge's and Scheduler's schedules
+	// and retries (time.Now when nil); EventsTick how often they look at it
+	// (1 s when 0). Tests move the clock.
+	EventsClock func() time.Time
+	EventsTick  time.Duration
 }
 
 // ControlPlane is a running control plane.
@@ -134,6 +144,8 @@ type ControlPlane struct {
 	registry *registry.Registry
 	ecr      *ecrapi.Server
 	gc       *registry.Collector
+	// EventBridge: the default bus, its dispatcher and ECS's events.
+	events *eventsapi.Server
 }
 
 // Start opens the data dir's state, makes the tokens at first start and
@@ -178,6 +190,12 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		c.store.Close()
 		return nil, err
 	}
+	if err := c.startEvents(ctx, cfg, api); err != nil {
+		c.grpcLis.Close()
+		c.httpLis.Close()
+		c.store.Close()
+		return nil, err
+	}
 	c.dispatcher = dispatcher.New(dispatcher.Config{
 		Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger,
 		HeartbeatPeriod: cfg.HeartbeatPeriod, TTL: cfg.AgentTTL, RestartGrace: cfg.AgentRestartGrace,
@@ -193,11 +211,11 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.stopLoops = cancel
 	purge := func(ctx context.Context) error { return c.secrets.Run(ctx, cfg.Logger) }
-	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run, c.capacity.Run, purge, c.gc.Run, c.ecr.RunLifecycle} {
+	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run, c.capacity.Run, purge, c.gc.Run, c.ecr.RunLifecycle, c.events.Run, c.taskEvents(cfg)} {
 		c.loops.Add(1)
 		go func() { defer c.loops.Done(); run(runCtx) }()
 	}
-	wires := []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets)}
+	wires := []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets), eventsapi.Wire(c.events)}
 	c.errorTables = newErrorTables(wires...)
 	c.serveGRPC(api)
 	front := awsapi.New(c.keys, awsapi.Options{Interceptor: c.unaryChain(), Logger: cfg.Logger, Observe: c.metrics.observeWire})
@@ -291,6 +309,7 @@ func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
 	berthv1.RegisterSecretsManagerServer(c.grpc, c.secrets)
 	berthv1.RegisterEncryptionKeysServer(c.grpc, atrest.NewServer(c.atRest, c.ssm, c.secrets))
 	berthv1.RegisterECRServer(c.grpc, c.ecr)
+	berthv1.RegisterEventBridgeServer(c.grpc, c.events)
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	reflection.Register(c.grpc)

@@ -27,6 +27,8 @@ const (
 	ssmMethodPrefix     = "/berth.v1.SSM/"
 	secretsMethodPrefix = "/berth.v1.SecretsManager/"
 	keysMethodPrefix    = "/berth.v1.EncryptionKeys/"
+	eventsMethodPrefix  = "/berth.v1.EventBridge/"
+	schedMethodPrefix   = "/berth.v1.Scheduler/"
 )
 
 // unaryChain is every unary interceptor, outermost first: metrics and logging
@@ -109,6 +111,7 @@ func (c *ControlPlane) checkToken(ctx context.Context, method string) error {
 	case strings.HasPrefix(method, ecsMethodPrefix), strings.HasPrefix(method, berthMethodPrefix),
 		strings.HasPrefix(method, ssmMethodPrefix), strings.HasPrefix(method, secretsMethodPrefix),
 		strings.HasPrefix(method, keysMethodPrefix),
+		strings.HasPrefix(method, eventsMethodPrefix), strings.HasPrefix(method, schedMethodPrefix),
 		strings.HasPrefix(method, ecrMethodPrefix):
 		return checkBearer(ctx, c.adminToken)
 	case strings.HasPrefix(method, agentMethodPrefix):

@@ -240,8 +240,8 @@ func parseMatcher(item any, path string) (matcher, error) {
 			if !ok {
 				return matcher{}, &PatternError{Path: p, Reason: "wildcard match pattern must be a string"}
 			}
-			if err := checkWildcard(s); err != nil {
-				return matcher{}, &PatternError{Path: p, Reason: err.Error()}
+			if reason := checkWildcard(s); reason != "" {
+				return matcher{}, &PatternError{Path: p, Reason: reason}
 			}
 			return matcher{kind: mWildcard, text: s}, nil
 		case "exists":
@@ -276,26 +276,26 @@ func parseMatcher(item any, path string) (matcher, error) {
 }
 
 // checkWildcard refuses what EventBridge refuses: consecutive wildcards.
-func checkWildcard(s string) error {
+func checkWildcard(s string) (reason string) {
 	prevStar := false
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
 		case '\\':
 			if i+1 >= len(s) || (s[i+1] != '*' && s[i+1] != '\\') {
-				return fmt.Errorf("Invalid wildcard pattern: a backslash escapes only * or \\")
+				return "Invalid wildcard pattern: a backslash escapes only * or \\"
 			}
 			i++
 			prevStar = false
 		case '*':
 			if prevStar {
-				return fmt.Errorf("Consecutive wildcard characters at pos %d", i)
+				return fmt.Sprintf("Consecutive wildcard characters at pos %d", i)
 			}
 			prevStar = true
 		default:
 			prevStar = false
 		}
 	}
-	return nil
+	return ""
 }
 
 // maxNumeric is EventBridge's bound on numeric matching (inclusive).
@@ -416,8 +416,8 @@ func parseAnythingBut(arg any, path string) (matcher, error) {
 					return matcher{}, &PatternError{Path: p, Reason: "Null prefix/suffix not allowed"}
 				}
 				if k == mWildcard {
-					if err := checkWildcard(s); err != nil {
-						return matcher{}, &PatternError{Path: p, Reason: err.Error()}
+					if reason := checkWildcard(s); reason != "" {
+						return matcher{}, &PatternError{Path: p, Reason: reason}
 					}
 				}
 				m.but = append(m.but, matcher{kind: k, text: s})

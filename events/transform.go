@@ -159,7 +159,7 @@ func CheckTransformer(paths map[string]string, template string) (field string, e
 	sort.Strings(names)
 	for _, k := range names {
 		if strings.HasPrefix(k, "aws.") || !inputVariableName.MatchString(k) {
-			return "InputPathsMap." + k, fmt.Errorf("a key is letters, digits, _ and - and does not start with aws.")
+			return "InputPathsMap." + k, fmt.Errorf("a key is letters, digits, _ and -, and no key starts with aws")
 		}
 		if err := CheckPath(paths[k]); err != nil {
 			return "InputPathsMap." + k, fmt.Errorf("invalid JSONPath %q: %v", paths[k], err)

@@ -42,6 +42,8 @@ var Rules = []Rule{
 		Why: "the control plane runs no agent code; in-process agents live in internal/inprocess"},
 	{From: []string{"agent"}, Forbid: []string{"controlplane", "store", "ecs", "ecr", "awsapi", "dashboard", "scheduler", "ssm", "secretsmanager", "secretref", "atrest"},
 		Why: "the agent knows the control plane only through the session protocol (api/proto)"},
+	{From: []string{"events/eventsapi", "schedules/schedulerapi"}, Forbid: []string{"agent", "ecs", "controlplane", "dashboard"},
+		Why: "EventBridge and Scheduler run ECS tasks through an interface (ECS's RunTask in-process), not ECS's packages"},
 	{From: []string{"api"}, Forbid: []string{ours}, Allow: []string{"api"},
 		Why: "the API definitions and their generated code depend on nothing of berth's"},
 	{From: []string{"apierr"}, Forbid: []string{ours}, Allow: []string{"apierr"},
