@@ -35,6 +35,7 @@ import (
 	"github.com/berth/berth/ecs/servicecontroller"
 	"github.com/berth/berth/events/eventsapi"
 	"github.com/berth/berth/lambda/invoke"
+	"github.com/berth/berth/schedules/schedulerapi"
 	"github.com/berth/berth/secretref"
 	"github.com/berth/berth/secretsmanager/smapi"
 	"github.com/berth/berth/ssm/ssmapi"
@@ -145,7 +146,8 @@ type ControlPlane struct {
 	ecr      *ecrapi.Server
 	gc       *registry.Collector
 	// EventBridge: the default bus, its dispatcher and ECS's events.
-	events *eventsapi.Server
+	events    *eventsapi.Server
+	scheduler *schedulerapi.Server
 }
 
 // Start opens the data dir's state, makes the tokens at first start and
@@ -190,12 +192,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		c.store.Close()
 		return nil, err
 	}
-	if err := c.startEvents(ctx, cfg, api); err != nil {
-		c.grpcLis.Close()
-		c.httpLis.Close()
-		c.store.Close()
-		return nil, err
-	}
+	c.startEvents(cfg, api)
 	c.dispatcher = dispatcher.New(dispatcher.Config{
 		Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger,
 		HeartbeatPeriod: cfg.HeartbeatPeriod, TTL: cfg.AgentTTL, RestartGrace: cfg.AgentRestartGrace,
@@ -211,11 +208,11 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.stopLoops = cancel
 	purge := func(ctx context.Context) error { return c.secrets.Run(ctx, cfg.Logger) }
-	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run, c.capacity.Run, purge, c.gc.Run, c.ecr.RunLifecycle, c.events.Run, c.taskEvents(cfg)} {
+	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run, c.capacity.Run, purge, c.gc.Run, c.ecr.RunLifecycle, c.events.Run, c.taskEvents(cfg), c.scheduler.Run} {
 		c.loops.Add(1)
 		go func() { defer c.loops.Done(); run(runCtx) }()
 	}
-	wires := []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets), eventsapi.Wire(c.events)}
+	wires := []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets), eventsapi.Wire(c.events), schedulerapi.Wire(c.scheduler)}
 	c.errorTables = newErrorTables(wires...)
 	c.serveGRPC(api)
 	front := awsapi.New(c.keys, awsapi.Options{Interceptor: c.unaryChain(), Logger: cfg.Logger, Observe: c.metrics.observeWire})
@@ -310,6 +307,7 @@ func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
 	berthv1.RegisterEncryptionKeysServer(c.grpc, atrest.NewServer(c.atRest, c.ssm, c.secrets))
 	berthv1.RegisterECRServer(c.grpc, c.ecr)
 	berthv1.RegisterEventBridgeServer(c.grpc, c.events)
+	berthv1.RegisterSchedulerServer(c.grpc, c.scheduler)
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	reflection.Register(c.grpc)

@@ -2,25 +2,24 @@ package controlplane
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/berth/berth/ecs/ecsapi"
 	"github.com/berth/berth/events/eventsapi"
+	"github.com/berth/berth/schedules/schedulerapi"
 )
 
 // startEvents makes EventBridge's default bus over the store, with ECS
 // targets run through the ECS API in-process (Lambda targets wait for
-// Lambda: cfg.Lambda), and places the dispatcher's cursor before any
-// PutEvents is served.
-func (c *ControlPlane) startEvents(ctx context.Context, cfg Config, api *ecsapi.Server) error {
+// Lambda: cfg.Lambda), and EventBridge Scheduler, whose schedules fire
+// through the bus's delivery queue.
+func (c *ControlPlane) startEvents(cfg Config, api *ecsapi.Server) {
 	c.events = eventsapi.New(eventsapi.Config{
 		Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger, Now: cfg.EventsClock, Tick: cfg.EventsTick,
 		Lambda: cfg.Lambda, ECS: api,
 	})
-	if err := c.events.Init(ctx); err != nil {
-		return fmt.Errorf("events: %w", err)
-	}
-	return nil
+	c.scheduler = schedulerapi.New(schedulerapi.Config{
+		Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger, Queue: c.events, Now: cfg.EventsClock, Tick: cfg.EventsTick,
+	})
 }
 
 // taskEvents is the loop that puts ECS's state changes on the bus.
@@ -31,3 +30,6 @@ func (c *ControlPlane) taskEvents(cfg Config) func(context.Context) error {
 
 // Events is EventBridge's server.
 func (c *ControlPlane) Events() *eventsapi.Server { return c.events }
+
+// Scheduler is EventBridge Scheduler's server.
+func (c *ControlPlane) Scheduler() *schedulerapi.Server { return c.scheduler }

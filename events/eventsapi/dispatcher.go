@@ -30,10 +30,11 @@ const (
 	attemptTimeout = 30 * time.Second
 )
 
-// Init makes the dispatcher's cursor at the first start: at the end of the
-// event log, so that events older than every rule are not delivered. It
-// must run before PutEvents is served; later starts keep the stored cursor.
-func (s *Server) Init(ctx context.Context) error {
+// ensureCursor makes the dispatcher's cursor when the first rule is
+// made: at the end of the event log, so that events older than every rule
+// are not delivered. (Before there is a rule, nothing is to be matched and
+// no cursor is kept; a start writes nothing.)
+func (s *Server) ensureCursor(ctx context.Context) error {
 	if _, ok, err := s.cursor.Get(cursorKey); err != nil || ok {
 		return err
 	}
@@ -59,9 +60,6 @@ func (s *Server) Init(ctx context.Context) error {
 // schedules and delivers what is due, on the caller's goroutine, until ctx
 // ends. It wakes on an append to the log, on Wake and every Tick.
 func (s *Server) Run(ctx context.Context) error {
-	if err := s.Init(ctx); err != nil {
-		s.cfg.Logger.Warn("events: the dispatcher's cursor", slog.Any("err", err))
-	}
 	watch := s.cfg.Store.Watch(ctx)
 	tick := time.NewTicker(s.cfg.Tick)
 	defer tick.Stop()
@@ -166,7 +164,7 @@ func (s *Server) readLog(ctx context.Context, rules []liveRule) error {
 			return err
 		}
 		if !ok {
-			return s.Init(ctx)
+			return nil // no rule was ever made
 		}
 		evs, err := s.cfg.Store.EventLog(cur.Value.GetSequence(), logBatch)
 		if err != nil || len(evs) == 0 {

@@ -182,6 +182,9 @@ func (s *Server) PutRule(ctx context.Context, req *berthv1.PutRuleRequest) (*ber
 	if err := events.CheckDescription(req.GetDescription()); err != nil {
 		return nil, checkError(err)
 	}
+	if err := s.ensureCursor(ctx); err != nil {
+		return nil, err
+	}
 	state := req.GetState()
 	if state == "" {
 		state = events.StateEnabled
