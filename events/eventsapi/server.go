@@ -633,3 +633,42 @@ func (s *Server) ListDeadLetterEvents(ctx context.Context, req *berthv1.ListDead
 func deadLetterKey(at float64, eventID, targetID string) string {
 	return fmt.Sprintf("%020d/%s/%s", int64(at*1000), eventID, targetID)
 }
+
+// ListBusEvents returns the bus's events after a position of the event log
+// (berth's own, for `berth events`).
+func (s *Server) ListBusEvents(ctx context.Context, req *berthv1.ListBusEventsRequest) (*berthv1.ListBusEventsResponse, error) {
+	limit, err := checkLimit(req.GetLimit())
+	if err != nil {
+		return nil, err
+	}
+	after := req.GetAfter()
+	if req.GetLatest() {
+		// The end of the log, then back by limit.
+		var last uint64
+		for {
+			evs, err := s.cfg.Store.EventLog(last, 1000)
+			if err != nil {
+				return nil, err
+			}
+			if len(evs) == 0 {
+				break
+			}
+			last = evs[len(evs)-1].GetSequence()
+		}
+		if last > uint64(limit) {
+			after = last - uint64(limit)
+		} else {
+			after = 0
+		}
+	}
+	evs, err := s.cfg.Store.EventLog(after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := &berthv1.ListBusEventsResponse{Next: after}
+	for _, ev := range evs {
+		out.Events = append(out.Events, string(EventJSON(ev)))
+		out.Next = ev.GetSequence()
+	}
+	return out, nil
+}

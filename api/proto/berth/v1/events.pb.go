@@ -2466,6 +2466,122 @@ func (x *ListDeadLetterEventsResponse) GetNextToken() string {
 	return ""
 }
 
+// ListBusEventsRequest asks for the bus's events after a position of
+// berth's event log (0: the oldest kept; Latest: only the newest Limit).
+type ListBusEventsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	After         uint64                 `protobuf:"varint,1,opt,name=after,json=After,proto3" json:"after,omitempty"`
+	Limit         int32                  `protobuf:"varint,2,opt,name=limit,json=Limit,proto3" json:"limit,omitempty"`
+	Latest        bool                   `protobuf:"varint,3,opt,name=latest,json=Latest,proto3" json:"latest,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBusEventsRequest) Reset() {
+	*x = ListBusEventsRequest{}
+	mi := &file_berth_v1_events_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBusEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBusEventsRequest) ProtoMessage() {}
+
+func (x *ListBusEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_events_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBusEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListBusEventsRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_events_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ListBusEventsRequest) GetAfter() uint64 {
+	if x != nil {
+		return x.After
+	}
+	return 0
+}
+
+func (x *ListBusEventsRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ListBusEventsRequest) GetLatest() bool {
+	if x != nil {
+		return x.Latest
+	}
+	return false
+}
+
+// ListBusEventsResponse is the events, each in EventBridge's envelope (a
+// JSON document), and the position to ask after next.
+type ListBusEventsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Events        []string               `protobuf:"bytes,1,rep,name=events,json=Events,proto3" json:"events,omitempty"`
+	Next          uint64                 `protobuf:"varint,2,opt,name=next,json=Next,proto3" json:"next,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBusEventsResponse) Reset() {
+	*x = ListBusEventsResponse{}
+	mi := &file_berth_v1_events_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBusEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBusEventsResponse) ProtoMessage() {}
+
+func (x *ListBusEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_events_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBusEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListBusEventsResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_events_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *ListBusEventsResponse) GetEvents() []string {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *ListBusEventsResponse) GetNext() uint64 {
+	if x != nil {
+		return x.Next
+	}
+	return 0
+}
+
 // EventRuleRecord is a rule of the default bus with its targets
 // (collection "events-rules", key: the rule's name).
 type EventRuleRecord struct {
@@ -2486,7 +2602,7 @@ type EventRuleRecord struct {
 
 func (x *EventRuleRecord) Reset() {
 	*x = EventRuleRecord{}
-	mi := &file_berth_v1_events_proto_msgTypes[39]
+	mi := &file_berth_v1_events_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2498,7 +2614,7 @@ func (x *EventRuleRecord) String() string {
 func (*EventRuleRecord) ProtoMessage() {}
 
 func (x *EventRuleRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_events_proto_msgTypes[39]
+	mi := &file_berth_v1_events_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2511,7 +2627,7 @@ func (x *EventRuleRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventRuleRecord.ProtoReflect.Descriptor instead.
 func (*EventRuleRecord) Descriptor() ([]byte, []int) {
-	return file_berth_v1_events_proto_rawDescGZIP(), []int{39}
+	return file_berth_v1_events_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *EventRuleRecord) GetName() string {
@@ -2595,7 +2711,7 @@ type EventCursorRecord struct {
 
 func (x *EventCursorRecord) Reset() {
 	*x = EventCursorRecord{}
-	mi := &file_berth_v1_events_proto_msgTypes[40]
+	mi := &file_berth_v1_events_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2607,7 +2723,7 @@ func (x *EventCursorRecord) String() string {
 func (*EventCursorRecord) ProtoMessage() {}
 
 func (x *EventCursorRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_events_proto_msgTypes[40]
+	mi := &file_berth_v1_events_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2620,7 +2736,7 @@ func (x *EventCursorRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventCursorRecord.ProtoReflect.Descriptor instead.
 func (*EventCursorRecord) Descriptor() ([]byte, []int) {
-	return file_berth_v1_events_proto_rawDescGZIP(), []int{40}
+	return file_berth_v1_events_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *EventCursorRecord) GetSequence() uint64 {
@@ -2642,7 +2758,7 @@ type EventSlotRecord struct {
 
 func (x *EventSlotRecord) Reset() {
 	*x = EventSlotRecord{}
-	mi := &file_berth_v1_events_proto_msgTypes[41]
+	mi := &file_berth_v1_events_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2654,7 +2770,7 @@ func (x *EventSlotRecord) String() string {
 func (*EventSlotRecord) ProtoMessage() {}
 
 func (x *EventSlotRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_events_proto_msgTypes[41]
+	mi := &file_berth_v1_events_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2667,7 +2783,7 @@ func (x *EventSlotRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventSlotRecord.ProtoReflect.Descriptor instead.
 func (*EventSlotRecord) Descriptor() ([]byte, []int) {
-	return file_berth_v1_events_proto_rawDescGZIP(), []int{41}
+	return file_berth_v1_events_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *EventSlotRecord) GetSlot() float64 {
@@ -2705,7 +2821,7 @@ type EventDeliveryRecord struct {
 
 func (x *EventDeliveryRecord) Reset() {
 	*x = EventDeliveryRecord{}
-	mi := &file_berth_v1_events_proto_msgTypes[42]
+	mi := &file_berth_v1_events_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2717,7 +2833,7 @@ func (x *EventDeliveryRecord) String() string {
 func (*EventDeliveryRecord) ProtoMessage() {}
 
 func (x *EventDeliveryRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_events_proto_msgTypes[42]
+	mi := &file_berth_v1_events_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2730,7 +2846,7 @@ func (x *EventDeliveryRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventDeliveryRecord.ProtoReflect.Descriptor instead.
 func (*EventDeliveryRecord) Descriptor() ([]byte, []int) {
-	return file_berth_v1_events_proto_rawDescGZIP(), []int{42}
+	return file_berth_v1_events_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *EventDeliveryRecord) GetSource() string {
@@ -2823,7 +2939,7 @@ type EventDeadLetterRecord struct {
 
 func (x *EventDeadLetterRecord) Reset() {
 	*x = EventDeadLetterRecord{}
-	mi := &file_berth_v1_events_proto_msgTypes[43]
+	mi := &file_berth_v1_events_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2835,7 +2951,7 @@ func (x *EventDeadLetterRecord) String() string {
 func (*EventDeadLetterRecord) ProtoMessage() {}
 
 func (x *EventDeadLetterRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_events_proto_msgTypes[43]
+	mi := &file_berth_v1_events_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2848,7 +2964,7 @@ func (x *EventDeadLetterRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventDeadLetterRecord.ProtoReflect.Descriptor instead.
 func (*EventDeadLetterRecord) Descriptor() ([]byte, []int) {
-	return file_berth_v1_events_proto_rawDescGZIP(), []int{43}
+	return file_berth_v1_events_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *EventDeadLetterRecord) GetSource() string {
@@ -3119,7 +3235,14 @@ const file_berth_v1_events_proto_rawDesc = "" +
 	"\x1cListDeadLetterEventsResponse\x12B\n" +
 	"\fdead_letters\x18\x01 \x03(\v2\x1f.berth.v1.EventDeadLetterRecordR\vDeadLetters\x12\x1d\n" +
 	"\n" +
-	"next_token\x18\x02 \x01(\tR\tNextToken\"\xda\x02\n" +
+	"next_token\x18\x02 \x01(\tR\tNextToken\"Z\n" +
+	"\x14ListBusEventsRequest\x12\x14\n" +
+	"\x05after\x18\x01 \x01(\x04R\x05After\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05Limit\x12\x16\n" +
+	"\x06latest\x18\x03 \x01(\bR\x06Latest\"C\n" +
+	"\x15ListBusEventsResponse\x12\x16\n" +
+	"\x06events\x18\x01 \x03(\tR\x06Events\x12\x12\n" +
+	"\x04next\x18\x02 \x01(\x04R\x04Next\"\xda\x02\n" +
 	"\x0fEventRuleRecord\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
 	"\x03arn\x18\x02 \x01(\tR\x03arn\x12#\n" +
@@ -3165,7 +3288,7 @@ const file_berth_v1_events_proto_rawDesc = "" +
 	"\battempts\x18\b \x01(\x05R\bAttempts\x12\x14\n" +
 	"\x05error\x18\t \x01(\tR\x05Error\x12\x0e\n" +
 	"\x02at\x18\n" +
-	" \x01(\x01R\x02At2\xc1\a\n" +
+	" \x01(\x01R\x02At2\x93\b\n" +
 	"\vEventBridge\x12>\n" +
 	"\aPutRule\x12\x18.berth.v1.PutRuleRequest\x1a\x19.berth.v1.PutRuleResponse\x12M\n" +
 	"\fDescribeRule\x12\x1d.berth.v1.DescribeRuleRequest\x1a\x1e.berth.v1.DescribeRuleResponse\x12D\n" +
@@ -3181,7 +3304,8 @@ const file_berth_v1_events_proto_rawDesc = "" +
 	"\x11ListTargetsByRule\x12\".berth.v1.ListTargetsByRuleRequest\x1a#.berth.v1.ListTargetsByRuleResponse\x12D\n" +
 	"\tPutEvents\x12\x1a.berth.v1.PutEventsRequest\x1a\x1b.berth.v1.PutEventsResponse\x12Y\n" +
 	"\x10TestEventPattern\x12!.berth.v1.TestEventPatternRequest\x1a\".berth.v1.TestEventPatternResponse\x12e\n" +
-	"\x14ListDeadLetterEvents\x12%.berth.v1.ListDeadLetterEventsRequest\x1a&.berth.v1.ListDeadLetterEventsResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x14ListDeadLetterEvents\x12%.berth.v1.ListDeadLetterEventsRequest\x1a&.berth.v1.ListDeadLetterEventsResponse\x12P\n" +
+	"\rListBusEvents\x12\x1e.berth.v1.ListBusEventsRequest\x1a\x1f.berth.v1.ListBusEventsResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_events_proto_rawDescOnce sync.Once
@@ -3195,7 +3319,7 @@ func file_berth_v1_events_proto_rawDescGZIP() []byte {
 	return file_berth_v1_events_proto_rawDescData
 }
 
-var file_berth_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_berth_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_berth_v1_events_proto_goTypes = []any{
 	(*EventsTag)(nil),                          // 0: berth.v1.EventsTag
 	(*EventsRule)(nil),                         // 1: berth.v1.EventsRule
@@ -3236,12 +3360,14 @@ var file_berth_v1_events_proto_goTypes = []any{
 	(*TestEventPatternResponse)(nil),           // 36: berth.v1.TestEventPatternResponse
 	(*ListDeadLetterEventsRequest)(nil),        // 37: berth.v1.ListDeadLetterEventsRequest
 	(*ListDeadLetterEventsResponse)(nil),       // 38: berth.v1.ListDeadLetterEventsResponse
-	(*EventRuleRecord)(nil),                    // 39: berth.v1.EventRuleRecord
-	(*EventCursorRecord)(nil),                  // 40: berth.v1.EventCursorRecord
-	(*EventSlotRecord)(nil),                    // 41: berth.v1.EventSlotRecord
-	(*EventDeliveryRecord)(nil),                // 42: berth.v1.EventDeliveryRecord
-	(*EventDeadLetterRecord)(nil),              // 43: berth.v1.EventDeadLetterRecord
-	nil,                                        // 44: berth.v1.EventsInputTransformer.InputPathsMapEntry
+	(*ListBusEventsRequest)(nil),               // 39: berth.v1.ListBusEventsRequest
+	(*ListBusEventsResponse)(nil),              // 40: berth.v1.ListBusEventsResponse
+	(*EventRuleRecord)(nil),                    // 41: berth.v1.EventRuleRecord
+	(*EventCursorRecord)(nil),                  // 42: berth.v1.EventCursorRecord
+	(*EventSlotRecord)(nil),                    // 43: berth.v1.EventSlotRecord
+	(*EventDeliveryRecord)(nil),                // 44: berth.v1.EventDeliveryRecord
+	(*EventDeadLetterRecord)(nil),              // 45: berth.v1.EventDeadLetterRecord
+	nil,                                        // 46: berth.v1.EventsInputTransformer.InputPathsMapEntry
 }
 var file_berth_v1_events_proto_depIdxs = []int32{
 	2,  // 0: berth.v1.EventsNetworkConfiguration.awsvpc_configuration:type_name -> berth.v1.EventsAwsVpcConfiguration
@@ -3250,7 +3376,7 @@ var file_berth_v1_events_proto_depIdxs = []int32{
 	5,  // 3: berth.v1.EventsEcsParameters.placement_constraints:type_name -> berth.v1.EventsPlacementConstraint
 	6,  // 4: berth.v1.EventsEcsParameters.placement_strategy:type_name -> berth.v1.EventsPlacementStrategy
 	0,  // 5: berth.v1.EventsEcsParameters.tags:type_name -> berth.v1.EventsTag
-	44, // 6: berth.v1.EventsInputTransformer.input_paths_map:type_name -> berth.v1.EventsInputTransformer.InputPathsMapEntry
+	46, // 6: berth.v1.EventsInputTransformer.input_paths_map:type_name -> berth.v1.EventsInputTransformer.InputPathsMapEntry
 	8,  // 7: berth.v1.EventsTarget.input_transformer:type_name -> berth.v1.EventsInputTransformer
 	7,  // 8: berth.v1.EventsTarget.ecs_parameters:type_name -> berth.v1.EventsEcsParameters
 	10, // 9: berth.v1.EventsTarget.dead_letter_config:type_name -> berth.v1.EventsDeadLetterConfig
@@ -3263,7 +3389,7 @@ var file_berth_v1_events_proto_depIdxs = []int32{
 	11, // 16: berth.v1.ListTargetsByRuleResponse.targets:type_name -> berth.v1.EventsTarget
 	31, // 17: berth.v1.PutEventsRequest.entries:type_name -> berth.v1.PutEventsRequestEntry
 	33, // 18: berth.v1.PutEventsResponse.entries:type_name -> berth.v1.PutEventsResultEntry
-	43, // 19: berth.v1.ListDeadLetterEventsResponse.dead_letters:type_name -> berth.v1.EventDeadLetterRecord
+	45, // 19: berth.v1.ListDeadLetterEventsResponse.dead_letters:type_name -> berth.v1.EventDeadLetterRecord
 	0,  // 20: berth.v1.EventRuleRecord.tags:type_name -> berth.v1.EventsTag
 	11, // 21: berth.v1.EventRuleRecord.targets:type_name -> berth.v1.EventsTarget
 	11, // 22: berth.v1.EventDeliveryRecord.target:type_name -> berth.v1.EventsTarget
@@ -3279,20 +3405,22 @@ var file_berth_v1_events_proto_depIdxs = []int32{
 	32, // 32: berth.v1.EventBridge.PutEvents:input_type -> berth.v1.PutEventsRequest
 	35, // 33: berth.v1.EventBridge.TestEventPattern:input_type -> berth.v1.TestEventPatternRequest
 	37, // 34: berth.v1.EventBridge.ListDeadLetterEvents:input_type -> berth.v1.ListDeadLetterEventsRequest
-	13, // 35: berth.v1.EventBridge.PutRule:output_type -> berth.v1.PutRuleResponse
-	15, // 36: berth.v1.EventBridge.DescribeRule:output_type -> berth.v1.DescribeRuleResponse
-	17, // 37: berth.v1.EventBridge.ListRules:output_type -> berth.v1.ListRulesResponse
-	19, // 38: berth.v1.EventBridge.EnableRule:output_type -> berth.v1.EnableRuleResponse
-	21, // 39: berth.v1.EventBridge.DisableRule:output_type -> berth.v1.DisableRuleResponse
-	23, // 40: berth.v1.EventBridge.DeleteRule:output_type -> berth.v1.DeleteRuleResponse
-	26, // 41: berth.v1.EventBridge.PutTargets:output_type -> berth.v1.PutTargetsResponse
-	28, // 42: berth.v1.EventBridge.RemoveTargets:output_type -> berth.v1.RemoveTargetsResponse
-	30, // 43: berth.v1.EventBridge.ListTargetsByRule:output_type -> berth.v1.ListTargetsByRuleResponse
-	34, // 44: berth.v1.EventBridge.PutEvents:output_type -> berth.v1.PutEventsResponse
-	36, // 45: berth.v1.EventBridge.TestEventPattern:output_type -> berth.v1.TestEventPatternResponse
-	38, // 46: berth.v1.EventBridge.ListDeadLetterEvents:output_type -> berth.v1.ListDeadLetterEventsResponse
-	35, // [35:47] is the sub-list for method output_type
-	23, // [23:35] is the sub-list for method input_type
+	39, // 35: berth.v1.EventBridge.ListBusEvents:input_type -> berth.v1.ListBusEventsRequest
+	13, // 36: berth.v1.EventBridge.PutRule:output_type -> berth.v1.PutRuleResponse
+	15, // 37: berth.v1.EventBridge.DescribeRule:output_type -> berth.v1.DescribeRuleResponse
+	17, // 38: berth.v1.EventBridge.ListRules:output_type -> berth.v1.ListRulesResponse
+	19, // 39: berth.v1.EventBridge.EnableRule:output_type -> berth.v1.EnableRuleResponse
+	21, // 40: berth.v1.EventBridge.DisableRule:output_type -> berth.v1.DisableRuleResponse
+	23, // 41: berth.v1.EventBridge.DeleteRule:output_type -> berth.v1.DeleteRuleResponse
+	26, // 42: berth.v1.EventBridge.PutTargets:output_type -> berth.v1.PutTargetsResponse
+	28, // 43: berth.v1.EventBridge.RemoveTargets:output_type -> berth.v1.RemoveTargetsResponse
+	30, // 44: berth.v1.EventBridge.ListTargetsByRule:output_type -> berth.v1.ListTargetsByRuleResponse
+	34, // 45: berth.v1.EventBridge.PutEvents:output_type -> berth.v1.PutEventsResponse
+	36, // 46: berth.v1.EventBridge.TestEventPattern:output_type -> berth.v1.TestEventPatternResponse
+	38, // 47: berth.v1.EventBridge.ListDeadLetterEvents:output_type -> berth.v1.ListDeadLetterEventsResponse
+	40, // 48: berth.v1.EventBridge.ListBusEvents:output_type -> berth.v1.ListBusEventsResponse
+	36, // [36:49] is the sub-list for method output_type
+	23, // [23:36] is the sub-list for method input_type
 	23, // [23:23] is the sub-list for extension type_name
 	23, // [23:23] is the sub-list for extension extendee
 	0,  // [0:23] is the sub-list for field type_name
@@ -3312,7 +3440,7 @@ func file_berth_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_events_proto_rawDesc), len(file_berth_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   45,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

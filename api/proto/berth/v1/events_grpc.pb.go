@@ -40,6 +40,7 @@ const (
 	EventBridge_PutEvents_FullMethodName            = "/berth.v1.EventBridge/PutEvents"
 	EventBridge_TestEventPattern_FullMethodName     = "/berth.v1.EventBridge/TestEventPattern"
 	EventBridge_ListDeadLetterEvents_FullMethodName = "/berth.v1.EventBridge/ListDeadLetterEvents"
+	EventBridge_ListBusEvents_FullMethodName        = "/berth.v1.EventBridge/ListBusEvents"
 )
 
 // EventBridgeClient is the client API for EventBridge service.
@@ -62,6 +63,7 @@ type EventBridgeClient interface {
 	PutEvents(ctx context.Context, in *PutEventsRequest, opts ...grpc.CallOption) (*PutEventsResponse, error)
 	TestEventPattern(ctx context.Context, in *TestEventPatternRequest, opts ...grpc.CallOption) (*TestEventPatternResponse, error)
 	ListDeadLetterEvents(ctx context.Context, in *ListDeadLetterEventsRequest, opts ...grpc.CallOption) (*ListDeadLetterEventsResponse, error)
+	ListBusEvents(ctx context.Context, in *ListBusEventsRequest, opts ...grpc.CallOption) (*ListBusEventsResponse, error)
 }
 
 type eventBridgeClient struct {
@@ -192,6 +194,16 @@ func (c *eventBridgeClient) ListDeadLetterEvents(ctx context.Context, in *ListDe
 	return out, nil
 }
 
+func (c *eventBridgeClient) ListBusEvents(ctx context.Context, in *ListBusEventsRequest, opts ...grpc.CallOption) (*ListBusEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListBusEventsResponse)
+	err := c.cc.Invoke(ctx, EventBridge_ListBusEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EventBridgeServer is the server API for EventBridge service.
 // All implementations must embed UnimplementedEventBridgeServer
 // for forward compatibility.
@@ -212,6 +224,7 @@ type EventBridgeServer interface {
 	PutEvents(context.Context, *PutEventsRequest) (*PutEventsResponse, error)
 	TestEventPattern(context.Context, *TestEventPatternRequest) (*TestEventPatternResponse, error)
 	ListDeadLetterEvents(context.Context, *ListDeadLetterEventsRequest) (*ListDeadLetterEventsResponse, error)
+	ListBusEvents(context.Context, *ListBusEventsRequest) (*ListBusEventsResponse, error)
 	mustEmbedUnimplementedEventBridgeServer()
 }
 
@@ -257,6 +270,9 @@ func (UnimplementedEventBridgeServer) TestEventPattern(context.Context, *TestEve
 }
 func (UnimplementedEventBridgeServer) ListDeadLetterEvents(context.Context, *ListDeadLetterEventsRequest) (*ListDeadLetterEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListDeadLetterEvents not implemented")
+}
+func (UnimplementedEventBridgeServer) ListBusEvents(context.Context, *ListBusEventsRequest) (*ListBusEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListBusEvents not implemented")
 }
 func (UnimplementedEventBridgeServer) mustEmbedUnimplementedEventBridgeServer() {}
 func (UnimplementedEventBridgeServer) testEmbeddedByValue()                     {}
@@ -495,6 +511,24 @@ func _EventBridge_ListDeadLetterEvents_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EventBridge_ListBusEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListBusEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EventBridgeServer).ListBusEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EventBridge_ListBusEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EventBridgeServer).ListBusEvents(ctx, req.(*ListBusEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // EventBridge_ServiceDesc is the grpc.ServiceDesc for EventBridge service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -549,6 +583,10 @@ var EventBridge_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListDeadLetterEvents",
 			Handler:    _EventBridge_ListDeadLetterEvents_Handler,
+		},
+		{
+			MethodName: "ListBusEvents",
+			Handler:    _EventBridge_ListBusEvents_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
