@@ -121,3 +121,21 @@ func TestBadExpressions(t *testing.T) {
 		t.Error("bad at accepted")
 	}
 }
+
+// FuzzParse: the adapter over cronexpr never panics, and an accepted
+// expression gives its next slot without panicking.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"rate(5 minutes)", "cron(0/15 8-17 ? * MON-FRI *)", "cron(0 9 ? * 6L *)", "cron(0 9 ? * 2#1 *)",
+		"cron(0 9 15W * ? *)", "cron(0 9 L * ? 2030)", "at(2026-03-01T10:00:00)"} {
+		f.Add(s)
+	}
+	from := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		e, err := Parse("ScheduleExpression", s, true)
+		if err != nil {
+			return
+		}
+		e.Next(from, from, time.UTC)
+		e.Due(from, from.Add(48*time.Hour), from, time.UTC)
+	})
+}
