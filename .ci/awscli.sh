@@ -6,6 +6,8 @@
 # get-login-password, a push, the image operations; then S3 with aws s3 and
 # aws s3api (a 100 MiB cp up and down, compared); Lambda's operations that
 # need no running function. Prints "N passed, N failed".
+# get-login-password, a push, the image operations; then EventBridge (rules, targets,
+# events, patterns) and Scheduler (groups, schedules). Prints "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -421,6 +423,46 @@ check "delete the load balancer" '' elbv2 delete-load-balancer --load-balancer-a
 check "its listener is closed" '000' curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$lb_port/"
 check "delete the target group" '' elbv2 delete-target-group --target-group-arn "$tg"
 kill $web_pid 2>/dev/null; wait $web_pid 2>/dev/null
+
+# EventBridge: rules, targets, events on the default bus; then Scheduler.
+ev() { "$AWS" events --endpoint-url "http://$addr" --output json "$@"; }
+sched() { "$AWS" scheduler --endpoint-url "http://$addr" --output json "$@"; }
+check "put a rule with a pattern" '"RuleArn": "arn:aws:events:us-east-1:000000000000:rule/uploads"' \
+  ev put-rule --name uploads --event-pattern '{"source":["my.app"],"detail":{"key":[{"suffix":".png"}]}}'
+check "put a scheduled rule" '"RuleArn": "arn:aws:events:us-east-1:000000000000:rule/hourly"' \
+  ev put-rule --name hourly --schedule-expression 'cron(0 * * * ? *)' --state DISABLED
+check "describe a rule" '"State": "DISABLED"' ev describe-rule --name hourly
+check "list rules by prefix" '"Name": "uploads"' ev list-rules --name-prefix up
+check "enable a rule" 'succeeded' succeeds ev enable-rule --name hourly
+check "a pattern that does not parse names the path" 'detail.key[0].suffixx' \
+  ev put-rule --name bad --event-pattern '{"detail":{"key":[{"suffixx":".png"}]}}'
+check "a cron AWS refuses" 'ValidationException' ev put-rule --name bad --schedule-expression 'cron(0 * * * * *)'
+check "put an ECS target" '"FailedEntryCount": 0' \
+  ev put-targets --rule uploads --targets '[{"Id":"resize","Arn":"arn:aws:ecs:us-east-1:000000000000:cluster/prod","EcsParameters":{"TaskDefinitionArn":"arn:aws:ecs:us-east-1:000000000000:task-definition/nginx:1"},"InputTransformer":{"InputPathsMap":{"key":"$.detail.key"},"InputTemplate":"{\"containerOverrides\":[{\"name\":\"nginx\",\"environment\":[{\"name\":\"KEY\",\"value\":<key>}]}]}"}}]'
+check "list targets" '"Id": "resize"' ev list-targets-by-rule --rule uploads
+check "a rule with targets is not deleted" "Rule can't be deleted since it has targets." ev delete-rule --name uploads
+check "put events" '"FailedEntryCount": 0' \
+  ev put-events --entries '[{"Source":"my.app","DetailType":"Object Created","Detail":"{\"key\":\"photo.png\"}"}]'
+check "an entry refused on its own" '"ErrorCode": "MalformedDetail"' \
+  ev put-events --entries '[{"Source":"my.app","DetailType":"x","Detail":"[1]"}]'
+check "test an event pattern" '"Result": true' ev test-event-pattern --event-pattern '{"detail":{"n":[{"numeric":[">",1]}]}}' \
+  --event '{"id":"1","account":"000000000000","source":"x","time":"2026-01-01T00:00:00Z","region":"us-east-1","resources":[],"detail-type":"x","detail":{"n":2}}'
+check "remove targets" '"FailedEntryCount": 0' ev remove-targets --rule uploads --ids resize
+check "delete a rule" 'succeeded' succeeds ev delete-rule --name uploads
+check "create a schedule group" '"ScheduleGroupArn": "arn:aws:scheduler:us-east-1:000000000000:schedule-group/jobs"' sched create-schedule-group --name jobs
+check "create a schedule" '"ScheduleArn": "arn:aws:scheduler:us-east-1:000000000000:schedule/jobs/nightly"' \
+  sched create-schedule --name nightly --group-name jobs --schedule-expression 'cron(0 2 ? * MON-FRI *)' --schedule-expression-timezone Europe/Paris \
+  --flexible-time-window Mode=FLEXIBLE,MaximumWindowInMinutes=15 \
+  --target '{"Arn":"arn:aws:ecs:us-east-1:000000000000:cluster/prod","RoleArn":"arn:aws:iam::000000000000:role/s","EcsParameters":{"TaskDefinitionArn":"arn:aws:ecs:us-east-1:000000000000:task-definition/nginx:1"}}'
+check "get a schedule" '"ScheduleExpressionTimezone": "Europe/Paris"' sched get-schedule --name nightly --group-name jobs
+check "list schedules" '"Name": "nightly"' sched list-schedules --group-name jobs
+check "list schedule groups" '"Name": "default"' sched list-schedule-groups
+check "a schedule expression Scheduler refuses" 'ScheduleExpression' \
+  sched create-schedule --name x --schedule-expression 'rate(1 minutes)' --flexible-time-window Mode=OFF \
+  --target '{"Arn":"arn:aws:ecs:us-east-1:000000000000:cluster/prod","RoleArn":"arn:aws:iam::000000000000:role/s","EcsParameters":{"TaskDefinitionArn":"nginx"}}'
+check "a schedule that is not there" 'ResourceNotFoundException' sched get-schedule --name none
+check "delete a schedule" 'succeeded' succeeds sched delete-schedule --name nightly --group-name jobs
+check "delete a schedule group" 'succeeded' succeeds sched delete-schedule-group --name jobs
 
 echo "awscli: $passed passed, $failed failed"
 [ "$failed" = 0 ]

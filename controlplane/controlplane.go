@@ -36,10 +36,12 @@ import (
 	"github.com/berth/berth/ecs/servicecontroller"
 	"github.com/berth/berth/elbv2/elbv2api"
 	"github.com/berth/berth/elbv2/proxy"
+	"github.com/berth/berth/events/eventsapi"
 	"github.com/berth/berth/lambda/invoke"
 	"github.com/berth/berth/lambda/lambdaapi"
 	"github.com/berth/berth/rolecreds"
 	"github.com/berth/berth/s3/s3api"
+	"github.com/berth/berth/schedules/schedulerapi"
 	"github.com/berth/berth/secretref"
 	"github.com/berth/berth/secretsmanager/smapi"
 	"github.com/berth/berth/ssm/ssmapi"
@@ -143,6 +145,14 @@ type Config struct {
 	// LBProxy tunes the listeners' proxy (timeouts, the health check
 	// clock); Start fills in its logger and metrics.
 	LBProxy proxy.Options
+	// EventsLambda invokes functions for EventBridge's targets and schedules
+	// (Lambda's API when nil).
+	EventsLambda invoke.EventSource
+	// EventsClock is the clock of EventBridge's and Scheduler's schedules
+	// and retries (time.Now when nil); EventsTick how often they look at it
+	// (1 s when 0). Tests move the clock.
+	EventsClock func() time.Time
+	EventsTick  time.Duration
 }
 
 // ControlPlane is a running control plane.
@@ -195,6 +205,10 @@ type ControlPlane struct {
 	lbProxy *proxy.Manager
 	lambda  *lambdaapi.Server
 	front   *awsapi.FrontDoor // set before the function URL server serves
+
+	// EventBridge: the default bus, its dispatcher and ECS's events.
+	events    *eventsapi.Server
+	scheduler *schedulerapi.Server
 }
 
 // Start opens the data dir's state, makes the tokens at first start and
@@ -251,6 +265,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		c.store.Close()
 		return nil, err
 	}
+	c.startEvents(cfg, api)
 	c.dispatcher = dispatcher.New(dispatcher.Config{
 		Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger,
 		HeartbeatPeriod: cfg.HeartbeatPeriod, TTL: cfg.AgentTTL, RestartGrace: cfg.AgentRestartGrace,
@@ -275,11 +290,11 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		URLAddr: c.urlLis.Addr().String(), Logger: cfg.Logger,
 		URLAuthenticate: func(r *http.Request, body []byte) error { return c.front.Verify(r, "lambda", body) },
 	})
-	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run, c.capacity.Run, purge, c.gc.Run, c.ecr.RunLifecycle, c.credsLoop, c.lambda.Run} {
+	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run, c.capacity.Run, purge, c.gc.Run, c.ecr.RunLifecycle, c.credsLoop, c.lambda.Run, c.events.Run, c.taskEvents(cfg), c.scheduler.Run} {
 		c.loops.Add(1)
 		go func() { defer c.loops.Done(); run(runCtx) }()
 	}
-	wires := []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets), s3api.Wire(c.s3), elbv2api.Wire(c.elb), lambdaapi.Wire(c.lambda)}
+	wires := []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets), s3api.Wire(c.s3), elbv2api.Wire(c.elb), lambdaapi.Wire(c.lambda), eventsapi.Wire(c.events), schedulerapi.Wire(c.scheduler)}
 	c.errorTables = newErrorTables(wires...)
 	c.serveGRPC(api)
 	if err := c.startLambdaRunner(cfg, api); err != nil {
@@ -418,6 +433,8 @@ func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
 	berthv1.RegisterElasticLoadBalancingV2Server(c.grpc, c.elb)
 	berthv1.RegisterLambdaServer(c.grpc, c.lambda)
 	berthv1.RegisterLambdaUsageServer(c.grpc, c.lambda.Usage())
+	berthv1.RegisterEventBridgeServer(c.grpc, c.events)
+	berthv1.RegisterSchedulerServer(c.grpc, c.scheduler)
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	reflection.Register(c.grpc)

@@ -30,6 +30,8 @@ const (
 	elbMethodPrefix     = "/berth.v1.ElasticLoadBalancingV2/"
 	lambdaMethodPrefix  = "/berth.v1.Lambda/"
 	usageMethodPrefix   = "/berth.v1.LambdaUsage/"
+	eventsMethodPrefix  = "/berth.v1.EventBridge/"
+	schedMethodPrefix   = "/berth.v1.Scheduler/"
 )
 
 // unaryChain is every unary interceptor, outermost first: metrics and logging
@@ -114,6 +116,7 @@ func (c *ControlPlane) checkToken(ctx context.Context, method string) error {
 		strings.HasPrefix(method, keysMethodPrefix), strings.HasPrefix(method, elbMethodPrefix),
 		strings.HasPrefix(method, lambdaMethodPrefix),
 		strings.HasPrefix(method, usageMethodPrefix),
+		strings.HasPrefix(method, eventsMethodPrefix), strings.HasPrefix(method, schedMethodPrefix),
 		strings.HasPrefix(method, ecrMethodPrefix):
 		return checkBearer(ctx, c.adminToken)
 	case strings.HasPrefix(method, agentMethodPrefix):

@@ -11,11 +11,10 @@ import (
 const S3Dir = "s3"
 
 // startS3 opens S3's objects under the data dir. Its notifications reach
-// functions through cfg.S3Events (nil until Lambda is wired: a
-// configuration naming a function is then refused).
+// functions through cfg.S3Events, Lambda's API when nil.
 func (c *ControlPlane) startS3(cfg Config) error {
 	var err error
-	c.s3, err = s3api.New(s3api.Config{Dir: filepath.Join(cfg.DataDir, S3Dir), Store: c.store, Events: cfg.S3Events,
+	c.s3, err = s3api.New(s3api.Config{Dir: filepath.Join(cfg.DataDir, S3Dir), Store: c.store, Events: c.eventSource(cfg.S3Events),
 		ARNs: cfg.ARNs, Logger: cfg.Logger})
 	return err
 }

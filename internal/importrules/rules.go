@@ -44,6 +44,8 @@ var Rules = []Rule{
 		Why: "the agent knows the control plane only through the session protocol (api/proto)"},
 	{From: []string{"agent/taskendpoint"}, Forbid: []string{"agent/engine", "agent/session"},
 		Why: "the task endpoint is driven by the engine through engine.TaskEndpoint and knows no session"},
+	{From: []string{"events/eventsapi", "schedules/schedulerapi"}, Forbid: []string{"agent", "ecs", "controlplane", "dashboard"},
+		Why: "EventBridge and Scheduler run ECS tasks through an interface (ECS's RunTask in-process), not ECS's packages"},
 	{From: []string{"api"}, Forbid: []string{ours}, Allow: []string{"api"},
 		Why: "the API definitions and their generated code depend on nothing of berth's"},
 	{From: []string{"apierr"}, Forbid: []string{ours}, Allow: []string{"apierr"},

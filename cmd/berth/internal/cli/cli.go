@@ -141,7 +141,7 @@ func (a *app) rootCommand() *cobra.Command {
 		}
 		root.AddCommand(cmd)
 	}
-	for _, cmd := range []*cobra.Command{a.waitCommand(), a.explainCommand(), a.logsCommand(), a.execCommand(), a.topCommand()} {
+	for _, cmd := range []*cobra.Command{a.waitCommand(), a.explainCommand(), a.logsCommand(), a.execCommand(), a.topCommand(), a.eventsCommand()} {
 		cmd.GroupID = "berth"
 		root.AddCommand(cmd)
 	}

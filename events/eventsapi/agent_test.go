@@ -1,0 +1,5 @@
+package eventsapi_test
+
+import "github.com/berth/berth/agent"
+
+func agentConfig() agent.Config { return agent.Config{} }
