@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -102,6 +103,17 @@ type Config struct {
 	// throttle): over them, ThrottlingException. cmd/controlplane turns it
 	// on unless --no-throttle; tests and benchmarks of raw speed leave it off.
 	Throttle bool
+	// AgentCertTTL is how long an agent's certificate is valid
+	// (DefaultAgentCertTTL when 0); agents renew it before it expires.
+	AgentCertTTL time.Duration
+	// TLSCert and TLSKey are the files of the certificate the gRPC and HTTP
+	// listeners serve beyond loopback; TLSAuto serves one berth's CA issues
+	// instead. A listener beyond loopback without either is refused unless
+	// InsecureBind. (Agents always reach gRPC over mutual TLS with the CA's
+	// certificate.)
+	TLSCert, TLSKey string
+	TLSAuto         bool
+	InsecureBind    bool
 }
 
 // ControlPlane is a running control plane.
@@ -115,7 +127,8 @@ type ControlPlane struct {
 	grpcLis    net.Listener
 	httpLis    net.Listener
 	adminToken string
-	joinToken  string
+	trust      *trust
+	tls        bool // the listeners beyond loopback serve TLS
 	accessKey  awsapi.Key
 	keys       awsapi.Keys
 	served     chan error
@@ -157,15 +170,20 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	if c.adminToken, err = loadOrCreateToken(cfg.DataDir, AdminTokenFile); err != nil {
 		return nil, fmt.Errorf("admin token: %w", err)
 	}
-	if c.joinToken, err = loadOrCreateToken(cfg.DataDir, JoinTokenFile); err != nil {
-		return nil, fmt.Errorf("join token: %w", err)
+	if err := checkBind(cfg); err != nil {
+		return nil, err
 	}
+	c.tls = cfg.TLSCert != "" || cfg.TLSAuto
 	if c.keys, c.accessKey, err = awsapi.LoadOrCreateKeys(cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("access keys: %w", err)
 	}
 	c.metrics = newMetrics(func() uint64 { return c.store.Revision() })
 	c.store, err = store.Open(filepath.Join(cfg.DataDir, StateFile), store.Options{OnCommit: c.metrics.observeCommit})
 	if err != nil {
+		return nil, err
+	}
+	if c.trust, err = newTrust(cfg, c.store, listenHosts(cfg.GRPCAddr, cfg.HTTPAddr)); err != nil {
+		c.store.Close()
 		return nil, err
 	}
 	if err := c.startSecrets(ctx, cfg); err != nil {
@@ -208,7 +226,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	}
 	wires := []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets)}
 	c.errorTables = newErrorTables(wires...)
-	c.serveGRPC(api)
+	c.serveGRPC(api, cfg)
 	front := awsapi.New(c.keys, awsapi.Options{Interceptor: c.unaryChain(), Logger: cfg.Logger, Observe: c.metrics.observeWire})
 	for _, svc := range wires {
 		if err := front.Register(svc); err != nil {
@@ -275,8 +293,11 @@ func (c *ControlPlane) listen(cfg Config) error {
 	return nil
 }
 
-func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
-	c.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBytes), grpc.UnaryInterceptor(c.unaryChain()), c.streamChain(),
+func (c *ControlPlane) serveGRPC(api *ecsapi.Server, cfg Config) {
+	// TLS always (agents' mutual TLS); plain text too on loopback, or when
+	// asked to with InsecureBind.
+	creds := newSniffingCreds(c.trust.tlsConfig(), !beyondLoopback(cfg.GRPCAddr) || cfg.InsecureBind)
+	c.grpc = grpc.NewServer(grpc.Creds(creds), grpc.MaxRecvMsgSize(MaxRequestBytes), grpc.UnaryInterceptor(c.unaryChain()), c.streamChain(),
 		// Thousands of agents hold a connection each, mostly idle: a
 		// smaller read buffer each (write buffers are shared by default).
 		grpc.ReadBufferSize(8<<10),
@@ -300,6 +321,8 @@ func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
 	berthv1.RegisterSecretsManagerServer(c.grpc, c.secrets)
 	berthv1.RegisterEncryptionKeysServer(c.grpc, atrest.NewServer(c.atRest, c.ssm, c.secrets))
 	berthv1.RegisterECRServer(c.grpc, c.ecr)
+	berthv1.RegisterAgentTrustServer(c.grpc, c.trust)
+	berthv1.RegisterJoinTokensServer(c.grpc, c.trust)
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	reflection.Register(c.grpc)
@@ -333,7 +356,13 @@ func (c *ControlPlane) serveHTTP(aws http.Handler, dash *dashboard.Dashboard) {
 	}
 	c.http.RegisterOnShutdown(dash.Close) // end the dashboard's event streams
 	go func() {
-		err := c.http.Serve(c.httpLis)
+		var err error
+		if c.tls && beyondLoopback(c.httpLis.Addr().String()) {
+			c.http.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: c.trust.tlsConfig().GetCertificate}
+			err = c.http.ServeTLS(c.httpLis, "", "")
+		} else {
+			err = c.http.Serve(c.httpLis)
+		}
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}
@@ -363,7 +392,11 @@ func (c *ControlPlane) HTTPAddr() string { return c.httpLis.Addr().String() }
 func (c *ControlPlane) AdminToken() string { return c.adminToken }
 
 // JoinToken is the token agents present.
-func (c *ControlPlane) JoinToken() string { return c.joinToken }
+func (c *ControlPlane) JoinToken() string { return c.trust.token() }
+
+// CACert is the cluster CA's certificate in PEM (also in the data dir's
+// ca.crt): what clients of the TLS listeners trust.
+func (c *ControlPlane) CACert() []byte { return c.trust.ca.CertPEM() }
 
 // AccessKey is the access key of the berth profile in the data dir's
 // aws-credentials file, for the ECS JSON API.

@@ -52,10 +52,14 @@ func (c *AgentCreds) TLSCertificate() *tls.Certificate {
 }
 
 // RenewAt is when the certificate should be renewed: two thirds into its
-// life.
+// life from when it was issued (its NotBefore is backdated by clockSkew).
 func (c *AgentCreds) RenewAt() time.Time {
-	life := c.Cert.NotAfter.Sub(c.Cert.NotBefore)
-	return c.Cert.NotBefore.Add(life * 2 / 3)
+	issued := c.Cert.NotBefore.Add(clockSkew)
+	life := c.Cert.NotAfter.Sub(issued)
+	if life <= 0 {
+		return c.Cert.NotAfter
+	}
+	return issued.Add(life * 2 / 3)
 }
 
 // LoadAgent reads an agent's credentials from dir; ok is false when it has

@@ -332,4 +332,3 @@ func writeFile(path string, b []byte, mode os.FileMode) error {
 	}
 	return os.Rename(tmp, path)
 }
-

@@ -49,11 +49,19 @@ func run() error {
 		hbPeriod   = flag.Duration("heartbeat-period", 0, "how often agents heartbeat (default 5s); they are cut off after three silent periods")
 		grace      = flag.Duration("agent-restart-grace", 0, "how long the agents have to come back after the control plane starts before their tasks are lost (default 2m)")
 		noThrottle = flag.Bool("no-throttle", false, "do not throttle ECS calls (by default they are limited to ECS's documented rates, answering ThrottlingException over them)")
+		certTTL    = flag.Duration("agent-cert-ttl", controlplane.DefaultAgentCertTTL, "how long an agent's client certificate is valid; agents renew it two thirds into its life")
+		tlsCert    = flag.String("tls-cert", "", "a certificate file the gRPC and HTTP listeners serve beyond loopback (agents always use berth's CA)")
+		tlsKey     = flag.String("tls-key", "", "the key file of --tls-cert")
+		tlsAuto    = flag.Bool("tls-auto", false, "beyond loopback, serve a certificate berth's CA issues (clients trust <data-dir>/ca.crt)")
+		insecure   = flag.Bool("insecure-bind", false, "allow listening beyond loopback in plain text (without --tls-cert or --tls-auto)")
 		pprof      = flag.Bool("pprof", false, "serve Go's profiles at /debug/pprof/ on the HTTP address (admin token required)")
 		memLimit   = flag.String("memory-limit", defaultMemoryLimit, "soft limit of the Go runtime's memory (as GOMEMLIMIT, which wins over the default), e.g. 768MiB, or off: "+
 			"the garbage collector works harder near it; raise it for more than 10,000 instances and 100,000 tasks")
 	)
 	flag.Parse()
+	if *certTTL < time.Minute {
+		return fmt.Errorf("--agent-cert-ttl: %s is too short; give a minute or more", *certTTL)
+	}
 	for name, d := range map[string]time.Duration{"heartbeat-period": *hbPeriod, "agent-restart-grace": *grace} {
 		if d < 0 {
 			return fmt.Errorf("--%s: %s is negative; give a positive duration, or 0 for the default", name, d)
@@ -112,6 +120,11 @@ func run() error {
 		AgentRestartGrace: *grace,
 		Pprof:             *pprof,
 		Throttle:          !*noThrottle,
+		AgentCertTTL:      *certTTL,
+		TLSCert:           *tlsCert,
+		TLSKey:            *tlsKey,
+		TLSAuto:           *tlsAuto,
+		InsecureBind:      *insecure,
 		AddInstance:       addInstance,
 		Fargate:           fargatePool(ctx, *dev, *dataDir, log),
 		Capacity:          capacityConfig(*dev, log),
@@ -177,7 +190,7 @@ berth control plane (dev mode)
   HTTP       http://%[2]s   (/healthz, /metrics)
   data dir   %[3]s
   admin token  %[4]s
-  join token   %[5]s
+  join token   %[5]s   (agents pin the cluster CA, %[3]s/ca.crt, and speak mutual TLS)
 
 The aws CLI (ECS JSON API, SigV4 with the key in %[3]s/aws-credentials):
   export AWS_SHARED_CREDENTIALS_FILE=%[3]s/aws-credentials AWS_PROFILE=berth AWS_DEFAULT_REGION=us-east-1

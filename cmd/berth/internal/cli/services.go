@@ -119,7 +119,20 @@ func (a *app) serviceCommands() []*cobra.Command {
 			return a.print(cmd.OutOrStdout(), resp, nil)
 		})
 	})
-	return append(out, rotate)
+	rotateJoin := &cobra.Command{
+		Use: "rotate-join-token", Args: noArgs,
+		Short: "Make a new join token: the old one is refused from now on; agents that joined keep working with their certificates",
+	}
+	rotateJoin.RunE = a.run(func(cmd *cobra.Command, _ []string) error {
+		return a.withConn(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
+			resp, err := berthv1.NewJoinTokensClient(conn).RotateJoinToken(ctx, &berthv1.RotateJoinTokenRequest{})
+			if err != nil {
+				return err
+			}
+			return a.print(cmd.OutOrStdout(), resp, nil)
+		})
+	})
+	return append(out, rotate, rotateJoin)
 }
 
 // serviceCommand builds the command of c: a flag per request member, then
