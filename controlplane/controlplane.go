@@ -114,6 +114,14 @@ type Config struct {
 	TLSCert, TLSKey string
 	TLSAuto         bool
 	InsecureBind    bool
+	// DashboardPublic serves the dashboard's data (snapshot, events, task
+	// details, registry) without a token, and MetricsPublic /metrics;
+	// otherwise they need the viewer token, the admin token or a share link.
+	// The page itself is always public.
+	DashboardPublic, MetricsPublic bool
+	// MaxEventStreams bounds the dashboard's open event streams
+	// (dashboard.DefaultMaxStreams when 0).
+	MaxEventStreams int
 }
 
 // ControlPlane is a running control plane.
@@ -128,6 +136,7 @@ type ControlPlane struct {
 	httpLis    net.Listener
 	adminToken string
 	trust      *trust
+	viewers    *viewers
 	tls        bool // the listeners beyond loopback serve TLS
 	accessKey  awsapi.Key
 	keys       awsapi.Keys
@@ -170,6 +179,11 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	if c.adminToken, err = loadOrCreateToken(cfg.DataDir, AdminTokenFile); err != nil {
 		return nil, fmt.Errorf("admin token: %w", err)
 	}
+	viewerToken, err := loadOrCreateToken(cfg.DataDir, ViewerTokenFile)
+	if err != nil {
+		return nil, fmt.Errorf("viewer token: %w", err)
+	}
+	c.viewers = &viewers{token: viewerToken, admin: c.adminToken, now: time.Now}
 	if err := checkBind(cfg); err != nil {
 		return nil, err
 	}
@@ -234,8 +248,18 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 			return nil, err
 		}
 	}
-	c.serveHTTP(front,
-		dashboard.New(dashboard.Config{Store: c.store, API: api, Images: c.ecr, AdminToken: c.adminToken, AddInstance: cfg.AddInstance, Logger: cfg.Logger}))
+	scheme := "http"
+	if c.tls && beyondLoopback(c.HTTPAddr()) {
+		scheme = "https"
+	}
+	c.viewers.base = scheme + "://" + c.HTTPAddr() + "/"
+	var canView func(*http.Request) bool
+	if !cfg.DashboardPublic {
+		canView = c.viewers.canView
+	}
+	c.serveHTTP(front, cfg.MetricsPublic,
+		dashboard.New(dashboard.Config{Store: c.store, API: api, Images: c.ecr, AdminToken: c.adminToken, AddInstance: cfg.AddInstance, Logger: cfg.Logger,
+			CanView: canView, MaxStreams: cfg.MaxEventStreams}))
 	c.log.Info("control plane serving", "grpc", c.GRPCAddr(), "http", c.HTTPAddr(), "registry", c.RegistryAddr(), "data_dir", cfg.DataDir)
 	return c, nil
 }
@@ -323,6 +347,7 @@ func (c *ControlPlane) serveGRPC(api *ecsapi.Server, cfg Config) {
 	berthv1.RegisterECRServer(c.grpc, c.ecr)
 	berthv1.RegisterAgentTrustServer(c.grpc, c.trust)
 	berthv1.RegisterJoinTokensServer(c.grpc, c.trust)
+	berthv1.RegisterDashboardLinksServer(c.grpc, c.viewers)
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	reflection.Register(c.grpc)
@@ -335,7 +360,7 @@ func (c *ControlPlane) serveGRPC(api *ecsapi.Server, cfg Config) {
 	}()
 }
 
-func (c *ControlPlane) serveHTTP(aws http.Handler, dash *dashboard.Dashboard) {
+func (c *ControlPlane) serveHTTP(aws http.Handler, metricsPublic bool, dash *dashboard.Dashboard) {
 	mux := http.NewServeMux()
 	dash.Register(mux) // GET / and /dashboard/
 	// Every other path is the AWS front door's: POST / (the JSON and query
@@ -345,7 +370,7 @@ func (c *ControlPlane) serveHTTP(aws http.Handler, dash *dashboard.Dashboard) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(c.metrics.registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", c.viewers.guard(metricsPublic, promhttp.HandlerFor(c.metrics.registry, promhttp.HandlerOpts{})))
 	if c.pprof {
 		mux.Handle("/debug/pprof/", c.requireAdmin(http.HandlerFunc(pprof.Index)))
 		mux.Handle("/debug/pprof/profile", c.requireAdmin(http.HandlerFunc(pprof.Profile)))
@@ -397,6 +422,15 @@ func (c *ControlPlane) JoinToken() string { return c.trust.token() }
 // CACert is the cluster CA's certificate in PEM (also in the data dir's
 // ca.crt): what clients of the TLS listeners trust.
 func (c *ControlPlane) CACert() []byte { return c.trust.ca.CertPEM() }
+
+// ViewerToken is the read-only token of the dashboard's data and /metrics.
+func (c *ControlPlane) ViewerToken() string { return c.viewers.token }
+
+// ShareLink is a signed link to the dashboard, valid for d.
+func (c *ControlPlane) ShareLink(d time.Duration) string {
+	link, _ := c.viewers.share(d)
+	return link
+}
 
 // AccessKey is the access key of the berth profile in the data dir's
 // aws-credentials file, for the ECS JSON API.

@@ -120,6 +120,7 @@ func (c *ControlPlane) checkToken(ctx context.Context, method string) error {
 	case strings.HasPrefix(method, ecsMethodPrefix), strings.HasPrefix(method, berthMethodPrefix),
 		strings.HasPrefix(method, ssmMethodPrefix), strings.HasPrefix(method, secretsMethodPrefix),
 		strings.HasPrefix(method, keysMethodPrefix), strings.HasPrefix(method, joinTokensMethodPrefix),
+		strings.HasPrefix(method, "/berth.v1.DashboardLinks/"),
 		strings.HasPrefix(method, ecrMethodPrefix):
 		return checkBearer(ctx, c.adminToken)
 	case strings.HasPrefix(method, agentMethodPrefix):

@@ -54,6 +54,8 @@ func run() error {
 		tlsKey     = flag.String("tls-key", "", "the key file of --tls-cert")
 		tlsAuto    = flag.Bool("tls-auto", false, "beyond loopback, serve a certificate berth's CA issues (clients trust <data-dir>/ca.crt)")
 		insecure   = flag.Bool("insecure-bind", false, "allow listening beyond loopback in plain text (without --tls-cert or --tls-auto)")
+		dashPublic = flag.Bool("dashboard-public", false, "serve the dashboard's data (snapshot, events, task details) without a token or share link")
+		metricsPub = flag.Bool("metrics-public", false, "serve /metrics without a token (for a Prometheus on loopback)")
 		pprof      = flag.Bool("pprof", false, "serve Go's profiles at /debug/pprof/ on the HTTP address (admin token required)")
 		memLimit   = flag.String("memory-limit", defaultMemoryLimit, "soft limit of the Go runtime's memory (as GOMEMLIMIT, which wins over the default), e.g. 768MiB, or off: "+
 			"the garbage collector works harder near it; raise it for more than 10,000 instances and 100,000 tasks")
@@ -125,6 +127,8 @@ func run() error {
 		TLSKey:            *tlsKey,
 		TLSAuto:           *tlsAuto,
 		InsecureBind:      *insecure,
+		DashboardPublic:   *dashPublic,
+		MetricsPublic:     *metricsPub,
 		AddInstance:       addInstance,
 		Fargate:           fargatePool(ctx, *dev, *dataDir, log),
 		Capacity:          capacityConfig(*dev, log),
@@ -186,7 +190,8 @@ func printDev(cp *controlplane.ControlPlane, dataDir string) {
 	fmt.Printf(`
 berth control plane (dev mode)
   gRPC       %[1]s   (reflection on)
-  dashboard  http://%[2]s/   (teacher controls: the admin token)
+  dashboard  %[7]s
+             (a share link, valid 7 days; teacher controls: the admin token)
   HTTP       http://%[2]s   (/healthz, /metrics)
   data dir   %[3]s
   admin token  %[4]s
@@ -210,5 +215,5 @@ An agent runs in this process (instance type berth.dev); more can join:
   go run ./cmd/agent --control-plane %[1]s --join-token %[5]s --data-dir /tmp/berth-agent-2
 
 Ctrl-C stops it, removes the dev agent's containers and the temporary data dir.
-`, cp.GRPCAddr(), cp.HTTPAddr(), dataDir, cp.AdminToken(), cp.JoinToken(), cp.RegistryAddr())
+`, cp.GRPCAddr(), cp.HTTPAddr(), dataDir, cp.AdminToken(), cp.JoinToken(), cp.RegistryAddr(), cp.ShareLink(7*24*time.Hour))
 }

@@ -353,6 +353,105 @@ func (x *TrustIdentityRecord) GetRevoked() bool {
 	return false
 }
 
+type ShareDashboardRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// valid_seconds is how long the link works (default 7 days, at most 90
+	// days).
+	ValidSeconds  int64 `protobuf:"varint,1,opt,name=valid_seconds,json=validSeconds,proto3" json:"valid_seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShareDashboardRequest) Reset() {
+	*x = ShareDashboardRequest{}
+	mi := &file_berth_v1_trust_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShareDashboardRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShareDashboardRequest) ProtoMessage() {}
+
+func (x *ShareDashboardRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_trust_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShareDashboardRequest.ProtoReflect.Descriptor instead.
+func (*ShareDashboardRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_trust_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ShareDashboardRequest) GetValidSeconds() int64 {
+	if x != nil {
+		return x.ValidSeconds
+	}
+	return 0
+}
+
+type ShareDashboardResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Url   string                 `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	// expires_at is when the link stops working (seconds since the epoch).
+	ExpiresAt     float64 `protobuf:"fixed64,2,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShareDashboardResponse) Reset() {
+	*x = ShareDashboardResponse{}
+	mi := &file_berth_v1_trust_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShareDashboardResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShareDashboardResponse) ProtoMessage() {}
+
+func (x *ShareDashboardResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_trust_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShareDashboardResponse.ProtoReflect.Descriptor instead.
+func (*ShareDashboardResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_trust_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ShareDashboardResponse) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *ShareDashboardResponse) GetExpiresAt() float64 {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return 0
+}
+
 var File_berth_v1_trust_proto protoreflect.FileDescriptor
 
 const file_berth_v1_trust_proto_rawDesc = "" +
@@ -378,14 +477,22 @@ const file_berth_v1_trust_proto_rawDesc = "" +
 	"instanceId\x12\x1b\n" +
 	"\tnot_after\x18\x03 \x01(\x01R\bnotAfter\x122\n" +
 	"\x15container_instance_id\x18\x04 \x01(\tR\x13containerInstanceId\x12\x18\n" +
-	"\arevoked\x18\x05 \x01(\bR\arevoked2\x8a\x01\n" +
+	"\arevoked\x18\x05 \x01(\bR\arevoked\"<\n" +
+	"\x15ShareDashboardRequest\x12#\n" +
+	"\rvalid_seconds\x18\x01 \x01(\x03R\fvalidSeconds\"I\n" +
+	"\x16ShareDashboardResponse\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12\x1d\n" +
+	"\n" +
+	"expires_at\x18\x02 \x01(\x01R\texpiresAt2\x8a\x01\n" +
 	"\n" +
 	"AgentTrust\x12<\n" +
 	"\x04Join\x12\x15.berth.v1.JoinRequest\x1a\x1d.berth.v1.CertificateResponse\x12>\n" +
 	"\x05Renew\x12\x16.berth.v1.RenewRequest\x1a\x1d.berth.v1.CertificateResponse2d\n" +
 	"\n" +
 	"JoinTokens\x12V\n" +
-	"\x0fRotateJoinToken\x12 .berth.v1.RotateJoinTokenRequest\x1a!.berth.v1.RotateJoinTokenResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x0fRotateJoinToken\x12 .berth.v1.RotateJoinTokenRequest\x1a!.berth.v1.RotateJoinTokenResponse2e\n" +
+	"\x0eDashboardLinks\x12S\n" +
+	"\x0eShareDashboard\x12\x1f.berth.v1.ShareDashboardRequest\x1a .berth.v1.ShareDashboardResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_trust_proto_rawDescOnce sync.Once
@@ -399,7 +506,7 @@ func file_berth_v1_trust_proto_rawDescGZIP() []byte {
 	return file_berth_v1_trust_proto_rawDescData
 }
 
-var file_berth_v1_trust_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_berth_v1_trust_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_berth_v1_trust_proto_goTypes = []any{
 	(*JoinRequest)(nil),             // 0: berth.v1.JoinRequest
 	(*RenewRequest)(nil),            // 1: berth.v1.RenewRequest
@@ -407,16 +514,20 @@ var file_berth_v1_trust_proto_goTypes = []any{
 	(*RotateJoinTokenRequest)(nil),  // 3: berth.v1.RotateJoinTokenRequest
 	(*RotateJoinTokenResponse)(nil), // 4: berth.v1.RotateJoinTokenResponse
 	(*TrustIdentityRecord)(nil),     // 5: berth.v1.TrustIdentityRecord
+	(*ShareDashboardRequest)(nil),   // 6: berth.v1.ShareDashboardRequest
+	(*ShareDashboardResponse)(nil),  // 7: berth.v1.ShareDashboardResponse
 }
 var file_berth_v1_trust_proto_depIdxs = []int32{
 	0, // 0: berth.v1.AgentTrust.Join:input_type -> berth.v1.JoinRequest
 	1, // 1: berth.v1.AgentTrust.Renew:input_type -> berth.v1.RenewRequest
 	3, // 2: berth.v1.JoinTokens.RotateJoinToken:input_type -> berth.v1.RotateJoinTokenRequest
-	2, // 3: berth.v1.AgentTrust.Join:output_type -> berth.v1.CertificateResponse
-	2, // 4: berth.v1.AgentTrust.Renew:output_type -> berth.v1.CertificateResponse
-	4, // 5: berth.v1.JoinTokens.RotateJoinToken:output_type -> berth.v1.RotateJoinTokenResponse
-	3, // [3:6] is the sub-list for method output_type
-	0, // [0:3] is the sub-list for method input_type
+	6, // 3: berth.v1.DashboardLinks.ShareDashboard:input_type -> berth.v1.ShareDashboardRequest
+	2, // 4: berth.v1.AgentTrust.Join:output_type -> berth.v1.CertificateResponse
+	2, // 5: berth.v1.AgentTrust.Renew:output_type -> berth.v1.CertificateResponse
+	4, // 6: berth.v1.JoinTokens.RotateJoinToken:output_type -> berth.v1.RotateJoinTokenResponse
+	7, // 7: berth.v1.DashboardLinks.ShareDashboard:output_type -> berth.v1.ShareDashboardResponse
+	4, // [4:8] is the sub-list for method output_type
+	0, // [0:4] is the sub-list for method input_type
 	0, // [0:0] is the sub-list for extension type_name
 	0, // [0:0] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name
@@ -433,9 +544,9 @@ func file_berth_v1_trust_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_trust_proto_rawDesc), len(file_berth_v1_trust_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   8,
 			NumExtensions: 0,
-			NumServices:   2,
+			NumServices:   3,
 		},
 		GoTypes:           file_berth_v1_trust_proto_goTypes,
 		DependencyIndexes: file_berth_v1_trust_proto_depIdxs,

@@ -286,3 +286,115 @@ var JoinTokens_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "berth/v1/trust.proto",
 }
+
+const (
+	DashboardLinks_ShareDashboard_FullMethodName = "/berth.v1.DashboardLinks/ShareDashboard"
+)
+
+// DashboardLinksClient is the client API for DashboardLinks service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// DashboardLinks signs share links to the dashboard (admin token): a link
+// lets its holder read the dashboard's data (never its controls) until it
+// expires.
+type DashboardLinksClient interface {
+	// ShareDashboard returns a signed link to the dashboard.
+	ShareDashboard(ctx context.Context, in *ShareDashboardRequest, opts ...grpc.CallOption) (*ShareDashboardResponse, error)
+}
+
+type dashboardLinksClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewDashboardLinksClient(cc grpc.ClientConnInterface) DashboardLinksClient {
+	return &dashboardLinksClient{cc}
+}
+
+func (c *dashboardLinksClient) ShareDashboard(ctx context.Context, in *ShareDashboardRequest, opts ...grpc.CallOption) (*ShareDashboardResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ShareDashboardResponse)
+	err := c.cc.Invoke(ctx, DashboardLinks_ShareDashboard_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DashboardLinksServer is the server API for DashboardLinks service.
+// All implementations must embed UnimplementedDashboardLinksServer
+// for forward compatibility.
+//
+// DashboardLinks signs share links to the dashboard (admin token): a link
+// lets its holder read the dashboard's data (never its controls) until it
+// expires.
+type DashboardLinksServer interface {
+	// ShareDashboard returns a signed link to the dashboard.
+	ShareDashboard(context.Context, *ShareDashboardRequest) (*ShareDashboardResponse, error)
+	mustEmbedUnimplementedDashboardLinksServer()
+}
+
+// UnimplementedDashboardLinksServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedDashboardLinksServer struct{}
+
+func (UnimplementedDashboardLinksServer) ShareDashboard(context.Context, *ShareDashboardRequest) (*ShareDashboardResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ShareDashboard not implemented")
+}
+func (UnimplementedDashboardLinksServer) mustEmbedUnimplementedDashboardLinksServer() {}
+func (UnimplementedDashboardLinksServer) testEmbeddedByValue()                        {}
+
+// UnsafeDashboardLinksServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to DashboardLinksServer will
+// result in compilation errors.
+type UnsafeDashboardLinksServer interface {
+	mustEmbedUnimplementedDashboardLinksServer()
+}
+
+func RegisterDashboardLinksServer(s grpc.ServiceRegistrar, srv DashboardLinksServer) {
+	// If the following call panics, it indicates UnimplementedDashboardLinksServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&DashboardLinks_ServiceDesc, srv)
+}
+
+func _DashboardLinks_ShareDashboard_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ShareDashboardRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DashboardLinksServer).ShareDashboard(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DashboardLinks_ShareDashboard_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DashboardLinksServer).ShareDashboard(ctx, req.(*ShareDashboardRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// DashboardLinks_ServiceDesc is the grpc.ServiceDesc for DashboardLinks service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var DashboardLinks_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "berth.v1.DashboardLinks",
+	HandlerType: (*DashboardLinksServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "ShareDashboard",
+			Handler:    _DashboardLinks_ShareDashboard_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "berth/v1/trust.proto",
+}

@@ -136,7 +136,7 @@ func (a *app) rootCommand() *cobra.Command {
 	}
 	for _, cmd := range a.serviceCommands() {
 		cmd.GroupID = "aws"
-		if cmd.Name() == "rotate-encryption-key" || cmd.Name() == "rotate-join-token" {
+		if cmd.Name() == "rotate-encryption-key" || cmd.Name() == "rotate-join-token" || cmd.Name() == "dashboard-url" {
 			cmd.GroupID = "berth"
 		}
 		root.AddCommand(cmd)
