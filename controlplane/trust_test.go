@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -340,5 +341,28 @@ func TestBindBeyondLoopback(t *testing.T) {
 	defer secure.Close()
 	if _, err := berthv1.NewECSClient(secure).ListClusters(c.Ctx, &berthv1.ListClustersRequest{}); err != nil {
 		t.Fatalf("TLS with the CA: %v", err)
+	}
+	// HTTP beyond loopback is HTTPS with the CA's certificate.
+	_, httpPort, _ := strings.Cut(c.CP.HTTPAddr(), "]:")
+	if httpPort == "" {
+		_, httpPort, _ = strings.Cut(c.CP.HTTPAddr(), ":")
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer hc.CloseIdleConnections()
+	resp, err := hc.Get("https://127.0.0.1:" + httpPort + "/healthz")
+	if err != nil {
+		t.Fatalf("HTTPS with the CA: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("HTTPS /healthz: %s", resp.Status)
+	}
+	plainHTTP := &http.Client{Transport: &http.Transport{}}
+	defer plainHTTP.CloseIdleConnections()
+	if resp, err := plainHTTP.Get("http://127.0.0.1:" + httpPort + "/healthz"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Error("plain HTTP beyond loopback was served")
+		}
 	}
 }
