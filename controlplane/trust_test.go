@@ -287,18 +287,39 @@ func TestRotateJoinToken(t *testing.T) {
 }
 
 // TestDeregisteredInstanceCannotReconnect: DeregisterContainerInstance
-// revokes the instance's certificate.
+// revokes the instance's certificate: a connected agent is cut off and
+// refused when it comes back, and so is one that was away.
 func TestDeregisteredInstanceCannotReconnect(t *testing.T) {
 	c := cptest.Start(t, controlplane.Config{})
-	a := c.StartAgent(t, agent.Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- agent.Run(ctx, agent.Config{ControlPlane: c.CP.GRPCAddr(), JoinToken: c.CP.JoinToken(),
+			CPU: 1024, Memory: 1024, Runtime: hollow.New(hollow.Config{}), DataDir: t.TempDir()})
+	}()
 	arns := c.WaitInstances(t, 1)
+	if _, err := c.ECS.DeregisterContainerInstance(c.Ctx, &berthv1.DeregisterContainerInstanceRequest{ContainerInstance: arns[0], Force: proto.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, session.ErrJoinRefused) {
+			t.Fatalf("the connected agent of a deregistered instance: %v, want refused", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the connected agent was not cut off")
+	}
+
+	a := c.StartAgent(t, agent.Config{})
+	arns = c.WaitInstances(t, 1)
 	a.Stop()
 	if _, err := c.ECS.DeregisterContainerInstance(c.Ctx, &berthv1.DeregisterContainerInstanceRequest{ContainerInstance: arns[0], Force: proto.Bool(true)}); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	err := agent.Run(ctx, agent.Config{ControlPlane: c.CP.GRPCAddr(), JoinToken: c.CP.JoinToken(),
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel2()
+	err := agent.Run(ctx2, agent.Config{ControlPlane: c.CP.GRPCAddr(), JoinToken: c.CP.JoinToken(),
 		CPU: 1024, Memory: 1024, Runtime: hollow.New(hollow.Config{}), DataDir: a.DataDir})
 	if !errors.Is(err, session.ErrJoinRefused) || !strings.Contains(err.Error(), "deregistered") {
 		t.Fatalf("a deregistered instance's agent: %v, want refused as deregistered", err)

@@ -78,3 +78,16 @@ func taskID(arnOrID string) string {
 	}
 	return arnOrID
 }
+
+// deregistered cuts off the session of a deregistered instance whose agent
+// holds a certificate: its identity is revoked, so it cannot come back.
+// (An agent of the older bearer token keeps its session, as before.)
+func (d *Dispatcher) deregistered(rec *berthv1.ContainerInstanceRecord) {
+	d.mu.Lock()
+	s := d.sessions[instanceKey(rec.Cluster, rec.Id)]
+	d.mu.Unlock()
+	if s != nil && s.bound {
+		d.cfg.Logger.Info("container instance deregistered: its agent's session is cut off", "cluster", rec.Cluster, "instance", rec.Id)
+		s.cutOff()
+	}
+}

@@ -61,6 +61,7 @@ func (d *Dispatcher) open(ctx context.Context, stream berthv1.AgentSessions_Sess
 		wake: make(chan struct{}, 1),
 		seen: seen,
 	}
+	_, s.bound = identityFrom(ctx)
 	s.seen.Store(d.cfg.Now().UnixNano())
 	d.mu.Lock()
 	if old := d.sessions[s.key]; old != nil {

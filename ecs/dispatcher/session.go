@@ -31,6 +31,7 @@ type session struct {
 	cluster, id string
 	ec2ID       string
 	key         string
+	bound       bool // the agent's certificate names the instance
 	stream      berthv1.AgentSessions_SessionServer
 
 	seen *atomic.Int64 // unix nanoseconds of the last message received, kept by the receiving goroutine
