@@ -100,7 +100,7 @@ func Run(ctx context.Context, cfg Config) error {
 		a.endpoint = ep
 	}
 	a.session = session.New(session.Config{
-		ControlPlane: cfg.ControlPlane, JoinToken: cfg.JoinToken, Logger: cfg.Logger,
+		ControlPlane: cfg.ControlPlane, JoinToken: cfg.JoinToken, CertDir: cfg.DataDir, Logger: cfg.Logger,
 		Register: a.register, Registered: a.registered, Assign: a.assign, Logs: a.logs, Exec: a.exec,
 		Credentials: a.credentials,
 	})

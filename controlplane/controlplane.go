@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -153,6 +154,25 @@ type Config struct {
 	// (1 s when 0). Tests move the clock.
 	EventsClock func() time.Time
 	EventsTick  time.Duration
+	// AgentCertTTL is how long an agent's certificate is valid
+	// (DefaultAgentCertTTL when 0); agents renew it before it expires.
+	AgentCertTTL time.Duration
+	// TLSCert and TLSKey are the files of the certificate the gRPC and HTTP
+	// listeners serve beyond loopback; TLSAuto serves one berth's CA issues
+	// instead. A listener beyond loopback without either is refused unless
+	// InsecureBind. (Agents always reach gRPC over mutual TLS with the CA's
+	// certificate.)
+	TLSCert, TLSKey string
+	TLSAuto         bool
+	InsecureBind    bool
+	// DashboardPublic serves the dashboard's data (snapshot, events, task
+	// details, registry) without a token, and MetricsPublic /metrics;
+	// otherwise they need the viewer token, the admin token or a share link.
+	// The page itself is always public.
+	DashboardPublic, MetricsPublic bool
+	// MaxEventStreams bounds the dashboard's open event streams
+	// (dashboard.DefaultMaxStreams when 0).
+	MaxEventStreams int
 }
 
 // ControlPlane is a running control plane.
@@ -168,7 +188,9 @@ type ControlPlane struct {
 	urlLis     net.Listener // Lambda's function URLs
 	urls       *http.Server
 	adminToken string
-	joinToken  string
+	trust      *trust
+	viewers    *viewers
+	tls        bool // the listeners beyond loopback serve TLS
 	accessKey  awsapi.Key
 	keys       awsapi.Keys
 	served     chan error
@@ -226,15 +248,25 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	if c.adminToken, err = loadOrCreateToken(cfg.DataDir, AdminTokenFile); err != nil {
 		return nil, fmt.Errorf("admin token: %w", err)
 	}
-	if c.joinToken, err = loadOrCreateToken(cfg.DataDir, JoinTokenFile); err != nil {
-		return nil, fmt.Errorf("join token: %w", err)
+	viewerToken, err := loadOrCreateToken(cfg.DataDir, ViewerTokenFile)
+	if err != nil {
+		return nil, fmt.Errorf("viewer token: %w", err)
 	}
+	c.viewers = &viewers{token: viewerToken, admin: c.adminToken, now: time.Now}
+	if err := checkBind(cfg); err != nil {
+		return nil, err
+	}
+	c.tls = cfg.TLSCert != "" || cfg.TLSAuto
 	if c.keys, c.accessKey, err = awsapi.LoadOrCreateKeys(cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("access keys: %w", err)
 	}
 	c.metrics = newMetrics(func() uint64 { return c.store.Revision() })
 	c.store, err = store.Open(filepath.Join(cfg.DataDir, StateFile), store.Options{OnCommit: c.metrics.observeCommit})
 	if err != nil {
+		return nil, err
+	}
+	if c.trust, err = newTrust(cfg, c.store, listenHosts(cfg.GRPCAddr, cfg.HTTPAddr)); err != nil {
+		c.store.Close()
 		return nil, err
 	}
 	if err := c.startSecrets(ctx, cfg); err != nil {
@@ -296,7 +328,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	}
 	wires := []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets), s3api.Wire(c.s3), elbv2api.Wire(c.elb), lambdaapi.Wire(c.lambda), eventsapi.Wire(c.events), schedulerapi.Wire(c.scheduler)}
 	c.errorTables = newErrorTables(wires...)
-	c.serveGRPC(api)
+	c.serveGRPC(api, cfg)
 	if err := c.startLambdaRunner(cfg, api); err != nil {
 		c.Shutdown(ctx)
 		return nil, err
@@ -310,8 +342,18 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 			return nil, err
 		}
 	}
-	c.serveHTTP(front,
-		dashboard.New(dashboard.Config{Store: c.store, API: api, Images: c.ecr, AdminToken: c.adminToken, AddInstance: cfg.AddInstance, Logger: cfg.Logger}))
+	scheme := "http"
+	if c.tls && beyondLoopback(c.HTTPAddr()) {
+		scheme = "https"
+	}
+	c.viewers.base = scheme + "://" + c.HTTPAddr() + "/"
+	var canView func(*http.Request) bool
+	if !cfg.DashboardPublic {
+		canView = c.viewers.canView
+	}
+	c.serveHTTP(front, cfg.MetricsPublic,
+		dashboard.New(dashboard.Config{Store: c.store, API: api, Images: c.ecr, AdminToken: c.adminToken, AddInstance: cfg.AddInstance, Logger: cfg.Logger,
+			CanView: canView, MaxStreams: cfg.MaxEventStreams}))
 	c.urls = &http.Server{Handler: c.lambda.URLHandler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := c.urls.Serve(c.urlLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -405,8 +447,11 @@ func (c *ControlPlane) listen(cfg Config) error {
 	return nil
 }
 
-func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
-	c.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBytes), grpc.UnaryInterceptor(c.unaryChain()), c.streamChain(),
+func (c *ControlPlane) serveGRPC(api *ecsapi.Server, cfg Config) {
+	// TLS always (agents' mutual TLS); plain text too on loopback, or when
+	// asked to with InsecureBind.
+	creds := newSniffingCreds(c.trust.tlsConfig(), !beyondLoopback(cfg.GRPCAddr) || cfg.InsecureBind)
+	c.grpc = grpc.NewServer(grpc.Creds(creds), grpc.MaxRecvMsgSize(MaxRequestBytes), grpc.UnaryInterceptor(c.unaryChain()), c.streamChain(),
 		// Thousands of agents hold a connection each, mostly idle: a
 		// smaller read buffer each (write buffers are shared by default).
 		grpc.ReadBufferSize(8<<10),
@@ -435,6 +480,9 @@ func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
 	berthv1.RegisterLambdaUsageServer(c.grpc, c.lambda.Usage())
 	berthv1.RegisterEventBridgeServer(c.grpc, c.events)
 	berthv1.RegisterSchedulerServer(c.grpc, c.scheduler)
+	berthv1.RegisterAgentTrustServer(c.grpc, c.trust)
+	berthv1.RegisterJoinTokensServer(c.grpc, c.trust)
+	berthv1.RegisterDashboardLinksServer(c.grpc, c.viewers)
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	reflection.Register(c.grpc)
@@ -447,7 +495,7 @@ func (c *ControlPlane) serveGRPC(api *ecsapi.Server) {
 	}()
 }
 
-func (c *ControlPlane) serveHTTP(aws http.Handler, dash *dashboard.Dashboard) {
+func (c *ControlPlane) serveHTTP(aws http.Handler, metricsPublic bool, dash *dashboard.Dashboard) {
 	mux := http.NewServeMux()
 	dash.Register(mux) // GET / and /dashboard/
 	// Every other path is the AWS front door's: POST / (the JSON and query
@@ -457,7 +505,7 @@ func (c *ControlPlane) serveHTTP(aws http.Handler, dash *dashboard.Dashboard) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(c.metrics.registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", c.viewers.guard(metricsPublic, promhttp.HandlerFor(c.metrics.registry, promhttp.HandlerOpts{})))
 	if c.pprof {
 		mux.Handle("/debug/pprof/", c.requireAdmin(http.HandlerFunc(pprof.Index)))
 		mux.Handle("/debug/pprof/profile", c.requireAdmin(http.HandlerFunc(pprof.Profile)))
@@ -468,7 +516,13 @@ func (c *ControlPlane) serveHTTP(aws http.Handler, dash *dashboard.Dashboard) {
 	}
 	c.http.RegisterOnShutdown(dash.Close) // end the dashboard's event streams
 	go func() {
-		err := c.http.Serve(c.httpLis)
+		var err error
+		if c.tls && beyondLoopback(c.httpLis.Addr().String()) {
+			c.http.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: c.trust.tlsConfig().GetCertificate}
+			err = c.http.ServeTLS(c.httpLis, "", "")
+		} else {
+			err = c.http.Serve(c.httpLis)
+		}
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}
@@ -498,7 +552,20 @@ func (c *ControlPlane) HTTPAddr() string { return c.httpLis.Addr().String() }
 func (c *ControlPlane) AdminToken() string { return c.adminToken }
 
 // JoinToken is the token agents present.
-func (c *ControlPlane) JoinToken() string { return c.joinToken }
+func (c *ControlPlane) JoinToken() string { return c.trust.token() }
+
+// CACert is the cluster CA's certificate in PEM (also in the data dir's
+// ca.crt): what clients of the TLS listeners trust.
+func (c *ControlPlane) CACert() []byte { return c.trust.ca.CertPEM() }
+
+// ViewerToken is the read-only token of the dashboard's data and /metrics.
+func (c *ControlPlane) ViewerToken() string { return c.viewers.token }
+
+// ShareLink is a signed link to the dashboard, valid for d.
+func (c *ControlPlane) ShareLink(d time.Duration) string {
+	link, _ := c.viewers.share(d)
+	return link
+}
 
 // AccessKey is the access key of the berth profile in the data dir's
 // aws-credentials file, for the ECS JSON API.

@@ -250,7 +250,7 @@ func TestHTTPEndpoints(t *testing.T) {
 	}
 	ecs := berthv1.NewECSClient(dial(t, cp))
 	ecs.ListClusters(withToken(cp.AdminToken()), &berthv1.ListClustersRequest{})
-	m := get("/metrics")
+	m := get("/metrics?access=" + cp.ViewerToken())
 	for _, want := range []string{`berth_grpc_requests_total{code="OK",method="/berth.v1.ECS/ListClusters"} 1`, "berth_store_revision 1", "berth_store_commit_duration_seconds_count"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %q", want)
@@ -266,7 +266,7 @@ func TestHTTPEndpoints(t *testing.T) {
 	if _, err := ecs.PutClusterCapacityProviders(ctx, &berthv1.PutClusterCapacityProvidersRequest{Cluster: "default", CapacityProviders: []string{"blue"}}); err != nil {
 		t.Fatal(err)
 	}
-	if m := get("/metrics"); !strings.Contains(m, `berth_capacity_provider_reservation{cluster="default",provider="blue"} 100`) {
+	if m := get("/metrics?access=" + cp.ViewerToken()); !strings.Contains(m, `berth_capacity_provider_reservation{cluster="default",provider="blue"} 100`) {
 		t.Errorf("/metrics lacks blue's reservation")
 	}
 	http.DefaultClient.CloseIdleConnections()

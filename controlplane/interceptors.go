@@ -99,9 +99,20 @@ func (c *ControlPlane) authenticate(ctx context.Context, req any, info *grpc.Una
 	return handler(ctx, req)
 }
 
-// authenticateStream demands the join token on agent sessions and the admin
-// token on berth's streams.
+// authenticateStream admits agents (a certificate of the cluster's CA whose
+// identity is not revoked, which the session's context then carries, or the
+// older bearer join token) and demands the admin token on berth's streams.
 func (c *ControlPlane) authenticateStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if strings.HasPrefix(info.FullMethod, agentMethodPrefix) {
+		ctx, err := c.trust.admitAgent(ss.Context(), info.FullMethod)
+		if err != nil {
+			return err
+		}
+		if id, ok := peerIdentity(ctx); ok {
+			ss = &registeringStream{ServerStream: ss, ctx: ctx, t: c.trust, id: id, done: info.FullMethod != agentMethodPrefix+"Session"}
+		}
+		return handler(srv, ss)
+	}
 	if err := c.checkToken(ss.Context(), info.FullMethod); err != nil {
 		return err
 	}
@@ -117,10 +128,13 @@ func (c *ControlPlane) checkToken(ctx context.Context, method string) error {
 		strings.HasPrefix(method, lambdaMethodPrefix),
 		strings.HasPrefix(method, usageMethodPrefix),
 		strings.HasPrefix(method, eventsMethodPrefix), strings.HasPrefix(method, schedMethodPrefix),
+		strings.HasPrefix(method, joinTokensMethodPrefix),
+		strings.HasPrefix(method, "/berth.v1.DashboardLinks/"),
 		strings.HasPrefix(method, ecrMethodPrefix):
 		return checkBearer(ctx, c.adminToken)
 	case strings.HasPrefix(method, agentMethodPrefix):
-		return checkBearer(ctx, c.joinToken)
+		_, err := c.trust.admitAgent(ctx, method)
+		return err
 	}
 	return nil
 }

@@ -23,7 +23,7 @@ func (c *ControlPlane) startPool(cfg Config, placer *placement.Placer) {
 		fc.Logger = cfg.Logger
 	}
 	c.pool = fargate.New(fc)
-	c.pool.SetJoin(c.GRPCAddr(), c.joinToken)
+	c.pool.SetJoin(c.GRPCAddr(), c.trust.token())
 	cc := cfg.Capacity
 	cc.Store, cc.Placer = c.store, placer
 	if cc.Provisioner == nil {
@@ -33,7 +33,11 @@ func (c *ControlPlane) startPool(cfg Config, placer *placement.Placer) {
 		cc.Logger = cfg.Logger
 	}
 	c.capacity = capacity.New(cc)
-	c.capacity.SetJoin(c.GRPCAddr(), c.joinToken)
+	c.capacity.SetJoin(c.GRPCAddr(), c.trust.token())
+	c.trust.onRotate = func(token string) { // hosts started from now on join with the new token
+		c.pool.SetJoin(c.GRPCAddr(), token)
+		c.capacity.SetJoin(c.GRPCAddr(), token)
+	}
 	c.metrics.registry.MustRegister(newPoolCollector(c))
 	for _, p := range []hostpool.Provisioner{fc.Provisioner, cc.Provisioner} {
 		if closer, ok := p.(io.Closer); ok && (len(c.poolClosers) == 0 || c.poolClosers[0] != closer) {

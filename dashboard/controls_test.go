@@ -194,7 +194,7 @@ func instanceStatus(t testing.TB, e *env, id string) string {
 }
 
 func TestAddInstanceDisabled(t *testing.T) {
-	c := cptest.Start(t, controlplane.Config{})
+	c := cptest.Start(t, controlplane.Config{DashboardPublic: true})
 	e := &env{Cluster: c, base: "http://" + c.CP.HTTPAddr(), token: c.CP.AdminToken()}
 	if st := e.state(t, "default"); st.Controls.AddInstance || st.Controls.AddInstanceNote == "" {
 		t.Errorf("controls %+v: want add-instance off, with a note", st.Controls)

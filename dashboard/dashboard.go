@@ -20,8 +20,12 @@
 //	                                        their images (tags, digest, size, pushed at)
 //	                                        and the cluster's tasks that run them
 //
-// Reads need no token (like /metrics: the control plane listens on loopback
-// by default; a classroom projector must not need a secret). The demo
+// The page needs no token (a classroom projector opens it); its data needs
+// what Config.CanView accepts (the control plane's share link, viewer or
+// admin token: the page passes on its own URL's "view" or "access"
+// parameter, or the admin token it was given). At most MaxStreams event
+// streams are open; a client that does not take an event within
+// writeTimeout is dropped, so that none buffers without bound. The demo
 // controls change the cluster and need the admin token
 // ("Authorization: Bearer <token>"); they call the ECS API's handlers in
 // process, so they validate and behave exactly as the API does:
@@ -76,7 +80,17 @@ type Config struct {
 	// instance must outlive it.
 	AddInstance func(ctx context.Context, cluster, zone, instanceType string) error
 	Logger      *slog.Logger
+	// CanView says whether a request may read the dashboard's data (the
+	// control plane's viewer token, admin token or share link); nil lets
+	// every request read. The page and its static files are always served.
+	CanView func(*http.Request) bool
+	// MaxStreams bounds the open event streams (DefaultMaxStreams when 0):
+	// one more is answered 503.
+	MaxStreams int
 }
+
+// DefaultMaxStreams is how many event streams are open at most by default.
+const DefaultMaxStreams = 256
 
 // Dashboard serves the page, its data and its controls.
 type Dashboard struct {
@@ -87,8 +101,9 @@ type Dashboard struct {
 	// stop ends every event stream (Close).
 	stop    context.Context
 	cancel  context.CancelFunc
-	mu      sync.Mutex // guards closed and streams.Add against Close
+	mu      sync.Mutex // guards closed, open and streams.Add against Close
 	closed  bool
+	open    int // event streams open
 	streams sync.WaitGroup
 }
 
@@ -96,6 +111,9 @@ type Dashboard struct {
 func New(cfg Config) *Dashboard {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxStreams <= 0 {
+		cfg.MaxStreams = DefaultMaxStreams
 	}
 	sub, err := fs.Sub(staticFiles, "static")
 	if err != nil {
@@ -111,10 +129,10 @@ func New(cfg Config) *Dashboard {
 func (d *Dashboard) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", d.page)
 	mux.Handle("GET /dashboard/static/", d.static)
-	mux.HandleFunc("GET /dashboard/api/state", d.state)
-	mux.HandleFunc("GET /dashboard/api/events", d.events)
-	mux.HandleFunc("GET /dashboard/api/task", d.task)
-	mux.HandleFunc("GET /dashboard/api/registry", d.registry)
+	mux.HandleFunc("GET /dashboard/api/state", d.viewer(d.state))
+	mux.HandleFunc("GET /dashboard/api/events", d.viewer(d.events))
+	mux.HandleFunc("GET /dashboard/api/task", d.viewer(d.task))
+	mux.HandleFunc("GET /dashboard/api/registry", d.viewer(d.registry))
 	mux.HandleFunc("POST /dashboard/api/login", d.admin(d.login))
 	mux.HandleFunc("POST /dashboard/api/services/scale", d.admin(d.scale))
 	mux.HandleFunc("POST /dashboard/api/services/strategy", d.admin(d.strategy))
@@ -138,11 +156,36 @@ func (d *Dashboard) Close() {
 func (d *Dashboard) openStream() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
+	if d.closed || d.open >= d.cfg.MaxStreams {
 		return false
 	}
+	d.open++
 	d.streams.Add(1)
 	return true
+}
+
+// closeStream counts an event stream out.
+func (d *Dashboard) closeStream() {
+	d.mu.Lock()
+	d.open--
+	d.mu.Unlock()
+	d.streams.Done()
+}
+
+// viewer lets through requests that may read the data.
+func (d *Dashboard) viewer(next http.HandlerFunc) http.HandlerFunc {
+	if d.cfg.CanView == nil {
+		return next
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !d.cfg.CanView(r) {
+			writeJSON(w, http.StatusUnauthorized, apiError{
+				Error: "the dashboard's data needs a share link (berth dashboard-url), the viewer token (viewer.token in the control plane's data dir) or the admin token",
+				Field: "authorization"})
+			return
+		}
+		next(w, r)
+	}
 }
 
 func (d *Dashboard) page(w http.ResponseWriter, r *http.Request) {

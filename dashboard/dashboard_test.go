@@ -289,7 +289,7 @@ func TestEvents(t *testing.T) {
 // TestShutdownEndsStreams: a control plane with open event streams shuts
 // down promptly, and the streams end.
 func TestShutdownEndsStreams(t *testing.T) {
-	cp, err := controlplane.Start(context.Background(), controlplane.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0"})
+	cp, err := controlplane.Start(context.Background(), controlplane.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0", DashboardPublic: true})
 	if err != nil {
 		t.Fatal(err)
 	}

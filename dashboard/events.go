@@ -19,6 +19,9 @@ const (
 	// keepAlive is how often an idle stream sends a comment, so that
 	// proxies and browsers keep it open.
 	keepAlive = 15 * time.Second
+	// writeTimeout is how long a client may take to take one event before
+	// its stream is dropped.
+	writeTimeout = 10 * time.Second
 	// rewatchDelay is how long a stream waits before watching again after
 	// the store cut its watch off (it fell behind).
 	rewatchDelay = 100 * time.Millisecond
@@ -90,10 +93,10 @@ func (d *Dashboard) events(w http.ResponseWriter, r *http.Request) {
 	}
 	rc := http.NewResponseController(w)
 	if !d.openStream() {
-		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "the control plane is shutting down"})
+		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "too many event streams are open, or the control plane is shutting down: retry later"})
 		return
 	}
-	defer d.streams.Done()
+	defer d.closeStream()
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	defer context.AfterFunc(d.stop, cancel)()
@@ -110,6 +113,7 @@ func (d *Dashboard) events(w http.ResponseWriter, r *http.Request) {
 			d.log.Warn("dashboard: encoding an event", "err", err)
 			return false
 		}
+		rc.SetWriteDeadline(time.Now().Add(writeTimeout)) // a slow client is dropped
 		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b); err != nil {
 			return false
 		}
@@ -164,6 +168,7 @@ func (d *Dashboard) events(w http.ResponseWriter, r *http.Request) {
 			}
 			lastPush = time.Now()
 		case <-ping.C:
+			rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil || rc.Flush() != nil {
 				return
 			}

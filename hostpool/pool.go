@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
@@ -141,8 +142,8 @@ type Loop struct {
 	removing   map[string]bool // cluster/instance
 	pauseUntil map[Key]time.Time
 	zone       int
-	join       [2]string      // control plane address, join token
-	work       sync.WaitGroup // host starts and stops in flight
+	join       atomic.Pointer[[2]string] // control plane address, join token (the token changes when it is rotated)
+	work       sync.WaitGroup            // host starts and stops in flight
 }
 
 // result is what a start or stop goroutine reports to Run.
@@ -162,7 +163,9 @@ func New(cfg Config) *Loop {
 
 // SetJoin sets the address and token hosts' agents join with (known once
 // the control plane listens); call before Run.
-func (l *Loop) SetJoin(controlPlane, joinToken string) { l.join = [2]string{controlPlane, joinToken} }
+func (l *Loop) SetJoin(controlPlane, joinToken string) {
+	l.join.Store(&[2]string{controlPlane, joinToken})
+}
 
 // Run loops until ctx ends, then waits for the host starts and stops it
 // began.
@@ -321,9 +324,13 @@ func (l *Loop) act(ctx context.Context, cluster string, a Actions) error {
 
 // start asks the provisioner for one host, in a goroutine of its own.
 func (l *Loop) start(ctx context.Context, k Key, s Start) {
+	join := [2]string{}
+	if j := l.join.Load(); j != nil {
+		join = *j
+	}
 	spec := HostSpec{
 		ID: HostID(k.Pool + "-" + randomHex(6)), Cluster: k.Cluster, CPU: s.CPU, Memory: s.Memory,
-		ControlPlane: l.join[0], JoinToken: l.join[1],
+		ControlPlane: join[0], JoinToken: join[1],
 		AvailabilityZone: l.cfg.AvailabilityZones[l.zone%len(l.cfg.AvailabilityZones)], InstanceType: l.cfg.InstanceType,
 		Attributes: map[string]string{store.PoolHostAttribute: ""},
 	}

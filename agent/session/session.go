@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -40,7 +41,13 @@ var ErrRegistrationRefused = errors.New("the control plane refused the registrat
 type Config struct {
 	// ControlPlane is the control plane's gRPC address.
 	ControlPlane string
-	JoinToken    string
+	// JoinToken of the form BERTH-1-<CA digest>-<secret> makes the session
+	// join the cluster (pin its CA, get a certificate) and speak mutual TLS;
+	// an older plain token is sent as a bearer token over plain text.
+	JoinToken string
+	// CertDir keeps the agent's key, certificate and pinned CA (the agent's
+	// data dir); empty keeps them in memory, so that each Run joins anew.
+	CertDir string
 	// Register returns the registration to send at each (re)connect.
 	Register func(ctx context.Context) (*berthv1.RegisterInstance, error)
 	// Registered is called with the control plane's answer, before any
@@ -79,6 +86,7 @@ type Session struct {
 	wake    chan struct{}
 
 	client berthv1.AgentSessionsClient // set by Run
+	creds  *creds                      // set by Run for a join token
 	logs   sync.WaitGroup              // the goroutines answering LogsRequests and ExecRequests
 }
 
@@ -117,11 +125,21 @@ var connectParams = grpc.ConnectParams{
 // doubling to 5 s) after a break. It returns ErrJoinRefused at once if the
 // token is refused, and ErrRegistrationRefused if the registration is.
 func (s *Session) Run(ctx context.Context) error {
-	conn, err := grpc.NewClient(s.cfg.ControlPlane, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithConnectParams(connectParams))
+	transport, err := s.transport(ctx)
+	if err != nil {
+		return err
+	}
+	conn, err := grpc.NewClient(s.cfg.ControlPlane, transport, grpc.WithConnectParams(connectParams))
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	if s.creds != nil {
+		renewCtx, stopRenew := context.WithCancel(ctx)
+		renewed := make(chan struct{})
+		go func() { defer close(renewed); s.renew(renewCtx, conn) }()
+		defer func() { stopRenew(); <-renewed }()
+	}
 	client := berthv1.NewAgentSessionsClient(conn)
 	s.client = client
 	backoff := 100 * time.Millisecond
@@ -132,7 +150,7 @@ func (s *Session) Run(ctx context.Context) error {
 			return ctx.Err()
 		}
 		switch code := status.Code(err); {
-		case code == codes.Unauthenticated:
+		case code == codes.Unauthenticated, code == codes.PermissionDenied && !registered:
 			return fmt.Errorf("%w: %v", ErrJoinRefused, status.Convert(err).Message())
 		case !registered && (code == codes.NotFound || code == codes.InvalidArgument):
 			return fmt.Errorf("%w: %v", ErrRegistrationRefused, status.Convert(err).Message())
@@ -153,7 +171,10 @@ func (s *Session) Run(ctx context.Context) error {
 // once runs one session from connect to break, and says whether it got as
 // far as being registered.
 func (s *Session) once(ctx context.Context, client berthv1.AgentSessionsClient) (bool, error) {
-	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+s.cfg.JoinToken))
+	if s.creds == nil {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+s.cfg.JoinToken)
+	}
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := client.Session(ctx)
 	if err != nil {
@@ -308,4 +329,16 @@ func (s *Session) acked(batch uint64) {
 	for len(s.unacked) > 0 && s.unacked[0].Batch <= batch {
 		s.unacked = s.unacked[1:]
 	}
+}
+
+func insecureCreds() credentials.TransportCredentials { return insecure.NewCredentials() }
+
+// refused says whether a join's error is a refusal that retrying cannot
+// change.
+func refused(err error) bool {
+	switch status.Code(err) {
+	case codes.Unauthenticated, codes.PermissionDenied, codes.AlreadyExists, codes.InvalidArgument:
+		return true
+	}
+	return false
 }

@@ -374,7 +374,8 @@ func (c *controlPlane) start() error {
 	}
 	args := []string{"--data-dir", c.dataDir, "--grpc-addr", c.grpcAddr, "--http-addr", c.httpAddr,
 		"--heartbeat-period", c.heartbeat.String(), "--log-level", "warn", "--pprof",
-		"--no-throttle"} // raw speed: ECS's throttling off
+		"--no-throttle", // raw speed: ECS's throttling off
+		"--metrics-public"}
 	if c.memLimit != "" {
 		args = append(args, "--memory-limit", c.memLimit)
 	}

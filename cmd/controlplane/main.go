@@ -55,6 +55,13 @@ func run() error {
 		lbBind     = flag.String("lb-bind", "127.0.0.1", "the host load balancer listeners (elbv2 create-listener) bind their ports on")
 		urlAddr    = flag.String("lambda-url-addr", lambdaapi.DefaultURLAddr, "the address Lambda's function URLs are served on (ID.lambda-url.REGION.localhost:PORT, or /ID/... on it)")
 		noThrottle = flag.Bool("no-throttle", false, "do not throttle ECS calls (by default they are limited to ECS's documented rates, answering ThrottlingException over them)")
+		certTTL    = flag.Duration("agent-cert-ttl", controlplane.DefaultAgentCertTTL, "how long an agent's client certificate is valid; agents renew it two thirds into its life")
+		tlsCert    = flag.String("tls-cert", "", "a certificate file the gRPC and HTTP listeners serve beyond loopback (agents always use berth's CA)")
+		tlsKey     = flag.String("tls-key", "", "the key file of --tls-cert")
+		tlsAuto    = flag.Bool("tls-auto", false, "beyond loopback, serve a certificate berth's CA issues (clients trust <data-dir>/ca.crt)")
+		insecure   = flag.Bool("insecure-bind", false, "allow listening beyond loopback in plain text (without --tls-cert or --tls-auto)")
+		dashPublic = flag.Bool("dashboard-public", false, "serve the dashboard's data (snapshot, events, task details) without a token or share link")
+		metricsPub = flag.Bool("metrics-public", false, "serve /metrics without a token (for a Prometheus on loopback)")
 		pprof      = flag.Bool("pprof", false, "serve Go's profiles at /debug/pprof/ on the HTTP address (admin token required)")
 		memLimit   = flag.String("memory-limit", defaultMemoryLimit, "soft limit of the Go runtime's memory (as GOMEMLIMIT, which wins over the default), e.g. 768MiB, or off: "+
 			"the garbage collector works harder near it; raise it for more than 10,000 instances and 100,000 tasks")
@@ -71,6 +78,9 @@ func run() error {
 		if *lambdaCluster == "" {
 			*lambdaCluster = "default"
 		}
+	}
+	if *certTTL < time.Minute {
+		return fmt.Errorf("--agent-cert-ttl: %s is too short; give a minute or more", *certTTL)
 	}
 	for name, d := range map[string]time.Duration{"heartbeat-period": *hbPeriod, "agent-restart-grace": *grace} {
 		if d < 0 {
@@ -135,6 +145,13 @@ func run() error {
 		AgentRestartGrace: *grace,
 		Pprof:             *pprof,
 		Throttle:          !*noThrottle,
+		AgentCertTTL:      *certTTL,
+		TLSCert:           *tlsCert,
+		TLSKey:            *tlsKey,
+		TLSAuto:           *tlsAuto,
+		InsecureBind:      *insecure,
+		DashboardPublic:   *dashPublic,
+		MetricsPublic:     *metricsPub,
 		AddInstance:       addInstance,
 		Fargate:           fargatePool(ctx, *dev, *dataDir, log),
 		Capacity:          capacityConfig(*dev, log),
@@ -197,11 +214,12 @@ func printDev(cp *controlplane.ControlPlane, dataDir string) {
 	fmt.Printf(`
 berth control plane (dev mode)
   gRPC       %[1]s   (reflection on)
-  dashboard  http://%[2]s/   (teacher controls: the admin token)
+  dashboard  %[7]s
+             (a share link, valid 7 days; teacher controls: the admin token)
   HTTP       http://%[2]s   (/healthz, /metrics)
   data dir   %[3]s
   admin token  %[4]s
-  join token   %[5]s
+  join token   %[5]s   (agents pin the cluster CA, %[3]s/ca.crt, and speak mutual TLS)
 
 The aws CLI (ECS JSON API, SigV4 with the key in %[3]s/aws-credentials):
   export AWS_SHARED_CREDENTIALS_FILE=%[3]s/aws-credentials AWS_PROFILE=berth AWS_DEFAULT_REGION=us-east-1
@@ -221,5 +239,5 @@ An agent runs in this process (instance type berth.dev); more can join:
   go run ./cmd/agent --control-plane %[1]s --join-token %[5]s --data-dir /tmp/berth-agent-2
 
 Ctrl-C stops it, removes the dev agent's containers and the temporary data dir.
-`, cp.GRPCAddr(), cp.HTTPAddr(), dataDir, cp.AdminToken(), cp.JoinToken(), cp.RegistryAddr())
+`, cp.GRPCAddr(), cp.HTTPAddr(), dataDir, cp.AdminToken(), cp.JoinToken(), cp.RegistryAddr(), cp.ShareLink(7*24*time.Hour))
 }

@@ -59,6 +59,17 @@
   // ---- token and controls -------------------------------------------------
 
   const token = () => sessionStorage.getItem(TOKEN_KEY) || "";
+  // access is what the data requests carry (EventSource sets no headers):
+  // the page's own share link ("view") or token ("access"), else the admin
+  // token the page was given.
+  const pageQuery = new URLSearchParams(location.search);
+  function access() {
+    for (const name of ["view", "access"]) {
+      const v = pageQuery.get(name);
+      if (v) return "&" + name + "=" + encodeURIComponent(v);
+    }
+    return token() ? "&access=" + encodeURIComponent(token()) : "";
+  }
   function setUnlocked(on) {
     document.body.classList.toggle("unlocked", on);
     $("controls").hidden = !on;
@@ -139,6 +150,7 @@
     $("token-dialog").close();
     setUnlocked(true);
     toast("Teacher controls unlocked");
+    connect(); // the admin token also reads the data
   });
 
   $("add-form").addEventListener("submit", (ev) => {
@@ -192,7 +204,7 @@
     if (source) source.close();
     S.instances.clear(); S.tasks.clear(); S.services.clear();
     setLive("Connecting…", false);
-    source = new EventSource("/dashboard/api/events?cluster=" + encodeURIComponent(S.cluster));
+    source = new EventSource("/dashboard/api/events?cluster=" + encodeURIComponent(S.cluster) + access());
     source.addEventListener("snapshot", (ev) => applySnapshot(JSON.parse(ev.data)));
     source.addEventListener("delta", (ev) => applyDelta(JSON.parse(ev.data)));
     source.addEventListener("open", () => setLive("Live", true));
@@ -201,8 +213,9 @@
         // Refused (not a network error): most likely the cluster is gone.
         setLive(`Cannot watch cluster ${S.cluster}: retrying…`, false);
         setTimeout(() => {
-          fetch("/dashboard/api/state?cluster=" + encodeURIComponent(S.cluster)).then((res) => {
+          fetch("/dashboard/api/state?cluster=" + encodeURIComponent(S.cluster) + access()).then((res) => {
             if (res.status === 404 && S.cluster !== "default") S.cluster = "default";
+            if (res.status === 401) setLive("This dashboard's data needs a share link (berth dashboard-url) or a token (Unlock)", false);
           }).catch(() => {}).finally(connect);
         }, 3000);
       } else {
@@ -665,7 +678,7 @@
     if (registryBusy) { registryAgain = true; return; }
     registryBusy = true;
     try {
-      const res = await fetch("/dashboard/api/registry?cluster=" + encodeURIComponent(S.cluster));
+      const res = await fetch("/dashboard/api/registry?cluster=" + encodeURIComponent(S.cluster) + access());
       const data = await res.json();
       if (!res.ok) throw new Error(errorText(data) || res.statusText);
       renderRegistry(data);
@@ -719,7 +732,7 @@
     const seq = ++taskLoads;
     let data;
     try {
-      const res = await fetch(`/dashboard/api/task?cluster=${encodeURIComponent(S.cluster)}&task=${encodeURIComponent(id)}`);
+      const res = await fetch(`/dashboard/api/task?cluster=${encodeURIComponent(S.cluster)}&task=${encodeURIComponent(id)}` + access());
       data = await res.json();
       if (!res.ok) throw new Error(errorText(data) || res.statusText);
     } catch (e) {

@@ -282,7 +282,7 @@ func TestManagedScaling(t *testing.T) {
 // metric is the value of one sample in /metrics, or "".
 func metric(t *testing.T, e *env, sample string) string {
 	t.Helper()
-	res, err := http.Get("http://" + e.CP.HTTPAddr() + "/metrics")
+	res, err := http.Get("http://" + e.CP.HTTPAddr() + "/metrics?access=" + e.CP.ViewerToken())
 	if err != nil {
 		t.Fatal(err)
 	}

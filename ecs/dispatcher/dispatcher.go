@@ -164,6 +164,10 @@ func (d *Dispatcher) fanOut(ctx context.Context) {
 		events := d.cfg.Store.Watch(ctx)
 		d.resyncAll() // anything before this watch may have been missed
 		for e := range events {
+			if e.Kind == store.KindContainerInstance && e.Deleted {
+				d.deregistered(e.Value.(*berthv1.ContainerInstanceRecord))
+				continue
+			}
 			if e.Kind != store.KindTask {
 				continue
 			}

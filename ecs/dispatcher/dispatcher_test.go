@@ -15,6 +15,7 @@ import (
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane"
 	"github.com/berth/berth/internal/cptest"
+	"github.com/berth/berth/pki"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -140,7 +141,7 @@ func (e *env) describeTask(t *testing.T, arn string) *berthv1.Task {
 
 func TestSessionCarriesAssignmentsAndReports(t *testing.T) {
 	e := newEnv(t)
-	a := e.connect(t, e.CP.JoinToken(), "i-one")
+	a := e.connect(t, bearerToken(e.CP), "i-one")
 	reg := a.recv().GetRegistered()
 	if reg == nil || !strings.Contains(reg.ContainerInstanceArn, ":container-instance/default/") || reg.HeartbeatPeriodMs != 100 {
 		t.Fatalf("registered: %v", reg)
@@ -188,7 +189,7 @@ func TestSessionCarriesAssignmentsAndReports(t *testing.T) {
 
 func TestSilentAgentLosesItsTasksAndIsToldOnReturn(t *testing.T) {
 	e := newEnv(t)
-	a := e.connect(t, e.CP.JoinToken(), "i-quiet")
+	a := e.connect(t, bearerToken(e.CP), "i-quiet")
 	a.recv() // registered
 	a.recv() // full set
 	run, err := e.ECS.RunTask(e.Ctx, &berthv1.RunTaskRequest{TaskDefinition: "web"})
@@ -208,7 +209,7 @@ func TestSilentAgentLosesItsTasksAndIsToldOnReturn(t *testing.T) {
 		t.Fatal("instance still agentConnected")
 	}
 
-	back := e.connect(t, e.CP.JoinToken(), "i-quiet")
+	back := e.connect(t, bearerToken(e.CP), "i-quiet")
 	reg := back.recv().GetRegistered()
 	if reg.ContainerInstanceArn != run.Tasks[0].ContainerInstanceArn {
 		t.Fatalf("returning agent got a new instance %s", reg.ContainerInstanceArn)
@@ -220,7 +221,7 @@ func TestSilentAgentLosesItsTasksAndIsToldOnReturn(t *testing.T) {
 
 func TestHeartbeatingAgentStaysAndNewerSessionWins(t *testing.T) {
 	e := newEnv(t)
-	a := e.connect(t, e.CP.JoinToken(), "i-live")
+	a := e.connect(t, bearerToken(e.CP), "i-live")
 	a.recv()
 	a.recv()
 	stop := make(chan struct{})
@@ -235,7 +236,7 @@ func TestHeartbeatingAgentStaysAndNewerSessionWins(t *testing.T) {
 		return e.describeTask(t, run.Tasks[0].TaskArn).LastStatus != "STOPPED"
 	})
 
-	b := e.connect(t, e.CP.JoinToken(), "i-live")
+	b := e.connect(t, bearerToken(e.CP), "i-live")
 	b.recv()
 	if full := b.recv().GetAssignments(); len(full.Tasks) != 1 {
 		t.Fatalf("newer session's full set: %v", full)
@@ -260,12 +261,12 @@ func TestBadSessions(t *testing.T) {
 	}{
 		{"wrong join token", "nope", &berthv1.RegisterInstance{InstanceId: "i-x"}, codes.Unauthenticated, "invalid token"},
 		{"admin token is not a join token", e.CP.AdminToken(), &berthv1.RegisterInstance{InstanceId: "i-x"}, codes.Unauthenticated, "invalid token"},
-		{"unknown cluster", e.CP.JoinToken(), &berthv1.RegisterInstance{Cluster: "nope", InstanceId: "i-x", RegisteredResources: []*berthv1.Resource{
+		{"unknown cluster", bearerToken(e.CP), &berthv1.RegisterInstance{Cluster: "nope", InstanceId: "i-x", RegisteredResources: []*berthv1.Resource{
 			{Name: "CPU", IntegerValue: proto.Int32(1)}, {Name: "MEMORY", IntegerValue: proto.Int32(1)}}}, codes.NotFound, `cluster "nope" not found`},
-		{"no resources", e.CP.JoinToken(), &berthv1.RegisterInstance{InstanceId: "i-x"}, codes.InvalidArgument, "CPU and MEMORY must be registered"},
-		{"bad port", e.CP.JoinToken(), &berthv1.RegisterInstance{InstanceId: "i-x", RegisteredResources: []*berthv1.Resource{
+		{"no resources", bearerToken(e.CP), &berthv1.RegisterInstance{InstanceId: "i-x"}, codes.InvalidArgument, "CPU and MEMORY must be registered"},
+		{"bad port", bearerToken(e.CP), &berthv1.RegisterInstance{InstanceId: "i-x", RegisteredResources: []*berthv1.Resource{
 			{Name: "PORTS", StringSetValue: []string{"99999"}}}}, codes.InvalidArgument, "registeredResources[0].stringSetValue[0]"},
-		{"no instance id", e.CP.JoinToken(), &berthv1.RegisterInstance{RegisteredResources: []*berthv1.Resource{
+		{"no instance id", bearerToken(e.CP), &berthv1.RegisterInstance{RegisteredResources: []*berthv1.Resource{
 			{Name: "CPU", IntegerValue: proto.Int32(1)}, {Name: "MEMORY", IntegerValue: proto.Int32(1)}}}, codes.InvalidArgument, "instanceId"},
 	}
 	for _, tt := range tests {
@@ -287,4 +288,15 @@ func TestBadSessions(t *testing.T) {
 	if err != nil || len(list.ContainerInstanceArns) != 0 {
 		t.Fatalf("a rejected session registered something: %v, %v", list, err)
 	}
+}
+
+// bearerToken is the join token's secret, which agents of the older plain
+// token file send as a bearer token: these tests speak the session
+// protocol in plain text with it (agent/session speaks mutual TLS).
+func bearerToken(cp *controlplane.ControlPlane) string {
+	tok, err := pki.ParseJoinToken(cp.JoinToken())
+	if err != nil {
+		panic(err)
+	}
+	return tok.Secret
 }

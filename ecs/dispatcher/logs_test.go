@@ -27,7 +27,7 @@ type logsAgent struct {
 
 func (e *env) logsAgent(t *testing.T, instanceID string) *logsAgent {
 	t.Helper()
-	a := e.connect(t, e.CP.JoinToken(), instanceID)
+	a := e.connect(t, bearerToken(e.CP), instanceID)
 	a.recv() // registered
 	a.recv() // full set
 	stop, done := make(chan struct{}), make(chan struct{})
@@ -57,7 +57,7 @@ func (a *logsAgent) logsRequest() *berthv1.LogsRequest {
 // answer opens the TaskLogs call that answers req, as the agent does.
 func (a *logsAgent) answer(t *testing.T, req *berthv1.LogsRequest) berthv1.AgentSessions_TaskLogsClient {
 	t.Helper()
-	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+a.e.CP.JoinToken()))
+	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+bearerToken(a.e.CP)))
 	t.Cleanup(cancel)
 	call, err := berthv1.NewAgentSessionsClient(a.e.Dial(t)).TaskLogs(ctx)
 	if err != nil {

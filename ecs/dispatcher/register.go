@@ -39,6 +39,9 @@ func (d *Dispatcher) open(ctx context.Context, stream berthv1.AgentSessions_Sess
 	if cluster == "" {
 		cluster = "default"
 	}
+	if err := d.checkIdentity(ctx, cluster, reg); err != nil {
+		return nil, nil, err
+	}
 	unlock := d.lockInstance(cluster, reg.GetInstanceId())
 	defer unlock()
 	res, err := d.cfg.Store.Apply(ctx, &berthv1.Command{At: epoch(d.cfg.Now()), Change: &berthv1.Command_RegisterContainerInstance{
@@ -58,6 +61,7 @@ func (d *Dispatcher) open(ctx context.Context, stream berthv1.AgentSessions_Sess
 		wake: make(chan struct{}, 1),
 		seen: seen,
 	}
+	_, s.bound = identityFrom(ctx)
 	s.seen.Store(d.cfg.Now().UnixNano())
 	d.mu.Lock()
 	if old := d.sessions[s.key]; old != nil {

@@ -31,6 +31,7 @@ type session struct {
 	cluster, id string
 	ec2ID       string
 	key         string
+	bound       bool // the agent's certificate names the instance
 	stream      berthv1.AgentSessions_SessionServer
 
 	seen *atomic.Int64 // unix nanoseconds of the last message received, kept by the receiving goroutine
@@ -251,10 +252,17 @@ func (d *Dispatcher) handle(ctx context.Context, s *session, m *berthv1.AgentMes
 	}
 }
 
-// applyStateChanges stores an agent's report and acknowledges it.
+// applyStateChanges stores an agent's report of its own instance's tasks
+// and acknowledges it (reports of other tasks are refused and logged).
 func (d *Dispatcher) applyStateChanges(ctx context.Context, s *session, batch *berthv1.TaskStateChanges) error {
+	changes := d.ownChanges(s, batch.GetTasks())
+	if len(changes) == 0 { // nothing of its own: acknowledged, nothing stored
+		return s.stream.Send(&berthv1.ControlPlaneMessage{Message: &berthv1.ControlPlaneMessage_Ack{
+			Ack: &berthv1.StateChangesAck{Batch: batch.GetBatch()},
+		}})
+	}
 	_, err := d.cfg.Store.Apply(ctx, &berthv1.Command{At: epoch(d.cfg.Now()), Change: &berthv1.Command_UpdateTaskStates{
-		UpdateTaskStates: &berthv1.UpdateTaskStatesCommand{Cluster: s.cluster, InstanceId: s.id, Changes: batch.GetTasks()},
+		UpdateTaskStates: &berthv1.UpdateTaskStatesCommand{Cluster: s.cluster, InstanceId: s.id, Changes: changes},
 	}})
 	if err != nil {
 		return err

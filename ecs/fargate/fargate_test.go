@@ -351,7 +351,7 @@ func checkCost(t *testing.T, e *poolEnv) {
 	}
 	t.Logf("Fargate cost: tasks $%.5f/h, service so far $%.6f, pool (1 host) $%.5f/h",
 		cost.TasksDollarsPerHour, cost.Services[0].DollarsSoFar, cost.PoolDollarsPerHour)
-	resp, err := http.Get("http://" + e.CP.HTTPAddr() + "/metrics")
+	resp, err := http.Get("http://" + e.CP.HTTPAddr() + "/metrics?access=" + e.CP.ViewerToken())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,8 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +31,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -83,6 +86,9 @@ type app struct {
 	ran bool
 
 	endpoint, token, tokenFile, dataDir, output string
+	// caFile, when set, makes the connection TLS trusting that CA (a
+	// control plane beyond loopback: its data dir's ca.crt).
+	caFile string
 	// outputSet says --output was given: berth's own commands print their
 	// readable view unless it was.
 	outputSet bool
@@ -124,6 +130,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.token, "token", "", "the admin token (env BERTH_TOKEN)")
 	pf.StringVar(&a.tokenFile, "token-file", "", "a file holding the admin token")
 	pf.StringVar(&a.dataDir, "data-dir", "", "the control plane's data dir: the token is read from its admin.token")
+	pf.StringVar(&a.caFile, "ca-file", "", "connect with TLS, trusting this CA (the control plane's ca.crt, or the CA of its --tls-cert)")
 	pf.StringVar(&a.output, "output", "json", "output format: json, table or text (explain and top print their own view unless json is asked for)")
 
 	root.AddGroup(&cobra.Group{ID: "ecs", Title: "ECS operations, as aws ecs names them:"},
@@ -136,7 +143,7 @@ func (a *app) rootCommand() *cobra.Command {
 	}
 	for _, cmd := range a.serviceCommands() {
 		cmd.GroupID = "aws"
-		if cmd.Name() == "rotate-encryption-key" {
+		if cmd.Name() == "rotate-encryption-key" || cmd.Name() == "rotate-join-token" || cmd.Name() == "dashboard-url" {
 			cmd.GroupID = "berth"
 		}
 		root.AddCommand(cmd)
@@ -190,7 +197,19 @@ func (a *app) connect(ctx context.Context) (context.Context, *grpc.ClientConn, e
 	if err != nil {
 		return nil, nil, err
 	}
-	conn, err := grpc.NewClient(a.endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds := insecure.NewCredentials()
+	if a.caFile != "" {
+		pem, err := os.ReadFile(a.caFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, nil, fmt.Errorf("--ca-file %s: no PEM certificate", a.caFile)
+		}
+		creds = credentials.NewTLS(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+	}
+	conn, err := grpc.NewClient(a.endpoint, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return nil, nil, fmt.Errorf("endpoint %q: %w", a.endpoint, err)
 	}

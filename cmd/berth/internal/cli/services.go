@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -125,7 +126,35 @@ func (a *app) serviceCommands() []*cobra.Command {
 			return a.print(cmd.OutOrStdout(), resp, nil)
 		})
 	})
-	return append(out, rotate)
+	rotateJoin := &cobra.Command{
+		Use: "rotate-join-token", Args: noArgs,
+		Short: "Make a new join token: the old one is refused from now on; agents that joined keep working with their certificates",
+	}
+	rotateJoin.RunE = a.run(func(cmd *cobra.Command, _ []string) error {
+		return a.withConn(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
+			resp, err := berthv1.NewJoinTokensClient(conn).RotateJoinToken(ctx, &berthv1.RotateJoinTokenRequest{})
+			if err != nil {
+				return err
+			}
+			return a.print(cmd.OutOrStdout(), resp, nil)
+		})
+	})
+	share := &cobra.Command{
+		Use: "dashboard-url", Args: noArgs,
+		Short: "Print a signed link to the dashboard that reads its data (not its controls) until it expires",
+	}
+	valid := share.Flags().Duration("valid-for", 7*24*time.Hour, "how long the link works (at most 90 days)")
+	share.RunE = a.run(func(cmd *cobra.Command, _ []string) error {
+		return a.withConn(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
+			resp, err := berthv1.NewDashboardLinksClient(conn).ShareDashboard(ctx, &berthv1.ShareDashboardRequest{ValidSeconds: int64(*valid / time.Second)})
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), resp.GetUrl())
+			return err
+		})
+	})
+	return append(out, rotate, rotateJoin, share)
 }
 
 // serviceCommand builds the command of c: a flag per request member, then
