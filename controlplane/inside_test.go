@@ -20,6 +20,7 @@ import (
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane"
 	"github.com/berth/berth/internal/cptest"
+	"github.com/berth/berth/pki"
 )
 
 const (
@@ -39,7 +40,7 @@ type handAgent struct {
 
 func connectHand(t *testing.T, c *cptest.Cluster) *handAgent {
 	t.Helper()
-	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+c.CP.JoinToken()))
+	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+joinSecret(t, c.CP)))
 	stream, err := berthv1.NewAgentSessionsClient(c.Dial(t)).Session(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -348,4 +349,15 @@ func TestTaskRoleCredentialsSurviveRestart(t *testing.T) {
 	if err != nil || len(out.Tasks) != 1 {
 		t.Fatalf("the task's credentials after a restart: %v, %v", out, err)
 	}
+}
+
+// joinSecret is the secret of the control plane's join token: what an agent
+// that joins with a plain token presents as its bearer token.
+func joinSecret(t *testing.T, cp *controlplane.ControlPlane) string {
+	t.Helper()
+	tok, err := pki.ParseJoinToken(cp.JoinToken())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.Secret
 }

@@ -182,7 +182,7 @@ func TestWireBadInput(t *testing.T) {
 		{"no target", "", ecsContentType, []byte("{}"), 400, "UnknownOperationException"},
 		{"wrong content type", op, "application/json", []byte("{}"), 400, "SerializationException"},
 		{"unsigned", op, ecsContentType, []byte("{}"), 400, "MissingAuthenticationTokenException"},
-		{"oversized body", op, ecsContentType, bytes.Repeat([]byte(" "), controlplane.MaxRequestBytes+1), 413, "SerializationException"},
+		{"oversized body", op, ecsContentType, bytes.Repeat([]byte(" "), controlplane.MaxHTTPRequestBytes+1), 413, "SerializationException"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -87,3 +87,9 @@ func (s *Server) TargetState(tgArn, instanceID string, port int32) string {
 	inUse := len(s.loadBalancersOf(tgArn)) > 0
 	return elbv2.Describe(h, r.GetDrainingUntil() > 0, inUse, g.Value.GetTargetGroup().GetHealthCheckEnabled()).GetState()
 }
+
+// HasTargetGroup reports whether the target group of tgArn exists.
+func (s *Server) HasTargetGroup(tgArn string) bool {
+	_, err := s.group("TargetGroupArn", tgArn)
+	return err == nil
+}

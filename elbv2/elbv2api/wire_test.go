@@ -353,7 +353,7 @@ func TestSDKLoadBalancer(t *testing.T) {
 	}
 
 	// Metrics.
-	status, body := get(t, web, "http://"+c.CP.HTTPAddr()+"/metrics")
+	status, body := get(t, web, "http://"+c.CP.HTTPAddr()+"/metrics?access="+c.CP.ViewerToken())
 	tgDim := tgArn[strings.Index(tgArn, "targetgroup/"):]
 	for _, want := range []string{`berth_elb_request_count_total{target_group="` + tgDim + `"}`, `berth_elb_healthy_host_count{target_group="` + tgDim + `"} 2`,
 		`berth_elb_target_response_time_seconds{target_group="` + tgDim + `",quantile="0.99"}`} {
