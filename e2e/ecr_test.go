@@ -32,11 +32,11 @@ func TestTaskRunsAnImageFromECR(t *testing.T) {
 	t.Parallel()
 	img := testimage.Image(t)
 	s := newStack(t, controlplane.Config{})
-	pushed := s.pushToECR(t, img)
+	pushed := s.pushToECR(t, img, "e2e-run")
 
 	s.startDockerAgent(t, agent.Config{DataDir: t.TempDir()})
 	s.connected(t)
-	for i, name := range []string{"000000000000.dkr.ecr.us-east-1.amazonaws.com/web:v1", pushed} {
+	for i, name := range []string{"000000000000.dkr.ecr.us-east-1.amazonaws.com/e2e-run:v1", pushed} {
 		dockertest.RemoveImageOnCleanup(t, s.docker, name)
 		if i == 1 { // the first pull named the image by the registry's address too
 			if _, err := s.docker.ImageRemove(s.Ctx, pushed, image.RemoveOptions{}); err != nil {
@@ -76,14 +76,16 @@ func TestTaskWithAMissingECRImageStops(t *testing.T) {
 	}
 }
 
-// pushToECR creates the repository web and pushes img to it as web:v1 with
+// pushToECR creates the repository repo and pushes img to it as repo:v1 with
 // the docker CLI, after docker login with GetAuthorizationToken's token, and
 // returns the pushed name, removed from the local Docker again.
-func (s *stack) pushToECR(t *testing.T, img string) string {
+// Each test names its own repository: packages' tests run at once on one
+// Docker, and an image name two of them pull would be shared.
+func (s *stack) pushToECR(t *testing.T, img, repo string) string {
 	t.Helper()
 	ecr := berthv1.NewECRClient(s.Dial(t))
 	reg := s.CP.RegistryAddr()
-	if _, err := ecr.CreateRepository(s.Ctx, &berthv1.CreateRepositoryRequest{RepositoryName: "web"}); err != nil {
+	if _, err := ecr.CreateRepository(s.Ctx, &berthv1.CreateRepositoryRequest{RepositoryName: repo}); err != nil {
 		t.Fatal(err)
 	}
 	tok, err := ecr.GetAuthorizationToken(s.Ctx, &berthv1.GetAuthorizationTokenRequest{})
@@ -101,7 +103,7 @@ func (s *stack) pushToECR(t *testing.T, img string) string {
 		}
 	}
 	docker(strings.TrimPrefix(string(userPassword), "AWS:"), "login", "--username", "AWS", "--password-stdin", reg)
-	pushed := reg + "/web:v1"
+	pushed := reg + "/" + repo + ":v1"
 	testimage.Tag(t, img, pushed)
 	docker("", "push", pushed)
 	docker("", "rmi", pushed) // the agent's Docker no longer has the name
@@ -130,10 +132,10 @@ func TestFargateTaskRunsAnImageFromECR(t *testing.T) {
 		HeartbeatPeriod: 200 * time.Millisecond,
 		Fargate:         fargate.Config{Provisioner: pool, HostCPU: 1024, HostMemory: 2048, Cooldown: time.Minute, Resync: 100 * time.Millisecond},
 	})
-	s.pushToECR(t, img)
-	name := "000000000000.dkr.ecr.us-east-1.amazonaws.com/web:v1"
+	s.pushToECR(t, img, "e2e-fargate")
+	name := "000000000000.dkr.ecr.us-east-1.amazonaws.com/e2e-fargate:v1"
 	dockertest.RemoveImageOnCleanup(t, s.docker, name)
-	dockertest.RemoveImageOnCleanup(t, s.docker, s.CP.RegistryAddr()+"/web:v1")
+	dockertest.RemoveImageOnCleanup(t, s.docker, s.CP.RegistryAddr()+"/e2e-fargate:v1")
 	td := sleepTaskDefinition(name)
 	td.Family, td.RequiresCompatibilities, td.NetworkMode, td.Cpu, td.Memory = "ecr-fargate", []string{"FARGATE"}, "awsvpc", "256", "512"
 	s.register(t, td)

@@ -32,7 +32,11 @@ func TestWebDependsOnHealthyDB(t *testing.T) {
 	taskDef := s.register(t, webDBTaskDefinition(img))
 
 	arn := s.runTask(t, taskDef)
-	task := s.waitStatus(t, arn, engine.StatusRunning)
+	// web starts once db's health check (every 5 s) passed: allow more than
+	// waitStatus does on a machine running other packages' tests.
+	task := s.waitTaskWithin(t, time.Minute, arn, "task RUNNING", func(task *berthv1.Task) bool {
+		return task.GetLastStatus() == engine.StatusRunning
+	})
 	hostPort := boundPort(t, containerOf(t, task, "web"), 8080)
 	if body := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", hostPort)); body != "ok" {
 		t.Errorf("web answered %q, want ok", body)
