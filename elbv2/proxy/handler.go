@@ -71,7 +71,7 @@ func (m *Manager) handler(l *listener) http.Handler {
 		}
 		t.outstanding.Add(1)
 		defer t.outstanding.Add(-1)
-		x := &exchange{g: g, t: t, port: l.port, start: time.Now()}
+		x := &exchange{g: g, t: t, port: l.port.Load(), start: time.Now()}
 		m.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x)))
 	})
 }

@@ -88,7 +88,7 @@ func New(o Options) *Manager {
 type listener struct {
 	arn   string
 	addr  string
-	port  int32
+	port  atomic.Int32 // X-Forwarded-Port; Apply may change it while requests read it
 	srv   *http.Server
 	ln    net.Listener
 	rules atomic.Pointer[[]*berthv1.ELBRule]
@@ -124,7 +124,8 @@ func (m *Manager) bindLocked(listenerArn, addr string, port int32) error {
 			port = int32(n)
 		}
 	}
-	l := &listener{arn: listenerArn, addr: addr, port: port, ln: ln}
+	l := &listener{arn: listenerArn, addr: addr, ln: ln}
+	l.port.Store(port)
 	empty := []*berthv1.ELBRule{}
 	l.rules.Store(&empty)
 	l.srv = &http.Server{
@@ -180,7 +181,7 @@ func (m *Manager) Apply(cfg elbv2.Config) {
 			}
 			l = m.listeners[lc.Arn]
 		}
-		l.port = lc.Port
+		l.port.Store(lc.Port)
 		rules := elbv2.SortRules(lc.Rules)
 		l.rules.Store(&rules)
 	}
