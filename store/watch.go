@@ -40,17 +40,40 @@ const watchBuffer = 16384
 // closes, or when the watcher falls more than 16,384 events behind;
 // a watcher that sees it closed while ctx is live re-reads what it needs and
 // watches again (level-triggered consumers lose nothing).
+//
+// Each watch owns one goroutine that hands its queued events to the
+// channel; it ends when the channel is closed. The queue grows only as far
+// as the watcher falls behind, so an idle watch holds almost nothing (a
+// channel buffered 16,384 deep held 1 MiB that every garbage collection
+// scanned).
 func (s *Store) Watch(ctx context.Context) <-chan Event {
-	ch := make(chan Event, watchBuffer)
-	w := &watcher{ch: ch}
+	w := &watcher{out: make(chan Event), wake: make(chan struct{}, 1), done: make(chan struct{})}
 	s.watchers.add(w)
-	w.stop = context.AfterFunc(ctx, func() { s.watchers.remove(w) })
-	return ch
+	w.stop = context.AfterFunc(ctx, w.end)
+	go s.watchers.forward(w)
+	return w.out
 }
 
 type watcher struct {
-	ch   chan Event
+	out  chan Event    // what Watch returned; closed by forward
+	wake chan struct{} // an event was queued, or the watcher was cut off
+	done chan struct{} // ctx ended or the store closed: stop now
+	once sync.Once
 	stop func() bool
+
+	// Guarded by watchers.mu.
+	queue   []Event
+	pending int  // queued, and the one forward holds
+	cut     bool // too far behind: deliver what is pending, then close
+}
+
+func (w *watcher) end() { w.once.Do(func() { close(w.done) }) }
+
+func (w *watcher) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
 }
 
 // watchers is the set of live watches. Publishing never blocks the writer.
@@ -68,17 +91,47 @@ func (ws *watchers) add(w *watcher) {
 	ws.set[w] = struct{}{}
 }
 
-// remove closes w's channel unless that was done already.
-func (ws *watchers) remove(w *watcher) {
-	ws.mu.Lock()
-	defer ws.mu.Unlock()
-	ws.drop(w)
-}
-
-func (ws *watchers) drop(w *watcher) {
-	if _, ok := ws.set[w]; ok {
+// forward hands w's queued events to its channel, in order, until w is cut
+// off and drained or ends.
+func (ws *watchers) forward(w *watcher) {
+	defer func() {
+		ws.mu.Lock()
 		delete(ws.set, w)
-		close(w.ch)
+		ws.mu.Unlock()
+		w.stop()
+		close(w.out)
+	}()
+	var batch []Event
+	for {
+		ws.mu.Lock()
+		batch, w.queue = w.queue, batch[:0]
+		cut := w.cut
+		ws.mu.Unlock()
+		if len(batch) == 0 {
+			if cut {
+				return
+			}
+			select {
+			case <-w.wake:
+				continue
+			case <-w.done:
+				return
+			}
+		}
+		for i, e := range batch {
+			batch[i] = Event{} // let the value go once it is handed over
+			select {
+			case w.out <- e:
+			case <-w.done:
+				return
+			}
+			ws.mu.Lock()
+			w.pending--
+			ws.mu.Unlock()
+		}
+		if cap(batch) > 1024 {
+			batch = nil // a burst is over: do not keep its memory
+		}
 	}
 }
 
@@ -89,16 +142,18 @@ func (ws *watchers) publish(events []Event) {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	for w := range ws.set {
+		if w.cut {
+			continue
+		}
 		for _, e := range events {
-			select {
-			case w.ch <- e:
-			default:
-				ws.drop(w) // too far behind: the watcher must re-read
-			}
-			if _, live := ws.set[w]; !live {
+			if w.pending == watchBuffer {
+				w.cut = true // too far behind: the watcher must re-read
 				break
 			}
+			w.queue = append(w.queue, e)
+			w.pending++
 		}
+		w.signal()
 	}
 }
 
@@ -106,7 +161,6 @@ func (ws *watchers) closeAll() {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	for w := range ws.set {
-		w.stop()
-		ws.drop(w)
+		w.end()
 	}
 }
