@@ -320,7 +320,7 @@ check "delete a version an alias names" 'ResourceConflictException' lam delete-f
 check "delete a function" '' lam delete-function --function-name zipped
 check "the deleted function" 'ResourceNotFoundException' lam get-function --function-name zipped
 
-# Inside a task: roles and secrets are taken; environment files need S3.
+# Inside a task: roles, secrets and environment files are taken.
 check "a task definition with a task role and secrets" '"valueFrom": "/app/db-password"' \
   ecs register-task-definition --family inside --task-role-arn arn:aws:iam::000000000000:role/app \
   --execution-role-arn arn:aws:iam::000000000000:role/ecsTaskExecutionRole \
@@ -331,9 +331,17 @@ check "secrets need an execution role, as in ECS" "you must also specify a value
 check "a secret without valueFrom is refused, naming it" 'containerDefinitions[0].secrets[0].valueFrom' \
   ecs register-task-definition --family inside --execution-role-arn arn:aws:iam::000000000000:role/ecsTaskExecutionRole \
   --container-definitions '[{"name":"app","image":"busybox","memory":64,"secrets":[{"name":"DB_PASSWORD","valueFrom":""}]}]'
-check "environment files are refused (no S3 yet)" 'environmentFiles: not supported' \
+printf '# the app\nLOG_LEVEL=debug\n' >"$data/app.env"
+check "an environment file in S3" 'ok' bash -c "$AWS s3 --endpoint-url http://$addr --only-show-errors mb s3://inside-config && $AWS s3 --endpoint-url http://$addr --only-show-errors cp $data/app.env s3://inside-config/app.env && echo ok"
+check "a task definition with environment files" '"value": "arn:aws:s3:::inside-config/app.env"' \
+  ecs register-task-definition --family inside-envfiles --execution-role-arn arn:aws:iam::000000000000:role/ecsTaskExecutionRole \
+  --container-definitions '[{"name":"app","image":"busybox","memory":64,"environment":[{"name":"LOG_LEVEL","value":"info"}],"environmentFiles":[{"value":"arn:aws:s3:::inside-config/app.env","type":"s3"}]}]'
+check "an environment file of another type is refused, naming it" 'environmentFiles[0].type' \
   ecs register-task-definition --family inside \
-  --container-definitions '[{"name":"app","image":"busybox","memory":64,"environmentFiles":[{"value":"arn:aws:s3:::b/app.env","type":"s3"}]}]'
+  --container-definitions '[{"name":"app","image":"busybox","memory":64,"environmentFiles":[{"value":"arn:aws:s3:::b/app.env","type":"ssm"}]}]'
+check "an environment file not named .env is refused" 'must end in .env' \
+  ecs register-task-definition --family inside \
+  --container-definitions '[{"name":"app","image":"busybox","memory":64,"environmentFiles":[{"value":"arn:aws:s3:::b/app.txt","type":"s3"}]}]'
 check "a session token berth did not issue" 'UnrecognizedClientException' \
   env -u AWS_PROFILE -u AWS_SHARED_CREDENTIALS_FILE AWS_ACCESS_KEY_ID=ASIAAAAAAAAAAAAAAAAA AWS_SECRET_ACCESS_KEY=x AWS_SESSION_TOKEN=BRTH1.e30.AAAA \
   "$AWS" ecs --endpoint-url "http://$addr" list-clusters

@@ -65,11 +65,15 @@ func (c *ControlPlane) inside(ctx context.Context, t *berthv1.TaskRecord, a *ber
 		return
 	}
 	secrets, err := resolveSecrets(ctx, c.Secrets(), a.GetTaskDefinition())
+	if err == nil {
+		secrets, err = resolveEnvFiles(c.s3Objects(), t.GetTask(), a.GetTaskDefinition(), secrets)
+	}
 	switch {
 	case err != nil && started(t.GetTask()):
-		// Its containers have their values already: a secret deleted since
-		// must not stop a running task when its agent comes back.
-		c.log.Warn("a running task's secret cannot be resolved again", "task", t.GetTask().GetTaskArn(), "err", err)
+		// Its containers have their values already: a secret or an
+		// environment file deleted since must not stop a running task when
+		// its agent comes back.
+		c.log.Warn("a running task's secrets or environment files cannot be resolved again", "task", t.GetTask().GetTaskArn(), "err", err)
 	case err != nil:
 		a.ImagePullsError = err.Error()
 		return

@@ -18,14 +18,19 @@ const (
 )
 
 // taskEnvironment completes a container's environment (the definition's with
-// the override's on top) in ECS's order: the container's resolved secrets
-// over both; the endpoint's variables (metadata URIs, credentials) over all,
+// the override's on top) in ECS's order: the variables of its environment
+// files under both (environment overrides files); the container's resolved
+// secrets over all three; the endpoint's variables (metadata URIs, credentials) over all,
 // as the ECS agent sets its own; then AWS_ENDPOINT_URL (berth's front door, or
 // the endpoint's forwarder to it in the task's network namespace),
 // AWS_REGION with AWS_DEFAULT_REGION (the task's region, both or neither) and
 // AWS_EXECUTION_ENV only where the container sets none.
 func taskEnvironment(a *berthv1.TaskAssignment, name string, env map[string]string, opts Options) map[string]string {
-	maps.Copy(env, containerSecrets(a, name).GetEnvironment())
+	cs := containerSecrets(a, name)
+	for k, v := range cs.GetFileEnvironment() {
+		setDefault(env, k, v)
+	}
+	maps.Copy(env, cs.GetEnvironment())
 	frontDoor := a.GetAwsEndpointUrl()
 	if opts.TaskEndpoint != nil {
 		ep := opts.TaskEndpoint.Environment(a, name)

@@ -195,7 +195,8 @@ func TestContainerSpecTakesTheLimits(t *testing.T) {
 	}
 }
 
-// TestTaskEnvironmentPrecedence: secrets over the definition's environment,
+// TestTaskEnvironmentPrecedence: environment files under the definition's
+// environment, secrets over both,
 // the endpoint's variables over all, and AWS_ENDPOINT_URL and the region only
 // where the container sets none; secret log options join the driver's own.
 func TestTaskEnvironmentPrecedence(t *testing.T) {
@@ -208,11 +209,12 @@ func TestTaskEnvironmentPrecedence(t *testing.T) {
 		}},
 		AwsEndpointUrl: "http://127.0.0.1:7480",
 		ContainerSecrets: []*berthv1.ContainerSecrets{{ContainerName: "app",
-			Environment: map[string]string{"DB_PASSWORD": "s3cret"}, LogOptions: map[string]string{"token": "t0ken"}}},
+			Environment: map[string]string{"DB_PASSWORD": "s3cret"}, LogOptions: map[string]string{"token": "t0ken"},
+			FileEnvironment: map[string]string{"KEEP": "from-file", "FROM_FILE": "f", "DB_PASSWORD": "from-file"}}},
 	}
 	opts := Options{ContainerInstanceARN: testInstanceARN, TaskEndpoint: fakeEndpoint{}}
 	app := containerSpec(a, a.TaskDefinition.ContainerDefinitions[0], opts)
-	want := map[string]string{"DB_PASSWORD": "s3cret", "KEEP": "1", "ECS_CONTAINER_METADATA_URI_V4": "http://127.0.0.1:1/v4/app",
+	want := map[string]string{"DB_PASSWORD": "s3cret", "KEEP": "1", "FROM_FILE": "f", "ECS_CONTAINER_METADATA_URI_V4": "http://127.0.0.1:1/v4/app",
 		"AWS_ENDPOINT_URL": "http://127.0.0.1:7480", "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1", "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE"}
 	if !reflect.DeepEqual(app.Environment, want) {
 		t.Errorf("app environment:\n got %v\nwant %v", app.Environment, want)

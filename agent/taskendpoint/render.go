@@ -33,6 +33,8 @@ type TaskResponse struct {
 	ServiceName           string              `json:"ServiceName,omitempty"`
 	ClockDrift            *ClockDrift         `json:"ClockDrift,omitempty"`
 	FaultInjectionEnabled *bool               `json:"FaultInjectionEnabled,omitempty"`
+	ContainerInstanceTags map[string]string   `json:"ContainerInstanceTags,omitempty"`
+	TaskTags              map[string]string   `json:"TaskTags,omitempty"`
 }
 
 // ContainerResponse is ${ECS_CONTAINER_METADATA_URI_V4}, and each of a task's
@@ -331,4 +333,18 @@ func timeOrNil(t time.Time) *time.Time {
 	}
 	t = t.UTC()
 	return &t
+}
+
+// withTags is the task's response for ${URI}/taskWithTags: /task's with the
+// task's tags (TaskTags) and its container instance's (ContainerInstanceTags,
+// none: berth's agent is not given its instance's tags), as the ECS agent
+// writes them.
+func withTags(r TaskResponse, t *berthv1.Task) TaskResponse {
+	if len(t.GetTags()) > 0 {
+		r.TaskTags = make(map[string]string, len(t.GetTags()))
+		for _, tag := range t.GetTags() {
+			r.TaskTags[tag.GetKey()] = tag.GetValue()
+		}
+	}
+	return r
 }

@@ -448,10 +448,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// metadata answers ${URI}, ${URI}/task, ${URI}/stats and ${URI}/task/stats.
+// metadata answers ${URI}, ${URI}/task, ${URI}/taskWithTags, ${URI}/stats and
+// ${URI}/task/stats.
 func (h *handler) metadata(w http.ResponseWriter, req *http.Request, version int, id, rest string) {
 	prefix := fmt.Sprintf("V%d ", version)
-	what := map[string]string{"": "container metadata handler", "task": "task metadata handler", "stats": "container stats handler", "task/stats": "task stats handler"}[rest]
+	what := map[string]string{"": "container metadata handler", "task": "task metadata handler", "taskWithTags": "task metadata handler",
+		"stats": "container stats handler", "task/stats": "task stats handler"}[rest]
 	if what == "" {
 		writeJSON(w, http.StatusNotFound, "404 page not found")
 		return
@@ -475,12 +477,16 @@ func (h *handler) metadata(w http.ResponseWriter, req *http.Request, version int
 	switch rest {
 	case "":
 		writeJSON(w, http.StatusOK, containerResponse(v, ep.container, version))
-	case "task":
+	case "task", "taskWithTags":
 		var clock *ClockDrift
 		if version >= 4 {
 			clock = h.s.hostClock()
 		}
-		writeJSON(w, http.StatusOK, taskResponse(v, version, clock))
+		r := taskResponse(v, version, clock)
+		if rest == "taskWithTags" {
+			r = withTags(r, v.a.GetTask())
+		}
+		writeJSON(w, http.StatusOK, r)
 	case "stats":
 		c := containerResponse(v, ep.container, version)
 		writeJSON(w, http.StatusOK, h.stats(req.Context(), ep.container, c.DockerID))

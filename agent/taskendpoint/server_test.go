@@ -268,3 +268,34 @@ func TestIdsOutliveTheServer(t *testing.T) {
 		}
 	}
 }
+
+// TestMetadataTaskWithTags: ${URI}/taskWithTags (v4 and v3) is /task with the
+// task's tags as TaskTags, as the ECS agent serves it; /task has none, and
+// berth's agent has no instance tags to give (ContainerInstanceTags absent).
+func TestMetadataTaskWithTags(t *testing.T) {
+	s := newServer(t)
+	a := testAssignment(testTaskARN, "host")
+	a.Task.Tags = []*berthv1.Tag{{Key: "team", Value: "web"}, {Key: "env", Value: ""}}
+	env := s.Environment(a, "app")
+	s.TaskChanged(a, testStateChange(testTaskARN))
+	for _, uri := range []string{env[EnvMetadataV4], env[EnvMetadataV3]} {
+		code, body := get(t, uri+"/taskWithTags", "")
+		var tr map[string]json.RawMessage
+		if err := json.Unmarshal(body, &tr); code != 200 || err != nil {
+			t.Fatalf("%s/taskWithTags: %d %s", uri, code, body)
+		}
+		var tags map[string]string
+		if err := json.Unmarshal(tr["TaskTags"], &tags); err != nil || len(tags) != 2 || tags["team"] != "web" || tags["env"] != "" {
+			t.Errorf("%s/taskWithTags: TaskTags %s", uri, tr["TaskTags"])
+		}
+		if _, ok := tr["ContainerInstanceTags"]; ok {
+			t.Errorf("%s/taskWithTags: ContainerInstanceTags %s", uri, tr["ContainerInstanceTags"])
+		}
+		if string(tr["TaskARN"]) != `"`+testTaskARN+`"` || len(tr["Containers"]) < 10 {
+			t.Errorf("%s/taskWithTags is not /task's response: %s", uri, body)
+		}
+		if _, body := get(t, uri+"/task", ""); strings.Contains(string(body), "TaskTags") {
+			t.Errorf("%s/task shows TaskTags: %s", uri, body)
+		}
+	}
+}

@@ -79,8 +79,21 @@ func main() {
 	n := flag.Int("n", 20000, "requests per run")
 	conc := flag.Int("c", 8, "concurrent requests")
 	runs := flag.Int("runs", 3, "runs per endpoint (the median is reported)")
-	modes := flag.String("modes", "bridge,host", "network modes")
+	modes := flag.String("modes", "bridge,host", "network modes (none: only the secrets bench)")
+	secretTasks := flag.Int("secret-tasks", 20, "tasks of each kind for secret resolution's cost to task start (0: skip it)")
 	flag.Parse()
+	if *secretTasks > 0 {
+		r, err := benchSecrets(*secretTasks)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "inside: secrets:", err)
+			os.Exit(1)
+		}
+		b, _ := json.Marshal(r)
+		fmt.Println(string(b))
+	}
+	if *modes == "none" {
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, *n, *conc, *runs, strings.Split(*modes, ","))

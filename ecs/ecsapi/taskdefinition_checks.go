@@ -44,8 +44,8 @@ func checkOverrides(td *berthv1.TaskDefinition, o *berthv1.TaskOverride, launchT
 		if containerDef(td, co.GetName()) == nil {
 			return ecserr.Param(path+".name", "no container %q in %s:%d", co.GetName(), td.Family, td.Revision)
 		}
-		if len(co.GetEnvironmentFiles()) > 0 {
-			return ecserr.Param(path+".environmentFiles", "not supported by berth: it has no S3 to read them from; use environment")
+		if err := taskdef.CheckEnvironmentFiles(path+".environmentFiles", co.GetEnvironmentFiles()); err != nil {
+			return err
 		}
 		if len(co.GetResourceRequirements()) > 0 {
 			return ecserr.Param(path+".resourceRequirements", "not supported by berth yet: a task's GPUs are its task definition's")

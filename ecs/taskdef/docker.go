@@ -43,13 +43,11 @@ var ipcSysctls = []string{"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "ke
 // ("no-new-privileges" stands alone). credentialspec is Windows's.
 var securityOptionPrefixes = []string{"apparmor:", "label:", "seccomp:"}
 
-// Refusals of what needs an AWS service berth does not have.
-const noS3 = "berth has no S3 to read environment files from"
-
 // checkDockerSettings checks container i's Docker settings.
 func (t *task) checkDockerSettings(i int, c *berthv1.ContainerDefinition) error {
 	checks := []func() error{
 		func() error { return checkUnsupported(i, c) },
+		func() error { return checkEnvironmentFiles(cpath(i, "environmentFiles"), c.GetEnvironmentFiles()) },
 		func() error { return t.checkNetworkSettings(i, c) },
 		func() error { return t.checkLinuxParameters(i, c) },
 		func() error { return t.checkSystemControls(i, c) },
@@ -96,8 +94,6 @@ func checkUnsupported(i int, c *berthv1.ContainerDefinition) error {
 	case c.RepositoryCredentials != nil && !strings.HasPrefix(c.RepositoryCredentials.CredentialsParameter, "arn:"):
 		return ecserr.Field(cpath(i, "repositoryCredentials.credentialsParameter"),
 			"must be the ARN of a Secrets Manager secret, got %q", c.RepositoryCredentials.CredentialsParameter)
-	case len(c.EnvironmentFiles) > 0:
-		return ecserr.Field(cpath(i, "environmentFiles"), "not supported: %s; use environment", noS3)
 	case len(c.CredentialSpecs) > 0:
 		return ecserr.Field(cpath(i, "credentialSpecs"), "not supported: berth runs Linux containers only")
 	case c.RestartPolicy.GetEnabled():

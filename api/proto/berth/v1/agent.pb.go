@@ -801,8 +801,12 @@ type ContainerSecrets struct {
 	ContainerName string                 `protobuf:"bytes,1,opt,name=container_name,json=containerName,proto3" json:"container_name,omitempty"`
 	Environment   map[string]string      `protobuf:"bytes,2,rep,name=environment,proto3" json:"environment,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	LogOptions    map[string]string      `protobuf:"bytes,3,rep,name=log_options,json=logOptions,proto3" json:"log_options,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// file_environment is the variables of the container's environmentFiles,
+	// merged (the first file that sets one wins); the container's environment
+	// and secrets override them.
+	FileEnvironment map[string]string `protobuf:"bytes,10,rep,name=file_environment,json=fileEnvironment,proto3" json:"file_environment,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ContainerSecrets) Reset() {
@@ -852,6 +856,13 @@ func (x *ContainerSecrets) GetEnvironment() map[string]string {
 func (x *ContainerSecrets) GetLogOptions() map[string]string {
 	if x != nil {
 		return x.LogOptions
+	}
+	return nil
+}
+
+func (x *ContainerSecrets) GetFileEnvironment() map[string]string {
+	if x != nil {
+		return x.FileEnvironment
 	}
 	return nil
 }
@@ -2053,16 +2064,21 @@ const file_berth_v1_agent_proto_rawDesc = "" +
 	"\rsession_token\x18\x04 \x01(\tB\x03\x80\x01\x01R\fsessionToken\x12\x1e\n" +
 	"\n" +
 	"expiration\x18\x05 \x01(\x01R\n" +
-	"expiration\"\xde\x02\n" +
+	"expiration\"\x83\x04\n" +
 	"\x10ContainerSecrets\x12%\n" +
 	"\x0econtainer_name\x18\x01 \x01(\tR\rcontainerName\x12R\n" +
 	"\venvironment\x18\x02 \x03(\v2+.berth.v1.ContainerSecrets.EnvironmentEntryB\x03\x80\x01\x01R\venvironment\x12P\n" +
 	"\vlog_options\x18\x03 \x03(\v2*.berth.v1.ContainerSecrets.LogOptionsEntryB\x03\x80\x01\x01R\n" +
-	"logOptions\x1a>\n" +
+	"logOptions\x12_\n" +
+	"\x10file_environment\x18\n" +
+	" \x03(\v2/.berth.v1.ContainerSecrets.FileEnvironmentEntryB\x03\x80\x01\x01R\x0ffileEnvironment\x1a>\n" +
 	"\x10EnvironmentEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
 	"\x0fLogOptionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aB\n" +
+	"\x14FileEnvironmentEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"{\n" +
 	"\x0fTaskCredentials\x12\x19\n" +
@@ -2179,7 +2195,7 @@ func file_berth_v1_agent_proto_rawDescGZIP() []byte {
 	return file_berth_v1_agent_proto_rawDescData
 }
 
-var file_berth_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_berth_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_berth_v1_agent_proto_goTypes = []any{
 	(*AgentMessage)(nil),         // 0: berth.v1.AgentMessage
 	(*ControlPlaneMessage)(nil),  // 1: berth.v1.ControlPlaneMessage
@@ -2207,13 +2223,14 @@ var file_berth_v1_agent_proto_goTypes = []any{
 	(*TaskExecOutput)(nil),       // 23: berth.v1.TaskExecOutput
 	nil,                          // 24: berth.v1.ContainerSecrets.EnvironmentEntry
 	nil,                          // 25: berth.v1.ContainerSecrets.LogOptionsEntry
-	(*Resource)(nil),             // 26: berth.v1.Resource
-	(*Attribute)(nil),            // 27: berth.v1.Attribute
-	(*VersionInfo)(nil),          // 28: berth.v1.VersionInfo
-	(*Task)(nil),                 // 29: berth.v1.Task
-	(*TaskDefinition)(nil),       // 30: berth.v1.TaskDefinition
-	(*NetworkBinding)(nil),       // 31: berth.v1.NetworkBinding
-	(*TerminalSize)(nil),         // 32: berth.v1.TerminalSize
+	nil,                          // 26: berth.v1.ContainerSecrets.FileEnvironmentEntry
+	(*Resource)(nil),             // 27: berth.v1.Resource
+	(*Attribute)(nil),            // 28: berth.v1.Attribute
+	(*VersionInfo)(nil),          // 29: berth.v1.VersionInfo
+	(*Task)(nil),                 // 30: berth.v1.Task
+	(*TaskDefinition)(nil),       // 31: berth.v1.TaskDefinition
+	(*NetworkBinding)(nil),       // 32: berth.v1.NetworkBinding
+	(*TerminalSize)(nil),         // 33: berth.v1.TerminalSize
 }
 var file_berth_v1_agent_proto_depIdxs = []int32{
 	2,  // 0: berth.v1.AgentMessage.register:type_name -> berth.v1.RegisterInstance
@@ -2226,36 +2243,37 @@ var file_berth_v1_agent_proto_depIdxs = []int32{
 	18, // 7: berth.v1.ControlPlaneMessage.logs_request:type_name -> berth.v1.LogsRequest
 	21, // 8: berth.v1.ControlPlaneMessage.exec_request:type_name -> berth.v1.ExecRequest
 	10, // 9: berth.v1.ControlPlaneMessage.task_credentials:type_name -> berth.v1.TaskCredentials
-	26, // 10: berth.v1.RegisterInstance.registered_resources:type_name -> berth.v1.Resource
-	27, // 11: berth.v1.RegisterInstance.attributes:type_name -> berth.v1.Attribute
-	28, // 12: berth.v1.RegisterInstance.version_info:type_name -> berth.v1.VersionInfo
+	27, // 10: berth.v1.RegisterInstance.registered_resources:type_name -> berth.v1.Resource
+	28, // 11: berth.v1.RegisterInstance.attributes:type_name -> berth.v1.Attribute
+	29, // 12: berth.v1.RegisterInstance.version_info:type_name -> berth.v1.VersionInfo
 	7,  // 13: berth.v1.Assignments.tasks:type_name -> berth.v1.TaskAssignment
-	29, // 14: berth.v1.TaskAssignment.task:type_name -> berth.v1.Task
-	30, // 15: berth.v1.TaskAssignment.task_definition:type_name -> berth.v1.TaskDefinition
+	30, // 14: berth.v1.TaskAssignment.task:type_name -> berth.v1.Task
+	31, // 15: berth.v1.TaskAssignment.task_definition:type_name -> berth.v1.TaskDefinition
 	12, // 16: berth.v1.TaskAssignment.limits:type_name -> berth.v1.TaskLimits
 	11, // 17: berth.v1.TaskAssignment.image_pulls:type_name -> berth.v1.ImagePull
 	8,  // 18: berth.v1.TaskAssignment.task_role_credentials:type_name -> berth.v1.RoleCredentials
 	9,  // 19: berth.v1.TaskAssignment.container_secrets:type_name -> berth.v1.ContainerSecrets
 	24, // 20: berth.v1.ContainerSecrets.environment:type_name -> berth.v1.ContainerSecrets.EnvironmentEntry
 	25, // 21: berth.v1.ContainerSecrets.log_options:type_name -> berth.v1.ContainerSecrets.LogOptionsEntry
-	8,  // 22: berth.v1.TaskCredentials.task_role_credentials:type_name -> berth.v1.RoleCredentials
-	13, // 23: berth.v1.TaskLimits.containers:type_name -> berth.v1.ContainerLimits
-	15, // 24: berth.v1.TaskStateChanges.tasks:type_name -> berth.v1.TaskStateChange
-	16, // 25: berth.v1.TaskStateChange.containers:type_name -> berth.v1.ContainerStateChange
-	31, // 26: berth.v1.ContainerStateChange.network_bindings:type_name -> berth.v1.NetworkBinding
-	32, // 27: berth.v1.ExecRequest.size:type_name -> berth.v1.TerminalSize
-	32, // 28: berth.v1.TaskExecInput.resize:type_name -> berth.v1.TerminalSize
-	0,  // 29: berth.v1.AgentSessions.Session:input_type -> berth.v1.AgentMessage
-	19, // 30: berth.v1.AgentSessions.TaskLogs:input_type -> berth.v1.TaskLogsChunk
-	23, // 31: berth.v1.AgentSessions.TaskExec:input_type -> berth.v1.TaskExecOutput
-	1,  // 32: berth.v1.AgentSessions.Session:output_type -> berth.v1.ControlPlaneMessage
-	20, // 33: berth.v1.AgentSessions.TaskLogs:output_type -> berth.v1.TaskLogsDone
-	22, // 34: berth.v1.AgentSessions.TaskExec:output_type -> berth.v1.TaskExecInput
-	32, // [32:35] is the sub-list for method output_type
-	29, // [29:32] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	26, // 22: berth.v1.ContainerSecrets.file_environment:type_name -> berth.v1.ContainerSecrets.FileEnvironmentEntry
+	8,  // 23: berth.v1.TaskCredentials.task_role_credentials:type_name -> berth.v1.RoleCredentials
+	13, // 24: berth.v1.TaskLimits.containers:type_name -> berth.v1.ContainerLimits
+	15, // 25: berth.v1.TaskStateChanges.tasks:type_name -> berth.v1.TaskStateChange
+	16, // 26: berth.v1.TaskStateChange.containers:type_name -> berth.v1.ContainerStateChange
+	32, // 27: berth.v1.ContainerStateChange.network_bindings:type_name -> berth.v1.NetworkBinding
+	33, // 28: berth.v1.ExecRequest.size:type_name -> berth.v1.TerminalSize
+	33, // 29: berth.v1.TaskExecInput.resize:type_name -> berth.v1.TerminalSize
+	0,  // 30: berth.v1.AgentSessions.Session:input_type -> berth.v1.AgentMessage
+	19, // 31: berth.v1.AgentSessions.TaskLogs:input_type -> berth.v1.TaskLogsChunk
+	23, // 32: berth.v1.AgentSessions.TaskExec:input_type -> berth.v1.TaskExecOutput
+	1,  // 33: berth.v1.AgentSessions.Session:output_type -> berth.v1.ControlPlaneMessage
+	20, // 34: berth.v1.AgentSessions.TaskLogs:output_type -> berth.v1.TaskLogsDone
+	22, // 35: berth.v1.AgentSessions.TaskExec:output_type -> berth.v1.TaskExecInput
+	33, // [33:36] is the sub-list for method output_type
+	30, // [30:33] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_agent_proto_init() }
@@ -2298,7 +2316,7 @@ func file_berth_v1_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_agent_proto_rawDesc), len(file_berth_v1_agent_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
