@@ -39,6 +39,9 @@ type LambdaRunnerConfig struct {
 	// ZipPath is where the zip of a CodeSha256 is kept (Lambda's API's
 	// CodePath under the data dir); nil: Zip functions cannot run.
 	ZipPath func(codeSha256 string) string
+	// DockerLabels go on every environment's container (tests label
+	// theirs).
+	DockerLabels map[string]string
 	// Log receives each line of an environment's log stream; nil: debug
 	// logs.
 	Log func(fn invoke.Function, envID string, line []byte)
@@ -98,7 +101,7 @@ func (c *ControlPlane) startLambdaRunner(cfg Config, api *ecsapi.Server) error {
 	}
 	launcher := environments.NewECSLauncher(environments.ECSConfig{
 		ECS: api, Logs: environments.GRPCTaskLogs(berthv1.NewBerthClient(conn), auth), Cluster: lc.Cluster, Logger: c.log,
-		Memory: memory,
+		Memory: memory, DockerLabels: lc.DockerLabels,
 	})
 	r.pool = environments.New(environments.Config{
 		Launcher: launcher, Images: images, Region: cfg.ARNs.Region, AccountConcurrency: lc.AccountConcurrency,
