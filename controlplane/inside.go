@@ -84,7 +84,8 @@ func (c *ControlPlane) inside(ctx context.Context, t *berthv1.TaskRecord, a *ber
 	if role == "" {
 		return
 	}
-	creds, err := c.grants.Issue(ctx, t.GetTask().GetTaskArn(), role)
+	lifetime, inEnv := c.lambdaCredentials(t.GetTask()) // lambdacreds.go
+	creds, err := c.grants.IssueFor(ctx, t.GetTask().GetTaskArn(), role, lifetime)
 	if err != nil {
 		c.log.Error("task role credentials not issued", "task", t.GetTask().GetTaskArn(), "role", role, "err", err)
 		if !started(t.GetTask()) { // a running task keeps the ones it has until the renewer's next pass
@@ -93,6 +94,7 @@ func (c *ControlPlane) inside(ctx context.Context, t *berthv1.TaskRecord, a *ber
 		return
 	}
 	a.TaskRoleCredentials = roleCredentials(creds)
+	a.RoleCredentialsInEnvironment = inEnv
 }
 
 // started says whether the task's containers have started.

@@ -26,6 +26,10 @@ type LambdaRunnerConfig struct {
 	Cluster string
 	// Idle is how long an idle environment is kept (5 minutes when 0).
 	Idle time.Duration
+	// MaxLifetime is how long an environment lives at most
+	// (environments.DefaultMaxLifetime when 0); its execution role's
+	// credentials last environments.CredentialsLifetime of it.
+	MaxLifetime time.Duration
 	// AccountConcurrency is the account's concurrent executions (1,000
 	// when 0).
 	AccountConcurrency int
@@ -35,6 +39,9 @@ type LambdaRunnerConfig struct {
 	// ZipPath is where the zip of a CodeSha256 is kept (Lambda's API's
 	// CodePath under the data dir); nil: Zip functions cannot run.
 	ZipPath func(codeSha256 string) string
+	// DockerLabels go on every environment's container (tests label
+	// theirs).
+	DockerLabels map[string]string
 	// Log receives each line of an environment's log stream; nil: debug
 	// logs.
 	Log func(fn invoke.Function, envID string, line []byte)
@@ -42,10 +49,12 @@ type LambdaRunnerConfig struct {
 
 // lambdaRunner is the runner and what it holds.
 type lambdaRunner struct {
-	pool   *environments.Pool
-	zips   *zipimage.Builder
-	docker *client.Client
-	conn   *grpc.ClientConn
+	cluster     string
+	maxLifetime time.Duration
+	pool        *environments.Pool
+	zips        *zipimage.Builder
+	docker      *client.Client
+	conn        *grpc.ClientConn
 }
 
 // startLambdaRunner makes the runner: the pool over the ECS launcher
@@ -67,7 +76,10 @@ func (c *ControlPlane) startLambdaRunner(cfg Config, api *ecsapi.Server) error {
 	auth := func(ctx context.Context) context.Context {
 		return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+c.adminToken)
 	}
-	r := &lambdaRunner{conn: conn}
+	r := &lambdaRunner{conn: conn, cluster: lc.Cluster, maxLifetime: lc.MaxLifetime}
+	if r.cluster == "" {
+		r.cluster = environments.DefaultCluster
+	}
 	var images environments.ImageResolver
 	if lc.ZipPath != nil {
 		if r.docker, err = client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation()); err != nil {
@@ -83,12 +95,17 @@ func (c *ControlPlane) startLambdaRunner(cfg Config, api *ecsapi.Server) error {
 			c.log.Debug("lambda", "function", fn.ARN, "env", env, "line", string(line))
 		}
 	}
+	var memory environments.MemoryMeter
+	if r.docker != nil { // environments run on this host's Docker: they reach their Runtime API on its loopback
+		memory = &environments.DockerMemory{Docker: r.docker}
+	}
 	launcher := environments.NewECSLauncher(environments.ECSConfig{
 		ECS: api, Logs: environments.GRPCTaskLogs(berthv1.NewBerthClient(conn), auth), Cluster: lc.Cluster, Logger: c.log,
+		Memory: memory, DockerLabels: lc.DockerLabels,
 	})
 	r.pool = environments.New(environments.Config{
 		Launcher: launcher, Images: images, Region: cfg.ARNs.Region, AccountConcurrency: lc.AccountConcurrency,
-		Idle: lc.Idle, Log: logLine, Logger: c.log,
+		Idle: lc.Idle, MaxLifetime: lc.MaxLifetime, Log: logLine, Logger: c.log,
 	})
 	c.runner.Store(r)
 	return nil

@@ -47,12 +47,23 @@ func (g *Grants) Lifetime() time.Duration { return g.lifetime }
 // credentials of that role). A grant that exists is not written again: the
 // renewer may then renew a little early, which is harmless.
 func (g *Grants) Issue(ctx context.Context, subject, role string) (Credentials, error) {
+	return g.IssueFor(ctx, subject, role, g.lifetime)
+}
+
+// IssueFor is Issue of credentials that last lifetime rather than the
+// grants' own (a Lambda environment's, which cannot be renewed in its
+// environment variables, last as long as the environment may). Renew
+// issues the grants' lifetime.
+func (g *Grants) IssueFor(ctx context.Context, subject, role string, lifetime time.Duration) (Credentials, error) {
+	if lifetime <= 0 {
+		lifetime = g.lifetime
+	}
 	if subject == "" || role == "" {
 		return Credentials{}, fmt.Errorf("rolecreds: a grant needs a subject and a role")
 	}
 	for attempt := 1; ; attempt++ {
 		now := g.now()
-		creds := g.issuer.Issue(subject, role, now, now.Add(g.lifetime))
+		creds := g.issuer.Issue(subject, role, now, now.Add(lifetime))
 		old, ok, err := g.coll.Get(subject)
 		if err != nil {
 			return Credentials{}, err

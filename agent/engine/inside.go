@@ -52,8 +52,24 @@ func taskEnvironment(a *berthv1.TaskAssignment, name string, env map[string]stri
 	if a.GetTask().GetLaunchType() == "FARGATE" {
 		execEnv = "AWS_ECS_FARGATE"
 	}
+	if a.GetRoleCredentialsInEnvironment() {
+		roleCredentialsEnvironment(env, a.GetTaskRoleCredentials())
+		return env // a Lambda environment: AWS_EXECUTION_ENV is Lambda's, or none
+	}
 	setDefault(env, envExecutionEnv, execEnv)
 	return env
+}
+
+// roleCredentialsEnvironment puts the role's credentials into env as Lambda
+// puts its execution role's (over anything the definition says: Lambda
+// reserves these names).
+func roleCredentialsEnvironment(env map[string]string, c *berthv1.RoleCredentials) {
+	if c == nil {
+		return
+	}
+	env["AWS_ACCESS_KEY_ID"], env["AWS_ACCESS_KEY"] = c.GetAccessKeyId(), c.GetAccessKeyId()
+	env["AWS_SECRET_ACCESS_KEY"] = c.GetSecretAccessKey()
+	env["AWS_SESSION_TOKEN"] = c.GetSessionToken()
 }
 
 // applySecretLogOptions adds the container's resolved

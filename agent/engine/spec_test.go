@@ -233,6 +233,31 @@ func TestTaskEnvironmentPrecedence(t *testing.T) {
 	}
 }
 
+// TestLambdaCredentialsInEnvironment: an assignment that asks for it gets
+// its role's credentials in Lambda's variables, over the definition's, and
+// no ECS AWS_EXECUTION_ENV; one that does not gets neither.
+func TestLambdaCredentialsInEnvironment(t *testing.T) {
+	a := &berthv1.TaskAssignment{
+		Task: &berthv1.Task{TaskArn: "arn:aws:ecs:us-east-1:000000000000:task/berth-lambda/0123abcd", LaunchType: "EC2"},
+		TaskDefinition: &berthv1.TaskDefinition{Family: "lambda-f", Revision: 1, NetworkMode: "host", ContainerDefinitions: []*berthv1.ContainerDefinition{
+			{Name: "function", Image: "img", Environment: []*berthv1.KeyValuePair{{Name: "AWS_ACCESS_KEY_ID", Value: "mine"}, {Name: "AWS_REGION", Value: "us-east-1"}}}}},
+		AwsEndpointUrl:               "http://127.0.0.1:7480",
+		TaskRoleCredentials:          &berthv1.RoleCredentials{AccessKeyId: "ASIAEXAMPLE", SecretAccessKey: "secret", SessionToken: "token"},
+		RoleCredentialsInEnvironment: true,
+	}
+	got := containerSpec(a, a.TaskDefinition.ContainerDefinitions[0], Options{ContainerInstanceARN: testInstanceARN}).Environment
+	want := map[string]string{"AWS_ACCESS_KEY_ID": "ASIAEXAMPLE", "AWS_ACCESS_KEY": "ASIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
+		"AWS_SESSION_TOKEN": "token", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": "http://127.0.0.1:7480"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("environment:\n got %v\nwant %v", got, want)
+	}
+	a.RoleCredentialsInEnvironment = false
+	got = containerSpec(a, a.TaskDefinition.ContainerDefinitions[0], Options{ContainerInstanceARN: testInstanceARN}).Environment
+	if got["AWS_SESSION_TOKEN"] != "" || got["AWS_ACCESS_KEY_ID"] != "mine" {
+		t.Errorf("without the ask: %v", got)
+	}
+}
+
 type fakeEndpoint struct{}
 
 func (fakeEndpoint) Environment(_ *berthv1.TaskAssignment, c string) map[string]string {

@@ -73,7 +73,7 @@ func newLambdaStack(t *testing.T, idle time.Duration, images ...environments.Ima
 	s := &lambdaStack{c: c}
 	launcher := environments.NewECSLauncher(environments.ECSConfig{
 		ECS: environments.ECSClient{C: c.ECS, Auth: auth}, Logs: environments.GRPCTaskLogs(c.Berth, auth),
-		DockerLabels: dockertest.Labels(nil), Logger: log,
+		DockerLabels: dockertest.Labels(nil), Logger: log, Memory: &environments.DockerMemory{Docker: dockertest.Client(t)},
 	})
 	var resolve environments.ImageResolver
 	if len(images) > 0 {

@@ -26,6 +26,30 @@ const DefaultCluster = "berth-lambda"
 // ContainerName is the one container of an environment's task.
 const ContainerName = "function"
 
+// An environment's task is started by StartedBy and tagged EnvironmentTag
+// with the environment's id.
+const (
+	StartedBy      = "lambda"
+	EnvironmentTag = "lambda:environment"
+)
+
+// IsEnvironment says whether task is an execution environment's: started
+// by the launcher in cluster (a name). Its role's credentials then go into
+// its variables (Lambda's AWS_ACCESS_KEY_ID, ...), and last
+// CredentialsLifetime. berth has no IAM: whoever runs a task like it could
+// run one with the same role anyway.
+func IsEnvironment(task *berthv1.Task, cluster string) bool {
+	if task.GetStartedBy() != StartedBy || !strings.HasSuffix(task.GetClusterArn(), ":cluster/"+cluster) {
+		return false
+	}
+	for _, t := range task.GetTags() {
+		if t.GetKey() == EnvironmentTag && t.GetValue() != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // ECS is the part of ECS's API the launcher uses (*ecsapi.Server has these
 // methods; ECSClient adapts a gRPC client).
 type ECS interface {
@@ -52,7 +76,10 @@ type ECSConfig struct {
 	Poll time.Duration
 	// DockerLabels go on every environment's container (tests label theirs).
 	DockerLabels map[string]string
-	Logger       *slog.Logger
+	// Memory reads an environment's peak memory (Max Memory Used); nil:
+	// reported as 0.
+	Memory MemoryMeter
+	Logger *slog.Logger
 }
 
 // ECSLauncher runs execution environments as ECS tasks placed by berth's
@@ -117,6 +144,9 @@ func (l *ECSLauncher) TaskDefinition(spec Spec) *berthv1.RegisterTaskDefinitionR
 	}
 	return &berthv1.RegisterTaskDefinitionRequest{
 		Family: "lambda-" + fn.Name, NetworkMode: "host", RequiresCompatibilities: []string{"EC2"},
+		// The execution role, as the task's role: the control plane issues
+		// its credentials with the task's assignment (IsEnvironment).
+		TaskRoleArn:          fn.Role,
 		ContainerDefinitions: []*berthv1.ContainerDefinition{c},
 		// ECS's tag values have no "$": $LATEST is tagged LATEST.
 		Tags: []*berthv1.Tag{{Key: "lambda:function", Value: fn.Name}, {Key: "lambda:version", Value: strings.TrimPrefix(fn.Version, "$")}},
@@ -164,9 +194,9 @@ func (l *ECSLauncher) Launch(ctx context.Context, spec Spec) (Instance, error) {
 		}
 	}
 	res, err := l.cfg.ECS.RunTask(ctx, &berthv1.RunTaskRequest{
-		Cluster: l.cfg.Cluster, TaskDefinition: def, LaunchType: "EC2", Count: 1, StartedBy: "lambda",
+		Cluster: l.cfg.Cluster, TaskDefinition: def, LaunchType: "EC2", Count: 1, StartedBy: StartedBy,
 		Overrides: &berthv1.TaskOverride{ContainerOverrides: []*berthv1.ContainerOverride{{Name: ContainerName, Environment: over}}},
-		Tags:      []*berthv1.Tag{{Key: "lambda:environment", Value: spec.ID}},
+		Tags:      []*berthv1.Tag{{Key: EnvironmentTag, Value: spec.ID}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("running the environment's task: %w", err)
@@ -196,6 +226,56 @@ type ecsInstance struct {
 	wg     sync.WaitGroup
 	once   sync.Once
 	stop   sync.Once
+
+	mu        sync.Mutex
+	container string // its runtime id, once known
+	peakMB    int32
+}
+
+// MaxMemoryUsedMB implements MemoryReporter: the container's peak memory so
+// far in MiB (rounded up), through ECSConfig.Memory; the last known when
+// it cannot be read (the container is gone).
+func (i *ecsInstance) MaxMemoryUsedMB() int32 {
+	m := i.l.cfg.Memory
+	if m == nil {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	i.mu.Lock()
+	id := i.container
+	i.mu.Unlock()
+	if id == "" {
+		res, err := i.l.cfg.ECS.DescribeTasks(ctx, &berthv1.DescribeTasksRequest{Cluster: i.l.cfg.Cluster, Tasks: []string{i.task}})
+		if err == nil && len(res.GetTasks()) == 1 {
+			i.noteContainer(res.Tasks[0])
+		}
+		i.mu.Lock()
+		id = i.container
+		i.mu.Unlock()
+	}
+	var b int64
+	var err error
+	if id != "" {
+		b, err = m.PeakBytes(ctx, id)
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if id != "" && err == nil {
+		i.peakMB = max(i.peakMB, int32((b+1<<20-1)>>20))
+	}
+	return i.peakMB
+}
+
+// noteContainer keeps the runtime id of the task's function container.
+func (i *ecsInstance) noteContainer(task *berthv1.Task) {
+	for _, c := range task.GetContainers() {
+		if c.GetName() == ContainerName && c.GetRuntimeId() != "" {
+			i.mu.Lock()
+			i.container = c.GetRuntimeId()
+			i.mu.Unlock()
+		}
+	}
 }
 
 func (i *ecsInstance) Done() <-chan struct{} { return i.done }
@@ -242,6 +322,7 @@ func (i *ecsInstance) watch(ctx context.Context) {
 			return
 		}
 		task := res.Tasks[0]
+		i.noteContainer(task)
 		if !following && i.out != nil && i.l.cfg.Logs != nil && (task.GetLastStatus() == "RUNNING" || task.GetLastStatus() == "STOPPED") {
 			following = true
 			i.wg.Add(1)

@@ -94,6 +94,10 @@ type Config struct {
 	AccountConcurrency int
 	// Idle is how long an idle environment is kept (5 minutes when 0).
 	Idle time.Duration
+	// MaxLifetime is how long an environment is kept at most, busy or not
+	// (DefaultMaxLifetime when 0): an idle one that old is stopped. Its
+	// role's credentials last CredentialsLifetime(MaxLifetime).
+	MaxLifetime time.Duration
 	// InitTimeout bounds a cold start: launch and the runtime's
 	// initialization (2 minutes when 0; Lambda gives init 10 s, berth also
 	// waits for the container to be placed and started).
@@ -106,6 +110,29 @@ type Config struct {
 	Log    func(fn invoke.Function, envID string, line []byte)
 	Logger *slog.Logger
 	Now    func() time.Time
+}
+
+// DefaultInitTimeout bounds a cold start unless configured.
+const DefaultInitTimeout = 2 * time.Minute
+
+// DefaultMaxLifetime is how long an execution environment lives at most
+// unless configured: Lambda recycles its environments every few hours.
+const DefaultMaxLifetime = 2 * time.Hour
+
+// maxTimeout is Lambda's longest function timeout: a busy environment past
+// its MaxLifetime lives at most this much longer.
+const maxTimeout = 900 * time.Second
+
+// CredentialsLifetime is how long the credentials of an environment's
+// execution role must last, put once into its variables: as long as an
+// environment of a pool with maxLifetime (DefaultMaxLifetime when 0) may
+// live, from the moment it is asked for: its start, its longest life, an
+// invocation begun just before then, and the reaper's round.
+func CredentialsLifetime(maxLifetime time.Duration) time.Duration {
+	if maxLifetime <= 0 {
+		maxLifetime = DefaultMaxLifetime
+	}
+	return DefaultInitTimeout + maxLifetime + maxTimeout + time.Minute
 }
 
 // Pool is the account's execution environments; it implements
@@ -135,6 +162,7 @@ type env struct {
 	busy  bool
 	idle  time.Time
 	state string // "starting", "busy", "idle", "stopping"
+	born  time.Time
 	stop  sync.Once
 	dead  chan struct{} // closed when the pool dropped it
 }
@@ -151,7 +179,10 @@ func New(cfg Config) *Pool {
 		cfg.Idle = 5 * time.Minute
 	}
 	if cfg.InitTimeout == 0 {
-		cfg.InitTimeout = 2 * time.Minute
+		cfg.InitTimeout = DefaultInitTimeout
+	}
+	if cfg.MaxLifetime == 0 {
+		cfg.MaxLifetime = DefaultMaxLifetime
 	}
 	if cfg.ListenHost == "" {
 		cfg.ListenHost = "127.0.0.1"
@@ -253,7 +284,7 @@ func (p *Pool) Invoke(ctx context.Context, req invoke.Request) (invoke.Result, e
 		p.mu.Unlock()
 		return p.run(ctx, e, req, 0)
 	}
-	e = &env{id: newID(), key: key, fn: fn, busy: true, state: "starting", dead: make(chan struct{})}
+	e = &env{id: newID(), key: key, fn: fn, busy: true, state: "starting", dead: make(chan struct{}), born: p.cfg.Now()}
 	p.envs[e.id] = e
 	p.mu.Unlock()
 	began := p.cfg.Now()
@@ -275,7 +306,7 @@ func (p *Pool) snapshot() []envplan.Env {
 		if e.state == "stopping" {
 			continue
 		}
-		out = append(out, envplan.Env{ID: e.id, Key: e.key, Function: e.fn.Name, Busy: e.busy, IdleSince: e.idle})
+		out = append(out, envplan.Env{ID: e.id, Key: e.key, Function: e.fn.Name, Busy: e.busy, IdleSince: e.idle, Started: e.born})
 	}
 	return out
 }
@@ -544,9 +575,13 @@ func (p *Pool) reap() {
 		case <-t.C:
 		}
 		p.mu.Lock()
-		ids := envplan.Idle(p.snapshot(), p.cfg.Now(), p.cfg.Idle)
+		snap, now := p.snapshot(), p.cfg.Now()
+		ids := append(envplan.Idle(snap, now, p.cfg.Idle), envplan.Aged(snap, now, p.cfg.MaxLifetime)...)
 		var idle []*env
 		for _, id := range ids {
+			if p.envs[id].state == "stopping" { // both idle and aged
+				continue
+			}
 			e := p.envs[id]
 			e.state = "stopping" // no longer chosen
 			idle = append(idle, e)

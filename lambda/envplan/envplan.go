@@ -28,6 +28,8 @@ type Env struct {
 	Busy bool
 	// IdleSince is when its last invocation ended (or it became ready).
 	IdleSince time.Time
+	// Started is when it was asked for (zero: unknown).
+	Started time.Time
 }
 
 // Action is what an invocation gets.
@@ -126,6 +128,24 @@ func Idle(envs []Env, now time.Time, idle time.Duration) []string {
 	var ids []string
 	for _, e := range envs {
 		if !e.Busy && !e.IdleSince.IsZero() && now.Sub(e.IdleSince) >= idle {
+			ids = append(ids, e.ID)
+		}
+	}
+	return ids
+}
+
+// Aged returns the idle environments started maxLifetime or longer ago at
+// now: to stop, whatever their idleness (Lambda recycles its environments
+// every few hours; berth's credentials in an environment's variables cannot
+// be renewed, and last as long as an environment may). A busy one is left
+// to finish its invocation. maxLifetime <= 0: none.
+func Aged(envs []Env, now time.Time, maxLifetime time.Duration) []string {
+	if maxLifetime <= 0 {
+		return nil
+	}
+	var ids []string
+	for _, e := range envs {
+		if !e.Busy && !e.Started.IsZero() && now.Sub(e.Started) >= maxLifetime {
 			ids = append(ids, e.ID)
 		}
 	}

@@ -67,6 +67,19 @@ func TestIdle(t *testing.T) {
 	}
 }
 
+func TestAged(t *testing.T) {
+	at := func(id string, busy bool, startedS int) Env {
+		return Env{ID: id, Busy: busy, Started: t0.Add(time.Duration(startedS) * time.Second)}
+	}
+	envs := []Env{at("old", false, 0), at("young", false, 3000), at("oldbusy", true, 0), at("edge", false, 400), {ID: "unknown"}}
+	if got := Aged(envs, t0.Add(4000*time.Second), 3600*time.Second); !slices.Equal(got, []string{"old", "edge"}) {
+		t.Errorf("Aged = %v", got)
+	}
+	if got := Aged(envs, t0.Add(4000*time.Second), 0); got != nil {
+		t.Errorf("Aged without a lifetime = %v", got)
+	}
+}
+
 func TestErrors(t *testing.T) {
 	for _, tc := range []struct {
 		exit     Exit

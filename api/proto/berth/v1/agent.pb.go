@@ -626,8 +626,14 @@ type TaskAssignment struct {
 	// task's execution role: they go into the container's environment and
 	// log options only, never into a log line or a report.
 	ContainerSecrets []*ContainerSecrets `protobuf:"bytes,142,rep,name=container_secrets,json=containerSecrets,proto3" json:"container_secrets,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The task is a Lambda execution environment: the agent puts
+	// task_role_credentials (the function's execution role) into each
+	// container's environment as AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+	// AWS_SESSION_TOKEN, as Lambda does. They are issued to outlive the
+	// environment and revoked when the task stops.
+	RoleCredentialsInEnvironment bool `protobuf:"varint,150,opt,name=role_credentials_in_environment,json=roleCredentialsInEnvironment,proto3" json:"role_credentials_in_environment,omitempty"`
+	unknownFields                protoimpl.UnknownFields
+	sizeCache                    protoimpl.SizeCache
 }
 
 func (x *TaskAssignment) Reset() {
@@ -714,6 +720,13 @@ func (x *TaskAssignment) GetContainerSecrets() []*ContainerSecrets {
 		return x.ContainerSecrets
 	}
 	return nil
+}
+
+func (x *TaskAssignment) GetRoleCredentialsInEnvironment() bool {
+	if x != nil {
+		return x.RoleCredentialsInEnvironment
+	}
+	return false
 }
 
 // RoleCredentials are short-lived keys that berth's front door accepts as
@@ -2046,7 +2059,7 @@ const file_berth_v1_agent_proto_rawDesc = "" +
 	"\vAssignments\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x12\n" +
 	"\x04full\x18\x02 \x01(\bR\x04full\x12.\n" +
-	"\x05tasks\x18\x03 \x03(\v2\x18.berth.v1.TaskAssignmentR\x05tasks\"\xcd\x03\n" +
+	"\x05tasks\x18\x03 \x03(\v2\x18.berth.v1.TaskAssignmentR\x05tasks\"\x95\x04\n" +
 	"\x0eTaskAssignment\x12\"\n" +
 	"\x04task\x18\x01 \x01(\v2\x0e.berth.v1.TaskR\x04task\x12A\n" +
 	"\x0ftask_definition\x18\x02 \x01(\v2\x18.berth.v1.TaskDefinitionR\x0etaskDefinition\x12,\n" +
@@ -2056,7 +2069,8 @@ const file_berth_v1_agent_proto_rawDesc = "" +
 	"\x11image_pulls_error\x18\x82\x01 \x01(\tR\x0fimagePullsError\x12N\n" +
 	"\x15task_role_credentials\x18\x8c\x01 \x01(\v2\x19.berth.v1.RoleCredentialsR\x13taskRoleCredentials\x12)\n" +
 	"\x10aws_endpoint_url\x18\x8d\x01 \x01(\tR\x0eawsEndpointUrl\x12H\n" +
-	"\x11container_secrets\x18\x8e\x01 \x03(\v2\x1a.berth.v1.ContainerSecretsR\x10containerSecrets\"\xcb\x01\n" +
+	"\x11container_secrets\x18\x8e\x01 \x03(\v2\x1a.berth.v1.ContainerSecretsR\x10containerSecrets\x12F\n" +
+	"\x1frole_credentials_in_environment\x18\x96\x01 \x01(\bR\x1croleCredentialsInEnvironment\"\xcb\x01\n" +
 	"\x0fRoleCredentials\x12\x19\n" +
 	"\brole_arn\x18\x01 \x01(\tR\aroleArn\x12\"\n" +
 	"\raccess_key_id\x18\x02 \x01(\tR\vaccessKeyId\x12/\n" +
