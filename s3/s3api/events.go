@@ -14,6 +14,7 @@ import (
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/apierr"
 	"github.com/berth/berth/awsapi"
+	"github.com/berth/berth/events/lineage"
 	"github.com/berth/berth/lambda/invoke"
 	"github.com/berth/berth/s3/bucketname"
 	"github.com/berth/berth/s3/notify"
@@ -111,20 +112,23 @@ func (s *Server) after(r *http.Request, w *responseWriter, sig awsapi.Signing, p
 			}
 			c.Size, c.ETag = size, etag
 		}
-		s.deliver(ctx, conf.Value, c)
+		s.deliver(ctx, conf.Value, c, r.Header.Get(lineage.Header))
 	}
 }
 
 // deliver invokes the functions whose configurations match the change and
-// appends its EventBridge event when the bucket sends them.
-func (s *Server) deliver(ctx context.Context, conf *berthv1.S3BucketNotification, c notify.Change) {
+// appends its EventBridge event when the bucket sends them. trace is the
+// X-Amzn-Trace-Id of the request that made the change: a function's call
+// carries its invocation's lineage, which Lambda counts to stop loops.
+func (s *Server) deliver(ctx context.Context, conf *berthv1.S3BucketNotification, c notify.Change, trace string) {
 	for _, l := range notify.Matches(conf, c.EventName, c.Key) {
 		if s.cfg.Events == nil {
 			s.cfg.Logger.Warn("s3: a notification to a function with no Lambda to invoke it", "bucket", c.Bucket, "function", l.GetLambdaFunctionArn())
 			continue
 		}
 		err := s.cfg.Events.InvokeEvent(ctx, invoke.EventRequest{Function: l.GetLambdaFunctionArn(), Payload: notify.LambdaEvent(c, l.GetId()),
-			Principal: "s3.amazonaws.com", SourceArn: notify.BucketARN(c.Bucket), SourceAccount: s.cfg.ARNs.Account})
+			Principal: "s3.amazonaws.com", SourceArn: notify.BucketARN(c.Bucket), SourceAccount: s.cfg.ARNs.Account,
+			TraceHeader: trace})
 		if err != nil {
 			s.cfg.Logger.Warn("s3: notification not queued", "bucket", c.Bucket, "key", c.Key, "event", c.EventName,
 				"function", l.GetLambdaFunctionArn(), "err", err)
