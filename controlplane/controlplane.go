@@ -231,6 +231,8 @@ type ControlPlane struct {
 	// EventBridge: the default bus, its dispatcher and ECS's events.
 	events    *eventsapi.Server
 	scheduler *schedulerapi.Server
+	// recursion stops the loops of functions invoked for events they made.
+	recursion *atomic.Int64
 }
 
 // Start opens the data dir's state, makes the tokens at first start and

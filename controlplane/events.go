@@ -22,10 +22,17 @@ func (c *ControlPlane) startEvents(cfg Config, api *ecsapi.Server) {
 	})
 }
 
-// taskEvents is the loop that puts ECS's state changes on the bus.
+// taskEvents is the loop that puts ECS's state changes on the bus. Before
+// it, once, S3 sends the events of the changes a crash left pending (its
+// notifications reach Lambda and the bus, which run by then).
 func (c *ControlPlane) taskEvents(cfg Config) func(context.Context) error {
 	te := &eventsapi.TaskEvents{Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger, Now: cfg.EventsClock}
-	return te.Run
+	return func(ctx context.Context) error {
+		if err := c.s3.Recover(ctx); err != nil {
+			c.log.Error("s3: the events of the changes a restart cut off", "err", err)
+		}
+		return te.Run(ctx)
+	}
 }
 
 // Events is EventBridge's server.

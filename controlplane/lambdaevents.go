@@ -2,7 +2,11 @@ package controlplane
 
 import (
 	"context"
+	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/berth/berth/events/lineage"
 	"github.com/berth/berth/lambda/invoke"
 )
 
@@ -20,10 +24,23 @@ func (l lambdaEvents) InvokeEvent(ctx context.Context, req invoke.EventRequest) 
 	return l.c.lambda.InvokeEvent(ctx, req)
 }
 
-// eventSource is src, or Lambda's API when src is nil.
+// eventSource is src, or Lambda's API when src is nil, behind Lambda's
+// recursive loop detection: an invocation made for an event that a chain
+// of 16 invocations made is stopped, logged and counted
+// (berth_lambda_recursive_loops_stopped_total).
 func (c *ControlPlane) eventSource(src invoke.EventSource) invoke.EventSource {
 	if src == nil {
-		return lambdaEvents{c}
+		src = lambdaEvents{c}
 	}
-	return src
+	if c.recursion == nil {
+		c.recursion = new(atomic.Int64)
+		stopped := c.recursion.Load
+		if c.metrics != nil {
+			c.metrics.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "berth_lambda_recursive_loops_stopped_total",
+				Help: "Event invocations Lambda's recursive loop detection stopped (a chain past 16 invocations).",
+			}, func() float64 { return float64(stopped()) }))
+		}
+	}
+	return &lineage.Guard{Next: src, Logger: c.log, Stops: c.recursion}
 }

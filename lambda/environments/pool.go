@@ -29,6 +29,7 @@ import (
 	"log/slog"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -439,7 +440,7 @@ func (p *Pool) run(ctx context.Context, e *env, req invoke.Request, initDur time
 	go func() {
 		out, err := e.api.Invoke(tctx, runtimeapi.Invocation{
 			RequestID: req.RequestID, Payload: req.Payload, Deadline: began.Add(timeout), FunctionARN: fn.ARN,
-			TraceID: traceID(began), ClientContext: req.ClientContext,
+			TraceID: withLineage(traceID(began), invoke.TraceFrom(ctx)), ClientContext: req.ClientContext,
 		})
 		ch <- answer{out, err}
 	}()
@@ -598,6 +599,19 @@ func newID() string {
 	_, _ = rand.Read(b[:])
 	h := hex.EncodeToString(b[:])
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// withLineage is the trace header an event's invocation runs with: the
+// event's own (from the call that made it, with its lineage counted), or a
+// new one carrying the event's lineage when it had no root.
+func withLineage(fresh, event string) string {
+	switch {
+	case event == "":
+		return fresh
+	case strings.Contains(event, "Root="):
+		return event
+	}
+	return fresh + ";" + event
 }
 
 // traceID is an X-Ray trace header for an invocation at t.

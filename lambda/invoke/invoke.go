@@ -95,6 +95,26 @@ type EventRequest struct {
 	Principal     string
 	SourceArn     string
 	SourceAccount string
+	// TraceHeader is the X-Ray trace header the invocation runs with
+	// (Root, Parent, Sampled and Lineage, package events/lineage), kept
+	// with the queued event; empty: a new trace.
+	TraceHeader string
+}
+
+type traceKey struct{}
+
+// WithTrace is ctx carrying the trace header an invocation runs with.
+func WithTrace(ctx context.Context, header string) context.Context {
+	if header == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, traceKey{}, header)
+}
+
+// TraceFrom is the trace header WithTrace put in ctx, or "".
+func TraceFrom(ctx context.Context) string {
+	h, _ := ctx.Value(traceKey{}).(string)
+	return h
 }
 
 // EventSource is how S3, EventBridge and schedules invoke functions:

@@ -53,6 +53,6 @@ func (s *Server) InvokeEvent(ctx context.Context, req invoke.EventRequest) error
 	if err != nil {
 		return err
 	}
-	_, err = s.enqueue(ctx, name, q, req.Payload, req.Principal)
+	_, err = s.enqueue(ctx, name, q, req.Payload, req.Principal, req.TraceHeader)
 	return err
 }

@@ -93,7 +93,7 @@ func (s *Server) Invoke(ctx context.Context, req *berthv1.LambdaInvokeRequest) (
 		if t.Alias != nil {
 			q = t.Alias.GetName() // the alias's routing is decided when it runs
 		}
-		if _, err := s.enqueue(ctx, f.GetName(), q, req.GetPayload(), ""); err != nil {
+		if _, err := s.enqueue(ctx, f.GetName(), q, req.GetPayload(), "", ""); err != nil {
 			return nil, err
 		}
 		return &berthv1.LambdaInvokeResponse{StatusCode: 202}, nil
@@ -132,11 +132,11 @@ func (s *Server) run(ctx context.Context, f *berthv1.LambdaFunctionRecord, v *be
 
 // enqueue keeps an Event invocation in the durable queue, keyed so that
 // keys sort in order of arrival.
-func (s *Server) enqueue(ctx context.Context, name, qualifier string, payload []byte, source string) (string, error) {
+func (s *Server) enqueue(ctx context.Context, name, qualifier string, payload []byte, source, trace string) (string, error) {
 	now := s.now()
 	key := eventKey(s.nextSeq(now))
 	ev := &berthv1.LambdaEventRecord{FunctionName: name, Qualifier: qualifier, Payload: payload, RequestId: newID(),
-		EnqueuedAt: float64(now.UnixNano()) / 1e9, Source: source}
+		EnqueuedAt: float64(now.UnixNano()) / 1e9, Source: source, TraceHeader: trace}
 	if _, err := s.events.Put(ctx, s.at(), key, ev, 0); err != nil {
 		return "", err
 	}

@@ -9,6 +9,7 @@ import (
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/apierr"
 	"github.com/berth/berth/lambda"
+	"github.com/berth/berth/lambda/invoke"
 	"github.com/berth/berth/store"
 )
 
@@ -97,7 +98,7 @@ func (s *Server) runEvent(ctx context.Context, r store.Stored[*berthv1.LambdaEve
 		s.later(ctx, r, now.Add(s.cfg.RetryBase)) // Pending: try again without counting an attempt
 		return
 	}
-	res, err := s.run(ctx, f, t.Version, ev.GetRequestId(), ev.GetPayload(), false, "")
+	res, err := s.run(invoke.WithTrace(ctx, ev.GetTraceHeader()), f, t.Version, ev.GetRequestId(), ev.GetPayload(), false, "")
 	if ctx.Err() != nil {
 		return // shutting down: the event stays queued for the next start
 	}

@@ -10,13 +10,16 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/apierr"
 	"github.com/berth/berth/awsapi"
+	"github.com/berth/berth/events/lineage"
 	"github.com/berth/berth/lambda/invoke"
 	"github.com/berth/berth/s3/bucketname"
 	"github.com/berth/berth/s3/notify"
+	"github.com/berth/berth/store"
 )
 
 // ValidBucketName is S3's rule for bucket names.
@@ -30,11 +33,17 @@ type pending struct {
 	multiDelete bool
 	post        bool
 	dropBucket  bool
+	// record is the key of the change's S3PendingChange ("": none kept).
+	record string
+	gen    uint64
 }
+
+// who made a request: its id and access key.
+type who struct{ requestID, principal string }
 
 // before finds the change a request makes, if it is one S3 notifies of (or
 // a bucket's deletion, which forgets its configuration).
-func (s *Server) before(r *http.Request, bucket, key string, q url.Values) *pending {
+func (s *Server) before(r *http.Request, by who, bucket, key string, q url.Values) *pending {
 	if bucket == "" {
 		return nil
 	}
@@ -52,14 +61,91 @@ func (s *Server) before(r *http.Request, bucket, key string, q url.Values) *pend
 		return nil
 	case r.Method == http.MethodPut && !uploadID:
 		if r.Header.Get("X-Amz-Copy-Source") != "" {
-			return &pending{bucket: bucket, key: key, event: "ObjectCreated:Copy"}
+			return s.keep(r, by, &pending{bucket: bucket, key: key, event: "ObjectCreated:Copy"})
 		}
-		return &pending{bucket: bucket, key: key, event: "ObjectCreated:Put"}
+		return s.keep(r, by, &pending{bucket: bucket, key: key, event: "ObjectCreated:Put"})
 	case r.Method == http.MethodPost && uploadID:
-		return &pending{bucket: bucket, key: key, event: "ObjectCreated:CompleteMultipartUpload"}
+		return s.keep(r, by, &pending{bucket: bucket, key: key, event: "ObjectCreated:CompleteMultipartUpload"})
 	case r.Method == http.MethodDelete && !uploadID && !uploads:
-		_, _, ok := s.backend.Stat(bucket, key)
-		return &pending{bucket: bucket, key: key, event: "ObjectRemoved:Delete", existed: ok}
+		return s.keep(r, by, &pending{bucket: bucket, key: key, event: "ObjectRemoved:Delete"})
+	}
+	return nil
+}
+
+// keep writes a change to one object of a bucket with notifications in the
+// store before it is made (S3PendingChange), so that a crash between the
+// object's write and its events' queueing loses no event: Recover sends
+// them at the next start. The request's sender has not been answered yet,
+// so a change whose record cannot be written is still made, with a warning.
+func (s *Server) keep(r *http.Request, by who, p *pending) *pending {
+	_, etag, existed := s.backend.Stat(p.bucket, p.key)
+	p.existed = existed
+	conf, ok, err := s.notes.Get(p.bucket)
+	if err != nil || !ok || (len(conf.Value.GetLambdaFunctionConfigurations()) == 0 && !conf.Value.GetEventBridge()) {
+		return p
+	}
+	rec := &berthv1.S3PendingChange{Bucket: p.bucket, Key: p.key, EventName: p.event, Existed: existed, Etag: etag,
+		RequestId: by.requestID, Principal: by.principal, SourceIp: sourceIP(r), TraceHeader: r.Header.Get(lineage.Header), At: s.at()}
+	key := fmt.Sprintf("%020d-%s", s.cfg.Now().UnixNano(), newEventID())
+	gen, err := s.pendings.Put(r.Context(), rec.GetAt(), key, rec, 0)
+	if err != nil {
+		s.cfg.Logger.Warn("s3: the change's pending record (its events are lost if berth stops before they are queued)",
+			"bucket", p.bucket, "key", p.key, "err", err)
+		return p
+	}
+	p.record, p.gen = key, gen
+	return p
+}
+
+// settle forgets a change's pending record: its events are queued, or the
+// change was not made.
+func (s *Server) settle(ctx context.Context, p *pending) {
+	if p == nil || p.record == "" {
+		return
+	}
+	if err := s.pendings.Delete(context.WithoutCancel(ctx), s.at(), p.record, p.gen); err != nil {
+		s.cfg.Logger.Warn("s3: forget a change's pending record (its events may be sent again at the next start)",
+			"bucket", p.bucket, "key", p.key, "err", err)
+	}
+}
+
+// Recover sends the events of the changes a crash left pending (each
+// S3PendingChange written before this server started): a created object
+// whose ETag is not the one before the change, a deleted object no longer
+// there. An object rewritten with the same bytes cannot be told from one
+// the crash kept from being written; its event is not sent. Events may be
+// sent twice (a crash after queueing, before the record's deletion): S3's
+// notifications are at least once.
+func (s *Server) Recover(ctx context.Context) error {
+	var left []store.Stored[*berthv1.S3PendingChange]
+	if err := s.pendings.List("", "", func(r store.Stored[*berthv1.S3PendingChange]) bool {
+		if r.Value.GetAt() < s.started {
+			left = append(left, r)
+		}
+		return true
+	}); err != nil {
+		return err
+	}
+	for _, r := range left {
+		v := r.Value
+		c := notify.Change{EventName: v.GetEventName(), Bucket: v.GetBucket(), Key: v.GetKey(),
+			Time: time.Unix(0, int64(v.GetAt()*1e9)).UTC(), Sequencer: s.sequencer(), RequestID: v.GetRequestId(),
+			SourceIP: v.GetSourceIp(), Principal: v.GetPrincipal(), Region: s.cfg.ARNs.Region, Account: s.cfg.ARNs.Account}
+		size, etag, exists := s.backend.Stat(v.GetBucket(), v.GetKey())
+		happened := false
+		if c.Created() {
+			happened = exists && (!v.GetExisted() || etag != v.GetEtag())
+			c.Size, c.ETag = size, etag
+		} else {
+			happened = v.GetExisted() && !exists
+		}
+		if conf, ok, err := s.notes.Get(v.GetBucket()); err == nil && ok && happened {
+			s.cfg.Logger.Info("s3: sending the events of a change a restart cut off", "bucket", v.GetBucket(), "key", v.GetKey(), "event", v.GetEventName())
+			s.deliver(ctx, conf.Value, c, v.GetTraceHeader())
+		}
+		if err := s.pendings.Delete(ctx, s.at(), r.Key, r.Generation); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -67,6 +153,7 @@ func (s *Server) before(r *http.Request, bucket, key string, q url.Values) *pend
 // after sends the events of a change that succeeded.
 func (s *Server) after(r *http.Request, w *responseWriter, sig awsapi.Signing, p *pending) {
 	ctx := context.WithoutCancel(r.Context())
+	defer s.settle(ctx, p)
 	if p.dropBucket {
 		if err := s.forget(ctx, p.bucket); err != nil {
 			s.cfg.Logger.Warn("s3: forget a deleted bucket's notifications", "bucket", p.bucket, "err", err)
@@ -111,20 +198,23 @@ func (s *Server) after(r *http.Request, w *responseWriter, sig awsapi.Signing, p
 			}
 			c.Size, c.ETag = size, etag
 		}
-		s.deliver(ctx, conf.Value, c)
+		s.deliver(ctx, conf.Value, c, r.Header.Get(lineage.Header))
 	}
 }
 
 // deliver invokes the functions whose configurations match the change and
-// appends its EventBridge event when the bucket sends them.
-func (s *Server) deliver(ctx context.Context, conf *berthv1.S3BucketNotification, c notify.Change) {
+// appends its EventBridge event when the bucket sends them. trace is the
+// X-Amzn-Trace-Id of the request that made the change: a function's call
+// carries its invocation's lineage, which Lambda counts to stop loops.
+func (s *Server) deliver(ctx context.Context, conf *berthv1.S3BucketNotification, c notify.Change, trace string) {
 	for _, l := range notify.Matches(conf, c.EventName, c.Key) {
 		if s.cfg.Events == nil {
 			s.cfg.Logger.Warn("s3: a notification to a function with no Lambda to invoke it", "bucket", c.Bucket, "function", l.GetLambdaFunctionArn())
 			continue
 		}
 		err := s.cfg.Events.InvokeEvent(ctx, invoke.EventRequest{Function: l.GetLambdaFunctionArn(), Payload: notify.LambdaEvent(c, l.GetId()),
-			Principal: "s3.amazonaws.com", SourceArn: notify.BucketARN(c.Bucket), SourceAccount: s.cfg.ARNs.Account})
+			Principal: "s3.amazonaws.com", SourceArn: notify.BucketARN(c.Bucket), SourceAccount: s.cfg.ARNs.Account,
+			TraceHeader: trace})
 		if err != nil {
 			s.cfg.Logger.Warn("s3: notification not queued", "bucket", c.Bucket, "key", c.Key, "event", c.EventName,
 				"function", l.GetLambdaFunctionArn(), "err", err)

@@ -62,6 +62,9 @@ type Server struct {
 	backend *s3fs.Backend
 	s3      http.Handler
 	notes   store.Collection[*berthv1.S3BucketNotification]
+	// pendings are the changes whose events are not queued yet.
+	pendings store.Collection[*berthv1.S3PendingChange]
+	started  float64 // when the server was made: Recover's bound
 
 	mu  sync.Mutex
 	seq uint64 // the last sequencer given
@@ -93,7 +96,10 @@ func New(cfg Config) (*Server, error) {
 	)
 	return &Server{cfg: cfg, backend: b, s3: fake.Server(),
 		notes: store.Collection[*berthv1.S3BucketNotification]{Store: cfg.Store, Name: "s3-notifications",
-			New: func() *berthv1.S3BucketNotification { return &berthv1.S3BucketNotification{} }}}, nil
+			New: func() *berthv1.S3BucketNotification { return &berthv1.S3BucketNotification{} }},
+		pendings: store.Collection[*berthv1.S3PendingChange]{Store: cfg.Store, Name: "s3-pending",
+			New: func() *berthv1.S3PendingChange { return &berthv1.S3PendingChange{} }},
+		started: float64(cfg.Now().UnixNano()) / 1e9}, nil
 }
 
 // errorLog passes the library's errors (an internal error's cause) to the
@@ -194,12 +200,13 @@ func (s *Server) ServeS3(w http.ResponseWriter, r *http.Request, sig awsapi.Sign
 		s.createBucket(w, r, bucket)
 		return
 	}
-	ch := s.before(r, bucket, key, q)
+	ch := s.before(r, who{rw.requestID, sig.AccessKeyID}, bucket, key, q)
 	if ch != nil && ch.multiDelete {
 		rw.keep = true
 	}
 	s.s3.ServeHTTP(w, r)
 	if rw.status() >= 300 || ch == nil {
+		s.settle(r.Context(), ch)
 		return
 	}
 	s.after(r, rw, sig, ch)

@@ -5055,7 +5055,10 @@ type LambdaEventRecord struct {
 	Attempts      int32                  `protobuf:"varint,6,opt,name=attempts,json=Attempts,proto3" json:"attempts,omitempty"`
 	NextAttemptAt float64                `protobuf:"fixed64,7,opt,name=next_attempt_at,json=NextAttemptAt,proto3" json:"next_attempt_at,omitempty"`
 	// Source is the invoking service for an event another service sent.
-	Source        string `protobuf:"bytes,8,opt,name=source,json=Source,proto3" json:"source,omitempty"`
+	Source string `protobuf:"bytes,8,opt,name=source,json=Source,proto3" json:"source,omitempty"`
+	// TraceHeader is the X-Ray trace header the invocation runs with, its
+	// lineage counted (recursive loop detection, package events/lineage).
+	TraceHeader   string `protobuf:"bytes,100,opt,name=trace_header,json=TraceHeader,proto3" json:"trace_header,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5142,6 +5145,13 @@ func (x *LambdaEventRecord) GetNextAttemptAt() float64 {
 func (x *LambdaEventRecord) GetSource() string {
 	if x != nil {
 		return x.Source
+	}
+	return ""
+}
+
+func (x *LambdaEventRecord) GetTraceHeader() string {
+	if x != nil {
+		return x.TraceHeader
 	}
 	return ""
 }
@@ -5959,7 +5969,7 @@ const file_berth_v1_lambda_proto_rawDesc = "" +
 	"\vUrlIdsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x17\n" +
-	"\x15_reserved_concurrency\"\x91\x02\n" +
+	"\x15_reserved_concurrency\"\xb4\x02\n" +
 	"\x11LambdaEventRecord\x12#\n" +
 	"\rfunction_name\x18\x01 \x01(\tR\fFunctionName\x12\x1c\n" +
 	"\tqualifier\x18\x02 \x01(\tR\tQualifier\x12\x1d\n" +
@@ -5970,7 +5980,8 @@ const file_berth_v1_lambda_proto_rawDesc = "" +
 	"EnqueuedAt\x12\x1a\n" +
 	"\battempts\x18\x06 \x01(\x05R\bAttempts\x12&\n" +
 	"\x0fnext_attempt_at\x18\a \x01(\x01R\rNextAttemptAt\x12\x16\n" +
-	"\x06source\x18\b \x01(\tR\x06Source\"\xea\x01\n" +
+	"\x06source\x18\b \x01(\tR\x06Source\x12!\n" +
+	"\ftrace_header\x18d \x01(\tR\vTraceHeader\"\xea\x01\n" +
 	"\x11LambdaUsageRecord\x12!\n" +
 	"\ffunction_arn\x18\x01 \x01(\tR\vFunctionArn\x12\x1d\n" +
 	"\n" +

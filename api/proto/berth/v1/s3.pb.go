@@ -212,6 +212,130 @@ func (x *S3BucketNotification) GetEventBridge() bool {
 	return false
 }
 
+// S3PendingChange is a change to an object whose events are not sent yet
+// (collection "s3-pending", for buckets with notifications): written before
+// the change is made, deleted once its events are queued. One left at start
+// is a change a crash cut off: its events are sent if the object shows the
+// change happened.
+type S3PendingChange struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Bucket string                 `protobuf:"bytes,1,opt,name=bucket,proto3" json:"bucket,omitempty"`
+	Key    string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// event_name is S3's without "s3:" (ObjectCreated:Put).
+	EventName string `protobuf:"bytes,3,opt,name=event_name,json=eventName,proto3" json:"event_name,omitempty"`
+	// existed and etag are the object's before the change.
+	Existed     bool   `protobuf:"varint,4,opt,name=existed,proto3" json:"existed,omitempty"`
+	Etag        string `protobuf:"bytes,5,opt,name=etag,proto3" json:"etag,omitempty"`
+	RequestId   string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	SourceIp    string `protobuf:"bytes,7,opt,name=source_ip,json=sourceIp,proto3" json:"source_ip,omitempty"`
+	Principal   string `protobuf:"bytes,8,opt,name=principal,proto3" json:"principal,omitempty"`
+	TraceHeader string `protobuf:"bytes,9,opt,name=trace_header,json=traceHeader,proto3" json:"trace_header,omitempty"`
+	// at is when the change began, seconds since the Unix epoch.
+	At            float64 `protobuf:"fixed64,10,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *S3PendingChange) Reset() {
+	*x = S3PendingChange{}
+	mi := &file_berth_v1_s3_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *S3PendingChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*S3PendingChange) ProtoMessage() {}
+
+func (x *S3PendingChange) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_s3_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use S3PendingChange.ProtoReflect.Descriptor instead.
+func (*S3PendingChange) Descriptor() ([]byte, []int) {
+	return file_berth_v1_s3_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *S3PendingChange) GetBucket() string {
+	if x != nil {
+		return x.Bucket
+	}
+	return ""
+}
+
+func (x *S3PendingChange) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *S3PendingChange) GetEventName() string {
+	if x != nil {
+		return x.EventName
+	}
+	return ""
+}
+
+func (x *S3PendingChange) GetExisted() bool {
+	if x != nil {
+		return x.Existed
+	}
+	return false
+}
+
+func (x *S3PendingChange) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *S3PendingChange) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *S3PendingChange) GetSourceIp() string {
+	if x != nil {
+		return x.SourceIp
+	}
+	return ""
+}
+
+func (x *S3PendingChange) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *S3PendingChange) GetTraceHeader() string {
+	if x != nil {
+		return x.TraceHeader
+	}
+	return ""
+}
+
+func (x *S3PendingChange) GetAt() float64 {
+	if x != nil {
+		return x.At
+	}
+	return 0
+}
+
 var File_berth_v1_s3_proto protoreflect.FileDescriptor
 
 const file_berth_v1_s3_proto_rawDesc = "" +
@@ -228,7 +352,21 @@ const file_berth_v1_s3_proto_rawDesc = "" +
 	"\x14S3BucketNotification\x12\x16\n" +
 	"\x06bucket\x18\x01 \x01(\tR\x06Bucket\x12m\n" +
 	"\x1elambda_function_configurations\x18\x02 \x03(\v2'.berth.v1.S3LambdaFunctionConfigurationR\x1cLambdaFunctionConfigurations\x12!\n" +
-	"\fevent_bridge\x18\x03 \x01(\bR\vEventBridgeB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\fevent_bridge\x18\x03 \x01(\bR\vEventBridge\"\x95\x02\n" +
+	"\x0fS3PendingChange\x12\x16\n" +
+	"\x06bucket\x18\x01 \x01(\tR\x06bucket\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x1d\n" +
+	"\n" +
+	"event_name\x18\x03 \x01(\tR\teventName\x12\x18\n" +
+	"\aexisted\x18\x04 \x01(\bR\aexisted\x12\x12\n" +
+	"\x04etag\x18\x05 \x01(\tR\x04etag\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tR\trequestId\x12\x1b\n" +
+	"\tsource_ip\x18\a \x01(\tR\bsourceIp\x12\x1c\n" +
+	"\tprincipal\x18\b \x01(\tR\tprincipal\x12!\n" +
+	"\ftrace_header\x18\t \x01(\tR\vtraceHeader\x12\x0e\n" +
+	"\x02at\x18\n" +
+	" \x01(\x01R\x02atB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_s3_proto_rawDescOnce sync.Once
@@ -242,11 +380,12 @@ func file_berth_v1_s3_proto_rawDescGZIP() []byte {
 	return file_berth_v1_s3_proto_rawDescData
 }
 
-var file_berth_v1_s3_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_berth_v1_s3_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_berth_v1_s3_proto_goTypes = []any{
 	(*S3FilterRule)(nil),                  // 0: berth.v1.S3FilterRule
 	(*S3LambdaFunctionConfiguration)(nil), // 1: berth.v1.S3LambdaFunctionConfiguration
 	(*S3BucketNotification)(nil),          // 2: berth.v1.S3BucketNotification
+	(*S3PendingChange)(nil),               // 3: berth.v1.S3PendingChange
 }
 var file_berth_v1_s3_proto_depIdxs = []int32{
 	0, // 0: berth.v1.S3LambdaFunctionConfiguration.filter_rules:type_name -> berth.v1.S3FilterRule
@@ -269,7 +408,7 @@ func file_berth_v1_s3_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_s3_proto_rawDesc), len(file_berth_v1_s3_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
