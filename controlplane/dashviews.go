@@ -57,10 +57,10 @@ type invocationMark struct {
 }
 
 type deliveryTally struct {
-	matched, taken, dead     int64
-	lastMatched, lastTaken   time.Time
-	prevTaken                time.Time // lastTaken before the latest deletion
-	lastTakenRev, lastDelRev uint64
+	matched, taken         int64
+	lastMatched, lastTaken time.Time
+	prevTaken              time.Time // lastTaken before the latest deletion
+	lastDelRev             uint64    // the store revision of the latest deletion
 }
 
 // dashViews is the control plane's tallies, made at first use (in Start).
