@@ -26,7 +26,7 @@ func TestBrowserServicePanels(t *testing.T) {
 		poll(`(berthDash.stats.views || 0) > 0`, 20*time.Second),
 	)
 	field := func(sel, f string) string {
-		return `(document.querySelector('` + sel + ` [data-field="` + f + `"]') || {}).textContent || ""`
+		return `((document.querySelector('` + sel + ` [data-field="` + f + `"]') || {}).textContent || "")`
 	}
 	within(t, ctx, 40*time.Second, "the functions and events tab",
 		chromedp.Click(chromedp.CSS("#tab-serverless")),
@@ -70,8 +70,8 @@ func TestBrowserServicePanels(t *testing.T) {
 		poll(field(`[data-tg="web-tg"] [data-target]`, "health")+` === "healthy"`, 30*time.Second),
 		poll(field(`[data-tg="web-tg"]`, "traffic")+`.includes("1 of 1 healthy") && !`+field(`[data-tg="web-tg"]`, "traffic")+`.startsWith("0.00 req/s")`, 30*time.Second),
 	)
-	halt()
 	screenshot(t, ctx, "dashboard-load-balancers.png", true)
+	halt()
 	if !eval[bool](t, ctx, `document.querySelector('#panel-scaling').hidden`) {
 		t.Error("the scaling panel shows without a source")
 	}
@@ -80,6 +80,9 @@ func TestBrowserServicePanels(t *testing.T) {
 		if strings.Contains(all, secret) {
 			t.Errorf("the page shows a secret's value %q", secret)
 		}
+	}
+	if strings.Contains(eval[string](t, ctx, `document.querySelector('#main').innerText`), "null") {
+		t.Error(`the page shows "null"`)
 	}
 	noPageErrors(t, ctx)
 }

@@ -742,9 +742,10 @@
     const shown = new Set(v.panels);
     for (const p of ["functions", "buckets", "rules", "schedules", "loadBalancers", "scaling"]) $("panel-" + p).hidden = !shown.has(p);
     const errs = v.errors || {};
-    const fail = (p) => (errs[p] ? el("p", { class: "error", role: "alert", text: errs[p] }) : null);
+    // fail is the panel's error, as a list to spread (empty when none).
+    const fail = (p) => (errs[p] ? [el("p", { class: "error", role: "alert", text: errs[p] })] : []);
 
-    $("functions").replaceChildren(fail("functions"), ...(v.functions.length ? v.functions.map((f) => {
+    $("functions").replaceChildren(...fail("functions"), ...(v.functions.length ? v.functions.map((f) => {
       const e = f.environments, n = f.invocations;
       const what = f.packageType === "Zip" ? `Zip, ${f.runtime}` : f.packageType;
       return el("article", { class: "svc", "aria-label": `Function ${f.name}`, "data-function": f.name },
@@ -759,7 +760,7 @@
           n.lastError ? el("dt", { text: "Last error" }) : null, n.lastError ? el("dd", { class: "error", text: n.lastError }) : null));
     }) : [empty("No functions.")]));
 
-    $("buckets").replaceChildren(fail("buckets"), v.buckets.length
+    $("buckets").replaceChildren(...fail("buckets"), v.buckets.length
       ? table("S3 buckets", ["Bucket", "Objects", "Created"], v.buckets.map((b) => el("tr", { "data-bucket": b.name },
         el("td", { text: b.name }), el("td", { "data-field": "objects", text: String(b.objects) }), el("td", { text: new Date(b.createdAt * 1000).toLocaleString() }))))
       : empty("No buckets."));
@@ -770,14 +771,14 @@
       el("td", { "data-field": "failed", text: String(t.failed) }), el("td", { text: ago(t.lastDeliveredAt) }),
       el("td", { class: t.lastError ? "error" : "", text: t.lastError || "" })));
     const targetHeads = ["Target", "Service", "Resource", "Delivered", "Pending", "Failed", "Last delivered", "Last error"];
-    $("rules").replaceChildren(fail("rules"), ...(v.rules.length ? v.rules.map((r) => el("article", { class: "svc", "aria-label": `Rule ${r.name}`, "data-rule": r.name },
+    $("rules").replaceChildren(...fail("rules"), ...(v.rules.length ? v.rules.map((r) => el("article", { class: "svc", "aria-label": `Rule ${r.name}`, "data-rule": r.name },
       el("h3", null, r.name, " ", el("span", { class: "note", text: r.state })),
       el("p", { text: r.scheduleExpression ? `${r.scheduleExpression}; next ${ago(r.nextFire)}` : r.eventPattern }),
       el("p", { class: "note", text: `Last matched ${ago(r.lastMatchedAt)}` }),
       r.targets.length ? table(`Targets of ${r.name}`, targetHeads, targetRows(r.targets)) : empty("No targets.")))
       : [empty("No rules.")]));
 
-    $("schedules").replaceChildren(fail("schedules"), v.schedules.length
+    $("schedules").replaceChildren(...fail("schedules"), v.schedules.length
       ? table("Schedules", ["Schedule", "Expression", "State", "Next fire", "Last fire", "Target", "Delivered", "Failed"],
         v.schedules.map((s) => el("tr", { "data-schedule": `${s.group}/${s.name}` },
           el("td", { text: s.group === "default" ? s.name : `${s.group}/${s.name}` }),
@@ -789,7 +790,7 @@
           el("td", { text: String(s.target.failed), title: s.target.lastError || "" }))))
       : empty("No schedules."));
 
-    $("loadbalancers").replaceChildren(fail("loadBalancers"), ...(v.loadBalancers.length ? v.loadBalancers.map((lb) => el("article", { class: "svc", "aria-label": `Load balancer ${lb.name}`, "data-lb": lb.name },
+    $("loadbalancers").replaceChildren(...fail("loadBalancers"), ...(v.loadBalancers.length ? v.loadBalancers.map((lb) => el("article", { class: "svc", "aria-label": `Load balancer ${lb.name}`, "data-lb": lb.name },
       el("h3", null, lb.name, " ", el("span", { class: "note", text: lb.state })),
       lb.listeners.length ? table(`Listeners of ${lb.name}`, ["Listener", "Serves at", "Default action", "Rules"], lb.listeners.map((l) => el("tr", { "data-listener": String(l.port) },
         el("td", { text: `${l.protocol}:${l.port}` }), el("td", { text: l.addr || "not bound" }), el("td", { text: l.default }), el("td", { text: String(l.rules) }))))
@@ -807,7 +808,7 @@
         : empty("No targets registered.")))
       : [empty("No target groups.")]));
 
-    $("scaling").replaceChildren(fail("scaling"), ...(v.scaling.length ? v.scaling.map((st) => el("article", { class: "svc", "aria-label": `Scalable target ${st.resourceId}` },
+    $("scaling").replaceChildren(...fail("scaling"), ...(v.scaling.length ? v.scaling.map((st) => el("article", { class: "svc", "aria-label": `Scalable target ${st.resourceId}` },
       el("h3", null, st.resourceId), el("p", { text: `${st.desired} desired (${st.min} to ${st.max})` }),
       ...st.policies.map((p) => el("p", { text: `${p.name}: ${p.metric} ${p.current != null ? rate(p.current) : "?"} against target ${p.target}` })),
       st.activities.length ? el("ol", null, ...st.activities.map((a) => el("li", { text: `${when(a.at)} ${a.status}: ${a.description}` }))) : null))
