@@ -233,6 +233,7 @@ type ControlPlane struct {
 	scheduler *schedulerapi.Server
 	// recursion stops the loops of functions invoked for events they made.
 	recursion *atomic.Int64
+	views     *dashViews // the dashboard's tallies of the services (dashviews.go)
 }
 
 // Start opens the data dir's state, makes the tokens at first start and
@@ -318,6 +319,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	c.stopLoops = cancel
 	purge := func(ctx context.Context) error { return c.secrets.Run(ctx, cfg.Logger) }
 	invoker, prepare := c.lambdaRunnerHooks(cfg)
+	invoker = c.dashViews().countInvocations(invoker)
 	c.lambda = lambdaapi.New(lambdaapi.Config{
 		Store: c.store, Region: cfg.ARNs.Region, Account: cfg.ARNs.Account, DataDir: cfg.DataDir,
 		Invoker: invoker, Prepare: prepare, AccountConcurrency: cfg.LambdaConcurrency,
@@ -354,8 +356,8 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		canView = c.viewers.canView
 	}
 	c.serveHTTP(front, cfg.MetricsPublic,
-		dashboard.New(dashboard.Config{Store: c.store, API: api, Images: c.ecr, AdminToken: c.adminToken, AddInstance: cfg.AddInstance, Logger: cfg.Logger,
-			CanView: canView, MaxStreams: cfg.MaxEventStreams}))
+		dashboard.New(c.withViews(dashboard.Config{Store: c.store, API: api, Images: c.ecr, AdminToken: c.adminToken, AddInstance: cfg.AddInstance, Logger: cfg.Logger,
+			CanView: canView, MaxStreams: cfg.MaxEventStreams})))
 	c.urls = &http.Server{Handler: c.lambda.URLHandler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := c.urls.Serve(c.urlLis); err != nil && !errors.Is(err, http.ErrServerClosed) {

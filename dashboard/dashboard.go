@@ -19,6 +19,10 @@
 //	GET  /dashboard/api/registry?cluster=C  the Registry view: ECR's repositories,
 //	                                        their images (tags, digest, size, pushed at)
 //	                                        and the cluster's tasks that run them
+//	GET  /dashboard/api/views               the services' panels (views.go): Lambda's
+//	                                        functions, S3's buckets, EventBridge's rules
+//	                                        and schedules, the load balancers (also in the
+//	                                        snapshot, and a "views" event when they change)
 //
 // The page needs no token (a classroom projector opens it); its data needs
 // what Config.CanView accepts (the control plane's share link, viewer or
@@ -87,6 +91,16 @@ type Config struct {
 	// MaxStreams bounds the open event streams (DefaultMaxStreams when 0):
 	// one more is answered 503.
 	MaxStreams int
+
+	// The services' panels (views.go); a nil source hides its panel.
+	Functions     FunctionSource
+	Buckets       BucketSource
+	Rules         RuleSource
+	Schedules     ScheduleSource
+	LoadBalancers LoadBalancerSource
+	// Scaling is service auto scaling's scalable targets; nil until
+	// Application Auto Scaling is wired.
+	Scaling ScalingSource
 }
 
 // DefaultMaxStreams is how many event streams are open at most by default.
@@ -105,6 +119,8 @@ type Dashboard struct {
 	closed  bool
 	open    int // event streams open
 	streams sync.WaitGroup
+
+	viewCache viewCache // the services' panels, read at most once per viewsTTL
 }
 
 // New returns a dashboard over cfg.
@@ -133,6 +149,7 @@ func (d *Dashboard) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /dashboard/api/events", d.viewer(d.events))
 	mux.HandleFunc("GET /dashboard/api/task", d.viewer(d.task))
 	mux.HandleFunc("GET /dashboard/api/registry", d.viewer(d.registry))
+	mux.HandleFunc("GET /dashboard/api/views", d.viewer(d.viewsHandler))
 	mux.HandleFunc("POST /dashboard/api/login", d.admin(d.login))
 	mux.HandleFunc("POST /dashboard/api/services/scale", d.admin(d.scale))
 	mux.HandleFunc("POST /dashboard/api/services/strategy", d.admin(d.strategy))

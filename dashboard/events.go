@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -83,7 +84,9 @@ func (d *dirty) add(cluster string, e store.Event) {
 
 // events is GET /dashboard/api/events: server-sent events. The first is a
 // "snapshot" (a State); then "delta" events; a "snapshot" again whenever
-// the stream lost track (the store cut its watch off). The stream ends
+// the stream lost track (the store cut its watch off); and a "views" event
+// (Views) whenever the services' panels changed, looked at every
+// viewsPeriod. The stream ends
 // when the client goes or the dashboard closes.
 func (d *Dashboard) events(w http.ResponseWriter, r *http.Request) {
 	cluster, err := d.cluster(r)
@@ -125,12 +128,16 @@ func (d *Dashboard) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var (
-		changed  = newDirty()
-		pushAt   <-chan time.Time // armed while changes wait
-		lastPush time.Time
-		ping     = time.NewTicker(keepAlive)
+		changed   = newDirty()
+		pushAt    <-chan time.Time // armed while changes wait
+		lastPush  time.Time
+		ping      = time.NewTicker(keepAlive)
+		viewsTick = time.NewTicker(viewsPeriod)
+		lastViews []byte // the views last sent
 	)
 	defer ping.Stop()
+	defer viewsTick.Stop()
+	lastViews, _ = json.Marshal(d.views(ctx)) // as the snapshot had them, or newer
 	for {
 		select {
 		case <-ctx.Done():
@@ -167,6 +174,16 @@ func (d *Dashboard) events(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			lastPush = time.Now()
+		case <-viewsTick.C:
+			v := d.views(ctx)
+			b, err := json.Marshal(v)
+			if err != nil || bytes.Equal(b, lastViews) {
+				continue
+			}
+			lastViews = b
+			if !send("views", json.RawMessage(b)) {
+				return
+			}
 		case <-ping.C:
 			rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil || rc.Flush() != nil {

@@ -25,6 +25,8 @@ type State struct {
 	Tasks     []Task     `json:"tasks"`
 	Services  []Service  `json:"services"`
 	Controls  Controls   `json:"controls"`
+	// Views are the services' panels (account-wide, not the cluster's).
+	Views *Views `json:"views"`
 }
 
 // Instance is a container instance: a bin.
@@ -165,7 +167,7 @@ func (d *Dashboard) cluster(r *http.Request) (string, error) {
 
 func (d *Dashboard) snapshot(ctx context.Context, cluster string) *State {
 	st := d.cfg.Store
-	out := &State{Revision: st.Revision(), Cluster: cluster, Controls: d.controls()}
+	out := &State{Revision: st.Revision(), Cluster: cluster, Controls: d.controls(), Views: d.views(ctx)}
 	out.Clusters = d.clusters()
 	for _, rec := range st.ContainerInstances(cluster, func(rec *berthv1.ContainerInstanceRecord) bool {
 		return rec.GetInstance().GetStatus() != "INACTIVE"

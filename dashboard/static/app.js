@@ -161,7 +161,7 @@
 
   // ---- views ----------------------------------------------------------------
 
-  const tabs = [$("tab-cluster"), $("tab-services"), $("tab-registry")];
+  const tabs = [$("tab-cluster"), $("tab-services"), $("tab-registry"), $("tab-serverless"), $("tab-lb")];
   function selectTab(tab) {
     for (const t of tabs) {
       const on = t === tab;
@@ -169,7 +169,7 @@
       t.tabIndex = on ? 0 : -1;
       $(t.getAttribute("aria-controls")).hidden = !on;
     }
-    S.dirty.bins = S.dirty.services = true;
+    S.dirty.bins = S.dirty.services = S.dirty.views = true;
     scheduleRender();
     if (tab.id === "tab-registry") loadRegistry();
   }
@@ -207,6 +207,7 @@
     source = new EventSource("/dashboard/api/events?cluster=" + encodeURIComponent(S.cluster) + access());
     source.addEventListener("snapshot", (ev) => applySnapshot(JSON.parse(ev.data)));
     source.addEventListener("delta", (ev) => applyDelta(JSON.parse(ev.data)));
+    source.addEventListener("views", (ev) => applyViews(JSON.parse(ev.data)));
     source.addEventListener("open", () => setLive("Live", true));
     source.addEventListener("error", () => {
       if (source.readyState === EventSource.CLOSED) {
@@ -233,6 +234,7 @@
     S.tasks = new Map(st.tasks.map((t) => [t.id, t]));
     S.services = new Map(st.services.map((s) => [s.name, s]));
     S.dirty = { bins: true, services: true, controls: true };
+    applyViews(st.views);
     setLive("Live", true);
     scheduleRender();
   }
@@ -251,6 +253,14 @@
     if ((d.instances || []).length || (d.tasks || []).length || r.instances || r.tasks) S.dirty.bins = true;
     if ((d.services || []).length || r.services) S.dirty.services = S.dirty.bins = true;
     if ((d.tasks || []).length || r.tasks) loadRegistry();
+    scheduleRender();
+  }
+
+  function applyViews(v) {
+    if (!v) return;
+    stats.views = (stats.views || 0) + 1;
+    S.views = v;
+    S.dirty.views = true;
     scheduleRender();
   }
 
@@ -277,6 +287,7 @@
     if (S.dirty.controls) { renderControls(); S.dirty.controls = false; }
     if (S.dirty.bins) { renderCluster(col); S.dirty.bins = false; }
     if (S.dirty.services) { renderLegend(col); renderServices(col); S.dirty.services = false; }
+    if (S.dirty.views) { renderViews(); S.dirty.views = false; }
     const ms = performance.now() - t0;
     stats.renders++;
     stats.renderMs.push(ms);
@@ -713,6 +724,95 @@
     });
     if (!cards.length) cards.push(el("p", { text: "No repositories." }));
     $("registry").replaceChildren(...cards);
+  }
+
+  // ---- the services' panels (Lambda, S3, EventBridge, load balancers) ------------
+
+  const rate = (x) => (x >= 10 ? x.toFixed(0) : x.toFixed(2));
+  const ago = (sec) => (sec ? when(sec) : "never");
+  const table = (caption, heads, rows) => el("div", { class: "scroll" }, el("table", null,
+    el("caption", { class: "visually-hidden", text: caption }),
+    el("thead", null, el("tr", null, ...heads.map((h) => el("th", { scope: "col", text: h })))),
+    el("tbody", null, ...rows)));
+  const empty = (text) => el("p", { class: "note", text });
+
+  function renderViews() {
+    const v = S.views;
+    if (!v) return;
+    const shown = new Set(v.panels);
+    for (const p of ["functions", "buckets", "rules", "schedules", "loadBalancers", "scaling"]) $("panel-" + p).hidden = !shown.has(p);
+    const errs = v.errors || {};
+    // fail is the panel's error, as a list to spread (empty when none).
+    const fail = (p) => (errs[p] ? [el("p", { class: "error", role: "alert", text: errs[p] })] : []);
+
+    $("functions").replaceChildren(...fail("functions"), ...(v.functions.length ? v.functions.map((f) => {
+      const e = f.environments, n = f.invocations;
+      const what = f.packageType === "Zip" ? `Zip, ${f.runtime}` : f.packageType;
+      return el("article", { class: "svc", "aria-label": `Function ${f.name}`, "data-function": f.name },
+        el("h3", null, f.name, " ", el("span", { class: "note", text: f.state })),
+        el("dl", { class: "facts" },
+          el("dt", { text: "Package" }), el("dd", { text: what }),
+          el("dt", { text: "Memory" }), el("dd", { text: `${f.memoryMB} MB, timeout ${f.timeoutSeconds} s` }),
+          el("dt", { text: "Concurrency" }), el("dd", { "data-field": "concurrency", text: f.reservedConcurrency != null ? `${f.reservedConcurrency} reserved` : "unreserved" }),
+          el("dt", { text: "Environments" }), el("dd", { "data-field": "environments", text: `${e.idle} warm, ${e.busy} busy, ${e.starting} cold starting` + (e.stopping ? `, ${e.stopping} stopping` : "") }),
+          el("dt", { text: `Last ${n.windowSeconds / 60} min` }), el("dd", { "data-field": "invocations", text: `${n.recent} invocations, ${n.errors} errors, ${n.coldStarts} cold starts (${rate(n.perSecond)}/s)` }),
+          el("dt", { text: "Since start" }), el("dd", { text: `${n.total} invocations, ${n.totalErrors} errors; last ${ago(n.lastAt)}` }),
+          n.lastError ? el("dt", { text: "Last error" }) : null, n.lastError ? el("dd", { class: "error", text: n.lastError }) : null));
+    }) : [empty("No functions.")]));
+
+    $("buckets").replaceChildren(...fail("buckets"), v.buckets.length
+      ? table("S3 buckets", ["Bucket", "Objects", "Created"], v.buckets.map((b) => el("tr", { "data-bucket": b.name },
+        el("td", { text: b.name }), el("td", { "data-field": "objects", text: String(b.objects) }), el("td", { text: new Date(b.createdAt * 1000).toLocaleString() }))))
+      : empty("No buckets."));
+
+    const targetRows = (ts) => ts.map((t) => el("tr", { "data-target": t.id },
+      el("td", { text: t.id }), el("td", { text: t.kind || "" , title: t.arn }), el("td", { text: t.arn.split(":").slice(5).join(":") }),
+      el("td", { "data-field": "delivered", text: `${t.delivered} of ${t.matched}` }), el("td", { text: String(t.pending) }),
+      el("td", { "data-field": "failed", text: String(t.failed) }), el("td", { text: ago(t.lastDeliveredAt) }),
+      el("td", { class: t.lastError ? "error" : "", text: t.lastError || "" })));
+    const targetHeads = ["Target", "Service", "Resource", "Delivered", "Pending", "Failed", "Last delivered", "Last error"];
+    $("rules").replaceChildren(...fail("rules"), ...(v.rules.length ? v.rules.map((r) => el("article", { class: "svc", "aria-label": `Rule ${r.name}`, "data-rule": r.name },
+      el("h3", null, r.name, " ", el("span", { class: "note", text: r.state })),
+      el("p", { text: r.scheduleExpression ? `${r.scheduleExpression}; next ${ago(r.nextFire)}` : r.eventPattern }),
+      el("p", { class: "note", text: `Last matched ${ago(r.lastMatchedAt)}` }),
+      r.targets.length ? table(`Targets of ${r.name}`, targetHeads, targetRows(r.targets)) : empty("No targets.")))
+      : [empty("No rules.")]));
+
+    $("schedules").replaceChildren(...fail("schedules"), v.schedules.length
+      ? table("Schedules", ["Schedule", "Expression", "State", "Next fire", "Last fire", "Target", "Delivered", "Failed"],
+        v.schedules.map((s) => el("tr", { "data-schedule": `${s.group}/${s.name}` },
+          el("td", { text: s.group === "default" ? s.name : `${s.group}/${s.name}` }),
+          el("td", { text: s.expression + (s.timezone ? ` (${s.timezone})` : "") }), el("td", { text: s.state }),
+          el("td", { "data-field": "next", text: s.nextFire ? new Date(s.nextFire * 1000).toLocaleString() : "none" }),
+          el("td", { text: s.lastFire ? new Date(s.lastFire * 1000).toLocaleString() : "never" }),
+          el("td", { text: s.target.arn.split(":").slice(5).join(":"), title: s.target.arn }),
+          el("td", { text: `${s.target.delivered} of ${s.target.matched}` }),
+          el("td", { text: String(s.target.failed), title: s.target.lastError || "" }))))
+      : empty("No schedules."));
+
+    $("loadbalancers").replaceChildren(...fail("loadBalancers"), ...(v.loadBalancers.length ? v.loadBalancers.map((lb) => el("article", { class: "svc", "aria-label": `Load balancer ${lb.name}`, "data-lb": lb.name },
+      el("h3", null, lb.name, " ", el("span", { class: "note", text: lb.state })),
+      lb.listeners.length ? table(`Listeners of ${lb.name}`, ["Listener", "Serves at", "Default action", "Rules"], lb.listeners.map((l) => el("tr", { "data-listener": String(l.port) },
+        el("td", { text: `${l.protocol}:${l.port}` }), el("td", { text: l.addr || "not bound" }), el("td", { text: l.default }), el("td", { text: String(l.rules) }))))
+        : empty("No listeners.")))
+      : [empty("No load balancers.")]));
+
+    $("targetgroups").replaceChildren(...(v.targetGroups.length ? v.targetGroups.map((tg) => el("article", { class: "svc", "aria-label": `Target group ${tg.name}`, "data-tg": tg.name },
+      el("h3", null, tg.name, " ", el("span", { class: "note", text: `${tg.protocol}:${tg.port}, ${tg.targetType}` })),
+      el("p", { "data-field": "traffic", text: `${rate(tg.requestsPerSecond)} req/s, ${rate(tg.perTargetPerSecond)} req/s per target; ${tg.healthy} of ${tg.targets.length} healthy; ${tg.requests} requests in all` }),
+      el("p", { class: "note", text: (tg.loadBalancers.length ? `Behind ${tg.loadBalancers.join(", ")}. ` : "Behind no load balancer. ") + (tg.healthCheckPath ? `Health check ${tg.healthCheckPath}.` : "") }),
+      tg.targets.length ? table(`Targets of ${tg.name}`, ["Target", "Port", "Health", "Req/s", "Reason"], tg.targets.map((t) => el("tr", { "data-target": `${t.id}:${t.port}`, class: "health-" + t.state },
+        el("td", { text: t.id }), el("td", { text: String(t.port) }), el("td", { "data-field": "health", text: t.state }),
+        el("td", { text: t.state === "healthy" || tg.healthy === 0 ? rate(tg.perTargetPerSecond) : "0" }),
+        el("td", { text: t.description || t.reason || "" }))))
+        : empty("No targets registered.")))
+      : [empty("No target groups.")]));
+
+    $("scaling").replaceChildren(...fail("scaling"), ...(v.scaling.length ? v.scaling.map((st) => el("article", { class: "svc", "aria-label": `Scalable target ${st.resourceId}` },
+      el("h3", null, st.resourceId), el("p", { text: `${st.desired} desired (${st.min} to ${st.max})` }),
+      ...st.policies.map((p) => el("p", { text: `${p.name}: ${p.metric} ${p.current != null ? rate(p.current) : "?"} against target ${p.target}` })),
+      st.activities.length ? el("ol", null, ...st.activities.map((a) => el("li", { text: `${when(a.at)} ${a.status}: ${a.description}` }))) : null))
+      : [empty("No scalable targets.")]));
   }
 
   // ---- a task's details ----------------------------------------------------------
