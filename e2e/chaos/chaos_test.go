@@ -96,4 +96,3 @@ func TestAgentKills(t *testing.T) {
 		ControlPlaneBin: bin, Dir: t.TempDir(), Logf: t.Logf})
 	report(t, tally, err)
 }
-

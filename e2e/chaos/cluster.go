@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/agent/runtime"
+	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 )
 
 // Options size a scenario.
