@@ -284,6 +284,9 @@ func (c *cluster) look(ctx context.Context, services []string) (view, error) {
 		for _, s := range desc.Services {
 			if int(s.GetDesiredCount()) != count["service:"+s.ServiceName] {
 				v.services = append(v.services, fmt.Sprintf("%s %d of %d", s.ServiceName, count["service:"+s.ServiceName], s.GetDesiredCount()))
+				for _, e := range s.Events[:min(3, len(s.Events))] {
+					v.notes = append(v.notes, s.ServiceName+" event: "+e.Message)
+				}
 			}
 		}
 	}
