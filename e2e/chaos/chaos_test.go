@@ -64,6 +64,9 @@ func report(t *testing.T, tally Tally, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, s := range tally.HeldBack {
+		t.Logf("held back by the start-failure back-off: %s", s)
+	}
 	for _, p := range tally.Problems {
 		t.Error(p)
 	}

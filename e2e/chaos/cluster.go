@@ -55,7 +55,11 @@ type Tally struct {
 	Duplicates int      `json:"duplicates"`
 	Orphans    int      `json:"orphans"`
 	Problems   []string `json:"problems,omitempty"`
-	Seconds    float64  `json:"seconds"`
+	// HeldBack are services still below their desired count at the end
+	// because ECS's start-failure back-off holds their starts (not
+	// damage: the back-off is ECS's, up to 15 minutes).
+	HeldBack []string `json:"held_back,omitempty"`
+	Seconds  float64  `json:"seconds"`
 }
 
 // String is the tally's one line.
@@ -219,6 +223,7 @@ func duplicates(recs [][]runtime.ContainerSummary) (n int, which []string) {
 type view struct {
 	dups, orphans, ghosts, pending int
 	services                       []string // services not at their desired count
+	heldBack                       []string // services below it in the start-failure back-off
 	notes                          []string
 }
 
@@ -282,15 +287,36 @@ func (c *cluster) look(ctx context.Context, services []string) (view, error) {
 			return v, err
 		}
 		for _, s := range desc.Services {
-			if int(s.GetDesiredCount()) != count["service:"+s.ServiceName] {
-				v.services = append(v.services, fmt.Sprintf("%s %d of %d", s.ServiceName, count["service:"+s.ServiceName], s.GetDesiredCount()))
-				for _, e := range s.Events[:min(3, len(s.Events))] {
-					v.notes = append(v.notes, s.ServiceName+" event: "+e.Message)
-				}
+			n := count["service:"+s.ServiceName]
+			if int(s.GetDesiredCount()) == n {
+				continue
+			}
+			off := fmt.Sprintf("%s %d of %d", s.ServiceName, n, s.GetDesiredCount())
+			if n < int(s.GetDesiredCount()) && backingOff(s) {
+				// ECS's start-failure back-off (tasks that died before
+				// RUNNING with their agent count as failed starts):
+				// the service waits, as it should, up to 15 minutes.
+				v.heldBack = append(v.heldBack, off)
+				continue
+			}
+			v.services = append(v.services, off)
+			for _, e := range s.Events[:min(3, len(s.Events))] {
+				v.notes = append(v.notes, s.ServiceName+" event: "+e.Message)
 			}
 		}
 	}
 	return v, nil
+}
+
+// backingOff says whether the service's last events say it is in the
+// start-failure back-off.
+func backingOff(s *berthv1.Service) bool {
+	for _, e := range s.Events[:min(5, len(s.Events))] {
+		if strings.Contains(e.Message, "unable to consistently start tasks") {
+			return true
+		}
+	}
+	return false
 }
 
 // liveTasks returns the tasks whose desired status is RUNNING.
@@ -349,4 +375,5 @@ func (c *cluster) settle(ctx context.Context, timeout time.Duration, services []
 		t.Orphans += last.orphans
 		t.problem("after %s: %v", timeout, err)
 	}
+	t.HeldBack = last.heldBack
 }
