@@ -89,7 +89,8 @@ func (l *lines) String() string {
 // Start runs the control plane and waits up to timeout until it serves. An
 // exit before it serves is an error holding its output.
 func (c *ControlPlane) Start(timeout time.Duration) error {
-	args := append([]string{"--data-dir", c.DataDir, "--grpc-addr", c.GRPCAddr, "--http-addr", "127.0.0.1:0", "--no-throttle"}, c.Args...)
+	args := append([]string{"--data-dir", c.DataDir, "--grpc-addr", c.GRPCAddr, "--http-addr", "127.0.0.1:0",
+		"--registry-addr", "127.0.0.1:0", "--lambda-url-addr", "127.0.0.1:0", "--no-throttle"}, c.Args...)
 	cmd := exec.Command(c.Bin, args...)
 	dieWithParent(cmd)
 	stderr, err := cmd.StderrPipe()
