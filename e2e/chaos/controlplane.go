@@ -18,6 +18,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
@@ -155,6 +156,20 @@ func (c *ControlPlane) Kill() {
 	done <- err
 }
 
+// Exited reports whether the process started last has exited, and how.
+func (c *ControlPlane) Exited() (bool, error) {
+	c.mu.Lock()
+	done := c.done
+	c.mu.Unlock()
+	select {
+	case err := <-done:
+		done <- err
+		return true, err
+	default:
+		return false, nil
+	}
+}
+
 // Logs returns the last lines of the running (or last) process.
 func (c *ControlPlane) Logs() string {
 	c.mu.Lock()
@@ -191,7 +206,12 @@ func (c *ControlPlane) Dial() (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := grpc.NewClient(c.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	// Calls wait for the control plane to be back (within their
+	// deadlines) rather than fail at once, and reconnecting backs off
+	// one second at most: it dies and returns all the time.
+	conn, err := grpc.NewClient(c.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.WaitForReady(true)),
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second}, MinConnectTimeout: 5 * time.Second}))
 	if err != nil {
 		return nil, err
 	}

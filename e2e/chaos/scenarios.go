@@ -99,11 +99,17 @@ func ControlPlaneKills(ctx context.Context, o Options) (Tally, error) {
 	close(stop)
 	wg.Wait()
 	for _, w := range writers {
+		if exited, err := c.cp.Exited(); exited {
+			return t, fmt.Errorf("the control plane exited on its own after kill %d: %v\n%s", t.Kills, err, c.cp.Logs())
+		}
 		if err := w.verify(ctx, c, &t); err != nil {
 			return t, err
 		}
 	}
 	c.settle(ctx, o.Settle, services, &t)
+	if exited, err := c.cp.Exited(); exited {
+		return t, fmt.Errorf("the control plane exited on its own after kill %d: %v\n%s", t.Kills, err, c.cp.Logs())
+	}
 	t.Seconds = time.Since(began).Seconds()
 	return t, nil
 }
