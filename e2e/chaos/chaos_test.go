@@ -12,7 +12,7 @@ import (
 // The suite's size in CI: BERTH_CHAOS_SEED replays a seed.
 const (
 	ciControlPlaneKills = 6
-	ciAgentKills        = 6
+	ciAgentKills        = 10
 )
 
 func TestMain(m *testing.M) {
