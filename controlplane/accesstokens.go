@@ -162,7 +162,7 @@ func authorize(t *berthv1.AccessToken, method string, req any) error {
 		return nil
 	case ScopeViewer:
 		if (strings.HasPrefix(method, ecsMethodPrefix) || strings.HasPrefix(method, elbMethodPrefix)) &&
-			(strings.HasPrefix(op, "Describe") || strings.HasPrefix(op, "List")) && op != "ListAccountSettings" ||
+			(strings.HasPrefix(op, "Describe") || strings.HasPrefix(op, "List")) ||
 			slices.Contains(viewerMethods, method) {
 			return nil
 		}

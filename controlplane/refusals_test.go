@@ -186,11 +186,16 @@ func TestManySSEClientsBounded(t *testing.T) {
 	clients := 10000
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil {
-		old := lim.Cur
-		lim.Cur = lim.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil {
-			t.Cleanup(func() { lim.Cur = old; syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim) })
+		old := lim
+		// Above the hard limit where the process may (CAP_SYS_RESOURCE),
+		// else up to it.
+		lim.Cur, lim.Max = max(lim.Max, 2*uint64(clients)+4000), max(lim.Max, 2*uint64(clients)+4000)
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+			lim = old
+			lim.Cur = lim.Max
+			syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
 		}
+		t.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old) })
 		syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
 		clients = min(clients, int(lim.Cur-2000)/2)
 	}
