@@ -233,7 +233,8 @@ type ControlPlane struct {
 	scheduler *schedulerapi.Server
 	// recursion stops the loops of functions invoked for events they made.
 	recursion *atomic.Int64
-	views     *dashViews // the dashboard's tallies of the services (dashviews.go)
+	views     *dashViews    // the dashboard's tallies of the services (dashviews.go)
+	tokens    *accessTokens // scoped tokens: admin, viewer, deployer
 }
 
 // Start opens the data dir's state, makes the tokens at first start and
@@ -272,6 +273,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		c.store.Close()
 		return nil, err
 	}
+	c.startAccessTokens(cfg)
 	if err := c.startSecrets(ctx, cfg); err != nil {
 		c.store.Close()
 		return nil, err
@@ -324,7 +326,12 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		Store: c.store, Region: cfg.ARNs.Region, Account: cfg.ARNs.Account, DataDir: cfg.DataDir,
 		Invoker: invoker, Prepare: prepare, AccountConcurrency: cfg.LambdaConcurrency,
 		URLAddr: c.urlLis.Addr().String(), Logger: cfg.Logger,
-		URLAuthenticate: func(r *http.Request, body []byte) error { return c.front.Verify(r, "lambda", body) },
+		URLAuthenticate: func(r *http.Request, body []byte) error {
+			if msg := c.tokens.wireRefusal(r); msg != "" {
+				return errors.New(msg)
+			}
+			return c.front.Verify(r, "lambda", body)
+		},
 	})
 	for _, run := range []func(context.Context) error{c.dispatcher.Run, services.Run, c.pool.Run, c.capacity.Run, purge, c.gc.Run, c.ecr.RunLifecycle, c.credsLoop, c.lambda.Run, c.events.Run, c.taskEvents(cfg), c.scheduler.Run} {
 		c.loops.Add(1)
@@ -338,7 +345,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		return nil, err
 	}
 	front := awsapi.New(c.keys, awsapi.Options{Interceptor: c.unaryChain(), Logger: cfg.Logger, Observe: c.metrics.observeWire,
-		Sessions: sessionKeys{c.grants}})
+		Sessions: scopedSessions{c.tokens, sessionKeys{c.grants}}})
 	c.front = front
 	for _, svc := range wires {
 		if err := front.Register(svc); err != nil {
@@ -355,10 +362,10 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	if !cfg.DashboardPublic {
 		canView = c.viewers.canView
 	}
-	c.serveHTTP(front, cfg.MetricsPublic,
+	c.serveHTTP(c.tokens.guardWire(front), cfg.MetricsPublic,
 		dashboard.New(c.withViews(dashboard.Config{Store: c.store, API: api, Images: c.ecr, AdminToken: c.adminToken, AddInstance: cfg.AddInstance, Logger: cfg.Logger,
 			CanView: canView, MaxStreams: cfg.MaxEventStreams})))
-	c.urls = &http.Server{Handler: c.lambda.URLHandler(), ReadHeaderTimeout: 10 * time.Second}
+	c.urls = &http.Server{Handler: c.lambda.URLHandler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: MaxHeaderBytes}
 	go func() {
 		if err := c.urls.Serve(c.urlLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			c.log.Error("lambda function URLs", "err", err)
@@ -487,6 +494,7 @@ func (c *ControlPlane) serveGRPC(api *ecsapi.Server, cfg Config) {
 	berthv1.RegisterAgentTrustServer(c.grpc, c.trust)
 	berthv1.RegisterJoinTokensServer(c.grpc, c.trust)
 	berthv1.RegisterDashboardLinksServer(c.grpc, c.viewers)
+	berthv1.RegisterAccessTokensServer(c.grpc, c.tokens)
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	reflection.Register(c.grpc)
@@ -517,6 +525,7 @@ func (c *ControlPlane) serveHTTP(aws http.Handler, metricsPublic bool, dash *das
 	c.http = &http.Server{
 		Handler:           s3Split(aws, http.MaxBytesHandler(mux, MaxHTTPRequestBytes)),
 		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    MaxHeaderBytes,
 	}
 	c.http.RegisterOnShutdown(dash.Close) // end the dashboard's event streams
 	go func() {

@@ -90,10 +90,13 @@ func (c *ControlPlane) streamChain() grpc.ServerOption {
 // the call came through the AWS front door, which checked its SigV4
 // signature (a gRPC client cannot set that in its context).
 func (c *ControlPlane) authenticate(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if _, signed := awsapi.CallerFrom(ctx); signed {
+	if caller, signed := awsapi.CallerFrom(ctx); signed {
+		if err := c.authorizeCaller(caller, info.FullMethod, req); err != nil {
+			return nil, err
+		}
 		return handler(ctx, req)
 	}
-	if err := c.checkToken(ctx, info.FullMethod); err != nil {
+	if err := c.checkToken(ctx, info.FullMethod, req); err != nil {
 		return nil, err
 	}
 	return handler(ctx, req)
@@ -113,14 +116,15 @@ func (c *ControlPlane) authenticateStream(srv any, ss grpc.ServerStream, info *g
 		}
 		return handler(srv, ss)
 	}
-	if err := c.checkToken(ss.Context(), info.FullMethod); err != nil {
+	if err := c.checkToken(ss.Context(), info.FullMethod, nil); err != nil {
 		return err
 	}
 	return handler(srv, ss)
 }
 
-// checkToken checks the token a method needs.
-func (c *ControlPlane) checkToken(ctx context.Context, method string) error {
+// checkToken checks the token a method needs: the admin token, or a scoped
+// token whose scope allows the call (req: the request, nil for streams).
+func (c *ControlPlane) checkToken(ctx context.Context, method string, req any) error {
 	switch {
 	case strings.HasPrefix(method, ecsMethodPrefix), strings.HasPrefix(method, berthMethodPrefix),
 		strings.HasPrefix(method, ssmMethodPrefix), strings.HasPrefix(method, secretsMethodPrefix),
@@ -130,8 +134,9 @@ func (c *ControlPlane) checkToken(ctx context.Context, method string) error {
 		strings.HasPrefix(method, eventsMethodPrefix), strings.HasPrefix(method, schedMethodPrefix),
 		strings.HasPrefix(method, joinTokensMethodPrefix),
 		strings.HasPrefix(method, "/berth.v1.DashboardLinks/"),
-		strings.HasPrefix(method, ecrMethodPrefix):
-		return checkBearer(ctx, c.adminToken)
+		strings.HasPrefix(method, ecrMethodPrefix),
+		strings.HasPrefix(method, accessTokensMethodPrefix):
+		return c.authorizeBearer(ctx, method, req)
 	case strings.HasPrefix(method, agentMethodPrefix):
 		_, err := c.trust.admitAgent(ctx, method)
 		return err

@@ -39,7 +39,7 @@ func (c *sniffingCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.Au
 	}
 	pc := &peekedConn{Conn: conn, first: first[0], unread: true}
 	if first[0] == tlsRecordHandshake {
-		return c.tls.ServerHandshake(pc)
+		return closeAtExpiry(c.tls.ServerHandshake(pc))
 	}
 	if !c.plain {
 		return nil, nil, errPlainRefused

@@ -270,6 +270,19 @@ func peerIdentity(ctx context.Context) (pki.Identity, bool) {
 	return id, err == nil
 }
 
+// peerNotAfter is when the call's verified client certificate expires.
+func peerNotAfter(ctx context.Context) (time.Time, bool) {
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return time.Time{}, false
+	}
+	info, ok := p.AuthInfo.(credentials.TLSInfo)
+	if !ok || len(info.State.VerifiedChains) == 0 || len(info.State.PeerCertificates) == 0 {
+		return time.Time{}, false
+	}
+	return info.State.PeerCertificates[0].NotAfter, true
+}
+
 // admitAgent lets an agent's call through: one with a verified certificate
 // of an identity that is not revoked (its context then carries the
 // identity for the dispatcher), or one with the join token's secret as a
@@ -281,6 +294,10 @@ func (t *trust) admitAgent(ctx context.Context, method string) (context.Context,
 			return nil, err
 		}
 		return ctx, nil
+	}
+	if na, ok := peerNotAfter(ctx); ok && !t.now().Before(na) {
+		t.log.Warn("agent refused: its certificate has expired", "instance", id, "not_after", na, "method", method)
+		return nil, status.Errorf(codes.Unauthenticated, "the certificate of instance %s expired at %s: reconnect with the renewed certificate", id, na.UTC().Format(time.RFC3339))
 	}
 	rec, found, err := t.idents.Get(identityKey(id))
 	if err != nil {

@@ -40,6 +40,14 @@ type viewers struct {
 	now          func() time.Time
 	// base is the dashboard's URL ("http://127.0.0.1:7480/").
 	base string
+	// scoped, if set, admits scoped tokens (scope viewer or admin).
+	scoped func(token string) bool
+}
+
+// tokenCanView says whether tok is the viewer token, the admin token or a
+// scoped token that may read.
+func (v *viewers) tokenCanView(tok string) bool {
+	return bearer.Matches("Bearer "+tok, v.token) || bearer.Matches("Bearer "+tok, v.admin) || v.scoped != nil && v.scoped(tok)
 }
 
 // shareSignature signs a share link's expiry (unix seconds) with the
@@ -66,11 +74,12 @@ func (v *viewers) validShare(sig string) bool {
 // canView says whether r may read.
 func (v *viewers) canView(r *http.Request) bool {
 	if h := r.Header.Get("Authorization"); h != "" {
-		return bearer.Matches(h, v.token) || bearer.Matches(h, v.admin)
+		t, ok := strings.CutPrefix(h, "Bearer ")
+		return ok && v.tokenCanView(t)
 	}
 	q := r.URL.Query()
 	if t := q.Get("access"); t != "" {
-		return bearer.Matches("Bearer "+t, v.token) || bearer.Matches("Bearer "+t, v.admin)
+		return v.tokenCanView(t)
 	}
 	if s := q.Get("view"); s != "" {
 		return v.validShare(s)

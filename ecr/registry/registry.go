@@ -138,7 +138,7 @@ func Start(ctx context.Context, cfg Config) (*Registry, error) {
 		app.Shutdown()
 		return nil, fmt.Errorf("registry address: %w", err)
 	}
-	r.srv = &http.Server{Handler: r.gate(app), ReadHeaderTimeout: 10 * time.Second}
+	r.srv = &http.Server{Handler: r.gate(app), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
 	go func() {
 		var err error
 		if r.TLS() {

@@ -452,6 +452,483 @@ func (x *ShareDashboardResponse) GetExpiresAt() float64 {
 	return 0
 }
 
+type CreateAccessTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// scope is "admin", "viewer" or "deployer".
+	Scope string `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
+	// services are the services a deployer token may update: a name (in any
+	// cluster) or "CLUSTER/NAME". Only for scope deployer.
+	Services []string `protobuf:"bytes,2,rep,name=services,proto3" json:"services,omitempty"`
+	// families are the task definition families a deployer token may
+	// register and deploy. Only for scope deployer.
+	Families []string `protobuf:"bytes,3,rep,name=families,proto3" json:"families,omitempty"`
+	// description is kept and listed.
+	Description string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	// valid_seconds is how long the token works (0: until revoked).
+	ValidSeconds  int64 `protobuf:"varint,5,opt,name=valid_seconds,json=validSeconds,proto3" json:"valid_seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateAccessTokenRequest) Reset() {
+	*x = CreateAccessTokenRequest{}
+	mi := &file_berth_v1_trust_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAccessTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAccessTokenRequest) ProtoMessage() {}
+
+func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_trust_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAccessTokenRequest.ProtoReflect.Descriptor instead.
+func (*CreateAccessTokenRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_trust_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CreateAccessTokenRequest) GetScope() string {
+	if x != nil {
+		return x.Scope
+	}
+	return ""
+}
+
+func (x *CreateAccessTokenRequest) GetServices() []string {
+	if x != nil {
+		return x.Services
+	}
+	return nil
+}
+
+func (x *CreateAccessTokenRequest) GetFamilies() []string {
+	if x != nil {
+		return x.Families
+	}
+	return nil
+}
+
+func (x *CreateAccessTokenRequest) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *CreateAccessTokenRequest) GetValidSeconds() int64 {
+	if x != nil {
+		return x.ValidSeconds
+	}
+	return 0
+}
+
+type CreateAccessTokenResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// token is the bearer token for gRPC ("authorization: Bearer <token>"),
+	// and the session token of the SigV4 credentials below.
+	Token       string       `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	AccessToken *AccessToken `protobuf:"bytes,2,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
+	// access_key_id and secret_access_key sign requests to the AWS front door
+	// (SigV4), with token as the session token (X-Amz-Security-Token). The
+	// secret is derived from the token and kept nowhere.
+	AccessKeyId     string `protobuf:"bytes,3,opt,name=access_key_id,json=accessKeyId,proto3" json:"access_key_id,omitempty"`
+	SecretAccessKey string `protobuf:"bytes,4,opt,name=secret_access_key,json=secretAccessKey,proto3" json:"secret_access_key,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CreateAccessTokenResponse) Reset() {
+	*x = CreateAccessTokenResponse{}
+	mi := &file_berth_v1_trust_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAccessTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAccessTokenResponse) ProtoMessage() {}
+
+func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_trust_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAccessTokenResponse.ProtoReflect.Descriptor instead.
+func (*CreateAccessTokenResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_trust_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *CreateAccessTokenResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *CreateAccessTokenResponse) GetAccessToken() *AccessToken {
+	if x != nil {
+		return x.AccessToken
+	}
+	return nil
+}
+
+func (x *CreateAccessTokenResponse) GetAccessKeyId() string {
+	if x != nil {
+		return x.AccessKeyId
+	}
+	return ""
+}
+
+func (x *CreateAccessTokenResponse) GetSecretAccessKey() string {
+	if x != nil {
+		return x.SecretAccessKey
+	}
+	return ""
+}
+
+// AccessToken is a scoped token as it is listed.
+type AccessToken struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the token's public id (its access key id is "ASIA" + id).
+	Id          string   `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Scope       string   `protobuf:"bytes,2,opt,name=scope,proto3" json:"scope,omitempty"`
+	Services    []string `protobuf:"bytes,3,rep,name=services,proto3" json:"services,omitempty"`
+	Families    []string `protobuf:"bytes,4,rep,name=families,proto3" json:"families,omitempty"`
+	Description string   `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
+	// created_at and expires_at are seconds since the epoch (expires_at 0:
+	// never).
+	CreatedAt     float64 `protobuf:"fixed64,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	ExpiresAt     float64 `protobuf:"fixed64,7,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccessToken) Reset() {
+	*x = AccessToken{}
+	mi := &file_berth_v1_trust_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccessToken) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccessToken) ProtoMessage() {}
+
+func (x *AccessToken) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_trust_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccessToken.ProtoReflect.Descriptor instead.
+func (*AccessToken) Descriptor() ([]byte, []int) {
+	return file_berth_v1_trust_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AccessToken) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AccessToken) GetScope() string {
+	if x != nil {
+		return x.Scope
+	}
+	return ""
+}
+
+func (x *AccessToken) GetServices() []string {
+	if x != nil {
+		return x.Services
+	}
+	return nil
+}
+
+func (x *AccessToken) GetFamilies() []string {
+	if x != nil {
+		return x.Families
+	}
+	return nil
+}
+
+func (x *AccessToken) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *AccessToken) GetCreatedAt() float64 {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return 0
+}
+
+func (x *AccessToken) GetExpiresAt() float64 {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return 0
+}
+
+type ListAccessTokensRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAccessTokensRequest) Reset() {
+	*x = ListAccessTokensRequest{}
+	mi := &file_berth_v1_trust_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAccessTokensRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAccessTokensRequest) ProtoMessage() {}
+
+func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_trust_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAccessTokensRequest.ProtoReflect.Descriptor instead.
+func (*ListAccessTokensRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_trust_proto_rawDescGZIP(), []int{11}
+}
+
+type ListAccessTokensResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AccessTokens  []*AccessToken         `protobuf:"bytes,1,rep,name=access_tokens,json=accessTokens,proto3" json:"access_tokens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAccessTokensResponse) Reset() {
+	*x = ListAccessTokensResponse{}
+	mi := &file_berth_v1_trust_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAccessTokensResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAccessTokensResponse) ProtoMessage() {}
+
+func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_trust_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAccessTokensResponse.ProtoReflect.Descriptor instead.
+func (*ListAccessTokensResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_trust_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListAccessTokensResponse) GetAccessTokens() []*AccessToken {
+	if x != nil {
+		return x.AccessTokens
+	}
+	return nil
+}
+
+type RevokeAccessTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the token's id, or the token itself.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeAccessTokenRequest) Reset() {
+	*x = RevokeAccessTokenRequest{}
+	mi := &file_berth_v1_trust_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeAccessTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeAccessTokenRequest) ProtoMessage() {}
+
+func (x *RevokeAccessTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_trust_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeAccessTokenRequest.ProtoReflect.Descriptor instead.
+func (*RevokeAccessTokenRequest) Descriptor() ([]byte, []int) {
+	return file_berth_v1_trust_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *RevokeAccessTokenRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type RevokeAccessTokenResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AccessToken   *AccessToken           `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeAccessTokenResponse) Reset() {
+	*x = RevokeAccessTokenResponse{}
+	mi := &file_berth_v1_trust_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeAccessTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeAccessTokenResponse) ProtoMessage() {}
+
+func (x *RevokeAccessTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_trust_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeAccessTokenResponse.ProtoReflect.Descriptor instead.
+func (*RevokeAccessTokenResponse) Descriptor() ([]byte, []int) {
+	return file_berth_v1_trust_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RevokeAccessTokenResponse) GetAccessToken() *AccessToken {
+	if x != nil {
+		return x.AccessToken
+	}
+	return nil
+}
+
+// AccessTokenRecord is a scoped token as the control plane keeps it
+// (collection "access-tokens", key its id): the token's SHA-256, never the
+// token.
+type AccessTokenRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Token *AccessToken           `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// sha256 is the SHA-256 of the whole token.
+	Sha256        []byte `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccessTokenRecord) Reset() {
+	*x = AccessTokenRecord{}
+	mi := &file_berth_v1_trust_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccessTokenRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccessTokenRecord) ProtoMessage() {}
+
+func (x *AccessTokenRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_trust_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccessTokenRecord.ProtoReflect.Descriptor instead.
+func (*AccessTokenRecord) Descriptor() ([]byte, []int) {
+	return file_berth_v1_trust_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *AccessTokenRecord) GetToken() *AccessToken {
+	if x != nil {
+		return x.Token
+	}
+	return nil
+}
+
+func (x *AccessTokenRecord) GetSha256() []byte {
+	if x != nil {
+		return x.Sha256
+	}
+	return nil
+}
+
 var File_berth_v1_trust_proto protoreflect.FileDescriptor
 
 const file_berth_v1_trust_proto_rawDesc = "" +
@@ -483,7 +960,38 @@ const file_berth_v1_trust_proto_rawDesc = "" +
 	"\x16ShareDashboardResponse\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x1d\n" +
 	"\n" +
-	"expires_at\x18\x02 \x01(\x01R\texpiresAt2\x8a\x01\n" +
+	"expires_at\x18\x02 \x01(\x01R\texpiresAt\"\xaf\x01\n" +
+	"\x18CreateAccessTokenRequest\x12\x14\n" +
+	"\x05scope\x18\x01 \x01(\tR\x05scope\x12\x1a\n" +
+	"\bservices\x18\x02 \x03(\tR\bservices\x12\x1a\n" +
+	"\bfamilies\x18\x03 \x03(\tR\bfamilies\x12 \n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\x12#\n" +
+	"\rvalid_seconds\x18\x05 \x01(\x03R\fvalidSeconds\"\xbb\x01\n" +
+	"\x19CreateAccessTokenResponse\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x128\n" +
+	"\faccess_token\x18\x02 \x01(\v2\x15.berth.v1.AccessTokenR\vaccessToken\x12\"\n" +
+	"\raccess_key_id\x18\x03 \x01(\tR\vaccessKeyId\x12*\n" +
+	"\x11secret_access_key\x18\x04 \x01(\tR\x0fsecretAccessKey\"\xcb\x01\n" +
+	"\vAccessToken\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05scope\x18\x02 \x01(\tR\x05scope\x12\x1a\n" +
+	"\bservices\x18\x03 \x03(\tR\bservices\x12\x1a\n" +
+	"\bfamilies\x18\x04 \x03(\tR\bfamilies\x12 \n" +
+	"\vdescription\x18\x05 \x01(\tR\vdescription\x12\x1d\n" +
+	"\n" +
+	"created_at\x18\x06 \x01(\x01R\tcreatedAt\x12\x1d\n" +
+	"\n" +
+	"expires_at\x18\a \x01(\x01R\texpiresAt\"\x19\n" +
+	"\x17ListAccessTokensRequest\"V\n" +
+	"\x18ListAccessTokensResponse\x12:\n" +
+	"\raccess_tokens\x18\x01 \x03(\v2\x15.berth.v1.AccessTokenR\faccessTokens\"*\n" +
+	"\x18RevokeAccessTokenRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"U\n" +
+	"\x19RevokeAccessTokenResponse\x128\n" +
+	"\faccess_token\x18\x01 \x01(\v2\x15.berth.v1.AccessTokenR\vaccessToken\"X\n" +
+	"\x11AccessTokenRecord\x12+\n" +
+	"\x05token\x18\x01 \x01(\v2\x15.berth.v1.AccessTokenR\x05token\x12\x16\n" +
+	"\x06sha256\x18\x02 \x01(\fR\x06sha2562\x8a\x01\n" +
 	"\n" +
 	"AgentTrust\x12<\n" +
 	"\x04Join\x12\x15.berth.v1.JoinRequest\x1a\x1d.berth.v1.CertificateResponse\x12>\n" +
@@ -492,7 +1000,11 @@ const file_berth_v1_trust_proto_rawDesc = "" +
 	"JoinTokens\x12V\n" +
 	"\x0fRotateJoinToken\x12 .berth.v1.RotateJoinTokenRequest\x1a!.berth.v1.RotateJoinTokenResponse2e\n" +
 	"\x0eDashboardLinks\x12S\n" +
-	"\x0eShareDashboard\x12\x1f.berth.v1.ShareDashboardRequest\x1a .berth.v1.ShareDashboardResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
+	"\x0eShareDashboard\x12\x1f.berth.v1.ShareDashboardRequest\x1a .berth.v1.ShareDashboardResponse2\xa5\x02\n" +
+	"\fAccessTokens\x12\\\n" +
+	"\x11CreateAccessToken\x12\".berth.v1.CreateAccessTokenRequest\x1a#.berth.v1.CreateAccessTokenResponse\x12Y\n" +
+	"\x10ListAccessTokens\x12!.berth.v1.ListAccessTokensRequest\x1a\".berth.v1.ListAccessTokensResponse\x12\\\n" +
+	"\x11RevokeAccessToken\x12\".berth.v1.RevokeAccessTokenRequest\x1a#.berth.v1.RevokeAccessTokenResponseB3Z1github.com/berth/berth/api/proto/berth/v1;berthv1b\x06proto3"
 
 var (
 	file_berth_v1_trust_proto_rawDescOnce sync.Once
@@ -506,31 +1018,49 @@ func file_berth_v1_trust_proto_rawDescGZIP() []byte {
 	return file_berth_v1_trust_proto_rawDescData
 }
 
-var file_berth_v1_trust_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_berth_v1_trust_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_berth_v1_trust_proto_goTypes = []any{
-	(*JoinRequest)(nil),             // 0: berth.v1.JoinRequest
-	(*RenewRequest)(nil),            // 1: berth.v1.RenewRequest
-	(*CertificateResponse)(nil),     // 2: berth.v1.CertificateResponse
-	(*RotateJoinTokenRequest)(nil),  // 3: berth.v1.RotateJoinTokenRequest
-	(*RotateJoinTokenResponse)(nil), // 4: berth.v1.RotateJoinTokenResponse
-	(*TrustIdentityRecord)(nil),     // 5: berth.v1.TrustIdentityRecord
-	(*ShareDashboardRequest)(nil),   // 6: berth.v1.ShareDashboardRequest
-	(*ShareDashboardResponse)(nil),  // 7: berth.v1.ShareDashboardResponse
+	(*JoinRequest)(nil),               // 0: berth.v1.JoinRequest
+	(*RenewRequest)(nil),              // 1: berth.v1.RenewRequest
+	(*CertificateResponse)(nil),       // 2: berth.v1.CertificateResponse
+	(*RotateJoinTokenRequest)(nil),    // 3: berth.v1.RotateJoinTokenRequest
+	(*RotateJoinTokenResponse)(nil),   // 4: berth.v1.RotateJoinTokenResponse
+	(*TrustIdentityRecord)(nil),       // 5: berth.v1.TrustIdentityRecord
+	(*ShareDashboardRequest)(nil),     // 6: berth.v1.ShareDashboardRequest
+	(*ShareDashboardResponse)(nil),    // 7: berth.v1.ShareDashboardResponse
+	(*CreateAccessTokenRequest)(nil),  // 8: berth.v1.CreateAccessTokenRequest
+	(*CreateAccessTokenResponse)(nil), // 9: berth.v1.CreateAccessTokenResponse
+	(*AccessToken)(nil),               // 10: berth.v1.AccessToken
+	(*ListAccessTokensRequest)(nil),   // 11: berth.v1.ListAccessTokensRequest
+	(*ListAccessTokensResponse)(nil),  // 12: berth.v1.ListAccessTokensResponse
+	(*RevokeAccessTokenRequest)(nil),  // 13: berth.v1.RevokeAccessTokenRequest
+	(*RevokeAccessTokenResponse)(nil), // 14: berth.v1.RevokeAccessTokenResponse
+	(*AccessTokenRecord)(nil),         // 15: berth.v1.AccessTokenRecord
 }
 var file_berth_v1_trust_proto_depIdxs = []int32{
-	0, // 0: berth.v1.AgentTrust.Join:input_type -> berth.v1.JoinRequest
-	1, // 1: berth.v1.AgentTrust.Renew:input_type -> berth.v1.RenewRequest
-	3, // 2: berth.v1.JoinTokens.RotateJoinToken:input_type -> berth.v1.RotateJoinTokenRequest
-	6, // 3: berth.v1.DashboardLinks.ShareDashboard:input_type -> berth.v1.ShareDashboardRequest
-	2, // 4: berth.v1.AgentTrust.Join:output_type -> berth.v1.CertificateResponse
-	2, // 5: berth.v1.AgentTrust.Renew:output_type -> berth.v1.CertificateResponse
-	4, // 6: berth.v1.JoinTokens.RotateJoinToken:output_type -> berth.v1.RotateJoinTokenResponse
-	7, // 7: berth.v1.DashboardLinks.ShareDashboard:output_type -> berth.v1.ShareDashboardResponse
-	4, // [4:8] is the sub-list for method output_type
-	0, // [0:4] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	10, // 0: berth.v1.CreateAccessTokenResponse.access_token:type_name -> berth.v1.AccessToken
+	10, // 1: berth.v1.ListAccessTokensResponse.access_tokens:type_name -> berth.v1.AccessToken
+	10, // 2: berth.v1.RevokeAccessTokenResponse.access_token:type_name -> berth.v1.AccessToken
+	10, // 3: berth.v1.AccessTokenRecord.token:type_name -> berth.v1.AccessToken
+	0,  // 4: berth.v1.AgentTrust.Join:input_type -> berth.v1.JoinRequest
+	1,  // 5: berth.v1.AgentTrust.Renew:input_type -> berth.v1.RenewRequest
+	3,  // 6: berth.v1.JoinTokens.RotateJoinToken:input_type -> berth.v1.RotateJoinTokenRequest
+	6,  // 7: berth.v1.DashboardLinks.ShareDashboard:input_type -> berth.v1.ShareDashboardRequest
+	8,  // 8: berth.v1.AccessTokens.CreateAccessToken:input_type -> berth.v1.CreateAccessTokenRequest
+	11, // 9: berth.v1.AccessTokens.ListAccessTokens:input_type -> berth.v1.ListAccessTokensRequest
+	13, // 10: berth.v1.AccessTokens.RevokeAccessToken:input_type -> berth.v1.RevokeAccessTokenRequest
+	2,  // 11: berth.v1.AgentTrust.Join:output_type -> berth.v1.CertificateResponse
+	2,  // 12: berth.v1.AgentTrust.Renew:output_type -> berth.v1.CertificateResponse
+	4,  // 13: berth.v1.JoinTokens.RotateJoinToken:output_type -> berth.v1.RotateJoinTokenResponse
+	7,  // 14: berth.v1.DashboardLinks.ShareDashboard:output_type -> berth.v1.ShareDashboardResponse
+	9,  // 15: berth.v1.AccessTokens.CreateAccessToken:output_type -> berth.v1.CreateAccessTokenResponse
+	12, // 16: berth.v1.AccessTokens.ListAccessTokens:output_type -> berth.v1.ListAccessTokensResponse
+	14, // 17: berth.v1.AccessTokens.RevokeAccessToken:output_type -> berth.v1.RevokeAccessTokenResponse
+	11, // [11:18] is the sub-list for method output_type
+	4,  // [4:11] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_trust_proto_init() }
@@ -544,9 +1074,9 @@ func file_berth_v1_trust_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_trust_proto_rawDesc), len(file_berth_v1_trust_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   16,
 			NumExtensions: 0,
-			NumServices:   3,
+			NumServices:   4,
 		},
 		GoTypes:           file_berth_v1_trust_proto_goTypes,
 		DependencyIndexes: file_berth_v1_trust_proto_depIdxs,

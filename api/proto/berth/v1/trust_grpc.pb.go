@@ -398,3 +398,199 @@ var DashboardLinks_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "berth/v1/trust.proto",
 }
+
+const (
+	AccessTokens_CreateAccessToken_FullMethodName = "/berth.v1.AccessTokens/CreateAccessToken"
+	AccessTokens_ListAccessTokens_FullMethodName  = "/berth.v1.AccessTokens/ListAccessTokens"
+	AccessTokens_RevokeAccessToken_FullMethodName = "/berth.v1.AccessTokens/RevokeAccessToken"
+)
+
+// AccessTokensClient is the client API for AccessTokens service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// AccessTokens manages scoped tokens (admin token, or a token of scope
+// admin): an admin token may call everything, a viewer token the read-only
+// calls and the dashboard's data, a deployer token UpdateService and
+// RegisterTaskDefinition of its services and families alone. A token is
+// shown once, when it is made; the control plane keeps its SHA-256 only.
+type AccessTokensClient interface {
+	// CreateAccessToken makes a token.
+	CreateAccessToken(ctx context.Context, in *CreateAccessTokenRequest, opts ...grpc.CallOption) (*CreateAccessTokenResponse, error)
+	// ListAccessTokens lists the tokens (never their secrets).
+	ListAccessTokens(ctx context.Context, in *ListAccessTokensRequest, opts ...grpc.CallOption) (*ListAccessTokensResponse, error)
+	// RevokeAccessToken forgets a token: it is refused from then on.
+	RevokeAccessToken(ctx context.Context, in *RevokeAccessTokenRequest, opts ...grpc.CallOption) (*RevokeAccessTokenResponse, error)
+}
+
+type accessTokensClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewAccessTokensClient(cc grpc.ClientConnInterface) AccessTokensClient {
+	return &accessTokensClient{cc}
+}
+
+func (c *accessTokensClient) CreateAccessToken(ctx context.Context, in *CreateAccessTokenRequest, opts ...grpc.CallOption) (*CreateAccessTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateAccessTokenResponse)
+	err := c.cc.Invoke(ctx, AccessTokens_CreateAccessToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *accessTokensClient) ListAccessTokens(ctx context.Context, in *ListAccessTokensRequest, opts ...grpc.CallOption) (*ListAccessTokensResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAccessTokensResponse)
+	err := c.cc.Invoke(ctx, AccessTokens_ListAccessTokens_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *accessTokensClient) RevokeAccessToken(ctx context.Context, in *RevokeAccessTokenRequest, opts ...grpc.CallOption) (*RevokeAccessTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RevokeAccessTokenResponse)
+	err := c.cc.Invoke(ctx, AccessTokens_RevokeAccessToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// AccessTokensServer is the server API for AccessTokens service.
+// All implementations must embed UnimplementedAccessTokensServer
+// for forward compatibility.
+//
+// AccessTokens manages scoped tokens (admin token, or a token of scope
+// admin): an admin token may call everything, a viewer token the read-only
+// calls and the dashboard's data, a deployer token UpdateService and
+// RegisterTaskDefinition of its services and families alone. A token is
+// shown once, when it is made; the control plane keeps its SHA-256 only.
+type AccessTokensServer interface {
+	// CreateAccessToken makes a token.
+	CreateAccessToken(context.Context, *CreateAccessTokenRequest) (*CreateAccessTokenResponse, error)
+	// ListAccessTokens lists the tokens (never their secrets).
+	ListAccessTokens(context.Context, *ListAccessTokensRequest) (*ListAccessTokensResponse, error)
+	// RevokeAccessToken forgets a token: it is refused from then on.
+	RevokeAccessToken(context.Context, *RevokeAccessTokenRequest) (*RevokeAccessTokenResponse, error)
+	mustEmbedUnimplementedAccessTokensServer()
+}
+
+// UnimplementedAccessTokensServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedAccessTokensServer struct{}
+
+func (UnimplementedAccessTokensServer) CreateAccessToken(context.Context, *CreateAccessTokenRequest) (*CreateAccessTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateAccessToken not implemented")
+}
+func (UnimplementedAccessTokensServer) ListAccessTokens(context.Context, *ListAccessTokensRequest) (*ListAccessTokensResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAccessTokens not implemented")
+}
+func (UnimplementedAccessTokensServer) RevokeAccessToken(context.Context, *RevokeAccessTokenRequest) (*RevokeAccessTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokeAccessToken not implemented")
+}
+func (UnimplementedAccessTokensServer) mustEmbedUnimplementedAccessTokensServer() {}
+func (UnimplementedAccessTokensServer) testEmbeddedByValue()                      {}
+
+// UnsafeAccessTokensServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to AccessTokensServer will
+// result in compilation errors.
+type UnsafeAccessTokensServer interface {
+	mustEmbedUnimplementedAccessTokensServer()
+}
+
+func RegisterAccessTokensServer(s grpc.ServiceRegistrar, srv AccessTokensServer) {
+	// If the following call panics, it indicates UnimplementedAccessTokensServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&AccessTokens_ServiceDesc, srv)
+}
+
+func _AccessTokens_CreateAccessToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateAccessTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccessTokensServer).CreateAccessToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccessTokens_CreateAccessToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccessTokensServer).CreateAccessToken(ctx, req.(*CreateAccessTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AccessTokens_ListAccessTokens_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAccessTokensRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccessTokensServer).ListAccessTokens(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccessTokens_ListAccessTokens_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccessTokensServer).ListAccessTokens(ctx, req.(*ListAccessTokensRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AccessTokens_RevokeAccessToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeAccessTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccessTokensServer).RevokeAccessToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccessTokens_RevokeAccessToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccessTokensServer).RevokeAccessToken(ctx, req.(*RevokeAccessTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// AccessTokens_ServiceDesc is the grpc.ServiceDesc for AccessTokens service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var AccessTokens_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "berth.v1.AccessTokens",
+	HandlerType: (*AccessTokensServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "CreateAccessToken",
+			Handler:    _AccessTokens_CreateAccessToken_Handler,
+		},
+		{
+			MethodName: "ListAccessTokens",
+			Handler:    _AccessTokens_ListAccessTokens_Handler,
+		},
+		{
+			MethodName: "RevokeAccessToken",
+			Handler:    _AccessTokens_RevokeAccessToken_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "berth/v1/trust.proto",
+}

@@ -148,7 +148,8 @@ func (a *app) rootCommand() *cobra.Command {
 		}
 		root.AddCommand(cmd)
 	}
-	for _, cmd := range []*cobra.Command{a.waitCommand(), a.explainCommand(), a.logsCommand(), a.execCommand(), a.topCommand(), a.eventsCommand()} {
+	for _, cmd := range []*cobra.Command{a.waitCommand(), a.explainCommand(), a.logsCommand(), a.execCommand(), a.topCommand(), a.eventsCommand(),
+		a.tokenCommand()} {
 		cmd.GroupID = "berth"
 		root.AddCommand(cmd)
 	}
