@@ -149,6 +149,20 @@ func TestServiceBehindLoadBalancer(t *testing.T) {
 		return resp.StatusCode == 200 && string(b) == "task"
 	})
 
+	// The task that serves is the one whose target is healthy (the one
+	// served first may have failed its checks before it listened, and its
+	// replacement taken the same host port).
+	cptest.Eventually(t, "a healthy target of a running task", func() bool {
+		for _, d := range targets() {
+			if d.TargetHealth.State == "healthy" {
+				if task := onPort(d.Target.GetPort()); task != nil && task.DesiredStatus == "RUNNING" {
+					hostPort = d.Target.GetPort()
+					return true
+				}
+			}
+		}
+		return false
+	})
 	// Scale in: the target drains through its delay, then the task stops.
 	if _, err := c.ECS.UpdateService(ctx, &berthv1.UpdateServiceRequest{Service: "web", DesiredCount: proto.Int32(0)}); err != nil {
 		t.Fatal(err)
