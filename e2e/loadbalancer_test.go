@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -90,6 +92,7 @@ func TestServiceBehindListener(t *testing.T) {
 	t.Cleanup(web.CloseIdleConnections)
 	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
 	failed := 0
+	byTask := map[string]int{}
 	for range 1000 {
 		resp, err := web.Get(url)
 		if err != nil {
@@ -100,9 +103,19 @@ func TestServiceBehindListener(t *testing.T) {
 		if resp.StatusCode != 200 {
 			failed++
 		}
+		byTask[resp.Header.Get("X-Testapp-Host")]++
 	}
 	if failed > 0 {
 		t.Errorf("%d of 1,000 requests through the listener failed", failed)
+	}
+	// Round robin over 3 healthy targets: each within 20% of a third.
+	if len(byTask) != 3 {
+		t.Errorf("requests reached %d tasks, want 3: %v", len(byTask), byTask)
+	}
+	for host, n := range byTask {
+		if n < 1000/3*8/10 || n > 1000/3*12/10 {
+			t.Errorf("task %s took %d of 1,000 requests, not within 20%% of a third: %v", host, n, byTask)
+		}
 	}
 
 	// Kill one task's container: its target leaves the group, the service
@@ -132,4 +145,69 @@ func TestServiceBehindListener(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	})
+	s.steady(t, "web", 3)
+
+	// A rolling deployment behind the listener loses no request: new tasks
+	// take requests once their targets are healthy, old ones drain through
+	// the deregistration delay (DEACTIVATING) before they are stopped.
+	var sent, lost atomic.Int64
+	var lastErr atomic.Value
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pace := time.NewTicker(5 * time.Millisecond) // about 200 requests a second at most: the machine is shared
+		defer pace.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-pace.C:
+			}
+			resp, err := web.Get(url)
+			sent.Add(1)
+			if err != nil {
+				lost.Add(1)
+				lastErr.Store(err.Error())
+				continue
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				lost.Add(1)
+				lastErr.Store(resp.Status)
+			}
+		}
+	}()
+	stopLoad := sync.OnceFunc(func() { close(stop); <-done })
+	t.Cleanup(stopLoad)
+	revision2 := s.register(t, &berthv1.RegisterTaskDefinitionRequest{Family: "web", NetworkMode: "bridge",
+		ContainerDefinitions: []*berthv1.ContainerDefinition{{Name: "app", Image: testimage.Image(t), Memory: new(int32(32)),
+			Command: []string{"serve", ":8080"}, PortMappings: []*berthv1.PortMapping{{ContainerPort: 8080}}, DockerLabels: dockertest.Labels(nil),
+			Environment: []*berthv1.KeyValuePair{{Name: "REVISION", Value: "2"}}}}})
+	old := taskARNs(s.serviceTasks(t, "web"))
+	s.updateService(t, &berthv1.UpdateServiceRequest{Service: "web", TaskDefinition: revision2})
+	sawDeactivating := false
+	pollWithin(t, serviceWithin, "rolled out to "+revision2+" with the old tasks stopped", func() bool {
+		resp, err := s.ECS.DescribeTasks(s.Ctx, &berthv1.DescribeTasksRequest{Tasks: old})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stopped := 0
+		for _, task := range resp.GetTasks() {
+			sawDeactivating = sawDeactivating || task.GetLastStatus() == "DEACTIVATING"
+			if task.GetLastStatus() == "STOPPED" {
+				stopped++
+			}
+		}
+		return stopped == len(old) && onlyDeployment(s.describeService(t, "web").Service, revision2)
+	}, func(ok bool) bool { return ok })
+	stopLoad()
+	if sent.Load() < 10 || lost.Load() > 0 {
+		t.Errorf("during the rolling deployment %d of %d requests failed (last: %v)", lost.Load(), sent.Load(), lastErr.Load())
+	}
+	if !sawDeactivating {
+		t.Error("no old task was seen DEACTIVATING while its target drained")
+	}
+	t.Logf("rolling deployment: %d requests, %d failed", sent.Load(), lost.Load())
 }

@@ -12,6 +12,10 @@ const (
 	TaskProvisioning = "PROVISIONING"
 	TaskPending      = "PENDING"
 	TaskRunning      = "RUNNING"
+	// TaskDeactivating is a service task whose load balancer targets drain
+	// (desiredStatus STOPPED) before its containers are told to stop; the
+	// service controller moves it on to STOPPING when the delay ends.
+	TaskDeactivating = "DEACTIVATING"
 	TaskStopping     = "STOPPING"
 	TaskStopped      = "STOPPED"
 )
@@ -277,9 +281,16 @@ func applyTaskChange(in *berthv1.ContainerInstanceRecord, rec *berthv1.TaskRecor
 			}
 		}
 	}
-	if ch.LastStatus != "" {
+	if ch.LastStatus != "" && !stillDeactivating(t, ch.LastStatus) {
 		moveTask(in, rec, ch.LastStatus, at)
 	}
+}
+
+// stillDeactivating says an agent's report of a task it still runs (it
+// knows nothing of the load balancer's draining) leaves a DEACTIVATING task
+// as it is: only STOPPING or STOPPED move it on.
+func stillDeactivating(t *berthv1.Task, reported string) bool {
+	return t.LastStatus == TaskDeactivating && reported != TaskStopping && reported != TaskStopped && reported != TaskDeactivating
 }
 
 func applyContainerChange(ct *berthv1.Container, cc *berthv1.ContainerStateChange) {

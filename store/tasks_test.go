@@ -242,3 +242,31 @@ func TestTaskStoppingByItselfKeepsItsReason(t *testing.T) {
 		t.Fatalf("StopTask overwrote the reason: %v", task.Task)
 	}
 }
+
+// A service task whose targets drain is DEACTIVATING: not RUNNING, still
+// holding what it reserved; the agent's reports of it running leave it so,
+// and STOPPING moves it on.
+func TestDeactivatingTaskHoldsItsResources(t *testing.T) {
+	s := withDefaultCluster(t)
+	registerInstance(t, s, "default", "i1", "i-1", 1024, 1024)
+	mustApply(t, s, placeCmd("default", newTask("t1", "i1", 512, 512, 80)))
+	report(t, s, "i1", &berthv1.TaskStateChange{TaskArn: "arn:task/t1", LastStatus: TaskRunning, StartedAt: 25})
+	report(t, s, "i1", &berthv1.TaskStateChange{TaskArn: "arn:task/t1", LastStatus: TaskDeactivating,
+		StopCode: "ServiceSchedulerInitiated", StoppedReason: "Scaling activity initiated by (deployment ecs-svc/1)"})
+	report(t, s, "i1", &berthv1.TaskStateChange{TaskArn: "arn:task/t1", LastStatus: TaskRunning, HealthStatus: "HEALTHY"})
+	task, _ := s.Task("default", "t1")
+	in, _ := s.ContainerInstance("default", "i1")
+	if task.Task.LastStatus != TaskDeactivating || task.Task.DesiredStatus != TaskStopped || task.Task.StoppingAt == 0 ||
+		task.Task.StopCode != "ServiceSchedulerInitiated" {
+		t.Fatalf("draining task: %v", task.Task)
+	}
+	if in.RunningTasks != 0 || in.PendingTasks != 1 || in.Allocated.Cpu != 512 || len(in.Allocated.PortsTcp) != 1 {
+		t.Fatalf("instance with a DEACTIVATING task: %v", in)
+	}
+	report(t, s, "i1", &berthv1.TaskStateChange{TaskArn: "arn:task/t1", LastStatus: TaskStopping})
+	report(t, s, "i1", &berthv1.TaskStateChange{TaskArn: "arn:task/t1", LastStatus: TaskStopped})
+	in, _ = s.ContainerInstance("default", "i1")
+	if in.PendingTasks != 0 || in.Allocated.Cpu != 0 {
+		t.Fatalf("instance after the task stopped: %v", in)
+	}
+}

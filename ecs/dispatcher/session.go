@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/ecs/placement"
@@ -282,8 +283,13 @@ func (d *Dispatcher) sendFull(s *session) error {
 		if err != nil {
 			return err
 		}
+		desired := t.Task.DesiredStatus
+		if t.Task.GetLastStatus() == store.TaskDeactivating { // its targets drain: it runs on meanwhile
+			a.Task = proto.Clone(t.Task).(*berthv1.Task)
+			a.Task.DesiredStatus, desired = store.TaskRunning, store.TaskRunning
+		}
 		msg.Tasks = append(msg.Tasks, a)
-		s.sent[t.Id] = t.Task.DesiredStatus
+		s.sent[t.Id] = desired
 	}
 	return d.sendAssignments(s, msg)
 }
@@ -296,6 +302,9 @@ func (d *Dispatcher) sendChange(s *session, t *berthv1.TaskRecord) error {
 	}
 	if s.sent[t.Id] == t.Task.DesiredStatus {
 		return nil
+	}
+	if t.Task.GetLastStatus() == store.TaskDeactivating {
+		return nil // its targets drain: the stop goes out when it is STOPPING
 	}
 	a, err := d.assignment(t)
 	if err != nil {

@@ -263,6 +263,11 @@ func (s *Server) updateMembers(svc *berthv1.Service, req *berthv1.UpdateServiceR
 		if err := checkLoadBalancers(td, lbs); err != nil {
 			return false, err
 		}
+		if cluster, err := arn.ClusterName(svc.ClusterArn); err != nil {
+			return false, err
+		} else if err := s.checkSharedTargetGroups(cluster, svc.ServiceName, lbs); err != nil {
+			return false, err
+		}
 		changed = changed || !equalList(lbs, svc.LoadBalancers)
 		svc.LoadBalancers = lbs
 	} else if err := checkLoadBalancers(td, svc.LoadBalancers); err != nil {

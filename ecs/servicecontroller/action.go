@@ -61,7 +61,7 @@ func (a *action) stop(ctx context.Context, d service.Decision) error {
 	}
 	var stopped []string
 	for _, reason := range order {
-		ids, err := a.drain(ctx, byReason[reason])
+		ids, err := a.drain(ctx, byReason[reason], reason)
 		if err != nil {
 			return err
 		}

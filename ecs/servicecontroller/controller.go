@@ -59,10 +59,6 @@ type Controller struct {
 	// to tell the changes that concern them from the many that do not (a
 	// task's reservation moving). Owned by Run's goroutine.
 	seen map[instanceKey]instanceSeen
-	// leaving holds the tasks whose targets were deregistered before their
-	// stop, so that they are not registered again meanwhile (task id to
-	// struct{}; the workers share it).
-	leaving sync.Map
 	// targets are the targets registered for each running task (task id to
 	// []Target), to deregister them when the task stops by itself.
 	targets sync.Map

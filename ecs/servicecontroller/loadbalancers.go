@@ -75,22 +75,25 @@ func (c *Controller) balanced(rec *berthv1.ServiceRecord) bool {
 }
 
 // balance registers the service's RUNNING tasks with its target groups,
-// stops those whose target failed its health checks after the service's
-// grace period (ECS replaces them), and returns each running task's health
-// as its targets tell it: HEALTHY when every target is healthy, UNHEALTHY
-// when one failed, "" otherwise.
+// moves the DEACTIVATING ones whose targets have drained on to STOPPING
+// (their agents stop them then), stops those whose target failed its
+// health checks after the service's grace period (ECS replaces them), and
+// returns each running task's health as its targets tell it: HEALTHY when
+// every target is healthy, UNHEALTHY when one failed, "" otherwise.
 func (a *action) balance(ctx context.Context) (map[string]string, error) {
 	c := a.c
 	if !c.balanced(a.rec) {
-		return nil, nil
+		return nil, a.finishDeactivating(ctx)
 	}
 	grace := time.Duration(a.rec.Service.GetHealthCheckGracePeriodSeconds()) * time.Second
 	now := c.cfg.Now()
 	health := map[string]string{}
 	var failed []string
 	for _, t := range a.tasks {
+		if t.Task.GetLastStatus() == store.TaskDeactivating {
+			continue // finishDeactivating's
+		}
 		if t.Task.GetLastStatus() != store.TaskRunning || t.Task.GetDesiredStatus() != store.TaskRunning {
-			c.leaving.Delete(t.Id)
 			if old, ok := c.targets.LoadAndDelete(t.Id); ok { // stopped by itself, or after its health checks failed
 				for _, tg := range old.([]Target) {
 					if _, err := c.cfg.LoadBalancers.Deregister(ctx, tg); err != nil {
@@ -99,9 +102,6 @@ func (a *action) balance(ctx context.Context) (map[string]string, error) {
 				}
 			}
 			continue
-		}
-		if _, ok := c.leaving.Load(t.Id); ok {
-			continue // deregistered, waiting for its stop
 		}
 		targets := c.targetsOf(a.rec, t)
 		if len(targets) == 0 {
@@ -136,6 +136,9 @@ func (a *action) balance(ctx context.Context) (map[string]string, error) {
 		}
 		health[t.Id] = all
 	}
+	if err := a.finishDeactivating(ctx); err != nil {
+		return nil, err
+	}
 	if len(failed) > 0 {
 		_, err := c.cfg.Store.Apply(ctx, &berthv1.Command{At: toEpoch(now), Change: &berthv1.Command_StopTasks{StopTasks: &berthv1.StopTasksCommand{
 			Cluster: a.rec.Cluster, Ids: failed, StopCode: service.StopSchedulerInitiated, Reason: "Task failed ELB health checks in (target-group " + c.targetsOf(a.rec, a.task(failed[0]))[0].TargetGroupArn + ")",
@@ -145,6 +148,66 @@ func (a *action) balance(ctx context.Context) (map[string]string, error) {
 		}
 	}
 	return health, nil
+}
+
+// finishDeactivating moves each DEACTIVATING task whose targets no longer
+// drain on to STOPPING, when its agent is told to stop it. It asks the load
+// balancers again each time (the store is the only state: a restarted
+// control plane finishes what the last one started).
+func (a *action) finishDeactivating(ctx context.Context) error {
+	c := a.c
+	now := c.cfg.Now()
+	byInstance := map[string][]*berthv1.TaskStateChange{}
+	for _, t := range a.tasks {
+		if t.Task.GetLastStatus() != store.TaskDeactivating {
+			continue
+		}
+		wait := false
+		if c.cfg.LoadBalancers != nil {
+			for _, tg := range a.targetsOfLeaving(t) {
+				until, err := c.cfg.LoadBalancers.Deregister(ctx, tg)
+				if err == nil && until.After(now) {
+					wait = true
+				}
+			}
+		}
+		if !wait {
+			c.targets.Delete(t.Id)
+			byInstance[t.InstanceId] = append(byInstance[t.InstanceId], &berthv1.TaskStateChange{TaskArn: t.Task.TaskArn, LastStatus: store.TaskStopping})
+		}
+	}
+	var stopped []string
+	for instance, changes := range byInstance {
+		if err := a.report(ctx, instance, changes); err != nil {
+			return err
+		}
+		for _, ch := range changes {
+			stopped = append(stopped, lastPart(ch.TaskArn))
+		}
+	}
+	if len(stopped) > 0 {
+		a.say("(service %s) has stopped %d running tasks: %s.", a.rec.Service.ServiceName, len(stopped), taskList(stopped))
+	}
+	return nil
+}
+
+// report stores task state changes the service scheduler makes itself
+// (DEACTIVATING and on), as an agent's report would.
+func (a *action) report(ctx context.Context, instance string, changes []*berthv1.TaskStateChange) error {
+	_, err := a.c.cfg.Store.Apply(ctx, &berthv1.Command{At: toEpoch(a.c.cfg.Now()), Change: &berthv1.Command_UpdateTaskStates{
+		UpdateTaskStates: &berthv1.UpdateTaskStatesCommand{Cluster: a.rec.Cluster, InstanceId: instance, Changes: changes},
+	}})
+	return err
+}
+
+// targetsOfLeaving are the targets of a task on its way out: those of its
+// bindings, or those it was registered with.
+func (a *action) targetsOfLeaving(t *berthv1.TaskRecord) []Target {
+	targets := a.c.targetsOf(a.rec, t)
+	if old, ok := a.c.targets.Load(t.Id); ok && len(targets) == 0 {
+		targets = old.([]Target)
+	}
+	return targets
 }
 
 func (a *action) task(id string) *berthv1.TaskRecord {
@@ -157,23 +220,22 @@ func (a *action) task(id string) *berthv1.TaskRecord {
 }
 
 // drain starts the deregistration of the tasks about to be stopped and
-// returns those that may stop now: a task with targets still draining
-// waits (RUNNING, taking no new requests) until their delay ends.
-func (a *action) drain(ctx context.Context, ids []string) ([]string, error) {
+// returns those that may stop now. A task with targets still draining
+// becomes DEACTIVATING (desiredStatus STOPPED, with the stop's code and
+// reason, as ECS shows it): it keeps running, taking no new requests, until
+// the delay ends and finishDeactivating moves it on to STOPPING.
+func (a *action) drain(ctx context.Context, ids []string, reason string) ([]string, error) {
 	c := a.c
 	if !c.balanced(a.rec) {
 		return ids, nil
 	}
 	now := c.cfg.Now()
 	var ready []string
+	byInstance := map[string][]*berthv1.TaskStateChange{}
 	for _, id := range ids {
-		c.leaving.Store(id, struct{}{})
+		t := a.task(id)
 		wait := false
-		targets := c.targetsOf(a.rec, a.task(id))
-		if old, ok := c.targets.Load(id); ok && len(targets) == 0 {
-			targets = old.([]Target)
-		}
-		for _, tg := range targets {
+		for _, tg := range a.targetsOfLeaving(t) {
 			until, err := c.cfg.LoadBalancers.Deregister(ctx, tg)
 			if err != nil { // a target group gone: nothing to drain
 				a.say("(service %s) failed to deregister targets in (target-group %s) with (error %v)", a.rec.Service.ServiceName, tg.TargetGroupArn, err)
@@ -181,9 +243,22 @@ func (a *action) drain(ctx context.Context, ids []string) ([]string, error) {
 			}
 			wait = wait || until.After(now)
 		}
-		if !wait {
+		if !wait || t.InstanceId == "" || t.Task.GetLastStatus() != store.TaskRunning {
 			ready = append(ready, id)
+			continue
 		}
+		byInstance[t.InstanceId] = append(byInstance[t.InstanceId], &berthv1.TaskStateChange{TaskArn: t.Task.TaskArn,
+			LastStatus: store.TaskDeactivating, StopCode: service.StopSchedulerInitiated, StoppedReason: reason})
+	}
+	n := 0
+	for instance, changes := range byInstance {
+		if err := a.report(ctx, instance, changes); err != nil {
+			return nil, err
+		}
+		n += len(changes)
+	}
+	if n > 0 {
+		a.say("(service %s) has begun draining connections on %d tasks.", a.rec.Service.ServiceName, n)
 	}
 	return ready, nil
 }

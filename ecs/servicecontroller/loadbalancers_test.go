@@ -42,7 +42,7 @@ func TestServiceBehindLoadBalancer(t *testing.T) {
 	}
 	tg := tgOut.TargetGroups[0].TargetGroupArn
 	if _, err := elb.ModifyTargetGroupAttributes(ctx, &berthv1.ELBModifyTargetGroupAttributesRequest{TargetGroupArn: tg,
-		Attributes: []*berthv1.ELBTargetGroupAttribute{{Key: "deregistration_delay.timeout_seconds", Value: "1"}}}); err != nil {
+		Attributes: []*berthv1.ELBTargetGroupAttribute{{Key: "deregistration_delay.timeout_seconds", Value: "2"}}}); err != nil {
 		t.Fatal(err)
 	}
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -69,6 +69,37 @@ func TestServiceBehindLoadBalancer(t *testing.T) {
 		}
 		return out.TargetHealthDescriptions
 	}
+	// tasks are the service's tasks, wanted or not.
+	tasks := func() []*berthv1.Task {
+		var arns []string
+		for _, desired := range []string{"RUNNING", "STOPPED"} {
+			out, err := c.ECS.ListTasks(ctx, &berthv1.ListTasksRequest{ServiceName: "web", DesiredStatus: desired})
+			if err != nil {
+				t.Fatal(err)
+			}
+			arns = append(arns, out.TaskArns...)
+		}
+		if len(arns) == 0 {
+			return nil
+		}
+		dt, err := c.ECS.DescribeTasks(ctx, &berthv1.DescribeTasksRequest{Tasks: arns})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dt.Tasks
+	}
+	// onPort is the newest task with a container on the host port (a
+	// replaced one may have had the port before it).
+	onPort := func(port int32) *berthv1.Task {
+		var last *berthv1.Task
+		for _, task := range tasks() {
+			if len(task.Containers) > 0 && len(task.Containers[0].NetworkBindings) > 0 && task.Containers[0].NetworkBindings[0].GetHostPort() == port &&
+				(last == nil || task.CreatedAt > last.CreatedAt) {
+				last = task
+			}
+		}
+		return last
+	}
 	// Nothing listens on the hollow task's host port: its target fails its
 	// health checks and the task is replaced.
 	cptest.Eventually(t, "the task's target fails and the service says so", func() bool {
@@ -90,6 +121,9 @@ func TestServiceBehindLoadBalancer(t *testing.T) {
 	cptest.Eventually(t, "a running task with a registered target", func() bool {
 		for _, d := range targets() {
 			if d.TargetHealth.State == "initial" || d.TargetHealth.State == "healthy" || d.TargetHealth.State == "unhealthy" {
+				if task := onPort(d.Target.GetPort()); task == nil || task.DesiredStatus != "RUNNING" {
+					continue // a replaced task's target, not deregistered yet
+				}
 				hostPort = d.Target.GetPort()
 				backend, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(int(hostPort)))
 				if err != nil {
@@ -115,21 +149,55 @@ func TestServiceBehindLoadBalancer(t *testing.T) {
 		return resp.StatusCode == 200 && string(b) == "task"
 	})
 
+	// The task that serves is the one whose target is healthy (the one
+	// served first may have failed its checks before it listened, and its
+	// replacement taken the same host port).
+	cptest.Eventually(t, "a healthy target of a running task", func() bool {
+		for _, d := range targets() {
+			if d.TargetHealth.State == "healthy" {
+				if task := onPort(d.Target.GetPort()); task != nil && task.DesiredStatus == "RUNNING" {
+					hostPort = d.Target.GetPort()
+					return true
+				}
+			}
+		}
+		return false
+	})
 	// Scale in: the target drains through its delay, then the task stops.
 	if _, err := c.ECS.UpdateService(ctx, &berthv1.UpdateServiceRequest{Service: "web", DesiredCount: proto.Int32(0)}); err != nil {
 		t.Fatal(err)
 	}
-	sawDraining := false
+	// While it drains, the task is DEACTIVATING (desiredStatus STOPPED), as
+	// ECS shows it, and no longer counts as running.
+	sawDraining, sawDeactivating, uncounted := false, false, false
+	var last *berthv1.Task
 	cptest.Eventually(t, "targets drained and tasks stopped", func() bool {
 		ts := targets()
 		for _, d := range ts {
 			sawDraining = sawDraining || d.TargetHealth.State == "draining"
 		}
+		if last = onPort(hostPort); last == nil {
+			return false
+		}
+		if last.LastStatus == "DEACTIVATING" {
+			sawDeactivating = true
+			if last.DesiredStatus != "STOPPED" || last.StopCode != "ServiceSchedulerInitiated" {
+				t.Errorf("a DEACTIVATING task: %v", last)
+			}
+			res, err := c.ECS.DescribeServices(ctx, &berthv1.DescribeServicesRequest{Services: []string{"web"}})
+			uncounted = uncounted || err == nil && res.Services[0].GetRunningCount() == 0 // the service's next pass counts it out
+		}
 		res, err := c.ECS.DescribeServices(ctx, &berthv1.DescribeServicesRequest{Services: []string{"web"}})
-		return err == nil && len(ts) == 0 && res.Services[0].GetRunningCount() == 0
+		return err == nil && len(ts) == 0 && res.Services[0].GetRunningCount() == 0 && last.LastStatus == "STOPPED"
 	})
 	if !sawDraining {
 		t.Error("the target did not drain before its task stopped")
+	}
+	if !sawDeactivating {
+		t.Errorf("the task was never DEACTIVATING while its target drained (last: %v)", last)
+	}
+	if sawDeactivating && !uncounted {
+		t.Error("the service counted its DEACTIVATING task as running all along")
 	}
 }
 

@@ -17,6 +17,7 @@ type group struct {
 	m   *Manager
 	arn string
 	n   atomic.Uint64 // picks so far, for round robin
+	groupMetrics
 
 	mu        sync.Mutex
 	cfg       elbv2.GroupConfig
@@ -33,7 +34,9 @@ type target struct {
 	health        elbv2.Health // under group.mu
 }
 
-func newGroup(m *Manager, arn string) *group { return &group{m: m, arn: arn} }
+func newGroup(m *Manager, arn string) *group {
+	return &group{m: m, arn: arn, groupMetrics: m.opts.Metrics.group(arn)}
+}
 
 // apply takes the group's new settings and targets, keeping the health of
 // the targets it already had, and starts, restarts or stops its checker.

@@ -20,11 +20,25 @@ import (
 type exchange struct {
 	g     *group
 	t     *target
-	port  int32
+	port  string // X-Forwarded-Port
 	start time.Time
 }
 
 type exchangeKey struct{}
+
+// exchangeContext is the request's context with its exchange: one
+// allocation for both, where context.WithValue and the exchange took two.
+type exchangeContext struct {
+	context.Context
+	x exchange
+}
+
+func (c *exchangeContext) Value(key any) any {
+	if _, ok := key.(exchangeKey); ok {
+		return &c.x
+	}
+	return c.Context.Value(key)
+}
 
 // handler serves a listener: route, pick, forward.
 func (m *Manager) handler(l *listener) http.Handler {
@@ -49,9 +63,10 @@ func (m *Manager) handler(l *listener) http.Handler {
 			return
 		}
 		tgs := a.GetForwardConfig().GetTargetGroups()
-		weighted := make([]elbv2.Weighted, len(tgs))
-		for i, t := range tgs {
-			weighted[i] = elbv2.Weighted{Key: t.GetTargetGroupArn(), Weight: int(t.GetWeight())}
+		var buf [5]elbv2.Weighted // ALB forwards to at most 5 target groups: no allocation per request
+		weighted := buf[:0]
+		for _, t := range tgs {
+			weighted = append(weighted, elbv2.Weighted{Key: t.GetTargetGroupArn(), Weight: int(t.GetWeight())})
 		}
 		i := elbv2.PickWeighted(weighted, l.n.Add(1)-1)
 		if i < 0 {
@@ -63,7 +78,7 @@ func (m *Manager) handler(l *listener) http.Handler {
 			elbError(w, http.StatusServiceUnavailable)
 			return
 		}
-		m.opts.Metrics.request(g.arn)
+		g.requests.Inc()
 		t := g.pick()
 		if t == nil {
 			elbError(w, http.StatusServiceUnavailable) // no registered target to take it
@@ -71,8 +86,8 @@ func (m *Manager) handler(l *listener) http.Handler {
 		}
 		t.outstanding.Add(1)
 		defer t.outstanding.Add(-1)
-		x := &exchange{g: g, t: t, port: l.port.Load(), start: time.Now()}
-		m.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x)))
+		ctx := &exchangeContext{Context: r.Context(), x: exchange{g: g, t: t, port: *l.portText.Load(), start: time.Now()}}
+		m.proxy.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -90,16 +105,23 @@ func rewrite(pr *httputil.ProxyRequest) {
 	if prior := pr.In.Header.Values("X-Forwarded-For"); len(prior) > 0 {
 		client = strings.Join(prior, ", ") + ", " + client
 	}
-	pr.Out.Header.Set("X-Forwarded-For", client)
-	pr.Out.Header.Set("X-Forwarded-Proto", "http")
-	pr.Out.Header.Set("X-Forwarded-Port", strconv.Itoa(int(x.port)))
+	// The keys are canonical already: assigned, not Set (which would
+	// canonicalize them again on every request).
+	h := pr.Out.Header
+	values := [...]string{client, x.port} // one allocation for both
+	h["X-Forwarded-For"] = values[0:1:1]
+	h["X-Forwarded-Proto"] = forwardedProto
+	h["X-Forwarded-Port"] = values[1:2:2]
 }
+
+// forwardedProto is X-Forwarded-Proto's one value (headers only read it).
+var forwardedProto = []string{"http"}
 
 // observeResponse records the target's answer: its response time and 5XX.
 func (m *Manager) observeResponse(resp *http.Response) error {
 	x, ok := resp.Request.Context().Value(exchangeKey{}).(*exchange)
 	if ok {
-		m.opts.Metrics.response(x.g.arn, resp.StatusCode, time.Since(x.start))
+		x.g.observe(resp.StatusCode, time.Since(x.start))
 	}
 	return nil
 }

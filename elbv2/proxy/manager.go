@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -47,8 +48,11 @@ type Manager struct {
 	mu        sync.Mutex
 	listeners map[string]*listener
 	groups    map[string]*group
-	closed    bool
-	wg        sync.WaitGroup
+	// groupsView is a copy of groups that requests read without the lock,
+	// replaced whole by Apply.
+	groupsView atomic.Pointer[map[string]*group]
+	closed     bool
+	wg         sync.WaitGroup
 }
 
 // New returns a Manager with nothing bound.
@@ -86,13 +90,16 @@ func New(o Options) *Manager {
 
 // listener is a bound listener and its rules.
 type listener struct {
-	arn   string
-	addr  string
-	port  atomic.Int32 // X-Forwarded-Port; Apply may change it while requests read it
-	srv   *http.Server
-	ln    net.Listener
-	rules atomic.Pointer[[]*berthv1.ELBRule]
-	n     atomic.Uint64 // requests so far, for the weighted choice
+	arn  string
+	addr string
+	port atomic.Int32 // X-Forwarded-Port; Apply may change it while requests read it
+	// portText is port as the header writes it, made once per change
+	// rather than once per request.
+	portText atomic.Pointer[string]
+	srv      *http.Server
+	ln       net.Listener
+	rules    atomic.Pointer[[]*berthv1.ELBRule]
+	n        atomic.Uint64 // requests so far, for the weighted choice
 }
 
 // Bind opens addr for the listener now, so that a port that is taken fails
@@ -125,7 +132,7 @@ func (m *Manager) bindLocked(listenerArn, addr string, port int32) error {
 		}
 	}
 	l := &listener{arn: listenerArn, addr: addr, ln: ln}
-	l.port.Store(port)
+	l.setPort(port)
 	empty := []*berthv1.ELBRule{}
 	l.rules.Store(&empty)
 	l.srv = &http.Server{
@@ -181,7 +188,7 @@ func (m *Manager) Apply(cfg elbv2.Config) {
 			}
 			l = m.listeners[lc.Arn]
 		}
-		l.port.Store(lc.Port)
+		l.setPort(lc.Port)
 		rules := elbv2.SortRules(lc.Rules)
 		l.rules.Store(&rules)
 	}
@@ -207,6 +214,14 @@ func (m *Manager) Apply(cfg elbv2.Config) {
 			delete(m.groups, a)
 		}
 	}
+	view := maps.Clone(m.groups)
+	m.groupsView.Store(&view)
+}
+
+func (l *listener) setPort(port int32) {
+	l.port.Store(port)
+	text := strconv.Itoa(int(port))
+	l.portText.Store(&text)
 }
 
 func (m *Manager) closeListenerLocked(l *listener) {
@@ -235,9 +250,10 @@ func (m *Manager) Health(targetGroupArn, key string) (elbv2.Health, bool) {
 }
 
 func (m *Manager) group(arn string) *group {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.groups[arn]
+	if view := m.groupsView.Load(); view != nil {
+		return (*view)[arn]
+	}
+	return nil
 }
 
 // Close closes every listener (in-flight requests finish, or are cut after

@@ -55,21 +55,37 @@ func dimension(arn string) string {
 	return arn
 }
 
-func (m *Metrics) request(tg string) {
-	if m != nil {
-		m.requests.WithLabelValues(dimension(tg)).Inc()
+// groupMetrics are one target group's series, looked up once when the
+// group is made rather than by label on every request; their zero value
+// keeps nothing.
+type groupMetrics struct {
+	requests     prometheus.Counter
+	responseTime prometheus.Observer
+	target5xx    prometheus.Counter
+}
+
+func (m *Metrics) group(tg string) groupMetrics {
+	if m == nil {
+		return groupMetrics{requests: noCounter{}}
+	}
+	d := dimension(tg)
+	return groupMetrics{requests: m.requests.WithLabelValues(d), responseTime: m.responseTime.WithLabelValues(d), target5xx: m.target5xx.WithLabelValues(d)}
+}
+
+func (g groupMetrics) observe(code int, took time.Duration) {
+	if g.responseTime == nil {
+		return
+	}
+	g.responseTime.Observe(took.Seconds())
+	if code >= 500 {
+		g.target5xx.Inc()
 	}
 }
 
-func (m *Metrics) response(tg string, code int, took time.Duration) {
-	if m == nil {
-		return
-	}
-	m.responseTime.WithLabelValues(dimension(tg)).Observe(took.Seconds())
-	if code >= 500 {
-		m.target5xx.WithLabelValues(dimension(tg)).Inc()
-	}
-}
+// noCounter is the request counter of a Manager without metrics.
+type noCounter struct{ prometheus.Counter }
+
+func (noCounter) Inc() {}
 
 func (m *Metrics) elbError(tg string, code int) {
 	if m != nil {

@@ -46,7 +46,9 @@ func serve(args []string) error {
 	if len(args) != 1 {
 		return errors.New("serve: want ADDR")
 	}
+	host, _ := os.Hostname() // the container's: tells a load balancer's targets apart
 	http.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("X-Testapp-Host", host)
 		fmt.Fprintln(w, "ok")
 	})
 	srv := &http.Server{Addr: args[0], ReadHeaderTimeout: 5 * time.Second}

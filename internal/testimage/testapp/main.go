@@ -5,7 +5,8 @@
 //
 //	testapp sleep [DURATION]        run until stopped, or for DURATION then exit 0
 //	testapp exit CODE [DURATION]    exit with CODE, after DURATION if given
-//	testapp serve ADDR              answer HTTP 200 "ok" on ADDR (e.g. :8080) until stopped
+//	testapp serve ADDR              answer HTTP 200 "ok" on ADDR (e.g. :8080) until stopped, with
+//	                                header X-Testapp-Host: the hostname
 //	testapp alloc SIZE              allocate and touch SIZE of memory (100M, 1G), then sleep
 //	testapp trap-sigterm DURATION   trap SIGTERM, then create /tmp/sigterm-trapped; on SIGTERM
 //	                                print "SIGTERM received" and exit 0 after DURATION
