@@ -127,7 +127,8 @@ func (d *Dispatcher) Session(stream berthv1.AgentSessions_SessionServer) error {
 	inbox := make(chan *berthv1.AgentMessage, inboxBuffer)
 	recvErr := make(chan error, 1)
 	seen := new(atomic.Int64)
-	instance := new(atomic.Pointer[string]) // the instance's ARN once registered, for heartbeats' metrics
+	// The instance's ARN once registered, for the heartbeats' metrics.
+	instance := new(atomic.Pointer[string])
 	go func() { // ends when the stream does, which returning from Session ensures
 		for {
 			m, err := stream.Recv()
