@@ -5,6 +5,7 @@ import (
 	"github.com/berth/berth/apierr"
 	"github.com/berth/berth/autoscaling"
 	"github.com/berth/berth/awsapi"
+	"github.com/berth/berth/awsapi/awsjson"
 	"github.com/berth/berth/store"
 )
 
@@ -12,13 +13,20 @@ import (
 // Auto Scaling's JSON wire (AWS JSON 1.1).
 const TargetPrefix = "AnyScaleFrontendService"
 
+// render: the members Application Auto Scaling writes when empty.
+var render = awsjson.Rule{
+	"berth.v1.DescribeScalableTargetsResponse":   {{Name: "ScalableTargets"}},
+	"berth.v1.DescribeScalingPoliciesResponse":   {{Name: "ScalingPolicies"}},
+	"berth.v1.DescribeScalingActivitiesResponse": {{Name: "ScalingActivities"}},
+}
+
 // Wire is Application Auto Scaling on the AWS front door: JSON 1.1, signed
 // for "application-autoscaling", each operation served by s's gRPC handler
 // of the same name.
 func Wire(s *Server) awsapi.Service {
 	return awsapi.Service{
 		Name: "application-autoscaling", SigningName: "application-autoscaling", Protocols: []awsapi.Protocol{awsapi.JSON11},
-		TargetPrefix: TargetPrefix, Desc: &berthv1.ApplicationAutoScaling_ServiceDesc, Impl: s, Exception: Exception,
+		TargetPrefix: TargetPrefix, Desc: &berthv1.ApplicationAutoScaling_ServiceDesc, Impl: s, Exception: Exception, Render: render,
 	}
 }
 
