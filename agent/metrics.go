@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -71,7 +72,12 @@ func (m *metricsSampler) assigned(as *berthv1.Assignments) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, t := range as.GetTasks() {
-		if arn := t.GetTask().GetTaskArn(); arn != "" && t.GetLimits() != nil {
+		arn := t.GetTask().GetTaskArn()
+		switch {
+		case arn == "":
+		case t.GetTask().GetDesiredStatus() == "STOPPED":
+			delete(m.limits, arn) // forget the tasks that stop
+		case t.GetLimits() != nil:
 			m.limits[arn] = reservation(t.GetLimits())
 		}
 	}
@@ -111,13 +117,10 @@ func (m *metricsSampler) sample(ctx context.Context) {
 		}
 	}
 	m.mu.Lock()
-	limits := make(map[string]reserved, len(byTask))
-	for t, r := range m.limits {
-		if _, ok := byTask[t]; ok {
-			limits[t] = r
-		}
+	if len(m.limits) > 4*len(byTask)+1000 { // tasks that left without a STOPPED assignment
+		maps.DeleteFunc(m.limits, func(t string, _ reserved) bool { _, ok := byTask[t]; return !ok })
 	}
-	m.limits = limits // forget the tasks that stopped
+	limits := maps.Clone(m.limits)
 	m.mu.Unlock()
 
 	synthetic, _ := m.rt.(rt.SyntheticLoader)
