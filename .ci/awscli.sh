@@ -472,5 +472,35 @@ check "a schedule that is not there" 'ResourceNotFoundException' sched get-sched
 check "delete a schedule" 'succeeded' succeeds sched delete-schedule --name nightly --group-name jobs
 check "delete a schedule group" 'succeeded' succeeds sched delete-schedule-group --name jobs
 
+# Application Auto Scaling (AWS JSON 1.1, AnyScaleFrontendService.*): the prod
+# cluster's web service as a scalable target, its policies, its errors
+# (Debian's aws CLI 2.9 prints no ScalableTargetARN: its model predates it).
+aas() { "$AWS" application-autoscaling --endpoint-url "http://$addr" --output json "$@"; }
+check "register a scalable target" 'succeeded' \
+  succeeds aas register-scalable-target --service-namespace ecs --scalable-dimension ecs:service:DesiredCount --resource-id service/prod/web --min-capacity 1 --max-capacity 4
+check "min above max is refused" 'Minimum capacity cannot be greater than maximum capacity' \
+  aas register-scalable-target --service-namespace ecs --scalable-dimension ecs:service:DesiredCount --resource-id service/prod/web --min-capacity 5 --max-capacity 2
+check "an unknown service is refused" "ECS service doesn't exist: service/prod/none" \
+  aas register-scalable-target --service-namespace ecs --scalable-dimension ecs:service:DesiredCount --resource-id service/prod/none --min-capacity 1 --max-capacity 2
+check "describe scalable targets" '"MaxCapacity": 4' aas describe-scalable-targets --service-namespace ecs --resource-ids service/prod/web
+check "put a target tracking policy" 'TargetTracking-service/prod/web-AlarmHigh-' \
+  aas put-scaling-policy --service-namespace ecs --scalable-dimension ecs:service:DesiredCount --resource-id service/prod/web \
+  --policy-name cpu75 --policy-type TargetTrackingScaling \
+  --target-tracking-scaling-policy-configuration '{"TargetValue":75.0,"PredefinedMetricSpecification":{"PredefinedMetricType":"ECSServiceAverageCPUUtilization"},"ScaleOutCooldown":60,"ScaleInCooldown":60}'
+check "a target value out of range" 'ValidationException' \
+  aas put-scaling-policy --service-namespace ecs --scalable-dimension ecs:service:DesiredCount --resource-id service/prod/web \
+  --policy-name bad --policy-type TargetTrackingScaling \
+  --target-tracking-scaling-policy-configuration '{"TargetValue":0,"PredefinedMetricSpecification":{"PredefinedMetricType":"ECSServiceAverageCPUUtilization"}}'
+check "put a step scaling policy" '"PolicyARN"' \
+  aas put-scaling-policy --service-namespace ecs --scalable-dimension ecs:service:DesiredCount --resource-id service/prod/web \
+  --policy-name steps --policy-type StepScaling \
+  --step-scaling-policy-configuration '{"AdjustmentType":"ChangeInCapacity","StepAdjustments":[{"MetricIntervalLowerBound":0,"ScalingAdjustment":1}],"Cooldown":60}'
+check "describe scaling policies" '"PolicyName": "cpu75"' aas describe-scaling-policies --service-namespace ecs --resource-id service/prod/web
+check "describe scaling activities" '"ScalingActivities"' aas describe-scaling-activities --service-namespace ecs --resource-id service/prod/web
+check "delete a scaling policy" 'succeeded' succeeds aas delete-scaling-policy --service-namespace ecs --scalable-dimension ecs:service:DesiredCount --resource-id service/prod/web --policy-name steps
+check "a policy that is not there" 'ObjectNotFoundException' \
+  aas delete-scaling-policy --service-namespace ecs --scalable-dimension ecs:service:DesiredCount --resource-id service/prod/web --policy-name steps
+check "deregister the scalable target" 'succeeded' succeeds aas deregister-scalable-target --service-namespace ecs --scalable-dimension ecs:service:DesiredCount --resource-id service/prod/web
+
 echo "awscli: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -102,7 +102,7 @@ func Run(ctx context.Context, cfg Config) error {
 	a.session = session.New(session.Config{
 		ControlPlane: cfg.ControlPlane, JoinToken: cfg.JoinToken, CertDir: cfg.DataDir, Logger: cfg.Logger,
 		Register: a.register, Registered: a.registered, Assign: a.assign, Logs: a.logs, Exec: a.exec,
-		Credentials: a.credentials,
+		Credentials: a.credentials, Heartbeat: a.heartbeat,
 	})
 	defer a.engines.Wait()
 	err = a.session.Run(ctx)
@@ -125,6 +125,7 @@ type agentRun struct {
 	state    *state
 	session  *session.Session
 	endpoint *taskendpoint.Server // nil with NoTaskEndpoint
+	metrics  *metricsSampler      // set with the engine
 
 	mu        sync.Mutex
 	engine    *engine.Engine
@@ -226,6 +227,12 @@ func (a *agentRun) registered(_ context.Context, r *berthv1.Registered) error {
 		return err
 	}
 	a.engine, a.engineARN = e, r.ContainerInstanceArn
+	a.metrics = newMetricsSampler(a.cfg.Runtime, r.ContainerInstanceArn, a.cfg.Logger)
+	a.engines.Add(1)
+	go func() {
+		defer a.engines.Done()
+		a.metrics.run(a.ctx, max(time.Duration(r.HeartbeatPeriodMs)*time.Millisecond, 100*time.Millisecond))
+	}()
 	a.engines.Add(1)
 	go func() {
 		defer a.engines.Done()
@@ -240,14 +247,26 @@ func (a *agentRun) registered(_ context.Context, r *berthv1.Registered) error {
 
 func (a *agentRun) assign(ctx context.Context, as *berthv1.Assignments) error {
 	a.mu.Lock()
-	e := a.engine
+	e, m := a.engine, a.metrics
 	a.mu.Unlock()
+	m.assigned(as)
 	if edit := a.cfg.EditAssignment; edit != nil {
 		for _, t := range as.GetTasks() {
 			edit(t)
 		}
 	}
 	return e.Assign(ctx, as)
+}
+
+// heartbeat fills a heartbeat with the latest sample of the running tasks'
+// usage.
+func (a *agentRun) heartbeat(hb *berthv1.Heartbeat) {
+	a.mu.Lock()
+	m := a.metrics
+	a.mu.Unlock()
+	if m != nil {
+		hb.TaskMetrics = m.Latest()
+	}
 }
 
 // credentials hands a running task's renewed role credentials to the task

@@ -25,6 +25,7 @@ import (
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/arn"
 	"github.com/berth/berth/atrest"
+	"github.com/berth/berth/autoscaling/aasapi"
 	"github.com/berth/berth/awsapi"
 	"github.com/berth/berth/controlplane/bearer"
 	"github.com/berth/berth/dashboard"
@@ -35,6 +36,7 @@ import (
 	"github.com/berth/berth/ecs/ecsapi"
 	"github.com/berth/berth/ecs/fargate"
 	"github.com/berth/berth/ecs/servicecontroller"
+	"github.com/berth/berth/ecs/taskmetrics"
 	"github.com/berth/berth/elbv2/elbv2api"
 	"github.com/berth/berth/elbv2/proxy"
 	"github.com/berth/berth/events/eventsapi"
@@ -173,6 +175,9 @@ type Config struct {
 	// MaxEventStreams bounds the dashboard's open event streams
 	// (dashboard.DefaultMaxStreams when 0).
 	MaxEventStreams int
+	// AutoscalingPeriod is how often Application Auto Scaling evaluates
+	// its policies (aasapi.DefaultEvaluationPeriod, a minute, when 0).
+	AutoscalingPeriod time.Duration
 }
 
 // ControlPlane is a running control plane.
@@ -227,6 +232,10 @@ type ControlPlane struct {
 	lbProxy *proxy.Manager
 	lambda  *lambdaapi.Server
 	front   *awsapi.FrontDoor // set before the function URL server serves
+
+	// Application Auto Scaling and the task usage it scales on.
+	autoscaling *aasapi.Server
+	taskMetrics *taskmetrics.Store
 
 	// EventBridge: the default bus, its dispatcher and ECS's events.
 	events    *eventsapi.Server
@@ -307,10 +316,12 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger,
 		HeartbeatPeriod: cfg.HeartbeatPeriod, TTL: cfg.AgentTTL, RestartGrace: cfg.AgentRestartGrace,
 		ImagePulls: c.imagePulls, Inside: c.inside,
+		Metrics: c.taskMetricsSink(),
 	})
 	c.endpointURL = endpointURL(cfg, c.HTTPAddr())
 	c.metrics.observeAgents(c.dispatcher.Heartbeats, c.dispatcher.Sessions)
 	c.startELB(cfg)
+	c.startAutoscaling(cfg, api)
 	services := servicecontroller.New(servicecontroller.Config{
 		Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger, Resync: cfg.ServiceResync, HealthGrace: cfg.HealthGrace,
 		Placer: api.Placer(), LoadBalancers: serviceTargets{c.elb},
@@ -337,7 +348,9 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		c.loops.Add(1)
 		go func() { defer c.loops.Done(); run(runCtx) }()
 	}
+	c.runAutoscaling(runCtx)
 	wires := []awsapi.Service{ecsapi.Wire(api), ecrapi.Wire(c.ecr), ssmapi.Wire(c.ssm), smapi.Wire(c.secrets), s3api.Wire(c.s3), elbv2api.Wire(c.elb), lambdaapi.Wire(c.lambda), eventsapi.Wire(c.events), schedulerapi.Wire(c.scheduler)}
+	wires = append(wires, aasapi.Wire(c.autoscaling))
 	c.errorTables = newErrorTables(wires...)
 	c.serveGRPC(api, cfg)
 	if err := c.startLambdaRunner(cfg, api); err != nil {
@@ -491,6 +504,7 @@ func (c *ControlPlane) serveGRPC(api *ecsapi.Server, cfg Config) {
 	berthv1.RegisterLambdaUsageServer(c.grpc, c.lambda.Usage())
 	berthv1.RegisterEventBridgeServer(c.grpc, c.events)
 	berthv1.RegisterSchedulerServer(c.grpc, c.scheduler)
+	berthv1.RegisterApplicationAutoScalingServer(c.grpc, c.autoscaling)
 	berthv1.RegisterAgentTrustServer(c.grpc, c.trust)
 	berthv1.RegisterJoinTokensServer(c.grpc, c.trust)
 	berthv1.RegisterDashboardLinksServer(c.grpc, c.viewers)

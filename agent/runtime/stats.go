@@ -16,3 +16,11 @@ type Statser interface {
 type NetworkNamespacer interface {
 	NetworkNamespaces() bool
 }
+
+// SyntheticLoader is a simulated runtime that reports a configured load
+// instead of measured usage: each running task uses these percentages of
+// the CPU and memory it reserves. An optional capability, found by type
+// assertion.
+type SyntheticLoader interface {
+	SyntheticLoad() (cpuPercent, memoryPercent float64)
+}

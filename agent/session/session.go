@@ -69,6 +69,9 @@ type Config struct {
 	// Credentials takes a running task's renewed role credentials, on the
 	// session's goroutine: it must not block. Nil drops them.
 	Credentials func(*berthv1.TaskCredentials)
+	// Heartbeat, if set, fills in each heartbeat before it is sent (the
+	// tasks' usage), on the session's goroutine: it must not block.
+	Heartbeat func(*berthv1.Heartbeat)
 	// BatchWindow is how long state changes gather before they are sent
 	// (default 100 ms).
 	BatchWindow time.Duration
@@ -237,7 +240,11 @@ func (s *Session) serve(ctx context.Context, stream berthv1.AgentSessions_Sessio
 		case <-ctx.Done():
 			return <-recvErr
 		case <-heartbeat.C:
-			if err := send(&berthv1.AgentMessage{Message: &berthv1.AgentMessage_Heartbeat{Heartbeat: &berthv1.Heartbeat{}}}); err != nil {
+			hb := &berthv1.Heartbeat{}
+			if s.cfg.Heartbeat != nil {
+				s.cfg.Heartbeat(hb)
+			}
+			if err := send(&berthv1.AgentMessage{Message: &berthv1.AgentMessage_Heartbeat{Heartbeat: hb}}); err != nil {
 				return err
 			}
 		case <-s.wake:

@@ -69,6 +69,8 @@ func run() error {
 		offline      = flag.Bool("offline", false, "docker: never contact a registry; use local images only")
 		pauseImage   = flag.String("pause-image", pause.Image, "the image of the pause container that holds an awsvpc task's network namespace (its default command must wait for a signal); the default is berth's own, which the agent makes when it is absent, and any other is pulled")
 		instances    = flag.Int("instances", 1, "hollow: run this many instances in one process")
+		hollowCPU    = flag.Float64("hollow-cpu-percent", 0, "hollow: the synthetic CPU load each running task reports, in percent of the CPU it reserves")
+		hollowMemory = flag.Float64("hollow-memory-percent", 0, "hollow: the synthetic memory load each running task reports, in percent of the memory it reserves")
 	)
 	flag.Var(attrs, "attribute", "custom attribute name=value (repeatable)")
 	flag.Parse()
@@ -113,21 +115,21 @@ func run() error {
 		return agent.Run(ctx, base)
 	case "hollow":
 		log.Warn("hollow runtime: containers are simulated, nothing runs")
-		return runHollow(ctx, base, *dataDir, *instances)
+		return runHollow(ctx, base, *dataDir, *instances, hollow.Load{CPUPercent: *hollowCPU, MemoryPercent: *hollowMemory})
 	default:
 		return fmt.Errorf("--runtime %q: want docker or hollow", *rtName)
 	}
 }
 
 // runHollow runs n hollow instances, each with its own data dir.
-func runHollow(ctx context.Context, base agent.Config, dataDir string, n int) error {
+func runHollow(ctx context.Context, base agent.Config, dataDir string, n int, hollowLoad hollow.Load) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		cfg := base
-		cfg.Runtime = hollow.New(hollow.Config{})
+		cfg.Runtime = hollow.New(hollow.Config{Load: hollowLoad})
 		cfg.DataDir = dataDir
 		if n > 1 {
 			cfg.DataDir = fmt.Sprintf("%s/instance-%d", dataDir, i)

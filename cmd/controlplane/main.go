@@ -156,6 +156,7 @@ func run() error {
 		Fargate:           fargatePool(ctx, *dev, *dataDir, log),
 		Capacity:          capacityConfig(*dev, log),
 		Lambda:            controlplane.LambdaRunnerConfig{Cluster: *lambdaCluster, Idle: *lambdaIdle, RuntimeImages: lambdaImages},
+		AutoscalingPeriod: autoscalingPeriod(*dev),
 	})
 	if err != nil {
 		return err

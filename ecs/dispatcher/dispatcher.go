@@ -46,6 +46,10 @@ type Config struct {
 	// error, a reason it leaves in ImagePullsError stops the task before
 	// any container starts.
 	Inside func(context.Context, *berthv1.TaskRecord, *berthv1.TaskAssignment)
+	// Metrics, if set, takes the task usage a heartbeat carries, with the
+	// ARN of the instance that sent it, on the session's receiving
+	// goroutine: it must not block.
+	Metrics func(instanceARN string, m []*berthv1.TaskMetrics)
 }
 
 // Dispatcher serves berthv1.AgentSessions.

@@ -128,6 +128,8 @@ func (d *Dispatcher) Session(stream berthv1.AgentSessions_SessionServer) error {
 	inbox := make(chan *berthv1.AgentMessage, inboxBuffer)
 	recvErr := make(chan error, 1)
 	seen := new(atomic.Int64)
+	// The instance's ARN once registered, for the heartbeats' metrics.
+	instance := new(atomic.Pointer[string])
 	go func() { // ends when the stream does, which returning from Session ensures
 		for {
 			m, err := stream.Recv()
@@ -138,8 +140,11 @@ func (d *Dispatcher) Session(stream berthv1.AgentSessions_SessionServer) error {
 			// Liveness is the agent sending, whatever the session's loop is
 			// busy with (a slow store commit must not cut agents off).
 			seen.Store(d.cfg.Now().UnixNano())
-			if m.GetHeartbeat() != nil {
+			if hb := m.GetHeartbeat(); hb != nil {
 				d.heartbeats.Add(1)
+				if arn := instance.Load(); arn != nil && len(hb.GetTaskMetrics()) > 0 && d.cfg.Metrics != nil {
+					d.cfg.Metrics(*arn, hb.GetTaskMetrics())
+				}
 				continue
 			}
 			select {
@@ -158,8 +163,10 @@ func (d *Dispatcher) Session(stream berthv1.AgentSessions_SessionServer) error {
 		return err
 	}
 	defer d.close(s)
+	instanceARN := d.cfg.ARNs.ContainerInstance(rec.Cluster, rec.Id)
+	instance.Store(&instanceARN)
 	err = stream.Send(&berthv1.ControlPlaneMessage{Message: &berthv1.ControlPlaneMessage_Registered{Registered: &berthv1.Registered{
-		ContainerInstanceArn: d.cfg.ARNs.ContainerInstance(rec.Cluster, rec.Id),
+		ContainerInstanceArn: instanceARN,
 		SessionId:            newSessionID(),
 		HeartbeatPeriodMs:    int32(d.cfg.HeartbeatPeriod / time.Millisecond),
 	}}})

@@ -22,12 +22,16 @@ type Config struct {
 	PortRange [2]int
 	// Images are present from the start, as if pulled.
 	Images []string
+	// Load is the synthetic usage each running task reports (SetLoad
+	// changes it).
+	Load Load
 }
 
 // Runtime is one simulated container instance's runtime.
 type Runtime struct {
 	cfg      Config
 	counters counters
+	load     loadBits
 
 	mu         sync.Mutex
 	containers map[string]*container
@@ -57,6 +61,7 @@ func New(cfg Config) *Runtime {
 	for _, img := range cfg.Images {
 		r.images[img] = true
 	}
+	r.SetLoad(cfg.Load)
 	return r
 }
 

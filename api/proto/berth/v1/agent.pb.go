@@ -443,8 +443,12 @@ func (x *Registered) GetHeartbeatPeriodMs() int32 {
 
 // Heartbeat says the agent is alive and which assignment it has applied.
 type Heartbeat struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Sequence      uint64                 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Sequence uint64                 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// The resource usage of the instance's running tasks, sampled once a
+	// heartbeat period (Docker's stats; a hollow runtime's synthetic load).
+	// Empty from an agent that predates it or has nothing running.
+	TaskMetrics   []*TaskMetrics `protobuf:"bytes,10,rep,name=task_metrics,json=taskMetrics,proto3" json:"task_metrics,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -486,6 +490,164 @@ func (x *Heartbeat) GetSequence() uint64 {
 	return 0
 }
 
+func (x *Heartbeat) GetTaskMetrics() []*TaskMetrics {
+	if x != nil {
+		return x.TaskMetrics
+	}
+	return nil
+}
+
+// TaskMetrics is one running task's resource usage at one sample, beside
+// what it reserves, as ECS's service utilization metrics need them.
+type TaskMetrics struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	TaskArn string                 `protobuf:"bytes,1,opt,name=task_arn,json=taskArn,proto3" json:"task_arn,omitempty"`
+	// CPU units in use (1,024 a vCPU) and reserved (the task's cpu, else the
+	// sum of its containers'; 0 when nothing is reserved).
+	CpuUsed     float64 `protobuf:"fixed64,2,opt,name=cpu_used,json=cpuUsed,proto3" json:"cpu_used,omitempty"`
+	CpuReserved int32   `protobuf:"varint,3,opt,name=cpu_reserved,json=cpuReserved,proto3" json:"cpu_reserved,omitempty"`
+	// Memory in use and reserved, MiB (the task's memory, else the sum of its
+	// containers' hard limits or reservations; 0 when nothing is reserved).
+	MemoryUsedMib     float64             `protobuf:"fixed64,4,opt,name=memory_used_mib,json=memoryUsedMib,proto3" json:"memory_used_mib,omitempty"`
+	MemoryReservedMib int32               `protobuf:"varint,5,opt,name=memory_reserved_mib,json=memoryReservedMib,proto3" json:"memory_reserved_mib,omitempty"`
+	Containers        []*ContainerMetrics `protobuf:"bytes,6,rep,name=containers,proto3" json:"containers,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *TaskMetrics) Reset() {
+	*x = TaskMetrics{}
+	mi := &file_berth_v1_agent_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskMetrics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskMetrics) ProtoMessage() {}
+
+func (x *TaskMetrics) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_agent_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskMetrics.ProtoReflect.Descriptor instead.
+func (*TaskMetrics) Descriptor() ([]byte, []int) {
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *TaskMetrics) GetTaskArn() string {
+	if x != nil {
+		return x.TaskArn
+	}
+	return ""
+}
+
+func (x *TaskMetrics) GetCpuUsed() float64 {
+	if x != nil {
+		return x.CpuUsed
+	}
+	return 0
+}
+
+func (x *TaskMetrics) GetCpuReserved() int32 {
+	if x != nil {
+		return x.CpuReserved
+	}
+	return 0
+}
+
+func (x *TaskMetrics) GetMemoryUsedMib() float64 {
+	if x != nil {
+		return x.MemoryUsedMib
+	}
+	return 0
+}
+
+func (x *TaskMetrics) GetMemoryReservedMib() int32 {
+	if x != nil {
+		return x.MemoryReservedMib
+	}
+	return 0
+}
+
+func (x *TaskMetrics) GetContainers() []*ContainerMetrics {
+	if x != nil {
+		return x.Containers
+	}
+	return nil
+}
+
+// ContainerMetrics is one container's usage at one sample.
+type ContainerMetrics struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	CpuUsed       float64                `protobuf:"fixed64,2,opt,name=cpu_used,json=cpuUsed,proto3" json:"cpu_used,omitempty"`
+	MemoryUsedMib float64                `protobuf:"fixed64,3,opt,name=memory_used_mib,json=memoryUsedMib,proto3" json:"memory_used_mib,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContainerMetrics) Reset() {
+	*x = ContainerMetrics{}
+	mi := &file_berth_v1_agent_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContainerMetrics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContainerMetrics) ProtoMessage() {}
+
+func (x *ContainerMetrics) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_v1_agent_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContainerMetrics.ProtoReflect.Descriptor instead.
+func (*ContainerMetrics) Descriptor() ([]byte, []int) {
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ContainerMetrics) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ContainerMetrics) GetCpuUsed() float64 {
+	if x != nil {
+		return x.CpuUsed
+	}
+	return 0
+}
+
+func (x *ContainerMetrics) GetMemoryUsedMib() float64 {
+	if x != nil {
+		return x.MemoryUsedMib
+	}
+	return 0
+}
+
 // Resync asks for the full set again (the agent saw a sequence gap).
 type Resync struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -496,7 +658,7 @@ type Resync struct {
 
 func (x *Resync) Reset() {
 	*x = Resync{}
-	mi := &file_berth_v1_agent_proto_msgTypes[5]
+	mi := &file_berth_v1_agent_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -508,7 +670,7 @@ func (x *Resync) String() string {
 func (*Resync) ProtoMessage() {}
 
 func (x *Resync) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[5]
+	mi := &file_berth_v1_agent_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -521,7 +683,7 @@ func (x *Resync) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resync.ProtoReflect.Descriptor instead.
 func (*Resync) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{5}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Resync) GetLastSequence() uint64 {
@@ -546,7 +708,7 @@ type Assignments struct {
 
 func (x *Assignments) Reset() {
 	*x = Assignments{}
-	mi := &file_berth_v1_agent_proto_msgTypes[6]
+	mi := &file_berth_v1_agent_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -558,7 +720,7 @@ func (x *Assignments) String() string {
 func (*Assignments) ProtoMessage() {}
 
 func (x *Assignments) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[6]
+	mi := &file_berth_v1_agent_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -571,7 +733,7 @@ func (x *Assignments) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignments.ProtoReflect.Descriptor instead.
 func (*Assignments) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{6}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Assignments) GetSequence() uint64 {
@@ -638,7 +800,7 @@ type TaskAssignment struct {
 
 func (x *TaskAssignment) Reset() {
 	*x = TaskAssignment{}
-	mi := &file_berth_v1_agent_proto_msgTypes[7]
+	mi := &file_berth_v1_agent_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -650,7 +812,7 @@ func (x *TaskAssignment) String() string {
 func (*TaskAssignment) ProtoMessage() {}
 
 func (x *TaskAssignment) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[7]
+	mi := &file_berth_v1_agent_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -663,7 +825,7 @@ func (x *TaskAssignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskAssignment.ProtoReflect.Descriptor instead.
 func (*TaskAssignment) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{7}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TaskAssignment) GetTask() *Task {
@@ -744,7 +906,7 @@ type RoleCredentials struct {
 
 func (x *RoleCredentials) Reset() {
 	*x = RoleCredentials{}
-	mi := &file_berth_v1_agent_proto_msgTypes[8]
+	mi := &file_berth_v1_agent_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -756,7 +918,7 @@ func (x *RoleCredentials) String() string {
 func (*RoleCredentials) ProtoMessage() {}
 
 func (x *RoleCredentials) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[8]
+	mi := &file_berth_v1_agent_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -769,7 +931,7 @@ func (x *RoleCredentials) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoleCredentials.ProtoReflect.Descriptor instead.
 func (*RoleCredentials) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{8}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RoleCredentials) GetRoleArn() string {
@@ -824,7 +986,7 @@ type ContainerSecrets struct {
 
 func (x *ContainerSecrets) Reset() {
 	*x = ContainerSecrets{}
-	mi := &file_berth_v1_agent_proto_msgTypes[9]
+	mi := &file_berth_v1_agent_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -836,7 +998,7 @@ func (x *ContainerSecrets) String() string {
 func (*ContainerSecrets) ProtoMessage() {}
 
 func (x *ContainerSecrets) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[9]
+	mi := &file_berth_v1_agent_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -849,7 +1011,7 @@ func (x *ContainerSecrets) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerSecrets.ProtoReflect.Descriptor instead.
 func (*ContainerSecrets) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{9}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ContainerSecrets) GetContainerName() string {
@@ -892,7 +1054,7 @@ type TaskCredentials struct {
 
 func (x *TaskCredentials) Reset() {
 	*x = TaskCredentials{}
-	mi := &file_berth_v1_agent_proto_msgTypes[10]
+	mi := &file_berth_v1_agent_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -904,7 +1066,7 @@ func (x *TaskCredentials) String() string {
 func (*TaskCredentials) ProtoMessage() {}
 
 func (x *TaskCredentials) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[10]
+	mi := &file_berth_v1_agent_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -917,7 +1079,7 @@ func (x *TaskCredentials) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskCredentials.ProtoReflect.Descriptor instead.
 func (*TaskCredentials) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{10}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TaskCredentials) GetTaskArn() string {
@@ -952,7 +1114,7 @@ type ImagePull struct {
 
 func (x *ImagePull) Reset() {
 	*x = ImagePull{}
-	mi := &file_berth_v1_agent_proto_msgTypes[11]
+	mi := &file_berth_v1_agent_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -964,7 +1126,7 @@ func (x *ImagePull) String() string {
 func (*ImagePull) ProtoMessage() {}
 
 func (x *ImagePull) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[11]
+	mi := &file_berth_v1_agent_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -977,7 +1139,7 @@ func (x *ImagePull) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImagePull.ProtoReflect.Descriptor instead.
 func (*ImagePull) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{11}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ImagePull) GetImage() string {
@@ -1021,7 +1183,7 @@ type TaskLimits struct {
 
 func (x *TaskLimits) Reset() {
 	*x = TaskLimits{}
-	mi := &file_berth_v1_agent_proto_msgTypes[12]
+	mi := &file_berth_v1_agent_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1033,7 +1195,7 @@ func (x *TaskLimits) String() string {
 func (*TaskLimits) ProtoMessage() {}
 
 func (x *TaskLimits) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[12]
+	mi := &file_berth_v1_agent_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1046,7 +1208,7 @@ func (x *TaskLimits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLimits.ProtoReflect.Descriptor instead.
 func (*TaskLimits) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{12}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TaskLimits) GetCpu() int32 {
@@ -1084,7 +1246,7 @@ type ContainerLimits struct {
 
 func (x *ContainerLimits) Reset() {
 	*x = ContainerLimits{}
-	mi := &file_berth_v1_agent_proto_msgTypes[13]
+	mi := &file_berth_v1_agent_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1096,7 +1258,7 @@ func (x *ContainerLimits) String() string {
 func (*ContainerLimits) ProtoMessage() {}
 
 func (x *ContainerLimits) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[13]
+	mi := &file_berth_v1_agent_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1109,7 +1271,7 @@ func (x *ContainerLimits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerLimits.ProtoReflect.Descriptor instead.
 func (*ContainerLimits) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{13}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ContainerLimits) GetName() string {
@@ -1151,7 +1313,7 @@ type TaskStateChanges struct {
 
 func (x *TaskStateChanges) Reset() {
 	*x = TaskStateChanges{}
-	mi := &file_berth_v1_agent_proto_msgTypes[14]
+	mi := &file_berth_v1_agent_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1163,7 +1325,7 @@ func (x *TaskStateChanges) String() string {
 func (*TaskStateChanges) ProtoMessage() {}
 
 func (x *TaskStateChanges) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[14]
+	mi := &file_berth_v1_agent_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1176,7 +1338,7 @@ func (x *TaskStateChanges) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStateChanges.ProtoReflect.Descriptor instead.
 func (*TaskStateChanges) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{14}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TaskStateChanges) GetBatch() uint64 {
@@ -1213,7 +1375,7 @@ type TaskStateChange struct {
 
 func (x *TaskStateChange) Reset() {
 	*x = TaskStateChange{}
-	mi := &file_berth_v1_agent_proto_msgTypes[15]
+	mi := &file_berth_v1_agent_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1225,7 +1387,7 @@ func (x *TaskStateChange) String() string {
 func (*TaskStateChange) ProtoMessage() {}
 
 func (x *TaskStateChange) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[15]
+	mi := &file_berth_v1_agent_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1238,7 +1400,7 @@ func (x *TaskStateChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStateChange.ProtoReflect.Descriptor instead.
 func (*TaskStateChange) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{15}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TaskStateChange) GetTaskArn() string {
@@ -1335,7 +1497,7 @@ type ContainerStateChange struct {
 
 func (x *ContainerStateChange) Reset() {
 	*x = ContainerStateChange{}
-	mi := &file_berth_v1_agent_proto_msgTypes[16]
+	mi := &file_berth_v1_agent_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1347,7 +1509,7 @@ func (x *ContainerStateChange) String() string {
 func (*ContainerStateChange) ProtoMessage() {}
 
 func (x *ContainerStateChange) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[16]
+	mi := &file_berth_v1_agent_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1360,7 +1522,7 @@ func (x *ContainerStateChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStateChange.ProtoReflect.Descriptor instead.
 func (*ContainerStateChange) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{16}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ContainerStateChange) GetName() string {
@@ -1429,7 +1591,7 @@ type StateChangesAck struct {
 
 func (x *StateChangesAck) Reset() {
 	*x = StateChangesAck{}
-	mi := &file_berth_v1_agent_proto_msgTypes[17]
+	mi := &file_berth_v1_agent_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1441,7 +1603,7 @@ func (x *StateChangesAck) String() string {
 func (*StateChangesAck) ProtoMessage() {}
 
 func (x *StateChangesAck) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[17]
+	mi := &file_berth_v1_agent_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1454,7 +1616,7 @@ func (x *StateChangesAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateChangesAck.ProtoReflect.Descriptor instead.
 func (*StateChangesAck) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{17}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StateChangesAck) GetBatch() uint64 {
@@ -1482,7 +1644,7 @@ type LogsRequest struct {
 
 func (x *LogsRequest) Reset() {
 	*x = LogsRequest{}
-	mi := &file_berth_v1_agent_proto_msgTypes[18]
+	mi := &file_berth_v1_agent_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1494,7 +1656,7 @@ func (x *LogsRequest) String() string {
 func (*LogsRequest) ProtoMessage() {}
 
 func (x *LogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[18]
+	mi := &file_berth_v1_agent_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1507,7 +1669,7 @@ func (x *LogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsRequest.ProtoReflect.Descriptor instead.
 func (*LogsRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{18}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *LogsRequest) GetRequestId() string {
@@ -1566,7 +1728,7 @@ type TaskLogsChunk struct {
 
 func (x *TaskLogsChunk) Reset() {
 	*x = TaskLogsChunk{}
-	mi := &file_berth_v1_agent_proto_msgTypes[19]
+	mi := &file_berth_v1_agent_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1578,7 +1740,7 @@ func (x *TaskLogsChunk) String() string {
 func (*TaskLogsChunk) ProtoMessage() {}
 
 func (x *TaskLogsChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[19]
+	mi := &file_berth_v1_agent_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1591,7 +1753,7 @@ func (x *TaskLogsChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLogsChunk.ProtoReflect.Descriptor instead.
 func (*TaskLogsChunk) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{19}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TaskLogsChunk) GetRequestId() string {
@@ -1638,7 +1800,7 @@ type TaskLogsDone struct {
 
 func (x *TaskLogsDone) Reset() {
 	*x = TaskLogsDone{}
-	mi := &file_berth_v1_agent_proto_msgTypes[20]
+	mi := &file_berth_v1_agent_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1650,7 +1812,7 @@ func (x *TaskLogsDone) String() string {
 func (*TaskLogsDone) ProtoMessage() {}
 
 func (x *TaskLogsDone) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[20]
+	mi := &file_berth_v1_agent_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1663,7 +1825,7 @@ func (x *TaskLogsDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLogsDone.ProtoReflect.Descriptor instead.
 func (*TaskLogsDone) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{20}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{22}
 }
 
 // ExecRequest asks the agent to run a command in a task's container and to
@@ -1687,7 +1849,7 @@ type ExecRequest struct {
 
 func (x *ExecRequest) Reset() {
 	*x = ExecRequest{}
-	mi := &file_berth_v1_agent_proto_msgTypes[21]
+	mi := &file_berth_v1_agent_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1699,7 +1861,7 @@ func (x *ExecRequest) String() string {
 func (*ExecRequest) ProtoMessage() {}
 
 func (x *ExecRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[21]
+	mi := &file_berth_v1_agent_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1712,7 +1874,7 @@ func (x *ExecRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecRequest.ProtoReflect.Descriptor instead.
 func (*ExecRequest) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{21}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ExecRequest) GetRequestId() string {
@@ -1786,7 +1948,7 @@ type TaskExecInput struct {
 
 func (x *TaskExecInput) Reset() {
 	*x = TaskExecInput{}
-	mi := &file_berth_v1_agent_proto_msgTypes[22]
+	mi := &file_berth_v1_agent_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1798,7 +1960,7 @@ func (x *TaskExecInput) String() string {
 func (*TaskExecInput) ProtoMessage() {}
 
 func (x *TaskExecInput) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[22]
+	mi := &file_berth_v1_agent_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1811,7 +1973,7 @@ func (x *TaskExecInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskExecInput.ProtoReflect.Descriptor instead.
 func (*TaskExecInput) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{22}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TaskExecInput) GetMessage() isTaskExecInput_Message {
@@ -1889,7 +2051,7 @@ type TaskExecOutput struct {
 
 func (x *TaskExecOutput) Reset() {
 	*x = TaskExecOutput{}
-	mi := &file_berth_v1_agent_proto_msgTypes[23]
+	mi := &file_berth_v1_agent_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1901,7 +2063,7 @@ func (x *TaskExecOutput) String() string {
 func (*TaskExecOutput) ProtoMessage() {}
 
 func (x *TaskExecOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_v1_agent_proto_msgTypes[23]
+	mi := &file_berth_v1_agent_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1914,7 +2076,7 @@ func (x *TaskExecOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskExecOutput.ProtoReflect.Descriptor instead.
 func (*TaskExecOutput) Descriptor() ([]byte, []int) {
-	return file_berth_v1_agent_proto_rawDescGZIP(), []int{23}
+	return file_berth_v1_agent_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TaskExecOutput) GetRequestId() string {
@@ -2051,9 +2213,24 @@ const file_berth_v1_agent_proto_rawDesc = "" +
 	"\x16container_instance_arn\x18\x01 \x01(\tR\x14containerInstanceArn\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x02 \x01(\tR\tsessionId\x12.\n" +
-	"\x13heartbeat_period_ms\x18\x03 \x01(\x05R\x11heartbeatPeriodMs\"'\n" +
+	"\x13heartbeat_period_ms\x18\x03 \x01(\x05R\x11heartbeatPeriodMs\"a\n" +
 	"\tHeartbeat\x12\x1a\n" +
-	"\bsequence\x18\x01 \x01(\x04R\bsequence\"-\n" +
+	"\bsequence\x18\x01 \x01(\x04R\bsequence\x128\n" +
+	"\ftask_metrics\x18\n" +
+	" \x03(\v2\x15.berth.v1.TaskMetricsR\vtaskMetrics\"\xfa\x01\n" +
+	"\vTaskMetrics\x12\x19\n" +
+	"\btask_arn\x18\x01 \x01(\tR\ataskArn\x12\x19\n" +
+	"\bcpu_used\x18\x02 \x01(\x01R\acpuUsed\x12!\n" +
+	"\fcpu_reserved\x18\x03 \x01(\x05R\vcpuReserved\x12&\n" +
+	"\x0fmemory_used_mib\x18\x04 \x01(\x01R\rmemoryUsedMib\x12.\n" +
+	"\x13memory_reserved_mib\x18\x05 \x01(\x05R\x11memoryReservedMib\x12:\n" +
+	"\n" +
+	"containers\x18\x06 \x03(\v2\x1a.berth.v1.ContainerMetricsR\n" +
+	"containers\"i\n" +
+	"\x10ContainerMetrics\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
+	"\bcpu_used\x18\x02 \x01(\x01R\acpuUsed\x12&\n" +
+	"\x0fmemory_used_mib\x18\x03 \x01(\x01R\rmemoryUsedMib\"-\n" +
 	"\x06Resync\x12#\n" +
 	"\rlast_sequence\x18\x01 \x01(\x04R\flastSequence\"m\n" +
 	"\vAssignments\x12\x1a\n" +
@@ -2209,85 +2386,89 @@ func file_berth_v1_agent_proto_rawDescGZIP() []byte {
 	return file_berth_v1_agent_proto_rawDescData
 }
 
-var file_berth_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_berth_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_berth_v1_agent_proto_goTypes = []any{
 	(*AgentMessage)(nil),         // 0: berth.v1.AgentMessage
 	(*ControlPlaneMessage)(nil),  // 1: berth.v1.ControlPlaneMessage
 	(*RegisterInstance)(nil),     // 2: berth.v1.RegisterInstance
 	(*Registered)(nil),           // 3: berth.v1.Registered
 	(*Heartbeat)(nil),            // 4: berth.v1.Heartbeat
-	(*Resync)(nil),               // 5: berth.v1.Resync
-	(*Assignments)(nil),          // 6: berth.v1.Assignments
-	(*TaskAssignment)(nil),       // 7: berth.v1.TaskAssignment
-	(*RoleCredentials)(nil),      // 8: berth.v1.RoleCredentials
-	(*ContainerSecrets)(nil),     // 9: berth.v1.ContainerSecrets
-	(*TaskCredentials)(nil),      // 10: berth.v1.TaskCredentials
-	(*ImagePull)(nil),            // 11: berth.v1.ImagePull
-	(*TaskLimits)(nil),           // 12: berth.v1.TaskLimits
-	(*ContainerLimits)(nil),      // 13: berth.v1.ContainerLimits
-	(*TaskStateChanges)(nil),     // 14: berth.v1.TaskStateChanges
-	(*TaskStateChange)(nil),      // 15: berth.v1.TaskStateChange
-	(*ContainerStateChange)(nil), // 16: berth.v1.ContainerStateChange
-	(*StateChangesAck)(nil),      // 17: berth.v1.StateChangesAck
-	(*LogsRequest)(nil),          // 18: berth.v1.LogsRequest
-	(*TaskLogsChunk)(nil),        // 19: berth.v1.TaskLogsChunk
-	(*TaskLogsDone)(nil),         // 20: berth.v1.TaskLogsDone
-	(*ExecRequest)(nil),          // 21: berth.v1.ExecRequest
-	(*TaskExecInput)(nil),        // 22: berth.v1.TaskExecInput
-	(*TaskExecOutput)(nil),       // 23: berth.v1.TaskExecOutput
-	nil,                          // 24: berth.v1.ContainerSecrets.EnvironmentEntry
-	nil,                          // 25: berth.v1.ContainerSecrets.LogOptionsEntry
-	nil,                          // 26: berth.v1.ContainerSecrets.FileEnvironmentEntry
-	(*Resource)(nil),             // 27: berth.v1.Resource
-	(*Attribute)(nil),            // 28: berth.v1.Attribute
-	(*VersionInfo)(nil),          // 29: berth.v1.VersionInfo
-	(*Task)(nil),                 // 30: berth.v1.Task
-	(*TaskDefinition)(nil),       // 31: berth.v1.TaskDefinition
-	(*NetworkBinding)(nil),       // 32: berth.v1.NetworkBinding
-	(*TerminalSize)(nil),         // 33: berth.v1.TerminalSize
+	(*TaskMetrics)(nil),          // 5: berth.v1.TaskMetrics
+	(*ContainerMetrics)(nil),     // 6: berth.v1.ContainerMetrics
+	(*Resync)(nil),               // 7: berth.v1.Resync
+	(*Assignments)(nil),          // 8: berth.v1.Assignments
+	(*TaskAssignment)(nil),       // 9: berth.v1.TaskAssignment
+	(*RoleCredentials)(nil),      // 10: berth.v1.RoleCredentials
+	(*ContainerSecrets)(nil),     // 11: berth.v1.ContainerSecrets
+	(*TaskCredentials)(nil),      // 12: berth.v1.TaskCredentials
+	(*ImagePull)(nil),            // 13: berth.v1.ImagePull
+	(*TaskLimits)(nil),           // 14: berth.v1.TaskLimits
+	(*ContainerLimits)(nil),      // 15: berth.v1.ContainerLimits
+	(*TaskStateChanges)(nil),     // 16: berth.v1.TaskStateChanges
+	(*TaskStateChange)(nil),      // 17: berth.v1.TaskStateChange
+	(*ContainerStateChange)(nil), // 18: berth.v1.ContainerStateChange
+	(*StateChangesAck)(nil),      // 19: berth.v1.StateChangesAck
+	(*LogsRequest)(nil),          // 20: berth.v1.LogsRequest
+	(*TaskLogsChunk)(nil),        // 21: berth.v1.TaskLogsChunk
+	(*TaskLogsDone)(nil),         // 22: berth.v1.TaskLogsDone
+	(*ExecRequest)(nil),          // 23: berth.v1.ExecRequest
+	(*TaskExecInput)(nil),        // 24: berth.v1.TaskExecInput
+	(*TaskExecOutput)(nil),       // 25: berth.v1.TaskExecOutput
+	nil,                          // 26: berth.v1.ContainerSecrets.EnvironmentEntry
+	nil,                          // 27: berth.v1.ContainerSecrets.LogOptionsEntry
+	nil,                          // 28: berth.v1.ContainerSecrets.FileEnvironmentEntry
+	(*Resource)(nil),             // 29: berth.v1.Resource
+	(*Attribute)(nil),            // 30: berth.v1.Attribute
+	(*VersionInfo)(nil),          // 31: berth.v1.VersionInfo
+	(*Task)(nil),                 // 32: berth.v1.Task
+	(*TaskDefinition)(nil),       // 33: berth.v1.TaskDefinition
+	(*NetworkBinding)(nil),       // 34: berth.v1.NetworkBinding
+	(*TerminalSize)(nil),         // 35: berth.v1.TerminalSize
 }
 var file_berth_v1_agent_proto_depIdxs = []int32{
 	2,  // 0: berth.v1.AgentMessage.register:type_name -> berth.v1.RegisterInstance
 	4,  // 1: berth.v1.AgentMessage.heartbeat:type_name -> berth.v1.Heartbeat
-	14, // 2: berth.v1.AgentMessage.state_changes:type_name -> berth.v1.TaskStateChanges
-	5,  // 3: berth.v1.AgentMessage.resync:type_name -> berth.v1.Resync
+	16, // 2: berth.v1.AgentMessage.state_changes:type_name -> berth.v1.TaskStateChanges
+	7,  // 3: berth.v1.AgentMessage.resync:type_name -> berth.v1.Resync
 	3,  // 4: berth.v1.ControlPlaneMessage.registered:type_name -> berth.v1.Registered
-	6,  // 5: berth.v1.ControlPlaneMessage.assignments:type_name -> berth.v1.Assignments
-	17, // 6: berth.v1.ControlPlaneMessage.ack:type_name -> berth.v1.StateChangesAck
-	18, // 7: berth.v1.ControlPlaneMessage.logs_request:type_name -> berth.v1.LogsRequest
-	21, // 8: berth.v1.ControlPlaneMessage.exec_request:type_name -> berth.v1.ExecRequest
-	10, // 9: berth.v1.ControlPlaneMessage.task_credentials:type_name -> berth.v1.TaskCredentials
-	27, // 10: berth.v1.RegisterInstance.registered_resources:type_name -> berth.v1.Resource
-	28, // 11: berth.v1.RegisterInstance.attributes:type_name -> berth.v1.Attribute
-	29, // 12: berth.v1.RegisterInstance.version_info:type_name -> berth.v1.VersionInfo
-	7,  // 13: berth.v1.Assignments.tasks:type_name -> berth.v1.TaskAssignment
-	30, // 14: berth.v1.TaskAssignment.task:type_name -> berth.v1.Task
-	31, // 15: berth.v1.TaskAssignment.task_definition:type_name -> berth.v1.TaskDefinition
-	12, // 16: berth.v1.TaskAssignment.limits:type_name -> berth.v1.TaskLimits
-	11, // 17: berth.v1.TaskAssignment.image_pulls:type_name -> berth.v1.ImagePull
-	8,  // 18: berth.v1.TaskAssignment.task_role_credentials:type_name -> berth.v1.RoleCredentials
-	9,  // 19: berth.v1.TaskAssignment.container_secrets:type_name -> berth.v1.ContainerSecrets
-	24, // 20: berth.v1.ContainerSecrets.environment:type_name -> berth.v1.ContainerSecrets.EnvironmentEntry
-	25, // 21: berth.v1.ContainerSecrets.log_options:type_name -> berth.v1.ContainerSecrets.LogOptionsEntry
-	26, // 22: berth.v1.ContainerSecrets.file_environment:type_name -> berth.v1.ContainerSecrets.FileEnvironmentEntry
-	8,  // 23: berth.v1.TaskCredentials.task_role_credentials:type_name -> berth.v1.RoleCredentials
-	13, // 24: berth.v1.TaskLimits.containers:type_name -> berth.v1.ContainerLimits
-	15, // 25: berth.v1.TaskStateChanges.tasks:type_name -> berth.v1.TaskStateChange
-	16, // 26: berth.v1.TaskStateChange.containers:type_name -> berth.v1.ContainerStateChange
-	32, // 27: berth.v1.ContainerStateChange.network_bindings:type_name -> berth.v1.NetworkBinding
-	33, // 28: berth.v1.ExecRequest.size:type_name -> berth.v1.TerminalSize
-	33, // 29: berth.v1.TaskExecInput.resize:type_name -> berth.v1.TerminalSize
-	0,  // 30: berth.v1.AgentSessions.Session:input_type -> berth.v1.AgentMessage
-	19, // 31: berth.v1.AgentSessions.TaskLogs:input_type -> berth.v1.TaskLogsChunk
-	23, // 32: berth.v1.AgentSessions.TaskExec:input_type -> berth.v1.TaskExecOutput
-	1,  // 33: berth.v1.AgentSessions.Session:output_type -> berth.v1.ControlPlaneMessage
-	20, // 34: berth.v1.AgentSessions.TaskLogs:output_type -> berth.v1.TaskLogsDone
-	22, // 35: berth.v1.AgentSessions.TaskExec:output_type -> berth.v1.TaskExecInput
-	33, // [33:36] is the sub-list for method output_type
-	30, // [30:33] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	8,  // 5: berth.v1.ControlPlaneMessage.assignments:type_name -> berth.v1.Assignments
+	19, // 6: berth.v1.ControlPlaneMessage.ack:type_name -> berth.v1.StateChangesAck
+	20, // 7: berth.v1.ControlPlaneMessage.logs_request:type_name -> berth.v1.LogsRequest
+	23, // 8: berth.v1.ControlPlaneMessage.exec_request:type_name -> berth.v1.ExecRequest
+	12, // 9: berth.v1.ControlPlaneMessage.task_credentials:type_name -> berth.v1.TaskCredentials
+	29, // 10: berth.v1.RegisterInstance.registered_resources:type_name -> berth.v1.Resource
+	30, // 11: berth.v1.RegisterInstance.attributes:type_name -> berth.v1.Attribute
+	31, // 12: berth.v1.RegisterInstance.version_info:type_name -> berth.v1.VersionInfo
+	5,  // 13: berth.v1.Heartbeat.task_metrics:type_name -> berth.v1.TaskMetrics
+	6,  // 14: berth.v1.TaskMetrics.containers:type_name -> berth.v1.ContainerMetrics
+	9,  // 15: berth.v1.Assignments.tasks:type_name -> berth.v1.TaskAssignment
+	32, // 16: berth.v1.TaskAssignment.task:type_name -> berth.v1.Task
+	33, // 17: berth.v1.TaskAssignment.task_definition:type_name -> berth.v1.TaskDefinition
+	14, // 18: berth.v1.TaskAssignment.limits:type_name -> berth.v1.TaskLimits
+	13, // 19: berth.v1.TaskAssignment.image_pulls:type_name -> berth.v1.ImagePull
+	10, // 20: berth.v1.TaskAssignment.task_role_credentials:type_name -> berth.v1.RoleCredentials
+	11, // 21: berth.v1.TaskAssignment.container_secrets:type_name -> berth.v1.ContainerSecrets
+	26, // 22: berth.v1.ContainerSecrets.environment:type_name -> berth.v1.ContainerSecrets.EnvironmentEntry
+	27, // 23: berth.v1.ContainerSecrets.log_options:type_name -> berth.v1.ContainerSecrets.LogOptionsEntry
+	28, // 24: berth.v1.ContainerSecrets.file_environment:type_name -> berth.v1.ContainerSecrets.FileEnvironmentEntry
+	10, // 25: berth.v1.TaskCredentials.task_role_credentials:type_name -> berth.v1.RoleCredentials
+	15, // 26: berth.v1.TaskLimits.containers:type_name -> berth.v1.ContainerLimits
+	17, // 27: berth.v1.TaskStateChanges.tasks:type_name -> berth.v1.TaskStateChange
+	18, // 28: berth.v1.TaskStateChange.containers:type_name -> berth.v1.ContainerStateChange
+	34, // 29: berth.v1.ContainerStateChange.network_bindings:type_name -> berth.v1.NetworkBinding
+	35, // 30: berth.v1.ExecRequest.size:type_name -> berth.v1.TerminalSize
+	35, // 31: berth.v1.TaskExecInput.resize:type_name -> berth.v1.TerminalSize
+	0,  // 32: berth.v1.AgentSessions.Session:input_type -> berth.v1.AgentMessage
+	21, // 33: berth.v1.AgentSessions.TaskLogs:input_type -> berth.v1.TaskLogsChunk
+	25, // 34: berth.v1.AgentSessions.TaskExec:input_type -> berth.v1.TaskExecOutput
+	1,  // 35: berth.v1.AgentSessions.Session:output_type -> berth.v1.ControlPlaneMessage
+	22, // 36: berth.v1.AgentSessions.TaskLogs:output_type -> berth.v1.TaskLogsDone
+	24, // 37: berth.v1.AgentSessions.TaskExec:output_type -> berth.v1.TaskExecInput
+	35, // [35:38] is the sub-list for method output_type
+	32, // [32:35] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_berth_v1_agent_proto_init() }
@@ -2311,13 +2492,13 @@ func file_berth_v1_agent_proto_init() {
 		(*ControlPlaneMessage_ExecRequest)(nil),
 		(*ControlPlaneMessage_TaskCredentials)(nil),
 	}
-	file_berth_v1_agent_proto_msgTypes[16].OneofWrappers = []any{}
-	file_berth_v1_agent_proto_msgTypes[22].OneofWrappers = []any{
+	file_berth_v1_agent_proto_msgTypes[18].OneofWrappers = []any{}
+	file_berth_v1_agent_proto_msgTypes[24].OneofWrappers = []any{
 		(*TaskExecInput_Stdin)(nil),
 		(*TaskExecInput_CloseStdin)(nil),
 		(*TaskExecInput_Resize)(nil),
 	}
-	file_berth_v1_agent_proto_msgTypes[23].OneofWrappers = []any{
+	file_berth_v1_agent_proto_msgTypes[25].OneofWrappers = []any{
 		(*TaskExecOutput_Stdout)(nil),
 		(*TaskExecOutput_Stderr)(nil),
 		(*TaskExecOutput_ExitCode)(nil),
@@ -2330,7 +2511,7 @@ func file_berth_v1_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_v1_agent_proto_rawDesc), len(file_berth_v1_agent_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
