@@ -13,10 +13,11 @@ func TestTargetGroupCounts(t *testing.T) {
 		t.Fatal("counts of a target group never reported")
 	}
 	m.hosts(tg, 2, 1)
+	web := m.group(tg)
 	for range 5 {
-		m.request(tg)
+		web.requests.Inc()
 	}
-	m.request("arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/other/fedcba9876543210")
+	m.group("arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/other/fedcba9876543210").requests.Inc()
 	r, h, ok := m.TargetGroupCounts("targetgroup/web/0123456789abcdef")
 	if !ok || r != 5 || h != 2 {
 		t.Fatalf("requests %v healthy %d ok %v, want 5, 2", r, h, ok)
