@@ -276,6 +276,10 @@ check "create an image function" '"State": "Pending"' \
   lam create-function --function-name img --role "$role" --package-type Image --code ImageUri=000000000000.dkr.ecr.us-east-1.amazonaws.com/fn:1 --memory-size 256
 check "create a provided.al2023 zip function" '"Runtime": "provided.al2023"' \
   lam create-function --function-name zipped --role "$role" --runtime provided.al2023 --handler bootstrap --zip-file "fileb://$data/fn.zip" --environment 'Variables={GREETING=hi}'
+check "a zip function's code from an S3 object" '"Runtime": "provided.al2023"' \
+  bash -c "$AWS s3 --endpoint-url http://$addr --only-show-errors mb s3://lambda-code && $AWS s3 --endpoint-url http://$addr --only-show-errors cp $data/fn.zip s3://lambda-code/fn.zip && $AWS lambda --endpoint-url http://$addr --output json create-function --function-name froms3 --role $role --runtime provided.al2023 --handler bootstrap --code S3Bucket=lambda-code,S3Key=fn.zip"
+check "code from an S3 object that is not there" 'S3 Error Code: NoSuchKey' \
+  lam create-function --function-name bad --role "$role" --runtime provided.al2023 --handler bootstrap --code S3Bucket=lambda-code,S3Key=nope.zip
 check "a function of the name exists" 'ResourceConflictException' \
   lam create-function --function-name img --role "$role" --package-type Image --code ImageUri=fn:1
 check "a zip that is not a zip" 'Could not unzip uploaded file' \

@@ -336,7 +336,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	c.lambda = lambdaapi.New(lambdaapi.Config{
 		Store: c.store, Region: cfg.ARNs.Region, Account: cfg.ARNs.Account, DataDir: cfg.DataDir,
 		Invoker: invoker, Prepare: prepare, AccountConcurrency: cfg.LambdaConcurrency,
-		URLAddr: c.urlLis.Addr().String(), Logger: cfg.Logger,
+		URLAddr: c.urlLis.Addr().String(), Logger: cfg.Logger, CodeObject: c.lambdaCode,
 		URLAuthenticate: func(r *http.Request, body []byte) error {
 			if msg := c.tokens.wireRefusal(r); msg != "" {
 				return errors.New(msg)

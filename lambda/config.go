@@ -231,7 +231,7 @@ func CheckCreate(req *berthv1.LambdaCreateFunctionRequest) error {
 		if err := checkRuntime("Runtime", req.GetRuntime()); err != nil {
 			return err
 		}
-		if err := checkZipSource("Code", code.GetZipFile(), code.GetS3Bucket(), code.GetS3Key()); err != nil {
+		if err := checkZipSource("Code.ZipFile", code.GetZipFile(), code.GetS3Bucket(), code.GetS3Key()); err != nil {
 			return err
 		}
 	default:
@@ -248,11 +248,19 @@ func PackageTypeOf(p string) string {
 	return p
 }
 
+// checkZipSource checks that a Zip function's code comes from exactly one
+// source: the zip's bytes, or an S3 object (bucket and key). field is the
+// ZipFile member's path; the S3 members are its siblings.
 func checkZipSource(field string, zipFile []byte, bucket, key string) error {
+	prefix := strings.TrimSuffix(field, "ZipFile")
 	switch {
-	case bucket != "" || key != "":
-		return InvalidParameter(field+".S3Bucket", "Code from an S3 object is not supported by berth yet: give the zip's bytes (ZipFile, the aws CLI's --zip-file fileb://...).")
-	case len(zipFile) == 0:
+	case len(zipFile) > 0 && (bucket != "" || key != ""):
+		return InvalidParameter(field, "Please do not provide other FunctionCode parameters when providing a ZipFile.")
+	case bucket != "" && key == "":
+		return InvalidParameter(prefix+"S3Key", "Please provide S3Key with S3Bucket: the key of the zip's object.")
+	case key != "" && bucket == "":
+		return InvalidParameter(prefix+"S3Bucket", "Please provide S3Bucket with S3Key: the bucket of the zip's object.")
+	case len(zipFile) == 0 && bucket == "":
 		return InvalidParameter(field, "Please provide a source for function code.")
 	}
 	return nil
@@ -272,6 +280,13 @@ func CheckZip(field string, b []byte, runtime string) (Zip, error) {
 	if len(b) > MaxZipBytes {
 		return Zip{}, with(apierr.InvalidArgument, "RequestEntityTooLargeException", "Request must be smaller than %d bytes for the CreateFunction operation", MaxZipBytes)
 	}
+	return CheckZipObject(field, b, runtime)
+}
+
+// CheckZipObject checks a deployment package read from an S3 object: as
+// CheckZip, without the limit of a request's size (Lambda bounds such a
+// package by its unzipped size alone).
+func CheckZipObject(field string, b []byte, runtime string) (Zip, error) {
 	r, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		e := InvalidParameter(field, "Could not unzip uploaded file. Please check your file, then try to upload again.")

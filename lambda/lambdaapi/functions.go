@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"slices"
 	"strconv"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -14,21 +15,55 @@ import (
 	"github.com/berth/berth/store"
 )
 
-// code checks and keeps a request's code: a zip is written under the data
-// dir before the function that names it is stored.
-func (s *Server) code(field string, zip []byte, imageURI, runtime string) (lambda.Code, string, error) {
+// zipSource is where a Zip function's code comes from: the zip's bytes, or
+// an object in berth's S3.
+type zipSource struct {
+	field                string // the ZipFile member's path; the S3 members are its siblings
+	zip                  []byte
+	bucket, key, version string
+}
+
+// code checks and keeps a request's code: a zip (its bytes, or read from
+// S3 as Lambda copies it) is written under the data dir before the
+// function that names it is stored.
+func (s *Server) code(ctx context.Context, src zipSource, imageURI, runtime string) (lambda.Code, string, error) {
 	if imageURI != "" {
 		return lambda.Code{ImageUri: imageURI}, "", nil
 	}
-	z, err := lambda.CheckZip(field, zip, runtime)
+	b, check := src.zip, lambda.CheckZip
+	if src.bucket != "" {
+		var err error
+		if b, err = s.codeObject(ctx, src); err != nil {
+			return lambda.Code{}, "", err
+		}
+		check = lambda.CheckZipObject
+	}
+	z, err := check(src.field, b, runtime)
 	if err != nil {
 		return lambda.Code{}, "", err
 	}
-	path, err := s.saveZip(zip, z.Sha256)
+	path, err := s.saveZip(b, z.Sha256)
 	if err != nil {
 		return lambda.Code{}, "", err
 	}
 	return lambda.Code{Zip: z}, path, nil
+}
+
+// codeObject reads a deployment package from berth's S3, with Lambda's
+// error when it cannot.
+func (s *Server) codeObject(ctx context.Context, src zipSource) ([]byte, error) {
+	prefix := strings.TrimSuffix(src.field, "ZipFile")
+	switch {
+	case src.version != "":
+		return nil, lambda.InvalidParameter(prefix+"S3ObjectVersion", "Error occurred while GetObject. S3 Error Code: NoSuchVersion. S3 Error Message: berth's S3 keeps no object versions; leave S3ObjectVersion out.")
+	case s.cfg.CodeObject == nil:
+		return nil, lambda.InvalidParameter(prefix+"S3Bucket", "Error occurred while GetObject: berth's S3 is not running in this control plane.")
+	}
+	b, err := s.cfg.CodeObject(ctx, src.bucket, src.key, lambda.MaxUnzippedBytes)
+	if err != nil {
+		return nil, lambda.InvalidParameter(prefix+"S3Key", "Error occurred while GetObject. %v", err)
+	}
+	return b, nil
 }
 
 // CreateFunction stores a new function, Pending until its code is ready;
@@ -47,7 +82,9 @@ func (s *Server) CreateFunction(ctx context.Context, req *berthv1.LambdaCreateFu
 	if err := checkTags(req.GetTags()); err != nil {
 		return nil, err
 	}
-	code, path, err := s.code("Code.ZipFile", req.GetCode().GetZipFile(), req.GetCode().GetImageUri(), req.GetRuntime())
+	c := req.GetCode()
+	src := zipSource{field: "Code.ZipFile", zip: c.GetZipFile(), bucket: c.GetS3Bucket(), key: c.GetS3Key(), version: c.GetS3ObjectVersion()}
+	code, path, err := s.code(ctx, src, c.GetImageUri(), req.GetRuntime())
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +240,8 @@ func (s *Server) UpdateFunctionCode(ctx context.Context, req *berthv1.LambdaUpda
 	if err := lambda.CheckNotUpdating(cur); err != nil {
 		return nil, err
 	}
-	code, path, err := s.code("ZipFile", req.GetZipFile(), req.GetImageUri(), cur.GetRuntime())
+	src := zipSource{field: "ZipFile", zip: req.GetZipFile(), bucket: req.GetS3Bucket(), key: req.GetS3Key(), version: req.GetS3ObjectVersion()}
+	code, path, err := s.code(ctx, src, req.GetImageUri(), cur.GetRuntime())
 	if err != nil {
 		return nil, err
 	}

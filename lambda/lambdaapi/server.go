@@ -57,8 +57,12 @@ type Config struct {
 	// request to an AWS_IAM function URL, with its body; nil refuses them
 	// all (403).
 	URLAuthenticate func(r *http.Request, body []byte) error
-	Logger          *slog.Logger
-	Now             func() time.Time
+	// CodeObject reads an S3 object of at most limit bytes, for code given
+	// as S3Bucket and S3Key; its error reads as S3's ("S3 Error Code: NoSuchKey.
+	// S3 Error Message: ..."). nil: such code is refused.
+	CodeObject func(ctx context.Context, bucket, key string, limit int64) ([]byte, error)
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Server is berth.v1.Lambda.
