@@ -52,6 +52,9 @@ type container struct {
 	// hostBindings are what a host-mode container binds: its container ports, which
 	// Docker does not list as bindings.
 	hostBindings []runtime.NetworkBinding
+	// published are an awsvpc container's ports that its task's pause container
+	// publishes for it; it reports the pause container's bindings of them.
+	published []runtime.PortMapping
 }
 
 // observe takes in the container's state as the runtime reports it and says whether

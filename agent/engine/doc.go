@@ -31,8 +31,11 @@
 //
 // Where berth differs from ECS: the task reports STOPPING (not DEACTIVATING or
 // DEPROVISIONING) while its containers stop; ACTIVATING only in awsvpc mode, once the
-// pause container runs; awsvpc tasks report no networkBindings (ECS reports network
-// interfaces instead, which berth does not model); a container without a hard memory
+// pause container runs; awsvpc tasks report, as their containers' networkBindings, the
+// ports their pause container publishes for them on the host's loopback (ECS reports
+// none, and network interfaces instead, which berth does not model: loopback is the
+// only address that carries traffic to berth's hosts, and load balancers' ip targets
+// reach the tasks there); a container without a hard memory
 // limit in a task with task-level memory is given the task's memory as its limit, as
 // berth has no task-level cgroup; a task is RUNNING once every essential container
 // runs, whatever its non-essential ones are still waiting for.

@@ -161,10 +161,13 @@ func TestDockerEssentialExit(t *testing.T) {
 }
 
 // TestDockerAWSVPC: the task's containers share the pause container's network
-// namespace, so a health check on 127.0.0.1 in one reaches the server in another.
+// namespace, so a health check on 127.0.0.1 in one reaches the server in another;
+// the server's port, published by the pause container on the host's loopback,
+// answers there.
 func TestDockerAWSVPC(t *testing.T) {
 	h, image := startDockerEngine(t)
 	web := dockerDef("web", image, "serve", ":8080")
+	web.PortMappings = []*berthv1.PortMapping{{ContainerPort: 8080, HostPort: new(int32(8080))}}
 	probe := dockerDef("probe", image, "sleep")
 	probe.HealthCheck = &berthv1.HealthCheck{
 		Command:  []string{"CMD-SHELL", "testapp health http://127.0.0.1:8080/"},
@@ -176,6 +179,19 @@ func TestDockerAWSVPC(t *testing.T) {
 
 	h.waitStatus(arn, StatusRunning)
 	waitFor(t, "the task healthy", func() bool { return h.last(arn).GetHealthStatus() == HealthHealthy })
+	nbs := containerOf(h.last(arn), "web").GetNetworkBindings()
+	if len(nbs) != 1 || nbs[0].GetBindIp() != "127.0.0.1" || nbs[0].GetContainerPort() != 8080 || nbs[0].GetHostPort() == 0 {
+		t.Fatalf("web reports bindings %v, want 8080 on a host port of 127.0.0.1", nbs)
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d/", nbs[0].GetHostPort())
+	waitFor(t, "web answering at "+url, func() bool {
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 	h.assign(false, stoppedCopy(task))
 	h.waitStatus(arn, StatusStopped)
 }

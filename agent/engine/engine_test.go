@@ -238,6 +238,61 @@ func TestEngineAWSVPCPauseContainer(t *testing.T) {
 	}
 }
 
+// TestEngineAWSVPCPublishesOnLoopback: an awsvpc task's pause container publishes
+// every container port of the task on 127.0.0.1 with a dynamic host port (none of a
+// container with networking disabled), and each container reports the bindings of
+// its own ports.
+func TestEngineAWSVPCPublishesOnLoopback(t *testing.T) {
+	rt := newRecorder(t)
+	h := startEngine(t, rt, Options{PauseImage: "pause"})
+	ports := func(ps ...int32) func(*berthv1.ContainerDefinition) {
+		return func(d *berthv1.ContainerDefinition) {
+			for _, p := range ps {
+				d.PortMappings = append(d.PortMappings, &berthv1.PortMapping{ContainerPort: p, HostPort: new(p)})
+			}
+		}
+	}
+	offline := func(d *berthv1.ContainerDefinition) { d.DisableNetworking = new(true) }
+	task := testTask("t1", NetworkAWSVPC, def("web", ports(8080, 9090)), def("app", ports(3000)), def("side"), def("off", ports(7000), offline))
+	arn := task.Task.TaskArn
+	h.assign(true, task)
+	h.waitStatus(arn, StatusRunning)
+	for _, s := range rt.created() {
+		if s.Owner.ContainerName != pauseName {
+			if len(s.PortMappings) != 0 {
+				t.Errorf("%s publishes %v itself, want nothing (its pause container does)", s.Owner.ContainerName, s.PortMappings)
+			}
+			continue
+		}
+		want := []runtime.PortMapping{{ContainerPort: 8080, Protocol: "tcp", HostIP: "127.0.0.1"},
+			{ContainerPort: 9090, Protocol: "tcp", HostIP: "127.0.0.1"}, {ContainerPort: 3000, Protocol: "tcp", HostIP: "127.0.0.1"}}
+		if !slices.Equal(s.PortMappings, want) {
+			t.Errorf("the pause container publishes %+v, want %+v", s.PortMappings, want)
+		}
+	}
+	bound := func(c *berthv1.ContainerStateChange) []int32 {
+		var out []int32
+		for _, nb := range c.GetNetworkBindings() {
+			if nb.GetBindIp() != "127.0.0.1" || nb.GetHostPort() == 0 {
+				t.Errorf("%s: binding %v, want a host port on 127.0.0.1", c.GetName(), nb)
+			}
+			out = append(out, nb.GetContainerPort())
+		}
+		return out
+	}
+	sc := h.last(arn)
+	for name, want := range map[string][]int32{"web": {8080, 9090}, "app": {3000}, "side": nil, "off": nil} {
+		if got := bound(containerOf(sc, name)); !slices.Equal(got, want) {
+			t.Errorf("%s reports bindings of %v, want %v", name, got, want)
+		}
+	}
+	h.assign(false, stoppedCopy(task))
+	sc = h.waitStatus(arn, StatusStopped)
+	if nb := containerOf(sc, "web").GetNetworkBindings(); len(nb) != 0 {
+		t.Errorf("stopped web reports bindings %v", nb)
+	}
+}
+
 func TestEngineAdoptsContainersAfterRestart(t *testing.T) {
 	rt := newRecorder(t)
 	first := startEngine(t, rt, Options{})

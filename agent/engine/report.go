@@ -24,9 +24,31 @@ func (t *task) stateChange() *berthv1.TaskStateChange {
 		HealthStatus:       t.healthStatus(),
 	}
 	for _, c := range t.containers {
-		sc.Containers = append(sc.Containers, c.stateChange())
+		csc := c.stateChange()
+		if len(c.published) > 0 && t.pause != nil && csc.LastStatus == StatusRunning {
+			csc.NetworkBindings = append(csc.NetworkBindings, t.publishedFor(c)...)
+		}
+		sc.Containers = append(sc.Containers, csc)
 	}
 	return sc
+}
+
+// publishedFor are the pause container's bindings of an awsvpc container's ports:
+// where the container is reached on the host's loopback.
+func (t *task) publishedFor(c *container) []*berthv1.NetworkBinding {
+	var out []*berthv1.NetworkBinding
+	for _, pm := range c.published {
+		for _, b := range t.pause.bindings {
+			if b.ContainerPort == pm.ContainerPort && b.Protocol == pm.Protocol {
+				out = append(out, networkBinding(b))
+			}
+		}
+	}
+	return out
+}
+
+func networkBinding(b runtime.NetworkBinding) *berthv1.NetworkBinding {
+	return &berthv1.NetworkBinding{BindIp: b.BindIP, ContainerPort: int32(b.ContainerPort), HostPort: int32(b.HostPort), Protocol: b.Protocol}
 }
 
 func (c *container) stateChange() *berthv1.ContainerStateChange {
@@ -40,12 +62,7 @@ func (c *container) stateChange() *berthv1.ContainerStateChange {
 		ImageDigest:  c.imageDigest,
 	}
 	for _, b := range c.bindings {
-		sc.NetworkBindings = append(sc.NetworkBindings, &berthv1.NetworkBinding{
-			BindIp:        b.BindIP,
-			ContainerPort: int32(b.ContainerPort),
-			HostPort:      int32(b.HostPort),
-			Protocol:      b.Protocol,
-		})
+		sc.NetworkBindings = append(sc.NetworkBindings, networkBinding(b))
 	}
 	return sc
 }

@@ -152,6 +152,9 @@ type PortMapping struct {
 	HostPort int
 	// Protocol is "tcp" or "udp"; "" is "tcp".
 	Protocol string
+	// HostIP is the host address the port is published on ("127.0.0.1" for
+	// loopback only); "" is every address.
+	HostIP string
 }
 
 // Mount binds a host path into a container. Paths are absolute and may not contain

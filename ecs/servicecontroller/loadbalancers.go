@@ -33,7 +33,8 @@ type Target struct {
 	TargetGroupArn string
 	// InstanceID is the EC2 instance ID of the task's container instance;
 	// Port the host port its container port is published on (berth's hosts
-	// publish on loopback).
+	// publish on loopback; an awsvpc task's pause container publishes its
+	// ports there too, and an ip target group's target is 127.0.0.1:Port).
 	InstanceID string
 	Port       int32
 }

@@ -152,7 +152,7 @@ func ports(mappings []runtime.PortMapping) (nat.PortSet, nat.PortMap, error) {
 			host = strconv.Itoa(m.HostPort)
 		}
 		exposed[port] = struct{}{}
-		bindings[port] = append(bindings[port], nat.PortBinding{HostPort: host})
+		bindings[port] = append(bindings[port], nat.PortBinding{HostIP: m.HostIP, HostPort: host})
 	}
 	return exposed, bindings, nil
 }

@@ -69,6 +69,33 @@ func TestHostPortAnswersHTTP(t *testing.T) {
 	}
 }
 
+// TestLoopbackHostPort proves a port published with HostIP 127.0.0.1 is bound there
+// only (Inspect reports the address) and answers from the host's loopback, as an
+// awsvpc task's pause container publishes its containers' ports.
+func TestLoopbackHostPort(t *testing.T) {
+	h := newHarness(t)
+	spec := testSpec(t, "serve", ":8080")
+	spec.PortMappings = []runtime.PortMapping{{ContainerPort: 8080, HostIP: "127.0.0.1"}}
+	id := start(t, h, spec)
+	st, err := h.Runtime.Inspect(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.NetworkBindings) != 1 || st.NetworkBindings[0].BindIP != "127.0.0.1" || st.NetworkBindings[0].HostPort == 0 {
+		t.Fatalf("bindings = %+v, want one dynamic port on 127.0.0.1", st.NetworkBindings)
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d/", st.NetworkBindings[0].HostPort)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		err := get(t.Context(), url)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+	}
+}
+
 func get(ctx context.Context, url string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {

@@ -139,8 +139,12 @@ func (r *Runtime) bindPorts(spec runtime.ContainerSpec) ([]runtime.NetworkBindin
 			}
 			return nil, err
 		}
+		ip := m.HostIP
+		if ip == "" {
+			ip = "0.0.0.0"
+		}
 		out = append(out, runtime.NetworkBinding{
-			BindIP: "0.0.0.0", ContainerPort: m.ContainerPort, HostPort: port, Protocol: proto,
+			BindIP: ip, ContainerPort: m.ContainerPort, HostPort: port, Protocol: proto,
 		})
 	}
 	return out, nil
