@@ -277,7 +277,7 @@ check "create an image function" '"State": "Pending"' \
 check "create a provided.al2023 zip function" '"Runtime": "provided.al2023"' \
   lam create-function --function-name zipped --role "$role" --runtime provided.al2023 --handler bootstrap --zip-file "fileb://$data/fn.zip" --environment 'Variables={GREETING=hi}'
 check "a zip function's code from an S3 object" '"Runtime": "provided.al2023"' \
-  bash -c "$AWS s3 --endpoint-url http://$addr --only-show-errors mb s3://lambda-code && $AWS s3 --endpoint-url http://$addr --only-show-errors cp $data/fn.zip s3://lambda-code/fn.zip && $AWS lambda --endpoint-url http://$addr --output json create-function --function-name froms3 --role $role --runtime provided.al2023 --handler bootstrap --code S3Bucket=lambda-code,S3Key=fn.zip"
+  bash -c "$AWS s3 --endpoint-url http://$addr mb s3://lambda-code >/dev/null && $AWS s3 --endpoint-url http://$addr --only-show-errors cp $data/fn.zip s3://lambda-code/fn.zip && $AWS lambda --endpoint-url http://$addr --output json create-function --function-name froms3 --role $role --runtime provided.al2023 --handler bootstrap --code S3Bucket=lambda-code,S3Key=fn.zip"
 check "code from an S3 object that is not there" 'S3 Error Code: NoSuchKey' \
   lam create-function --function-name bad --role "$role" --runtime provided.al2023 --handler bootstrap --code S3Bucket=lambda-code,S3Key=nope.zip
 check "a function of the name exists" 'ResourceConflictException' \
@@ -336,7 +336,7 @@ check "a secret without valueFrom is refused, naming it" 'containerDefinitions[0
   ecs register-task-definition --family inside --execution-role-arn arn:aws:iam::000000000000:role/ecsTaskExecutionRole \
   --container-definitions '[{"name":"app","image":"busybox","memory":64,"secrets":[{"name":"DB_PASSWORD","valueFrom":""}]}]'
 printf '# the app\nLOG_LEVEL=debug\n' >"$data/app.env"
-check "an environment file in S3" 'ok' bash -c "$AWS s3 --endpoint-url http://$addr --only-show-errors mb s3://inside-config && $AWS s3 --endpoint-url http://$addr --only-show-errors cp $data/app.env s3://inside-config/app.env && echo ok"
+check "an environment file in S3" 'ok' bash -c "$AWS s3 --endpoint-url http://$addr mb s3://inside-config >/dev/null && $AWS s3 --endpoint-url http://$addr --only-show-errors cp $data/app.env s3://inside-config/app.env && echo ok"
 check "a task definition with environment files" '"value": "arn:aws:s3:::inside-config/app.env"' \
   ecs register-task-definition --family inside-envfiles --execution-role-arn arn:aws:iam::000000000000:role/ecsTaskExecutionRole \
   --container-definitions '[{"name":"app","image":"busybox","memory":64,"environment":[{"name":"LOG_LEVEL","value":"info"}],"environmentFiles":[{"value":"arn:aws:s3:::inside-config/app.env","type":"s3"}]}]'
