@@ -42,7 +42,11 @@ func (l *loop) assign(ctx context.Context, msg *berthv1.Assignments) {
 
 // assignTask starts a task's machine, with its adopted containers if there are any,
 // or passes a known task its assignment. A task first assigned as STOPPED with
-// nothing of it in the runtime needs nothing.
+// nothing of it in the runtime gets a machine too, which reports it STOPPED at once
+// without a runtime call: the control plane waits for that report (the task counts
+// against its service's maximumPercent until then), and none would come otherwise
+// when the task was stopped before its agent ever had it, or when its agent stopped
+// it and died before the report was acknowledged.
 func (l *loop) assignTask(ctx context.Context, a *berthv1.TaskAssignment) {
 	arn := a.GetTask().GetTaskArn()
 	if t := l.tasks[arn]; t != nil {
@@ -51,9 +55,6 @@ func (l *loop) assignTask(ctx context.Context, a *berthv1.TaskAssignment) {
 	}
 	states := l.adopted[arn]
 	delete(l.adopted, arn)
-	if a.GetTask().GetDesiredStatus() == StatusStopped && len(states) == 0 {
-		return
-	}
 	l.start(ctx, a, states, true)
 }
 

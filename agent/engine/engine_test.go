@@ -355,3 +355,26 @@ func TestEngineRunOwnsItsWorkers(t *testing.T) {
 		t.Errorf("Assign after Run returned: %v, want ErrStopped", err)
 	}
 }
+
+// TestEngineReportsTaskAssignedStoppedAsStopped: a task the agent never had (or
+// whose containers are gone with an agent that died before its STOPPED report was
+// acknowledged), assigned as STOPPED, is reported STOPPED with the control plane's
+// stop code and reason, and nothing is created; without the report the control
+// plane keeps it stopping for ever, and its service short of its desiredCount.
+func TestEngineReportsTaskAssignedStoppedAsStopped(t *testing.T) {
+	rt := newRecorder(t)
+	h := startEngine(t, rt, Options{})
+	never := stoppedCopy(testTask("never", "bridge", def("web")))
+	never.Task.StoppedReason = "Scaling activity initiated by (deployment ecs-svc/1)"
+	h.assign(true, never)
+	sc := h.waitStatus(never.Task.TaskArn, StatusStopped)
+	if sc.GetStopCode() != "UserInitiated" || sc.GetStoppedReason() != never.Task.StoppedReason {
+		t.Errorf("stopCode %q, stoppedReason %q; want the assignment's", sc.GetStopCode(), sc.GetStoppedReason())
+	}
+	if got := h.statuses(never.Task.TaskArn); !slices.Equal(got, []string{StatusStopped}) {
+		t.Errorf("task went %v, want STOPPED only", got)
+	}
+	if n := rt.Counters().Creates; n != 0 {
+		t.Errorf("%d containers created for a task assigned as STOPPED", n)
+	}
+}

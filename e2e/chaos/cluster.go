@@ -59,12 +59,7 @@ type Tally struct {
 	// because ECS's start-failure back-off holds their starts (not
 	// damage: the back-off is ECS's, up to 15 minutes).
 	HeldBack []string `json:"held_back,omitempty"`
-	// ServicesOff are services whose live tasks do not number their
-	// desiredCount once all else has settled (after control plane
-	// kills, berth has been seen to leave a service a task short while
-	// it reports a steady state: an open finding of this suite).
-	ServicesOff []string `json:"services_off,omitempty"`
-	Seconds     float64  `json:"seconds"`
+	Seconds  float64  `json:"seconds"`
 }
 
 // String is the tally's one line.
@@ -309,12 +304,49 @@ func (c *cluster) look(ctx context.Context, services []string) (view, error) {
 			for _, d := range s.Deployments {
 				v.notes = append(v.notes, fmt.Sprintf("%s deployment %s %s: desired %d running %d pending %d", s.ServiceName, d.Id, d.Status, d.GetDesiredCount(), d.GetRunningCount(), d.GetPendingCount()))
 			}
+			stuck, err := c.stopping(ctx, s.ServiceName)
+			if err != nil {
+				return v, err
+			}
+			v.notes = append(v.notes, stuck...)
 			for _, e := range s.Events[:min(3, len(s.Events))] {
 				v.notes = append(v.notes, s.ServiceName+" event: "+e.Message)
 			}
 		}
 	}
 	return v, nil
+}
+
+// stopping describes the tasks asked to stop that have not stopped (of
+// the service name, or of every service and none when name is ""): they
+// count against their service's maximumPercent until they do.
+func (c *cluster) stopping(ctx context.Context, name string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(c.client.Ctx(ctx), 30*time.Second)
+	defer cancel()
+	var arns []string
+	next := ""
+	for {
+		res, err := c.client.ListTasks(ctx, &berthv1.ListTasksRequest{ServiceName: name, DesiredStatus: "STOPPED", MaxResults: 100, NextToken: next})
+		if err != nil {
+			return nil, err
+		}
+		arns = append(arns, res.TaskArns...)
+		if next = res.NextToken; next == "" {
+			break
+		}
+	}
+	tasks, err := c.describeTasks(ctx, arns)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, t := range tasks {
+		if t.LastStatus != "STOPPED" {
+			out = append(out, fmt.Sprintf("task %s of %s: desired %s, last %s, on %q, stopCode %s, reason %q",
+				t.TaskArn, t.Group, t.DesiredStatus, t.LastStatus, t.ContainerInstanceArn, t.StopCode, t.StoppedReason))
+		}
+	}
+	return out, nil
 }
 
 // backingOff says whether the service's last events say it is in the
@@ -381,14 +413,28 @@ func (c *cluster) settle(ctx context.Context, timeout time.Duration, services []
 		return nil
 	})
 	if err != nil {
+		// A service off its desiredCount once all else has settled is
+		// damage too (only the start-failure back-off may hold a service
+		// short: see Tally.HeldBack).
 		t.Orphans += last.orphans
-		if last.dups == 0 && last.orphans == 0 && last.ghosts == 0 && last.pending == 0 && len(last.services) > 0 {
-			// Only services off their desired counts: a finding of its own
-			// (see Tally.ServicesOff), not a lost write.
-			t.ServicesOff = append(t.ServicesOff, fmt.Sprintf("after %s: %s", timeout, last))
-		} else {
-			t.problem("after %s: %v", timeout, err)
-		}
+		t.problem("after %s: %v", timeout, err)
 	}
 	t.HeldBack = last.heldBack
+	// A task asked to stop must get there: one its agent never reports
+	// STOPPED stays in its service's count against maximumPercent for ever
+	// (it once held services short of their desiredCount).
+	var stuck []string
+	err = poll(ctx, timeout/4, func() error {
+		var err error
+		if stuck, err = c.stopping(ctx, ""); err != nil {
+			return err
+		}
+		if len(stuck) > 0 {
+			return fmt.Errorf("%d tasks asked to stop have not stopped: %s", len(stuck), strings.Join(stuck[:min(5, len(stuck))], "; "))
+		}
+		return nil
+	})
+	if err != nil {
+		t.problem("after %s: %v", timeout/4, err)
+	}
 }
