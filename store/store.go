@@ -10,6 +10,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
@@ -52,16 +53,12 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 512
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout: 2 * time.Second,
-		// As etcd runs bbolt: the freelist is not written on every commit
-		// (that cost grows with the file) but rebuilt at open, and kept as
-		// a map, which frees and allocates pages in constant time.
-		NoFreelistSync: true,
-		FreelistType:   bolt.FreelistMapType,
-	})
+	if err := checkFile(path); err != nil {
+		return nil, err
+	}
+	db, err := openBolt(path)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
 	if err := migrate(db, migrations); err != nil {
 		db.Close()
@@ -106,11 +103,38 @@ func Open(path string, opts Options) (*Store, error) {
 	})
 	if err != nil {
 		db.Close()
-		return nil, err
+		return nil, &CorruptError{Path: path, Reason: err.Error()}
 	}
 	releaseMapped(db) // the load read every page; an error only leaves them mapped
 	go s.write()
 	return s, nil
+}
+
+// openBolt opens the state file with bbolt. checkFile has looked at it;
+// what it does not check (the order of keys across pages) bbolt's walk at
+// open reports by a panic in the caller's goroutine, returned here as a
+// *CorruptError, as are bbolt's own errors for an invalid file.
+func openBolt(path string) (db *bolt.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, &CorruptError{Path: path, Reason: fmt.Sprint(r)}
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: 2 * time.Second,
+		// As etcd runs bbolt: the freelist is not written on every commit
+		// (that cost grows with the file) but rebuilt at open, and kept as
+		// a map, which frees and allocates pages in constant time.
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+	})
+	switch {
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
+		return nil, &CorruptError{Path: path, Reason: err.Error()}
+	case err != nil:
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
 }
 
 // Close stops the writer after the commands already queued are applied,
