@@ -129,13 +129,23 @@ func TestServiceBehindListener(t *testing.T) {
 		victimPort = nb.GetHostPort()
 	}
 	wait("the killed task's target gone and 3 healthy targets again", func() bool {
+		tasks := s.serviceTasks(t, "web")
+		ports := map[int32]bool{} // the live tasks' host ports: Docker may give the killed task's port to its replacement
+		for _, task := range tasks {
+			if task.GetTaskArn() == victim.GetTaskArn() {
+				return false
+			}
+			for _, nb := range containerOf(t, task, "app").GetNetworkBindings() {
+				ports[nb.GetHostPort()] = true
+			}
+		}
 		n, ds := healthy()
 		for _, d := range ds {
-			if d.Target.GetPort() == victimPort && d.TargetHealth.State != "draining" {
+			if d.Target.GetPort() == victimPort && d.TargetHealth.State != "draining" && !ports[victimPort] {
 				return false
 			}
 		}
-		return n == 3
+		return n == 3 && len(tasks) == 3
 	})
 	cptest.Eventually(t, "requests answered after the replacement", func() bool {
 		resp, err := web.Get(url)
