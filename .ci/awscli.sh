@@ -17,7 +17,16 @@ go build -o "$data/controlplane" ./cmd/controlplane
 "$data/controlplane" --data-dir "$data/cp" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --registry-addr 127.0.0.1:0 --lambda-url-addr 127.0.0.1:0 2>"$data/log" &
 cp_pid=$!
 image=berth-awscli/empty:$$
-trap 'kill $cp_pid 2>/dev/null; wait $cp_pid 2>/dev/null; docker rmi -f "$image" "$registry/web:v1" >/dev/null 2>&1; rm -rf "$data"' EXIT
+# The images Lambda builds of the zip functions made here are removed too.
+zip_images_before=$(docker images -q --filter label=berth.lambda.code-sha256 2>/dev/null | sort)
+cleanup() {
+  kill $cp_pid 2>/dev/null
+  wait $cp_pid 2>/dev/null
+  docker rmi -f "$image" "$registry/web:v1" >/dev/null 2>&1
+  comm -13 <(echo "$zip_images_before") <(docker images -q --filter label=berth.lambda.code-sha256 2>/dev/null | sort) | xargs -r docker rmi -f >/dev/null 2>&1
+  rm -rf "$data"
+}
+trap cleanup EXIT
 for _ in $(seq 100); do
   addr=$(grep -o 'http=[0-9.:]*' "$data/log" | head -1 | cut -d= -f2)
   [ -n "$addr" ] && break
