@@ -263,9 +263,11 @@ func dockerRunFirst(ctx context.Context, image string, event []byte, memory int)
 		exec.Command("docker", "rm", "-f", name).Run()
 		cmd.Wait()
 	}()
-	ictx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	// Generous: with -concurrency 100 the baseline starts 100 containers at
+	// once, and Docker starts them one after another.
+	ictx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	out, err := api.Invoke(ictx, runtimeapi.Invocation{RequestID: "bench", Payload: event, Deadline: time.Now().Add(30 * time.Second),
+	out, err := api.Invoke(ictx, runtimeapi.Invocation{RequestID: "bench", Payload: event, Deadline: time.Now().Add(5 * time.Minute),
 		FunctionARN: "arn:aws:lambda:us-east-1:000000000000:function:bench"})
 	if err != nil || out.Error {
 		return 0, fmt.Errorf("docker run's first request: %v %s", err, out.Payload)
