@@ -9,6 +9,9 @@
 //
 // The disk read is of a file just written, as berth's GET is of an object
 // just put: both are served from the page cache. Both read in 256 KiB reads.
+// The same files are also served by a bare net/http file server on
+// loopback, the ceiling of any HTTP GET on the machine, and the GET is
+// compared with it too.
 package main
 
 import (
@@ -20,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -47,6 +51,11 @@ type measure struct {
 	GetOpsPerS  float64 `json:"get_ops_s"`
 	DiskWOpsPer float64 `json:"disk_write_ops_s"`
 	DiskROpsPer float64 `json:"disk_read_ops_s"`
+	// PlainGetMBps is the same files served by a bare net/http file
+	// server on loopback (sendfile, no S3, no signing) and read by
+	// net/http's client: what any HTTP GET on this machine can reach.
+	PlainGetMBps float64 `json:"plain_http_get_mb_s"`
+	GetVsPlain   float64 `json:"get_vs_plain_http_ratio"`
 }
 
 func main() {
@@ -180,8 +189,43 @@ func measureSize(ctx context.Context, c *s3.Client, diskDir string, size, count 
 	}
 	dr := time.Since(start).Seconds()
 
+	plain, err := plainGet(diskDir, size, count, buf)
+	if err != nil {
+		return m, err
+	}
+
 	m.PutMBps, m.GetMBps, m.DiskWMBps, m.DiskRMBps = total/put, total/get, total/dw, total/dr
 	m.PutOpsPerS, m.GetOpsPerS, m.DiskWOpsPer, m.DiskROpsPer = float64(count)/put, float64(count)/get, float64(count)/dw, float64(count)/dr
 	m.PutRatio, m.GetRatio = m.PutMBps/m.DiskWMBps, m.GetMBps/m.DiskRMBps
+	m.PlainGetMBps = total / plain
+	m.GetVsPlain = m.GetMBps / m.PlainGetMBps
 	return m, nil
+}
+
+// plainGet serves diskDir with http.FileServer on a loopback port and
+// reads the count files of size back through net/http's client in reads
+// of len(buf): the seconds it took.
+func plainGet(diskDir string, size, count int, buf []byte) (float64, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	srv := &http.Server{Handler: http.FileServer(http.Dir(diskDir)), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	defer hc.CloseIdleConnections()
+	start := time.Now()
+	for i := range count {
+		resp, err := hc.Get(fmt.Sprintf("http://%s/%d-%d", ln.Addr(), size, i))
+		if err != nil {
+			return 0, err
+		}
+		n, err := drain(resp.Body, buf)
+		resp.Body.Close()
+		if err != nil || n != int64(size) {
+			return 0, fmt.Errorf("plain get: %s: %d bytes, %v", resp.Status, n, err)
+		}
+	}
+	return time.Since(start).Seconds(), nil
 }
