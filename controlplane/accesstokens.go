@@ -152,6 +152,13 @@ func (a *accessTokens) canView(tok string) bool {
 // ECS's and ELB's Describe* and List*.
 var viewerMethods = []string{berthMethodPrefix + "ExplainTask", berthMethodPrefix + "ExplainService"}
 
+// isAdmin says whether tok is a stored, unexpired scoped token of scope
+// admin (the dashboard's demo controls take it).
+func (a *accessTokens) isAdmin(tok string) bool {
+	t, err := a.check(tok)
+	return err == nil && t.GetScope() == ScopeAdmin
+}
+
 // authorize decides whether a token of scope t may call method with req;
 // a refusal is PermissionDenied (ECS's AccessDeniedException on the JSON
 // wire) naming the token's scope.

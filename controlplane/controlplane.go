@@ -376,7 +376,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		canView = c.viewers.canView
 	}
 	c.serveHTTP(c.tokens.guardWire(front), cfg.MetricsPublic,
-		dashboard.New(c.withViews(dashboard.Config{Store: c.store, API: api, Images: c.ecr, AdminToken: c.adminToken, AddInstance: cfg.AddInstance, Logger: cfg.Logger,
+		dashboard.New(c.withViews(dashboard.Config{Store: c.store, API: api, Images: c.ecr, AdminToken: c.adminToken, IsAdmin: c.tokens.isAdmin, AddInstance: cfg.AddInstance, Logger: cfg.Logger,
 			CanView: canView, MaxStreams: cfg.MaxEventStreams})))
 	c.urls = &http.Server{Handler: c.lambda.URLHandler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: MaxHeaderBytes}
 	go func() {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane"
 	"github.com/berth/berth/internal/cptest"
@@ -133,4 +135,70 @@ func TestEventStreamsBounded(t *testing.T) {
 		defer resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
+}
+
+// TestDashboardControlsTakeAdminTokens: the demo controls take an access
+// token of scope admin as they take the admin token; a viewer's or a
+// revoked admin token is refused and changes nothing.
+func TestDashboardControlsTakeAdminTokens(t *testing.T) {
+	c := cptest.Start(t, controlplane.Config{})
+	if _, err := c.ECS.RegisterTaskDefinition(c.Ctx, taskDef("web")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ECS.CreateService(c.Ctx, &berthv1.CreateServiceRequest{ServiceName: "web", TaskDefinition: "web", DesiredCount: proto.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
+	tokens := berthv1.NewAccessTokensClient(c.Dial(t))
+	mk := func(scope string) string {
+		t.Helper()
+		resp, err := tokens.CreateAccessToken(c.Ctx, &berthv1.CreateAccessTokenRequest{Scope: scope})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetToken()
+	}
+	admin, viewer, revoked := mk("admin"), mk("viewer"), mk("admin")
+	if _, err := tokens.RevokeAccessToken(c.Ctx, &berthv1.RevokeAccessTokenRequest{Id: revoked}); err != nil {
+		t.Fatal(err)
+	}
+	post := func(path, token, body string) int {
+		t.Helper()
+		req, _ := http.NewRequest("POST", "http://"+c.CP.HTTPAddr()+"/dashboard/api/"+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	desired := func() int32 {
+		t.Helper()
+		res, err := c.ECS.DescribeServices(c.Ctx, &berthv1.DescribeServicesRequest{Services: []string{"web"}})
+		if err != nil || len(res.GetServices()) != 1 {
+			t.Fatalf("describe: %v", err)
+		}
+		return res.GetServices()[0].GetDesiredCount()
+	}
+	for name, tok := range map[string]string{"viewer": viewer, "revoked admin": revoked} {
+		if got := post("login", tok, `{}`); got != http.StatusUnauthorized {
+			t.Errorf("login with a %s token: %d, want 401", name, got)
+		}
+		if got := post("services/scale", tok, `{"service":"web","desiredCount":4}`); got != http.StatusUnauthorized {
+			t.Errorf("scale with a %s token: %d, want 401", name, got)
+		}
+	}
+	if n := desired(); n != 0 {
+		t.Fatalf("refused scale calls changed desiredCount to %d", n)
+	}
+	if got := post("login", admin, `{}`); got != http.StatusOK {
+		t.Errorf("login with an admin access token: %d", got)
+	}
+	if got := post("services/scale", admin, `{"service":"web","desiredCount":2}`); got != http.StatusOK {
+		t.Errorf("scale with an admin access token: %d", got)
+	}
+	if n := desired(); n != 2 {
+		t.Errorf("desiredCount %d after an admin access token's scale, want 2", n)
+	}
 }

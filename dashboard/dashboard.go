@@ -79,6 +79,10 @@ type Config struct {
 	Images Images
 	// AdminToken guards the demo controls.
 	AdminToken string
+	// IsAdmin says whether a bearer token other than AdminToken may use the
+	// demo controls (the control plane's scoped tokens of scope admin);
+	// nil: AdminToken only.
+	IsAdmin func(token string) bool
 	// AddInstance starts a hollow container instance in the cluster; nil
 	// disables the "add instance" control. ctx is the request's: the
 	// instance must outlive it.
