@@ -412,6 +412,17 @@ check "create a target group" '"HealthCheckPath": "/index.html"' \
   elbv2 create-target-group --name web-tg --protocol HTTP --port 80 --target-type ip --health-check-path /index.html \
   --health-check-interval-seconds 5 --health-check-timeout-seconds 2 --healthy-threshold-count 2 --matcher HttpCode=200-299
 tg=$(elbv2 describe-target-groups --names web-tg --query 'TargetGroups[0].TargetGroupArn' --output text)
+check "an ip target group for a bridge task" "The provided target group $tg has target type ip, which is incompatible with the bridge network mode specified in the task definition." \
+  ecs create-service --cluster prod --service-name web-lb --task-definition nginx --desired-count 0 \
+  --load-balancers "targetGroupArn=$tg,containerName=nginx,containerPort=80"
+check "create an instance target group" '"TargetType": "instance"' elbv2 create-target-group --name web-inst --protocol HTTP --port 80
+tg_inst=$(elbv2 describe-target-groups --names web-inst --query 'TargetGroups[0].TargetGroupArn' --output text)
+check "register an awsvpc task definition" '"networkMode": "awsvpc"' ecs register-task-definition --family vpcweb --network-mode awsvpc \
+  --container-definitions '[{"name":"web","image":"nginx","memory":64,"portMappings":[{"containerPort":80}]}]'
+check "an instance target group for an awsvpc task" "The provided target group $tg_inst has target type instance, which is incompatible with the awsvpc network mode specified in the task definition." \
+  ecs create-service --cluster prod --service-name web-lb --task-definition vpcweb --desired-count 0 \
+  --network-configuration 'awsvpcConfiguration={subnets=[subnet-1]}' --load-balancers "targetGroupArn=$tg_inst,containerName=web,containerPort=80"
+check "delete the instance target group" '' elbv2 delete-target-group --target-group-arn "$tg_inst"
 check "a health check timeout over its interval" 'InvalidConfigurationRequest' \
   elbv2 create-target-group --name bad --protocol HTTP --port 80 --health-check-interval-seconds 5 --health-check-timeout-seconds 6
 check "set the deregistration delay" '"Value": "5"' \

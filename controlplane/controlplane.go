@@ -321,6 +321,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	c.endpointURL = endpointURL(cfg, c.HTTPAddr())
 	c.metrics.observeAgents(c.dispatcher.Heartbeats, c.dispatcher.Sessions)
 	c.startELB(cfg)
+	api.TargetGroupType = c.elb.TargetGroupType
 	c.startAutoscaling(cfg, api)
 	services := servicecontroller.New(servicecontroller.Config{
 		Store: c.store, ARNs: cfg.ARNs, Logger: cfg.Logger, Resync: cfg.ServiceResync, HealthGrace: cfg.HealthGrace,

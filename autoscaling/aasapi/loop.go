@@ -38,7 +38,7 @@ func (s *Server) Evaluate(ctx context.Context) {
 		s.cfg.Logger.Warn("autoscaling: list targets", "err", err)
 		return
 	}
-	counts := s.requestCounts()
+	counts := s.requestCounts(now)
 	for _, t := range targets {
 		if err := s.evaluate(ctx, t, now, counts); err != nil && ctx.Err() == nil {
 			s.cfg.Logger.Warn("autoscaling: evaluate", "resource", t.Key, "err", err)
@@ -46,30 +46,51 @@ func (s *Server) Evaluate(ctx context.Context) {
 	}
 }
 
-// requestCounts is each target group's requests since the last evaluation,
-// per minute, from the proxy's counters.
-func (s *Server) requestCounts() func(tg string) (perMinute float64, healthy int, ok bool) {
-	seen := map[string][2]float64{}
+// requestCounts is each target group's request rate since the loop last
+// read its count, per minute, over the time that actually passed (a tick
+// the ticker dropped on a busy machine must not double the rate), and its
+// healthy targets. Each target group is read once an evaluation: every
+// policy on it sees the same datapoint, none at the first read.
+func (s *Server) requestCounts(now time.Time) func(tg string) (perMinute float64, healthy int, ok bool) {
+	seen := map[string]requestRate{}
 	return func(tg string) (float64, int, bool) {
 		if s.cfg.Requests == nil {
 			return 0, 0, false
 		}
-		if v, ok := seen[tg]; ok {
-			return v[0], int(v[1]), true
+		if d, ok := seen[tg]; ok {
+			return d.perMinute, d.healthy, d.ok
 		}
-		total, healthy, ok := s.cfg.Requests(tg)
-		if !ok {
-			return 0, 0, false
-		}
-		prev, had := s.requests[tg]
-		s.requests[tg] = total
-		if !had || total < prev {
-			return 0, 0, false
-		}
-		perMinute := (total - prev) * float64(time.Minute) / float64(s.cfg.EvaluationPeriod)
-		seen[tg] = [2]float64{perMinute, float64(healthy)}
-		return perMinute, healthy, true
+		d := s.readCount(tg, now)
+		seen[tg] = d
+		return d.perMinute, d.healthy, d.ok
 	}
+}
+
+// requestRate is a target group's datapoint: requests per minute and
+// healthy targets; ok false when there is none.
+type requestRate struct {
+	perMinute float64
+	healthy   int
+	ok        bool
+}
+
+// readCount reads a target group's count and turns it into a rate since
+// the previous read.
+func (s *Server) readCount(tg string, now time.Time) (d requestRate) {
+	total, healthy, ok := s.cfg.Requests(tg)
+	if !ok {
+		delete(s.requests, tg)
+		return d
+	}
+	prev, had := s.requests[tg]
+	s.requests[tg] = requestMark{count: total, at: now}
+	elapsed := now.Sub(prev.at)
+	if !had || total < prev.count || elapsed <= 0 {
+		return d // the first read, or the counter started over
+	}
+	d.perMinute = (total - prev.count) * float64(time.Minute) / float64(elapsed)
+	d.healthy, d.ok = healthy, true
+	return d
 }
 
 // metric is a policy's datapoint for the service.

@@ -69,7 +69,7 @@ type Server struct {
 	targets                                           store.Collection[*berthv1.AutoscalingTargetRecord]
 	policies                                          store.Collection[*berthv1.AutoscalingPolicyRecord]
 	activities                                        store.Collection[*berthv1.AutoscalingActivityRecord]
-	requests                                          map[string]float64 // target group -> last count, the loop's only
+	requests                                          map[string]requestMark // target group -> its last count read, the loop's only
 }
 
 // New serves Application Auto Scaling over the store.
@@ -91,8 +91,14 @@ func New(cfg Config) *Server {
 		targets:    store.Collection[*berthv1.AutoscalingTargetRecord]{Store: cfg.Store, Name: CollectionTargets, New: func() *berthv1.AutoscalingTargetRecord { return &berthv1.AutoscalingTargetRecord{} }},
 		policies:   store.Collection[*berthv1.AutoscalingPolicyRecord]{Store: cfg.Store, Name: CollectionPolicies, New: func() *berthv1.AutoscalingPolicyRecord { return &berthv1.AutoscalingPolicyRecord{} }},
 		activities: store.Collection[*berthv1.AutoscalingActivityRecord]{Store: cfg.Store, Name: CollectionActivities, New: func() *berthv1.AutoscalingActivityRecord { return &berthv1.AutoscalingActivityRecord{} }},
-		requests:   map[string]float64{},
+		requests:   map[string]requestMark{},
 	}
+}
+
+// requestMark is a target group's request count as the loop last read it.
+type requestMark struct {
+	count float64
+	at    time.Time
 }
 
 func (s *Server) at() float64 { return float64(s.cfg.Now().UnixMilli()) / 1000 }

@@ -38,6 +38,13 @@ type Server struct {
 	// instances running and needed in a cluster (the capacity manager's
 	// Usage), which DescribeCapacityProviders shows as reservations.
 	ProviderUsage func(cluster string) map[string]capacity.ProviderUse
+
+	// TargetGroupType, when set, is the target type ("instance" or "ip")
+	// of a target group berth's Elastic Load Balancing holds (ok false for
+	// one it does not hold): CreateService and UpdateService refuse a
+	// target group whose type the task definition's network mode cannot
+	// serve, as ECS does.
+	TargetGroupType func(targetGroupArn string) (targetType string, ok bool)
 }
 
 // New returns a Server over st that writes ARNs with arns. now is the clock

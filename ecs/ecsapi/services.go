@@ -125,6 +125,9 @@ func (s *Server) newService(cluster string, req *berthv1.CreateServiceRequest) (
 	if err := s.checkSharedTargetGroups(cluster, req.GetServiceName(), req.GetLoadBalancers()); err != nil {
 		return nil, err
 	}
+	if err := s.checkTargetTypes(td, req.GetLoadBalancers()); err != nil {
+		return nil, err
+	}
 	now := epoch(s.now())
 	svc := &berthv1.Service{
 		ServiceName: req.GetServiceName(), ClusterArn: s.arns.Cluster(cluster), Status: store.StatusActive,

@@ -268,10 +268,17 @@ func (s *Server) updateMembers(svc *berthv1.Service, req *berthv1.UpdateServiceR
 		} else if err := s.checkSharedTargetGroups(cluster, svc.ServiceName, lbs); err != nil {
 			return false, err
 		}
+		if err := s.checkTargetTypes(td, lbs); err != nil {
+			return false, err
+		}
 		changed = changed || !equalList(lbs, svc.LoadBalancers)
 		svc.LoadBalancers = lbs
 	} else if err := checkLoadBalancers(td, svc.LoadBalancers); err != nil {
 		return false, err // a new task definition must still have the containers and ports
+	} else if req.GetTaskDefinition() != "" {
+		if err := s.checkTargetTypes(td, svc.LoadBalancers); err != nil {
+			return false, err // and a network mode its target groups' type serves
+		}
 	}
 	if req.ServiceRegistries != nil {
 		regs, err := listOf("serviceRegistries", req.ServiceRegistries, func() *berthv1.ServiceRegistry { return &berthv1.ServiceRegistry{} })

@@ -40,3 +40,32 @@ func (s *Server) checkSharedTargetGroups(cluster, name string, lbs []*berthv1.Lo
 	}
 	return nil
 }
+
+// checkTargetTypes refuses, in ECS's words, a target group whose target
+// type the task definition's network mode cannot serve: an awsvpc task is
+// an ip target (its own address), a bridge or host task an instance
+// target (its instance's port). A target group berth's load balancing does
+// not hold is not checked.
+func (s *Server) checkTargetTypes(td *berthv1.TaskDefinition, lbs []*berthv1.LoadBalancer) error {
+	if s.TargetGroupType == nil {
+		return nil
+	}
+	mode := td.GetNetworkMode()
+	if mode == "" {
+		mode = "bridge" // ECS's default, which taskdef stores
+	}
+	for i, lb := range lbs {
+		if lb.GetTargetGroupArn() == "" {
+			continue
+		}
+		tt, ok := s.TargetGroupType(lb.GetTargetGroupArn())
+		if !ok {
+			continue
+		}
+		if mode == "awsvpc" && tt == "instance" || (mode == "bridge" || mode == "host") && tt == "ip" {
+			text := ecserr.TextTargetTypeIncompatible(lb.GetTargetGroupArn(), tt, mode)
+			return ecserr.Param(fmt.Sprintf("loadBalancers[%d].targetGroupArn", i), "%s", text).Says(text)
+		}
+	}
+	return nil
+}

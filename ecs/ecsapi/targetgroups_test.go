@@ -2,6 +2,7 @@ package ecsapi_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -9,7 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"google.golang.org/protobuf/proto"
 
+	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/controlplane"
 	"github.com/berth/berth/internal/cptest"
 )
@@ -57,4 +60,74 @@ func TestSDKTargetGroupSharedByServices(t *testing.T) {
 		_, err := client.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("b"), LoadBalancers: lb("web", 8080)})
 		return err == nil
 	})
+}
+
+// A target group's target type must suit the task definition's network
+// mode, as ECS checks on CreateService and UpdateService: an awsvpc task is
+// an ip target, a bridge or host task an instance target; ECS's own text
+// on the wire. A target group berth's load balancing does not hold is not
+// checked.
+func TestSDKTargetTypeAgainstNetworkMode(t *testing.T) {
+	t.Cleanup(http.DefaultClient.CloseIdleConnections)
+	c := cptest.Start(t, controlplane.Config{ServiceResync: 100 * time.Millisecond})
+	client := sdk(t, c.CP, c.CP.AccessKey())
+	elb := berthv1.NewElasticLoadBalancingV2Client(c.Dial(t))
+	ctx := context.Background()
+	group := func(name, targetType string) string {
+		out, err := elb.CreateTargetGroup(c.Ctx, &berthv1.ELBCreateTargetGroupRequest{Name: name, Protocol: "HTTP", Port: proto.Int32(80), TargetType: targetType})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.TargetGroups[0].TargetGroupArn
+	}
+	instanceTG, ipTG := group("inst", ""), group("ips", "ip")
+	for family, mode := range map[string]types.NetworkMode{"bridge": types.NetworkModeBridge, "host": types.NetworkModeHost, "vpc": types.NetworkModeAwsvpc} {
+		if _, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String(family), NetworkMode: mode,
+			ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("web"), Image: aws.String("berth-test/app"), Memory: aws.Int32(64),
+				PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(80)}}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lb := func(tg string) []types.LoadBalancer {
+		return []types.LoadBalancer{{TargetGroupArn: aws.String(tg), ContainerName: aws.String("web"), ContainerPort: aws.Int32(80)}}
+	}
+	create := func(name, taskDef, tg string) error {
+		_, err := client.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String(name), TaskDefinition: aws.String(taskDef),
+			DesiredCount: aws.Int32(0), LoadBalancers: lb(tg)})
+		return err
+	}
+	refused := func(tg, targetType, mode string) string {
+		return "The provided target group " + tg + " has target type " + targetType + ", which is incompatible with the " + mode + " network mode specified in the task definition."
+	}
+	wantText(t, "awsvpc behind an instance target group", create("a", "vpc", instanceTG), refused(instanceTG, "instance", "awsvpc"))
+	wantText(t, "bridge behind an ip target group", create("a", "bridge", ipTG), refused(ipTG, "ip", "bridge"))
+	wantText(t, "host behind an ip target group", create("a", "host", ipTG), refused(ipTG, "ip", "host"))
+	for _, ok := range []struct{ name, taskDef, tg string }{
+		{"vpc", "vpc", ipTG}, {"bridge", "bridge", instanceTG}, {"host", "host", instanceTG},
+		{"elsewhere", "vpc", "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/elsewhere/0123456789abcdef"},
+	} {
+		if err := create(ok.name, ok.taskDef, ok.tg); err != nil {
+			t.Fatalf("service %s of %s behind %s: %v", ok.name, ok.taskDef, ok.tg, err)
+		}
+	}
+	_, err := client.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("bridge"), LoadBalancers: lb(ipTG)})
+	wantText(t, "UpdateService to an ip target group", err, refused(ipTG, "ip", "bridge"))
+	_, err = client.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("bridge"), TaskDefinition: aws.String("vpc")})
+	wantText(t, "UpdateService to an awsvpc task definition behind its instance target group", err, refused(instanceTG, "instance", "awsvpc"))
+	if _, err := client.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("bridge"), TaskDefinition: aws.String("vpc"), LoadBalancers: lb(ipTG)}); err != nil {
+		t.Fatalf("UpdateService to awsvpc and an ip target group together: %v", err)
+	}
+	if _, err := client.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("bridge"), DesiredCount: aws.Int32(0)}); err != nil {
+		t.Fatalf("UpdateService of the desired count only: %v", err)
+	}
+}
+
+// wantText fails t unless err is an InvalidParameterException whose message
+// is text, word for word.
+func wantText(t *testing.T, what string, err error, text string) {
+	t.Helper()
+	var invalid *types.InvalidParameterException
+	if !errors.As(err, &invalid) || invalid.ErrorMessage() != text {
+		t.Fatalf("%s: %v (%T), want InvalidParameterException %q", what, err, err, text)
+	}
 }

@@ -61,3 +61,12 @@ func TextContainerNoMemory(container string) string {
 func TextDependsOnMissing(container string) string {
 	return fmt.Sprintf("Cannot depend on container + '%s' because it does not exist", container)
 }
+
+// TextTargetTypeIncompatible is CreateService's and UpdateService's
+// InvalidParameterException for a target group whose target type the task
+// definition's network mode cannot serve (instance with awsvpc, ip with
+// bridge or host), as ECS answers it in user reports of awsvpc services
+// put behind an instance target group.
+func TextTargetTypeIncompatible(targetGroupArn, targetType, networkMode string) string {
+	return fmt.Sprintf("The provided target group %s has target type %s, which is incompatible with the %s network mode specified in the task definition.", targetGroupArn, targetType, networkMode)
+}

@@ -93,3 +93,13 @@ func (s *Server) HasTargetGroup(tgArn string) bool {
 	_, err := s.group("TargetGroupArn", tgArn)
 	return err == nil
 }
+
+// TargetGroupType is the target type of the target group of tgArn
+// ("instance" or "ip"); ok false when there is no such group.
+func (s *Server) TargetGroupType(tgArn string) (targetType string, ok bool) {
+	g, err := s.group("TargetGroupArn", tgArn)
+	if err != nil {
+		return "", false
+	}
+	return g.Value.GetTargetGroup().GetTargetType(), true
+}
