@@ -121,6 +121,18 @@ func CallerFrom(ctx context.Context) (Caller, bool) {
 	return c, ok
 }
 
+type traceKey struct{}
+
+// TraceHeader returns the X-Amzn-Trace-Id of a request that came through
+// the front door ("" without one). The AWS SDKs send a function's
+// invocation trace in it on every call the function makes; a service keeps
+// it with the events it makes of the call, for Lambda's recursive loop
+// detection (package events/lineage).
+func TraceHeader(ctx context.Context) string {
+	h, _ := ctx.Value(traceKey{}).(string)
+	return h
+}
+
 // call is one request as the front door understood it.
 type call struct {
 	proto  Protocol
@@ -226,6 +238,9 @@ func (f *FrontDoor) serve(w http.ResponseWriter, r *http.Request, requestID stri
 		}
 	}
 	ctx := context.WithValue(r.Context(), callerKey{}, c.caller)
+	if h := r.Header.Get("X-Amzn-Trace-Id"); h != "" {
+		ctx = context.WithValue(ctx, traceKey{}, h)
+	}
 	var in proto.Message
 	out, err := c.method.Handler(c.svc.Impl, ctx, func(m any) error {
 		in = m.(proto.Message)

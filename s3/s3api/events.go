@@ -204,8 +204,9 @@ func (s *Server) after(r *http.Request, w *responseWriter, sig awsapi.Signing, p
 
 // deliver invokes the functions whose configurations match the change and
 // appends its EventBridge event when the bucket sends them. trace is the
-// X-Amzn-Trace-Id of the request that made the change: a function's call
-// carries its invocation's lineage, which Lambda counts to stop loops.
+// X-Amzn-Trace-Id of the request that made the change, kept with both: a
+// function's call carries its invocation's lineage, which Lambda counts to
+// stop loops.
 func (s *Server) deliver(ctx context.Context, conf *berthv1.S3BucketNotification, c notify.Change, trace string) {
 	for _, l := range notify.Matches(conf, c.EventName, c.Key) {
 		if s.cfg.Events == nil {
@@ -222,6 +223,7 @@ func (s *Server) deliver(ctx context.Context, conf *berthv1.S3BucketNotification
 	}
 	if conf.GetEventBridge() {
 		ev := notify.EventBridgeEvent(c, newEventID())
+		ev.TraceHeader = trace
 		if _, err := s.cfg.Store.Apply(ctx, &berthv1.Command{At: ev.GetTime(),
 			Change: &berthv1.Command_AppendEventLog{AppendEventLog: &berthv1.AppendEventLogCommand{Event: ev}}}); err != nil {
 			s.cfg.Logger.Warn("s3: the event log", "bucket", c.Bucket, "key", c.Key, "err", err)
