@@ -133,6 +133,13 @@ func TraceHeader(ctx context.Context) string {
 	return h
 }
 
+func withTrace(ctx context.Context, r *http.Request) context.Context {
+	if h := r.Header.Get("X-Amzn-Trace-Id"); h != "" {
+		return context.WithValue(ctx, traceKey{}, h)
+	}
+	return ctx
+}
+
 // call is one request as the front door understood it.
 type call struct {
 	proto  Protocol
@@ -208,7 +215,7 @@ func (f *FrontDoor) serve(w http.ResponseWriter, r *http.Request, requestID stri
 			return c, err
 		}
 		c.caller = Caller{s.AccessKeyID, c.svc.Name, s.Session}
-		c.svc.Handler(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c.caller)), s)
+		c.svc.Handler(w, r.WithContext(withTrace(context.WithValue(r.Context(), callerKey{}, c.caller), r)), s)
 		return c, nil
 	}
 	if c.body, err = readBody(r); err != nil {
@@ -237,10 +244,7 @@ func (f *FrontDoor) serve(w http.ResponseWriter, r *http.Request, requestID stri
 			return c, err
 		}
 	}
-	ctx := context.WithValue(r.Context(), callerKey{}, c.caller)
-	if h := r.Header.Get("X-Amzn-Trace-Id"); h != "" {
-		ctx = context.WithValue(ctx, traceKey{}, h)
-	}
+	ctx := withTrace(context.WithValue(r.Context(), callerKey{}, c.caller), r)
 	var in proto.Message
 	out, err := c.method.Handler(c.svc.Impl, ctx, func(m any) error {
 		in = m.(proto.Message)
