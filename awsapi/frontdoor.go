@@ -121,6 +121,25 @@ func CallerFrom(ctx context.Context) (Caller, bool) {
 	return c, ok
 }
 
+type traceKey struct{}
+
+// TraceHeader returns the X-Amzn-Trace-Id of a request that came through
+// the front door ("" without one). The AWS SDKs send a function's
+// invocation trace in it on every call the function makes; a service keeps
+// it with the events it makes of the call, for Lambda's recursive loop
+// detection (package events/lineage).
+func TraceHeader(ctx context.Context) string {
+	h, _ := ctx.Value(traceKey{}).(string)
+	return h
+}
+
+func withTrace(ctx context.Context, r *http.Request) context.Context {
+	if h := r.Header.Get("X-Amzn-Trace-Id"); h != "" {
+		return context.WithValue(ctx, traceKey{}, h)
+	}
+	return ctx
+}
+
 // call is one request as the front door understood it.
 type call struct {
 	proto  Protocol
@@ -196,7 +215,7 @@ func (f *FrontDoor) serve(w http.ResponseWriter, r *http.Request, requestID stri
 			return c, err
 		}
 		c.caller = Caller{s.AccessKeyID, c.svc.Name, s.Session}
-		c.svc.Handler(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c.caller)), s)
+		c.svc.Handler(w, r.WithContext(withTrace(context.WithValue(r.Context(), callerKey{}, c.caller), r)), s)
 		return c, nil
 	}
 	if c.body, err = readBody(r); err != nil {
@@ -225,7 +244,7 @@ func (f *FrontDoor) serve(w http.ResponseWriter, r *http.Request, requestID stri
 			return c, err
 		}
 	}
-	ctx := context.WithValue(r.Context(), callerKey{}, c.caller)
+	ctx := withTrace(context.WithValue(r.Context(), callerKey{}, c.caller), r)
 	var in proto.Message
 	out, err := c.method.Handler(c.svc.Impl, ctx, func(m any) error {
 		in = m.(proto.Message)

@@ -54,6 +54,9 @@ var echoDesc = grpc.ServiceDesc{
 				if c, ok := awsapi.CallerFrom(ctx); !ok || c.AccessKeyID != key.AccessKeyID {
 					return nil, fmt.Errorf("no caller in the context")
 				}
+				if in.Group == "trace" {
+					in.StartedBy = awsapi.TraceHeader(ctx)
+				}
 				return in, nil
 			}
 			if interceptor == nil {
@@ -186,6 +189,24 @@ func TestJSONProtocols(t *testing.T) {
 	}
 	if *calls != 4 {
 		t.Errorf("the interceptor saw %d calls, want 4 (handlers run through it)", *calls)
+	}
+}
+
+// A handler finds the request's X-Amzn-Trace-Id in its context.
+func TestTraceHeader(t *testing.T) {
+	srv, _ := frontDoor(t)
+	const trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0;Lineage=a87bb0a5:3"
+	for _, h := range []string{trace, ""} {
+		body := []byte(`{"taskDefinition":"web","group":"trace"}`)
+		headers := map[string]string{"X-Amz-Target": "EchoV11.Echo"}
+		if h != "" {
+			headers["X-Amzn-Trace-Id"] = h
+		}
+		resp, b := send(t, post(t, srv.URL+"/", "application/x-amz-json-1.1", headers, body), "json11", body, time.Now())
+		got := &berthv1.RunTaskRequest{}
+		if err := unmarshal(b, got); resp.StatusCode != 200 || err != nil || got.StartedBy != h {
+			t.Fatalf("%d %v %s; want the trace header %q", resp.StatusCode, err, b, h)
+		}
 	}
 }
 

@@ -182,7 +182,7 @@ func (s *Server) readLog(ctx context.Context, rules []liveRule) error {
 					continue
 				}
 				for _, t := range r.rec.GetTargets() {
-					w, err := s.deliveryFor(r.rec, t, ev.GetId(), ev.GetTime(), doc)
+					w, err := s.deliveryFor(r.rec, t, ev, doc)
 					if err != nil {
 						s.cfg.Logger.Warn("events: target input", slog.String("rule", r.rec.GetName()), slog.String("target", t.GetId()), slog.Any("err", err))
 						continue
@@ -202,8 +202,9 @@ func (s *Server) readLog(ctx context.Context, rules []liveRule) error {
 	return nil
 }
 
-// deliveryFor is the write of the delivery of event doc to a rule's target.
-func (s *Server) deliveryFor(rule *berthv1.EventRuleRecord, t *berthv1.EventsTarget, eventID string, eventTime float64, doc []byte) (*berthv1.DocumentWrite, error) {
+// deliveryFor is the write of the delivery of event ev (doc as targets get
+// it) to a rule's target, with the event's trace header.
+func (s *Server) deliveryFor(rule *berthv1.EventRuleRecord, t *berthv1.EventsTarget, ev *berthv1.EventLogRecord, doc []byte) (*berthv1.DocumentWrite, error) {
 	input, err := events.TargetInput(transformOf(t), doc, events.Context{
 		RuleARN: rule.GetArn(), RuleName: rule.GetName(), IngestionTime: rfc3339(s.at()),
 	})
@@ -212,7 +213,8 @@ func (s *Server) deliveryFor(rule *berthv1.EventRuleRecord, t *berthv1.EventsTar
 	}
 	return s.DeliveryWrite(&berthv1.EventDeliveryRecord{
 		Source: ruleSlotKey(rule.GetName()), SourceArn: rule.GetArn(), Target: t, Input: input,
-		EventId: eventID, EventTime: eventTime, NextAttemptAt: s.at(), Principal: "events.amazonaws.com",
+		EventId: ev.GetId(), EventTime: ev.GetTime(), NextAttemptAt: s.at(), Principal: "events.amazonaws.com",
+		TraceHeader: ev.GetTraceHeader(),
 	})
 }
 
@@ -255,7 +257,7 @@ func (s *Server) fireRuleSchedules(ctx context.Context, rules []liveRule) error 
 		}
 		writes := []*berthv1.DocumentWrite{sw}
 		for _, t := range r.rec.GetTargets() {
-			w, err := s.deliveryFor(r.rec, t, ev.GetId(), ev.GetTime(), doc)
+			w, err := s.deliveryFor(r.rec, t, ev, doc)
 			if err != nil {
 				s.cfg.Logger.Warn("events: target input", slog.String("rule", r.rec.GetName()), slog.String("target", t.GetId()), slog.Any("err", err))
 				continue
@@ -367,7 +369,7 @@ func (s *Server) attempt(ctx context.Context, d *berthv1.EventDeliveryRecord) er
 		}
 		return s.cfg.Lambda.InvokeEvent(ctx, invoke.EventRequest{
 			Function: t.GetArn(), Payload: d.GetInput(), Principal: d.GetPrincipal(),
-			SourceArn: d.GetSourceArn(), SourceAccount: s.cfg.ARNs.Account,
+			SourceArn: d.GetSourceArn(), SourceAccount: s.cfg.ARNs.Account, TraceHeader: d.GetTraceHeader(),
 		})
 	case strings.HasPrefix(t.GetArn(), "arn:aws:ecs:"):
 		if s.cfg.ECS == nil {

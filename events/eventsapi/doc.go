@@ -13,7 +13,10 @@
 // deleting it once taken, retrying with back-off until the target's retry
 // policy gives up, when the record becomes a dead letter. An event PutEvents
 // accepted is in the log before the call returns, so it is delivered after a
-// kill -9 of the control plane (at least once).
+// kill -9 of the control plane (at least once). An event keeps the
+// X-Amzn-Trace-Id of the call that made it (PutEvents, S3's change), and its
+// deliveries pass it to Lambda, whose recursive loop detection counts it
+// (package events/lineage).
 //
 // TaskEvents, a second goroutine owned by its Run, watches the store's tasks
 // and container instances and appends ECS's "ECS Task State Change" and

@@ -14,6 +14,7 @@ import (
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/apierr"
 	"github.com/berth/berth/arn"
+	"github.com/berth/berth/awsapi"
 	"github.com/berth/berth/events"
 	"github.com/berth/berth/lambda/invoke"
 	"github.com/berth/berth/schedules"
@@ -533,7 +534,9 @@ func (s *Server) ListTargetsByRule(ctx context.Context, req *berthv1.ListTargets
 }
 
 // PutEvents appends each valid entry to berth's event log (durably, before
-// it answers); invalid entries are answered one by one.
+// it answers), with the call's X-Amzn-Trace-Id (a function's call carries
+// its invocation's lineage, passed on to the Lambda targets the event
+// reaches); invalid entries are answered one by one.
 func (s *Server) PutEvents(ctx context.Context, req *berthv1.PutEventsRequest) (*berthv1.PutEventsResponse, error) {
 	entries := req.GetEntries()
 	if len(entries) < 1 || len(entries) > events.MaxEntries {
@@ -577,6 +580,7 @@ func (s *Server) putEntry(ctx context.Context, e *berthv1.PutEventsRequestEntry)
 	rec := &berthv1.EventLogRecord{
 		Id: newID(), Source: e.GetSource(), DetailType: e.GetDetailType(), Account: s.cfg.ARNs.Account,
 		Region: s.cfg.ARNs.Region, Time: t, Resources: e.GetResources(), Detail: e.GetDetail(),
+		TraceHeader: awsapi.TraceHeader(ctx),
 	}
 	if _, err := s.cfg.Store.Apply(ctx, &berthv1.Command{At: now, Change: &berthv1.Command_AppendEventLog{
 		AppendEventLog: &berthv1.AppendEventLogCommand{Event: rec}}}); err != nil {

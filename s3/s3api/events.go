@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/xml"
@@ -11,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/johannesboyne/gofakes3"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/apierr"
@@ -31,15 +34,32 @@ type pending struct {
 	event       string // S3's event name without "s3:"
 	existed     bool   // for deletes: the object was there
 	multiDelete bool
-	post        bool
-	dropBucket  bool
-	// record is the key of the change's S3PendingChange ("": none kept).
-	record string
-	gen    uint64
+	// keys are the keys a DeleteObjects names, in its order (nil: its body
+	// could not be read ahead).
+	keys       []string
+	post       bool
+	dropBucket bool
+	// records are the change's S3PendingChange records (none: none kept).
+	records []kept
+}
+
+// kept is one S3PendingChange written: its key and generation.
+type kept struct {
+	key string
+	gen uint64
 }
 
 // who made a request: its id and access key.
 type who struct{ requestID, principal string }
+
+// Bounds on what before reads ahead of the library: a DeleteObjects body
+// (1,000 keys of up to 1,024 bytes, escaped), and the memory of a POST
+// upload's form (the library's own bound; the rest goes to temporary
+// files).
+const (
+	maxDeleteBody = 8 << 20
+	postMemory    = 24 << 20
+)
 
 // before finds the change a request makes, if it is one S3 notifies of (or
 // a bucket's deletion, which forgets its configuration).
@@ -54,9 +74,16 @@ func (s *Server) before(r *http.Request, by who, bucket, key string, q url.Value
 		return &pending{bucket: bucket, dropBucket: true}
 	case key == "" && r.Method == http.MethodPost:
 		if _, ok := q["delete"]; ok {
-			return &pending{bucket: bucket, event: "ObjectRemoved:Delete", multiDelete: true}
+			return s.keep(r, by, &pending{bucket: bucket, event: "ObjectRemoved:Delete", multiDelete: true, keys: deleteKeys(r)})
 		}
-		return &pending{bucket: bucket, event: "ObjectCreated:Post", post: true}
+		// A POST upload's key is in its form, read here before the
+		// library reads it (it finds the form parsed).
+		p := &pending{bucket: bucket, event: "ObjectCreated:Post", post: true}
+		if r.ParseMultipartForm(postMemory) != nil || len(r.MultipartForm.Value["key"]) != 1 {
+			return p // the library refuses it
+		}
+		p.key = r.MultipartForm.Value["key"][0]
+		return s.keep(r, by, p)
 	case key == "":
 		return nil
 	case r.Method == http.MethodPut && !uploadID:
@@ -72,40 +99,105 @@ func (s *Server) before(r *http.Request, by who, bucket, key string, q url.Value
 	return nil
 }
 
-// keep writes a change to one object of a bucket with notifications in the
-// store before it is made (S3PendingChange), so that a crash between the
-// object's write and its events' queueing loses no event: Recover sends
+// deleteKeys reads the keys a DeleteObjects names (nil when its body is
+// not a delete request within maxDeleteBody) and leaves the body to be
+// read again, errors included.
+func deleteKeys(r *http.Request) []string {
+	var buf bytes.Buffer
+	_, err := io.Copy(&buf, io.LimitReader(r.Body, maxDeleteBody+1))
+	rest := io.Reader(r.Body)
+	if err != nil {
+		rest = failing{err}
+	}
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(buf.Bytes()), rest), r.Body}
+	var in gofakes3.DeleteRequest
+	if err != nil || buf.Len() > maxDeleteBody || xml.Unmarshal(buf.Bytes(), &in) != nil {
+		return nil
+	}
+	keys := make([]string, 0, len(in.Objects))
+	for _, o := range in.Objects {
+		keys = append(keys, o.Key)
+	}
+	return keys
+}
+
+// failing is a reader that fails with err.
+type failing struct{ err error }
+
+func (f failing) Read([]byte) (int, error) { return 0, f.err }
+
+// keep writes the change to the objects of a bucket with notifications in
+// the store before it is made (one S3PendingChange per object: the key of a
+// PUT, copy, upload or DeleteObject, each key of a DeleteObjects that is
+// there to delete, all in one store write), so that a crash between the
+// objects' change and their events' queueing loses no event: Recover sends
 // them at the next start. The request's sender has not been answered yet,
-// so a change whose record cannot be written is still made, with a warning.
+// so a change whose records cannot be written is still made, with a
+// warning.
 func (s *Server) keep(r *http.Request, by who, p *pending) *pending {
-	_, etag, existed := s.backend.Stat(p.bucket, p.key)
-	p.existed = existed
+	keys := p.keys
+	if !p.multiDelete {
+		_, _, p.existed = s.backend.Stat(p.bucket, p.key)
+		keys = []string{p.key}
+	}
 	conf, ok, err := s.notes.Get(p.bucket)
 	if err != nil || !ok || (len(conf.Value.GetLambdaFunctionConfigurations()) == 0 && !conf.Value.GetEventBridge()) {
 		return p
 	}
-	rec := &berthv1.S3PendingChange{Bucket: p.bucket, Key: p.key, EventName: p.event, Existed: existed, Etag: etag,
-		RequestId: by.requestID, Principal: by.principal, SourceIp: sourceIP(r), TraceHeader: r.Header.Get(lineage.Header), At: s.at()}
-	key := fmt.Sprintf("%020d-%s", s.cfg.Now().UnixNano(), newEventID())
-	gen, err := s.pendings.Put(r.Context(), rec.GetAt(), key, rec, 0)
-	if err != nil {
-		s.cfg.Logger.Warn("s3: the change's pending record (its events are lost if berth stops before they are queued)",
-			"bucket", p.bucket, "key", p.key, "err", err)
+	at := s.at()
+	var writes []*berthv1.DocumentWrite
+	var records []kept
+	seen := map[string]bool{}
+	for _, k := range keys {
+		_, etag, existed := s.backend.Stat(p.bucket, k)
+		if p.multiDelete && (!existed || seen[k]) {
+			continue // nothing to delete: no event to recover
+		}
+		seen[k] = true
+		rec := &berthv1.S3PendingChange{Bucket: p.bucket, Key: k, EventName: p.event, Existed: existed, Etag: etag,
+			RequestId: by.requestID, Principal: by.principal, SourceIp: sourceIP(r), TraceHeader: r.Header.Get(lineage.Header), At: at}
+		key := fmt.Sprintf("%020d-%s", s.cfg.Now().UnixNano(), newEventID())
+		w, err := s.pendings.PutWrite(key, rec, 0)
+		if err != nil {
+			s.cfg.Logger.Warn("s3: the change's pending record (its events are lost if berth stops before they are queued)",
+				"bucket", p.bucket, "key", k, "err", err)
+			return p
+		}
+		writes = append(writes, w)
+		records = append(records, kept{key: key})
+	}
+	if len(writes) == 0 {
 		return p
 	}
-	p.record, p.gen = key, gen
+	docs, err := s.cfg.Store.WriteDocuments(r.Context(), at, writes...)
+	if err != nil {
+		s.cfg.Logger.Warn("s3: the change's pending records (its events are lost if berth stops before they are queued)",
+			"bucket", p.bucket, "key", p.key, "keys", len(writes), "err", err)
+		return p
+	}
+	for i, d := range docs {
+		records[i].gen = d.GetGeneration()
+	}
+	p.records = records
 	return p
 }
 
-// settle forgets a change's pending record: its events are queued, or the
+// settle forgets a change's pending records: its events are queued, or the
 // change was not made.
 func (s *Server) settle(ctx context.Context, p *pending) {
-	if p == nil || p.record == "" {
+	if p == nil || len(p.records) == 0 {
 		return
 	}
-	if err := s.pendings.Delete(context.WithoutCancel(ctx), s.at(), p.record, p.gen); err != nil {
-		s.cfg.Logger.Warn("s3: forget a change's pending record (its events may be sent again at the next start)",
-			"bucket", p.bucket, "key", p.key, "err", err)
+	writes := make([]*berthv1.DocumentWrite, 0, len(p.records))
+	for _, k := range p.records {
+		writes = append(writes, s.pendings.DeleteWrite(k.key, k.gen))
+	}
+	if _, err := s.cfg.Store.WriteDocuments(context.WithoutCancel(ctx), s.at(), writes...); err != nil {
+		s.cfg.Logger.Warn("s3: forget a change's pending records (its events may be sent again at the next start)",
+			"bucket", p.bucket, "key", p.key, "keys", len(writes), "err", err)
 	}
 }
 
@@ -171,17 +263,32 @@ func (s *Server) after(r *http.Request, w *responseWriter, sig awsapi.Signing, p
 	var keys []string
 	switch {
 	case p.multiDelete:
+		// The keys the request named but those the result says failed
+		// (a Quiet result lists no others); the result's, when the
+		// request's could not be read ahead.
 		var res struct {
 			Deleted []struct{ Key string } `xml:"Deleted"`
+			Error   []struct{ Key string } `xml:"Error"`
 		}
 		if xml.Unmarshal(w.kept.Bytes(), &res) == nil {
-			for _, d := range res.Deleted {
-				keys = append(keys, d.Key)
+			failed := map[string]bool{}
+			for _, e := range res.Error {
+				failed[e.Key] = true
+			}
+			for _, k := range p.keys {
+				if !failed[k] {
+					keys = append(keys, k)
+				}
+			}
+			if p.keys == nil {
+				for _, d := range res.Deleted {
+					keys = append(keys, d.Key)
+				}
 			}
 		}
 	case p.post:
-		if r.MultipartForm != nil && len(r.MultipartForm.Value["key"]) == 1 {
-			keys = []string{r.MultipartForm.Value["key"][0]}
+		if p.key != "" {
+			keys = []string{p.key}
 		}
 	case p.event == "ObjectRemoved:Delete" && !p.existed:
 	default:
@@ -204,8 +311,9 @@ func (s *Server) after(r *http.Request, w *responseWriter, sig awsapi.Signing, p
 
 // deliver invokes the functions whose configurations match the change and
 // appends its EventBridge event when the bucket sends them. trace is the
-// X-Amzn-Trace-Id of the request that made the change: a function's call
-// carries its invocation's lineage, which Lambda counts to stop loops.
+// X-Amzn-Trace-Id of the request that made the change, kept with both: a
+// function's call carries its invocation's lineage, which Lambda counts to
+// stop loops.
 func (s *Server) deliver(ctx context.Context, conf *berthv1.S3BucketNotification, c notify.Change, trace string) {
 	for _, l := range notify.Matches(conf, c.EventName, c.Key) {
 		if s.cfg.Events == nil {
@@ -222,6 +330,7 @@ func (s *Server) deliver(ctx context.Context, conf *berthv1.S3BucketNotification
 	}
 	if conf.GetEventBridge() {
 		ev := notify.EventBridgeEvent(c, newEventID())
+		ev.TraceHeader = trace
 		if _, err := s.cfg.Store.Apply(ctx, &berthv1.Command{At: ev.GetTime(),
 			Change: &berthv1.Command_AppendEventLog{AppendEventLog: &berthv1.AppendEventLogCommand{Event: ev}}}); err != nil {
 			s.cfg.Logger.Warn("s3: the event log", "bucket", c.Bucket, "key", c.Key, "err", err)

@@ -201,6 +201,13 @@ func (s *Server) ServeS3(w http.ResponseWriter, r *http.Request, sig awsapi.Sign
 		return
 	}
 	ch := s.before(r, who{rw.requestID, sig.AccessKeyID}, bucket, key, q)
+	defer func() {
+		// A POST upload's form (parsed here or by the library) on a copy
+		// of the server's request, which would not remove its files.
+		if r.MultipartForm != nil {
+			r.MultipartForm.RemoveAll()
+		}
+	}()
 	if ch != nil && ch.multiDelete {
 		rw.keep = true
 	}

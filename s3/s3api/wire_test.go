@@ -41,6 +41,9 @@ type fakeLambda struct {
 	mu        sync.Mutex
 	functions map[string]bool
 	invoked   []invoke.EventRequest
+	// during, when set, is called as each event is queued (before the
+	// request's pending records are forgotten).
+	during func()
 }
 
 func (f *fakeLambda) CheckPermission(_ context.Context, req invoke.EventRequest) error {
@@ -55,6 +58,12 @@ func (f *fakeLambda) CheckPermission(_ context.Context, req invoke.EventRequest)
 func (f *fakeLambda) InvokeEvent(ctx context.Context, req invoke.EventRequest) error {
 	if err := f.CheckPermission(ctx, req); err != nil {
 		return err
+	}
+	f.mu.Lock()
+	during := f.during
+	f.mu.Unlock()
+	if during != nil {
+		during()
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

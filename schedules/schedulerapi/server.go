@@ -131,6 +131,10 @@ func (s *Server) group(name string) (*berthv1.ScheduleGroupRecord, bool, error) 
 	return nil, false, notFound("Schedule group %s does not exist.", name)
 }
 
+// invalidExpression is Scheduler's text for a schedule expression it
+// refuses; berth's words, which name the part and the rule, go beside it.
+func invalidExpression(expr string) string { return "Invalid Schedule Expression " + expr + "." }
+
 // scheduleInput is what CreateSchedule and UpdateSchedule share.
 type scheduleInput struct {
 	name, group, expr, tz, description, state, kms, after string
@@ -155,11 +159,12 @@ func (s *Server) check(ctx context.Context, in scheduleInput) error {
 	}
 	if _, err := schedules.Parse("ScheduleExpression", in.expr, true); err != nil {
 		ee := err.(*schedules.ExprError)
-		return apierr.Field("ScheduleExpression", "invalid schedule expression %s: %s: %s", in.expr, ee.Part, ee.Message)
+		return apierr.Field("ScheduleExpression", "%s: %s", ee.Part, ee.Message).Says(invalidExpression(in.expr))
 	}
 	if in.tz != "" {
-		if _, err := time.LoadLocation(in.tz); err != nil {
-			return apierr.Field("ScheduleExpressionTimezone", "%q is not a time zone of the IANA database", in.tz)
+		if _, err := time.LoadLocation(in.tz); err != nil || in.tz == "Local" {
+			return apierr.Field("ScheduleExpressionTimezone", "%q is not a time zone of the IANA database", in.tz).
+				Says("Invalid ScheduleExpressionTimezone " + in.tz + ".")
 		}
 	}
 	if in.start != nil && in.end != nil && *in.end <= *in.start {

@@ -188,17 +188,18 @@ func TestSDKSchedules(t *testing.T) {
 		t.Fatalf("the group's schedules outlived it: %+v", l.Schedules)
 	}
 
-	// Bad input: Scheduler's exceptions, the member named.
+	// Bad input: Scheduler's exceptions and texts (berth's words, which name
+	// the member, are in the body beside them), or the member named.
 	target := &types.Target{Arn: aws.String(fn), RoleArn: aws.String(role)}
 	bad := []struct {
 		in   *scheduler.CreateScheduleInput
 		code string
 		text string
 	}{
-		{&scheduler.CreateScheduleInput{Name: aws.String("x"), ScheduleExpression: aws.String("cron(0 2 * * * *)"), FlexibleTimeWindow: off, Target: target}, "ValidationException", "day-of-month"},
-		{&scheduler.CreateScheduleInput{Name: aws.String("x"), ScheduleExpression: aws.String("rate(2 minute)"), FlexibleTimeWindow: off, Target: target}, "ValidationException", "rate's unit"},
-		{&scheduler.CreateScheduleInput{Name: aws.String("x"), ScheduleExpression: aws.String("at(2026-02-30T10:00:00)"), FlexibleTimeWindow: off, Target: target}, "ValidationException", "at's time"},
-		{&scheduler.CreateScheduleInput{Name: aws.String("x"), ScheduleExpression: aws.String("rate(1 hour)"), ScheduleExpressionTimezone: aws.String("Mars/Olympus"), FlexibleTimeWindow: off, Target: target}, "ValidationException", "ScheduleExpressionTimezone"},
+		{&scheduler.CreateScheduleInput{Name: aws.String("x"), ScheduleExpression: aws.String("cron(0 2 * * * *)"), FlexibleTimeWindow: off, Target: target}, "ValidationException", "Invalid Schedule Expression cron(0 2 * * * *)."},
+		{&scheduler.CreateScheduleInput{Name: aws.String("x"), ScheduleExpression: aws.String("rate(2 minute)"), FlexibleTimeWindow: off, Target: target}, "ValidationException", "Invalid Schedule Expression rate(2 minute)."},
+		{&scheduler.CreateScheduleInput{Name: aws.String("x"), ScheduleExpression: aws.String("at(2026-02-30T10:00:00)"), FlexibleTimeWindow: off, Target: target}, "ValidationException", "Invalid Schedule Expression at(2026-02-30T10:00:00)."},
+		{&scheduler.CreateScheduleInput{Name: aws.String("x"), ScheduleExpression: aws.String("rate(1 hour)"), ScheduleExpressionTimezone: aws.String("Mars/Olympus"), FlexibleTimeWindow: off, Target: target}, "ValidationException", "Invalid ScheduleExpressionTimezone Mars/Olympus."},
 		{&scheduler.CreateScheduleInput{Name: aws.String("x"), ScheduleExpression: aws.String("rate(1 hour)"), FlexibleTimeWindow: &types.FlexibleTimeWindow{Mode: types.FlexibleTimeWindowModeFlexible}, Target: target}, "ValidationException", "MaximumWindowInMinutes"},
 		{&scheduler.CreateScheduleInput{Name: aws.String("x"), GroupName: aws.String("nope"), ScheduleExpression: aws.String("rate(1 hour)"), FlexibleTimeWindow: off, Target: target}, "ResourceNotFoundException", "Schedule group nope does not exist."},
 		{&scheduler.CreateScheduleInput{Name: aws.String("x"), ScheduleExpression: aws.String("rate(1 hour)"), FlexibleTimeWindow: off,
@@ -215,7 +216,8 @@ func TestSDKSchedules(t *testing.T) {
 	if _, err := client.CreateSchedule(ctx, &scheduler.CreateScheduleInput{Name: aws.String("dup"), ScheduleExpression: aws.String("rate(1 hour)"), FlexibleTimeWindow: off, Target: target}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.CreateSchedule(ctx, &scheduler.CreateScheduleInput{Name: aws.String("dup"), ScheduleExpression: aws.String("rate(1 hour)"), FlexibleTimeWindow: off, Target: target}); code(err) != "ConflictException" {
+	if _, err := client.CreateSchedule(ctx, &scheduler.CreateScheduleInput{Name: aws.String("dup"), ScheduleExpression: aws.String("rate(1 hour)"), FlexibleTimeWindow: off, Target: target}); code(err) != "ConflictException" ||
+		!strings.HasSuffix(err.Error(), ": Schedule dup already exists.") {
 		t.Errorf("a second schedule dup: %v", err)
 	}
 	if _, err := client.DeleteScheduleGroup(ctx, &scheduler.DeleteScheduleGroupInput{Name: aws.String("default")}); code(err) != "ValidationException" {

@@ -2814,7 +2814,10 @@ type EventDeliveryRecord struct {
 	LastError     string  `protobuf:"bytes,9,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
 	// principal is the invoking service for Lambda: events.amazonaws.com or
 	// scheduler.amazonaws.com.
-	Principal     string `protobuf:"bytes,10,opt,name=principal,proto3" json:"principal,omitempty"`
+	Principal string `protobuf:"bytes,10,opt,name=principal,proto3" json:"principal,omitempty"`
+	// trace_header is the event's (EventLogRecord.trace_header), passed to a
+	// Lambda target with the invocation.
+	TraceHeader   string `protobuf:"bytes,321,opt,name=trace_header,json=traceHeader,proto3" json:"trace_header,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2915,6 +2918,13 @@ func (x *EventDeliveryRecord) GetLastError() string {
 func (x *EventDeliveryRecord) GetPrincipal() string {
 	if x != nil {
 		return x.Principal
+	}
+	return ""
+}
+
+func (x *EventDeliveryRecord) GetTraceHeader() string {
+	if x != nil {
+		return x.TraceHeader
 	}
 	return ""
 }
@@ -3259,7 +3269,7 @@ const file_berth_v1_events_proto_rawDesc = "" +
 	"\x11EventCursorRecord\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\"%\n" +
 	"\x0fEventSlotRecord\x12\x12\n" +
-	"\x04slot\x18\x01 \x01(\x01R\x04slot\"\xcd\x02\n" +
+	"\x04slot\x18\x01 \x01(\x01R\x04slot\"\xf1\x02\n" +
 	"\x13EventDeliveryRecord\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\x1d\n" +
 	"\n" +
@@ -3274,7 +3284,8 @@ const file_berth_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"last_error\x18\t \x01(\tR\tlastError\x12\x1c\n" +
 	"\tprincipal\x18\n" +
-	" \x01(\tR\tprincipal\"\xa5\x02\n" +
+	" \x01(\tR\tprincipal\x12\"\n" +
+	"\ftrace_header\x18\xc1\x02 \x01(\tR\vtraceHeader\"\xa5\x02\n" +
 	"\x15EventDeadLetterRecord\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06Source\x12\x1d\n" +
 	"\n" +

@@ -4241,7 +4241,11 @@ type EventLogRecord struct {
 	Time      float64  `protobuf:"fixed64,7,opt,name=time,proto3" json:"time,omitempty"`
 	Resources []string `protobuf:"bytes,8,rep,name=resources,proto3" json:"resources,omitempty"`
 	// The detail, a JSON object.
-	Detail        string `protobuf:"bytes,9,opt,name=detail,proto3" json:"detail,omitempty"`
+	Detail string `protobuf:"bytes,9,opt,name=detail,proto3" json:"detail,omitempty"`
+	// trace_header is the X-Amzn-Trace-Id of the call that made the event
+	// (PutEvents, or the S3 change of an S3 event): a function's call carries
+	// its invocation's lineage, which Lambda counts to stop recursive loops.
+	TraceHeader   string `protobuf:"bytes,320,opt,name=trace_header,json=traceHeader,proto3" json:"trace_header,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4335,6 +4339,13 @@ func (x *EventLogRecord) GetResources() []string {
 func (x *EventLogRecord) GetDetail() string {
 	if x != nil {
 		return x.Detail
+	}
+	return ""
+}
+
+func (x *EventLogRecord) GetTraceHeader() string {
+	if x != nil {
+		return x.TraceHeader
 	}
 	return ""
 }
@@ -4957,7 +4968,7 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x1aUpdateEcrRepositoryCommand\x125\n" +
 	"\x06record\x18\x01 \x01(\v2\x1d.berth.v1.EcrRepositoryRecordR\x06record\"E\n" +
 	"\x1aDeleteEcrRepositoryCommand\x12'\n" +
-	"\x0frepository_name\x18\x01 \x01(\tR\x0erepositoryName\"\xf1\x01\n" +
+	"\x0frepository_name\x18\x01 \x01(\tR\x0erepositoryName\"\x95\x02\n" +
 	"\x0eEventLogRecord\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x16\n" +
@@ -4968,7 +4979,8 @@ const file_berth_v1_store_proto_rawDesc = "" +
 	"\x06region\x18\x06 \x01(\tR\x06region\x12\x12\n" +
 	"\x04time\x18\a \x01(\x01R\x04time\x12\x1c\n" +
 	"\tresources\x18\b \x03(\tR\tresources\x12\x16\n" +
-	"\x06detail\x18\t \x01(\tR\x06detail\"G\n" +
+	"\x06detail\x18\t \x01(\tR\x06detail\x12\"\n" +
+	"\ftrace_header\x18\xc0\x02 \x01(\tR\vtraceHeader\"G\n" +
 	"\x15AppendEventLogCommand\x12.\n" +
 	"\x05event\x18\x01 \x01(\v2\x18.berth.v1.EventLogRecordR\x05event\"\x91\x01\n" +
 	"\bDocument\x12\x1e\n" +
