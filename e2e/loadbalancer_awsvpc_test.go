@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"testing"
@@ -38,27 +37,7 @@ func TestAWSVPCServiceBehindIPTargetGroup(t *testing.T) {
 	elb := berthv1.NewElasticLoadBalancingV2Client(s.Dial(t))
 	ctx := s.Ctx
 
-	lb, err := elb.CreateLoadBalancer(ctx, &berthv1.ELBCreateLoadBalancerRequest{Name: "vpcweb"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tgOut, err := elb.CreateTargetGroup(ctx, &berthv1.ELBCreateTargetGroupRequest{Name: "vpcweb", Protocol: "HTTP", Port: new(int32(8080)), TargetType: "ip",
-		HealthCheckIntervalSeconds: new(int32(10)), HealthCheckTimeoutSeconds: new(int32(5)), HealthyThresholdCount: new(int32(2)), UnhealthyThresholdCount: new(int32(2))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tg := tgOut.TargetGroups[0].TargetGroupArn
-	if _, err := elb.ModifyTargetGroupAttributes(ctx, &berthv1.ELBModifyTargetGroupAttributesRequest{TargetGroupArn: tg,
-		Attributes: []*berthv1.ELBTargetGroupAttribute{{Key: "deregistration_delay.timeout_seconds", Value: "1"}}}); err != nil {
-		t.Fatal(err)
-	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	if _, err := elb.CreateListener(ctx, &berthv1.ELBCreateListenerRequest{LoadBalancerArn: lb.LoadBalancers[0].LoadBalancerArn, Protocol: "HTTP",
-		Port: new(int32(port)), DefaultActions: []*berthv1.ELBAction{{Type: "forward", TargetGroupArn: tg}}}); err != nil {
-		t.Fatal(err)
-	}
+	_, tg, port := s.listener(t, elb, "vpcweb", "ip")
 	s.register(t, &berthv1.RegisterTaskDefinitionRequest{Family: "vpcweb", NetworkMode: "awsvpc",
 		ContainerDefinitions: []*berthv1.ContainerDefinition{{Name: "app", Image: img, Memory: new(int32(32)),
 			Command: []string{"serve", ":8080"}, PortMappings: []*berthv1.PortMapping{{ContainerPort: 8080}}, DockerLabels: dockertest.Labels(nil)}}})

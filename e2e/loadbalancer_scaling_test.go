@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -40,28 +39,7 @@ func TestALBRequestCountScalesService(t *testing.T) {
 	elb, aas := berthv1.NewElasticLoadBalancingV2Client(conn), berthv1.NewApplicationAutoScalingClient(conn)
 	ctx := s.Ctx
 
-	lb, err := elb.CreateLoadBalancer(ctx, &berthv1.ELBCreateLoadBalancerRequest{Name: "scaled"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lbArn := lb.LoadBalancers[0].LoadBalancerArn
-	tgOut, err := elb.CreateTargetGroup(ctx, &berthv1.ELBCreateTargetGroupRequest{Name: "scaled", Protocol: "HTTP", Port: new(int32(8080)),
-		HealthCheckIntervalSeconds: new(int32(10)), HealthCheckTimeoutSeconds: new(int32(5)), HealthyThresholdCount: new(int32(2)), UnhealthyThresholdCount: new(int32(2))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tg := tgOut.TargetGroups[0].TargetGroupArn
-	if _, err := elb.ModifyTargetGroupAttributes(ctx, &berthv1.ELBModifyTargetGroupAttributesRequest{TargetGroupArn: tg,
-		Attributes: []*berthv1.ELBTargetGroupAttribute{{Key: "deregistration_delay.timeout_seconds", Value: "1"}}}); err != nil {
-		t.Fatal(err)
-	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	if _, err := elb.CreateListener(ctx, &berthv1.ELBCreateListenerRequest{LoadBalancerArn: lbArn, Protocol: "HTTP",
-		Port: new(int32(port)), DefaultActions: []*berthv1.ELBAction{{Type: "forward", TargetGroupArn: tg}}}); err != nil {
-		t.Fatal(err)
-	}
+	lbArn, tg, port := s.listener(t, elb, "scaled", "")
 	s.register(t, &berthv1.RegisterTaskDefinitionRequest{Family: "scaled", NetworkMode: "bridge",
 		ContainerDefinitions: []*berthv1.ContainerDefinition{{Name: "app", Image: testimage.Image(t), Memory: new(int32(32)),
 			Command: []string{"serve", ":8080"}, PortMappings: []*berthv1.PortMapping{{ContainerPort: 8080}}, DockerLabels: dockertest.Labels(nil)}}})

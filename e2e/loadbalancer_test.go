@@ -37,27 +37,7 @@ func TestServiceBehindListener(t *testing.T) {
 	elb := berthv1.NewElasticLoadBalancingV2Client(s.Dial(t))
 	ctx := s.Ctx
 
-	lb, err := elb.CreateLoadBalancer(ctx, &berthv1.ELBCreateLoadBalancerRequest{Name: "web"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tgOut, err := elb.CreateTargetGroup(ctx, &berthv1.ELBCreateTargetGroupRequest{Name: "web", Protocol: "HTTP", Port: new(int32(8080)),
-		HealthCheckIntervalSeconds: new(int32(10)), HealthCheckTimeoutSeconds: new(int32(5)), HealthyThresholdCount: new(int32(2)), UnhealthyThresholdCount: new(int32(2))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tg := tgOut.TargetGroups[0].TargetGroupArn
-	if _, err := elb.ModifyTargetGroupAttributes(ctx, &berthv1.ELBModifyTargetGroupAttributesRequest{TargetGroupArn: tg,
-		Attributes: []*berthv1.ELBTargetGroupAttribute{{Key: "deregistration_delay.timeout_seconds", Value: "1"}}}); err != nil {
-		t.Fatal(err)
-	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	if _, err := elb.CreateListener(ctx, &berthv1.ELBCreateListenerRequest{LoadBalancerArn: lb.LoadBalancers[0].LoadBalancerArn, Protocol: "HTTP",
-		Port: new(int32(port)), DefaultActions: []*berthv1.ELBAction{{Type: "forward", TargetGroupArn: tg}}}); err != nil {
-		t.Fatal(err)
-	}
+	_, tg, port := s.listener(t, elb, "web", "")
 	s.register(t, &berthv1.RegisterTaskDefinitionRequest{Family: "web", NetworkMode: "bridge",
 		ContainerDefinitions: []*berthv1.ContainerDefinition{{Name: "app", Image: testimage.Image(t), Memory: new(int32(32)),
 			Command: []string{"serve", ":8080"}, PortMappings: []*berthv1.PortMapping{{ContainerPort: 8080}}, DockerLabels: dockertest.Labels(nil)}}})
@@ -220,4 +200,40 @@ func TestServiceBehindListener(t *testing.T) {
 		t.Error("no old task was seen DEACTIVATING while its target drained")
 	}
 	t.Logf("rolling deployment: %d requests, %d failed", sent.Load(), lost.Load())
+}
+
+// listener makes a load balancer NAME, a target group NAME (targetType
+// "" for instance) on port 8080 health checked every 10 s (2 to be
+// healthy or unhealthy, a deregistration delay of 1 s) and an HTTP
+// listener on a free loopback port forwarding to it: the load balancer's
+// and target group's ARNs and the listener's port.
+func (s *stack) listener(t *testing.T, elb berthv1.ElasticLoadBalancingV2Client, name, targetType string) (lbArn, tg string, port int) {
+	t.Helper()
+	ctx := s.Ctx
+	lb, err := elb.CreateLoadBalancer(ctx, &berthv1.ELBCreateLoadBalancerRequest{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lbArn = lb.LoadBalancers[0].LoadBalancerArn
+	tgOut, err := elb.CreateTargetGroup(ctx, &berthv1.ELBCreateTargetGroupRequest{Name: name, Protocol: "HTTP", Port: new(int32(8080)), TargetType: targetType,
+		HealthCheckIntervalSeconds: new(int32(10)), HealthCheckTimeoutSeconds: new(int32(5)), HealthyThresholdCount: new(int32(2)), UnhealthyThresholdCount: new(int32(2))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg = tgOut.TargetGroups[0].TargetGroupArn
+	if _, err := elb.ModifyTargetGroupAttributes(ctx, &berthv1.ELBModifyTargetGroupAttributesRequest{TargetGroupArn: tg,
+		Attributes: []*berthv1.ELBTargetGroupAttribute{{Key: "deregistration_delay.timeout_seconds", Value: "1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port = ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	if _, err := elb.CreateListener(ctx, &berthv1.ELBCreateListenerRequest{LoadBalancerArn: lbArn, Protocol: "HTTP",
+		Port: new(int32(port)), DefaultActions: []*berthv1.ELBAction{{Type: "forward", TargetGroupArn: tg}}}); err != nil {
+		t.Fatal(err)
+	}
+	return lbArn, tg, port
 }
