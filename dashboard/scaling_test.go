@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"google.golang.org/protobuf/proto"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
@@ -205,16 +206,39 @@ func TestLoadGenerator(t *testing.T) {
 	if code != http.StatusOK || run["state"] != "stopped" {
 		t.Fatalf("stop: HTTP %d %v", code, out)
 	}
-	cptest.Eventually(t, "web back to its minimum, the stopped run shown", func() bool {
+	// The activity is written just after UpdateService: wait for both.
+	cptest.Eventually(t, "web back to its minimum with its scale-in activity, the stopped run shown", func() bool {
 		web = e.scaling(t)[webTarget]
-		return web.Desired == 1 && web.Load != nil && web.Load.State == "stopped"
+		return web.Desired == 1 && len(web.Activities) > 0 && strings.Contains(web.Activities[0].Cause, "AlarmLow") &&
+			web.Load != nil && web.Load.State == "stopped"
 	})
-	if web.Activities[0].Details == "" || !strings.Contains(web.Activities[0].Cause, "AlarmLow") {
-		t.Errorf("scale-in activity %+v", web.Activities[0])
+	if a := web.Activities[0]; a.Status != "Successful" || !strings.Contains(a.Details, "-> 1") {
+		t.Errorf("scale-in activity %+v", a)
 	}
 	sent := e.served.Load()
 	if reported := int64(run["sent"].(float64)); sent > reported || sent == 0 || web.Load.Sent != reported {
 		t.Errorf("the listener's target got %d generated requests, the run says it sent %d (the panel %d)", sent, reported, web.Load.Sent)
 	}
 	cptest.Consistently(t, "no generated request once stopped", 300*time.Millisecond, func() bool { return e.served.Load() == sent })
+}
+
+// TestLoadGeneratorEndsWithTheControlPlane: a run still going when the
+// control plane shuts down ends with it: no request after, no goroutine
+// left.
+func TestLoadGeneratorEndsWithTheControlPlane(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	var e *scalingEnv
+	t.Cleanup(func() { // after the control plane's shutdown: cleanups run last first
+		sent := e.served.Load()
+		cptest.Consistently(t, "no generated request after the shutdown", 300*time.Millisecond, func() bool { return e.served.Load() == sent })
+		http.DefaultClient.CloseIdleConnections()
+		if err := goleak.Find(before); err != nil {
+			t.Error(err)
+		}
+	})
+	e = startScaling(t)
+	if code, out := e.post(t, "/dashboard/api/scaling/load", e.token, `{"resourceId":"`+webTarget+`"}`); code != http.StatusAccepted {
+		t.Fatalf("start: HTTP %d %v", code, out)
+	}
+	cptest.Eventually(t, "generated requests", func() bool { return e.served.Load() > 0 })
 }
