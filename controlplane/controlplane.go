@@ -29,6 +29,7 @@ import (
 	"github.com/berth/berth/awsapi"
 	"github.com/berth/berth/controlplane/bearer"
 	"github.com/berth/berth/dashboard"
+	"github.com/berth/berth/dashboard/loadgen"
 	"github.com/berth/berth/ecr/ecrapi"
 	"github.com/berth/berth/ecr/registry"
 	"github.com/berth/berth/ecs/capacity"
@@ -235,6 +236,7 @@ type ControlPlane struct {
 
 	// Application Auto Scaling and the task usage it scales on.
 	autoscaling *aasapi.Server
+	loadgen     *loadgen.Generator // the dashboard's load generator (dashscaling.go)
 	taskMetrics *taskmetrics.Store
 
 	// EventBridge: the default bus, its dispatcher and ECS's events.

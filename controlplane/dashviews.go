@@ -71,8 +71,9 @@ func (c *ControlPlane) dashViews() *dashViews {
 	return c.views
 }
 
-// withViews fills in cfg's panel sources and starts the deliveries' tally,
-// which Shutdown stops with the other loops.
+// withViews fills in cfg's panel sources and the load generator's control,
+// and starts the deliveries' tally and the load generator, which Shutdown
+// stops with the other loops.
 func (c *ControlPlane) withViews(cfg dashboard.Config) dashboard.Config {
 	v := c.dashViews()
 	cfg.Functions = functionsView{v}
@@ -80,12 +81,14 @@ func (c *ControlPlane) withViews(cfg dashboard.Config) dashboard.Config {
 	cfg.Rules = rulesView{v}
 	cfg.Schedules = schedulesView{v}
 	cfg.LoadBalancers = loadBalancersView{c}
-	// cfg.Scaling: service auto scaling fills it once it exists.
+	cfg.Scaling = scalingView{c}
+	cfg.Load = loadControl{c}
 	ctx, cancel := context.WithCancel(context.Background())
 	stop := c.stopLoops
 	c.stopLoops = func() { cancel(); stop() }
 	c.loops.Add(1)
 	go func() { defer c.loops.Done(); v.tallyDeliveries(ctx) }()
+	c.startLoadGenerator(ctx)
 	return cfg
 }
 

@@ -12,7 +12,7 @@ import (
 // TestBrowserServicePanels: the "Functions & events" tab shows the
 // function (package, memory, concurrency, environments, invocations,
 // errors, cold starts), the bucket's object count, the rule's target with
-// its delivery and the schedule's next fire time; the "Load balancers" tab
+// its delivery and the schedule's next fire time; the "Load balancers & scaling" tab
 // the listener and the target group with its target's health and request
 // rate, live as requests go through the listener. No secret's value is on
 // the page.
@@ -72,8 +72,8 @@ func TestBrowserServicePanels(t *testing.T) {
 	)
 	screenshot(t, ctx, "dashboard-load-balancers.png", true)
 	halt()
-	if !eval[bool](t, ctx, `document.querySelector('#panel-scaling').hidden`) {
-		t.Error("the scaling panel shows without a source")
+	if eval[bool](t, ctx, `document.querySelector('#panel-scaling').hidden`) || !strings.Contains(eval[string](t, ctx, `document.querySelector('#scaling').innerText`), "No scalable targets.") {
+		t.Error("the scaling panel is hidden, or shows a target where none is registered")
 	}
 	all := eval[string](t, ctx, `document.documentElement.outerHTML`)
 	for _, secret := range []string{ssmSecret, smSecret, lambdaSecret} {

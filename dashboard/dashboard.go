@@ -21,8 +21,9 @@
 //	                                        and the cluster's tasks that run them
 //	GET  /dashboard/api/views               the services' panels (views.go): Lambda's
 //	                                        functions, S3's buckets, EventBridge's rules
-//	                                        and schedules, the load balancers (also in the
-//	                                        snapshot, and a "views" event when they change)
+//	                                        and schedules, the load balancers, service auto
+//	                                        scaling (also in the snapshot, and a "views"
+//	                                        event when they change)
 //
 // The page needs no token (a classroom projector opens it); its data needs
 // what Config.CanView accepts (the control plane's share link, viewer or
@@ -40,6 +41,9 @@
 //	POST /dashboard/api/tasks/stop            {"cluster","task"}
 //	POST /dashboard/api/instances/state       {"cluster","instance","status": "DRAINING"|"ACTIVE"}
 //	POST /dashboard/api/instances/add         {"cluster","zone","instanceType"}
+//	POST /dashboard/api/scaling/load          {"resourceId","rate","seconds"}: the load
+//	                                          generator (bounded: loadgen's limits)
+//	POST /dashboard/api/scaling/load/stop     {"resourceId"}
 //
 // Errors are JSON: {"error": "...", "field": "desiredCount"}.
 //
@@ -102,9 +106,11 @@ type Config struct {
 	Rules         RuleSource
 	Schedules     ScheduleSource
 	LoadBalancers LoadBalancerSource
-	// Scaling is service auto scaling's scalable targets; nil until
-	// Application Auto Scaling is wired.
+	// Scaling is service auto scaling's scalable targets.
 	Scaling ScalingSource
+	// Load starts and stops the classroom load generator of a scalable
+	// target (a demo control); nil disables it.
+	Load LoadControl
 }
 
 // DefaultMaxStreams is how many event streams are open at most by default.
@@ -160,6 +166,8 @@ func (d *Dashboard) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /dashboard/api/tasks/stop", d.admin(d.stopTask))
 	mux.HandleFunc("POST /dashboard/api/instances/state", d.admin(d.instanceState))
 	mux.HandleFunc("POST /dashboard/api/instances/add", d.admin(d.addInstance))
+	mux.HandleFunc("POST /dashboard/api/scaling/load", d.admin(d.startLoad))
+	mux.HandleFunc("POST /dashboard/api/scaling/load/stop", d.admin(d.stopLoad))
 }
 
 // Close ends the open event streams (their handlers return), so that the

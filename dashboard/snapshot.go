@@ -6,9 +6,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/apierr"
+	"github.com/berth/berth/dashboard/loadgen"
 	"github.com/berth/berth/ecs/ecsapi"
 	"github.com/berth/berth/store"
 )
@@ -130,6 +132,11 @@ type Controls struct {
 	AddInstanceNote string         `json:"addInstanceNote,omitempty"`
 	InstanceTypes   []InstanceType `json:"instanceTypes"`
 	Strategies      []string       `json:"strategies"`
+	// Load says whether the scaling panel's load generator is offered, and
+	// LoadRate and LoadSeconds what its button sends.
+	Load        bool `json:"load"`
+	LoadRate    int  `json:"loadRate,omitempty"`
+	LoadSeconds int  `json:"loadSeconds,omitempty"`
 }
 
 // eventsKept is how many of a service's latest events the page gets.
@@ -213,6 +220,9 @@ func (d *Dashboard) clusters() []string {
 
 func (d *Dashboard) controls() Controls {
 	c := Controls{AddInstance: d.cfg.AddInstance != nil, InstanceTypes: InstanceTypes(), Strategies: strategyNames()}
+	if d.cfg.Load != nil {
+		c.Load, c.LoadRate, c.LoadSeconds = true, loadgen.MaxRate, int(loadgen.MaxDuration/time.Second)
+	}
 	if !c.AddInstance {
 		c.AddInstanceNote = "this control plane cannot start instances (run it with -dev to add hollow ones)"
 	}

@@ -10,12 +10,14 @@ import (
 
 // The services' panels: Lambda's functions, S3's buckets, EventBridge's
 // rules and Scheduler's schedules, Elastic Load Balancing's load balancers
-// and target groups, and (once it exists) service auto scaling. The
+// and target groups, and service auto scaling. The
 // dashboard knows none of these services' packages: it reads each through a
 // small read-only interface of its own (Config.Functions, ...), which the
 // control plane fills; a nil one hides its panel. They are account-wide
 // (not of the cluster), in the snapshot's "views" and in a "views" event
 // of the event stream whenever they change (looked at every viewsPeriod).
+// The scaling panel's load generator buttons are demo controls
+// (controls.go, Config.Load).
 
 // Panel names, as Views.Panels lists them.
 const (
@@ -189,28 +191,48 @@ type Target struct {
 	Description string `json:"description,omitempty"`
 }
 
-// ScalableTarget is a scalable target of service auto scaling, its
-// policies with their metric against its target, and its latest
-// activities. Nothing fills it yet: Config.Scaling is the hook.
+// ScalableTarget is a scalable target of service auto scaling (an ECS
+// service's desired count), its policies with their metric against its
+// target, its latest activities, and the classroom load generator that can
+// drive it (controls.go).
 type ScalableTarget struct {
-	ResourceID  string            `json:"resourceId"` // service/CLUSTER/SERVICE
-	Dimension   string            `json:"dimension"`  // ecs:service:DesiredCount
-	Min         int32             `json:"min"`
-	Max         int32             `json:"max"`
-	Desired     int32             `json:"desired"`
-	Policies    []ScalingPolicy   `json:"policies"`
+	ResourceID string `json:"resourceId"` // service/CLUSTER/SERVICE
+	Dimension  string `json:"dimension"`  // ecs:service:DesiredCount
+	Min        int32  `json:"min"`
+	Max        int32  `json:"max"`
+	// Desired and Running are the service's counts now.
+	Desired  int32           `json:"desired"`
+	Running  int32           `json:"running"`
+	Policies []ScalingPolicy `json:"policies"`
+	// Activities are the latest, newest first.
 	Activities  []ScalingActivity `json:"activities"`
 	Description string            `json:"description,omitempty"`
+	// LoadTarget is the listener the load generator sends to (a policy on
+	// ALBRequestCountPerTarget names its load balancer), "" when there is
+	// none; LoadNote says why not. Load is the generator's latest run.
+	LoadTarget string   `json:"loadTarget,omitempty"`
+	LoadNote   string   `json:"loadNote,omitempty"`
+	Load       *LoadRun `json:"load,omitempty"`
 }
 
 // ScalingPolicy is a scaling policy; for target tracking, its metric's
-// latest value against its target value.
+// latest value against its target value, and its alarms' datapoints (how
+// many evaluations in a row were above the target, and below 90% of it).
 type ScalingPolicy struct {
-	Name    string   `json:"name"`
-	Type    string   `json:"type"`   // TargetTrackingScaling, StepScaling
-	Metric  string   `json:"metric"` // ECSServiceAverageCPUUtilization, ...
-	Target  float64  `json:"target"`
-	Current *float64 `json:"current,omitempty"`
+	Name          string   `json:"name"`
+	Type          string   `json:"type"`   // TargetTrackingScaling, StepScaling
+	Metric        string   `json:"metric"` // ECSServiceAverageCPUUtilization, ...
+	ResourceLabel string   `json:"resourceLabel,omitempty"`
+	Target        float64  `json:"target"`
+	Current       *float64 `json:"current,omitempty"` // nil: no datapoint
+	EvaluatedAt   float64  `json:"evaluatedAt,omitempty"`
+	High          int32    `json:"highDatapoints"`
+	Low           int32    `json:"lowDatapoints"`
+	// ScaleOutAfter and ScaleInAfter are the datapoints in a row each
+	// alarm needs.
+	ScaleOutAfter  int32 `json:"scaleOutAfter"`
+	ScaleInAfter   int32 `json:"scaleInAfter"`
+	DisableScaleIn bool  `json:"disableScaleIn,omitempty"`
 }
 
 // ScalingActivity is one scaling activity.
@@ -219,6 +241,23 @@ type ScalingActivity struct {
 	Status      string  `json:"status"`
 	Description string  `json:"description"`
 	Cause       string  `json:"cause,omitempty"`
+	Details     string  `json:"details,omitempty"`
+}
+
+// LoadRun is a run of the load generator: requests to URL at Rate a
+// second for Seconds at most.
+type LoadRun struct {
+	URL       string  `json:"url"`
+	Rate      int     `json:"rate"`
+	Seconds   float64 `json:"seconds"`
+	State     string  `json:"state"` // running, finished, stopped
+	StartedAt float64 `json:"startedAt"`
+	EndsAt    float64 `json:"endsAt"`
+	EndedAt   float64 `json:"endedAt,omitempty"`
+	Remaining float64 `json:"remaining"` // seconds
+	Sent      int64   `json:"sent"`
+	Failed    int64   `json:"failed"`
+	LastError string  `json:"lastError,omitempty"`
 }
 
 // The sources of the panels: small read-only interfaces the control plane
@@ -254,7 +293,7 @@ type LoadBalancerSource interface {
 }
 
 // ScalingSource lists service auto scaling's scalable targets with their
-// policies and activities (the hook for Application Auto Scaling).
+// policies, activities and load generator runs.
 type ScalingSource interface {
 	ScalableTargets(ctx context.Context) ([]ScalableTarget, error)
 }
@@ -372,8 +411,16 @@ func (d *Dashboard) readViews(ctx context.Context, now time.Time) *Views {
 		} else if st != nil {
 			v.Scaling = st
 		}
+		sort.Slice(v.Scaling, func(i, j int) bool { return v.Scaling[i].ResourceID < v.Scaling[j].ResourceID })
 	}
 	return v
+}
+
+// expire makes the next reading of the views read them again.
+func (c *viewCache) expire() {
+	c.mu.Lock()
+	c.views = nil
+	c.mu.Unlock()
 }
 
 // rates fills in the target groups' request rates from their Requests now

@@ -239,9 +239,9 @@ func TestSnapshotViews(t *testing.T) {
 			len(v.Rules) == 2 && len(v.Rules[1].Targets) == 1 && v.Rules[1].Targets[0].Delivered == 1 &&
 			len(v.TargetGroups) == 1 && v.TargetGroups[0].Healthy == 1 && v.TargetGroups[0].RequestsPerSecond > 0
 	})
-	want := []string{dashboard.PanelFunctions, dashboard.PanelBuckets, dashboard.PanelRules, dashboard.PanelSchedules, dashboard.PanelLoadBalancers}
-	if strings.Join(v.Panels, ",") != strings.Join(want, ",") {
-		t.Errorf("panels %v, want %v (scaling has no source yet)", v.Panels, want)
+	want := []string{dashboard.PanelFunctions, dashboard.PanelBuckets, dashboard.PanelRules, dashboard.PanelSchedules, dashboard.PanelLoadBalancers, dashboard.PanelScaling}
+	if strings.Join(v.Panels, ",") != strings.Join(want, ",") || len(v.Scaling) != 0 {
+		t.Errorf("panels %v, want %v; scalable targets %+v, want none", v.Panels, want, v.Scaling)
 	}
 	f := v.Functions[0]
 	if f.Name != "thumbs" || f.PackageType != "Image" || f.MemoryMB != 256 || f.State != "Active" || f.ReservedConcurrency == nil || *f.ReservedConcurrency != 5 {

@@ -152,6 +152,7 @@ func (s *Server) evaluate(ctx context.Context, t store.Stored[*berthv1.Autoscali
 		key    string
 		alarms autoscaling.Alarms
 		metric float64
+		ok     bool
 	}
 	var updates []update
 	for _, p := range policies {
@@ -164,7 +165,7 @@ func (s *Server) evaluate(ctx context.Context, t store.Stored[*berthv1.Autoscali
 		alarms := autoscaling.Alarms{High: p.Value.GetHighDatapoints(), Low: p.Value.GetLowDatapoints()}
 		pr := autoscaling.TrackTarget(pol.GetPolicyName(), tt, alarms, m, ok, current, b, now)
 		proposals = append(proposals, pr)
-		updates = append(updates, update{p.Key, pr.Alarms, m})
+		updates = append(updates, update{p.Key, pr.Alarms, m, ok})
 	}
 	d := autoscaling.Decide(current, b, proposals)
 	scaled := d.Desired != current
@@ -179,6 +180,7 @@ func (s *Server) evaluate(ctx context.Context, t store.Stored[*berthv1.Autoscali
 				return nil, errGone
 			}
 			old.HighDatapoints, old.LowDatapoints, old.LastMetric = u.alarms.High, u.alarms.Low, u.metric
+			old.LastMetricOk, old.LastEvaluated = u.ok, float64(now.UnixMilli())/1000
 			return old, nil
 		}); err != nil && err != errGone {
 			return err

@@ -726,7 +726,7 @@
     $("registry").replaceChildren(...cards);
   }
 
-  // ---- the services' panels (Lambda, S3, EventBridge, load balancers) ------------
+  // ---- the services' panels (Lambda, S3, EventBridge, load balancers, scaling) -----
 
   const rate = (x) => (x >= 10 ? x.toFixed(0) : x.toFixed(2));
   const ago = (sec) => (sec ? when(sec) : "never");
@@ -808,11 +808,55 @@
         : empty("No targets registered.")))
       : [empty("No target groups.")]));
 
-    $("scaling").replaceChildren(...fail("scaling"), ...(v.scaling.length ? v.scaling.map((st) => el("article", { class: "svc", "aria-label": `Scalable target ${st.resourceId}` },
-      el("h3", null, st.resourceId), el("p", { text: `${st.desired} desired (${st.min} to ${st.max})` }),
-      ...st.policies.map((p) => el("p", { text: `${p.name}: ${p.metric} ${p.current != null ? rate(p.current) : "?"} against target ${p.target}` })),
-      st.activities.length ? el("ol", null, ...st.activities.map((a) => el("li", { text: `${when(a.at)} ${a.status}: ${a.description}` }))) : null))
-      : [empty("No scalable targets.")]));
+    $("scaling").replaceChildren(...fail("scaling"), ...(v.scaling.length ? v.scaling.map(scalingCard) : [empty("No scalable targets.")]));
+  }
+
+  // scalingCard is a scalable target: its service's counts within min and
+  // max, its policies' metric against their target and their alarms'
+  // datapoints, the load generator (a teacher control) and the latest
+  // activities.
+  function scalingCard(st) {
+    const id = st.resourceId;
+    const unit = (p) => (p.metric === "ALBRequestCountPerTarget" ? " req/min per target" : p.metric.includes("Utilization") ? "%" : "");
+    const policies = st.policies.length ? table(`Policies of ${id}`, ["Policy", "Metric", "Now", "Target", "Alarms"], st.policies.map((p) => el("tr", { "data-policy": p.name },
+      el("td", { text: p.name + (p.type !== "TargetTrackingScaling" ? ` (${p.type})` : "") }),
+      el("td", { text: p.metric || "", title: p.resourceLabel || "" }),
+      el("td", { "data-field": "current", text: p.current != null ? rate(p.current) + unit(p) : "no data yet", title: p.evaluatedAt ? "evaluated " + when(p.evaluatedAt) : "" }),
+      el("td", { "data-field": "target", text: p.metric ? rate(p.target) + unit(p) : "" }),
+      el("td", { "data-field": "alarms", text: p.metric ? `${p.highDatapoints} above (${p.scaleOutAfter} scale out)` + (p.disableScaleIn ? ", no scale-in" : `, ${p.lowDatapoints} below (${p.scaleInAfter} scale in)`) : "" }))))
+      : empty("No scaling policies.");
+    const c = S.controls || {};
+    const run = st.load;
+    const running = !!run && run.state === "running";
+    let loadText = "The load generator has not run.";
+    if (run) {
+      const tally = `${run.sent} requests sent` + (run.failed ? `, ${run.failed} failed` : "");
+      loadText = running ? `Running: ${tally} at ${run.rate}/s, ${Math.ceil(run.remaining)} s left` : `${run.state === "finished" ? "Finished" : "Stopped"}: ${tally}`;
+    }
+    const load = c.load ? el("div", { class: "load", "aria-label": `Load generator of ${id}` },
+      el("p", { "data-field": "load", text: loadText, title: run && run.lastError ? run.lastError : "" }),
+      el("p", { class: "note", text: st.loadTarget ? `Sends GET ${st.loadTarget}` : `No load generator: ${st.loadNote || "no listener"}` }),
+      st.loadTarget && !running ? el("button", { type: "button", class: "needs-token", "data-load-start": id,
+        text: `Generate load (${c.loadRate} req/s for ${c.loadSeconds / 60} min)`,
+        onclick: () => loadControl("scaling/load", id, `Load generator started on ${id}`) }) : null,
+      running ? el("button", { type: "button", class: "danger needs-token", "data-load-stop": id, text: "Stop load",
+        onclick: () => loadControl("scaling/load/stop", id, `Load generator stopped on ${id}`) }) : null) : null;
+    return el("article", { class: "svc", "aria-label": `Scalable target ${id}`, "data-scaling": id },
+      el("h3", null, id, " ", el("span", { class: "note", text: st.description || "" })),
+      el("p", { "data-field": "capacity", text: `${st.desired} desired, ${st.running} running (min ${st.min}, max ${st.max})` }),
+      policies, load,
+      el("h4", { text: "Latest scaling activities" }),
+      st.activities.length ? el("ol", { class: "events", "data-field": "activities" }, ...st.activities.map((a) => el("li", { title: a.cause || "" },
+        el("time", { text: when(a.at) }), ` ${a.status}: ${a.description}` + (a.details ? ` (${a.details})` : ""))))
+        : empty("No scaling activity yet."));
+  }
+  async function loadControl(path, id, done) {
+    try {
+      await post(path, { resourceId: id });
+      toast(done);
+    } catch (e) {
+      toast(e.message, true);
+    }
   }
 
   // ---- a task's details ----------------------------------------------------------

@@ -1721,8 +1721,13 @@ type AutoscalingPolicyRecord struct {
 	HighDatapoints int32                  `protobuf:"varint,2,opt,name=high_datapoints,json=highDatapoints,proto3" json:"high_datapoints,omitempty"`
 	LowDatapoints  int32                  `protobuf:"varint,3,opt,name=low_datapoints,json=lowDatapoints,proto3" json:"low_datapoints,omitempty"`
 	LastMetric     float64                `protobuf:"fixed64,4,opt,name=last_metric,json=lastMetric,proto3" json:"last_metric,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Whether the latest evaluation had a datapoint (last_metric is it), and
+	// when that evaluation was (seconds since the epoch): the dashboard shows
+	// the metric against its target.
+	LastMetricOk  bool    `protobuf:"varint,330,opt,name=last_metric_ok,json=lastMetricOk,proto3" json:"last_metric_ok,omitempty"`
+	LastEvaluated float64 `protobuf:"fixed64,331,opt,name=last_evaluated,json=lastEvaluated,proto3" json:"last_evaluated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AutoscalingPolicyRecord) Reset() {
@@ -1779,6 +1784,20 @@ func (x *AutoscalingPolicyRecord) GetLowDatapoints() int32 {
 func (x *AutoscalingPolicyRecord) GetLastMetric() float64 {
 	if x != nil {
 		return x.LastMetric
+	}
+	return 0
+}
+
+func (x *AutoscalingPolicyRecord) GetLastMetricOk() bool {
+	if x != nil {
+		return x.LastMetricOk
+	}
+	return false
+}
+
+func (x *AutoscalingPolicyRecord) GetLastEvaluated() float64 {
+	if x != nil {
+		return x.LastEvaluated
 	}
 	return 0
 }
@@ -2006,13 +2025,15 @@ const file_berth_v1_autoscaling_proto_rawDesc = "" +
 	"\x17AutoscalingTargetRecord\x120\n" +
 	"\x06target\x18\x01 \x01(\v2\x18.berth.v1.ScalableTargetR\x06target\x12$\n" +
 	"\x0elast_scale_out\x18\x02 \x01(\x01R\flastScaleOut\x12\"\n" +
-	"\rlast_scale_in\x18\x03 \x01(\x01R\vlastScaleIn\"\xbb\x01\n" +
+	"\rlast_scale_in\x18\x03 \x01(\x01R\vlastScaleIn\"\x8a\x02\n" +
 	"\x17AutoscalingPolicyRecord\x12/\n" +
 	"\x06policy\x18\x01 \x01(\v2\x17.berth.v1.ScalingPolicyR\x06policy\x12'\n" +
 	"\x0fhigh_datapoints\x18\x02 \x01(\x05R\x0ehighDatapoints\x12%\n" +
 	"\x0elow_datapoints\x18\x03 \x01(\x05R\rlowDatapoints\x12\x1f\n" +
 	"\vlast_metric\x18\x04 \x01(\x01R\n" +
-	"lastMetric\"R\n" +
+	"lastMetric\x12%\n" +
+	"\x0elast_metric_ok\x18\xca\x02 \x01(\bR\flastMetricOk\x12&\n" +
+	"\x0elast_evaluated\x18\xcb\x02 \x01(\x01R\rlastEvaluated\"R\n" +
 	"\x19AutoscalingActivityRecord\x125\n" +
 	"\bactivity\x18\x01 \x01(\v2\x19.berth.v1.ScalingActivityR\bactivity2\x8d\x06\n" +
 	"\x16ApplicationAutoScaling\x12k\n" +
