@@ -115,7 +115,9 @@ func parseMeta(b []byte) (boltMeta, error) {
 //     page once, as bbolt's own walk does after it; it checks no order
 //     across pages (bbolt's walk reports that as an error Open recovers).
 //
-// A missing or empty file is a new one (bbolt writes its first pages).
+// A missing file is a new one (Open has createFile make it). An empty one
+// is refused: bbolt's first pages are in every state file berth made, and
+// createFile never leaves one without them.
 func checkFile(path string) error {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -129,8 +131,11 @@ func checkFile(path string) error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w", path, err)
 	}
-	if !fi.Mode().IsRegular() || fi.Size() == 0 {
-		return nil // bbolt says what is wrong with a directory; an empty file is new
+	if !fi.Mode().IsRegular() {
+		return nil // bbolt says what is wrong with a directory
+	}
+	if fi.Size() == 0 {
+		return &CorruptError{Path: path, Reason: "it is empty (0 bytes), without even its meta pages"}
 	}
 	c := &fileChecker{f: f, size: fi.Size()}
 	if reason := c.check(); reason != "" {

@@ -143,6 +143,52 @@ func TestOpenRefusesTruncatedStateFile(t *testing.T) {
 	}
 }
 
+// An empty state file is no first start: berth never leaves one (the
+// first start makes the file whole or not at all), so it is one truncated
+// to nothing.
+func TestOpenRefusesEmptyStateFile(t *testing.T) {
+	wantRefused(t, filepath.Join(t.TempDir(), "state.db"), nil, "empty")
+}
+
+// A missing state file is a first start: Open makes it whole, leaving
+// nothing beside it, and the file opens again. What a first start cut short
+// left beside it (bbolt's first pages not yet renamed into place) is
+// replaced.
+func TestOpenMakesMissingStateFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.db")
+	if err := os.WriteFile(path+".new", []byte("cut short"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		s, err := Open(path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Apply(context.Background(), &berthv1.Command{Change: &berthv1.Command_CreateCluster{CreateCluster: &berthv1.CreateClusterCommand{
+			Cluster: &berthv1.Cluster{ClusterName: "first", Status: StatusActive}}}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if len(names) != 1 || names[0] != "state.db" {
+		t.Errorf("the data dir holds %v after a first start; want only state.db", names)
+	}
+	if err := checkFile(path); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestOpenRefusesInvalidMetaPages(t *testing.T) {
 	dir := t.TempDir()
 	good := stateFile(t, filepath.Join(dir, "good.db"), 20, 50)

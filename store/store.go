@@ -5,6 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,13 +50,18 @@ type Store struct {
 	strs      interner // for the records kept in memory; see interner
 }
 
-// Open opens (creating if needed) the state file at path, runs pending
-// migrations and starts the writer. The caller must Close it.
+// Open opens the state file at path (a missing one is a first start: it is
+// made), runs pending migrations and starts the writer. A file that is
+// empty, truncated or corrupt is refused with a *CorruptError and left as
+// it is. The caller must Close it.
 func Open(path string, opts Options) (*Store, error) {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 512
 	}
 	if err := checkFile(path); err != nil {
+		return nil, err
+	}
+	if err := createFile(path); err != nil {
 		return nil, err
 	}
 	db, err := openBolt(path)
@@ -120,14 +128,7 @@ func openBolt(path string) (db *bolt.DB, err error) {
 			db, err = nil, &CorruptError{Path: path, Reason: fmt.Sprint(r)}
 		}
 	}()
-	db, err = bolt.Open(path, 0o600, &bolt.Options{
-		Timeout: 2 * time.Second,
-		// As etcd runs bbolt: the freelist is not written on every commit
-		// (that cost grows with the file) but rebuilt at open, and kept as
-		// a map, which frees and allocates pages in constant time.
-		NoFreelistSync: true,
-		FreelistType:   bolt.FreelistMapType,
-	})
+	db, err = bolt.Open(path, 0o600, boltOptions())
 	switch {
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
 		return nil, &CorruptError{Path: path, Reason: err.Error()}
@@ -135,6 +136,52 @@ func openBolt(path string) (db *bolt.DB, err error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// boltOptions are the options the state file is opened with.
+func boltOptions() *bolt.Options {
+	return &bolt.Options{
+		Timeout: 2 * time.Second,
+		// As etcd runs bbolt: the freelist is not written on every commit
+		// (that cost grows with the file) but rebuilt at open, and kept as
+		// a map, which frees and allocates pages in constant time.
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+	}
+}
+
+// createFile makes the state file at path if there is none, whole or not
+// at all: bbolt writes its first pages (and syncs them) in a file beside
+// it, which is renamed into place and the rename synced. A first start cut
+// short leaves that file (removed at the next) or a whole state file, never
+// an empty one, which Open refuses.
+func createFile(path string) error {
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		return nil // there is one (or Open's errors will say what is wrong)
+	}
+	tmp := path + ".new"
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	db, err := bolt.Open(tmp, 0o600, boltOptions())
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	dir, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	defer dir.Close()
+	if err := dir.Sync(); err != nil {
+		return fmt.Errorf("create %s: sync its directory: %w", path, err)
+	}
+	return nil
 }
 
 // Close stops the writer after the commands already queued are applied,

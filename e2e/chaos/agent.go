@@ -29,8 +29,12 @@ import (
 const agentEnv = "BERTH_CHAOS_HOLLOW_AGENT"
 
 // recordFile, in an agent's data dir, holds the loopback address where the
-// agent process serves its hollow runtime's record.
-const recordFile = "hollow-record.addr"
+// agent process serves its hollow runtime's record, or the path of the Unix
+// socket it serves it on (recordSocket).
+const (
+	recordFile   = "hollow-record.addr"
+	recordSocket = "hollow-record.sock"
+)
 
 // AgentConfig is one hollow agent process's configuration.
 type AgentConfig struct {
@@ -39,6 +43,10 @@ type AgentConfig struct {
 	DataDir      string
 	Zone         string
 	CPU, Memory  int
+	// RecordOnSocket serves the record on a Unix socket in the data dir
+	// rather than on loopback: the agent's loopback is out of reach in a
+	// network namespace of its own, its data dir is not.
+	RecordOnSocket bool `json:",omitempty"`
 }
 
 // MaybeRunAgent runs this process as a hollow agent, and exits, when it was
@@ -67,7 +75,15 @@ func runAgent(cfg AgentConfig) error {
 	defer stop()
 	rt := hollow.New(hollow.Config{})
 	defer rt.Close()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	network, address := "tcp", "127.0.0.1:0"
+	if cfg.RecordOnSocket {
+		network, address = "unix", filepath.Join(cfg.DataDir, recordSocket)
+		os.Remove(address) // the last run's
+	}
+	l, err := net.Listen(network, address)
 	if err != nil {
 		return err
 	}
@@ -81,9 +97,6 @@ func runAgent(cfg AgentConfig) error {
 	}), ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(l)
 	defer srv.Close()
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return err
-	}
 	tmp := filepath.Join(cfg.DataDir, recordFile+".tmp")
 	if err := os.WriteFile(tmp, []byte(l.Addr().String()), 0o600); err != nil {
 		return err
@@ -107,6 +120,9 @@ func runAgent(cfg AgentConfig) error {
 // its data dir.
 type Agent struct {
 	Config AgentConfig
+	// Netns, if set, is the network namespace the process runs in (ip
+	// netns exec); set Config.RecordOnSocket with it.
+	Netns string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -128,6 +144,11 @@ func (a *Agent) Start(timeout time.Duration) error {
 	}
 	os.Remove(filepath.Join(a.Config.DataDir, recordFile))
 	cmd := exec.Command(self, "-test.run=^$")
+	if a.Netns != "" {
+		// ip execs the agent in the namespace: the same process, which
+		// Kill's SIGKILL and dieWithParent reach.
+		cmd = exec.Command("ip", "netns", "exec", a.Netns, self, "-test.run=^$")
+	}
 	cmd.Env = append(os.Environ(), agentEnv+"="+string(raw))
 	dieWithParent(cmd)
 	logs, done := &lines{}, make(chan error, 1)
@@ -200,11 +221,20 @@ func (a *Agent) Containers(ctx context.Context) ([]runtime.ContainerSummary, err
 	a.mu.Lock()
 	addr := a.addr
 	a.mu.Unlock()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/containers", nil)
+	client, url := http.DefaultClient, "http://"+addr+"/containers"
+	if filepath.IsAbs(addr) { // a Unix socket
+		client = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", addr)
+		}}}
+		defer client.CloseIdleConnections()
+		url = "http://hollow-record/containers"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}

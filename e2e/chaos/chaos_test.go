@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"sync"
@@ -11,8 +12,9 @@ import (
 
 // The suite's size in CI: BERTH_CHAOS_SEED replays a seed.
 const (
-	ciControlPlaneKills = 6
+	ciControlPlaneKills = 10
 	ciAgentKills        = 10
+	ciPartitions        = 1
 )
 
 func TestMain(m *testing.M) {
@@ -21,7 +23,17 @@ func TestMain(m *testing.M) {
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
+	if total.ran > 1 {
+		fmt.Println(total.String()) // the scenarios' line together
+	}
 	os.Exit(code)
+}
+
+// total adds up the tallies of the scenarios run.
+var total struct {
+	sync.Mutex
+	Tally
+	ran int
 }
 
 var (
@@ -59,6 +71,10 @@ func seed(t *testing.T) uint64 {
 
 func report(t *testing.T, tally Tally, err error) {
 	t.Helper()
+	total.Lock()
+	total.Add(tally)
+	total.ran++
+	total.Unlock()
 	t.Logf("seed %d (BERTH_CHAOS_SEED=%d replays its choices)", tally.Seed, tally.Seed)
 	t.Log(tally.String())
 	if err != nil {
@@ -97,5 +113,35 @@ func TestAgentKills(t *testing.T) {
 	defer cancel()
 	tally, err := AgentKills(ctx, Options{Seed: seed(t), Kills: ciAgentKills, Clients: 3, Agents: 3,
 		ControlPlaneBin: bin, Dir: t.TempDir(), Logf: t.Logf})
+	report(t, tally, err)
+}
+
+// TestPartition: a hollow agent in a network namespace of the test's own,
+// reaching the control plane over a veth pair, cut off for longer than the
+// agent TTL and healed, again and again: its tasks lost and replaced on the
+// other agents while its copies still run, those stale copies stopped once
+// it is back as the same instance, and never more tasks of the service
+// counted RUNNING than it wants.
+func TestPartition(t *testing.T) {
+	if err := CanPartition(); err != nil {
+		if os.Getenv("BERTH_REQUIRE_DOCKER") == "1" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	bin := controlPlaneBinary(t)
+	link, err := NewLink()
+	t.Cleanup(func() {
+		if err := link.Remove(); err != nil {
+			t.Errorf("removing the network namespace: %v", err)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	tally, err := Partitions(ctx, Options{Seed: seed(t), Partitions: ciPartitions, Clients: 3, Agents: 3,
+		ControlPlaneBin: bin, Dir: t.TempDir(), Logf: t.Logf}, link)
 	report(t, tally, err)
 }

@@ -19,6 +19,10 @@ type Options struct {
 	Seed uint64
 	// Kills is how many processes to kill.
 	Kills int
+	// Partitions is how many times Partitions cuts its agent off, each
+	// time until its tasks are lost, and for PartitionFor at least.
+	Partitions   int
+	PartitionFor time.Duration
 	// Clients write concurrently, each with its own family and service.
 	Clients int
 	// Agents is how many hollow agent processes run.
@@ -48,12 +52,15 @@ func (o *Options) defaults() {
 
 // Tally is what a scenario did and found.
 type Tally struct {
-	Seed       uint64   `json:"seed"`
-	Kills      int      `json:"kills"`
-	Acked      int      `json:"acknowledged_writes"`
-	Lost       int      `json:"lost"`
-	Duplicates int      `json:"duplicates"`
-	Orphans    int      `json:"orphans"`
+	Seed       uint64 `json:"seed"`
+	Kills      int    `json:"kills"`
+	Acked      int    `json:"acknowledged_writes"`
+	Lost       int    `json:"lost"`
+	Duplicates int    `json:"duplicates"`
+	Orphans    int    `json:"orphans"`
+	// Partitions is how many times an agent was cut off past the TTL and
+	// came back.
+	Partitions int      `json:"partitions,omitempty"`
 	Problems   []string `json:"problems,omitempty"`
 	// HeldBack are services still below their desired count at the end
 	// because ECS's start-failure back-off holds their starts (not
@@ -62,9 +69,27 @@ type Tally struct {
 	Seconds  float64  `json:"seconds"`
 }
 
-// String is the tally's one line.
+// String is the tally's one line (its partitions at the end, if any).
 func (t Tally) String() string {
-	return fmt.Sprintf("chaos: %d kills, %d acknowledged writes, %d lost, %d duplicates, %d orphans", t.Kills, t.Acked, t.Lost, t.Duplicates, t.Orphans)
+	line := fmt.Sprintf("chaos: %d kills, %d acknowledged writes, %d lost, %d duplicates, %d orphans", t.Kills, t.Acked, t.Lost, t.Duplicates, t.Orphans)
+	switch {
+	case t.Partitions == 1:
+		line += ", 1 partition"
+	case t.Partitions > 1:
+		line += fmt.Sprintf(", %d partitions", t.Partitions)
+	}
+	return line
+}
+
+// Add adds u's counts to t's (for the line of several scenarios).
+func (t *Tally) Add(u Tally) {
+	t.Kills += u.Kills
+	t.Acked += u.Acked
+	t.Lost += u.Lost
+	t.Duplicates += u.Duplicates
+	t.Orphans += u.Orphans
+	t.Partitions += u.Partitions
+	t.Seconds += u.Seconds
 }
 
 // OK says nothing was lost, duplicated or orphaned and nothing else was wrong.
@@ -85,14 +110,17 @@ type cluster struct {
 	client *Client
 }
 
-// startCluster starts a control plane and n hollow agents, each agent in its
+// startCluster starts a control plane (on a free loopback address, or on
+// addr; with more flags, args) and o.Agents hollow agents, each agent in its
 // own zone, and waits until they are registered.
-func startCluster(ctx context.Context, o Options) (*cluster, error) {
-	addr, err := FreeAddr()
-	if err != nil {
-		return nil, err
+func startCluster(ctx context.Context, o Options, addr string, args ...string) (*cluster, error) {
+	if addr == "" {
+		var err error
+		if addr, err = FreeAddr(); err != nil {
+			return nil, err
+		}
 	}
-	c := &cluster{cp: &ControlPlane{Bin: o.ControlPlaneBin, DataDir: filepath.Join(o.Dir, "controlplane"), GRPCAddr: addr}}
+	c := &cluster{cp: &ControlPlane{Bin: o.ControlPlaneBin, DataDir: filepath.Join(o.Dir, "controlplane"), GRPCAddr: addr, Args: args}}
 	if err := c.cp.Start(2 * time.Minute); err != nil {
 		return nil, err
 	}

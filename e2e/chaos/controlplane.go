@@ -3,6 +3,8 @@ package chaos
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -19,10 +21,12 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
+	"github.com/berth/berth/pki"
 )
 
 // BuildControlPlane builds cmd/controlplane into dir (with the race detector
@@ -43,8 +47,11 @@ func BuildControlPlane(dir string, race bool) (string, error) {
 // FreeAddr returns a loopback address whose port was free a moment ago: the
 // control plane listens on the same one across its restarts, so that agents
 // and clients find it again.
-func FreeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func FreeAddr() (string, error) { return FreeAddrOn("127.0.0.1") }
+
+// FreeAddrOn is FreeAddr on one of this machine's addresses, host.
+func FreeAddrOn(host string) (string, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return "", err
 	}
@@ -200,16 +207,31 @@ type Client struct {
 	auth string
 }
 
-// Dial connects a Client to c.
+// Dial connects a Client to c: in plain text on loopback, with TLS
+// (trusting the data dir's CA) on an address beyond it.
 func (c *ControlPlane) Dial() (*Client, error) {
 	tok, err := c.Token()
 	if err != nil {
 		return nil, err
 	}
+	creds := insecure.NewCredentials()
+	if host, _, err := net.SplitHostPort(c.GRPCAddr); err != nil {
+		return nil, err
+	} else if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		pem, err := os.ReadFile(filepath.Join(c.DataDir, pki.CACertFile))
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s holds no PEM certificate", pki.CACertFile)
+		}
+		creds = credentials.NewTLS(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+	}
 	// Calls wait for the control plane to be back (within their
 	// deadlines) rather than fail at once, and reconnecting backs off
 	// one second at most: it dies and returns all the time.
-	conn, err := grpc.NewClient(c.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+	conn, err := grpc.NewClient(c.GRPCAddr, grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.WaitForReady(true)),
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second}, MinConnectTimeout: 5 * time.Second}))
 	if err != nil {

@@ -55,6 +55,7 @@ func TestCorruptStateFileRefused(t *testing.T) {
 		name  string
 		spoil func([]byte) []byte
 	}{
+		{"truncated to nothing", func([]byte) []byte { return nil }},
 		{"truncated to half", func(b []byte) []byte { return b[:len(b)/2] }},
 		{"truncated mid-page", func(b []byte) []byte { return b[:4096+100] }},
 		{"meta pages overwritten", func(b []byte) []byte {

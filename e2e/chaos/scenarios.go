@@ -21,48 +21,18 @@ func ControlPlaneKills(ctx context.Context, o Options) (Tally, error) {
 	began := time.Now()
 	t := Tally{Seed: o.Seed}
 	o.Logf("chaos: control plane kills, seed %d", o.Seed)
-	c, err := startCluster(ctx, o)
+	c, err := startCluster(ctx, o, "")
 	if err != nil {
 		return t, err
 	}
 	defer c.stop()
 	rnd := rand.New(rand.NewPCG(o.Seed, 0))
-	writers, services := make([]*writer, o.Clients), make([]string, o.Clients)
-	for i := range writers {
-		cl, err := c.cp.Dial()
-		if err != nil {
-			return t, err
-		}
-		defer cl.Close()
-		writers[i] = newWriter(cl, o.Seed, i)
-		if err := writers[i].setup(ctx); err != nil {
-			return t, fmt.Errorf("writer %d: %w", i, err)
-		}
-		services[i] = writers[i].service
+	ws, err := startWriters(ctx, c, o, false)
+	if err != nil {
+		return t, err
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for _, w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.run(ctx, stop, func() time.Duration { return 0 })
-		}()
-	}
-	defer func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
-		wg.Wait()
-	}()
-	acked := func() (n int) {
-		for _, w := range writers {
-			n += w.acked()
-		}
-		return n
-	}
+	defer ws.close()
+	acked := ws.acked
 	for k := range o.Kills {
 		// Writes are flowing into this start of the control plane: kill
 		// it a random moment after the next acknowledgement.
@@ -96,9 +66,8 @@ func ControlPlaneKills(ctx context.Context, o Options) (Tally, error) {
 		}
 		o.Logf("chaos: kill %d of the control plane; %d writes acknowledged so far", t.Kills, acked())
 	}
-	close(stop)
-	wg.Wait()
-	for _, w := range writers {
+	ws.stop()
+	for _, w := range ws.writers {
 		if exited, err := c.cp.Exited(); exited {
 			return t, fmt.Errorf("the control plane exited on its own after kill %d: %v\n%s", t.Kills, err, c.cp.Logs())
 		}
@@ -106,7 +75,7 @@ func ControlPlaneKills(ctx context.Context, o Options) (Tally, error) {
 			return t, err
 		}
 	}
-	c.settle(ctx, o.Settle, services, &t)
+	c.settle(ctx, o.Settle, ws.services, &t)
 	if exited, err := c.cp.Exited(); exited {
 		return t, fmt.Errorf("the control plane exited on its own after kill %d: %v\n%s", t.Kills, err, c.cp.Logs())
 	}
@@ -127,7 +96,7 @@ func AgentKills(ctx context.Context, o Options) (Tally, error) {
 	began := time.Now()
 	t := Tally{Seed: o.Seed}
 	o.Logf("chaos: agent kills, seed %d", o.Seed)
-	c, err := startCluster(ctx, o)
+	c, err := startCluster(ctx, o, "")
 	if err != nil {
 		return t, err
 	}
@@ -137,39 +106,13 @@ func AgentKills(ctx context.Context, o Options) (Tally, error) {
 		return t, err
 	}
 	rnd := rand.New(rand.NewPCG(o.Seed, 0))
-	writers, services := make([]*writer, o.Clients), make([]string, o.Clients)
-	for i := range writers {
-		cl, err := c.cp.Dial()
-		if err != nil {
-			return t, err
-		}
-		defer cl.Close()
-		writers[i] = newWriter(cl, o.Seed, i)
-		if err := writers[i].setup(ctx); err != nil {
-			return t, fmt.Errorf("writer %d: %w", i, err)
-		}
-		services[i] = writers[i].service
+	// Writes paced so that containers start and stop while the agents
+	// die, without piling up behind them.
+	ws, err := startWriters(ctx, c, o, true)
+	if err != nil {
+		return t, err
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for i, w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Writes paced so that containers start and stop while
-			// the agents die, without piling up behind them.
-			prnd := rand.New(rand.NewPCG(o.Seed, uint64(100+i)))
-			w.run(ctx, stop, func() time.Duration { return time.Duration(prnd.IntN(100)) * time.Millisecond })
-		}()
-	}
-	defer func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
-		wg.Wait()
-	}()
+	defer ws.close()
 	for range o.Kills {
 		select {
 		case <-ctx.Done():
@@ -197,14 +140,13 @@ func AgentKills(ctx context.Context, o Options) (Tally, error) {
 		}
 		o.Logf("chaos: kill %d, agent %d (%s)", t.Kills, i, arn)
 	}
-	close(stop)
-	wg.Wait()
-	for _, w := range writers {
+	ws.stop()
+	for _, w := range ws.writers {
 		if err := w.verify(ctx, c, &t); err != nil {
 			return t, err
 		}
 	}
-	c.settle(ctx, o.Settle, services, &t)
+	c.settle(ctx, o.Settle, ws.services, &t)
 	now, err := c.instances(ctx)
 	if err != nil {
 		return t, err
@@ -219,4 +161,70 @@ func AgentKills(ctx context.Context, o Options) (Tally, error) {
 	}
 	t.Seconds = time.Since(began).Seconds()
 	return t, nil
+}
+
+// writers are o.Clients clients writing at once, each on a connection of
+// its own.
+type writers struct {
+	writers  []*writer
+	services []string
+	clients  []*Client
+	done     chan struct{}
+	once     sync.Once
+	wg       sync.WaitGroup
+}
+
+// startWriters sets up o.Clients writers (a family and a service each) and
+// sets them going; paced, each pauses up to 100 ms after each write.
+func startWriters(ctx context.Context, c *cluster, o Options, paced bool) (*writers, error) {
+	ws := &writers{done: make(chan struct{})}
+	for i := range o.Clients {
+		cl, err := c.cp.Dial()
+		if err != nil {
+			ws.close()
+			return nil, err
+		}
+		ws.clients = append(ws.clients, cl)
+		w := newWriter(cl, o.Seed, i)
+		if err := w.setup(ctx); err != nil {
+			ws.close()
+			return nil, fmt.Errorf("writer %d: %w", i, err)
+		}
+		ws.writers, ws.services = append(ws.writers, w), append(ws.services, w.service)
+	}
+	for i, w := range ws.writers {
+		pause := func() time.Duration { return 0 }
+		if paced {
+			prnd := rand.New(rand.NewPCG(o.Seed, uint64(100+i)))
+			pause = func() time.Duration { return time.Duration(prnd.IntN(100)) * time.Millisecond }
+		}
+		ws.wg.Add(1)
+		go func() {
+			defer ws.wg.Done()
+			w.run(ctx, ws.done, pause)
+		}()
+	}
+	return ws, nil
+}
+
+// acked is how many writes were acknowledged so far.
+func (ws *writers) acked() (n int) {
+	for _, w := range ws.writers {
+		n += w.acked()
+	}
+	return n
+}
+
+// stop ends the writers and waits for them.
+func (ws *writers) stop() {
+	ws.once.Do(func() { close(ws.done) })
+	ws.wg.Wait()
+}
+
+// close stops the writers and closes their connections.
+func (ws *writers) close() {
+	ws.stop()
+	for _, cl := range ws.clients {
+		cl.Close()
+	}
 }
