@@ -489,7 +489,7 @@ check "create a schedule" '"ScheduleArn": "arn:aws:scheduler:us-east-1:000000000
 check "get a schedule" '"ScheduleExpressionTimezone": "Europe/Paris"' sched get-schedule --name nightly --group-name jobs
 check "list schedules" '"Name": "nightly"' sched list-schedules --group-name jobs
 check "list schedule groups" '"Name": "default"' sched list-schedule-groups
-check "a schedule expression Scheduler refuses" 'ScheduleExpression' \
+check "a schedule expression Scheduler refuses" 'Invalid Schedule Expression rate(1 minutes)' \
   sched create-schedule --name x --schedule-expression 'rate(1 minutes)' --flexible-time-window Mode=OFF \
   --target '{"Arn":"arn:aws:ecs:us-east-1:000000000000:cluster/prod","RoleArn":"arn:aws:iam::000000000000:role/s","EcsParameters":{"TaskDefinitionArn":"nginx"}}'
 check "a schedule that is not there" 'ResourceNotFoundException' sched get-schedule --name none
