@@ -114,8 +114,7 @@ func waitSignalsSet(t *testing.T, pid int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(string(status), "State:\tS") &&
-			strings.Contains(string(status), "SigIgn:\t0000000000010000") {
+		if strings.Contains(string(status), "State:\tS") && ignoresSIGCHLD(string(status)) {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -123,6 +122,19 @@ func waitSignalsSet(t *testing.T, pid int) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// ignoresSIGCHLD says whether a /proc/pid/status shows SIGCHLD in its
+// SigIgn mask (signal 17, bit 16). Other bits may be set: a process started
+// under nohup inherits SIGHUP ignored.
+func ignoresSIGCHLD(status string) bool {
+	for _, line := range strings.Split(status, "\n") {
+		if mask, ok := strings.CutPrefix(line, "SigIgn:\t"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(mask), 16, 64)
+			return err == nil && n&(1<<(syscall.SIGCHLD-1)) != 0
+		}
+	}
+	return false
 }
 
 // The archive is what `docker save` writes, which the Docker Engine loads: a manifest
