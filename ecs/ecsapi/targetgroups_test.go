@@ -63,7 +63,7 @@ func TestSDKTargetGroupSharedByServices(t *testing.T) {
 }
 
 // A target group's target type must suit the task definition's network
-// mode, as ECS checks on CreateService and UpdateService: an awsvpc task is
+// mode, as ECS checks on CreateService, UpdateService and CreateTaskSet: an awsvpc task is
 // an ip target, a bridge or host task an instance target; ECS's own text
 // on the wire. A target group berth's load balancing does not hold is not
 // checked.
@@ -119,6 +119,22 @@ func TestSDKTargetTypeAgainstNetworkMode(t *testing.T) {
 	}
 	if _, err := client.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("bridge"), DesiredCount: aws.Int32(0)}); err != nil {
 		t.Fatalf("UpdateService of the desired count only: %v", err)
+	}
+
+	// CreateTaskSet checks its own loadBalancers the same way.
+	if _, err := client.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("external"), DesiredCount: aws.Int32(0),
+		DeploymentController: &types.DeploymentController{Type: types.DeploymentControllerTypeExternal}}); err != nil {
+		t.Fatal(err)
+	}
+	taskSet := func(taskDef, tg string) error {
+		_, err := client.CreateTaskSet(ctx, &ecs.CreateTaskSetInput{Cluster: aws.String("default"), Service: aws.String("external"),
+			TaskDefinition: aws.String(taskDef), LoadBalancers: lb(tg),
+			NetworkConfiguration: &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{"subnet-0123456789abcdef0"}}}})
+		return err
+	}
+	wantText(t, "a task set of awsvpc behind an instance target group", taskSet("vpc", instanceTG), refused(instanceTG, "instance", "awsvpc"))
+	if err := taskSet("vpc", ipTG); err != nil {
+		t.Fatalf("a task set of awsvpc behind an ip target group: %v", err)
 	}
 }
 

@@ -117,6 +117,9 @@ func (s *Server) newTaskSet(r *berthv1.ServiceRecord, req *berthv1.CreateTaskSet
 	if err := checkTaskSetTargets(td, req.GetLoadBalancers(), req.GetServiceRegistries()); err != nil {
 		return nil, err
 	}
+	if err := s.checkTargetTypes(td, req.GetLoadBalancers()); err != nil {
+		return nil, err
+	}
 	if err := validateTags("tags", req.GetTags()); err != nil {
 		return nil, err
 	}
