@@ -133,8 +133,12 @@ func TraceHeader(ctx context.Context) string {
 	return h
 }
 
+// maxTraceHeader bounds the trace header a service keeps with its events
+// (X-Ray's own headers are well under 256 bytes); a longer one is not kept.
+const maxTraceHeader = 2048
+
 func withTrace(ctx context.Context, r *http.Request) context.Context {
-	if h := r.Header.Get("X-Amzn-Trace-Id"); h != "" {
+	if h := r.Header.Get("X-Amzn-Trace-Id"); h != "" && len(h) <= maxTraceHeader {
 		return context.WithValue(ctx, traceKey{}, h)
 	}
 	return ctx

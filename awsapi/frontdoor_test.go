@@ -196,16 +196,17 @@ func TestJSONProtocols(t *testing.T) {
 func TestTraceHeader(t *testing.T) {
 	srv, _ := frontDoor(t)
 	const trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0;Lineage=a87bb0a5:3"
-	for _, h := range []string{trace, ""} {
+	// A header longer than 2 KiB is not kept.
+	for _, c := range []struct{ sent, kept string }{{trace, trace}, {"", ""}, {trace + ";" + strings.Repeat("x", 2048), ""}} {
 		body := []byte(`{"taskDefinition":"web","group":"trace"}`)
 		headers := map[string]string{"X-Amz-Target": "EchoV11.Echo"}
-		if h != "" {
-			headers["X-Amzn-Trace-Id"] = h
+		if c.sent != "" {
+			headers["X-Amzn-Trace-Id"] = c.sent
 		}
 		resp, b := send(t, post(t, srv.URL+"/", "application/x-amz-json-1.1", headers, body), "json11", body, time.Now())
 		got := &berthv1.RunTaskRequest{}
-		if err := unmarshal(b, got); resp.StatusCode != 200 || err != nil || got.StartedBy != h {
-			t.Fatalf("%d %v %s; want the trace header %q", resp.StatusCode, err, b, h)
+		if err := unmarshal(b, got); resp.StatusCode != 200 || err != nil || got.StartedBy != c.kept {
+			t.Fatalf("%d %v %.200s; want the trace header %q", resp.StatusCode, err, b, c.kept)
 		}
 	}
 }
