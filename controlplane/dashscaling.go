@@ -10,7 +10,6 @@ import (
 	berthv1 "github.com/berth/berth/api/proto/berth/v1"
 	"github.com/berth/berth/apierr"
 	"github.com/berth/berth/autoscaling"
-	"github.com/berth/berth/autoscaling/aasapi"
 	"github.com/berth/berth/dashboard"
 	"github.com/berth/berth/dashboard/loadgen"
 	"github.com/berth/berth/store"
@@ -40,15 +39,9 @@ func (c *ControlPlane) startLoadGenerator(ctx context.Context) {
 	}()
 }
 
-func (c *ControlPlane) scalingCollections() (store.Collection[*berthv1.AutoscalingTargetRecord], store.Collection[*berthv1.AutoscalingPolicyRecord], store.Collection[*berthv1.AutoscalingActivityRecord]) {
-	return store.Collection[*berthv1.AutoscalingTargetRecord]{Store: c.store, Name: aasapi.CollectionTargets, New: func() *berthv1.AutoscalingTargetRecord { return &berthv1.AutoscalingTargetRecord{} }},
-		store.Collection[*berthv1.AutoscalingPolicyRecord]{Store: c.store, Name: aasapi.CollectionPolicies, New: func() *berthv1.AutoscalingPolicyRecord { return &berthv1.AutoscalingPolicyRecord{} }},
-		store.Collection[*berthv1.AutoscalingActivityRecord]{Store: c.store, Name: aasapi.CollectionActivities, New: func() *berthv1.AutoscalingActivityRecord { return &berthv1.AutoscalingActivityRecord{} }}
-}
-
 // policiesOf reads a target's policies.
 func (c *ControlPlane) policiesOf(resourceID string) ([]*berthv1.AutoscalingPolicyRecord, error) {
-	_, policies, _ := c.scalingCollections()
+	_, policies, _ := c.autoscaling.Records()
 	var out []*berthv1.AutoscalingPolicyRecord
 	err := policies.List(resourceID+":", "", func(r store.Stored[*berthv1.AutoscalingPolicyRecord]) bool {
 		out = append(out, r.Value)
@@ -62,7 +55,7 @@ type scalingView struct{ c *ControlPlane }
 
 func (s scalingView) ScalableTargets(ctx context.Context) ([]dashboard.ScalableTarget, error) {
 	c := s.c
-	targets, policies, activities := c.scalingCollections()
+	targets, policies, activities := c.autoscaling.Records()
 	var recs []*berthv1.AutoscalingTargetRecord
 	if err := targets.List("", "", func(r store.Stored[*berthv1.AutoscalingTargetRecord]) bool {
 		recs = append(recs, r.Value)
@@ -256,7 +249,7 @@ type loadControl struct{ c *ControlPlane }
 
 func (l loadControl) StartLoad(ctx context.Context, resourceID string, rate int, d time.Duration) (dashboard.LoadRun, error) {
 	c := l.c
-	targets, _, _ := c.scalingCollections()
+	targets, _, _ := c.autoscaling.Records()
 	if _, ok, err := targets.Get(resourceID); err != nil {
 		return dashboard.LoadRun{}, err
 	} else if !ok {

@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,42 +81,8 @@ func TestALBRequestCountScalesService(t *testing.T) {
 	web := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
 	t.Cleanup(web.CloseIdleConnections)
 	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
-	var sent, lost atomic.Int64
-	var lastErr atomic.Value
-	stop := make(chan struct{})
-	done := make(chan struct{})
 	start := time.Now()
-	go func() {
-		defer close(done)
-		pace := time.NewTicker(50 * time.Millisecond)
-		defer pace.Stop()
-		bound := time.NewTimer(serviceWithin)
-		defer bound.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-bound.C:
-				return
-			case <-pace.C:
-			}
-			resp, err := web.Get(url)
-			sent.Add(1)
-			if err != nil {
-				lost.Add(1)
-				lastErr.Store(err.Error())
-				continue
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				lost.Add(1)
-				lastErr.Store(resp.Status)
-			}
-		}
-	}()
-	stopLoad := sync.OnceFunc(func() { close(stop); <-done })
-	t.Cleanup(stopLoad)
+	load := startLoad(t, web, url, 50*time.Millisecond, serviceWithin)
 
 	s.waitService(t, "scaled", "desired count 3 under the load", func(svc serviceState) bool { return svc.GetDesiredCount() == 3 })
 	scaledOut := time.Since(start)
@@ -128,9 +91,9 @@ func TestALBRequestCountScalesService(t *testing.T) {
 		return svc.GetRunningCount() == 3 && svc.GetPendingCount() == 0 && svc.running == 3
 	})
 	serving := time.Since(start)
-	stopLoad()
-	if sent.Load() == 0 || lost.Load() > 0 {
-		t.Errorf("during the scale-out %d of %d requests failed (last: %v)", lost.Load(), sent.Load(), lastErr.Load())
+	load.Stop()
+	if load.sent.Load() == 0 || load.lost.Load() > 0 {
+		t.Errorf("during the scale-out %d of %d requests failed (last: %v)", load.lost.Load(), load.sent.Load(), load.lastErr.Load())
 	}
 
 	stopped := time.Now()
@@ -152,5 +115,5 @@ func TestALBRequestCountScalesService(t *testing.T) {
 		t.Fatal("want the newest activity a successful scale-in, the oldest a successful scale-out")
 	}
 	t.Logf("%d requests at 20/s: desired 3 after %s, 3 healthy and running after %s; desired 1 %s after the load stopped",
-		sent.Load(), scaledOut.Round(time.Millisecond), serving.Round(time.Millisecond), scaledIn.Round(time.Millisecond))
+		load.sent.Load(), scaledOut.Round(time.Millisecond), serving.Round(time.Millisecond), scaledIn.Round(time.Millisecond))
 }

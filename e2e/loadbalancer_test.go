@@ -140,37 +140,7 @@ func TestServiceBehindListener(t *testing.T) {
 	// A rolling deployment behind the listener loses no request: new tasks
 	// take requests once their targets are healthy, old ones drain through
 	// the deregistration delay (DEACTIVATING) before they are stopped.
-	var sent, lost atomic.Int64
-	var lastErr atomic.Value
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		pace := time.NewTicker(5 * time.Millisecond) // about 200 requests a second at most: the machine is shared
-		defer pace.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-pace.C:
-			}
-			resp, err := web.Get(url)
-			sent.Add(1)
-			if err != nil {
-				lost.Add(1)
-				lastErr.Store(err.Error())
-				continue
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				lost.Add(1)
-				lastErr.Store(resp.Status)
-			}
-		}
-	}()
-	stopLoad := sync.OnceFunc(func() { close(stop); <-done })
-	t.Cleanup(stopLoad)
+	load := startLoad(t, web, url, 5*time.Millisecond, 0) // about 200 requests a second at most: the machine is shared
 	revision2 := s.register(t, &berthv1.RegisterTaskDefinitionRequest{Family: "web", NetworkMode: "bridge",
 		ContainerDefinitions: []*berthv1.ContainerDefinition{{Name: "app", Image: testimage.Image(t), Memory: new(int32(32)),
 			Command: []string{"serve", ":8080"}, PortMappings: []*berthv1.PortMapping{{ContainerPort: 8080}}, DockerLabels: dockertest.Labels(nil),
@@ -192,14 +162,14 @@ func TestServiceBehindListener(t *testing.T) {
 		}
 		return stopped == len(old) && onlyDeployment(s.describeService(t, "web").Service, revision2)
 	}, func(ok bool) bool { return ok })
-	stopLoad()
-	if sent.Load() < 10 || lost.Load() > 0 {
-		t.Errorf("during the rolling deployment %d of %d requests failed (last: %v)", lost.Load(), sent.Load(), lastErr.Load())
+	load.Stop()
+	if load.sent.Load() < 10 || load.lost.Load() > 0 {
+		t.Errorf("during the rolling deployment %d of %d requests failed (last: %v)", load.lost.Load(), load.sent.Load(), load.lastErr.Load())
 	}
 	if !sawDeactivating {
 		t.Error("no old task was seen DEACTIVATING while its target drained")
 	}
-	t.Logf("rolling deployment: %d requests, %d failed", sent.Load(), lost.Load())
+	t.Logf("rolling deployment: %d requests, %d failed", load.sent.Load(), load.lost.Load())
 }
 
 // listener makes a load balancer NAME, a target group NAME (targetType
@@ -237,3 +207,58 @@ func (s *stack) listener(t *testing.T, elb berthv1.ElasticLoadBalancingV2Client,
 	}
 	return lbArn, tg, port
 }
+
+// steadyLoad sends GET url through web once every pace until stopped (and
+// never for longer than bound, when bound > 0), counting requests sent
+// and those lost (no answer, or not 200).
+type steadyLoad struct {
+	sent, lost atomic.Int64
+	lastErr    atomic.Value
+	stop       func()
+}
+
+// startLoad starts a steadyLoad; Stop (also at cleanup) waits for it.
+func startLoad(t *testing.T, web *http.Client, url string, pace, bound time.Duration) *steadyLoad {
+	l := &steadyLoad{}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(pace)
+		defer tick.Stop()
+		var end <-chan time.Time
+		if bound > 0 {
+			timer := time.NewTimer(bound)
+			defer timer.Stop()
+			end = timer.C
+		}
+		for {
+			select {
+			case <-stop:
+				return
+			case <-end:
+				return
+			case <-tick.C:
+			}
+			resp, err := web.Get(url)
+			l.sent.Add(1)
+			if err != nil {
+				l.lost.Add(1)
+				l.lastErr.Store(err.Error())
+				continue
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				l.lost.Add(1)
+				l.lastErr.Store(resp.Status)
+			}
+		}
+	}()
+	l.stop = sync.OnceFunc(func() { close(stop); <-done })
+	t.Cleanup(l.stop)
+	return l
+}
+
+// Stop ends the load and waits for its last request.
+func (l *steadyLoad) Stop() { l.stop() }

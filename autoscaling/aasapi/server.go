@@ -95,6 +95,12 @@ func New(cfg Config) *Server {
 	}
 }
 
+// Records are the stored scalable targets, policies and activities, for
+// views that read them (the dashboard's scaling panel).
+func (s *Server) Records() (store.Collection[*berthv1.AutoscalingTargetRecord], store.Collection[*berthv1.AutoscalingPolicyRecord], store.Collection[*berthv1.AutoscalingActivityRecord]) {
+	return s.targets, s.policies, s.activities
+}
+
 // requestMark is a target group's request count as the loop last read it.
 type requestMark struct {
 	count float64

@@ -351,17 +351,9 @@ func (c *cluster) look(ctx context.Context, services []string) (view, error) {
 func (c *cluster) stopping(ctx context.Context, name string) ([]string, error) {
 	ctx, cancel := context.WithTimeout(c.client.Ctx(ctx), 30*time.Second)
 	defer cancel()
-	var arns []string
-	next := ""
-	for {
-		res, err := c.client.ListTasks(ctx, &berthv1.ListTasksRequest{ServiceName: name, DesiredStatus: "STOPPED", MaxResults: 100, NextToken: next})
-		if err != nil {
-			return nil, err
-		}
-		arns = append(arns, res.TaskArns...)
-		if next = res.NextToken; next == "" {
-			break
-		}
+	arns, err := c.listTasks(ctx, name, "STOPPED")
+	if err != nil {
+		return nil, err
 	}
 	tasks, err := c.describeTasks(ctx, arns)
 	if err != nil {
@@ -392,19 +384,28 @@ func backingOff(s *berthv1.Service) bool {
 func (c *cluster) liveTasks(ctx context.Context) ([]*berthv1.Task, error) {
 	ctx, cancel := context.WithTimeout(c.client.Ctx(ctx), 30*time.Second)
 	defer cancel()
+	arns, err := c.listTasks(ctx, "", "RUNNING")
+	if err != nil {
+		return nil, err
+	}
+	return c.describeTasks(ctx, arns)
+}
+
+// listTasks lists the tasks of the service (every one when service is "")
+// of a desired status, page by page.
+func (c *cluster) listTasks(ctx context.Context, service, desiredStatus string) ([]string, error) {
 	var arns []string
 	next := ""
 	for {
-		res, err := c.client.ListTasks(ctx, &berthv1.ListTasksRequest{DesiredStatus: "RUNNING", MaxResults: 100, NextToken: next})
+		res, err := c.client.ListTasks(ctx, &berthv1.ListTasksRequest{ServiceName: service, DesiredStatus: desiredStatus, MaxResults: 100, NextToken: next})
 		if err != nil {
 			return nil, err
 		}
 		arns = append(arns, res.TaskArns...)
 		if next = res.NextToken; next == "" {
-			break
+			return arns, nil
 		}
 	}
-	return c.describeTasks(ctx, arns)
 }
 
 // describeTasks describes tasks 100 at a time; a missing task is left out.

@@ -353,17 +353,9 @@ func (c *cluster) connected(ctx context.Context, arn string) (bool, error) {
 func (c *cluster) serviceTasks(ctx context.Context, service string) ([]*berthv1.Task, error) {
 	ctx, cancel := context.WithTimeout(c.client.Ctx(ctx), 30*time.Second)
 	defer cancel()
-	var arns []string
-	next := ""
-	for {
-		res, err := c.client.ListTasks(ctx, &berthv1.ListTasksRequest{ServiceName: service, DesiredStatus: "RUNNING", MaxResults: 100, NextToken: next})
-		if err != nil {
-			return nil, err
-		}
-		arns = append(arns, res.TaskArns...)
-		if next = res.NextToken; next == "" {
-			break
-		}
+	arns, err := c.listTasks(ctx, service, "RUNNING")
+	if err != nil {
+		return nil, err
 	}
 	return c.describeTasks(ctx, arns)
 }
