@@ -109,7 +109,7 @@ func (d *decider) obsolete(t Task) bool {
 }
 
 func failed(t Task) bool {
-	return t.StopCode == StopFailedToStart || t.StopCode == StopEssentialExited
+	return t.StopCode == StopFailedToStart || t.StopCode == StopEssentialExited || t.FailedHealthChecks
 }
 
 // healthy is ECS's notion: RUNNING and HEALTHY, or RUNNING for the grace

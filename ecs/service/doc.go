@@ -19,7 +19,8 @@
 //     and no other deployment has any task left; older deployments with no
 //     task left are dropped.
 //   - Circuit breaker: when the PRIMARY deployment's failed tasks (stopped
-//     with TaskFailedToStart or EssentialContainerExited) reach
+//     with TaskFailedToStart or EssentialContainerExited, or by the service
+//     for failing their load balancer's health checks) reach
 //     clamp(ceil(DesiredCount/2), 10, 200), it is FAILED; with rollback, a new
 //     deployment of the last COMPLETED one's task definition becomes PRIMARY.
 //   - Tasks that fail before RUNNING again and again slow starts down: the

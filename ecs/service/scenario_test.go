@@ -131,6 +131,10 @@ func (sc *scenario) run(t *testing.T, d *datadriven.TestData) string {
 		sc.each(nil, func(tk *Task) bool { return tk.LastStatus == "PENDING" }, func(tk *Task) {
 			tk.LastStatus, tk.DesiredStatus, tk.StopCode = Stopped, Stopped, StopFailedToStart
 		})
+	case "fail-elb": // deployment=ID: its running tasks fail their ELB health checks
+		sc.each(nil, func(tk *Task) bool { return tk.LastStatus == Running && tk.Deployment == args["deployment"] }, func(tk *Task) {
+			tk.LastStatus, tk.DesiredStatus, tk.StopCode, tk.FailedHealthChecks = Stopped, Stopped, StopSchedulerInitiated, true
+		})
 	case "finish-stops":
 		sc.each(nil, func(tk *Task) bool { return tk.DesiredStatus == Stopped && tk.LastStatus != Stopped }, func(tk *Task) {
 			tk.LastStatus = Stopped

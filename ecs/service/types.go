@@ -91,6 +91,10 @@ type Task struct {
 	HasHealthCheck bool
 	StartedAt      time.Time // when it reached RUNNING; zero before
 	StopCode       string
+	// FailedHealthChecks is whether the service stopped it for failing its
+	// load balancer's health checks: a failure for the circuit breaker, as
+	// a task that failed to start is.
+	FailedHealthChecks bool
 	// EverRan is whether it reached RUNNING before it stopped.
 	EverRan bool
 	// ProtectedUntil is when its scale-in protection (UpdateTaskProtection)

@@ -9,6 +9,11 @@ import (
 	"github.com/berth/berth/store"
 )
 
+// elbHealthReason starts the stoppedReason of a task the service stopped
+// for failing its target group's health checks, as ECS writes it (the
+// target group's ARN and ")" follow); the circuit breaker counts such tasks.
+const elbHealthReason = "Task failed ELB health checks in (target-group "
+
 // LoadBalancers is what the service controller asks of Elastic Load
 // Balancing for a service's loadBalancers: each RUNNING task's host port is
 // a target of the service's target groups, its health counts toward the
@@ -142,7 +147,7 @@ func (a *action) balance(ctx context.Context) (map[string]string, error) {
 	}
 	if len(failed) > 0 {
 		_, err := c.cfg.Store.Apply(ctx, &berthv1.Command{At: toEpoch(now), Change: &berthv1.Command_StopTasks{StopTasks: &berthv1.StopTasksCommand{
-			Cluster: a.rec.Cluster, Ids: failed, StopCode: service.StopSchedulerInitiated, Reason: "Task failed ELB health checks in (target-group " + c.targetsOf(a.rec, a.task(failed[0]))[0].TargetGroupArn + ")",
+			Cluster: a.rec.Cluster, Ids: failed, StopCode: service.StopSchedulerInitiated, Reason: elbHealthReason + c.targetsOf(a.rec, a.task(failed[0]))[0].TargetGroupArn + ")",
 		}}})
 		if err != nil {
 			return nil, err

@@ -22,42 +22,8 @@ import (
 // ECS's event; a task whose target answers takes the listener's requests;
 // scaling in drains the targets before the tasks stop.
 func TestServiceBehindLoadBalancer(t *testing.T) {
-	c := cptest.Start(t, controlplane.Config{
-		HeartbeatPeriod: 200 * time.Millisecond, ServiceResync: 100 * time.Millisecond, HealthGrace: 300 * time.Millisecond,
-		LBProxy: proxy.Options{Interval: func(s int32) time.Duration { return time.Duration(s) * 10 * time.Millisecond }},
-	})
-	c.StartAgent(t, agent.Config{AvailabilityZone: "us-east-1a", InstanceType: "t3.large"})
-	c.WaitInstances(t, 1)
-	elb := berthv1.NewElasticLoadBalancingV2Client(c.Dial(t))
+	c, elb, tg, port := behindListener(t)
 	ctx := c.Ctx
-
-	lb, err := elb.CreateLoadBalancer(ctx, &berthv1.ELBCreateLoadBalancerRequest{Name: "web"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tgOut, err := elb.CreateTargetGroup(ctx, &berthv1.ELBCreateTargetGroupRequest{Name: "web", Protocol: "HTTP", Port: proto.Int32(80),
-		HealthCheckIntervalSeconds: proto.Int32(10), HealthCheckTimeoutSeconds: proto.Int32(5), HealthyThresholdCount: proto.Int32(2), UnhealthyThresholdCount: proto.Int32(2)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tg := tgOut.TargetGroups[0].TargetGroupArn
-	if _, err := elb.ModifyTargetGroupAttributes(ctx, &berthv1.ELBModifyTargetGroupAttributesRequest{TargetGroupArn: tg,
-		Attributes: []*berthv1.ELBTargetGroupAttribute{{Key: "deregistration_delay.timeout_seconds", Value: "2"}}}); err != nil {
-		t.Fatal(err)
-	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	port := int32(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
-	if _, err := elb.CreateListener(ctx, &berthv1.ELBCreateListenerRequest{LoadBalancerArn: lb.LoadBalancers[0].LoadBalancerArn, Protocol: "HTTP", Port: &port,
-		DefaultActions: []*berthv1.ELBAction{{Type: "forward", TargetGroupArn: tg}}}); err != nil {
-		t.Fatal(err)
-	}
-
-	if _, err := c.ECS.RegisterTaskDefinition(ctx, &berthv1.RegisterTaskDefinitionRequest{Family: "web", NetworkMode: "bridge",
-		ContainerDefinitions: []*berthv1.ContainerDefinition{{Name: "app", Image: "berth-test/app", Memory: proto.Int32(64),
-			PortMappings: []*berthv1.PortMapping{{ContainerPort: 80}}}}}); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := c.ECS.CreateService(ctx, &berthv1.CreateServiceRequest{ServiceName: "web", TaskDefinition: "web", DesiredCount: proto.Int32(1),
 		LoadBalancers: []*berthv1.LoadBalancer{{TargetGroupArn: tg, ContainerName: "app", ContainerPort: proto.Int32(80)}}}); err != nil {
 		t.Fatal(err)
@@ -208,4 +174,79 @@ func contains(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+// behindListener starts a control plane (health checks every 100 ms, 2 to
+// change a target's state) with one hollow agent, a load balancer, a
+// target group "web" for port 80 behind an HTTP listener on a loopback
+// port (returned), and the task definition "web" (bridge, container "app"
+// on port 80).
+func behindListener(t *testing.T) (*cptest.Cluster, berthv1.ElasticLoadBalancingV2Client, string, int32) {
+	t.Helper()
+	c := cptest.Start(t, controlplane.Config{
+		HeartbeatPeriod: 200 * time.Millisecond, ServiceResync: 100 * time.Millisecond, HealthGrace: 300 * time.Millisecond,
+		LBProxy: proxy.Options{Interval: func(s int32) time.Duration { return time.Duration(s) * 10 * time.Millisecond }},
+	})
+	c.StartAgent(t, agent.Config{AvailabilityZone: "us-east-1a", InstanceType: "t3.large"})
+	c.WaitInstances(t, 1)
+	elb := berthv1.NewElasticLoadBalancingV2Client(c.Dial(t))
+	ctx := c.Ctx
+
+	lb, err := elb.CreateLoadBalancer(ctx, &berthv1.ELBCreateLoadBalancerRequest{Name: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgOut, err := elb.CreateTargetGroup(ctx, &berthv1.ELBCreateTargetGroupRequest{Name: "web", Protocol: "HTTP", Port: proto.Int32(80),
+		HealthCheckIntervalSeconds: proto.Int32(10), HealthCheckTimeoutSeconds: proto.Int32(5), HealthyThresholdCount: proto.Int32(2), UnhealthyThresholdCount: proto.Int32(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := tgOut.TargetGroups[0].TargetGroupArn
+	if _, err := elb.ModifyTargetGroupAttributes(ctx, &berthv1.ELBModifyTargetGroupAttributesRequest{TargetGroupArn: tg,
+		Attributes: []*berthv1.ELBTargetGroupAttribute{{Key: "deregistration_delay.timeout_seconds", Value: "2"}}}); err != nil {
+		t.Fatal(err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := int32(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	if _, err := elb.CreateListener(ctx, &berthv1.ELBCreateListenerRequest{LoadBalancerArn: lb.LoadBalancers[0].LoadBalancerArn, Protocol: "HTTP", Port: &port,
+		DefaultActions: []*berthv1.ELBAction{{Type: "forward", TargetGroupArn: tg}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := c.ECS.RegisterTaskDefinition(ctx, &berthv1.RegisterTaskDefinitionRequest{Family: "web", NetworkMode: "bridge",
+		ContainerDefinitions: []*berthv1.ContainerDefinition{{Name: "app", Image: "berth-test/app", Memory: proto.Int32(64),
+			PortMappings: []*berthv1.PortMapping{{ContainerPort: 80}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	return c, elb, tg, port
+}
+
+// A target that can never pass its health checks: each task is stopped
+// for it, each stop counts for the deployment circuit breaker as a task
+// that failed to start does, and the deployment fails after 10 of them.
+func TestELBHealthChecksThatNeverPassTripTheBreaker(t *testing.T) {
+	c, _, tg, _ := behindListener(t)
+	ctx := c.Ctx
+	if _, err := c.ECS.CreateService(ctx, &berthv1.CreateServiceRequest{ServiceName: "web", TaskDefinition: "web", DesiredCount: proto.Int32(1),
+		LoadBalancers:           []*berthv1.LoadBalancer{{TargetGroupArn: tg, ContainerName: "app", ContainerPort: proto.Int32(80)}},
+		DeploymentConfiguration: &berthv1.DeploymentConfiguration{DeploymentCircuitBreaker: &berthv1.DeploymentCircuitBreaker{Enable: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	cptest.Eventually(t, "the deployment FAILED after 10 tasks failed their ELB health checks", func() bool {
+		res, err := c.ECS.DescribeServices(ctx, &berthv1.DescribeServicesRequest{Services: []string{"web"}})
+		if err != nil || len(res.Services) != 1 || len(res.Services[0].Deployments) == 0 {
+			return false
+		}
+		d := res.Services[0].Deployments[0]
+		return d.GetRolloutState() == "FAILED" && d.GetFailedTasks() >= 10
+	})
+	res, err := c.ECS.ListTasks(ctx, &berthv1.ListTasksRequest{ServiceName: "web", DesiredStatus: "STOPPED"})
+	if err != nil || len(res.TaskArns) == 0 {
+		t.Fatalf("stopped tasks: %v %v", res, err)
+	}
+	dt, err := c.ECS.DescribeTasks(ctx, &berthv1.DescribeTasksRequest{Tasks: res.TaskArns[:1]})
+	if err != nil || len(dt.Tasks) != 1 || dt.Tasks[0].GetStoppedReason() != "Task failed ELB health checks in (target-group "+tg+")" {
+		t.Fatalf("a stopped task: %v %v", dt, err)
+	}
 }

@@ -80,7 +80,8 @@ func (c *Controller) input(rec *berthv1.ServiceRecord, tasks []*berthv1.TaskReco
 		in.Tasks = append(in.Tasks, service.Task{ID: t.Id, Deployment: t.Task.StartedBy, Instance: t.InstanceId,
 			LastStatus: t.Task.LastStatus, DesiredStatus: t.Task.DesiredStatus, HealthStatus: t.Task.HealthStatus,
 			HasHealthCheck: checks[td], StartedAt: fromEpoch(t.Task.StartedAt), StopCode: t.Task.StopCode,
-			EverRan: t.Task.StartedAt != 0, ProtectedUntil: protectedUntil(svc, t)})
+			EverRan: t.Task.StartedAt != 0, ProtectedUntil: protectedUntil(svc, t),
+			FailedHealthChecks: t.Task.StopCode == service.StopSchedulerInitiated && strings.HasPrefix(t.Task.StoppedReason, elbHealthReason)})
 		if lb, ok := lbHealth[t.Id]; ok {
 			last := &in.Tasks[len(in.Tasks)-1]
 			if !last.HasHealthCheck || last.HealthStatus == "HEALTHY" || lb == "UNHEALTHY" {
